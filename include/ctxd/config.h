@@ -1,0 +1,77 @@
+/* config.h - the server's settings: YAML file (libyaml) merged with CLI flags.
+ *
+ * Precedence: built-in defaults < config file (--config FILE, else $CTXD_CONFIG) < CLI flags.
+ * The loader is pure (a buffer in, a struct out) so tests and fuzzers can drive it.
+ * config/ctxd.example.yaml documents every key with its default.
+ */
+#ifndef CTXD_CONFIG_H
+#define CTXD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ctxd/error.h"
+#include "ctxd/log.h"
+
+struct ctxd_config_root {
+	char *path;     /* as written (owned); made absolute later by the sandbox */
+	bool read_only; /* mode: ro */
+};
+
+struct ctxd_config {
+	struct ctxd_config_root *roots; /* owned array */
+	size_t n_roots;
+	unsigned threads;         /* 0 = online CPU count (at least 2) */
+	size_t max_frame_bytes;   /* limits.frame_bytes, default 16 MiB */
+	size_t max_read_bytes;    /* limits.read_bytes, default 256 KiB */
+	size_t max_entries;       /* limits.entries, default 10000 */
+	size_t write_queue_bytes; /* limits.write_queue_bytes, default 8 MiB (stdout high-water) */
+	unsigned drain_ms;        /* limits.drain_ms: shutdown drain bound, default 5000 */
+	unsigned page_size;       /* limits.page_size: list pagination, default 100 */
+	enum ctxd_log_level log_level; /* log.level, default warning */
+	bool landlock;            /* sandbox.landlock, default true */
+	bool read_only;           /* sandbox.read_only: every root read-only, default false */
+	char **disabled_tools;    /* tools.disabled: names hidden from tools/list (owned) */
+	size_t n_disabled_tools;
+	char *source;             /* file the settings came from, or NULL (owned) */
+};
+
+/* Fill `cfg` with the built-in defaults (no roots). Never fails. Release with
+ * ctxd_config_finish. */
+void ctxd_config_init(struct ctxd_config *cfg);
+
+/* Free everything `cfg` owns and zero it. NULL-safe. */
+void ctxd_config_finish(struct ctxd_config *cfg);
+
+/* Parse YAML from `buf` (`len` bytes, need not be NUL-terminated; NULL with len 0 is an
+ * empty document) over the values already in `cfg` (so defaults, then file): a key present
+ * in the buffer replaces the earlier value, lists (roots, tools.disabled) included, and
+ * absent keys keep theirs. An empty stream or empty document changes nothing. `name` names
+ * the source in messages (borrowed; NULL = "<config>").
+ * Returns 0, or -1 with `err` (may be NULL) set, code 0, to "NAME:LINE:COLUMN: problem"
+ * (1-based) for YAML syntax or encoding errors, unknown or duplicate keys, wrong types,
+ * out-of-range values, aliases (refused: no expansion, so no "billion laughs") and more than
+ * one document. On failure `cfg` keeps a valid state, possibly with the keys before the
+ * error applied (a half-read list is never applied), that ctxd_config_finish can release.
+ * Safe on any input bytes. Thread-safe (libyaml parser is per call). */
+int ctxd_config_load_buffer(struct ctxd_config *cfg, const char *buf, size_t len,
+			    const char *name, struct ctxd_error *err);
+
+/* Read `path` (at most 1 MiB, else EFBIG) and call ctxd_config_load_buffer on it with
+ * `path` as the name; once the file is read, records a copy of `path` in cfg->source.
+ * Returns 0, or -1 with `err` set (I/O errors: "PATH: strerror", err->sys_errno set). */
+int ctxd_config_load_file(struct ctxd_config *cfg, const char *path, struct ctxd_error *err);
+
+/* Append a root (path copied) after those already in `cfg`. Returns 0 or -1 with errno
+ * ENOMEM, or EINVAL when `path` is NULL. */
+int ctxd_config_add_root(struct ctxd_config *cfg, const char *path, bool read_only);
+
+/* Parse a size: decimal digits, optional blanks, an optional suffix K, KiB, M, MiB, G or
+ * GiB (case-insensitive; powers of 1024) into bytes. Returns 0, or -1 for junk, a sign,
+ * or overflow of size_t (then *out is untouched). No range check: callers apply theirs. */
+int ctxd_config_parse_size(const char *s, size_t *out);
+
+/* True when `name` is listed in tools.disabled (exact, case-sensitive). NULL-safe. */
+bool ctxd_config_tool_disabled(const struct ctxd_config *cfg, const char *name);
+
+#endif

@@ -1,0 +1,36 @@
+/* loop.h - the runtime: one libev loop owning stdin/stdout, signals, the pool's completion
+ * wake-up (ev_async) and shutdown.
+ *
+ * Shutdown (stdin EOF, SIGTERM, SIGINT, or stdout gone): stop reading, let in-flight work
+ * finish for at most cfg->drain_ms, flush stdout, return. Work still running after the
+ * drain bound is cancelled and abandoned, so the process never lingers.
+ */
+#ifndef CTXD_LOOP_H
+#define CTXD_LOOP_H
+
+#include "ctxd/config.h"
+#include "ctxd/error.h"
+#include "ctxd/sandbox.h"
+#include "ctxd/tool.h"
+
+struct ctxd_loop;
+
+/* Build the runtime on fds `in_fd` and `out_fd`: the libev default loop, the pool
+ * (cfg->threads workers), the transport and the MCP engine. `cfg`, `sb` and `reg` are
+ * borrowed and must outlive the loop. Returns NULL with err set. Call once, from the main
+ * thread, after the sandbox is sealed (and Landlock applied: workers inherit it). */
+struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct ctxd_sandbox *sb,
+				   const struct ctxd_registry *reg, int in_fd, int out_fd,
+				   struct ctxd_error *err);
+
+/* Run until shutdown. Returns the process exit code (0 for a clean end). */
+int ctxd_loop_run(struct ctxd_loop *loop);
+
+/* True when in-flight work was abandoned at the drain bound: the caller should exit with
+ * _exit() rather than tear down (a worker may still be inside a system call). */
+int ctxd_loop_abandoned(const struct ctxd_loop *loop);
+
+/* Tear down (joins the workers). NULL-safe. Do not call after abandon. */
+void ctxd_loop_destroy(struct ctxd_loop *loop);
+
+#endif

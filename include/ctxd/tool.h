@@ -1,0 +1,109 @@
+/* tool.h - the tool registry and what a tool handler sees (MCP 2025-11-25 server/tools).
+ *
+ * A tool family exports a const table of struct ctxd_tool. The registry parses each
+ * tool's input/output schema (JSON text) once, validates `tools/call` arguments against
+ * the input schema before the handler runs (so a handler sees arguments of the declared
+ * types; unknown properties refused), and builds the tools/list entries with annotations.
+ * Handlers run on a worker thread: they get their arguments (borrowed), a context with
+ * the sandbox, the config, and the cancel flag; they return a new CallToolResult object.
+ * No handler knows JSON-RPC exists: failures the model can fix are isError results.
+ */
+#ifndef CTXD_TOOL_H
+#define CTXD_TOOL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ctxd/config.h"
+#include "ctxd/error.h"
+#include "ctxd/pool.h"
+#include "ctxd/sandbox.h"
+
+/* Annotation flags (readOnlyHint etc.). openWorldHint is always false for ctxd tools. */
+enum {
+	CTXD_TOOL_READ_ONLY = 1 << 0,   /* readOnlyHint: true */
+	CTXD_TOOL_DESTRUCTIVE = 1 << 1, /* destructiveHint: true (only meaningful if writing) */
+	CTXD_TOOL_IDEMPOTENT = 1 << 2,  /* idempotentHint: true */
+};
+
+/* Progress reporter handed to a handler; rate limiting and ordering are the callee's job.
+ * `total` < 0 means unknown; `message` may be NULL. Worker thread; cheap when the request
+ * had no progressToken. */
+struct ctxd_progress {
+	void (*report)(struct ctxd_progress *p, double progress, double total, const char *message);
+};
+
+/* Everything a handler may use. All pointers borrowed for the duration of the call. */
+struct ctxd_tool_ctx {
+	const struct ctxd_config *cfg;
+	const struct ctxd_sandbox *sandbox;
+	const struct ctxd_job *job;        /* for ctxd_job_cancelled(); may be NULL in tests */
+	struct ctxd_progress *progress;    /* may be NULL */
+};
+
+/* A handler: `args` is the validated arguments object (borrowed, never NULL: {} when the
+ * client sent none). Returns a new CallToolResult ({content, structuredContent?, isError?});
+ * NULL means out of memory (the caller answers -32603). Worker thread. */
+typedef json_t *(*ctxd_tool_fn)(const struct ctxd_tool_ctx *ctx, json_t *args);
+
+struct ctxd_tool {
+	const char *name;          /* [A-Za-z0-9_.-], unique */
+	const char *title;
+	const char *description;
+	const char *input_schema;  /* JSON text, a JSON Schema 2020-12 object schema */
+	const char *output_schema; /* JSON text or NULL */
+	unsigned flags;            /* CTXD_TOOL_* */
+	bool writes;               /* refused on read-only sandboxes; hidden with --read-only */
+	ctxd_tool_fn fn;
+};
+
+struct ctxd_registry;
+
+/* Create an empty registry. Returns NULL on ENOMEM. */
+struct ctxd_registry *ctxd_registry_create(void);
+
+/* Free. NULL-safe. */
+void ctxd_registry_destroy(struct ctxd_registry *reg);
+
+/* Register `n` tools from a static table (borrowed; must outlive the registry). Tools
+ * named in cfg->disabled_tools, and writing tools when cfg->read_only, are skipped.
+ * Returns 0, or -1 with err set when a schema does not parse or a name is duplicated
+ * (a programming error: main exits). Loop thread, at start-up. */
+int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, size_t n,
+		      const struct ctxd_config *cfg, struct ctxd_error *err);
+
+/* Number of registered tools and the i-th (registration order). */
+size_t ctxd_registry_count(const struct ctxd_registry *reg);
+const struct ctxd_tool *ctxd_registry_at(const struct ctxd_registry *reg, size_t i);
+
+/* Find a tool by name, or NULL. */
+const struct ctxd_tool *ctxd_registry_find(const struct ctxd_registry *reg, const char *name);
+
+/* The tools/list entry for the i-th tool: {name, title, description, inputSchema,
+ * outputSchema?, annotations}. Borrowed reference, built once; read-only after start-up,
+ * so safe to share across threads. */
+json_t *ctxd_registry_entry(const struct ctxd_registry *reg, size_t i);
+
+/* Validate `args` (borrowed; may be NULL = {}) against the tool's input schema.
+ * Returns 0, or -1 with err->msg naming the argument and the problem, e.g.
+ * "argument 'head': expected integer, got string". Thread-safe. */
+int ctxd_registry_validate(const struct ctxd_registry *reg, const struct ctxd_tool *tool,
+			   json_t *args, struct ctxd_error *err);
+
+/* Validate `instance` against a JSON Schema subset (type, properties, required,
+ * additionalProperties, items, enum, minimum, maximum, minLength, maxLength, minItems,
+ * maxItems). `where` names the value in messages ("arguments"). Returns 0 or -1 with err
+ * set. Thread-safe. */
+int ctxd_schema_validate(json_t *schema, json_t *instance, const char *where,
+			 struct ctxd_error *err);
+
+/* Build a failed CallToolResult: {content:[{type:text,text:msg}], isError:true}.
+ * Returns a new reference (NULL on ENOMEM). */
+json_t *ctxd_tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Build a CallToolResult from `text` (copied) and `structured` (stolen; may be NULL).
+ * Returns a new reference. */
+json_t *ctxd_tool_result(const char *text, json_t *structured);
+
+#endif

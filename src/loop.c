@@ -1,0 +1,228 @@
+/* loop.c - the libev loop: transport <-> MCP wiring, pool completions, signals, shutdown. */
+#include "ctxd/loop.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctxd/log.h"
+#include "ctxd/mcp.h"
+#include "ctxd/pool.h"
+#include "ctxd/transport.h"
+
+/* In-flight cap: past it stop reading requests until half have completed, so a host that
+ * floods us cannot queue unbounded work. Well above the 256 the issue asks for. */
+#define MAX_INFLIGHT 4096
+#define FLUSH_AT_EXIT_MS 2000
+
+struct ctxd_loop {
+	struct ev_loop *ev;
+	ev_async wake;
+	ev_signal sigint, sigterm;
+	ev_timer drain_timer;
+	const struct ctxd_config *cfg;
+	struct ctxd_pool *pool;
+	struct ctxd_transport *tr;
+	struct ctxd_mcp *mcp;
+	bool shutting_down, abandoned, flooded;
+	int exit_code;
+};
+
+static void maybe_finish(struct ctxd_loop *l)
+{
+	if (l->shutting_down && ctxd_mcp_inflight(l->mcp) == 0) {
+		ev_break(l->ev, EVBREAK_ALL);
+	}
+}
+
+static void begin_shutdown(struct ctxd_loop *l, const char *why)
+{
+	if (l->shutting_down) {
+		return;
+	}
+	l->shutting_down = true;
+	ctxd_info("shutting down (%s), %zu request(s) in flight", why,
+		  ctxd_mcp_inflight(l->mcp));
+	ctxd_transport_close_input(l->tr);
+	ev_signal_stop(l->ev, &l->sigint);
+	ev_signal_stop(l->ev, &l->sigterm);
+	ev_timer_set(&l->drain_timer, l->cfg->drain_ms / 1000.0, 0.);
+	ev_timer_start(l->ev, &l->drain_timer);
+	maybe_finish(l);
+}
+
+static void on_drain_timeout(struct ev_loop *ev, ev_timer *w, int revents)
+{
+	struct ctxd_loop *l = w->data;
+	(void)revents;
+	size_t n = ctxd_mcp_inflight(l->mcp);
+	if (n > 0) {
+		ctxd_warn("drain limit of %u ms reached: abandoning %zu request(s)", l->cfg->drain_ms,
+			  n);
+		ctxd_mcp_cancel_all(l->mcp);
+		ctxd_pool_drain(l->pool); /* completes jobs that never started */
+		l->abandoned = ctxd_mcp_inflight(l->mcp) > 0;
+	}
+	ev_break(ev, EVBREAK_ALL);
+}
+
+static void on_frame(void *ud, const char *line, size_t len)
+{
+	struct ctxd_loop *l = ud;
+	if (l->shutting_down && line) {
+		return; /* a frame cut by EOF after shutdown began */
+	}
+	ctxd_mcp_handle_frame(l->mcp, line, len);
+	if (!l->flooded && ctxd_mcp_inflight(l->mcp) >= MAX_INFLIGHT) {
+		l->flooded = true;
+		ctxd_transport_pause(l->tr, true);
+	}
+}
+
+static void on_eof(void *ud)
+{
+	begin_shutdown(ud, "stdin closed");
+}
+
+static void on_write_error(void *ud, int err)
+{
+	struct ctxd_loop *l = ud;
+	ctxd_info("stdout closed (%s)", strerror(err));
+	begin_shutdown(l, "stdout closed");
+	/* nobody can read answers any more: do not wait for work to finish */
+	ctxd_mcp_cancel_all(l->mcp);
+}
+
+static void on_wake(struct ev_loop *ev, ev_async *w, int revents)
+{
+	struct ctxd_loop *l = w->data;
+	(void)ev;
+	(void)revents;
+	ctxd_pool_drain(l->pool);
+	if (l->flooded && ctxd_mcp_inflight(l->mcp) <= MAX_INFLIGHT / 2) {
+		l->flooded = false;
+		ctxd_transport_pause(l->tr, false);
+	}
+	maybe_finish(l);
+}
+
+/* Worker thread: wake the loop (ev_async_send is thread-safe and coalesces). */
+static void pool_wake(void *ud)
+{
+	struct ctxd_loop *l = ud;
+	ev_async_send(l->ev, &l->wake);
+}
+
+static void on_signal(struct ev_loop *ev, ev_signal *w, int revents)
+{
+	(void)ev;
+	(void)revents;
+	begin_shutdown(w->data, w->signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void send_frame(void *ud, char *buf, size_t len)
+{
+	struct ctxd_loop *l = ud;
+	ctxd_transport_send(l->tr, buf, len);
+}
+
+static void on_idle(void *ud)
+{
+	maybe_finish(ud);
+}
+
+struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct ctxd_sandbox *sb,
+				   const struct ctxd_registry *reg, int in_fd, int out_fd,
+				   struct ctxd_error *err)
+{
+	struct ctxd_loop *l = calloc(1, sizeof(*l));
+	if (!l) {
+		ctxd_error_set(err, 0, "out of memory");
+		return NULL;
+	}
+	l->cfg = cfg;
+	l->ev = ev_default_loop(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+	if (!l->ev) {
+		ctxd_error_set(err, 0, "cannot initialise libev");
+		free(l);
+		return NULL;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	ev_async_init(&l->wake, on_wake);
+	l->wake.data = l;
+	ev_async_start(l->ev, &l->wake);
+	ev_signal_init(&l->sigint, on_signal, SIGINT);
+	ev_signal_init(&l->sigterm, on_signal, SIGTERM);
+	l->sigint.data = l->sigterm.data = l;
+	ev_signal_start(l->ev, &l->sigint);
+	ev_signal_start(l->ev, &l->sigterm);
+	ev_init(&l->drain_timer, on_drain_timeout);
+	l->drain_timer.data = l;
+
+	json_object_seed(0); /* before any thread uses jansson */
+	l->pool = ctxd_pool_create(cfg->threads, pool_wake, l);
+	if (!l->pool) {
+		ctxd_error_set_errno(err, 0, errno, "cannot start worker threads: %s",
+				     strerror(errno));
+		goto fail;
+	}
+	static const struct ctxd_transport_ops ops = {
+		.frame = on_frame,
+		.eof = on_eof,
+		.write_error = on_write_error,
+	};
+	l->tr = ctxd_transport_create(l->ev, in_fd, out_fd, cfg->max_frame_bytes,
+				      cfg->write_queue_bytes, &ops, l);
+	struct ctxd_mcp_deps deps = {
+		.cfg = cfg,
+		.sandbox = sb,
+		.registry = reg,
+		.pool = l->pool,
+		.send = send_frame,
+		.send_ud = l,
+		.idle = on_idle,
+		.idle_ud = l,
+	};
+	l->mcp = l->tr ? ctxd_mcp_create(&deps) : NULL;
+	if (!l->mcp) {
+		ctxd_error_set(err, 0, "out of memory");
+		goto fail;
+	}
+	ctxd_info("ready: %u worker thread(s)", ctxd_pool_size(l->pool));
+	return l;
+fail:
+	ctxd_loop_destroy(l);
+	return NULL;
+}
+
+int ctxd_loop_run(struct ctxd_loop *l)
+{
+	ev_run(l->ev, 0);
+	if (ctxd_transport_flush(l->tr, FLUSH_AT_EXIT_MS) < 0 && ctxd_transport_queued(l->tr)) {
+		ctxd_warn("exiting with %zu byte(s) of output the client did not read",
+			  ctxd_transport_queued(l->tr));
+	}
+	return l->exit_code;
+}
+
+int ctxd_loop_abandoned(const struct ctxd_loop *l)
+{
+	return l->abandoned;
+}
+
+void ctxd_loop_destroy(struct ctxd_loop *l)
+{
+	if (!l) {
+		return;
+	}
+	ctxd_pool_destroy(l->pool); /* completes queued jobs as dropped, joins workers */
+	ctxd_mcp_destroy(l->mcp);
+	ctxd_transport_destroy(l->tr);
+	ev_async_stop(l->ev, &l->wake);
+	ev_signal_stop(l->ev, &l->sigint);
+	ev_signal_stop(l->ev, &l->sigterm);
+	ev_timer_stop(l->ev, &l->drain_timer);
+	free(l);
+}

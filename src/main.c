@@ -1,0 +1,266 @@
+/* main.c - command line, wiring and exit codes.
+ *
+ * Exit codes: 0 clean shutdown; 1 runtime failure (cannot start); 2 usage or
+ * configuration error. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctxd/config.h"
+#include "ctxd/log.h"
+#include "ctxd/loop.h"
+#include "ctxd/sandbox.h"
+#include "ctxd/tool.h"
+#include "ctxd/tools_fs.h"
+#include "ctxd_version.h"
+
+static const char usage[] =
+	"Usage: ctxd [OPTIONS] [DIR...]\n"
+	"\n"
+	"An MCP server over stdio (newline-delimited JSON-RPC 2.0) that gives an AI agent\n"
+	"sandboxed file tools inside the given directories. Launch it from an MCP host.\n"
+	"\n"
+	"Each DIR becomes an allowed root (read-write unless --read-only or --ro).\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE      YAML config file (default: $CTXD_CONFIG, else none)\n"
+	"      --ro DIR           add DIR as a read-only root (repeatable)\n"
+	"  -r, --read-only        make every root read-only and hide writing tools\n"
+	"  -t, --threads N        worker threads (default: online CPUs, at least 2)\n"
+	"  -l, --log-level LEVEL  stderr log level: debug, info, notice, warning, error,\n"
+	"                         critical, alert, emergency, off (default: warning)\n"
+	"      --max-frame SIZE   largest accepted message (default 16MiB)\n"
+	"      --max-read SIZE    byte cap of one read_text_file answer (default 256KiB)\n"
+	"      --no-landlock      do not restrict the process with Landlock\n"
+	"  -h, --help             show this help and exit\n"
+	"  -V, --version          print the version and exit\n"
+	"\n"
+	"Exit status: 0 clean shutdown (stdin closed, SIGTERM or SIGINT); 1 start-up failure;\n"
+	"2 bad command line or configuration.\n";
+
+/* LeakSanitizer reads /proc/PID/task at exit; in sanitizer builds only, let it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CTXD_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CTXD_SANITIZER 1
+#endif
+#endif
+#ifdef CTXD_SANITIZER
+static const char *const sanitizer_ro[] = { "/proc", NULL };
+#else
+static const char *const *const sanitizer_ro = NULL;
+#endif
+
+#define KIB ((size_t)1024)
+#define GIB ((size_t)1024 * 1024 * 1024)
+
+enum { OPT_RO = 256, OPT_NO_LANDLOCK, OPT_MAX_FRAME, OPT_MAX_READ };
+
+struct cli {
+	const char *config;
+	long threads; /* -1 = not given */
+	const char *log_level;
+	const char *max_frame, *max_read;
+	int read_only, no_landlock;
+};
+
+static int die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int die_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "ctxd: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\nTry 'ctxd --help'.\n");
+	va_end(ap);
+	return 2;
+}
+
+static int apply_cli(struct ctxd_config *cfg, const struct cli *c)
+{
+	if (c->threads >= 0) {
+		cfg->threads = (unsigned)c->threads;
+	}
+	if (c->log_level && ctxd_log_level_parse(c->log_level, &cfg->log_level) < 0) {
+		return die_usage("unknown log level '%s'", c->log_level);
+	}
+	if (c->max_frame && (ctxd_config_parse_size(c->max_frame, &cfg->max_frame_bytes) < 0 ||
+			     cfg->max_frame_bytes < KIB || cfg->max_frame_bytes > GIB)) {
+		return die_usage("--max-frame: '%s' is not a size from 1KiB to 1GiB", c->max_frame);
+	}
+	if (c->max_read && (ctxd_config_parse_size(c->max_read, &cfg->max_read_bytes) < 0 ||
+			    cfg->max_read_bytes < KIB || cfg->max_read_bytes > GIB)) {
+		return die_usage("--max-read: '%s' is not a size from 1KiB to 1GiB", c->max_read);
+	}
+	if (c->read_only) {
+		cfg->read_only = true;
+	}
+	if (c->no_landlock) {
+		cfg->landlock = false;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "ro", required_argument, NULL, OPT_RO },
+		{ "read-only", no_argument, NULL, 'r' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "max-frame", required_argument, NULL, OPT_MAX_FRAME },
+		{ "max-read", required_argument, NULL, OPT_MAX_READ },
+		{ "no-landlock", no_argument, NULL, OPT_NO_LANDLOCK },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct cli c = { .threads = -1 };
+	struct ctxd_config cfg;
+	ctxd_config_init(&cfg);
+	/* CLI roots are added after the file's, so keep them aside first */
+	struct ctxd_config cli_roots;
+	ctxd_config_init(&cli_roots);
+	int rc = 2, opt;
+	while ((opt = getopt_long(argc, argv, "c:rt:l:hV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			c.config = optarg;
+			break;
+		case OPT_RO:
+			ctxd_config_add_root(&cli_roots, optarg, true);
+			break;
+		case 'r':
+			c.read_only = 1;
+			break;
+		case 't': {
+			char *end;
+			errno = 0;
+			c.threads = strtol(optarg, &end, 10);
+			if (errno || *end || c.threads < 0 || c.threads > 256) {
+				rc = die_usage("--threads: '%s' is not a number from 0 to 256", optarg);
+				goto out;
+			}
+			break;
+		}
+		case 'l':
+			c.log_level = optarg;
+			break;
+		case OPT_MAX_FRAME:
+			c.max_frame = optarg;
+			break;
+		case OPT_MAX_READ:
+			c.max_read = optarg;
+			break;
+		case OPT_NO_LANDLOCK:
+			c.no_landlock = 1;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			rc = 0;
+			goto out;
+		case 'V':
+			printf("ctxd %s\n", CTXD_VERSION);
+			rc = 0;
+			goto out;
+		default:
+			fprintf(stderr, "Try 'ctxd --help'.\n");
+			goto out;
+		}
+	}
+	for (int i = optind; i < argc; i++) {
+		ctxd_config_add_root(&cli_roots, argv[i], false);
+	}
+
+	struct ctxd_error err = { 0 };
+	if (!c.config) {
+		const char *env = getenv("CTXD_CONFIG");
+		c.config = env && *env ? env : NULL;
+	}
+	if (c.config && ctxd_config_load_file(&cfg, c.config, &err) < 0) {
+		fprintf(stderr, "ctxd: %s\n", err.msg);
+		goto out;
+	}
+	if (apply_cli(&cfg, &c) != 0) {
+		goto out;
+	}
+	for (size_t i = 0; i < cli_roots.n_roots; i++) {
+		ctxd_config_add_root(&cfg, cli_roots.roots[i].path, cli_roots.roots[i].read_only);
+	}
+	ctxd_log_set_level(cfg.log_level);
+
+	struct ctxd_sandbox *sb = ctxd_sandbox_create();
+	struct ctxd_registry *reg = ctxd_registry_create();
+	struct ctxd_loop *loop = NULL;
+	if (!sb || !reg) {
+		fprintf(stderr, "ctxd: out of memory\n");
+		rc = 1;
+		goto teardown;
+	}
+	for (size_t i = 0; i < cfg.n_roots; i++) {
+		bool ro = cfg.read_only || cfg.roots[i].read_only;
+		if (ctxd_sandbox_add_root(sb, cfg.roots[i].path, ro, &err) < 0) {
+			fprintf(stderr, "ctxd: %s\n", err.msg);
+			goto teardown;
+		}
+	}
+	ctxd_sandbox_seal(sb);
+	if (ctxd_registry_add(reg, ctxd_fs_tools, ctxd_fs_tools_count, &cfg, &err) < 0) {
+		fprintf(stderr, "ctxd: %s\n", err.msg);
+		rc = 1;
+		goto teardown;
+	}
+
+	/* stdout is for protocol frames only: keep a private descriptor for them and point
+	 * fd 1 at stderr, so stray output from any library cannot corrupt the stream. */
+	int out_fd = dup(STDOUT_FILENO);
+	if (out_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+		fprintf(stderr, "ctxd: cannot set up stdout: %s\n", strerror(errno));
+		rc = 1;
+		goto teardown;
+	}
+
+	/* Landlock binds the calling thread and threads it creates later: apply it before
+	 * the worker pool starts. */
+	if (cfg.landlock && ctxd_sandbox_root_count(sb) > 0) {
+		if (ctxd_sandbox_apply_landlock(sb, sanitizer_ro, &err) == CTXD_SANDBOX_LANDLOCK) {
+			ctxd_info("sandbox: Landlock active on %zu root(s) + openat2 path confinement",
+				  ctxd_sandbox_root_count(sb));
+		} else {
+			ctxd_warn("sandbox: Landlock unavailable (%s); path confinement only", err.msg);
+		}
+	} else {
+		ctxd_info("sandbox: path confinement only (%s)",
+			  cfg.landlock ? "no roots configured" : "Landlock disabled by configuration");
+	}
+	if (ctxd_sandbox_root_count(sb) == 0) {
+		ctxd_warn("no allowed directories: every file tool will refuse its path");
+	}
+
+	loop = ctxd_loop_create(&cfg, sb, reg, STDIN_FILENO, out_fd, &err);
+	if (!loop) {
+		fprintf(stderr, "ctxd: %s\n", err.msg);
+		rc = 1;
+		goto teardown;
+	}
+	rc = ctxd_loop_run(loop);
+	if (ctxd_loop_abandoned(loop)) {
+		/* a worker is still inside a system call: do not wait for it */
+		_exit(rc);
+	}
+teardown:
+	ctxd_loop_destroy(loop);
+	ctxd_registry_destroy(reg);
+	ctxd_sandbox_destroy(sb);
+out:
+	ctxd_config_finish(&cli_roots);
+	ctxd_config_finish(&cfg);
+	return rc;
+}

@@ -1,0 +1,1090 @@
+/* sandbox.c - the allowed roots, confined path resolution and Landlock.
+ *
+ * Confinement never trusts a string check alone: every open goes through a root's directory
+ * fd with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), so the kernel itself refuses any
+ * step (symlink or "..") that leaves the root. The lexical checks in locate() only exist to
+ * pick the root and to give a clear message early.
+ *
+ * RESOLVE_BENEATH also refuses every absolute symlink, even one that points back inside the
+ * root. When openat2 says EXDEV we therefore re-run the resolution with our own
+ * component-by-component walk, which rewrites an absolute target that lands inside the same
+ * root into a root-relative one and refuses everything else. The same walk is the fallback
+ * for kernels without openat2 (ENOSYS).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include "ctxd/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/landlock.h>
+#include <linux/openat2.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ctxd/log.h"
+
+/* Older uapi headers (Debian 12 ships 6.1) stop at ABI 2. */
+#ifndef LANDLOCK_ACCESS_FS_REFER
+#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
+
+/* Same limit as the kernel (MAXSYMLINKS). */
+#define MAX_SYMLINKS 40
+/* Deepest directory stack the walk keeps (each entry is a dev/ino pair). */
+#define MAX_WALK_DEPTH 4096
+/* How much of a user path goes into an error message. */
+#define SHOW_MAX 200
+
+/* A root plus the other spellings it was configured with (merged duplicates). The public
+ * part comes first so a `struct ctxd_root *` can be handed out. Entries are allocated one
+ * by one so borrowed pointers stay valid while more roots are added. */
+struct root_entry {
+	struct ctxd_root pub;
+	char **aliases; /* further `given` paths of merged duplicates, owned */
+	size_t naliases;
+};
+
+struct ctxd_sandbox {
+	struct root_entry **roots;
+	size_t nroots;
+	bool sealed;
+};
+
+/* Test switch: route every open through the walk instead of openat2. */
+static atomic_bool force_walk;
+/* Set once openat2 returned ENOSYS, so later opens go straight to the walk. */
+static atomic_bool openat2_missing;
+
+/* Non-static so tests can exercise the fallback walk on a kernel that has openat2; not part
+ * of the public header on purpose. */
+void ctxd_sandbox_test_force_walk(bool on);
+
+void ctxd_sandbox_test_force_walk(bool on)
+{
+	atomic_store(&force_walk, on);
+}
+
+/* ---- lexical helpers ------------------------------------------------------------------- */
+
+/* Copy a user path for display: at most SHOW_MAX bytes, NUL bytes shown as "\0", "..." when
+ * cut. `out` must hold SHOW_MAX + 8 bytes. */
+static void show_path(const char *p, size_t len, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (o >= SHOW_MAX) {
+			memcpy(out + o, "...", 4);
+			return;
+		}
+		if (p[i] == '\0') {
+			out[o++] = '\\';
+			out[o++] = '0';
+		} else {
+			out[o++] = p[i];
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Lexically clean `in` (`len` bytes, no NUL inside) into `out` (at least len + 2 bytes):
+ * runs of '/' collapse, "." components go, trailing '/' goes, ".." stays. An absolute path
+ * stays absolute ("/" alone for the root); an empty relative result becomes ".". */
+static void clean_path(const char *in, size_t len, char *out)
+{
+	size_t o = 0;
+	bool abs = len > 0 && in[0] == '/';
+	if (abs) {
+		out[o++] = '/';
+	}
+	size_t i = 0;
+	while (i < len) {
+		while (i < len && in[i] == '/') {
+			i++;
+		}
+		size_t start = i;
+		while (i < len && in[i] != '/') {
+			i++;
+		}
+		size_t clen = i - start;
+		if (clen == 0 || (clen == 1 && in[start] == '.')) {
+			continue;
+		}
+		if (o > 0 && out[o - 1] != '/') {
+			out[o++] = '/';
+		}
+		memcpy(out + o, in + start, clen);
+		o += clen;
+	}
+	if (o == 0) {
+		out[o++] = '.';
+	}
+	out[o] = '\0';
+}
+
+/* True when the relative, clean path `rel` climbs above its starting directory if ".." is
+ * taken lexically ("a/../.." does, "a/../b" does not). */
+static bool lexically_escapes(const char *rel)
+{
+	long depth = 0;
+	const char *p = rel;
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t clen = slash ? (size_t)(slash - p) : strlen(p);
+		if (clen == 2 && p[0] == '.' && p[1] == '.') {
+			if (--depth < 0) {
+				return true;
+			}
+		} else if (!(clen == 1 && p[0] == '.') && clen > 0) {
+			depth++;
+		}
+		p += clen;
+		if (*p == '/') {
+			p++;
+		}
+	}
+	return false;
+}
+
+/* If the clean absolute path `p` is `prefix` or lies below it (component-wise, so /data
+ * does not contain /data-evil), return the part after it ("" for equality), else NULL. */
+static const char *under_prefix(const char *p, const char *prefix)
+{
+	size_t lp = strlen(prefix);
+	if (lp == 1 && prefix[0] == '/') {
+		return p + 1;
+	}
+	if (strncmp(p, prefix, lp) != 0) {
+		return NULL;
+	}
+	if (p[lp] == '\0') {
+		return p + lp;
+	}
+	if (p[lp] == '/') {
+		return p + lp + 1;
+	}
+	return NULL;
+}
+
+/* The remainder of clean absolute `p` under any spelling of root `e` (longest wins), and
+ * that spelling's length in *plen; NULL when `p` is not under the root. */
+static const char *under_root(const char *p, const struct root_entry *e, size_t *plen)
+{
+	const char *best = NULL;
+	size_t best_len = 0;
+	const char *cands[2] = {e->pub.path, e->pub.given};
+	for (size_t i = 0; i < 2 + e->naliases; i++) {
+		const char *c = i < 2 ? cands[i] : e->aliases[i - 2];
+		const char *r = under_prefix(p, c);
+		size_t lc = strlen(c);
+		if (r && (!best || lc > best_len)) {
+			best = r;
+			best_len = lc;
+		}
+	}
+	if (plen) {
+		*plen = best_len;
+	}
+	return best;
+}
+
+/* ---- error messages -------------------------------------------------------------------- */
+
+#define ERRBUF 128
+
+/* strerror, thread-safe (GNU strerror_r may return a static string instead of `buf`). */
+static const char *errstr(int e, char *buf)
+{
+	return strerror_r(e, buf, ERRBUF);
+}
+
+/* Fill `err` for a failed open of the user path `shown` (already display-safe). */
+static void set_open_error(struct ctxd_error *err, int e, const char *shown)
+{
+	switch (e) {
+	case ENOENT:
+		ctxd_error_set_errno(err, 0, e, "'%s': no such file or directory", shown);
+		break;
+	case ENOTDIR:
+		ctxd_error_set_errno(err, 0, e, "'%s': not a directory (a component of the path "
+				     "is not a directory)", shown);
+		break;
+	case EACCES:
+	case EPERM:
+		ctxd_error_set_errno(err, 0, e, "'%s': permission denied", shown);
+		break;
+	case EXDEV:
+		ctxd_error_set_errno(err, 0, e, "'%s' escapes its root through a symlink (outside "
+				     "the allowed directories)", shown);
+		break;
+	case ELOOP:
+		ctxd_error_set_errno(err, 0, e, "'%s': too many levels of symbolic links, or a "
+				     "symlink that may not be followed here", shown);
+		break;
+	case EISDIR:
+		ctxd_error_set_errno(err, 0, e, "'%s' is a directory", shown);
+		break;
+	case EEXIST:
+		ctxd_error_set_errno(err, 0, e, "'%s' already exists", shown);
+		break;
+	case ENAMETOOLONG:
+		ctxd_error_set_errno(err, 0, e, "'%s': path too long", shown);
+		break;
+	default: {
+		char buf[ERRBUF];
+		ctxd_error_set_errno(err, 0, e, "'%s': %s", shown, errstr(e, buf));
+		break;
+	}
+	}
+}
+
+/* ---- the walk (fallback and absolute-symlink retry) ------------------------------------ */
+
+struct walk {
+	int base;              /* directory everything must stay beneath; not ours to close */
+	const struct root_entry *root; /* for absolute symlink targets; NULL refuses them */
+	int cur;               /* current directory fd (== base or owned) */
+	dev_t *dev;            /* dev/ino of each directory on the way down, [0] = base */
+	ino_t *ino;
+	size_t depth;          /* index of cur in dev/ino */
+	size_t cap;
+};
+
+static void walk_set_cur(struct walk *w, int fd)
+{
+	if (w->cur != w->base) {
+		close(w->cur);
+	}
+	w->cur = fd;
+}
+
+static int walk_push(struct walk *w, int fd, const struct stat *st)
+{
+	if (w->depth + 1 >= MAX_WALK_DEPTH) {
+		close(fd);
+		return -ENAMETOOLONG;
+	}
+	if (w->depth + 1 >= w->cap) {
+		size_t ncap = w->cap * 2;
+		dev_t *nd = realloc(w->dev, ncap * sizeof(*nd));
+		if (!nd) {
+			close(fd);
+			return -ENOMEM;
+		}
+		w->dev = nd;
+		ino_t *ni = realloc(w->ino, ncap * sizeof(*ni));
+		if (!ni) {
+			close(fd);
+			return -ENOMEM;
+		}
+		w->ino = ni;
+		w->cap = ncap;
+	}
+	w->depth++;
+	w->dev[w->depth] = st->st_dev;
+	w->ino[w->depth] = st->st_ino;
+	walk_set_cur(w, fd);
+	return 0;
+}
+
+/* Step to the parent of cur, refusing to climb above base. The parent is checked against
+ * the directory we actually came through, so a directory moved away mid-walk cannot lead
+ * us out. */
+static int walk_up(struct walk *w)
+{
+	if (w->depth == 0) {
+		return -EXDEV;
+	}
+	int fd = openat(w->cur, "..", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		return -errno;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	if (st.st_dev != w->dev[w->depth - 1] || st.st_ino != w->ino[w->depth - 1]) {
+		close(fd);
+		return -EXDEV;
+	}
+	w->depth--;
+	if (w->depth == 0) {
+		close(fd);
+		walk_set_cur(w, w->base);
+	} else {
+		walk_set_cur(w, fd);
+	}
+	return 0;
+}
+
+/* Read the symlink `name` in `dirfd` ("" with an O_PATH fd of the link itself). */
+static int read_link(int dirfd, const char *name, char *out)
+{
+	ssize_t n = readlinkat(dirfd, name, out, CTXD_PATH_MAX);
+	if (n < 0) {
+		return -errno;
+	}
+	if (n >= CTXD_PATH_MAX) {
+		return -ENAMETOOLONG;
+	}
+	out[n] = '\0';
+	return n == 0 ? -ENOENT : 0;
+}
+
+/* Replace the path still to walk (`rest`) with `target` + "/" + rest, in `buf`. An absolute
+ * target must land inside the walk's root; the walk then restarts from the root. */
+static int walk_splice(struct walk *w, const char *target, const char *rest, char *buf)
+{
+	char tmp[CTXD_PATH_MAX];
+	char clean[CTXD_PATH_MAX + 2];
+	const char *t = target;
+	if (target[0] == '/') {
+		clean_path(target, strlen(target), clean);
+		t = w->root ? under_root(clean, w->root, NULL) : NULL;
+		if (!t) {
+			return -EXDEV;
+		}
+		w->depth = 0;
+		walk_set_cur(w, w->base);
+	}
+	int n = snprintf(tmp, sizeof(tmp), "%s%s%s", t, rest[0] ? "/" : "", rest);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		return -ENAMETOOLONG;
+	}
+	memcpy(buf, tmp, (size_t)n + 1);
+	return 0;
+}
+
+/* Open `rel` beneath `base` by walking one component at a time with O_NOFOLLOW, following
+ * symlinks ourselves. Returns a new fd or -errno. */
+static int walk_open(int base, const struct root_entry *root, const char *rel, int flags,
+		     mode_t mode, bool nofollow_last)
+{
+	if (rel[0] == '/' && !root) {
+		return -EXDEV;
+	}
+	struct walk w = {.base = base, .root = root, .cur = base, .cap = 64};
+	w.dev = malloc(w.cap * sizeof(*w.dev));
+	w.ino = malloc(w.cap * sizeof(*w.ino));
+	char *buf = malloc(CTXD_PATH_MAX);
+	char *target = malloc(CTXD_PATH_MAX);
+	int ret = -ENOMEM;
+	if (!w.dev || !w.ino || !buf || !target) {
+		goto out;
+	}
+	struct stat st;
+	if (fstat(base, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	w.dev[0] = st.st_dev;
+	w.ino[0] = st.st_ino;
+	if (flags & O_NOFOLLOW) {
+		nofollow_last = true;
+	}
+	if (rel[0] == '/') {
+		/* An absolute rel only reaches here with a root: treat it like a symlink target. */
+		buf[0] = '\0';
+		ret = walk_splice(&w, rel, "", buf);
+		if (ret < 0) {
+			goto out;
+		}
+	} else {
+		size_t l = strlen(rel);
+		if (l >= CTXD_PATH_MAX) {
+			ret = -ENAMETOOLONG;
+			goto out;
+		}
+		memcpy(buf, rel, l + 1);
+	}
+
+	int links = 0;
+	char *p = buf;
+	for (;;) {
+		while (*p == '/') {
+			p++;
+		}
+		if (*p == '\0') {
+			/* Nothing left: the answer is the current directory itself. */
+			int fd = openat(w.cur, ".", flags | O_CLOEXEC, mode);
+			ret = fd < 0 ? -errno : fd;
+			goto out;
+		}
+		char *comp = p;
+		while (*p && *p != '/') {
+			p++;
+		}
+		bool more = *p == '/';
+		if (more) {
+			*p++ = '\0';
+		}
+		const char *rest = p;
+		while (*rest == '/') {
+			rest++;
+		}
+		bool last = *rest == '\0';
+		bool slash_after = more; /* "name/" must be a directory: follow it like a middle */
+
+		if (strcmp(comp, ".") == 0) {
+			continue;
+		}
+		if (strcmp(comp, "..") == 0) {
+			ret = walk_up(&w);
+			if (ret < 0) {
+				goto out;
+			}
+			continue;
+		}
+		if (strlen(comp) > NAME_MAX) {
+			ret = -ENAMETOOLONG;
+			goto out;
+		}
+
+		bool follow = false;
+		if (last && !slash_after) {
+			int fd = openat(w.cur, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+			if (fd >= 0) {
+				if (!nofollow_last && (flags & O_PATH)) {
+					if (fstat(fd, &st) < 0) {
+						ret = -errno;
+						close(fd);
+						goto out;
+					}
+					if (S_ISLNK(st.st_mode)) {
+						ret = read_link(fd, "", target);
+						close(fd);
+						if (ret < 0) {
+							goto out;
+						}
+						follow = true;
+					}
+				}
+				if (!follow) {
+					ret = fd;
+					goto out;
+				}
+			} else {
+				int e = errno;
+				/* O_NOFOLLOW on a symlink fails with ELOOP, or ENOTDIR when
+				 * O_DIRECTORY is set: then it is ours to follow. */
+				if (nofollow_last || (e != ELOOP && e != ENOTDIR) ||
+				    fstatat(w.cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+				    !S_ISLNK(st.st_mode)) {
+					ret = -e;
+					goto out;
+				}
+				ret = read_link(w.cur, comp, target);
+				if (ret < 0) {
+					goto out;
+				}
+				follow = true;
+			}
+		} else {
+			int fd = openat(w.cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0) {
+				ret = -errno;
+				goto out;
+			}
+			if (fstat(fd, &st) < 0) {
+				ret = -errno;
+				close(fd);
+				goto out;
+			}
+			if (S_ISDIR(st.st_mode)) {
+				ret = walk_push(&w, fd, &st);
+				if (ret < 0) {
+					goto out;
+				}
+				continue;
+			}
+			if (!S_ISLNK(st.st_mode)) {
+				close(fd);
+				ret = -ENOTDIR;
+				goto out;
+			}
+			ret = read_link(fd, "", target);
+			close(fd);
+			if (ret < 0) {
+				goto out;
+			}
+			follow = true;
+		}
+
+		if (++links > MAX_SYMLINKS) {
+			ret = -ELOOP;
+			goto out;
+		}
+		/* A trailing slash after the link keeps "must be a directory" semantics. */
+		char rest_copy[CTXD_PATH_MAX];
+		int n = snprintf(rest_copy, sizeof(rest_copy), "%s%s", rest,
+				 slash_after && last ? "/" : "");
+		if (n < 0 || (size_t)n >= sizeof(rest_copy)) {
+			ret = -ENAMETOOLONG;
+			goto out;
+		}
+		ret = walk_splice(&w, target, rest_copy, buf);
+		if (ret < 0) {
+			goto out;
+		}
+		p = buf;
+	}
+out:
+	if (w.cur != base) {
+		close(w.cur);
+	}
+	free(w.dev);
+	free(w.ino);
+	free(buf);
+	free(target);
+	return ret;
+}
+
+/* ---- openat2 and the choice between it and the walk ------------------------------------ */
+
+static int try_openat2(int dirfd, const char *rel, int flags, mode_t mode, bool nofollow_last)
+{
+	struct open_how how;
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)(unsigned int)(flags | O_CLOEXEC | (nofollow_last ? O_NOFOLLOW : 0));
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
+		how.mode = mode;
+	}
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	/* EAGAIN means a concurrent rename raced a ".." lookup; the kernel asks for a retry. */
+	for (int tries = 0;; tries++) {
+		long r = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+		if (r >= 0) {
+			return (int)r;
+		}
+		if (errno == EINTR || (errno == EAGAIN && tries < 16)) {
+			continue;
+		}
+		return -errno;
+	}
+}
+
+/* Open `rel` beneath `dirfd`. With `root` (dirfd is that root's fd), absolute symlinks
+ * that land inside the root are accepted through the walk. Returns fd or -errno. */
+static int confined_open(int dirfd, const struct root_entry *root, const char *rel, int flags,
+			 mode_t mode, bool nofollow_last)
+{
+	if (!atomic_load_explicit(&force_walk, memory_order_relaxed) &&
+	    !atomic_load_explicit(&openat2_missing, memory_order_relaxed)) {
+		int r = try_openat2(dirfd, rel, flags, mode, nofollow_last);
+		if (r != -ENOSYS) {
+			if (r == -EXDEV && root) {
+				return walk_open(dirfd, root, rel, flags, mode, nofollow_last);
+			}
+			return r;
+		}
+		atomic_store(&openat2_missing, true);
+		ctxd_info("openat2 is not available; using the component walk for paths");
+	}
+	return walk_open(dirfd, root, rel, flags, mode, nofollow_last);
+}
+
+/* ---- roots ----------------------------------------------------------------------------- */
+
+struct ctxd_sandbox *ctxd_sandbox_create(void)
+{
+	struct ctxd_sandbox *sb = calloc(1, sizeof(*sb));
+	if (!sb) {
+		return NULL;
+	}
+	const char *fw = getenv("CTXD_SANDBOX_FORCE_WALK");
+	if (fw && strcmp(fw, "1") == 0) {
+		atomic_store(&force_walk, true);
+	}
+	return sb;
+}
+
+static void root_free(struct root_entry *e)
+{
+	if (!e) {
+		return;
+	}
+	if (e->pub.fd >= 0) {
+		close(e->pub.fd);
+	}
+	free(e->pub.path);
+	free(e->pub.given);
+	for (size_t i = 0; i < e->naliases; i++) {
+		free(e->aliases[i]);
+	}
+	free(e->aliases);
+	free(e);
+}
+
+void ctxd_sandbox_destroy(struct ctxd_sandbox *sb)
+{
+	if (!sb) {
+		return;
+	}
+	for (size_t i = 0; i < sb->nroots; i++) {
+		root_free(sb->roots[i]);
+	}
+	free(sb->roots);
+	free(sb);
+}
+
+/* Make `path` absolute against the cwd and lexically clean. Returns malloc'd or NULL. */
+static char *absolute_clean(const char *path)
+{
+	char joined[2 * CTXD_PATH_MAX];
+	if (path[0] == '/') {
+		snprintf(joined, sizeof(joined), "%s", path);
+	} else {
+		char cwd[CTXD_PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd))) {
+			return NULL;
+		}
+		snprintf(joined, sizeof(joined), "%s/%s", cwd, path);
+	}
+	size_t l = strlen(joined);
+	char *out = malloc(l + 2);
+	if (out) {
+		clean_path(joined, l, out);
+	}
+	return out;
+}
+
+static bool has_alias(const struct root_entry *e, const char *given)
+{
+	if (strcmp(e->pub.given, given) == 0 || strcmp(e->pub.path, given) == 0) {
+		return true;
+	}
+	for (size_t i = 0; i < e->naliases; i++) {
+		if (strcmp(e->aliases[i], given) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int ctxd_sandbox_add_root(struct ctxd_sandbox *sb, const char *path, bool read_only,
+			  struct ctxd_error *err)
+{
+	char shown[SHOW_MAX + 8];
+	show_path(path, strlen(path), shown);
+	if (sb->sealed) {
+		ctxd_error_set_errno(err, 0, EPERM, "root '%s': the root set is sealed", shown);
+		return -1;
+	}
+	if (path[0] == '\0' || strlen(path) >= CTXD_PATH_MAX) {
+		ctxd_error_set_errno(err, 0, EINVAL, "root '%s': empty or too long", shown);
+		return -1;
+	}
+	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT) {
+			ctxd_error_set_errno(err, 0, e, "root '%s': no such directory", shown);
+		} else if (e == ENOTDIR) {
+			ctxd_error_set_errno(err, 0, e, "root '%s' is not a directory", shown);
+		} else {
+			char buf[ERRBUF];
+			ctxd_error_set_errno(err, 0, e, "root '%s': %s", shown, errstr(e, buf));
+		}
+		return -1;
+	}
+	errno = 0;
+	char *canon = realpath(path, NULL);
+	char *given = absolute_clean(path);
+	struct stat a, b;
+	struct root_entry *e = NULL;
+	if (!canon || !given) {
+		int en = errno ? errno : ENOMEM;
+		ctxd_error_set_errno(err, 0, en, "root '%s': cannot resolve the path", shown);
+		goto fail;
+	}
+	/* The fd is what confines; check the canonical name still means the same directory. */
+	if (fstat(fd, &a) < 0 || stat(canon, &b) < 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino) {
+		ctxd_error_set_errno(err, 0, EAGAIN, "root '%s' changed while being added", shown);
+		goto fail;
+	}
+	for (size_t i = 0; i < sb->nroots; i++) {
+		struct root_entry *old = sb->roots[i];
+		if (strcmp(old->pub.path, canon) != 0) {
+			continue;
+		}
+		old->pub.read_only = old->pub.read_only && read_only;
+		if (!has_alias(old, given)) {
+			char **na = realloc(old->aliases, (old->naliases + 1) * sizeof(*na));
+			if (!na) {
+				ctxd_error_set_errno(err, 0, ENOMEM, "root '%s': out of memory",
+						     shown);
+				goto fail;
+			}
+			old->aliases = na;
+			old->aliases[old->naliases++] = given;
+			given = NULL;
+		}
+		close(fd);
+		free(canon);
+		free(given);
+		return 0;
+	}
+	e = calloc(1, sizeof(*e));
+	struct root_entry **nr = realloc(sb->roots, (sb->nroots + 1) * sizeof(*nr));
+	if (!e || !nr) {
+		if (nr) {
+			sb->roots = nr;
+		}
+		ctxd_error_set_errno(err, 0, ENOMEM, "root '%s': out of memory", shown);
+		goto fail;
+	}
+	sb->roots = nr;
+	e->pub.path = canon;
+	e->pub.given = given;
+	e->pub.fd = fd;
+	e->pub.read_only = read_only;
+	sb->roots[sb->nroots++] = e;
+	return 0;
+fail:
+	free(e);
+	free(canon);
+	free(given);
+	close(fd);
+	return -1;
+}
+
+size_t ctxd_sandbox_root_count(const struct ctxd_sandbox *sb)
+{
+	return sb->nroots;
+}
+
+const struct ctxd_root *ctxd_sandbox_root(const struct ctxd_sandbox *sb, size_t i)
+{
+	return i < sb->nroots ? &sb->roots[i]->pub : NULL;
+}
+
+void ctxd_sandbox_seal(struct ctxd_sandbox *sb)
+{
+	sb->sealed = true;
+}
+
+bool ctxd_sandbox_loc_read_only(const struct ctxd_sandbox_loc *loc)
+{
+	return loc && loc->root && loc->root->read_only;
+}
+
+/* ---- locate / open --------------------------------------------------------------------- */
+
+static int fill_loc(const struct root_entry *e, const char *rel, struct ctxd_sandbox_loc *loc,
+		    const char *shown, struct ctxd_error *err)
+{
+	const char *r = rel[0] ? rel : ".";
+	size_t lr = strlen(r);
+	int n;
+	if (strcmp(r, ".") == 0) {
+		n = snprintf(loc->abs, sizeof(loc->abs), "%s", e->pub.path);
+	} else if (strcmp(e->pub.path, "/") == 0) {
+		n = snprintf(loc->abs, sizeof(loc->abs), "/%s", r);
+	} else {
+		n = snprintf(loc->abs, sizeof(loc->abs), "%s/%s", e->pub.path, r);
+	}
+	if (n < 0 || (size_t)n >= sizeof(loc->abs) || lr >= sizeof(loc->rel)) {
+		ctxd_error_set_errno(err, 0, ENAMETOOLONG, "'%s': path too long", shown);
+		return -1;
+	}
+	memcpy(loc->rel, r, lr + 1);
+	loc->root = &e->pub;
+	return 0;
+}
+
+/* locate() with the display form of the path handed back for later messages. */
+static int locate(const struct ctxd_sandbox *sb, const char *user_path, size_t len,
+		  struct ctxd_sandbox_loc *loc, struct ctxd_error *err, char *shown)
+{
+	show_path(user_path, len, shown);
+	if (len == 0) {
+		ctxd_error_set_errno(err, 0, ENOENT, "the path is empty");
+		return -1;
+	}
+	if (memchr(user_path, '\0', len)) {
+		ctxd_error_set_errno(err, 0, EINVAL, "path '%s' contains a NUL byte", shown);
+		return -1;
+	}
+	if (len >= CTXD_PATH_MAX) {
+		ctxd_error_set_errno(err, 0, ENAMETOOLONG,
+				     "'%s': path too long (%zu bytes, at most %d)", shown, len,
+				     CTXD_PATH_MAX - 1);
+		return -1;
+	}
+	char clean[CTXD_PATH_MAX + 2];
+	clean_path(user_path, len, clean);
+	if (sb->nroots == 0) {
+		ctxd_error_set_errno(err, 0, EACCES, "'%s' is outside the allowed directories "
+				     "(none are configured)", shown);
+		return -1;
+	}
+	if (clean[0] != '/') {
+		if (lexically_escapes(clean)) {
+			ctxd_error_set_errno(err, 0, EXDEV,
+					     "'%s' is outside the allowed directories: '..' leaves "
+					     "the root %s", shown, sb->roots[0]->pub.path);
+			return -1;
+		}
+		return fill_loc(sb->roots[0], clean, loc, shown, err);
+	}
+	/* The most specific root wins (a nested root's read-only flag applies), skipping
+	 * roots that the path would leave through "..". */
+	const struct root_entry *best = NULL, *escaped = NULL;
+	const char *best_rel = NULL;
+	size_t best_len = 0;
+	for (size_t i = 0; i < sb->nroots; i++) {
+		size_t lc;
+		const char *rel = under_root(clean, sb->roots[i], &lc);
+		if (!rel) {
+			continue;
+		}
+		if (lexically_escapes(rel)) {
+			escaped = sb->roots[i];
+			continue;
+		}
+		if (!best || lc > best_len) {
+			best = sb->roots[i];
+			best_rel = rel;
+			best_len = lc;
+		}
+	}
+	if (best) {
+		return fill_loc(best, best_rel, loc, shown, err);
+	}
+	if (escaped) {
+		ctxd_error_set_errno(err, 0, EXDEV, "'%s' is outside the allowed directories: "
+				     "'..' leaves the root %s", shown, escaped->pub.path);
+		return -1;
+	}
+	ctxd_error_set_errno(err, 0, EACCES, "'%s' is outside the allowed directories", shown);
+	return -1;
+}
+
+int ctxd_sandbox_locate(const struct ctxd_sandbox *sb, const char *user_path, size_t len,
+			struct ctxd_sandbox_loc *loc, struct ctxd_error *err)
+{
+	char shown[SHOW_MAX + 8];
+	return locate(sb, user_path, len, loc, err, shown);
+}
+
+static bool wants_write(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)) != 0 ||
+	       (flags & O_TMPFILE) == O_TMPFILE;
+}
+
+int ctxd_sandbox_open(const struct ctxd_sandbox *sb, const char *user_path, size_t len,
+		      int flags, mode_t mode, bool nofollow_last, struct ctxd_sandbox_loc *loc,
+		      struct ctxd_error *err)
+{
+	struct ctxd_sandbox_loc tmp;
+	char shown[SHOW_MAX + 8];
+	if (!loc) {
+		loc = &tmp;
+	}
+	if (locate(sb, user_path, len, loc, err, shown) < 0) {
+		return -1;
+	}
+	const struct root_entry *e = (const struct root_entry *)loc->root;
+	if (e->pub.read_only && !(flags & O_PATH) && wants_write(flags)) {
+		ctxd_error_set_errno(err, 0, EROFS, "'%s' is in a read-only root (%s)", shown,
+				     e->pub.path);
+		return -1;
+	}
+	int fd = confined_open(e->pub.fd, e, loc->rel, flags, mode, nofollow_last);
+	if (fd < 0) {
+		set_open_error(err, -fd, shown);
+		return -1;
+	}
+	return fd;
+}
+
+int ctxd_sandbox_openat(int dirfd, const char *rel, int flags, mode_t mode, bool nofollow_last)
+{
+	if (!rel || rel[0] == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	if (rel[0] == '/') {
+		errno = EXDEV;
+		return -1;
+	}
+	int fd = confined_open(dirfd, NULL, rel, flags, mode, nofollow_last);
+	if (fd < 0) {
+		errno = -fd;
+		return -1;
+	}
+	return fd;
+}
+
+int ctxd_sandbox_open_parent(const struct ctxd_sandbox *sb, const char *user_path, size_t len,
+			     char *name, struct ctxd_sandbox_loc *loc, struct ctxd_error *err)
+{
+	struct ctxd_sandbox_loc tmp;
+	char shown[SHOW_MAX + 8];
+	if (!loc) {
+		loc = &tmp;
+	}
+	if (locate(sb, user_path, len, loc, err, shown) < 0) {
+		return -1;
+	}
+	if (strcmp(loc->rel, ".") == 0) {
+		ctxd_error_set_errno(err, 0, EPERM, "'%s' is a root directory; it has no parent "
+				     "inside the allowed directories", shown);
+		return -1;
+	}
+	const char *slash = strrchr(loc->rel, '/');
+	const char *last = slash ? slash + 1 : loc->rel;
+	if (strcmp(last, "..") == 0 || strcmp(last, ".") == 0) {
+		ctxd_error_set_errno(err, 0, EINVAL, "'%s' ends in '%s'; name the entry itself",
+				     shown, last);
+		return -1;
+	}
+	char parent[CTXD_PATH_MAX];
+	if (slash) {
+		size_t pl = (size_t)(slash - loc->rel);
+		memcpy(parent, loc->rel, pl);
+		parent[pl] = '\0';
+	} else {
+		parent[0] = '.';
+		parent[1] = '\0';
+	}
+	const struct root_entry *e = (const struct root_entry *)loc->root;
+	int fd = confined_open(e->pub.fd, e, parent, O_RDONLY | O_DIRECTORY, 0, false);
+	if (fd < 0) {
+		set_open_error(err, -fd, shown);
+		return -1;
+	}
+	memcpy(name, last, strlen(last) + 1);
+	return fd;
+}
+
+/* ---- Landlock -------------------------------------------------------------------------- */
+
+/* Every filesystem right Landlock ABI `abi` knows. */
+static uint64_t landlock_fs_rights(long abi)
+{
+	uint64_t r = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1; /* ABI 1: bits 0..12 */
+	if (abi >= 2) {
+		r |= LANDLOCK_ACCESS_FS_REFER;
+	}
+	if (abi >= 3) {
+		r |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	}
+	if (abi >= 5) {
+		r |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+	}
+	return r;
+}
+
+/* Rights that make sense on a non-directory (Landlock refuses directory rights there). */
+#define FILE_RIGHTS                                                                         \
+	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                       \
+	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |                       \
+	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
+
+static int add_rule(int ruleset, int fd, uint64_t rights)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		rights &= FILE_RIGHTS;
+	}
+	struct landlock_path_beneath_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.allowed_access = rights;
+	attr.parent_fd = fd;
+	return (int)syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &attr, 0);
+}
+
+enum ctxd_sandbox_level ctxd_sandbox_apply_landlock(struct ctxd_sandbox *sb,
+						    const char *const *extra_ro,
+						    struct ctxd_error *err)
+{
+	char buf[ERRBUF];
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 0) {
+		int e = errno;
+		if (e == EOPNOTSUPP) {
+			ctxd_error_set_errno(err, 0, e, "Landlock is disabled in this kernel (not "
+					     "in the lsm= list); only path confinement applies");
+		} else {
+			ctxd_error_set_errno(err, 0, e, "Landlock is unavailable (%s); only path "
+					     "confinement applies", errstr(e, buf));
+		}
+		return CTXD_SANDBOX_PATHS;
+	}
+	uint64_t all = landlock_fs_rights(abi);
+	uint64_t ro = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	uint64_t rw = all & ~(uint64_t)LANDLOCK_ACCESS_FS_IOCTL_DEV;
+
+	struct landlock_ruleset_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.handled_access_fs = all;
+	int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (rs < 0) {
+		int e = errno;
+		ctxd_error_set_errno(err, 0, e, "Landlock ruleset creation failed (ABI %ld): %s",
+				     abi, errstr(e, buf));
+		return CTXD_SANDBOX_PATHS;
+	}
+	for (size_t i = 0; i < sb->nroots; i++) {
+		const struct ctxd_root *r = &sb->roots[i]->pub;
+		if (add_rule(rs, r->fd, r->read_only ? ro : rw) < 0) {
+			int e = errno;
+			ctxd_error_set_errno(err, 0, e, "Landlock rule for root %s failed: %s",
+					     r->path, errstr(e, buf));
+			close(rs);
+			return CTXD_SANDBOX_PATHS;
+		}
+	}
+	for (size_t i = 0; extra_ro && extra_ro[i]; i++) {
+		int fd = open(extra_ro[i], O_PATH | O_CLOEXEC);
+		if (fd < 0) {
+			ctxd_warn("Landlock: skipping read-only path %s: %s", extra_ro[i],
+				  errstr(errno, buf));
+			continue;
+		}
+		int rc = add_rule(rs, fd, ro);
+		int e = errno;
+		close(fd);
+		if (rc < 0) {
+			ctxd_error_set_errno(err, 0, e, "Landlock rule for %s failed: %s",
+					     extra_ro[i], errstr(e, buf));
+			close(rs);
+			return CTXD_SANDBOX_PATHS;
+		}
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    syscall(SYS_landlock_restrict_self, rs, 0) < 0) {
+		int e = errno;
+		ctxd_error_set_errno(err, 0, e, "Landlock could not be enforced: %s",
+				     errstr(e, buf));
+		close(rs);
+		return CTXD_SANDBOX_PATHS;
+	}
+	close(rs);
+	ctxd_error_clear(err);
+	return CTXD_SANDBOX_LANDLOCK;
+}

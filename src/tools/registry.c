@@ -1,0 +1,391 @@
+/* registry.c - the tool table, tools/list entries and argument validation.
+ *
+ * Schemas are parsed once at start-up; after that the registry is read-only and shared by
+ * the loop thread and the workers (jansson allows concurrent reads). Validation covers the
+ * JSON Schema keywords our tools use, so every handler gets arguments of the declared
+ * shape and every refusal names the argument. */
+#include "ctxd/tool.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct reg_entry {
+	const struct ctxd_tool *tool;
+	json_t *input;  /* parsed inputSchema */
+	json_t *listed; /* the tools/list entry */
+};
+
+struct ctxd_registry {
+	struct reg_entry *v;
+	size_t n, cap;
+};
+
+struct ctxd_registry *ctxd_registry_create(void)
+{
+	return calloc(1, sizeof(struct ctxd_registry));
+}
+
+void ctxd_registry_destroy(struct ctxd_registry *reg)
+{
+	if (!reg) {
+		return;
+	}
+	for (size_t i = 0; i < reg->n; i++) {
+		json_decref(reg->v[i].input);
+		json_decref(reg->v[i].listed);
+	}
+	free(reg->v);
+	free(reg);
+}
+
+static json_t *build_entry(const struct ctxd_tool *t, json_t *input, json_t *output)
+{
+	json_t *ann = json_pack("{s:s, s:b, s:b, s:b, s:b}", "title", t->title, "readOnlyHint",
+				(t->flags & CTXD_TOOL_READ_ONLY) != 0, "destructiveHint",
+				(t->flags & CTXD_TOOL_DESTRUCTIVE) != 0, "idempotentHint",
+				(t->flags & CTXD_TOOL_IDEMPOTENT) != 0, "openWorldHint", 0);
+	json_t *e = json_pack("{s:s, s:s, s:s, s:O, s:o}", "name", t->name, "title", t->title,
+			      "description", t->description, "inputSchema", input, "annotations",
+			      ann);
+	if (e && output) {
+		json_object_set(e, "outputSchema", output);
+	}
+	return e;
+}
+
+int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, size_t n,
+		      const struct ctxd_config *cfg, struct ctxd_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct ctxd_tool *t = &tools[i];
+		if (cfg && (ctxd_config_tool_disabled(cfg, t->name) || (cfg->read_only && t->writes))) {
+			continue;
+		}
+		if (ctxd_registry_find(reg, t->name)) {
+			ctxd_error_set(err, 0, "tool '%s' registered twice", t->name);
+			return -1;
+		}
+		json_error_t je;
+		json_t *input = json_loads(t->input_schema, 0, &je);
+		if (!json_is_object(input)) {
+			ctxd_error_set(err, 0, "tool '%s': inputSchema: %s", t->name, je.text);
+			json_decref(input);
+			return -1;
+		}
+		json_t *output = NULL;
+		if (t->output_schema) {
+			output = json_loads(t->output_schema, 0, &je);
+			if (!json_is_object(output)) {
+				ctxd_error_set(err, 0, "tool '%s': outputSchema: %s", t->name, je.text);
+				json_decref(input);
+				json_decref(output);
+				return -1;
+			}
+		}
+		if (reg->n == reg->cap) {
+			size_t cap = reg->cap ? reg->cap * 2 : 16;
+			struct reg_entry *v = realloc(reg->v, cap * sizeof(*v));
+			if (!v) {
+				json_decref(input);
+				json_decref(output);
+				ctxd_error_set(err, 0, "out of memory");
+				return -1;
+			}
+			reg->v = v;
+			reg->cap = cap;
+		}
+		json_t *listed = build_entry(t, input, output);
+		json_decref(output);
+		if (!listed) {
+			json_decref(input);
+			ctxd_error_set(err, 0, "out of memory");
+			return -1;
+		}
+		reg->v[reg->n++] = (struct reg_entry){ .tool = t, .input = input, .listed = listed };
+	}
+	return 0;
+}
+
+size_t ctxd_registry_count(const struct ctxd_registry *reg)
+{
+	return reg->n;
+}
+
+const struct ctxd_tool *ctxd_registry_at(const struct ctxd_registry *reg, size_t i)
+{
+	return i < reg->n ? reg->v[i].tool : NULL;
+}
+
+static const struct reg_entry *find_entry(const struct ctxd_registry *reg, const char *name)
+{
+	for (size_t i = 0; i < reg->n; i++) {
+		if (strcmp(reg->v[i].tool->name, name) == 0) {
+			return &reg->v[i];
+		}
+	}
+	return NULL;
+}
+
+const struct ctxd_tool *ctxd_registry_find(const struct ctxd_registry *reg, const char *name)
+{
+	const struct reg_entry *e = name ? find_entry(reg, name) : NULL;
+	return e ? e->tool : NULL;
+}
+
+json_t *ctxd_registry_entry(const struct ctxd_registry *reg, size_t i)
+{
+	return i < reg->n ? reg->v[i].listed : NULL;
+}
+
+static const char *type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+		return "integer";
+	case JSON_REAL:
+		return "number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "boolean";
+	case JSON_NULL:
+		return "null";
+	}
+	return "unknown";
+}
+
+static bool type_matches(const char *want, const json_t *v)
+{
+	if (strcmp(want, "number") == 0) {
+		return json_is_number(v);
+	}
+	if (strcmp(want, "integer") == 0) {
+		if (json_is_integer(v)) {
+			return true;
+		}
+		/* 2020-12: a number with zero fractional part is an integer */
+		return json_is_real(v) && floor(json_real_value(v)) == json_real_value(v) &&
+		       fabs(json_real_value(v)) < 9.0e15;
+	}
+	return strcmp(want, type_name(v)) == 0;
+}
+
+/* Count UTF-8 code points (maxLength counts characters, not bytes). */
+static size_t utf8_len(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (((unsigned char)s[i] & 0xC0) != 0x80) {
+			c++;
+		}
+	}
+	return c;
+}
+
+static int check(json_t *schema, json_t *v, const char *where, struct ctxd_error *err);
+
+static int check_type(json_t *schema, json_t *v, const char *where, struct ctxd_error *err)
+{
+	json_t *type = json_object_get(schema, "type");
+	if (json_is_string(type)) {
+		if (!type_matches(json_string_value(type), v)) {
+			ctxd_error_set(err, 0, "%s: expected %s, got %s", where,
+				       json_string_value(type), type_name(v));
+			return -1;
+		}
+	} else if (json_is_array(type)) {
+		size_t i;
+		json_t *t;
+		json_array_foreach(type, i, t) {
+			if (json_is_string(t) && type_matches(json_string_value(t), v)) {
+				return 0;
+			}
+		}
+		ctxd_error_set(err, 0, "%s: unexpected type %s", where, type_name(v));
+		return -1;
+	}
+	return 0;
+}
+
+static int check_object(json_t *schema, json_t *v, const char *where, struct ctxd_error *err)
+{
+	json_t *props = json_object_get(schema, "properties");
+	json_t *req = json_object_get(schema, "required");
+	size_t i;
+	json_t *r;
+	json_array_foreach(req, i, r) {
+		if (json_is_string(r) && !json_object_get(v, json_string_value(r))) {
+			ctxd_error_set(err, 0, "missing required argument '%s'",
+				       json_string_value(r));
+			return -1;
+		}
+	}
+	bool closed = json_is_false(json_object_get(schema, "additionalProperties"));
+	const char *key;
+	json_t *val;
+	json_object_foreach(v, key, val) {
+		json_t *ps = json_object_get(props, key);
+		char sub[256];
+		snprintf(sub, sizeof(sub), "argument '%s'", key);
+		if (!ps) {
+			if (closed) {
+				ctxd_error_set(err, 0, "unknown argument '%s'", key);
+				return -1;
+			}
+			continue;
+		}
+		if (check(ps, val, sub, err) < 0) {
+			return -1;
+		}
+	}
+	(void)where;
+	return 0;
+}
+
+static int check_bounds(json_t *schema, json_t *v, const char *where, struct ctxd_error *err)
+{
+	json_t *k;
+	if (json_is_number(v)) {
+		double d = json_number_value(v);
+		if ((k = json_object_get(schema, "minimum")) && d < json_number_value(k)) {
+			ctxd_error_set(err, 0, "%s: must be at least %g, got %g", where,
+				       json_number_value(k), d);
+			return -1;
+		}
+		if ((k = json_object_get(schema, "maximum")) && d > json_number_value(k)) {
+			ctxd_error_set(err, 0, "%s: must be at most %g, got %g", where,
+				       json_number_value(k), d);
+			return -1;
+		}
+	}
+	if (json_is_string(v)) {
+		size_t len = utf8_len(json_string_value(v), json_string_length(v));
+		if ((k = json_object_get(schema, "minLength")) &&
+		    (json_int_t)len < json_integer_value(k)) {
+			ctxd_error_set(err, 0, "%s: must be at least %" JSON_INTEGER_FORMAT
+				       " characters long", where, json_integer_value(k));
+			return -1;
+		}
+		if ((k = json_object_get(schema, "maxLength")) &&
+		    (json_int_t)len > json_integer_value(k)) {
+			ctxd_error_set(err, 0, "%s: must be at most %" JSON_INTEGER_FORMAT
+				       " characters long", where, json_integer_value(k));
+			return -1;
+		}
+	}
+	if (json_is_array(v)) {
+		json_int_t n = (json_int_t)json_array_size(v);
+		if ((k = json_object_get(schema, "minItems")) && n < json_integer_value(k)) {
+			ctxd_error_set(err, 0, "%s: needs at least %" JSON_INTEGER_FORMAT " items",
+				       where, json_integer_value(k));
+			return -1;
+		}
+		if ((k = json_object_get(schema, "maxItems")) && n > json_integer_value(k)) {
+			ctxd_error_set(err, 0, "%s: takes at most %" JSON_INTEGER_FORMAT " items",
+				       where, json_integer_value(k));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int check(json_t *schema, json_t *v, const char *where, struct ctxd_error *err)
+{
+	if (!json_is_object(schema)) {
+		return 0;
+	}
+	if (check_type(schema, v, where, err) < 0 || check_bounds(schema, v, where, err) < 0) {
+		return -1;
+	}
+	json_t *en = json_object_get(schema, "enum");
+	if (json_is_array(en)) {
+		size_t i;
+		json_t *e;
+		bool found = false;
+		json_array_foreach(en, i, e) {
+			if (json_equal(e, v)) {
+				found = true;
+				break;
+			}
+		}
+		if (!found) {
+			char *allowed = json_dumps(en, JSON_COMPACT);
+			ctxd_error_set(err, 0, "%s: must be one of %s", where,
+				       allowed ? allowed : "the listed values");
+			free(allowed);
+			return -1;
+		}
+	}
+	if (json_is_object(v)) {
+		return check_object(schema, v, where, err);
+	}
+	if (json_is_array(v)) {
+		json_t *items = json_object_get(schema, "items");
+		size_t i;
+		json_t *e;
+		json_array_foreach(v, i, e) {
+			char sub[300];
+			snprintf(sub, sizeof(sub), "%s[%zu]", where, i);
+			if (check(items, e, sub, err) < 0) {
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+int ctxd_schema_validate(json_t *schema, json_t *instance, const char *where,
+			 struct ctxd_error *err)
+{
+	return check(schema, instance, where, err);
+}
+
+int ctxd_registry_validate(const struct ctxd_registry *reg, const struct ctxd_tool *tool,
+			   json_t *args, struct ctxd_error *err)
+{
+	const struct reg_entry *e = find_entry(reg, tool->name);
+	if (!e) {
+		ctxd_error_set(err, 0, "unknown tool '%s'", tool->name);
+		return -1;
+	}
+	json_t *empty = NULL;
+	if (!args) {
+		args = empty = json_object();
+	}
+	int rc = check(e->input, args, "arguments", err);
+	json_decref(empty);
+	return rc;
+}
+
+json_t *ctxd_tool_error(const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", msg,
+			 "isError", 1);
+}
+
+json_t *ctxd_tool_result(const char *text, json_t *structured)
+{
+	json_t *r = json_pack("{s:[{s:s, s:s}]}", "content", "type", "text", "text", text);
+	if (!r) {
+		json_decref(structured);
+		return NULL;
+	}
+	if (structured) {
+		json_object_set_new(r, "structuredContent", structured);
+	}
+	return r;
+}

@@ -1,0 +1,39 @@
+#!/bin/sh
+# run.sh - run one interop test file against a ctxd binary.
+# usage: run.sh v1.test.mjs|v2.test.mjs /path/to/ctxd
+# Installs the pinned clients from package-lock.json (npm ci) when node_modules is
+# missing or older than the lock file. Exit 77 (meson: skipped) when node or npm is
+# missing or too old, or when the clients cannot be installed.
+set -u
+
+test_file=${1:?usage: run.sh TEST_FILE CTXD_BINARY}
+bin=${2:?usage: run.sh TEST_FILE CTXD_BINARY}
+case $bin in
+/*) ;;
+*) bin=$(pwd)/$bin ;;
+esac
+
+case $0 in
+*/*) cd "${0%/*}" || exit 1 ;;
+esac
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	echo "SKIP: node and npm are needed for the interop tests" >&2
+	exit 77
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+	echo "SKIP: node >= 20 is needed, found $(node --version)" >&2
+	exit 77
+fi
+
+stamp=node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || [ -n "$(find package-lock.json -newer "$stamp")" ]; then
+	echo "installing the pinned MCP clients (npm ci)" >&2
+	if ! npm ci --no-audit --no-fund >&2; then
+		echo "SKIP: npm ci failed (no registry access?)" >&2
+		exit 77
+	fi
+fi
+
+exec node "$test_file" "$bin"

@@ -1,0 +1,54 @@
+/* test.h - tiny assertion macros for unit tests (libuv task.h style). Exit 77 = skip. */
+#ifndef CTXD_TEST_H
+#define CTXD_TEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ASSERT(expr)                                                                        \
+	do {                                                                                \
+		if (!(expr)) {                                                              \
+			fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, \
+				#expr);                                                     \
+			abort();                                                            \
+		}                                                                           \
+	} while (0)
+
+#define ASSERT_EQ(a, b)                                                                     \
+	do {                                                                                \
+		long long a_ = (long long)(a), b_ = (long long)(b);                         \
+		if (a_ != b_) {                                                             \
+			fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__,  \
+				__LINE__, #a, #b, a_, b_);                                  \
+			abort();                                                            \
+		}                                                                           \
+	} while (0)
+
+#define ASSERT_STR_EQ(a, b)                                                                 \
+	do {                                                                                \
+		const char *a_ = (a), *b_ = (b);                                            \
+		if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                    \
+			fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__, \
+				__LINE__, #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");  \
+			abort();                                                            \
+		}                                                                           \
+	} while (0)
+
+#define ASSERT_CONTAINS(hay, needle)                                                        \
+	do {                                                                                \
+		const char *h_ = (hay), *n_ = (needle);                                     \
+		if (!h_ || !strstr(h_, n_)) {                                               \
+			fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__,  \
+				__LINE__, h_ ? h_ : "(null)", n_);                          \
+			abort();                                                            \
+		}                                                                           \
+	} while (0)
+
+#define RUN(fn)                                                                             \
+	do {                                                                                \
+		fprintf(stderr, "-- %s\n", #fn);                                            \
+		fn();                                                                       \
+	} while (0)
+
+#endif

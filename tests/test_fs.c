@@ -1,0 +1,647 @@
+/* test_fs.c - the read-only file tools, called directly through ctxd_fs_tools[]. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctxd/config.h"
+#include "ctxd/sandbox.h"
+#include "ctxd/tools_fs.h"
+#include "test.h"
+
+static char root[CTXD_PATH_MAX];
+static struct ctxd_config cfg;
+static struct ctxd_sandbox *sb;
+static struct ctxd_tool_ctx ctx;
+
+static void put(const char *rel, const char *data, size_t len)
+{
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	FILE *f = fopen(p, "wb");
+	ASSERT(f);
+	ASSERT_EQ(fwrite(data, 1, len, f), len);
+	ASSERT_EQ(fclose(f), 0);
+}
+
+static void puts_file(const char *rel, const char *s)
+{
+	put(rel, s, strlen(s));
+}
+
+static void mkd(const char *rel)
+{
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	ASSERT_EQ(mkdir(p, 0755), 0);
+}
+
+static void lnk(const char *target, const char *rel)
+{
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	ASSERT_EQ(symlink(target, p), 0);
+}
+
+static const struct ctxd_tool *tool(const char *name)
+{
+	for (size_t i = 0; i < ctxd_fs_tools_count; i++) {
+		if (strcmp(ctxd_fs_tools[i].name, name) == 0) {
+			return &ctxd_fs_tools[i];
+		}
+	}
+	fprintf(stderr, "no tool %s\n", name);
+	abort();
+}
+
+/* Call `name` with args built from a printf format (JSON text). */
+static json_t *call(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static json_t *call(const char *name, const char *fmt, ...)
+{
+	char buf[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_error_t je;
+	json_t *args = json_loads(buf, 0, &je);
+	if (!args) {
+		fprintf(stderr, "bad test json %s: %s\n", buf, je.text);
+		abort();
+	}
+	json_t *res = tool(name)->fn(&ctx, args);
+	json_decref(args);
+	ASSERT(res);
+	ASSERT(json_is_array(json_object_get(res, "content")));
+	return res;
+}
+
+static bool is_error(json_t *res)
+{
+	return json_is_true(json_object_get(res, "isError"));
+}
+
+static const char *text(json_t *res)
+{
+	return json_string_value(
+		json_object_get(json_array_get(json_object_get(res, "content"), 0), "text"));
+}
+
+static json_t *sc(json_t *res)
+{
+	json_t *s = json_object_get(res, "structuredContent");
+	ASSERT(json_is_object(s));
+	return s;
+}
+
+static long long num(json_t *res, const char *key)
+{
+	json_t *v = json_object_get(sc(res), key);
+	ASSERT(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+static const char *str(json_t *res, const char *key)
+{
+	return json_string_value(json_object_get(sc(res), key));
+}
+
+static bool flag(json_t *res, const char *key)
+{
+	json_t *v = json_object_get(sc(res), key);
+	ASSERT(json_is_boolean(v));
+	return json_is_true(v);
+}
+
+/* read_text_file with extra args (a JSON fragment starting with ',' or empty). */
+static json_t *rd(const char *rel, const char *extra)
+{
+	return call("read_text_file", "{\"path\":\"%s/%s\"%s}", root, rel, extra);
+}
+
+static void expect_read(const char *rel, const char *extra, const char *content, long long total,
+			long long start, long long end)
+{
+	json_t *r = rd(rel, extra);
+	if (is_error(r)) {
+		fprintf(stderr, "unexpected error for %s %s: %s\n", rel, extra, text(r));
+		abort();
+	}
+	ASSERT_STR_EQ(str(r, "content"), content);
+	ASSERT_STR_EQ(text(r), content);
+	ASSERT_EQ(num(r, "totalLines"), total);
+	ASSERT_EQ(num(r, "startLine"), start);
+	ASSERT_EQ(num(r, "endLine"), end);
+	ASSERT(!flag(r, "truncated"));
+	ASSERT(!json_object_get(sc(r), "nextOffset"));
+	json_decref(r);
+}
+
+static void expect_error(json_t *r, const char *needle)
+{
+	ASSERT(is_error(r));
+	ASSERT_CONTAINS(text(r), needle);
+	ASSERT(!json_object_get(r, "structuredContent"));
+	json_decref(r);
+}
+
+static void test_fs_read_selections(void)
+{
+	puts_file("abc.txt", "a\nb\nc\n");
+	expect_read("abc.txt", "", "a\nb\nc\n", 3, 1, 3);
+	expect_read("abc.txt", ",\"head\":2", "a\nb\n", 3, 1, 2);
+	expect_read("abc.txt", ",\"head\":0", "", 3, 1, 0);
+	expect_read("abc.txt", ",\"head\":9", "a\nb\nc\n", 3, 1, 3);
+	expect_read("abc.txt", ",\"tail\":2", "b\nc\n", 3, 2, 3);
+	expect_read("abc.txt", ",\"tail\":1", "c\n", 3, 3, 3);
+	expect_read("abc.txt", ",\"tail\":3", "a\nb\nc\n", 3, 1, 3);
+	expect_read("abc.txt", ",\"tail\":7", "a\nb\nc\n", 3, 1, 3);
+	expect_read("abc.txt", ",\"tail\":0", "", 3, 4, 3);
+	expect_read("abc.txt", ",\"offset\":2", "b\nc\n", 3, 2, 3);
+	expect_read("abc.txt", ",\"offset\":2,\"limit\":1", "b\n", 3, 2, 2);
+	expect_read("abc.txt", ",\"offset\":3,\"limit\":5", "c\n", 3, 3, 3);
+	expect_read("abc.txt", ",\"limit\":0", "", 3, 1, 0);
+	expect_read("abc.txt", ",\"limit\":2", "a\nb\n", 3, 1, 2);
+	expect_error(rd("abc.txt", ",\"offset\":5"), "offset");
+
+	/* No final newline: the last line still counts, and tail finds it. */
+	puts_file("nofinal.txt", "x\ny\nz");
+	expect_read("nofinal.txt", "", "x\ny\nz", 3, 1, 3);
+	expect_read("nofinal.txt", ",\"tail\":1", "z", 3, 3, 3);
+	expect_read("nofinal.txt", ",\"tail\":2", "y\nz", 3, 2, 3);
+	expect_read("nofinal.txt", ",\"head\":1", "x\n", 3, 1, 1);
+	expect_read("nofinal.txt", ",\"offset\":3", "z", 3, 3, 3);
+
+	/* CRLF stays CRLF. */
+	puts_file("crlf.txt", "l1\r\nl2\r\nl3\r\n");
+	expect_read("crlf.txt", ",\"head\":1", "l1\r\n", 3, 1, 1);
+	expect_read("crlf.txt", ",\"tail\":1", "l3\r\n", 3, 3, 3);
+	expect_read("crlf.txt", ",\"offset\":2,\"limit\":1", "l2\r\n", 3, 2, 2);
+
+	/* Empty lines are lines; a lone newline is one line. */
+	puts_file("blank.txt", "\n\n");
+	expect_read("blank.txt", ",\"tail\":1", "\n", 2, 2, 2);
+	puts_file("one.txt", "\n");
+	expect_read("one.txt", "", "\n", 1, 1, 1);
+
+	/* Empty file. */
+	puts_file("empty.txt", "");
+	expect_read("empty.txt", "", "", 0, 1, 0);
+	expect_read("empty.txt", ",\"tail\":3", "", 0, 1, 0);
+	expect_read("empty.txt", ",\"head\":3", "", 0, 1, 0);
+	expect_read("empty.txt", ",\"offset\":1", "", 0, 1, 0);
+
+	/* Invalid UTF-8 is replaced, not a protocol failure. */
+	puts_file("latin1.txt", "caf\xe9\n");
+	expect_read("latin1.txt", "", "caf\xEF\xBF\xBD\n", 1, 1, 1);
+
+	/* Relative paths resolve against the first root. */
+	json_t *r = call("read_text_file", "{\"path\":\"abc.txt\",\"head\":1}");
+	ASSERT(!is_error(r));
+	ASSERT_STR_EQ(str(r, "content"), "a\n");
+	json_decref(r);
+}
+
+static void test_fs_read_errors(void)
+{
+	expect_error(rd("abc.txt", ",\"head\":1,\"tail\":1"), "'head' and 'tail'");
+	expect_error(rd("abc.txt", ",\"head\":1,\"offset\":2"), "'head'");
+	expect_error(rd("abc.txt", ",\"tail\":1,\"limit\":2"), "'tail'");
+
+	put("bin.dat", "ab\0cd\n", 6);
+	expect_error(rd("bin.dat", ""), "binary");
+	expect_error(rd("bin.dat", ",\"tail\":1"), "binary");
+
+	mkd("adir");
+	expect_error(rd("adir", ""), "directory");
+	expect_error(call("read_text_file", "{\"path\":\"%s\"}", root), "directory");
+
+	expect_error(call("read_text_file", "{\"path\":\"/etc/passwd\"}"), "/etc/passwd");
+	expect_error(call("read_text_file", "{\"path\":\"../../../../etc/passwd\"}"), "");
+	expect_error(rd("missing.txt", ""), "missing.txt");
+
+	/* A symlink out of the root is not followed. */
+	lnk("/etc/passwd", "escape");
+	expect_error(rd("escape", ""), "escape");
+}
+
+static void test_fs_read_cap(void)
+{
+	size_t saved = cfg.max_read_bytes;
+	cfg.max_read_bytes = 10;
+	puts_file("five.txt", "1234\n1234\n1234\n1234\n1234\n");
+	json_t *r = rd("five.txt", "");
+	ASSERT(!is_error(r));
+	ASSERT_STR_EQ(str(r, "content"), "1234\n1234\n");
+	ASSERT(flag(r, "truncated"));
+	ASSERT_EQ(num(r, "nextOffset"), 3);
+	ASSERT_EQ(num(r, "endLine"), 2);
+	ASSERT_EQ(num(r, "totalLines"), 5);
+	/* The note block tells the model how to continue. */
+	const char *note = json_string_value(json_object_get(
+		json_array_get(json_object_get(r, "content"), 1), "text"));
+	ASSERT_CONTAINS(note, "offset=3");
+	json_decref(r);
+
+	r = rd("five.txt", ",\"offset\":5");
+	ASSERT_STR_EQ(str(r, "content"), "1234\n");
+	ASSERT(!flag(r, "truncated"));
+	json_decref(r);
+
+	/* 11 bytes do not fit: only one line, and it continues at line 2. */
+	puts_file("eleven.txt", "12345\n12345\n");
+	r = rd("eleven.txt", "");
+	ASSERT_STR_EQ(str(r, "content"), "12345\n");
+	ASSERT_EQ(num(r, "nextOffset"), 2);
+	json_decref(r);
+
+	/* tail beyond the cap: the tail window's first lines, then continue. */
+	r = rd("five.txt", ",\"tail\":3");
+	ASSERT_STR_EQ(str(r, "content"), "1234\n1234\n");
+	ASSERT_EQ(num(r, "startLine"), 3);
+	ASSERT_EQ(num(r, "endLine"), 4);
+	ASSERT_EQ(num(r, "nextOffset"), 5);
+	json_decref(r);
+
+	/* A single line longer than the cap: its first bytes, next line after it. */
+	puts_file("long.txt", "abcdefghijklmnopqrstuvwxyz\nshort\n");
+	r = rd("long.txt", "");
+	ASSERT_STR_EQ(str(r, "content"), "abcdefghij");
+	ASSERT(flag(r, "truncated"));
+	ASSERT_EQ(num(r, "nextOffset"), 2);
+	json_decref(r);
+	/* ... cut on a UTF-8 boundary (each e-acute is 2 bytes: 10 bytes = 5 chars). */
+	puts_file("utf8.txt", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x\xc3\xa9\xc3\xa9\n");
+	r = rd("utf8.txt", "");
+	ASSERT_STR_EQ(str(r, "content"), "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x");
+	json_decref(r);
+
+	/* A large file read page by page through nextOffset reassembles exactly. */
+	cfg.max_read_bytes = 100000;
+	size_t nlines = 120000, cap = nlines * 16;
+	char *big = malloc(cap);
+	ASSERT(big);
+	size_t len = 0;
+	for (size_t i = 1; i <= nlines; i++) {
+		len += (size_t)sprintf(big + len, i % 7 ? "line %zu\n" : "l%zu\r\n", i);
+	}
+	put("big.txt", big, len);
+	char *again = malloc(len + 1);
+	ASSERT(again);
+	size_t got = 0;
+	long long off = 1;
+	int pages = 0;
+	for (;;) {
+		char extra[64];
+		snprintf(extra, sizeof(extra), ",\"offset\":%lld", off);
+		r = rd("big.txt", extra);
+		ASSERT(!is_error(r));
+		ASSERT_EQ(num(r, "totalLines"), (long long)nlines);
+		ASSERT_EQ(num(r, "startLine"), off);
+		const char *c = str(r, "content");
+		size_t cl = strlen(c);
+		ASSERT(cl <= 100000);
+		memcpy(again + got, c, cl);
+		got += cl;
+		pages++;
+		if (!flag(r, "truncated")) {
+			json_decref(r);
+			break;
+		}
+		ASSERT_EQ(num(r, "nextOffset"), num(r, "endLine") + 1);
+		off = num(r, "nextOffset");
+		json_decref(r);
+	}
+	ASSERT_EQ(got, len);
+	ASSERT(memcmp(big, again, len) == 0);
+	ASSERT(pages > 5);
+
+	/* tail of the big file: exact lines and line numbers. */
+	r = rd("big.txt", ",\"tail\":3");
+	ASSERT_STR_EQ(str(r, "content"), "line 119998\nline 119999\nline 120000\n");
+	ASSERT_EQ(num(r, "startLine"), 119998);
+	json_decref(r);
+	r = rd("big.txt", ",\"head\":2");
+	ASSERT_STR_EQ(str(r, "content"), "line 1\nline 2\n");
+	ASSERT_EQ(num(r, "totalLines"), (long long)nlines);
+	json_decref(r);
+	free(big);
+	free(again);
+	cfg.max_read_bytes = saved;
+}
+
+static json_t *entry_named(json_t *entries, const char *name)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(entries, i, e) {
+		if (strcmp(json_string_value(json_object_get(e, "name")), name) == 0) {
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static void test_fs_list_directory(void)
+{
+	mkd("ls");
+	puts_file("ls/b.txt", "b");
+	puts_file("ls/a.txt", "a");
+	mkd("ls/c_dir");
+	lnk("a.txt", "ls/d_link");
+	mkd("ls/.dot");
+	json_t *r = call("list_directory", "{\"path\":\"%s/ls\"}", root);
+	ASSERT(!is_error(r));
+	json_t *ents = json_object_get(sc(r), "entries");
+	ASSERT_EQ(json_array_size(ents), 5);
+	const char *order[] = {".dot", "a.txt", "b.txt", "c_dir", "d_link"};
+	for (size_t i = 0; i < 5; i++) {
+		ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(ents, i), "name")),
+			      order[i]);
+	}
+	ASSERT_STR_EQ(json_string_value(json_object_get(entry_named(ents, "c_dir"), "type")),
+		      "directory");
+	ASSERT_STR_EQ(json_string_value(json_object_get(entry_named(ents, "a.txt"), "type")),
+		      "file");
+	ASSERT_STR_EQ(json_string_value(json_object_get(entry_named(ents, "d_link"), "type")),
+		      "symlink");
+	ASSERT_STR_EQ(text(r), "[DIR] .dot\n[FILE] a.txt\n[FILE] b.txt\n[DIR] c_dir\n"
+			       "[LINK] d_link");
+	ASSERT(!flag(r, "truncated"));
+	json_decref(r);
+
+	cfg.max_entries = 2;
+	r = call("list_directory", "{\"path\":\"%s/ls\"}", root);
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "entries")), 2);
+	ASSERT(flag(r, "truncated"));
+	ASSERT_CONTAINS(text(r), "truncated");
+	json_decref(r);
+	cfg.max_entries = 10000;
+
+	mkd("emptydir");
+	r = call("list_directory", "{\"path\":\"%s/emptydir\"}", root);
+	ASSERT(!is_error(r));
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "entries")), 0);
+	json_decref(r);
+
+	expect_error(call("list_directory", "{\"path\":\"%s/ls/a.txt\"}", root),
+		     "not a directory");
+	expect_error(call("list_directory", "{\"path\":\"/etc\"}"), "/etc");
+}
+
+static void test_fs_get_file_info(void)
+{
+	puts_file("info.txt", "hello");
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/info.txt", root);
+	ASSERT_EQ(chmod(p, 0640), 0);
+	json_t *r = call("get_file_info", "{\"path\":\"%s\"}", p);
+	ASSERT(!is_error(r));
+	ASSERT_EQ(num(r, "size"), 5);
+	ASSERT_STR_EQ(str(r, "type"), "file");
+	ASSERT_STR_EQ(str(r, "permissions"), "640");
+	ASSERT(flag(r, "isFile"));
+	ASSERT(!flag(r, "isDirectory"));
+	ASSERT(!flag(r, "isSymlink"));
+	const char *m = str(r, "modified");
+	ASSERT(m && strlen(m) == 24 && m[4] == '-' && m[10] == 'T' && m[23] == 'Z');
+	ASSERT(str(r, "accessed"));
+	ASSERT_STR_EQ(str(r, "path"), p);
+	ASSERT_CONTAINS(text(r), "size: 5");
+	ASSERT_CONTAINS(text(r), "permissions: 640");
+	ASSERT_CONTAINS(text(r), "isFile: true");
+	ASSERT_CONTAINS(text(r), m);
+	json_decref(r);
+
+	lnk("info.txt", "info.lnk");
+	r = call("get_file_info", "{\"path\":\"%s/info.lnk\"}", root);
+	ASSERT(!is_error(r));
+	ASSERT(flag(r, "isSymlink"));
+	ASSERT(flag(r, "isFile"));
+	ASSERT_EQ(num(r, "size"), 5);
+	json_decref(r);
+
+	r = call("get_file_info", "{\"path\":\"%s/escape\"}", root);
+	ASSERT(!is_error(r));
+	ASSERT(flag(r, "isSymlink"));
+	ASSERT_STR_EQ(str(r, "type"), "symlink");
+	json_decref(r);
+
+	r = call("get_file_info", "{\"path\":\"%s\"}", root);
+	ASSERT(flag(r, "isDirectory"));
+	ASSERT_STR_EQ(str(r, "type"), "directory");
+	json_decref(r);
+
+	expect_error(call("get_file_info", "{\"path\":\"%s/nope\"}", root), "nope");
+	expect_error(call("get_file_info", "{\"path\":\"/etc/passwd\"}"), "/etc/passwd");
+}
+
+/* search_files under root/s; `expect` is the sorted list of relative matches. */
+static void expect_search(const char *pattern, const char *excludes, const char *const *expect,
+			  size_t n)
+{
+	json_t *r;
+	if (excludes) {
+		r = call("search_files",
+			 "{\"path\":\"%s/s\",\"pattern\":\"%s\",\"excludePatterns\":%s}", root,
+			 pattern, excludes);
+	} else {
+		r = call("search_files", "{\"path\":\"%s/s\",\"pattern\":\"%s\"}", root, pattern);
+	}
+	if (is_error(r)) {
+		fprintf(stderr, "search %s failed: %s\n", pattern, text(r));
+		abort();
+	}
+	json_t *m = json_object_get(sc(r), "matches");
+	if (json_array_size(m) != n) {
+		fprintf(stderr, "search %s: got\n%s\n", pattern, text(r));
+	}
+	ASSERT_EQ(json_array_size(m), n);
+	ASSERT_EQ(num(r, "count"), (long long)n);
+	ASSERT(!flag(r, "truncated"));
+	ASSERT_STR_EQ(str(r, "pattern"), pattern);
+	char want[3 * CTXD_PATH_MAX];
+	for (size_t i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "%s/s/%s", root, expect[i]);
+		ASSERT_STR_EQ(json_string_value(json_array_get(m, i)), want);
+		ASSERT_CONTAINS(text(r), want);
+	}
+	if (n == 0) {
+		ASSERT_STR_EQ(text(r), "No matches found");
+	}
+	json_decref(r);
+}
+
+static void test_fs_search_files(void)
+{
+	mkd("s");
+	puts_file("s/a.txt", "");
+	puts_file("s/b.md", "");
+	mkd("s/sub");
+	puts_file("s/sub/c.txt", "");
+	mkd("s/sub/deep");
+	puts_file("s/sub/deep/d.txt", "");
+	mkd("s/.hidden");
+	puts_file("s/.hidden/e.txt", "");
+	mkd("s/node_modules");
+	puts_file("s/node_modules/f.txt", "");
+	lnk("sub", "s/linkdir");
+
+	const char *top[] = {"a.txt"};
+	expect_search("*.txt", NULL, top, 1);
+	const char *all[] = {".hidden/e.txt", "a.txt", "node_modules/f.txt", "sub/c.txt",
+			     "sub/deep/d.txt"};
+	expect_search("**/*.txt", NULL, all, 5);
+	const char *subs[] = {"sub", "sub/c.txt", "sub/deep", "sub/deep/d.txt"};
+	expect_search("sub/**", NULL, subs, 4);
+	const char *ex[] = {"a.txt", "sub/c.txt", "sub/deep/d.txt"};
+	expect_search("**/*.txt", "[\"node_modules\",\".hidden\"]", ex, 3);
+	const char *ex2[] = {".hidden/e.txt", "a.txt", "node_modules/f.txt", "sub/c.txt"};
+	expect_search("**/*.txt", "[\"sub/deep\"]", ex2, 4);
+	const char *ex3[] = {"a.txt", "node_modules/f.txt", "sub/c.txt", "sub/deep/d.txt"};
+	expect_search("**/*.txt", "[\"**/.hid*\"]", ex3, 4);
+	const char *brace[] = {"a.txt", "b.md"};
+	expect_search("*.{txt,md}", NULL, brace, 2);
+	const char *tops[] = {".hidden", "a.txt", "b.md", "linkdir", "node_modules", "sub"};
+	expect_search("*", NULL, tops, 6);
+	const char *deep[] = {"sub/deep"};
+	expect_search("**/deep/", NULL, deep, 1);
+	const char *q[] = {"sub/deep/d.txt"};
+	expect_search("sub/*/?.txt", NULL, q, 1);
+	expect_search("*.nothing", NULL, NULL, 0);
+	expect_search("zzz/**/*.c", NULL, NULL, 0);
+
+	/* The symlinked directory is listed, never entered. */
+	json_t *r = call("search_files", "{\"path\":\"%s/s\",\"pattern\":\"**\"}", root);
+	ASSERT(!is_error(r));
+	ASSERT_EQ(num(r, "count"), 11);
+	ASSERT(!strstr(text(r), "linkdir/"));
+	ASSERT_CONTAINS(text(r), "/s/linkdir");
+	json_decref(r);
+
+	cfg.max_entries = 2;
+	r = call("search_files", "{\"path\":\"%s/s\",\"pattern\":\"**\"}", root);
+	ASSERT_EQ(num(r, "count"), 2);
+	ASSERT(flag(r, "truncated"));
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "matches")), 2);
+	ASSERT_CONTAINS(text(r), "truncated");
+	json_decref(r);
+	cfg.max_entries = 10000;
+
+	expect_error(call("search_files", "{\"path\":\"%s/s\",\"pattern\":\"\"}", root),
+		     "'pattern'");
+	expect_error(call("search_files", "{\"path\":\"%s/s/a.txt\",\"pattern\":\"*\"}", root),
+		     "not a directory");
+	expect_error(call("search_files", "{\"path\":\"/etc\",\"pattern\":\"*\"}"), "/etc");
+}
+
+static void test_fs_search_big_tree(void)
+{
+	/* 100 dirs x 100 files: the walk must see all of them, matches sorted. */
+	mkd("t");
+	char rel[256];
+	for (int d = 0; d < 100; d++) {
+		snprintf(rel, sizeof(rel), "t/d%02d", d);
+		mkd(rel);
+		for (int f = 0; f < 100; f++) {
+			snprintf(rel, sizeof(rel), "t/d%02d/f%02d.%s", d, f, f % 2 ? "c" : "h");
+			puts_file(rel, "");
+		}
+	}
+	json_t *r = call("search_files", "{\"path\":\"%s/t\",\"pattern\":\"**/*.c\"}", root);
+	ASSERT_EQ(num(r, "count"), 5000);
+	json_t *m = json_object_get(sc(r), "matches");
+	for (size_t i = 1; i < json_array_size(m); i++) {
+		ASSERT(strcmp(json_string_value(json_array_get(m, i - 1)),
+			      json_string_value(json_array_get(m, i))) < 0);
+	}
+	json_decref(r);
+	r = call("search_files", "{\"path\":\"%s/t\",\"pattern\":\"d07/f1?.h\"}", root);
+	ASSERT_EQ(num(r, "count"), 5);
+	json_decref(r);
+}
+
+static void test_fs_allowed_directories(void)
+{
+	json_t *r = call("list_allowed_directories", "{}");
+	ASSERT(!is_error(r));
+	char want[CTXD_PATH_MAX + 32];
+	snprintf(want, sizeof(want), "Allowed directories:\n%s", root);
+	ASSERT_STR_EQ(text(r), want);
+	json_t *dirs = json_object_get(sc(r), "directories");
+	ASSERT_EQ(json_array_size(dirs), 1);
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(dirs, 0), "path")), root);
+	ASSERT(json_is_false(json_object_get(json_array_get(dirs, 0), "readOnly")));
+	json_decref(r);
+}
+
+static void test_fs_table(void)
+{
+	ASSERT_EQ(ctxd_fs_tools_count, 5);
+	for (size_t i = 0; i < ctxd_fs_tools_count; i++) {
+		const struct ctxd_tool *t = &ctxd_fs_tools[i];
+		ASSERT(t->title && t->description && t->fn);
+		ASSERT(!t->writes);
+		ASSERT_EQ(t->flags, CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT);
+		json_error_t je;
+		json_t *in = json_loads(t->input_schema, 0, &je);
+		json_t *out = json_loads(t->output_schema, 0, &je);
+		ASSERT(in && out);
+		ASSERT(json_is_false(json_object_get(in, "additionalProperties")));
+		json_decref(in);
+		json_decref(out);
+	}
+}
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+int main(void)
+{
+	const char *tmp = getenv("CTXD_TEST_TMP");
+	if (!tmp) {
+		tmp = getenv("TMPDIR");
+	}
+	if (!tmp) {
+		tmp = "/tmp";
+	}
+	char tmpl[CTXD_PATH_MAX];
+	snprintf(tmpl, sizeof(tmpl), "%s/ctxd-fs-XXXXXX", tmp);
+	ASSERT(mkdtemp(tmpl));
+	ASSERT(realpath(tmpl, root));
+
+	ctxd_config_init(&cfg);
+	sb = ctxd_sandbox_create();
+	ASSERT(sb);
+	struct ctxd_error err;
+	ASSERT_EQ(ctxd_sandbox_add_root(sb, root, false, &err), 0);
+	ctxd_sandbox_seal(sb);
+	ctx.cfg = &cfg;
+	ctx.sandbox = sb;
+
+	RUN(test_fs_table);
+	RUN(test_fs_read_selections);
+	RUN(test_fs_read_errors);
+	RUN(test_fs_read_cap);
+	RUN(test_fs_list_directory);
+	RUN(test_fs_get_file_info);
+	RUN(test_fs_search_files);
+	RUN(test_fs_search_big_tree);
+	RUN(test_fs_allowed_directories);
+
+	ctxd_sandbox_destroy(sb);
+	ctxd_config_finish(&cfg);
+	nftw(root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}

@@ -1,0 +1,123 @@
+/* Unit tests for tools/registry.c: registration, tools/list entries, argument validation. */
+#include "ctxd/tool.h"
+#include "test.h"
+
+static json_t *echo(const struct ctxd_tool_ctx *ctx, json_t *args)
+{
+	(void)ctx;
+	return ctxd_tool_result("ok", json_incref(args));
+}
+
+static const struct ctxd_tool tools[] = {
+	{
+		.name = "echo",
+		.title = "Echo",
+		.description = "Echo the arguments",
+		.input_schema = "{\"type\":\"object\",\"properties\":{"
+				"\"path\":{\"type\":\"string\",\"minLength\":1},"
+				"\"n\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10},"
+				"\"mode\":{\"type\":\"string\",\"enum\":[\"a\",\"b\"]},"
+				"\"list\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+				"\"maxItems\":2},"
+				"\"flag\":{\"type\":\"boolean\"}},"
+				"\"required\":[\"path\"],\"additionalProperties\":false}",
+		.output_schema = "{\"type\":\"object\"}",
+		.flags = CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT,
+		.fn = echo,
+	},
+	{
+		.name = "writer",
+		.title = "Writer",
+		.description = "Writes",
+		.input_schema = "{\"type\":\"object\",\"additionalProperties\":false}",
+		.flags = CTXD_TOOL_DESTRUCTIVE,
+		.writes = true,
+		.fn = echo,
+	},
+};
+
+static void expect_invalid(struct ctxd_registry *reg, const char *args, const char *msg)
+{
+	struct ctxd_error e;
+	json_t *a = json_loads(args, 0, NULL);
+	ASSERT(a);
+	ASSERT_EQ(ctxd_registry_validate(reg, ctxd_registry_find(reg, "echo"), a, &e), -1);
+	ASSERT_CONTAINS(e.msg, msg);
+	json_decref(a);
+}
+
+static void test_registry_validate(void)
+{
+	struct ctxd_registry *reg = ctxd_registry_create();
+	struct ctxd_error e;
+	ASSERT_EQ(ctxd_registry_add(reg, tools, 2, NULL, &e), 0);
+	ASSERT_EQ(ctxd_registry_count(reg), 2);
+	const struct ctxd_tool *t = ctxd_registry_find(reg, "echo");
+	ASSERT(t);
+	json_t *ok = json_pack("{s:s, s:i, s:[s], s:b}", "path", "x", "n", 3, "list", "a", "flag", 1);
+	ASSERT_EQ(ctxd_registry_validate(reg, t, ok, &e), 0);
+	json_decref(ok);
+	ok = json_pack("{s:s, s:f}", "path", "x", "n", 3.0); /* 3.0 is an integer in 2020-12 */
+	ASSERT_EQ(ctxd_registry_validate(reg, t, ok, &e), 0);
+	json_decref(ok);
+	ASSERT_EQ(ctxd_registry_validate(reg, t, NULL, &e), -1);
+	ASSERT_CONTAINS(e.msg, "missing required argument 'path'");
+	expect_invalid(reg, "{\"path\":1}", "argument 'path': expected string, got integer");
+	expect_invalid(reg, "{\"path\":\"\"}", "argument 'path': must be at least 1 characters");
+	expect_invalid(reg, "{\"path\":\"x\",\"n\":0}", "argument 'n': must be at least 1");
+	expect_invalid(reg, "{\"path\":\"x\",\"n\":11}", "argument 'n': must be at most 10");
+	expect_invalid(reg, "{\"path\":\"x\",\"n\":2.5}", "argument 'n': expected integer");
+	expect_invalid(reg, "{\"path\":\"x\",\"mode\":\"c\"}", "must be one of [\"a\",\"b\"]");
+	expect_invalid(reg, "{\"path\":\"x\",\"list\":[1]}", "argument 'list'[0]: expected string");
+	expect_invalid(reg, "{\"path\":\"x\",\"list\":[\"a\",\"b\",\"c\"]}", "at most 2 items");
+	expect_invalid(reg, "{\"path\":\"x\",\"bogus\":1}", "unknown argument 'bogus'");
+	ctxd_registry_destroy(reg);
+}
+
+static void test_registry_entries_and_filters(void)
+{
+	struct ctxd_registry *reg = ctxd_registry_create();
+	struct ctxd_error e;
+	struct ctxd_config cfg;
+	ctxd_config_init(&cfg);
+	cfg.read_only = true; /* hides writing tools */
+	ASSERT_EQ(ctxd_registry_add(reg, tools, 2, &cfg, &e), 0);
+	ASSERT_EQ(ctxd_registry_count(reg), 1);
+	ASSERT(!ctxd_registry_find(reg, "writer"));
+	json_t *entry = ctxd_registry_entry(reg, 0);
+	ASSERT_STR_EQ(json_string_value(json_object_get(entry, "name")), "echo");
+	json_t *ann = json_object_get(entry, "annotations");
+	ASSERT(json_is_true(json_object_get(ann, "readOnlyHint")));
+	ASSERT(json_is_true(json_object_get(ann, "idempotentHint")));
+	ASSERT(json_is_false(json_object_get(ann, "destructiveHint")));
+	ASSERT(json_is_false(json_object_get(ann, "openWorldHint")));
+	ASSERT(json_is_object(json_object_get(entry, "outputSchema")));
+	ASSERT(json_is_object(json_object_get(entry, "inputSchema")));
+	/* a duplicate name is refused */
+	ASSERT_EQ(ctxd_registry_add(reg, tools, 1, NULL, &e), -1);
+	ASSERT_CONTAINS(e.msg, "registered twice");
+	ctxd_registry_destroy(reg);
+	ctxd_config_finish(&cfg);
+}
+
+static void test_tool_result_helpers(void)
+{
+	json_t *r = ctxd_tool_error("bad %s", "path");
+	ASSERT(json_is_true(json_object_get(r, "isError")));
+	ASSERT_STR_EQ(json_string_value(json_object_get(
+			      json_array_get(json_object_get(r, "content"), 0), "text")),
+		      "bad path");
+	json_decref(r);
+	r = ctxd_tool_result("hi", json_pack("{s:i}", "a", 1));
+	ASSERT(json_is_object(json_object_get(r, "structuredContent")));
+	ASSERT(!json_object_get(r, "isError"));
+	json_decref(r);
+}
+
+int main(void)
+{
+	RUN(test_registry_validate);
+	RUN(test_registry_entries_and_filters);
+	RUN(test_tool_result_helpers);
+	return 0;
+}
