@@ -133,6 +133,11 @@ export function makeTree() {
 		'sub/nested.txt': 'nested needle\n',
 		'sub/deeper/deep.txt': 'deep down\n',
 	};
+	const bigLines = 4000;
+	const big = [];
+	for (let i = 1; i <= bigLines; i++)
+		big.push(`big line ${i} `.padEnd(99, 'x') + '\n');
+	files['big.txt'] = big.join('');
 	for (const [rel, text] of Object.entries(files))
 		fs.writeFileSync(path.join(root, rel), text);
 	fs.writeFileSync(path.join(outside, 'secret.txt'), SECRET + '\n');
@@ -142,7 +147,7 @@ export function makeTree() {
 
 	const p = (rel) => path.join(root, rel);
 	return {
-		base, root, outside, files, crlfLines, p,
+		base, root, outside, files, crlfLines, bigLines, p,
 		secretPath: path.join(outside, 'secret.txt'),
 		cleanup() {
 			fs.rmSync(base, { recursive: true, force: true });
@@ -425,7 +430,34 @@ export async function checkGoodCalls(t, client, tools, tree) {
 		t.check('offset 10 limit 5: lines 10..14', sameLines(textOf(r) ?? '', want), textOf(r));
 		t.eq('offset 10 limit 5: startLine', sc(r).startLine, 10);
 		t.eq('offset 10 limit 5: endLine', sc(r).endLine, 14);
-		t.eq('offset 10 limit 5: nextOffset', sc(r).nextOffset, 15);
+		t.eq('offset 10 limit 5: not truncated', sc(r).truncated, false);
+		t.check('offset 10 limit 5: no nextOffset when not truncated',
+			sc(r).nextOffset === undefined, sc(r).nextOffset);
+	});
+
+	await t.section('read_text_file relative path', async () => {
+		const r = await callOk(t, client, tools, 'read_text_file', { path: 'sub/nested.txt' });
+		t.eq('read relative sub/nested.txt: text', textOf(r), files['sub/nested.txt']);
+	});
+
+	await t.section('read_text_file over the byte limit', async () => {
+		const big = files['big.txt'];
+		const r = await callOk(t, client, tools, 'read_text_file', { path: p('big.txt') });
+		const text = textOf(r) ?? '';
+		t.eq('read big.txt: truncated', sc(r).truncated, true);
+		t.check('read big.txt: a shorter prefix of whole lines', text.length > 0 &&
+			text.length < big.length && big.startsWith(text) && text.endsWith('\n'), text.length);
+		const lines = text.split('\n').length - 1;
+		t.eq('read big.txt: endLine', sc(r).endLine, lines);
+		t.eq('read big.txt: nextOffset', sc(r).nextOffset, lines + 1);
+		t.eq('read big.txt: totalLines', sc(r).totalLines, tree.bigLines);
+		if (Number.isInteger(sc(r).nextOffset)) {
+			const r2 = await callOk(t, client, tools, 'read_text_file',
+				{ path: p('big.txt'), offset: sc(r).nextOffset });
+			t.check('read big.txt: continuing at nextOffset goes on from there',
+				(textOf(r2) ?? '').length > 0 && big.startsWith(text + textOf(r2).slice(0, 1000)),
+				(textOf(r2) ?? '').slice(0, 100));
+		}
 	});
 
 	await t.section('read_text_file through an inside symlink', async () => {
@@ -544,6 +576,9 @@ export async function checkBadCalls(t, client, tree) {
 		['search_files', { path: tree.outside, pattern: '**/*' }, OUTSIDE_RE, 'search outside root'],
 		['read_text_file', { path: p('missing.txt') }, /no such|not found|does not exist|ENOENT|missing/i,
 			'read missing file'],
+		['read_text_file', { path: p('crlf.txt'), head: 1, tail: 1 }, /head|tail/,
+			'read with head and tail'],
+		['read_text_file', { path: p('sub') }, /director/i, 'read a directory'],
 		['read_text_file', {}, /path/, 'read without required path'],
 		['read_text_file', { path: p('hello.txt'), head: 'five' }, /head/, 'read with head as string'],
 		['read_text_file', { path: 42 }, /path/, 'read with path as number'],

@@ -1,0 +1,48 @@
+#!/bin/sh
+# Build ctxd and run the whole test suite (unit, protocol, interop) twice: in the normal
+# build and in the ASan+UBSan build. Ends with one line "N passed, M failed".
+# usage: sh scripts/test.sh
+set -u
+cd "$(dirname "$0")/.."
+sh scripts/deps.sh test || exit 1
+
+total_pass=0
+total_fail=0
+run_suite() { # run_suite BUILDDIR [meson setup options...]
+	dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >/dev/null || { total_fail=$((total_fail + 1)); return; }
+	fi
+	if ! ninja -C "$dir" >/dev/null; then
+		echo "ctxd: build in $dir failed" >&2
+		ninja -C "$dir" | tail -20 >&2
+		total_fail=$((total_fail + 1))
+		return
+	fi
+	echo "== tests in $dir" >&2
+	meson test -C "$dir" --print-errorlogs --num-processes 2 >&2
+	counts=$(python3 - "$dir/meson-logs/testlog.json" <<'PY'
+import json, sys
+p = f = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["result"] in ("OK", "EXPECTEDFAIL"):
+        p += 1
+    elif r["result"] != "SKIP":
+        f += 1
+print(p, f)
+PY
+)
+	set -- $counts
+	total_pass=$((total_pass + $1))
+	total_fail=$((total_fail + $2))
+}
+
+run_suite build -Dwerror=true
+# ASan+UBSan: any report aborts the test that triggered it
+export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+run_suite build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
