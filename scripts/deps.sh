@@ -19,6 +19,7 @@ need python3 python3
 need /usr/include/jansson.h libjansson-dev
 need /usr/include/ev.h libev-dev
 need /usr/include/yaml.h libyaml-dev
+need /usr/include/openssl/evp.h libssl-dev
 if [ "$want" = test ]; then
 	need node nodejs
 	need npm npm

@@ -212,7 +212,7 @@ int main(int argc, char **argv)
 		}
 	}
 	ctxd_sandbox_seal(sb);
-	if (ctxd_registry_add(reg, ctxd_fs_tools, ctxd_fs_tools_count, &cfg, &err) < 0) {
+	if (ctxd_registry_add(reg, ctxd_fs_tools, ctxd_fs_tools_count, &cfg, NULL, &err) < 0) {
 		fprintf(stderr, "ctxd: %s\n", err.msg);
 		rc = 1;
 		goto teardown;

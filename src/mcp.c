@@ -299,7 +299,7 @@ static json_t *m_tools_list(struct ctxd_mcp *m, const struct call *c, struct rpc
 	json_t *tools = json_array();
 	size_t n = ctxd_registry_count(m->d.registry);
 	for (size_t i = 0; i < n; i++) {
-		json_array_append(tools, ctxd_registry_entry(m->d.registry, i));
+		json_array_append_new(tools, ctxd_registry_entry(m->d.registry, i));
 	}
 	return json_pack("{s:o}", "tools", tools);
 }
@@ -323,6 +323,7 @@ static void call_work(struct ctxd_job *job)
 			.sandbox = m->d.sandbox,
 			.job = job,
 			.progress = NULL,
+			.ud = ctxd_registry_tool_ud(m->d.registry, tool),
 		};
 		result = tool->fn(&ctx, r->args);
 	}

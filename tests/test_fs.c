@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../src/tools/fs_walk.h"
 #include "ctxd/config.h"
 #include "ctxd/sandbox.h"
 #include "ctxd/tools_fs.h"
@@ -103,7 +104,7 @@ static bool is_error(json_t *res)
 static const char *text(json_t *res)
 {
 	return json_string_value(
-		json_object_get(json_array_get(json_object_get(res, "content"), 0), "text"));
+	    json_object_get(json_array_get(json_object_get(res, "content"), 0), "text"));
 }
 
 static json_t *sc(json_t *res)
@@ -139,7 +140,7 @@ static json_t *rd(const char *rel, const char *extra)
 }
 
 static void expect_read(const char *rel, const char *extra, const char *content, long long total,
-			long long start, long long end)
+                        long long start, long long end)
 {
 	json_t *r = rd(rel, extra);
 	if (is_error(r)) {
@@ -236,7 +237,7 @@ static void test_fs_read_errors(void)
 	expect_error(call("read_text_file", "{\"path\":\"%s\"}", root), "directory");
 
 	expect_error(call("read_text_file", "{\"path\":\"/etc/passwd\"}"), "/etc/passwd");
-	expect_error(call("read_text_file", "{\"path\":\"../../../../etc/passwd\"}"), "");
+	expect_error(call("read_text_file", "{\"path\":\"../../../../etc/passwd\"}"), "outside");
 	expect_error(rd("missing.txt", ""), "missing.txt");
 
 	/* A symlink out of the root is not followed. */
@@ -257,8 +258,8 @@ static void test_fs_read_cap(void)
 	ASSERT_EQ(num(r, "endLine"), 2);
 	ASSERT_EQ(num(r, "totalLines"), 5);
 	/* The note block tells the model how to continue. */
-	const char *note = json_string_value(json_object_get(
-		json_array_get(json_object_get(r, "content"), 1), "text"));
+	const char *note = json_string_value(
+	    json_object_get(json_array_get(json_object_get(r, "content"), 1), "text"));
 	ASSERT_CONTAINS(note, "offset=3");
 	json_decref(r);
 
@@ -392,7 +393,8 @@ static json_t *entry_named(json_t *entries, const char *name)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(entries, i, e) {
+	json_array_foreach(entries, i, e)
+	{
 		if (strcmp(json_string_value(json_object_get(e, "name")), name) == 0) {
 			return e;
 		}
@@ -415,16 +417,16 @@ static void test_fs_list_directory(void)
 	const char *order[] = {".dot", "a.txt", "b.txt", "c_dir", "d_link"};
 	for (size_t i = 0; i < 5; i++) {
 		ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(ents, i), "name")),
-			      order[i]);
+		              order[i]);
 	}
 	ASSERT_STR_EQ(json_string_value(json_object_get(entry_named(ents, "c_dir"), "type")),
-		      "directory");
+	              "directory");
 	ASSERT_STR_EQ(json_string_value(json_object_get(entry_named(ents, "a.txt"), "type")),
-		      "file");
+	              "file");
 	ASSERT_STR_EQ(json_string_value(json_object_get(entry_named(ents, "d_link"), "type")),
-		      "symlink");
+	              "symlink");
 	ASSERT_STR_EQ(text(r), "[DIR] .dot\n[FILE] a.txt\n[FILE] b.txt\n[DIR] c_dir\n"
-			       "[LINK] d_link");
+	                       "[LINK] d_link");
 	ASSERT(!flag(r, "truncated"));
 	json_decref(r);
 
@@ -442,8 +444,7 @@ static void test_fs_list_directory(void)
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "entries")), 0);
 	json_decref(r);
 
-	expect_error(call("list_directory", "{\"path\":\"%s/ls/a.txt\"}", root),
-		     "not a directory");
+	expect_error(call("list_directory", "{\"path\":\"%s/ls/a.txt\"}", root), "not a directory");
 	expect_error(call("list_directory", "{\"path\":\"/etc\"}"), "/etc");
 }
 
@@ -496,13 +497,13 @@ static void test_fs_get_file_info(void)
 
 /* search_files under root/s; `expect` is the sorted list of relative matches. */
 static void expect_search(const char *pattern, const char *excludes, const char *const *expect,
-			  size_t n)
+                          size_t n)
 {
 	json_t *r;
 	if (excludes) {
 		r = call("search_files",
-			 "{\"path\":\"%s/s\",\"pattern\":\"%s\",\"excludePatterns\":%s}", root,
-			 pattern, excludes);
+		         "{\"path\":\"%s/s\",\"pattern\":\"%s\",\"excludePatterns\":%s}", root,
+		         pattern, excludes);
 	} else {
 		r = call("search_files", "{\"path\":\"%s/s\",\"pattern\":\"%s\"}", root, pattern);
 	}
@@ -548,7 +549,7 @@ static void test_fs_search_files(void)
 	const char *top[] = {"a.txt"};
 	expect_search("*.txt", NULL, top, 1);
 	const char *all[] = {".hidden/e.txt", "a.txt", "node_modules/f.txt", "sub/c.txt",
-			     "sub/deep/d.txt"};
+	                     "sub/deep/d.txt"};
 	expect_search("**/*.txt", NULL, all, 5);
 	const char *subs[] = {"sub", "sub/c.txt", "sub/deep", "sub/deep/d.txt"};
 	expect_search("sub/**", NULL, subs, 4);
@@ -587,10 +588,24 @@ static void test_fs_search_files(void)
 	cfg.max_entries = 10000;
 
 	expect_error(call("search_files", "{\"path\":\"%s/s\",\"pattern\":\"\"}", root),
-		     "'pattern'");
+	             "'pattern'");
 	expect_error(call("search_files", "{\"path\":\"%s/s/a.txt\",\"pattern\":\"*\"}", root),
-		     "not a directory");
+	             "not a directory");
 	expect_error(call("search_files", "{\"path\":\"/etc\",\"pattern\":\"*\"}"), "/etc");
+}
+
+struct counting_progress {
+	struct ctxd_progress base;
+	int calls;
+};
+
+static void count_report(struct ctxd_progress *p, double progress, double total,
+                         const char *message)
+{
+	(void)progress;
+	(void)total;
+	(void)message;
+	((struct counting_progress *)p)->calls++;
 }
 
 static void test_fs_search_big_tree(void)
@@ -606,17 +621,115 @@ static void test_fs_search_big_tree(void)
 			puts_file(rel, "");
 		}
 	}
+	struct counting_progress cp = {.base.report = count_report};
+	ctx.progress = &cp.base;
 	json_t *r = call("search_files", "{\"path\":\"%s/t\",\"pattern\":\"**/*.c\"}", root);
+	ctx.progress = NULL;
+	ASSERT_EQ(cp.calls, 2); /* 2040 entries: at 1000 and 2000 */
 	ASSERT_EQ(num(r, "count"), 1000);
 	json_t *m = json_object_get(sc(r), "matches");
 	for (size_t i = 1; i < json_array_size(m); i++) {
 		ASSERT(strcmp(json_string_value(json_array_get(m, i - 1)),
-			      json_string_value(json_array_get(m, i))) < 0);
+		              json_string_value(json_array_get(m, i))) < 0);
 	}
 	json_decref(r);
 	r = call("search_files", "{\"path\":\"%s/t\",\"pattern\":\"d07/f1?.h\"}", root);
 	ASSERT_EQ(num(r, "count"), 5);
 	json_decref(r);
+}
+
+/* Deeper than the walker keeps fds for: entries below are reached through the anchor. */
+static void test_fs_search_deep(void)
+{
+	char rel[1024] = "deep";
+	mkd(rel);
+	for (int i = 0; i < 80; i++) {
+		strcat(rel, i % 2 ? "/n" : "/m");
+		mkd(rel);
+	}
+	strcat(rel, "/leaf.txt");
+	puts_file(rel, "x");
+	json_t *r =
+	    call("search_files", "{\"path\":\"%s/deep\",\"pattern\":\"**/leaf.txt\"}", root);
+	ASSERT_EQ(num(r, "count"), 1);
+	char want[2 * CTXD_PATH_MAX];
+	snprintf(want, sizeof(want), "%s/%s", root, rel);
+	ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(sc(r), "matches"), 0)),
+	              want);
+	json_decref(r);
+	r = call("search_files", "{\"path\":\"%s/deep\",\"pattern\":\"**\"}", root);
+	ASSERT_EQ(num(r, "count"), 81);
+	json_decref(r);
+}
+
+struct walk_log {
+	char seen[4096];
+	int stop_after;
+	int n;
+};
+
+static bool walk_exclude(const struct ctxd_fs_walk_entry *e, void *ud)
+{
+	(void)ud;
+	return strcmp(e->name, "node_modules") == 0;
+}
+
+static int walk_visit(const struct ctxd_fs_walk_entry *e, void *ud)
+{
+	struct walk_log *w = ud;
+	strcat(w->seen, e->rel);
+	strcat(w->seen, e->type == CTXD_FS_WALK_DIR ? "/ " : " ");
+	/* Every entry can be opened through its (at_fd, at_path) pair. */
+	int fd = ctxd_sandbox_openat(e->at_fd, e->at_path, O_PATH, 0, true);
+	ASSERT(fd >= 0);
+	close(fd);
+	if (++w->n == w->stop_after) {
+		return CTXD_FS_WALK_STOP;
+	}
+	return strcmp(e->name, "deep") == 0 ? CTXD_FS_WALK_SKIP : CTXD_FS_WALK_CONTINUE;
+}
+
+/* The walker API itself: order, exclude, SKIP, STOP, max_depth, stats. */
+static void test_fs_walk_api(void)
+{
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/s", root);
+	int dfd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ASSERT(dfd >= 0);
+	struct walk_log w = {.stop_after = -1};
+	struct ctxd_fs_walk_opts o = {
+	    .sorted = true, .exclude = walk_exclude, .visit = walk_visit, .ud = &w};
+	struct ctxd_fs_walk_stats st;
+	ASSERT_EQ(ctxd_fs_walk(dfd, &o, &st), 0);
+	ASSERT_STR_EQ(w.seen,
+	              ".hidden/ .hidden/e.txt a.txt b.md linkdir sub/ sub/c.txt sub/deep/ ");
+	ASSERT_EQ(st.entries, 9);
+	ASSERT_EQ(st.dirs, 3);
+
+	memset(&w, 0, sizeof(w));
+	w.stop_after = 3;
+	ASSERT_EQ(ctxd_fs_walk(dfd, &o, NULL), 1);
+	ASSERT_STR_EQ(w.seen, ".hidden/ .hidden/e.txt a.txt ");
+
+	memset(&w, 0, sizeof(w));
+	w.stop_after = -1;
+	o.max_depth = 1;
+	o.exclude = NULL;
+	ASSERT_EQ(ctxd_fs_walk(dfd, &o, NULL), 0);
+	ASSERT_STR_EQ(w.seen, ".hidden/ a.txt b.md linkdir node_modules/ sub/ ");
+	close(dfd);
+}
+
+static void test_fs_cancel(void)
+{
+	struct ctxd_job job;
+	memset(&job, 0, sizeof(job));
+	atomic_store(&job.cancel, true);
+	ctx.job = &job;
+	expect_error(call("search_files", "{\"path\":\"%s/s\",\"pattern\":\"**\"}", root),
+	             "cancelled");
+	expect_error(rd("abc.txt", ""), "cancelled");
+	ctx.job = NULL;
 }
 
 static void test_fs_allowed_directories(void)
@@ -691,6 +804,9 @@ int main(void)
 	RUN(test_fs_get_file_info);
 	RUN(test_fs_search_files);
 	RUN(test_fs_search_big_tree);
+	RUN(test_fs_search_deep);
+	RUN(test_fs_walk_api);
+	RUN(test_fs_cancel);
 	RUN(test_fs_allowed_directories);
 
 	ctxd_sandbox_destroy(sb);

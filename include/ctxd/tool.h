@@ -40,6 +40,7 @@ struct ctxd_tool_ctx {
 	const struct ctxd_sandbox *sandbox;
 	const struct ctxd_job *job;        /* for ctxd_job_cancelled(); may be NULL in tests */
 	struct ctxd_progress *progress;    /* may be NULL */
+	void *ud;                          /* the family state given to ctxd_registry_add */
 };
 
 /* A handler: `args` is the validated arguments object (borrowed, never NULL: {} when the
@@ -56,6 +57,10 @@ struct ctxd_tool {
 	unsigned flags;            /* CTXD_TOOL_* */
 	bool writes;               /* refused on read-only sandboxes; hidden with --read-only */
 	ctxd_tool_fn fn;
+	/* Optional: a description computed when tools/list is answered (e.g. one that embeds
+	 * a catalogue that changes at run time). Returns a malloc'd string the caller frees,
+	 * or NULL to use `description`. `ud` is the family state. Any thread. */
+	char *(*describe)(void *ud);
 };
 
 struct ctxd_registry;
@@ -66,12 +71,19 @@ struct ctxd_registry *ctxd_registry_create(void);
 /* Free. NULL-safe. */
 void ctxd_registry_destroy(struct ctxd_registry *reg);
 
-/* Register `n` tools from a static table (borrowed; must outlive the registry). Tools
- * named in cfg->disabled_tools, and writing tools when cfg->read_only, are skipped.
- * Returns 0, or -1 with err set when a schema does not parse or a name is duplicated
- * (a programming error: main exits). Loop thread, at start-up. */
+/* Register `n` tools from a static table (borrowed; must outlive the registry). `ud` is
+ * the family's state, handed to each handler as ctx->ud (may be NULL). Tools named in
+ * cfg->disabled_tools, and writing tools when cfg->read_only, are skipped. Returns 0, or
+ * -1 with err set when a schema does not parse or a name is duplicated (a programming
+ * error: main exits). Loop thread, at start-up. */
 int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, size_t n,
-		      const struct ctxd_config *cfg, struct ctxd_error *err);
+		      const struct ctxd_config *cfg, void *ud, struct ctxd_error *err);
+
+/* The family state registered with the i-th tool (ctx->ud for its handler). */
+void *ctxd_registry_ud(const struct ctxd_registry *reg, size_t i);
+
+/* The family state registered with `tool` (NULL when unknown). */
+void *ctxd_registry_tool_ud(const struct ctxd_registry *reg, const struct ctxd_tool *tool);
 
 /* Number of registered tools and the i-th (registration order). */
 size_t ctxd_registry_count(const struct ctxd_registry *reg);
@@ -81,8 +93,9 @@ const struct ctxd_tool *ctxd_registry_at(const struct ctxd_registry *reg, size_t
 const struct ctxd_tool *ctxd_registry_find(const struct ctxd_registry *reg, const char *name);
 
 /* The tools/list entry for the i-th tool: {name, title, description, inputSchema,
- * outputSchema?, annotations}. Borrowed reference, built once; read-only after start-up,
- * so safe to share across threads. */
+ * outputSchema?, annotations}. A new reference: the static part is built once and shared;
+ * a tool with a `describe` hook gets a fresh copy with the current description. Any
+ * thread. NULL when i is out of range. */
 json_t *ctxd_registry_entry(const struct ctxd_registry *reg, size_t i);
 
 /* Validate `args` (borrowed; may be NULL = {}) against the tool's input schema.

@@ -25,9 +25,9 @@
 #include "fs_walk.h"
 
 #define DEFAULT_READ_BYTES (256u * 1024u)
-#define DEFAULT_ENTRIES 10000u
-#define READ_CHUNK 65536u
-#define BINARY_PROBE 8192u
+#define DEFAULT_ENTRIES    10000u
+#define READ_CHUNK         65536u
+#define BINARY_PROBE       8192u
 /* Files up to this size are always scanned to the end so totalLines (and tail's line
  * numbers) are exact; that costs about a millisecond per 4 MiB. Larger files are read only
  * as far as the selection needs (tail backwards from the end), and the line numbers that
@@ -257,15 +257,15 @@ static size_t count_nl(const char *p, size_t n)
 struct reader {
 	size_t want_start, want_end; /* 1-based, inclusive; want_end may be SIZE_MAX */
 	size_t cap;
-	size_t line;       /* line number of the next byte */
+	size_t line; /* line number of the next byte */
 	char *out;
 	size_t out_len, out_cap;
 	size_t line_start; /* offset in out where the current line began */
 	bool done;         /* selection complete: only count from now on */
 	bool truncated;
-	bool partial;      /* the first selected line alone exceeded the cap */
+	bool partial; /* the first selected line alone exceeded the cap */
 	bool oom;
-	size_t end_line;   /* last line returned, when collection ended early */
+	size_t end_line; /* last line returned, when collection ended early */
 	size_t next_offset;
 	size_t fed;
 	char last;
@@ -364,7 +364,7 @@ static ssize_t pread_full(int fd, char *buf, size_t n, off_t off)
  * backwards from the end; a final newline does not start an empty last line. Returns 0 or
  * -errno. */
 static int tail_start(int fd, off_t size, size_t n, char *buf, size_t bufsz,
-		      const struct ctxd_job *job, off_t *start)
+                      const struct ctxd_job *job, off_t *start)
 {
 	off_t pos = size;
 	bool first = true;
@@ -401,7 +401,7 @@ static int tail_start(int fd, off_t size, size_t n, char *buf, size_t bufsz,
 
 /* Newlines in [0, end). Returns the count or -errno (as a negative value in *err). */
 static int count_prefix(int fd, off_t end, char *buf, size_t bufsz, const struct ctxd_job *job,
-			size_t *lines)
+                        size_t *lines)
 {
 	off_t pos = 0;
 	*lines = 0;
@@ -448,12 +448,12 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	bool has_limit = int_arg(args, "limit", &limit);
 	if (has_head && has_tail) {
 		return fail("arguments 'head' and 'tail' cannot be used together; use one, or "
-			    "'offset' and 'limit' for a window");
+		            "'offset' and 'limit' for a window");
 	}
 	if ((has_head || has_tail) && (has_offset || has_limit)) {
 		return fail("argument '%s' cannot be combined with 'offset'/'limit'; use either "
-			    "'%s' alone or 'offset' and 'limit'",
-			    has_head ? "head" : "tail", has_head ? "head" : "tail");
+		            "'%s' alone or 'offset' and 'limit'",
+		            has_head ? "head" : "tail", has_head ? "head" : "tail");
 	}
 	if (has_offset && offset < 1) {
 		return fail("argument 'offset' must be at least 1 (lines are counted from 1)");
@@ -462,11 +462,12 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	struct ctxd_error err = {0};
 	struct ctxd_sandbox_loc loc;
 	int fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0,
-				   false, &loc, &err);
+	                           false, &loc, &err);
 	if (fd < 0) {
 		if (err.sys_errno == EISDIR) {
 			return fail("'%s' is a directory, not a file; use list_directory to see "
-				    "its entries", path);
+			            "its entries",
+			            path);
 		}
 		return fail("%s", err.msg);
 	}
@@ -480,17 +481,18 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	if (S_ISDIR(st.st_mode)) {
 		res = fail("'%s' is a directory, not a file; use list_directory to see its entries",
-			   loc.abs);
+		           loc.abs);
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		res = fail("'%s' is not a regular file (device, FIFO or socket); refusing to read "
-			   "it", loc.abs);
+		           "it",
+		           loc.abs);
 		goto out;
 	}
 
-	size_t cap = ctx->cfg && ctx->cfg->max_read_bytes ? ctx->cfg->max_read_bytes
-							  : DEFAULT_READ_BYTES;
+	size_t cap =
+	    ctx->cfg && ctx->cfg->max_read_bytes ? ctx->cfg->max_read_bytes : DEFAULT_READ_BYTES;
 	size_t fsize = st.st_size > 0 ? (size_t)st.st_size : 0;
 	size_t rsize = fsize + 1 < READ_CHUNK ? fsize + 1 : READ_CHUNK;
 	if (rsize < BINARY_PROBE) {
@@ -528,12 +530,14 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		}
 		if (memchr(rbuf, '\0', (size_t)got)) {
 			res = fail("'%s' is a binary file (it contains NUL bytes); use a media or "
-				   "binary-aware tool instead of read_text_file", loc.abs);
+			           "binary-aware tool instead of read_text_file",
+			           loc.abs);
 			goto out;
 		}
 		if (tail > 0) {
 			size_t before = 0;
-			int rc = tail_start(fd, st.st_size, tail, rbuf, rsize, ctx->job, &start_off);
+			int rc =
+			    tail_start(fd, st.st_size, tail, rbuf, rsize, ctx->job, &start_off);
 			/* The prefix is counted for a small file, or when the tail itself is
 			 * over the cap and nextOffset needs a real line number. */
 			if (!count_all && fsize - (size_t)start_off <= cap) {
@@ -542,9 +546,9 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 				rc = count_prefix(fd, start_off, rbuf, rsize, ctx->job, &before);
 			}
 			if (rc < 0) {
-				res = rc == -ECANCELED ? fail("read of '%s' cancelled", loc.abs)
-						       : fail("cannot read '%s': %s", loc.abs,
-							      strerror(-rc));
+				res = rc == -ECANCELED
+				          ? fail("read of '%s' cancelled", loc.abs)
+				          : fail("cannot read '%s': %s", loc.abs, strerror(-rc));
 				goto out;
 			}
 			r.line = before + 1;
@@ -577,10 +581,11 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 			res = fail("cannot read '%s': %s", loc.abs, strerror(errno));
 			goto out;
 		}
-		if (off == 0 && memchr(rbuf, '\0', (size_t)got < BINARY_PROBE ? (size_t)got
-									 : BINARY_PROBE)) {
+		if (off == 0 &&
+		    memchr(rbuf, '\0', (size_t)got < BINARY_PROBE ? (size_t)got : BINARY_PROBE)) {
 			res = fail("'%s' is a binary file (it contains NUL bytes); use a media or "
-				   "binary-aware tool instead of read_text_file", loc.abs);
+			           "binary-aware tool instead of read_text_file",
+			           loc.abs);
 			goto out;
 		}
 		rd_feed(&r, rbuf, (size_t)got);
@@ -606,7 +611,7 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	if (eof && has_offset && offset > 1 && offset > total) {
 		res = fail("argument 'offset' (%zu) is past the end of '%s', which has %zu lines",
-			   offset, loc.abs, total);
+		           offset, loc.abs, total);
 		goto out;
 	}
 	size_t start_line = r.want_start;
@@ -628,12 +633,12 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (!content) {
 		goto out;
 	}
-	json_t *sc = json_pack("{s:s, s:O, s:b}", "path", loc.abs, "content", content,
-			       "truncated", r.truncated);
+	json_t *sc = json_pack("{s:s, s:O, s:b}", "path", loc.abs, "content", content, "truncated",
+	                       r.truncated);
 	/* After a partial line, a next line exists when its newline was seen and more
 	 * bytes follow (known at EOF), or the read stopped before EOF. */
-	bool has_next = r.truncated && (eof ? r.next_offset <= total
-					    : !r.partial || r.line > r.end_line);
+	bool has_next =
+	    r.truncated && (eof ? r.next_offset <= total : !r.partial || r.line > r.end_line);
 	if (sc && counted) {
 		if (eof) {
 			json_object_set_new(sc, "totalLines", json_integer((json_int_t)total));
@@ -642,12 +647,12 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		json_object_set_new(sc, "endLine", json_integer((json_int_t)end_line));
 		if (has_next) {
 			json_object_set_new(sc, "nextOffset",
-					    json_integer((json_int_t)r.next_offset));
+			                    json_integer((json_int_t)r.next_offset));
 		}
 	}
 	res = sc ? json_pack("{s:[{s:s, s:o}], s:o}", "content", "type", "text", "text", content,
-			     "structuredContent", sc)
-		 : NULL;
+	                     "structuredContent", sc)
+	         : NULL;
 	if (!res) {
 		json_decref(content);
 		json_decref(sc);
@@ -656,17 +661,19 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (r.truncated) {
 		char note[256];
 		if (r.partial) {
-			snprintf(note, sizeof(note),
-				 "[truncated: line %zu alone is longer than the %zu-byte read limit; "
-				 "only its first %zu bytes are shown%s]",
-				 start_line, cap, r.out_len,
-				 has_next ? "; the next line is at offset " : "");
+			snprintf(
+			    note, sizeof(note),
+			    "[truncated: line %zu alone is longer than the %zu-byte read limit; "
+			    "only its first %zu bytes are shown%s]",
+			    start_line, cap, r.out_len,
+			    has_next ? "; the next line is at offset " : "");
 		} else {
 			int k = snprintf(note, sizeof(note),
-					 "[truncated at the %zu-byte read limit: lines %zu-%zu",
-					 cap, start_line, end_line);
+			                 "[truncated at the %zu-byte read limit: lines %zu-%zu",
+			                 cap, start_line, end_line);
 			if (k > 0 && (size_t)k < sizeof(note) && eof) {
-				snprintf(note + k, sizeof(note) - (size_t)k, " of %zu shown", total);
+				snprintf(note + k, sizeof(note) - (size_t)k, " of %zu shown",
+				         total);
 			} else if (k > 0 && (size_t)k < sizeof(note)) {
 				snprintf(note + k, sizeof(note) - (size_t)k, " shown");
 			}
@@ -675,7 +682,7 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		sb_str(&nb, note);
 		if (has_next) {
 			sb_printf(&nb, r.partial ? "%zu]" : "; continue with offset=%zu]",
-				  r.next_offset);
+			          r.next_offset);
 		} else {
 			sb_str(&nb, "]");
 		}
@@ -741,8 +748,8 @@ static int list_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 		return CTXD_FS_WALK_STOP;
 	}
 	json_t *name = text_string(e->name, e->name_len);
-	json_t *ent = name ? json_pack("{s:O, s:s}", "name", name, "type", type_name(e->type))
-			   : NULL;
+	json_t *ent =
+	    name ? json_pack("{s:O, s:s}", "name", name, "type", type_name(e->type)) : NULL;
 	if (!ent || json_array_append_new(s->entries, ent) < 0) {
 		json_decref(name);
 		s->oom = true;
@@ -760,7 +767,8 @@ static json_t *open_dir_failed(const char *path, const struct ctxd_error *err)
 {
 	if (err->sys_errno == ENOTDIR) {
 		return fail("'%s' is not a directory; use read_text_file or get_file_info for a "
-			    "file", path);
+		            "file",
+		            path);
 	}
 	return fail("%s", err->msg);
 }
@@ -774,8 +782,8 @@ static json_t *list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	struct ctxd_error err = {0};
 	struct ctxd_sandbox_loc loc;
-	int fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc,
-				   &err);
+	int fd =
+	    ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc, &err);
 	if (fd < 0) {
 		return open_dir_failed(path, &err);
 	}
@@ -785,12 +793,12 @@ static json_t *list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 		goto out;
 	}
 	struct ctxd_fs_walk_opts o = {
-		.max_depth = 1,
-		.sorted = true,
-		.job = ctx->job,
-		.progress = ctx->progress,
-		.visit = list_visit,
-		.ud = &s,
+	    .max_depth = 1,
+	    .sorted = true,
+	    .job = ctx->job,
+	    .progress = ctx->progress,
+	    .visit = list_visit,
+	    .ud = &s,
 	};
 	int rc = ctxd_fs_walk(fd, &o, NULL);
 	if (s.oom || rc == -ENOMEM || s.text.oom) {
@@ -817,7 +825,7 @@ static json_t *list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 		s.text.p[--s.text.len] = '\0';
 	}
 	json_t *sc = json_pack("{s:s, s:O, s:b}", "path", loc.abs, "entries", s.entries,
-			       "truncated", s.truncated);
+	                       "truncated", s.truncated);
 	if (sc) {
 		res = ctxd_tool_result(s.text.p, sc);
 	}
@@ -883,7 +891,8 @@ static json_t *get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 	bool target_ok = true;
 	if (is_link) {
 		struct ctxd_error err2 = {0};
-		int tfd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH, 0, false, NULL, &err2);
+		int tfd =
+		    ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH, 0, false, NULL, &err2);
 		struct statx tx;
 		if (tfd >= 0 && statx(tfd, "", AT_EMPTY_PATH, mask, &tx) == 0) {
 			sx = tx;
@@ -904,9 +913,9 @@ static json_t *get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 	snprintf(perms, sizeof(perms), "%03o", (unsigned)(sx.stx_mode & 0777));
 	mode_t m = sx.stx_mode;
 	json_t *sc = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:b, s:b, s:b}", "path", loc.abs,
-			       "type", mode_type(m), "size", (json_int_t)sx.stx_size, "modified",
-			       mtime, "accessed", atime, "permissions", perms, "isDirectory",
-			       S_ISDIR(m), "isFile", S_ISREG(m), "isSymlink", is_link);
+	                       "type", mode_type(m), "size", (json_int_t)sx.stx_size, "modified",
+	                       mtime, "accessed", atime, "permissions", perms, "isDirectory",
+	                       S_ISDIR(m), "isFile", S_ISREG(m), "isSymlink", is_link);
 	if (!sc) {
 		return NULL;
 	}
@@ -922,11 +931,11 @@ static json_t *get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	sb_printf(&t, "modified: %s\naccessed: %s\n", mtime, atime);
 	sb_printf(&t, "isDirectory: %s\nisFile: %s\n", S_ISDIR(m) ? "true" : "false",
-		  S_ISREG(m) ? "true" : "false");
+	          S_ISREG(m) ? "true" : "false");
 	sb_printf(&t, "permissions: %s\nisSymlink: %s", perms, is_link ? "true" : "false");
 	if (is_link && !target_ok) {
 		sb_str(&t, "\n(the link's target is missing or outside the allowed directories; "
-			   "the link itself is described)");
+		           "the link itself is described)");
 	}
 	if (t.oom) {
 		json_decref(sc);
@@ -940,7 +949,7 @@ static json_t *get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 /* ---- search_files: glob patterns -------------------------------------------------- */
 
 #define GLOB_MAX_COMPS 63
-#define GLOB_MAX_ALTS 64
+#define GLOB_MAX_ALTS  64
 
 /* One brace-free pattern split into path components. State i of its matcher means "the
  * next path component must match comps[i]"; state n means "matched completely". */
@@ -950,8 +959,8 @@ struct glob {
 	bool star2[GLOB_MAX_COMPS];   /* the component is exactly "**" */
 	bool literal[GLOB_MAX_COMPS]; /* no glob characters: strcmp is enough */
 	unsigned n;
-	bool dir_only;  /* written with a trailing '/' */
-	bool basename;  /* exclude pattern without '/': matches any entry's name */
+	bool dir_only; /* written with a trailing '/' */
+	bool basename; /* exclude pattern without '/': matches any entry's name */
 	bool exclude;
 };
 
@@ -988,7 +997,7 @@ static uint64_t glob_step(const struct glob *g, uint64_t m, const char *comp)
 		if (g->star2[i]) {
 			out |= (uint64_t)1 << i;
 		} else if (g->literal[i] ? strcmp(g->comps[i], comp) == 0
-					 : fnmatch(g->comps[i], comp, 0) == 0) {
+		                         : fnmatch(g->comps[i], comp, 0) == 0) {
 			out |= (uint64_t)1 << (i + 1);
 		}
 	}
@@ -1109,9 +1118,9 @@ static int glob_expand(struct globset *gs, const char *pat, bool exclude, size_t
 
 struct search_state {
 	struct globset gs;
-	uint64_t *rows;     /* rows[depth * gs.n + i]: matcher state after `depth` components */
+	uint64_t *rows; /* rows[depth * gs.n + i]: matcher state after `depth` components */
 	size_t row_depths;
-	char *arena;        /* matched relative paths, NUL-separated */
+	char *arena; /* matched relative paths, NUL-separated */
 	size_t arena_len, arena_cap;
 	size_t *offs;
 	size_t n_matches, cap_matches;
@@ -1221,29 +1230,32 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		json_t *ex = json_object_get(args, "excludePatterns");
 		size_t i;
 		json_t *v;
-		json_array_foreach(ex, i, v) {
+		json_array_foreach(ex, i, v)
+		{
 			const char *xp = json_string_value(v);
 			if (!xp || xp[0] == '\0') {
-				res = fail("argument 'excludePatterns[%zu]' must be a non-empty glob",
-					   i);
+				res = fail(
+				    "argument 'excludePatterns[%zu]' must be a non-empty glob", i);
 				goto out;
 			}
 			budget = GLOB_MAX_ALTS;
 			rc = glob_expand(&s.gs, xp, true, &budget);
 			if (rc < 0) {
 				if (rc != -ENOMEM) {
-					res = fail("argument 'excludePatterns[%zu]' (\"%s\") is not "
-						   "a usable glob: %s", i, xp,
-						   rc == -E2BIG ? "more than 63 path components"
-								: "more than 64 brace alternatives");
+					res =
+					    fail("argument 'excludePatterns[%zu]' (\"%s\") is not "
+					         "a usable glob: %s",
+					         i, xp,
+					         rc == -E2BIG ? "more than 63 path components"
+					                      : "more than 64 brace alternatives");
 				}
 				goto out;
 			}
 		}
 	} else if (rc != -ENOMEM) {
 		res = fail("argument 'pattern' (\"%s\") is not a usable glob: %s", pattern,
-			   rc == -E2BIG ? "more than 63 path components"
-					: "more than 64 brace alternatives");
+		           rc == -E2BIG ? "more than 63 path components"
+		                        : "more than 64 brace alternatives");
 		goto out;
 	} else {
 		goto out;
@@ -1258,18 +1270,18 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 	struct ctxd_error err = {0};
 	struct ctxd_sandbox_loc loc;
-	fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc,
-			       &err);
+	fd =
+	    ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc, &err);
 	if (fd < 0) {
 		res = open_dir_failed(path, &err);
 		goto out;
 	}
 	struct ctxd_fs_walk_opts o = {
-		.sorted = true,
-		.job = ctx->job,
-		.progress = ctx->progress,
-		.visit = search_visit,
-		.ud = &s,
+	    .sorted = true,
+	    .job = ctx->job,
+	    .progress = ctx->progress,
+	    .visit = search_visit,
+	    .ud = &s,
 	};
 	rc = ctxd_fs_walk(fd, &o, NULL);
 	if (s.oom || rc == -ENOMEM) {
@@ -1320,7 +1332,7 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	if (s.truncated) {
 		sb_printf(&text, "(truncated after %zu matches; narrow the pattern or the path)\n",
-			  s.max);
+		          s.max);
 	}
 	if (text.oom) {
 		json_decref(matches);
@@ -1328,9 +1340,9 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		goto out;
 	}
 	text.p[--text.len] = '\0';
-	json_t *sc = json_pack("{s:s, s:s, s:o, s:I, s:b}", "path", loc.abs, "pattern", pattern,
-			       "matches", matches, "count", (json_int_t)s.n_matches, "truncated",
-			       s.truncated);
+	json_t *sc =
+	    json_pack("{s:s, s:s, s:o, s:I, s:b}", "path", loc.abs, "pattern", pattern, "matches",
+	              matches, "count", (json_int_t)s.n_matches, "truncated", s.truncated);
 	if (sc) {
 		res = ctxd_tool_result(text.p, sc);
 	}
@@ -1384,28 +1396,26 @@ static json_t *list_allowed_directories(const struct ctxd_tool_ctx *ctx, json_t 
 
 /* ---- the table -------------------------------------------------------------------- */
 
-#define PATH_PROP(what)                                                                     \
-	"\"path\":{\"type\":\"string\",\"description\":\"" what " Absolute, or relative to " \
-	"the first allowed directory; must lie inside an allowed directory.\"}"
-
+/* The schemas, as JSON text (parsed once by the registry at start-up). */
+/* clang-format off */
 static const char read_in[] =
-	"{\"type\":\"object\",\"properties\":{" PATH_PROP("The text file to read.") ","
-	"\"head\":{\"type\":\"integer\",\"minimum\":0,\"description\":\"Return only the first N "
-	"lines. Not combinable with tail, offset or limit.\"},"
-	"\"tail\":{\"type\":\"integer\",\"minimum\":0,\"description\":\"Return only the last N "
-	"lines (a final newline does not count as an empty line). Not combinable with head, "
-	"offset or limit.\"},"
+	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
+	"\"description\":\"The text file to read. Absolute, or relative to the first allowed "
+	"directory; must lie inside an allowed directory.\"},\"head\":{\"type\":\"integer\","
+	"\"minimum\":0,\"description\":\"Return only the first N lines. Not combinable with tail,"
+	" offset or limit.\"},\"tail\":{\"type\":\"integer\",\"minimum\":0,"
+	"\"description\":\"Return only the last N lines (a final newline does not count as an "
+	"empty line). Not combinable with head, offset or limit.\"},"
 	"\"offset\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"1-based line number to "
 	"start at (default 1); use the nextOffset of a truncated read to continue.\"},"
 	"\"limit\":{\"type\":\"integer\",\"minimum\":0,\"description\":\"Maximum number of lines "
-	"to return from offset (default: to the end).\"}"
-	"},\"required\":[\"path\"],\"additionalProperties\":false}";
+	"to return from offset (default: to the end).\"}},\"required\":[\"path\"],"
+	"\"additionalProperties\":false}";
 
 static const char read_out[] =
-	"{\"type\":\"object\",\"properties\":{"
-	"\"path\":{\"type\":\"string\",\"description\":\"Absolute path of the file read.\"},"
-	"\"content\":{\"type\":\"string\",\"description\":\"The selected lines exactly as on "
-	"disk (line endings kept).\"},"
+	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
+	"\"description\":\"Absolute path of the file read.\"},\"content\":{\"type\":\"string\","
+	"\"description\":\"The selected lines exactly as on disk (line endings kept).\"},"
 	"\"totalLines\":{\"type\":\"integer\",\"description\":\"Lines in the whole file; omitted "
 	"for files over 16 MiB when the read stopped before the end.\"},"
 	"\"startLine\":{\"type\":\"integer\",\"description\":\"1-based number of the first line "
@@ -1413,173 +1423,166 @@ static const char read_out[] =
 	"\"endLine\":{\"type\":\"integer\",\"description\":\"Number of the last line returned "
 	"(startLine-1 when no line was returned); omitted with startLine.\"},"
 	"\"truncated\":{\"type\":\"boolean\",\"description\":\"True when the byte limit cut the "
-	"selection short.\"},"
-	"\"nextOffset\":{\"type\":\"integer\",\"description\":\"When truncated: the offset to "
-	"pass to continue reading.\"}"
-	"},\"required\":[\"path\",\"content\",\"truncated\"],\"additionalProperties\":false}";
+	"selection short.\"},\"nextOffset\":{\"type\":\"integer\",\"description\":\"When "
+	"truncated: the offset to pass to continue reading.\"}},\"required\":[\"path\","
+	"\"content\",\"truncated\"],\"additionalProperties\":false}";
 
 static const char list_in[] =
-	"{\"type\":\"object\",\"properties\":{" PATH_PROP("The directory to list.")
-	"},\"required\":[\"path\"],\"additionalProperties\":false}";
+	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
+	"\"description\":\"The directory to list. Absolute, or relative to the first allowed "
+	"directory; must lie inside an allowed directory.\"}},\"required\":[\"path\"],"
+	"\"additionalProperties\":false}";
 
 static const char list_out[] =
-	"{\"type\":\"object\",\"properties\":{"
-	"\"path\":{\"type\":\"string\",\"description\":\"Absolute path of the directory.\"},"
-	"\"entries\":{\"type\":\"array\",\"description\":\"Entries sorted by name.\","
-	"\"items\":{\"type\":\"object\",\"properties\":{"
-	"\"name\":{\"type\":\"string\",\"description\":\"Entry name.\"},"
+	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
+	"\"description\":\"Absolute path of the directory.\"},\"entries\":{\"type\":\"array\","
+	"\"description\":\"Entries sorted by name.\",\"items\":{\"type\":\"object\","
+	"\"properties\":{\"name\":{\"type\":\"string\",\"description\":\"Entry name.\"},"
 	"\"type\":{\"type\":\"string\",\"enum\":[\"file\",\"directory\",\"symlink\",\"other\"],"
-	"\"description\":\"Entry type; symlinks are not followed.\"}"
-	"},\"required\":[\"name\",\"type\"],\"additionalProperties\":false}},"
-	"\"truncated\":{\"type\":\"boolean\",\"description\":\"True when the entry limit was "
-	"reached.\"}"
-	"},\"required\":[\"path\",\"entries\",\"truncated\"],\"additionalProperties\":false}";
+	"\"description\":\"Entry type; symlinks are not followed.\"}},\"required\":[\"name\","
+	"\"type\"],\"additionalProperties\":false}},\"truncated\":{\"type\":\"boolean\","
+	"\"description\":\"True when the entry limit was reached.\"}},\"required\":[\"path\","
+	"\"entries\",\"truncated\"],\"additionalProperties\":false}";
 
 static const char info_in[] =
-	"{\"type\":\"object\",\"properties\":{" PATH_PROP("The file or directory to describe.")
-	"},\"required\":[\"path\"],\"additionalProperties\":false}";
+	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
+	"\"description\":\"The file or directory to describe. Absolute, or relative to the first "
+	"allowed directory; must lie inside an allowed directory.\"}},\"required\":[\"path\"],"
+	"\"additionalProperties\":false}";
 
 static const char info_out[] =
-	"{\"type\":\"object\",\"properties\":{"
-	"\"path\":{\"type\":\"string\",\"description\":\"Absolute path.\"},"
-	"\"type\":{\"type\":\"string\",\"enum\":[\"file\",\"directory\",\"symlink\",\"other\"],"
-	"\"description\":\"Type (of the target, for a symlink whose target is reachable).\"},"
-	"\"size\":{\"type\":\"integer\",\"description\":\"Size in bytes.\"},"
-	"\"created\":{\"type\":\"string\",\"description\":\"Birth time, ISO-8601 UTC; absent "
-	"when the file system does not record it.\"},"
-	"\"modified\":{\"type\":\"string\",\"description\":\"Modification time, ISO-8601 UTC.\"},"
-	"\"accessed\":{\"type\":\"string\",\"description\":\"Access time, ISO-8601 UTC.\"},"
-	"\"permissions\":{\"type\":\"string\",\"description\":\"Permission bits in octal, e.g. "
-	"644.\"},"
-	"\"isDirectory\":{\"type\":\"boolean\",\"description\":\"True for a directory.\"},"
-	"\"isFile\":{\"type\":\"boolean\",\"description\":\"True for a regular file.\"},"
-	"\"isSymlink\":{\"type\":\"boolean\",\"description\":\"True when the path itself is a "
-	"symbolic link.\"}"
-	"},\"required\":[\"path\",\"type\",\"size\",\"modified\",\"accessed\",\"permissions\","
-	"\"isDirectory\",\"isFile\",\"isSymlink\"],\"additionalProperties\":false}";
+	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
+	"\"description\":\"Absolute path.\"},\"type\":{\"type\":\"string\",\"enum\":[\"file\","
+	"\"directory\",\"symlink\",\"other\"],\"description\":\"Type (of the target, for a "
+	"symlink whose target is reachable).\"},\"size\":{\"type\":\"integer\","
+	"\"description\":\"Size in bytes.\"},\"created\":{\"type\":\"string\","
+	"\"description\":\"Birth time, ISO-8601 UTC; absent when the file system does not record "
+	"it.\"},\"modified\":{\"type\":\"string\",\"description\":\"Modification time, ISO-8601 "
+	"UTC.\"},\"accessed\":{\"type\":\"string\",\"description\":\"Access time, ISO-8601 "
+	"UTC.\"},\"permissions\":{\"type\":\"string\",\"description\":\"Permission bits in octal,"
+	" e.g. 644.\"},\"isDirectory\":{\"type\":\"boolean\",\"description\":\"True for a "
+	"directory.\"},\"isFile\":{\"type\":\"boolean\",\"description\":\"True for a regular "
+	"file.\"},\"isSymlink\":{\"type\":\"boolean\",\"description\":\"True when the path "
+	"itself is a symbolic link.\"}},\"required\":[\"path\",\"type\",\"size\",\"modified\","
+	"\"accessed\",\"permissions\",\"isDirectory\",\"isFile\",\"isSymlink\"],"
+	"\"additionalProperties\":false}";
 
 static const char search_in[] =
-	"{\"type\":\"object\",\"properties\":{" PATH_PROP("The directory to search under.") ","
+	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
+	"\"description\":\"The directory to search under. Absolute, or relative to the first "
+	"allowed directory; must lie inside an allowed directory.\"},"
 	"\"pattern\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Glob matched against "
 	"paths relative to path: '*', '?', '[...]' and {a,b} within a component, '**' for any "
-	"number of directories. '*.txt' matches only directly under path; '**/*.txt' matches "
-	"at any depth. Dot files are matched.\"},"
-	"\"excludePatterns\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":"
-	"\"Globs to leave out. Without '/', matched against each entry's name (e.g. "
-	"'node_modules', '*.log'); with '/', against the relative path. Excluded directories "
-	"are not searched.\"}"
-	"},\"required\":[\"path\",\"pattern\"],\"additionalProperties\":false}";
+	"number of directories. '*.txt' matches only directly under path; '**/*.txt' matches at "
+	"any depth. Dot files are matched.\"},\"excludePatterns\":{\"type\":\"array\","
+	"\"items\":{\"type\":\"string\"},\"description\":\"Globs to leave out. Without '/', "
+	"matched against each entry's name (e.g. 'node_modules', '*.log'); with '/', against the "
+	"relative path. Excluded directories are not searched.\"}},\"required\":[\"path\","
+	"\"pattern\"],\"additionalProperties\":false}";
 
 static const char search_out[] =
-	"{\"type\":\"object\",\"properties\":{"
-	"\"path\":{\"type\":\"string\",\"description\":\"Absolute path searched.\"},"
-	"\"pattern\":{\"type\":\"string\",\"description\":\"The pattern as given.\"},"
-	"\"matches\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":"
-	"\"Absolute paths of matching files and directories, sorted.\"},"
-	"\"count\":{\"type\":\"integer\",\"description\":\"Number of matches returned.\"},"
-	"\"truncated\":{\"type\":\"boolean\",\"description\":\"True when the match limit was "
-	"reached.\"}"
-	"},\"required\":[\"path\",\"pattern\",\"matches\",\"count\",\"truncated\"],"
-	"\"additionalProperties\":false}";
+	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
+	"\"description\":\"Absolute path searched.\"},\"pattern\":{\"type\":\"string\","
+	"\"description\":\"The pattern as given.\"},\"matches\":{\"type\":\"array\","
+	"\"items\":{\"type\":\"string\"},\"description\":\"Absolute paths of matching files and "
+	"directories, sorted.\"},\"count\":{\"type\":\"integer\",\"description\":\"Number of "
+	"matches returned.\"},\"truncated\":{\"type\":\"boolean\",\"description\":\"True when "
+	"the match limit was reached.\"}},\"required\":[\"path\",\"pattern\",\"matches\","
+	"\"count\",\"truncated\"],\"additionalProperties\":false}";
 
 static const char allowed_in[] =
 	"{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}";
 
 static const char allowed_out[] =
-	"{\"type\":\"object\",\"properties\":{"
-	"\"directories\":{\"type\":\"array\",\"description\":\"The allowed directories.\","
-	"\"items\":{\"type\":\"object\",\"properties\":{"
-	"\"path\":{\"type\":\"string\",\"description\":\"Canonical absolute path.\"},"
-	"\"readOnly\":{\"type\":\"boolean\",\"description\":\"True when writing there is "
-	"refused.\"}"
-	"},\"required\":[\"path\",\"readOnly\"],\"additionalProperties\":false}}"
-	"},\"required\":[\"directories\"],\"additionalProperties\":false}";
+	"{\"type\":\"object\",\"properties\":{\"directories\":{\"type\":\"array\","
+	"\"description\":\"The allowed directories.\",\"items\":{\"type\":\"object\","
+	"\"properties\":{\"path\":{\"type\":\"string\",\"description\":\"Canonical absolute "
+	"path.\"},\"readOnly\":{\"type\":\"boolean\",\"description\":\"True when writing there "
+	"is refused.\"}},\"required\":[\"path\",\"readOnly\"],\"additionalProperties\":false}}},"
+	"\"required\":[\"directories\"],\"additionalProperties\":false}";
+
+/* clang-format on */
 
 #define RO_FLAGS (CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT)
 
 const struct ctxd_tool ctxd_fs_tools[] = {
-	{
-		.name = "read_text_file",
-		.title = "Read text file",
-		.description =
-			"Read a text file and return its lines exactly as stored (line endings "
-			"kept). Use head or tail for the first or last N lines, or offset "
-			"(1-based line) with limit for a window; head and tail cannot be "
-			"combined with each other or with offset/limit. Output is capped at the "
-			"server's read limit (256 KiB by default): a longer selection stops at "
-			"the last whole line that fits and reports truncated with nextOffset to "
-			"continue. totalLines is exact, except that for files over 16 MiB it is "
-			"reported only when the read reached the end (and a tail of such a file "
-			"has no line numbers). Refuses directories and binary files (NUL bytes "
-			"in the first 8 KiB). The path must be inside an allowed directory "
-			"(see list_allowed_directories).",
-		.input_schema = read_in,
-		.output_schema = read_out,
-		.flags = RO_FLAGS,
-		.writes = false,
-		.fn = read_text_file,
-	},
-	{
-		.name = "list_directory",
-		.title = "List directory",
-		.description =
-			"List the entries of one directory, sorted by name, each marked [DIR], "
-			"[FILE], [LINK] (symlink, not followed) or [OTHER]. Not recursive. At "
-			"most the server's entry limit (10000 by default) is returned, with "
-			"truncated set when there are more. The path must be inside an allowed "
-			"directory.",
-		.input_schema = list_in,
-		.output_schema = list_out,
-		.flags = RO_FLAGS,
-		.writes = false,
-		.fn = list_directory,
-	},
-	{
-		.name = "get_file_info",
-		.title = "Get file info",
-		.description =
-			"Describe a file or directory without reading it: type, size, created "
-			"(when the file system records it), modified and accessed times "
-			"(ISO-8601 UTC), octal permissions, and whether the path is a symlink "
-			"(then the target is described when it is inside an allowed directory). "
-			"The path must be inside an allowed directory.",
-		.input_schema = info_in,
-		.output_schema = info_out,
-		.flags = RO_FLAGS,
-		.writes = false,
-		.fn = get_file_info,
-	},
-	{
-		.name = "search_files",
-		.title = "Search files by name",
-		.description =
-			"Find files and directories under path whose relative path matches a "
-			"glob: '*.md' matches only directly under path, '**/*.md' at any depth, "
-			"'src/**' everything under src. Dot files are included; symlinked "
-			"directories are listed but not entered. excludePatterns drop entries "
-			"(and whole directories) by name or relative path. Returns sorted "
-			"absolute paths, at most the server's entry limit (10000 by default), "
-			"with truncated set when there were more. Finding nothing is not an "
-			"error. To search file contents use a grep tool instead.",
-		.input_schema = search_in,
-		.output_schema = search_out,
-		.flags = RO_FLAGS,
-		.writes = false,
-		.fn = search_files,
-	},
-	{
-		.name = "list_allowed_directories",
-		.title = "List allowed directories",
-		.description =
-			"List the directories this server may access (read-only ones are "
-			"marked). Every path argument of the file tools must lie inside one of "
-			"them; a relative path is taken relative to the first.",
-		.input_schema = allowed_in,
-		.output_schema = allowed_out,
-		.flags = RO_FLAGS,
-		.writes = false,
-		.fn = list_allowed_directories,
-	},
+    {
+        .name = "read_text_file",
+        .title = "Read text file",
+        .description = "Read a text file and return its lines exactly as stored (line endings "
+                       "kept). Use head or tail for the first or last N lines, or offset "
+                       "(1-based line) with limit for a window; head and tail cannot be "
+                       "combined with each other or with offset/limit. Output is capped at the "
+                       "server's read limit (256 KiB by default): a longer selection stops at "
+                       "the last whole line that fits and reports truncated with nextOffset to "
+                       "continue. totalLines is exact, except that for files over 16 MiB it is "
+                       "reported only when the read reached the end (and a tail of such a file "
+                       "has no line numbers). Refuses directories and binary files (NUL bytes "
+                       "in the first 8 KiB). The path must be inside an allowed directory "
+                       "(see list_allowed_directories).",
+        .input_schema = read_in,
+        .output_schema = read_out,
+        .flags = RO_FLAGS,
+        .writes = false,
+        .fn = read_text_file,
+    },
+    {
+        .name = "list_directory",
+        .title = "List directory",
+        .description = "List the entries of one directory, sorted by name, each marked [DIR], "
+                       "[FILE], [LINK] (symlink, not followed) or [OTHER]. Not recursive. At "
+                       "most the server's entry limit (10000 by default) is returned, with "
+                       "truncated set when there are more. The path must be inside an allowed "
+                       "directory.",
+        .input_schema = list_in,
+        .output_schema = list_out,
+        .flags = RO_FLAGS,
+        .writes = false,
+        .fn = list_directory,
+    },
+    {
+        .name = "get_file_info",
+        .title = "Get file info",
+        .description = "Describe a file or directory without reading it: type, size, created "
+                       "(when the file system records it), modified and accessed times "
+                       "(ISO-8601 UTC), octal permissions, and whether the path is a symlink "
+                       "(then the target is described when it is inside an allowed directory). "
+                       "The path must be inside an allowed directory.",
+        .input_schema = info_in,
+        .output_schema = info_out,
+        .flags = RO_FLAGS,
+        .writes = false,
+        .fn = get_file_info,
+    },
+    {
+        .name = "search_files",
+        .title = "Search files by name",
+        .description = "Find files and directories under path whose relative path matches a "
+                       "glob: '*.md' matches only directly under path, '**/*.md' at any depth, "
+                       "'src/**' everything under src. Dot files are included; symlinked "
+                       "directories are listed but not entered. excludePatterns drop entries "
+                       "(and whole directories) by name or relative path. Returns sorted "
+                       "absolute paths, at most the server's entry limit (10000 by default), "
+                       "with truncated set when there were more. Finding nothing is not an "
+                       "error. To search file contents use a grep tool instead.",
+        .input_schema = search_in,
+        .output_schema = search_out,
+        .flags = RO_FLAGS,
+        .writes = false,
+        .fn = search_files,
+    },
+    {
+        .name = "list_allowed_directories",
+        .title = "List allowed directories",
+        .description = "List the directories this server may access (read-only ones are "
+                       "marked). Every path argument of the file tools must lie inside one of "
+                       "them; a relative path is taken relative to the first.",
+        .input_schema = allowed_in,
+        .output_schema = allowed_out,
+        .flags = RO_FLAGS,
+        .writes = false,
+        .fn = list_allowed_directories,
+    },
 };
 
 const size_t ctxd_fs_tools_count = sizeof(ctxd_fs_tools) / sizeof(ctxd_fs_tools[0]);

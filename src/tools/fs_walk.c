@@ -20,8 +20,8 @@
 #include "ctxd/sandbox.h"
 
 /* Levels that keep their directory fd open; deeper ones reopen through the deepest kept. */
-#define FS_WALK_FD_DEPTH 64
-#define FS_WALK_DENTS_BUF 32768
+#define FS_WALK_FD_DEPTH       64
+#define FS_WALK_DENTS_BUF      32768
 #define FS_WALK_PROGRESS_EVERY 1000
 
 struct ent {
@@ -31,9 +31,9 @@ struct ent {
 };
 
 struct frame {
-	int fd;          /* -1 once released (deep levels) */
-	size_t rel_len;  /* length of this directory's relative path in walk.path */
-	size_t ents_lo;  /* this directory's entries: ents[ents_lo, ents_hi) */
+	int fd;         /* -1 once released (deep levels) */
+	size_t rel_len; /* length of this directory's relative path in walk.path */
+	size_t ents_lo; /* this directory's entries: ents[ents_lo, ents_hi) */
 	size_t ents_hi;
 	size_t next;     /* next entry to visit */
 	size_t names_lo; /* arena mark to restore on pop */
@@ -138,7 +138,8 @@ static int read_dir(struct walk *w, int fd, size_t *lo, size_t *hi)
 				continue;
 			}
 			size_t len = strlen(nm);
-			if (grow((void **)&w->ents, &w->cap_ents, w->n_ents + 1, sizeof(*w->ents)) ||
+			if (grow((void **)&w->ents, &w->cap_ents, w->n_ents + 1,
+			         sizeof(*w->ents)) ||
 			    grow((void **)&w->names, &w->cap_names, w->n_names + len + 1, 1)) {
 				return -ENOMEM;
 			}
@@ -199,7 +200,7 @@ static void pop(struct walk *w)
 
 /* The (fd, relative path) pair that reaches `rel` from the deepest level holding an fd. */
 static void reach(const struct walk *w, const struct frame *parent, const char *name, int *fd,
-		  const char **path)
+                  const char **path)
 {
 	if (parent->fd >= 0) {
 		*fd = parent->fd;
@@ -255,12 +256,12 @@ int ctxd_fs_walk(int dirfd, const struct ctxd_fs_walk_opts *opts, struct ctxd_fs
 		memcpy(w->path + f->rel_len + sep, name, en->name_len + 1);
 
 		struct ctxd_fs_walk_entry e = {
-			.rel = w->path,
-			.rel_len = rel_len,
-			.name = w->path + f->rel_len + sep,
-			.name_len = en->name_len,
-			.type = en->type,
-			.depth = (unsigned)w->n_frames,
+		    .rel = w->path,
+		    .rel_len = rel_len,
+		    .name = w->path + f->rel_len + sep,
+		    .name_len = en->name_len,
+		    .type = en->type,
+		    .depth = (unsigned)w->n_frames,
 		};
 		reach(w, f, e.name, &e.at_fd, &e.at_path);
 
@@ -288,7 +289,7 @@ int ctxd_fs_walk(int dirfd, const struct ctxd_fs_walk_opts *opts, struct ctxd_fs
 			continue;
 		}
 		int cfd = ctxd_sandbox_openat(e.at_fd, e.at_path,
-					      O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, true);
+		                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, true);
 		if (cfd < 0) {
 			if (stats) {
 				stats->unreadable++;

@@ -28,12 +28,12 @@ enum ctxd_fs_walk_type {
 
 /* What a callback sees. Everything is borrowed and valid only during the callback. */
 struct ctxd_fs_walk_entry {
-	const char *rel;   /* path relative to the start directory, no leading "./" */
+	const char *rel; /* path relative to the start directory, no leading "./" */
 	size_t rel_len;
-	const char *name;  /* the final component (points into rel) */
+	const char *name; /* the final component (points into rel) */
 	size_t name_len;
 	enum ctxd_fs_walk_type type;
-	unsigned depth;    /* 1 for the start directory's own entries */
+	unsigned depth; /* 1 for the start directory's own entries */
 	/* ctxd_sandbox_openat(at_fd, at_path, flags, mode, true) opens this entry confined
 	 * (at_fd is a directory fd inside the root, at_path a relative path beneath it). */
 	int at_fd;
@@ -63,10 +63,10 @@ struct ctxd_fs_walk_opts {
 
 /* Counters filled by ctxd_fs_walk (may be NULL). */
 struct ctxd_fs_walk_stats {
-	size_t entries;     /* entries seen (before exclusion) */
-	size_t dirs;        /* directories read */
-	size_t unreadable;  /* subdirectories that could not be opened or read (skipped) */
-	size_t too_long;    /* entries skipped because their path exceeded CTXD_PATH_MAX */
+	size_t entries;    /* entries seen (before exclusion) */
+	size_t dirs;       /* directories read */
+	size_t unreadable; /* subdirectories that could not be opened or read (skipped) */
+	size_t too_long;   /* entries skipped because their path exceeded CTXD_PATH_MAX */
 };
 
 /* Walk the tree under `dirfd` (borrowed, not closed; any fd of a directory inside a root,

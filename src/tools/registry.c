@@ -17,6 +17,7 @@ struct reg_entry {
 	const struct ctxd_tool *tool;
 	json_t *input;  /* parsed inputSchema */
 	json_t *listed; /* the tools/list entry */
+	void *ud;       /* family state */
 };
 
 struct ctxd_registry {
@@ -58,7 +59,7 @@ static json_t *build_entry(const struct ctxd_tool *t, json_t *input, json_t *out
 }
 
 int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, size_t n,
-		      const struct ctxd_config *cfg, struct ctxd_error *err)
+		      const struct ctxd_config *cfg, void *ud, struct ctxd_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct ctxd_tool *t = &tools[i];
@@ -105,7 +106,8 @@ int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, 
 			ctxd_error_set(err, 0, "out of memory");
 			return -1;
 		}
-		reg->v[reg->n++] = (struct reg_entry){ .tool = t, .input = input, .listed = listed };
+		reg->v[reg->n++] =
+			(struct reg_entry){ .tool = t, .input = input, .listed = listed, .ud = ud };
 	}
 	return 0;
 }
@@ -138,7 +140,35 @@ const struct ctxd_tool *ctxd_registry_find(const struct ctxd_registry *reg, cons
 
 json_t *ctxd_registry_entry(const struct ctxd_registry *reg, size_t i)
 {
-	return i < reg->n ? reg->v[i].listed : NULL;
+	if (i >= reg->n) {
+		return NULL;
+	}
+	const struct reg_entry *e = &reg->v[i];
+	char *desc = e->tool->describe ? e->tool->describe(e->ud) : NULL;
+	if (!desc) {
+		return json_incref(e->listed);
+	}
+	json_t *copy = json_copy(e->listed); /* shallow: schemas stay shared */
+	if (copy) {
+		json_object_set_new(copy, "description", json_string(desc));
+	}
+	free(desc);
+	return copy;
+}
+
+void *ctxd_registry_ud(const struct ctxd_registry *reg, size_t i)
+{
+	return i < reg->n ? reg->v[i].ud : NULL;
+}
+
+void *ctxd_registry_tool_ud(const struct ctxd_registry *reg, const struct ctxd_tool *tool)
+{
+	for (size_t i = 0; i < reg->n; i++) {
+		if (reg->v[i].tool == tool) {
+			return reg->v[i].ud;
+		}
+	}
+	return NULL;
 }
 
 static const char *type_name(const json_t *v)
