@@ -53,9 +53,16 @@ void ctxd_config_init(struct ctxd_config *cfg)
 	cfg->write_queue_bytes = (size_t)8 << 20;
 	cfg->drain_ms = 5000;
 	cfg->page_size = 100;
+	cfg->roots_timeout_ms = 10000;
+	cfg->max_media_bytes = (size_t)1 << 20;
 	cfg->log_level = CTXD_LOG_WARNING;
 	cfg->landlock = true;
 	cfg->read_only = false;
+	cfg->memory_bank_history = 20;
+	cfg->memory_bank_stale_days = 7;
+	cfg->memory_bank_token_budget = 8000;
+	cfg->skills_user_dirs = true;
+	cfg->skills_max_dirs = 10000;
 }
 
 static void free_roots(struct ctxd_config_root *roots, size_t n)
@@ -81,6 +88,8 @@ void ctxd_config_finish(struct ctxd_config *cfg)
 	}
 	free_roots(cfg->roots, cfg->n_roots);
 	free_strs(cfg->disabled_tools, cfg->n_disabled_tools);
+	free_strs(cfg->skills_dirs, cfg->n_skills_dirs);
+	free(cfg->memory_bank_path);
 	free(cfg->source);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -111,6 +120,25 @@ int ctxd_config_add_root(struct ctxd_config *cfg, const char *path, bool read_on
 		return -1;
 	}
 	return push_root(&cfg->roots, &cfg->n_roots, path, read_only);
+}
+
+int ctxd_config_add_skills_dir(struct ctxd_config *cfg, const char *path)
+{
+	if (!path) {
+		errno = EINVAL;
+		return -1;
+	}
+	char *copy = strdup(path);
+	char **grown = copy ? realloc(cfg->skills_dirs,
+				      (cfg->n_skills_dirs + 1) * sizeof(*grown)) : NULL;
+	if (!grown) {
+		free(copy);
+		errno = ENOMEM;
+		return -1;
+	}
+	cfg->skills_dirs = grown;
+	cfg->skills_dirs[cfg->n_skills_dirs++] = copy;
+	return 0;
 }
 
 bool ctxd_config_tool_disabled(const struct ctxd_config *cfg, const char *name)
@@ -620,6 +648,7 @@ static int parse_limits(struct loader *ld, struct ctxd_config *cfg)
 {
 	static const char *const keys[] = {
 		"frame_bytes", "read_bytes", "entries", "write_queue_bytes", "drain_ms", "page_size",
+		"media_bytes", "roots_timeout_ms",
 	};
 	unsigned seen = 0;
 	size_t k;
@@ -654,10 +683,19 @@ static int parse_limits(struct loader *ld, struct ctxd_config *cfg)
 				cfg->drain_ms = (unsigned)v;
 			}
 			break;
-		default:
+		case 5:
 			rc = get_uint(ld, what, 1, 10000, &v);
 			if (rc == 0) {
 				cfg->page_size = (unsigned)v;
+			}
+			break;
+		case 6:
+			rc = get_size(ld, what, 1024, MAX_BYTES_LIMIT, &cfg->max_media_bytes);
+			break;
+		default:
+			rc = get_uint(ld, what, 100, 600000, &v);
+			if (rc == 0) {
+				cfg->roots_timeout_ms = (unsigned)v;
 			}
 			break;
 		}
@@ -766,10 +804,133 @@ static int parse_tools(struct loader *ld, struct ctxd_config *cfg)
 	return rc;
 }
 
+/* memory_bank: {path, multi_project, history, stale_days, token_budget}. */
+static int parse_memory_bank(struct loader *ld, struct ctxd_config *cfg)
+{
+	static const char *const keys[] = {
+		"path", "multi_project", "history", "stale_days", "token_budget",
+	};
+	unsigned seen = 0;
+	size_t k;
+	int rc;
+	unsigned long long v;
+	char what[48];
+
+	if (expect(ld, YAML_MAPPING_START_EVENT, "memory_bank", "a mapping")) {
+		return -1;
+	}
+	while ((rc = next_key(ld, "memory_bank", keys, N_KEYS(keys), &seen, &k)) == 1) {
+		snprintf(what, sizeof(what), "memory_bank.%s", keys[k]);
+		if (k == 0) {
+			char *path;
+			if (get_string(ld, what, &path)) {
+				return -1;
+			}
+			if (!path[0]) {
+				free(path);
+				fail_at(ld, ld->ev.start_mark, "%s: must not be empty", what);
+				return -1;
+			}
+			free(cfg->memory_bank_path);
+			cfg->memory_bank_path = path;
+		} else if (k == 1) {
+			if (get_bool(ld, what, &cfg->memory_bank_multi_project)) {
+				return -1;
+			}
+		} else {
+			unsigned long long lo = k == 4 ? 100 : 1;
+			unsigned long long hi = k == 2 ? 1000 : k == 3 ? 3650 : 10000000;
+			if (get_uint(ld, what, lo, hi, &v)) {
+				return -1;
+			}
+			if (k == 2) {
+				cfg->memory_bank_history = (unsigned)v;
+			} else if (k == 3) {
+				cfg->memory_bank_stale_days = (unsigned)v;
+			} else {
+				cfg->memory_bank_token_budget = (size_t)v;
+			}
+		}
+	}
+	return rc;
+}
+
+/* skills: {dirs: [path...], user_dirs: bool, max_dirs: n}. dirs replaces the list. */
+static int parse_skills(struct loader *ld, struct ctxd_config *cfg)
+{
+	static const char *const keys[] = {"dirs", "user_dirs", "max_dirs"};
+	unsigned seen = 0;
+	size_t k;
+	int rc;
+	unsigned long long v;
+
+	if (expect(ld, YAML_MAPPING_START_EVENT, "skills", "a mapping")) {
+		return -1;
+	}
+	while ((rc = next_key(ld, "skills", keys, N_KEYS(keys), &seen, &k)) == 1) {
+		if (k == 1) {
+			if (get_bool(ld, "skills.user_dirs", &cfg->skills_user_dirs)) {
+				return -1;
+			}
+			continue;
+		}
+		if (k == 2) {
+			if (get_uint(ld, "skills.max_dirs", 1, 10000000, &v)) {
+				return -1;
+			}
+			cfg->skills_max_dirs = (size_t)v;
+			continue;
+		}
+		struct str_list list = {NULL, 0};
+		if (!is_null(&ld->ev)) {
+			if (expect(ld, YAML_SEQUENCE_START_EVENT, "skills.dirs", "a sequence")) {
+				return -1;
+			}
+			for (;;) {
+				char what[40];
+				char *path;
+				if (next_event(ld)) {
+					free_strs(list.v, list.n);
+					return -1;
+				}
+				if (ld->ev.type == YAML_SEQUENCE_END_EVENT) {
+					break;
+				}
+				snprintf(what, sizeof(what), "skills.dirs[%zu]", list.n);
+				if (get_string(ld, what, &path)) {
+					free_strs(list.v, list.n);
+					return -1;
+				}
+				if (!path[0]) {
+					free(path);
+					free_strs(list.v, list.n);
+					fail_at(ld, ld->ev.start_mark, "%s: must not be empty", what);
+					return -1;
+				}
+				char **grown = realloc(list.v, (list.n + 1) * sizeof(*list.v));
+				if (!grown) {
+					free(path);
+					free_strs(list.v, list.n);
+					ctxd_error_set_errno(ld->err, 0, ENOMEM, "%.200s: out of memory",
+							     ld->name);
+					return -1;
+				}
+				list.v = grown;
+				list.v[list.n++] = path;
+			}
+		}
+		free_strs(cfg->skills_dirs, cfg->n_skills_dirs);
+		cfg->skills_dirs = list.v;
+		cfg->n_skills_dirs = list.n;
+	}
+	return rc;
+}
+
 static int parse_top(struct loader *ld, struct ctxd_config *cfg)
 {
 	static const char *const keys[] = {
 		"roots", "threads", "limits", "log", "log_level", "sandbox", "tools",
+		"memory_bank", "skills",
 	};
 	unsigned seen = 0;
 	size_t k;
@@ -805,8 +966,14 @@ static int parse_top(struct loader *ld, struct ctxd_config *cfg)
 		case 5:
 			rc = parse_sandbox(ld, cfg);
 			break;
-		default:
+		case 6:
 			rc = parse_tools(ld, cfg);
+			break;
+		case 7:
+			rc = parse_memory_bank(ld, cfg);
+			break;
+		default:
+			rc = parse_skills(ld, cfg);
 			break;
 		}
 		if (rc) {

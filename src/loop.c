@@ -6,11 +6,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctxd/log.h"
 #include "ctxd/mcp.h"
 #include "ctxd/pool.h"
 #include "ctxd/transport.h"
+#include "ctxd/watch.h"
 
 /* In-flight cap: past it stop reading requests until half have completed, so a host that
  * floods us cannot queue unbounded work. Well above the 256 the issue asks for. */
@@ -22,10 +24,12 @@ struct ctxd_loop {
 	ev_async wake;
 	ev_signal sigint, sigterm;
 	ev_timer drain_timer;
+	ev_timer tick;
 	const struct ctxd_config *cfg;
 	struct ctxd_pool *pool;
 	struct ctxd_transport *tr;
 	struct ctxd_mcp *mcp;
+	struct ctxd_watch *watch;
 	bool shutting_down, abandoned, flooded;
 	int exit_code;
 };
@@ -100,6 +104,7 @@ static void on_wake(struct ev_loop *ev, ev_async *w, int revents)
 	struct ctxd_loop *l = w->data;
 	(void)ev;
 	(void)revents;
+	ctxd_mcp_poll(l->mcp); /* progress first: it must precede its response */
 	ctxd_pool_drain(l->pool);
 	if (l->flooded && ctxd_mcp_inflight(l->mcp) <= MAX_INFLIGHT / 2) {
 		l->flooded = false;
@@ -120,6 +125,16 @@ static void on_signal(struct ev_loop *ev, ev_signal *w, int revents)
 	(void)ev;
 	(void)revents;
 	begin_shutdown(w->data, w->signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void on_tick(struct ev_loop *ev, ev_timer *w, int revents)
+{
+	struct ctxd_loop *l = w->data;
+	struct timespec ts;
+	(void)ev;
+	(void)revents;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ctxd_mcp_tick(l->mcp, ts.tv_sec * 1e3 + ts.tv_nsec / 1e6);
 }
 
 static void send_frame(void *ud, char *buf, size_t len)
@@ -160,6 +175,14 @@ struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct c
 	ev_signal_start(l->ev, &l->sigterm);
 	ev_init(&l->drain_timer, on_drain_timeout);
 	l->drain_timer.data = l;
+	ev_timer_init(&l->tick, on_tick, 0.5, 0.5);
+	l->tick.data = l;
+	ev_timer_start(l->ev, &l->tick);
+	ev_unref(l->ev); /* the tick alone does not keep the loop alive */
+	l->watch = ctxd_watch_create(l->ev, 50);
+	if (!l->watch) {
+		ctxd_warn("inotify unavailable (%s): no change notifications", strerror(errno));
+	}
 
 	json_object_seed(0); /* before any thread uses jansson */
 	l->pool = ctxd_pool_create(cfg->threads, pool_wake, l);
@@ -184,6 +207,9 @@ struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct c
 		.send_ud = l,
 		.idle = on_idle,
 		.idle_ud = l,
+		.watch = l->watch,
+		.wake = pool_wake,
+		.wake_ud = l,
 	};
 	l->mcp = l->tr ? ctxd_mcp_create(&deps) : NULL;
 	if (!l->mcp) {
@@ -219,10 +245,13 @@ void ctxd_loop_destroy(struct ctxd_loop *l)
 	}
 	ctxd_pool_destroy(l->pool); /* completes queued jobs as dropped, joins workers */
 	ctxd_mcp_destroy(l->mcp);
+	ctxd_watch_destroy(l->watch);
 	ctxd_transport_destroy(l->tr);
 	ev_async_stop(l->ev, &l->wake);
 	ev_signal_stop(l->ev, &l->sigint);
 	ev_signal_stop(l->ev, &l->sigterm);
 	ev_timer_stop(l->ev, &l->drain_timer);
+	ev_ref(l->ev);
+	ev_timer_stop(l->ev, &l->tick);
 	free(l);
 }

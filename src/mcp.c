@@ -8,14 +8,19 @@
 #include "ctxd/mcp.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "ctxd/log.h"
 #include "ctxd/rpc.h"
 #include "ctxd/session.h"
+#include "ctxd/watch.h"
 #include "ctxd_version.h"
 
 #define META_VERSION "io.modelcontextprotocol/protocolVersion"
@@ -47,9 +52,61 @@ struct ctxd_batch {
 	size_t n, cap;
 };
 
+struct sbref {
+	struct ctxd_sandbox *sb; /* owned unless it is the configured one */
+	bool owned;
+	int refs;
+};
+
+struct note {
+	struct note *next;
+	int kind;        /* NOTE_* */
+	int list;        /* enum ctxd_list_kind */
+	char *uri;       /* NOTE_UPDATED */
+	char *key;       /* NOTE_PROGRESS: the request's table key */
+	char *frame;     /* NOTE_PROGRESS: the serialised notification */
+	size_t len;
+};
+enum { NOTE_LIST = 1, NOTE_UPDATED, NOTE_PROGRESS };
+
+struct ctxd_notifier {
+	pthread_mutex_t mu;
+	struct note *head, *tail;
+	void (*wake)(void *ud);
+	void *wake_ud;
+};
+
+struct subscription {
+	struct subscription *next;
+	char *uri;
+	char *name; /* entry inside the watched directory, "" = any change */
+	int watch_id;
+};
+
+struct pending_out {
+	struct pending_out *next;
+	char *id;       /* our request id (string) */
+	double deadline; /* ms */
+};
+
 struct ctxd_mcp {
 	struct ctxd_mcp_deps d;
 	struct ctxd_session sess;
+	struct ctxd_notifier notifier;
+	const struct ctxd_resource_provider **res;
+	size_t n_res;
+	const struct ctxd_prompt_provider **prompts;
+	size_t n_prompts;
+	const struct ctxd_method_provider **ext;
+	size_t n_ext;
+	json_t *extra_caps;       /* capabilities added by families */
+	struct sbref *sb;         /* the sandbox new requests see */
+	struct sbref configured;  /* the configured one (not owned) */
+	struct subscription *subs;
+	struct pending_out *out_reqs;
+	unsigned next_out_id;
+	double now_ms;
+	bool client_has_roots;
 };
 
 /* What a method handler sees. */
@@ -86,6 +143,31 @@ struct method {
 	unsigned flags;
 };
 
+/* A request handed to the pool: the session's part first. */
+struct mreq;
+typedef json_t *(*work_fn)(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
+			   struct rpc_err *e);
+typedef void (*after_fn)(struct ctxd_mcp *m, struct mreq *q);
+
+struct prog {
+	struct ctxd_progress base;
+	struct mreq *q;
+	double last_ms;
+	double last_value;
+	bool any;
+};
+
+struct mreq {
+	struct ctxd_request r;
+	work_fn work;
+	after_fn after;     /* loop thread, before the response is written */
+	bool cacheable;     /* modern: ttlMs + cacheScope on the result */
+	const void *target; /* the tool or provider */
+	struct sbref *sb;
+	char *aux;          /* worker -> loop private data (e.g. a watched path) */
+	struct prog prog;
+};
+
 static void set_err(struct rpc_err *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -96,6 +178,13 @@ static void set_err(struct rpc_err *e, int code, const char *fmt, ...)
 	e->code = code;
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* ---- output ---- */
@@ -185,9 +274,43 @@ static void batch_release(struct ctxd_mcp *m, struct ctxd_batch *b)
 
 /* ---- capabilities, info ---- */
 
-static json_t *server_capabilities(void)
+static bool any_completion(const struct ctxd_mcp *m)
 {
-	return json_pack("{s:{s:b}, s:{}}", "tools", "listChanged", 0, "logging");
+	for (size_t i = 0; i < m->n_res; i++) {
+		if (m->res[i]->complete) {
+			return true;
+		}
+	}
+	for (size_t i = 0; i < m->n_prompts; i++) {
+		if (m->prompts[i]->complete) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Only what is implemented is advertised (MCP 2025-11-25 basic/lifecycle). */
+static json_t *server_capabilities(const struct ctxd_mcp *m, bool modern)
+{
+	json_t *caps = json_pack("{s:{s:b}}", "tools", "listChanged", 1);
+	if (!modern) {
+		json_object_set_new(caps, "logging", json_object());
+	}
+	if (m->n_res > 0) {
+		bool subscribe = !modern && m->d.watch;
+		json_object_set_new(caps, "resources",
+				    json_pack("{s:b, s:b}", "subscribe", subscribe, "listChanged", 1));
+	}
+	if (m->n_prompts > 0) {
+		json_object_set_new(caps, "prompts", json_pack("{s:b}", "listChanged", 1));
+	}
+	if (any_completion(m)) {
+		json_object_set_new(caps, "completions", json_object());
+	}
+	if (m->extra_caps) {
+		json_object_update(caps, m->extra_caps);
+	}
+	return caps;
 }
 
 static json_t *server_info(void)
@@ -196,6 +319,292 @@ static json_t *server_info(void)
 			 "ctxd: files, skills and memory bank", "version", CTXD_VERSION,
 			 "description",
 			 "Fast, sandboxed MCP server for project files, Agent Skills and memory banks");
+}
+
+/* ---- sandbox snapshots ---- */
+
+static struct sbref *sb_get(struct ctxd_mcp *m)
+{
+	m->sb->refs++;
+	return m->sb;
+}
+
+static void sb_put(struct ctxd_mcp *m, struct sbref *s)
+{
+	if (s && --s->refs == 0 && s != m->sb && s->owned) {
+		ctxd_sandbox_destroy(s->sb);
+		free(s);
+	}
+}
+
+/* ---- requests on the pool ---- */
+
+static void request_free(struct ctxd_mcp *m, struct mreq *q)
+{
+	json_decref(q->r.id);
+	json_decref(q->r.args);
+	json_decref(q->r.progress_token);
+	free(q->r.key);
+	free(q->r.out);
+	free(q->aux);
+	sb_put(m, q->sb);
+	free(q);
+}
+
+/* Worker: progress for this request, strictly increasing and at most ~10 per second.
+ * The frame is built here and queued; the loop drops it if the response went first. */
+static void progress_report(struct ctxd_progress *p, double progress, double total,
+			    const char *message)
+{
+	struct prog *pg = (struct prog *)p;
+	struct mreq *q = pg->q;
+	struct ctxd_mcp *m = q->r.server;
+	if (!q->r.progress_token || ctxd_job_cancelled(&q->r.job)) {
+		return;
+	}
+	double now = mono_ms();
+	if ((pg->any && progress <= pg->last_value) || (pg->any && now - pg->last_ms < 100.0)) {
+		return;
+	}
+	pg->any = true;
+	pg->last_ms = now;
+	pg->last_value = progress;
+	json_t *params = json_pack("{s:O, s:f}", "progressToken", q->r.progress_token, "progress",
+				   progress);
+	if (!params) {
+		return;
+	}
+	if (total >= 0) {
+		json_object_set_new(params, "total", json_real(total));
+	}
+	if (message) {
+		json_object_set_new(params, "message", json_string(message));
+	}
+	struct note *n = calloc(1, sizeof(*n));
+	if (!n) {
+		json_decref(params);
+		return;
+	}
+	n->kind = NOTE_PROGRESS;
+	n->key = strdup(q->r.key);
+	n->frame = ctxd_rpc_dump_new(ctxd_rpc_notification_new("notifications/progress", params),
+				     &n->len);
+	if (!n->key || !n->frame) {
+		free(n->key);
+		free(n->frame);
+		free(n);
+		return;
+	}
+	struct ctxd_notifier *nt = &m->notifier;
+	pthread_mutex_lock(&nt->mu);
+	if (nt->tail) {
+		nt->tail->next = n;
+	} else {
+		nt->head = n;
+	}
+	nt->tail = n;
+	pthread_mutex_unlock(&nt->mu);
+	nt->wake(nt->wake_ud);
+}
+
+static void map_provider_error(const struct ctxd_mcp *m, const struct ctxd_error *pe, bool modern,
+			       bool resource, const char *uri, struct rpc_err *e)
+{
+	(void)m;
+	if (pe->code == CTXD_PROVIDER_NOT_FOUND) {
+		set_err(e, resource && !modern ? CTXD_RPC_RESOURCE_NOT_FOUND : CTXD_RPC_INVALID_PARAMS,
+			"%s", pe->msg[0] ? pe->msg : "Not found");
+		if (uri) {
+			e->data = json_pack("{s:s}", "uri", uri);
+		}
+	} else if (pe->code == CTXD_PROVIDER_INVALID) {
+		set_err(e, CTXD_RPC_INVALID_PARAMS, "%s", pe->msg);
+	} else {
+		set_err(e, CTXD_RPC_INTERNAL_ERROR, "%s", pe->msg[0] ? pe->msg : "Internal error");
+	}
+}
+
+/* Worker: run the method, serialise the whole response frame. */
+static void req_work(struct ctxd_job *job)
+{
+	struct mreq *q = (struct mreq *)job;
+	struct ctxd_mcp *m = q->r.server;
+	if (ctxd_job_cancelled(job)) {
+		return;
+	}
+	q->prog.base.report = progress_report;
+	q->prog.q = q;
+	struct ctxd_provider_ctx ctx = {
+		.cfg = m->d.cfg,
+		.sandbox = q->sb->sb,
+		.job = job,
+		.progress = q->r.progress_token ? &q->prog.base : NULL,
+	};
+	struct rpc_err e = { 0 };
+	json_t *result = q->work(m, q, &ctx, &e);
+	if (ctxd_job_cancelled(job)) {
+		json_decref(result);
+		json_decref(e.data);
+		return;
+	}
+	json_t *resp;
+	if (!result) {
+		resp = ctxd_rpc_error_new(q->r.id, e.code ? e.code : CTXD_RPC_INTERNAL_ERROR,
+					  e.msg[0] ? e.msg : "Internal error", e.data);
+	} else {
+		if (q->r.modern) {
+			json_object_set_new(result, "resultType", json_string("complete"));
+			if (q->cacheable) {
+				json_object_set_new(result, "ttlMs", json_integer(0));
+				json_object_set_new(result, "cacheScope", json_string("private"));
+			}
+		}
+		resp = ctxd_rpc_result_new(q->r.id, result);
+	}
+	q->r.out = ctxd_rpc_dump_new(resp, &q->r.out_len);
+}
+
+/* Loop: the job finished (or was dropped before it ran). */
+static void req_done(struct ctxd_job *job, bool dropped)
+{
+	struct mreq *q = (struct mreq *)job;
+	struct ctxd_mcp *m = q->r.server;
+	ctxd_session_remove(&m->sess, &q->r);
+	if (!q->r.cancelled) {
+		if (q->after && q->r.out) {
+			q->after(m, q);
+		}
+		if (q->r.out) {
+			emit(m, q->r.batch, q->r.out, q->r.out_len);
+			q->r.out = NULL;
+		} else if (!dropped) {
+			send_error(m, q->r.batch, q->r.id, CTXD_RPC_INTERNAL_ERROR,
+				   "Internal error: out of memory", NULL);
+		}
+	}
+	if (q->r.batch) {
+		batch_release(m, q->r.batch);
+	}
+	request_free(m, q);
+	if (m->sess.count == 0 && m->d.idle) {
+		m->d.idle(m->d.idle_ud);
+	}
+}
+
+/* Hand the request to the pool. `params` is deep-copied for the worker: the frame's JSON
+ * tree stays with the loop. Returns ASYNC, or NULL with `e` set. */
+static json_t *submit(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
+		      const void *target, json_t *params, bool cacheable, struct rpc_err *e)
+{
+	struct mreq *q = calloc(1, sizeof(*q));
+	if (!q) {
+		set_err(e, CTXD_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+		return NULL;
+	}
+	q->r.id = json_deep_copy(c->id);
+	q->r.key = ctxd_session_id_key(c->id);
+	q->r.args = json_is_object(params) ? json_deep_copy(params) : json_object();
+	q->r.modern = c->modern;
+	q->r.server = m;
+	q->r.batch = c->batch;
+	q->work = work;
+	q->after = after;
+	q->target = target;
+	q->cacheable = cacheable;
+	q->sb = sb_get(m);
+	json_t *meta = json_object_get(c->params, "_meta");
+	json_t *tok = json_object_get(meta, "progressToken");
+	if (json_is_string(tok) || json_is_integer(tok)) {
+		q->r.progress_token = json_incref(tok);
+	}
+	if (!q->r.id || !q->r.key || !q->r.args) {
+		request_free(m, q);
+		set_err(e, CTXD_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+		return NULL;
+	}
+	int rc = ctxd_session_add(&m->sess, &q->r);
+	if (rc < 0) {
+		request_free(m, q);
+		if (rc == -EEXIST) {
+			set_err(e, CTXD_RPC_INVALID_REQUEST,
+				"Invalid Request: a request with this id is still in flight");
+		} else {
+			set_err(e, CTXD_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+		}
+		return NULL;
+	}
+	if (q->r.batch) {
+		q->r.batch->pending++;
+	}
+	ctxd_pool_submit(m->d.pool, &q->r.job, req_work, req_done);
+	return ASYNC;
+}
+
+/* ---- pagination: opaque cursors (base64 of "ctxd:<list>:<offset>") ---- */
+
+static json_t *make_cursor(const char *list, size_t offset)
+{
+	char raw[64];
+	unsigned char enc[128];
+	int n = snprintf(raw, sizeof(raw), "ctxd:%s:%zu", list, offset);
+	EVP_EncodeBlock(enc, (const unsigned char *)raw, n);
+	return json_string((const char *)enc);
+}
+
+/* Returns the offset, or -1 for a cursor we did not issue. */
+static long parse_cursor(json_t *cursor, const char *list, size_t total)
+{
+	if (!cursor || json_is_null(cursor)) {
+		return 0;
+	}
+	if (!json_is_string(cursor) || json_string_length(cursor) == 0 ||
+	    json_string_length(cursor) > 80 || json_string_length(cursor) % 4 != 0) {
+		return -1;
+	}
+	unsigned char dec[96] = { 0 };
+	int n = EVP_DecodeBlock(dec, (const unsigned char *)json_string_value(cursor),
+				(int)json_string_length(cursor));
+	if (n <= 0) {
+		return -1;
+	}
+	char prefix[40];
+	snprintf(prefix, sizeof(prefix), "ctxd:%s:", list);
+	size_t pl = strlen(prefix);
+	if (strncmp((const char *)dec, prefix, pl) != 0) {
+		return -1;
+	}
+	char *end;
+	errno = 0;
+	unsigned long off = strtoul((const char *)dec + pl, &end, 10);
+	if (errno || end == (const char *)dec + pl || off == 0 || off > total) {
+		return -1;
+	}
+	return (long)off;
+}
+
+/* Cut `all` (stolen) to the page the cursor names; sets `key` (and nextCursor) in a new
+ * result object. NULL with `e` set for a bad cursor. */
+static json_t *paginate(struct ctxd_mcp *m, json_t *params, const char *list, const char *key,
+			json_t *all, struct rpc_err *e)
+{
+	size_t total = json_array_size(all);
+	long off = parse_cursor(json_object_get(params, "cursor"), list, total);
+	if (off < 0) {
+		json_decref(all);
+		set_err(e, CTXD_RPC_INVALID_PARAMS, "Invalid params: unknown or expired cursor");
+		return NULL;
+	}
+	size_t page = m->d.cfg->page_size ? m->d.cfg->page_size : 100;
+	json_t *items = json_array();
+	for (size_t i = (size_t)off; i < total && i < (size_t)off + page; i++) {
+		json_array_append(items, json_array_get(all, i));
+	}
+	json_decref(all);
+	json_t *result = json_pack("{s:o}", key, items);
+	if (result && (size_t)off + page < total) {
+		json_object_set_new(result, "nextCursor", make_cursor(list, (size_t)off + page));
+	}
+	return result;
 }
 
 /* ---- methods ---- */
@@ -237,6 +646,7 @@ static json_t *m_initialize(struct ctxd_mcp *m, const struct call *c, struct rpc
 	snprintf(s->version, sizeof(s->version), "%s", chosen);
 	json_decref(s->client_caps);
 	s->client_caps = caps ? json_incref(caps) : json_object();
+	m->client_has_roots = json_is_object(json_object_get(s->client_caps, "roots"));
 	json_t *info = json_object_get(c->params, "clientInfo");
 	json_decref(s->client_info);
 	s->client_info = json_is_object(info) ? json_incref(info) : NULL;
@@ -246,7 +656,7 @@ static json_t *m_initialize(struct ctxd_mcp *m, const struct call *c, struct rpc
 		  json_is_string(name) ? json_string_value(name) : "?",
 		  json_is_string(ver) ? json_string_value(ver) : "?", want, chosen);
 	return json_pack("{s:s, s:o, s:o, s:s}", "protocolVersion", chosen, "capabilities",
-			 server_capabilities(), "serverInfo", server_info(), "instructions",
+			 server_capabilities(m, false), "serverInfo", server_info(), "instructions",
 			 instructions);
 }
 
@@ -260,7 +670,6 @@ static json_t *m_ping(struct ctxd_mcp *m, const struct call *c, struct rpc_err *
 
 static json_t *m_discover(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
 {
-	(void)m;
 	(void)c;
 	(void)e;
 	json_t *versions = json_pack("[s]", CTXD_MCP_MODERN_VERSION);
@@ -268,7 +677,7 @@ static json_t *m_discover(struct ctxd_mcp *m, const struct call *c, struct rpc_e
 		json_array_append_new(versions, json_string(legacy_versions[i]));
 	}
 	return json_pack("{s:o, s:o, s:s, s:{s:o}}", "supportedVersions", versions,
-			 "capabilities", server_capabilities(), "instructions", instructions,
+			 "capabilities", server_capabilities(m, true), "instructions", instructions,
 			 "_meta", META_SERVER_INFO, server_info());
 }
 
@@ -288,94 +697,52 @@ static json_t *m_set_level(struct ctxd_mcp *m, const struct call *c, struct rpc_
 	return json_object();
 }
 
-static json_t *m_tools_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+
+static json_t *w_tools_list(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
+			    struct rpc_err *e)
 {
-	json_t *cursor = json_object_get(c->params, "cursor");
-	if (cursor && !json_is_null(cursor)) {
-		/* tools/list fits one page: any cursor is one we never issued */
-		set_err(e, CTXD_RPC_INVALID_PARAMS, "tools/list: unknown cursor");
-		return NULL;
-	}
-	json_t *tools = json_array();
+	(void)ctx;
+	json_t *all = json_array();
 	size_t n = ctxd_registry_count(m->d.registry);
 	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(tools, ctxd_registry_entry(m->d.registry, i));
+		json_array_append_new(all, ctxd_registry_entry(m->d.registry, i));
 	}
-	return json_pack("{s:o}", "tools", tools);
+	return paginate(m, q->r.args, "tools", "tools", all, e);
 }
 
-/* Worker: validate, run the tool, serialise the whole response frame. */
-static void call_work(struct ctxd_job *job)
+static json_t *m_tools_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
 {
-	struct ctxd_request *r = (struct ctxd_request *)job;
-	struct ctxd_mcp *m = r->server;
-	const struct ctxd_tool *tool = r->handler;
-	if (ctxd_job_cancelled(job)) {
-		return;
-	}
+	/* On a worker: descriptions may be computed (skill catalogue) and cost I/O. */
+	return submit(m, c, w_tools_list, NULL, NULL, c->params, true, e);
+}
+
+static json_t *w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
+		      struct rpc_err *e)
+{
+	const struct ctxd_tool *tool = q->target;
 	struct ctxd_error err;
-	json_t *result;
-	if (ctxd_registry_validate(m->d.registry, tool, r->args, &err) < 0) {
-		result = ctxd_tool_error("%s: invalid arguments: %s", tool->name, err.msg);
-	} else {
-		struct ctxd_tool_ctx ctx = {
-			.cfg = m->d.cfg,
-			.sandbox = m->d.sandbox,
-			.job = job,
-			.progress = NULL,
-			.ud = ctxd_registry_tool_ud(m->d.registry, tool),
-		};
-		result = tool->fn(&ctx, r->args);
+	json_t *args = json_object_get(q->r.args, "arguments");
+	if (!json_is_object(args)) {
+		args = NULL;
 	}
-	if (ctxd_job_cancelled(job)) {
-		json_decref(result);
-		return;
+	if (ctxd_registry_validate(m->d.registry, tool, args, &err) < 0) {
+		return ctxd_tool_error("%s: invalid arguments: %s", tool->name, err.msg);
 	}
-	json_t *resp;
+	json_t *empty = args ? NULL : json_object();
+	struct ctxd_tool_ctx tctx = {
+		.cfg = ctx->cfg,
+		.sandbox = ctx->sandbox,
+		.job = ctx->job,
+		.progress = ctx->progress,
+		.ud = ctxd_registry_tool_ud(m->d.registry, tool),
+	};
+	json_t *result = tool->fn(&tctx, args ? args : empty);
+	json_decref(empty);
 	if (!result) {
-		resp = ctxd_rpc_error_new(r->id, CTXD_RPC_INTERNAL_ERROR,
-					  "Internal error: the tool could not build its result", NULL);
-	} else {
-		if (r->modern) {
-			json_object_set_new(result, "resultType", json_string("complete"));
-		}
-		resp = ctxd_rpc_result_new(r->id, result);
+		set_err(e, CTXD_RPC_INTERNAL_ERROR,
+			"Internal error: the tool could not build its result");
 	}
-	r->out = ctxd_rpc_dump_new(resp, &r->out_len);
-}
-
-static void request_free(struct ctxd_request *r)
-{
-	json_decref(r->id);
-	json_decref(r->args);
-	json_decref(r->progress_token);
-	free(r->key);
-	free(r->out);
-	free(r);
-}
-
-/* Loop: the job finished (or was dropped before it ran). */
-static void call_done(struct ctxd_job *job, bool dropped)
-{
-	struct ctxd_request *r = (struct ctxd_request *)job;
-	struct ctxd_mcp *m = r->server;
-	ctxd_session_remove(&m->sess, r);
-	if (!r->cancelled) {
-		if (r->out) {
-			emit(m, r->batch, r->out, r->out_len);
-			r->out = NULL;
-		} else if (!dropped) {
-			send_error(m, r->batch, r->id, CTXD_RPC_INTERNAL_ERROR,
-				   "Internal error: out of memory", NULL);
-		}
-	}
-	if (r->batch) {
-		batch_release(m, r->batch);
-	}
-	request_free(r);
-	if (m->sess.count == 0 && m->d.idle) {
-		m->d.idle(m->d.idle_ud);
-	}
+	return result;
 }
 
 static json_t *m_tools_call(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
@@ -397,45 +764,367 @@ static json_t *m_tools_call(struct ctxd_mcp *m, const struct call *c, struct rpc
 		e->data = json_pack("{s:O}", "name", name);
 		return NULL;
 	}
-	struct ctxd_request *r = calloc(1, sizeof(*r));
-	if (!r) {
-		set_err(e, CTXD_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+	return submit(m, c, w_tool, NULL, tool, c->params, false, e);
+}
+
+/* ---- resources ---- */
+
+static const struct ctxd_resource_provider *provider_for(const struct ctxd_mcp *m, const char *uri)
+{
+	const char *colon = uri ? strchr(uri, ':') : NULL;
+	if (!colon) {
 		return NULL;
 	}
-	r->id = json_deep_copy(c->id);
-	r->key = ctxd_session_id_key(c->id);
-	/* The worker owns a private copy: the frame's JSON tree stays with the loop. */
-	r->args = json_is_object(args) ? json_deep_copy(args) : json_object();
-	r->modern = c->modern;
-	r->handler = tool;
-	r->server = m;
-	r->batch = c->batch;
-	json_t *meta = json_object_get(c->params, "_meta");
-	json_t *tok = json_object_get(meta, "progressToken");
-	if (json_is_string(tok) || json_is_integer(tok)) {
-		r->progress_token = json_incref(tok);
+	size_t n = (size_t)(colon - uri);
+	for (size_t i = 0; i < m->n_res; i++) {
+		if (strlen(m->res[i]->scheme) == n && strncmp(m->res[i]->scheme, uri, n) == 0) {
+			return m->res[i];
+		}
 	}
-	if (!r->id || !r->key || !r->args) {
-		request_free(r);
-		set_err(e, CTXD_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+	return NULL;
+}
+
+static json_t *w_resources_list(struct ctxd_mcp *m, struct mreq *q,
+				const struct ctxd_provider_ctx *ctx, struct rpc_err *e)
+{
+	json_t *all = json_array();
+	for (size_t i = 0; i < m->n_res; i++) {
+		struct ctxd_error pe = { 0 };
+		if (m->res[i]->list && m->res[i]->list(m->res[i]->ud, ctx, all, &pe) < 0) {
+			ctxd_warn("resources/list: %s provider: %s", m->res[i]->scheme, pe.msg);
+		}
+		if (ctx->progress) {
+			ctx->progress->report(ctx->progress, (double)(i + 1), (double)m->n_res,
+					      m->res[i]->scheme);
+		}
+	}
+	return paginate(m, q->r.args, "resources", "resources", all, e);
+}
+
+static json_t *m_resources_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+{
+	return submit(m, c, w_resources_list, NULL, NULL, c->params, true, e);
+}
+
+static json_t *m_templates_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+{
+	json_t *all = json_array();
+	for (size_t i = 0; i < m->n_res; i++) {
+		if (m->res[i]->templates) {
+			m->res[i]->templates(m->res[i]->ud, all);
+		}
+	}
+	return paginate(m, c->params, "templates", "resourceTemplates", all, e);
+}
+
+static json_t *w_resources_read(struct ctxd_mcp *m, struct mreq *q,
+				const struct ctxd_provider_ctx *ctx, struct rpc_err *e)
+{
+	const struct ctxd_resource_provider *p = q->target;
+	const char *uri = json_string_value(json_object_get(q->r.args, "uri"));
+	struct ctxd_error pe = { 0 };
+	json_t *contents = p->read(p->ud, ctx, uri, &pe);
+	if (!contents) {
+		map_provider_error(m, &pe, q->r.modern, true, uri, e);
 		return NULL;
 	}
-	int rc = ctxd_session_add(&m->sess, r);
-	if (rc < 0) {
-		request_free(r);
-		if (rc == -EEXIST) {
-			set_err(e, CTXD_RPC_INVALID_REQUEST,
-				"Invalid Request: a request with this id is still in flight");
+	return json_pack("{s:o}", "contents", contents);
+}
+
+static const struct ctxd_resource_provider *resource_arg(struct ctxd_mcp *m, const struct call *c,
+							 bool modern, struct rpc_err *e)
+{
+	json_t *uri = json_object_get(c->params, "uri");
+	if (!json_is_string(uri) || json_string_length(uri) == 0) {
+		set_err(e, CTXD_RPC_INVALID_PARAMS, "Invalid params: params.uri must be a string");
+		return NULL;
+	}
+	const struct ctxd_resource_provider *p = provider_for(m, json_string_value(uri));
+	if (!p || !p->read) {
+		set_err(e, modern ? CTXD_RPC_INVALID_PARAMS : CTXD_RPC_RESOURCE_NOT_FOUND,
+			"Resource not found: %.300s", json_string_value(uri));
+		e->data = json_pack("{s:O}", "uri", uri);
+		return NULL;
+	}
+	return p;
+}
+
+static json_t *m_resources_read(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+{
+	const struct ctxd_resource_provider *p = resource_arg(m, c, c->modern, e);
+	return p ? submit(m, c, w_resources_read, NULL, p, c->params, true, e) : NULL;
+}
+
+static void on_subscribed_change(void *ud, const char *dir, const char *name, uint32_t mask);
+
+static json_t *w_subscribe(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
+			   struct rpc_err *e)
+{
+	const struct ctxd_resource_provider *p = q->target;
+	const char *uri = json_string_value(json_object_get(q->r.args, "uri"));
+	char path[CTXD_PATH_MAX];
+	if (!p->watch_path || p->watch_path(p->ud, ctx, uri, path, sizeof(path)) < 0) {
+		set_err(e, CTXD_RPC_RESOURCE_NOT_FOUND, "Resource not found: %.300s", uri);
+		e->data = json_pack("{s:s}", "uri", uri);
+		return NULL;
+	}
+	q->aux = strdup(path);
+	(void)m;
+	return q->aux ? json_object() : NULL;
+}
+
+/* Loop: the watched path is known; register the watch before answering. A directory is
+ * watched itself; a file through its parent, filtered by name. */
+static void after_subscribe(struct ctxd_mcp *m, struct mreq *q)
+{
+	const char *uri = json_string_value(json_object_get(q->r.args, "uri"));
+	for (struct subscription *s = m->subs; s; s = s->next) {
+		if (strcmp(s->uri, uri) == 0) {
+			return; /* already subscribed: idempotent */
+		}
+	}
+	struct stat st;
+	char dir[CTXD_PATH_MAX];
+	const char *name = "";
+	snprintf(dir, sizeof(dir), "%s", q->aux);
+	if (stat(q->aux, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		char *slash = strrchr(dir, '/');
+		if (slash) {
+			name = q->aux + (slash - dir) + 1;
+			*slash = '\0';
+			if (dir[0] == '\0') {
+				strcpy(dir, "/");
+			}
+		}
+	}
+	struct subscription *s = calloc(1, sizeof(*s));
+	if (!s || !(s->uri = strdup(uri)) || !(s->name = strdup(name))) {
+		if (s) {
+			free(s->uri);
+		}
+		free(s);
+		return;
+	}
+	s->watch_id = ctxd_watch_add(m->d.watch, dir, on_subscribed_change, m);
+	if (s->watch_id < 0) {
+		ctxd_warn("resources/subscribe %s: cannot watch %s: %s", uri, dir, strerror(errno));
+	}
+	s->next = m->subs;
+	m->subs = s;
+}
+
+static void on_subscribed_change(void *ud, const char *dir, const char *name, uint32_t mask)
+{
+	struct ctxd_mcp *m = ud;
+	(void)dir;
+	(void)mask;
+	for (struct subscription *s = m->subs; s; s = s->next) {
+		if (s->name[0] == '\0' || name[0] == '\0' || strcmp(s->name, name) == 0) {
+			ctxd_notify_resource_updated(&m->notifier, s->uri);
+		}
+	}
+}
+
+static json_t *m_subscribe(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+{
+	const struct ctxd_resource_provider *p = resource_arg(m, c, false, e);
+	return p ? submit(m, c, w_subscribe, after_subscribe, p, c->params, false, e) : NULL;
+}
+
+static void subscription_free(struct ctxd_mcp *m, struct subscription *s)
+{
+	if (s->watch_id > 0) {
+		ctxd_watch_remove(m->d.watch, s->watch_id);
+	}
+	free(s->uri);
+	free(s->name);
+	free(s);
+}
+
+static json_t *m_unsubscribe(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+{
+	json_t *uri = json_object_get(c->params, "uri");
+	if (!json_is_string(uri)) {
+		set_err(e, CTXD_RPC_INVALID_PARAMS, "Invalid params: params.uri must be a string");
+		return NULL;
+	}
+	for (struct subscription **pp = &m->subs; *pp; pp = &(*pp)->next) {
+		if (strcmp((*pp)->uri, json_string_value(uri)) == 0) {
+			struct subscription *s = *pp;
+			*pp = s->next;
+			subscription_free(m, s);
+			break;
+		}
+	}
+	return json_object();
+}
+
+/* ---- prompts ---- */
+
+static json_t *w_prompts_list(struct ctxd_mcp *m, struct mreq *q,
+			      const struct ctxd_provider_ctx *ctx, struct rpc_err *e)
+{
+	json_t *all = json_array();
+	for (size_t i = 0; i < m->n_prompts; i++) {
+		struct ctxd_error pe = { 0 };
+		if (m->prompts[i]->list(m->prompts[i]->ud, ctx, all, &pe) < 0) {
+			ctxd_warn("prompts/list: %s", pe.msg);
+		}
+	}
+	return paginate(m, q->r.args, "prompts", "prompts", all, e);
+}
+
+static json_t *m_prompts_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+{
+	return submit(m, c, w_prompts_list, NULL, NULL, c->params, true, e);
+}
+
+static json_t *w_prompts_get(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
+			     struct rpc_err *e)
+{
+	const char *name = json_string_value(json_object_get(q->r.args, "name"));
+	json_t *args = json_object_get(q->r.args, "arguments");
+	for (size_t i = 0; i < m->n_prompts; i++) {
+		struct ctxd_error pe = { 0 };
+		json_t *r = m->prompts[i]->get(m->prompts[i]->ud, ctx, name, args, &pe);
+		if (r) {
+			return r;
+		}
+		if (pe.code != CTXD_PROVIDER_NOT_FOUND) {
+			map_provider_error(m, &pe, q->r.modern, false, NULL, e);
+			return NULL;
+		}
+	}
+	set_err(e, CTXD_RPC_INVALID_PARAMS, "Unknown prompt: %.200s", name);
+	return NULL;
+}
+
+static json_t *m_prompts_get(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+{
+	json_t *name = json_object_get(c->params, "name");
+	json_t *args = json_object_get(c->params, "arguments");
+	if (!json_is_string(name)) {
+		set_err(e, CTXD_RPC_INVALID_PARAMS, "Invalid params: params.name must be a string");
+		return NULL;
+	}
+	if (args && !json_is_null(args)) {
+		const char *k;
+		json_t *v;
+		if (!json_is_object(args)) {
+			set_err(e, CTXD_RPC_INVALID_PARAMS,
+				"Invalid params: params.arguments must be an object");
+			return NULL;
+		}
+		json_object_foreach(args, k, v) {
+			if (!json_is_string(v)) {
+				set_err(e, CTXD_RPC_INVALID_PARAMS,
+					"Invalid params: argument '%.100s' must be a string", k);
+				return NULL;
+			}
+		}
+	}
+	return submit(m, c, w_prompts_get, NULL, NULL, c->params, false, e);
+}
+
+/* ---- completion ---- */
+
+static json_t *w_complete(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
+			  struct rpc_err *e)
+{
+	json_t *ref = json_object_get(q->r.args, "ref");
+	json_t *arg = json_object_get(q->r.args, "argument");
+	const char *type = json_string_value(json_object_get(ref, "type"));
+	const char *aname = json_string_value(json_object_get(arg, "name"));
+	const char *value = json_string_value(json_object_get(arg, "value"));
+	json_t *context = json_object_get(json_object_get(q->r.args, "context"), "arguments");
+	json_t *values = json_array();
+	size_t total = 0;
+	struct ctxd_error pe = { 0 };
+	int rc = 0;
+	bool known = false;
+	if (strcmp(type, "ref/prompt") == 0) {
+		const char *name = json_string_value(json_object_get(ref, "name"));
+		for (size_t i = 0; i < m->n_prompts && !known; i++) {
+			if (!m->prompts[i]->complete) {
+				continue;
+			}
+			rc = m->prompts[i]->complete(m->prompts[i]->ud, ctx, name, aname, value,
+						     context, values, &total, &pe);
+			known = rc == 0 || pe.code != CTXD_PROVIDER_NOT_FOUND;
+			if (!known) {
+				pe = (struct ctxd_error){ 0 };
+			}
+		}
+	} else {
+		const char *uri = json_string_value(json_object_get(ref, "uri"));
+		const struct ctxd_resource_provider *p = provider_for(m, uri);
+		if (p && p->complete) {
+			rc = p->complete(p->ud, ctx, uri, aname, value, context, values, &total, &pe);
+			known = true;
+		}
+	}
+	if (!known || rc < 0) {
+		json_decref(values);
+		if (!known) {
+			set_err(e, CTXD_RPC_INVALID_PARAMS, "Invalid params: nothing to complete for this ref");
 		} else {
-			set_err(e, CTXD_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+			map_provider_error(m, &pe, q->r.modern, false, NULL, e);
 		}
 		return NULL;
 	}
-	if (r->batch) {
-		r->batch->pending++;
+	while (json_array_size(values) > 100) {
+		json_array_remove(values, json_array_size(values) - 1);
 	}
-	ctxd_pool_submit(m->d.pool, &r->job, call_work, call_done);
-	return ASYNC;
+	size_t n = json_array_size(values);
+	if (total < n) {
+		total = n;
+	}
+	return json_pack("{s:{s:o, s:I, s:b}}", "completion", "values", values, "total",
+			 (json_int_t)total, "hasMore", total > n);
+}
+
+static json_t *m_complete(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+{
+	json_t *ref = json_object_get(c->params, "ref");
+	json_t *arg = json_object_get(c->params, "argument");
+	const char *type = json_string_value(json_object_get(ref, "type"));
+	bool prompt = type && strcmp(type, "ref/prompt") == 0;
+	bool resource = type && strcmp(type, "ref/resource") == 0;
+	if ((!prompt && !resource) ||
+	    !json_is_string(json_object_get(ref, prompt ? "name" : "uri")) ||
+	    !json_is_string(json_object_get(arg, "name")) ||
+	    !json_is_string(json_object_get(arg, "value"))) {
+		set_err(e, CTXD_RPC_INVALID_PARAMS,
+			"Invalid params: completion/complete needs ref {type: ref/prompt, name} or "
+			"{type: ref/resource, uri} and argument {name, value}");
+		return NULL;
+	}
+	return submit(m, c, w_complete, NULL, NULL, c->params, false, e);
+}
+
+/* ---- extension methods ---- */
+
+static json_t *w_ext(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
+		     struct rpc_err *e)
+{
+	const struct ctxd_method_provider *p = q->target;
+	struct ctxd_error pe = { 0 };
+	json_t *r = p->call(p->ud, ctx, p->method, q->r.args, &pe);
+	if (!r) {
+		map_provider_error(m, &pe, q->r.modern, true,
+				   json_string_value(json_object_get(q->r.args, "uri")), e);
+	}
+	return r;
+}
+
+static const struct ctxd_method_provider *find_ext(const struct ctxd_mcp *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_ext; i++) {
+		if (strcmp(m->ext[i]->method, name) == 0) {
+			return m->ext[i];
+		}
+	}
+	return NULL;
 }
 
 static const struct method methods[] = {
@@ -443,8 +1132,16 @@ static const struct method methods[] = {
 	{ "ping", m_ping, M_BEFORE_INIT | M_LEGACY },
 	{ "server/discover", m_discover, M_BEFORE_INIT | M_LEGACY | M_MODERN | M_CACHEABLE },
 	{ "logging/setLevel", m_set_level, M_LEGACY },
-	{ "tools/list", m_tools_list, M_LEGACY | M_MODERN | M_CACHEABLE },
+	{ "tools/list", m_tools_list, M_LEGACY | M_MODERN },
 	{ "tools/call", m_tools_call, M_LEGACY | M_MODERN },
+	{ "resources/list", m_resources_list, M_LEGACY | M_MODERN },
+	{ "resources/templates/list", m_templates_list, M_LEGACY | M_MODERN | M_CACHEABLE },
+	{ "resources/read", m_resources_read, M_LEGACY | M_MODERN },
+	{ "resources/subscribe", m_subscribe, M_LEGACY },
+	{ "resources/unsubscribe", m_unsubscribe, M_LEGACY },
+	{ "prompts/list", m_prompts_list, M_LEGACY | M_MODERN },
+	{ "prompts/get", m_prompts_get, M_LEGACY | M_MODERN },
+	{ "completion/complete", m_complete, M_LEGACY | M_MODERN },
 };
 
 static const struct method *find_method(const char *name)
@@ -457,9 +1154,23 @@ static const struct method *find_method(const char *name)
 	return NULL;
 }
 
-/* Modern era request check (2026-07-28 basic/versioning): returns 1 when the request is
- * a valid modern one, 0 when it carries no modern _meta, -1 with `e` set when it is a
- * modern request we must refuse. */
+/* Is `meth` offered at all? Families decide resources/prompts/completion. */
+static bool method_offered(const struct ctxd_mcp *m, const struct method *meth)
+{
+	if (strncmp(meth->name, "resources/", 10) == 0) {
+		if (m->n_res == 0) {
+			return false;
+		}
+		return strstr(meth->name, "subscribe") == NULL || m->d.watch != NULL;
+	}
+	if (strncmp(meth->name, "prompts/", 8) == 0) {
+		return m->n_prompts > 0;
+	}
+	if (strcmp(meth->name, "completion/complete") == 0) {
+		return any_completion(m);
+	}
+	return true;
+}
 static int check_modern(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
 {
 	json_t *meta = json_object_get(c->params, "_meta");
@@ -504,14 +1215,15 @@ static void handle_request(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg,
 	}
 	c.modern = modern == 1;
 	const struct method *meth = find_method(msg->method);
+	const struct ctxd_method_provider *ext = meth ? NULL : find_ext(m, msg->method);
 	unsigned need = c.modern ? M_MODERN : M_LEGACY;
-	if (!meth || !(meth->flags & need)) {
+	if (!ext && (!meth || !(meth->flags & need) || !method_offered(m, meth))) {
 		char text[300];
 		snprintf(text, sizeof(text), "Method not found: %.200s", msg->method);
 		send_error(m, b, msg->id, CTXD_RPC_METHOD_NOT_FOUND, text, NULL);
 		return;
 	}
-	if (!c.modern && !m->sess.initialize_answered && !(meth->flags & M_BEFORE_INIT)) {
+	if (!c.modern && !m->sess.initialize_answered && (ext || !(meth->flags & M_BEFORE_INIT))) {
 		send_error(m, b, msg->id, CTXD_RPC_INVALID_PARAMS,
 			   "Server not initialized: send initialize first, or carry "
 			   "_meta." META_VERSION " (2026-07-28) in params",
@@ -522,7 +1234,8 @@ static void handle_request(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg,
 		m->sess.era = CTXD_ERA_MODERN;
 		ctxd_info("serving the stateless %s era", CTXD_MCP_MODERN_VERSION);
 	}
-	json_t *result = meth->fn(m, &c, &e);
+	json_t *result = ext ? submit(m, &c, w_ext, NULL, ext, c.params, false, &e)
+			     : meth->fn(m, &c, &e);
 	if (result == ASYNC) {
 		return;
 	}
@@ -533,7 +1246,7 @@ static void handle_request(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg,
 	}
 	if (c.modern || strcmp(msg->method, "server/discover") == 0) {
 		json_object_set_new(result, "resultType", json_string("complete"));
-		if (meth->flags & M_CACHEABLE) {
+		if (meth && (meth->flags & M_CACHEABLE)) {
 			json_object_set_new(result, "ttlMs", json_integer(0));
 			json_object_set_new(result, "cacheScope", json_string("private"));
 		}
@@ -541,17 +1254,212 @@ static void handle_request(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg,
 	emit_json(m, b, ctxd_rpc_result_new(msg->id, result));
 }
 
+
 static void cancel_one(struct ctxd_mcp *m, struct ctxd_request *r)
 {
 	r->cancelled = true;
 	ctxd_pool_cancel(m->d.pool, &r->job);
 }
 
+/* ---- roots (MCP 2025-11-25 client/roots) ---- */
+
+static void send_roots_request(struct ctxd_mcp *m)
+{
+	struct pending_out *p = calloc(1, sizeof(*p));
+	char id[32];
+	snprintf(id, sizeof(id), "ctxd-roots-%u", ++m->next_out_id);
+	if (!p || !(p->id = strdup(id))) {
+		free(p);
+		return;
+	}
+	p->deadline = mono_ms() + (m->d.cfg->roots_timeout_ms ? m->d.cfg->roots_timeout_ms : 10000);
+	p->next = m->out_reqs;
+	m->out_reqs = p;
+	json_t *jid = json_string(id);
+	emit_json(m, NULL, ctxd_rpc_request_new(jid, "roots/list", NULL));
+	json_decref(jid);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if (c >= 'a' && c <= 'f') {
+		return c - 'a' + 10;
+	}
+	if (c >= 'A' && c <= 'F') {
+		return c - 'A' + 10;
+	}
+	return -1;
+}
+
+/* file:///a%20b -> /a b. Returns 0 or -1 (not a local file URI, or a NUL byte). */
+static int uri_to_path(const char *uri, char *out, size_t n)
+{
+	const char *p;
+	if (strncmp(uri, "file:///", 8) == 0) {
+		p = uri + 7;
+	} else if (strncmp(uri, "file://localhost/", 17) == 0) {
+		p = uri + 16;
+	} else {
+		return -1;
+	}
+	size_t o = 0;
+	for (; *p && *p != '?' && *p != '#'; p++) {
+		char c = *p;
+		if (c == '%') {
+			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+			if (lo < 0) {
+				return -1;
+			}
+			c = (char)(hi * 16 + lo);
+			if (c == '\0') {
+				return -1;
+			}
+			p += 2;
+		}
+		if (o + 1 >= n) {
+			return -1;
+		}
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return o > 0 ? 0 : -1;
+}
+
+/* `inner` equals `outer` or lies beneath it, component-wise (both canonical). */
+static bool path_within(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+	if (n == 1 && outer[0] == '/') {
+		return true;
+	}
+	return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
+}
+
+/* Policy, safe by default: with no configured directories the client's roots become the
+ * allowed set; with configured directories the client's roots can only narrow them (the
+ * intersection), never widen them. Landlock, applied at start-up to the configured roots,
+ * keeps holding whatever the client says. */
+static void apply_roots(struct ctxd_mcp *m, json_t *roots)
+{
+	const struct ctxd_sandbox *conf = m->configured.sb;
+	size_t nconf = ctxd_sandbox_root_count(conf);
+	struct ctxd_sandbox *sb = ctxd_sandbox_create();
+	if (!sb) {
+		return;
+	}
+	size_t i;
+	json_t *r;
+	json_array_foreach(roots, i, r) {
+		const char *uri = json_string_value(json_object_get(r, "uri"));
+		char path[CTXD_PATH_MAX];
+		struct ctxd_error err;
+		if (!uri || uri_to_path(uri, path, sizeof(path)) < 0) {
+			ctxd_warn("roots/list: ignoring root '%.200s': not a file:// URI",
+				  uri ? uri : "(none)");
+			continue;
+		}
+		char *canon = realpath(path, NULL);
+		if (!canon) {
+			ctxd_warn("roots/list: ignoring root %.200s: %s", path, strerror(errno));
+			continue;
+		}
+		if (nconf == 0) {
+			if (ctxd_sandbox_add_root(sb, canon, m->d.cfg->read_only, &err) < 0) {
+				ctxd_warn("roots/list: %s", err.msg);
+			}
+		}
+		for (size_t k = 0; k < nconf; k++) {
+			const struct ctxd_root *cr = ctxd_sandbox_root(conf, k);
+			const char *keep = path_within(canon, cr->path)	  ? canon
+					   : path_within(cr->path, canon) ? cr->path
+									  : NULL;
+			if (keep && ctxd_sandbox_add_root(sb, keep, cr->read_only, &err) < 0) {
+				ctxd_warn("roots/list: %s", err.msg);
+			}
+		}
+		free(canon);
+	}
+	ctxd_sandbox_seal(sb);
+	struct sbref *ref = calloc(1, sizeof(*ref));
+	if (!ref) {
+		ctxd_sandbox_destroy(sb);
+		return;
+	}
+	ref->sb = sb;
+	ref->owned = true;
+	ref->refs = 1;
+	struct sbref *old = m->sb;
+	m->sb = ref;
+	sb_put(m, old);
+	size_t n = ctxd_sandbox_root_count(sb);
+	ctxd_info("roots: %zu allowed director%s from the client's %zu root(s)%s", n,
+		  n == 1 ? "y" : "ies", json_array_size(roots),
+		  nconf ? " (narrowing the configured ones)" : "");
+	if (n == 0) {
+		ctxd_warn("roots: no allowed directories remain: file tools will refuse every path");
+	}
+	ctxd_notify_list_changed(&m->notifier, CTXD_LIST_RESOURCES);
+}
+
+static void handle_response(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg)
+{
+	const char *id = json_string_value(msg->id);
+	struct pending_out **pp = &m->out_reqs;
+	while (id && *pp && strcmp((*pp)->id, id) != 0) {
+		pp = &(*pp)->next;
+	}
+	if (!id || !*pp) {
+		ctxd_debug("dropping a response nobody waits for");
+		return;
+	}
+	struct pending_out *p = *pp;
+	*pp = p->next;
+	free(p->id);
+	free(p);
+	json_t *roots = json_object_get(msg->result, "roots");
+	if (msg->error || !json_is_array(roots)) {
+		ctxd_warn("roots/list failed: %s",
+			  msg->error ? json_string_value(json_object_get(msg->error, "message"))
+				     : "the answer has no roots array");
+		return;
+	}
+	apply_roots(m, roots);
+}
+
+void ctxd_mcp_tick(struct ctxd_mcp *m, double now_ms)
+{
+	m->now_ms = now_ms;
+	for (struct pending_out **pp = &m->out_reqs; *pp;) {
+		struct pending_out *p = *pp;
+		if (p->deadline > now_ms) {
+			pp = &p->next;
+			continue;
+		}
+		ctxd_warn("roots/list: no answer from the client within %u ms; keeping the current "
+			  "directories", m->d.cfg->roots_timeout_ms);
+		json_t *params = json_pack("{s:s, s:s}", "requestId", p->id, "reason", "timeout");
+		emit_json(m, NULL, ctxd_rpc_notification_new("notifications/cancelled", params));
+		*pp = p->next;
+		free(p->id);
+		free(p);
+	}
+}
+
 static void handle_notification(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg)
 {
 	const char *method = msg->method;
 	if (strcmp(method, "notifications/initialized") == 0) {
+		if (m->sess.era == CTXD_ERA_LEGACY && !m->sess.initialized && m->client_has_roots) {
+			send_roots_request(m);
+		}
 		m->sess.initialized = true;
+	} else if (strcmp(method, "notifications/roots/list_changed") == 0) {
+		if (m->sess.era == CTXD_ERA_LEGACY && m->sess.initialized && m->client_has_roots) {
+			send_roots_request(m);
+		}
 	} else if (strcmp(method, "notifications/cancelled") == 0) {
 		json_t *rid = json_object_get(msg->params, "requestId");
 		struct ctxd_request *r = rid ? ctxd_session_find(&m->sess, rid) : NULL;
@@ -566,7 +1474,6 @@ static void handle_notification(struct ctxd_mcp *m, const struct ctxd_rpc_msg *m
 		ctxd_debug("ignoring notification %.200s", method);
 	}
 }
-
 static void handle_message(struct ctxd_mcp *m, json_t *v, struct ctxd_batch *b)
 {
 	struct ctxd_rpc_msg msg;
@@ -579,8 +1486,7 @@ static void handle_message(struct ctxd_mcp *m, json_t *v, struct ctxd_batch *b)
 		handle_notification(m, &msg);
 		break;
 	case CTXD_RPC_RESPONSE:
-		/* replies to our own requests arrive here; none are outstanding yet */
-		ctxd_debug("dropping a response nobody waits for");
+		handle_response(m, &msg);
 		break;
 	case CTXD_RPC_INVALID:
 		/* A malformed notification (method, no id) is still never answered. */
@@ -672,6 +1578,146 @@ static void log_sink(void *ud, enum ctxd_log_level level, const char *logger, co
 	}
 }
 
+/* ---- notifier ---- */
+
+static void notifier_push(struct ctxd_notifier *n, struct note *note)
+{
+	pthread_mutex_lock(&n->mu);
+	if (n->tail) {
+		n->tail->next = note;
+	} else {
+		n->head = note;
+	}
+	n->tail = note;
+	pthread_mutex_unlock(&n->mu);
+	n->wake(n->wake_ud);
+}
+
+void ctxd_notify_list_changed(struct ctxd_notifier *n, enum ctxd_list_kind kind)
+{
+	struct note *note = n ? calloc(1, sizeof(*note)) : NULL;
+	if (note) {
+		note->kind = NOTE_LIST;
+		note->list = (int)kind;
+		notifier_push(n, note);
+	}
+}
+
+void ctxd_notify_resource_updated(struct ctxd_notifier *n, const char *uri)
+{
+	struct note *note = n ? calloc(1, sizeof(*note)) : NULL;
+	if (note && !(note->uri = strdup(uri))) {
+		free(note);
+		return;
+	}
+	if (note) {
+		note->kind = NOTE_UPDATED;
+		notifier_push(n, note);
+	}
+}
+
+static bool subscribed(const struct ctxd_mcp *m, const char *uri)
+{
+	for (const struct subscription *s = m->subs; s; s = s->next) {
+		if (strcmp(s->uri, uri) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+void ctxd_mcp_poll(struct ctxd_mcp *m)
+{
+	static const char *const list_methods[] = {
+		"notifications/tools/list_changed",
+		"notifications/prompts/list_changed",
+		"notifications/resources/list_changed",
+	};
+	pthread_mutex_lock(&m->notifier.mu);
+	struct note *n = m->notifier.head;
+	m->notifier.head = m->notifier.tail = NULL;
+	pthread_mutex_unlock(&m->notifier.mu);
+	bool lists[3] = { false, false, false };
+	/* Server-initiated notifications only once the client is ready for them (legacy:
+	 * after notifications/initialized; the stateless era has no channel for them). */
+	bool ready = m->sess.era == CTXD_ERA_LEGACY && m->sess.initialized;
+	while (n) {
+		struct note *next = n->next;
+		if (n->kind == NOTE_PROGRESS) {
+			struct ctxd_request *r = ctxd_session_find_key(&m->sess, n->key);
+			if (r && !r->cancelled) { /* none after the response */
+				emit(m, NULL, n->frame, n->len);
+				n->frame = NULL;
+			}
+		} else if (n->kind == NOTE_LIST && n->list >= 0 && n->list < 3) {
+			lists[n->list] = true;
+		} else if (n->kind == NOTE_UPDATED && ready && subscribed(m, n->uri)) {
+			json_t *params = json_pack("{s:s}", "uri", n->uri);
+			emit_json(m, NULL,
+				  ctxd_rpc_notification_new("notifications/resources/updated", params));
+		}
+		free(n->uri);
+		free(n->key);
+		free(n->frame);
+		free(n);
+		n = next;
+	}
+	/* only for lists whose listChanged capability was advertised */
+	lists[CTXD_LIST_PROMPTS] &= m->n_prompts > 0;
+	lists[CTXD_LIST_RESOURCES] &= m->n_res > 0;
+	for (int i = 0; i < 3; i++) {
+		if (lists[i] && ready) {
+			emit_json(m, NULL, ctxd_rpc_notification_new(list_methods[i], NULL));
+		}
+	}
+}
+
+struct ctxd_notifier *ctxd_mcp_notifier(struct ctxd_mcp *m)
+{
+	return &m->notifier;
+}
+
+/* ---- registration ---- */
+
+#define APPEND(arr, n, item)                                                                \
+	do {                                                                                \
+		void *grown_ = realloc((void *)(arr), ((n) + 1) * sizeof(*(arr)));          \
+		if (!grown_) {                                                              \
+			return -1;                                                          \
+		}                                                                           \
+		(arr) = grown_;                                                             \
+		(arr)[(n)++] = (item);                                                      \
+	} while (0)
+
+int ctxd_mcp_add_resource_provider(struct ctxd_mcp *m, const struct ctxd_resource_provider *p)
+{
+	APPEND(m->res, m->n_res, p);
+	return 0;
+}
+
+int ctxd_mcp_add_prompt_provider(struct ctxd_mcp *m, const struct ctxd_prompt_provider *p)
+{
+	APPEND(m->prompts, m->n_prompts, p);
+	return 0;
+}
+
+int ctxd_mcp_add_method(struct ctxd_mcp *m, const struct ctxd_method_provider *p)
+{
+	APPEND(m->ext, m->n_ext, p);
+	return 0;
+}
+
+int ctxd_mcp_set_capability(struct ctxd_mcp *m, const char *key, json_t *value)
+{
+	if (!m->extra_caps && !(m->extra_caps = json_object())) {
+		json_decref(value);
+		return -1;
+	}
+	return json_object_set_new(m->extra_caps, key, value);
+}
+
+/* ---- life cycle ---- */
+
 struct ctxd_mcp *ctxd_mcp_create(const struct ctxd_mcp_deps *deps)
 {
 	struct ctxd_mcp *m = calloc(1, sizeof(*m));
@@ -683,6 +1729,13 @@ struct ctxd_mcp *ctxd_mcp_create(const struct ctxd_mcp_deps *deps)
 		free(m);
 		return NULL;
 	}
+	pthread_mutex_init(&m->notifier.mu, NULL);
+	m->notifier.wake = deps->wake;
+	m->notifier.wake_ud = deps->wake_ud;
+	/* the configured sandbox is borrowed; it is never freed through a reference */
+	m->configured.sb = (struct ctxd_sandbox *)deps->sandbox;
+	m->configured.refs = 1;
+	m->sb = &m->configured;
 	ctxd_log_set_sink(log_sink, m);
 	return m;
 }
@@ -693,10 +1746,38 @@ void ctxd_mcp_destroy(struct ctxd_mcp *m)
 		return;
 	}
 	ctxd_log_set_sink(NULL, NULL);
+	while (m->subs) {
+		struct subscription *s = m->subs;
+		m->subs = s->next;
+		subscription_free(m, s);
+	}
+	while (m->out_reqs) {
+		struct pending_out *p = m->out_reqs;
+		m->out_reqs = p->next;
+		free(p->id);
+		free(p);
+	}
+	for (struct note *n = m->notifier.head; n;) { /* undelivered: drop */
+		struct note *next = n->next;
+		free(n->uri);
+		free(n->key);
+		free(n->frame);
+		free(n);
+		n = next;
+	}
+	if (m->sb != &m->configured) {
+		struct sbref *s = m->sb;
+		m->sb = &m->configured;
+		sb_put(m, s);
+	}
+	pthread_mutex_destroy(&m->notifier.mu);
+	json_decref(m->extra_caps);
+	free(m->res);
+	free(m->prompts);
+	free(m->ext);
 	ctxd_session_finish(&m->sess);
 	free(m);
 }
-
 size_t ctxd_mcp_inflight(const struct ctxd_mcp *m)
 {
 	return m->sess.count;

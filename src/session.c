@@ -114,6 +114,11 @@ struct ctxd_request *ctxd_session_find(struct ctxd_session *s, const json_t *id)
 	return r;
 }
 
+struct ctxd_request *ctxd_session_find_key(struct ctxd_session *s, const char *key)
+{
+	return lookup(s, key);
+}
+
 void ctxd_session_remove(struct ctxd_session *s, struct ctxd_request *req)
 {
 	if (!req->in_table) {

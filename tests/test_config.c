@@ -43,6 +43,7 @@ static void check_defaults(const struct ctxd_config *cfg)
 	ASSERT_EQ(cfg->max_frame_bytes, 16 * 1024 * 1024);
 	ASSERT_EQ(cfg->max_read_bytes, 256 * 1024);
 	ASSERT_EQ(cfg->max_entries, 10000);
+	ASSERT_EQ(cfg->max_media_bytes, 1024 * 1024);
 	ASSERT_EQ(cfg->write_queue_bytes, 8 * 1024 * 1024);
 	ASSERT_EQ(cfg->drain_ms, 5000);
 	ASSERT_EQ(cfg->page_size, 100);
@@ -314,6 +315,16 @@ static void test_config_errors(void)
 		     "t.yaml:1:10: threads: 99999999999999999999999 is out of range (0..256)");
 	expect_error("limits: {frame_bytes: 1023}\n",
 		     "t.yaml:1:23: limits.frame_bytes: 1023 is out of range (1024..1073741824 bytes)");
+	{
+		struct ctxd_config mc;
+		struct ctxd_error me;
+		ctxd_config_init(&mc);
+		ASSERT_EQ(load(&mc, "limits: {media_bytes: 64K}\n", &me), 0);
+		ASSERT_EQ(mc.max_media_bytes, 64 * 1024);
+		ctxd_config_finish(&mc);
+	}
+	expect_error("limits: {media_bytes: 512}\n",
+		     "t.yaml:1:23: limits.media_bytes: 512 is out of range (1024..1073741824 bytes)");
 	expect_error("limits: {read_bytes: 2GiB}\n",
 		     "t.yaml:1:22: limits.read_bytes: 2GiB is out of range (1024..1073741824 bytes)");
 	expect_error("limits: {write_queue_bytes: 99999999999999999999G}\n",
@@ -460,6 +471,84 @@ static void test_config_roots_forms(void)
 	ASSERT_EQ(load(&cfg, "roots: [/eight, {mode: ro, path: /nine, bad: 1}]\n", &err), -1);
 	ASSERT_EQ(cfg.n_roots, 1);
 	ctxd_config_finish(&cfg);
+}
+
+/* Load into fresh defaults; expect failure with a message containing `part`. */
+static void mb_error(const char *yaml, const char *part)
+{
+	struct ctxd_config cfg;
+	struct ctxd_error err;
+	ctxd_config_init(&cfg);
+	ASSERT_EQ(load(&cfg, yaml, &err), -1);
+	ASSERT_CONTAINS(err.msg, part);
+	ctxd_config_finish(&cfg);
+}
+
+static void test_config_memory_bank(void)
+{
+	struct ctxd_config cfg;
+	struct ctxd_error err;
+	ctxd_config_init(&cfg);
+	ASSERT(cfg.memory_bank_path == NULL);
+	ASSERT(!cfg.memory_bank_multi_project);
+	ASSERT_EQ(cfg.memory_bank_history, 20);
+	ASSERT_EQ(cfg.memory_bank_stale_days, 7);
+	ASSERT_EQ(cfg.memory_bank_token_budget, 8000);
+	ASSERT_EQ(load(&cfg, "memory_bank:\n  path: docs/bank\n  multi_project: true\n"
+			     "  history: 5\n  stale_days: 30\n  token_budget: 1000\n", &err), 0);
+	ASSERT_STR_EQ(cfg.memory_bank_path, "docs/bank");
+	ASSERT(cfg.memory_bank_multi_project);
+	ASSERT_EQ(cfg.memory_bank_history, 5);
+	ASSERT_EQ(cfg.memory_bank_stale_days, 30);
+	ASSERT_EQ(cfg.memory_bank_token_budget, 1000);
+	ASSERT_EQ(load(&cfg, "memory_bank: {path: other}\n", &err), 0);
+	ASSERT_STR_EQ(cfg.memory_bank_path, "other");
+	ASSERT_EQ(cfg.memory_bank_history, 5);
+	ctxd_config_finish(&cfg);
+	mb_error("memory_bank: {history: 0}\n", "memory_bank.history");
+	mb_error("memory_bank: {path: ''}\n", "memory_bank.path");
+	mb_error("memory_bank: {stale: 3}\n", "unknown key 'stale'");
+	mb_error("memory_bank: {multi_project: maybe}\n", "memory_bank.multi_project");
+	mb_error("memory_bank: {token_budget: 5}\n", "memory_bank.token_budget");
+}
+
+static void test_config_skills(void)
+{
+	struct ctxd_config cfg;
+	struct ctxd_error err;
+	ctxd_config_init(&cfg);
+	ASSERT_EQ(cfg.n_skills_dirs, 0);
+	ASSERT(cfg.skills_user_dirs);
+	ASSERT_EQ(cfg.skills_max_dirs, 10000);
+	ASSERT_EQ(load(&cfg, "skills:\n  dirs: [/opt/skills, team/skills]\n  user_dirs: false\n"
+			     "  max_dirs: 50\n", &err), 0);
+	ASSERT_EQ(cfg.n_skills_dirs, 2);
+	ASSERT_STR_EQ(cfg.skills_dirs[0], "/opt/skills");
+	ASSERT_STR_EQ(cfg.skills_dirs[1], "team/skills");
+	ASSERT(!cfg.skills_user_dirs);
+	ASSERT_EQ(cfg.skills_max_dirs, 50);
+	ASSERT_EQ(ctxd_config_add_skills_dir(&cfg, "/cli/skills"), 0);
+	ASSERT_EQ(cfg.n_skills_dirs, 3);
+	ASSERT_STR_EQ(cfg.skills_dirs[2], "/cli/skills");
+	ASSERT_EQ(load(&cfg, "skills: {dirs: [x]}\n", &err), 0);
+	ASSERT_EQ(cfg.n_skills_dirs, 1);
+	ASSERT_STR_EQ(cfg.skills_dirs[0], "x");
+	ASSERT_EQ(cfg.skills_max_dirs, 50);
+	ctxd_config_finish(&cfg);
+	const char *bad[][2] = {
+		{"skills: {max_dirs: 0}\n", "skills.max_dirs"},
+		{"skills: {dirs: ['']}\n", "skills.dirs[0]"},
+		{"skills: {dirs: /x}\n", "skills.dirs"},
+		{"skills: {user_dirs: maybe}\n", "skills.user_dirs"},
+		{"skills: {dir: [a]}\n", "unknown key 'dir'"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ctxd_config_init(&cfg);
+		ctxd_error_clear(&err);
+		ASSERT_EQ(load(&cfg, bad[i][0], &err), -1);
+		ASSERT_CONTAINS(err.msg, bad[i][1]);
+		ctxd_config_finish(&cfg);
+	}
 }
 
 static void test_config_disabled_tools(void)
@@ -628,7 +717,7 @@ static void test_config_example_file(void)
 	static const char *const keys[] = {
 		"\nroots:",	     "\nthreads:",	     "\nlimits:",    "  frame_bytes:",
 		"  read_bytes:",     "  entries:",	     "  write_queue_bytes:", "  drain_ms:",
-		"  page_size:",	     "\nlog:",		     "  level:",     "log_level",
+		"  page_size:",	     "  media_bytes:",	     "\nlog:",		     "  level:",     "log_level",
 		"\nsandbox:",	     "  landlock:",	     "  read_only:", "\ntools:",
 		"  disabled:",	     "mode: ro",
 	};
@@ -717,6 +806,8 @@ int main(void)
 	RUN(test_config_empty);
 	RUN(test_config_roots_forms);
 	RUN(test_config_disabled_tools);
+	RUN(test_config_memory_bank);
+	RUN(test_config_skills);
 	RUN(test_config_merge_order);
 	RUN(test_config_load_file);
 	RUN(test_config_example_file);

@@ -50,7 +50,7 @@ static void test_registry_validate(void)
 {
 	struct ctxd_registry *reg = ctxd_registry_create();
 	struct ctxd_error e;
-	ASSERT_EQ(ctxd_registry_add(reg, tools, 2, NULL, &e), 0);
+	ASSERT_EQ(ctxd_registry_add(reg, tools, 2, NULL, NULL, &e), 0);
 	ASSERT_EQ(ctxd_registry_count(reg), 2);
 	const struct ctxd_tool *t = ctxd_registry_find(reg, "echo");
 	ASSERT(t);
@@ -81,10 +81,11 @@ static void test_registry_entries_and_filters(void)
 	struct ctxd_config cfg;
 	ctxd_config_init(&cfg);
 	cfg.read_only = true; /* hides writing tools */
-	ASSERT_EQ(ctxd_registry_add(reg, tools, 2, &cfg, &e), 0);
+	ASSERT_EQ(ctxd_registry_add(reg, tools, 2, &cfg, NULL, &e), 0);
 	ASSERT_EQ(ctxd_registry_count(reg), 1);
 	ASSERT(!ctxd_registry_find(reg, "writer"));
 	json_t *entry = ctxd_registry_entry(reg, 0);
+	json_decref(entry); /* the registry keeps its own reference */
 	ASSERT_STR_EQ(json_string_value(json_object_get(entry, "name")), "echo");
 	json_t *ann = json_object_get(entry, "annotations");
 	ASSERT(json_is_true(json_object_get(ann, "readOnlyHint")));
@@ -94,7 +95,7 @@ static void test_registry_entries_and_filters(void)
 	ASSERT(json_is_object(json_object_get(entry, "outputSchema")));
 	ASSERT(json_is_object(json_object_get(entry, "inputSchema")));
 	/* a duplicate name is refused */
-	ASSERT_EQ(ctxd_registry_add(reg, tools, 1, NULL, &e), -1);
+	ASSERT_EQ(ctxd_registry_add(reg, tools, 1, NULL, NULL, &e), -1);
 	ASSERT_CONTAINS(e.msg, "registered twice");
 	ctxd_registry_destroy(reg);
 	ctxd_config_finish(&cfg);

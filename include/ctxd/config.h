@@ -28,11 +28,24 @@ struct ctxd_config {
 	size_t write_queue_bytes; /* limits.write_queue_bytes, default 8 MiB (stdout high-water) */
 	unsigned drain_ms;        /* limits.drain_ms: shutdown drain bound, default 5000 */
 	unsigned page_size;       /* limits.page_size: list pagination, default 100 */
+	unsigned roots_timeout_ms; /* limits.roots_timeout_ms: wait for roots/list, default 10000 */
+	size_t max_media_bytes;   /* limits.media_bytes: inline media cap, default 1 MiB */
 	enum ctxd_log_level log_level; /* log.level, default warning */
 	bool landlock;            /* sandbox.landlock, default true */
 	bool read_only;           /* sandbox.read_only: every root read-only, default false */
 	char **disabled_tools;    /* tools.disabled: names hidden from tools/list (owned) */
 	size_t n_disabled_tools;
+	char *memory_bank_path;   /* memory_bank.path: bank directory (user path), NULL = auto-detect
+				   * (owned) */
+	bool memory_bank_multi_project; /* memory_bank.multi_project: one subdir per project */
+	unsigned memory_bank_history;   /* memory_bank.history: versions kept per file, default 20 */
+	unsigned memory_bank_stale_days; /* memory_bank.stale_days: staleness age, default 7 */
+	size_t memory_bank_token_budget; /* memory_bank.token_budget: approx tokens/file, 8000 */
+	char **skills_dirs;       /* skills.dirs: extra skill directories, highest precedence
+				   * (owned; --skills-dir DIR appends) */
+	size_t n_skills_dirs;
+	bool skills_user_dirs;    /* skills.user_dirs: also ~/.claude/skills, ~/.agents/skills */
+	size_t skills_max_dirs;   /* skills.max_dirs: directories visited per scan, default 10000 */
 	char *source;             /* file the settings came from, or NULL (owned) */
 };
 
@@ -70,6 +83,10 @@ int ctxd_config_add_root(struct ctxd_config *cfg, const char *path, bool read_on
  * GiB (case-insensitive; powers of 1024) into bytes. Returns 0, or -1 for junk, a sign,
  * or overflow of size_t (then *out is untouched). No range check: callers apply theirs. */
 int ctxd_config_parse_size(const char *s, size_t *out);
+
+/* Append a skills directory (path copied) to cfg->skills_dirs. Returns 0 or -1 with errno
+ * ENOMEM, or EINVAL when `path` is NULL. */
+int ctxd_config_add_skills_dir(struct ctxd_config *cfg, const char *path);
 
 /* True when `name` is listed in tools.disabled (exact, case-sensitive). NULL-safe. */
 bool ctxd_config_tool_disabled(const struct ctxd_config *cfg, const char *name);

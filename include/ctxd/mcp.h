@@ -15,6 +15,7 @@
 
 #include "ctxd/config.h"
 #include "ctxd/pool.h"
+#include "ctxd/provider.h"
 #include "ctxd/sandbox.h"
 #include "ctxd/tool.h"
 
@@ -36,6 +37,20 @@ struct ctxd_mcp_deps {
 	void *send_ud;
 	void (*idle)(void *ud); /* called when the last in-flight request finished (may be NULL) */
 	void *idle_ud;
+	struct ctxd_watch *watch; /* for resource subscriptions (may be NULL: none offered) */
+	/* Thread-safe wake-up of the loop, after which it calls ctxd_mcp_poll (the pool's
+	 * wake-up serves). Required. */
+	void (*wake)(void *ud);
+	void *wake_ud;
+};
+
+/* An extra request method served on a worker (e.g. an extension's skills/list).
+ * `call` returns a new result object, or NULL with err set (CTXD_PROVIDER_* codes). */
+struct ctxd_method_provider {
+	const char *method;
+	void *ud;
+	json_t *(*call)(void *ud, const struct ctxd_provider_ctx *ctx, const char *method,
+			json_t *params, struct ctxd_error *err);
 };
 
 /* Create the engine. All deps are borrowed and must outlive it. NULL on ENOMEM. */
@@ -56,6 +71,28 @@ size_t ctxd_mcp_inflight(const struct ctxd_mcp *m);
 /* Mark every in-flight request cancelled (no response will be written) and ask the
  * workers to stop. Used when the shutdown drain time runs out. */
 void ctxd_mcp_cancel_all(struct ctxd_mcp *m);
+
+/* Register providers (borrowed; must outlive the engine). Loop thread, before the first
+ * frame. Capabilities (resources, prompts, completions) are advertised only once a
+ * provider offers them. Return 0 or -1 (ENOMEM). */
+int ctxd_mcp_add_resource_provider(struct ctxd_mcp *m, const struct ctxd_resource_provider *p);
+int ctxd_mcp_add_prompt_provider(struct ctxd_mcp *m, const struct ctxd_prompt_provider *p);
+int ctxd_mcp_add_method(struct ctxd_mcp *m, const struct ctxd_method_provider *p);
+
+/* Add `value` (stolen) as capabilities[`key`] (e.g. an extension's capability object).
+ * Loop thread, before the first frame. Returns 0 or -1. */
+int ctxd_mcp_set_capability(struct ctxd_mcp *m, const char *key, json_t *value);
+
+/* The change notifier providers use (thread-safe; see provider.h). Borrowed. */
+struct ctxd_notifier *ctxd_mcp_notifier(struct ctxd_mcp *m);
+
+/* Deliver queued notifications (progress, list_changed, resources/updated). Loop thread;
+ * call on every wake-up, before ctxd_pool_drain, so progress precedes its response. */
+void ctxd_mcp_poll(struct ctxd_mcp *m);
+
+/* Periodic housekeeping (timeouts of our own requests to the client). Loop thread;
+ * `now_ms` is a monotonic clock in milliseconds. */
+void ctxd_mcp_tick(struct ctxd_mcp *m, double now_ms);
 
 /* The instructions string sent to the model (static). */
 const char *ctxd_mcp_instructions(void);

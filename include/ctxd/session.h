@@ -72,6 +72,9 @@ int ctxd_session_add(struct ctxd_session *s, struct ctxd_request *req);
 /* Find the in-flight request with `id` (borrowed), or NULL. */
 struct ctxd_request *ctxd_session_find(struct ctxd_session *s, const json_t *id);
 
+/* Find the in-flight request whose table key is `key`, or NULL. */
+struct ctxd_request *ctxd_session_find_key(struct ctxd_session *s, const char *key);
+
 /* Remove `req` from the table (no-op when absent). */
 void ctxd_session_remove(struct ctxd_session *s, struct ctxd_request *req);
 

@@ -5,6 +5,7 @@ usage: run.py CTXD_BINARY CASE.session [CASE.session ...]
 
 A session file is a list of directives, one per line:
   # args: ARG ...      command-line arguments for ctxd ($ROOT = the temp tree)
+  # config: YAML       one line of YAML written to $CONFIG before ctxd starts
   > TEXT              send TEXT as one frame (raw bytes: malformed JSON is fine)
   >raw TEXT           send TEXT exactly, with no newline added (\\n, \\r escapes honoured)
   >big N              send a ping with id "big-N" padded to exactly N bytes (plus newline)
@@ -123,12 +124,15 @@ def fail(msg):
 
 def run_case(binary, path):
     base, root, out = build_tree()
-    env = {"$ROOT": root, "$OUT": out}
+    env = {"$ROOT": root, "$OUT": out, "$CONFIG": os.path.join(base, "ctxd.yaml")}
     lines = open(path).read().splitlines()
     args = []
     for ln in lines:
         if ln.startswith("# args:"):
             args = subst(ln[len("# args:"):], env).split()
+        if ln.startswith("# config:"):
+            with open(env["$CONFIG"], "w") as f:
+                f.write(subst(ln[len("# config:"):], env).strip() + "\n")
     s = Session(binary, args, path)
     try:
         i = 0
