@@ -104,8 +104,10 @@ static void on_wake(struct ev_loop *ev, ev_async *w, int revents)
 	struct ctxd_loop *l = w->data;
 	(void)ev;
 	(void)revents;
-	ctxd_mcp_poll(l->mcp); /* progress first: it must precede its response */
+	ctxd_transport_cork(l->tr, true); /* one writev for the whole batch */
+	ctxd_mcp_poll(l->mcp);           /* progress first: it must precede its response */
 	ctxd_pool_drain(l->pool);
+	ctxd_transport_cork(l->tr, false);
 	if (l->flooded && ctxd_mcp_inflight(l->mcp) <= MAX_INFLIGHT / 2) {
 		l->flooded = false;
 		ctxd_transport_pause(l->tr, false);

@@ -1,6 +1,8 @@
 /* rpc.c - JSON-RPC 2.0 envelopes (https://www.jsonrpc.org/specification). */
 #include "ctxd/rpc.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,35 +137,207 @@ json_t *ctxd_rpc_request_new(json_t *id, const char *method, json_t *params)
 	return r;
 }
 
+/* Serialisation. jansson's own dumper validates and copies strings one code point at a
+ * time, which made it most of the cost of answering a file read (measured with perf:
+ * 64% of server CPU for 4 KiB reads). jansson strings are valid UTF-8 by construction,
+ * so this writer only has to escape '"', '\\' and control characters, and finds them
+ * eight bytes at a time. Output is compact JSON, identical to JSON_COMPACT except that
+ * reals are written with %.17g like jansson. */
 struct dumpbuf {
 	char *p;
 	size_t len, cap;
 };
 
-static int dump_cb(const char *buf, size_t size, void *data)
+static int reserve(struct dumpbuf *d, size_t extra)
 {
-	struct dumpbuf *d = data;
-	if (d->len + size + 2 > d->cap) {
-		size_t cap = d->cap ? d->cap : 256;
-		while (cap < d->len + size + 2) {
-			cap *= 2;
+	if (d->len + extra + 2 <= d->cap) {
+		return 0;
+	}
+	size_t cap = d->cap ? d->cap : 512;
+	while (cap < d->len + extra + 2) {
+		cap *= 2;
+	}
+	char *p = realloc(d->p, cap);
+	if (!p) {
+		return -1;
+	}
+	d->p = p;
+	d->cap = cap;
+	return 0;
+}
+
+static int put(struct dumpbuf *d, const char *s, size_t n)
+{
+	if (reserve(d, n) < 0) {
+		return -1;
+	}
+	memcpy(d->p + d->len, s, n);
+	d->len += n;
+	return 0;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* True when one of the eight bytes needs escaping: < 0x20, '"' or '\\'. */
+static inline bool word_needs_escape(uint64_t w)
+{
+	uint64_t ctl = (w - ONES * 0x20) & ~w;
+	uint64_t q = w ^ (ONES * '"');
+	uint64_t bs = w ^ (ONES * '\\');
+	return ((ctl | ((q - ONES) & ~q) | ((bs - ONES) & ~bs)) & HIGHS) != 0;
+}
+
+static int put_escaped(struct dumpbuf *d, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (reserve(d, n + 2) < 0) {
+		return -1;
+	}
+	d->p[d->len++] = '"';
+	size_t i = 0, start = 0;
+	while (i < n) {
+		if (i + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (!word_needs_escape(w)) {
+				i += 8;
+				continue;
+			}
 		}
-		char *p = realloc(d->p, cap);
-		if (!p) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		if (put(d, s + start, i - start) < 0) {
 			return -1;
 		}
-		d->p = p;
-		d->cap = cap;
+		char esc[6] = { '\\', 0 };
+		size_t el = 2;
+		switch (c) {
+		case '"':
+			esc[1] = '"';
+			break;
+		case '\\':
+			esc[1] = '\\';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			el = 6;
+		}
+		if (put(d, esc, el) < 0) {
+			return -1;
+		}
+		i++;
+		start = i;
 	}
-	memcpy(d->p + d->len, buf, size);
-	d->len += size;
+	if (put(d, s + start, n - start) < 0 || reserve(d, 1) < 0) {
+		return -1;
+	}
+	d->p[d->len++] = '"';
 	return 0;
+}
+
+static int dump_value(struct dumpbuf *d, const json_t *v, int depth)
+{
+	char num[64];
+	int n;
+	if (depth > 2048) {
+		return -1; /* jansson values we build are never this deep */
+	}
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		if (put(d, "{", 1) < 0) {
+			return -1;
+		}
+		bool first = true;
+		const char *key;
+		json_t *val;
+		json_object_foreach((json_t *)v, key, val) {
+			if ((!first && put(d, ",", 1) < 0) || put_escaped(d, key, strlen(key)) < 0 ||
+			    put(d, ":", 1) < 0 || dump_value(d, val, depth + 1) < 0) {
+				return -1;
+			}
+			first = false;
+		}
+		return put(d, "}", 1);
+	}
+	case JSON_ARRAY: {
+		if (put(d, "[", 1) < 0) {
+			return -1;
+		}
+		size_t i;
+		json_t *val;
+		json_array_foreach(v, i, val) {
+			if ((i > 0 && put(d, ",", 1) < 0) || dump_value(d, val, depth + 1) < 0) {
+				return -1;
+			}
+		}
+		return put(d, "]", 1);
+	}
+	case JSON_STRING:
+		return put_escaped(d, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return put(d, num, (size_t)n);
+	case JSON_REAL: {
+		double x = json_real_value(v);
+		if (x != x || x - x != 0) {
+			return -1; /* NaN and infinities have no JSON form */
+		}
+		n = snprintf(num, sizeof(num), "%.17g", x);
+		char *e = strchr(num, 'e');
+		if (!e && !strchr(num, '.')) {
+			num[n++] = '.';
+			num[n++] = '0';
+		} else if (e) {
+			/* like jansson: 1e300, 1e-07 -> 1e-7: no '+', no leading zeros */
+			char *src = e + 1, *dst = e + 1;
+			if (*src == '+') {
+				src++;
+			} else if (*src == '-') {
+				*dst++ = *src++;
+			}
+			while (*src == '0' && src[1]) {
+				src++;
+			}
+			memmove(dst, src, strlen(src) + 1);
+			n = (int)strlen(num);
+		}
+		return put(d, num, (size_t)n);
+	}
+	case JSON_TRUE:
+		return put(d, "true", 4);
+	case JSON_FALSE:
+		return put(d, "false", 5);
+	case JSON_NULL:
+		return put(d, "null", 4);
+	}
+	return -1;
 }
 
 char *ctxd_rpc_dump(const json_t *msg, size_t *len)
 {
 	struct dumpbuf d = { 0 };
-	if (json_dump_callback(msg, dump_cb, &d, JSON_COMPACT) != 0 || !d.p) {
+	if (!msg || dump_value(&d, msg, 0) < 0 || reserve(&d, 2) < 0) {
 		free(d.p);
 		return NULL;
 	}

@@ -138,7 +138,7 @@ struct ctxd_transport {
 	void *ud;
 	struct out_chunk *head, *tail;
 	size_t queued, high_water;
-	bool input_open, paused, throttled, write_failed;
+	bool input_open, paused, throttled, write_failed, corked;
 };
 
 static void set_nonblock(int fd)
@@ -176,13 +176,24 @@ static void input_closed(struct ctxd_transport *t)
 	t->ops.eof(t->ud);
 }
 
+static void read_some(struct ctxd_transport *t);
+
 static void on_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct ctxd_transport *t = w->data;
-	char buf[READ_CHUNK];
-	size_t budget = READ_BUDGET;
 	(void)loop;
 	(void)revents;
+	/* Answers to the frames of one wake-up leave together. */
+	bool was_corked = t->corked;
+	t->corked = true;
+	read_some(t);
+	ctxd_transport_cork(t, was_corked);
+}
+
+static void read_some(struct ctxd_transport *t)
+{
+	char buf[READ_CHUNK];
+	size_t budget = READ_BUDGET;
 	/* The callbacks may stop reading (throttle, shutdown): re-check after each chunk. */
 	while (budget > 0 && t->input_open && !t->paused && !t->throttled) {
 		ssize_t n = read(t->in_fd, buf, sizeof(buf));
@@ -350,7 +361,7 @@ int ctxd_transport_send(struct ctxd_transport *t, char *buf, size_t len)
 	}
 	t->tail = c;
 	t->queued += len;
-	if (!ev_is_active(&t->wr)) {
+	if (!t->corked && !ev_is_active(&t->wr)) {
 		/* write first; arm the watcher only for leftovers */
 		int rc = flush_some(t);
 		if (rc < 0) {
@@ -365,6 +376,14 @@ int ctxd_transport_send(struct ctxd_transport *t, char *buf, size_t len)
 		update_reading(t);
 	}
 	return 0;
+}
+
+void ctxd_transport_cork(struct ctxd_transport *t, bool corked)
+{
+	t->corked = corked;
+	if (!corked && t->head && !ev_is_active(&t->wr) && !t->write_failed) {
+		after_flush(t, flush_some(t));
+	}
 }
 
 void ctxd_transport_close_input(struct ctxd_transport *t)

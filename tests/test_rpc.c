@@ -96,8 +96,51 @@ static void test_rpc_envelopes(void)
 	ASSERT_STR_EQ(ctxd_rpc_code_message(-32601), "Method not found");
 }
 
+/* Our serialiser must produce exactly what jansson's JSON_COMPACT dump produces. */
+static void expect_same_as_jansson(json_t *v)
+{
+	size_t len;
+	char *ours = ctxd_rpc_dump(v, &len);
+	char *theirs = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	ASSERT(ours && theirs);
+	ASSERT_EQ(len, strlen(theirs) + 1);
+	ASSERT(memcmp(ours, theirs, len - 1) == 0);
+	ASSERT(ours[len - 1] == '\n' && ours[len] == '\0');
+	free(ours);
+	free(theirs);
+}
+
+static void test_rpc_dump_matches_jansson(void)
+{
+	json_t *v = json_pack("{s:[i,I,f,f,f,b,b,n], s:{}, s:[], s:s, s:{s:{s:[{}]}}}", "nums", 0,
+			      (json_int_t)-9007199254740993LL, 0.1, 1e300, -2.5e-7, 1, 0, "e", "a",
+			      "s", "caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80 / \\ \"", "deep",
+			      "x", "y");
+	expect_same_as_jansson(v);
+	json_decref(v);
+	/* every control character and escape, at every alignment of the 8-byte scanner */
+	unsigned seed = 12345;
+	for (int round = 0; round < 2000; round++) {
+		char buf[300];
+		size_t n = (size_t)(round % 97) + 1;
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			unsigned r = (seed >> 16) % 100;
+			buf[i] = r < 10 ? (char)(r % 32) : r < 15 ? '"' : r < 20 ? '\\' : (char)('a' + r % 26);
+		}
+		json_t *str = json_stringn(buf, n); /* may hold NUL bytes */
+		ASSERT(str);
+		expect_same_as_jansson(str);
+		json_t *obj = json_pack("{s:O}", "k\n\"", str);
+		expect_same_as_jansson(obj);
+		json_decref(obj);
+		json_decref(str);
+	}
+}
+
 int main(void)
 {
+	RUN(test_rpc_dump_matches_jansson);
 	RUN(test_rpc_parse_error);
 	RUN(test_rpc_classify);
 	RUN(test_rpc_envelopes);

@@ -63,6 +63,10 @@ void ctxd_transport_destroy(struct ctxd_transport *t);
  * write error the bytes are dropped. Returns 0, or -1 after a write error. */
 int ctxd_transport_send(struct ctxd_transport *t, char *buf, size_t len);
 
+/* Cork: while corked, ctxd_transport_send only queues; uncorking writes everything
+ * queued with as few writev calls as possible. Used around a batch of completions. */
+void ctxd_transport_cork(struct ctxd_transport *t, bool corked);
+
 /* Stop reading input for good (shutdown). */
 void ctxd_transport_close_input(struct ctxd_transport *t);
 
