@@ -188,15 +188,22 @@ static inline bool word_needs_escape(uint64_t w)
 	return ((ctl | ((q - ONES) & ~q) | ((bs - ONES) & ~bs)) & HIGHS) != 0;
 }
 
+/* Bytes the escaped form of a byte adds beyond itself (0 when it is copied as is). */
+static const unsigned char escape_extra_tab[256] = {
+	/* control characters: \u00XX, except \b \t \n \f \r */
+	5, 5, 5, 5, 5, 5, 5, 5, 1, 1, 1, 5, 1, 1, 5, 5,
+	5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+	['"'] = 1, ['\\'] = 1,
+};
+#define escape_extra(c) ((size_t)escape_extra_tab[(unsigned char)(c)])
+
+/* Two passes: count what escaping adds (clean words skipped eight bytes at a time), reserve
+ * once, then copy clean runs with memcpy and write escapes in place. */
 static int put_escaped(struct dumpbuf *d, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	if (reserve(d, n + 2) < 0) {
-		return -1;
-	}
-	d->p[d->len++] = '"';
-	size_t i = 0, start = 0;
-	while (i < n) {
+	size_t extra = 0;
+	for (size_t i = 0; i < n;) {
 		if (i + 8 <= n) {
 			uint64_t w;
 			memcpy(&w, s + i, 8);
@@ -204,55 +211,76 @@ static int put_escaped(struct dumpbuf *d, const char *s, size_t n)
 				i += 8;
 				continue;
 			}
-		}
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			i++;
+			for (size_t k = 0; k < 8; k++) {
+				extra += escape_extra((unsigned char)s[i + k]);
+			}
+			i += 8;
 			continue;
 		}
-		if (put(d, s + start, i - start) < 0) {
-			return -1;
-		}
-		char esc[6] = { '\\', 0 };
-		size_t el = 2;
-		switch (c) {
-		case '"':
-			esc[1] = '"';
-			break;
-		case '\\':
-			esc[1] = '\\';
-			break;
-		case '\n':
-			esc[1] = 'n';
-			break;
-		case '\r':
-			esc[1] = 'r';
-			break;
-		case '\t':
-			esc[1] = 't';
-			break;
-		case '\b':
-			esc[1] = 'b';
-			break;
-		case '\f':
-			esc[1] = 'f';
-			break;
-		default:
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			el = 6;
-		}
-		if (put(d, esc, el) < 0) {
-			return -1;
-		}
-		i++;
-		start = i;
+		extra += escape_extra((unsigned char)s[i++]);
 	}
-	if (put(d, s + start, n - start) < 0 || reserve(d, 1) < 0) {
+	if (reserve(d, n + extra + 2) < 0) {
 		return -1;
 	}
-	d->p[d->len++] = '"';
+	char *o = d->p + d->len;
+	*o++ = '"';
+	if (extra == 0) {
+		memcpy(o, s, n);
+		o += n;
+	} else {
+		size_t start = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (i + 8 <= n) {
+				uint64_t w;
+				memcpy(&w, s + i, 8);
+				if (!word_needs_escape(w)) {
+					i += 7;
+					continue;
+				}
+			}
+			unsigned char c = (unsigned char)s[i];
+			if (!escape_extra(c)) {
+				continue;
+			}
+			memcpy(o, s + start, i - start);
+			o += i - start;
+			start = i + 1;
+			*o++ = '\\';
+			switch (c) {
+			case '"':
+				*o++ = '"';
+				break;
+			case '\\':
+				*o++ = '\\';
+				break;
+			case '\n':
+				*o++ = 'n';
+				break;
+			case '\r':
+				*o++ = 'r';
+				break;
+			case '\t':
+				*o++ = 't';
+				break;
+			case '\b':
+				*o++ = 'b';
+				break;
+			case '\f':
+				*o++ = 'f';
+				break;
+			default:
+				*o++ = 'u';
+				*o++ = '0';
+				*o++ = '0';
+				*o++ = hex[c >> 4];
+				*o++ = hex[c & 15];
+			}
+		}
+		memcpy(o, s + start, n - start);
+		o += n - start;
+	}
+	*o++ = '"';
+	d->len = (size_t)(o - d->p);
 	return 0;
 }
 
