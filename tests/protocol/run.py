@@ -6,12 +6,15 @@ usage: run.py CTXD_BINARY CASE.session [CASE.session ...]
 A session file is a list of directives, one per line:
   # args: ARG ...      command-line arguments for ctxd ($ROOT = the temp tree)
   # config: YAML       one line of YAML written to $CONFIG before ctxd starts
+  # bigtree: N         create $ROOT/big with N empty files in directories of 500
   > TEXT              send TEXT as one frame (raw bytes: malformed JSON is fine)
   >raw TEXT           send TEXT exactly, with no newline added (\\n, \\r escapes honoured)
   >big N              send a ping with id "big-N" padded to exactly N bytes (plus newline)
   < JSON              expect a message that contains JSON (subset match: every key given
                       must be present and equal; lists match item by item; "$any" matches
-                      anything, "$absent" demands the key be missing). Consecutive '<' lines
+                      anything, "$absent" demands the key be missing, "$contains:TEXT" a string
+                      holding TEXT, "$capture:NAME" anything, remembered as $NAME for later
+                      lines). Consecutive '<' lines
                       form a block matched in any order, since responses are unordered.
   quiet               expect no further message before a ping sentinel is answered
   repeat N > TEXT     send TEXT N times, $I replaced by 0..N-1 (all in one write)
@@ -56,8 +59,11 @@ def build_tree():
     return base, root, out
 
 
+CAPTURED = {}
+
+
 def subst(text, env):
-    for k, v in env.items():
+    for k, v in list(CAPTURED.items()) + list(env.items()):
         text = text.replace(k, v)
     return text
 
@@ -79,6 +85,9 @@ def matches(exp, act):
     if isinstance(exp, list):
         return isinstance(act, list) and len(exp) == len(act) and all(
             matches(e, a) for e, a in zip(exp, act))
+    if isinstance(exp, str) and exp.startswith("$capture:"):
+        CAPTURED["$" + exp[len("$capture:"):]] = act if isinstance(act, str) else json.dumps(act)
+        return True
     if isinstance(exp, str) and exp.startswith("$contains:"):
         return isinstance(act, str) and exp[len("$contains:"):] in act
     # keep 1 and "1" (and true and 1) apart
@@ -123,6 +132,7 @@ def fail(msg):
 
 
 def run_case(binary, path):
+    CAPTURED.clear()
     base, root, out = build_tree()
     env = {"$ROOT": root, "$OUT": out, "$CONFIG": os.path.join(base, "ctxd.yaml")}
     lines = open(path).read().splitlines()
@@ -130,6 +140,13 @@ def run_case(binary, path):
     for ln in lines:
         if ln.startswith("# args:"):
             args = subst(ln[len("# args:"):], env).split()
+        if ln.startswith("# bigtree:"):
+            n = int(ln[len("# bigtree:"):])
+            for k in range(n):
+                d = os.path.join(root, "big", "d%04d" % (k // 500))
+                if k % 500 == 0:
+                    os.makedirs(d)
+                open(os.path.join(d, "f%06d.txt" % k), "w").close()
         if ln.startswith("# config:"):
             with open(env["$CONFIG"], "w") as f:
                 f.write(subst(ln[len("# config:"):], env).strip() + "\n")
