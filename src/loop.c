@@ -235,6 +235,26 @@ int ctxd_loop_run(struct ctxd_loop *l)
 	return l->exit_code;
 }
 
+struct ctxd_mcp *ctxd_loop_mcp(struct ctxd_loop *l)
+{
+	return l->mcp;
+}
+
+struct ctxd_pool *ctxd_loop_pool(struct ctxd_loop *l)
+{
+	return l->pool;
+}
+
+struct ctxd_watch *ctxd_loop_watch(struct ctxd_loop *l)
+{
+	return l->watch;
+}
+
+void ctxd_loop_landlock_client_roots(struct ctxd_loop *l, const char *const *extra_ro)
+{
+	ctxd_mcp_landlock_client_roots(l->mcp, extra_ro);
+}
+
 int ctxd_loop_abandoned(const struct ctxd_loop *l)
 {
 	return l->abandoned;

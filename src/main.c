@@ -236,19 +236,21 @@ int main(int argc, char **argv)
 		} else {
 			ctxd_warn("sandbox: Landlock unavailable (%s); path confinement only", err.msg);
 		}
-	} else {
-		ctxd_info("sandbox: path confinement only (%s)",
-			  cfg.landlock ? "no roots configured" : "Landlock disabled by configuration");
+	} else if (!cfg.landlock) {
+		ctxd_info("sandbox: path confinement only (Landlock disabled by configuration)");
 	}
-	if (ctxd_sandbox_root_count(sb) == 0) {
-		ctxd_warn("no allowed directories: every file tool will refuse its path");
-	}
+
 
 	loop = ctxd_loop_create(&cfg, sb, reg, STDIN_FILENO, out_fd, &err);
 	if (!loop) {
 		fprintf(stderr, "ctxd: %s\n", err.msg);
 		rc = 1;
 		goto teardown;
+	}
+	if (cfg.landlock && ctxd_sandbox_root_count(sb) == 0) {
+		ctxd_info("sandbox: no directories configured: the client's roots will be used, and "
+			  "Landlock applied to the first ones that arrive");
+		ctxd_loop_landlock_client_roots(loop, sanitizer_ro);
 	}
 	rc = ctxd_loop_run(loop);
 	if (ctxd_loop_abandoned(loop)) {

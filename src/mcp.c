@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctxd/log.h"
 #include "ctxd/rpc.h"
@@ -107,6 +108,9 @@ struct ctxd_mcp {
 	unsigned next_out_id;
 	double now_ms;
 	bool client_has_roots;
+	int landlock_fd; /* ruleset enforced in client-roots mode, or -1 */
+	bool landlock_pending;             /* client-roots mode: enforce on the first roots */
+	const char *const *landlock_extra; /* borrowed */
 };
 
 /* What a method handler sees. */
@@ -1338,6 +1342,40 @@ static bool path_within(const char *inner, const char *outer)
 	return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
 }
 
+/* Worker: restrict this thread with the client-roots ruleset before its next job. */
+static void enforce_on_worker(void *ud)
+{
+	if (ctxd_sandbox_landlock_enforce(*(int *)ud) < 0) {
+		ctxd_log(CTXD_LOG_CRITICAL, "Landlock could not be enforced on a worker: %s",
+			 strerror(errno));
+	}
+}
+
+/* The first roots in client-roots mode fix the Landlock domain for the whole process:
+ * later root changes can narrow within it, never widen it. */
+static void landlock_client_roots(struct ctxd_mcp *m, const struct ctxd_sandbox *sb)
+{
+	if (!m->landlock_pending || m->landlock_fd >= 0 ||
+	    ctxd_sandbox_root_count(sb) == 0) {
+		return;
+	}
+	struct ctxd_error err = { 0 };
+	int rs = ctxd_sandbox_landlock_ruleset(sb, m->landlock_extra, &err);
+	if (rs < 0) {
+		ctxd_warn("sandbox: %s", err.msg);
+		return;
+	}
+	if (ctxd_sandbox_landlock_enforce(rs) < 0) {
+		ctxd_warn("sandbox: Landlock could not be enforced: %s", strerror(errno));
+		close(rs);
+		return;
+	}
+	m->landlock_fd = rs;
+	ctxd_pool_broadcast(m->d.pool, enforce_on_worker, &m->landlock_fd);
+	ctxd_info("sandbox: Landlock active on the client's %zu root(s)",
+		  ctxd_sandbox_root_count(sb));
+}
+
 /* Policy, safe by default: with no configured directories the client's roots become the
  * allowed set; with configured directories the client's roots can only narrow them (the
  * intersection), never widen them. Landlock, applied at start-up to the configured roots,
@@ -1383,6 +1421,9 @@ static void apply_roots(struct ctxd_mcp *m, json_t *roots)
 		free(canon);
 	}
 	ctxd_sandbox_seal(sb);
+	if (nconf == 0) {
+		landlock_client_roots(m, sb);
+	}
 	struct sbref *ref = calloc(1, sizeof(*ref));
 	if (!ref) {
 		ctxd_sandbox_destroy(sb);
@@ -1672,6 +1713,12 @@ void ctxd_mcp_poll(struct ctxd_mcp *m)
 	}
 }
 
+void ctxd_mcp_landlock_client_roots(struct ctxd_mcp *m, const char *const *extra_ro)
+{
+	m->landlock_pending = true;
+	m->landlock_extra = extra_ro;
+}
+
 struct ctxd_notifier *ctxd_mcp_notifier(struct ctxd_mcp *m)
 {
 	return &m->notifier;
@@ -1736,6 +1783,7 @@ struct ctxd_mcp *ctxd_mcp_create(const struct ctxd_mcp_deps *deps)
 	m->configured.sb = (struct ctxd_sandbox *)deps->sandbox;
 	m->configured.refs = 1;
 	m->sb = &m->configured;
+	m->landlock_fd = -1;
 	ctxd_log_set_sink(log_sink, m);
 	return m;
 }
@@ -1771,6 +1819,9 @@ void ctxd_mcp_destroy(struct ctxd_mcp *m)
 		sb_put(m, s);
 	}
 	pthread_mutex_destroy(&m->notifier.mu);
+	if (m->landlock_fd >= 0) {
+		close(m->landlock_fd);
+	}
 	json_decref(m->extra_caps);
 	free(m->res);
 	free(m->prompts);

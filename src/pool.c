@@ -24,6 +24,9 @@ struct ctxd_pool {
 	void *wake_ud;
 	unsigned n;
 	pthread_t *threads;
+	unsigned bcast_gen; /* bumped by ctxd_pool_broadcast */
+	void (*bcast_fn)(void *ud);
+	void *bcast_ud;
 };
 
 static void push_done(struct ctxd_pool *p, struct ctxd_job *job)
@@ -41,10 +44,20 @@ static void push_done(struct ctxd_pool *p, struct ctxd_job *job)
 static void *worker(void *arg)
 {
 	struct ctxd_pool *p = arg;
+	unsigned seen_gen = 0;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->head && !p->stopping) {
+		while (!p->head && !p->stopping && seen_gen == p->bcast_gen) {
 			pthread_cond_wait(&p->cv, &p->mu);
+		}
+		if (seen_gen != p->bcast_gen) {
+			void (*fn)(void *) = p->bcast_fn;
+			void *ud = p->bcast_ud;
+			seen_gen = p->bcast_gen;
+			pthread_mutex_unlock(&p->mu);
+			fn(ud);
+			pthread_mutex_lock(&p->mu);
+			continue;
 		}
 		if (!p->head) {
 			break; /* stopping and nothing queued */
@@ -155,6 +168,16 @@ int ctxd_pool_cancel(struct ctxd_pool *pool, struct ctxd_job *job)
 		pool->wake(pool->wake_ud);
 	}
 	return rc;
+}
+
+void ctxd_pool_broadcast(struct ctxd_pool *pool, void (*fn)(void *ud), void *ud)
+{
+	pthread_mutex_lock(&pool->mu);
+	pool->bcast_fn = fn;
+	pool->bcast_ud = ud;
+	pool->bcast_gen++;
+	pthread_cond_broadcast(&pool->cv);
+	pthread_mutex_unlock(&pool->mu);
 }
 
 size_t ctxd_pool_drain(struct ctxd_pool *pool)

@@ -1018,9 +1018,8 @@ static int add_rule(int ruleset, int fd, uint64_t rights)
 	return (int)syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &attr, 0);
 }
 
-enum ctxd_sandbox_level ctxd_sandbox_apply_landlock(struct ctxd_sandbox *sb,
-						    const char *const *extra_ro,
-						    struct ctxd_error *err)
+int ctxd_sandbox_landlock_ruleset(const struct ctxd_sandbox *sb, const char *const *extra_ro,
+				  struct ctxd_error *err)
 {
 	char buf[ERRBUF];
 	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
@@ -1033,7 +1032,7 @@ enum ctxd_sandbox_level ctxd_sandbox_apply_landlock(struct ctxd_sandbox *sb,
 			ctxd_error_set_errno(err, 0, e, "Landlock is unavailable (%s); only path "
 					     "confinement applies", errstr(e, buf));
 		}
-		return CTXD_SANDBOX_PATHS;
+		return -1;
 	}
 	uint64_t all = landlock_fs_rights(abi);
 	uint64_t ro = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
@@ -1047,7 +1046,7 @@ enum ctxd_sandbox_level ctxd_sandbox_apply_landlock(struct ctxd_sandbox *sb,
 		int e = errno;
 		ctxd_error_set_errno(err, 0, e, "Landlock ruleset creation failed (ABI %ld): %s",
 				     abi, errstr(e, buf));
-		return CTXD_SANDBOX_PATHS;
+		return -1;
 	}
 	for (size_t i = 0; i < sb->nroots; i++) {
 		const struct ctxd_root *r = &sb->roots[i]->pub;
@@ -1056,7 +1055,7 @@ enum ctxd_sandbox_level ctxd_sandbox_apply_landlock(struct ctxd_sandbox *sb,
 			ctxd_error_set_errno(err, 0, e, "Landlock rule for root %s failed: %s",
 					     r->path, errstr(e, buf));
 			close(rs);
-			return CTXD_SANDBOX_PATHS;
+			return -1;
 		}
 	}
 	for (size_t i = 0; extra_ro && extra_ro[i]; i++) {
@@ -1073,11 +1072,31 @@ enum ctxd_sandbox_level ctxd_sandbox_apply_landlock(struct ctxd_sandbox *sb,
 			ctxd_error_set_errno(err, 0, e, "Landlock rule for %s failed: %s",
 					     extra_ro[i], errstr(e, buf));
 			close(rs);
-			return CTXD_SANDBOX_PATHS;
+			return -1;
 		}
 	}
+	return rs;
+}
+
+int ctxd_sandbox_landlock_enforce(int ruleset)
+{
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-	    syscall(SYS_landlock_restrict_self, rs, 0) < 0) {
+	    syscall(SYS_landlock_restrict_self, ruleset, 0) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
+enum ctxd_sandbox_level ctxd_sandbox_apply_landlock(struct ctxd_sandbox *sb,
+						    const char *const *extra_ro,
+						    struct ctxd_error *err)
+{
+	int rs = ctxd_sandbox_landlock_ruleset(sb, extra_ro, err);
+	if (rs < 0) {
+		return CTXD_SANDBOX_PATHS;
+	}
+	if (ctxd_sandbox_landlock_enforce(rs) < 0) {
+		char buf[ERRBUF];
 		int e = errno;
 		ctxd_error_set_errno(err, 0, e, "Landlock could not be enforced: %s",
 				     errstr(e, buf));

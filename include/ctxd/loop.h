@@ -23,6 +23,18 @@ struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct c
 				   const struct ctxd_registry *reg, int in_fd, int out_fd,
 				   struct ctxd_error *err);
 
+/* The MCP engine, for registering providers before ctxd_loop_run (borrowed). */
+struct ctxd_mcp *ctxd_loop_mcp(struct ctxd_loop *loop);
+
+/* The pool and the watcher, for families that submit work or watch files (borrowed;
+ * the watcher may be NULL when inotify is unavailable). */
+struct ctxd_pool *ctxd_loop_pool(struct ctxd_loop *loop);
+struct ctxd_watch *ctxd_loop_watch(struct ctxd_loop *loop);
+
+/* Client-roots mode (no directory configured): enforce Landlock once the client's first
+ * roots arrive, with `extra_ro` (borrowed, must outlive the loop) also readable. */
+void ctxd_loop_landlock_client_roots(struct ctxd_loop *loop, const char *const *extra_ro);
+
 /* Run until shutdown. Returns the process exit code (0 for a clean end). */
 int ctxd_loop_run(struct ctxd_loop *loop);
 

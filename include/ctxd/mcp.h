@@ -83,6 +83,12 @@ int ctxd_mcp_add_method(struct ctxd_mcp *m, const struct ctxd_method_provider *p
  * Loop thread, before the first frame. Returns 0 or -1. */
 int ctxd_mcp_set_capability(struct ctxd_mcp *m, const char *key, json_t *value);
 
+/* Client-roots mode (no directory configured): the first roots/list answer builds a
+ * Landlock ruleset for the client's roots (+ `extra_ro`, borrowed, read-only), enforced on
+ * the loop thread and, through ctxd_pool_broadcast, on every worker before its next job.
+ * Later root changes can narrow within it, never widen it. Loop thread. */
+void ctxd_mcp_landlock_client_roots(struct ctxd_mcp *m, const char *const *extra_ro);
+
 /* The change notifier providers use (thread-safe; see provider.h). Borrowed. */
 struct ctxd_notifier *ctxd_mcp_notifier(struct ctxd_mcp *m);
 

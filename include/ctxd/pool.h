@@ -59,6 +59,13 @@ int ctxd_pool_submit(struct ctxd_pool *pool, struct ctxd_job *job, ctxd_work_fn 
  * Loop thread. */
 int ctxd_pool_cancel(struct ctxd_pool *pool, struct ctxd_job *job);
 
+/* Make every worker call fn(ud) once, before it starts its next job (a worker busy with a
+ * job calls it when that job ends; idle workers are woken). Used to enforce a Landlock
+ * ruleset that arrives after the workers started: every job dequeued after this call runs
+ * after fn. `ud` must stay valid until ctxd_pool_destroy. One broadcast at a time: a
+ * second call replaces a pending one. Loop thread. */
+void ctxd_pool_broadcast(struct ctxd_pool *pool, void (*fn)(void *ud), void *ud);
+
 /* Run `done` for every completed job. Loop thread. Returns how many ran. */
 size_t ctxd_pool_drain(struct ctxd_pool *pool);
 

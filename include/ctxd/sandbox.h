@@ -136,6 +136,16 @@ enum ctxd_sandbox_level ctxd_sandbox_apply_landlock(struct ctxd_sandbox *sb,
 						    const char *const *extra_ro,
 						    struct ctxd_error *err);
 
+/* The two halves of ctxd_sandbox_apply_landlock, for enforcing one ruleset on several
+ * threads (the client-roots case, where the roots arrive after the workers started).
+ * ctxd_sandbox_landlock_ruleset builds a ruleset for the roots (+ `extra_ro`) and returns
+ * its fd (the caller closes it), or -1 with err set when Landlock is unavailable.
+ * ctxd_sandbox_landlock_enforce restricts the calling thread (and threads it creates
+ * later) with it: returns 0, or -1 with errno set. Thread-safe. */
+int ctxd_sandbox_landlock_ruleset(const struct ctxd_sandbox *sb, const char *const *extra_ro,
+				  struct ctxd_error *err);
+int ctxd_sandbox_landlock_enforce(int ruleset);
+
 /* True when the root of `loc` is read-only. */
 bool ctxd_sandbox_loc_read_only(const struct ctxd_sandbox_loc *loc);
 
