@@ -13,7 +13,9 @@
 #include "ctxd/config.h"
 #include "ctxd/log.h"
 #include "ctxd/loop.h"
+#include "ctxd/mcp.h"
 #include "ctxd/sandbox.h"
+#include "ctxd/skills.h"
 #include "ctxd/tool.h"
 #include "ctxd/tools_fs.h"
 #include "ctxd_version.h"
@@ -22,7 +24,8 @@ static const char usage[] =
 	"Usage: ctxd [OPTIONS] [DIR...]\n"
 	"\n"
 	"An MCP server over stdio (newline-delimited JSON-RPC 2.0) that gives an AI agent\n"
-	"sandboxed file tools inside the given directories. Launch it from an MCP host.\n"
+	"sandboxed file tools inside the given directories, Agent Skills and a memory bank.\n"
+	"Launch it from an MCP host.\n"
 	"\n"
 	"Each DIR becomes an allowed root (read-write unless --read-only or --ro).\n"
 	"\n"
@@ -35,6 +38,8 @@ static const char usage[] =
 	"                         critical, alert, emergency, off (default: warning)\n"
 	"      --max-frame SIZE   largest accepted message (default 16MiB)\n"
 	"      --max-read SIZE    byte cap of one read_text_file answer (default 256KiB)\n"
+	"      --skills-dir DIR   also discover Agent Skills in DIR (repeatable; highest\n"
+	"                         precedence)\n"
 	"      --no-landlock      do not restrict the process with Landlock\n"
 	"  -h, --help             show this help and exit\n"
 	"  -V, --version          print the version and exit\n"
@@ -50,16 +55,65 @@ static const char usage[] =
 #define CTXD_SANITIZER 1
 #endif
 #endif
+
+/* Directories outside the roots that Landlock must still let us read: skill directories
+ * (and /proc in sanitizer builds). NULL-terminated. */
+#define MAX_EXTRA_RO 32
+static const char *extra_ro[MAX_EXTRA_RO + 1];
+
+static void collect_extra_ro(struct ctxd_skills *skills)
+{
+	size_t n = 0;
 #ifdef CTXD_SANITIZER
-static const char *const sanitizer_ro[] = { "/proc", NULL };
-#else
-static const char *const *const sanitizer_ro = NULL;
+	extra_ro[n++] = "/proc";
 #endif
+	const char *dirs[MAX_EXTRA_RO];
+	size_t total = ctxd_skills_extra_dirs(skills, dirs, MAX_EXTRA_RO);
+	for (size_t i = 0; i < total && i < MAX_EXTRA_RO && n < MAX_EXTRA_RO; i++) {
+		extra_ro[n++] = dirs[i];
+	}
+	if (total > MAX_EXTRA_RO) {
+		ctxd_warn("Landlock: only the first %d skill directories outside the roots are "
+			  "readable", MAX_EXTRA_RO);
+	}
+	extra_ro[n] = NULL;
+}
+
+/* The skills extension's methods (SEP-2640), served on a worker. */
+static json_t *skills_method(void *ud, const struct ctxd_provider_ctx *ctx, const char *method,
+			     json_t *params, struct ctxd_error *err)
+{
+	return ctxd_skills_method(ud, ctx, method, params, err);
+}
+
+static struct ctxd_method_provider skills_list_method = { "skills/list", NULL, skills_method };
+static struct ctxd_method_provider skills_get_method = { "skills/get", NULL, skills_method };
+
+/* Hand the families' resources, prompts, methods and capabilities to the engine and
+ * start hot reload. Loop thread, before the first frame. */
+static int wire_families(struct ctxd_loop *loop, struct ctxd_skills *skills)
+{
+	struct ctxd_mcp *mcp = ctxd_loop_mcp(loop);
+	skills_list_method.ud = skills_get_method.ud = skills;
+	ctxd_skills_set_pool(skills, ctxd_loop_pool(loop));
+	ctxd_skills_attach(skills, ctxd_loop_watch(loop), ctxd_mcp_notifier(mcp));
+	if (ctxd_mcp_add_resource_provider(mcp, ctxd_fs_resources()) < 0 ||
+	    ctxd_mcp_add_resource_provider(mcp, ctxd_skills_resources(skills)) < 0 ||
+	    ctxd_mcp_add_prompt_provider(mcp, ctxd_skills_prompts(skills)) < 0 ||
+	    ctxd_mcp_add_method(mcp, &skills_list_method) < 0 ||
+	    ctxd_mcp_add_method(mcp, &skills_get_method) < 0 ||
+	    ctxd_mcp_set_capability(mcp, "extensions",
+				    json_pack("{s:o}", "io.modelcontextprotocol/skills",
+					      ctxd_skills_capability())) < 0) {
+		return -1;
+	}
+	return 0;
+}
 
 #define KIB ((size_t)1024)
 #define GIB ((size_t)1024 * 1024 * 1024)
 
-enum { OPT_RO = 256, OPT_NO_LANDLOCK, OPT_MAX_FRAME, OPT_MAX_READ };
+enum { OPT_RO = 256, OPT_NO_LANDLOCK, OPT_MAX_FRAME, OPT_MAX_READ, OPT_SKILLS_DIR };
 
 struct cli {
 	const char *config;
@@ -117,6 +171,7 @@ int main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "max-frame", required_argument, NULL, OPT_MAX_FRAME },
 		{ "max-read", required_argument, NULL, OPT_MAX_READ },
+		{ "skills-dir", required_argument, NULL, OPT_SKILLS_DIR },
 		{ "no-landlock", no_argument, NULL, OPT_NO_LANDLOCK },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -159,6 +214,9 @@ int main(int argc, char **argv)
 		case OPT_MAX_READ:
 			c.max_read = optarg;
 			break;
+		case OPT_SKILLS_DIR:
+			ctxd_config_add_skills_dir(&cli_roots, optarg);
+			break;
 		case OPT_NO_LANDLOCK:
 			c.no_landlock = 1;
 			break;
@@ -194,11 +252,15 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < cli_roots.n_roots; i++) {
 		ctxd_config_add_root(&cfg, cli_roots.roots[i].path, cli_roots.roots[i].read_only);
 	}
+	for (size_t i = 0; i < cli_roots.n_skills_dirs; i++) {
+		ctxd_config_add_skills_dir(&cfg, cli_roots.skills_dirs[i]);
+	}
 	ctxd_log_set_level(cfg.log_level);
 
 	struct ctxd_sandbox *sb = ctxd_sandbox_create();
 	struct ctxd_registry *reg = ctxd_registry_create();
 	struct ctxd_loop *loop = NULL;
+	struct ctxd_skills *skills = NULL;
 	if (!sb || !reg) {
 		fprintf(stderr, "ctxd: out of memory\n");
 		rc = 1;
@@ -212,7 +274,16 @@ int main(int argc, char **argv)
 		}
 	}
 	ctxd_sandbox_seal(sb);
-	if (ctxd_registry_add(reg, ctxd_fs_tools, ctxd_fs_tools_count, &cfg, NULL, &err) < 0) {
+	skills = ctxd_skills_create(&cfg, sb, NULL, &err);
+	if (!skills) {
+		fprintf(stderr, "ctxd: %s\n", err.msg);
+		rc = 1;
+		goto teardown;
+	}
+	collect_extra_ro(skills);
+	if (ctxd_registry_add(reg, ctxd_fs_tools, ctxd_fs_tools_count, &cfg, NULL, &err) < 0 ||
+	    ctxd_registry_add(reg, ctxd_skills_tools, ctxd_skills_tools_count, &cfg, skills,
+			      &err) < 0) {
 		fprintf(stderr, "ctxd: %s\n", err.msg);
 		rc = 1;
 		goto teardown;
@@ -230,7 +301,7 @@ int main(int argc, char **argv)
 	/* Landlock binds the calling thread and threads it creates later: apply it before
 	 * the worker pool starts. */
 	if (cfg.landlock && ctxd_sandbox_root_count(sb) > 0) {
-		if (ctxd_sandbox_apply_landlock(sb, sanitizer_ro, &err) == CTXD_SANDBOX_LANDLOCK) {
+		if (ctxd_sandbox_apply_landlock(sb, extra_ro, &err) == CTXD_SANDBOX_LANDLOCK) {
 			ctxd_info("sandbox: Landlock active on %zu root(s) + openat2 path confinement",
 				  ctxd_sandbox_root_count(sb));
 		} else {
@@ -250,7 +321,12 @@ int main(int argc, char **argv)
 	if (cfg.landlock && ctxd_sandbox_root_count(sb) == 0) {
 		ctxd_info("sandbox: no directories configured: the client's roots will be used, and "
 			  "Landlock applied to the first ones that arrive");
-		ctxd_loop_landlock_client_roots(loop, sanitizer_ro);
+		ctxd_loop_landlock_client_roots(loop, extra_ro);
+	}
+	if (wire_families(loop, skills) < 0) {
+		fprintf(stderr, "ctxd: out of memory\n");
+		rc = 1;
+		goto teardown;
 	}
 	rc = ctxd_loop_run(loop);
 	if (ctxd_loop_abandoned(loop)) {
@@ -258,7 +334,9 @@ int main(int argc, char **argv)
 		_exit(rc);
 	}
 teardown:
+	ctxd_skills_detach(skills); /* before the watcher goes */
 	ctxd_loop_destroy(loop);
+	ctxd_skills_destroy(skills); /* after the pool: no discovery job in flight */
 	ctxd_registry_destroy(reg);
 	ctxd_sandbox_destroy(sb);
 out:

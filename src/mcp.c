@@ -415,7 +415,12 @@ static void map_provider_error(const struct ctxd_mcp *m, const struct ctxd_error
 			       bool resource, const char *uri, struct rpc_err *e)
 {
 	(void)m;
-	if (pe->code == CTXD_PROVIDER_NOT_FOUND) {
+	if (pe->code < 0) { /* already a JSON-RPC code */
+		set_err(e, pe->code, "%s", pe->msg[0] ? pe->msg : ctxd_rpc_code_message(pe->code));
+		if (uri && pe->code == CTXD_RPC_RESOURCE_NOT_FOUND) {
+			e->data = json_pack("{s:s}", "uri", uri);
+		}
+	} else if (pe->code == CTXD_PROVIDER_NOT_FOUND) {
 		set_err(e, resource && !modern ? CTXD_RPC_RESOURCE_NOT_FOUND : CTXD_RPC_INVALID_PARAMS,
 			"%s", pe->msg[0] ? pe->msg : "Not found");
 		if (uri) {

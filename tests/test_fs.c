@@ -213,7 +213,21 @@ static void test_fs_read_selections(void)
 
 	/* Invalid UTF-8 is replaced, not a protocol failure. */
 	puts_file("latin1.txt", "caf\xe9\n");
-	expect_read("latin1.txt", "", "caf\xEF\xBF\xBD\n", 1, 1, 1);
+	/* not UTF-8: a clear error pointing at read_media_file; a UTF-8 BOM is stripped */
+	expect_error(rd("latin1.txt", ""), "not UTF-8 text");
+	expect_error(rd("latin1.txt", ""), "read_media_file");
+	put("utf16.txt", "\xFF\xFEh\0i\0", 6);
+	expect_error(rd("utf16.txt", ""), "UTF-16");
+	puts_file("bom.txt", "\xEF\xBB\xBFone\ntwo\n");
+	expect_read("bom.txt", "", "one\ntwo\n", 2, 1, 2);
+	expect_read("bom.txt", ",\"offset\":2", "two\n", 2, 2, 2);
+	json_t *ln = rd("bom.txt", ",\"lineNumbers\":true");
+	ASSERT_STR_EQ(text(ln), "     1\tone\n     2\ttwo\n");
+	ASSERT_STR_EQ(str(ln, "content"), "one\ntwo\n");
+	json_decref(ln);
+	ln = rd("bom.txt", ",\"offset\":2,\"lineNumbers\":true");
+	ASSERT_STR_EQ(text(ln), "     2\ttwo\n");
+	json_decref(ln);
 
 	/* Relative paths resolve against the first root. */
 	json_t *r = call("read_text_file", "{\"path\":\"abc.txt\",\"head\":1}");
@@ -748,20 +762,27 @@ static void test_fs_allowed_directories(void)
 
 static void test_fs_table(void)
 {
-	ASSERT_EQ(ctxd_fs_tools_count, 5);
+	ASSERT_EQ(ctxd_fs_tools_count, 17);
+	size_t writers = 0;
 	for (size_t i = 0; i < ctxd_fs_tools_count; i++) {
 		const struct ctxd_tool *t = &ctxd_fs_tools[i];
 		ASSERT(t->title && t->description && t->fn);
-		ASSERT(!t->writes);
-		ASSERT_EQ(t->flags, CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT);
+		if (t->writes) {
+			writers++;
+			ASSERT(!(t->flags & CTXD_TOOL_READ_ONLY));
+		} else {
+			ASSERT_EQ(t->flags, CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT);
+		}
 		json_error_t je;
 		json_t *in = json_loads(t->input_schema, 0, &je);
-		json_t *out = json_loads(t->output_schema, 0, &je);
+		json_t *out = t->output_schema ? json_loads(t->output_schema, 0, &je)
+					       : json_object();
 		ASSERT(in && out);
 		ASSERT(json_is_false(json_object_get(in, "additionalProperties")));
 		json_decref(in);
 		json_decref(out);
 	}
+	ASSERT_EQ(writers, 7);
 }
 
 static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)

@@ -30,6 +30,7 @@ enum {
 				      * for resources, -32602 for prompts */
 	CTXD_PROVIDER_INVALID = 2,   /* bad arguments (e.g. a missing required prompt argument):
 				      * -32602 */
+	/* A negative value is taken as the JSON-RPC code itself (e.g. -32602). */
 };
 
 /* What provider callbacks get. All borrowed for the duration of the call. */

@@ -9,6 +9,7 @@
  */
 #include "ctxd/tools_fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -21,13 +22,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctxd/fsutil.h"
+#include "ctxd/provider.h"
 #include "ctxd/sandbox.h"
+#include "fs_priv.h"
 #include "fs_walk.h"
 
 #define DEFAULT_READ_BYTES (256u * 1024u)
-#define DEFAULT_ENTRIES    10000u
 #define READ_CHUNK         65536u
-#define BINARY_PROBE       8192u
 /* Files up to this size are always scanned to the end so totalLines (and tail's line
  * numbers) are exact; that costs about a millisecond per 4 MiB. Larger files are read only
  * as far as the selection needs (tail backwards from the end), and the line numbers that
@@ -37,7 +39,7 @@
 /* ---- small helpers ---------------------------------------------------------------- */
 
 /* Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid or cut short. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t fs_utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	if (c < 0x80) {
@@ -76,7 +78,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 }
 
 /* A new JSON string from `len` bytes of disk text; invalid UTF-8 becomes U+FFFD. */
-static json_t *text_string(const char *s, size_t len)
+json_t *fs_text(const char *s, size_t len)
 {
 	json_t *j = json_stringn(s, len);
 	if (j) {
@@ -93,7 +95,7 @@ static json_t *text_string(const char *s, size_t len)
 	size_t w = 0;
 	const unsigned char *u = (const unsigned char *)s;
 	for (size_t i = 0; i < len;) {
-		size_t k = utf8_seq(u + i, len - i);
+		size_t k = fs_utf8_seq(u + i, len - i);
 		if (k == 0) {
 			memcpy(o + w, "\xEF\xBF\xBD", 3);
 			w += 3;
@@ -110,7 +112,7 @@ static json_t *text_string(const char *s, size_t len)
 }
 
 /* Largest prefix length <= n of s that does not end inside a UTF-8 sequence. */
-static size_t utf8_trim(const char *s, size_t n)
+size_t fs_utf8_trim(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = n;
@@ -128,8 +130,7 @@ static size_t utf8_trim(const char *s, size_t n)
 }
 
 /* An isError result; the message is made valid UTF-8 (a long path may be cut mid-way). */
-static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *fail(const char *fmt, ...)
+json_t *fs_fail(const char *fmt, ...)
 {
 	char msg[1900];
 	va_list ap;
@@ -137,11 +138,11 @@ static json_t *fail(const char *fmt, ...)
 	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	size_t len = n < 0 ? 0 : (size_t)n >= sizeof(msg) ? sizeof(msg) - 1 : (size_t)n;
-	len = utf8_trim(msg, len);
+	len = fs_utf8_trim(msg, len);
 	msg[len] = '\0';
 	unsigned char *u = (unsigned char *)msg;
 	for (size_t i = 0; i < len;) {
-		size_t k = utf8_seq(u + i, len - i);
+		size_t k = fs_utf8_seq(u + i, len - i);
 		if (k == 0) {
 			u[i++] = '?';
 		} else {
@@ -151,14 +152,7 @@ static json_t *fail(const char *fmt, ...)
 	return ctxd_tool_error("%s", msg);
 }
 
-/* A growable text buffer; `oom` sticks once an allocation failed. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
+void fs_sb_add(struct fs_sbuf *b, const char *s, size_t n)
 {
 	if (b->oom) {
 		return;
@@ -181,13 +175,12 @@ static void sb_add(struct sbuf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-static void sb_str(struct sbuf *b, const char *s)
+void fs_sb_str(struct fs_sbuf *b, const char *s)
 {
-	sb_add(b, s, strlen(s));
+	fs_sb_add(b, s, strlen(s));
 }
 
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
+void fs_sb_printf(struct fs_sbuf *b, const char *fmt, ...)
 {
 	char tmp[512];
 	va_list ap;
@@ -195,11 +188,11 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
 	if (n > 0) {
-		sb_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+		fs_sb_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 	}
 }
 
-static bool get_path(json_t *args, const char **p, size_t *len)
+bool fs_get_path(json_t *args, const char **p, size_t *len)
 {
 	json_t *j = json_object_get(args, "path");
 	if (!json_is_string(j)) {
@@ -210,9 +203,14 @@ static bool get_path(json_t *args, const char **p, size_t *len)
 	return true;
 }
 
-static size_t cfg_entries(const struct ctxd_tool_ctx *ctx)
+size_t fs_cfg_entries(const struct ctxd_tool_ctx *ctx)
 {
-	return ctx->cfg && ctx->cfg->max_entries ? ctx->cfg->max_entries : DEFAULT_ENTRIES;
+	return ctx->cfg && ctx->cfg->max_entries ? ctx->cfg->max_entries : FS_DEFAULT_ENTRIES;
+}
+
+bool fs_looks_binary(const char *p, size_t n)
+{
+	return memchr(p, '\0', n) != NULL;
 }
 
 /* Add a text block to a CallToolResult's content array. */
@@ -231,7 +229,7 @@ static void add_text_block(json_t *result, const char *text)
 
 /* Count '\n' bytes, eight at a time: a byte of x = w ^ "\n\n..." is zero exactly when the
  * high bit of ((x & 0x7f..) + 0x7f..) | x is clear (no carries cross byte lanes). */
-static size_t count_nl(const char *p, size_t n)
+size_t fs_count_nl(const char *p, size_t n)
 {
 	const uint64_t ones = 0x0101010101010101ULL;
 	const uint64_t high = ones * 0x80;
@@ -300,7 +298,7 @@ static void rd_feed(struct reader *r, const char *p, size_t n)
 	}
 	while (p < e) {
 		if (r->done) {
-			r->line += count_nl(p, (size_t)(e - p));
+			r->line += fs_count_nl(p, (size_t)(e - p));
 			return;
 		}
 		const char *q = memchr(p, '\n', (size_t)(e - p));
@@ -318,7 +316,7 @@ static void rd_feed(struct reader *r, const char *p, size_t n)
 			r->done = true;
 			if (r->line == r->want_start) {
 				rd_append(r, p, r->cap - r->out_len);
-				r->out_len = utf8_trim(r->out, r->out_len);
+				r->out_len = fs_utf8_trim(r->out, r->out_len);
 				r->partial = true;
 				r->end_line = r->line;
 				r->next_offset = r->line + 1;
@@ -341,7 +339,7 @@ static void rd_feed(struct reader *r, const char *p, size_t n)
 	}
 }
 
-static ssize_t pread_full(int fd, char *buf, size_t n, off_t off)
+ssize_t fs_pread_full(int fd, char *buf, size_t n, off_t off)
 {
 	size_t got = 0;
 	while (got < n) {
@@ -375,7 +373,7 @@ static int tail_start(int fd, off_t size, size_t n, char *buf, size_t bufsz,
 		}
 		size_t k = (size_t)pos < bufsz ? (size_t)pos : bufsz;
 		pos -= (off_t)k;
-		ssize_t got = pread_full(fd, buf, k, pos);
+		ssize_t got = fs_pread_full(fd, buf, k, pos);
 		if (got < 0) {
 			return -errno;
 		}
@@ -410,14 +408,14 @@ static int count_prefix(int fd, off_t end, char *buf, size_t bufsz, const struct
 			return -ECANCELED;
 		}
 		size_t k = (size_t)(end - pos) < bufsz ? (size_t)(end - pos) : bufsz;
-		ssize_t got = pread_full(fd, buf, k, pos);
+		ssize_t got = fs_pread_full(fd, buf, k, pos);
 		if (got < 0) {
 			return -errno;
 		}
 		if (got == 0) {
 			break;
 		}
-		*lines += count_nl(buf, (size_t)got);
+		*lines += fs_count_nl(buf, (size_t)got);
 		pos += got;
 	}
 	return 0;
@@ -434,12 +432,68 @@ static bool int_arg(json_t *args, const char *key, size_t *v)
 	return true;
 }
 
-static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
+/* An error result when the first bytes show the file is not UTF-8 text, else NULL. */
+static json_t *probe_text(const char *p, size_t n, const char *abs)
+{
+	if (n >= 2 && ((p[0] == '\xFF' && p[1] == '\xFE') || (p[0] == '\xFE' && p[1] == '\xFF'))) {
+		return fs_fail("'%s' is UTF-16 text (it starts with a UTF-16 byte-order mark); only "
+		               "UTF-8 is read. Convert it, or use read_media_file for binary "
+		               "content",
+		               abs);
+	}
+	if (fs_looks_binary(p, n)) {
+		return fs_fail("'%s' is a binary file (it contains NUL bytes); use read_media_file "
+		               "for images and audio",
+		               abs);
+	}
+	return NULL;
+}
+
+/* Offset of the first invalid UTF-8 byte, or SIZE_MAX. */
+static size_t utf8_invalid_at(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t k = fs_utf8_seq(u + i, n - i);
+		if (k == 0) {
+			return i;
+		}
+		i += k;
+	}
+	return SIZE_MAX;
+}
+
+/* The text with each line prefixed by its number (cat -n style: right-aligned, a tab). */
+static json_t *numbered(const char *s, size_t n, size_t first)
+{
+	struct fs_sbuf b = {0};
+	size_t line = first;
+	for (size_t i = 0; i < n;) {
+		const char *q = memchr(s + i, '\n', n - i);
+		size_t e = q ? (size_t)(q - s) + 1 : n;
+		fs_sb_printf(&b, "%6zu\t", line++);
+		fs_sb_add(&b, s + i, e - i);
+		i = e;
+	}
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	json_t *j = fs_text(b.p ? b.p : "", b.len);
+	free(b.p);
+	return j;
+}
+
+json_t *fs_read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
 	size_t plen;
-	if (!get_path(args, &path, &plen)) {
-		return fail("argument 'path' is required");
+	if (!fs_get_path(args, &path, &plen)) {
+		return fs_fail("argument 'path' is required");
 	}
 	size_t head = 0, tail = 0, offset = 1, limit = 0;
 	bool has_head = int_arg(args, "head", &head);
@@ -447,16 +501,16 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	bool has_offset = int_arg(args, "offset", &offset);
 	bool has_limit = int_arg(args, "limit", &limit);
 	if (has_head && has_tail) {
-		return fail("arguments 'head' and 'tail' cannot be used together; use one, or "
+		return fs_fail("arguments 'head' and 'tail' cannot be used together; use one, or "
 		            "'offset' and 'limit' for a window");
 	}
 	if ((has_head || has_tail) && (has_offset || has_limit)) {
-		return fail("argument '%s' cannot be combined with 'offset'/'limit'; use either "
+		return fs_fail("argument '%s' cannot be combined with 'offset'/'limit'; use either "
 		            "'%s' alone or 'offset' and 'limit'",
 		            has_head ? "head" : "tail", has_head ? "head" : "tail");
 	}
 	if (has_offset && offset < 1) {
-		return fail("argument 'offset' must be at least 1 (lines are counted from 1)");
+		return fs_fail("argument 'offset' must be at least 1 (lines are counted from 1)");
 	}
 
 	struct ctxd_error err = {0};
@@ -465,27 +519,27 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	                           false, &loc, &err);
 	if (fd < 0) {
 		if (err.sys_errno == EISDIR) {
-			return fail("'%s' is a directory, not a file; use list_directory to see "
+			return fs_fail("'%s' is a directory, not a file; use list_directory to see "
 			            "its entries",
 			            path);
 		}
-		return fail("%s", err.msg);
+		return fs_fail("%s", err.msg);
 	}
 	json_t *res = NULL;
 	char *rbuf = NULL;
 	struct reader r = {0};
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
-		res = fail("cannot read '%s': %s", loc.abs, strerror(errno));
+		res = fs_fail("cannot read '%s': %s", loc.abs, strerror(errno));
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		res = fail("'%s' is a directory, not a file; use list_directory to see its entries",
+		res = fs_fail("'%s' is a directory, not a file; use list_directory to see its entries",
 		           loc.abs);
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		res = fail("'%s' is not a regular file (device, FIFO or socket); refusing to read "
+		res = fs_fail("'%s' is not a regular file (device, FIFO or socket); refusing to read "
 		           "it",
 		           loc.abs);
 		goto out;
@@ -495,8 +549,8 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	    ctx->cfg && ctx->cfg->max_read_bytes ? ctx->cfg->max_read_bytes : DEFAULT_READ_BYTES;
 	size_t fsize = st.st_size > 0 ? (size_t)st.st_size : 0;
 	size_t rsize = fsize + 1 < READ_CHUNK ? fsize + 1 : READ_CHUNK;
-	if (rsize < BINARY_PROBE) {
-		rsize = BINARY_PROBE;
+	if (rsize < FS_BINARY_PROBE) {
+		rsize = FS_BINARY_PROBE;
 	}
 	rbuf = malloc(rsize);
 	if (!rbuf) {
@@ -523,15 +577,12 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (has_tail) {
 		/* The probe for binary content must look at the file's start even though the
 		 * read itself begins near the end. */
-		ssize_t got = pread_full(fd, rbuf, BINARY_PROBE < fsize ? BINARY_PROBE : fsize, 0);
+		ssize_t got = fs_pread_full(fd, rbuf, FS_BINARY_PROBE < fsize ? FS_BINARY_PROBE : fsize, 0);
 		if (got < 0) {
-			res = fail("cannot read '%s': %s", loc.abs, strerror(errno));
+			res = fs_fail("cannot read '%s': %s", loc.abs, strerror(errno));
 			goto out;
 		}
-		if (memchr(rbuf, '\0', (size_t)got)) {
-			res = fail("'%s' is a binary file (it contains NUL bytes); use a media or "
-			           "binary-aware tool instead of read_text_file",
-			           loc.abs);
+		if ((res = probe_text(rbuf, (size_t)got, loc.abs))) {
 			goto out;
 		}
 		if (tail > 0) {
@@ -547,8 +598,8 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 			}
 			if (rc < 0) {
 				res = rc == -ECANCELED
-				          ? fail("read of '%s' cancelled", loc.abs)
-				          : fail("cannot read '%s': %s", loc.abs, strerror(-rc));
+				          ? fs_fail("read of '%s' cancelled", loc.abs)
+				          : fs_fail("cannot read '%s': %s", loc.abs, strerror(-rc));
 				goto out;
 			}
 			r.line = before + 1;
@@ -570,7 +621,7 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	off_t off = start_off;
 	for (;;) {
 		if (ctxd_job_cancelled(ctx->job)) {
-			res = fail("read of '%s' cancelled", loc.abs);
+			res = fs_fail("read of '%s' cancelled", loc.abs);
 			goto out;
 		}
 		ssize_t got = pread(fd, rbuf, rsize, off);
@@ -578,14 +629,13 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 			if (errno == EINTR) {
 				continue;
 			}
-			res = fail("cannot read '%s': %s", loc.abs, strerror(errno));
+			res = fs_fail("cannot read '%s': %s", loc.abs, strerror(errno));
 			goto out;
 		}
 		if (off == 0 &&
-		    memchr(rbuf, '\0', (size_t)got < BINARY_PROBE ? (size_t)got : BINARY_PROBE)) {
-			res = fail("'%s' is a binary file (it contains NUL bytes); use a media or "
-			           "binary-aware tool instead of read_text_file",
-			           loc.abs);
+		    (res = probe_text(rbuf, (size_t)got < FS_BINARY_PROBE ? (size_t)got
+		                                                           : FS_BINARY_PROBE,
+		                      loc.abs))) {
 			goto out;
 		}
 		rd_feed(&r, rbuf, (size_t)got);
@@ -610,7 +660,7 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		r.want_start = total + 1;
 	}
 	if (eof && has_offset && offset > 1 && offset > total) {
-		res = fail("argument 'offset' (%zu) is past the end of '%s', which has %zu lines",
+		res = fs_fail("argument 'offset' (%zu) is past the end of '%s', which has %zu lines",
 		           offset, loc.abs, total);
 		goto out;
 	}
@@ -629,12 +679,39 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		end_line = start_line - 1;
 	}
 
-	json_t *content = text_string(r.out, r.out_len);
+	/* Encoding: UTF-8, its BOM (at the file's start) not returned; anything else is
+	 * refused rather than shown as replacement characters. */
+	if (start_off == 0 && r.want_start == 1 && r.out_len >= 3 &&
+	    memcmp(r.out, "\xEF\xBB\xBF", 3) == 0) {
+		memmove(r.out, r.out + 3, r.out_len - 3);
+		r.out_len -= 3;
+	}
+	size_t bad = utf8_invalid_at(r.out, r.out_len);
+	if (bad != SIZE_MAX) {
+		res = fs_fail("'%s' is not UTF-8 text (invalid byte 0x%02X in the selection, %zu bytes "
+		              "into it); it may use another encoding (e.g. Latin-1 or UTF-16) or be "
+		              "binary. Use read_media_file for images and audio",
+		              loc.abs, (unsigned)(unsigned char)r.out[bad], bad);
+		goto out;
+	}
+	json_t *content = fs_text(r.out, r.out_len);
 	if (!content) {
 		goto out;
 	}
+	json_t *shown = NULL;
+	if (json_is_true(json_object_get(args, "lineNumbers"))) {
+		shown = numbered(r.out, r.out_len, start_line);
+		if (!shown) {
+			json_decref(content);
+			goto out;
+		}
+	}
 	json_t *sc = json_pack("{s:s, s:O, s:b}", "path", loc.abs, "content", content, "truncated",
 	                       r.truncated);
+	if (shown) {
+		json_decref(content);
+		content = shown;
+	}
 	/* After a partial line, a next line exists when its newline was seen and more
 	 * bytes follow (known at EOF), or the read stopped before EOF. */
 	bool has_next =
@@ -678,13 +755,13 @@ static json_t *read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 				snprintf(note + k, sizeof(note) - (size_t)k, " shown");
 			}
 		}
-		struct sbuf nb = {0};
-		sb_str(&nb, note);
+		struct fs_sbuf nb = {0};
+		fs_sb_str(&nb, note);
 		if (has_next) {
-			sb_printf(&nb, r.partial ? "%zu]" : "; continue with offset=%zu]",
+			fs_sb_printf(&nb, r.partial ? "%zu]" : "; continue with offset=%zu]",
 			          r.next_offset);
 		} else {
-			sb_str(&nb, "]");
+			fs_sb_str(&nb, "]");
 		}
 		if (nb.oom) {
 			free(nb.p);
@@ -734,7 +811,7 @@ static const char *type_tag(enum ctxd_fs_walk_type t)
 
 struct list_state {
 	json_t *entries;
-	struct sbuf text;
+	struct fs_sbuf text;
 	size_t max;
 	bool truncated;
 	bool oom;
@@ -747,7 +824,7 @@ static int list_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 		s->truncated = true;
 		return CTXD_FS_WALK_STOP;
 	}
-	json_t *name = text_string(e->name, e->name_len);
+	json_t *name = fs_text(e->name, e->name_len);
 	json_t *ent =
 	    name ? json_pack("{s:O, s:s}", "name", name, "type", type_name(e->type)) : NULL;
 	if (!ent || json_array_append_new(s->entries, ent) < 0) {
@@ -755,10 +832,10 @@ static int list_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 		s->oom = true;
 		return CTXD_FS_WALK_STOP;
 	}
-	sb_str(&s->text, type_tag(e->type));
-	sb_add(&s->text, " ", 1);
-	sb_str(&s->text, json_string_value(name));
-	sb_add(&s->text, "\n", 1);
+	fs_sb_str(&s->text, type_tag(e->type));
+	fs_sb_add(&s->text, " ", 1);
+	fs_sb_str(&s->text, json_string_value(name));
+	fs_sb_add(&s->text, "\n", 1);
 	json_decref(name);
 	return CTXD_FS_WALK_SKIP;
 }
@@ -766,19 +843,19 @@ static int list_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 static json_t *open_dir_failed(const char *path, const struct ctxd_error *err)
 {
 	if (err->sys_errno == ENOTDIR) {
-		return fail("'%s' is not a directory; use read_text_file or get_file_info for a "
+		return fs_fail("'%s' is not a directory; use read_text_file or get_file_info for a "
 		            "file",
 		            path);
 	}
-	return fail("%s", err->msg);
+	return fs_fail("%s", err->msg);
 }
 
 static json_t *list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
 	size_t plen;
-	if (!get_path(args, &path, &plen)) {
-		return fail("argument 'path' is required");
+	if (!fs_get_path(args, &path, &plen)) {
+		return fs_fail("argument 'path' is required");
 	}
 	struct ctxd_error err = {0};
 	struct ctxd_sandbox_loc loc;
@@ -787,7 +864,7 @@ static json_t *list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (fd < 0) {
 		return open_dir_failed(path, &err);
 	}
-	struct list_state s = {.entries = json_array(), .max = cfg_entries(ctx)};
+	struct list_state s = {.entries = json_array(), .max = fs_cfg_entries(ctx)};
 	json_t *res = NULL;
 	if (!s.entries) {
 		goto out;
@@ -805,18 +882,18 @@ static json_t *list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 		goto out;
 	}
 	if (rc == -ECANCELED) {
-		res = fail("listing of '%s' cancelled", loc.abs);
+		res = fs_fail("listing of '%s' cancelled", loc.abs);
 		goto out;
 	}
 	if (rc < 0) {
-		res = fail("cannot list '%s': %s", loc.abs, strerror(-rc));
+		res = fs_fail("cannot list '%s': %s", loc.abs, strerror(-rc));
 		goto out;
 	}
 	if (json_array_size(s.entries) == 0) {
-		sb_str(&s.text, "(empty directory)\n");
+		fs_sb_str(&s.text, "(empty directory)\n");
 	}
 	if (s.truncated) {
-		sb_printf(&s.text, "(truncated: only the first %zu entries are listed)\n", s.max);
+		fs_sb_printf(&s.text, "(truncated: only the first %zu entries are listed)\n", s.max);
 	}
 	if (s.text.oom) {
 		goto out;
@@ -868,8 +945,8 @@ static json_t *get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
 	size_t plen;
-	if (!get_path(args, &path, &plen)) {
-		return fail("argument 'path' is required");
+	if (!fs_get_path(args, &path, &plen)) {
+		return fs_fail("argument 'path' is required");
 	}
 	struct ctxd_error err = {0};
 	struct ctxd_sandbox_loc loc;
@@ -877,14 +954,14 @@ static json_t *get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 	 * link, then, for a link, its target when the target stays inside the root. */
 	int fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH, 0, true, &loc, &err);
 	if (fd < 0) {
-		return fail("%s", err.msg);
+		return fs_fail("%s", err.msg);
 	}
 	const unsigned mask = STATX_BASIC_STATS | STATX_BTIME;
 	struct statx sx;
 	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, mask, &sx) < 0) {
 		int e = errno;
 		close(fd);
-		return fail("cannot stat '%s': %s", loc.abs, strerror(e));
+		return fs_fail("cannot stat '%s': %s", loc.abs, strerror(e));
 	}
 	close(fd);
 	bool is_link = S_ISLNK(sx.stx_mode);
@@ -922,19 +999,19 @@ static json_t *get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (has_birth) {
 		json_object_set_new(sc, "created", json_string(btime));
 	}
-	struct sbuf t = {0};
-	sb_printf(&t, "path: %s\n", loc.abs);
-	sb_printf(&t, "type: %s\n", mode_type(m));
-	sb_printf(&t, "size: %llu\n", (unsigned long long)sx.stx_size);
+	struct fs_sbuf t = {0};
+	fs_sb_printf(&t, "path: %s\n", loc.abs);
+	fs_sb_printf(&t, "type: %s\n", mode_type(m));
+	fs_sb_printf(&t, "size: %llu\n", (unsigned long long)sx.stx_size);
 	if (has_birth) {
-		sb_printf(&t, "created: %s\n", btime);
+		fs_sb_printf(&t, "created: %s\n", btime);
 	}
-	sb_printf(&t, "modified: %s\naccessed: %s\n", mtime, atime);
-	sb_printf(&t, "isDirectory: %s\nisFile: %s\n", S_ISDIR(m) ? "true" : "false",
+	fs_sb_printf(&t, "modified: %s\naccessed: %s\n", mtime, atime);
+	fs_sb_printf(&t, "isDirectory: %s\nisFile: %s\n", S_ISDIR(m) ? "true" : "false",
 	          S_ISREG(m) ? "true" : "false");
-	sb_printf(&t, "permissions: %s\nisSymlink: %s", perms, is_link ? "true" : "false");
+	fs_sb_printf(&t, "permissions: %s\nisSymlink: %s", perms, is_link ? "true" : "false");
 	if (is_link && !target_ok) {
-		sb_str(&t, "\n(the link's target is missing or outside the allowed directories; "
+		fs_sb_str(&t, "\n(the link's target is missing or outside the allowed directories; "
 		           "the link itself is described)");
 	}
 	if (t.oom) {
@@ -1127,7 +1204,14 @@ struct search_state {
 	size_t max;
 	bool truncated;
 	bool oom;
+	struct ctxd_fs_ignore *ig;
 };
+
+static bool search_ignored(const struct ctxd_fs_walk_entry *e, void *ud)
+{
+	struct search_state *s = ud;
+	return ctxd_fs_ignore_match(s->ig, e);
+}
 
 static int search_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 {
@@ -1214,14 +1298,14 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
 	size_t plen;
-	if (!get_path(args, &path, &plen)) {
-		return fail("argument 'path' is required");
+	if (!fs_get_path(args, &path, &plen)) {
+		return fs_fail("argument 'path' is required");
 	}
 	const char *pattern = json_string_value(json_object_get(args, "pattern"));
 	if (!pattern || pattern[0] == '\0') {
-		return fail("argument 'pattern' must be a non-empty glob, e.g. \"**/*.c\"");
+		return fs_fail("argument 'pattern' must be a non-empty glob, e.g. \"**/*.c\"");
 	}
-	struct search_state s = {.max = cfg_entries(ctx), .row_depths = 16};
+	struct search_state s = {.max = fs_cfg_entries(ctx), .row_depths = 16};
 	json_t *res = NULL;
 	int fd = -1;
 	size_t budget = GLOB_MAX_ALTS;
@@ -1234,7 +1318,7 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		{
 			const char *xp = json_string_value(v);
 			if (!xp || xp[0] == '\0') {
-				res = fail(
+				res = fs_fail(
 				    "argument 'excludePatterns[%zu]' must be a non-empty glob", i);
 				goto out;
 			}
@@ -1243,7 +1327,7 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 			if (rc < 0) {
 				if (rc != -ENOMEM) {
 					res =
-					    fail("argument 'excludePatterns[%zu]' (\"%s\") is not "
+					    fs_fail("argument 'excludePatterns[%zu]' (\"%s\") is not "
 					         "a usable glob: %s",
 					         i, xp,
 					         rc == -E2BIG ? "more than 63 path components"
@@ -1253,7 +1337,7 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 			}
 		}
 	} else if (rc != -ENOMEM) {
-		res = fail("argument 'pattern' (\"%s\") is not a usable glob: %s", pattern,
+		res = fs_fail("argument 'pattern' (\"%s\") is not a usable glob: %s", pattern,
 		           rc == -E2BIG ? "more than 63 path components"
 		                        : "more than 64 brace alternatives");
 		goto out;
@@ -1276,10 +1360,18 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		res = open_dir_failed(path, &err);
 		goto out;
 	}
+	if (!json_is_false(json_object_get(args, "respectGitignore")) &&
+	    !(s.ig = ctxd_fs_ignore_create(fd))) {
+		goto out;
+	}
+	size_t max_depth = 0;
+	int_arg(args, "maxDepth", &max_depth);
 	struct ctxd_fs_walk_opts o = {
+	    .max_depth = (unsigned)(max_depth > 4096 ? 4096 : max_depth),
 	    .sorted = true,
 	    .job = ctx->job,
 	    .progress = ctx->progress,
+	    .exclude = s.ig ? search_ignored : NULL,
 	    .visit = search_visit,
 	    .ud = &s,
 	};
@@ -1288,11 +1380,11 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		goto out;
 	}
 	if (rc == -ECANCELED) {
-		res = fail("search in '%s' cancelled", loc.abs);
+		res = fs_fail("search in '%s' cancelled", loc.abs);
 		goto out;
 	}
 	if (rc < 0) {
-		res = fail("cannot search '%s': %s", loc.abs, strerror(-rc));
+		res = fs_fail("cannot search '%s': %s", loc.abs, strerror(-rc));
 		goto out;
 	}
 	if (s.n_matches > 1) {
@@ -1303,7 +1395,7 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	size_t blen = strlen(loc.abs);
 	bool slash_root = blen == 1 && loc.abs[0] == '/';
 	json_t *matches = json_array();
-	struct sbuf text = {0};
+	struct fs_sbuf text = {0};
 	char *full = malloc(blen + 1 + CTXD_PATH_MAX);
 	if (!matches || !full) {
 		json_decref(matches);
@@ -1318,20 +1410,20 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		const char *rel = s.arena + s.offs[i];
 		size_t rl = strlen(rel);
 		memcpy(full + blen, rel, rl);
-		json_t *js = text_string(full, blen + rl);
+		json_t *js = fs_text(full, blen + rl);
 		if (!js || json_array_append_new(matches, js) < 0) {
 			text.oom = true;
 			break;
 		}
-		sb_str(&text, json_string_value(js));
-		sb_add(&text, "\n", 1);
+		fs_sb_str(&text, json_string_value(js));
+		fs_sb_add(&text, "\n", 1);
 	}
 	free(full);
 	if (s.n_matches == 0) {
-		sb_str(&text, "No matches found\n");
+		fs_sb_str(&text, "No matches found\n");
 	}
 	if (s.truncated) {
-		sb_printf(&text, "(truncated after %zu matches; narrow the pattern or the path)\n",
+		fs_sb_printf(&text, "(truncated after %zu matches; narrow the pattern or the path)\n",
 		          s.max);
 	}
 	if (text.oom) {
@@ -1352,6 +1444,7 @@ out:
 		close(fd);
 	}
 	globset_free(&s.gs);
+	ctxd_fs_ignore_destroy(s.ig);
 	free(s.rows);
 	free(s.arena);
 	free(s.offs);
@@ -1364,12 +1457,12 @@ static json_t *list_allowed_directories(const struct ctxd_tool_ctx *ctx, json_t 
 {
 	(void)args;
 	json_t *dirs = json_array();
-	struct sbuf t = {0};
-	sb_str(&t, "Allowed directories:");
+	struct fs_sbuf t = {0};
+	fs_sb_str(&t, "Allowed directories:");
 	size_t n = ctxd_sandbox_root_count(ctx->sandbox);
 	for (size_t i = 0; dirs && i < n; i++) {
 		const struct ctxd_root *r = ctxd_sandbox_root(ctx->sandbox, i);
-		json_t *p = text_string(r->path, strlen(r->path));
+		json_t *p = fs_text(r->path, strlen(r->path));
 		json_t *d = p ? json_pack("{s:O, s:b}", "path", p, "readOnly", r->read_only) : NULL;
 		if (!d || json_array_append_new(dirs, d) < 0) {
 			json_decref(p);
@@ -1377,10 +1470,10 @@ static json_t *list_allowed_directories(const struct ctxd_tool_ctx *ctx, json_t 
 			dirs = NULL;
 			break;
 		}
-		sb_add(&t, "\n", 1);
-		sb_str(&t, json_string_value(p));
+		fs_sb_add(&t, "\n", 1);
+		fs_sb_str(&t, json_string_value(p));
 		if (r->read_only) {
-			sb_str(&t, " (read-only)");
+			fs_sb_str(&t, " (read-only)");
 		}
 		json_decref(p);
 	}
@@ -1392,6 +1485,292 @@ static json_t *list_allowed_directories(const struct ctxd_tool_ctx *ctx, json_t 
 	}
 	free(t.p);
 	return res;
+}
+
+/* ---- file:// resources ------------------------------------------------------------ */
+
+#define RES_LIST_MAX 1000u
+
+/* The absolute path in a file:// URI ("file:///p" or "file://localhost/p"), percent-
+ * decoded into `out`. Returns its length or -1. */
+static long uri_path(const char *uri, char *out, size_t cap)
+{
+	const char *p;
+	if (strncmp(uri, "file:///", 8) == 0) {
+		p = uri + 7;
+	} else if (strncmp(uri, "file://localhost/", 17) == 0) {
+		p = uri + 16;
+	} else {
+		return -1;
+	}
+	size_t w = 0;
+	for (; *p && *p != '?' && *p != '#'; p++) {
+		if (w + 1 >= cap) {
+			return -1;
+		}
+		char c = *p;
+		if (c == '%') {
+			char hx[3] = {p[1], p[1] ? p[2] : '\0', '\0'};
+			char *end;
+			long v = strtol(hx, &end, 16);
+			if (end != hx + 2) {
+				return -1;
+			}
+			c = (char)v;
+			p += 2;
+		}
+		out[w++] = c;
+	}
+	out[w] = '\0';
+	return (long)w;
+}
+
+static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
+                    struct ctxd_error *err)
+{
+	(void)ud;
+	size_t added = 0;
+	size_t nr = ctxd_sandbox_root_count(ctx->sandbox);
+	for (size_t r = 0; r < nr && added < RES_LIST_MAX; r++) {
+		const struct ctxd_root *root = ctxd_sandbox_root(ctx->sandbox, r);
+		int dfd = ctxd_sandbox_openat(root->fd, ".", O_RDONLY | O_DIRECTORY, 0, false);
+		if (dfd < 0) {
+			continue;
+		}
+		DIR *d = fdopendir(dfd);
+		if (!d) {
+			close(dfd);
+			continue;
+		}
+		struct dirent *de;
+		while ((de = readdir(d)) && added < RES_LIST_MAX) {
+			struct stat st;
+			if (de->d_name[0] == '.' ||
+			    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !S_ISREG(st.st_mode)) {
+				continue;
+			}
+			char abs[CTXD_PATH_MAX], uri[3 * CTXD_PATH_MAX + 16];
+			bool slash = strcmp(root->path, "/") == 0;
+			if ((size_t)snprintf(abs, sizeof(abs), "%s%s%s", root->path, slash ? "" : "/",
+			                     de->d_name) >= sizeof(abs) ||
+			    fs_file_uri(abs, uri, sizeof(uri)) < 0) {
+				continue;
+			}
+			const char *mime = fs_sniff_mime(NULL, 0, de->d_name);
+			json_t *j = json_pack("{s:s, s:o, s:I}", "uri", uri, "name",
+			                      fs_text(de->d_name, strlen(de->d_name)), "size",
+			                      (json_int_t)st.st_size);
+			if (j && mime) {
+				json_object_set_new(j, "mimeType", json_string(mime));
+			}
+			if (!j || json_array_append_new(out, j) < 0) {
+				closedir(d);
+				ctxd_error_set(err, CTXD_PROVIDER_FAILED, "out of memory");
+				return -1;
+			}
+			added++;
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+static int res_templates(void *ud, json_t *out)
+{
+	(void)ud;
+	return json_array_append_new(
+	    out, json_pack("{s:s, s:s, s:s, s:s}", "uriTemplate", "file:///{+path}", "name",
+	                   "file", "title", "Files in the allowed directories", "description",
+	                   "Any file inside an allowed directory, by absolute path."));
+}
+
+static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri,
+                        struct ctxd_error *err)
+{
+	(void)ud;
+	char path[CTXD_PATH_MAX];
+	long pl = uri_path(uri, path, sizeof(path));
+	if (pl <= 0) {
+		ctxd_error_set(err, CTXD_PROVIDER_NOT_FOUND, "not a file:// URI: %s", uri);
+		return NULL;
+	}
+	struct ctxd_error e2 = {0};
+	struct ctxd_sandbox_loc loc;
+	int fd = ctxd_sandbox_open(ctx->sandbox, path, (size_t)pl, O_RDONLY | O_NONBLOCK | O_NOCTTY,
+	                           0, false, &loc, &e2);
+	if (fd < 0) {
+		ctxd_error_set(err, CTXD_PROVIDER_NOT_FOUND, "Resource not found: %s", uri);
+		return NULL;
+	}
+	struct stat st;
+	size_t cap = ctx->cfg && ctx->cfg->max_media_bytes > ctx->cfg->max_read_bytes
+	                 ? ctx->cfg->max_media_bytes
+	                 : ctx->cfg && ctx->cfg->max_read_bytes ? ctx->cfg->max_read_bytes
+	                                                        : (size_t)1 << 20;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		ctxd_error_set(err, CTXD_PROVIDER_NOT_FOUND, "Resource not found: %s (not a file)",
+		               uri);
+		return NULL;
+	}
+	char *buf = NULL;
+	size_t n = 0;
+	if (ctxd_read_all(fd, cap, &buf, &n) < 0) {
+		int e = errno;
+		close(fd);
+		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "cannot read %s: %s", uri,
+		               e == EFBIG ? "larger than the server's read limit" : strerror(e));
+		return NULL;
+	}
+	close(fd);
+	const char *mime = fs_sniff_mime((const unsigned char *)buf, n, loc.abs);
+	bool text = !fs_looks_binary(buf, n) && utf8_invalid_at(buf, n) == SIZE_MAX &&
+	            (!mime || strncmp(mime, "text/", 5) == 0 || strstr(mime, "json") ||
+	             strstr(mime, "xml") || strstr(mime, "yaml"));
+	json_t *c = text ? json_pack("{s:s, s:s, s:s%}", "uri", uri, "mimeType",
+	                             mime ? mime : "text/plain", "text", buf, n)
+	                 : json_pack("{s:s, s:s, s:o}", "uri", uri, "mimeType",
+	                             mime ? mime : "application/octet-stream", "blob",
+	                             fs_base64((const unsigned char *)buf, n));
+	free(buf);
+	json_t *arr = c ? json_pack("[o]", c) : NULL;
+	if (!arr) {
+		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "out of memory");
+	}
+	return arr;
+}
+
+static int res_watch_path(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri,
+                          char *buf, size_t n)
+{
+	(void)ud;
+	char path[CTXD_PATH_MAX];
+	long pl = uri_path(uri, path, sizeof(path));
+	if (pl <= 0) {
+		return -1;
+	}
+	struct ctxd_error err = {0};
+	struct ctxd_sandbox_loc loc;
+	int fd = ctxd_sandbox_open(ctx->sandbox, path, (size_t)pl, O_PATH, 0, false, &loc, &err);
+	if (fd < 0) {
+		return -1;
+	}
+	close(fd);
+	if (strlen(loc.abs) >= n) {
+		return -1;
+	}
+	memcpy(buf, loc.abs, strlen(loc.abs) + 1);
+	return 0;
+}
+
+struct complete_state {
+	json_t *out;
+	const char *dir; /* value up to and including its last '/' */
+	size_t dir_len;
+	const char *prefix;
+	size_t prefix_len;
+	size_t total;
+};
+
+static int complete_visit(const struct ctxd_fs_walk_entry *e, void *ud)
+{
+	struct complete_state *s = ud;
+	if (e->name_len < s->prefix_len || memcmp(e->name, s->prefix, s->prefix_len) != 0) {
+		return CTXD_FS_WALK_SKIP;
+	}
+	s->total++;
+	if (json_array_size(s->out) < 100) {
+		struct fs_sbuf b = {0};
+		fs_sb_add(&b, s->dir, s->dir_len);
+		fs_sb_add(&b, e->name, e->name_len);
+		if (e->type == CTXD_FS_WALK_DIR) {
+			fs_sb_add(&b, "/", 1);
+		}
+		if (!b.oom) {
+			json_array_append_new(s->out, fs_text(b.p, b.len));
+		}
+		free(b.p);
+	}
+	return CTXD_FS_WALK_SKIP;
+}
+
+/* Completion of {path} in file:///{+path}: the value is an absolute path without its
+ * leading '/'. Entries of the directory it names that start with its last component; with
+ * no directory inside a root yet, the roots themselves. */
+static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri_template,
+                        const char *var, const char *value, json_t *context_args, json_t *out,
+                        size_t *total, struct ctxd_error *err)
+{
+	(void)ud;
+	(void)uri_template;
+	(void)context_args;
+	*total = 0;
+	if (strcmp(var, "path") != 0) {
+		return 0;
+	}
+	const char *v = value ? value : "";
+	while (*v == '/') {
+		v++;
+	}
+	const char *slash = strrchr(v, '/');
+	struct complete_state s = {.out = out,
+	                           .dir = v,
+	                           .dir_len = slash ? (size_t)(slash - v) + 1 : 0,
+	                           .prefix = slash ? slash + 1 : v};
+	s.prefix_len = strlen(s.prefix);
+	char dir[CTXD_PATH_MAX];
+	int k = snprintf(dir, sizeof(dir), "/%.*s", (int)s.dir_len, v);
+	int fd = -1;
+	struct ctxd_error e2 = {0};
+	if (k > 0 && (size_t)k < sizeof(dir)) {
+		fd = ctxd_sandbox_open(ctx->sandbox, dir, (size_t)k, O_PATH | O_DIRECTORY, 0, false,
+		                       NULL, &e2);
+	}
+	if (fd < 0) {
+		/* not inside a root yet: offer the roots */
+		size_t nr = ctxd_sandbox_root_count(ctx->sandbox);
+		for (size_t i = 0; i < nr; i++) {
+			const char *rp = ctxd_sandbox_root(ctx->sandbox, i)->path + 1;
+			if (strncmp(rp, v, strlen(v)) == 0) {
+				(*total)++;
+				if (json_array_size(out) < 100) {
+					json_array_append_new(out, fs_text(rp, strlen(rp)));
+				}
+			}
+		}
+		return 0;
+	}
+	struct ctxd_fs_walk_opts o = {
+	    .max_depth = 1,
+	    .sorted = true,
+	    .job = ctx->job,
+	    .visit = complete_visit,
+	    .ud = &s,
+	};
+	int rc = ctxd_fs_walk(fd, &o, NULL);
+	close(fd);
+	if (rc < 0 && rc != -ECANCELED) {
+		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "cannot list %s: %s", dir, strerror(-rc));
+		return -1;
+	}
+	*total = s.total;
+	return 0;
+}
+
+static const struct ctxd_resource_provider fs_provider = {
+    .scheme = "file",
+    .ud = NULL,
+    .list = res_list,
+    .templates = res_templates,
+    .read = res_read,
+    .watch_path = res_watch_path,
+    .complete = res_complete,
+};
+
+const struct ctxd_resource_provider *ctxd_fs_resources(void)
+{
+	return &fs_provider;
 }
 
 /* ---- the table -------------------------------------------------------------------- */
@@ -1409,7 +1788,9 @@ static const char read_in[] =
 	"\"offset\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"1-based line number to "
 	"start at (default 1); use the nextOffset of a truncated read to continue.\"},"
 	"\"limit\":{\"type\":\"integer\",\"minimum\":0,\"description\":\"Maximum number of lines "
-	"to return from offset (default: to the end).\"}},\"required\":[\"path\"],"
+	"to return from offset (default: to the end).\"},\"lineNumbers\":{\"type\":\"boolean\","
+	"\"description\":\"Prefix each returned line with its number and a tab (in the text "
+	"block; structuredContent.content stays as on disk).\"}},\"required\":[\"path\"],"
 	"\"additionalProperties\":false}";
 
 static const char read_out[] =
@@ -1477,7 +1858,11 @@ static const char search_in[] =
 	"any depth. Dot files are matched.\"},\"excludePatterns\":{\"type\":\"array\","
 	"\"items\":{\"type\":\"string\"},\"description\":\"Globs to leave out. Without '/', "
 	"matched against each entry's name (e.g. 'node_modules', '*.log'); with '/', against the "
-	"relative path. Excluded directories are not searched.\"}},\"required\":[\"path\","
+	"relative path. Excluded directories are not searched.\"},\"maxDepth\":{\"type\":\"integer\","
+	"\"minimum\":1,\"description\":\"Descend at most this many levels (1 = entries of path "
+	"only).\"},\"respectGitignore\":{\"type\":\"boolean\",\"description\":\"Skip paths "
+	"ignored by .gitignore files (from path down) and .git directories (default true).\"}},"
+	"\"required\":[\"path\","
 	"\"pattern\"],\"additionalProperties\":false}";
 
 static const char search_out[] =
@@ -1524,7 +1909,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
         .output_schema = read_out,
         .flags = RO_FLAGS,
         .writes = false,
-        .fn = read_text_file,
+        .fn = fs_read_text_file,
     },
     {
         .name = "list_directory",
@@ -1582,6 +1967,157 @@ const struct ctxd_tool ctxd_fs_tools[] = {
         .flags = RO_FLAGS,
         .writes = false,
         .fn = list_allowed_directories,
+    },
+    {
+        .name = "read_media_file",
+        .title = "Read image or audio file",
+        .description = "Read an image or audio file and return it as a base64 image or audio "
+                       "block; the type comes from the content's magic bytes (then the "
+                       "extension). Files over the server's media limit (1 MiB by default) "
+                       "come back as a resource_link to their file:// URI instead.",
+        .input_schema = fs_media_in,
+        .output_schema = NULL,
+        .flags = RO_FLAGS,
+        .fn = fs_read_media_file,
+    },
+    {
+        .name = "read_multiple_files",
+        .title = "Read multiple files",
+        .description = "Read several text files in one call (at most 100). Each file is "
+                       "returned under its path, separated by '---'; a file that cannot be read "
+                       "is reported inline and the others are still returned.",
+        .input_schema = fs_multi_in,
+        .output_schema = fs_multi_out,
+        .flags = RO_FLAGS,
+        .fn = fs_read_multiple_files,
+    },
+    {
+        .name = "list_directory_with_sizes",
+        .title = "List directory with sizes",
+        .description = "List one directory's entries with file sizes, sorted by name or by "
+                       "size (largest first), followed by totals. Not recursive.",
+        .input_schema = fs_sizes_in,
+        .output_schema = fs_sizes_out,
+        .flags = RO_FLAGS,
+        .fn = fs_list_with_sizes,
+    },
+    {
+        .name = "directory_tree",
+        .title = "Directory tree",
+        .description = "Recursive tree of a directory as JSON: [{name, type, children?}], "
+                       "sorted by name; symlinked directories are listed, not entered. Limit it "
+                       "with maxDepth and excludePatterns; at most the server's entry limit "
+                       "(10000 by default) is returned, with truncated set.",
+        .input_schema = fs_tree_in,
+        .output_schema = fs_tree_out,
+        .flags = RO_FLAGS,
+        .fn = fs_directory_tree,
+    },
+    {
+        .name = "grep",
+        .title = "Search file contents",
+        .description = "Search file contents under path (or in one file) for a PCRE2 regular "
+                       "expression (literal: true for plain text). Binary files are skipped; "
+                       ".gitignore'd paths and .git are skipped unless respectGitignore is "
+                       "false. include/exclude are globs on the file name (or the relative "
+                       "path when they contain '/'). Results are sorted by path and line, one "
+                       "per matching line, as path:line:column:text, with contextLines lines "
+                       "around them; at most maxResults (default 1000). Finding nothing is "
+                       "not an error.",
+        .input_schema = fs_grep_in,
+        .output_schema = fs_grep_out,
+        .flags = RO_FLAGS,
+        .fn = fs_grep,
+    },
+    {
+        .name = "write_file",
+        .title = "Write file",
+        .description = "Create a file or replace its whole content, atomically (a crash leaves "
+                       "the old or the new content, never a mix); an existing file keeps its "
+                       "permissions. The parent directory must exist. Pass expectedSha256 (the "
+                       "sha256 returned by an earlier write/edit, or of what you read) to refuse "
+                       "the write when the file changed meanwhile. A symlink is written through "
+                       "only when its target is inside an allowed directory. Prefer edit_file "
+                       "for partial changes.",
+        .input_schema = fs_write_in,
+        .output_schema = fs_write_out,
+        .flags = CTXD_TOOL_DESTRUCTIVE | CTXD_TOOL_IDEMPOTENT,
+        .writes = true,
+        .fn = fs_write_file,
+    },
+    {
+        .name = "edit_file",
+        .title = "Edit file",
+        .description = "Apply text replacements to a file, in order, all or nothing, and "
+                       "return a unified diff. Each oldText must match exactly once (or set "
+                       "replaceAll); when it matches nowhere, a match ignoring leading and "
+                       "trailing whitespace of each line is tried and the file's indentation is "
+                       "kept. A failing edit names itself, its match count and the closest "
+                       "line. CRLF line endings and a UTF-8 BOM are preserved. dryRun returns "
+                       "the diff without writing; expectedSha256 refuses the edit if the file "
+                       "changed since you read it.",
+        .input_schema = fs_edit_in,
+        .output_schema = fs_edit_out,
+        .flags = CTXD_TOOL_DESTRUCTIVE,
+        .writes = true,
+        .fn = fs_edit_file,
+    },
+    {
+        .name = "append_file",
+        .title = "Append to file",
+        .description = "Append text to the end of a file, creating it when missing (its "
+                       "parent directory must exist).",
+        .input_schema = fs_append_in,
+        .output_schema = fs_change_out,
+        .flags = 0,
+        .writes = true,
+        .fn = fs_append_file,
+    },
+    {
+        .name = "copy_file",
+        .title = "Copy file",
+        .description = "Copy a regular file to a new path (atomically; permissions kept). An "
+                       "existing destination is refused unless overwrite is true.",
+        .input_schema = fs_copy_in,
+        .output_schema = fs_change_out,
+        .flags = CTXD_TOOL_DESTRUCTIVE,
+        .writes = true,
+        .fn = fs_copy_file,
+    },
+    {
+        .name = "move_file",
+        .title = "Move or rename",
+        .description = "Move or rename a file, directory or symlink (a symlink is moved "
+                       "itself). The destination must not exist. Across file systems a file is "
+                       "copied, flushed and then removed.",
+        .input_schema = fs_move_in,
+        .output_schema = fs_change_out,
+        .flags = CTXD_TOOL_DESTRUCTIVE,
+        .writes = true,
+        .fn = fs_move_file,
+    },
+    {
+        .name = "delete_file",
+        .title = "Delete file or directory",
+        .description = "Delete a file or symlink (the link itself, never its target); a "
+                       "directory only with recursive: true, and then everything in it "
+                       "(symlinks inside are removed, not followed).",
+        .input_schema = fs_delete_in,
+        .output_schema = fs_change_out,
+        .flags = CTXD_TOOL_DESTRUCTIVE,
+        .writes = true,
+        .fn = fs_delete_file,
+    },
+    {
+        .name = "create_directory",
+        .title = "Create directory",
+        .description = "Create a directory and any missing parents (like mkdir -p). Succeeds "
+                       "when it already exists.",
+        .input_schema = fs_mkdir_in,
+        .output_schema = fs_change_out,
+        .flags = CTXD_TOOL_IDEMPOTENT,
+        .writes = true,
+        .fn = fs_create_directory,
     },
 };
 

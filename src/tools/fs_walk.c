@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,4 +315,248 @@ out:
 	free(w->names);
 	free(w);
 	return rc;
+}
+
+/* ---- .gitignore ------------------------------------------------------------------- */
+
+#define IGNORE_FILE_MAX (1u << 20)
+
+struct rule {
+	char *pat;
+	bool neg, dir_only, anchored;
+};
+
+struct level {
+	unsigned depth;    /* depth of the directory whose .gitignore this is (start = 0) */
+	size_t prefix_len; /* length of that directory's relative path */
+	struct rule *rules;
+	size_t n;
+	char *text;
+};
+
+struct ctxd_fs_ignore {
+	struct level *lv;
+	size_t n, cap;
+	bool oom;
+};
+
+bool ctxd_fs_glob_path(const char *pat, const char *s)
+{
+	const char *dd = strstr(pat, "**");
+	if (!dd) {
+		return fnmatch(pat, s, FNM_PATHNAME) == 0;
+	}
+	bool lead_ok = dd == pat || dd[-1] == '/';
+	bool tail_ok = dd[2] == '\0' || dd[2] == '/';
+	if (!lead_ok || !tail_ok) {
+		/* "a**b": the stars stay within one component, like a single '*' */
+		return fnmatch(pat, s, FNM_PATHNAME) == 0;
+	}
+	size_t pre = (size_t)(dd - pat); /* includes its trailing '/' */
+	char head[CTXD_PATH_MAX];
+	if (pre >= sizeof(head)) {
+		return false;
+	}
+	memcpy(head, pat, pre);
+	head[pre] = '\0';
+	const char *post = dd[2] == '/' ? dd + 3 : NULL; /* NULL: "**" ends the pattern */
+	size_t sl = strlen(s);
+	for (size_t i = 0; i <= sl; i++) {
+		if (i > 0 && s[i - 1] != '/') {
+			continue;
+		}
+		if (pre == 0 ? i != 0 : i == 0) {
+			continue;
+		}
+		char part[CTXD_PATH_MAX];
+		if (i >= sizeof(part)) {
+			return false;
+		}
+		memcpy(part, s, i);
+		part[i] = '\0';
+		if (pre > 0 && fnmatch(head, part, FNM_PATHNAME) != 0) {
+			continue;
+		}
+		const char *r = s + i;
+		if (!post) {
+			if (*r) {
+				return true;
+			}
+			continue;
+		}
+		for (const char *q = r;; q++) {
+			if ((q == r || q[-1] == '/') && ctxd_fs_glob_path(post, q)) {
+				return true;
+			}
+			if (!*q) {
+				break;
+			}
+		}
+		if (pre == 0) {
+			break;
+		}
+	}
+	return false;
+}
+
+static void level_free(struct level *l)
+{
+	free(l->rules);
+	free(l->text);
+}
+
+/* Parse .gitignore text (owned by the level afterwards). */
+static int parse_rules(struct level *l, char *text, size_t len)
+{
+	l->text = text;
+	size_t cap = 0;
+	for (size_t i = 0; i < len;) {
+		char *line = text + i;
+		char *nl = memchr(line, '\n', len - i);
+		size_t ll = nl ? (size_t)(nl - line) : len - i;
+		i += ll + 1;
+		line[ll] = '\0';
+		while (ll > 0 && (line[ll - 1] == '\r' || line[ll - 1] == ' ' || line[ll - 1] == '\t') &&
+		       !(ll >= 2 && line[ll - 2] == '\\')) {
+			line[--ll] = '\0';
+		}
+		if (ll == 0 || line[0] == '#') {
+			continue;
+		}
+		struct rule r = {0};
+		if (line[0] == '!') {
+			r.neg = true;
+			line++;
+			ll--;
+		} else if (line[0] == '\\' && (line[1] == '#' || line[1] == '!')) {
+			line++;
+			ll--;
+		}
+		if (ll > 0 && line[ll - 1] == '/') {
+			r.dir_only = true;
+			line[--ll] = '\0';
+		}
+		if (line[0] == '/') {
+			r.anchored = true;
+			line++;
+			ll--;
+		} else if (strchr(line, '/')) {
+			r.anchored = true;
+		}
+		if (ll == 0) {
+			continue;
+		}
+		r.pat = line;
+		if (l->n == cap) {
+			size_t c = cap ? cap * 2 : 16;
+			struct rule *v = realloc(l->rules, c * sizeof(*v));
+			if (!v) {
+				return -1;
+			}
+			l->rules = v;
+			cap = c;
+		}
+		l->rules[l->n++] = r;
+	}
+	return 0;
+}
+
+/* Push the level of the directory reached by (fd, rel) at `depth`. */
+static void push_level(struct ctxd_fs_ignore *ig, int fd, const char *rel, unsigned depth,
+		       size_t prefix_len)
+{
+	if (ig->n == ig->cap) {
+		size_t c = ig->cap ? ig->cap * 2 : 16;
+		struct level *v = realloc(ig->lv, c * sizeof(*v));
+		if (!v) {
+			ig->oom = true;
+			return;
+		}
+		ig->lv = v;
+		ig->cap = c;
+	}
+	struct level *l = &ig->lv[ig->n++];
+	memset(l, 0, sizeof(*l));
+	l->depth = depth;
+	l->prefix_len = prefix_len;
+	int gfd = ctxd_sandbox_openat(fd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, true);
+	if (gfd < 0) {
+		return;
+	}
+	struct stat st;
+	char *text = NULL;
+	if (fstat(gfd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (size_t)st.st_size <= IGNORE_FILE_MAX && (text = malloc((size_t)st.st_size + 1))) {
+		ssize_t got = pread(gfd, text, (size_t)st.st_size, 0);
+		if (got < 0 || parse_rules(l, text, (size_t)got) < 0) {
+			if (!l->text) {
+				free(text);
+			}
+		}
+	}
+	close(gfd);
+}
+
+struct ctxd_fs_ignore *ctxd_fs_ignore_create(int start_fd)
+{
+	struct ctxd_fs_ignore *ig = calloc(1, sizeof(*ig));
+	if (!ig) {
+		return NULL;
+	}
+	push_level(ig, start_fd, ".gitignore", 0, 0);
+	if (ig->oom) {
+		ctxd_fs_ignore_destroy(ig);
+		return NULL;
+	}
+	return ig;
+}
+
+void ctxd_fs_ignore_destroy(struct ctxd_fs_ignore *ig)
+{
+	if (!ig) {
+		return;
+	}
+	for (size_t i = 0; i < ig->n; i++) {
+		level_free(&ig->lv[i]);
+	}
+	free(ig->lv);
+	free(ig);
+}
+
+bool ctxd_fs_ignore_match(struct ctxd_fs_ignore *ig, const struct ctxd_fs_walk_entry *e)
+{
+	if (e->name_len == 4 && memcmp(e->name, ".git", 4) == 0) {
+		return true;
+	}
+	while (ig->n > 1 && ig->lv[ig->n - 1].depth >= e->depth) {
+		level_free(&ig->lv[--ig->n]);
+	}
+	if (e->depth >= 2 && ig->lv[ig->n - 1].depth < e->depth - 1) {
+		/* First entry inside the parent directory: read its .gitignore. at_path
+		 * reaches this entry from at_fd, so its dirname reaches the parent. */
+		char rel[CTXD_PATH_MAX];
+		size_t dl = strlen(e->at_path) - e->name_len;
+		if (dl + sizeof(".gitignore") <= sizeof(rel)) {
+			memcpy(rel, e->at_path, dl);
+			memcpy(rel + dl, ".gitignore", sizeof(".gitignore"));
+			push_level(ig, e->at_fd, rel, e->depth - 1, e->rel_len - e->name_len - 1);
+		}
+	}
+	bool is_dir = e->type == CTXD_FS_WALK_DIR;
+	for (size_t i = ig->n; i-- > 0;) {
+		const struct level *l = &ig->lv[i];
+		const char *sub = e->rel + l->prefix_len + (l->prefix_len ? 1 : 0);
+		for (size_t k = l->n; k-- > 0;) {
+			const struct rule *r = &l->rules[k];
+			if (r->dir_only && !is_dir) {
+				continue;
+			}
+			bool m = r->anchored ? ctxd_fs_glob_path(r->pat, sub)
+					     : fnmatch(r->pat, e->name, 0) == 0;
+			if (m) {
+				return !r->neg;
+			}
+		}
+	}
+	return false;
 }

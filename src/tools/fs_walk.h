@@ -8,7 +8,7 @@
  * first FS_WALK_FD_DEPTH levels; deeper directories are reopened relative to the deepest
  * held fd, so a pathological tree cannot exhaust the fd table.
  *
- * Used by search_files and list_directory now, directory_tree and grep later.
+ * Used by list_directory, list_directory_with_sizes, directory_tree, search_files and grep.
  */
 #ifndef CTXD_FS_WALK_H
 #define CTXD_FS_WALK_H
@@ -75,5 +75,33 @@ struct ctxd_fs_walk_stats {
  * -errno when the start directory itself cannot be read (-ENOMEM on allocation failure).
  * Unreadable subdirectories are skipped and counted. Thread-safe (no shared state). */
 int ctxd_fs_walk(int dirfd, const struct ctxd_fs_walk_opts *opts, struct ctxd_fs_walk_stats *stats);
+
+/* ---- .gitignore support --------------------------------------------------------------
+ *
+ * The common gitignore subset, matched with fnmatch(3): blank lines and '#' comments
+ * skipped, trailing blanks trimmed, '\#' and '\!' escapes, '!' negation (the last matching
+ * rule wins, deeper .gitignore files over shallower ones), a trailing '/' for directories
+ * only, a leading or inner '/' anchoring the pattern to the .gitignore's directory (else it
+ * matches the name at any depth), '*', '?', '[...]' within a component and '**' for any
+ * number of directories ('**' + '/x', 'a/' + '**', 'a/' + '**' + '/b'). Files are read from the
+ * walk's start directory down; .gitignore files above it, .git/info/exclude and the global
+ * excludes file are not read. A directory named .git is always ignored. */
+struct ctxd_fs_ignore;
+
+/* Create a matcher for a walk starting at `start_fd` (borrowed; its .gitignore is read
+ * now). Returns NULL on ENOMEM. Free with ctxd_fs_ignore_destroy. */
+struct ctxd_fs_ignore *ctxd_fs_ignore_create(int start_fd);
+
+/* NULL-safe. */
+void ctxd_fs_ignore_destroy(struct ctxd_fs_ignore *ig);
+
+/* True when `e` is ignored. Must see every entry of the walk in walk order (use it from
+ * the walk's exclude callback): it reads each directory's .gitignore, confined, when the
+ * first entry inside that directory is checked. */
+bool ctxd_fs_ignore_match(struct ctxd_fs_ignore *ig, const struct ctxd_fs_walk_entry *e);
+
+/* Glob match of `pat` against the relative path `s` where '*' stays inside a component and
+ * '**' spans directories as described above. */
+bool ctxd_fs_glob_path(const char *pat, const char *s);
 
 #endif

@@ -95,10 +95,13 @@ def matches(exp, act):
 
 
 class Session:
-    def __init__(self, binary, args, name):
+    def __init__(self, binary, args, name, home):
         self.name = name
+        # HOME points into the temp tree: user-level skills (~/.claude/skills) of whoever
+        # runs the tests must not change what the server says.
+        env = dict(os.environ, HOME=home)
         self.p = subprocess.Popen([binary] + args, stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         self.buf = b""
         self.sentinel = 0
         self.t_eof = time.time()
@@ -150,7 +153,7 @@ def run_case(binary, path):
         if ln.startswith("# config:"):
             with open(env["$CONFIG"], "w") as f:
                 f.write(subst(ln[len("# config:"):], env).strip() + "\n")
-    s = Session(binary, args, path)
+    s = Session(binary, args, path, base)
     try:
         i = 0
         while i < len(lines):

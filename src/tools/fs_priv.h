@@ -1,0 +1,97 @@
+/* fs_priv.h - helpers shared by the file tool sources (fs.c, fs_write.c, grep.c) and the
+ * handlers fs.c's tool table points at. Internal to src/tools; not part of the API.
+ * Everything here is thread-safe (no shared state).
+ */
+#ifndef CTXD_FS_PRIV_H
+#define CTXD_FS_PRIV_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "ctxd/tool.h"
+
+#define FS_DEFAULT_ENTRIES 10000u
+#define FS_BINARY_PROBE    8192u
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid or cut short. */
+size_t fs_utf8_seq(const unsigned char *s, size_t n);
+
+/* Largest prefix length <= n of s that does not end inside a UTF-8 sequence. */
+size_t fs_utf8_trim(const char *s, size_t n);
+
+/* A new JSON string from `len` bytes of disk text; invalid UTF-8 becomes U+FFFD.
+ * NULL on ENOMEM. */
+json_t *fs_text(const char *s, size_t len);
+
+/* An isError CallToolResult with a printf-style message made valid UTF-8. New reference. */
+json_t *fs_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growable NUL-terminated text buffer; `oom` sticks once an allocation failed. The
+ * owner frees `p`. */
+struct fs_sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+void fs_sb_add(struct fs_sbuf *b, const char *s, size_t n);
+void fs_sb_str(struct fs_sbuf *b, const char *s);
+void fs_sb_printf(struct fs_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The "path" string argument (borrowed) and its JSON length. False when absent. */
+bool fs_get_path(json_t *args, const char **p, size_t *len);
+
+/* The configured entry cap (limits.entries), or the default without a config. */
+size_t fs_cfg_entries(const struct ctxd_tool_ctx *ctx);
+
+/* pread until `n` bytes or EOF; returns bytes read or -1 with errno set. */
+ssize_t fs_pread_full(int fd, char *buf, size_t n, off_t off);
+
+/* Number of '\n' bytes in p[0..n). */
+size_t fs_count_nl(const char *p, size_t n);
+
+/* True when the first `n` bytes look binary (a NUL byte). */
+bool fs_looks_binary(const char *p, size_t n);
+
+/* read_text_file (fs.c), reused by read_multiple_files. Worker thread. */
+json_t *fs_read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+
+/* More reading tools (fs_read.c). Worker thread. */
+json_t *fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args);
+
+/* MIME type of a file from its first bytes (`n` of them) and its name; NULL when neither
+ * tells. Static strings. */
+const char *fs_sniff_mime(const unsigned char *p, size_t n, const char *name);
+
+/* "file://" URI of an absolute path into `out` (size `cap`), percent-encoding bytes outside
+ * RFC 3986 unreserved characters and '/'. Returns 0, or -1 when it does not fit. */
+int fs_file_uri(const char *abs, char *out, size_t cap);
+
+/* Base64 of p[0..n) as a new JSON string (NULL on ENOMEM). */
+json_t *fs_base64(const unsigned char *p, size_t n);
+
+/* Writing tools (fs_write.c). Worker thread. */
+json_t *fs_write_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *fs_append_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *fs_copy_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *fs_move_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *fs_delete_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *fs_create_directory(const struct ctxd_tool_ctx *ctx, json_t *args);
+
+/* Content search (grep.c). Worker thread. */
+json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args);
+
+/* Schemas of those tools (JSON text), defined next to their handlers. */
+extern const char fs_media_in[], fs_multi_in[], fs_multi_out[], fs_sizes_in[], fs_sizes_out[],
+	fs_tree_in[], fs_tree_out[];
+extern const char fs_write_in[], fs_write_out[], fs_edit_in[], fs_edit_out[], fs_append_in[],
+	fs_copy_in[], fs_move_in[], fs_delete_in[], fs_mkdir_in[], fs_change_out[], fs_grep_in[],
+	fs_grep_out[];
+
+#endif

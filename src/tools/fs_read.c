@@ -1,0 +1,686 @@
+/* fs_read.c - more reading tools: read_media_file, read_multiple_files,
+ * list_directory_with_sizes, directory_tree; and the MIME/URI/base64 helpers the file://
+ * resource provider shares.
+ *
+ * read_multiple_files reads its files one after the other on the worker that runs the
+ * call: a handler cannot submit sub-jobs to the pool, and starting private threads per
+ * call would bypass the pool's bound on concurrency. Each read is the fast confined
+ * read_text_file, so a batch of source files costs a few hundred microseconds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctxd/sandbox.h"
+#include "fs_priv.h"
+#include "fs_walk.h"
+
+#define DEFAULT_MEDIA_BYTES ((size_t)1 << 20)
+#define MULTI_MAX           100
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+struct ext_mime {
+	const char *ext;
+	const char *mime;
+};
+
+static const struct ext_mime ext_table[] = {
+    {"png", "image/png"},   {"jpg", "image/jpeg"},     {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},   {"webp", "image/webp"},    {"bmp", "image/bmp"},
+    {"svg", "image/svg+xml"}, {"ico", "image/x-icon"}, {"tif", "image/tiff"},
+    {"tiff", "image/tiff"}, {"avif", "image/avif"},    {"heic", "image/heic"},
+    {"mp3", "audio/mpeg"},  {"wav", "audio/wav"},      {"ogg", "audio/ogg"},
+    {"oga", "audio/ogg"},   {"flac", "audio/flac"},    {"m4a", "audio/mp4"},
+    {"aac", "audio/aac"},   {"opus", "audio/opus"},    {"aif", "audio/aiff"},
+    {"aiff", "audio/aiff"}, {"weba", "audio/webm"},    {"txt", "text/plain"},
+    {"md", "text/markdown"}, {"json", "application/json"}, {"html", "text/html"},
+    {"css", "text/css"},    {"js", "text/javascript"}, {"c", "text/x-c"},
+    {"h", "text/x-c"},      {"py", "text/x-python"},   {"yaml", "application/yaml"},
+    {"yml", "application/yaml"}, {"xml", "application/xml"}, {"pdf", "application/pdf"},
+};
+
+static const char *mime_by_ext(const char *name)
+{
+	const char *dot = name ? strrchr(name, '.') : NULL;
+	if (!dot || strchr(dot, '/')) {
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof(ext_table) / sizeof(ext_table[0]); i++) {
+		if (strcasecmp(dot + 1, ext_table[i].ext) == 0) {
+			return ext_table[i].mime;
+		}
+	}
+	return NULL;
+}
+
+const char *fs_sniff_mime(const unsigned char *p, size_t n, const char *name)
+{
+#define HAS(off, lit) (n >= (off) + sizeof(lit) - 1 && memcmp(p + (off), lit, sizeof(lit) - 1) == 0)
+	if (HAS(0, "\x89PNG\r\n\x1a\n")) {
+		return "image/png";
+	}
+	if (HAS(0, "\xFF\xD8\xFF")) {
+		return "image/jpeg";
+	}
+	if (HAS(0, "GIF87a") || HAS(0, "GIF89a")) {
+		return "image/gif";
+	}
+	if (HAS(0, "RIFF") && HAS(8, "WEBP")) {
+		return "image/webp";
+	}
+	if (HAS(0, "RIFF") && HAS(8, "WAVE")) {
+		return "audio/wav";
+	}
+	if (HAS(0, "BM") && n >= 14) {
+		return "image/bmp";
+	}
+	if (HAS(0, "II*\0") || HAS(0, "MM\0*")) {
+		return "image/tiff";
+	}
+	if (HAS(0, "\0\0\1\0") && n >= 6) {
+		return "image/x-icon";
+	}
+	if (HAS(4, "ftypavif")) {
+		return "image/avif";
+	}
+	if (HAS(4, "ftypheic") || HAS(4, "ftypheix") || HAS(4, "ftypmif1")) {
+		return "image/heic";
+	}
+	if (HAS(4, "ftypM4A")) {
+		return "audio/mp4";
+	}
+	if (HAS(0, "ID3") || (n >= 2 && p[0] == 0xFF && (p[1] & 0xE0) == 0xE0 && (p[1] & 0x06))) {
+		return "audio/mpeg";
+	}
+	if (HAS(0, "OggS")) {
+		return "audio/ogg";
+	}
+	if (HAS(0, "fLaC")) {
+		return "audio/flac";
+	}
+	if (HAS(0, "FORM") && (HAS(8, "AIFF") || HAS(8, "AIFC"))) {
+		return "audio/aiff";
+	}
+	if (HAS(0, "%PDF-")) {
+		return "application/pdf";
+	}
+#undef HAS
+	const char *e = mime_by_ext(name);
+	if (e && strcmp(e, "image/svg+xml") == 0) {
+		/* text: trust the extension only when the content looks like XML */
+		size_t i = 0;
+		while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t' ||
+				 p[i] == 0xEF || p[i] == 0xBB || p[i] == 0xBF)) {
+			i++;
+		}
+		return i < n && p[i] == '<' ? e : NULL;
+	}
+	return e;
+}
+
+int fs_file_uri(const char *abs, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t w = 0;
+	const char *pre = "file://";
+	for (; *pre; pre++) {
+		if (w + 1 >= cap) {
+			return -1;
+		}
+		out[w++] = *pre;
+	}
+	for (const unsigned char *p = (const unsigned char *)abs; *p; p++) {
+		bool keep = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			    (*p >= '0' && *p <= '9') || strchr("-._~/", *p);
+		if (w + (keep ? 1 : 3) >= cap) {
+			return -1;
+		}
+		if (keep) {
+			out[w++] = (char)*p;
+		} else {
+			out[w++] = '%';
+			out[w++] = hex[*p >> 4];
+			out[w++] = hex[*p & 15];
+		}
+	}
+	out[w] = '\0';
+	return 0;
+}
+
+json_t *fs_base64(const unsigned char *p, size_t n)
+{
+	if (n > (size_t)INT32_MAX / 2) {
+		return NULL;
+	}
+	size_t olen = 4 * ((n + 2) / 3);
+	char *o = malloc(olen + 1);
+	if (!o) {
+		return NULL;
+	}
+	int k = EVP_EncodeBlock((unsigned char *)o, p, (int)n);
+	json_t *j = k < 0 ? NULL : json_stringn(o, (size_t)k);
+	free(o);
+	return j;
+}
+
+/* ---- read_media_file -------------------------------------------------------------- */
+
+json_t *fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args)
+{
+	const char *path;
+	size_t plen;
+	if (!fs_get_path(args, &path, &plen)) {
+		return fs_fail("argument 'path' is required");
+	}
+	struct ctxd_error err = {0};
+	struct ctxd_sandbox_loc loc;
+	int fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0,
+				   false, &loc, &err);
+	if (fd < 0) {
+		return fs_fail("%s", err.msg);
+	}
+	json_t *res = NULL;
+	unsigned char *buf = NULL;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		res = fs_fail("'%s' is not a regular file", loc.abs);
+		goto out;
+	}
+	unsigned char head[64];
+	ssize_t hn = fs_pread_full(fd, (char *)head, sizeof(head), 0);
+	if (hn < 0) {
+		res = fs_fail("cannot read '%s': %s", loc.abs, strerror(errno));
+		goto out;
+	}
+	const char *mime = fs_sniff_mime(head, (size_t)hn, loc.abs);
+	bool image = mime && strncmp(mime, "image/", 6) == 0;
+	bool audio = mime && strncmp(mime, "audio/", 6) == 0;
+	if (!image && !audio) {
+		res = fs_fail("'%s' is not an image or audio file (%s); use read_text_file for "
+			      "text",
+			      loc.abs, mime ? mime : "unrecognized content");
+		goto out;
+	}
+	size_t cap = ctx->cfg && ctx->cfg->max_media_bytes ? ctx->cfg->max_media_bytes
+							   : DEFAULT_MEDIA_BYTES;
+	size_t size = (size_t)st.st_size;
+	char uri[3 * CTXD_PATH_MAX + 16];
+	if (fs_file_uri(loc.abs, uri, sizeof(uri)) < 0) {
+		res = fs_fail("path of '%s' is too long for a URI", loc.abs);
+		goto out;
+	}
+	const char *slash = strrchr(loc.abs, '/');
+	const char *base = slash ? slash + 1 : loc.abs;
+	if (size > cap) {
+		json_t *link = json_pack("{s:s, s:s, s:o, s:s, s:I}", "type", "resource_link", "uri",
+					 uri, "name", fs_text(base, strlen(base)), "mimeType", mime,
+					 "size", (json_int_t)size);
+		char note[CTXD_PATH_MAX + 200];
+		snprintf(note, sizeof(note),
+			 "%s is %zu bytes, over the %zu-byte inline limit (limits.media_bytes); "
+			 "returned as a link to read through resources/read",
+			 loc.abs, size, cap);
+		res = link ? json_pack("{s:[{s:s, s:s}, o]}", "content", "type", "text", "text",
+				       note, link)
+			   : NULL;
+		goto out;
+	}
+	buf = malloc(size + 1);
+	if (!buf) {
+		goto out;
+	}
+	ssize_t got = fs_pread_full(fd, (char *)buf, size, 0);
+	if (got < 0) {
+		res = fs_fail("cannot read '%s': %s", loc.abs, strerror(errno));
+		goto out;
+	}
+	json_t *b64 = fs_base64(buf, (size_t)got);
+	if (b64) {
+		res = json_pack("{s:[{s:s, s:o, s:s}]}", "content", "type", image ? "image" : "audio",
+				"data", b64, "mimeType", mime);
+	}
+out:
+	free(buf);
+	close(fd);
+	return res;
+}
+
+/* ---- read_multiple_files ---------------------------------------------------------- */
+
+json_t *fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *args)
+{
+	json_t *paths = json_object_get(args, "paths");
+	size_t n = json_array_size(paths);
+	if (n == 0) {
+		return fs_fail("argument 'paths' must list at least one file");
+	}
+	json_t *files = json_array();
+	struct fs_sbuf t = {0};
+	size_t failed = 0;
+	if (!files) {
+		return NULL;
+	}
+	size_t i;
+	json_t *p;
+	json_array_foreach(paths, i, p)
+	{
+		if (ctxd_job_cancelled(ctx->job)) {
+			json_decref(files);
+			free(t.p);
+			return fs_fail("read_multiple_files cancelled after %zu of %zu files", i, n);
+		}
+		json_t *a = json_pack("{s:O}", "path", p);
+		json_t *r = a ? fs_read_text_file(ctx, a) : NULL;
+		json_decref(a);
+		if (!r) {
+			json_decref(files);
+			free(t.p);
+			return NULL;
+		}
+		json_t *sc = json_object_get(r, "structuredContent");
+		const char *msg = json_string_value(
+		    json_object_get(json_array_get(json_object_get(r, "content"), 0), "text"));
+		json_t *f;
+		if (json_is_true(json_object_get(r, "isError"))) {
+			failed++;
+			f = json_pack("{s:O, s:s}", "path", p, "error", msg ? msg : "failed");
+			fs_sb_printf(&t, "%s%s: Error - ", i ? "\n---\n" : "", json_string_value(p));
+			fs_sb_str(&t, msg ? msg : "failed");
+		} else {
+			json_t *c = json_object_get(sc, "content");
+			f = json_pack("{s:O, s:O, s:O}", "path", json_object_get(sc, "path"),
+				      "content", c, "truncated", json_object_get(sc, "truncated"));
+			fs_sb_printf(&t, "%s%s:\n", i ? "\n---\n" : "",
+				     json_string_value(json_object_get(sc, "path")));
+			fs_sb_add(&t, json_string_value(c), json_string_length(c));
+		}
+		json_decref(r);
+		if (!f || json_array_append_new(files, f) < 0) {
+			json_decref(files);
+			free(t.p);
+			return NULL;
+		}
+	}
+	if (t.oom) {
+		json_decref(files);
+		free(t.p);
+		return NULL;
+	}
+	json_t *res = ctxd_tool_result(t.p, json_pack("{s:o, s:I}", "files", files, "failed",
+						      (json_int_t)failed));
+	free(t.p);
+	return res;
+}
+
+/* ---- list_directory_with_sizes ---------------------------------------------------- */
+
+struct sized {
+	char *name;
+	int type;
+	unsigned long long size;
+};
+
+struct sizes_state {
+	struct sized *v;
+	size_t n, cap, max;
+	bool truncated, oom;
+};
+
+static int sizes_visit(const struct ctxd_fs_walk_entry *e, void *ud)
+{
+	struct sizes_state *s = ud;
+	if (s->n >= s->max) {
+		s->truncated = true;
+		return CTXD_FS_WALK_STOP;
+	}
+	if (s->n == s->cap) {
+		size_t c = s->cap ? s->cap * 2 : 64;
+		struct sized *v = realloc(s->v, c * sizeof(*v));
+		if (!v) {
+			s->oom = true;
+			return CTXD_FS_WALK_STOP;
+		}
+		s->v = v;
+		s->cap = c;
+	}
+	struct stat st;
+	unsigned long long size = 0;
+	if (e->type == CTXD_FS_WALK_FILE &&
+	    fstatat(e->at_fd, e->at_path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		size = (unsigned long long)st.st_size;
+	}
+	char *nm = strndup(e->name, e->name_len);
+	if (!nm) {
+		s->oom = true;
+		return CTXD_FS_WALK_STOP;
+	}
+	s->v[s->n++] = (struct sized){.name = nm, .type = (int)e->type, .size = size};
+	return CTXD_FS_WALK_SKIP;
+}
+
+static int by_size(const void *a, const void *b)
+{
+	const struct sized *x = a, *y = b;
+	if (x->size != y->size) {
+		return x->size < y->size ? 1 : -1; /* largest first */
+	}
+	return strcmp(x->name, y->name);
+}
+
+static void human(unsigned long long b, char *out, size_t n)
+{
+	static const char *const units[] = {"B", "KB", "MB", "GB", "TB"};
+	double v = (double)b;
+	unsigned u = 0;
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0) {
+		snprintf(out, n, "%llu B", b);
+	} else {
+		snprintf(out, n, "%.2f %s", v, units[u]);
+	}
+}
+
+static const char *kind(int t)
+{
+	return t == CTXD_FS_WALK_FILE ? "file" : t == CTXD_FS_WALK_DIR ? "directory"
+					     : t == CTXD_FS_WALK_SYMLINK ? "symlink" : "other";
+}
+
+json_t *fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
+{
+	const char *path;
+	size_t plen;
+	if (!fs_get_path(args, &path, &plen)) {
+		return fs_fail("argument 'path' is required");
+	}
+	const char *sort = json_string_value(json_object_get(args, "sortBy"));
+	bool size_sort = sort && strcmp(sort, "size") == 0;
+	if (sort && !size_sort && strcmp(sort, "name") != 0) {
+		return fs_fail("argument 'sortBy' must be \"name\" or \"size\"");
+	}
+	struct ctxd_error err = {0};
+	struct ctxd_sandbox_loc loc;
+	int fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc,
+				   &err);
+	if (fd < 0) {
+		return fs_fail("%s", err.msg);
+	}
+	struct sizes_state s = {.max = fs_cfg_entries(ctx)};
+	struct ctxd_fs_walk_opts o = {
+	    .max_depth = 1,
+	    .sorted = true,
+	    .job = ctx->job,
+	    .visit = sizes_visit,
+	    .ud = &s,
+	};
+	int rc = ctxd_fs_walk(fd, &o, NULL);
+	close(fd);
+	json_t *res = NULL;
+	json_t *entries = NULL;
+	struct fs_sbuf t = {0};
+	if (s.oom || rc == -ENOMEM) {
+		goto out;
+	}
+	if (rc < 0) {
+		res = fs_fail("cannot list '%s': %s", loc.abs, strerror(-rc));
+		goto out;
+	}
+	if (size_sort) {
+		qsort(s.v, s.n, sizeof(*s.v), by_size);
+	}
+	entries = json_array();
+	unsigned long long total = 0;
+	size_t files = 0, dirs = 0;
+	for (size_t i = 0; entries && i < s.n; i++) {
+		const struct sized *e = &s.v[i];
+		json_t *nm = fs_text(e->name, strlen(e->name));
+		json_t *j = nm ? json_pack("{s:O, s:s, s:I}", "name", nm, "type", kind(e->type),
+					   "size", (json_int_t)e->size)
+			       : NULL;
+		if (!j || json_array_append_new(entries, j) < 0) {
+			json_decref(nm);
+			goto out;
+		}
+		char hs[32];
+		human(e->size, hs, sizeof(hs));
+		if (e->type == CTXD_FS_WALK_DIR) {
+			dirs++;
+			fs_sb_printf(&t, "[DIR]  %s\n", json_string_value(nm));
+		} else {
+			files++;
+			total += e->size;
+			fs_sb_printf(&t, "%s %-30s %10s\n",
+				     e->type == CTXD_FS_WALK_FILE ? "[FILE]" : "[LINK]",
+				     json_string_value(nm), e->type == CTXD_FS_WALK_FILE ? hs : "");
+		}
+		json_decref(nm);
+	}
+	if (!entries) {
+		goto out;
+	}
+	char ts[32];
+	human(total, ts, sizeof(ts));
+	fs_sb_printf(&t, "\nTotal: %zu files, %zu directories\nCombined size: %s", files, dirs, ts);
+	if (s.truncated) {
+		fs_sb_printf(&t, "\n(truncated: only the first %zu entries are listed)", s.max);
+	}
+	if (t.oom) {
+		goto out;
+	}
+	res = ctxd_tool_result(t.p, json_pack("{s:s, s:O, s:I, s:I, s:I, s:b}", "path", loc.abs,
+					      "entries", entries, "totalFiles", (json_int_t)files,
+					      "totalDirectories", (json_int_t)dirs, "totalSize",
+					      (json_int_t)total, "truncated", s.truncated));
+out:
+	json_decref(entries);
+	for (size_t i = 0; i < s.n; i++) {
+		free(s.v[i].name);
+	}
+	free(s.v);
+	free(t.p);
+	return res;
+}
+
+/* ---- directory_tree --------------------------------------------------------------- */
+
+#define TREE_MAX_DEPTH 256
+
+struct tree_state {
+	json_t *stack[TREE_MAX_DEPTH + 1]; /* stack[d]: children array at depth d (borrowed) */
+	json_t *ex;                        /* excludePatterns (borrowed) */
+	size_t n, max;
+	unsigned max_depth;
+	bool truncated, oom;
+};
+
+static bool tree_exclude(const struct ctxd_fs_walk_entry *e, void *ud)
+{
+	struct tree_state *s = ud;
+	size_t i;
+	json_t *v;
+	json_array_foreach(s->ex, i, v)
+	{
+		const char *p = json_string_value(v);
+		if (strchr(p, '/') ? ctxd_fs_glob_path(p[0] == '/' ? p + 1 : p, e->rel)
+				   : fnmatch(p, e->name, 0) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int tree_visit(const struct ctxd_fs_walk_entry *e, void *ud)
+{
+	struct tree_state *s = ud;
+	if (s->n >= s->max) {
+		s->truncated = true;
+		return CTXD_FS_WALK_STOP;
+	}
+	if (e->depth > TREE_MAX_DEPTH) {
+		return CTXD_FS_WALK_SKIP;
+	}
+	json_t *node = json_pack("{s:o, s:s}", "name", fs_text(e->name, e->name_len), "type",
+				 kind((int)e->type));
+	if (!node || json_array_append_new(s->stack[e->depth - 1], node) < 0) {
+		s->oom = true;
+		return CTXD_FS_WALK_STOP;
+	}
+	s->n++;
+	if (e->type == CTXD_FS_WALK_DIR &&
+	    (s->max_depth == 0 || e->depth < s->max_depth) && e->depth < TREE_MAX_DEPTH) {
+		json_t *kids = json_array();
+		if (!kids || json_object_set_new(node, "children", kids) < 0) {
+			s->oom = true;
+			return CTXD_FS_WALK_STOP;
+		}
+		s->stack[e->depth] = kids;
+	}
+	return CTXD_FS_WALK_CONTINUE;
+}
+
+json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
+{
+	const char *path;
+	size_t plen;
+	if (!fs_get_path(args, &path, &plen)) {
+		return fs_fail("argument 'path' is required");
+	}
+	struct tree_state s = {.max = fs_cfg_entries(ctx), .ex = json_object_get(args,
+										   "excludePatterns")};
+	size_t i;
+	json_t *v;
+	json_array_foreach(s.ex, i, v)
+	{
+		if (!json_is_string(v) || json_string_length(v) == 0) {
+			return fs_fail("argument 'excludePatterns[%zu]' must be a non-empty glob", i);
+		}
+	}
+	json_t *md = json_object_get(args, "maxDepth");
+	if (json_is_integer(md) && json_integer_value(md) > 0) {
+		s.max_depth = json_integer_value(md) > TREE_MAX_DEPTH
+				  ? TREE_MAX_DEPTH
+				  : (unsigned)json_integer_value(md);
+	}
+	struct ctxd_error err = {0};
+	struct ctxd_sandbox_loc loc;
+	int fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc,
+				   &err);
+	if (fd < 0) {
+		return fs_fail("%s", err.msg);
+	}
+	json_t *tree = json_array();
+	s.stack[0] = tree;
+	struct ctxd_fs_walk_opts o = {
+	    .max_depth = s.max_depth,
+	    .sorted = true,
+	    .job = ctx->job,
+	    .progress = ctx->progress,
+	    .exclude = json_array_size(s.ex) ? tree_exclude : NULL,
+	    .visit = tree_visit,
+	    .ud = &s,
+	};
+	int rc = tree ? ctxd_fs_walk(fd, &o, NULL) : -ENOMEM;
+	close(fd);
+	json_t *res = NULL;
+	if (s.oom || rc == -ENOMEM) {
+		goto out;
+	}
+	if (rc == -ECANCELED) {
+		res = fs_fail("directory_tree of '%s' cancelled", loc.abs);
+		goto out;
+	}
+	if (rc < 0) {
+		res = fs_fail("cannot read '%s': %s", loc.abs, strerror(-rc));
+		goto out;
+	}
+	char *txt = json_dumps(tree, JSON_COMPACT);
+	if (!txt) {
+		goto out;
+	}
+	struct fs_sbuf t = {0};
+	fs_sb_str(&t, txt);
+	free(txt);
+	if (s.truncated) {
+		fs_sb_printf(&t, "\n(truncated after %zu entries: use maxDepth or excludePatterns)",
+			     s.max);
+	}
+	if (!t.oom) {
+		res = ctxd_tool_result(t.p, json_pack("{s:s, s:O, s:I, s:b}", "path", loc.abs,
+						      "tree", tree, "entries", (json_int_t)s.n,
+						      "truncated", s.truncated));
+	}
+	free(t.p);
+out:
+	json_decref(tree);
+	return res;
+}
+
+/* ---- schemas ---------------------------------------------------------------------- */
+
+/* clang-format off */
+const char fs_media_in[] =
+	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\",\"description\":"
+	"\"The image or audio file. Absolute, or relative to the first allowed directory.\"}},"
+	"\"required\":[\"path\"],\"additionalProperties\":false}";
+
+const char fs_multi_in[] =
+	"{\"type\":\"object\",\"properties\":{\"paths\":{\"type\":\"array\",\"minItems\":1,"
+	"\"maxItems\":100,\"items\":{\"type\":\"string\"},\"description\":\"Text files to read; "
+	"a failure is reported for that file only.\"}},\"required\":[\"paths\"],"
+	"\"additionalProperties\":false}";
+
+const char fs_multi_out[] =
+	"{\"type\":\"object\",\"properties\":{\"files\":{\"type\":\"array\",\"items\":{"
+	"\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},"
+	"\"content\":{\"type\":\"string\"},\"truncated\":{\"type\":\"boolean\"},"
+	"\"error\":{\"type\":\"string\"}},\"required\":[\"path\"],"
+	"\"additionalProperties\":false}},\"failed\":{\"type\":\"integer\"}},"
+	"\"required\":[\"files\",\"failed\"],\"additionalProperties\":false}";
+
+const char fs_sizes_in[] =
+	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\",\"description\":"
+	"\"The directory to list.\"},\"sortBy\":{\"type\":\"string\",\"enum\":[\"name\","
+	"\"size\"],\"description\":\"Sort by name (default) or size (largest first).\"}},"
+	"\"required\":[\"path\"],\"additionalProperties\":false}";
+
+const char fs_sizes_out[] =
+	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},"
+	"\"entries\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+	"\"name\":{\"type\":\"string\"},\"type\":{\"type\":\"string\"},\"size\":{\"type\":"
+	"\"integer\"}},\"required\":[\"name\",\"type\",\"size\"],\"additionalProperties\":false}},"
+	"\"totalFiles\":{\"type\":\"integer\"},\"totalDirectories\":{\"type\":\"integer\"},"
+	"\"totalSize\":{\"type\":\"integer\"},\"truncated\":{\"type\":\"boolean\"}},"
+	"\"required\":[\"path\",\"entries\",\"totalFiles\",\"totalDirectories\",\"totalSize\","
+	"\"truncated\"],\"additionalProperties\":false}";
+
+const char fs_tree_in[] =
+	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\",\"description\":"
+	"\"The directory at the top of the tree.\"},\"maxDepth\":{\"type\":\"integer\","
+	"\"minimum\":1,\"description\":\"Levels to include (1 = only path's entries).\"},"
+	"\"excludePatterns\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+	"\"description\":\"Globs to leave out: by name without '/', by relative path with "
+	"'/' ('**' allowed).\"}},\"required\":[\"path\"],\"additionalProperties\":false}";
+
+const char fs_tree_out[] =
+	"{\"type\":\"object\",\"$defs\":{\"node\":{\"type\":\"object\",\"properties\":{"
+	"\"name\":{\"type\":\"string\"},\"type\":{\"type\":\"string\"},"
+	"\"children\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/node\"}}},"
+	"\"required\":[\"name\",\"type\"]}},\"properties\":{\"path\":{\"type\":\"string\"},"
+	"\"tree\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/node\"},"
+	"\"description\":\"Nodes {name, type, children?}; "
+	"directories within maxDepth have children.\"},\"entries\":{\"type\":\"integer\"},"
+	"\"truncated\":{\"type\":\"boolean\"}},\"required\":[\"path\",\"tree\",\"entries\","
+	"\"truncated\"],\"additionalProperties\":false}";
+/* clang-format on */

@@ -1,0 +1,496 @@
+/* test_fs_write.c - the writing file tools, called directly through ctxd_fs_tools[]:
+ * success and failure paths, and the escape list applied to every one of them. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctxd/config.h"
+#include "ctxd/fsutil.h"
+#include "ctxd/sandbox.h"
+#include "ctxd/tools_fs.h"
+#include "test.h"
+
+static char base[2048], root[CTXD_PATH_MAX], out[CTXD_PATH_MAX], ro[CTXD_PATH_MAX];
+static struct ctxd_config cfg;
+static struct ctxd_sandbox *sb;
+static struct ctxd_tool_ctx ctx;
+
+static void put(const char *dir, const char *rel, const char *data)
+{
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	FILE *f = fopen(p, "wb");
+	ASSERT(f);
+	ASSERT_EQ(fwrite(data, 1, strlen(data), f), strlen(data));
+	ASSERT_EQ(fclose(f), 0);
+}
+
+static char *slurp(const char *dir, const char *rel)
+{
+	static char buf[1 << 16];
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	FILE *f = fopen(p, "rb");
+	if (!f) {
+		return NULL;
+	}
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static bool exists(const char *dir, const char *rel)
+{
+	char p[2 * CTXD_PATH_MAX];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	return lstat(p, &st) == 0;
+}
+
+static const struct ctxd_tool *tool(const char *name)
+{
+	for (size_t i = 0; i < ctxd_fs_tools_count; i++) {
+		if (strcmp(ctxd_fs_tools[i].name, name) == 0) {
+			return &ctxd_fs_tools[i];
+		}
+	}
+	fprintf(stderr, "no tool %s\n", name);
+	abort();
+}
+
+static json_t *call(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static json_t *call(const char *name, const char *fmt, ...)
+{
+	static char buf[1 << 16];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_error_t je;
+	json_t *args = json_loads(buf, JSON_ALLOW_NUL, &je);
+	if (!args) {
+		fprintf(stderr, "bad test json %s: %s\n", buf, je.text);
+		abort();
+	}
+	const struct ctxd_tool *t = tool(name);
+	json_t *res = t->fn(&ctx, args);
+	json_decref(args);
+	ASSERT(res);
+	json_t *s = json_object_get(res, "structuredContent");
+	if (s && t->output_schema) {
+		json_t *schema = json_loads(t->output_schema, 0, &je);
+		struct ctxd_error err;
+		ASSERT(schema);
+		if (ctxd_schema_validate(schema, s, "structuredContent", &err) < 0) {
+			fprintf(stderr, "%s: %s\n", name, err.msg);
+			abort();
+		}
+		json_decref(schema);
+	}
+	return res;
+}
+
+static bool is_error(json_t *r)
+{
+	return json_is_true(json_object_get(r, "isError"));
+}
+
+static const char *text(json_t *r)
+{
+	return json_string_value(
+	    json_object_get(json_array_get(json_object_get(r, "content"), 0), "text"));
+}
+
+static void ok(json_t *r)
+{
+	if (is_error(r)) {
+		fprintf(stderr, "unexpected error: %s\n", text(r));
+		abort();
+	}
+	json_decref(r);
+}
+
+static void err_has(json_t *r, const char *needle)
+{
+	if (!is_error(r)) {
+		fprintf(stderr, "expected an error containing '%s', got: %s\n", needle, text(r));
+		abort();
+	}
+	ASSERT_CONTAINS(text(r), needle);
+	json_decref(r);
+}
+
+static void test_write_file(void)
+{
+	ok(call("write_file", "{\"path\":\"%s/w.txt\",\"content\":\"one\\n\"}", root));
+	ASSERT_STR_EQ(slurp(root, "w.txt"), "one\n");
+	/* keeps the mode of an existing file */
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/w.txt", root);
+	ASSERT_EQ(chmod(p, 0600), 0);
+	json_t *r = call("write_file", "{\"path\":\"w.txt\",\"content\":\"two\\n\"}");
+	char sha[CTXD_SHA256_HEX_LEN + 1];
+	ctxd_sha256_hex("two\n", 4, sha);
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(r, "structuredContent"),
+							"sha256")),
+		      sha);
+	ok(r);
+	struct stat st;
+	ASSERT_EQ(stat(p, &st), 0);
+	ASSERT_EQ(st.st_mode & 0777, 0600);
+	/* expectedSha256: matching passes, stale refused, missing file refused */
+	ok(call("write_file", "{\"path\":\"w.txt\",\"content\":\"three\\n\",\"expectedSha256\":\"%s\"}",
+		sha));
+	err_has(call("write_file",
+		     "{\"path\":\"w.txt\",\"content\":\"four\\n\",\"expectedSha256\":\"%s\"}", sha),
+		"changed since it was read");
+	ASSERT_STR_EQ(slurp(root, "w.txt"), "three\n");
+	err_has(call("write_file",
+		     "{\"path\":\"nope.txt\",\"content\":\"x\",\"expectedSha256\":\"%s\"}", sha),
+		"does not exist");
+	/* parent must exist; directories refused; read-only root refused */
+	err_has(call("write_file", "{\"path\":\"nodir/x.txt\",\"content\":\"x\"}"), "");
+	ASSERT(!exists(root, "nodir"));
+	err_has(call("write_file", "{\"path\":\"%s\",\"content\":\"x\"}", root), "");
+	mkdir(strcat(strcpy(p, root), "/d"), 0755);
+	err_has(call("write_file", "{\"path\":\"d\",\"content\":\"x\"}"), "directory");
+	err_has(call("write_file", "{\"path\":\"%s/x.txt\",\"content\":\"x\"}", ro), "read-only");
+	ASSERT(!exists(ro, "x.txt"));
+	/* a symlink inside the root is written through to its target */
+	put(root, "target.txt", "old\n");
+	snprintf(p, sizeof(p), "%s/link.txt", root);
+	ASSERT_EQ(symlink("target.txt", p), 0);
+	ok(call("write_file", "{\"path\":\"link.txt\",\"content\":\"new\\n\"}"));
+	ASSERT_STR_EQ(slurp(root, "target.txt"), "new\n");
+	struct stat lst;
+	ASSERT_EQ(lstat(p, &lst), 0);
+	ASSERT(S_ISLNK(lst.st_mode));
+	/* no temp files left behind */
+	DIR *d = opendir(root);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		ASSERT(!strstr(de->d_name, ".ctxd-"));
+	}
+	closedir(d);
+}
+
+static void test_edit_file(void)
+{
+	put(root, "e.txt", "alpha\nbeta\ngamma\nbeta\n");
+	json_t *r = call("edit_file",
+			 "{\"path\":\"e.txt\",\"edits\":[{\"oldText\":\"alpha\",\"newText\":\"ALPHA\"}"
+			 ",{\"oldText\":\"gamma\\n\",\"newText\":\"\"}]}");
+	ASSERT(!is_error(r));
+	ASSERT_CONTAINS(text(r), "@@ -1,4 +1,3 @@\n-alpha\n+ALPHA\n beta\n-gamma\n beta\n");
+	json_decref(r);
+	ASSERT_STR_EQ(slurp(root, "e.txt"), "ALPHA\nbeta\nbeta\n");
+	/* several matches: error naming the edit, the count and the lines; nothing written */
+	err_has(call("edit_file",
+		     "{\"path\":\"e.txt\",\"edits\":[{\"oldText\":\"ALPHA\",\"newText\":\"a\"},"
+		     "{\"oldText\":\"beta\",\"newText\":\"b\"}]}"),
+		"edit 2 of 2: oldText matches 2 times");
+	ASSERT_STR_EQ(slurp(root, "e.txt"), "ALPHA\nbeta\nbeta\n");
+	ok(call("edit_file", "{\"path\":\"e.txt\",\"edits\":[{\"oldText\":\"beta\","
+			     "\"newText\":\"B\",\"replaceAll\":true}]}"));
+	ASSERT_STR_EQ(slurp(root, "e.txt"), "ALPHA\nB\nB\n");
+	/* no match: closest line named */
+	err_has(call("edit_file", "{\"path\":\"e.txt\",\"edits\":[{\"oldText\":\"ALPHO\","
+				  "\"newText\":\"x\"}]}"),
+		"closest line is 1: \"ALPHA\"");
+	/* dry run writes nothing */
+	r = call("edit_file", "{\"path\":\"e.txt\",\"dryRun\":true,\"edits\":[{\"oldText\":\"ALPHA\","
+			      "\"newText\":\"Z\"}]}");
+	ASSERT_CONTAINS(text(r), "+Z");
+	ASSERT_CONTAINS(text(r), "dry run");
+	json_decref(r);
+	ASSERT_STR_EQ(slurp(root, "e.txt"), "ALPHA\nB\nB\n");
+	/* whitespace-tolerant fallback keeps the file's indentation */
+	put(root, "py.txt", "def f():\n    if x:\n        return 1\n    return 2\n");
+	ok(call("edit_file", "{\"path\":\"py.txt\",\"edits\":[{\"oldText\":\"if x:\\n    return 1\","
+			     "\"newText\":\"if y:\\n    return 3\"}]}"));
+	ASSERT_STR_EQ(slurp(root, "py.txt"),
+		      "def f():\n    if y:\n        return 3\n    return 2\n");
+	/* CRLF and BOM kept */
+	put(root, "crlf.txt", "\xEF\xBB\xBFone\r\ntwo\r\nthree\r\n");
+	ok(call("edit_file", "{\"path\":\"crlf.txt\",\"edits\":[{\"oldText\":\"two\\nthree\","
+			     "\"newText\":\"2\\n3\"}]}"));
+	ASSERT_STR_EQ(slurp(root, "crlf.txt"), "\xEF\xBB\xBFone\r\n2\r\n3\r\n");
+	/* no final newline: diff marks it */
+	put(root, "nonl.txt", "a\nb");
+	r = call("edit_file", "{\"path\":\"nonl.txt\",\"edits\":[{\"oldText\":\"b\",\"newText\":\"c\"}]}");
+	ASSERT_CONTAINS(text(r), "-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n");
+	json_decref(r);
+	/* expectedSha256 */
+	char sha[CTXD_SHA256_HEX_LEN + 1];
+	ctxd_sha256_hex("a\nc", 3, sha);
+	ok(call("edit_file", "{\"path\":\"nonl.txt\",\"expectedSha256\":\"%s\",\"edits\":[{"
+			     "\"oldText\":\"a\",\"newText\":\"A\"}]}",
+		sha));
+	err_has(call("edit_file", "{\"path\":\"nonl.txt\",\"expectedSha256\":\"%s\",\"edits\":[{"
+				  "\"oldText\":\"A\",\"newText\":\"a\"}]}",
+		     sha),
+		"changed since it was read");
+	err_has(call("edit_file", "{\"path\":\"missing.txt\",\"edits\":[{\"oldText\":\"a\","
+				  "\"newText\":\"b\"}]}"),
+		"does not exist");
+	err_has(call("edit_file", "{\"path\":\"%s/f\",\"edits\":[{\"oldText\":\"a\","
+				  "\"newText\":\"b\"}]}",
+		     ro),
+		"read-only");
+	/* a large file with edits far apart: a small diff */
+	static char big[1 << 20];
+	size_t n = 0;
+	for (int i = 0; n + 40 < sizeof(big) - 64; i++) {
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "line %d of the big file\n", i);
+	}
+	put(root, "big.txt", big);
+	r = call("edit_file", "{\"path\":\"big.txt\",\"edits\":[{\"oldText\":\"line 10 of\","
+			      "\"newText\":\"LINE 10 of\"},{\"oldText\":\"line 30000 of\","
+			      "\"newText\":\"LINE 30000 of\"}]}");
+	ASSERT(!is_error(r));
+	ASSERT(strlen(text(r)) < 1000);
+	ASSERT_CONTAINS(text(r), "+LINE 30000 of the big file\n");
+	json_decref(r);
+}
+
+static void test_other_writers(void)
+{
+	/* append */
+	ok(call("append_file", "{\"path\":\"ap.txt\",\"content\":\"a\\n\"}"));
+	ok(call("append_file", "{\"path\":\"ap.txt\",\"content\":\"b\\n\"}"));
+	ASSERT_STR_EQ(slurp(root, "ap.txt"), "a\nb\n");
+	err_has(call("append_file", "{\"path\":\"d\",\"content\":\"x\"}"), "directory");
+	/* copy */
+	ok(call("copy_file", "{\"source\":\"ap.txt\",\"destination\":\"cp.txt\"}"));
+	ASSERT_STR_EQ(slurp(root, "cp.txt"), "a\nb\n");
+	err_has(call("copy_file", "{\"source\":\"ap.txt\",\"destination\":\"cp.txt\"}"),
+		"already exists");
+	put(root, "ap.txt", "c\n");
+	ok(call("copy_file", "{\"source\":\"ap.txt\",\"destination\":\"cp.txt\",\"overwrite\":true}"));
+	ASSERT_STR_EQ(slurp(root, "cp.txt"), "c\n");
+	err_has(call("copy_file", "{\"source\":\"d\",\"destination\":\"d2\"}"), "not a regular file");
+	err_has(call("copy_file", "{\"source\":\"ap.txt\",\"destination\":\"%s/c\"}", ro),
+		"read-only");
+	/* move */
+	ok(call("move_file", "{\"source\":\"cp.txt\",\"destination\":\"d/mv.txt\"}"));
+	ASSERT(!exists(root, "cp.txt"));
+	ASSERT_STR_EQ(slurp(root, "d/mv.txt"), "c\n");
+	err_has(call("move_file", "{\"source\":\"ap.txt\",\"destination\":\"d/mv.txt\"}"),
+		"already exists");
+	ASSERT_STR_EQ(slurp(root, "ap.txt"), "c\n");
+	err_has(call("move_file", "{\"source\":\"%s/f\",\"destination\":\"x\"}", ro), "read-only");
+	/* create_directory: -p and idempotent */
+	ok(call("create_directory", "{\"path\":\"m/n/o\"}"));
+	ASSERT(exists(root, "m/n/o"));
+	json_t *r = call("create_directory", "{\"path\":\"m/n/o\"}");
+	ASSERT_CONTAINS(text(r), "already exists");
+	ok(r);
+	err_has(call("create_directory", "{\"path\":\"ap.txt/x\"}"), "");
+	err_has(call("create_directory", "{\"path\":\"%s/newdir\"}", ro), "read-only");
+	/* delete: files, symlinks (the link only), directories only with recursive */
+	put(root, "m/n/o/f.txt", "x");
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/m/n/lnk", root);
+	ASSERT_EQ(symlink(out, p), 0);
+	err_has(call("delete_file", "{\"path\":\"m\"}"), "recursive");
+	ok(call("delete_file", "{\"path\":\"m/n/lnk\"}"));
+	ASSERT_STR_EQ(slurp(out, "secret.txt"), "secret\n");
+	ASSERT_EQ(symlink(out, p), 0);
+	ok(call("delete_file", "{\"path\":\"m\",\"recursive\":true}"));
+	ASSERT(!exists(root, "m"));
+	ASSERT_STR_EQ(slurp(out, "secret.txt"), "secret\n");
+	err_has(call("delete_file", "{\"path\":\"m\"}"), "No such file");
+	err_has(call("delete_file", "{\"path\":\"%s/f\"}", ro), "read-only");
+	ASSERT(exists(ro, "f"));
+	err_has(call("delete_file", "{\"path\":\"%s\",\"recursive\":true}", root), "");
+	ASSERT(exists(root, "ap.txt"));
+}
+
+/* ---- the escape list -------------------------------------------------------------- */
+
+static void outside_intact(void)
+{
+	DIR *d = opendir(out);
+	ASSERT(d);
+	struct dirent *de;
+	size_t n = 0;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			ASSERT_STR_EQ(de->d_name, "secret.txt");
+			n++;
+		}
+	}
+	closedir(d);
+	ASSERT_EQ(n, 1);
+	ASSERT_STR_EQ(slurp(out, "secret.txt"), "secret\n");
+	struct stat st;
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/secret.txt", out);
+	ASSERT_EQ(stat(p, &st), 0);
+	ASSERT_EQ(st.st_mode & 0777, 0644);
+}
+
+/* Links inside the root that lead out; recreated before each attempt. */
+static void make_links(void)
+{
+	static const char *const names[] = {"esc_file", "esc_dangling", "esc_dir", "esc_rel"};
+	char p[2 * CTXD_PATH_MAX], t[2 * CTXD_PATH_MAX];
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s/%s", root, names[i]);
+		unlink(p);
+	}
+	snprintf(t, sizeof(t), "%s/secret.txt", out);
+	snprintf(p, sizeof(p), "%s/esc_file", root);
+	ASSERT_EQ(symlink(t, p), 0);
+	snprintf(t, sizeof(t), "%s/created.txt", out);
+	snprintf(p, sizeof(p), "%s/esc_dangling", root);
+	ASSERT_EQ(symlink(t, p), 0);
+	snprintf(p, sizeof(p), "%s/esc_dir", root);
+	ASSERT_EQ(symlink(out, p), 0);
+	snprintf(p, sizeof(p), "%s/esc_rel", root);
+	ASSERT_EQ(symlink("../root-evil/rel.txt", p), 0);
+}
+
+static void test_escapes(void)
+{
+	static char longp[6000];
+	memset(longp, 'a', sizeof(longp) - 1);
+	for (size_t i = 100; i < sizeof(longp) - 1; i += 100) {
+		longp[i] = '/';
+	}
+	char targets[16][8192];
+	size_t nt = 0;
+	snprintf(targets[nt++], 8192, "%s/secret.txt", out);               /* absolute outside */
+	snprintf(targets[nt++], 8192, "%s/new.txt", out);                  /* absolute outside */
+	snprintf(targets[nt++], 8192, "%s/../root-evil/new.txt", root);    /* '..' leaving */
+	snprintf(targets[nt++], 8192, "../root-evil/new.txt");             /* relative '..' */
+	snprintf(targets[nt++], 8192, "%s-evil/secret.txt", root);         /* sibling prefix */
+	snprintf(targets[nt++], 8192, "%s/esc_file", root);                /* link to outside file */
+	snprintf(targets[nt++], 8192, "%s/esc_dangling", root);            /* dangling link out */
+	snprintf(targets[nt++], 8192, "%s/esc_dir/new.txt", root);         /* dir link out */
+	snprintf(targets[nt++], 8192, "%s/esc_dir/secret.txt", root);      /* dir link out */
+	snprintf(targets[nt++], 8192, "esc_rel");                          /* relative link out */
+	snprintf(targets[nt++], 8192, "%s/esc_dir/sub/deeper", root);      /* mkdir -p out */
+	snprintf(targets[nt++], 8192, "ok\\u0000/../../root-evil/x");       /* NUL byte */
+	int longn = snprintf(targets[nt++], 8192, "%s/%s", root, longp);   /* over-long */
+	ASSERT(longn > 0 && longn < 8192);
+	put(root, "src.txt", "payload\n");
+	for (size_t i = 0; i < nt; i++) {
+		const char *t = targets[i];
+		/* tools acting on the link itself may legitimately remove or move a link;
+		 * everything else must be refused */
+		bool link_itself = strstr(t, "esc_file") || strstr(t, "esc_dangling") ||
+				   strcmp(t, "esc_rel") == 0;
+		json_t *r;
+		make_links();
+		r = call("write_file", "{\"path\":\"%s\",\"content\":\"pwned\\n\"}", t);
+		ASSERT(is_error(r));
+		json_decref(r);
+		outside_intact();
+		r = call("edit_file", "{\"path\":\"%s\",\"edits\":[{\"oldText\":\"secret\","
+				      "\"newText\":\"pwned\"}]}",
+			 t);
+		ASSERT(is_error(r));
+		json_decref(r);
+		outside_intact();
+		r = call("append_file", "{\"path\":\"%s\",\"content\":\"pwned\\n\"}", t);
+		ASSERT(is_error(r));
+		json_decref(r);
+		outside_intact();
+		r = call("copy_file", "{\"source\":\"src.txt\",\"destination\":\"%s\",\"overwrite\":true}",
+			 t);
+		ASSERT(is_error(r));
+		json_decref(r);
+		outside_intact();
+		if (!strstr(t, "secret.txt") || strstr(t, "esc_dir")) {
+			r = call("copy_file", "{\"source\":\"%s\",\"destination\":\"copied.txt\"}", t);
+			ASSERT(is_error(r));
+			json_decref(r);
+			ASSERT(!exists(root, "copied.txt"));
+		}
+		r = call("move_file", "{\"source\":\"src.txt\",\"destination\":\"%s\"}", t);
+		ASSERT(is_error(r));
+		json_decref(r);
+		ASSERT(exists(root, "src.txt"));
+		outside_intact();
+		r = call("move_file", "{\"source\":\"%s\",\"destination\":\"moved\"}", t);
+		ASSERT(is_error(r) == !link_itself);
+		json_decref(r);
+		unlink(strcat(strcpy(targets[15], root), "/moved"));
+		outside_intact();
+		make_links();
+		r = call("delete_file", "{\"path\":\"%s\",\"recursive\":true}", t);
+		ASSERT(is_error(r) == !link_itself);
+		json_decref(r);
+		outside_intact();
+		make_links();
+		r = call("create_directory", "{\"path\":\"%s\"}", t);
+		ASSERT(is_error(r));
+		json_decref(r);
+		outside_intact();
+	}
+	make_links();
+}
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+int main(void)
+{
+	const char *tmp = getenv("CTXD_TEST_TMP");
+	if (!tmp) {
+		tmp = getenv("TMPDIR");
+	}
+	if (!tmp) {
+		tmp = "/tmp";
+	}
+	char tmpl[CTXD_PATH_MAX];
+	snprintf(tmpl, sizeof(tmpl), "%s/ctxd-fsw-XXXXXX", tmp);
+	ASSERT(mkdtemp(tmpl));
+	ASSERT(realpath(tmpl, base));
+	snprintf(root, sizeof(root), "%s/root", base);
+	snprintf(out, sizeof(out), "%s/root-evil", base);
+	snprintf(ro, sizeof(ro), "%s/ro", base);
+	ASSERT_EQ(mkdir(root, 0755), 0);
+	ASSERT_EQ(mkdir(out, 0755), 0);
+	ASSERT_EQ(mkdir(ro, 0755), 0);
+	put(out, "secret.txt", "secret\n");
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/secret.txt", out);
+	ASSERT_EQ(chmod(p, 0644), 0);
+	put(ro, "f", "read only\n");
+
+	ctxd_config_init(&cfg);
+	sb = ctxd_sandbox_create();
+	ASSERT(sb);
+	struct ctxd_error err;
+	ASSERT_EQ(ctxd_sandbox_add_root(sb, root, false, &err), 0);
+	ASSERT_EQ(ctxd_sandbox_add_root(sb, ro, true, &err), 0);
+	ctxd_sandbox_seal(sb);
+	ctx.cfg = &cfg;
+	ctx.sandbox = sb;
+
+	RUN(test_write_file);
+	RUN(test_edit_file);
+	RUN(test_other_writers);
+	RUN(test_escapes);
+
+	ctxd_sandbox_destroy(sb);
+	ctxd_config_finish(&cfg);
+	nftw(base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
