@@ -14,6 +14,7 @@
 #include "ctxd/log.h"
 #include "ctxd/loop.h"
 #include "ctxd/mcp.h"
+#include "ctxd/memory_bank.h"
 #include "ctxd/sandbox.h"
 #include "ctxd/skills.h"
 #include "ctxd/tool.h"
@@ -91,7 +92,8 @@ static struct ctxd_method_provider skills_get_method = { "skills/get", NULL, ski
 
 /* Hand the families' resources, prompts, methods and capabilities to the engine and
  * start hot reload. Loop thread, before the first frame. */
-static int wire_families(struct ctxd_loop *loop, struct ctxd_skills *skills)
+static int wire_families(struct ctxd_loop *loop, struct ctxd_skills *skills,
+			 struct ctxd_memory_bank *mbank)
 {
 	struct ctxd_mcp *mcp = ctxd_loop_mcp(loop);
 	skills_list_method.ud = skills_get_method.ud = skills;
@@ -99,6 +101,7 @@ static int wire_families(struct ctxd_loop *loop, struct ctxd_skills *skills)
 	ctxd_skills_attach(skills, ctxd_loop_watch(loop), ctxd_mcp_notifier(mcp));
 	if (ctxd_mcp_add_resource_provider(mcp, ctxd_fs_resources()) < 0 ||
 	    ctxd_mcp_add_resource_provider(mcp, ctxd_skills_resources(skills)) < 0 ||
+	    ctxd_mcp_add_resource_provider(mcp, ctxd_memory_bank_resources(mbank)) < 0 ||
 	    ctxd_mcp_add_prompt_provider(mcp, ctxd_skills_prompts(skills)) < 0 ||
 	    ctxd_mcp_add_method(mcp, &skills_list_method) < 0 ||
 	    ctxd_mcp_add_method(mcp, &skills_get_method) < 0 ||
@@ -261,6 +264,7 @@ int main(int argc, char **argv)
 	struct ctxd_registry *reg = ctxd_registry_create();
 	struct ctxd_loop *loop = NULL;
 	struct ctxd_skills *skills = NULL;
+	struct ctxd_memory_bank *mbank = NULL;
 	if (!sb || !reg) {
 		fprintf(stderr, "ctxd: out of memory\n");
 		rc = 1;
@@ -281,9 +285,17 @@ int main(int argc, char **argv)
 		goto teardown;
 	}
 	collect_extra_ro(skills);
+	mbank = ctxd_memory_bank_create(&cfg, sb, &err);
+	if (!mbank) {
+		fprintf(stderr, "ctxd: %s\n", err.msg);
+		rc = 1;
+		goto teardown;
+	}
 	if (ctxd_registry_add(reg, ctxd_fs_tools, ctxd_fs_tools_count, &cfg, NULL, &err) < 0 ||
 	    ctxd_registry_add(reg, ctxd_skills_tools, ctxd_skills_tools_count, &cfg, skills,
-			      &err) < 0) {
+			      &err) < 0 ||
+	    ctxd_registry_add(reg, ctxd_memory_bank_tools, ctxd_memory_bank_tools_count, &cfg,
+			      mbank, &err) < 0) {
 		fprintf(stderr, "ctxd: %s\n", err.msg);
 		rc = 1;
 		goto teardown;
@@ -323,7 +335,7 @@ int main(int argc, char **argv)
 			  "Landlock applied to the first ones that arrive");
 		ctxd_loop_landlock_client_roots(loop, extra_ro);
 	}
-	if (wire_families(loop, skills) < 0) {
+	if (wire_families(loop, skills, mbank) < 0) {
 		fprintf(stderr, "ctxd: out of memory\n");
 		rc = 1;
 		goto teardown;
@@ -337,6 +349,7 @@ teardown:
 	ctxd_skills_detach(skills); /* before the watcher goes */
 	ctxd_loop_destroy(loop);
 	ctxd_skills_destroy(skills); /* after the pool: no discovery job in flight */
+	ctxd_memory_bank_destroy(mbank);
 	ctxd_registry_destroy(reg);
 	ctxd_sandbox_destroy(sb);
 out:

@@ -1,0 +1,1418 @@
+/* tools/memory_bank.c - the memory_bank_* tools and the memory-bank:// resources over the
+ * bank in src/memory_bank.c.
+ *
+ * Every handler opens the bank through the sandbox (ctxd_memory_bank_open), so a file
+ * argument is only ever a name inside the bank directory. Writes go through
+ * ctxd_memory_bank_edit: locked, precondition re-checked under the lock, atomic, recorded
+ * in the history. A failed precondition is an isError result whose structuredContent
+ * carries currentSha256, so the agent can re-read and retry.
+ */
+#include "ctxd/memory_bank.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctxd/fsutil.h"
+
+#define RO_FLAGS (CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT)
+#define DEFAULT_READ_BYTES (256u * 1024u)
+
+/* ---- helpers ----------------------------------------------------------------------- */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void b_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->oom) {
+		return;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t c = b->cap ? b->cap : 256;
+		while (c < b->len + n + 1) {
+			c *= 2;
+		}
+		char *q = realloc(b->p, c);
+		if (!q) {
+			b->oom = true;
+			return;
+		}
+		b->p = q;
+		b->cap = c;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void b_str(struct buf *b, const char *s)
+{
+	b_add(b, s, strlen(s));
+}
+
+static void b_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void b_printf(struct buf *b, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0) {
+		b_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+	}
+}
+
+static const char *str_arg(json_t *args, const char *key)
+{
+	return json_string_value(json_object_get(args, key));
+}
+
+static json_t *fail_err(const struct ctxd_error *err)
+{
+	return ctxd_tool_error("%s", err->msg);
+}
+
+/* Open the bank named by the `project` argument. */
+static json_t *open_bank(const struct ctxd_tool_ctx *ctx, json_t *args, bool create,
+			 struct ctxd_mb_dir *dir)
+{
+	struct ctxd_error err = {0};
+	if (ctxd_memory_bank_open(ctx->ud, str_arg(args, "project"), create, dir, &err)) {
+		return fail_err(&err);
+	}
+	return NULL;
+}
+
+static json_t *check_file(const char *file)
+{
+	if (!ctxd_memory_bank_file_ok(file)) {
+		return ctxd_tool_error("argument 'file': '%.200s' is not a bank file name (letters, "
+				       "digits, '.', '_', '-', ending in .md, no leading dot; no "
+				       "directories)",
+				       file);
+	}
+	return NULL;
+}
+
+static void iso_time(time_t t, char out[32])
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The line ending the file uses: "\r\n" when its first line ends so. */
+static const char *file_eol(const char *cur, size_t len)
+{
+	const char *nl = cur ? memchr(cur, '\n', len) : NULL;
+	return nl && nl > cur && nl[-1] == '\r' ? "\r\n" : "\n";
+}
+
+/* `s` without leading and trailing blank lines, with every line end written as `eol`. */
+static void add_normalized(struct buf *b, const char *s, size_t n, const char *eol)
+{
+	size_t a = 0;
+	/* drop leading blank lines (but keep a first line's indentation) */
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n') {
+			a = i + 1;
+		} else if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') {
+			break;
+		}
+	}
+	while (n > a && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
+			 s[n - 1] == '\t')) {
+		n--;
+	}
+	for (size_t i = a; i < n;) {
+		const char *nl = memchr(s + i, '\n', n - i);
+		size_t e = nl ? (size_t)(nl - s) : n;
+		size_t le = e > i && s[e - 1] == '\r' ? e - 1 : e;
+		b_add(b, s + i, le - i);
+		if (nl) {
+			b_str(b, eol);
+		}
+		i = nl ? e + 1 : n;
+	}
+}
+
+static bool blank_range(const char *s, size_t a, size_t e)
+{
+	for (; a < e; a++) {
+		if (s[a] != ' ' && s[a] != '\t' && s[a] != '\r' && s[a] != '\n') {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Result of a write: text + structured {file, sha256, previousSha256, size, version,
+ * unchanged, created}; a failed precondition: isError with currentSha256. */
+static json_t *edit_result(const char *what, const char *file, int rc,
+			   const struct ctxd_mb_result *res, const char *cur_sha,
+			   const struct ctxd_error *err)
+{
+	if (rc) {
+		if (err->code != CTXD_MB_PRECONDITION) {
+			return fail_err(err);
+		}
+		json_t *r = ctxd_tool_result(err->msg,
+					     json_pack("{s:s, s:s, s:s}", "file", file, "error",
+						       "precondition_failed", "currentSha256",
+						       cur_sha));
+		if (r) {
+			json_object_set_new(r, "isError", json_true());
+		}
+		return r;
+	}
+	char text[512];
+	if (res->unchanged) {
+		snprintf(text, sizeof(text), "%s: '%s' already had this content (sha256 %s); "
+			 "nothing written", what, file, res->sha256);
+	} else {
+		snprintf(text, sizeof(text), "%s: wrote '%s' (%zu bytes, sha256 %s, history "
+			 "version %ld)", what, file, res->size, res->sha256, res->version);
+	}
+	return ctxd_tool_result(text, json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:b}", "file", file,
+						"sha256", res->sha256, "previousSha256",
+						res->old_sha256, "size", (json_int_t)res->size,
+						"version", (json_int_t)res->version, "unchanged",
+						res->unchanged, "created", res->old_sha256[0] == '\0'));
+}
+
+/* ---- memory_bank_init -------------------------------------------------------------- */
+
+struct put_arg {
+	const char *data;
+	size_t len;
+	bool must_be_new;
+	const char *file;
+};
+
+static int put_fn(void *arg, const char *cur, size_t len, char **out, size_t *out_len,
+		  struct ctxd_error *err)
+{
+	struct put_arg *a = arg;
+	(void)len;
+	if (cur && a->must_be_new) {
+		ctxd_error_set_errno(err, CTXD_MB_PRECONDITION, EEXIST,
+				     "'%s' already exists; use mode replace (with expectedSha256 "
+				     "from memory_bank_read) to overwrite it",
+				     a->file);
+		return -1;
+	}
+	*out = malloc(a->len ? a->len : 1);
+	if (!*out) {
+		ctxd_error_set_errno(err, 0, ENOMEM, "out of memory");
+		return -1;
+	}
+	memcpy(*out, a->data, a->len);
+	*out_len = a->len;
+	return 0;
+}
+
+static json_t *mb_init(const struct ctxd_tool_ctx *ctx, json_t *args)
+{
+	struct ctxd_mb_dir dir;
+	json_t *e = open_bank(ctx, args, true, &dir);
+	if (e) {
+		return e;
+	}
+	bool overwrite = json_is_true(json_object_get(args, "overwrite"));
+	json_t *created = json_array(), *over = json_array(), *kept = json_array();
+	json_t *res = NULL;
+	struct buf t = {0};
+	for (int i = 0; i < CTXD_MB_CORE_COUNT; i++) {
+		const char *f = ctxd_memory_bank_core[i];
+		const char *tpl = ctxd_memory_bank_template(f);
+		struct put_arg a = {tpl, strlen(tpl), !overwrite, f};
+		struct ctxd_mb_result r;
+		struct ctxd_error err = {0};
+		char cur[65];
+		if (ctxd_memory_bank_edit(ctx->ud, &dir, f, NULL, put_fn, &a, &r, cur, &err)) {
+			if (err.code == CTXD_MB_PRECONDITION) {
+				json_array_append_new(kept, json_string(f));
+				continue;
+			}
+			res = fail_err(&err);
+			goto out;
+		}
+		json_array_append_new(r.unchanged ? kept : r.old_sha256[0] ? over : created,
+				      json_string(f));
+	}
+	b_printf(&t, "memory bank '%s' (project %s): %zu created, %zu overwritten, %zu kept",
+		 dir.abs, dir.project, json_array_size(created), json_array_size(over),
+		 json_array_size(kept));
+	res = ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:s, s:O, s:O, s:O}", "bank",
+							  dir.abs, "project", dir.project, "created",
+							  created, "overwritten", over, "kept", kept));
+out:
+	free(t.p);
+	json_decref(created);
+	json_decref(over);
+	json_decref(kept);
+	close(dir.fd);
+	return res;
+}
+
+/* ---- memory_bank_list -------------------------------------------------------------- */
+
+static json_t *headings_json(const char *buf, size_t len)
+{
+	struct ctxd_md_section *s;
+	size_t n;
+	json_t *a = json_array();
+	if (!a || ctxd_md_sections(buf, len, &s, &n)) {
+		return a;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(a, json_pack("{s:i, s:o, s:I}", "level", s[i].level, "text",
+						   ctxd_memory_bank_json_text(buf + s[i].title,
+									      s[i].title_len),
+						   "line", (json_int_t)s[i].line));
+	}
+	free(s);
+	return a;
+}
+
+static json_t *mb_list(const struct ctxd_tool_ctx *ctx, json_t *args)
+{
+	struct ctxd_mb_dir dir;
+	json_t *e = open_bank(ctx, args, false, &dir);
+	if (e) {
+		return e;
+	}
+	struct ctxd_error err = {0};
+	json_t *names = ctxd_memory_bank_files(dir.fd, &err);
+	if (!names) {
+		close(dir.fd);
+		return fail_err(&err);
+	}
+	json_t *files = json_array(), *missing = json_array();
+	struct buf t = {0};
+	b_printf(&t, "memory bank '%s' (project %s):\n", dir.abs, dir.project);
+	size_t k;
+	json_t *v;
+	json_array_foreach(names, k, v) {
+		const char *f = json_string_value(v);
+		char *data;
+		size_t len;
+		struct stat st;
+		if (fstatat(dir.fd, f, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    ctxd_memory_bank_read_file(dir.fd, f, &data, &len) < 0) {
+			continue;
+		}
+		char sha[65], ts[32];
+		ctxd_sha256_hex(data, len, sha);
+		iso_time(st.st_mtim.tv_sec, ts);
+		json_t *h = headings_json(data, len);
+		b_printf(&t, "  %s  %zu bytes  %s  %zu headings  sha256 %s\n", f, len, ts,
+			 json_array_size(h), sha);
+		json_array_append_new(files, json_pack("{s:s, s:I, s:s, s:s, s:o}", "file", f,
+						       "size", (json_int_t)len, "mtime", ts,
+						       "sha256", sha, "headings", h));
+		free(data);
+	}
+	for (int i = 0; i < CTXD_MB_CORE_COUNT; i++) {
+		bool have = false;
+		json_array_foreach(names, k, v) {
+			have = have || strcmp(json_string_value(v), ctxd_memory_bank_core[i]) == 0;
+		}
+		if (!have) {
+			json_array_append_new(missing, json_string(ctxd_memory_bank_core[i]));
+		}
+	}
+	if (json_array_size(missing)) {
+		b_str(&t, "missing core files:");
+		json_array_foreach(missing, k, v) {
+			b_printf(&t, " %s", json_string_value(v));
+		}
+		b_str(&t, " (memory_bank_init creates them)\n");
+	}
+	json_t *res = ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:s, s:o, s:o}", "bank",
+								  dir.abs, "project", dir.project,
+								  "files", files, "missingCore",
+								  missing));
+	free(t.p);
+	json_decref(names);
+	close(dir.fd);
+	return res;
+}
+
+/* ---- memory_bank_read -------------------------------------------------------------- */
+
+/* Trim a heading argument: blanks around, and '#' marks an agent may have included. */
+static void heading_arg(const char *h, const char **s, size_t *n)
+{
+	size_t a = 0, e = strlen(h);
+	while (a < e && (h[a] == ' ' || h[a] == '\t')) {
+		a++;
+	}
+	size_t hs = a;
+	while (a < e && h[a] == '#') {
+		a++;
+	}
+	if (a > hs && a < e && (h[a] == ' ' || h[a] == '\t')) {
+		while (a < e && (h[a] == ' ' || h[a] == '\t')) {
+			a++;
+		}
+	} else {
+		a = hs;
+	}
+	while (e > a && (h[e - 1] == ' ' || h[e - 1] == '\t')) {
+		e--;
+	}
+	*s = h + a;
+	*n = e - a;
+}
+
+/* Index of the first section titled `heading`, or -1; the headings list in `names` when
+ * not found. */
+static long find_section(const char *buf, const struct ctxd_md_section *secs, size_t n,
+			 const char *heading, struct buf *names)
+{
+	const char *h;
+	size_t hl;
+	heading_arg(heading, &h, &hl);
+	for (size_t i = 0; i < n; i++) {
+		if (secs[i].title_len == hl && memcmp(buf + secs[i].title, h, hl) == 0) {
+			return (long)i;
+		}
+	}
+	for (size_t i = 0; names && i < n && i < 40; i++) {
+		b_printf(names, "%s'%.*s'", i ? ", " : "",
+			 (int)(secs[i].title_len > 100 ? 100 : secs[i].title_len),
+			 buf + secs[i].title);
+	}
+	return -1;
+}
+
+struct read_opts {
+	const char *section;
+	size_t offset, limit; /* offset 1-based; limit 0 = all */
+	bool has_limit;
+	size_t cap;           /* bytes left */
+};
+
+/* One file's entry, or NULL with *why set (missing file or section). */
+static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct read_opts *o,
+			struct buf *why, bool *oom)
+{
+	char *data;
+	size_t len;
+	if (ctxd_memory_bank_read_file(dir->fd, f, &data, &len) < 0) {
+		if (errno == ENOENT) {
+			b_printf(why, "'%s' does not exist in the bank", f);
+		} else {
+			b_printf(why, "cannot read '%s': %s", f, strerror(errno));
+		}
+		return NULL;
+	}
+	char sha[65];
+	ctxd_sha256_hex(data, len, sha);
+	size_t s = 0, e = len, first_line = 1;
+	json_t *heading = NULL;
+	if (o->section) {
+		struct ctxd_md_section *secs;
+		size_t n;
+		if (ctxd_md_sections(data, len, &secs, &n)) {
+			free(data);
+			*oom = true;
+			return NULL;
+		}
+		struct buf names = {0};
+		long i = find_section(data, secs, n, o->section, &names);
+		if (i < 0) {
+			b_printf(why, "'%s' has no section '%.200s'; its headings: %s", f, o->section,
+				 names.p ? names.p : "(none)");
+			free(names.p);
+			free(secs);
+			free(data);
+			return NULL;
+		}
+		free(names.p);
+		s = secs[i].start;
+		e = secs[i].end;
+		first_line = secs[i].line;
+		heading = ctxd_memory_bank_json_text(data + secs[i].title, secs[i].title_len);
+		free(secs);
+	}
+	/* lines of [s, e) */
+	size_t total = 0;
+	for (size_t i = s; i < e; i++) {
+		total += data[i] == '\n';
+	}
+	if (e > s && data[e - 1] != '\n') {
+		total++;
+	}
+	size_t line = 1, p = s, from = s;
+	while (line < o->offset && p < e) {
+		const char *nl = memchr(data + p, '\n', e - p);
+		p = nl ? (size_t)(nl - data) + 1 : e;
+		line++;
+	}
+	from = p;
+	size_t got = 0;
+	bool truncated = false;
+	while (p < e && (!o->has_limit || got < o->limit)) {
+		const char *nl = memchr(data + p, '\n', e - p);
+		size_t q = nl ? (size_t)(nl - data) + 1 : e;
+		if (q - from > o->cap) {
+			truncated = true;
+			break;
+		}
+		p = q;
+		got++;
+	}
+	o->cap -= p - from;
+	size_t start_line = o->offset <= total ? o->offset : total + 1;
+	json_t *j = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:b}", "file", f, "sha256", sha,
+			      "content", ctxd_memory_bank_json_text(data + from, p - from),
+			      "totalLines", (json_int_t)total, "startLine", (json_int_t)start_line,
+			      "endLine", (json_int_t)(start_line + got - 1), "fileLine",
+			      (json_int_t)(first_line + start_line - 1), "truncated", truncated);
+	if (j && heading) {
+		json_object_set_new(j, "heading", heading);
+	} else {
+		json_decref(heading);
+	}
+	if (j && truncated) {
+		json_object_set_new(j, "nextOffset", json_integer((json_int_t)(start_line + got)));
+	}
+	free(data);
+	if (!j) {
+		*oom = true;
+	}
+	return j;
+}
+
+static json_t *mb_read(const struct ctxd_tool_ctx *ctx, json_t *args)
+{
+	const char *file = str_arg(args, "file");
+	json_t *list = json_object_get(args, "files");
+	bool core = json_is_true(json_object_get(args, "core"));
+	int sel = (file != NULL) + (list != NULL) + core;
+	if (sel != 1) {
+		return ctxd_tool_error("give exactly one of 'file', 'files' or 'core': true (got %d)",
+				       sel);
+	}
+	json_t *bad = file ? check_file(file) : NULL;
+	if (bad) {
+		return bad;
+	}
+	size_t k;
+	json_t *v;
+	json_array_foreach(list, k, v) {
+		if (!json_is_string(v) || !ctxd_memory_bank_file_ok(json_string_value(v))) {
+			return ctxd_tool_error("argument 'files': item %zu is not a bank file name "
+					       "(letters, digits, '.', '_', '-', ending in .md)",
+					       k);
+		}
+	}
+	struct read_opts o = {
+		.section = str_arg(args, "section"),
+		.offset = 1,
+		.cap = ctx->cfg && ctx->cfg->max_read_bytes ? ctx->cfg->max_read_bytes
+							     : DEFAULT_READ_BYTES,
+	};
+	json_t *jo = json_object_get(args, "offset"), *jl = json_object_get(args, "limit");
+	if (jo) {
+		if (json_integer_value(jo) < 1) {
+			return ctxd_tool_error("argument 'offset' must be at least 1 (lines count "
+					       "from 1)");
+		}
+		o.offset = (size_t)json_integer_value(jo);
+	}
+	if (jl) {
+		o.has_limit = true;
+		o.limit = json_integer_value(jl) < 0 ? 0 : (size_t)json_integer_value(jl);
+	}
+	struct ctxd_mb_dir dir;
+	json_t *e = open_bank(ctx, args, false, &dir);
+	if (e) {
+		return e;
+	}
+	json_t *names = json_array();
+	if (file) {
+		json_array_append_new(names, json_string(file));
+	} else if (list) {
+		json_array_extend(names, list);
+	} else {
+		for (int i = 0; i < CTXD_MB_CORE_COUNT; i++) {
+			json_array_append_new(names, json_string(ctxd_memory_bank_core[i]));
+		}
+	}
+	json_t *files = json_array(), *missing = json_array(), *res = NULL;
+	struct buf t = {0}, why = {0};
+	bool oom = false;
+	json_array_foreach(names, k, v) {
+		const char *f = json_string_value(v);
+		why.len = 0;
+		json_t *one = read_one(&dir, f, &o, &why, &oom);
+		if (oom) {
+			break;
+		}
+		if (!one) {
+			if (file) {
+				res = ctxd_tool_error("%s", why.p ? why.p : "cannot read");
+				goto out;
+			}
+			json_array_append_new(missing, json_string(f));
+			continue;
+		}
+		const char *h = json_string_value(json_object_get(one, "heading"));
+		b_printf(&t, "==> %s%s%s%s (sha256 %s, lines %lld-%lld of %lld%s) <==\n", f,
+			 h ? " # " : "", h ? h : "", "",
+			 json_string_value(json_object_get(one, "sha256")),
+			 (long long)json_integer_value(json_object_get(one, "startLine")),
+			 (long long)json_integer_value(json_object_get(one, "endLine")),
+			 (long long)json_integer_value(json_object_get(one, "totalLines")),
+			 json_is_true(json_object_get(one, "truncated")) ? ", truncated" : "");
+		b_str(&t, json_string_value(json_object_get(one, "content")));
+		if (t.len && t.p[t.len - 1] != '\n') {
+			b_str(&t, "\n");
+		}
+		json_array_append_new(files, one);
+	}
+	if (oom) {
+		res = NULL;
+		goto out;
+	}
+	if (json_array_size(missing)) {
+		b_str(&t, o.section ? "without that section or missing:" : "missing:");
+		json_array_foreach(missing, k, v) {
+			b_printf(&t, " %s", json_string_value(v));
+		}
+		b_str(&t, "\n");
+	}
+	res = ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:O, s:O}", "project", dir.project,
+							  "files", files, "missing", missing));
+out:
+	free(t.p);
+	free(why.p);
+	json_decref(files);
+	json_decref(missing);
+	json_decref(names);
+	close(dir.fd);
+	return res;
+}
+
+/* ---- memory_bank_write ------------------------------------------------------------- */
+
+static json_t *mb_write(const struct ctxd_tool_ctx *ctx, json_t *args)
+{
+	const char *file = str_arg(args, "file");
+	const char *mode = str_arg(args, "mode");
+	json_t *jc = json_object_get(args, "content");
+	json_t *e = check_file(file);
+	if (e) {
+		return e;
+	}
+	bool create = strcmp(mode, "create") == 0;
+	if (!create && strcmp(mode, "replace") != 0) {
+		return ctxd_tool_error("argument 'mode': expected create or replace, got '%.40s'",
+				       mode);
+	}
+	const char *expected = str_arg(args, "expectedSha256");
+	struct ctxd_mb_dir dir;
+	if ((e = open_bank(ctx, args, false, &dir))) {
+		return e;
+	}
+	struct put_arg a = {json_string_value(jc), json_string_length(jc), create, file};
+	struct ctxd_mb_result r;
+	struct ctxd_error err = {0};
+	char cur[65];
+	int rc = ctxd_memory_bank_edit(ctx->ud, &dir, file, expected, put_fn, &a, &r, cur, &err);
+	close(dir.fd);
+	return edit_result("memory_bank_write", file, rc, &r, cur, &err);
+}
+
+/* ---- memory_bank_update_section ---------------------------------------------------- */
+
+enum sec_op { OP_REPLACE, OP_APPEND, OP_PREPEND };
+
+struct sec_arg {
+	const char *file, *heading, *content;
+	size_t content_len;
+	enum sec_op op;
+	bool created;
+};
+
+static int section_fn(void *arg, const char *cur, size_t len, char **out, size_t *out_len,
+		      struct ctxd_error *err)
+{
+	struct sec_arg *a = arg;
+	if (!cur) {
+		ctxd_error_set_errno(err, 0, ENOENT,
+				     "'%s' does not exist in the bank; create it with "
+				     "memory_bank_write or memory_bank_init",
+				     a->file);
+		return -1;
+	}
+	struct ctxd_md_section *secs;
+	size_t n;
+	if (ctxd_md_sections(cur, len, &secs, &n)) {
+		ctxd_error_set_errno(err, 0, ENOMEM, "out of memory");
+		return -1;
+	}
+	const char *eol = file_eol(cur, len);
+	struct buf b = {0}, names = {0};
+	long i = find_section(cur, secs, n, a->heading, &names);
+	int rc = 0;
+	if (i < 0) {
+		if (a->op != OP_APPEND) {
+			ctxd_error_set_errno(err, 0, ENOENT,
+					     "argument 'heading': '%s' has no section '%.200s' (only "
+					     "op append creates one); its headings: %s",
+					     a->file, a->heading, names.p ? names.p : "(none)");
+			rc = -1;
+			goto out;
+		}
+		const char *h;
+		size_t hl;
+		heading_arg(a->heading, &h, &hl);
+		b_add(&b, cur, len);
+		if (len && cur[len - 1] != '\n') {
+			b_str(&b, eol);
+		}
+		/* one blank line between the old text and the new heading */
+		bool ends_blank = b.len >= 2 && b.p && b.p[b.len - 1] == '\n' &&
+				  (b.p[b.len - 2] == '\n' ||
+				   (b.len >= 3 && b.p[b.len - 2] == '\r' && b.p[b.len - 3] == '\n'));
+		if (len && !ends_blank) {
+			b_str(&b, eol);
+		}
+		b_str(&b, "## ");
+		b_add(&b, h, hl);
+		b_str(&b, eol);
+		b_str(&b, eol);
+		add_normalized(&b, a->content, a->content_len, eol);
+		b_str(&b, eol);
+		a->created = true;
+		goto done;
+	}
+	const struct ctxd_md_section *s = &secs[i];
+	size_t body = s->body, end = s->end;
+	bool more = end < len; /* another heading follows */
+	/* last non-blank byte of the section, and first non-blank line start */
+	size_t last = end;
+	while (last > body && (cur[last - 1] == '\n' || cur[last - 1] == '\r' ||
+			       cur[last - 1] == ' ' || cur[last - 1] == '\t')) {
+		last--;
+	}
+	bool empty = last <= body || blank_range(cur, body, end);
+	b_add(&b, cur, body);
+	if (body == len && len && cur[len - 1] != '\n') {
+		b_str(&b, eol); /* the heading was the last line, without a line end */
+	}
+	if (a->op == OP_REPLACE || empty) {
+		b_str(&b, eol);
+		add_normalized(&b, a->content, a->content_len, eol);
+		if (a->content_len && !blank_range(a->content, 0, a->content_len)) {
+			b_str(&b, eol);
+		}
+		if (more) {
+			b_str(&b, eol);
+		}
+		b_add(&b, cur + end, len - end);
+	} else if (a->op == OP_APPEND) {
+		/* after the section's last line with text, before its trailing blank lines */
+		const char *nl = memchr(cur + last, '\n', end - last);
+		size_t at = nl ? (size_t)(nl - cur) + 1 : end;
+		b_add(&b, cur + body, at - body);
+		if (at == end && (at == 0 || cur[at - 1] != '\n')) {
+			b_str(&b, eol);
+		}
+		add_normalized(&b, a->content, a->content_len, eol);
+		b_str(&b, eol);
+		b_add(&b, cur + at, len - at);
+	} else {
+		size_t at = body;
+		while (at < end) {
+			const char *nl = memchr(cur + at, '\n', end - at);
+			size_t next = nl ? (size_t)(nl - cur) + 1 : end;
+			if (!blank_range(cur, at, next)) {
+				break;
+			}
+			at = next;
+		}
+		b_add(&b, cur + body, at - body);
+		add_normalized(&b, a->content, a->content_len, eol);
+		b_str(&b, eol);
+		b_add(&b, cur + at, len - at);
+	}
+done:
+	if (b.oom) {
+		ctxd_error_set_errno(err, 0, ENOMEM, "out of memory");
+		rc = -1;
+		goto out;
+	}
+	*out = b.p ? b.p : strdup("");
+	*out_len = b.len;
+	b.p = NULL;
+out:
+	free(b.p);
+	free(names.p);
+	free(secs);
+	return rc;
+}
+
+static json_t *mb_update_section(const struct ctxd_tool_ctx *ctx, json_t *args)
+{
+	const char *file = str_arg(args, "file");
+	json_t *e = check_file(file);
+	if (e) {
+		return e;
+	}
+	const char *heading = str_arg(args, "heading");
+	const char *hs;
+	size_t hl;
+	heading_arg(heading, &hs, &hl);
+	if (hl == 0 || memchr(hs, '\n', hl) || memchr(hs, '\r', hl)) {
+		return ctxd_tool_error("argument 'heading': give the heading's text without the "
+				       "'#' marks, on one line (e.g. \"Current Focus\")");
+	}
+	const char *op = str_arg(args, "op");
+	json_t *jc = json_object_get(args, "content");
+	struct sec_arg a = {
+		.file = file, .heading = heading, .content = json_string_value(jc),
+		.content_len = json_string_length(jc),
+		.op = strcmp(op, "append") == 0 ? OP_APPEND
+		      : strcmp(op, "prepend") == 0 ? OP_PREPEND : OP_REPLACE,
+	};
+	if (a.op == OP_REPLACE && strcmp(op, "replace") != 0) {
+		return ctxd_tool_error("argument 'op': expected replace, append or prepend, got "
+				       "'%.40s'", op);
+	}
+	if (a.op != OP_REPLACE && blank_range(a.content, 0, a.content_len)) {
+		return ctxd_tool_error("argument 'content' is empty: nothing to %s", op);
+	}
+	struct ctxd_mb_dir dir;
+	if ((e = open_bank(ctx, args, false, &dir))) {
+		return e;
+	}
+	struct ctxd_mb_result r;
+	struct ctxd_error err = {0};
+	char cur[65];
+	int rc = ctxd_memory_bank_edit(ctx->ud, &dir, file, str_arg(args, "expectedSha256"),
+				       section_fn, &a, &r, cur, &err);
+	close(dir.fd);
+	json_t *res = edit_result("memory_bank_update_section", file, rc, &r, cur, &err);
+	if (rc == 0 && res) {
+		json_t *sc = json_object_get(res, "structuredContent");
+		json_object_set_new(sc, "sectionCreated", json_boolean(a.created));
+	}
+	return res;
+}
+
+/* ---- memory_bank_search / validate ------------------------------------------------- */
+
+static json_t *mb_search(const struct ctxd_tool_ctx *ctx, json_t *args)
+{
+	const char *query = str_arg(args, "query");
+	json_t *jl = json_object_get(args, "limit");
+	size_t limit = jl ? (size_t)json_integer_value(jl) : 10;
+	if (limit < 1 || limit > 100) {
+		return ctxd_tool_error("argument 'limit' must be from 1 to 100");
+	}
+	struct ctxd_mb_dir dir;
+	json_t *e = open_bank(ctx, args, false, &dir);
+	if (e) {
+		return e;
+	}
+	struct ctxd_error err = {0};
+	json_t *hits = ctxd_memory_bank_search(ctx->ud, &dir, query, limit, &err);
+	close(dir.fd);
+	if (!hits) {
+		return fail_err(&err);
+	}
+	struct buf t = {0};
+	b_printf(&t, "%zu match%s for '%.200s'%s\n", json_array_size(hits),
+		 json_array_size(hits) == 1 ? "" : "es", query,
+		 json_array_size(hits) ? "" : " (no bank text contains those words)");
+	size_t k;
+	json_t *v;
+	json_array_foreach(hits, k, v) {
+		const char *h = json_string_value(json_object_get(v, "heading"));
+		b_printf(&t, "%s:%lld%s%s: ", json_string_value(json_object_get(v, "file")),
+			 (long long)json_integer_value(json_object_get(v, "line")), *h ? " # " : "",
+			 h);
+		b_str(&t, json_string_value(json_object_get(v, "snippet")));
+		b_str(&t, "\n");
+	}
+	json_t *res = ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:s, s:o}", "project",
+								  dir.project, "query", query,
+								  "results", hits));
+	free(t.p);
+	return res;
+}
+
+static json_t *mb_validate(const struct ctxd_tool_ctx *ctx, json_t *args)
+{
+	struct ctxd_mb_dir dir;
+	json_t *e = open_bank(ctx, args, false, &dir);
+	if (e) {
+		return e;
+	}
+	struct ctxd_error err = {0};
+	json_t *f = ctxd_memory_bank_validate(ctx->ud, &dir, &err);
+	close(dir.fd);
+	if (!f) {
+		return fail_err(&err);
+	}
+	size_t nerr = 0, nwarn = 0, ninfo = 0, k;
+	json_t *v;
+	struct buf t = {0};
+	json_array_foreach(f, k, v) {
+		const char *sev = json_string_value(json_object_get(v, "severity"));
+		nerr += sev[0] == 'e';
+		nwarn += sev[0] == 'w';
+		ninfo += sev[0] == 'i';
+	}
+	b_printf(&t, "%zu error(s), %zu warning(s), %zu note(s) in '%s'\n", nerr, nwarn, ninfo,
+		 dir.abs);
+	json_array_foreach(f, k, v) {
+		b_printf(&t, "%s:%lld: %s: %s (%s)\n", json_string_value(json_object_get(v, "file")),
+			 (long long)json_integer_value(json_object_get(v, "line")),
+			 json_string_value(json_object_get(v, "severity")),
+			 json_string_value(json_object_get(v, "message")),
+			 json_string_value(json_object_get(v, "hint")));
+	}
+	json_t *res = ctxd_tool_result(
+		t.p ? t.p : "",
+		json_pack("{s:s, s:b, s:{s:I, s:I, s:I}, s:o}", "project", dir.project, "ok",
+			  nerr == 0, "counts", "error", (json_int_t)nerr, "warning",
+			  (json_int_t)nwarn, "info", (json_int_t)ninfo, "findings", f));
+	free(t.p);
+	return res;
+}
+
+/* ---- memory_bank_history / restore ------------------------------------------------- */
+
+static json_t *mb_history(const struct ctxd_tool_ctx *ctx, json_t *args)
+{
+	const char *file = str_arg(args, "file");
+	json_t *e = check_file(file);
+	if (e) {
+		return e;
+	}
+	struct ctxd_mb_dir dir;
+	if ((e = open_bank(ctx, args, false, &dir))) {
+		return e;
+	}
+	struct ctxd_error err = {0};
+	json_t *vs = ctxd_memory_bank_history(&dir, file, &err);
+	close(dir.fd);
+	if (!vs) {
+		return fail_err(&err);
+	}
+	struct buf t = {0};
+	b_printf(&t, "%zu version(s) of '%s' kept (at most %u)\n", json_array_size(vs), file,
+		 ctxd_memory_bank_history_max(ctx->ud));
+	size_t k;
+	json_t *v;
+	json_array_foreach(vs, k, v) {
+		b_printf(&t, "  v%lld  %s  %lld bytes  +%lld -%lld  sha256 %s\n",
+			 (long long)json_integer_value(json_object_get(v, "version")),
+			 json_string_value(json_object_get(v, "time")),
+			 (long long)json_integer_value(json_object_get(v, "size")),
+			 (long long)json_integer_value(json_object_get(v, "added")),
+			 (long long)json_integer_value(json_object_get(v, "removed")),
+			 json_string_value(json_object_get(v, "sha256")));
+	}
+	json_t *res = ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:o}", "file", file,
+								  "versions", vs));
+	free(t.p);
+	return res;
+}
+
+static json_t *mb_restore(const struct ctxd_tool_ctx *ctx, json_t *args)
+{
+	const char *file = str_arg(args, "file");
+	json_t *e = check_file(file);
+	if (e) {
+		return e;
+	}
+	json_int_t version = json_integer_value(json_object_get(args, "version"));
+	if (version < 1) {
+		return ctxd_tool_error("argument 'version' must be at least 1");
+	}
+	struct ctxd_mb_dir dir;
+	if ((e = open_bank(ctx, args, false, &dir))) {
+		return e;
+	}
+	struct ctxd_error err = {0};
+	char *data;
+	size_t len;
+	if (ctxd_memory_bank_version(&dir, file, (long)version, &data, &len, &err)) {
+		close(dir.fd);
+		return fail_err(&err);
+	}
+	struct put_arg a = {data, len, false, file};
+	struct ctxd_mb_result r;
+	char cur[65];
+	int rc = ctxd_memory_bank_edit(ctx->ud, &dir, file, str_arg(args, "expectedSha256"),
+				       put_fn, &a, &r, cur, &err);
+	free(data);
+	close(dir.fd);
+	json_t *res = edit_result("memory_bank_restore", file, rc, &r, cur, &err);
+	if (rc == 0 && res) {
+		json_object_set_new(json_object_get(res, "structuredContent"), "restoredVersion",
+				    json_integer(version));
+	}
+	return res;
+}
+
+/* ---- schemas and the table --------------------------------------------------------- */
+
+#define P_PROJECT                                                                           \
+	"\"project\":{\"type\":\"string\",\"description\":\"The project (only when the server "  \
+	"runs one bank per project; otherwise omit it or pass \\\"default\\\").\"}"
+#define P_FILE                                                                              \
+	"\"file\":{\"type\":\"string\",\"description\":\"A bank file name such as "             \
+	"activeContext.md (letters, digits, '.', '_', '-', ending in .md; no directories).\"}"
+#define P_SHA                                                                               \
+	"\"expectedSha256\":{\"type\":\"string\",\"description\":\"Write only if the file's "   \
+	"current sha256 (from memory_bank_read or memory_bank_list) is this; \\\"\\\" means the " \
+	"file must not exist. On mismatch nothing is written and the result carries "         \
+	"currentSha256.\"}"
+
+static const char init_in[] =
+	"{\"type\":\"object\",\"properties\":{" P_PROJECT ",\"overwrite\":{\"type\":\"boolean\","
+	"\"description\":\"Replace existing core files with the templates (default false: "
+	"existing files are kept).\"}},\"additionalProperties\":false}";
+static const char init_out[] =
+	"{\"type\":\"object\",\"properties\":{\"bank\":{\"type\":\"string\"},\"project\":{\"type\":"
+	"\"string\"},\"created\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	"\"overwritten\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"kept\":{\"type\":"
+	"\"array\",\"items\":{\"type\":\"string\"}}},\"required\":[\"bank\",\"project\","
+	"\"created\",\"overwritten\",\"kept\"]}";
+
+static const char list_in[] =
+	"{\"type\":\"object\",\"properties\":{" P_PROJECT "},\"additionalProperties\":false}";
+static const char list_out[] =
+	"{\"type\":\"object\",\"properties\":{\"bank\":{\"type\":\"string\"},\"project\":{\"type\":"
+	"\"string\"},\"files\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"
+	"{\"file\":{\"type\":\"string\"},\"size\":{\"type\":\"integer\"},\"mtime\":{\"type\":"
+	"\"string\"},\"sha256\":{\"type\":\"string\"},\"headings\":{\"type\":\"array\",\"items\":"
+	"{\"type\":\"object\",\"properties\":{\"level\":{\"type\":\"integer\"},\"text\":{\"type\":"
+	"\"string\"},\"line\":{\"type\":\"integer\"}}}}},\"required\":[\"file\",\"size\","
+	"\"mtime\",\"sha256\",\"headings\"]}},\"missingCore\":{\"type\":\"array\",\"items\":"
+	"{\"type\":\"string\"}}},\"required\":[\"bank\",\"project\",\"files\",\"missingCore\"]}";
+
+static const char read_in[] =
+	"{\"type\":\"object\",\"properties\":{" P_PROJECT "," P_FILE ",\"files\":{\"type\":"
+	"\"array\",\"items\":{\"type\":\"string\"},\"minItems\":1,\"maxItems\":100,"
+	"\"description\":\"Several bank files, read in this order.\"},\"core\":{\"type\":"
+	"\"boolean\",\"description\":\"true: the six core files in the standard order "
+	"(projectbrief, productContext, activeContext, systemPatterns, techContext, "
+	"progress).\"},\"section\":{\"type\":\"string\",\"description\":\"Only this section: the "
+	"heading's text without '#' marks, matched case-sensitively (subsections included).\"},"
+	"\"offset\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"First line to return, "
+	"1-based, counted within the file or section (default 1).\"},\"limit\":{\"type\":"
+	"\"integer\",\"minimum\":0,\"description\":\"Most lines to return per file.\"}},"
+	"\"additionalProperties\":false}";
+static const char read_out[] =
+	"{\"type\":\"object\",\"properties\":{\"project\":{\"type\":\"string\"},\"files\":{\"type\":"
+	"\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"file\":{\"type\":\"string\"},"
+	"\"sha256\":{\"type\":\"string\",\"description\":\"Of the whole file: pass it as "
+	"expectedSha256 when writing.\"},\"heading\":{\"type\":\"string\"},\"content\":{\"type\":"
+	"\"string\"},\"totalLines\":{\"type\":\"integer\"},\"startLine\":{\"type\":\"integer\"},"
+	"\"endLine\":{\"type\":\"integer\"},\"fileLine\":{\"type\":\"integer\",\"description\":"
+	"\"Line of the file where content starts.\"},\"truncated\":{\"type\":\"boolean\"},"
+	"\"nextOffset\":{\"type\":\"integer\"}},\"required\":[\"file\",\"sha256\",\"content\","
+	"\"totalLines\",\"startLine\",\"endLine\",\"truncated\"]}},\"missing\":{\"type\":\"array\","
+	"\"items\":{\"type\":\"string\"},\"description\":\"Requested files that do not exist (or "
+	"lack the section).\"}},\"required\":[\"project\",\"files\",\"missing\"]}";
+
+static const char write_in[] =
+	"{\"type\":\"object\",\"properties\":{" P_PROJECT "," P_FILE ",\"content\":{\"type\":"
+	"\"string\",\"description\":\"The whole new content.\"}," P_SHA ",\"mode\":{\"type\":"
+	"\"string\",\"enum\":[\"create\",\"replace\"],\"description\":\"create: fail if the file "
+	"exists; replace: overwrite (or create) it.\"}},\"required\":[\"file\",\"content\","
+	"\"mode\"],\"additionalProperties\":false}";
+static const char edit_out[] =
+	"{\"type\":\"object\",\"properties\":{\"file\":{\"type\":\"string\"},\"sha256\":{\"type\":"
+	"\"string\",\"description\":\"Of the new content.\"},\"previousSha256\":{\"type\":"
+	"\"string\",\"description\":\"\\\"\\\" when the file was created.\"},\"size\":{\"type\":"
+	"\"integer\"},\"version\":{\"type\":\"integer\",\"description\":\"History version "
+	"recorded for the new content.\"},\"unchanged\":{\"type\":\"boolean\"},\"created\":"
+	"{\"type\":\"boolean\"},\"sectionCreated\":{\"type\":\"boolean\"},\"restoredVersion\":"
+	"{\"type\":\"integer\"},\"error\":{\"type\":\"string\",\"description\":"
+	"\"precondition_failed on an isError result.\"},\"currentSha256\":{\"type\":\"string\","
+	"\"description\":\"With error: the file's sha256 now (\\\"\\\" = it does not exist).\"}},"
+	"\"required\":[\"file\"]}";
+
+static const char update_in[] =
+	"{\"type\":\"object\",\"properties\":{" P_PROJECT "," P_FILE ",\"heading\":{\"type\":"
+	"\"string\",\"description\":\"The section's heading text without '#' marks, e.g. "
+	"\\\"Current Focus\\\" (case-sensitive; the first match is used).\"},\"content\":"
+	"{\"type\":\"string\",\"description\":\"Markdown for the section body (blank lines around "
+	"it are trimmed).\"},\"op\":{\"type\":\"string\",\"enum\":[\"replace\",\"append\","
+	"\"prepend\"]}," P_SHA "},\"required\":[\"file\",\"heading\",\"content\",\"op\"],"
+	"\"additionalProperties\":false}";
+
+static const char search_in[] =
+	"{\"type\":\"object\",\"properties\":{\"query\":{\"type\":\"string\",\"minLength\":1,"
+	"\"description\":\"Words to look for (case-insensitive); sections holding the whole "
+	"query as a phrase rank higher.\"}," P_PROJECT ",\"limit\":{\"type\":\"integer\","
+	"\"minimum\":1,\"maximum\":100,\"description\":\"Most results (default 10).\"}},"
+	"\"required\":[\"query\"],\"additionalProperties\":false}";
+static const char search_out[] =
+	"{\"type\":\"object\",\"properties\":{\"project\":{\"type\":\"string\"},\"query\":{\"type\":"
+	"\"string\"},\"results\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"
+	"{\"file\":{\"type\":\"string\"},\"heading\":{\"type\":\"string\",\"description\":\"The "
+	"section's heading (\\\"\\\" before the first heading).\"},\"line\":{\"type\":"
+	"\"integer\"},\"score\":{\"type\":\"number\"},\"snippet\":{\"type\":\"string\","
+	"\"description\":\"The best line, matched words wrapped in « ».\"}},\"required\":"
+	"[\"file\",\"heading\",\"line\",\"score\",\"snippet\"]}}},\"required\":[\"project\","
+	"\"query\",\"results\"]}";
+
+static const char validate_out[] =
+	"{\"type\":\"object\",\"properties\":{\"project\":{\"type\":\"string\"},\"ok\":{\"type\":"
+	"\"boolean\",\"description\":\"No error-level findings.\"},\"counts\":{\"type\":"
+	"\"object\",\"properties\":{\"error\":{\"type\":\"integer\"},\"warning\":{\"type\":"
+	"\"integer\"},\"info\":{\"type\":\"integer\"}}},\"findings\":{\"type\":\"array\","
+	"\"items\":{\"type\":\"object\",\"properties\":{\"severity\":{\"type\":\"string\","
+	"\"enum\":[\"error\",\"warning\",\"info\"]},\"code\":{\"type\":\"string\"},\"file\":"
+	"{\"type\":\"string\"},\"line\":{\"type\":\"integer\",\"description\":\"0 = the file as a "
+	"whole.\"},\"message\":{\"type\":\"string\"},\"hint\":{\"type\":\"string\"}},"
+	"\"required\":[\"severity\",\"code\",\"file\",\"line\",\"message\",\"hint\"]}}},"
+	"\"required\":[\"project\",\"ok\",\"counts\",\"findings\"]}";
+
+static const char history_in[] =
+	"{\"type\":\"object\",\"properties\":{" P_PROJECT "," P_FILE "},\"required\":[\"file\"],"
+	"\"additionalProperties\":false}";
+static const char history_out[] =
+	"{\"type\":\"object\",\"properties\":{\"file\":{\"type\":\"string\"},\"versions\":{\"type\":"
+	"\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"version\":{\"type\":"
+	"\"integer\"},\"time\":{\"type\":\"string\"},\"size\":{\"type\":\"integer\"},\"sha256\":"
+	"{\"type\":\"string\"},\"added\":{\"type\":\"integer\"},\"removed\":{\"type\":"
+	"\"integer\"}},\"required\":[\"version\",\"time\",\"size\",\"sha256\",\"added\","
+	"\"removed\"]}}},\"required\":[\"file\",\"versions\"]}";
+
+static const char restore_in[] =
+	"{\"type\":\"object\",\"properties\":{" P_PROJECT "," P_FILE ",\"version\":{\"type\":"
+	"\"integer\",\"minimum\":1,\"description\":\"A version number from "
+	"memory_bank_history.\"}," P_SHA "},\"required\":[\"file\",\"version\"],"
+	"\"additionalProperties\":false}";
+
+const struct ctxd_tool ctxd_memory_bank_tools[] = {
+	{
+		.name = "memory_bank_init",
+		.title = "Initialise memory bank",
+		.description = "Create the memory bank directory and its six core files "
+			       "(projectbrief.md, productContext.md, activeContext.md, "
+			       "systemPatterns.md, techContext.md, progress.md) from templates with "
+			       "their standard '##' sections. Existing files are kept unless "
+			       "overwrite is true.",
+		.input_schema = init_in,
+		.output_schema = init_out,
+		.flags = CTXD_TOOL_IDEMPOTENT,
+		.writes = true,
+		.fn = mb_init,
+	},
+	{
+		.name = "memory_bank_list",
+		.title = "List memory bank",
+		.description = "List the bank's files with size, modification time, sha256 and "
+			       "headings, and which core files are missing.",
+		.input_schema = list_in,
+		.output_schema = list_out,
+		.flags = RO_FLAGS,
+		.fn = mb_list,
+	},
+	{
+		.name = "memory_bank_read",
+		.title = "Read memory bank",
+		.description = "Read one bank file (file), several (files), or all core files in "
+			       "the standard order (core: true), optionally only one section "
+			       "(section: heading text) and a window of lines (offset, limit). Each "
+			       "file comes with its sha256, to pass as expectedSha256 when writing.",
+		.input_schema = read_in,
+		.output_schema = read_out,
+		.flags = RO_FLAGS,
+		.fn = mb_read,
+	},
+	{
+		.name = "memory_bank_write",
+		.title = "Write memory bank file",
+		.description = "Write a whole bank file: mode create fails if it exists, mode "
+			       "replace overwrites it. With expectedSha256 the write happens only if "
+			       "the file is unchanged since you read it. Writes are locked against "
+			       "other writers, atomic, and recorded in the file's history. To change "
+			       "one section use memory_bank_update_section.",
+		.input_schema = write_in,
+		.output_schema = edit_out,
+		.flags = CTXD_TOOL_DESTRUCTIVE,
+		.writes = true,
+		.fn = mb_write,
+	},
+	{
+		.name = "memory_bank_update_section",
+		.title = "Update memory bank section",
+		.description = "Edit one section of a bank file, leaving the rest untouched: op "
+			       "replace swaps the section's body, append adds content at its end "
+			       "(creating the section at the end of the file if absent), prepend adds "
+			       "it right after the heading. The heading is its text without '#' marks. "
+			       "Locked, atomic, precondition (expectedSha256) checked under the lock, "
+			       "recorded in history.",
+		.input_schema = update_in,
+		.output_schema = edit_out,
+		.flags = CTXD_TOOL_DESTRUCTIVE,
+		.writes = true,
+		.fn = mb_update_section,
+	},
+	{
+		.name = "memory_bank_search",
+		.title = "Search memory bank",
+		.description = "Ranked full-text search over the bank's sections (BM25 over words; "
+			       "the whole query as a phrase ranks higher). Returns file, heading, "
+			       "line and a snippet with the matched words marked « ». Finding "
+			       "nothing is not an error.",
+		.input_schema = search_in,
+		.output_schema = search_out,
+		.flags = RO_FLAGS,
+		.fn = mb_search,
+	},
+	{
+		.name = "memory_bank_validate",
+		.title = "Validate memory bank",
+		.description = "Check the bank: core files present, required sections present, "
+			       "empty sections, stale activeContext/progress, broken links between "
+			       "bank files, leftover merge-conflict markers, duplicate headings, "
+			       "files over the token budget. Each finding has severity, file, line "
+			       "and a fix hint.",
+		.input_schema = list_in,
+		.output_schema = validate_out,
+		.flags = RO_FLAGS,
+		.fn = mb_validate,
+	},
+	{
+		.name = "memory_bank_history",
+		.title = "Memory bank file history",
+		.description = "List the kept versions of a bank file (oldest first; numbers count "
+			       "from 1 and are never reused) with time, size, sha256 and lines "
+			       "added/removed versus the previous kept version.",
+		.input_schema = history_in,
+		.output_schema = history_out,
+		.flags = RO_FLAGS,
+		.fn = mb_history,
+	},
+	{
+		.name = "memory_bank_restore",
+		.title = "Restore memory bank file",
+		.description = "Restore a bank file to a version listed by memory_bank_history. The "
+			       "restore is itself a write: locked, atomic, and recorded as a new "
+			       "version.",
+		.input_schema = restore_in,
+		.output_schema = edit_out,
+		.flags = CTXD_TOOL_DESTRUCTIVE,
+		.writes = true,
+		.fn = mb_restore,
+	},
+};
+
+const size_t ctxd_memory_bank_tools_count =
+	sizeof(ctxd_memory_bank_tools) / sizeof(ctxd_memory_bank_tools[0]);
+
+/* ---- resources: memory-bank://<project>/<file> ------------------------------------- */
+
+#define SCHEME "memory-bank://"
+
+/* Split a URI into project and file; false when it is not one of ours. */
+static bool parse_uri(const char *uri, char *project, size_t pn, char *file, size_t fn)
+{
+	size_t sl = strlen(SCHEME);
+	if (strncmp(uri, SCHEME, sl) != 0) {
+		return false;
+	}
+	const char *p = uri + sl, *slash = strchr(p, '/');
+	if (!slash || (size_t)(slash - p) >= pn || strlen(slash + 1) >= fn) {
+		return false;
+	}
+	memcpy(project, p, (size_t)(slash - p));
+	project[slash - p] = '\0';
+	strcpy(file, slash + 1);
+	return ctxd_memory_bank_project_ok(project) && ctxd_memory_bank_file_ok(file);
+}
+
+static int res_open(struct ctxd_memory_bank *mb, const char *project, struct ctxd_mb_dir *dir,
+		    struct ctxd_error *err)
+{
+	return ctxd_memory_bank_open(mb, project, false, dir, err);
+}
+
+static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
+		    struct ctxd_error *err)
+{
+	(void)ctx;
+	json_t *projects = ctxd_memory_bank_projects(ud, err);
+	if (!projects) {
+		return -1;
+	}
+	size_t i;
+	json_t *p;
+	json_array_foreach(projects, i, p) {
+		struct ctxd_mb_dir dir;
+		struct ctxd_error e2;
+		if (res_open(ud, json_string_value(p), &dir, &e2)) {
+			continue;
+		}
+		json_t *files = ctxd_memory_bank_files(dir.fd, &e2);
+		size_t k;
+		json_t *f;
+		json_array_foreach(files, k, f) {
+			const char *name = json_string_value(f);
+			struct stat st;
+			if (fstatat(dir.fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+				continue;
+			}
+			char uri[512], title[300];
+			snprintf(uri, sizeof(uri), SCHEME "%s/%s", dir.project, name);
+			snprintf(title, sizeof(title), "%s/%s", dir.project, name);
+			json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:I}", "uri", uri,
+							     "name", title, "description",
+							     "Memory bank file", "mimeType",
+							     "text/markdown", "size",
+							     (json_int_t)st.st_size));
+		}
+		json_decref(files);
+		close(dir.fd);
+	}
+	json_decref(projects);
+	return 0;
+}
+
+static int res_templates(void *ud, json_t *out)
+{
+	(void)ud;
+	return json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}", "uriTemplate",
+						    SCHEME "{project}/{file}", "name",
+						    "memory-bank-file", "description",
+						    "A memory bank file; the project is \"default\" "
+						    "unless the server keeps one bank per project",
+						    "mimeType", "text/markdown"));
+}
+
+static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri,
+			struct ctxd_error *err)
+{
+	(void)ctx;
+	char project[128], file[256];
+	if (!parse_uri(uri, project, sizeof(project), file, sizeof(file))) {
+		ctxd_error_set(err, CTXD_PROVIDER_NOT_FOUND, "not a memory bank file URI: %.300s",
+			       uri);
+		return NULL;
+	}
+	struct ctxd_mb_dir dir;
+	if (res_open(ud, project, &dir, err)) {
+		err->code = CTXD_PROVIDER_NOT_FOUND;
+		return NULL;
+	}
+	char *data;
+	size_t len;
+	int rc = ctxd_memory_bank_read_file(dir.fd, file, &data, &len);
+	int e = errno;
+	close(dir.fd);
+	if (rc) {
+		ctxd_error_set_errno(err, e == ENOENT ? CTXD_PROVIDER_NOT_FOUND : CTXD_PROVIDER_FAILED,
+				     e, "cannot read %.300s: %s", uri, strerror(e));
+		return NULL;
+	}
+	json_t *r = json_pack("[{s:s, s:s, s:o}]", "uri", uri, "mimeType", "text/markdown", "text",
+			      ctxd_memory_bank_json_text(data, len));
+	free(data);
+	if (!r) {
+		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "out of memory");
+	}
+	return r;
+}
+
+static int res_watch_path(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri,
+			  char *buf, size_t n)
+{
+	(void)ctx;
+	char project[128], file[256];
+	if (!parse_uri(uri, project, sizeof(project), file, sizeof(file))) {
+		return -1;
+	}
+	struct ctxd_mb_dir dir;
+	struct ctxd_error err;
+	if (res_open(ud, project, &dir, &err)) {
+		return -1;
+	}
+	struct stat st;
+	int rc = fstatat(dir.fd, file, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+			 (size_t)snprintf(buf, n, "%s/%s", dir.abs, file) < n
+		 ? 0
+		 : -1;
+	close(dir.fd);
+	return rc;
+}
+
+static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri_template,
+			const char *var, const char *value, json_t *context_args, json_t *out,
+			size_t *total, struct ctxd_error *err)
+{
+	(void)ctx;
+	(void)uri_template;
+	json_t *cands = NULL;
+	*total = 0;
+	if (strcmp(var, "project") == 0) {
+		cands = ctxd_memory_bank_projects(ud, err);
+	} else if (strcmp(var, "file") == 0) {
+		const char *project = json_string_value(json_object_get(context_args, "project"));
+		struct ctxd_mb_dir dir;
+		struct ctxd_error e2;
+		if (!ctxd_memory_bank_multi(ud) && project &&
+		    strcmp(project, CTXD_MEMORY_BANK_DEFAULT_PROJECT) != 0) {
+			return 0;
+		}
+		if (res_open(ud, ctxd_memory_bank_multi(ud) ? project : NULL, &dir, &e2)) {
+			return 0;
+		}
+		cands = ctxd_memory_bank_files(dir.fd, err);
+		close(dir.fd);
+	} else {
+		return 0;
+	}
+	if (!cands) {
+		return -1;
+	}
+	size_t i, vl = value ? strlen(value) : 0;
+	json_t *c;
+	json_array_foreach(cands, i, c) {
+		if (strncmp(json_string_value(c), value ? value : "", vl) == 0) {
+			if (*total < 100) {
+				json_array_append(out, c);
+			}
+			(*total)++;
+		}
+	}
+	json_decref(cands);
+	return 0;
+}
+
+void ctxd_memory_bank_provider_init(struct ctxd_memory_bank *mb,
+				    struct ctxd_resource_provider *p)
+{
+	p->scheme = "memory-bank";
+	p->ud = mb;
+	p->list = res_list;
+	p->templates = res_templates;
+	p->read = res_read;
+	p->watch_path = res_watch_path;
+	p->complete = res_complete;
+}

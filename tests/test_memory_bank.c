@@ -1,0 +1,1146 @@
+/* test_memory_bank.c - the memory bank: section parser, ctxd_atomic_write, every tool's
+ * success and failure paths (called directly with a ctx, as in test_fs.c), the validation
+ * corpus in tests/memory_bank/, resources, threads appending at once, SIGKILL mid-write. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctxd/config.h"
+#include "ctxd/fsutil.h"
+#include "ctxd/memory_bank.h"
+#include "ctxd/sandbox.h"
+#include "test.h"
+
+static char root[CTXD_PATH_MAX];
+static char bank[CTXD_PATH_MAX + 16];
+static struct ctxd_config cfg;
+static struct ctxd_sandbox *sb;
+static struct ctxd_memory_bank *mb;
+static struct ctxd_tool_ctx ctx;
+
+static const struct ctxd_tool *tool(const char *name)
+{
+	for (size_t i = 0; i < ctxd_memory_bank_tools_count; i++) {
+		if (strcmp(ctxd_memory_bank_tools[i].name, name) == 0) {
+			return &ctxd_memory_bank_tools[i];
+		}
+	}
+	fprintf(stderr, "no tool %s\n", name);
+	abort();
+}
+
+static json_t *call_args(const struct ctxd_tool_ctx *c, const char *name, json_t *args)
+{
+	const struct ctxd_tool *t = tool(name);
+	json_error_t je;
+	json_t *schema = json_loads(t->input_schema, 0, &je);
+	ASSERT(schema);
+	struct ctxd_error err;
+	if (ctxd_schema_validate(schema, args, "arguments", &err) < 0) {
+		fprintf(stderr, "%s: bad test arguments: %s\n", name, err.msg);
+		abort();
+	}
+	json_decref(schema);
+	json_t *res = t->fn(c, args);
+	ASSERT(res);
+	ASSERT(json_is_array(json_object_get(res, "content")));
+	json_t *s = json_object_get(res, "structuredContent");
+	if (s) {
+		schema = json_loads(t->output_schema, 0, &je);
+		ASSERT(schema);
+		if (ctxd_schema_validate(schema, s, "structuredContent", &err) < 0) {
+			fprintf(stderr, "%s: %s\n", name, err.msg);
+			abort();
+		}
+		json_decref(schema);
+	}
+	return res;
+}
+
+static json_t *callc(const struct ctxd_tool_ctx *c, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static json_t *callc(const struct ctxd_tool_ctx *c, const char *name, const char *fmt, ...)
+{
+	char buf[16384];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_error_t je;
+	json_t *args = json_loads(buf, 0, &je);
+	if (!args) {
+		fprintf(stderr, "bad test json %s: %s\n", buf, je.text);
+		abort();
+	}
+	json_t *res = call_args(c, name, args);
+	json_decref(args);
+	return res;
+}
+
+#define call(...) callc(&ctx, __VA_ARGS__)
+
+static bool is_error(json_t *res)
+{
+	return json_is_true(json_object_get(res, "isError"));
+}
+
+static const char *text(json_t *res)
+{
+	return json_string_value(
+		json_object_get(json_array_get(json_object_get(res, "content"), 0), "text"));
+}
+
+static json_t *sc(json_t *res)
+{
+	json_t *s = json_object_get(res, "structuredContent");
+	ASSERT(json_is_object(s));
+	return s;
+}
+
+static const char *sstr(json_t *res, const char *key)
+{
+	return json_string_value(json_object_get(sc(res), key));
+}
+
+static void expect_error(json_t *res, const char *part)
+{
+	if (!is_error(res)) {
+		fprintf(stderr, "expected an error containing '%s', got: %s\n", part, text(res));
+		abort();
+	}
+	ASSERT_CONTAINS(text(res), part);
+	json_decref(res);
+}
+
+static void expect_ok(json_t *res)
+{
+	if (is_error(res)) {
+		fprintf(stderr, "unexpected error: %s\n", text(res));
+		abort();
+	}
+	json_decref(res);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	ASSERT(fd >= 0);
+	char *d;
+	size_t l;
+	ASSERT_EQ(ctxd_read_all(fd, 64 << 20, &d, &l), 0);
+	close(fd);
+	if (len) {
+		*len = l;
+	}
+	return d;
+}
+
+static char *bank_file(const char *name)
+{
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", bank, name);
+	return slurp(p, NULL);
+}
+
+static void put(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "wb");
+	ASSERT(f);
+	ASSERT_EQ(fwrite(data, 1, strlen(data), f), strlen(data));
+	ASSERT_EQ(fclose(f), 0);
+}
+
+static void put_bank(const char *name, const char *data)
+{
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", bank, name);
+	put(p, data);
+}
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void rm_rf(const char *p)
+{
+	nftw(p, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- section parser ---------------------------------------------------------------- */
+
+static struct ctxd_md_section *secs_of(const char *s, size_t *n)
+{
+	struct ctxd_md_section *v;
+	ASSERT_EQ(ctxd_md_sections(s, strlen(s), &v, n), 0);
+	return v;
+}
+
+static void title_eq(const char *buf, const struct ctxd_md_section *s, const char *t)
+{
+	char tmp[256];
+	snprintf(tmp, sizeof(tmp), "%.*s", (int)s->title_len, buf + s->title);
+	ASSERT_STR_EQ(tmp, t);
+}
+
+/* CommonMark line endings: a lone CR ends a line too, and never lands in a title. */
+static void test_md_lone_cr(void)
+{
+	const char *d = "# A\rbody\r## B\r\nx\r\rSetext\r\nsecond\r===\r";
+	size_t n;
+	struct ctxd_md_section *s = secs_of(d, &n);
+	ASSERT_EQ(n, 3);
+	title_eq(d, &s[0], "A");
+	title_eq(d, &s[1], "B");
+	title_eq(d, &s[2], "Setext");
+	ASSERT_EQ(s[1].line, 3);
+	free(s);
+}
+
+static void test_md_atx(void)
+{
+	const char *d = "# Title\n\nintro\n\n## A ##\n\ntext\n### A.1\nsub\n## B\n#nohash\n"
+			"####### seven\n    ## indented code\n   ## Three spaces #not closing\n"
+			"##\n";
+	size_t n;
+	struct ctxd_md_section *s = secs_of(d, &n);
+	ASSERT_EQ(n, 6);
+	title_eq(d, &s[0], "Title");
+	ASSERT_EQ(s[0].level, 1);
+	ASSERT_EQ(s[0].line, 1);
+	ASSERT_EQ(s[0].end, strlen(d));
+	title_eq(d, &s[1], "A");
+	ASSERT_EQ(s[1].level, 2);
+	ASSERT_EQ(s[1].line, 5);
+	title_eq(d, &s[2], "A.1");
+	ASSERT_EQ(s[2].level, 3);
+	/* section A ends where B starts; A's own text ends at A.1 */
+	ASSERT_EQ(s[1].end, s[3].start);
+	ASSERT_EQ(s[1].own_end, s[2].start);
+	ASSERT_EQ(s[1].body, (size_t)(strstr(d, "\ntext") - d));
+	title_eq(d, &s[3], "B");
+	title_eq(d, &s[4], "Three spaces #not closing");
+	title_eq(d, &s[5], "");
+	ASSERT_EQ(s[5].level, 2);
+	free(s);
+}
+
+static void test_md_setext_and_fences(void)
+{
+	const char *d = "Top\n===\n\nSub heading\n---\n\n- item\n---\n\n````md\n# not a heading\n"
+			"Fake\n---\n```\n## still code\n````\n## After\n~~~\n# tilde code\n~~~~\n"
+			"| a | b |\n|---|---|\n\n---\n\nText\nmore text\n-----\n";
+	size_t n;
+	struct ctxd_md_section *s = secs_of(d, &n);
+	ASSERT_EQ(n, 4);
+	title_eq(d, &s[0], "Top");
+	ASSERT_EQ(s[0].level, 1);
+	ASSERT(s[0].setext);
+	title_eq(d, &s[1], "Sub heading");
+	ASSERT_EQ(s[1].level, 2);
+	ASSERT_EQ(s[1].line, 4);
+	title_eq(d, &s[2], "After");
+	ASSERT_EQ(s[2].line, 17);
+	/* a two-line paragraph underlined: the heading spans both lines */
+	title_eq(d, &s[3], "Text"); /* a multi-line setext heading is titled by its first line */
+	free(s);
+
+	/* an unclosed fence hides everything after it */
+	const char *u = "## One\n```\n## Two\n";
+	s = secs_of(u, &n);
+	ASSERT_EQ(n, 1);
+	free(s);
+	/* a backtick fence line with a backtick in its info string is not a fence */
+	const char *bt = "``` a`b\n## Real\n";
+	s = secs_of(bt, &n);
+	ASSERT_EQ(n, 1);
+	free(s);
+}
+
+static void test_md_crlf_frontmatter(void)
+{
+	const char *d = "---\r\ntitle: x\r\n---\r\n# Head #\r\n\r\nbody\r\n\r\nSet\r\n===\r\n";
+	size_t n;
+	struct ctxd_md_section *s = secs_of(d, &n);
+	ASSERT_EQ(n, 2);
+	title_eq(d, &s[0], "Head");
+	ASSERT_EQ(s[0].line, 4);
+	ASSERT_EQ(d[s[0].body - 1], '\n');
+	title_eq(d, &s[1], "Set");
+	ASSERT_EQ(s[1].line, 8);
+	free(s);
+	/* without a closing line it is no front matter: "title: x" + "---" is a heading */
+	const char *nf = "---\ntitle: x\n---";
+	s = secs_of("---\ntitle\n", &n);
+	ASSERT_EQ(n, 0);
+	free(s);
+	s = secs_of(nf, &n);
+	ASSERT_EQ(n, 0);
+	free(s);
+	ASSERT_EQ(ctxd_md_sections(NULL, 0, &s, &n), 0);
+	ASSERT_EQ(n, 0);
+	ASSERT(s == NULL);
+	s = secs_of("# only", &n);
+	ASSERT_EQ(n, 1);
+	ASSERT_EQ(s[0].body, 6);
+	free(s);
+	/* arbitrary bytes never crash */
+	char junk[4096];
+	unsigned r = 12345;
+	for (int round = 0; round < 200; round++) {
+		for (size_t i = 0; i < sizeof(junk); i++) {
+			r = r * 1103515245u + 12345u;
+			static const char alpha[] = "#=-`~ \t\r\n>|a1*_.";
+			junk[i] = (r >> 16) % 5 == 0 ? (char)(r >> 8) : alpha[(r >> 16) % 17];
+		}
+		ASSERT_EQ(ctxd_md_sections(junk, sizeof(junk), &s, &n), 0);
+		for (size_t i = 0; i < n; i++) {
+			ASSERT(s[i].start <= s[i].body && s[i].body <= sizeof(junk));
+			ASSERT(s[i].own_end <= s[i].end && s[i].end <= sizeof(junk));
+			ASSERT(s[i].title + s[i].title_len <= sizeof(junk));
+		}
+		free(s);
+	}
+}
+
+/* ---- ctxd_atomic_write ------------------------------------------------------------- */
+
+static void test_atomic_write(void)
+{
+	char d[CTXD_PATH_MAX + 8];
+	snprintf(d, sizeof(d), "%s/aw", root);
+	ASSERT_EQ(mkdir(d, 0755), 0);
+	int dfd = open(d, O_RDONLY | O_DIRECTORY);
+	ASSERT(dfd >= 0);
+	struct ctxd_error err;
+	ASSERT_EQ(ctxd_atomic_write(dfd, "f.txt", "one", 3, 0600, false, &err), 0);
+	struct stat st;
+	ASSERT_EQ(fstatat(dfd, "f.txt", &st, 0), 0);
+	ASSERT_EQ(st.st_mode & 0777, 0600);
+	ASSERT_EQ(st.st_size, 3);
+	/* mode -1 keeps the existing mode */
+	ASSERT_EQ(ctxd_atomic_write(dfd, "f.txt", "second", 6, -1, false, &err), 0);
+	ASSERT_EQ(fstatat(dfd, "f.txt", &st, 0), 0);
+	ASSERT_EQ(st.st_mode & 0777, 0600);
+	ASSERT_EQ(st.st_size, 6);
+	/* no_replace refuses an existing name and leaves it alone */
+	ASSERT_EQ(ctxd_atomic_write(dfd, "f.txt", "x", 1, -1, true, &err), -1);
+	ASSERT_EQ(err.sys_errno, EEXIST);
+	ASSERT_EQ(fstatat(dfd, "f.txt", &st, 0), 0);
+	ASSERT_EQ(st.st_size, 6);
+	/* a symlink is replaced by the file, its target untouched */
+	ASSERT_EQ(symlinkat("f.txt", dfd, "link"), 0);
+	ASSERT_EQ(ctxd_atomic_write(dfd, "link", "new", 3, -1, false, &err), 0);
+	ASSERT_EQ(fstatat(dfd, "link", &st, AT_SYMLINK_NOFOLLOW), 0);
+	ASSERT(S_ISREG(st.st_mode));
+	ASSERT_EQ(fstatat(dfd, "f.txt", &st, 0), 0);
+	ASSERT_EQ(st.st_size, 6);
+	/* names with '/' or dots are refused */
+	ASSERT_EQ(ctxd_atomic_write(dfd, "a/b", "x", 1, -1, false, &err), -1);
+	ASSERT_EQ(err.sys_errno, EINVAL);
+	ASSERT_EQ(ctxd_atomic_write(dfd, "..", "x", 1, -1, false, &err), -1);
+	/* an empty file, and no temp files left behind */
+	ASSERT_EQ(ctxd_atomic_write(dfd, "empty", "", 0, -1, false, &err), 0);
+	ASSERT_EQ(fstatat(dfd, "empty", &st, 0), 0);
+	ASSERT_EQ(st.st_size, 0);
+	DIR *dir = fdopendir(dup(dfd));
+	ASSERT(dir);
+	struct dirent *de;
+	int entries = 0;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] != '.') {
+			entries++;
+		} else {
+			ASSERT(!strstr(de->d_name, ".ctxd-"));
+		}
+	}
+	closedir(dir);
+	ASSERT_EQ(entries, 3);
+	close(dfd);
+	rm_rf(d);
+}
+
+/* ---- tools ------------------------------------------------------------------------- */
+
+static void test_names(void)
+{
+	ASSERT(ctxd_memory_bank_file_ok("activeContext.md"));
+	ASSERT(ctxd_memory_bank_file_ok("a-b_c.1.md"));
+	ASSERT(!ctxd_memory_bank_file_ok(".hidden.md"));
+	ASSERT(!ctxd_memory_bank_file_ok("../x.md"));
+	ASSERT(!ctxd_memory_bank_file_ok("a/b.md"));
+	ASSERT(!ctxd_memory_bank_file_ok("x.txt"));
+	ASSERT(!ctxd_memory_bank_file_ok(".md"));
+	ASSERT(!ctxd_memory_bank_file_ok("a b.md"));
+	ASSERT(ctxd_memory_bank_project_ok("web-app"));
+	ASSERT(!ctxd_memory_bank_project_ok(".."));
+	ASSERT(!ctxd_memory_bank_project_ok("a/b"));
+	ASSERT(!ctxd_memory_bank_project_ok(""));
+}
+
+static void test_init_list(void)
+{
+	/* nothing yet: tools other than init say how to create the bank */
+	expect_error(call("memory_bank_list", "{}"), "memory_bank_init");
+	json_t *r = call("memory_bank_init", "{}");
+	ASSERT(!is_error(r));
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "created")), 6);
+	ASSERT_STR_EQ(sstr(r, "bank"), bank);
+	ASSERT_STR_EQ(sstr(r, "project"), "default");
+	json_decref(r);
+	char *t = bank_file("activeContext.md");
+	ASSERT_CONTAINS(t, "# Active Context\n");
+	ASSERT_CONTAINS(t, "\n## Current Focus\n");
+	ASSERT_CONTAINS(t, "\n## Next Steps\n");
+	free(t);
+	/* a second init keeps everything; overwrite replaces */
+	put_bank("progress.md", "# Progress\n\nmine\n");
+	r = call("memory_bank_init", "{}");
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "kept")), 6);
+	json_decref(r);
+	t = bank_file("progress.md");
+	ASSERT_STR_EQ(t, "# Progress\n\nmine\n");
+	free(t);
+	r = call("memory_bank_init", "{\"overwrite\": true}");
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "overwritten")), 1);
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "kept")), 5);
+	json_decref(r);
+	t = bank_file("progress.md");
+	ASSERT_CONTAINS(t, "## What Works");
+	free(t);
+	expect_error(call("memory_bank_init", "{\"project\": \"other\"}"), "single memory bank");
+
+	put_bank("notes.md", "# Notes\n\n## One\n\nx\n");
+	put_bank(".secret.md", "hidden\n");
+	put_bank("data.txt", "not markdown\n");
+	r = call("memory_bank_list", "{}");
+	ASSERT(!is_error(r));
+	json_t *files = json_object_get(sc(r), "files");
+	ASSERT_EQ(json_array_size(files), 7);
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "missingCore")), 0);
+	json_t *notes = NULL;
+	size_t i;
+	json_t *v;
+	json_array_foreach(files, i, v) {
+		if (strcmp(json_string_value(json_object_get(v, "file")), "notes.md") == 0) {
+			notes = v;
+		}
+	}
+	ASSERT(notes);
+	json_t *h = json_object_get(notes, "headings");
+	ASSERT_EQ(json_array_size(h), 2);
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(h, 1), "text")), "One");
+	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(h, 1), "line")), 3);
+	ASSERT_EQ(strlen(json_string_value(json_object_get(notes, "sha256"))), 64);
+	json_decref(r);
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/techContext.md", bank);
+	char q[2 * CTXD_PATH_MAX];
+	snprintf(q, sizeof(q), "%s/techContext.keep", bank);
+	ASSERT_EQ(rename(p, q), 0);
+	r = call("memory_bank_list", "{}");
+	ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(sc(r), "missingCore"), 0)),
+		      "techContext.md");
+	ASSERT_CONTAINS(text(r), "missing core files: techContext.md");
+	json_decref(r);
+	ASSERT_EQ(rename(q, p), 0);
+}
+
+static void test_read(void)
+{
+	json_t *r = call("memory_bank_read", "{\"file\": \"notes.md\"}");
+	ASSERT(!is_error(r));
+	json_t *f = json_array_get(json_object_get(sc(r), "files"), 0);
+	ASSERT_STR_EQ(json_string_value(json_object_get(f, "content")), "# Notes\n\n## One\n\nx\n");
+	char sha[65];
+	ctxd_sha256_hex("# Notes\n\n## One\n\nx\n", 19, sha);
+	ASSERT_STR_EQ(json_string_value(json_object_get(f, "sha256")), sha);
+	ASSERT_EQ(json_integer_value(json_object_get(f, "totalLines")), 5);
+	json_decref(r);
+
+	r = call("memory_bank_read", "{\"file\": \"notes.md\", \"section\": \"One\"}");
+	f = json_array_get(json_object_get(sc(r), "files"), 0);
+	ASSERT_STR_EQ(json_string_value(json_object_get(f, "content")), "## One\n\nx\n");
+	ASSERT_STR_EQ(json_string_value(json_object_get(f, "heading")), "One");
+	ASSERT_EQ(json_integer_value(json_object_get(f, "fileLine")), 3);
+	ASSERT_STR_EQ(json_string_value(json_object_get(f, "sha256")), sha);
+	json_decref(r);
+	/* "## One" and surrounding blanks are accepted too */
+	expect_ok(call("memory_bank_read", "{\"file\": \"notes.md\", \"section\": \" ## One \"}"));
+
+	r = call("memory_bank_read", "{\"file\": \"notes.md\", \"offset\": 3, \"limit\": 2}");
+	f = json_array_get(json_object_get(sc(r), "files"), 0);
+	ASSERT_STR_EQ(json_string_value(json_object_get(f, "content")), "## One\n\n");
+	ASSERT_EQ(json_integer_value(json_object_get(f, "startLine")), 3);
+	ASSERT_EQ(json_integer_value(json_object_get(f, "endLine")), 4);
+	json_decref(r);
+
+	r = call("memory_bank_read", "{\"core\": true}");
+	json_t *files = json_object_get(sc(r), "files");
+	ASSERT_EQ(json_array_size(files), 6);
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(files, 0), "file")),
+		      "projectbrief.md");
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(files, 5), "file")),
+		      "progress.md");
+	ASSERT_CONTAINS(text(r), "==> activeContext.md");
+	json_decref(r);
+
+	r = call("memory_bank_read", "{\"files\": [\"notes.md\", \"gone.md\"], \"section\": "
+				     "\"One\"}");
+	ASSERT(!is_error(r));
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "files")), 1);
+	ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(sc(r), "missing"), 0)),
+		      "gone.md");
+	json_decref(r);
+
+	expect_error(call("memory_bank_read", "{}"), "exactly one of 'file', 'files' or 'core'");
+	expect_error(call("memory_bank_read", "{\"file\": \"a.md\", \"core\": true}"),
+		     "exactly one");
+	expect_error(call("memory_bank_read", "{\"file\": \"gone.md\"}"), "does not exist");
+	expect_error(call("memory_bank_read", "{\"file\": \"../etc.md\"}"), "argument 'file'");
+	expect_error(call("memory_bank_read", "{\"files\": [\"ok.md\", \"/etc/passwd\"]}"),
+		     "argument 'files'");
+	expect_error(call("memory_bank_read", "{\"file\": \"notes.md\", \"section\": \"Two\"}"),
+		     "its headings: 'Notes', 'One'");
+	/* a symlink in the bank is not followed */
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/link.md", bank);
+	ASSERT_EQ(symlink("/etc/hostname", p), 0);
+	expect_error(call("memory_bank_read", "{\"file\": \"link.md\"}"), "cannot read");
+	unlink(p);
+}
+
+static char *sha_of_file(const char *name, char out[65])
+{
+	char *d = bank_file(name);
+	ctxd_sha256_hex(d, strlen(d), out);
+	free(d);
+	return out;
+}
+
+static void test_write(void)
+{
+	json_t *r = call("memory_bank_write", "{\"file\": \"w.md\", \"content\": \"# W\\n\", "
+					      "\"mode\": \"create\"}");
+	ASSERT(!is_error(r));
+	ASSERT(json_is_true(json_object_get(sc(r), "created")));
+	char sha[65];
+	ctxd_sha256_hex("# W\n", 4, sha);
+	ASSERT_STR_EQ(sstr(r, "sha256"), sha);
+	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "version")), 1);
+	json_decref(r);
+	/* create on an existing file: isError with the current sha256 */
+	r = call("memory_bank_write", "{\"file\": \"w.md\", \"content\": \"x\", \"mode\": "
+				      "\"create\"}");
+	ASSERT(is_error(r));
+	ASSERT_STR_EQ(sstr(r, "currentSha256"), sha);
+	ASSERT_STR_EQ(sstr(r, "error"), "precondition_failed");
+	json_decref(r);
+	/* replace with a stale expectedSha256 */
+	r = call("memory_bank_write", "{\"file\": \"w.md\", \"content\": \"x\", \"mode\": "
+				      "\"replace\", \"expectedSha256\": \"%064d\"}", 0);
+	ASSERT(is_error(r));
+	ASSERT_CONTAINS(text(r), "precondition failed");
+	ASSERT_CONTAINS(text(r), sha);
+	ASSERT_STR_EQ(sstr(r, "currentSha256"), sha);
+	json_decref(r);
+	char *t = bank_file("w.md");
+	ASSERT_STR_EQ(t, "# W\n");
+	free(t);
+	/* and with the right one */
+	r = call("memory_bank_write", "{\"file\": \"w.md\", \"content\": \"# W2\\n\", \"mode\": "
+				      "\"replace\", \"expectedSha256\": \"%s\"}", sha);
+	ASSERT(!is_error(r));
+	ASSERT_STR_EQ(sstr(r, "previousSha256"), sha);
+	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "version")), 2);
+	json_decref(r);
+	/* the same content again writes nothing */
+	r = call("memory_bank_write", "{\"file\": \"w.md\", \"content\": \"# W2\\n\", \"mode\": "
+				      "\"replace\"}");
+	ASSERT(json_is_true(json_object_get(sc(r), "unchanged")));
+	json_decref(r);
+	/* expectedSha256 "" = must not exist */
+	expect_ok(call("memory_bank_write", "{\"file\": \"new.md\", \"content\": \"n\", \"mode\": "
+					    "\"replace\", \"expectedSha256\": \"\"}"));
+	r = call("memory_bank_write", "{\"file\": \"new.md\", \"content\": \"n2\", \"mode\": "
+				      "\"replace\", \"expectedSha256\": \"\"}");
+	ASSERT(is_error(r));
+	json_decref(r);
+	r = call("memory_bank_write", "{\"file\": \"absent.md\", \"content\": \"n2\", \"mode\": "
+				      "\"replace\", \"expectedSha256\": \"%s\"}", sha);
+	ASSERT(is_error(r));
+	ASSERT_STR_EQ(sstr(r, "currentSha256"), "");
+	ASSERT_CONTAINS(text(r), "does not exist");
+	json_decref(r);
+	expect_error(call("memory_bank_write", "{\"file\": \"../../x.md\", \"content\": \"n\", "
+					       "\"mode\": \"create\"}"),
+		     "argument 'file'");
+	expect_error(call("memory_bank_write", "{\"file\": \"x.sh\", \"content\": \"n\", "
+					       "\"mode\": \"create\"}"),
+		     "argument 'file'");
+	/* no lock file leftovers block anything; the lock file itself is hidden */
+	struct stat st;
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/.lock", bank);
+	ASSERT_EQ(stat(p, &st), 0);
+}
+
+static void test_update_section(void)
+{
+	put_bank("s.md", "# S\n\n## Current Focus\n\n- one\n\n## Next Steps\n\n- later\n");
+	char sha[65];
+	sha_of_file("s.md", sha);
+	json_t *r = call("memory_bank_update_section",
+			 "{\"file\": \"s.md\", \"heading\": \"Current Focus\", \"content\": "
+			 "\"- two\", \"op\": \"append\", \"expectedSha256\": \"%s\"}", sha);
+	ASSERT(!is_error(r));
+	ASSERT(json_is_false(json_object_get(sc(r), "sectionCreated")));
+	json_decref(r);
+	char *t = bank_file("s.md");
+	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\n- one\n- two\n\n## Next Steps\n\n- later\n");
+	free(t);
+	expect_ok(call("memory_bank_update_section",
+		       "{\"file\": \"s.md\", \"heading\": \"Current Focus\", \"content\": "
+		       "\"- zero\\n\", \"op\": \"prepend\"}"));
+	t = bank_file("s.md");
+	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\n- zero\n- one\n- two\n\n## Next Steps\n\n"
+			 "- later\n");
+	free(t);
+	expect_ok(call("memory_bank_update_section",
+		       "{\"file\": \"s.md\", \"heading\": \"Next Steps\", \"content\": "
+		       "\"\\n\\n- ship it\\n\\n\", \"op\": \"replace\"}"));
+	t = bank_file("s.md");
+	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\n- zero\n- one\n- two\n\n## Next Steps\n\n"
+			 "- ship it\n");
+	free(t);
+	/* replace keeps one blank line before the next heading */
+	expect_ok(call("memory_bank_update_section",
+		       "{\"file\": \"s.md\", \"heading\": \"Current Focus\", \"content\": "
+		       "\"only\", \"op\": \"replace\"}"));
+	t = bank_file("s.md");
+	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\nonly\n\n## Next Steps\n\n- ship it\n");
+	free(t);
+	/* append to a missing section creates it at the end */
+	r = call("memory_bank_update_section",
+		 "{\"file\": \"s.md\", \"heading\": \"Decisions\", \"content\": \"- d1\", \"op\": "
+		 "\"append\"}");
+	ASSERT(json_is_true(json_object_get(sc(r), "sectionCreated")));
+	json_decref(r);
+	t = bank_file("s.md");
+	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\nonly\n\n## Next Steps\n\n- ship it\n\n"
+			 "## Decisions\n\n- d1\n");
+	free(t);
+	expect_error(call("memory_bank_update_section",
+			  "{\"file\": \"s.md\", \"heading\": \"Nope\", \"content\": \"x\", "
+			  "\"op\": \"replace\"}"),
+		     "no section 'Nope'");
+	expect_error(call("memory_bank_update_section",
+			  "{\"file\": \"missing.md\", \"heading\": \"A\", \"content\": \"x\", "
+			  "\"op\": \"append\"}"),
+		     "does not exist");
+	expect_error(call("memory_bank_update_section",
+			  "{\"file\": \"s.md\", \"heading\": \"  \", \"content\": \"x\", "
+			  "\"op\": \"append\"}"),
+		     "argument 'heading'");
+	expect_error(call("memory_bank_update_section",
+			  "{\"file\": \"s.md\", \"heading\": \"Decisions\", \"content\": \"\\n\", "
+			  "\"op\": \"append\"}"),
+		     "argument 'content' is empty");
+	r = call("memory_bank_update_section",
+		 "{\"file\": \"s.md\", \"heading\": \"Decisions\", \"content\": \"x\", \"op\": "
+		 "\"append\", \"expectedSha256\": \"%s\"}", sha);
+	ASSERT(is_error(r));
+	ASSERT_STR_EQ(sstr(r, "currentSha256"), sha_of_file("s.md", sha));
+	json_decref(r);
+
+	/* CRLF files stay CRLF; a heading inside a code fence is not a section */
+	put_bank("crlf.md", "# C\r\n\r\n```\r\n## Log\r\n```\r\n\r\n## Log\r\n\r\n- a\r\n");
+	expect_ok(call("memory_bank_update_section",
+		       "{\"file\": \"crlf.md\", \"heading\": \"Log\", \"content\": \"- b\\n- c\", "
+		       "\"op\": \"append\"}"));
+	t = bank_file("crlf.md");
+	ASSERT_STR_EQ(t, "# C\r\n\r\n```\r\n## Log\r\n```\r\n\r\n## Log\r\n\r\n- a\r\n- b\r\n"
+			 "- c\r\n");
+	free(t);
+	/* a heading on the last line without a newline; an empty section */
+	put_bank("tail.md", "# T\n\n## Empty\n\n## End");
+	expect_ok(call("memory_bank_update_section",
+		       "{\"file\": \"tail.md\", \"heading\": \"End\", \"content\": \"x\", "
+		       "\"op\": \"append\"}"));
+	expect_ok(call("memory_bank_update_section",
+		       "{\"file\": \"tail.md\", \"heading\": \"Empty\", \"content\": \"y\", "
+		       "\"op\": \"prepend\"}"));
+	t = bank_file("tail.md");
+	ASSERT_STR_EQ(t, "# T\n\n## Empty\n\ny\n\n## End\n\nx\n");
+	free(t);
+	/* setext headings are sections too */
+	put_bank("setext.md", "Title\n=====\n\nStatus\n------\n\nold\n");
+	expect_ok(call("memory_bank_update_section",
+		       "{\"file\": \"setext.md\", \"heading\": \"Status\", \"content\": \"new\", "
+		       "\"op\": \"replace\"}"));
+	t = bank_file("setext.md");
+	ASSERT_STR_EQ(t, "Title\n=====\n\nStatus\n------\n\nnew\n");
+	free(t);
+}
+
+struct app {
+	int id;
+	int n;
+};
+
+static void *appender(void *p)
+{
+	struct app *a = p;
+	for (int i = 0; i < a->n; i++) {
+		json_t *r = call("memory_bank_update_section",
+				 "{\"file\": \"t.md\", \"heading\": \"Log\", \"content\": "
+				 "\"- t%d line %04d\", \"op\": \"append\"}", a->id, i);
+		ASSERT(!is_error(r));
+		json_decref(r);
+	}
+	return NULL;
+}
+
+static void test_threads_append(void)
+{
+	put_bank("t.md", "# T\n\n## Log\n\n## After\n\nend\n");
+	pthread_t th[4];
+	struct app a[4];
+	for (int i = 0; i < 4; i++) {
+		a[i] = (struct app){i, 100};
+		ASSERT_EQ(pthread_create(&th[i], NULL, appender, &a[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+	}
+	char *t = bank_file("t.md");
+	for (int i = 0; i < 4; i++) {
+		for (int k = 0; k < 100; k++) {
+			char line[64];
+			snprintf(line, sizeof(line), "\n- t%d line %04d\n", i, k);
+			ASSERT_CONTAINS(t, line);
+			ASSERT(strstr(strstr(t, line) + 1, line) == NULL);
+		}
+	}
+	ASSERT_CONTAINS(t, "line 0099\n\n## After\n\nend\n");
+	free(t);
+}
+
+static void test_history_restore(void)
+{
+	expect_ok(call("memory_bank_write", "{\"file\": \"h.md\", \"content\": \"a\\nb\\n\", "
+					    "\"mode\": \"create\"}"));
+	expect_ok(call("memory_bank_write", "{\"file\": \"h.md\", \"content\": \"a\\nc\\nd\\n\", "
+					    "\"mode\": \"replace\"}"));
+	/* an edit made outside ctxd is recorded before the next write */
+	put_bank("h.md", "external\n");
+	expect_ok(call("memory_bank_write", "{\"file\": \"h.md\", \"content\": \"final\\n\", "
+					    "\"mode\": \"replace\"}"));
+	json_t *r = call("memory_bank_history", "{\"file\": \"h.md\"}");
+	json_t *vs = json_object_get(sc(r), "versions");
+	ASSERT_EQ(json_array_size(vs), 4);
+	json_t *v2 = json_array_get(vs, 1);
+	ASSERT_EQ(json_integer_value(json_object_get(v2, "version")), 2);
+	ASSERT_EQ(json_integer_value(json_object_get(v2, "added")), 2);
+	ASSERT_EQ(json_integer_value(json_object_get(v2, "removed")), 1);
+	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(vs, 0), "added")), 2);
+	ASSERT_EQ(strlen(json_string_value(json_object_get(v2, "time"))), 20);
+	json_decref(r);
+	r = call("memory_bank_restore", "{\"file\": \"h.md\", \"version\": 2}");
+	ASSERT(!is_error(r));
+	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "version")), 5);
+	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "restoredVersion")), 2);
+	json_decref(r);
+	char *t = bank_file("h.md");
+	ASSERT_STR_EQ(t, "a\nc\nd\n");
+	free(t);
+	expect_error(call("memory_bank_restore", "{\"file\": \"h.md\", \"version\": 99}"),
+		     "no version 99");
+	expect_error(call("memory_bank_restore", "{\"file\": \"../h.md\", \"version\": 1}"),
+		     "argument 'file'");
+	r = call("memory_bank_history", "{\"file\": \"never.md\"}");
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "versions")), 0);
+	json_decref(r);
+	/* only the last N (cfg.memory_bank_history = 20) are kept; numbers are not reused */
+	for (int i = 0; i < 25; i++) {
+		json_decref(call("memory_bank_write", "{\"file\": \"h.md\", \"content\": \"v%d\\n\", "
+						      "\"mode\": \"replace\"}", i));
+	}
+	r = call("memory_bank_history", "{\"file\": \"h.md\"}");
+	vs = json_object_get(sc(r), "versions");
+	ASSERT_EQ(json_array_size(vs), 20);
+	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(vs, 0), "version")), 11);
+	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(vs, 19), "version")), 30);
+	json_decref(r);
+	expect_error(call("memory_bank_restore", "{\"file\": \"h.md\", \"version\": 3}"),
+		     "no version 3");
+}
+
+static void test_search(void)
+{
+	put_bank("search1.md", "# Search One\n\n## Deployment\n\nWe deploy with the blue green "
+			       "strategy on Fridays.\nRollback takes five minutes.\n\n"
+			       "## Testing\n\nUnit tests run on every push; green builds only.\n");
+	put_bank("search2.md", "Intro text about green tea and blue skies.\n\n## Blue Green\n\n"
+			       "Blue green deployment keeps two environments.\n");
+	json_t *r = call("memory_bank_search", "{\"query\": \"blue green deployment\"}");
+	ASSERT(!is_error(r));
+	json_t *res = json_object_get(sc(r), "results");
+	ASSERT(json_array_size(res) >= 2);
+	json_t *top = json_array_get(res, 0);
+	ASSERT_STR_EQ(json_string_value(json_object_get(top, "file")), "search2.md");
+	ASSERT_STR_EQ(json_string_value(json_object_get(top, "heading")), "Blue Green");
+	ASSERT_EQ(json_integer_value(json_object_get(top, "line")), 5);
+	ASSERT_STR_EQ(json_string_value(json_object_get(top, "snippet")),
+		      "«Blue» «green» «deployment» keeps two environments.");
+	json_decref(r);
+	/* case-insensitive; preamble before the first heading has heading "" */
+	r = call("memory_bank_search", "{\"query\": \"TEA\", \"limit\": 1}");
+	res = json_object_get(sc(r), "results");
+	ASSERT_EQ(json_array_size(res), 1);
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(res, 0), "heading")), "");
+	ASSERT_CONTAINS(json_string_value(json_object_get(json_array_get(res, 0), "snippet")),
+			"green «tea» and");
+	json_decref(r);
+	/* nothing found is a success with zero results */
+	r = call("memory_bank_search", "{\"query\": \"zyzzyva\"}");
+	ASSERT(!is_error(r));
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "results")), 0);
+	json_decref(r);
+	/* the index follows changes: new words, removed files */
+	put_bank("search3.md", "## Fresh\n\nzyzzyva appears now\n");
+	r = call("memory_bank_search", "{\"query\": \"zyzzyva\"}");
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "results")), 1);
+	json_decref(r);
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/search3.md", bank);
+	unlink(p);
+	r = call("memory_bank_search", "{\"query\": \"zyzzyva\"}");
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "results")), 0);
+	json_decref(r);
+	/* a phrase match outranks scattered words */
+	put_bank("search4.md", "## P\n\nrollback five minutes\n");
+	r = call("memory_bank_search", "{\"query\": \"five minutes\"}");
+	res = json_object_get(sc(r), "results");
+	ASSERT(json_array_size(res) >= 2);
+	json_decref(r);
+}
+
+/* ---- validation corpus ------------------------------------------------------------- */
+
+/* Run validate on the bank at `dir` (a read-only root) and compare with dir/expected:
+ * one "severity code file line" per line, order-insensitive. */
+static void validate_case(const char *dir)
+{
+	struct ctxd_config c;
+	ctxd_config_init(&c);
+	c.memory_bank_path = strdup(dir);
+	c.memory_bank_token_budget = 200;
+	struct ctxd_sandbox *s = ctxd_sandbox_create();
+	struct ctxd_error err;
+	ASSERT_EQ(ctxd_sandbox_add_root(s, dir, true, &err), 0);
+	ctxd_sandbox_seal(s);
+	struct ctxd_memory_bank *m = ctxd_memory_bank_create(&c, s, &err);
+	struct ctxd_tool_ctx cx = {.cfg = &c, .sandbox = s, .ud = m};
+	json_t *r = callc(&cx, "memory_bank_validate", "{}");
+	ASSERT(!is_error(r));
+	char path[3 * CTXD_PATH_MAX];
+	snprintf(path, sizeof(path), "%s/expected", dir);
+	char *want = slurp(path, NULL);
+	json_t *f = json_object_get(sc(r), "findings");
+	size_t i, nwant = 0;
+	json_t *v;
+	json_array_foreach(f, i, v) {
+		char line[512];
+		snprintf(line, sizeof(line), "%s %s %s %lld",
+			 json_string_value(json_object_get(v, "severity")),
+			 json_string_value(json_object_get(v, "code")),
+			 json_string_value(json_object_get(v, "file")),
+			 (long long)json_integer_value(json_object_get(v, "line")));
+		ASSERT(json_string_value(json_object_get(v, "hint"))[0]);
+		char *hit = strstr(want, line);
+		if (!hit || (hit > want && hit[-1] != '\n') || hit[strlen(line)] != '\n') {
+			fprintf(stderr, "%s: unexpected finding: %s\n%s\n", dir, line, text(r));
+			abort();
+		}
+	}
+	for (char *p = want; *p; p++) {
+		nwant += *p == '\n';
+	}
+	if (nwant != json_array_size(f)) {
+		fprintf(stderr, "%s: want %zu findings, got:\n%s\n", dir, nwant, text(r));
+		abort();
+	}
+	ASSERT_EQ(json_is_true(json_object_get(sc(r), "ok")), strstr(want, "error ") == NULL);
+	free(want);
+	json_decref(r);
+	/* a read-only bank refuses writes with a clear message */
+	expect_error(callc(&cx, "memory_bank_write",
+			   "{\"file\": \"x.md\", \"content\": \"x\", \"mode\": \"create\"}"),
+		     "read-only root");
+	ctxd_memory_bank_destroy(m);
+	ctxd_sandbox_destroy(s);
+	ctxd_config_finish(&c);
+}
+
+static void test_validate_corpus(void)
+{
+	const char *src = getenv("CTXD_SOURCE_ROOT");
+	char dir[CTXD_PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/tests/memory_bank", src ? src : ".");
+	DIR *d = opendir(dir);
+	if (!d) {
+		fprintf(stderr, "no corpus at %s (set CTXD_SOURCE_ROOT)\n", dir);
+		abort();
+	}
+	struct dirent *de;
+	int cases = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.') {
+			continue;
+		}
+		char c[2 * CTXD_PATH_MAX];
+		snprintf(c, sizeof(c), "%s/%s", dir, de->d_name);
+		fprintf(stderr, "   case %s\n", de->d_name);
+		validate_case(c);
+		cases++;
+	}
+	closedir(d);
+	ASSERT(cases >= 5);
+}
+
+static void test_validate_stale(void)
+{
+	/* the working bank: make activeContext.md 10 days older than the newest file */
+	struct timespec ts[2];
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= 10 * 86400;
+	ts[1] = ts[0];
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/activeContext.md", bank);
+	ASSERT_EQ(utimensat(AT_FDCWD, p, ts, 0), 0);
+	json_t *r = call("memory_bank_validate", "{}");
+	ASSERT_CONTAINS(text(r), "activeContext.md:0: warning: last changed 10 days before");
+	ASSERT(!strstr(text(r), "progress.md:0: warning: last changed"));
+	json_decref(r);
+}
+
+/* ---- resources, multi-project ------------------------------------------------------ */
+
+static void test_resources(void)
+{
+	const struct ctxd_resource_provider *p = ctxd_memory_bank_resources(mb);
+	ASSERT_STR_EQ(p->scheme, "memory-bank");
+	struct ctxd_provider_ctx pc = {.cfg = &cfg, .sandbox = sb};
+	struct ctxd_error err;
+	json_t *out = json_array();
+	ASSERT_EQ(p->list(p->ud, &pc, out, &err), 0);
+	size_t i;
+	json_t *v;
+	bool found = false;
+	json_array_foreach(out, i, v) {
+		found = found || strcmp(json_string_value(json_object_get(v, "uri")),
+					"memory-bank://default/activeContext.md") == 0;
+	}
+	ASSERT(found);
+	json_decref(out);
+	json_t *c = p->read(p->ud, &pc, "memory-bank://default/notes.md", &err);
+	ASSERT(c);
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(c, 0), "text")),
+		      "# Notes\n\n## One\n\nx\n");
+	json_decref(c);
+	ASSERT(!p->read(p->ud, &pc, "memory-bank://default/none.md", &err));
+	ASSERT_EQ(err.code, CTXD_PROVIDER_NOT_FOUND);
+	ASSERT(!p->read(p->ud, &pc, "memory-bank://default/../x.md", &err));
+	ASSERT(!p->read(p->ud, &pc, "memory-bank://other/notes.md", &err));
+	char buf[CTXD_PATH_MAX];
+	ASSERT_EQ(p->watch_path(p->ud, &pc, "memory-bank://default/notes.md", buf, sizeof(buf)), 0);
+	char want[2 * CTXD_PATH_MAX];
+	snprintf(want, sizeof(want), "%s/notes.md", bank);
+	ASSERT_STR_EQ(buf, want);
+	ASSERT_EQ(p->watch_path(p->ud, &pc, "memory-bank://default/zz.md", buf, sizeof(buf)), -1);
+	out = json_array();
+	ASSERT_EQ(p->templates(p->ud, out), 0);
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(out, 0), "uriTemplate")),
+		      "memory-bank://{project}/{file}");
+	json_decref(out);
+	out = json_array();
+	size_t total;
+	ASSERT_EQ(p->complete(p->ud, &pc, "memory-bank://{project}/{file}", "file", "pro", NULL,
+			      out, &total, &err), 0);
+	ASSERT_EQ(total, 3); /* productContext, progress, projectbrief */
+	json_decref(out);
+	out = json_array();
+	ASSERT_EQ(p->complete(p->ud, &pc, "memory-bank://{project}/{file}", "project", "", NULL,
+			      out, &total, &err), 0);
+	ASSERT_EQ(total, 1);
+	json_decref(out);
+}
+
+static void test_multi_project(void)
+{
+	struct ctxd_config c;
+	ctxd_config_init(&c);
+	c.memory_bank_multi_project = true;
+	char p[CTXD_PATH_MAX + 16];
+	snprintf(p, sizeof(p), "%s/banks", root);
+	c.memory_bank_path = strdup(p);
+	struct ctxd_error err;
+	struct ctxd_memory_bank *m = ctxd_memory_bank_create(&c, sb, &err);
+	struct ctxd_tool_ctx cx = {.cfg = &c, .sandbox = sb, .ud = m};
+	expect_error(callc(&cx, "memory_bank_init", "{}"), "argument 'project' is required");
+	expect_error(callc(&cx, "memory_bank_init", "{\"project\": \"../up\"}"),
+		     "not a valid project name");
+	expect_ok(callc(&cx, "memory_bank_init", "{\"project\": \"web\"}"));
+	expect_ok(callc(&cx, "memory_bank_init", "{\"project\": \"api\"}"));
+	json_t *r = callc(&cx, "memory_bank_list", "{\"project\": \"web\"}");
+	ASSERT_STR_EQ(sstr(r, "project"), "web");
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "files")), 6);
+	json_decref(r);
+	expect_error(callc(&cx, "memory_bank_list", "{\"project\": \"nope\"}"),
+		     "no memory bank for project nope");
+	const struct ctxd_resource_provider *rp = ctxd_memory_bank_resources(m);
+	struct ctxd_provider_ctx pc = {.cfg = &c, .sandbox = sb};
+	json_t *out = json_array();
+	ASSERT_EQ(rp->list(rp->ud, &pc, out, &err), 0);
+	ASSERT_EQ(json_array_size(out), 12);
+	json_decref(out);
+	json_t *rd = rp->read(rp->ud, &pc, "memory-bank://api/progress.md", &err);
+	ASSERT(rd);
+	json_decref(rd);
+	ctxd_memory_bank_destroy(m);
+	ctxd_config_finish(&c);
+}
+
+/* ---- SIGKILL in the middle of writes ----------------------------------------------- */
+
+static void test_sigkill_mid_write(void)
+{
+	size_t big = 2u << 20;
+	char *a = malloc(big + 1), *b = malloc(big + 1);
+	memset(a, 'a', big);
+	memset(b, 'b', big);
+	a[big] = b[big] = '\0';
+	char sha_a[65], sha_b[65];
+	ctxd_sha256_hex(a, big, sha_a);
+	ctxd_sha256_hex(b, big, sha_b);
+	json_t *args = json_pack("{s:s, s:s, s:s}", "file", "k.md", "content", a, "mode", "replace");
+	json_decref(call_args(&ctx, "memory_bank_write", args));
+	json_decref(args);
+	for (int round = 0; round < 6; round++) {
+		pid_t pid = fork();
+		ASSERT(pid >= 0);
+		if (pid == 0) {
+			json_t *x = json_pack("{s:s, s:s, s:s}", "file", "k.md", "content", a,
+					      "mode", "replace");
+			json_t *y = json_pack("{s:s, s:s, s:s}", "file", "k.md", "content", b,
+					      "mode", "replace");
+			for (unsigned i = 0;; i++) {
+				json_decref(tool("memory_bank_write")->fn(&ctx, i % 2 ? x : y));
+			}
+		}
+		struct timespec d = {0, (10 + 13 * round) * 1000000L};
+		nanosleep(&d, NULL);
+		ASSERT_EQ(kill(pid, SIGKILL), 0);
+		int st;
+		ASSERT_EQ(waitpid(pid, &st, 0), pid);
+		ASSERT(WIFSIGNALED(st));
+		char sha[65];
+		char p[2 * CTXD_PATH_MAX];
+		snprintf(p, sizeof(p), "%s/k.md", bank);
+		size_t len;
+		char *d2 = slurp(p, &len);
+		ctxd_sha256_hex(d2, len, sha);
+		free(d2);
+		ASSERT(strcmp(sha, sha_a) == 0 || strcmp(sha, sha_b) == 0);
+		/* the dead writer's lock went with it */
+		snprintf(p, sizeof(p), "%s/.lock", bank);
+		int lfd = open(p, O_RDWR);
+		ASSERT(lfd >= 0);
+		ASSERT_EQ(flock(lfd, LOCK_EX | LOCK_NB), 0);
+		close(lfd);
+	}
+	/* a write after the kills works, and leftover temp files are not bank files */
+	json_t *r = call("memory_bank_write", "{\"file\": \"k.md\", \"content\": \"ok\\n\", "
+					      "\"mode\": \"replace\"}");
+	ASSERT(!is_error(r));
+	json_decref(r);
+	r = call("memory_bank_list", "{}");
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(sc(r), "files"), i, v) {
+		ASSERT(json_string_value(json_object_get(v, "file"))[0] != '.');
+	}
+	json_decref(r);
+	free(a);
+	free(b);
+}
+
+int main(void)
+{
+	const char *tmp = getenv("CTXD_TEST_TMP");
+	if (!tmp) {
+		tmp = getenv("TMPDIR");
+	}
+	if (!tmp) {
+		tmp = "/tmp";
+	}
+	char tmpl[CTXD_PATH_MAX];
+	snprintf(tmpl, sizeof(tmpl), "%s/ctxd-mb-XXXXXX", tmp);
+	ASSERT(mkdtemp(tmpl));
+	ASSERT(realpath(tmpl, root));
+	snprintf(bank, sizeof(bank), "%s/memory-bank", root);
+
+	ctxd_config_init(&cfg);
+	sb = ctxd_sandbox_create();
+	ASSERT(sb);
+	struct ctxd_error err;
+	ASSERT_EQ(ctxd_sandbox_add_root(sb, root, false, &err), 0);
+	ctxd_sandbox_seal(sb);
+	mb = ctxd_memory_bank_create(&cfg, sb, &err);
+	ASSERT(mb);
+	ctx.cfg = &cfg;
+	ctx.sandbox = sb;
+	ctx.ud = mb;
+
+	RUN(test_md_atx);
+	RUN(test_md_setext_and_fences);
+	RUN(test_md_crlf_frontmatter);
+	RUN(test_atomic_write);
+	RUN(test_names);
+	RUN(test_init_list);
+	RUN(test_read);
+	RUN(test_write);
+	RUN(test_update_section);
+	RUN(test_threads_append);
+	RUN(test_history_restore);
+	RUN(test_search);
+	RUN(test_validate_corpus);
+	RUN(test_validate_stale);
+	RUN(test_resources);
+	RUN(test_multi_project);
+	RUN(test_md_lone_cr);
+	RUN(test_sigkill_mid_write);
+
+	ctxd_memory_bank_destroy(mb);
+	ctxd_sandbox_destroy(sb);
+	ctxd_config_finish(&cfg);
+	rm_rf(root);
+	return 0;
+}
