@@ -887,6 +887,9 @@ static json_t *w_subscribe(struct ctxd_mcp *m, struct mreq *q, const struct ctxd
 static void after_subscribe(struct ctxd_mcp *m, struct mreq *q)
 {
 	const char *uri = json_string_value(json_object_get(q->r.args, "uri"));
+	if (!q->aux) {
+		return; /* the lookup failed: the error is the answer, nothing to watch */
+	}
 	for (struct subscription *s = m->subs; s; s = s->next) {
 		if (strcmp(s->uri, uri) == 0) {
 			return; /* already subscribed: idempotent */
@@ -1055,14 +1058,27 @@ static json_t *w_complete(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_
 		const char *name = json_string_value(json_object_get(ref, "name"));
 		for (size_t i = 0; i < m->n_prompts && !known; i++) {
 			if (!m->prompts[i]->complete) {
+				/* no completion offered: a prompt it lists completes to nothing */
+				json_t *all = json_array();
+				m->prompts[i]->list(m->prompts[i]->ud, ctx, all, &pe);
+				size_t k;
+				json_t *pr;
+				json_array_foreach(all, k, pr) {
+					const char *pn = json_string_value(json_object_get(pr, "name"));
+					known |= pn && strcmp(pn, name) == 0;
+				}
+				json_decref(all);
+				pe = (struct ctxd_error){ 0 };
 				continue;
 			}
 			rc = m->prompts[i]->complete(m->prompts[i]->ud, ctx, name, aname, value,
 						     context, values, &total, &pe);
-			known = rc == 0 || pe.code != CTXD_PROVIDER_NOT_FOUND;
-			if (!known) {
-				pe = (struct ctxd_error){ 0 };
+			if (rc == 0 || pe.code != CTXD_PROVIDER_NOT_FOUND) {
+				known = true; /* answered, or a real failure */
+				break;
 			}
+			rc = 0; /* not this provider's prompt: try the next one */
+			pe = (struct ctxd_error){ 0 };
 		}
 	} else {
 		const char *uri = json_string_value(json_object_get(ref, "uri"));
@@ -1075,7 +1091,8 @@ static json_t *w_complete(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_
 	if (!known || rc < 0) {
 		json_decref(values);
 		if (!known) {
-			set_err(e, CTXD_RPC_INVALID_PARAMS, "Invalid params: nothing to complete for this ref");
+			set_err(e, CTXD_RPC_INVALID_PARAMS,
+				"Invalid params: no prompt or resource template matches this ref");
 		} else {
 			map_provider_error(m, &pe, q->r.modern, false, NULL, e);
 		}
