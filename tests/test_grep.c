@@ -200,18 +200,31 @@ static void test_gitignore(void)
 	ASSERT(!ctxd_fs_glob_path("a/*", "a/x/y"));
 }
 
+/* The tree as compact JSON, from structuredContent. */
+static char *tree_json(json_t *r)
+{
+	return json_dumps(json_object_get(json_object_get(r, "structuredContent"), "tree"),
+			  JSON_COMPACT);
+}
+
 static void test_tree_sizes(void)
 {
 	json_t *r = call("directory_tree", "{\"path\":\"%s/g\"}", root);
-	ASSERT_STR_EQ(text(r), "[{\"name\":\"a.c\",\"type\":\"file\"},{\"name\":\"b.h\",\"type\":"
-			       "\"file\"},{\"name\":\"bin.dat\",\"type\":\"file\"},{\"name\":\"sub\","
-			       "\"type\":\"directory\",\"children\":[{\"name\":\"c.txt\",\"type\":"
-			       "\"file\"}]}]");
+	ASSERT_STR_EQ(text(r), "a.c\nb.h\nbin.dat\nsub/\n  c.txt\n");
+	char *j = tree_json(r);
+	ASSERT_STR_EQ(j, "[{\"name\":\"a.c\",\"type\":\"file\"},{\"name\":\"b.h\",\"type\":"
+			 "\"file\"},{\"name\":\"bin.dat\",\"type\":\"file\"},{\"name\":\"sub\","
+			 "\"type\":\"directory\",\"children\":[{\"name\":\"c.txt\",\"type\":"
+			 "\"file\"}]}]");
+	free(j);
 	json_decref(r);
 	r = call("directory_tree", "{\"path\":\"%s/g\",\"maxDepth\":1,\"excludePatterns\":[\"*.h\"]}",
 		 root);
-	ASSERT_STR_EQ(text(r), "[{\"name\":\"a.c\",\"type\":\"file\"},{\"name\":\"bin.dat\",\"type\":"
-			       "\"file\"},{\"name\":\"sub\",\"type\":\"directory\"}]");
+	ASSERT_STR_EQ(text(r), "a.c\nbin.dat\nsub/\n");
+	j = tree_json(r);
+	ASSERT_STR_EQ(j, "[{\"name\":\"a.c\",\"type\":\"file\"},{\"name\":\"bin.dat\",\"type\":"
+			 "\"file\"},{\"name\":\"sub\",\"type\":\"directory\"}]");
+	free(j);
 	json_decref(r);
 	r = call("directory_tree", "{\"path\":\"%s/g/a.c\"}", root);
 	ASSERT(is_error(r));

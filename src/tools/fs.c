@@ -2004,8 +2004,10 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "directory_tree",
         .title = "Directory tree",
-        .description = "Recursive tree of a directory as JSON: [{name, type, children?}], "
-                       "sorted by name; symlinked directories are listed, not entered. Limit it "
+        .description = "Recursive tree of a directory, sorted by name: an indented listing "
+                       "(directories end in '/') as text, and the JSON tree [{name, type, "
+                       "children?}] as structuredContent.tree; symlinked directories are "
+                       "listed, not entered. Limit it "
                        "with maxDepth and excludePatterns; at most the server's entry limit "
                        "(10000 by default) is returned, with truncated set.",
         .input_schema = fs_tree_in,

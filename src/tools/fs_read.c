@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctxd/rpc.h"
 #include "ctxd/sandbox.h"
 #include "fs_priv.h"
 #include "fs_walk.h"
@@ -500,6 +501,8 @@ out:
 struct tree_state {
 	json_t *stack[TREE_MAX_DEPTH + 1]; /* stack[d]: children array at depth d (borrowed) */
 	json_t *ex;                        /* excludePatterns (borrowed) */
+	json_t *kinds[4];                  /* shared "type" strings, one per kind */
+	struct fs_sbuf text;               /* the indented listing for the text block */
 	size_t n, max;
 	unsigned max_depth;
 	bool truncated, oom;
@@ -531,12 +534,33 @@ static int tree_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 	if (e->depth > TREE_MAX_DEPTH) {
 		return CTXD_FS_WALK_SKIP;
 	}
-	json_t *node = json_pack("{s:o, s:s}", "name", fs_text(e->name, e->name_len), "type",
-				 kind((int)e->type));
-	if (!node || json_array_append_new(s->stack[e->depth - 1], node) < 0) {
+	/* Built with the plain API (json_pack parses its format on every call) and one shared
+	 * string per type: a 10,000-entry tree makes 10,000 nodes. */
+	int k = (int)e->type;
+	if (k < 0 || k > 3) {
+		k = 3;
+	}
+	if (!s->kinds[k]) {
+		s->kinds[k] = json_string(kind(k));
+	}
+	json_t *name = fs_text(e->name, e->name_len);
+	json_t *node = json_object();
+	if (!name || !node || !s->kinds[k] || json_object_set_new_nocheck(node, "name", name) < 0 ||
+	    json_object_set_nocheck(node, "type", s->kinds[k]) < 0 ||
+	    json_array_append_new(s->stack[e->depth - 1], node) < 0) {
+		if (!node) {
+			json_decref(name);
+		}
 		s->oom = true;
 		return CTXD_FS_WALK_STOP;
 	}
+	/* text: two spaces per level, directories end in '/' */
+	for (unsigned d = 1; d < e->depth; d++) {
+		fs_sb_add(&s->text, "  ", 2);
+	}
+	fs_sb_add(&s->text, json_string_value(name), json_string_length(name));
+	fs_sb_add(&s->text, e->type == CTXD_FS_WALK_DIR ? "/\n" : "\n",
+		  e->type == CTXD_FS_WALK_DIR ? 2 : 1);
 	s->n++;
 	if (e->type == CTXD_FS_WALK_DIR &&
 	    (s->max_depth == 0 || e->depth < s->max_depth) && e->depth < TREE_MAX_DEPTH) {
@@ -605,25 +629,34 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 		res = fs_fail("cannot read '%s': %s", loc.abs, strerror(-rc));
 		goto out;
 	}
-	char *txt = json_dumps(tree, JSON_COMPACT);
-	if (!txt) {
-		goto out;
+	/* The text block is an indented listing (same facts as the JSON tree, far fewer
+	 * tokens than escaped JSON); names were made valid UTF-8 by fs_text. */
+	struct fs_sbuf t = s.text;
+	s.text = (struct fs_sbuf){0};
+	if (s.n == 0) {
+		fs_sb_str(&t, "(empty directory)\n");
 	}
-	struct fs_sbuf t = {0};
-	fs_sb_str(&t, txt);
-	free(txt);
 	if (s.truncated) {
 		fs_sb_printf(&t, "\n(truncated after %zu entries: use maxDepth or excludePatterns)",
 			     s.max);
 	}
-	if (!t.oom) {
-		res = ctxd_tool_result(t.p, json_pack("{s:s, s:O, s:I, s:b}", "path", loc.abs,
-						      "tree", tree, "entries", (json_int_t)s.n,
-						      "truncated", s.truncated));
-	}
+	json_t *text = t.oom ? NULL : json_stringn_nocheck(t.p, t.len);
 	free(t.p);
+	json_t *sc = text ? json_pack("{s:s, s:O, s:I, s:b}", "path", loc.abs, "tree", tree,
+				      "entries", (json_int_t)s.n, "truncated", s.truncated)
+			  : NULL;
+	res = sc ? json_pack("{s:[{s:s, s:o}], s:o}", "content", "type", "text", "text", text,
+			     "structuredContent", sc)
+		 : NULL;
+	if (!sc) {
+		json_decref(text);
+	}
 out:
 	json_decref(tree);
+	for (int k = 0; k < 4; k++) {
+		json_decref(s.kinds[k]);
+	}
+	free(s.text.p);
 	return res;
 }
 
