@@ -1027,6 +1027,7 @@ size_t ctxd_skills_extra_dirs(struct ctxd_skills *sk, const char **out, size_t m
 
 static void snapshot_free(struct ctxd_skills_snapshot *s)
 {
+	json_decref(__atomic_load_n(&s->list_cache, __ATOMIC_ACQUIRE));
 	for (size_t i = 0; i < s->n_skills; i++) {
 		struct ctxd_skill *k = &s->skills[i];
 		ctxd_skill_doc_put(k->doc);

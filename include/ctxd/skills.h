@@ -96,6 +96,8 @@ struct ctxd_skills_snapshot {
 	size_t dirs_visited;
 	bool dir_cap_hit;
 	uint64_t signature;           /* changes when the catalogue the host sees changes */
+	json_t *list_cache;           /* skill_list's unfiltered result, built once per snapshot
+				       * (set with __atomic compare-exchange; freed with it) */
 };
 
 /* Create the skills family. Resolves (realpath) and opens the configured and user-level

@@ -223,6 +223,15 @@ static json_t *skill_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (!snap) {
 		return NULL;
 	}
+	bool cacheable = !query || !*query;
+	json_t *cached = cacheable ? __atomic_load_n(&snap->list_cache, __ATOMIC_ACQUIRE) : NULL;
+	if (cached) {
+		/* a new top level sharing the cached parts: callers only add keys to the top
+		 * level (resultType), nothing below it is ever changed */
+		json_t *copy = json_copy(cached);
+		ctxd_skills_snapshot_put(snap);
+		return copy;
+	}
 	json_t *arr = json_array();
 	char *text = NULL;
 	size_t tn = 0;
@@ -271,6 +280,15 @@ static json_t *skill_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	json_decref(arr);
 	free(text);
+	if (res && cacheable) {
+		/* publish for later calls; if another worker won the race, keep theirs */
+		json_t *expected = NULL;
+		json_t *mine = json_copy(res); /* shallow: see above */
+		if (mine && !__atomic_compare_exchange_n(&snap->list_cache, &expected, mine, false,
+							 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			json_decref(mine);
+		}
+	}
 	ctxd_skills_snapshot_put(snap);
 	return res;
 }
