@@ -500,8 +500,7 @@ static void req_done(struct ctxd_job *job, bool dropped)
 	}
 }
 
-/* Hand the request to the pool. `params` is deep-copied for the worker: the frame's JSON
- * tree stays with the loop. Returns ASYNC, or NULL with `e` set. */
+/* Hand the request to the pool. Returns ASYNC, or NULL with `e` set. */
 static json_t *submit(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
 		      const void *target, json_t *params, bool cacheable, struct rpc_err *e)
 {
@@ -510,9 +509,12 @@ static json_t *submit(struct ctxd_mcp *m, const struct call *c, work_fn work, af
 		set_err(e, CTXD_RPC_INTERNAL_ERROR, "Internal error: out of memory");
 		return NULL;
 	}
-	q->r.id = json_deep_copy(c->id);
+	/* The worker gets its own references, not copies: the loop drops the frame's root
+	 * right after dispatch and never touches these values again, and jansson's reference
+	 * counts are atomic, so sharing the read-only subtree is safe. */
+	q->r.id = json_incref(c->id);
 	q->r.key = ctxd_session_id_key(c->id);
-	q->r.args = json_is_object(params) ? json_deep_copy(params) : json_object();
+	q->r.args = json_is_object(params) ? json_incref(params) : json_object();
 	q->r.modern = c->modern;
 	q->r.server = m;
 	q->r.batch = c->batch;

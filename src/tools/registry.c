@@ -382,7 +382,10 @@ int ctxd_schema_validate(json_t *schema, json_t *instance, const char *where,
 int ctxd_registry_validate(const struct ctxd_registry *reg, const struct ctxd_tool *tool,
 			   json_t *args, struct ctxd_error *err)
 {
-	const struct reg_entry *e = find_entry(reg, tool->name);
+	const struct reg_entry *e = NULL;
+	for (size_t i = 0; i < reg->n && !e; i++) { /* pointer compare: no strcmp per call */
+		e = reg->v[i].tool == tool ? &reg->v[i] : NULL;
+	}
 	if (!e) {
 		ctxd_error_set(err, 0, "unknown tool '%s'", tool->name);
 		return -1;
