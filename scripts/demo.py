@@ -5,8 +5,10 @@ usage: demo.py CTXD_BINARY WORKSPACE
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -56,7 +58,19 @@ def show(title, reply):
 
 
 def main():
-    binary, workspace = sys.argv[1], os.path.abspath(sys.argv[2])
+    binary, source = sys.argv[1], os.path.abspath(sys.argv[2])
+    # Work on a copy: the demo writes files and creates a memory bank.
+    tmp = tempfile.mkdtemp(prefix="ctxd-demo-")
+    workspace = os.path.join(tmp, "workspace")
+    shutil.copytree(source, workspace, symlinks=True)
+    print("workspace: a copy of %s in %s" % (sys.argv[2], workspace))
+    try:
+        run(binary, workspace)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(binary, workspace):
     c = Client([binary, "--log-level", "info", workspace])
     t0 = time.perf_counter()
     init = c.request("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
@@ -80,9 +94,28 @@ def main():
          {"path": "README.md", "head": 8})
     call("read_text_file src/main.c (lines 3-6)", "read_text_file",
          {"path": "src/main.c", "offset": 3, "limit": 4})
+    call("grep 'name' in src/", "grep", {"path": "src", "pattern": "name", "contextLines": 0})
+    call("directory_tree", "directory_tree", {"path": "."})
+    call("edit_file src/main.c (dry run: the diff only)", "edit_file",
+         {"path": "src/main.c", "dryRun": True,
+          "edits": [{"oldText": "hello, %s", "newText": "hi, %s"}]})
+    call("write_file notes.txt (atomic)", "write_file",
+         {"path": "notes.txt", "content": "written by the ctxd demo\n"})
     call("refused: a path outside the workspace", "read_text_file", {"path": "/etc/passwd"})
     call("refused: .. escaping the workspace", "read_text_file",
          {"path": "../../README.md"})
+    call("skill_list", "skill_list", {})
+    call("skill_activate commit-message with arguments", "skill_activate",
+         {"name": "commit-message", "arguments": "fix the greeting"})
+    call("skill_read_file", "skill_read_file",
+         {"name": "commit-message", "path": "references/types.md"})
+    call("memory_bank_init", "memory_bank_init", {})
+    call("memory_bank_update_section progress.md / What works (append)",
+         "memory_bank_update_section",
+         {"file": "progress.md", "heading": "What works", "op": "append",
+          "content": "- The greeter prints one line per name."})
+    call("memory_bank_search greeter", "memory_bank_search", {"query": "greeter"})
+    call("memory_bank_validate", "memory_bank_validate", {})
     rc = c.close()
     print("\nctxd exited with status %d after stdin closed" % rc)
     sys.exit(rc)

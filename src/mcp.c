@@ -38,13 +38,20 @@ static const char *const legacy_versions[] = {
 #define N_LEGACY (sizeof(legacy_versions) / sizeof(legacy_versions[0]))
 
 static const char instructions[] =
-	"ctxd gives you safe, fast access to the user's project directories. File tools "
-	"(read_text_file, list_directory, get_file_info, search_files, list_allowed_directories) "
-	"read and search files strictly inside the allowed directories; call "
-	"list_allowed_directories first to see them. Paths may be absolute (inside an allowed "
-	"directory) or relative to the first allowed directory. Prefer search_files over listing "
-	"directories one by one, and read_text_file with head/tail/offset/limit to read only the "
-	"lines you need; large reads are cut at a byte cap and tell you the next offset.";
+	"ctxd gives you safe, fast access to the user's project. Three families of tools: "
+	"FILES (read_text_file, read_multiple_files, read_media_file, list_directory, "
+	"directory_tree, search_files, grep, get_file_info, and the writing tools write_file, "
+	"edit_file, append_file, copy_file, move_file, delete_file, create_directory) work strictly "
+	"inside the allowed directories: call list_allowed_directories first; relative paths are "
+	"resolved against the first one. Prefer grep and search_files to listing directories one "
+	"by one, read only the lines you need (head, tail, offset/limit), and pass expectedSha256 "
+	"when you rewrite a file you read earlier. SKILLS (skill_list, skill_activate, "
+	"skill_read_file, skill_diagnostics): when a task matches a skill's description, activate "
+	"it and follow its instructions; read its bundled files only when needed. MEMORY BANK "
+	"(memory_bank_*): the project's persistent context (projectbrief, productContext, "
+	"activeContext, systemPatterns, techContext, progress). Read it at the start of a task "
+	"(memory_bank_read core: true), search it with memory_bank_search, and record decisions "
+	"and progress with memory_bank_update_section rather than rewriting whole files.";
 
 struct ctxd_batch {
 	size_t pending; /* answers still owed, +1 while the batch is being dispatched */
