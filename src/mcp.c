@@ -1258,7 +1258,8 @@ static void handle_request(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg,
 		send_error(m, b, msg->id, CTXD_RPC_METHOD_NOT_FOUND, text, NULL);
 		return;
 	}
-	if (!c.modern && !m->sess.initialize_answered && (ext || !(meth->flags & M_BEFORE_INIT))) {
+	bool before_init_ok = meth && (meth->flags & M_BEFORE_INIT);
+	if (!c.modern && !m->sess.initialize_answered && !before_init_ok) {
 		send_error(m, b, msg->id, CTXD_RPC_INVALID_PARAMS,
 			   "Server not initialized: send initialize first, or carry "
 			   "_meta." META_VERSION " (2026-07-28) in params",
@@ -1269,7 +1270,7 @@ static void handle_request(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg,
 		m->sess.era = CTXD_ERA_MODERN;
 		ctxd_info("serving the stateless %s era", CTXD_MCP_MODERN_VERSION);
 	}
-	json_t *result = ext ? submit(m, &c, w_ext, NULL, ext, c.params, false, &e)
+	json_t *result = ext ? submit(m, &c, w_ext, NULL, ext, c.params, true, &e)
 			     : meth->fn(m, &c, &e);
 	if (result == ASYNC) {
 		return;

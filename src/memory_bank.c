@@ -679,7 +679,9 @@ static json_t *list_names(int dirfd, bool dirs, bool (*keep)(const char *),
 	closedir(d);
 	json_t *arr = oom ? NULL : json_array();
 	if (arr) {
-		qsort(v, n, sizeof(*v), cmp_str);
+		if (n > 1) {
+			qsort(v, n, sizeof(*v), cmp_str);
+		}
 		for (size_t i = 0; i < n; i++) {
 			json_array_append_new(arr, json_string(v[i]));
 		}
@@ -1012,7 +1014,9 @@ static uint64_t *line_hashes(const char *s, size_t len, size_t *n)
 		v[(*n)++] = line_hash(s + p, e - p);
 		p = e + 1;
 	}
-	qsort(v, *n, sizeof(*v), cmp_u64);
+	if (*n > 1) { /* qsort needs a valid array even for 0 items */
+		qsort(v, *n, sizeof(*v), cmp_u64);
+	}
 	return v;
 }
 
@@ -1671,7 +1675,9 @@ static int add_chunk(struct sindex *ix, uint32_t fi, size_t s, size_t e, size_t 
 		ix->cap_chunks = c;
 	}
 	uint32_t ci = ix->nchunks;
-	qsort(ids, words, sizeof(*ids), cmp_u32);
+	if (words > 1) { /* qsort needs a valid array even for 0 items */
+		qsort(ids, words, sizeof(*ids), cmp_u32);
+	}
 	uint32_t nd = 0;
 	for (size_t i = 0; i < words;) {
 		size_t j = i;
@@ -2064,7 +2070,9 @@ json_t *ctxd_memory_bank_search(struct ctxd_memory_bank *mb, const struct ctxd_m
 			hits[nh++] = (struct hit){i, score[i], SIZE_MAX};
 		}
 	}
-	qsort(hits, nh, sizeof(*hits), cmp_hit);
+	if (nh > 1) { /* qsort needs a valid array even for 0 items */
+		qsort(hits, nh, sizeof(*hits), cmp_hit);
+	}
 	/* phrase boost on the leading candidates, then rank again */
 	size_t cand = limit * 4 > 64 ? limit * 4 : 64;
 	if (cand > nh) {
@@ -2077,7 +2085,9 @@ json_t *ctxd_memory_bank_search(struct ctxd_memory_bank *mb, const struct ctxd_m
 			hits[i].score = hits[i].score * 2.0 + 1.0;
 		}
 	}
-	qsort(hits, cand, sizeof(*hits), cmp_hit);
+	if (cand > 1) { /* qsort needs a valid array even for 0 items */
+		qsort(hits, cand, sizeof(*hits), cmp_hit);
+	}
 	for (size_t i = 0; i < cand && i < limit; i++) {
 		const struct chunk *c = &ix->chunks[hits[i].chunk];
 		size_t line, ls, le;

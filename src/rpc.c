@@ -182,6 +182,7 @@ static int put(struct dumpbuf *d, const char *s, size_t n)
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
+#if !defined(__SSE2__)
 /* True when one of the eight bytes needs escaping: < 0x20, '"' or '\\'. */
 static inline bool word_needs_escape(uint64_t w)
 {
@@ -190,6 +191,7 @@ static inline bool word_needs_escape(uint64_t w)
 	uint64_t bs = w ^ (ONES * '\\');
 	return ((ctl | ((q - ONES) & ~q) | ((bs - ONES) & ~bs)) & HIGHS) != 0;
 }
+#endif
 
 /* Bytes the escaped form of a byte adds beyond itself (0 when it is copied as is). */
 static const unsigned char escape_extra_tab[256] = {

@@ -596,7 +596,11 @@ struct ctxd_skill_doc *ctxd_skill_parse(const char *buf, size_t len, const char 
 	/* the body, without the blank lines that separate it from the frontmatter */
 	while (body < len) {
 		l = line_len(buf + body, len - body, &term);
-		if (l != strspn(buf + body, " \t") || term == 0) {
+		size_t blanks = 0; /* bounded: buf is not NUL-terminated */
+		while (blanks < l && (buf[body + blanks] == ' ' || buf[body + blanks] == '\t')) {
+			blanks++;
+		}
+		if (blanks != l || term == 0) {
 			break;
 		}
 		body += l + term;
@@ -1744,7 +1748,9 @@ static struct ctxd_skills_snapshot *scan_all(struct ctxd_skills *sk)
 		walk(sc, bi, -1, "", 0);
 	}
 	/* collisions: the first found (highest precedence) keeps the name */
-	qsort(sc->c, sc->n, sizeof(*sc->c), cmp_cand);
+	if (sc->n > 1) {
+		qsort(sc->c, sc->n, sizeof(*sc->c), cmp_cand);
+	}
 	snap->skills = calloc(sc->n ? sc->n : 1, sizeof(*snap->skills));
 	if (!snap->skills) {
 		sc->oom = true;
@@ -1783,7 +1789,9 @@ static struct ctxd_skills_snapshot *scan_all(struct ctxd_skills *sk)
 	snap->dirs_visited = sc->visited;
 	snap->dir_cap_hit = sc->cap_hit;
 	atomic_init((_Atomic unsigned *)&snap->refs, 1);
-	qsort(sc->docs, sc->n_docs, sizeof(*sc->docs), cmp_doc);
+	if (sc->n_docs > 1) { /* qsort needs a valid array even for 0 items */
+		qsort(sc->docs, sc->n_docs, sizeof(*sc->docs), cmp_doc);
+	}
 	if (sc->oom || sc->ds.oom) {
 		for (size_t i = 0; i < sc->n_docs; i++) {
 			free(sc->docs[i].path);
@@ -1934,7 +1942,9 @@ static void sync_watches(struct ctxd_skills *sk, struct watch_want *want, size_t
 	if (!sk->watch) {
 		return;
 	}
-	qsort(want, n, sizeof(*want), cmp_want);
+	if (n > 1) { /* qsort needs a valid array even for 0 items */
+		qsort(want, n, sizeof(*want), cmp_want);
+	}
 	size_t u = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (u > 0 && cmp_want(&want[u - 1], &want[i]) == 0) {

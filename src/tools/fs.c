@@ -170,7 +170,9 @@ void fs_sb_add(struct fs_sbuf *b, const char *s, size_t n)
 		b->p = q;
 		b->cap = c;
 	}
-	memcpy(b->p + b->len, s, n);
+	if (n) { /* memcpy's arguments must be valid even for 0 bytes */
+		memcpy(b->p + b->len, s, n);
+	}
 	b->len += n;
 	b->p[b->len] = '\0';
 }
@@ -1375,7 +1377,8 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	    .visit = search_visit,
 	    .ud = &s,
 	};
-	rc = ctxd_fs_walk(fd, &o, NULL);
+	struct ctxd_fs_walk_stats st = {0};
+	rc = ctxd_fs_walk(fd, &o, &st);
 	if (s.oom || rc == -ENOMEM) {
 		goto out;
 	}
@@ -1426,6 +1429,11 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		fs_sb_printf(&text, "(truncated after %zu matches; narrow the pattern or the path)\n",
 		          s.max);
 	}
+	if (st.unreadable) {
+		fs_sb_printf(&text, "(%zu directories could not be read and were skipped: the "
+				    "result may be incomplete)\n",
+			     st.unreadable);
+	}
 	if (text.oom) {
 		json_decref(matches);
 		free(text.p);
@@ -1433,8 +1441,9 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	text.p[--text.len] = '\0';
 	json_t *sc =
-	    json_pack("{s:s, s:s, s:o, s:I, s:b}", "path", loc.abs, "pattern", pattern, "matches",
-	              matches, "count", (json_int_t)s.n_matches, "truncated", s.truncated);
+	    json_pack("{s:s, s:s, s:o, s:I, s:b, s:I}", "path", loc.abs, "pattern", pattern,
+	              "matches", matches, "count", (json_int_t)s.n_matches, "truncated",
+	              s.truncated, "unreadable", (json_int_t)st.unreadable);
 	if (sc) {
 		res = ctxd_tool_result(text.p, sc);
 	}
@@ -1872,7 +1881,9 @@ static const char search_out[] =
 	"\"items\":{\"type\":\"string\"},\"description\":\"Absolute paths of matching files and "
 	"directories, sorted.\"},\"count\":{\"type\":\"integer\",\"description\":\"Number of "
 	"matches returned.\"},\"truncated\":{\"type\":\"boolean\",\"description\":\"True when "
-	"the match limit was reached.\"}},\"required\":[\"path\",\"pattern\",\"matches\","
+	"the match limit was reached.\"},\"unreadable\":{\"type\":\"integer\","
+	"\"description\":\"Directories that could not be read (skipped): when not 0 the result "
+	"may be incomplete.\"}},\"required\":[\"path\",\"pattern\",\"matches\","
 	"\"count\",\"truncated\"],\"additionalProperties\":false}";
 
 static const char allowed_in[] =

@@ -438,7 +438,7 @@ json_t *fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
 		res = fs_fail("cannot list '%s': %s", loc.abs, strerror(-rc));
 		goto out;
 	}
-	if (size_sort) {
+	if (size_sort && s.n > 1) {
 		qsort(s.v, s.n, sizeof(*s.v), by_size);
 	}
 	entries = json_array();
@@ -615,7 +615,8 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 	    .visit = tree_visit,
 	    .ud = &s,
 	};
-	int rc = tree ? ctxd_fs_walk(fd, &o, NULL) : -ENOMEM;
+	struct ctxd_fs_walk_stats st = {0};
+	int rc = tree ? ctxd_fs_walk(fd, &o, &st) : -ENOMEM;
 	close(fd);
 	json_t *res = NULL;
 	if (s.oom || rc == -ENOMEM) {
@@ -640,10 +641,16 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 		fs_sb_printf(&t, "\n(truncated after %zu entries: use maxDepth or excludePatterns)",
 			     s.max);
 	}
+	if (st.unreadable) {
+		fs_sb_printf(&t, "\n(%zu directories could not be read and were skipped: the tree "
+				 "may be incomplete)",
+			     st.unreadable);
+	}
 	json_t *text = t.oom ? NULL : json_stringn_nocheck(t.p, t.len);
 	free(t.p);
-	json_t *sc = text ? json_pack("{s:s, s:O, s:I, s:b}", "path", loc.abs, "tree", tree,
-				      "entries", (json_int_t)s.n, "truncated", s.truncated)
+	json_t *sc = text ? json_pack("{s:s, s:O, s:I, s:b, s:I}", "path", loc.abs, "tree", tree,
+				      "entries", (json_int_t)s.n, "truncated", s.truncated,
+				      "unreadable", (json_int_t)st.unreadable)
 			  : NULL;
 	res = sc ? json_pack("{s:[{s:s, s:o}], s:o}", "content", "type", "text", "text", text,
 			     "structuredContent", sc)
@@ -714,6 +721,8 @@ const char fs_tree_out[] =
 	"\"tree\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/node\"},"
 	"\"description\":\"Nodes {name, type, children?}; "
 	"directories within maxDepth have children.\"},\"entries\":{\"type\":\"integer\"},"
+	"\"unreadable\":{\"type\":\"integer\",\"description\":\"Directories that could not be "
+	"read (skipped): when not 0 the tree may be incomplete.\"},"
 	"\"truncated\":{\"type\":\"boolean\"}},\"required\":[\"path\",\"tree\",\"entries\","
 	"\"truncated\"],\"additionalProperties\":false}";
 /* clang-format on */

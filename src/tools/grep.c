@@ -194,7 +194,9 @@ static size_t arena_put(struct grep *g, const char *s, size_t n)
 		g->arena_cap = c;
 	}
 	size_t off = g->arena_len;
-	memcpy(g->arena + off, s, n);
+	if (n) { /* memcpy's arguments must be valid even for 0 bytes */
+		memcpy(g->arena + off, s, n);
+	}
 	g->arena[off + n] = '\0';
 	g->arena_len += n + 1;
 	return off;
@@ -520,7 +522,9 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 		    .visit = grep_visit,
 		    .ud = &g,
 		};
-		int rc = ctxd_fs_walk(fd, &o, NULL);
+		struct ctxd_fs_walk_stats ws = {0};
+		int rc = ctxd_fs_walk(fd, &o, &ws);
+		g.unreadable += ws.unreadable; /* directories that could not be opened */
 		if (rc == -ECANCELED) {
 			g.cancelled = true;
 		} else if (rc == -ENOMEM) {
@@ -625,17 +629,23 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 				 "search)\n",
 			     g.max);
 	}
+	if (g.unreadable) {
+		fs_sb_printf(&t, "(%zu files or directories could not be read and were skipped: the "
+				 "result may be incomplete)\n",
+			     g.unreadable);
+	}
 	if (t.oom) {
 		json_decref(matches);
 		free(t.p);
 		goto out;
 	}
 	t.p[--t.len] = '\0';
-	json_t *sc = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:b}", "path", loc.abs,
+	json_t *sc = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:b, s:I}", "path", loc.abs,
 			       "pattern", pattern, "matches", matches, "count",
 			       (json_int_t)g.n_matches, "filesSearched", (json_int_t)g.files,
 			       "filesMatched", (json_int_t)g.files_matched, "binarySkipped",
-			       (json_int_t)g.binary, "truncated", g.truncated);
+			       (json_int_t)g.binary, "truncated", g.truncated, "unreadable",
+			       (json_int_t)g.unreadable);
 	if (sc) {
 		json_t *tx = fs_text(t.p, t.len);
 		if (tx) {
@@ -693,6 +703,8 @@ const char fs_grep_out[] =
 	"\"required\":[\"path\",\"line\",\"column\",\"text\"],\"additionalProperties\":false}},"
 	"\"count\":{\"type\":\"integer\"},\"filesSearched\":{\"type\":\"integer\"},"
 	"\"filesMatched\":{\"type\":\"integer\"},\"binarySkipped\":{\"type\":\"integer\"},"
+	"\"unreadable\":{\"type\":\"integer\",\"description\":\"Files and directories that "
+	"could not be read (skipped): when not 0 the result may be incomplete.\"},"
 	"\"truncated\":{\"type\":\"boolean\"}},\"required\":[\"path\",\"pattern\",\"matches\","
 	"\"count\",\"truncated\"],\"additionalProperties\":false}";
 /* clang-format on */
