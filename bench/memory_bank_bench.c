@@ -3,7 +3,7 @@
  *
  * Build (after `meson setup build-x && ninja -C build-x`, or any build dir with libctxd.a):
  *   cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude bench/memory_bank_bench.c build-x/libctxd.a \
- *      -ljansson -lyaml -lev -lcrypto -lpcre2-8 -lpthread -lm -o /tmp/mbbench
+ *      -ljansson -lyaml -lev -lnettle -lpcre2-8 -lpthread -lm -o /tmp/mbbench
  * Run: /tmp/mbbench [DIR]   (DIR: where to build the fixtures, default $TMPDIR or /tmp)
  * Calls the tool handlers directly (no JSON-RPC framing), on one thread.
  */

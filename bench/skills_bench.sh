@@ -8,6 +8,6 @@ bd=build-skills-bench
 ninja -C "$bd" libctxd.a >/dev/null
 out="$bd/skills_bench"
 cc -std=c11 -O2 -D_GNU_SOURCE -Iinclude -I"$bd" -o "$out" bench/skills_bench.c "$bd/libctxd.a" \
-	$(pkg-config --libs jansson yaml-0.1 libcrypto libpcre2-8 2>/dev/null || echo -ljansson -lyaml -lcrypto) \
+	$(pkg-config --libs jansson yaml-0.1 nettle libpcre2-8 2>/dev/null || echo -ljansson -lyaml -lnettle -lpcre2-8) \
 	-lev -lpthread -lm
 exec "$out" "$@"

@@ -19,7 +19,7 @@ need python3 python3
 need /usr/include/jansson.h libjansson-dev
 need /usr/include/ev.h libev-dev
 need /usr/include/yaml.h libyaml-dev
-need /usr/include/openssl/evp.h libssl-dev
+need /usr/include/nettle/sha2.h nettle-dev
 need /usr/include/pcre2.h libpcre2-dev
 if [ "$want" = test ]; then
 	need node nodejs

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include <nettle/base64.h>
+#include <nettle/sha2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +15,50 @@
 
 void ctxd_sha256_hex(const void *data, size_t len, char out[CTXD_SHA256_HEX_LEN + 1])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+	uint8_t md[SHA256_DIGEST_SIZE];
+	struct sha256_ctx c;
+	sha256_init(&c);
+	sha256_update(&c, len, data);
+	sha256_digest(&c, sizeof(md), md);
 	static const char hex[] = "0123456789abcdef";
-	for (unsigned int i = 0; i < n && i < 32; i++) {
+	for (unsigned int i = 0; i < SHA256_DIGEST_SIZE; i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];
 	}
 	out[CTXD_SHA256_HEX_LEN] = '\0';
+}
+
+char *ctxd_base64_encode(const void *data, size_t len, size_t *out_len)
+{
+	if (len > (SIZE_MAX / 4) * 3 - 4) {
+		return NULL;
+	}
+	size_t n = BASE64_ENCODE_RAW_LENGTH(len);
+	char *out = malloc(n + 1);
+	if (!out) {
+		return NULL;
+	}
+	base64_encode_raw(out, len, data);
+	out[n] = '\0';
+	if (out_len) {
+		*out_len = n;
+	}
+	return out;
+}
+
+int ctxd_base64_decode(const char *s, size_t len, void *out, size_t *out_len)
+{
+	struct base64_decode_ctx c;
+	size_t n = len / 4 * 3;
+	if (len % 4 != 0) {
+		return -1;
+	}
+	base64_decode_init(&c);
+	if (!base64_decode_update(&c, &n, out, len, s) || !base64_decode_final(&c)) {
+		return -1;
+	}
+	*out_len = n;
+	return 0;
 }
 
 static int write_full(int fd, const char *p, size_t len)

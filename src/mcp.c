@@ -8,7 +8,6 @@
 #include "ctxd/mcp.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctxd/fsutil.h"
 #include "ctxd/log.h"
 #include "ctxd/rpc.h"
 #include "ctxd/session.h"
@@ -563,10 +563,11 @@ static json_t *submit(struct ctxd_mcp *m, const struct call *c, work_fn work, af
 static json_t *make_cursor(const char *list, size_t offset)
 {
 	char raw[64];
-	unsigned char enc[128];
 	int n = snprintf(raw, sizeof(raw), "ctxd:%s:%zu", list, offset);
-	EVP_EncodeBlock(enc, (const unsigned char *)raw, n);
-	return json_string((const char *)enc);
+	char *enc = ctxd_base64_encode(raw, (size_t)n, NULL);
+	json_t *cursor = enc ? json_string(enc) : NULL;
+	free(enc);
+	return cursor;
 }
 
 /* Returns the offset, or -1 for a cursor we did not issue. */
@@ -579,22 +580,22 @@ static long parse_cursor(json_t *cursor, const char *list, size_t total)
 	    json_string_length(cursor) > 80 || json_string_length(cursor) % 4 != 0) {
 		return -1;
 	}
-	unsigned char dec[96] = { 0 };
-	int n = EVP_DecodeBlock(dec, (const unsigned char *)json_string_value(cursor),
-				(int)json_string_length(cursor));
-	if (n <= 0) {
+	char dec[96] = { 0 };
+	size_t n;
+	if (ctxd_base64_decode(json_string_value(cursor), json_string_length(cursor), dec, &n) < 0 ||
+	    n >= sizeof(dec)) {
 		return -1;
 	}
 	char prefix[40];
 	snprintf(prefix, sizeof(prefix), "ctxd:%s:", list);
 	size_t pl = strlen(prefix);
-	if (strncmp((const char *)dec, prefix, pl) != 0) {
+	if (strncmp(dec, prefix, pl) != 0) {
 		return -1;
 	}
 	char *end;
 	errno = 0;
-	unsigned long off = strtoul((const char *)dec + pl, &end, 10);
-	if (errno || end == (const char *)dec + pl || off == 0 || off > total) {
+	unsigned long off = strtoul(dec + pl, &end, 10);
+	if (errno || end == dec + pl || *end != '\0' || off == 0 || off > total) {
 		return -1;
 	}
 	return (long)off;

@@ -13,8 +13,17 @@
 #define CTXD_SHA256_HEX_LEN 64
 
 /* Hex sha256 of `len` bytes at `data` into `out` (65 bytes: 64 hex digits + NUL).
- * Uses OpenSSL's libcrypto (EVP). Never fails for valid arguments. */
+ * Uses GNU Nettle. Never fails for valid arguments. */
 void ctxd_sha256_hex(const void *data, size_t len, char out[CTXD_SHA256_HEX_LEN + 1]);
+
+/* Base64 (RFC 4648, padded) of `len` bytes at `data`: a new NUL-terminated string the caller
+ * frees, its length in *out_len (may be NULL). NULL on ENOMEM or overflow. Uses Nettle. */
+char *ctxd_base64_encode(const void *data, size_t len, size_t *out_len);
+
+/* Decode padded base64 `s` (`len` chars) into `out` (room for at least len / 4 * 3 bytes);
+ * the decoded size goes to *out_len. Returns 0, or -1 for anything that is not valid
+ * padded base64. */
+int ctxd_base64_decode(const char *s, size_t len, void *out, size_t *out_len);
 
 /* Replace (or create) `name` inside the directory `dirfd` with exactly `len` bytes from
  * `data`, atomically: the bytes go to a new temp file in the same directory (created with

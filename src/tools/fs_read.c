@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctxd/fsutil.h"
 #include "ctxd/rpc.h"
 #include "ctxd/sandbox.h"
 #include "fs_priv.h"
@@ -159,16 +159,9 @@ int fs_file_uri(const char *abs, char *out, size_t cap)
 
 json_t *fs_base64(const unsigned char *p, size_t n)
 {
-	if (n > (size_t)INT32_MAX / 2) {
-		return NULL;
-	}
-	size_t olen = 4 * ((n + 2) / 3);
-	char *o = malloc(olen + 1);
-	if (!o) {
-		return NULL;
-	}
-	int k = EVP_EncodeBlock((unsigned char *)o, p, (int)n);
-	json_t *j = k < 0 ? NULL : json_stringn(o, (size_t)k);
+	size_t olen;
+	char *o = ctxd_base64_encode(p, n, &olen);
+	json_t *j = o ? json_stringn_nocheck(o, olen) : NULL; /* base64 is ASCII */
 	free(o);
 	return j;
 }

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -92,22 +91,7 @@ static bool is_text(const char *buf, size_t len)
 
 static char *b64(const unsigned char *buf, size_t len)
 {
-	if (len > (SIZE_MAX / 4) * 3 - 4) {
-		return NULL;
-	}
-	char *out = malloc(4 * ((len + 2) / 3) + 1);
-	if (!out) {
-		return NULL;
-	}
-	/* EVP_EncodeBlock takes an int length: encode in chunks of whole triplets */
-	size_t w = 0;
-	for (size_t i = 0; i < len;) {
-		size_t n = len - i > ((size_t)1 << 29) ? ((size_t)1 << 29) : len - i;
-		w += (size_t)EVP_EncodeBlock((unsigned char *)out + w, buf + i, (int)n);
-		i += n;
-	}
-	out[w] = '\0';
-	return out;
+	return ctxd_base64_encode(buf, len, NULL);
 }
 
 static const char *mime_of(const char *path)
