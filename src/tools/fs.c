@@ -1125,9 +1125,11 @@ static int glob_compile(struct globset *gs, const char *pat, size_t len, bool ex
 	return 0;
 }
 
-/* Expand {a,b} alternatives (nested allowed, backslash escapes) and compile each result.
- * A '{' without a matching '}' or without a top-level ',' is literal. */
-static int glob_expand(struct globset *gs, const char *pat, bool exclude, size_t *budget)
+/* Expand {a,b} alternatives of `pat` (nested allowed, backslash escapes), calling `emit`
+ * for each resulting pattern; at most *budget results (-ERANGE past it). A '{' without a
+ * matching '}' or without a top-level ',' is literal. Shared by search_files and grep. */
+int fs_brace_expand(const char *pat, size_t *budget,
+		    int (*emit)(void *ud, const char *p, size_t len), void *ud)
 {
 	size_t len = strlen(pat);
 	for (size_t i = 0; i < len; i++) {
@@ -1178,7 +1180,7 @@ static int glob_expand(struct globset *gs, const char *pat, bool exclude, size_t
 				memcpy(alt + i, pat + a, k - a);
 				memcpy(alt + i + (k - a), pat + j + 1, len - j - 1);
 				alt[nl] = '\0';
-				int rc = glob_expand(gs, alt, exclude, budget);
+				int rc = fs_brace_expand(alt, budget, emit, ud);
 				free(alt);
 				if (rc < 0) {
 					return rc;
@@ -1192,7 +1194,25 @@ static int glob_expand(struct globset *gs, const char *pat, bool exclude, size_t
 		return -ERANGE;
 	}
 	(*budget)--;
-	return glob_compile(gs, pat, len, exclude);
+	return emit(ud, pat, len);
+}
+
+struct glob_emit_ud {
+	struct globset *gs;
+	bool exclude;
+};
+
+static int glob_emit(void *ud, const char *p, size_t len)
+{
+	struct glob_emit_ud *u = ud;
+	return glob_compile(u->gs, p, len, u->exclude);
+}
+
+/* Expand `pat`'s alternatives and compile each into `gs`. */
+static int glob_expand(struct globset *gs, const char *pat, bool exclude, size_t *budget)
+{
+	struct glob_emit_ud u = {gs, exclude};
+	return fs_brace_expand(pat, budget, glob_emit, &u);
 }
 
 struct search_state {

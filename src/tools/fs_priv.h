@@ -40,6 +40,12 @@ void fs_sb_add(struct fs_sbuf *b, const char *s, size_t n);
 void fs_sb_str(struct fs_sbuf *b, const char *s);
 void fs_sb_printf(struct fs_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Expand the {a,b} alternatives of a glob (nested, backslash escapes), calling `emit` for
+ * each result; at most *budget results (-ERANGE past it). Returns 0, -ENOMEM, -ERANGE or
+ * what `emit` returned when negative. */
+int fs_brace_expand(const char *pat, size_t *budget,
+		    int (*emit)(void *ud, const char *p, size_t len), void *ud);
+
 /* The "path" string argument (borrowed) and its JSON length. False when absent. */
 bool fs_get_path(json_t *args, const char **p, size_t *len);
 

@@ -74,66 +74,16 @@ static int globs_add(struct globs *g, const char *s, size_t len)
 	return 0;
 }
 
-/* Expand the first top-level {a,b,...} of `p` (recursively) into `g`. */
+static int globs_emit(void *ud, const char *p, size_t len)
+{
+	return globs_add(ud, p, len);
+}
+
+/* Expand the {a,b,...} alternatives of `p` into `g` (at most GREP_MAX_ALTS). */
 static int expand(struct globs *g, const char *p)
 {
-	size_t len = strlen(p);
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] == '\\') {
-			i++;
-			continue;
-		}
-		if (p[i] != '{') {
-			continue;
-		}
-		size_t depth = 0, j, commas = 0;
-		for (j = i; j < len; j++) {
-			if (p[j] == '\\') {
-				j++;
-			} else if (p[j] == '{') {
-				depth++;
-			} else if (p[j] == '}' && --depth == 0) {
-				break;
-			} else if (p[j] == ',' && depth == 1) {
-				commas++;
-			}
-		}
-		if (j >= len || commas == 0) {
-			continue;
-		}
-		size_t a = i + 1;
-		depth = 0;
-		for (size_t k = i + 1; k <= j; k++) {
-			if (k < j && p[k] == '\\') {
-				k++;
-				continue;
-			}
-			if (k < j && p[k] == '{') {
-				depth++;
-			} else if (k < j && p[k] == '}') {
-				depth--;
-			}
-			if (k == j || (p[k] == ',' && depth == 0)) {
-				size_t nl = i + (k - a) + (len - j - 1);
-				char *alt = malloc(nl + 1);
-				if (!alt) {
-					return -ENOMEM;
-				}
-				memcpy(alt, p, i);
-				memcpy(alt + i, p + a, k - a);
-				memcpy(alt + i + (k - a), p + j + 1, len - j - 1);
-				alt[nl] = '\0';
-				int rc = expand(g, alt);
-				free(alt);
-				if (rc < 0) {
-					return rc;
-				}
-				a = k + 1;
-			}
-		}
-		return 0;
-	}
-	return globs_add(g, p, len);
+	size_t budget = GREP_MAX_ALTS;
+	return fs_brace_expand(p, &budget, globs_emit, g);
 }
 
 static bool globs_match(const struct globs *g, const struct ctxd_fs_walk_entry *e)
