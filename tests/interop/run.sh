@@ -3,8 +3,18 @@
 # usage: run.sh v1.test.mjs|v2.test.mjs /path/to/ctxd
 # Installs the pinned clients from package-lock.json (npm ci) when node_modules is
 # missing or older than the lock file. Exit 77 (meson: skipped) when node or npm is
-# missing or too old, or when the clients cannot be installed.
+# missing or too old, or when the clients cannot be installed; under CI=true that is a
+# failure instead, so CI never passes without the interop tests having run.
 set -u
+
+skip() {
+	if [ "${CI:-}" = true ]; then
+		echo "FAIL (CI=true, interop tests must run): $1" >&2
+		exit 1
+	fi
+	echo "SKIP: $1" >&2
+	exit 77
+}
 
 test_file=${1:?usage: run.sh TEST_FILE CTXD_BINARY}
 bin=${2:?usage: run.sh TEST_FILE CTXD_BINARY}
@@ -18,21 +28,18 @@ case $0 in
 esac
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-	echo "SKIP: node and npm are needed for the interop tests" >&2
-	exit 77
+	skip "node and npm are needed for the interop tests"
 fi
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$node_major" -lt 20 ]; then
-	echo "SKIP: node >= 20 is needed, found $(node --version)" >&2
-	exit 77
+	skip "node >= 20 is needed, found $(node --version)"
 fi
 
 stamp=node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ -n "$(find package-lock.json -newer "$stamp")" ]; then
 	echo "installing the pinned MCP clients (npm ci)" >&2
 	if ! npm ci --no-audit --no-fund >&2; then
-		echo "SKIP: npm ci failed (no registry access?)" >&2
-		exit 77
+		skip "npm ci failed (no registry access?)"
 	fi
 fi
 
