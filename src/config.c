@@ -550,6 +550,8 @@ static int parse_root_map(struct loader *ld, const char *what, struct ctxd_confi
 	while ((rc = next_key(ld, what, keys, N_KEYS(keys), &seen, &k)) == 1) {
 		snprintf(sub, sizeof(sub), "%s.%s", what, keys[k]);
 		if (k == 0) {
+			free(path); /* next_key refuses a second 'path'; this keeps that local */
+			path = NULL;
 			if (get_string(ld, sub, &path)) {
 				return -1;
 			}

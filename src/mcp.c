@@ -1271,8 +1271,8 @@ static void handle_request(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg,
 		m->sess.era = CTXD_ERA_MODERN;
 		ctxd_info("serving the stateless %s era", CTXD_MCP_MODERN_VERSION);
 	}
-	json_t *result = ext ? submit(m, &c, w_ext, NULL, ext, c.params, true, &e)
-			     : meth->fn(m, &c, &e);
+	json_t *result = meth ? meth->fn(m, &c, &e)
+			      : submit(m, &c, w_ext, NULL, ext, c.params, true, &e);
 	if (result == ASYNC) {
 		return;
 	}

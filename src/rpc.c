@@ -153,7 +153,7 @@ struct dumpbuf {
 
 static int reserve(struct dumpbuf *d, size_t extra)
 {
-	if (d->len + extra + 2 <= d->cap) {
+	if (d->p && d->len + extra + 2 <= d->cap) {
 		return 0;
 	}
 	size_t cap = d->cap ? d->cap : 512;

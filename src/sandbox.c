@@ -495,7 +495,6 @@ static int walk_open(int base, const struct root_entry *root, const char *rel, i
 				if (ret < 0) {
 					goto out;
 				}
-				follow = true;
 			}
 		} else {
 			int fd = openat(w.cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -525,8 +524,8 @@ static int walk_open(int base, const struct root_entry *root, const char *rel, i
 			if (ret < 0) {
 				goto out;
 			}
-			follow = true;
 		}
+		/* here `target` holds a symlink to follow */
 
 		if (++links > MAX_SYMLINKS) {
 			ret = -ELOOP;

@@ -1268,9 +1268,13 @@ static char **read_names(int dirfd, size_t *n, unsigned char **types)
 		t[i] = (unsigned char)v[i][0];
 		memmove(v[i], v[i] + 1, strlen(v[i] + 1) + 1);
 	}
+	if (!v && !(v = calloc(1, sizeof(char *)))) { /* an empty directory: a valid empty list */
+		free(t);
+		return NULL;
+	}
 	*types = t;
 	*n = cnt;
-	return v ? v : calloc(1, sizeof(char *));
+	return v;
 fail:
 	for (size_t i = 0; i < cnt; i++) {
 		free(v[i]);
@@ -1393,6 +1397,7 @@ static void list_files(struct scan *sc, int skill_fd, const char *abs, const cha
 	unsigned char *types = NULL;
 	char **names = read_names(fd, &n, &types);
 	if (!names) {
+		free(types);
 		sc->oom = true;
 		close(fd);
 		return;

@@ -157,7 +157,7 @@ void fs_sb_add(struct fs_sbuf *b, const char *s, size_t n)
 	if (b->oom) {
 		return;
 	}
-	if (b->len + n + 1 > b->cap) {
+	if (!b->p || b->len + n + 1 > b->cap) {
 		size_t c = b->cap ? b->cap : 256;
 		while (c < b->len + n + 1) {
 			c *= 2;

@@ -450,9 +450,13 @@ static unsigned similarity(const char *a, size_t al, const char *b, size_t bl)
 	if (bl > 400) {
 		bl = 400;
 	}
-	unsigned short cnt[1024] = {0};
-	for (size_t i = 0; i + 1 < al; i++) {
-		cnt[((unsigned char)a[i] * 31u + (unsigned char)a[i + 1]) & 1023]++;
+	unsigned short cnt[1024];
+	memset(cnt, 0, sizeof(cnt));
+	unsigned prev = (unsigned char)a[0];
+	for (size_t i = 1; i < al; i++) { /* each byte read once: bigram (prev, cur) */
+		unsigned cur = (unsigned char)a[i];
+		cnt[(prev * 31u + cur) & 1023]++;
+		prev = cur;
 	}
 	unsigned common = 0;
 	for (size_t i = 0; i + 1 < bl; i++) {
@@ -665,6 +669,10 @@ static long apply_ws(struct text *t, const char *o, size_t ol, const char *nt, s
 		}
 		fj++;
 	}
+	if (fj == OL.n) { /* cannot happen: an all-blank oldText returned above */
+		found = 0;
+		goto out;
+	}
 	size_t oil = indent_len(o, OL.start[fj], OL.end[fj]);
 	for (size_t w = nwin; w-- > 0;) {
 		size_t i = at[w];
@@ -713,7 +721,7 @@ static struct dl *diff_lines(const char *s, size_t len, size_t *n, bool *nonl)
 		lines_free(&L);
 		return NULL;
 	}
-	struct dl *v = malloc((L.n + 1) * sizeof(*v));
+	struct dl *v = calloc(L.n + 1, sizeof(*v)); /* the sentinel entry stays zeroed */
 	if (v) {
 		for (size_t i = 0; i < L.n; i++) {
 			v[i].p = s + L.start[i];
@@ -731,7 +739,7 @@ static struct dl *diff_lines(const char *s, size_t len, size_t *n, bool *nonl)
 static bool dl_eq(const struct dl *a, const struct dl *b)
 {
 	return a->h == b->h && a->len == b->len && a->nonl == b->nonl &&
-	       memcmp(a->p, b->p, a->len) == 0;
+	       (a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
 }
 
 /* Myers' greedy O((N+M)D) diff of a[0..n) and b[0..m), marking deleted lines in `del` and
@@ -1124,7 +1132,6 @@ json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		}
 	} else {
 		memcpy(out + w, cur.p, cur.len);
-		w += cur.len;
 	}
 	char sha[CTXD_SHA256_HEX_LEN + 1];
 	ctxd_sha256_hex(out, olen, sha);

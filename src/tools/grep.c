@@ -237,7 +237,6 @@ static void search_buf(struct grep *g, const char *rel, size_t rel_len, const ch
 		size_t lstart = ls ? (size_t)(ls - s) + 1 : 0;
 		const char *le = memchr(s + mo, '\n', n - mo);
 		size_t lend = le ? (size_t)(le - s) : n;
-		line_pos = lstart;
 		if (!any) {
 			path_off = arena_put(g, rel, rel_len);
 			any = true;
@@ -584,7 +583,7 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 				 "result may be incomplete)\n",
 			     g.unreadable);
 	}
-	if (t.oom) {
+	if (t.oom || !t.p) {
 		json_decref(matches);
 		free(t.p);
 		goto out;

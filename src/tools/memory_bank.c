@@ -456,7 +456,7 @@ static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct rea
 	if (e > s && data[e - 1] != '\n') {
 		total++;
 	}
-	size_t line = 1, p = s, from = s;
+	size_t line = 1, p = s, from;
 	while (line < o->offset && p < e) {
 		const char *nl = memchr(data + p, '\n', e - p);
 		p = nl ? (size_t)(nl - data) + 1 : e;
