@@ -2049,7 +2049,7 @@ json_t *ctxd_memory_bank_search(struct ctxd_memory_bank *mb, const struct ctxd_m
 			continue; /* a repeated word counts once */
 		}
 		const struct term *t = &ix->terms[q[i]];
-		double idf = log(1.0 + (N - t->df + 0.5) / (t->df + 0.5));
+		double idf = log1p((N - t->df + 0.5) / (t->df + 0.5));
 		for (uint32_t k = 0; k < t->n; k++) {
 			const struct chunk *c = &ix->chunks[t->p[k].chunk];
 			if (c->dead) {
