@@ -484,7 +484,8 @@ const struct ctxd_resource_provider *ctxd_memory_bank_resources(struct ctxd_memo
 }
 
 /* The bank root as a user path for the sandbox (relative = against the first root). */
-static int bank_root(struct ctxd_memory_bank *mb, char *out, size_t n, struct ctxd_error *err)
+static int bank_root(struct ctxd_memory_bank *mb, const struct ctxd_sandbox *sb, char *out,
+		     size_t n, struct ctxd_error *err)
 {
 	if (mb->cfg && mb->cfg->memory_bank_path) {
 		if ((size_t)snprintf(out, n, "%s", mb->cfg->memory_bank_path) >= n) {
@@ -493,7 +494,7 @@ static int bank_root(struct ctxd_memory_bank *mb, char *out, size_t n, struct ct
 		}
 		return 0;
 	}
-	if (ctxd_sandbox_root_count(mb->sb) == 0) {
+	if (ctxd_sandbox_root_count(sb) == 0) {
 		ctxd_error_set_errno(err, 0, ENOENT,
 				     "no allowed directories: the memory bank needs a root to live in");
 		return -1;
@@ -502,7 +503,7 @@ static int bank_root(struct ctxd_memory_bank *mb, char *out, size_t n, struct ct
 					     ".cortex/memory-bank"};
 	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
 		struct ctxd_error e2;
-		int fd = ctxd_sandbox_open(mb->sb, cands[i], strlen(cands[i]),
+		int fd = ctxd_sandbox_open(sb, cands[i], strlen(cands[i]),
 					   O_RDONLY | O_DIRECTORY, 0, false, NULL, &e2);
 		if (fd >= 0) {
 			close(fd);
@@ -558,10 +559,14 @@ static int mkdir_confined(const struct ctxd_sandbox *sb, const char *path, struc
 	return 0;
 }
 
-int ctxd_memory_bank_open(struct ctxd_memory_bank *mb, const char *project, bool create,
-			  struct ctxd_mb_dir *dir, struct ctxd_error *err)
+int ctxd_memory_bank_open(struct ctxd_memory_bank *mb, const struct ctxd_sandbox *sb,
+			  const char *project, bool create, struct ctxd_mb_dir *dir,
+			  struct ctxd_error *err)
 {
 	char path[CTXD_PATH_MAX];
+	if (!sb) {
+		sb = mb->sb;
+	}
 	dir->fd = -1;
 	if (mb->multi) {
 		if (!project) {
@@ -583,7 +588,7 @@ int ctxd_memory_bank_open(struct ctxd_memory_bank *mb, const char *project, bool
 				     project);
 		return -1;
 	}
-	if (bank_root(mb, path, sizeof(path), err)) {
+	if (bank_root(mb, sb, path, sizeof(path), err)) {
 		return -1;
 	}
 	if (mb->multi) {
@@ -597,13 +602,13 @@ int ctxd_memory_bank_open(struct ctxd_memory_bank *mb, const char *project, bool
 	snprintf(dir->project, sizeof(dir->project), "%s",
 		 mb->multi ? project : CTXD_MEMORY_BANK_DEFAULT_PROJECT);
 	struct ctxd_sandbox_loc loc;
-	int fd = ctxd_sandbox_open(mb->sb, path, strlen(path), O_RDONLY | O_DIRECTORY, 0, false,
+	int fd = ctxd_sandbox_open(sb, path, strlen(path), O_RDONLY | O_DIRECTORY, 0, false,
 				   &loc, err);
 	if (fd < 0 && err->sys_errno == ENOENT && create) {
-		if (mkdir_confined(mb->sb, path, err)) {
+		if (mkdir_confined(sb, path, err)) {
 			return -1;
 		}
-		fd = ctxd_sandbox_open(mb->sb, path, strlen(path), O_RDONLY | O_DIRECTORY, 0,
+		fd = ctxd_sandbox_open(sb, path, strlen(path), O_RDONLY | O_DIRECTORY, 0,
 				       false, &loc, err);
 	}
 	if (fd < 0) {
@@ -701,16 +706,20 @@ json_t *ctxd_memory_bank_files(int dirfd, struct ctxd_error *err)
 	return list_names(dirfd, false, ctxd_memory_bank_file_ok, err);
 }
 
-json_t *ctxd_memory_bank_projects(struct ctxd_memory_bank *mb, struct ctxd_error *err)
+json_t *ctxd_memory_bank_projects(struct ctxd_memory_bank *mb, const struct ctxd_sandbox *sb,
+				  struct ctxd_error *err)
 {
+	if (!sb) {
+		sb = mb->sb;
+	}
 	if (!mb->multi) {
 		return json_pack("[s]", CTXD_MEMORY_BANK_DEFAULT_PROJECT);
 	}
 	char path[CTXD_PATH_MAX];
-	if (bank_root(mb, path, sizeof(path), err)) {
+	if (bank_root(mb, sb, path, sizeof(path), err)) {
 		return NULL;
 	}
-	int fd = ctxd_sandbox_open(mb->sb, path, strlen(path), O_RDONLY | O_DIRECTORY, 0, false,
+	int fd = ctxd_sandbox_open(sb, path, strlen(path), O_RDONLY | O_DIRECTORY, 0, false,
 				   NULL, err);
 	if (fd < 0) {
 		return err->sys_errno == ENOENT ? json_array() : NULL;

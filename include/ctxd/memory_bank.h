@@ -98,15 +98,20 @@ struct ctxd_mb_dir {
 };
 
 /* Open the bank of `project` (NULL = the default project; in multi-project mode a project
- * is required). With `create`, missing directories are created (refused on read-only
- * roots with EROFS). Returns 0, or -1 with err set (a message naming the argument or the
- * path; sys_errno ENOENT when the bank does not exist yet). Thread-safe. */
-int ctxd_memory_bank_open(struct ctxd_memory_bank *mb, const char *project, bool create,
-			  struct ctxd_mb_dir *dir, struct ctxd_error *err);
+ * is required) through `sb`, the sandbox of the current call (ctx->sandbox: the client's
+ * roots may have narrowed the configured ones; NULL = the sandbox given at create). With
+ * `create`, missing directories are created (refused on read-only roots with EROFS).
+ * Returns 0, or -1 with err set (a message naming the argument or the path; sys_errno
+ * ENOENT when the bank does not exist yet). Thread-safe. */
+int ctxd_memory_bank_open(struct ctxd_memory_bank *mb, const struct ctxd_sandbox *sb,
+			  const char *project, bool create, struct ctxd_mb_dir *dir,
+			  struct ctxd_error *err);
 
 /* Names of the projects (multi mode: subdirectories of the bank root with safe names;
- * single mode: ["default"]). Returns a new array of strings, or NULL with err set. */
-json_t *ctxd_memory_bank_projects(struct ctxd_memory_bank *mb, struct ctxd_error *err);
+ * single mode: ["default"]), looked up through `sb` (as for ctxd_memory_bank_open).
+ * Returns a new array of strings, or NULL with err set. */
+json_t *ctxd_memory_bank_projects(struct ctxd_memory_bank *mb, const struct ctxd_sandbox *sb,
+				  struct ctxd_error *err);
 
 /* The bank's *.md files with safe names, sorted (a new array of strings), or NULL with err
  * set. */

@@ -88,7 +88,8 @@ static json_t *open_bank(const struct ctxd_tool_ctx *ctx, json_t *args, bool cre
 			 struct ctxd_mb_dir *dir)
 {
 	struct ctxd_error err = {0};
-	if (ctxd_memory_bank_open(ctx->ud, str_arg(args, "project"), create, dir, &err)) {
+	if (ctxd_memory_bank_open(ctx->ud, ctx->sandbox, str_arg(args, "project"), create, dir,
+				  &err)) {
 		return fail_err(&err);
 	}
 	return NULL;
@@ -1248,17 +1249,17 @@ static bool parse_uri(const char *uri, char *project, size_t pn, char *file, siz
 	return ctxd_memory_bank_project_ok(project) && ctxd_memory_bank_file_ok(file);
 }
 
-static int res_open(struct ctxd_memory_bank *mb, const char *project, struct ctxd_mb_dir *dir,
-		    struct ctxd_error *err)
+static int res_open(struct ctxd_memory_bank *mb, const struct ctxd_provider_ctx *ctx,
+		    const char *project, struct ctxd_mb_dir *dir, struct ctxd_error *err)
 {
-	return ctxd_memory_bank_open(mb, project, false, dir, err);
+	return ctxd_memory_bank_open(mb, ctx ? ctx->sandbox : NULL, project, false, dir, err);
 }
 
 static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
 		    struct ctxd_error *err)
 {
 	(void)ctx;
-	json_t *projects = ctxd_memory_bank_projects(ud, err);
+	json_t *projects = ctxd_memory_bank_projects(ud, ctx ? ctx->sandbox : NULL, err);
 	if (!projects) {
 		return -1;
 	}
@@ -1267,7 +1268,7 @@ static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
 	json_array_foreach(projects, i, p) {
 		struct ctxd_mb_dir dir;
 		struct ctxd_error e2;
-		if (res_open(ud, json_string_value(p), &dir, &e2)) {
+		if (res_open(ud, ctx, json_string_value(p), &dir, &e2)) {
 			continue;
 		}
 		json_t *files = ctxd_memory_bank_files(dir.fd, &e2);
@@ -1317,7 +1318,7 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 		return NULL;
 	}
 	struct ctxd_mb_dir dir;
-	if (res_open(ud, project, &dir, err)) {
+	if (res_open(ud, ctx, project, &dir, err)) {
 		err->code = CTXD_PROVIDER_NOT_FOUND;
 		return NULL;
 	}
@@ -1350,7 +1351,7 @@ static int res_watch_path(void *ud, const struct ctxd_provider_ctx *ctx, const c
 	}
 	struct ctxd_mb_dir dir;
 	struct ctxd_error err;
-	if (res_open(ud, project, &dir, &err)) {
+	if (res_open(ud, ctx, project, &dir, &err)) {
 		return -1;
 	}
 	struct stat st;
@@ -1371,7 +1372,7 @@ static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	json_t *cands = NULL;
 	*total = 0;
 	if (strcmp(var, "project") == 0) {
-		cands = ctxd_memory_bank_projects(ud, err);
+		cands = ctxd_memory_bank_projects(ud, ctx ? ctx->sandbox : NULL, err);
 	} else if (strcmp(var, "file") == 0) {
 		const char *project = json_string_value(json_object_get(context_args, "project"));
 		struct ctxd_mb_dir dir;
@@ -1380,7 +1381,7 @@ static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 		    strcmp(project, CTXD_MEMORY_BANK_DEFAULT_PROJECT) != 0) {
 			return 0;
 		}
-		if (res_open(ud, ctxd_memory_bank_multi(ud) ? project : NULL, &dir, &e2)) {
+		if (res_open(ud, ctx, ctxd_memory_bank_multi(ud) ? project : NULL, &dir, &e2)) {
 			return 0;
 		}
 		cands = ctxd_memory_bank_files(dir.fd, err);
