@@ -152,48 +152,6 @@ json_t *fs_fail(const char *fmt, ...)
 	return ctxd_tool_error("%s", msg);
 }
 
-void fs_sb_add(struct fs_sbuf *b, const char *s, size_t n)
-{
-	if (b->oom) {
-		return;
-	}
-	if (!b->p || b->len + n + 1 > b->cap) {
-		size_t c = b->cap ? b->cap : 256;
-		while (c < b->len + n + 1) {
-			c *= 2;
-		}
-		char *q = realloc(b->p, c);
-		if (!q) {
-			b->oom = true;
-			return;
-		}
-		b->p = q;
-		b->cap = c;
-	}
-	if (n) { /* memcpy's arguments must be valid even for 0 bytes */
-		memcpy(b->p + b->len, s, n);
-	}
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-void fs_sb_str(struct fs_sbuf *b, const char *s)
-{
-	fs_sb_add(b, s, strlen(s));
-}
-
-void fs_sb_printf(struct fs_sbuf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0) {
-		fs_sb_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-	}
-}
-
 bool fs_get_path(json_t *args, const char **p, size_t *len)
 {
 	json_t *j = json_object_get(args, "path");
@@ -472,13 +430,13 @@ static size_t utf8_invalid_at(const char *s, size_t n)
 /* The text with each line prefixed by its number (cat -n style: right-aligned, a tab). */
 static json_t *numbered(const char *s, size_t n, size_t first)
 {
-	struct fs_sbuf b = {0};
+	struct ctxd_strbuf b = {0};
 	size_t line = first;
 	for (size_t i = 0; i < n;) {
 		const char *q = memchr(s + i, '\n', n - i);
 		size_t e = q ? (size_t)(q - s) + 1 : n;
-		fs_sb_printf(&b, "%6zu\t", line++);
-		fs_sb_add(&b, s + i, e - i);
+		ctxd_strbuf_printf(&b, "%6zu\t", line++);
+		ctxd_strbuf_add(&b, s + i, e - i);
 		i = e;
 	}
 	if (b.oom) {
@@ -757,13 +715,13 @@ json_t *fs_read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 				snprintf(note + k, sizeof(note) - (size_t)k, " shown");
 			}
 		}
-		struct fs_sbuf nb = {0};
-		fs_sb_str(&nb, note);
+		struct ctxd_strbuf nb = {0};
+		ctxd_strbuf_str(&nb, note);
 		if (has_next) {
-			fs_sb_printf(&nb, r.partial ? "%zu]" : "; continue with offset=%zu]",
+			ctxd_strbuf_printf(&nb, r.partial ? "%zu]" : "; continue with offset=%zu]",
 			          r.next_offset);
 		} else {
-			fs_sb_str(&nb, "]");
+			ctxd_strbuf_str(&nb, "]");
 		}
 		if (nb.oom) {
 			free(nb.p);
@@ -813,7 +771,7 @@ static const char *type_tag(enum ctxd_fs_walk_type t)
 
 struct list_state {
 	json_t *entries;
-	struct fs_sbuf text;
+	struct ctxd_strbuf text;
 	size_t max;
 	bool truncated;
 	bool oom;
@@ -834,10 +792,10 @@ static int list_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 		s->oom = true;
 		return CTXD_FS_WALK_STOP;
 	}
-	fs_sb_str(&s->text, type_tag(e->type));
-	fs_sb_add(&s->text, " ", 1);
-	fs_sb_str(&s->text, json_string_value(name));
-	fs_sb_add(&s->text, "\n", 1);
+	ctxd_strbuf_str(&s->text, type_tag(e->type));
+	ctxd_strbuf_add(&s->text, " ", 1);
+	ctxd_strbuf_str(&s->text, json_string_value(name));
+	ctxd_strbuf_add(&s->text, "\n", 1);
 	json_decref(name);
 	return CTXD_FS_WALK_SKIP;
 }
@@ -892,10 +850,10 @@ static json_t *list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 		goto out;
 	}
 	if (json_array_size(s.entries) == 0) {
-		fs_sb_str(&s.text, "(empty directory)\n");
+		ctxd_strbuf_str(&s.text, "(empty directory)\n");
 	}
 	if (s.truncated) {
-		fs_sb_printf(&s.text, "(truncated: only the first %zu entries are listed)\n", s.max);
+		ctxd_strbuf_printf(&s.text, "(truncated: only the first %zu entries are listed)\n", s.max);
 	}
 	if (s.text.oom) {
 		goto out;
@@ -1001,19 +959,19 @@ static json_t *get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (has_birth) {
 		json_object_set_new(sc, "created", json_string(btime));
 	}
-	struct fs_sbuf t = {0};
-	fs_sb_printf(&t, "path: %s\n", loc.abs);
-	fs_sb_printf(&t, "type: %s\n", mode_type(m));
-	fs_sb_printf(&t, "size: %llu\n", (unsigned long long)sx.stx_size);
+	struct ctxd_strbuf t = {0};
+	ctxd_strbuf_printf(&t, "path: %s\n", loc.abs);
+	ctxd_strbuf_printf(&t, "type: %s\n", mode_type(m));
+	ctxd_strbuf_printf(&t, "size: %llu\n", (unsigned long long)sx.stx_size);
 	if (has_birth) {
-		fs_sb_printf(&t, "created: %s\n", btime);
+		ctxd_strbuf_printf(&t, "created: %s\n", btime);
 	}
-	fs_sb_printf(&t, "modified: %s\naccessed: %s\n", mtime, atime);
-	fs_sb_printf(&t, "isDirectory: %s\nisFile: %s\n", S_ISDIR(m) ? "true" : "false",
+	ctxd_strbuf_printf(&t, "modified: %s\naccessed: %s\n", mtime, atime);
+	ctxd_strbuf_printf(&t, "isDirectory: %s\nisFile: %s\n", S_ISDIR(m) ? "true" : "false",
 	          S_ISREG(m) ? "true" : "false");
-	fs_sb_printf(&t, "permissions: %s\nisSymlink: %s", perms, is_link ? "true" : "false");
+	ctxd_strbuf_printf(&t, "permissions: %s\nisSymlink: %s", perms, is_link ? "true" : "false");
 	if (is_link && !target_ok) {
-		fs_sb_str(&t, "\n(the link's target is missing or outside the allowed directories; "
+		ctxd_strbuf_str(&t, "\n(the link's target is missing or outside the allowed directories; "
 		           "the link itself is described)");
 	}
 	if (t.oom) {
@@ -1418,7 +1376,7 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	size_t blen = strlen(loc.abs);
 	bool slash_root = blen == 1 && loc.abs[0] == '/';
 	json_t *matches = json_array();
-	struct fs_sbuf text = {0};
+	struct ctxd_strbuf text = {0};
 	char *full = malloc(blen + 1 + CTXD_PATH_MAX);
 	if (!matches || !full) {
 		json_decref(matches);
@@ -1438,19 +1396,19 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 			text.oom = true;
 			break;
 		}
-		fs_sb_str(&text, json_string_value(js));
-		fs_sb_add(&text, "\n", 1);
+		ctxd_strbuf_str(&text, json_string_value(js));
+		ctxd_strbuf_add(&text, "\n", 1);
 	}
 	free(full);
 	if (s.n_matches == 0) {
-		fs_sb_str(&text, "No matches found\n");
+		ctxd_strbuf_str(&text, "No matches found\n");
 	}
 	if (s.truncated) {
-		fs_sb_printf(&text, "(truncated after %zu matches; narrow the pattern or the path)\n",
+		ctxd_strbuf_printf(&text, "(truncated after %zu matches; narrow the pattern or the path)\n",
 		          s.max);
 	}
 	if (st.unreadable) {
-		fs_sb_printf(&text, "(%zu directories could not be read and were skipped: the "
+		ctxd_strbuf_printf(&text, "(%zu directories could not be read and were skipped: the "
 				    "result may be incomplete)\n",
 			     st.unreadable);
 	}
@@ -1486,8 +1444,8 @@ static json_t *list_allowed_directories(const struct ctxd_tool_ctx *ctx, json_t 
 {
 	(void)args;
 	json_t *dirs = json_array();
-	struct fs_sbuf t = {0};
-	fs_sb_str(&t, "Allowed directories:");
+	struct ctxd_strbuf t = {0};
+	ctxd_strbuf_str(&t, "Allowed directories:");
 	size_t n = ctxd_sandbox_root_count(ctx->sandbox);
 	for (size_t i = 0; dirs && i < n; i++) {
 		const struct ctxd_root *r = ctxd_sandbox_root(ctx->sandbox, i);
@@ -1499,10 +1457,10 @@ static json_t *list_allowed_directories(const struct ctxd_tool_ctx *ctx, json_t 
 			dirs = NULL;
 			break;
 		}
-		fs_sb_add(&t, "\n", 1);
-		fs_sb_str(&t, json_string_value(p));
+		ctxd_strbuf_add(&t, "\n", 1);
+		ctxd_strbuf_str(&t, json_string_value(p));
 		if (r->read_only) {
-			fs_sb_str(&t, " (read-only)");
+			ctxd_strbuf_str(&t, " (read-only)");
 		}
 		json_decref(p);
 	}
@@ -1710,11 +1668,11 @@ static int complete_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 	}
 	s->total++;
 	if (json_array_size(s->out) < 100) {
-		struct fs_sbuf b = {0};
-		fs_sb_add(&b, s->dir, s->dir_len);
-		fs_sb_add(&b, e->name, e->name_len);
+		struct ctxd_strbuf b = {0};
+		ctxd_strbuf_add(&b, s->dir, s->dir_len);
+		ctxd_strbuf_add(&b, e->name, e->name_len);
 		if (e->type == CTXD_FS_WALK_DIR) {
-			fs_sb_add(&b, "/", 1);
+			ctxd_strbuf_add(&b, "/", 1);
 		}
 		if (!b.oom) {
 			json_array_append_new(s->out, fs_text(b.p, b.len));

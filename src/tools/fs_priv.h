@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "ctxd/strbuf.h"
 #include "ctxd/tool.h"
 
 #define FS_DEFAULT_ENTRIES 10000u
@@ -27,18 +28,6 @@ json_t *fs_text(const char *s, size_t len);
 
 /* An isError CallToolResult with a printf-style message made valid UTF-8. New reference. */
 json_t *fs_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* A growable NUL-terminated text buffer; `oom` sticks once an allocation failed. The
- * owner frees `p`. */
-struct fs_sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-void fs_sb_add(struct fs_sbuf *b, const char *s, size_t n);
-void fs_sb_str(struct fs_sbuf *b, const char *s);
-void fs_sb_printf(struct fs_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Expand the {a,b} alternatives of a glob (nested, backslash escapes), calling `emit` for
  * each result; at most *budget results (-ERANGE past it). Returns 0, -ENOMEM, -ERANGE or

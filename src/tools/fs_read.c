@@ -258,7 +258,7 @@ json_t *fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		return fs_fail("argument 'paths' must list at least one file");
 	}
 	json_t *files = json_array();
-	struct fs_sbuf t = {0};
+	struct ctxd_strbuf t = {0};
 	size_t failed = 0;
 	if (!files) {
 		return NULL;
@@ -287,15 +287,15 @@ json_t *fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		if (json_is_true(json_object_get(r, "isError"))) {
 			failed++;
 			f = json_pack("{s:O, s:s}", "path", p, "error", msg ? msg : "failed");
-			fs_sb_printf(&t, "%s%s: Error - ", i ? "\n---\n" : "", json_string_value(p));
-			fs_sb_str(&t, msg ? msg : "failed");
+			ctxd_strbuf_printf(&t, "%s%s: Error - ", i ? "\n---\n" : "", json_string_value(p));
+			ctxd_strbuf_str(&t, msg ? msg : "failed");
 		} else {
 			json_t *c = json_object_get(sc, "content");
 			f = json_pack("{s:O, s:O, s:O}", "path", json_object_get(sc, "path"),
 				      "content", c, "truncated", json_object_get(sc, "truncated"));
-			fs_sb_printf(&t, "%s%s:\n", i ? "\n---\n" : "",
+			ctxd_strbuf_printf(&t, "%s%s:\n", i ? "\n---\n" : "",
 				     json_string_value(json_object_get(sc, "path")));
-			fs_sb_add(&t, json_string_value(c), json_string_length(c));
+			ctxd_strbuf_add(&t, json_string_value(c), json_string_length(c));
 		}
 		json_decref(r);
 		if (!f || json_array_append_new(files, f) < 0) {
@@ -423,7 +423,7 @@ json_t *fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
 	close(fd);
 	json_t *res = NULL;
 	json_t *entries = NULL;
-	struct fs_sbuf t = {0};
+	struct ctxd_strbuf t = {0};
 	if (s.oom || rc == -ENOMEM) {
 		goto out;
 	}
@@ -451,11 +451,11 @@ json_t *fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
 		human(e->size, hs, sizeof(hs));
 		if (e->type == CTXD_FS_WALK_DIR) {
 			dirs++;
-			fs_sb_printf(&t, "[DIR]  %s\n", json_string_value(nm));
+			ctxd_strbuf_printf(&t, "[DIR]  %s\n", json_string_value(nm));
 		} else {
 			files++;
 			total += e->size;
-			fs_sb_printf(&t, "%s %-30s %10s\n",
+			ctxd_strbuf_printf(&t, "%s %-30s %10s\n",
 				     e->type == CTXD_FS_WALK_FILE ? "[FILE]" : "[LINK]",
 				     json_string_value(nm), e->type == CTXD_FS_WALK_FILE ? hs : "");
 		}
@@ -466,9 +466,9 @@ json_t *fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	char ts[32];
 	human(total, ts, sizeof(ts));
-	fs_sb_printf(&t, "\nTotal: %zu files, %zu directories\nCombined size: %s", files, dirs, ts);
+	ctxd_strbuf_printf(&t, "\nTotal: %zu files, %zu directories\nCombined size: %s", files, dirs, ts);
 	if (s.truncated) {
-		fs_sb_printf(&t, "\n(truncated: only the first %zu entries are listed)", s.max);
+		ctxd_strbuf_printf(&t, "\n(truncated: only the first %zu entries are listed)", s.max);
 	}
 	if (t.oom) {
 		goto out;
@@ -495,7 +495,7 @@ struct tree_state {
 	json_t *stack[TREE_MAX_DEPTH + 1]; /* stack[d]: children array at depth d (borrowed) */
 	json_t *ex;                        /* excludePatterns (borrowed) */
 	json_t *kinds[4];                  /* shared "type" strings, one per kind */
-	struct fs_sbuf text;               /* the indented listing for the text block */
+	struct ctxd_strbuf text;               /* the indented listing for the text block */
 	size_t n, max;
 	unsigned max_depth;
 	bool truncated, oom;
@@ -549,10 +549,10 @@ static int tree_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 	}
 	/* text: two spaces per level, directories end in '/' */
 	for (unsigned d = 1; d < e->depth; d++) {
-		fs_sb_add(&s->text, "  ", 2);
+		ctxd_strbuf_add(&s->text, "  ", 2);
 	}
-	fs_sb_add(&s->text, json_string_value(name), json_string_length(name));
-	fs_sb_add(&s->text, e->type == CTXD_FS_WALK_DIR ? "/\n" : "\n",
+	ctxd_strbuf_add(&s->text, json_string_value(name), json_string_length(name));
+	ctxd_strbuf_add(&s->text, e->type == CTXD_FS_WALK_DIR ? "/\n" : "\n",
 		  e->type == CTXD_FS_WALK_DIR ? 2 : 1);
 	s->n++;
 	if (e->type == CTXD_FS_WALK_DIR &&
@@ -625,17 +625,17 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	/* The text block is an indented listing (same facts as the JSON tree, far fewer
 	 * tokens than escaped JSON); names were made valid UTF-8 by fs_text. */
-	struct fs_sbuf t = s.text;
-	s.text = (struct fs_sbuf){0};
+	struct ctxd_strbuf t = s.text;
+	s.text = (struct ctxd_strbuf){0};
 	if (s.n == 0) {
-		fs_sb_str(&t, "(empty directory)\n");
+		ctxd_strbuf_str(&t, "(empty directory)\n");
 	}
 	if (s.truncated) {
-		fs_sb_printf(&t, "\n(truncated after %zu entries: use maxDepth or excludePatterns)",
+		ctxd_strbuf_printf(&t, "\n(truncated after %zu entries: use maxDepth or excludePatterns)",
 			     s.max);
 	}
 	if (st.unreadable) {
-		fs_sb_printf(&t, "\n(%zu directories could not be read and were skipped: the tree "
+		ctxd_strbuf_printf(&t, "\n(%zu directories could not be read and were skipped: the tree "
 				 "may be incomplete)",
 			     st.unreadable);
 	}

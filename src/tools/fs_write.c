@@ -576,7 +576,7 @@ static size_t indent_len(const char *s, size_t a, size_t b)
 /* newText re-indented: a line starting with oldText's first-line indent gets the matched
  * line's indent instead; other lines are kept. */
 static int reindent(const char *nt, size_t nl, const char *old_ind, size_t oil,
-		    const char *act_ind, size_t ail, struct fs_sbuf *out)
+		    const char *act_ind, size_t ail, struct ctxd_strbuf *out)
 {
 	for (size_t i = 0; i < nl;) {
 		const char *q = memchr(nt + i, '\n', nl - i);
@@ -584,18 +584,18 @@ static int reindent(const char *nt, size_t nl, const char *old_ind, size_t oil,
 		size_t a, b;
 		trim(nt, i, e, &a, &b);
 		if (b > a && e - i >= oil && memcmp(nt + i, old_ind, oil) == 0) {
-			fs_sb_add(out, act_ind, ail);
-			fs_sb_add(out, nt + i + oil, e - i - oil);
+			ctxd_strbuf_add(out, act_ind, ail);
+			ctxd_strbuf_add(out, nt + i + oil, e - i - oil);
 		} else {
-			fs_sb_add(out, nt + i, e - i);
+			ctxd_strbuf_add(out, nt + i, e - i);
 		}
 		if (q) {
-			fs_sb_add(out, "\n", 1);
+			ctxd_strbuf_add(out, "\n", 1);
 		}
 		i = e + 1;
 	}
 	if (nl == 0) {
-		fs_sb_add(out, "", 0);
+		ctxd_strbuf_add(out, "", 0);
 	}
 	return out->oom ? -1 : 0;
 }
@@ -678,7 +678,7 @@ static long apply_ws(struct text *t, const char *o, size_t ol, const char *nt, s
 		size_t i = at[w];
 		size_t ls = L.start[i + fj];
 		size_t ail = indent_len(t->p, ls, L.end[i + fj]);
-		struct fs_sbuf r = {0};
+		struct ctxd_strbuf r = {0};
 		char *act = strndup(t->p + ls, ail);
 		if (!act || reindent(nt, nl, o + OL.start[fj], oil, act, ail, &r) < 0 ||
 		    tx_splice(t, L.start[i], L.end[i + OL.n - 1], r.p ? r.p : "", r.len) < 0) {
@@ -836,19 +836,19 @@ struct block {
 	size_t a, al, b, bl;
 };
 
-static void emit_line(struct fs_sbuf *o, char tag, const struct dl *l, bool nonl)
+static void emit_line(struct ctxd_strbuf *o, char tag, const struct dl *l, bool nonl)
 {
-	fs_sb_add(o, &tag, 1);
-	fs_sb_add(o, l->p, l->len);
-	fs_sb_add(o, "\n", 1);
+	ctxd_strbuf_add(o, &tag, 1);
+	ctxd_strbuf_add(o, l->p, l->len);
+	ctxd_strbuf_add(o, "\n", 1);
 	if (nonl) {
-		fs_sb_str(o, "\\ No newline at end of file\n");
+		ctxd_strbuf_str(o, "\\ No newline at end of file\n");
 	}
 }
 
 /* Unified diff of two texts (labelled `name`) into `o`; empty when equal. */
 static int unified_diff(const char *name, const char *s1, size_t l1, const char *s2, size_t l2,
-			struct fs_sbuf *o)
+			struct ctxd_strbuf *o)
 {
 	size_t n = 0, m = 0;
 	bool nonl_a, nonl_b;
@@ -904,7 +904,7 @@ static int unified_diff(const char *name, const char *s1, size_t l1, const char 
 		}
 	}
 	if (nb > 0) {
-		fs_sb_printf(o, "--- %s\n+++ %s\n", name, name);
+		ctxd_strbuf_printf(o, "--- %s\n+++ %s\n", name, name);
 	}
 	for (size_t h = 0; h < nb;) {
 		size_t e = h;
@@ -919,7 +919,7 @@ static int unified_diff(const char *name, const char *s1, size_t l1, const char 
 		}
 		size_t be = blk[e].b + blk[e].bl + (ae - (blk[e].a + blk[e].al));
 		size_t al = ae - as, bl = be - bs;
-		fs_sb_printf(o, "@@ -%zu,%zu +%zu,%zu @@\n", al ? as + 1 : as, al, bl ? bs + 1 : bs,
+		ctxd_strbuf_printf(o, "@@ -%zu,%zu +%zu,%zu @@\n", al ? as + 1 : as, al, bl ? bs + 1 : bs,
 			     bl);
 		size_t x = as, y = bs;
 		for (size_t q = h; q <= e; q++) {
@@ -986,7 +986,7 @@ json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	size_t rlen = 0;
 	mode_t mode = 0644;
 	struct text cur = {0}, orig = {0}, on = {0}, nn = {0};
-	struct fs_sbuf diff = {0};
+	struct ctxd_strbuf diff = {0};
 	char *out = NULL;
 	int rc = read_existing(dfd, name, &loc, &raw, &rlen, &mode, &res);
 	if (rc == 1) {
@@ -1151,13 +1151,13 @@ json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (!sc) {
 		goto out;
 	}
-	struct fs_sbuf t = {0};
+	struct ctxd_strbuf t = {0};
 	if (!changed) {
-		fs_sb_printf(&t, "No changes: the edits leave '%s' as it was", loc.abs);
+		ctxd_strbuf_printf(&t, "No changes: the edits leave '%s' as it was", loc.abs);
 	} else {
-		fs_sb_str(&t, json_string_value(dj));
+		ctxd_strbuf_str(&t, json_string_value(dj));
 		if (dry) {
-			fs_sb_str(&t, "(dry run: nothing was written)");
+			ctxd_strbuf_str(&t, "(dry run: nothing was written)");
 		}
 	}
 	if (t.oom) {

@@ -499,7 +499,7 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 	size_t blen = strlen(loc.abs);
 	bool slash_root = blen == 1 && loc.abs[0] == '/';
 	json_t *matches = json_array();
-	struct fs_sbuf t = {0};
+	struct ctxd_strbuf t = {0};
 	bool text_cut = false;
 	if (!matches) {
 		goto out;
@@ -543,43 +543,43 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 		const struct hit *h = &g.hits[i];
 		if (g.context && i > 0 && h->path == g.hits[i - 1].path &&
 		    h->line > g.hits[i - 1].line + 1) {
-			fs_sb_str(&t, "--\n");
+			ctxd_strbuf_str(&t, "--\n");
 		} else if (g.context && i > 0 && h->path != g.hits[i - 1].path) {
-			fs_sb_str(&t, "--\n");
+			ctxd_strbuf_str(&t, "--\n");
 		}
-		fs_sb_str(&t, loc.abs);
+		ctxd_strbuf_str(&t, loc.abs);
 		if (!slash_root) {
-			fs_sb_add(&t, "/", 1);
+			ctxd_strbuf_add(&t, "/", 1);
 		}
-		fs_sb_str(&t, g.arena + h->path);
+		ctxd_strbuf_str(&t, g.arena + h->path);
 		if (h->col) {
-			fs_sb_printf(&t, ":%zu:%zu:", h->line, h->col);
+			ctxd_strbuf_printf(&t, ":%zu:%zu:", h->line, h->col);
 		} else {
-			fs_sb_printf(&t, "-%zu-", h->line);
+			ctxd_strbuf_printf(&t, "-%zu-", h->line);
 		}
-		fs_sb_add(&t, g.arena + h->text, h->text_len);
-		fs_sb_add(&t, "\n", 1);
+		ctxd_strbuf_add(&t, g.arena + h->text, h->text_len);
+		ctxd_strbuf_add(&t, "\n", 1);
 		if (t.len > GREP_TEXT_MAX) {
 			text_cut = true;
-			fs_sb_str(&t, "(text output cut at 4 MiB; structuredContent has every "
+			ctxd_strbuf_str(&t, "(text output cut at 4 MiB; structuredContent has every "
 				      "match)\n");
 		}
 	}
 	if (g.n_matches == 0) {
-		fs_sb_printf(&t, "No matches found for \"%s\" (%zu files searched", pattern,
+		ctxd_strbuf_printf(&t, "No matches found for \"%s\" (%zu files searched", pattern,
 			     g.files);
 		if (g.binary) {
-			fs_sb_printf(&t, ", %zu binary files skipped", g.binary);
+			ctxd_strbuf_printf(&t, ", %zu binary files skipped", g.binary);
 		}
-		fs_sb_str(&t, ")\n");
+		ctxd_strbuf_str(&t, ")\n");
 	}
 	if (g.truncated) {
-		fs_sb_printf(&t, "(stopped after %zu matches: raise maxResults or narrow the "
+		ctxd_strbuf_printf(&t, "(stopped after %zu matches: raise maxResults or narrow the "
 				 "search)\n",
 			     g.max);
 	}
 	if (g.unreadable) {
-		fs_sb_printf(&t, "(%zu files or directories could not be read and were skipped: the "
+		ctxd_strbuf_printf(&t, "(%zu files or directories could not be read and were skipped: the "
 				 "result may be incomplete)\n",
 			     g.unreadable);
 	}

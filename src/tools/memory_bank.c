@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,58 +19,13 @@
 #include <unistd.h>
 
 #include "ctxd/fsutil.h"
+#include "ctxd/strbuf.h"
 
 #define RO_FLAGS (CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT)
 #define DEFAULT_READ_BYTES (256u * 1024u)
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void b_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom) {
-		return;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t c = b->cap ? b->cap : 256;
-		while (c < b->len + n + 1) {
-			c *= 2;
-		}
-		char *q = realloc(b->p, c);
-		if (!q) {
-			b->oom = true;
-			return;
-		}
-		b->p = q;
-		b->cap = c;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void b_str(struct buf *b, const char *s)
-{
-	b_add(b, s, strlen(s));
-}
-
-static void b_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void b_printf(struct buf *b, const char *fmt, ...)
-{
-	char tmp[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0) {
-		b_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-	}
-}
 
 static const char *str_arg(json_t *args, const char *key)
 {
@@ -121,7 +75,7 @@ static const char *file_eol(const char *cur, size_t len)
 }
 
 /* `s` without leading and trailing blank lines, with every line end written as `eol`. */
-static void add_normalized(struct buf *b, const char *s, size_t n, const char *eol)
+static void add_normalized(struct ctxd_strbuf *b, const char *s, size_t n, const char *eol)
 {
 	size_t a = 0;
 	/* drop leading blank lines (but keep a first line's indentation) */
@@ -140,9 +94,9 @@ static void add_normalized(struct buf *b, const char *s, size_t n, const char *e
 		const char *nl = memchr(s + i, '\n', n - i);
 		size_t e = nl ? (size_t)(nl - s) : n;
 		size_t le = e > i && s[e - 1] == '\r' ? e - 1 : e;
-		b_add(b, s + i, le - i);
+		ctxd_strbuf_add(b, s + i, le - i);
 		if (nl) {
-			b_str(b, eol);
+			ctxd_strbuf_str(b, eol);
 		}
 		i = nl ? e + 1 : n;
 	}
@@ -233,7 +187,7 @@ static json_t *mb_init(const struct ctxd_tool_ctx *ctx, json_t *args)
 	bool overwrite = json_is_true(json_object_get(args, "overwrite"));
 	json_t *created = json_array(), *over = json_array(), *kept = json_array();
 	json_t *res = NULL;
-	struct buf t = {0};
+	struct ctxd_strbuf t = {0};
 	for (int i = 0; i < CTXD_MB_CORE_COUNT; i++) {
 		const char *f = ctxd_memory_bank_core[i];
 		const char *tpl = ctxd_memory_bank_template(f);
@@ -252,7 +206,7 @@ static json_t *mb_init(const struct ctxd_tool_ctx *ctx, json_t *args)
 		json_array_append_new(r.unchanged ? kept : r.old_sha256[0] ? over : created,
 				      json_string(f));
 	}
-	b_printf(&t, "memory bank '%s' (project %s): %zu created, %zu overwritten, %zu kept",
+	ctxd_strbuf_printf(&t, "memory bank '%s' (project %s): %zu created, %zu overwritten, %zu kept",
 		 dir.abs, dir.project, json_array_size(created), json_array_size(over),
 		 json_array_size(kept));
 	res = ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:s, s:O, s:O, s:O}", "bank",
@@ -301,8 +255,8 @@ static json_t *mb_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 		return fail_err(&err);
 	}
 	json_t *files = json_array(), *missing = json_array();
-	struct buf t = {0};
-	b_printf(&t, "memory bank '%s' (project %s):\n", dir.abs, dir.project);
+	struct ctxd_strbuf t = {0};
+	ctxd_strbuf_printf(&t, "memory bank '%s' (project %s):\n", dir.abs, dir.project);
 	size_t k;
 	json_t *v;
 	json_array_foreach(names, k, v) {
@@ -318,7 +272,7 @@ static json_t *mb_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 		ctxd_sha256_hex(data, len, sha);
 		iso_time(st.st_mtim.tv_sec, ts);
 		json_t *h = headings_json(data, len);
-		b_printf(&t, "  %s  %zu bytes  %s  %zu headings  sha256 %s\n", f, len, ts,
+		ctxd_strbuf_printf(&t, "  %s  %zu bytes  %s  %zu headings  sha256 %s\n", f, len, ts,
 			 json_array_size(h), sha);
 		json_array_append_new(files, json_pack("{s:s, s:I, s:s, s:s, s:o}", "file", f,
 						       "size", (json_int_t)len, "mtime", ts,
@@ -335,11 +289,11 @@ static json_t *mb_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 		}
 	}
 	if (json_array_size(missing)) {
-		b_str(&t, "missing core files:");
+		ctxd_strbuf_str(&t, "missing core files:");
 		json_array_foreach(missing, k, v) {
-			b_printf(&t, " %s", json_string_value(v));
+			ctxd_strbuf_printf(&t, " %s", json_string_value(v));
 		}
-		b_str(&t, " (memory_bank_init creates them)\n");
+		ctxd_strbuf_str(&t, " (memory_bank_init creates them)\n");
 	}
 	json_t *res = ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:s, s:o, s:o}", "bank",
 								  dir.abs, "project", dir.project,
@@ -381,7 +335,7 @@ static void heading_arg(const char *h, const char **s, size_t *n)
 /* Index of the first section titled `heading`, or -1; the headings list in `names` when
  * not found. */
 static long find_section(const char *buf, const struct ctxd_md_section *secs, size_t n,
-			 const char *heading, struct buf *names)
+			 const char *heading, struct ctxd_strbuf *names)
 {
 	const char *h;
 	size_t hl;
@@ -392,7 +346,7 @@ static long find_section(const char *buf, const struct ctxd_md_section *secs, si
 		}
 	}
 	for (size_t i = 0; names && i < n && i < 40; i++) {
-		b_printf(names, "%s'%.*s'", i ? ", " : "",
+		ctxd_strbuf_printf(names, "%s'%.*s'", i ? ", " : "",
 			 (int)(secs[i].title_len > 100 ? 100 : secs[i].title_len),
 			 buf + secs[i].title);
 	}
@@ -408,15 +362,15 @@ struct read_opts {
 
 /* One file's entry, or NULL with *why set (missing file or section). */
 static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct read_opts *o,
-			struct buf *why, bool *oom)
+			struct ctxd_strbuf *why, bool *oom)
 {
 	char *data;
 	size_t len;
 	if (ctxd_memory_bank_read_file(dir->fd, f, &data, &len) < 0) {
 		if (errno == ENOENT) {
-			b_printf(why, "'%s' does not exist in the bank", f);
+			ctxd_strbuf_printf(why, "'%s' does not exist in the bank", f);
 		} else {
-			b_printf(why, "cannot read '%s': %s", f, strerror(errno));
+			ctxd_strbuf_printf(why, "cannot read '%s': %s", f, strerror(errno));
 		}
 		return NULL;
 	}
@@ -432,10 +386,10 @@ static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct rea
 			*oom = true;
 			return NULL;
 		}
-		struct buf names = {0};
+		struct ctxd_strbuf names = {0};
 		long i = find_section(data, secs, n, o->section, &names);
 		if (i < 0) {
-			b_printf(why, "'%s' has no section '%.200s'; its headings: %s", f, o->section,
+			ctxd_strbuf_printf(why, "'%s' has no section '%.200s'; its headings: %s", f, o->section,
 				 names.p ? names.p : "(none)");
 			free(names.p);
 			free(secs);
@@ -555,7 +509,7 @@ static json_t *mb_read(const struct ctxd_tool_ctx *ctx, json_t *args)
 		}
 	}
 	json_t *files = json_array(), *missing = json_array(), *res = NULL;
-	struct buf t = {0}, why = {0};
+	struct ctxd_strbuf t = {0}, why = {0};
 	bool oom = false;
 	json_array_foreach(names, k, v) {
 		const char *f = json_string_value(v);
@@ -573,16 +527,16 @@ static json_t *mb_read(const struct ctxd_tool_ctx *ctx, json_t *args)
 			continue;
 		}
 		const char *h = json_string_value(json_object_get(one, "heading"));
-		b_printf(&t, "==> %s%s%s%s (sha256 %s, lines %lld-%lld of %lld%s) <==\n", f,
+		ctxd_strbuf_printf(&t, "==> %s%s%s%s (sha256 %s, lines %lld-%lld of %lld%s) <==\n", f,
 			 h ? " # " : "", h ? h : "", "",
 			 json_string_value(json_object_get(one, "sha256")),
 			 (long long)json_integer_value(json_object_get(one, "startLine")),
 			 (long long)json_integer_value(json_object_get(one, "endLine")),
 			 (long long)json_integer_value(json_object_get(one, "totalLines")),
 			 json_is_true(json_object_get(one, "truncated")) ? ", truncated" : "");
-		b_str(&t, json_string_value(json_object_get(one, "content")));
+		ctxd_strbuf_str(&t, json_string_value(json_object_get(one, "content")));
 		if (t.len && t.p[t.len - 1] != '\n') {
-			b_str(&t, "\n");
+			ctxd_strbuf_str(&t, "\n");
 		}
 		json_array_append_new(files, one);
 	}
@@ -591,11 +545,11 @@ static json_t *mb_read(const struct ctxd_tool_ctx *ctx, json_t *args)
 		goto out;
 	}
 	if (json_array_size(missing)) {
-		b_str(&t, o.section ? "without that section or missing:" : "missing:");
+		ctxd_strbuf_str(&t, o.section ? "without that section or missing:" : "missing:");
 		json_array_foreach(missing, k, v) {
-			b_printf(&t, " %s", json_string_value(v));
+			ctxd_strbuf_printf(&t, " %s", json_string_value(v));
 		}
-		b_str(&t, "\n");
+		ctxd_strbuf_str(&t, "\n");
 	}
 	res = ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:O, s:O}", "project", dir.project,
 							  "files", files, "missing", missing));
@@ -668,7 +622,7 @@ static int section_fn(void *arg, const char *cur, size_t len, char **out, size_t
 		return -1;
 	}
 	const char *eol = file_eol(cur, len);
-	struct buf b = {0}, names = {0};
+	struct ctxd_strbuf b = {0}, names = {0};
 	long i = find_section(cur, secs, n, a->heading, &names);
 	int rc = 0;
 	if (i < 0) {
@@ -683,23 +637,23 @@ static int section_fn(void *arg, const char *cur, size_t len, char **out, size_t
 		const char *h;
 		size_t hl;
 		heading_arg(a->heading, &h, &hl);
-		b_add(&b, cur, len);
+		ctxd_strbuf_add(&b, cur, len);
 		if (len && cur[len - 1] != '\n') {
-			b_str(&b, eol);
+			ctxd_strbuf_str(&b, eol);
 		}
 		/* one blank line between the old text and the new heading */
 		bool ends_blank = b.len >= 2 && b.p && b.p[b.len - 1] == '\n' &&
 				  (b.p[b.len - 2] == '\n' ||
 				   (b.len >= 3 && b.p[b.len - 2] == '\r' && b.p[b.len - 3] == '\n'));
 		if (len && !ends_blank) {
-			b_str(&b, eol);
+			ctxd_strbuf_str(&b, eol);
 		}
-		b_str(&b, "## ");
-		b_add(&b, h, hl);
-		b_str(&b, eol);
-		b_str(&b, eol);
+		ctxd_strbuf_str(&b, "## ");
+		ctxd_strbuf_add(&b, h, hl);
+		ctxd_strbuf_str(&b, eol);
+		ctxd_strbuf_str(&b, eol);
 		add_normalized(&b, a->content, a->content_len, eol);
-		b_str(&b, eol);
+		ctxd_strbuf_str(&b, eol);
 		a->created = true;
 		goto done;
 	}
@@ -713,31 +667,31 @@ static int section_fn(void *arg, const char *cur, size_t len, char **out, size_t
 		last--;
 	}
 	bool empty = last <= body || blank_range(cur, body, end);
-	b_add(&b, cur, body);
+	ctxd_strbuf_add(&b, cur, body);
 	if (body == len && len && cur[len - 1] != '\n') {
-		b_str(&b, eol); /* the heading was the last line, without a line end */
+		ctxd_strbuf_str(&b, eol); /* the heading was the last line, without a line end */
 	}
 	if (a->op == OP_REPLACE || empty) {
-		b_str(&b, eol);
+		ctxd_strbuf_str(&b, eol);
 		add_normalized(&b, a->content, a->content_len, eol);
 		if (a->content_len && !blank_range(a->content, 0, a->content_len)) {
-			b_str(&b, eol);
+			ctxd_strbuf_str(&b, eol);
 		}
 		if (more) {
-			b_str(&b, eol);
+			ctxd_strbuf_str(&b, eol);
 		}
-		b_add(&b, cur + end, len - end);
+		ctxd_strbuf_add(&b, cur + end, len - end);
 	} else if (a->op == OP_APPEND) {
 		/* after the section's last line with text, before its trailing blank lines */
 		const char *nl = memchr(cur + last, '\n', end - last);
 		size_t at = nl ? (size_t)(nl - cur) + 1 : end;
-		b_add(&b, cur + body, at - body);
+		ctxd_strbuf_add(&b, cur + body, at - body);
 		if (at == end && (at == 0 || cur[at - 1] != '\n')) {
-			b_str(&b, eol);
+			ctxd_strbuf_str(&b, eol);
 		}
 		add_normalized(&b, a->content, a->content_len, eol);
-		b_str(&b, eol);
-		b_add(&b, cur + at, len - at);
+		ctxd_strbuf_str(&b, eol);
+		ctxd_strbuf_add(&b, cur + at, len - at);
 	} else {
 		size_t at = body;
 		while (at < end) {
@@ -748,10 +702,10 @@ static int section_fn(void *arg, const char *cur, size_t len, char **out, size_t
 			}
 			at = next;
 		}
-		b_add(&b, cur + body, at - body);
+		ctxd_strbuf_add(&b, cur + body, at - body);
 		add_normalized(&b, a->content, a->content_len, eol);
-		b_str(&b, eol);
-		b_add(&b, cur + at, len - at);
+		ctxd_strbuf_str(&b, eol);
+		ctxd_strbuf_add(&b, cur + at, len - at);
 	}
 done:
 	if (b.oom) {
@@ -838,19 +792,19 @@ static json_t *mb_search(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (!hits) {
 		return fail_err(&err);
 	}
-	struct buf t = {0};
-	b_printf(&t, "%zu match%s for '%.200s'%s\n", json_array_size(hits),
+	struct ctxd_strbuf t = {0};
+	ctxd_strbuf_printf(&t, "%zu match%s for '%.200s'%s\n", json_array_size(hits),
 		 json_array_size(hits) == 1 ? "" : "es", query,
 		 json_array_size(hits) ? "" : " (no bank text contains those words)");
 	size_t k;
 	json_t *v;
 	json_array_foreach(hits, k, v) {
 		const char *h = json_string_value(json_object_get(v, "heading"));
-		b_printf(&t, "%s:%lld%s%s: ", json_string_value(json_object_get(v, "file")),
+		ctxd_strbuf_printf(&t, "%s:%lld%s%s: ", json_string_value(json_object_get(v, "file")),
 			 (long long)json_integer_value(json_object_get(v, "line")), *h ? " # " : "",
 			 h);
-		b_str(&t, json_string_value(json_object_get(v, "snippet")));
-		b_str(&t, "\n");
+		ctxd_strbuf_str(&t, json_string_value(json_object_get(v, "snippet")));
+		ctxd_strbuf_str(&t, "\n");
 	}
 	json_t *res = ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:s, s:o}", "project",
 								  dir.project, "query", query,
@@ -874,17 +828,17 @@ static json_t *mb_validate(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	size_t nerr = 0, nwarn = 0, ninfo = 0, k;
 	json_t *v;
-	struct buf t = {0};
+	struct ctxd_strbuf t = {0};
 	json_array_foreach(f, k, v) {
 		const char *sev = json_string_value(json_object_get(v, "severity"));
 		nerr += sev[0] == 'e';
 		nwarn += sev[0] == 'w';
 		ninfo += sev[0] == 'i';
 	}
-	b_printf(&t, "%zu error(s), %zu warning(s), %zu note(s) in '%s'\n", nerr, nwarn, ninfo,
+	ctxd_strbuf_printf(&t, "%zu error(s), %zu warning(s), %zu note(s) in '%s'\n", nerr, nwarn, ninfo,
 		 dir.abs);
 	json_array_foreach(f, k, v) {
-		b_printf(&t, "%s:%lld: %s: %s (%s)\n", json_string_value(json_object_get(v, "file")),
+		ctxd_strbuf_printf(&t, "%s:%lld: %s: %s (%s)\n", json_string_value(json_object_get(v, "file")),
 			 (long long)json_integer_value(json_object_get(v, "line")),
 			 json_string_value(json_object_get(v, "severity")),
 			 json_string_value(json_object_get(v, "message")),
@@ -918,13 +872,13 @@ static json_t *mb_history(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (!vs) {
 		return fail_err(&err);
 	}
-	struct buf t = {0};
-	b_printf(&t, "%zu version(s) of '%s' kept (at most %u)\n", json_array_size(vs), file,
+	struct ctxd_strbuf t = {0};
+	ctxd_strbuf_printf(&t, "%zu version(s) of '%s' kept (at most %u)\n", json_array_size(vs), file,
 		 ctxd_memory_bank_history_max(ctx->ud));
 	size_t k;
 	json_t *v;
 	json_array_foreach(vs, k, v) {
-		b_printf(&t, "  v%lld  %s  %lld bytes  +%lld -%lld  sha256 %s\n",
+		ctxd_strbuf_printf(&t, "  v%lld  %s  %lld bytes  +%lld -%lld  sha256 %s\n",
 			 (long long)json_integer_value(json_object_get(v, "version")),
 			 json_string_value(json_object_get(v, "time")),
 			 (long long)json_integer_value(json_object_get(v, "size")),

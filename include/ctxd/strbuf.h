@@ -1,0 +1,31 @@
+/* strbuf.h - a growable NUL-terminated text buffer for building tool answers.
+ *
+ * Zero-initialise it (`struct ctxd_strbuf b = {0};`), append, then use `b.p` (NULL when
+ * nothing was appended) and free it. An allocation failure sets `oom`, which sticks: later
+ * appends do nothing, so callers check once at the end. Not thread-safe per buffer; no
+ * global state.
+ */
+#ifndef CTXD_STRBUF_H
+#define CTXD_STRBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ctxd_strbuf {
+	char *p;    /* owned by the caller once done: free() it */
+	size_t len; /* bytes used, without the terminating NUL */
+	size_t cap;
+	bool oom;
+};
+
+/* Append `n` bytes of `s` (may hold NUL bytes). */
+void ctxd_strbuf_add(struct ctxd_strbuf *b, const char *s, size_t n);
+
+/* Append the C string `s`. */
+void ctxd_strbuf_str(struct ctxd_strbuf *b, const char *s);
+
+/* Append printf-style formatted text, whole (no length limit). */
+void ctxd_strbuf_printf(struct ctxd_strbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

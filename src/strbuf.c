@@ -1,0 +1,62 @@
+/* strbuf.c - growable text buffer (see strbuf.h). */
+#include "ctxd/strbuf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Make room for `n` more bytes plus the NUL. Returns false (and sets oom) on failure. */
+static bool reserve(struct ctxd_strbuf *b, size_t n)
+{
+	if (b->oom) {
+		return false;
+	}
+	if (b->p && b->len + n + 1 <= b->cap) {
+		return true;
+	}
+	size_t c = b->cap ? b->cap : 256;
+	while (c < b->len + n + 1) {
+		c *= 2;
+	}
+	char *q = realloc(b->p, c);
+	if (!q) {
+		b->oom = true;
+		return false;
+	}
+	b->p = q;
+	b->cap = c;
+	return true;
+}
+
+void ctxd_strbuf_add(struct ctxd_strbuf *b, const char *s, size_t n)
+{
+	if (!reserve(b, n)) {
+		return;
+	}
+	if (n) { /* memcpy's arguments must be valid even for 0 bytes */
+		memcpy(b->p + b->len, s, n);
+	}
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void ctxd_strbuf_str(struct ctxd_strbuf *b, const char *s)
+{
+	ctxd_strbuf_add(b, s, strlen(s));
+}
+
+void ctxd_strbuf_printf(struct ctxd_strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !reserve(b, (size_t)n)) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
