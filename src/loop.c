@@ -31,7 +31,6 @@ struct ctxd_loop {
 	struct ctxd_mcp *mcp;
 	struct ctxd_watch *watch;
 	bool shutting_down, abandoned, flooded;
-	int exit_code;
 };
 
 static void maybe_finish(struct ctxd_loop *l)
@@ -232,7 +231,7 @@ int ctxd_loop_run(struct ctxd_loop *l)
 		ctxd_warn("exiting with %zu byte(s) of output the client did not read",
 			  ctxd_transport_queued(l->tr));
 	}
-	return l->exit_code;
+	return 0; /* every shutdown path (EOF, signal, stdout gone) is a clean one */
 }
 
 struct ctxd_mcp *ctxd_loop_mcp(struct ctxd_loop *l)

@@ -113,7 +113,6 @@ struct ctxd_mcp {
 	struct subscription *subs;
 	struct pending_out *out_reqs;
 	unsigned next_out_id;
-	double now_ms;
 	bool client_has_roots;
 	int landlock_fd; /* ruleset enforced in client-roots mode, or -1 */
 	bool landlock_pending;             /* client-roots mode: enforce on the first roots */
@@ -1505,7 +1504,6 @@ static void handle_response(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg)
 
 void ctxd_mcp_tick(struct ctxd_mcp *m, double now_ms)
 {
-	m->now_ms = now_ms;
 	for (struct pending_out **pp = &m->out_reqs; *pp;) {
 		struct pending_out *p = *pp;
 		if (p->deadline > now_ms) {
@@ -1875,9 +1873,4 @@ static void cancel_cb(struct ctxd_request *r, void *ud)
 void ctxd_mcp_cancel_all(struct ctxd_mcp *m)
 {
 	ctxd_session_foreach(&m->sess, cancel_cb, m);
-}
-
-const char *ctxd_mcp_instructions(void)
-{
-	return instructions;
 }

@@ -100,7 +100,5 @@ void ctxd_mcp_poll(struct ctxd_mcp *m);
  * `now_ms` is a monotonic clock in milliseconds. */
 void ctxd_mcp_tick(struct ctxd_mcp *m, double now_ms);
 
-/* The instructions string sent to the model (static). */
-const char *ctxd_mcp_instructions(void);
 
 #endif

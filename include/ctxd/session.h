@@ -34,7 +34,6 @@ struct ctxd_request {
 	bool modern;           /* (worker) answer in the 2026-07-28 shape */
 	struct ctxd_batch *batch; /* non-NULL inside a 2025-03-26 batch */
 	json_t *progress_token;   /* owned, or NULL */
-	const void *handler;      /* (worker) e.g. the tool */
 	json_t *args;             /* (worker) owned */
 	void *server;             /* back pointer for callbacks */
 	char *out;                /* (worker) the serialised response frame */

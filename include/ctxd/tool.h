@@ -79,15 +79,11 @@ void ctxd_registry_destroy(struct ctxd_registry *reg);
 int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, size_t n,
 		      const struct ctxd_config *cfg, void *ud, struct ctxd_error *err);
 
-/* The family state registered with the i-th tool (ctx->ud for its handler). */
-void *ctxd_registry_ud(const struct ctxd_registry *reg, size_t i);
-
 /* The family state registered with `tool` (NULL when unknown). */
 void *ctxd_registry_tool_ud(const struct ctxd_registry *reg, const struct ctxd_tool *tool);
 
-/* Number of registered tools and the i-th (registration order). */
+/* Number of registered tools (registration order indexes ctxd_registry_entry). */
 size_t ctxd_registry_count(const struct ctxd_registry *reg);
-const struct ctxd_tool *ctxd_registry_at(const struct ctxd_registry *reg, size_t i);
 
 /* Find a tool by name, or NULL. */
 const struct ctxd_tool *ctxd_registry_find(const struct ctxd_registry *reg, const char *name);

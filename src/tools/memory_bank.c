@@ -26,7 +26,6 @@
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
-
 static const char *str_arg(json_t *args, const char *key)
 {
 	return json_string_value(json_object_get(args, key));

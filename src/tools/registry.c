@@ -117,11 +117,6 @@ size_t ctxd_registry_count(const struct ctxd_registry *reg)
 	return reg->n;
 }
 
-const struct ctxd_tool *ctxd_registry_at(const struct ctxd_registry *reg, size_t i)
-{
-	return i < reg->n ? reg->v[i].tool : NULL;
-}
-
 static const struct reg_entry *find_entry(const struct ctxd_registry *reg, const char *name)
 {
 	for (size_t i = 0; i < reg->n; i++) {
@@ -154,11 +149,6 @@ json_t *ctxd_registry_entry(const struct ctxd_registry *reg, size_t i)
 	}
 	free(desc);
 	return copy;
-}
-
-void *ctxd_registry_ud(const struct ctxd_registry *reg, size_t i)
-{
-	return i < reg->n ? reg->v[i].ud : NULL;
 }
 
 void *ctxd_registry_tool_ud(const struct ctxd_registry *reg, const struct ctxd_tool *tool)
