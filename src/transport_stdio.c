@@ -291,9 +291,6 @@ static void after_flush(struct ctxd_transport *t, int rc)
 		t->throttled = false;
 		update_reading(t);
 	}
-	if (rc == 0 && t->ops.drained) {
-		t->ops.drained(t->ud);
-	}
 }
 
 static void on_write(struct ev_loop *loop, ev_io *w, int revents)

@@ -44,7 +44,6 @@ struct ctxd_transport;
 struct ctxd_transport_ops {
 	ctxd_frame_fn frame;       /* a frame or an oversize event */
 	void (*eof)(void *ud);     /* input closed (EOF or read error); called once */
-	void (*drained)(void *ud); /* the write queue became empty (may be NULL) */
 	void (*write_error)(void *ud, int err); /* EPIPE etc.: output is gone (may be NULL) */
 };
 
