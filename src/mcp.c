@@ -86,6 +86,7 @@ struct ctxd_notifier {
 
 struct subscription {
 	struct subscription *next;
+	struct ctxd_mcp *m;
 	char *uri;
 	char *name; /* entry inside the watched directory, "" = any change */
 	int watch_id;
@@ -926,7 +927,10 @@ static void after_subscribe(struct ctxd_mcp *m, struct mreq *q)
 		free(s);
 		return;
 	}
-	s->watch_id = ctxd_watch_add(m->d.watch, dir, on_subscribed_change, m);
+	s->m = m;
+	/* the subscription itself is the watch's context: each registration reports only
+	 * its own directory */
+	s->watch_id = ctxd_watch_add(m->d.watch, dir, on_subscribed_change, s);
 	if (s->watch_id < 0) {
 		ctxd_warn("resources/subscribe %s: cannot watch %s: %s", uri, dir, strerror(errno));
 	}
@@ -936,13 +940,11 @@ static void after_subscribe(struct ctxd_mcp *m, struct mreq *q)
 
 static void on_subscribed_change(void *ud, const char *dir, const char *name, uint32_t mask)
 {
-	struct ctxd_mcp *m = ud;
+	struct subscription *s = ud;
 	(void)dir;
 	(void)mask;
-	for (struct subscription *s = m->subs; s; s = s->next) {
-		if (s->name[0] == '\0' || name[0] == '\0' || strcmp(s->name, name) == 0) {
-			ctxd_notify_resource_updated(&m->notifier, s->uri);
-		}
+	if (s->name[0] == '\0' || name[0] == '\0' || strcmp(s->name, name) == 0) {
+		ctxd_notify_resource_updated(&s->m->notifier, s->uri);
 	}
 }
 

@@ -17,6 +17,7 @@ A session file is a list of directives, one per line:
                       lines). Consecutive '<' lines
                       form a block matched in any order, since responses are unordered.
   quiet               expect no further message before a ping sentinel is answered
+  sleep MS            wait MS milliseconds (let coalesced notifications arrive before quiet)
   repeat N > TEXT     send TEXT N times, $I replaced by 0..N-1 (all in one write)
   repeat N < JSON     expect N messages matching JSON with $I = 0..N-1, in any order
   close               close stdin; expect exit code 0 within 2.5 s and nothing unexpected
@@ -183,6 +184,8 @@ def run_case(binary, path):
                     else:
                         fail("%s:%d: unexpected message %s\n  still expecting %s" %
                              (path, i, json.dumps(m)[:600], json.dumps(block)[:600]))
+            elif ln.startswith("sleep "):
+                time.sleep(int(ln[6:]) / 1000.0)
             elif ln.strip() == "quiet":
                 s.sentinel += 1
                 sid = "sentinel-%d" % s.sentinel
