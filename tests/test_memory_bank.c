@@ -619,14 +619,14 @@ static void test_update_section(void)
 		       "{\"file\": \"s.md\", \"heading\": \"Current Focus\", \"content\": "
 		       "\"- zero\\n\", \"op\": \"prepend\"}"));
 	t = bank_file("s.md");
-	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\n- zero\n- one\n- two\n\n## Next Steps\n\n"
+	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\n- zero\n\n- one\n- two\n\n## Next Steps\n\n"
 			 "- later\n");
 	free(t);
 	expect_ok(call("memory_bank_update_section",
 		       "{\"file\": \"s.md\", \"heading\": \"Next Steps\", \"content\": "
 		       "\"\\n\\n- ship it\\n\\n\", \"op\": \"replace\"}"));
 	t = bank_file("s.md");
-	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\n- zero\n- one\n- two\n\n## Next Steps\n\n"
+	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\n- zero\n\n- one\n- two\n\n## Next Steps\n\n"
 			 "- ship it\n");
 	free(t);
 	/* replace keeps one blank line before the next heading */
@@ -696,6 +696,34 @@ static void test_update_section(void)
 		       "\"op\": \"replace\"}"));
 	t = bank_file("setext.md");
 	ASSERT_STR_EQ(t, "Title\n=====\n\nStatus\n------\n\nnew\n");
+	free(t);
+}
+
+/* prepend keeps one blank line between the new text and the old, so two paragraphs do not
+ * run together into one */
+static void test_prepend_blank_line(void)
+{
+	put_bank("pre.md", "# P\n\n## Notes\n\nOld paragraph.\n\n## End\n\nx\n");
+	expect_ok(call("memory_bank_update_section",
+		       "{\"file\": \"pre.md\", \"heading\": \"Notes\", \"content\": "
+		       "\"New paragraph.\\n\\n\\n\", \"op\": \"prepend\"}"));
+	char *t = bank_file("pre.md");
+	ASSERT_STR_EQ(t, "# P\n\n## Notes\n\nNew paragraph.\n\nOld paragraph.\n\n## End\n\nx\n");
+	free(t);
+	/* text right under the heading, no blank line: the new text goes there, then a blank */
+	put_bank("pre.md", "## Notes\nOld directly.\n");
+	expect_ok(call("memory_bank_update_section",
+		       "{\"file\": \"pre.md\", \"heading\": \"Notes\", \"content\": "
+		       "\"New\", \"op\": \"prepend\"}"));
+	t = bank_file("pre.md");
+	ASSERT_STR_EQ(t, "## Notes\nNew\n\nOld directly.\n");
+	free(t);
+	put_bank("pre.md", "## N\r\n\r\nold\r\n");
+	expect_ok(call("memory_bank_update_section",
+		       "{\"file\": \"pre.md\", \"heading\": \"N\", \"content\": \"new\", "
+		       "\"op\": \"prepend\"}"));
+	t = bank_file("pre.md");
+	ASSERT_STR_EQ(t, "## N\r\n\r\nnew\r\n\r\nold\r\n");
 	free(t);
 }
 
@@ -1128,6 +1156,7 @@ int main(void)
 	RUN(test_read);
 	RUN(test_write);
 	RUN(test_update_section);
+	RUN(test_prepend_blank_line);
 	RUN(test_threads_append);
 	RUN(test_history_restore);
 	RUN(test_search);

@@ -703,6 +703,9 @@ static int section_fn(void *arg, const char *cur, size_t len, char **out, size_t
 		}
 		ctxd_strbuf_add(&b, cur + body, at - body);
 		add_normalized(&b, a->content, a->content_len, eol);
+		/* a blank line between the new text and the old: without it the two would run
+		 * together into one paragraph (or one list) */
+		ctxd_strbuf_str(&b, eol);
 		ctxd_strbuf_str(&b, eol);
 		ctxd_strbuf_add(&b, cur + at, len - at);
 	}
@@ -1119,7 +1122,8 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 		.description = "Edit one section of a bank file, leaving the rest untouched: op "
 			       "replace swaps the section's body, append adds content at its end "
 			       "(creating the section at the end of the file if absent), prepend adds "
-			       "it right after the heading. The heading is its text without '#' marks. "
+			       "it right after the heading, a blank line before the old text. The "
+			       "heading is its text without '#' marks. "
 			       "Locked, atomic, precondition (expectedSha256) checked under the lock, "
 			       "recorded in history.",
 		.input_schema = update_in,
