@@ -727,6 +727,71 @@ static void test_prepend_blank_line(void)
 	free(t);
 }
 
+/* Call `tool_name` with `args` (stolen) after setting `key` to the `n` bytes at `v` (may
+ * hold NUL bytes, which the JSON text callc parses cannot carry); expect an isError
+ * containing `part`. */
+static void expect_refused(const char *tool_name, json_t *args, const char *key, const char *v,
+			   size_t n, const char *part)
+{
+	json_t *sv = json_stringn(v, n);
+	ASSERT(sv);
+	if (strcmp(key, "files") == 0) {
+		json_object_set_new(args, key, json_pack("[s, o]", "notes.md", sv));
+	} else {
+		json_object_set_new(args, key, sv);
+	}
+	expect_error(call_args(&ctx, tool_name, args), part);
+	json_decref(args);
+}
+
+/* "nul.md\u0000.txt" used to act on "nul.md" (json_string_value stops at the NUL): every
+ * bank tool refuses a NUL or control character in a name, as the file tools do. */
+static void test_nul_names(void)
+{
+	static const char nul[] = "nul.md\0.txt";
+	size_t nl = sizeof(nul) - 1;
+	expect_refused("memory_bank_write", json_pack("{s:s, s:s}", "content", "x", "mode",
+						      "replace"),
+		       "file", nul, nl, "argument 'file' contains a NUL byte (0x00 at byte 6)");
+	expect_refused("memory_bank_write", json_pack("{s:s, s:s}", "content", "x", "mode",
+						      "replace"),
+		       "file", "ctl\x01.md", 7, "argument 'file' contains a control character");
+	expect_refused("memory_bank_update_section",
+		       json_pack("{s:s, s:s, s:s}", "heading", "H", "content", "x", "op", "append"),
+		       "file", nul, nl, "NUL byte");
+	expect_refused("memory_bank_update_section",
+		       json_pack("{s:s, s:s, s:s}", "file", "notes.md", "content", "x", "op",
+				 "append"),
+		       "heading", "One\0Two", 7, "argument 'heading' contains a NUL byte");
+	expect_refused("memory_bank_read", json_object(), "file", nul, nl, "NUL byte");
+	expect_refused("memory_bank_read", json_object(), "files", nul, nl,
+		       "argument 'files' item 1 contains a NUL byte");
+	expect_refused("memory_bank_read", json_pack("{s:s}", "file", "notes.md"), "section",
+		       "One\0x", 5, "argument 'section' contains a NUL byte");
+	expect_refused("memory_bank_history", json_object(), "file", nul, nl, "NUL byte");
+	expect_refused("memory_bank_restore", json_pack("{s:i}", "version", 1), "file", nul, nl,
+		       "NUL byte");
+	expect_refused("memory_bank_search", json_object(), "query", "a\0b", 3,
+		       "argument 'query' contains a NUL byte");
+	static const char proj[] = "default\0x";
+	const char *const per_project[] = {"memory_bank_list", "memory_bank_validate",
+					   "memory_bank_init"};
+	for (size_t i = 0; i < 3; i++) {
+		expect_refused(per_project[i], json_object(), "project", proj, sizeof(proj) - 1,
+			       "argument 'project' contains a NUL byte");
+	}
+	/* nothing was written under the cut name */
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/nul.md", bank);
+	struct stat st;
+	ASSERT(stat(p, &st) < 0 && errno == ENOENT);
+	/* a tab in a heading is text, not a control character to refuse */
+	json_t *r = call("memory_bank_read", "{\"file\": \"notes.md\", \"section\": \"a\\tb\"}");
+	ASSERT(is_error(r));
+	ASSERT_CONTAINS(text(r), "has no section");
+	json_decref(r);
+}
+
 struct app {
 	int id;
 	int n;
@@ -1157,6 +1222,7 @@ int main(void)
 	RUN(test_write);
 	RUN(test_update_section);
 	RUN(test_prepend_blank_line);
+	RUN(test_nul_names);
 	RUN(test_threads_append);
 	RUN(test_history_restore);
 	RUN(test_search);

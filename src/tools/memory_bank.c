@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,63 @@ static const char *str_arg(json_t *args, const char *key)
 static json_t *fail_err(const struct ctxd_error *err)
 {
 	return ctxd_tool_error("%s", err->msg);
+}
+
+/* The first NUL or control character in string `v` that `what` may not hold: none at all in
+ * a name (file, files, project), only tab in other text (heading, section, query); SIZE_MAX
+ * when there is none. json_string_value() ends at a NUL, so without this check
+ * "nul.md\u0000.txt" would act on "nul.md". */
+static size_t bad_char(json_t *v, bool name)
+{
+	const unsigned char *p = (const unsigned char *)json_string_value(v);
+	size_t n = json_string_length(v);
+	for (size_t i = 0; i < n; i++) {
+		if ((p[i] < 0x20 && (name || p[i] != '\t')) || p[i] == 0x7f) {
+			return i;
+		}
+	}
+	return SIZE_MAX;
+}
+
+static json_t *bad_char_error(const char *key, size_t item, json_t *v, size_t at)
+{
+	unsigned char c = (unsigned char)json_string_value(v)[at];
+	char where[48] = "";
+	if (item != SIZE_MAX) {
+		snprintf(where, sizeof(where), " item %zu", item);
+	}
+	return ctxd_tool_error("argument '%s'%s contains %s (0x%02x at byte %zu); give %s without "
+			       "control characters",
+			       key, where, c ? "a control character" : "a NUL byte", c, at,
+			       strcmp(key, "heading") == 0 || strcmp(key, "section") == 0
+				       ? "the heading's text"
+				       : strcmp(key, "query") == 0 ? "the words to look for"
+								   : "the name");
+}
+
+/* Refuse, in every bank tool, string arguments holding NUL or control characters: names
+ * (file, files, project) may hold none, other text none but tab. `content` is the file's
+ * text and is written as given. Returns an isError result, or NULL when all are clean. */
+static json_t *check_chars(json_t *args)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(args, key, v) {
+		bool name = strcmp(key, "file") == 0 || strcmp(key, "project") == 0;
+		size_t at;
+		if (json_is_string(v) && strcmp(key, "content") != 0 &&
+		    (at = bad_char(v, name)) != SIZE_MAX) {
+			return bad_char_error(key, SIZE_MAX, v, at);
+		}
+		size_t i;
+		json_t *item;
+		json_array_foreach(strcmp(key, "files") == 0 ? v : NULL, i, item) {
+			if (json_is_string(item) && (at = bad_char(item, true)) != SIZE_MAX) {
+				return bad_char_error(key, i, item, at);
+			}
+		}
+	}
+	return NULL;
 }
 
 /* Open the bank named by the `project` argument. */
@@ -178,6 +236,10 @@ static int put_fn(void *arg, const char *cur, size_t len, char **out, size_t *ou
 
 static json_t *mb_init(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	struct ctxd_mb_dir dir;
 	json_t *e = open_bank(ctx, args, true, &dir);
 	if (e) {
@@ -242,6 +304,10 @@ static json_t *headings_json(const char *buf, size_t len)
 
 static json_t *mb_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	struct ctxd_mb_dir dir;
 	json_t *e = open_bank(ctx, args, false, &dir);
 	if (e) {
@@ -453,6 +519,10 @@ static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct rea
 
 static json_t *mb_read(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	const char *file = str_arg(args, "file");
 	json_t *list = json_object_get(args, "files");
 	bool core = json_is_true(json_object_get(args, "core"));
@@ -461,7 +531,7 @@ static json_t *mb_read(const struct ctxd_tool_ctx *ctx, json_t *args)
 		return ctxd_tool_error("give exactly one of 'file', 'files' or 'core': true (got %d)",
 				       sel);
 	}
-	json_t *bad = file ? check_file(file) : NULL;
+	bad = file ? check_file(file) : NULL;
 	if (bad) {
 		return bad;
 	}
@@ -566,6 +636,10 @@ out:
 
 static json_t *mb_write(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	const char *file = str_arg(args, "file");
 	const char *mode = str_arg(args, "mode");
 	json_t *jc = json_object_get(args, "content");
@@ -727,6 +801,10 @@ out:
 
 static json_t *mb_update_section(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	const char *file = str_arg(args, "file");
 	json_t *e = check_file(file);
 	if (e) {
@@ -777,6 +855,10 @@ static json_t *mb_update_section(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 static json_t *mb_search(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	const char *query = str_arg(args, "query");
 	json_t *jl = json_object_get(args, "limit");
 	size_t limit = jl ? (size_t)json_integer_value(jl) : 10;
@@ -817,6 +899,10 @@ static json_t *mb_search(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 static json_t *mb_validate(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	struct ctxd_mb_dir dir;
 	json_t *e = open_bank(ctx, args, false, &dir);
 	if (e) {
@@ -859,6 +945,10 @@ static json_t *mb_validate(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 static json_t *mb_history(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	const char *file = str_arg(args, "file");
 	json_t *e = check_file(file);
 	if (e) {
@@ -896,6 +986,10 @@ static json_t *mb_history(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 static json_t *mb_restore(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	const char *file = str_arg(args, "file");
 	json_t *e = check_file(file);
 	if (e) {
