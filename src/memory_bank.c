@@ -2,10 +2,10 @@
  * with history, validation and the BM25 search index. The tools and the resource provider
  * over it live in src/tools/memory_bank.c.
  *
- * Concurrency: writers serialise on an exclusive flock of <bank>/.lock, which works across
- * processes (two ctxd servers, or anything else that honours the lock) and across the
- * worker threads of one process (each transaction opens its own descriptor, and flock
- * locks belong to the open file description). Readers take no lock: files are only ever
+ * Concurrency: writers serialise on an exclusive flock of <bank>/.history/.lock (see
+ * lock_bank), which works across processes (two ctxd servers, or anything else that honours
+ * the lock) and across the worker threads of one process (each transaction opens its own
+ * descriptor, and flock locks belong to the open file description). Readers take no lock: files are only ever
  * replaced by rename, so a reader sees the old or the new content, never a mix.
  */
 #include "ctxd/memory_bank.h"
@@ -28,8 +28,13 @@
 #include "ctxd/fsutil.h"
 
 #define FILE_MAX ((size_t)16 << 20)
-#define LOCK_NAME ".lock"
 #define HISTORY_DIR ".history"
+#define LOCK_NAME ".lock"         /* inside HISTORY_DIR */
+#define OLD_LOCK_NAME ".lock"     /* in the bank itself, where earlier ctxd kept it */
+#define GITIGNORE_NAME ".gitignore" /* inside HISTORY_DIR */
+#define GITIGNORE_TEXT                                                                       \
+	"# Written by ctxd: the memory bank's write lock and file history stay out of git.\n"  \
+	"# Edit this file (rather than delete it: it is written again) to track them.\n*\n"
 
 /* ---- markdown sections ------------------------------------------------------------- */
 
@@ -881,6 +886,95 @@ static void history_last_sha(int hfd, char sha[65])
 
 /* ---- the write transaction --------------------------------------------------------- */
 
+/* Open a lock file `name` in `dfd` (created when `create`) and check that it is a regular
+ * file; O_NONBLOCK so that a FIFO planted under that name cannot stall the open. */
+static int open_lock_file(int dfd, const char *name, bool create)
+{
+	int fd = openat(dfd, name,
+			O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY |
+				(create ? O_CREAT : 0),
+			0644);
+	if (fd < 0) {
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+static int flock_ex(int fd)
+{
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Take the bank's write lock: an exclusive flock of <bank>/.history/.lock. The lock and the
+ * history live in .history/, which holds a .gitignore of "*" (written when missing), so a
+ * repository that commits its bank does not show them as untracked files and the user's own
+ * .gitignore is never touched. A bank last written by an older ctxd has its lock at
+ * <bank>/.lock: that file is locked first (a writer still using it finishes before we go
+ * on), then removed. Returns the locked descriptor (unlock and close it), or -1 with err
+ * set. */
+static int lock_bank(const struct ctxd_mb_dir *dir, struct ctxd_error *err)
+{
+	if (mkdirat(dir->fd, HISTORY_DIR, 0755) < 0 && errno != EEXIST) {
+		int e = errno;
+		ctxd_error_set_errno(err, 0, e, "cannot create '%s/%s' for the bank's lock and "
+				     "history: %s",
+				     dir->abs, HISTORY_DIR, strerror(e));
+		return -1;
+	}
+	int hfd = openat(dir->fd, HISTORY_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (hfd < 0) {
+		int e = errno;
+		ctxd_error_set_errno(err, 0, e, "'%s/%s' is not a directory (%s); the memory bank "
+				     "keeps its lock and history there: move it away",
+				     dir->abs, HISTORY_DIR, strerror(e));
+		return -1;
+	}
+	struct stat st;
+	if (fstatat(hfd, GITIGNORE_NAME, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+		/* best effort: without it only `git status` is noisier */
+		struct ctxd_error ignored;
+		ctxd_atomic_write(hfd, GITIGNORE_NAME, GITIGNORE_TEXT, strlen(GITIGNORE_TEXT), 0644,
+				  true, &ignored);
+	}
+	int old = open_lock_file(dir->fd, OLD_LOCK_NAME, false);
+	if (old >= 0) {
+		if (flock_ex(old) == 0) {
+			unlinkat(dir->fd, OLD_LOCK_NAME, 0);
+		}
+		close(old);
+	}
+	int lfd = open_lock_file(hfd, LOCK_NAME, true);
+	int e = errno;
+	close(hfd);
+	if (lfd < 0 || flock_ex(lfd) < 0) {
+		if (lfd >= 0) {
+			e = errno;
+			close(lfd);
+		}
+		if (e == EINVAL) {
+			ctxd_error_set_errno(err, 0, e, "the bank's lock '%s/%s/%s' is not a regular "
+					     "file; remove it",
+					     dir->abs, HISTORY_DIR, LOCK_NAME);
+		} else {
+			ctxd_error_set_errno(err, 0, e, "cannot lock the bank ('%s/%s/%s'): %s",
+					     dir->abs, HISTORY_DIR, LOCK_NAME, strerror(e));
+		}
+		return -1;
+	}
+	return lfd;
+}
+
 int ctxd_memory_bank_edit(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir *dir,
 			  const char *file, const char *expected, ctxd_mb_edit_fn fn, void *arg,
 			  struct ctxd_mb_result *res, char *cur_sha, struct ctxd_error *err)
@@ -903,20 +997,9 @@ int ctxd_memory_bank_edit(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir 
 				     file);
 		return -1;
 	}
-	int lfd = openat(dir->fd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int lfd = lock_bank(dir, err);
 	if (lfd < 0) {
-		int e = errno;
-		ctxd_error_set_errno(err, 0, e, "cannot open the bank lock '%s/%s': %s", dir->abs,
-				     LOCK_NAME, strerror(e));
 		return -1;
-	}
-	while (flock(lfd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			int e = errno;
-			close(lfd);
-			ctxd_error_set_errno(err, 0, e, "cannot lock the bank: %s", strerror(e));
-			return -1;
-		}
 	}
 	int rc = -1, hfd = -1;
 	char *cur = NULL, *neu = NULL;

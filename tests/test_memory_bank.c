@@ -594,11 +594,16 @@ static void test_write(void)
 	expect_error(call("memory_bank_write", "{\"file\": \"x.sh\", \"content\": \"n\", "
 					       "\"mode\": \"create\"}"),
 		     "argument 'file'");
-	/* no lock file leftovers block anything; the lock file itself is hidden */
+	/* the lock lives in .history/, next to a .gitignore that keeps both out of git */
 	struct stat st;
 	char p[2 * CTXD_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/.lock", bank);
+	snprintf(p, sizeof(p), "%s/.history/.lock", bank);
 	ASSERT_EQ(stat(p, &st), 0);
+	snprintf(p, sizeof(p), "%s/.lock", bank);
+	ASSERT(stat(p, &st) < 0 && errno == ENOENT);
+	char *gi = bank_file(".history/.gitignore");
+	ASSERT_CONTAINS(gi, "\n*\n");
+	free(gi);
 }
 
 static void test_update_section(void)
@@ -1121,6 +1126,110 @@ static void test_multi_project(void)
 	ctxd_config_finish(&c);
 }
 
+/* ---- git status ---------------------------------------------------------------------- */
+
+/* Run a shell command; returns its whole stdout (malloc'd) and asserts exit status 0. */
+static char *run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *run(const char *fmt, ...)
+{
+	char cmd[4 * CTXD_PATH_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	FILE *f = popen(cmd, "r");
+	ASSERT(f);
+	char *out = NULL;
+	size_t len = 0;
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		out = realloc(out, len + n + 1);
+		ASSERT(out);
+		memcpy(out + len, buf, n);
+		len += n;
+	}
+	int st = pclose(f);
+	if (st != 0) {
+		fprintf(stderr, "command failed (%d): %s\n", st, cmd);
+		abort();
+	}
+	if (!out) {
+		out = strdup("");
+	}
+	out[len] = '\0';
+	return out;
+}
+
+/* A repository that commits its bank: after writes, `git status --porcelain` shows the
+ * changed bank file and nothing else (the lock and the history used to be listed as
+ * untracked). A bank written by an older ctxd (lock at <bank>/.lock) keeps working: the old
+ * lock is removed, its history is still read. */
+static void test_git_status(void)
+{
+	if (system("git --version >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "   no git: skipped\n");
+		return;
+	}
+	char proj[CTXD_PATH_MAX + 16], mbp[CTXD_PATH_MAX + 32];
+	snprintf(proj, sizeof(proj), "%s/gitproj", root);
+	snprintf(mbp, sizeof(mbp), "%s/memory-bank", proj);
+	ASSERT_EQ(mkdir(proj, 0755), 0);
+	ASSERT_EQ(mkdir(mbp, 0755), 0);
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/activeContext.md", mbp);
+	put(p, "# Active Context\n\n## Current Focus\n\n- a\n");
+	/* the old layout: a lock file in the bank, a history version already kept */
+	snprintf(p, sizeof(p), "%s/.lock", mbp);
+	put(p, "");
+	snprintf(p, sizeof(p), "%s/.history", mbp);
+	ASSERT_EQ(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/.history/activeContext.md", mbp);
+	ASSERT_EQ(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/.history/activeContext.md/1.md", mbp);
+	put(p, "# Active Context\n\n## Current Focus\n\n- a\n");
+	free(run("cd '%s' && git init -q . && git add memory-bank/activeContext.md && "
+		 "git -c user.name=t -c user.email=t@example.com commit -qm bank",
+		 proj));
+	char *st = run("cd '%s' && git status --porcelain --untracked-files=all", proj);
+	ASSERT_CONTAINS(st, "?? memory-bank/"); /* the old layout is noisy */
+	free(st);
+
+	struct ctxd_config c;
+	ctxd_config_init(&c);
+	c.memory_bank_path = strdup(mbp);
+	struct ctxd_error err;
+	struct ctxd_memory_bank *m = ctxd_memory_bank_create(&c, sb, &err);
+	struct ctxd_tool_ctx cx = {.cfg = &c, .sandbox = sb, .ud = m};
+	expect_ok(callc(&cx, "memory_bank_update_section",
+			"{\"file\": \"activeContext.md\", \"heading\": \"Current Focus\", "
+			"\"content\": \"- b\", \"op\": \"append\"}"));
+	expect_ok(callc(&cx, "memory_bank_write",
+			"{\"file\": \"notes.md\", \"content\": \"n\\n\", \"mode\": \"create\"}"));
+	st = run("cd '%s' && git status --porcelain --untracked-files=all", proj);
+	ASSERT_STR_EQ(st, " M memory-bank/activeContext.md\n?? memory-bank/notes.md\n");
+	free(st);
+	snprintf(p, sizeof(p), "%s/.lock", mbp);
+	struct stat sst;
+	ASSERT(stat(p, &sst) < 0 && errno == ENOENT);
+	/* the version kept by the old layout is still there, the new ones follow it */
+	json_t *r = callc(&cx, "memory_bank_history", "{\"file\": \"activeContext.md\"}");
+	json_t *vs = json_object_get(sc(r), "versions");
+	ASSERT_EQ(json_array_size(vs), 2);
+	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(vs, 1), "version")), 2);
+	json_decref(r);
+	/* a .gitignore the user edited is left as it is */
+	snprintf(p, sizeof(p), "%s/.history/.gitignore", mbp);
+	put(p, "1.md\n");
+	expect_ok(callc(&cx, "memory_bank_write",
+			"{\"file\": \"notes.md\", \"content\": \"m\\n\", \"mode\": \"replace\"}"));
+	char *gi = slurp(p, NULL);
+	ASSERT_STR_EQ(gi, "1.md\n");
+	free(gi);
+	ctxd_memory_bank_destroy(m);
+	ctxd_config_finish(&c);
+}
+
 /* ---- SIGKILL in the middle of writes ----------------------------------------------- */
 
 static void test_sigkill_mid_write(void)
@@ -1163,7 +1272,7 @@ static void test_sigkill_mid_write(void)
 		free(d2);
 		ASSERT(strcmp(sha, sha_a) == 0 || strcmp(sha, sha_b) == 0);
 		/* the dead writer's lock went with it */
-		snprintf(p, sizeof(p), "%s/.lock", bank);
+		snprintf(p, sizeof(p), "%s/.history/.lock", bank);
 		int lfd = open(p, O_RDWR);
 		ASSERT(lfd >= 0);
 		ASSERT_EQ(flock(lfd, LOCK_EX | LOCK_NB), 0);
@@ -1232,6 +1341,7 @@ int main(void)
 	RUN(test_multi_project);
 	RUN(test_md_lone_cr);
 	RUN(test_sigkill_mid_write);
+	RUN(test_git_status);
 
 	ctxd_memory_bank_destroy(mb);
 	ctxd_sandbox_destroy(sb);

@@ -8,10 +8,13 @@
  * memory_bank.multi_project every project is a subdirectory of that directory; otherwise
  * there is one project, named "default" (resource URIs memory-bank://default/<file>).
  * Bank files have safe names ([A-Za-z0-9._-]+ ending in ".md", no leading dot). Every
- * write takes an exclusive flock on <bank>/.lock, re-checks the caller's expected sha256
- * under the lock, replaces the file atomically (ctxd_atomic_write) and records the new
- * content as a version under <bank>/.history/<file>/<n>.md (the last memory_bank.history
- * kept; n counts from 1 and is never reused). All access goes through the sandbox.
+ * write takes an exclusive flock on <bank>/.history/.lock, re-checks the caller's expected
+ * sha256 under the lock, replaces the file atomically (ctxd_atomic_write) and records the
+ * new content as a version under <bank>/.history/<file>/<n>.md (the last
+ * memory_bank.history kept; n counts from 1 and is never reused). <bank>/.history/.gitignore
+ * ("*", written when missing) keeps the lock and history out of git. A bank whose lock is
+ * still <bank>/.lock (older ctxd) is migrated on its next write. Every bank file is opened
+ * O_NONBLOCK and must be a regular file. All access goes through the sandbox.
  */
 #ifndef CTXD_MEMORY_BANK_H
 #define CTXD_MEMORY_BANK_H
@@ -150,7 +153,7 @@ struct ctxd_mb_result {
 	bool unchanged;       /* the new content equals the old: nothing written */
 };
 
-/* The write transaction: flock(<bank>/.lock, LOCK_EX); read `file`; when `expected` is
+/* The write transaction: flock(<bank>/.history/.lock, LOCK_EX); read `file`; when `expected` is
  * non-NULL compare it with the current sha256 (missing file: only "" matches) and fail
  * with code CTXD_MB_PRECONDITION and `cur_sha` (65 bytes, may be NULL) filled; run `fn`;
  * atomically replace the file; record history (a changed on-disk version not yet in the
