@@ -1045,19 +1045,44 @@ int ctxd_config_load_buffer(struct ctxd_config *cfg, const char *buf, size_t len
 	return rc;
 }
 
-/* Read at most MAX_FILE_BYTES of `path` into a new buffer. */
+/* What a non-regular file is, for messages. */
+static const char *file_kind(mode_t m)
+{
+	return S_ISFIFO(m)   ? "a FIFO (named pipe)"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+			     : "not a regular file";
+}
+
+/* Read at most MAX_FILE_BYTES of `path` into a new buffer. Only a regular file is read: the
+ * open is O_NONBLOCK, so a FIFO given as the configuration fails at once instead of waiting
+ * for a writer forever (and a device is never read). */
 static int read_file(const char *path, char **out, size_t *out_len, struct ctxd_error *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		int e = errno;
 		ctxd_error_set_errno(err, 0, e, "%.300s: %s", path, strerror(e));
 		return -1;
 	}
 	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		ctxd_error_set_errno(err, 0, e, "%.300s: %s", path, strerror(e));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
 		close(fd);
 		ctxd_error_set_errno(err, 0, EISDIR, "%.300s: %s", path, strerror(EISDIR));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		ctxd_error_set_errno(err, 0, EINVAL,
+				     "%.300s: the configuration must be a regular file, this is %s",
+				     path, file_kind(st.st_mode));
 		return -1;
 	}
 	size_t cap = MAX_FILE_BYTES + 1, len = 0;

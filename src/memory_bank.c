@@ -5,8 +5,9 @@
  * Concurrency: writers serialise on an exclusive flock of <bank>/.history/.lock (see
  * lock_bank), which works across processes (two ctxd servers, or anything else that honours
  * the lock) and across the worker threads of one process (each transaction opens its own
- * descriptor, and flock locks belong to the open file description). Readers take no lock: files are only ever
- * replaced by rename, so a reader sees the old or the new content, never a mix.
+ * descriptor, and flock locks belong to the open file description). Readers take no lock:
+ * files are only ever replaced by rename, so a reader sees the old or the new content, never
+ * a mix.
  */
 #include "ctxd/memory_bank.h"
 
@@ -734,24 +735,69 @@ json_t *ctxd_memory_bank_projects(struct ctxd_memory_bank *mb, const struct ctxd
 	return a;
 }
 
+/* errno for a non-regular file: EISDIR for a directory, EINVAL for the rest (FIFO, socket,
+ * device); ctxd_memory_bank_read_error tells them apart again. */
+static int not_regular_errno(mode_t m)
+{
+	return S_ISDIR(m) ? EISDIR : EINVAL;
+}
+
 int ctxd_memory_bank_read_file(int dirfd, const char *name, char **out, size_t *len)
 {
+	/* Look before opening: even with O_NONBLOCK, opening a FIFO would release a writer
+	 * blocked in open(2) on it. The fstat after the open closes the race. */
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISLNK(st.st_mode)) {
+		errno = not_regular_errno(st.st_mode);
+		return -1;
+	}
 	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		return -1;
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int e = errno ? errno : EINVAL;
+	int e = fstat(fd, &st) < 0    ? errno
+		: S_ISREG(st.st_mode) ? 0
+				      : not_regular_errno(st.st_mode);
+	if (e) {
 		close(fd);
-		errno = S_ISDIR(st.st_mode) ? EISDIR : e;
+		errno = e;
 		return -1;
 	}
 	int rc = ctxd_read_all(fd, FILE_MAX, out, len);
-	int e = errno;
+	e = errno;
 	close(fd);
 	errno = e;
 	return rc;
+}
+
+const char *ctxd_memory_bank_read_error(int dirfd, const char *name, int e, char *buf, size_t n)
+{
+	struct stat st;
+	const char *kind = NULL;
+	if (e == EINVAL && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		kind = S_ISFIFO(st.st_mode)   ? "a FIFO (named pipe)"
+		       : S_ISSOCK(st.st_mode) ? "a socket"
+		       : S_ISCHR(st.st_mode)  ? "a character device"
+		       : S_ISBLK(st.st_mode)  ? "a block device"
+					      : NULL;
+	}
+	if (e == ENOENT) {
+		snprintf(buf, n, "'%s' does not exist in the bank", name);
+	} else if (e == EISDIR) {
+		snprintf(buf, n, "'%s' is a directory, not a bank file", name);
+	} else if (e == ELOOP) {
+		snprintf(buf, n, "'%s' is a symbolic link; bank files must be regular files", name);
+	} else if (e == EINVAL) {
+		snprintf(buf, n, "'%s' is %s, not a regular file; bank files must be regular files",
+			 name, kind ? kind : "not a regular file");
+	} else if (e == EFBIG) {
+		snprintf(buf, n, "'%s' is larger than %zu MiB, the most a bank file may hold", name,
+			 FILE_MAX >> 20);
+	} else {
+		snprintf(buf, n, "cannot read '%s': %s", name, strerror(e));
+	}
+	return buf;
 }
 
 /* ---- history ----------------------------------------------------------------------- */
@@ -963,8 +1009,9 @@ static int lock_bank(const struct ctxd_mb_dir *dir, struct ctxd_error *err)
 			close(lfd);
 		}
 		if (e == EINVAL) {
-			ctxd_error_set_errno(err, 0, e, "the bank's lock '%s/%s/%s' is not a regular "
-					     "file; remove it",
+			ctxd_error_set_errno(err, 0, e,
+					     "the bank's lock '%s/%s/%s' is not a regular file; "
+					     "remove it",
 					     dir->abs, HISTORY_DIR, LOCK_NAME);
 		} else {
 			ctxd_error_set_errno(err, 0, e, "cannot lock the bank ('%s/%s/%s'): %s",
@@ -1008,8 +1055,11 @@ int ctxd_memory_bank_edit(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir 
 	if (ctxd_memory_bank_read_file(dir->fd, file, &cur, &cur_len) < 0) {
 		if (errno != ENOENT) {
 			int e = errno;
-			ctxd_error_set_errno(err, 0, e, "cannot read '%s/%s': %s", dir->abs, file,
-					     strerror(e));
+			char why[400];
+			ctxd_error_set_errno(err, 0, e, "%s (in '%s')",
+					     ctxd_memory_bank_read_error(dir->fd, file, e, why,
+									 sizeof(why)),
+					     dir->abs);
 			goto out;
 		}
 		cur = NULL;
@@ -1193,24 +1243,29 @@ int ctxd_memory_bank_version(const struct ctxd_mb_dir *dir, const char *file, lo
 			     char **out, size_t *len, struct ctxd_error *err)
 {
 	int hfd = history_dir(dir->fd, file, false);
-	if (hfd < 0 || read_version(hfd, version, out, len) < 0) {
-		int e = errno;
-		if (hfd >= 0) {
-			close(hfd);
-		}
-		if (e == ENOENT) {
-			ctxd_error_set_errno(err, 0, ENOENT,
-					     "argument 'version': '%s' has no version %ld; "
-					     "memory_bank_history lists the versions kept",
-					     file, version);
-		} else {
-			ctxd_error_set_errno(err, 0, e, "cannot read version %ld of '%s': %s",
-					     version, file, strerror(e));
-		}
-		return -1;
+	if (hfd >= 0 && read_version(hfd, version, out, len) == 0) {
+		close(hfd);
+		return 0;
 	}
-	close(hfd);
-	return 0;
+	int e = errno;
+	if (e == ENOENT) {
+		ctxd_error_set_errno(err, 0, ENOENT,
+				     "argument 'version': '%s' has no version %ld; "
+				     "memory_bank_history lists the versions kept",
+				     file, version);
+	} else {
+		char name[32], why[200];
+		snprintf(name, sizeof(name), "%ld.md", version);
+		ctxd_error_set_errno(err, 0, e, "cannot read version %ld of '%s': %s", version,
+				     file,
+				     hfd >= 0 ? ctxd_memory_bank_read_error(hfd, name, e, why,
+									    sizeof(why))
+					      : strerror(e));
+	}
+	if (hfd >= 0) {
+		close(hfd);
+	}
+	return -1;
 }
 
 /* ---- validation -------------------------------------------------------------------- */
@@ -1471,10 +1526,20 @@ json_t *ctxd_memory_bank_validate(struct ctxd_memory_bank *mb, const struct ctxd
 		json_array_foreach(files, k, v) {
 			have = have || strcmp(json_string_value(v), ctxd_memory_bank_core[i]) == 0;
 		}
-		if (!have) {
-			finding(out, "error", "missing_core_file", ctxd_memory_bank_core[i], 0,
+		struct stat st;
+		const char *f = ctxd_memory_bank_core[i];
+		if (!have && fstatat(dir->fd, f, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			/* there, but not a regular file: say what it is */
+			char why[300];
+			int e = S_ISLNK(st.st_mode) ? ELOOP : not_regular_errno(st.st_mode);
+			finding(out, "error", "unreadable", f, 0,
+				"replace it with a regular file (memory_bank_init creates the core "
+				"files)",
+				"%s", ctxd_memory_bank_read_error(dir->fd, f, e, why, sizeof(why)));
+		} else if (!have) {
+			finding(out, "error", "missing_core_file", f, 0,
 				"create it with memory_bank_init (existing files are kept)",
-				"core file '%s' is missing", ctxd_memory_bank_core[i]);
+				"core file '%s' is missing", f);
 		}
 	}
 	struct timespec newest = {0, 0};
@@ -1490,8 +1555,10 @@ json_t *ctxd_memory_bank_validate(struct ctxd_memory_bank *mb, const struct ctxd
 		struct stat st;
 		if (fstatat(dir->fd, f, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    ctxd_memory_bank_read_file(dir->fd, f, &buf, &len) < 0) {
-			finding(out, "error", "unreadable", f, 0, "check the file's permissions",
-				"cannot read '%s': %s", f, strerror(errno));
+			char why[300];
+			finding(out, "error", "unreadable", f, 0,
+				"make it a regular, readable file of at most 16 MiB", "%s",
+				ctxd_memory_bank_read_error(dir->fd, f, errno, why, sizeof(why)));
 			continue;
 		}
 		if (st.st_mtim.tv_sec > newest.tv_sec) {

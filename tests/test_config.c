@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -640,6 +641,22 @@ static void test_config_load_file(void)
 
 	ASSERT_EQ(ctxd_config_load_file(&cfg, tmpdir, &err), -1);
 	ASSERT_EQ(err.sys_errno, EISDIR);
+
+	/* A FIFO with no writer used to block the open forever; a device was read as YAML. Both
+	 * are refused at once, saying what the file is. */
+	snprintf(path, sizeof(path), "%s/fifo.yaml", tmpdir);
+	unlink(path);
+	ASSERT_EQ(mkfifo(path, 0600), 0);
+	ASSERT_EQ(ctxd_config_load_file(&cfg, path, &err), -1);
+	ASSERT_EQ(err.sys_errno, EINVAL);
+	ASSERT_CONTAINS(err.msg, "fifo.yaml: the configuration must be a regular file, this is a "
+				 "FIFO (named pipe)");
+	unlink(path);
+	ASSERT_EQ(ctxd_config_load_file(&cfg, "/dev/null", &err), -1);
+	ASSERT_CONTAINS(err.msg, "/dev/null: the configuration must be a regular file, this is a "
+				 "character device");
+	ASSERT(cfg.source == NULL);
+	check_defaults(&cfg);
 
 	snprintf(path, sizeof(path), "%s/good.yaml", tmpdir);
 	write_file(path, "threads: 12\nlimits:\n  read_bytes: 1MiB\n", 39);

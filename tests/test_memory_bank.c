@@ -170,6 +170,37 @@ static void put_bank(const char *name, const char *data)
 	put(p, data);
 }
 
+/* Write `data` to `dir`/`name`. */
+static void put_in(const char *dir, const char *name, const char *data)
+{
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	put(p, data);
+}
+
+/* A second bank at its own path (memory_bank.path), in the same sandbox. */
+struct other_bank {
+	struct ctxd_config c;
+	struct ctxd_memory_bank *m;
+	struct ctxd_tool_ctx cx;
+};
+
+static void other_bank_open(struct other_bank *o, const char *path)
+{
+	ctxd_config_init(&o->c);
+	o->c.memory_bank_path = strdup(path);
+	struct ctxd_error err;
+	o->m = ctxd_memory_bank_create(&o->c, sb, &err);
+	ASSERT(o->m);
+	o->cx = (struct ctxd_tool_ctx){.cfg = &o->c, .sandbox = sb, .ud = o->m};
+}
+
+static void other_bank_close(struct other_bank *o)
+{
+	ctxd_memory_bank_destroy(o->m);
+	ctxd_config_finish(&o->c);
+}
+
 static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -522,7 +553,8 @@ static void test_read(void)
 	char p[2 * CTXD_PATH_MAX];
 	snprintf(p, sizeof(p), "%s/link.md", bank);
 	ASSERT_EQ(symlink("/etc/hostname", p), 0);
-	expect_error(call("memory_bank_read", "{\"file\": \"link.md\"}"), "cannot read");
+	expect_error(call("memory_bank_read", "{\"file\": \"link.md\"}"),
+		     "is a symbolic link; bank files must be regular files");
 	unlink(p);
 }
 
@@ -1177,17 +1209,15 @@ static void test_git_status(void)
 	ASSERT_EQ(mkdir(proj, 0755), 0);
 	ASSERT_EQ(mkdir(mbp, 0755), 0);
 	char p[2 * CTXD_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/activeContext.md", mbp);
-	put(p, "# Active Context\n\n## Current Focus\n\n- a\n");
+	static const char ac[] = "# Active Context\n\n## Current Focus\n\n- a\n";
+	put_in(mbp, "activeContext.md", ac);
 	/* the old layout: a lock file in the bank, a history version already kept */
-	snprintf(p, sizeof(p), "%s/.lock", mbp);
-	put(p, "");
+	put_in(mbp, ".lock", "");
 	snprintf(p, sizeof(p), "%s/.history", mbp);
 	ASSERT_EQ(mkdir(p, 0755), 0);
 	snprintf(p, sizeof(p), "%s/.history/activeContext.md", mbp);
 	ASSERT_EQ(mkdir(p, 0755), 0);
-	snprintf(p, sizeof(p), "%s/.history/activeContext.md/1.md", mbp);
-	put(p, "# Active Context\n\n## Current Focus\n\n- a\n");
+	put_in(mbp, ".history/activeContext.md/1.md", ac);
 	free(run("cd '%s' && git init -q . && git add memory-bank/activeContext.md && "
 		 "git -c user.name=t -c user.email=t@example.com commit -qm bank",
 		 proj));
@@ -1195,16 +1225,13 @@ static void test_git_status(void)
 	ASSERT_CONTAINS(st, "?? memory-bank/"); /* the old layout is noisy */
 	free(st);
 
-	struct ctxd_config c;
-	ctxd_config_init(&c);
-	c.memory_bank_path = strdup(mbp);
-	struct ctxd_error err;
-	struct ctxd_memory_bank *m = ctxd_memory_bank_create(&c, sb, &err);
-	struct ctxd_tool_ctx cx = {.cfg = &c, .sandbox = sb, .ud = m};
-	expect_ok(callc(&cx, "memory_bank_update_section",
+	struct other_bank ob;
+	other_bank_open(&ob, mbp);
+	const struct ctxd_tool_ctx *cx = &ob.cx;
+	expect_ok(callc(cx, "memory_bank_update_section",
 			"{\"file\": \"activeContext.md\", \"heading\": \"Current Focus\", "
 			"\"content\": \"- b\", \"op\": \"append\"}"));
-	expect_ok(callc(&cx, "memory_bank_write",
+	expect_ok(callc(cx, "memory_bank_write",
 			"{\"file\": \"notes.md\", \"content\": \"n\\n\", \"mode\": \"create\"}"));
 	st = run("cd '%s' && git status --porcelain --untracked-files=all", proj);
 	ASSERT_STR_EQ(st, " M memory-bank/activeContext.md\n?? memory-bank/notes.md\n");
@@ -1213,7 +1240,7 @@ static void test_git_status(void)
 	struct stat sst;
 	ASSERT(stat(p, &sst) < 0 && errno == ENOENT);
 	/* the version kept by the old layout is still there, the new ones follow it */
-	json_t *r = callc(&cx, "memory_bank_history", "{\"file\": \"activeContext.md\"}");
+	json_t *r = callc(cx, "memory_bank_history", "{\"file\": \"activeContext.md\"}");
 	json_t *vs = json_object_get(sc(r), "versions");
 	ASSERT_EQ(json_array_size(vs), 2);
 	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(vs, 1), "version")), 2);
@@ -1221,13 +1248,77 @@ static void test_git_status(void)
 	/* a .gitignore the user edited is left as it is */
 	snprintf(p, sizeof(p), "%s/.history/.gitignore", mbp);
 	put(p, "1.md\n");
-	expect_ok(callc(&cx, "memory_bank_write",
+	expect_ok(callc(cx, "memory_bank_write",
 			"{\"file\": \"notes.md\", \"content\": \"m\\n\", \"mode\": \"replace\"}"));
 	char *gi = slurp(p, NULL);
 	ASSERT_STR_EQ(gi, "1.md\n");
 	free(gi);
-	ctxd_memory_bank_destroy(m);
-	ctxd_config_finish(&c);
+	other_bank_close(&ob);
+}
+
+/* ---- non-regular files ------------------------------------------------------------- */
+
+/* FIFOs in a bank (a cloned repository can hold any): no tool blocks on one, none reads
+ * it, and each says what the file is instead of an unrelated errno text. A FIFO here has no
+ * writer, so a blocking open of it would hang the test. */
+static void test_fifos(void)
+{
+	char fb[CTXD_PATH_MAX + 32], p[2 * CTXD_PATH_MAX];
+	snprintf(fb, sizeof(fb), "%s/fifobank", root);
+	ASSERT_EQ(mkdir(fb, 0755), 0);
+	snprintf(p, sizeof(p), "%s/activeContext.md", fb);
+	ASSERT_EQ(mkfifo(p, 0644), 0);
+	put_in(fb, "notes.md", "# Notes\n\n## Zebra\n\nA zebra has stripes.\n");
+	struct other_bank ob;
+	other_bank_open(&ob, fb);
+	const struct ctxd_tool_ctx *cx = &ob.cx;
+	static const char fifo_msg[] =
+		"'activeContext.md' is a FIFO (named pipe), not a regular file";
+	expect_error(callc(cx, "memory_bank_read", "{\"file\": \"activeContext.md\"}"),
+		     fifo_msg);
+	expect_error(callc(cx, "memory_bank_write", "{\"file\": \"activeContext.md\", "
+						     "\"content\": \"x\", \"mode\": \"replace\"}"),
+		     fifo_msg);
+	expect_error(callc(cx, "memory_bank_update_section",
+			   "{\"file\": \"activeContext.md\", \"heading\": \"A\", \"content\": "
+			   "\"x\", \"op\": \"append\"}"),
+		     fifo_msg);
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/activeContext.md", fb);
+	ASSERT(lstat(p, &st) == 0 && S_ISFIFO(st.st_mode)); /* never replaced */
+	json_t *r = callc(cx, "memory_bank_validate", "{}");
+	ASSERT_CONTAINS(text(r), "activeContext.md:0: error: 'activeContext.md' is a FIFO (named "
+				 "pipe), not a regular file");
+	json_decref(r);
+	r = callc(cx, "memory_bank_search", "{\"query\": \"zebra\"}");
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "results")), 1);
+	json_decref(r);
+	r = callc(cx, "memory_bank_list", "{}");
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "files")), 1);
+	json_decref(r);
+	const struct ctxd_resource_provider *rp = ctxd_memory_bank_resources(ob.m);
+	struct ctxd_provider_ctx pc = {.cfg = &ob.c, .sandbox = sb};
+	struct ctxd_error err;
+	ASSERT(!rp->read(rp->ud, &pc, "memory-bank://default/activeContext.md", &err));
+	ASSERT_CONTAINS(err.msg, fifo_msg);
+	/* a FIFO among the kept versions: the history lists the others, restore says why */
+	expect_ok(callc(cx, "memory_bank_write", "{\"file\": \"notes.md\", \"content\": "
+						  "\"v2\\n\", \"mode\": \"replace\"}"));
+	snprintf(p, sizeof(p), "%s/.history/notes.md/3.md", fb);
+	ASSERT_EQ(mkfifo(p, 0644), 0);
+	r = callc(cx, "memory_bank_history", "{\"file\": \"notes.md\"}");
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "versions")), 2);
+	json_decref(r);
+	expect_error(callc(cx, "memory_bank_restore", "{\"file\": \"notes.md\", \"version\": 3}"),
+		     "cannot read version 3 of 'notes.md': '3.md' is a FIFO (named pipe)");
+	/* a FIFO where the lock goes: writes are refused with what to do */
+	snprintf(p, sizeof(p), "%s/.history/.lock", fb);
+	ASSERT_EQ(unlink(p), 0);
+	ASSERT_EQ(mkfifo(p, 0644), 0);
+	expect_error(callc(cx, "memory_bank_write", "{\"file\": \"notes.md\", \"content\": "
+						     "\"v3\\n\", \"mode\": \"replace\"}"),
+		     "/.history/.lock' is not a regular file; remove it");
+	other_bank_close(&ob);
 }
 
 /* ---- SIGKILL in the middle of writes ----------------------------------------------- */
@@ -1342,6 +1433,7 @@ int main(void)
 	RUN(test_md_lone_cr);
 	RUN(test_sigkill_mid_write);
 	RUN(test_git_status);
+	RUN(test_fifos);
 
 	ctxd_memory_bank_destroy(mb);
 	ctxd_sandbox_destroy(sb);

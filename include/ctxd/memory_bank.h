@@ -120,9 +120,18 @@ json_t *ctxd_memory_bank_projects(struct ctxd_memory_bank *mb, const struct ctxd
  * set. */
 json_t *ctxd_memory_bank_files(int dirfd, struct ctxd_error *err);
 
-/* Read bank file `name` in `dirfd` (at most 16 MiB). Returns 0 with *out (malloc'd,
- * NUL-terminated, caller frees) and *len; -1 with errno (ENOENT, EFBIG, ...). */
+/* Read bank file `name` in `dirfd` (at most 16 MiB). Only a regular file is read, and never
+ * by following a symlink: the name is checked before it is opened (O_NONBLOCK) and again
+ * after, so a FIFO, socket or device can neither stall the call nor be opened. Returns 0
+ * with *out (malloc'd, NUL-terminated, caller frees) and *len; -1 with errno (ENOENT,
+ * EFBIG, EISDIR, ELOOP for a symlink, EINVAL for a FIFO, socket or device, ...). Any
+ * thread. */
 int ctxd_memory_bank_read_file(int dirfd, const char *name, char **out, size_t *len);
+
+/* A sentence saying why ctxd_memory_bank_read_file failed on `name` in `dirfd` with errno
+ * `e` ("'x.md' is a FIFO (named pipe), not a regular file; ..."), written to `buf` (`n`
+ * bytes, truncated to fit) and returned. Any thread. */
+const char *ctxd_memory_bank_read_error(int dirfd, const char *name, int e, char *buf, size_t n);
 
 /* The six core files in their standard order, and the "##" sections their templates
  * define (NULL-terminated lists). */

@@ -432,11 +432,9 @@ static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct rea
 	char *data;
 	size_t len;
 	if (ctxd_memory_bank_read_file(dir->fd, f, &data, &len) < 0) {
-		if (errno == ENOENT) {
-			ctxd_strbuf_printf(why, "'%s' does not exist in the bank", f);
-		} else {
-			ctxd_strbuf_printf(why, "cannot read '%s': %s", f, strerror(errno));
-		}
+		char msg[400];
+		ctxd_strbuf_str(why, ctxd_memory_bank_read_error(dir->fd, f, errno, msg,
+								 sizeof(msg)));
 		return NULL;
 	}
 	char sha[65];
@@ -1376,13 +1374,16 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	char *data;
 	size_t len;
 	int rc = ctxd_memory_bank_read_file(dir.fd, file, &data, &len);
-	int e = errno;
-	close(dir.fd);
 	if (rc) {
+		int e = errno;
+		char why[400];
+		ctxd_memory_bank_read_error(dir.fd, file, e, why, sizeof(why));
 		ctxd_error_set_errno(err, e == ENOENT ? CTXD_PROVIDER_NOT_FOUND : CTXD_PROVIDER_FAILED,
-				     e, "cannot read %.300s: %s", uri, strerror(e));
+				     e, "cannot read %.300s: %s", uri, why);
+		close(dir.fd);
 		return NULL;
 	}
+	close(dir.fd);
 	json_t *r = json_pack("[{s:s, s:s, s:o}]", "uri", uri, "mimeType", "text/markdown", "text",
 			      ctxd_memory_bank_json_text(data, len));
 	free(data);
