@@ -26,6 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <unicase.h>
+#include <unictype.h>
+#include <uninorm.h>
+#include <unistr.h>
+
 #include "ctxd/fsutil.h"
 
 #define FILE_MAX ((size_t)16 << 20)
@@ -1268,6 +1273,170 @@ int ctxd_memory_bank_version(const struct ctxd_mb_dir *dir, const char *file, lo
 	return -1;
 }
 
+/* ---- words: Unicode-aware splitting and folding (libunistring) --------------------- */
+
+/* A word character: a letter, a combining mark or a digit (Unicode general categories L, M
+ * and N). Anything else (blanks, punctuation, symbols, emoji) separates words. */
+static bool word_char(ucs4_t uc)
+{
+	if (uc < 0x80) {
+		return (uc >= 'a' && uc <= 'z') || (uc >= 'A' && uc <= 'Z') ||
+		       (uc >= '0' && uc <= '9');
+	}
+	return uc_is_general_category(uc, UC_CATEGORY_L) ||
+	       uc_is_general_category(uc, UC_CATEGORY_M) ||
+	       uc_is_general_category(uc, UC_CATEGORY_N);
+}
+
+/* The code point at s[i] (i < e) and its length in bytes; invalid UTF-8 gives U+FFFD (not a
+ * word character) for one byte or a truncated sequence. */
+static size_t char_at(const char *s, size_t i, size_t e, ucs4_t *uc)
+{
+	if ((unsigned char)s[i] < 0x80) {
+		*uc = (unsigned char)s[i];
+		return 1;
+	}
+	int k = u8_mbtouc(uc, (const uint8_t *)s + i, e - i);
+	return k > 0 ? (size_t)k : 1;
+}
+
+/* Next word in [*p, e): sets [ws, we) and returns true. */
+static bool next_word(const char *s, size_t *p, size_t e, size_t *ws, size_t *we)
+{
+	size_t i = *p, k = 0;
+	ucs4_t uc;
+	while (i < e) {
+		k = char_at(s, i, e, &uc);
+		if (word_char(uc)) {
+			break;
+		}
+		i += k;
+	}
+	if (i >= e) {
+		*p = e;
+		return false;
+	}
+	*ws = i;
+	while (i < e) {
+		k = char_at(s, i, e, &uc);
+		if (!word_char(uc)) {
+			break;
+		}
+		i += k;
+	}
+	*we = i;
+	*p = i;
+	return true;
+}
+
+/* Letters with no decomposition that readers still see as a base letter with a mark. */
+static ucs4_t base_letter(ucs4_t uc)
+{
+	switch (uc) {
+	case 0x0111: /* đ (Vietnamese, Croatian) */
+		return 'd';
+	case 0x00F8: /* ø */
+		return 'o';
+	case 0x0142: /* ł */
+		return 'l';
+	default:
+		return uc;
+	}
+}
+
+/* A word folded for matching: full Unicode case folding and compatibility decomposition
+ * (u8_casefold with NFKD), then combining marks dropped and the few stroked letters mapped
+ * to their base, so "Tổng" and "TONG" both become "tong", "Straße" "strasse" and "ﬁle"
+ * "file". Returns the folded bytes: `buf` when they fit in `cap`, else a malloc'd buffer
+ * left in *heap (free it; NULL otherwise); NULL on ENOMEM. Invalid UTF-8 is kept as it is,
+ * ASCII letters lowered. */
+static const char *fold_word(const char *s, size_t n, char *buf, size_t cap, size_t *len,
+			     char **heap)
+{
+	*heap = NULL;
+	bool ascii = true;
+	for (size_t i = 0; i < n && ascii; i++) {
+		ascii = (unsigned char)s[i] < 0x80;
+	}
+	uint8_t *r = NULL;
+	size_t rl = cap;
+	if (!ascii) {
+		r = u8_casefold((const uint8_t *)s, n, NULL, UNINORM_NFKD, (uint8_t *)buf, &rl);
+	}
+	if (!r) { /* ASCII, or not valid UTF-8: lower the ASCII letters */
+		char *o = n <= cap ? buf : (*heap = malloc(n));
+		if (!o) {
+			return NULL;
+		}
+		for (size_t i = 0; i < n; i++) {
+			char c = s[i];
+			o[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+		}
+		*len = n;
+		return o;
+	}
+	if ((char *)r != buf) {
+		*heap = (char *)r;
+	}
+	/* drop the combining marks NFKD split off; only ever shrinks */
+	size_t w = 0;
+	for (size_t i = 0; i < rl;) {
+		ucs4_t uc;
+		int k = u8_mbtouc(&uc, r + i, rl - i);
+		if (!uc_is_general_category(uc, UC_CATEGORY_M)) {
+			ucs4_t b = base_letter(uc);
+			if (b != uc) {
+				r[w++] = (uint8_t)b;
+			} else {
+				memmove(r + w, r + i, (size_t)k);
+				w += (size_t)k;
+			}
+		}
+		i += (size_t)k;
+	}
+	*len = w;
+	return (const char *)r;
+}
+
+/* Common English words that say little about what a text is about; the search ranks by the
+ * other words of a query. Folded, sorted (bsearch). "s" and "t" are what "what's" and
+ * "don't" leave once the apostrophe splits them. */
+static const char *const stop_words[] = {
+	"a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are",
+	"as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but",
+	"by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for",
+	"from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him",
+	"his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more",
+	"most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other",
+	"our", "ours", "out", "over", "own", "s", "same", "she", "should", "so", "some", "such",
+	"t", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they",
+	"this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we",
+	"were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with",
+	"would", "you", "your", "yours",
+};
+
+struct folded {
+	const char *p;
+	size_t n;
+};
+
+static int cmp_stop(const void *key, const void *elem)
+{
+	const struct folded *k = key;
+	const char *w = *(const char *const *)elem;
+	size_t wl = strlen(w);
+	int c = memcmp(k->p, w, k->n < wl ? k->n : wl);
+	return c ? c : (k->n > wl) - (k->n < wl);
+}
+
+/* Is the folded word [w, w+n) a stop word? */
+static bool stop_word(const char *w, size_t n)
+{
+	struct folded k = {w, n};
+	return bsearch(&k, stop_words, sizeof(stop_words) / sizeof(stop_words[0]),
+		       sizeof(stop_words[0]), cmp_stop) != NULL;
+}
+
 /* ---- validation -------------------------------------------------------------------- */
 
 static void finding(json_t *arr, const char *sev, const char *code, const char *file,
@@ -1678,60 +1847,17 @@ void ctxd_memory_bank_destroy(struct ctxd_memory_bank *mb)
 	free(mb);
 }
 
-static bool word_byte(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c >= 0x80;
-}
-
-/* Next word in [*p, e): sets [ws, we) and returns true. */
-static bool next_word(const char *s, size_t *p, size_t e, size_t *ws, size_t *we)
-{
-	size_t i = *p;
-	while (i < e && !word_byte((unsigned char)s[i])) {
-		i++;
-	}
-	if (i >= e) {
-		*p = e;
-		return false;
-	}
-	*ws = i;
-	while (i < e && word_byte((unsigned char)s[i])) {
-		i++;
-	}
-	*we = i;
-	*p = i;
-	return true;
-}
-
 static uint32_t word_hash(const char *s, size_t n)
 {
 	uint32_t h = 2166136261u;
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 'A' && c <= 'Z') {
-			c = (unsigned char)(c + 32);
-		}
-		h = (h ^ c) * 16777619u;
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
 	}
 	return h;
 }
 
-static bool word_eq(const char *w, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 'A' && c <= 'Z') {
-			c = (unsigned char)(c + 32);
-		}
-		if ((unsigned char)w[i] != c) {
-			return false;
-		}
-	}
-	return w[n] == '\0';
-}
-
-/* Look up (and with `add`, insert) a word; returns its id or UINT32_MAX. */
+/* Look up (and with `add`, insert) a word of the text; words are kept folded (fold_word),
+ * so lookups match across case and accents. Returns its id or UINT32_MAX. */
 static uint32_t term_id(struct sindex *ix, const char *s, size_t n, bool add)
 {
 	if (ix->table_cap == 0 || (add && (ix->nterms + 1) * 2 > ix->table_cap)) {
@@ -1755,38 +1881,46 @@ static uint32_t term_id(struct sindex *ix, const char *s, size_t n, bool add)
 		ix->table = t;
 		ix->table_cap = cap;
 	}
-	uint32_t h = word_hash(s, n) & (ix->table_cap - 1);
+	char small[128], *heap;
+	size_t fl;
+	const char *f = fold_word(s, n, small, sizeof(small), &fl, &heap);
+	if (!f) {
+		return UINT32_MAX;
+	}
+	uint32_t id = UINT32_MAX;
+	uint32_t h = word_hash(f, fl) & (ix->table_cap - 1);
 	while (ix->table[h]) {
-		uint32_t id = ix->table[h] - 1;
-		if (word_eq(ix->terms[id].w, s, n)) {
-			return id;
+		uint32_t cand = ix->table[h] - 1;
+		const char *w = ix->terms[cand].w;
+		if (strncmp(w, f, fl) == 0 && w[fl] == '\0') { /* f holds no NUL */
+			id = cand;
+			goto out;
 		}
 		h = (h + 1) & (ix->table_cap - 1);
 	}
 	if (!add) {
-		return UINT32_MAX;
+		goto out;
 	}
 	if (ix->nterms == ix->cap_terms) {
 		uint32_t c = ix->cap_terms ? ix->cap_terms * 2 : 1024;
 		struct term *q = realloc(ix->terms, c * sizeof(*q));
 		if (!q) {
-			return UINT32_MAX;
+			goto out;
 		}
 		ix->terms = q;
 		ix->cap_terms = c;
 	}
-	char *w = malloc(n + 1);
+	char *w = malloc(fl + 1);
 	if (!w) {
-		return UINT32_MAX;
+		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		w[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-	}
-	w[n] = '\0';
-	uint32_t id = ix->nterms++;
+	memcpy(w, f, fl);
+	w[fl] = '\0';
+	id = ix->nterms++;
 	ix->terms[id] = (struct term){.w = w};
 	ix->table[h] = id + 1;
+out:
+	free(heap);
 	return id;
 }
 
@@ -2175,23 +2309,38 @@ json_t *ctxd_memory_bank_search(struct ctxd_memory_bank *mb, const struct ctxd_m
 	json_t *out = NULL;
 	struct hit *hits = NULL;
 	double *score = NULL;
-	uint32_t q[64];
-	size_t nq = 0;
+	/* q: the query's words found in the index, in order (the phrase); qs: those that rank,
+	 * the same without stop words, unless the query has nothing but stop words */
+	uint32_t q[64], qs[64];
+	size_t nq = 0, nqs = 0, content_words = 0;
 	if (index_refresh(ix, dir->fd, err)) {
 		goto done;
 	}
 	size_t p = 0, ws, we, qlen = strlen(query);
 	bool unknown = false;
 	while (nq < 64 && next_word(query, &p, qlen, &ws, &we)) {
+		char small[128], *heap;
+		size_t fl;
+		const char *f = fold_word(query + ws, we - ws, small, sizeof(small), &fl, &heap);
+		bool stop = f && stop_word(f, fl);
+		free(heap);
+		content_words += !stop;
 		uint32_t id = term_id(ix, query + ws, we - ws, false);
 		if (id == UINT32_MAX) {
 			unknown = true;
 			continue;
 		}
 		q[nq++] = id;
+		if (!stop) {
+			qs[nqs++] = id;
+		}
+	}
+	if (content_words == 0) {
+		memcpy(qs, q, nq * sizeof(q[0]));
+		nqs = nq;
 	}
 	out = json_array();
-	if (!out || nq == 0 || ix->live == 0) {
+	if (!out || nqs == 0 || ix->live == 0) {
 		goto done;
 	}
 	score = calloc(ix->nchunks, sizeof(*score));
@@ -2203,11 +2352,11 @@ json_t *ctxd_memory_bank_search(struct ctxd_memory_bank *mb, const struct ctxd_m
 	if (avgdl <= 0) {
 		avgdl = 1;
 	}
-	for (size_t i = 0; i < nq; i++) {
-		if (in_query(q[i], q, i)) {
+	for (size_t i = 0; i < nqs; i++) {
+		if (in_query(qs[i], qs, i)) {
 			continue; /* a repeated word counts once */
 		}
-		const struct term *t = &ix->terms[q[i]];
+		const struct term *t = &ix->terms[qs[i]];
 		double idf = log1p((N - t->df + 0.5) / (t->df + 0.5));
 		for (uint32_t k = 0; k < t->n; k++) {
 			const struct chunk *c = &ix->chunks[t->p[k].chunk];
@@ -2250,8 +2399,8 @@ json_t *ctxd_memory_bank_search(struct ctxd_memory_bank *mb, const struct ctxd_m
 	for (size_t i = 0; i < cand && i < limit; i++) {
 		const struct chunk *c = &ix->chunks[hits[i].chunk];
 		size_t line, ls, le;
-		best_line(ix, c, q, nq, hits[i].phrase, &line, &ls, &le);
-		json_t *snip = snippet(ix, ix->files[c->file].text, ls, le, q, nq);
+		best_line(ix, c, qs, nqs, hits[i].phrase, &line, &ls, &le);
+		json_t *snip = snippet(ix, ix->files[c->file].text, ls, le, qs, nqs);
 		json_t *h = json_pack("{s:s, s:o, s:I, s:f, s:o}", "file", ix->files[c->file].name,
 				      "heading", ctxd_memory_bank_json_text(c->heading,
 									  strlen(c->heading)),

@@ -972,6 +972,65 @@ static void test_search(void)
 	json_decref(r);
 }
 
+/* Search for `query`; the number of results goes to *n, and the best one's `key` is checked
+ * against `want` (when there is a result and `want` is not NULL). */
+static void search_top(const char *query, const char *key, const char *want, size_t *n)
+{
+	json_t *args = json_pack("{s:s}", "query", query);
+	json_t *r = call_args(&ctx, "memory_bank_search", args);
+	json_decref(args);
+	json_t *res = json_object_get(sc(r), "results");
+	*n = json_array_size(res);
+	if (*n && want) {
+		ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(res, 0), key)), want);
+	}
+	json_decref(r);
+}
+
+/* Stop words do not rank: "which chains are supported" used to put first a short section
+ * that matched only "are". Accents and case fold: "tong quan" finds "Tổng quan", whether the
+ * file holds it composed (NFC) or decomposed (NFD). */
+static void test_search_words(void)
+{
+	put_bank("sw1.md", "# Chains\n\n## Supported Chains\n\nThe router trades on Ethereum, Base "
+			   "and Polygon; more chains are planned. Supported wallets follow the "
+			   "chains we list here, and every chain has its own gas settings.\n\n"
+			   "## Why\n\nChains differ in fees and supported tokens.\n");
+	put_bank("sw2.md", "## Notes\n\nThese are short.\n");
+	json_t *r = call("memory_bank_search", "{\"query\": \"which chains are supported\"}");
+	json_t *res = json_object_get(sc(r), "results");
+	ASSERT(json_array_size(res) >= 1);
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(res, 0), "heading")),
+		      "Supported Chains");
+	size_t i, n;
+	json_t *v;
+	json_array_foreach(res, i, v) {
+		/* a section holding only the query's stop words is no match at all */
+		ASSERT(strcmp(json_string_value(json_object_get(v, "file")), "sw2.md") != 0);
+	}
+	json_decref(r);
+	/* a query of nothing but stop words still finds them */
+	search_top("these are", "file", "sw2.md", &n);
+	ASSERT(n >= 1);
+	/* stop words around a word the bank does not hold find nothing */
+	search_top("what is a zyzzyva", "file", NULL, &n);
+	ASSERT_EQ(n, 0);
+
+	put_bank("sw3.md", "## 🎯 Tổng Quan Dự Án\n\nNền tảng giao dịch.\n\n"
+			   "## Straße\n\nDie Hauptstraße.\n");
+	/* "Tổng" written decomposed: o + U+0302 (circumflex) + U+0309 (hook above) */
+	put_bank("sw4.md", "## To\xcc\x82\xcc\x89ng ke\xcc\x82\xcc\x81t\n\nCuối tuần.\n");
+	search_top("tong quan", "snippet", "## 🎯 «Tổng» «Quan» Dự Án", &n);
+	ASSERT(n >= 1);
+	search_top("TỔNG KẾT", "file", "sw4.md", &n);
+	ASSERT(n >= 1);
+	search_top("STRASSE", "heading", "Straße", &n);
+	ASSERT_EQ(n, 1);
+	/* an emoji or a dash is no part of a word: "Dự" is found next to them */
+	search_top("du an", "file", "sw3.md", &n);
+	ASSERT_EQ(n, 1);
+}
+
 /* ---- validation corpus ------------------------------------------------------------- */
 
 /* Run validate on the bank at `dir` (a read-only root) and compare with dir/expected:
@@ -1426,6 +1485,7 @@ int main(void)
 	RUN(test_threads_append);
 	RUN(test_history_restore);
 	RUN(test_search);
+	RUN(test_search_words);
 	RUN(test_validate_corpus);
 	RUN(test_validate_stale);
 	RUN(test_resources);

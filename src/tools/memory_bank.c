@@ -1114,8 +1114,9 @@ static const char update_in[] =
 
 static const char search_in[] =
 	"{\"type\":\"object\",\"properties\":{\"query\":{\"type\":\"string\",\"minLength\":1,"
-	"\"description\":\"Words to look for (case-insensitive); sections holding the whole "
-	"query as a phrase rank higher.\"}," P_PROJECT ",\"limit\":{\"type\":\"integer\","
+	"\"description\":\"Words to look for, ignoring case and accents (tong quan finds "
+	"T\u1ed5ng quan); common English words such as are, the, which do not rank; sections "
+	"holding the whole query as a phrase rank higher.\"}," P_PROJECT ",\"limit\":{\"type\":\"integer\","
 	"\"minimum\":1,\"maximum\":100,\"description\":\"Most results (default 10).\"}},"
 	"\"required\":[\"query\"],\"additionalProperties\":false}";
 static const char search_out[] =
@@ -1227,8 +1228,9 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 	{
 		.name = "memory_bank_search",
 		.title = "Search memory bank",
-		.description = "Ranked full-text search over the bank's sections (BM25 over words; "
-			       "the whole query as a phrase ranks higher). Returns file, heading, "
+		.description = "Ranked full-text search over the bank's sections (BM25 over words, "
+			       "ignoring case, accents and common English stop words; the whole "
+			       "query as a phrase ranks higher). Returns file, heading, "
 			       "line and a snippet with the matched words marked « ». Finding "
 			       "nothing is not an error.",
 		.input_schema = search_in,
