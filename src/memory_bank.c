@@ -635,6 +635,8 @@ int ctxd_memory_bank_open(struct ctxd_memory_bank *mb, const struct ctxd_sandbox
 	dir->fd = fd;
 	dir->read_only = ctxd_sandbox_loc_read_only(&loc);
 	snprintf(dir->abs, sizeof(dir->abs), "%s", loc.abs);
+	dir->root_fd = loc.root->fd;
+	snprintf(dir->rel, sizeof(dir->rel), "%s", loc.rel);
 	return 0;
 }
 
@@ -1484,11 +1486,6 @@ static bool blank_or_comments(const char *s, const char *e)
 	return true;
 }
 
-static bool title_is(const char *buf, const struct ctxd_md_section *s, const char *t)
-{
-	return s->title_len == strlen(t) && memcmp(buf + s->title, t, s->title_len) == 0;
-}
-
 /* Fenced-code mask per line: true when line i (0-based) is inside or is a fence. */
 static bool *fence_mask(const char *buf, size_t len, size_t *nlines)
 {
@@ -1526,6 +1523,109 @@ static bool *fence_mask(const char *buf, size_t len, size_t *nlines)
 		pos = l.next;
 	}
 	return m;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/* Join `base` (a clean relative path, "." for none) and `rel` into `out` (`n` bytes),
+ * resolving "." and ".." lexically. False when the result climbs above the start or does not
+ * fit; "." when it is the start itself. */
+static bool join_clean(const char *base, const char *rel, char *out, size_t n)
+{
+	size_t w = 0;
+	for (int part = 0; part < 2; part++) {
+		const char *p = part == 0 ? base : rel;
+		while (*p) {
+			const char *e = strchr(p, '/');
+			size_t l = e ? (size_t)(e - p) : strlen(p);
+			if (l == 2 && p[0] == '.' && p[1] == '.') {
+				if (w == 0) {
+					return false;
+				}
+				while (w > 0 && out[w - 1] != '/') {
+					w--;
+				}
+				w = w > 0 ? w - 1 : 0;
+			} else if (l > 0 && !(l == 1 && p[0] == '.')) {
+				if (w + (w > 0) + l + 1 > n) {
+					return false;
+				}
+				if (w > 0) {
+					out[w++] = '/';
+				}
+				memcpy(out + w, p, l);
+				w += l;
+			}
+			p += l + (e != NULL);
+		}
+	}
+	if (w == 0) {
+		out[w++] = '.';
+	}
+	out[w] = '\0';
+	return true;
+}
+
+/* Does the relative path `rel` name anything beneath the bank's root? */
+static bool exists_in_root(const struct ctxd_mb_dir *dir, const char *rel)
+{
+	int fd = ctxd_sandbox_openat(dir->root_fd, rel, O_PATH, 0, false);
+	if (fd < 0) {
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+/* Decode %XX escapes of a link target in place; false when one decodes to a NUL. */
+static bool percent_decode(char *t)
+{
+	size_t w = 0;
+	for (size_t i = 0; t[i]; i++) {
+		int hi, lo;
+		if (t[i] == '%' && (hi = hexval(t[i + 1])) >= 0 && (lo = hexval(t[i + 2])) >= 0) {
+			t[w] = (char)(hi * 16 + lo);
+			if (!t[w++]) {
+				return false;
+			}
+			i += 2;
+		} else {
+			t[w++] = t[i];
+		}
+	}
+	t[w] = '\0';
+	return true;
+}
+
+/* A relative link in a bank file is broken only when it names nothing against the bank and
+ * nothing against the root the bank lives in: agents write paths from the project root
+ * ("[x](src/utils/message_format.py)"), and a bank moved to .cursor/memory-bank keeps links
+ * written for memory-bank/ ("../src/x.py"), so for the root a leading run of "./" and "../"
+ * is dropped. A link that leaves the root from the bank cannot be checked and is not
+ * reported. */
+static bool link_broken(const struct ctxd_mb_dir *dir, const char *target)
+{
+	char cand[CTXD_PATH_MAX];
+	if (!join_clean(dir->rel, target, cand, sizeof(cand))) {
+		return false;
+	}
+	if (exists_in_root(dir, cand)) {
+		return false;
+	}
+	const char *t = target;
+	while (t[0] == '.' && (t[1] == '/' || (t[1] == '.' && t[2] == '/'))) {
+		t += t[1] == '/' ? 2 : 3;
+		while (*t == '/') {
+			t++;
+		}
+	}
+	return !join_clean(".", t, cand, sizeof(cand)) || !exists_in_root(dir, cand);
 }
 
 static void check_links(const struct ctxd_mb_dir *dir, const char *file, const char *buf,
@@ -1573,17 +1673,16 @@ static void check_links(const struct ctxd_mb_dir *dir, const char *file, const c
 				*cut = '\0';
 			}
 			if (!target[0] || target[0] == '/' || strchr(target, ':') ||
-			    strstr(target, "..")) {
-				continue; /* anchors, absolute, URLs and links out of the bank */
+			    !percent_decode(target) || !target[0]) {
+				continue; /* anchors, absolute paths and URLs are not checked */
 			}
-			int fd = ctxd_sandbox_openat(dir->fd, target, O_PATH, 0, false);
-			if (fd >= 0) {
-				close(fd);
-				continue;
+			if (link_broken(dir, target)) {
+				finding(out, "warning", "broken_link", file, li + 1,
+					"fix the link target, or create the file it names",
+					"link to '%s' points to nothing in the bank or in the root it "
+					"lives in",
+					target);
 			}
-			finding(out, "warning", "broken_link", file, li + 1,
-				"fix the link target, or create the file it names",
-				"link to '%s' points to nothing in the bank", target);
 		}
 	}
 }
@@ -1623,6 +1722,301 @@ static void check_conflicts(const char *file, const char *buf, size_t len, const
 	}
 }
 
+/* Other headings that count as a core section, as Cline's and Cursor's memory bank
+ * instructions word them and as real banks write them. A variant matches a heading that
+ * begins with its words (see heading_matches), so "What Works" also covers "What Works
+ * (Implemented)" and "Architecture" covers "Architecture Overview". */
+static const char *const builtin_variants[][20] = {
+	/* projectbrief.md */
+	{"Overview", "Project Overview", "Summary", "Project Summary", "Introduction",
+	 "Description", "Project Description", "Purpose", "Project Purpose", "Core Purpose",
+	 "About", NULL},
+	{"Core Requirements", "Requirements", "Key Requirements", "Functional Requirements",
+	 "Technical Requirements", "Core Features", "Key Features", "Features", "Must Have", NULL},
+	{"Goals", "Key Goals", "Project Goals", "Objectives", "Key Objectives",
+	 "Project Objectives", "Success Criteria", "Vision", NULL},
+	{"Scope", "Project Scope", "Technical Scope", "In Scope", "Boundaries", NULL},
+	/* productContext.md */
+	{"Why This Project Exists", "Why", "Purpose", "Product Purpose", "Project Purpose",
+	 "Background", "Motivation", NULL},
+	{"Problems It Solves", "Problems Solved", "Problem Statement", "Problem Space",
+	 "The Problem", "Problems", "Problem", "Pain Points", NULL},
+	{"How It Should Work", "How It Works", "How", "Solution", "Core Functionality",
+	 "Functionality", "Key Features", "Features", "Use Cases", "User Journeys",
+	 "Key User Journeys", NULL},
+	{"User Experience Goals", "User Experience", "UX Goals", "UX", "Experience Goals",
+	 "Target User Experience", NULL},
+	/* activeContext.md */
+	{"Current Focus", "Current Work Focus", "Current Work", "Current Development Focus",
+	 "Current Task", "Current Tasks", "Active Focus", "Focus", "Current Sprint", NULL},
+	{"Recent Changes", "Recent Updates", "Latest Changes", "Latest Updates", "Recent Work",
+	 "Recently Completed", "Recent Progress", "Changes", NULL},
+	{"Next Steps", "Next Actions", "Immediate Next Steps", "Upcoming", "To Do", "Todo",
+	 "Next", "Immediate Tasks", "Planned Work", NULL},
+	{"Active Decisions", "Decisions", "Key Decisions", "Recent Decisions", "Current Decisions",
+	 "Decision Log", "Open Decisions", "Considerations", "Current Considerations",
+	 "Open Questions", NULL},
+	/* systemPatterns.md */
+	{"Architecture", "System Architecture", "Architectural Overview", "High Level Architecture",
+	 "Overall Architecture", "Technical Architecture", "Software Architecture",
+	 "Application Architecture", "System Design", "System Overview", "Project Structure",
+	 NULL},
+	{"Key Technical Decisions", "Technical Decisions", "Key Decisions", "Design Decisions",
+	 "Architecture Decisions", "Architectural Decisions", "Key Design Decisions",
+	 "Technology Decisions", "Decisions", NULL},
+	{"Design Patterns", "Patterns", "Core Design Patterns", "Key Patterns", "Key Design Patterns",
+	 "Patterns in Use", "Code Patterns", "Coding Patterns", "Architectural Patterns",
+	 "Architecture Patterns", "Common Patterns", NULL},
+	{"Component Relationships", "Components", "Component Structure", "Component Architecture",
+	 "Key Components", "System Components", "Key System Components", "Core Components",
+	 "Component Overview", "Component Interactions", "Relationships", "Data Flow",
+	 "Module Relationships", "Modules", NULL},
+	/* techContext.md */
+	{"Technologies Used", "Technology Stack", "Tech Stack", "Technologies", "Technology",
+	 "Stack", "Core Technologies", "Core Stack", "Core Technology Stack", "Key Technologies",
+	 "Languages and Frameworks", "Frameworks", "Tools and Technologies", "Built With", NULL},
+	{"Development Setup", "Development Environment", "Dev Setup", "Dev Environment", "Setup",
+	 "Local Development", "Local Setup", "Getting Started", "Environment Setup",
+	 "Installation", "Development Workflow", "Build and Run", "Running Locally", NULL},
+	{"Technical Constraints", "Constraints", "Limitations", "Technical Limitations",
+	 "Known Constraints", NULL},
+	{"Dependencies", "Key Dependencies", "Core Dependencies", "Main Dependencies",
+	 "External Dependencies", "Project Dependencies", "Runtime Dependencies",
+	 "Third Party Dependencies", "Libraries", "Packages", NULL},
+	/* progress.md */
+	{"What Works", "What's Working", "Working Features", "Completed", "Completed Features",
+	 "Completed Work", "Completed Tasks", "Done", "Implemented", "Implemented Features",
+	 "Working", "Achievements", "Accomplishments", "Features Completed", "Finished", NULL},
+	{"What's Left to Build", "What's Left", "What Is Left", "Remaining Work",
+	 "Remaining Tasks", "Remaining", "Left to Build", "To Do", "Todo", "Pending",
+	 "In Progress", "Planned Features", "Planned", "Backlog", "Upcoming", "Coming Soon",
+	 "Next Steps", "Roadmap", "Future Work", NULL},
+	{"Current Status", "Status", "Overall Status", "Project Status", "Overall Progress",
+	 "Current State", "Status Overview", "Development Status", "Current Progress", NULL},
+	{"Known Issues", "Issues", "Known Bugs", "Bugs", "Known Problems", "Limitations",
+	 "Known Limitations", "Current Limitations", "Current Issues", "Open Issues", "Blockers",
+	 "Technical Debt", NULL},
+};
+
+/* A heading as a person reads it: leading emoji, numbering ("1.", "2.3", "IV.", "a)") and
+ * punctuation dropped, the words folded (fold_word) and joined by single spaces, so
+ * "## 🎯 2. Current Work Focus:" reads "current work focus". Writes at most `n` bytes to
+ * `out` (NUL-terminated, whole words only) and returns the length. */
+static size_t norm_heading(const char *s, size_t len, char *out, size_t n)
+{
+	size_t i = 0, w = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		/* skip up to the first letter: emoji, marks, digits, punctuation, blanks */
+		while (i < len) {
+			ucs4_t uc;
+			size_t k = char_at(s, i, len, &uc);
+			if (uc_is_general_category(uc, UC_CATEGORY_L)) {
+				break;
+			}
+			i += k;
+		}
+		/* then a roman numeral or a single letter that numbers the heading */
+		size_t r = i;
+		while (r < len && r - i < 4 && s[r] && strchr("IVXivx", s[r])) {
+			r++;
+		}
+		if (r == i && i < len && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z'))) {
+			r = i + 1;
+		}
+		if (r > i && r + 1 < len && (s[r] == '.' || s[r] == ')') && s[r + 1] == ' ') {
+			i = r + 1;
+		} else {
+			break;
+		}
+	}
+	size_t p = i, ws, we;
+	while (next_word(s, &p, len, &ws, &we)) {
+		char small[128], *heap;
+		size_t fl;
+		const char *f = fold_word(s + ws, we - ws, small, sizeof(small), &fl, &heap);
+		if (f && w + (w > 0) + fl < n) {
+			if (w > 0) {
+				out[w++] = ' ';
+			}
+			memcpy(out + w, f, fl);
+			w += fl;
+		}
+		free(heap);
+		if (!f || w + 1 >= n) {
+			break;
+		}
+	}
+	out[w] = '\0';
+	return w;
+}
+
+/* Does the normalised heading `h` begin with the words of the normalised name `want`? */
+static bool heading_matches(const char *h, size_t hl, const char *want, size_t wl)
+{
+	return wl > 0 && hl >= wl && memcmp(h, want, wl) == 0 && (hl == wl || h[wl] == ' ');
+}
+
+/* A heading to match sections against: a real heading (not the file's title), or a line
+ * that is all bold, "**Current Focus:**" (banks written that way use them as headings). */
+struct mheading {
+	char norm[256];
+	size_t len;
+};
+
+/* The headings of `buf` that can stand for a section, normalised; a new array (free()) of
+ * *n, NULL on ENOMEM. */
+static struct mheading *match_headings(const char *buf, size_t len,
+				       const struct ctxd_md_section *secs, size_t nsecs,
+				       const bool *mask, size_t *n)
+{
+	size_t cap = nsecs + 16, li = 0;
+	struct mheading *v = malloc(cap * sizeof(*v));
+	*n = 0;
+	if (!v) {
+		return NULL;
+	}
+	for (size_t i = 0; i < nsecs; i++) {
+		if (i == 0 && secs[i].level == 1) {
+			continue; /* the file's title */
+		}
+		v[*n].len = norm_heading(buf + secs[i].title, secs[i].title_len, v[*n].norm,
+					 sizeof(v[*n].norm));
+		(*n)++;
+	}
+	for (size_t pos = 0; pos < len; li++) {
+		struct mdline l;
+		md_line(buf, len, pos, &l);
+		pos = l.next;
+		size_t a = l.s, e = l.e;
+		md_trim(buf, &a, &e);
+		if ((mask && mask[li]) || e - a < 5 || memcmp(buf + a, "**", 2) != 0) {
+			continue;
+		}
+		if (buf[e - 1] == ':') { /* **Title**: */
+			e--;
+		}
+		if (e - a < 5 || memcmp(buf + e - 2, "**", 2) != 0 ||
+		    memmem(buf + a + 2, e - a - 4, "**", 2)) {
+			continue;
+		}
+		if (*n == cap) {
+			cap *= 2;
+			struct mheading *q = realloc(v, cap * sizeof(*v));
+			if (!q) {
+				free(v);
+				return NULL;
+			}
+			v = q;
+		}
+		v[*n].len = norm_heading(buf + a + 2, e - a - 4, v[*n].norm, sizeof(v[*n].norm));
+		(*n)++;
+	}
+	return v;
+}
+
+/* Is section `want` among the headings `hs`, by its own words, a built-in variant or one
+ * configured in memory_bank.section_variants? */
+static bool section_present(const struct ctxd_memory_bank *mb, const char *want,
+			    const struct mheading *hs, size_t nh)
+{
+	const char *const *builtin = NULL;
+	for (size_t i = 0; i < sizeof(builtin_variants) / sizeof(builtin_variants[0]); i++) {
+		if (strcmp(builtin_variants[i][0], want) == 0) {
+			builtin = builtin_variants[i] + 1;
+		}
+	}
+	const struct ctxd_config_names *conf = NULL;
+	for (size_t i = 0; mb->cfg && i < mb->cfg->n_memory_bank_variants; i++) {
+		if (strcmp(mb->cfg->memory_bank_variants[i].key, want) == 0) {
+			conf = &mb->cfg->memory_bank_variants[i];
+		}
+	}
+	size_t nb = 0;
+	while (builtin && builtin[nb]) {
+		nb++;
+	}
+	size_t total = 1 + nb + (conf ? conf->n : 0);
+	for (size_t c = 0; c < total; c++) {
+		const char *name = c == 0 ? want : c <= nb ? builtin[c - 1] : conf->names[c - 1 - nb];
+		char norm[256];
+		size_t nl = norm_heading(name, strlen(name), norm, sizeof(norm));
+		for (size_t i = 0; i < nh; i++) {
+			if (heading_matches(hs[i].norm, hs[i].len, norm, nl)) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* The sections `file` is expected to hold: memory_bank.sections when it names the file, else
+ * the core file's template sections, else none. *n gets the count. */
+static const char *const *expected_sections(const struct ctxd_memory_bank *mb, const char *file,
+					    size_t *n)
+{
+	for (size_t i = 0; mb->cfg && i < mb->cfg->n_memory_bank_sections; i++) {
+		const struct ctxd_config_names *e = &mb->cfg->memory_bank_sections[i];
+		if (strcmp(e->key, file) == 0) {
+			*n = e->n;
+			return (const char *const *)e->names;
+		}
+	}
+	const char *const *req = ctxd_memory_bank_core_sections(file);
+	*n = 0;
+	while (req && req[*n]) {
+		(*n)++;
+	}
+	return req;
+}
+
+/* Report the expected sections `file` lacks. When it has headings of its own (two or more)
+ * and not one of them is an expected section, the file follows another outline (another
+ * language, say): one note says so instead of a warning per section. */
+static void check_sections(const struct ctxd_memory_bank *mb, const char *file,
+			   const char *buf, size_t len, const struct ctxd_md_section *secs,
+			   size_t nsecs, const bool *mask, json_t *out)
+{
+	size_t nreq, nh;
+	const char *const *req = expected_sections(mb, file, &nreq);
+	if (nreq == 0) {
+		return;
+	}
+	struct mheading *hs = match_headings(buf, len, secs, nsecs, mask, &nh);
+	if (!hs) {
+		return;
+	}
+	bool *have = calloc(nreq, sizeof(*have));
+	size_t found = 0;
+	for (size_t k = 0; have && k < nreq; k++) {
+		have[k] = section_present(mb, req[k], hs, nh);
+		found += have[k];
+	}
+	if (have && found == 0 && nreq >= 2 && nh >= 2) {
+		char names[400] = "";
+		size_t w = 0;
+		for (size_t k = 0; k < nreq && w < sizeof(names); k++) {
+			w += (size_t)snprintf(names + w, sizeof(names) - w, "%s'%s'", k ? ", " : "",
+					      req[k]);
+		}
+		finding(out, "info", "unrecognised_sections", file, 0,
+			"if these sections go by other names (another language, say), list them "
+			"under memory_bank.section_variants in the config; else add the sections",
+			"none of the %zu headings is one of the expected sections (%s)", nh, names);
+	} else {
+		for (size_t k = 0; have && k < nreq; k++) {
+			if (!have[k]) {
+				finding(out, "warning", "missing_section", file, 0,
+					"add the section with memory_bank_update_section (op append "
+					"creates it), or name the heading it goes by in "
+					"memory_bank.section_variants",
+					"required section '## %s' is missing", req[k]);
+			}
+		}
+	}
+	free(have);
+	free(hs);
+}
+
 static void validate_file(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir *dir,
 			  const char *file, const char *buf, size_t len, json_t *out)
 {
@@ -1631,19 +2025,9 @@ static void validate_file(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir 
 	if (ctxd_md_sections(buf, len, &secs, &n)) {
 		return;
 	}
-	const char *const *req = ctxd_memory_bank_core_sections(file);
-	for (size_t k = 0; req && req[k]; k++) {
-		bool found = false;
-		for (size_t i = 0; i < n && !found; i++) {
-			found = title_is(buf, &secs[i], req[k]);
-		}
-		if (!found) {
-			finding(out, "warning", "missing_section", file, 0,
-				"add the section with memory_bank_update_section (op append creates "
-				"it)",
-				"required section '## %s' is missing", req[k]);
-		}
-	}
+	size_t nl;
+	bool *mask = fence_mask(buf, len, &nl);
+	check_sections(mb, file, buf, len, secs, n, mask, out);
 	for (size_t i = 0; i < n; i++) {
 		const struct ctxd_md_section *s = &secs[i];
 		if (blank_or_comments(buf + s->body, buf + s->end)) {
@@ -1666,8 +2050,6 @@ static void validate_file(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir 
 		}
 	}
 	free(secs);
-	size_t nl;
-	bool *mask = fence_mask(buf, len, &nl);
 	check_conflicts(file, buf, len, mask, out);
 	check_links(dir, file, buf, len, mask, out);
 	free(mask);

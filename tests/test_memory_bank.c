@@ -1033,13 +1033,21 @@ static void test_search_words(void)
 
 /* ---- validation corpus ------------------------------------------------------------- */
 
-/* Run validate on the bank at `dir` (a read-only root) and compare with dir/expected:
- * one "severity code file line" per line, order-insensitive. */
+/* Run validate on the bank in `dir` (a read-only root) and compare with dir/expected:
+ * one "severity code file line" per line, order-insensitive. The bank is dir/memory-bank or
+ * dir/.cursor/memory-bank when the case has one (links from it may name files of the
+ * root), else dir itself. */
 static void validate_case(const char *dir)
 {
 	struct ctxd_config c;
 	ctxd_config_init(&c);
-	c.memory_bank_path = strdup(dir);
+	char bank_dir[3 * CTXD_PATH_MAX];
+	struct stat st;
+	snprintf(bank_dir, sizeof(bank_dir), "%s/memory-bank", dir);
+	if (stat(bank_dir, &st) < 0) {
+		snprintf(bank_dir, sizeof(bank_dir), "%s/.cursor/memory-bank", dir);
+	}
+	c.memory_bank_path = strdup(stat(bank_dir, &st) == 0 ? bank_dir : dir);
 	c.memory_bank_token_budget = 200;
 	struct ctxd_sandbox *s = ctxd_sandbox_create();
 	struct ctxd_error err;
@@ -1111,7 +1119,72 @@ static void test_validate_corpus(void)
 		cases++;
 	}
 	closedir(d);
-	ASSERT(cases >= 5);
+	ASSERT(cases >= 8);
+}
+
+/* The codes of `r`'s findings for `file`, in order and joined by spaces, must be `want`. */
+static void expect_codes(json_t *r, const char *file, const char *want)
+{
+	char buf[1024] = "";
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(sc(r), "findings"), i, v) {
+		if (strcmp(json_string_value(json_object_get(v, "file")), file) == 0) {
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", buf[0] ? " " : "",
+				 json_string_value(json_object_get(v, "code")));
+		}
+	}
+	ASSERT_STR_EQ(buf, want);
+}
+
+/* memory_bank.sections replaces a file's expected sections (and gives other files some);
+ * memory_bank.section_variants adds headings that count, so a bank in another language
+ * validates clean. */
+static void test_validate_config(void)
+{
+	char vb[CTXD_PATH_MAX + 32];
+	snprintf(vb, sizeof(vb), "%s/cfgbank", root);
+	ASSERT_EQ(mkdir(vb, 0755), 0);
+	const char *const core[] = {"projectbrief.md", "productContext.md", "systemPatterns.md",
+				    "techContext.md"};
+	for (size_t i = 0; i < 4; i++) {
+		put_in(vb, core[i], ctxd_memory_bank_template(core[i]));
+	}
+	put_in(vb, "activeContext.md", "# Aktiver Kontext\n\n## 1. Aktueller Fokus\n\nx\n\n"
+				       "## Nächste Schritte\n\ny\n");
+	put_in(vb, "progress.md", "# Progress\n\nfree text, no sections\n");
+	put_in(vb, "decisions.md", "# Decisions\n\n## Log\n\nz\n");
+	struct other_bank ob;
+	other_bank_open(&ob, vb);
+	json_t *r = callc(&ob.cx, "memory_bank_validate", "{}");
+	expect_codes(r, "activeContext.md", "unrecognised_sections");
+	expect_codes(r, "progress.md", "missing_section missing_section missing_section "
+				       "missing_section");
+	expect_codes(r, "decisions.md", "");
+	json_decref(r);
+
+	static const char yaml[] = "memory_bank:\n"
+				   "  sections:\n"
+				   "    activeContext.md: [Current Focus, Next Steps]\n"
+				   "    progress.md: []\n"
+				   "    decisions.md: [Decision Log]\n"
+				   "  section_variants:\n"
+				   "    Current Focus: [Aktueller Fokus]\n"
+				   "    Next Steps: [nächste schritte]\n";
+	struct ctxd_error err;
+	ASSERT_EQ(ctxd_config_load_buffer(&ob.c, yaml, strlen(yaml), NULL, &err), 0);
+	r = callc(&ob.cx, "memory_bank_validate", "{}");
+	expect_codes(r, "activeContext.md", "");
+	expect_codes(r, "progress.md", "");
+	expect_codes(r, "decisions.md", "missing_section");
+	ASSERT_CONTAINS(text(r), "decisions.md:0: warning: required section '## Decision Log' is "
+				 "missing");
+	json_decref(r);
+	put_in(vb, "decisions.md", "# Decisions\n\n## Decision Log (2024)\n\nz\n");
+	r = callc(&ob.cx, "memory_bank_validate", "{}");
+	expect_codes(r, "decisions.md", "");
+	json_decref(r);
+	other_bank_close(&ob);
 }
 
 static void test_validate_stale(void)
@@ -1487,6 +1560,7 @@ int main(void)
 	RUN(test_search);
 	RUN(test_search_words);
 	RUN(test_validate_corpus);
+	RUN(test_validate_config);
 	RUN(test_validate_stale);
 	RUN(test_resources);
 	RUN(test_multi_project);

@@ -98,6 +98,9 @@ struct ctxd_mb_dir {
 	bool read_only;               /* its root is read-only */
 	char project[128];            /* the project name ("default" in single mode) */
 	char abs[CTXD_PATH_MAX];      /* absolute path, for messages and watches */
+	int root_fd;                  /* the root the bank lives in (O_PATH, borrowed from the
+				       * sandbox: valid while the sandbox given to open is) */
+	char rel[CTXD_PATH_MAX];      /* the bank's path relative to that root ("." = the root) */
 };
 
 /* Open the bank of `project` (NULL = the default project; in multi-project mode a project
@@ -185,7 +188,16 @@ int ctxd_memory_bank_version(const struct ctxd_mb_dir *dir, const char *file, lo
 			     char **out, size_t *len, struct ctxd_error *err);
 
 /* Validate the bank: a new array of findings {severity: error|warning|info, code, file,
- * line (0 = the file as a whole), message, hint}, or NULL with err set. */
+ * line (0 = the file as a whole), message, hint}, or NULL with err set. The sections a file
+ * must hold are memory_bank.sections' list for it, else a core file's template sections; a
+ * section is present when a heading other than the title, or a line that is all bold,
+ * begins with its words or those of a variant (built-in Cline/Cursor wording, plus
+ * memory_bank.section_variants), compared after dropping leading emoji, numbering and
+ * punctuation and folding case and accents. A file with two or more headings and none of
+ * its expected sections gets one info finding "unrecognised_sections" instead of a
+ * "missing_section" warning per section. A relative link is "broken_link" only when it
+ * names nothing against the bank nor against the root the bank lives in (a leading run of
+ * "../" dropped), and is not checked when it leaves that root. Worker thread. */
 json_t *ctxd_memory_bank_validate(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir *dir,
 				  struct ctxd_error *err);
 

@@ -1241,11 +1241,13 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 	{
 		.name = "memory_bank_validate",
 		.title = "Validate memory bank",
-		.description = "Check the bank: core files present, required sections present, "
-			       "empty sections, stale activeContext/progress, broken links between "
-			       "bank files, leftover merge-conflict markers, duplicate headings, "
-			       "files over the token budget. Each finding has severity, file, line "
-			       "and a fix hint.",
+		.description = "Check the bank: core files present, required sections present "
+			       "(headings read as a person would: case, accents, leading emoji and "
+			       "numbering ignored, Cline's and Cursor's wording accepted), empty "
+			       "sections, stale activeContext/progress, broken links (relative to "
+			       "the bank or to the root it lives in), leftover merge-conflict "
+			       "markers, duplicate headings, files over the token budget. Each "
+			       "finding has severity, file, line and a fix hint.",
 		.input_schema = list_in,
 		.output_schema = validate_out,
 		.flags = RO_FLAGS,
