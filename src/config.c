@@ -81,6 +81,15 @@ static void free_strs(char **v, size_t n)
 	free(v);
 }
 
+static void free_names(struct ctxd_config_names *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].key);
+		free_strs(v[i].names, v[i].n);
+	}
+	free(v);
+}
+
 void ctxd_config_finish(struct ctxd_config *cfg)
 {
 	if (!cfg) {
@@ -90,6 +99,8 @@ void ctxd_config_finish(struct ctxd_config *cfg)
 	free_strs(cfg->disabled_tools, cfg->n_disabled_tools);
 	free_strs(cfg->skills_dirs, cfg->n_skills_dirs);
 	free(cfg->memory_bank_path);
+	free_names(cfg->memory_bank_sections, cfg->n_memory_bank_sections);
+	free_names(cfg->memory_bank_variants, cfg->n_memory_bank_variants);
 	free(cfg->source);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -806,11 +817,131 @@ static int parse_tools(struct loader *ld, struct ctxd_config *cfg)
 	return rc;
 }
 
-/* memory_bank: {path, multi_project, history, stale_days, token_budget}. */
+#define NAMES_MAX 100     /* keys of a names map, and names under one key */
+#define NAME_MAX_LEN 200  /* bytes of one key or name */
+
+/* A non-empty string of at most NAME_MAX_LEN bytes into a new copy. */
+static int get_name(struct loader *ld, const char *what, char **out)
+{
+	if (get_string(ld, what, out)) {
+		return -1;
+	}
+	if (!(*out)[0] || strlen(*out) > NAME_MAX_LEN) {
+		free(*out);
+		fail_at(ld, ld->ev.start_mark, "%s: must be 1 to %d bytes", what, NAME_MAX_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+/* A sequence of names (or null: none) for key `key` of map `what`, into `e`. */
+static int parse_names(struct loader *ld, const char *what, struct ctxd_config_names *e)
+{
+	char item[NAME_MAX_LEN + 96];
+	if (is_null(&ld->ev)) {
+		return 0;
+	}
+	snprintf(item, sizeof(item), "%s.%s", what, e->key);
+	if (expect(ld, YAML_SEQUENCE_START_EVENT, item, "a sequence of headings")) {
+		return -1;
+	}
+	for (;;) {
+		if (next_event(ld)) {
+			return -1;
+		}
+		if (ld->ev.type == YAML_SEQUENCE_END_EVENT) {
+			return 0;
+		}
+		snprintf(item, sizeof(item), "%s.%s[%zu]", what, e->key, e->n);
+		if (e->n == NAMES_MAX) {
+			fail_at(ld, ld->ev.start_mark, "%s: at most %d entries", item, NAMES_MAX);
+			return -1;
+		}
+		char *name;
+		if (get_name(ld, item, &name)) {
+			return -1;
+		}
+		char **grown = realloc(e->names, (e->n + 1) * sizeof(*e->names));
+		if (!grown) {
+			free(name);
+			ctxd_error_set_errno(ld->err, 0, ENOMEM, "%.200s: out of memory", ld->name);
+			return -1;
+		}
+		e->names = grown;
+		e->names[e->n++] = name;
+	}
+}
+
+/* `what`: a mapping of names to sequences of names (memory_bank.sections, whose keys are
+ * bank files ending in ".md", and memory_bank.section_variants). Replaces *out when whole. */
+static int parse_names_map(struct loader *ld, const char *what, bool md_keys,
+			   struct ctxd_config_names **out, size_t *n_out)
+{
+	struct ctxd_config_names *v = NULL;
+	size_t n = 0;
+	if (!is_null(&ld->ev)) {
+		if (expect(ld, YAML_MAPPING_START_EVENT, what, "a mapping")) {
+			return -1;
+		}
+		for (;;) {
+			if (next_event(ld)) {
+				goto err;
+			}
+			if (ld->ev.type == YAML_MAPPING_END_EVENT) {
+				break;
+			}
+			char *key;
+			if (n == NAMES_MAX) {
+				fail_at(ld, ld->ev.start_mark, "%s: at most %d entries", what,
+					NAMES_MAX);
+				goto err;
+			}
+			if (get_name(ld, what, &key)) {
+				goto err;
+			}
+			size_t kl = strlen(key);
+			bool dup = false;
+			for (size_t i = 0; i < n && !dup; i++) {
+				dup = strcmp(v[i].key, key) == 0;
+			}
+			if (dup || (md_keys && (kl < 4 || strcmp(key + kl - 3, ".md") != 0))) {
+				fail_at(ld, ld->ev.start_mark,
+					dup ? "%s: duplicate key '%.200s'"
+					    : "%s: '%.200s' is not a bank file name (it must end in .md)",
+					what, key);
+				free(key);
+				goto err;
+			}
+			struct ctxd_config_names *grown = realloc(v, (n + 1) * sizeof(*v));
+			if (!grown) {
+				free(key);
+				ctxd_error_set_errno(ld->err, 0, ENOMEM, "%.200s: out of memory",
+						     ld->name);
+				goto err;
+			}
+			v = grown;
+			v[n++] = (struct ctxd_config_names){.key = key};
+			if (next_event(ld) || parse_names(ld, what, &v[n - 1])) {
+				goto err;
+			}
+		}
+	}
+	free_names(*out, *n_out);
+	*out = v;
+	*n_out = n;
+	return 0;
+err:
+	free_names(v, n);
+	return -1;
+}
+
+/* memory_bank: {path, multi_project, history, stale_days, token_budget, sections,
+ * section_variants}. */
 static int parse_memory_bank(struct loader *ld, struct ctxd_config *cfg)
 {
 	static const char *const keys[] = {
 		"path", "multi_project", "history", "stale_days", "token_budget",
+		"sections", "section_variants",
 	};
 	unsigned seen = 0;
 	size_t k;
@@ -837,6 +968,16 @@ static int parse_memory_bank(struct loader *ld, struct ctxd_config *cfg)
 			cfg->memory_bank_path = path;
 		} else if (k == 1) {
 			if (get_bool(ld, what, &cfg->memory_bank_multi_project)) {
+				return -1;
+			}
+		} else if (k == 5) {
+			if (parse_names_map(ld, what, true, &cfg->memory_bank_sections,
+					    &cfg->n_memory_bank_sections)) {
+				return -1;
+			}
+		} else if (k == 6) {
+			if (parse_names_map(ld, what, false, &cfg->memory_bank_variants,
+					    &cfg->n_memory_bank_variants)) {
 				return -1;
 			}
 		} else {
@@ -1045,19 +1186,44 @@ int ctxd_config_load_buffer(struct ctxd_config *cfg, const char *buf, size_t len
 	return rc;
 }
 
-/* Read at most MAX_FILE_BYTES of `path` into a new buffer. */
+/* What a non-regular file is, for messages. */
+static const char *file_kind(mode_t m)
+{
+	return S_ISFIFO(m)   ? "a FIFO (named pipe)"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+			     : "not a regular file";
+}
+
+/* Read at most MAX_FILE_BYTES of `path` into a new buffer. Only a regular file is read: the
+ * open is O_NONBLOCK, so a FIFO given as the configuration fails at once instead of waiting
+ * for a writer forever (and a device is never read). */
 static int read_file(const char *path, char **out, size_t *out_len, struct ctxd_error *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		int e = errno;
 		ctxd_error_set_errno(err, 0, e, "%.300s: %s", path, strerror(e));
 		return -1;
 	}
 	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		ctxd_error_set_errno(err, 0, e, "%.300s: %s", path, strerror(e));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
 		close(fd);
 		ctxd_error_set_errno(err, 0, EISDIR, "%.300s: %s", path, strerror(EISDIR));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		ctxd_error_set_errno(err, 0, EINVAL,
+				     "%.300s: the configuration must be a regular file, this is %s",
+				     path, file_kind(st.st_mode));
 		return -1;
 	}
 	size_t cap = MAX_FILE_BYTES + 1, len = 0;

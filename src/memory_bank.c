@@ -2,11 +2,12 @@
  * with history, validation and the BM25 search index. The tools and the resource provider
  * over it live in src/tools/memory_bank.c.
  *
- * Concurrency: writers serialise on an exclusive flock of <bank>/.lock, which works across
- * processes (two ctxd servers, or anything else that honours the lock) and across the
- * worker threads of one process (each transaction opens its own descriptor, and flock
- * locks belong to the open file description). Readers take no lock: files are only ever
- * replaced by rename, so a reader sees the old or the new content, never a mix.
+ * Concurrency: writers serialise on an exclusive flock of <bank>/.history/.lock (see
+ * lock_bank), which works across processes (two ctxd servers, or anything else that honours
+ * the lock) and across the worker threads of one process (each transaction opens its own
+ * descriptor, and flock locks belong to the open file description). Readers take no lock:
+ * files are only ever replaced by rename, so a reader sees the old or the new content, never
+ * a mix.
  */
 #include "ctxd/memory_bank.h"
 
@@ -25,11 +26,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <unicase.h>
+#include <unictype.h>
+#include <uninorm.h>
+#include <unistr.h>
+
 #include "ctxd/fsutil.h"
 
 #define FILE_MAX ((size_t)16 << 20)
-#define LOCK_NAME ".lock"
 #define HISTORY_DIR ".history"
+#define LOCK_NAME ".lock"         /* inside HISTORY_DIR */
+#define OLD_LOCK_NAME ".lock"     /* in the bank itself, where earlier ctxd kept it */
+#define GITIGNORE_NAME ".gitignore" /* inside HISTORY_DIR */
+#define GITIGNORE_TEXT                                                                       \
+	"# Written by ctxd: the memory bank's write lock and file history stay out of git.\n"  \
+	"# Edit this file (rather than delete it: it is written again) to track them.\n*\n"
 
 /* ---- markdown sections ------------------------------------------------------------- */
 
@@ -624,6 +635,8 @@ int ctxd_memory_bank_open(struct ctxd_memory_bank *mb, const struct ctxd_sandbox
 	dir->fd = fd;
 	dir->read_only = ctxd_sandbox_loc_read_only(&loc);
 	snprintf(dir->abs, sizeof(dir->abs), "%s", loc.abs);
+	dir->root_fd = loc.root->fd;
+	snprintf(dir->rel, sizeof(dir->rel), "%s", loc.rel);
 	return 0;
 }
 
@@ -729,24 +742,69 @@ json_t *ctxd_memory_bank_projects(struct ctxd_memory_bank *mb, const struct ctxd
 	return a;
 }
 
+/* errno for a non-regular file: EISDIR for a directory, EINVAL for the rest (FIFO, socket,
+ * device); ctxd_memory_bank_read_error tells them apart again. */
+static int not_regular_errno(mode_t m)
+{
+	return S_ISDIR(m) ? EISDIR : EINVAL;
+}
+
 int ctxd_memory_bank_read_file(int dirfd, const char *name, char **out, size_t *len)
 {
+	/* Look before opening: even with O_NONBLOCK, opening a FIFO would release a writer
+	 * blocked in open(2) on it. The fstat after the open closes the race. */
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISLNK(st.st_mode)) {
+		errno = not_regular_errno(st.st_mode);
+		return -1;
+	}
 	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		return -1;
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int e = errno ? errno : EINVAL;
+	int e = fstat(fd, &st) < 0    ? errno
+		: S_ISREG(st.st_mode) ? 0
+				      : not_regular_errno(st.st_mode);
+	if (e) {
 		close(fd);
-		errno = S_ISDIR(st.st_mode) ? EISDIR : e;
+		errno = e;
 		return -1;
 	}
 	int rc = ctxd_read_all(fd, FILE_MAX, out, len);
-	int e = errno;
+	e = errno;
 	close(fd);
 	errno = e;
 	return rc;
+}
+
+const char *ctxd_memory_bank_read_error(int dirfd, const char *name, int e, char *buf, size_t n)
+{
+	struct stat st;
+	const char *kind = NULL;
+	if (e == EINVAL && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		kind = S_ISFIFO(st.st_mode)   ? "a FIFO (named pipe)"
+		       : S_ISSOCK(st.st_mode) ? "a socket"
+		       : S_ISCHR(st.st_mode)  ? "a character device"
+		       : S_ISBLK(st.st_mode)  ? "a block device"
+					      : NULL;
+	}
+	if (e == ENOENT) {
+		snprintf(buf, n, "'%s' does not exist in the bank", name);
+	} else if (e == EISDIR) {
+		snprintf(buf, n, "'%s' is a directory, not a bank file", name);
+	} else if (e == ELOOP) {
+		snprintf(buf, n, "'%s' is a symbolic link; bank files must be regular files", name);
+	} else if (e == EINVAL) {
+		snprintf(buf, n, "'%s' is %s, not a regular file; bank files must be regular files",
+			 name, kind ? kind : "not a regular file");
+	} else if (e == EFBIG) {
+		snprintf(buf, n, "'%s' is larger than %zu MiB, the most a bank file may hold", name,
+			 FILE_MAX >> 20);
+	} else {
+		snprintf(buf, n, "cannot read '%s': %s", name, strerror(e));
+	}
+	return buf;
 }
 
 /* ---- history ----------------------------------------------------------------------- */
@@ -881,6 +939,96 @@ static void history_last_sha(int hfd, char sha[65])
 
 /* ---- the write transaction --------------------------------------------------------- */
 
+/* Open a lock file `name` in `dfd` (created when `create`) and check that it is a regular
+ * file; O_NONBLOCK so that a FIFO planted under that name cannot stall the open. */
+static int open_lock_file(int dfd, const char *name, bool create)
+{
+	int fd = openat(dfd, name,
+			O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY |
+				(create ? O_CREAT : 0),
+			0644);
+	if (fd < 0) {
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+static int flock_ex(int fd)
+{
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Take the bank's write lock: an exclusive flock of <bank>/.history/.lock. The lock and the
+ * history live in .history/, which holds a .gitignore of "*" (written when missing), so a
+ * repository that commits its bank does not show them as untracked files and the user's own
+ * .gitignore is never touched. A bank last written by an older ctxd has its lock at
+ * <bank>/.lock: that file is locked first (a writer still using it finishes before we go
+ * on), then removed. Returns the locked descriptor (unlock and close it), or -1 with err
+ * set. */
+static int lock_bank(const struct ctxd_mb_dir *dir, struct ctxd_error *err)
+{
+	if (mkdirat(dir->fd, HISTORY_DIR, 0755) < 0 && errno != EEXIST) {
+		int e = errno;
+		ctxd_error_set_errno(err, 0, e, "cannot create '%s/%s' for the bank's lock and "
+				     "history: %s",
+				     dir->abs, HISTORY_DIR, strerror(e));
+		return -1;
+	}
+	int hfd = openat(dir->fd, HISTORY_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (hfd < 0) {
+		int e = errno;
+		ctxd_error_set_errno(err, 0, e, "'%s/%s' is not a directory (%s); the memory bank "
+				     "keeps its lock and history there: move it away",
+				     dir->abs, HISTORY_DIR, strerror(e));
+		return -1;
+	}
+	struct stat st;
+	if (fstatat(hfd, GITIGNORE_NAME, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+		/* best effort: without it only `git status` is noisier */
+		struct ctxd_error ignored;
+		ctxd_atomic_write(hfd, GITIGNORE_NAME, GITIGNORE_TEXT, strlen(GITIGNORE_TEXT), 0644,
+				  true, &ignored);
+	}
+	int old = open_lock_file(dir->fd, OLD_LOCK_NAME, false);
+	if (old >= 0) {
+		if (flock_ex(old) == 0) {
+			unlinkat(dir->fd, OLD_LOCK_NAME, 0);
+		}
+		close(old);
+	}
+	int lfd = open_lock_file(hfd, LOCK_NAME, true);
+	int e = errno;
+	close(hfd);
+	if (lfd < 0 || flock_ex(lfd) < 0) {
+		if (lfd >= 0) {
+			e = errno;
+			close(lfd);
+		}
+		if (e == EINVAL) {
+			ctxd_error_set_errno(err, 0, e,
+					     "the bank's lock '%s/%s/%s' is not a regular file; "
+					     "remove it",
+					     dir->abs, HISTORY_DIR, LOCK_NAME);
+		} else {
+			ctxd_error_set_errno(err, 0, e, "cannot lock the bank ('%s/%s/%s'): %s",
+					     dir->abs, HISTORY_DIR, LOCK_NAME, strerror(e));
+		}
+		return -1;
+	}
+	return lfd;
+}
+
 int ctxd_memory_bank_edit(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir *dir,
 			  const char *file, const char *expected, ctxd_mb_edit_fn fn, void *arg,
 			  struct ctxd_mb_result *res, char *cur_sha, struct ctxd_error *err)
@@ -903,20 +1051,9 @@ int ctxd_memory_bank_edit(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir 
 				     file);
 		return -1;
 	}
-	int lfd = openat(dir->fd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int lfd = lock_bank(dir, err);
 	if (lfd < 0) {
-		int e = errno;
-		ctxd_error_set_errno(err, 0, e, "cannot open the bank lock '%s/%s': %s", dir->abs,
-				     LOCK_NAME, strerror(e));
 		return -1;
-	}
-	while (flock(lfd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			int e = errno;
-			close(lfd);
-			ctxd_error_set_errno(err, 0, e, "cannot lock the bank: %s", strerror(e));
-			return -1;
-		}
 	}
 	int rc = -1, hfd = -1;
 	char *cur = NULL, *neu = NULL;
@@ -925,8 +1062,11 @@ int ctxd_memory_bank_edit(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir 
 	if (ctxd_memory_bank_read_file(dir->fd, file, &cur, &cur_len) < 0) {
 		if (errno != ENOENT) {
 			int e = errno;
-			ctxd_error_set_errno(err, 0, e, "cannot read '%s/%s': %s", dir->abs, file,
-					     strerror(e));
+			char why[400];
+			ctxd_error_set_errno(err, 0, e, "%s (in '%s')",
+					     ctxd_memory_bank_read_error(dir->fd, file, e, why,
+									 sizeof(why)),
+					     dir->abs);
 			goto out;
 		}
 		cur = NULL;
@@ -1110,24 +1250,193 @@ int ctxd_memory_bank_version(const struct ctxd_mb_dir *dir, const char *file, lo
 			     char **out, size_t *len, struct ctxd_error *err)
 {
 	int hfd = history_dir(dir->fd, file, false);
-	if (hfd < 0 || read_version(hfd, version, out, len) < 0) {
-		int e = errno;
-		if (hfd >= 0) {
-			close(hfd);
-		}
-		if (e == ENOENT) {
-			ctxd_error_set_errno(err, 0, ENOENT,
-					     "argument 'version': '%s' has no version %ld; "
-					     "memory_bank_history lists the versions kept",
-					     file, version);
-		} else {
-			ctxd_error_set_errno(err, 0, e, "cannot read version %ld of '%s': %s",
-					     version, file, strerror(e));
-		}
-		return -1;
+	if (hfd >= 0 && read_version(hfd, version, out, len) == 0) {
+		close(hfd);
+		return 0;
 	}
-	close(hfd);
-	return 0;
+	int e = errno;
+	if (e == ENOENT) {
+		ctxd_error_set_errno(err, 0, ENOENT,
+				     "argument 'version': '%s' has no version %ld; "
+				     "memory_bank_history lists the versions kept",
+				     file, version);
+	} else {
+		char name[32], why[200];
+		snprintf(name, sizeof(name), "%ld.md", version);
+		ctxd_error_set_errno(err, 0, e, "cannot read version %ld of '%s': %s", version,
+				     file,
+				     hfd >= 0 ? ctxd_memory_bank_read_error(hfd, name, e, why,
+									    sizeof(why))
+					      : strerror(e));
+	}
+	if (hfd >= 0) {
+		close(hfd);
+	}
+	return -1;
+}
+
+/* ---- words: Unicode-aware splitting and folding (libunistring) --------------------- */
+
+/* A word character: a letter, a combining mark or a digit (Unicode general categories L, M
+ * and N). Anything else (blanks, punctuation, symbols, emoji) separates words. */
+static bool word_char(ucs4_t uc)
+{
+	if (uc < 0x80) {
+		return (uc >= 'a' && uc <= 'z') || (uc >= 'A' && uc <= 'Z') ||
+		       (uc >= '0' && uc <= '9');
+	}
+	return uc_is_general_category(uc, UC_CATEGORY_L) ||
+	       uc_is_general_category(uc, UC_CATEGORY_M) ||
+	       uc_is_general_category(uc, UC_CATEGORY_N);
+}
+
+/* The code point at s[i] (i < e) and its length in bytes; invalid UTF-8 gives U+FFFD (not a
+ * word character) for one byte or a truncated sequence. */
+static size_t char_at(const char *s, size_t i, size_t e, ucs4_t *uc)
+{
+	if ((unsigned char)s[i] < 0x80) {
+		*uc = (unsigned char)s[i];
+		return 1;
+	}
+	int k = u8_mbtouc(uc, (const uint8_t *)s + i, e - i);
+	return k > 0 ? (size_t)k : 1;
+}
+
+/* Next word in [*p, e): sets [ws, we) and returns true. */
+static bool next_word(const char *s, size_t *p, size_t e, size_t *ws, size_t *we)
+{
+	size_t i = *p, k = 0;
+	ucs4_t uc;
+	while (i < e) {
+		k = char_at(s, i, e, &uc);
+		if (word_char(uc)) {
+			break;
+		}
+		i += k;
+	}
+	if (i >= e) {
+		*p = e;
+		return false;
+	}
+	*ws = i;
+	while (i < e) {
+		k = char_at(s, i, e, &uc);
+		if (!word_char(uc)) {
+			break;
+		}
+		i += k;
+	}
+	*we = i;
+	*p = i;
+	return true;
+}
+
+/* Letters with no decomposition that readers still see as a base letter with a mark. */
+static ucs4_t base_letter(ucs4_t uc)
+{
+	switch (uc) {
+	case 0x0111: /* đ (Vietnamese, Croatian) */
+		return 'd';
+	case 0x00F8: /* ø */
+		return 'o';
+	case 0x0142: /* ł */
+		return 'l';
+	default:
+		return uc;
+	}
+}
+
+/* A word folded for matching: full Unicode case folding and compatibility decomposition
+ * (u8_casefold with NFKD), then combining marks dropped and the few stroked letters mapped
+ * to their base, so "Tổng" and "TONG" both become "tong", "Straße" "strasse" and "ﬁle"
+ * "file". Returns the folded bytes: `buf` when they fit in `cap`, else a malloc'd buffer
+ * left in *heap (free it; NULL otherwise); NULL on ENOMEM. Invalid UTF-8 is kept as it is,
+ * ASCII letters lowered. */
+static const char *fold_word(const char *s, size_t n, char *buf, size_t cap, size_t *len,
+			     char **heap)
+{
+	*heap = NULL;
+	bool ascii = true;
+	for (size_t i = 0; i < n && ascii; i++) {
+		ascii = (unsigned char)s[i] < 0x80;
+	}
+	uint8_t *r = NULL;
+	size_t rl = cap;
+	if (!ascii) {
+		r = u8_casefold((const uint8_t *)s, n, NULL, UNINORM_NFKD, (uint8_t *)buf, &rl);
+	}
+	if (!r) { /* ASCII, or not valid UTF-8: lower the ASCII letters */
+		char *o = n <= cap ? buf : (*heap = malloc(n));
+		if (!o) {
+			return NULL;
+		}
+		for (size_t i = 0; i < n; i++) {
+			char c = s[i];
+			o[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+		}
+		*len = n;
+		return o;
+	}
+	if ((char *)r != buf) {
+		*heap = (char *)r;
+	}
+	/* drop the combining marks NFKD split off; only ever shrinks */
+	size_t w = 0;
+	for (size_t i = 0; i < rl;) {
+		ucs4_t uc;
+		int k = u8_mbtouc(&uc, r + i, rl - i);
+		if (!uc_is_general_category(uc, UC_CATEGORY_M)) {
+			ucs4_t b = base_letter(uc);
+			if (b != uc) {
+				r[w++] = (uint8_t)b;
+			} else {
+				memmove(r + w, r + i, (size_t)k);
+				w += (size_t)k;
+			}
+		}
+		i += (size_t)k;
+	}
+	*len = w;
+	return (const char *)r;
+}
+
+/* Common English words that say little about what a text is about; the search ranks by the
+ * other words of a query. Folded, sorted (bsearch). "s" and "t" are what "what's" and
+ * "don't" leave once the apostrophe splits them. */
+static const char *const stop_words[] = {
+	"a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are",
+	"as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but",
+	"by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for",
+	"from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him",
+	"his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more",
+	"most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other",
+	"our", "ours", "out", "over", "own", "s", "same", "she", "should", "so", "some", "such",
+	"t", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they",
+	"this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we",
+	"were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with",
+	"would", "you", "your", "yours",
+};
+
+struct folded {
+	const char *p;
+	size_t n;
+};
+
+static int cmp_stop(const void *key, const void *elem)
+{
+	const struct folded *k = key;
+	const char *w = *(const char *const *)elem;
+	size_t wl = strlen(w);
+	int c = memcmp(k->p, w, k->n < wl ? k->n : wl);
+	return c ? c : (k->n > wl) - (k->n < wl);
+}
+
+/* Is the folded word [w, w+n) a stop word? */
+static bool stop_word(const char *w, size_t n)
+{
+	struct folded k = {w, n};
+	return bsearch(&k, stop_words, sizeof(stop_words) / sizeof(stop_words[0]),
+		       sizeof(stop_words[0]), cmp_stop) != NULL;
 }
 
 /* ---- validation -------------------------------------------------------------------- */
@@ -1177,11 +1486,6 @@ static bool blank_or_comments(const char *s, const char *e)
 	return true;
 }
 
-static bool title_is(const char *buf, const struct ctxd_md_section *s, const char *t)
-{
-	return s->title_len == strlen(t) && memcmp(buf + s->title, t, s->title_len) == 0;
-}
-
 /* Fenced-code mask per line: true when line i (0-based) is inside or is a fence. */
 static bool *fence_mask(const char *buf, size_t len, size_t *nlines)
 {
@@ -1219,6 +1523,109 @@ static bool *fence_mask(const char *buf, size_t len, size_t *nlines)
 		pos = l.next;
 	}
 	return m;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/* Join `base` (a clean relative path, "." for none) and `rel` into `out` (`n` bytes),
+ * resolving "." and ".." lexically. False when the result climbs above the start or does not
+ * fit; "." when it is the start itself. */
+static bool join_clean(const char *base, const char *rel, char *out, size_t n)
+{
+	size_t w = 0;
+	for (int part = 0; part < 2; part++) {
+		const char *p = part == 0 ? base : rel;
+		while (*p) {
+			const char *e = strchr(p, '/');
+			size_t l = e ? (size_t)(e - p) : strlen(p);
+			if (l == 2 && p[0] == '.' && p[1] == '.') {
+				if (w == 0) {
+					return false;
+				}
+				while (w > 0 && out[w - 1] != '/') {
+					w--;
+				}
+				w = w > 0 ? w - 1 : 0;
+			} else if (l > 0 && !(l == 1 && p[0] == '.')) {
+				if (w + (w > 0) + l + 1 > n) {
+					return false;
+				}
+				if (w > 0) {
+					out[w++] = '/';
+				}
+				memcpy(out + w, p, l);
+				w += l;
+			}
+			p += l + (e != NULL);
+		}
+	}
+	if (w == 0) {
+		out[w++] = '.';
+	}
+	out[w] = '\0';
+	return true;
+}
+
+/* Does the relative path `rel` name anything beneath the bank's root? */
+static bool exists_in_root(const struct ctxd_mb_dir *dir, const char *rel)
+{
+	int fd = ctxd_sandbox_openat(dir->root_fd, rel, O_PATH, 0, false);
+	if (fd < 0) {
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+/* Decode %XX escapes of a link target in place; false when one decodes to a NUL. */
+static bool percent_decode(char *t)
+{
+	size_t w = 0;
+	for (size_t i = 0; t[i]; i++) {
+		int hi, lo;
+		if (t[i] == '%' && (hi = hexval(t[i + 1])) >= 0 && (lo = hexval(t[i + 2])) >= 0) {
+			t[w] = (char)(hi * 16 + lo);
+			if (!t[w++]) {
+				return false;
+			}
+			i += 2;
+		} else {
+			t[w++] = t[i];
+		}
+	}
+	t[w] = '\0';
+	return true;
+}
+
+/* A relative link in a bank file is broken only when it names nothing against the bank and
+ * nothing against the root the bank lives in: agents write paths from the project root
+ * ("[x](src/utils/message_format.py)"), and a bank moved to .cursor/memory-bank keeps links
+ * written for memory-bank/ ("../src/x.py"), so for the root a leading run of "./" and "../"
+ * is dropped. A link that leaves the root from the bank cannot be checked and is not
+ * reported. */
+static bool link_broken(const struct ctxd_mb_dir *dir, const char *target)
+{
+	char cand[CTXD_PATH_MAX];
+	if (!join_clean(dir->rel, target, cand, sizeof(cand))) {
+		return false;
+	}
+	if (exists_in_root(dir, cand)) {
+		return false;
+	}
+	const char *t = target;
+	while (t[0] == '.' && (t[1] == '/' || (t[1] == '.' && t[2] == '/'))) {
+		t += t[1] == '/' ? 2 : 3;
+		while (*t == '/') {
+			t++;
+		}
+	}
+	return !join_clean(".", t, cand, sizeof(cand)) || !exists_in_root(dir, cand);
 }
 
 static void check_links(const struct ctxd_mb_dir *dir, const char *file, const char *buf,
@@ -1266,17 +1673,16 @@ static void check_links(const struct ctxd_mb_dir *dir, const char *file, const c
 				*cut = '\0';
 			}
 			if (!target[0] || target[0] == '/' || strchr(target, ':') ||
-			    strstr(target, "..")) {
-				continue; /* anchors, absolute, URLs and links out of the bank */
+			    !percent_decode(target) || !target[0]) {
+				continue; /* anchors, absolute paths and URLs are not checked */
 			}
-			int fd = ctxd_sandbox_openat(dir->fd, target, O_PATH, 0, false);
-			if (fd >= 0) {
-				close(fd);
-				continue;
+			if (link_broken(dir, target)) {
+				finding(out, "warning", "broken_link", file, li + 1,
+					"fix the link target, or create the file it names",
+					"link to '%s' points to nothing in the bank or in the root it "
+					"lives in",
+					target);
 			}
-			finding(out, "warning", "broken_link", file, li + 1,
-				"fix the link target, or create the file it names",
-				"link to '%s' points to nothing in the bank", target);
 		}
 	}
 }
@@ -1316,6 +1722,301 @@ static void check_conflicts(const char *file, const char *buf, size_t len, const
 	}
 }
 
+/* Other headings that count as a core section, as Cline's and Cursor's memory bank
+ * instructions word them and as real banks write them. A variant matches a heading that
+ * begins with its words (see heading_matches), so "What Works" also covers "What Works
+ * (Implemented)" and "Architecture" covers "Architecture Overview". */
+static const char *const builtin_variants[][20] = {
+	/* projectbrief.md */
+	{"Overview", "Project Overview", "Summary", "Project Summary", "Introduction",
+	 "Description", "Project Description", "Purpose", "Project Purpose", "Core Purpose",
+	 "About", NULL},
+	{"Core Requirements", "Requirements", "Key Requirements", "Functional Requirements",
+	 "Technical Requirements", "Core Features", "Key Features", "Features", "Must Have", NULL},
+	{"Goals", "Key Goals", "Project Goals", "Objectives", "Key Objectives",
+	 "Project Objectives", "Success Criteria", "Vision", NULL},
+	{"Scope", "Project Scope", "Technical Scope", "In Scope", "Boundaries", NULL},
+	/* productContext.md */
+	{"Why This Project Exists", "Why", "Purpose", "Product Purpose", "Project Purpose",
+	 "Background", "Motivation", NULL},
+	{"Problems It Solves", "Problems Solved", "Problem Statement", "Problem Space",
+	 "The Problem", "Problems", "Problem", "Pain Points", NULL},
+	{"How It Should Work", "How It Works", "How", "Solution", "Core Functionality",
+	 "Functionality", "Key Features", "Features", "Use Cases", "User Journeys",
+	 "Key User Journeys", NULL},
+	{"User Experience Goals", "User Experience", "UX Goals", "UX", "Experience Goals",
+	 "Target User Experience", NULL},
+	/* activeContext.md */
+	{"Current Focus", "Current Work Focus", "Current Work", "Current Development Focus",
+	 "Current Task", "Current Tasks", "Active Focus", "Focus", "Current Sprint", NULL},
+	{"Recent Changes", "Recent Updates", "Latest Changes", "Latest Updates", "Recent Work",
+	 "Recently Completed", "Recent Progress", "Changes", NULL},
+	{"Next Steps", "Next Actions", "Immediate Next Steps", "Upcoming", "To Do", "Todo",
+	 "Next", "Immediate Tasks", "Planned Work", NULL},
+	{"Active Decisions", "Decisions", "Key Decisions", "Recent Decisions", "Current Decisions",
+	 "Decision Log", "Open Decisions", "Considerations", "Current Considerations",
+	 "Open Questions", NULL},
+	/* systemPatterns.md */
+	{"Architecture", "System Architecture", "Architectural Overview", "High Level Architecture",
+	 "Overall Architecture", "Technical Architecture", "Software Architecture",
+	 "Application Architecture", "System Design", "System Overview", "Project Structure",
+	 NULL},
+	{"Key Technical Decisions", "Technical Decisions", "Key Decisions", "Design Decisions",
+	 "Architecture Decisions", "Architectural Decisions", "Key Design Decisions",
+	 "Technology Decisions", "Decisions", NULL},
+	{"Design Patterns", "Patterns", "Core Design Patterns", "Key Patterns", "Key Design Patterns",
+	 "Patterns in Use", "Code Patterns", "Coding Patterns", "Architectural Patterns",
+	 "Architecture Patterns", "Common Patterns", NULL},
+	{"Component Relationships", "Components", "Component Structure", "Component Architecture",
+	 "Key Components", "System Components", "Key System Components", "Core Components",
+	 "Component Overview", "Component Interactions", "Relationships", "Data Flow",
+	 "Module Relationships", "Modules", NULL},
+	/* techContext.md */
+	{"Technologies Used", "Technology Stack", "Tech Stack", "Technologies", "Technology",
+	 "Stack", "Core Technologies", "Core Stack", "Core Technology Stack", "Key Technologies",
+	 "Languages and Frameworks", "Frameworks", "Tools and Technologies", "Built With", NULL},
+	{"Development Setup", "Development Environment", "Dev Setup", "Dev Environment", "Setup",
+	 "Local Development", "Local Setup", "Getting Started", "Environment Setup",
+	 "Installation", "Development Workflow", "Build and Run", "Running Locally", NULL},
+	{"Technical Constraints", "Constraints", "Limitations", "Technical Limitations",
+	 "Known Constraints", NULL},
+	{"Dependencies", "Key Dependencies", "Core Dependencies", "Main Dependencies",
+	 "External Dependencies", "Project Dependencies", "Runtime Dependencies",
+	 "Third Party Dependencies", "Libraries", "Packages", NULL},
+	/* progress.md */
+	{"What Works", "What's Working", "Working Features", "Completed", "Completed Features",
+	 "Completed Work", "Completed Tasks", "Done", "Implemented", "Implemented Features",
+	 "Working", "Achievements", "Accomplishments", "Features Completed", "Finished", NULL},
+	{"What's Left to Build", "What's Left", "What Is Left", "Remaining Work",
+	 "Remaining Tasks", "Remaining", "Left to Build", "To Do", "Todo", "Pending",
+	 "In Progress", "Planned Features", "Planned", "Backlog", "Upcoming", "Coming Soon",
+	 "Next Steps", "Roadmap", "Future Work", NULL},
+	{"Current Status", "Status", "Overall Status", "Project Status", "Overall Progress",
+	 "Current State", "Status Overview", "Development Status", "Current Progress", NULL},
+	{"Known Issues", "Issues", "Known Bugs", "Bugs", "Known Problems", "Limitations",
+	 "Known Limitations", "Current Limitations", "Current Issues", "Open Issues", "Blockers",
+	 "Technical Debt", NULL},
+};
+
+/* A heading as a person reads it: leading emoji, numbering ("1.", "2.3", "IV.", "a)") and
+ * punctuation dropped, the words folded (fold_word) and joined by single spaces, so
+ * "## 🎯 2. Current Work Focus:" reads "current work focus". Writes at most `n` bytes to
+ * `out` (NUL-terminated, whole words only) and returns the length. */
+static size_t norm_heading(const char *s, size_t len, char *out, size_t n)
+{
+	size_t i = 0, w = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		/* skip up to the first letter: emoji, marks, digits, punctuation, blanks */
+		while (i < len) {
+			ucs4_t uc;
+			size_t k = char_at(s, i, len, &uc);
+			if (uc_is_general_category(uc, UC_CATEGORY_L)) {
+				break;
+			}
+			i += k;
+		}
+		/* then a roman numeral or a single letter that numbers the heading */
+		size_t r = i;
+		while (r < len && r - i < 4 && s[r] && strchr("IVXivx", s[r])) {
+			r++;
+		}
+		if (r == i && i < len && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z'))) {
+			r = i + 1;
+		}
+		if (r > i && r + 1 < len && (s[r] == '.' || s[r] == ')') && s[r + 1] == ' ') {
+			i = r + 1;
+		} else {
+			break;
+		}
+	}
+	size_t p = i, ws, we;
+	while (next_word(s, &p, len, &ws, &we)) {
+		char small[128], *heap;
+		size_t fl;
+		const char *f = fold_word(s + ws, we - ws, small, sizeof(small), &fl, &heap);
+		if (f && w + (w > 0) + fl < n) {
+			if (w > 0) {
+				out[w++] = ' ';
+			}
+			memcpy(out + w, f, fl);
+			w += fl;
+		}
+		free(heap);
+		if (!f || w + 1 >= n) {
+			break;
+		}
+	}
+	out[w] = '\0';
+	return w;
+}
+
+/* Does the normalised heading `h` begin with the words of the normalised name `want`? */
+static bool heading_matches(const char *h, size_t hl, const char *want, size_t wl)
+{
+	return wl > 0 && hl >= wl && memcmp(h, want, wl) == 0 && (hl == wl || h[wl] == ' ');
+}
+
+/* A heading to match sections against: a real heading (not the file's title), or a line
+ * that is all bold, "**Current Focus:**" (banks written that way use them as headings). */
+struct mheading {
+	char norm[256];
+	size_t len;
+};
+
+/* The headings of `buf` that can stand for a section, normalised; a new array (free()) of
+ * *n, NULL on ENOMEM. */
+static struct mheading *match_headings(const char *buf, size_t len,
+				       const struct ctxd_md_section *secs, size_t nsecs,
+				       const bool *mask, size_t *n)
+{
+	size_t cap = nsecs + 16, li = 0;
+	struct mheading *v = malloc(cap * sizeof(*v));
+	*n = 0;
+	if (!v) {
+		return NULL;
+	}
+	for (size_t i = 0; i < nsecs; i++) {
+		if (i == 0 && secs[i].level == 1) {
+			continue; /* the file's title */
+		}
+		v[*n].len = norm_heading(buf + secs[i].title, secs[i].title_len, v[*n].norm,
+					 sizeof(v[*n].norm));
+		(*n)++;
+	}
+	for (size_t pos = 0; pos < len; li++) {
+		struct mdline l;
+		md_line(buf, len, pos, &l);
+		pos = l.next;
+		size_t a = l.s, e = l.e;
+		md_trim(buf, &a, &e);
+		if ((mask && mask[li]) || e - a < 5 || memcmp(buf + a, "**", 2) != 0) {
+			continue;
+		}
+		if (buf[e - 1] == ':') { /* **Title**: */
+			e--;
+		}
+		if (e - a < 5 || memcmp(buf + e - 2, "**", 2) != 0 ||
+		    memmem(buf + a + 2, e - a - 4, "**", 2)) {
+			continue;
+		}
+		if (*n == cap) {
+			cap *= 2;
+			struct mheading *q = realloc(v, cap * sizeof(*v));
+			if (!q) {
+				free(v);
+				return NULL;
+			}
+			v = q;
+		}
+		v[*n].len = norm_heading(buf + a + 2, e - a - 4, v[*n].norm, sizeof(v[*n].norm));
+		(*n)++;
+	}
+	return v;
+}
+
+/* Is section `want` among the headings `hs`, by its own words, a built-in variant or one
+ * configured in memory_bank.section_variants? */
+static bool section_present(const struct ctxd_memory_bank *mb, const char *want,
+			    const struct mheading *hs, size_t nh)
+{
+	const char *const *builtin = NULL;
+	for (size_t i = 0; i < sizeof(builtin_variants) / sizeof(builtin_variants[0]); i++) {
+		if (strcmp(builtin_variants[i][0], want) == 0) {
+			builtin = builtin_variants[i] + 1;
+		}
+	}
+	const struct ctxd_config_names *conf = NULL;
+	for (size_t i = 0; mb->cfg && i < mb->cfg->n_memory_bank_variants; i++) {
+		if (strcmp(mb->cfg->memory_bank_variants[i].key, want) == 0) {
+			conf = &mb->cfg->memory_bank_variants[i];
+		}
+	}
+	size_t nb = 0;
+	while (builtin && builtin[nb]) {
+		nb++;
+	}
+	size_t total = 1 + nb + (conf ? conf->n : 0);
+	for (size_t c = 0; c < total; c++) {
+		const char *name = c == 0 ? want : c <= nb ? builtin[c - 1] : conf->names[c - 1 - nb];
+		char norm[256];
+		size_t nl = norm_heading(name, strlen(name), norm, sizeof(norm));
+		for (size_t i = 0; i < nh; i++) {
+			if (heading_matches(hs[i].norm, hs[i].len, norm, nl)) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* The sections `file` is expected to hold: memory_bank.sections when it names the file, else
+ * the core file's template sections, else none. *n gets the count. */
+static const char *const *expected_sections(const struct ctxd_memory_bank *mb, const char *file,
+					    size_t *n)
+{
+	for (size_t i = 0; mb->cfg && i < mb->cfg->n_memory_bank_sections; i++) {
+		const struct ctxd_config_names *e = &mb->cfg->memory_bank_sections[i];
+		if (strcmp(e->key, file) == 0) {
+			*n = e->n;
+			return (const char *const *)e->names;
+		}
+	}
+	const char *const *req = ctxd_memory_bank_core_sections(file);
+	*n = 0;
+	while (req && req[*n]) {
+		(*n)++;
+	}
+	return req;
+}
+
+/* Report the expected sections `file` lacks. When it has headings of its own (two or more)
+ * and not one of them is an expected section, the file follows another outline (another
+ * language, say): one note says so instead of a warning per section. */
+static void check_sections(const struct ctxd_memory_bank *mb, const char *file,
+			   const char *buf, size_t len, const struct ctxd_md_section *secs,
+			   size_t nsecs, const bool *mask, json_t *out)
+{
+	size_t nreq, nh;
+	const char *const *req = expected_sections(mb, file, &nreq);
+	if (nreq == 0) {
+		return;
+	}
+	struct mheading *hs = match_headings(buf, len, secs, nsecs, mask, &nh);
+	if (!hs) {
+		return;
+	}
+	bool *have = calloc(nreq, sizeof(*have));
+	size_t found = 0;
+	for (size_t k = 0; have && k < nreq; k++) {
+		have[k] = section_present(mb, req[k], hs, nh);
+		found += have[k];
+	}
+	if (have && found == 0 && nreq >= 2 && nh >= 2) {
+		char names[400] = "";
+		size_t w = 0;
+		for (size_t k = 0; k < nreq && w < sizeof(names); k++) {
+			w += (size_t)snprintf(names + w, sizeof(names) - w, "%s'%s'", k ? ", " : "",
+					      req[k]);
+		}
+		finding(out, "info", "unrecognised_sections", file, 0,
+			"if these sections go by other names (another language, say), list them "
+			"under memory_bank.section_variants in the config; else add the sections",
+			"none of the %zu headings is one of the expected sections (%s)", nh, names);
+	} else {
+		for (size_t k = 0; have && k < nreq; k++) {
+			if (!have[k]) {
+				finding(out, "warning", "missing_section", file, 0,
+					"add the section with memory_bank_update_section (op append "
+					"creates it), or name the heading it goes by in "
+					"memory_bank.section_variants",
+					"required section '## %s' is missing", req[k]);
+			}
+		}
+	}
+	free(have);
+	free(hs);
+}
+
 static void validate_file(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir *dir,
 			  const char *file, const char *buf, size_t len, json_t *out)
 {
@@ -1324,19 +2025,9 @@ static void validate_file(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir 
 	if (ctxd_md_sections(buf, len, &secs, &n)) {
 		return;
 	}
-	const char *const *req = ctxd_memory_bank_core_sections(file);
-	for (size_t k = 0; req && req[k]; k++) {
-		bool found = false;
-		for (size_t i = 0; i < n && !found; i++) {
-			found = title_is(buf, &secs[i], req[k]);
-		}
-		if (!found) {
-			finding(out, "warning", "missing_section", file, 0,
-				"add the section with memory_bank_update_section (op append creates "
-				"it)",
-				"required section '## %s' is missing", req[k]);
-		}
-	}
+	size_t nl;
+	bool *mask = fence_mask(buf, len, &nl);
+	check_sections(mb, file, buf, len, secs, n, mask, out);
 	for (size_t i = 0; i < n; i++) {
 		const struct ctxd_md_section *s = &secs[i];
 		if (blank_or_comments(buf + s->body, buf + s->end)) {
@@ -1359,8 +2050,6 @@ static void validate_file(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir 
 		}
 	}
 	free(secs);
-	size_t nl;
-	bool *mask = fence_mask(buf, len, &nl);
 	check_conflicts(file, buf, len, mask, out);
 	check_links(dir, file, buf, len, mask, out);
 	free(mask);
@@ -1388,10 +2077,20 @@ json_t *ctxd_memory_bank_validate(struct ctxd_memory_bank *mb, const struct ctxd
 		json_array_foreach(files, k, v) {
 			have = have || strcmp(json_string_value(v), ctxd_memory_bank_core[i]) == 0;
 		}
-		if (!have) {
-			finding(out, "error", "missing_core_file", ctxd_memory_bank_core[i], 0,
+		struct stat st;
+		const char *f = ctxd_memory_bank_core[i];
+		if (!have && fstatat(dir->fd, f, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			/* there, but not a regular file: say what it is */
+			char why[300];
+			int e = S_ISLNK(st.st_mode) ? ELOOP : not_regular_errno(st.st_mode);
+			finding(out, "error", "unreadable", f, 0,
+				"replace it with a regular file (memory_bank_init creates the core "
+				"files)",
+				"%s", ctxd_memory_bank_read_error(dir->fd, f, e, why, sizeof(why)));
+		} else if (!have) {
+			finding(out, "error", "missing_core_file", f, 0,
 				"create it with memory_bank_init (existing files are kept)",
-				"core file '%s' is missing", ctxd_memory_bank_core[i]);
+				"core file '%s' is missing", f);
 		}
 	}
 	struct timespec newest = {0, 0};
@@ -1407,8 +2106,10 @@ json_t *ctxd_memory_bank_validate(struct ctxd_memory_bank *mb, const struct ctxd
 		struct stat st;
 		if (fstatat(dir->fd, f, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    ctxd_memory_bank_read_file(dir->fd, f, &buf, &len) < 0) {
-			finding(out, "error", "unreadable", f, 0, "check the file's permissions",
-				"cannot read '%s': %s", f, strerror(errno));
+			char why[300];
+			finding(out, "error", "unreadable", f, 0,
+				"make it a regular, readable file of at most 16 MiB", "%s",
+				ctxd_memory_bank_read_error(dir->fd, f, errno, why, sizeof(why)));
 			continue;
 		}
 		if (st.st_mtim.tv_sec > newest.tv_sec) {
@@ -1528,60 +2229,17 @@ void ctxd_memory_bank_destroy(struct ctxd_memory_bank *mb)
 	free(mb);
 }
 
-static bool word_byte(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c >= 0x80;
-}
-
-/* Next word in [*p, e): sets [ws, we) and returns true. */
-static bool next_word(const char *s, size_t *p, size_t e, size_t *ws, size_t *we)
-{
-	size_t i = *p;
-	while (i < e && !word_byte((unsigned char)s[i])) {
-		i++;
-	}
-	if (i >= e) {
-		*p = e;
-		return false;
-	}
-	*ws = i;
-	while (i < e && word_byte((unsigned char)s[i])) {
-		i++;
-	}
-	*we = i;
-	*p = i;
-	return true;
-}
-
 static uint32_t word_hash(const char *s, size_t n)
 {
 	uint32_t h = 2166136261u;
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 'A' && c <= 'Z') {
-			c = (unsigned char)(c + 32);
-		}
-		h = (h ^ c) * 16777619u;
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
 	}
 	return h;
 }
 
-static bool word_eq(const char *w, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 'A' && c <= 'Z') {
-			c = (unsigned char)(c + 32);
-		}
-		if ((unsigned char)w[i] != c) {
-			return false;
-		}
-	}
-	return w[n] == '\0';
-}
-
-/* Look up (and with `add`, insert) a word; returns its id or UINT32_MAX. */
+/* Look up (and with `add`, insert) a word of the text; words are kept folded (fold_word),
+ * so lookups match across case and accents. Returns its id or UINT32_MAX. */
 static uint32_t term_id(struct sindex *ix, const char *s, size_t n, bool add)
 {
 	if (ix->table_cap == 0 || (add && (ix->nterms + 1) * 2 > ix->table_cap)) {
@@ -1605,38 +2263,46 @@ static uint32_t term_id(struct sindex *ix, const char *s, size_t n, bool add)
 		ix->table = t;
 		ix->table_cap = cap;
 	}
-	uint32_t h = word_hash(s, n) & (ix->table_cap - 1);
+	char small[128], *heap;
+	size_t fl;
+	const char *f = fold_word(s, n, small, sizeof(small), &fl, &heap);
+	if (!f) {
+		return UINT32_MAX;
+	}
+	uint32_t id = UINT32_MAX;
+	uint32_t h = word_hash(f, fl) & (ix->table_cap - 1);
 	while (ix->table[h]) {
-		uint32_t id = ix->table[h] - 1;
-		if (word_eq(ix->terms[id].w, s, n)) {
-			return id;
+		uint32_t cand = ix->table[h] - 1;
+		const char *w = ix->terms[cand].w;
+		if (strncmp(w, f, fl) == 0 && w[fl] == '\0') { /* f holds no NUL */
+			id = cand;
+			goto out;
 		}
 		h = (h + 1) & (ix->table_cap - 1);
 	}
 	if (!add) {
-		return UINT32_MAX;
+		goto out;
 	}
 	if (ix->nterms == ix->cap_terms) {
 		uint32_t c = ix->cap_terms ? ix->cap_terms * 2 : 1024;
 		struct term *q = realloc(ix->terms, c * sizeof(*q));
 		if (!q) {
-			return UINT32_MAX;
+			goto out;
 		}
 		ix->terms = q;
 		ix->cap_terms = c;
 	}
-	char *w = malloc(n + 1);
+	char *w = malloc(fl + 1);
 	if (!w) {
-		return UINT32_MAX;
+		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		w[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-	}
-	w[n] = '\0';
-	uint32_t id = ix->nterms++;
+	memcpy(w, f, fl);
+	w[fl] = '\0';
+	id = ix->nterms++;
 	ix->terms[id] = (struct term){.w = w};
 	ix->table[h] = id + 1;
+out:
+	free(heap);
 	return id;
 }
 
@@ -2025,23 +2691,38 @@ json_t *ctxd_memory_bank_search(struct ctxd_memory_bank *mb, const struct ctxd_m
 	json_t *out = NULL;
 	struct hit *hits = NULL;
 	double *score = NULL;
-	uint32_t q[64];
-	size_t nq = 0;
+	/* q: the query's words found in the index, in order (the phrase); qs: those that rank,
+	 * the same without stop words, unless the query has nothing but stop words */
+	uint32_t q[64], qs[64];
+	size_t nq = 0, nqs = 0, content_words = 0;
 	if (index_refresh(ix, dir->fd, err)) {
 		goto done;
 	}
 	size_t p = 0, ws, we, qlen = strlen(query);
 	bool unknown = false;
 	while (nq < 64 && next_word(query, &p, qlen, &ws, &we)) {
+		char small[128], *heap;
+		size_t fl;
+		const char *f = fold_word(query + ws, we - ws, small, sizeof(small), &fl, &heap);
+		bool stop = f && stop_word(f, fl);
+		free(heap);
+		content_words += !stop;
 		uint32_t id = term_id(ix, query + ws, we - ws, false);
 		if (id == UINT32_MAX) {
 			unknown = true;
 			continue;
 		}
 		q[nq++] = id;
+		if (!stop) {
+			qs[nqs++] = id;
+		}
+	}
+	if (content_words == 0) {
+		memcpy(qs, q, nq * sizeof(q[0]));
+		nqs = nq;
 	}
 	out = json_array();
-	if (!out || nq == 0 || ix->live == 0) {
+	if (!out || nqs == 0 || ix->live == 0) {
 		goto done;
 	}
 	score = calloc(ix->nchunks, sizeof(*score));
@@ -2053,11 +2734,11 @@ json_t *ctxd_memory_bank_search(struct ctxd_memory_bank *mb, const struct ctxd_m
 	if (avgdl <= 0) {
 		avgdl = 1;
 	}
-	for (size_t i = 0; i < nq; i++) {
-		if (in_query(q[i], q, i)) {
+	for (size_t i = 0; i < nqs; i++) {
+		if (in_query(qs[i], qs, i)) {
 			continue; /* a repeated word counts once */
 		}
-		const struct term *t = &ix->terms[q[i]];
+		const struct term *t = &ix->terms[qs[i]];
 		double idf = log1p((N - t->df + 0.5) / (t->df + 0.5));
 		for (uint32_t k = 0; k < t->n; k++) {
 			const struct chunk *c = &ix->chunks[t->p[k].chunk];
@@ -2100,8 +2781,8 @@ json_t *ctxd_memory_bank_search(struct ctxd_memory_bank *mb, const struct ctxd_m
 	for (size_t i = 0; i < cand && i < limit; i++) {
 		const struct chunk *c = &ix->chunks[hits[i].chunk];
 		size_t line, ls, le;
-		best_line(ix, c, q, nq, hits[i].phrase, &line, &ls, &le);
-		json_t *snip = snippet(ix, ix->files[c->file].text, ls, le, q, nq);
+		best_line(ix, c, qs, nqs, hits[i].phrase, &line, &ls, &le);
+		json_t *snip = snippet(ix, ix->files[c->file].text, ls, le, qs, nqs);
 		json_t *h = json_pack("{s:s, s:o, s:I, s:f, s:o}", "file", ix->files[c->file].name,
 				      "heading", ctxd_memory_bank_json_text(c->heading,
 									  strlen(c->heading)),

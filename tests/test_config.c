@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -512,6 +513,64 @@ static void test_config_memory_bank(void)
 	mb_error("memory_bank: {token_budget: 5}\n", "memory_bank.token_budget");
 }
 
+/* memory_bank.sections (per file, the sections validation expects) and
+ * memory_bank.section_variants (per section, other headings that count as it). */
+static void test_config_memory_bank_sections(void)
+{
+	struct ctxd_config cfg;
+	struct ctxd_error err;
+	ctxd_config_init(&cfg);
+	ASSERT_EQ(cfg.n_memory_bank_sections, 0);
+	ASSERT_EQ(cfg.n_memory_bank_variants, 0);
+	ASSERT_EQ(load(&cfg, "memory_bank:\n"
+			     "  sections:\n"
+			     "    activeContext.md: [Current Focus, Blockers]\n"
+			     "    decisions.md:\n"
+			     "      - Decision Log\n"
+			     "    progress.md: []\n"
+			     "    techContext.md:\n"
+			     "  section_variants:\n"
+			     "    Current Focus: [\"現在のフォーカス\", Aktueller Fokus]\n",
+		       &err), 0);
+	ASSERT_EQ(cfg.n_memory_bank_sections, 4);
+	ASSERT_STR_EQ(cfg.memory_bank_sections[0].key, "activeContext.md");
+	ASSERT_EQ(cfg.memory_bank_sections[0].n, 2);
+	ASSERT_STR_EQ(cfg.memory_bank_sections[0].names[1], "Blockers");
+	ASSERT_STR_EQ(cfg.memory_bank_sections[1].names[0], "Decision Log");
+	ASSERT_EQ(cfg.memory_bank_sections[2].n, 0);
+	ASSERT_EQ(cfg.memory_bank_sections[3].n, 0);
+	ASSERT_EQ(cfg.n_memory_bank_variants, 1);
+	ASSERT_STR_EQ(cfg.memory_bank_variants[0].key, "Current Focus");
+	ASSERT_STR_EQ(cfg.memory_bank_variants[0].names[0], "現在のフォーカス");
+	/* a later source replaces the whole map; a failed one leaves it as it was */
+	ASSERT_EQ(load(&cfg, "memory_bank: {sections: {notes.md: [Log]}}\n", &err), 0);
+	ASSERT_EQ(cfg.n_memory_bank_sections, 1);
+	ASSERT_EQ(cfg.n_memory_bank_variants, 1);
+	ASSERT_EQ(load(&cfg, "memory_bank: {sections: {a.md: [x], b.md: [[y]]}}\n", &err), -1);
+	ASSERT_CONTAINS(err.msg, "memory_bank.sections.b.md[0]: expected a string, got a sequence");
+	ASSERT_EQ(cfg.n_memory_bank_sections, 1);
+	ASSERT_STR_EQ(cfg.memory_bank_sections[0].key, "notes.md");
+	ASSERT_EQ(load(&cfg, "memory_bank: {sections: ~, section_variants: {}}\n", &err), 0);
+	ASSERT_EQ(cfg.n_memory_bank_sections, 0);
+	ASSERT_EQ(cfg.n_memory_bank_variants, 0);
+	ctxd_config_finish(&cfg);
+	mb_error("memory_bank: {sections: {notes: [Log]}}\n",
+		 "memory_bank.sections: 'notes' is not a bank file name (it must end in .md)");
+	mb_error("memory_bank: {sections: {a.md: [x], a.md: [y]}}\n",
+		 "memory_bank.sections: duplicate key 'a.md'");
+	mb_error("memory_bank: {sections: [a.md]}\n", "memory_bank.sections: expected a mapping");
+	mb_error("memory_bank: {sections: {a.md: Log}}\n",
+		 "memory_bank.sections.a.md: expected a sequence of headings, got a string");
+	mb_error("memory_bank: {section_variants: {Goals: ['']}}\n",
+		 "memory_bank.section_variants.Goals[0]: must be 1 to 200 bytes");
+	char big[2048] = "memory_bank: {section_variants: {Goals: [";
+	for (int i = 0; i <= 100; i++) {
+		strcat(big, i ? ", x" : "x");
+	}
+	strcat(big, "]}}\n");
+	mb_error(big, "memory_bank.section_variants.Goals[100]: at most 100 entries");
+}
+
 static void test_config_skills(void)
 {
 	struct ctxd_config cfg;
@@ -640,6 +699,22 @@ static void test_config_load_file(void)
 
 	ASSERT_EQ(ctxd_config_load_file(&cfg, tmpdir, &err), -1);
 	ASSERT_EQ(err.sys_errno, EISDIR);
+
+	/* A FIFO with no writer used to block the open forever; a device was read as YAML. Both
+	 * are refused at once, saying what the file is. */
+	snprintf(path, sizeof(path), "%s/fifo.yaml", tmpdir);
+	unlink(path);
+	ASSERT_EQ(mkfifo(path, 0600), 0);
+	ASSERT_EQ(ctxd_config_load_file(&cfg, path, &err), -1);
+	ASSERT_EQ(err.sys_errno, EINVAL);
+	ASSERT_CONTAINS(err.msg, "fifo.yaml: the configuration must be a regular file, this is a "
+				 "FIFO (named pipe)");
+	unlink(path);
+	ASSERT_EQ(ctxd_config_load_file(&cfg, "/dev/null", &err), -1);
+	ASSERT_CONTAINS(err.msg, "/dev/null: the configuration must be a regular file, this is a "
+				 "character device");
+	ASSERT(cfg.source == NULL);
+	check_defaults(&cfg);
 
 	snprintf(path, sizeof(path), "%s/good.yaml", tmpdir);
 	write_file(path, "threads: 12\nlimits:\n  read_bytes: 1MiB\n", 39);
@@ -807,6 +882,7 @@ int main(void)
 	RUN(test_config_roots_forms);
 	RUN(test_config_disabled_tools);
 	RUN(test_config_memory_bank);
+	RUN(test_config_memory_bank_sections);
 	RUN(test_config_skills);
 	RUN(test_config_merge_order);
 	RUN(test_config_load_file);

@@ -170,6 +170,37 @@ static void put_bank(const char *name, const char *data)
 	put(p, data);
 }
 
+/* Write `data` to `dir`/`name`. */
+static void put_in(const char *dir, const char *name, const char *data)
+{
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	put(p, data);
+}
+
+/* A second bank at its own path (memory_bank.path), in the same sandbox. */
+struct other_bank {
+	struct ctxd_config c;
+	struct ctxd_memory_bank *m;
+	struct ctxd_tool_ctx cx;
+};
+
+static void other_bank_open(struct other_bank *o, const char *path)
+{
+	ctxd_config_init(&o->c);
+	o->c.memory_bank_path = strdup(path);
+	struct ctxd_error err;
+	o->m = ctxd_memory_bank_create(&o->c, sb, &err);
+	ASSERT(o->m);
+	o->cx = (struct ctxd_tool_ctx){.cfg = &o->c, .sandbox = sb, .ud = o->m};
+}
+
+static void other_bank_close(struct other_bank *o)
+{
+	ctxd_memory_bank_destroy(o->m);
+	ctxd_config_finish(&o->c);
+}
+
 static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -522,7 +553,8 @@ static void test_read(void)
 	char p[2 * CTXD_PATH_MAX];
 	snprintf(p, sizeof(p), "%s/link.md", bank);
 	ASSERT_EQ(symlink("/etc/hostname", p), 0);
-	expect_error(call("memory_bank_read", "{\"file\": \"link.md\"}"), "cannot read");
+	expect_error(call("memory_bank_read", "{\"file\": \"link.md\"}"),
+		     "is a symbolic link; bank files must be regular files");
 	unlink(p);
 }
 
@@ -594,11 +626,16 @@ static void test_write(void)
 	expect_error(call("memory_bank_write", "{\"file\": \"x.sh\", \"content\": \"n\", "
 					       "\"mode\": \"create\"}"),
 		     "argument 'file'");
-	/* no lock file leftovers block anything; the lock file itself is hidden */
+	/* the lock lives in .history/, next to a .gitignore that keeps both out of git */
 	struct stat st;
 	char p[2 * CTXD_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/.lock", bank);
+	snprintf(p, sizeof(p), "%s/.history/.lock", bank);
 	ASSERT_EQ(stat(p, &st), 0);
+	snprintf(p, sizeof(p), "%s/.lock", bank);
+	ASSERT(stat(p, &st) < 0 && errno == ENOENT);
+	char *gi = bank_file(".history/.gitignore");
+	ASSERT_CONTAINS(gi, "\n*\n");
+	free(gi);
 }
 
 static void test_update_section(void)
@@ -619,14 +656,14 @@ static void test_update_section(void)
 		       "{\"file\": \"s.md\", \"heading\": \"Current Focus\", \"content\": "
 		       "\"- zero\\n\", \"op\": \"prepend\"}"));
 	t = bank_file("s.md");
-	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\n- zero\n- one\n- two\n\n## Next Steps\n\n"
+	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\n- zero\n\n- one\n- two\n\n## Next Steps\n\n"
 			 "- later\n");
 	free(t);
 	expect_ok(call("memory_bank_update_section",
 		       "{\"file\": \"s.md\", \"heading\": \"Next Steps\", \"content\": "
 		       "\"\\n\\n- ship it\\n\\n\", \"op\": \"replace\"}"));
 	t = bank_file("s.md");
-	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\n- zero\n- one\n- two\n\n## Next Steps\n\n"
+	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\n- zero\n\n- one\n- two\n\n## Next Steps\n\n"
 			 "- ship it\n");
 	free(t);
 	/* replace keeps one blank line before the next heading */
@@ -697,6 +734,99 @@ static void test_update_section(void)
 	t = bank_file("setext.md");
 	ASSERT_STR_EQ(t, "Title\n=====\n\nStatus\n------\n\nnew\n");
 	free(t);
+}
+
+/* prepend keeps one blank line between the new text and the old, so two paragraphs do not
+ * run together into one */
+static void test_prepend_blank_line(void)
+{
+	put_bank("pre.md", "# P\n\n## Notes\n\nOld paragraph.\n\n## End\n\nx\n");
+	expect_ok(call("memory_bank_update_section",
+		       "{\"file\": \"pre.md\", \"heading\": \"Notes\", \"content\": "
+		       "\"New paragraph.\\n\\n\\n\", \"op\": \"prepend\"}"));
+	char *t = bank_file("pre.md");
+	ASSERT_STR_EQ(t, "# P\n\n## Notes\n\nNew paragraph.\n\nOld paragraph.\n\n## End\n\nx\n");
+	free(t);
+	/* text right under the heading, no blank line: the new text goes there, then a blank */
+	put_bank("pre.md", "## Notes\nOld directly.\n");
+	expect_ok(call("memory_bank_update_section",
+		       "{\"file\": \"pre.md\", \"heading\": \"Notes\", \"content\": "
+		       "\"New\", \"op\": \"prepend\"}"));
+	t = bank_file("pre.md");
+	ASSERT_STR_EQ(t, "## Notes\nNew\n\nOld directly.\n");
+	free(t);
+	put_bank("pre.md", "## N\r\n\r\nold\r\n");
+	expect_ok(call("memory_bank_update_section",
+		       "{\"file\": \"pre.md\", \"heading\": \"N\", \"content\": \"new\", "
+		       "\"op\": \"prepend\"}"));
+	t = bank_file("pre.md");
+	ASSERT_STR_EQ(t, "## N\r\n\r\nnew\r\n\r\nold\r\n");
+	free(t);
+}
+
+/* Call `tool_name` with `args` (stolen) after setting `key` to the `n` bytes at `v` (may
+ * hold NUL bytes, which the JSON text callc parses cannot carry); expect an isError
+ * containing `part`. */
+static void expect_refused(const char *tool_name, json_t *args, const char *key, const char *v,
+			   size_t n, const char *part)
+{
+	json_t *sv = json_stringn(v, n);
+	ASSERT(sv);
+	if (strcmp(key, "files") == 0) {
+		json_object_set_new(args, key, json_pack("[s, o]", "notes.md", sv));
+	} else {
+		json_object_set_new(args, key, sv);
+	}
+	expect_error(call_args(&ctx, tool_name, args), part);
+	json_decref(args);
+}
+
+/* "nul.md\u0000.txt" used to act on "nul.md" (json_string_value stops at the NUL): every
+ * bank tool refuses a NUL or control character in a name, as the file tools do. */
+static void test_nul_names(void)
+{
+	static const char nul[] = "nul.md\0.txt";
+	size_t nl = sizeof(nul) - 1;
+	expect_refused("memory_bank_write", json_pack("{s:s, s:s}", "content", "x", "mode",
+						      "replace"),
+		       "file", nul, nl, "argument 'file' contains a NUL byte (0x00 at byte 6)");
+	expect_refused("memory_bank_write", json_pack("{s:s, s:s}", "content", "x", "mode",
+						      "replace"),
+		       "file", "ctl\x01.md", 7, "argument 'file' contains a control character");
+	expect_refused("memory_bank_update_section",
+		       json_pack("{s:s, s:s, s:s}", "heading", "H", "content", "x", "op", "append"),
+		       "file", nul, nl, "NUL byte");
+	expect_refused("memory_bank_update_section",
+		       json_pack("{s:s, s:s, s:s}", "file", "notes.md", "content", "x", "op",
+				 "append"),
+		       "heading", "One\0Two", 7, "argument 'heading' contains a NUL byte");
+	expect_refused("memory_bank_read", json_object(), "file", nul, nl, "NUL byte");
+	expect_refused("memory_bank_read", json_object(), "files", nul, nl,
+		       "argument 'files' item 1 contains a NUL byte");
+	expect_refused("memory_bank_read", json_pack("{s:s}", "file", "notes.md"), "section",
+		       "One\0x", 5, "argument 'section' contains a NUL byte");
+	expect_refused("memory_bank_history", json_object(), "file", nul, nl, "NUL byte");
+	expect_refused("memory_bank_restore", json_pack("{s:i}", "version", 1), "file", nul, nl,
+		       "NUL byte");
+	expect_refused("memory_bank_search", json_object(), "query", "a\0b", 3,
+		       "argument 'query' contains a NUL byte");
+	static const char proj[] = "default\0x";
+	const char *const per_project[] = {"memory_bank_list", "memory_bank_validate",
+					   "memory_bank_init"};
+	for (size_t i = 0; i < 3; i++) {
+		expect_refused(per_project[i], json_object(), "project", proj, sizeof(proj) - 1,
+			       "argument 'project' contains a NUL byte");
+	}
+	/* nothing was written under the cut name */
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/nul.md", bank);
+	struct stat st;
+	ASSERT(stat(p, &st) < 0 && errno == ENOENT);
+	/* a tab in a heading is text, not a control character to refuse */
+	json_t *r = call("memory_bank_read", "{\"file\": \"notes.md\", \"section\": \"a\\tb\"}");
+	ASSERT(is_error(r));
+	ASSERT_CONTAINS(text(r), "has no section");
+	json_decref(r);
 }
 
 struct app {
@@ -842,15 +972,82 @@ static void test_search(void)
 	json_decref(r);
 }
 
+/* Search for `query`; the number of results goes to *n, and the best one's `key` is checked
+ * against `want` (when there is a result and `want` is not NULL). */
+static void search_top(const char *query, const char *key, const char *want, size_t *n)
+{
+	json_t *args = json_pack("{s:s}", "query", query);
+	json_t *r = call_args(&ctx, "memory_bank_search", args);
+	json_decref(args);
+	json_t *res = json_object_get(sc(r), "results");
+	*n = json_array_size(res);
+	if (*n && want) {
+		ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(res, 0), key)), want);
+	}
+	json_decref(r);
+}
+
+/* Stop words do not rank: "which chains are supported" used to put first a short section
+ * that matched only "are". Accents and case fold: "tong quan" finds "Tổng quan", whether the
+ * file holds it composed (NFC) or decomposed (NFD). */
+static void test_search_words(void)
+{
+	put_bank("sw1.md", "# Chains\n\n## Supported Chains\n\nThe router trades on Ethereum, Base "
+			   "and Polygon; more chains are planned. Supported wallets follow the "
+			   "chains we list here, and every chain has its own gas settings.\n\n"
+			   "## Why\n\nChains differ in fees and supported tokens.\n");
+	put_bank("sw2.md", "## Notes\n\nThese are short.\n");
+	json_t *r = call("memory_bank_search", "{\"query\": \"which chains are supported\"}");
+	json_t *res = json_object_get(sc(r), "results");
+	ASSERT(json_array_size(res) >= 1);
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(res, 0), "heading")),
+		      "Supported Chains");
+	size_t i, n;
+	json_t *v;
+	json_array_foreach(res, i, v) {
+		/* a section holding only the query's stop words is no match at all */
+		ASSERT(strcmp(json_string_value(json_object_get(v, "file")), "sw2.md") != 0);
+	}
+	json_decref(r);
+	/* a query of nothing but stop words still finds them */
+	search_top("these are", "file", "sw2.md", &n);
+	ASSERT(n >= 1);
+	/* stop words around a word the bank does not hold find nothing */
+	search_top("what is a zyzzyva", "file", NULL, &n);
+	ASSERT_EQ(n, 0);
+
+	put_bank("sw3.md", "## 🎯 Tổng Quan Dự Án\n\nNền tảng giao dịch.\n\n"
+			   "## Straße\n\nDie Hauptstraße.\n");
+	/* "Tổng" written decomposed: o + U+0302 (circumflex) + U+0309 (hook above) */
+	put_bank("sw4.md", "## To\xcc\x82\xcc\x89ng ke\xcc\x82\xcc\x81t\n\nCuối tuần.\n");
+	search_top("tong quan", "snippet", "## 🎯 «Tổng» «Quan» Dự Án", &n);
+	ASSERT(n >= 1);
+	search_top("TỔNG KẾT", "file", "sw4.md", &n);
+	ASSERT(n >= 1);
+	search_top("STRASSE", "heading", "Straße", &n);
+	ASSERT_EQ(n, 1);
+	/* an emoji or a dash is no part of a word: "Dự" is found next to them */
+	search_top("du an", "file", "sw3.md", &n);
+	ASSERT_EQ(n, 1);
+}
+
 /* ---- validation corpus ------------------------------------------------------------- */
 
-/* Run validate on the bank at `dir` (a read-only root) and compare with dir/expected:
- * one "severity code file line" per line, order-insensitive. */
+/* Run validate on the bank in `dir` (a read-only root) and compare with dir/expected:
+ * one "severity code file line" per line, order-insensitive. The bank is dir/memory-bank or
+ * dir/.cursor/memory-bank when the case has one (links from it may name files of the
+ * root), else dir itself. */
 static void validate_case(const char *dir)
 {
 	struct ctxd_config c;
 	ctxd_config_init(&c);
-	c.memory_bank_path = strdup(dir);
+	char bank_dir[3 * CTXD_PATH_MAX];
+	struct stat st;
+	snprintf(bank_dir, sizeof(bank_dir), "%s/memory-bank", dir);
+	if (stat(bank_dir, &st) < 0) {
+		snprintf(bank_dir, sizeof(bank_dir), "%s/.cursor/memory-bank", dir);
+	}
+	c.memory_bank_path = strdup(stat(bank_dir, &st) == 0 ? bank_dir : dir);
 	c.memory_bank_token_budget = 200;
 	struct ctxd_sandbox *s = ctxd_sandbox_create();
 	struct ctxd_error err;
@@ -922,7 +1119,72 @@ static void test_validate_corpus(void)
 		cases++;
 	}
 	closedir(d);
-	ASSERT(cases >= 5);
+	ASSERT(cases >= 8);
+}
+
+/* The codes of `r`'s findings for `file`, in order and joined by spaces, must be `want`. */
+static void expect_codes(json_t *r, const char *file, const char *want)
+{
+	char buf[1024] = "";
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(sc(r), "findings"), i, v) {
+		if (strcmp(json_string_value(json_object_get(v, "file")), file) == 0) {
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", buf[0] ? " " : "",
+				 json_string_value(json_object_get(v, "code")));
+		}
+	}
+	ASSERT_STR_EQ(buf, want);
+}
+
+/* memory_bank.sections replaces a file's expected sections (and gives other files some);
+ * memory_bank.section_variants adds headings that count, so a bank in another language
+ * validates clean. */
+static void test_validate_config(void)
+{
+	char vb[CTXD_PATH_MAX + 32];
+	snprintf(vb, sizeof(vb), "%s/cfgbank", root);
+	ASSERT_EQ(mkdir(vb, 0755), 0);
+	const char *const core[] = {"projectbrief.md", "productContext.md", "systemPatterns.md",
+				    "techContext.md"};
+	for (size_t i = 0; i < 4; i++) {
+		put_in(vb, core[i], ctxd_memory_bank_template(core[i]));
+	}
+	put_in(vb, "activeContext.md", "# Aktiver Kontext\n\n## 1. Aktueller Fokus\n\nx\n\n"
+				       "## Nächste Schritte\n\ny\n");
+	put_in(vb, "progress.md", "# Progress\n\nfree text, no sections\n");
+	put_in(vb, "decisions.md", "# Decisions\n\n## Log\n\nz\n");
+	struct other_bank ob;
+	other_bank_open(&ob, vb);
+	json_t *r = callc(&ob.cx, "memory_bank_validate", "{}");
+	expect_codes(r, "activeContext.md", "unrecognised_sections");
+	expect_codes(r, "progress.md", "missing_section missing_section missing_section "
+				       "missing_section");
+	expect_codes(r, "decisions.md", "");
+	json_decref(r);
+
+	static const char yaml[] = "memory_bank:\n"
+				   "  sections:\n"
+				   "    activeContext.md: [Current Focus, Next Steps]\n"
+				   "    progress.md: []\n"
+				   "    decisions.md: [Decision Log]\n"
+				   "  section_variants:\n"
+				   "    Current Focus: [Aktueller Fokus]\n"
+				   "    Next Steps: [nächste schritte]\n";
+	struct ctxd_error err;
+	ASSERT_EQ(ctxd_config_load_buffer(&ob.c, yaml, strlen(yaml), NULL, &err), 0);
+	r = callc(&ob.cx, "memory_bank_validate", "{}");
+	expect_codes(r, "activeContext.md", "");
+	expect_codes(r, "progress.md", "");
+	expect_codes(r, "decisions.md", "missing_section");
+	ASSERT_CONTAINS(text(r), "decisions.md:0: warning: required section '## Decision Log' is "
+				 "missing");
+	json_decref(r);
+	put_in(vb, "decisions.md", "# Decisions\n\n## Decision Log (2024)\n\nz\n");
+	r = callc(&ob.cx, "memory_bank_validate", "{}");
+	expect_codes(r, "decisions.md", "");
+	json_decref(r);
+	other_bank_close(&ob);
 }
 
 static void test_validate_stale(void)
@@ -1028,6 +1290,169 @@ static void test_multi_project(void)
 	ctxd_config_finish(&c);
 }
 
+/* ---- git status ---------------------------------------------------------------------- */
+
+/* Run a shell command; returns its whole stdout (malloc'd) and asserts exit status 0. */
+static char *run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *run(const char *fmt, ...)
+{
+	char cmd[4 * CTXD_PATH_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	FILE *f = popen(cmd, "r");
+	ASSERT(f);
+	char *out = NULL;
+	size_t len = 0;
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		out = realloc(out, len + n + 1);
+		ASSERT(out);
+		memcpy(out + len, buf, n);
+		len += n;
+	}
+	int st = pclose(f);
+	if (st != 0) {
+		fprintf(stderr, "command failed (%d): %s\n", st, cmd);
+		abort();
+	}
+	if (!out) {
+		out = strdup("");
+	}
+	out[len] = '\0';
+	return out;
+}
+
+/* A repository that commits its bank: after writes, `git status --porcelain` shows the
+ * changed bank file and nothing else (the lock and the history used to be listed as
+ * untracked). A bank written by an older ctxd (lock at <bank>/.lock) keeps working: the old
+ * lock is removed, its history is still read. */
+static void test_git_status(void)
+{
+	if (system("git --version >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "   no git: skipped\n");
+		return;
+	}
+	char proj[CTXD_PATH_MAX + 16], mbp[CTXD_PATH_MAX + 32];
+	snprintf(proj, sizeof(proj), "%s/gitproj", root);
+	snprintf(mbp, sizeof(mbp), "%s/memory-bank", proj);
+	ASSERT_EQ(mkdir(proj, 0755), 0);
+	ASSERT_EQ(mkdir(mbp, 0755), 0);
+	char p[2 * CTXD_PATH_MAX];
+	static const char ac[] = "# Active Context\n\n## Current Focus\n\n- a\n";
+	put_in(mbp, "activeContext.md", ac);
+	/* the old layout: a lock file in the bank, a history version already kept */
+	put_in(mbp, ".lock", "");
+	snprintf(p, sizeof(p), "%s/.history", mbp);
+	ASSERT_EQ(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/.history/activeContext.md", mbp);
+	ASSERT_EQ(mkdir(p, 0755), 0);
+	put_in(mbp, ".history/activeContext.md/1.md", ac);
+	free(run("cd '%s' && git init -q . && git add memory-bank/activeContext.md && "
+		 "git -c user.name=t -c user.email=t@example.com commit -qm bank",
+		 proj));
+	char *st = run("cd '%s' && git status --porcelain --untracked-files=all", proj);
+	ASSERT_CONTAINS(st, "?? memory-bank/"); /* the old layout is noisy */
+	free(st);
+
+	struct other_bank ob;
+	other_bank_open(&ob, mbp);
+	const struct ctxd_tool_ctx *cx = &ob.cx;
+	expect_ok(callc(cx, "memory_bank_update_section",
+			"{\"file\": \"activeContext.md\", \"heading\": \"Current Focus\", "
+			"\"content\": \"- b\", \"op\": \"append\"}"));
+	expect_ok(callc(cx, "memory_bank_write",
+			"{\"file\": \"notes.md\", \"content\": \"n\\n\", \"mode\": \"create\"}"));
+	st = run("cd '%s' && git status --porcelain --untracked-files=all", proj);
+	ASSERT_STR_EQ(st, " M memory-bank/activeContext.md\n?? memory-bank/notes.md\n");
+	free(st);
+	snprintf(p, sizeof(p), "%s/.lock", mbp);
+	struct stat sst;
+	ASSERT(stat(p, &sst) < 0 && errno == ENOENT);
+	/* the version kept by the old layout is still there, the new ones follow it */
+	json_t *r = callc(cx, "memory_bank_history", "{\"file\": \"activeContext.md\"}");
+	json_t *vs = json_object_get(sc(r), "versions");
+	ASSERT_EQ(json_array_size(vs), 2);
+	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(vs, 1), "version")), 2);
+	json_decref(r);
+	/* a .gitignore the user edited is left as it is */
+	snprintf(p, sizeof(p), "%s/.history/.gitignore", mbp);
+	put(p, "1.md\n");
+	expect_ok(callc(cx, "memory_bank_write",
+			"{\"file\": \"notes.md\", \"content\": \"m\\n\", \"mode\": \"replace\"}"));
+	char *gi = slurp(p, NULL);
+	ASSERT_STR_EQ(gi, "1.md\n");
+	free(gi);
+	other_bank_close(&ob);
+}
+
+/* ---- non-regular files ------------------------------------------------------------- */
+
+/* FIFOs in a bank (a cloned repository can hold any): no tool blocks on one, none reads
+ * it, and each says what the file is instead of an unrelated errno text. A FIFO here has no
+ * writer, so a blocking open of it would hang the test. */
+static void test_fifos(void)
+{
+	char fb[CTXD_PATH_MAX + 32], p[2 * CTXD_PATH_MAX];
+	snprintf(fb, sizeof(fb), "%s/fifobank", root);
+	ASSERT_EQ(mkdir(fb, 0755), 0);
+	snprintf(p, sizeof(p), "%s/activeContext.md", fb);
+	ASSERT_EQ(mkfifo(p, 0644), 0);
+	put_in(fb, "notes.md", "# Notes\n\n## Zebra\n\nA zebra has stripes.\n");
+	struct other_bank ob;
+	other_bank_open(&ob, fb);
+	const struct ctxd_tool_ctx *cx = &ob.cx;
+	static const char fifo_msg[] =
+		"'activeContext.md' is a FIFO (named pipe), not a regular file";
+	expect_error(callc(cx, "memory_bank_read", "{\"file\": \"activeContext.md\"}"),
+		     fifo_msg);
+	expect_error(callc(cx, "memory_bank_write", "{\"file\": \"activeContext.md\", "
+						     "\"content\": \"x\", \"mode\": \"replace\"}"),
+		     fifo_msg);
+	expect_error(callc(cx, "memory_bank_update_section",
+			   "{\"file\": \"activeContext.md\", \"heading\": \"A\", \"content\": "
+			   "\"x\", \"op\": \"append\"}"),
+		     fifo_msg);
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/activeContext.md", fb);
+	ASSERT(lstat(p, &st) == 0 && S_ISFIFO(st.st_mode)); /* never replaced */
+	json_t *r = callc(cx, "memory_bank_validate", "{}");
+	ASSERT_CONTAINS(text(r), "activeContext.md:0: error: 'activeContext.md' is a FIFO (named "
+				 "pipe), not a regular file");
+	json_decref(r);
+	r = callc(cx, "memory_bank_search", "{\"query\": \"zebra\"}");
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "results")), 1);
+	json_decref(r);
+	r = callc(cx, "memory_bank_list", "{}");
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "files")), 1);
+	json_decref(r);
+	const struct ctxd_resource_provider *rp = ctxd_memory_bank_resources(ob.m);
+	struct ctxd_provider_ctx pc = {.cfg = &ob.c, .sandbox = sb};
+	struct ctxd_error err;
+	ASSERT(!rp->read(rp->ud, &pc, "memory-bank://default/activeContext.md", &err));
+	ASSERT_CONTAINS(err.msg, fifo_msg);
+	/* a FIFO among the kept versions: the history lists the others, restore says why */
+	expect_ok(callc(cx, "memory_bank_write", "{\"file\": \"notes.md\", \"content\": "
+						  "\"v2\\n\", \"mode\": \"replace\"}"));
+	snprintf(p, sizeof(p), "%s/.history/notes.md/3.md", fb);
+	ASSERT_EQ(mkfifo(p, 0644), 0);
+	r = callc(cx, "memory_bank_history", "{\"file\": \"notes.md\"}");
+	ASSERT_EQ(json_array_size(json_object_get(sc(r), "versions")), 2);
+	json_decref(r);
+	expect_error(callc(cx, "memory_bank_restore", "{\"file\": \"notes.md\", \"version\": 3}"),
+		     "cannot read version 3 of 'notes.md': '3.md' is a FIFO (named pipe)");
+	/* a FIFO where the lock goes: writes are refused with what to do */
+	snprintf(p, sizeof(p), "%s/.history/.lock", fb);
+	ASSERT_EQ(unlink(p), 0);
+	ASSERT_EQ(mkfifo(p, 0644), 0);
+	expect_error(callc(cx, "memory_bank_write", "{\"file\": \"notes.md\", \"content\": "
+						     "\"v3\\n\", \"mode\": \"replace\"}"),
+		     "/.history/.lock' is not a regular file; remove it");
+	other_bank_close(&ob);
+}
+
 /* ---- SIGKILL in the middle of writes ----------------------------------------------- */
 
 static void test_sigkill_mid_write(void)
@@ -1070,7 +1495,7 @@ static void test_sigkill_mid_write(void)
 		free(d2);
 		ASSERT(strcmp(sha, sha_a) == 0 || strcmp(sha, sha_b) == 0);
 		/* the dead writer's lock went with it */
-		snprintf(p, sizeof(p), "%s/.lock", bank);
+		snprintf(p, sizeof(p), "%s/.history/.lock", bank);
 		int lfd = open(p, O_RDWR);
 		ASSERT(lfd >= 0);
 		ASSERT_EQ(flock(lfd, LOCK_EX | LOCK_NB), 0);
@@ -1128,15 +1553,21 @@ int main(void)
 	RUN(test_read);
 	RUN(test_write);
 	RUN(test_update_section);
+	RUN(test_prepend_blank_line);
+	RUN(test_nul_names);
 	RUN(test_threads_append);
 	RUN(test_history_restore);
 	RUN(test_search);
+	RUN(test_search_words);
 	RUN(test_validate_corpus);
+	RUN(test_validate_config);
 	RUN(test_validate_stale);
 	RUN(test_resources);
 	RUN(test_multi_project);
 	RUN(test_md_lone_cr);
 	RUN(test_sigkill_mid_write);
+	RUN(test_git_status);
+	RUN(test_fifos);
 
 	ctxd_memory_bank_destroy(mb);
 	ctxd_sandbox_destroy(sb);

@@ -18,6 +18,15 @@ struct ctxd_config_root {
 	bool read_only; /* mode: ro */
 };
 
+/* One entry of memory_bank.sections (key: a bank file; names: the sections it must hold)
+ * or of memory_bank.section_variants (key: a section; names: other headings that count as
+ * it). */
+struct ctxd_config_names {
+	char *key;    /* owned */
+	char **names; /* owned array of owned strings */
+	size_t n;
+};
+
 struct ctxd_config {
 	struct ctxd_config_root *roots; /* owned array */
 	size_t n_roots;
@@ -41,6 +50,14 @@ struct ctxd_config {
 	unsigned memory_bank_history;   /* memory_bank.history: versions kept per file, default 20 */
 	unsigned memory_bank_stale_days; /* memory_bank.stale_days: staleness age, default 7 */
 	size_t memory_bank_token_budget; /* memory_bank.token_budget: approx tokens/file, 8000 */
+	struct ctxd_config_names *memory_bank_sections; /* memory_bank.sections: per file, the
+							 * sections validation expects, replacing
+							 * the built-in list of that file (owned) */
+	size_t n_memory_bank_sections;
+	struct ctxd_config_names *memory_bank_variants; /* memory_bank.section_variants: per
+							 * section, headings accepted besides the
+							 * built-in variants (owned) */
+	size_t n_memory_bank_variants;
 	char **skills_dirs;       /* skills.dirs: extra skill directories, highest precedence
 				   * (owned; --skills-dir DIR appends) */
 	size_t n_skills_dirs;

@@ -8,10 +8,13 @@
  * memory_bank.multi_project every project is a subdirectory of that directory; otherwise
  * there is one project, named "default" (resource URIs memory-bank://default/<file>).
  * Bank files have safe names ([A-Za-z0-9._-]+ ending in ".md", no leading dot). Every
- * write takes an exclusive flock on <bank>/.lock, re-checks the caller's expected sha256
- * under the lock, replaces the file atomically (ctxd_atomic_write) and records the new
- * content as a version under <bank>/.history/<file>/<n>.md (the last memory_bank.history
- * kept; n counts from 1 and is never reused). All access goes through the sandbox.
+ * write takes an exclusive flock on <bank>/.history/.lock, re-checks the caller's expected
+ * sha256 under the lock, replaces the file atomically (ctxd_atomic_write) and records the
+ * new content as a version under <bank>/.history/<file>/<n>.md (the last
+ * memory_bank.history kept; n counts from 1 and is never reused). <bank>/.history/.gitignore
+ * ("*", written when missing) keeps the lock and history out of git. A bank whose lock is
+ * still <bank>/.lock (older ctxd) is migrated on its next write. Every bank file is opened
+ * O_NONBLOCK and must be a regular file. All access goes through the sandbox.
  */
 #ifndef CTXD_MEMORY_BANK_H
 #define CTXD_MEMORY_BANK_H
@@ -95,6 +98,9 @@ struct ctxd_mb_dir {
 	bool read_only;               /* its root is read-only */
 	char project[128];            /* the project name ("default" in single mode) */
 	char abs[CTXD_PATH_MAX];      /* absolute path, for messages and watches */
+	int root_fd;                  /* the root the bank lives in (O_PATH, borrowed from the
+				       * sandbox: valid while the sandbox given to open is) */
+	char rel[CTXD_PATH_MAX];      /* the bank's path relative to that root ("." = the root) */
 };
 
 /* Open the bank of `project` (NULL = the default project; in multi-project mode a project
@@ -117,9 +123,18 @@ json_t *ctxd_memory_bank_projects(struct ctxd_memory_bank *mb, const struct ctxd
  * set. */
 json_t *ctxd_memory_bank_files(int dirfd, struct ctxd_error *err);
 
-/* Read bank file `name` in `dirfd` (at most 16 MiB). Returns 0 with *out (malloc'd,
- * NUL-terminated, caller frees) and *len; -1 with errno (ENOENT, EFBIG, ...). */
+/* Read bank file `name` in `dirfd` (at most 16 MiB). Only a regular file is read, and never
+ * by following a symlink: the name is checked before it is opened (O_NONBLOCK) and again
+ * after, so a FIFO, socket or device can neither stall the call nor be opened. Returns 0
+ * with *out (malloc'd, NUL-terminated, caller frees) and *len; -1 with errno (ENOENT,
+ * EFBIG, EISDIR, ELOOP for a symlink, EINVAL for a FIFO, socket or device, ...). Any
+ * thread. */
 int ctxd_memory_bank_read_file(int dirfd, const char *name, char **out, size_t *len);
+
+/* A sentence saying why ctxd_memory_bank_read_file failed on `name` in `dirfd` with errno
+ * `e` ("'x.md' is a FIFO (named pipe), not a regular file; ..."), written to `buf` (`n`
+ * bytes, truncated to fit) and returned. Any thread. */
+const char *ctxd_memory_bank_read_error(int dirfd, const char *name, int e, char *buf, size_t n);
 
 /* The six core files in their standard order, and the "##" sections their templates
  * define (NULL-terminated lists). */
@@ -150,7 +165,7 @@ struct ctxd_mb_result {
 	bool unchanged;       /* the new content equals the old: nothing written */
 };
 
-/* The write transaction: flock(<bank>/.lock, LOCK_EX); read `file`; when `expected` is
+/* The write transaction: flock(<bank>/.history/.lock, LOCK_EX); read `file`; when `expected` is
  * non-NULL compare it with the current sha256 (missing file: only "" matches) and fail
  * with code CTXD_MB_PRECONDITION and `cur_sha` (65 bytes, may be NULL) filled; run `fn`;
  * atomically replace the file; record history (a changed on-disk version not yet in the
@@ -173,7 +188,16 @@ int ctxd_memory_bank_version(const struct ctxd_mb_dir *dir, const char *file, lo
 			     char **out, size_t *len, struct ctxd_error *err);
 
 /* Validate the bank: a new array of findings {severity: error|warning|info, code, file,
- * line (0 = the file as a whole), message, hint}, or NULL with err set. */
+ * line (0 = the file as a whole), message, hint}, or NULL with err set. The sections a file
+ * must hold are memory_bank.sections' list for it, else a core file's template sections; a
+ * section is present when a heading other than the title, or a line that is all bold,
+ * begins with its words or those of a variant (built-in Cline/Cursor wording, plus
+ * memory_bank.section_variants), compared after dropping leading emoji, numbering and
+ * punctuation and folding case and accents. A file with two or more headings and none of
+ * its expected sections gets one info finding "unrecognised_sections" instead of a
+ * "missing_section" warning per section. A relative link is "broken_link" only when it
+ * names nothing against the bank nor against the root the bank lives in (a leading run of
+ * "../" dropped), and is not checked when it leaves that root. Worker thread. */
 json_t *ctxd_memory_bank_validate(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir *dir,
 				  struct ctxd_error *err);
 

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,63 @@ static const char *str_arg(json_t *args, const char *key)
 static json_t *fail_err(const struct ctxd_error *err)
 {
 	return ctxd_tool_error("%s", err->msg);
+}
+
+/* The first NUL or control character in string `v` that `what` may not hold: none at all in
+ * a name (file, files, project), only tab in other text (heading, section, query); SIZE_MAX
+ * when there is none. json_string_value() ends at a NUL, so without this check
+ * "nul.md\u0000.txt" would act on "nul.md". */
+static size_t bad_char(json_t *v, bool name)
+{
+	const unsigned char *p = (const unsigned char *)json_string_value(v);
+	size_t n = json_string_length(v);
+	for (size_t i = 0; i < n; i++) {
+		if ((p[i] < 0x20 && (name || p[i] != '\t')) || p[i] == 0x7f) {
+			return i;
+		}
+	}
+	return SIZE_MAX;
+}
+
+static json_t *bad_char_error(const char *key, size_t item, json_t *v, size_t at)
+{
+	unsigned char c = (unsigned char)json_string_value(v)[at];
+	char where[48] = "";
+	if (item != SIZE_MAX) {
+		snprintf(where, sizeof(where), " item %zu", item);
+	}
+	return ctxd_tool_error("argument '%s'%s contains %s (0x%02x at byte %zu); give %s without "
+			       "control characters",
+			       key, where, c ? "a control character" : "a NUL byte", c, at,
+			       strcmp(key, "heading") == 0 || strcmp(key, "section") == 0
+				       ? "the heading's text"
+				       : strcmp(key, "query") == 0 ? "the words to look for"
+								   : "the name");
+}
+
+/* Refuse, in every bank tool, string arguments holding NUL or control characters: names
+ * (file, files, project) may hold none, other text none but tab. `content` is the file's
+ * text and is written as given. Returns an isError result, or NULL when all are clean. */
+static json_t *check_chars(json_t *args)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(args, key, v) {
+		bool name = strcmp(key, "file") == 0 || strcmp(key, "project") == 0;
+		size_t at;
+		if (json_is_string(v) && strcmp(key, "content") != 0 &&
+		    (at = bad_char(v, name)) != SIZE_MAX) {
+			return bad_char_error(key, SIZE_MAX, v, at);
+		}
+		size_t i;
+		json_t *item;
+		json_array_foreach(strcmp(key, "files") == 0 ? v : NULL, i, item) {
+			if (json_is_string(item) && (at = bad_char(item, true)) != SIZE_MAX) {
+				return bad_char_error(key, i, item, at);
+			}
+		}
+	}
+	return NULL;
 }
 
 /* Open the bank named by the `project` argument. */
@@ -178,6 +236,10 @@ static int put_fn(void *arg, const char *cur, size_t len, char **out, size_t *ou
 
 static json_t *mb_init(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	struct ctxd_mb_dir dir;
 	json_t *e = open_bank(ctx, args, true, &dir);
 	if (e) {
@@ -242,6 +304,10 @@ static json_t *headings_json(const char *buf, size_t len)
 
 static json_t *mb_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	struct ctxd_mb_dir dir;
 	json_t *e = open_bank(ctx, args, false, &dir);
 	if (e) {
@@ -366,11 +432,9 @@ static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct rea
 	char *data;
 	size_t len;
 	if (ctxd_memory_bank_read_file(dir->fd, f, &data, &len) < 0) {
-		if (errno == ENOENT) {
-			ctxd_strbuf_printf(why, "'%s' does not exist in the bank", f);
-		} else {
-			ctxd_strbuf_printf(why, "cannot read '%s': %s", f, strerror(errno));
-		}
+		char msg[400];
+		ctxd_strbuf_str(why, ctxd_memory_bank_read_error(dir->fd, f, errno, msg,
+								 sizeof(msg)));
 		return NULL;
 	}
 	char sha[65];
@@ -453,6 +517,10 @@ static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct rea
 
 static json_t *mb_read(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	const char *file = str_arg(args, "file");
 	json_t *list = json_object_get(args, "files");
 	bool core = json_is_true(json_object_get(args, "core"));
@@ -461,7 +529,7 @@ static json_t *mb_read(const struct ctxd_tool_ctx *ctx, json_t *args)
 		return ctxd_tool_error("give exactly one of 'file', 'files' or 'core': true (got %d)",
 				       sel);
 	}
-	json_t *bad = file ? check_file(file) : NULL;
+	bad = file ? check_file(file) : NULL;
 	if (bad) {
 		return bad;
 	}
@@ -566,6 +634,10 @@ out:
 
 static json_t *mb_write(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	const char *file = str_arg(args, "file");
 	const char *mode = str_arg(args, "mode");
 	json_t *jc = json_object_get(args, "content");
@@ -703,6 +775,9 @@ static int section_fn(void *arg, const char *cur, size_t len, char **out, size_t
 		}
 		ctxd_strbuf_add(&b, cur + body, at - body);
 		add_normalized(&b, a->content, a->content_len, eol);
+		/* a blank line between the new text and the old: without it the two would run
+		 * together into one paragraph (or one list) */
+		ctxd_strbuf_str(&b, eol);
 		ctxd_strbuf_str(&b, eol);
 		ctxd_strbuf_add(&b, cur + at, len - at);
 	}
@@ -724,6 +799,10 @@ out:
 
 static json_t *mb_update_section(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	const char *file = str_arg(args, "file");
 	json_t *e = check_file(file);
 	if (e) {
@@ -774,6 +853,10 @@ static json_t *mb_update_section(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 static json_t *mb_search(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	const char *query = str_arg(args, "query");
 	json_t *jl = json_object_get(args, "limit");
 	size_t limit = jl ? (size_t)json_integer_value(jl) : 10;
@@ -814,6 +897,10 @@ static json_t *mb_search(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 static json_t *mb_validate(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	struct ctxd_mb_dir dir;
 	json_t *e = open_bank(ctx, args, false, &dir);
 	if (e) {
@@ -856,6 +943,10 @@ static json_t *mb_validate(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 static json_t *mb_history(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	const char *file = str_arg(args, "file");
 	json_t *e = check_file(file);
 	if (e) {
@@ -893,6 +984,10 @@ static json_t *mb_history(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 static json_t *mb_restore(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	json_t *bad = check_chars(args);
+	if (bad) {
+		return bad;
+	}
 	const char *file = str_arg(args, "file");
 	json_t *e = check_file(file);
 	if (e) {
@@ -1019,8 +1114,9 @@ static const char update_in[] =
 
 static const char search_in[] =
 	"{\"type\":\"object\",\"properties\":{\"query\":{\"type\":\"string\",\"minLength\":1,"
-	"\"description\":\"Words to look for (case-insensitive); sections holding the whole "
-	"query as a phrase rank higher.\"}," P_PROJECT ",\"limit\":{\"type\":\"integer\","
+	"\"description\":\"Words to look for, ignoring case and accents (tong quan finds "
+	"T\u1ed5ng quan); common English words such as are, the, which do not rank; sections "
+	"holding the whole query as a phrase rank higher.\"}," P_PROJECT ",\"limit\":{\"type\":\"integer\","
 	"\"minimum\":1,\"maximum\":100,\"description\":\"Most results (default 10).\"}},"
 	"\"required\":[\"query\"],\"additionalProperties\":false}";
 static const char search_out[] =
@@ -1119,7 +1215,8 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 		.description = "Edit one section of a bank file, leaving the rest untouched: op "
 			       "replace swaps the section's body, append adds content at its end "
 			       "(creating the section at the end of the file if absent), prepend adds "
-			       "it right after the heading. The heading is its text without '#' marks. "
+			       "it right after the heading, a blank line before the old text. The "
+			       "heading is its text without '#' marks. "
 			       "Locked, atomic, precondition (expectedSha256) checked under the lock, "
 			       "recorded in history.",
 		.input_schema = update_in,
@@ -1131,8 +1228,9 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 	{
 		.name = "memory_bank_search",
 		.title = "Search memory bank",
-		.description = "Ranked full-text search over the bank's sections (BM25 over words; "
-			       "the whole query as a phrase ranks higher). Returns file, heading, "
+		.description = "Ranked full-text search over the bank's sections (BM25 over words, "
+			       "ignoring case, accents and common English stop words; the whole "
+			       "query as a phrase ranks higher). Returns file, heading, "
 			       "line and a snippet with the matched words marked « ». Finding "
 			       "nothing is not an error.",
 		.input_schema = search_in,
@@ -1143,11 +1241,13 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 	{
 		.name = "memory_bank_validate",
 		.title = "Validate memory bank",
-		.description = "Check the bank: core files present, required sections present, "
-			       "empty sections, stale activeContext/progress, broken links between "
-			       "bank files, leftover merge-conflict markers, duplicate headings, "
-			       "files over the token budget. Each finding has severity, file, line "
-			       "and a fix hint.",
+		.description = "Check the bank: core files present, required sections present "
+			       "(headings read as a person would: case, accents, leading emoji and "
+			       "numbering ignored, Cline's and Cursor's wording accepted), empty "
+			       "sections, stale activeContext/progress, broken links (relative to "
+			       "the bank or to the root it lives in), leftover merge-conflict "
+			       "markers, duplicate headings, files over the token budget. Each "
+			       "finding has severity, file, line and a fix hint.",
 		.input_schema = list_in,
 		.output_schema = validate_out,
 		.flags = RO_FLAGS,
@@ -1278,13 +1378,16 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	char *data;
 	size_t len;
 	int rc = ctxd_memory_bank_read_file(dir.fd, file, &data, &len);
-	int e = errno;
-	close(dir.fd);
 	if (rc) {
+		int e = errno;
+		char why[400];
+		ctxd_memory_bank_read_error(dir.fd, file, e, why, sizeof(why));
 		ctxd_error_set_errno(err, e == ENOENT ? CTXD_PROVIDER_NOT_FOUND : CTXD_PROVIDER_FAILED,
-				     e, "cannot read %.300s: %s", uri, strerror(e));
+				     e, "cannot read %.300s: %s", uri, why);
+		close(dir.fd);
 		return NULL;
 	}
+	close(dir.fd);
 	json_t *r = json_pack("[{s:s, s:s, s:o}]", "uri", uri, "mimeType", "text/markdown", "text",
 			      ctxd_memory_bank_json_text(data, len));
 	free(data);

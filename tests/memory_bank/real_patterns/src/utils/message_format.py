@@ -1,0 +1,2 @@
+def format_message(m):
+    return m
