@@ -21,6 +21,7 @@ need /usr/include/ev.h libev-dev
 need /usr/include/yaml.h libyaml-dev
 need /usr/include/nettle/sha2.h nettle-dev
 need /usr/include/pcre2.h libpcre2-dev
+need /usr/include/unistr.h libunistring-dev
 if [ "$want" = test ]; then
 	need node nodejs
 	need npm npm
