@@ -446,15 +446,26 @@ static void check_name(struct parse *p, const yaml_mark_t *m, const char *v, con
 
 /* The name a skill is served under: the frontmatter name (or, when it has none, the
  * folder's), with ASCII characters that cannot stand in a prompt name or a skill:// URI
- * (blanks, '/', ':', '%', controls ...) replaced by '-'. NULL on ENOMEM. */
+ * (blanks, '/', ':', '%', controls ...) and bytes that are not UTF-8 (a folder name may
+ * hold any) replaced by '-'; a name of dots only becomes hyphens. NULL on ENOMEM. */
 static char *served_name(const char *name)
 {
 	char *s = strdup(name);
-	for (char *c = s; c && *c; c++) {
+	if (!s) {
+		return NULL;
+	}
+	size_t n = strlen(s);
+	for (const uint8_t *bad; (bad = u8_check((const uint8_t *)s, n));) {
+		s[bad - (const uint8_t *)s] = '-';
+	}
+	for (char *c = s; *c; c++) {
 		unsigned char u = (unsigned char)*c;
 		if (u < 0x80 && !ident_char(*c) && *c != '-' && *c != '.' && *c != '~') {
 			*c = '-';
 		}
+	}
+	if (strspn(s, ".") == n) {
+		memset(s, '-', n);
 	}
 	return s;
 }
@@ -748,18 +759,19 @@ static void validate(struct parse *p, yaml_document_t *ydoc, const char *folder)
 		}
 	}
 	const char *nm = name ? (const char *)name->data.scalar.value : NULL;
-	if (nm && !*nm) {
-		pd(p, &name->start_mark, "name-length", false,
-		   "name is empty; the folder name is used");
+	bool have_folder = folder && *folder;
+	if (nm && (!*nm || strlen(nm) > CTXD_SKILL_NAME_BYTES)) {
+		pd(p, &name->start_mark, "name-length", false, "name is %s%s",
+		   *nm ? "over 255 bytes" : "empty", have_folder ? "; the folder name is used" : "");
 		nm = NULL;
-	} else if (!name) {
+	} else if (!name && have_folder) {
 		pd(p, root ? &root->start_mark : &top, "name-required", false,
 		   "the frontmatter has no name; the folder name is used");
 	}
 	if (nm) {
 		check_name(p, &name->start_mark, nm, folder);
 	}
-	if (nm || folder) {
+	if (nm || have_folder) {
 		doc->name = served_name(nm ? nm : folder);
 		if (!doc->name) {
 			p->ds.oom = true;

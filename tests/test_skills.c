@@ -257,6 +257,24 @@ static void test_skills_corpus(void)
 		ASSERT_STR_EQ(hint, an[i].hints);
 		ctxd_skill_doc_put(d);
 	}
+	/* no name: the folder's, made safe for a prompt name and a URI (any bytes) */
+	static const char *const folders[][2] = {
+		{"bad\xff name", "bad--name"}, {"..", "--"}, {"a:b/c", "a-b-c"}, {"ok", "ok"},
+	};
+	for (size_t i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
+		const char *md = "---\ndescription: d\n---\nx\n";
+		d = ctxd_skill_parse(md, strlen(md), folders[i][0], "x");
+		ASSERT(d && d->valid);
+		ASSERT_STR_EQ(d->name, folders[i][1]);
+		ctxd_skill_doc_put(d);
+	}
+	{
+		const char *md = "---\ndescription: d\n---\nx\n";
+		d = ctxd_skill_parse(md, strlen(md), "", "x"); /* no name to serve it under */
+		ASSERT(d && !d->valid);
+		ASSERT(find_diag(d, "name-required")->error);
+		ctxd_skill_doc_put(d);
+	}
 	/* hints that are not a list of words declare nothing */
 	static const char *const nohint[] = {
 		"---\nname: a\ndescription: d\nargument-hint: add [tagId] | remove [tagId]\n---\n",
@@ -859,15 +877,32 @@ static void test_skills_lenient(void)
 	mkp(p);
 	snprintf(p, sizeof(p), "%s/two-errors/SKILL.md", dir);
 	put(p, "---\nname: two-errors\ndescription: [not, a, string]\n---\nx\n");
+	/* a name over 64 characters loads, and its skill:// URI works */
+	char longname[80];
+	memset(longname, 'n', 70);
+	longname[70] = '\0';
+	skill(dir, longname, "A long name.", "Long name body.\n");
 	struct ctxd_config c;
 	struct ctxd_skills *k = make_family(&c, dir, 0);
 	struct ctxd_skills_snapshot *s = ctxd_skills_snapshot(k);
 	ASSERT(s);
-	const char *want[] = {"donn\xc3\xa9" "es", "long-desc", "lower", "template-skill"};
-	ASSERT_EQ(s->n_skills, 4);
-	for (size_t i = 0; i < 4; i++) {
+	const char *want[] = {"donn\xc3\xa9" "es", "long-desc", "lower", longname,
+			      "template-skill"};
+	ASSERT_EQ(s->n_skills, 5);
+	for (size_t i = 0; i < 5; i++) {
 		ASSERT_STR_EQ(s->skills[i].name, want[i]);
 	}
+	ASSERT(snap_diag(s, "name-length", longname));
+	struct ctxd_provider_ctx pc = {&c, NULL, NULL, NULL};
+	struct ctxd_error perr;
+	const struct ctxd_resource_provider *rp = ctxd_skills_resources(k);
+	char uri[200];
+	snprintf(uri, sizeof(uri), "skill://%s/SKILL.md", longname);
+	json_t *rr = rp->read(rp->ud, &pc, uri, &perr);
+	ASSERT(rr);
+	ASSERT_CONTAINS(json_string_value(json_object_get(json_array_get(rr, 0), "text")),
+			"Long name body.");
+	json_decref(rr);
 	ASSERT(snap_diag(s, "name-mismatch", "template/SKILL.md"));
 	ASSERT(snap_diag(s, "description-length", "long-desc/SKILL.md"));
 	size_t errors = 0;

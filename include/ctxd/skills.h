@@ -48,7 +48,8 @@
 #include "ctxd/tool.h"
 #include "ctxd/watch.h"
 
-#define CTXD_SKILL_NAME_MAX 64
+#define CTXD_SKILL_NAME_MAX 64     /* characters the specification allows (longer: a warning) */
+#define CTXD_SKILL_NAME_BYTES 255  /* a served name is at most this long (else: the folder's) */
 #define CTXD_SKILL_DESC_MAX 1024
 #define CTXD_SKILL_COMPAT_MAX 500
 #define CTXD_SKILL_MD_MAX ((size_t)1 << 20) /* a larger SKILL.md is refused */

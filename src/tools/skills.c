@@ -1674,7 +1674,7 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 {
 	(void)ctx;
 	struct ctxd_skills *sk = ud;
-	char name[CTXD_SKILL_NAME_MAX + 1], path[CTXD_PATH_MAX];
+	char name[CTXD_SKILL_NAME_BYTES + 1], path[CTXD_PATH_MAX];
 	if (!parse_uri(uri, name, sizeof(name), path, sizeof(path))) {
 		ctxd_error_set(err, CTXD_PROVIDER_NOT_FOUND, "not a skill resource: %.300s", uri);
 		return NULL;
@@ -1723,14 +1723,18 @@ static int res_watch_path(void *ud, const struct ctxd_provider_ctx *ctx, const c
 			  char *buf, size_t n)
 {
 	(void)ctx;
-	char name[CTXD_SKILL_NAME_MAX + 1], path[CTXD_PATH_MAX];
+	char name[CTXD_SKILL_NAME_BYTES + 1], path[CTXD_PATH_MAX];
 	if (!parse_uri(uri, name, sizeof(name), path, sizeof(path))) {
 		return -1;
 	}
 	struct ctxd_skills_snapshot *snap = ctxd_skills_snapshot(ud);
 	const struct ctxd_skill *k = ctxd_skills_find(snap, name);
 	int rc = -1;
-	if (k && has_file(k, path) && (size_t)snprintf(buf, n, "%s/%s", k->dir, path) < n) {
+	if (k && strcmp(path, "SKILL.md") == 0) {
+		if ((size_t)snprintf(buf, n, "%s", k->skill_md) < n) { /* SKILL.md or skill.md */
+			rc = 0;
+		}
+	} else if (k && has_file(k, path) && (size_t)snprintf(buf, n, "%s/%s", k->dir, path) < n) {
 		rc = 0;
 	}
 	ctxd_skills_snapshot_put(snap);
@@ -1813,7 +1817,7 @@ static json_t *skill_entry(struct ctxd_skills *sk, const struct ctxd_skill *k)
 			res = NULL;
 		}
 	}
-	char uri[CTXD_SKILL_NAME_MAX + 32];
+	char uri[CTXD_SKILL_NAME_BYTES + 32];
 	snprintf(uri, sizeof(uri), "skill://%s/SKILL.md", k->name);
 	return res ? json_pack("{s:s, s:O, s:o}", "uri", uri, "frontmatter", k->doc->frontmatter,
 			       "resources", res)
@@ -1873,7 +1877,7 @@ json_t *ctxd_skills_method(struct ctxd_skills *sk, const struct ctxd_provider_ct
 		}
 	} else {
 		const char *uri = json_string_value(json_object_get(params, "uri"));
-		char name[CTXD_SKILL_NAME_MAX + 1], path[CTXD_PATH_MAX];
+		char name[CTXD_SKILL_NAME_BYTES + 1], path[CTXD_PATH_MAX];
 		const struct ctxd_skill *k = NULL;
 		if (uri && parse_uri(uri, name, sizeof(name), path, sizeof(path)) &&
 		    strcmp(path, "SKILL.md") == 0) {
