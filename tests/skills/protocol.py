@@ -189,7 +189,9 @@ def scenario_fifo(binary):
     check("fifo: the FIFO SKILL.md is diagnosed",
           any("fifo-skill" in d["file"] and "not a regular file" in d["message"] for d in diags),
           diags)
-    # a hot-reload rescan meets a new FIFO SKILL.md, then a new valid skill after it
+    # a hot-reload rescan meets a new FIFO SKILL.md, then a new valid skill after it; the
+    # client has seen the tool list, so the change must be announced
+    check("fifo: tools/list answered", s.request("tools/list") is not None)
     os.makedirs(os.path.join(skills, "late-fifo"))
     os.mkfifo(os.path.join(skills, "late-fifo", "SKILL.md"))
     skill(os.path.join(skills, "late-ok"), "late-ok", "Added while running.", "Late.\n")
