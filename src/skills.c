@@ -2331,10 +2331,11 @@ static void handle_skill(struct scan *sc, size_t bi, const char *rel, const char
 			 md_name, msg);
 		return;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	bool stat_ok = fstat(fd, &st) == 0;
+	if (!stat_ok || !S_ISREG(st.st_mode)) {
 		char why[64];
 		diag_add(&sc->ds, md, 0, 0, "unreadable", true, NULL, "%s cannot be read: %s",
-			 md_name, S_ISREG(st.st_mode) ? ctxd_skills_why(errno, why, sizeof(why))
+			 md_name, !stat_ok ? ctxd_skills_why(errno, why, sizeof(why))
 			 : "it is not a regular file (a FIFO, socket, device or directory)");
 		close(fd);
 		return;

@@ -138,7 +138,12 @@ static int open_regular(struct ctxd_skills *sk, const struct ctxd_skill *k, cons
 	if (fd < 0) {
 		return -errno;
 	}
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+	if (fstat(fd, st) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	if (!S_ISREG(st->st_mode)) {
 		int e = S_ISDIR(st->st_mode) ? EISDIR : NOT_REGULAR;
 		close(fd);
 		return -e;
@@ -239,14 +244,14 @@ static int activate(const struct ctxd_skills *sk, const struct ctxd_skill *k, co
 static json_t *unknown_skill(const struct ctxd_skills_snapshot *snap, const char *name)
 {
 	char avail[600] = "";
-	size_t w = 0;
-	for (size_t i = 0; i < snap->n_skills && w + 70 < sizeof(avail); i++) {
-		w += (size_t)snprintf(avail + w, sizeof(avail) - w, "%s%s", i ? ", " : "",
+	size_t w = 0, i = 0;
+	for (; i < snap->n_skills && w + 70 < sizeof(avail); i++) {
+		w += (size_t)snprintf(avail + w, sizeof(avail) - w, "%s%.64s", i ? ", " : "",
 				      snap->skills[i].name);
 	}
 	return fail("unknown skill '%.64s'; available: %s%s (see skill_list; skill_diagnostics "
 		    "explains skipped skills)", name, snap->n_skills ? avail : "none",
-		    w + 70 >= sizeof(avail) ? ", ..." : "");
+		    i < snap->n_skills ? ", ..." : "");
 }
 
 /* ---- tools ---------------------------------------------------------------------------- */
