@@ -63,6 +63,7 @@ void ctxd_config_init(struct ctxd_config *cfg)
 	cfg->memory_bank_token_budget = 8000;
 	cfg->skills_user_dirs = true;
 	cfg->skills_max_dirs = 10000;
+	cfg->skills_catalogue_bytes = 8192;
 }
 
 static void free_roots(struct ctxd_config_root *roots, size_t n)
@@ -998,10 +999,11 @@ static int parse_memory_bank(struct loader *ld, struct ctxd_config *cfg)
 	return rc;
 }
 
-/* skills: {dirs: [path...], user_dirs: bool, max_dirs: n}. dirs replaces the list. */
+/* skills: {dirs: [path...], user_dirs: bool, max_dirs: n, catalogue_bytes: size}. dirs
+ * replaces the list. */
 static int parse_skills(struct loader *ld, struct ctxd_config *cfg)
 {
-	static const char *const keys[] = {"dirs", "user_dirs", "max_dirs"};
+	static const char *const keys[] = {"dirs", "user_dirs", "max_dirs", "catalogue_bytes"};
 	unsigned seen = 0;
 	size_t k;
 	int rc;
@@ -1022,6 +1024,13 @@ static int parse_skills(struct loader *ld, struct ctxd_config *cfg)
 				return -1;
 			}
 			cfg->skills_max_dirs = (size_t)v;
+			continue;
+		}
+		if (k == 3) {
+			if (get_size(ld, "skills.catalogue_bytes", 256, MAX_BYTES_LIMIT,
+				     &cfg->skills_catalogue_bytes)) {
+				return -1;
+			}
 			continue;
 		}
 		struct str_list list = {NULL, 0};

@@ -59,7 +59,7 @@ static const char usage[] =
 
 /* Directories outside the roots that Landlock must still let us read: skill directories
  * (and /proc in sanitizer builds). NULL-terminated. */
-#define MAX_EXTRA_RO 32
+#define MAX_EXTRA_RO 256 /* skill directories and their symlink targets outside the roots */
 static const char *extra_ro[MAX_EXTRA_RO + 1];
 
 static void collect_extra_ro(struct ctxd_skills *skills)

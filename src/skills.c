@@ -17,7 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unicase.h>
+#include <unictype.h>
+#include <uninorm.h>
 #include <unistd.h>
+#include <unistr.h>
 #include <yaml.h>
 
 #include "ctxd/fsutil.h"
@@ -135,6 +139,17 @@ static size_t utf8_chars(const char *s)
 		n += (*p & 0xC0) != 0x80;
 	}
 	return n;
+}
+
+static bool ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+static bool digit(char c)
+{
+	return c >= '0' && c <= '9';
 }
 
 /* ---- YAML to JSON --------------------------------------------------------------------- */
@@ -255,8 +270,31 @@ static void pd(struct parse *p, const yaml_mark_t *m, const char *rule, bool err
 	diag_add(&p->ds, p->file, line, col, rule, error, NULL, "%s", msg);
 }
 
+/* A value that opens a flow collection and has more text after its end: "[file] [mode]"
+ * (Claude Code's argument-hint style), which YAML cannot read. */
+static bool flow_then_text(const char *s, size_t n)
+{
+	if (n == 0 || (s[0] != '[' && s[0] != '{')) {
+		return false;
+	}
+	int depth = 0;
+	for (size_t i = 0; i < n; i++) {
+		depth += s[i] == '[' || s[i] == '{';
+		depth -= s[i] == ']' || s[i] == '}';
+		if (depth == 0) {
+			size_t j = i + 1;
+			while (j < n && (s[j] == ' ' || s[j] == '\t')) {
+				j++;
+			}
+			return j < n && s[j] != '#';
+		}
+	}
+	return false;
+}
+
 /* Quote the values of top-level `key: value` lines whose plain value holds ": " (the most
- * common frontmatter slip). Returns a new buffer, or NULL when nothing was changed. */
+ * common frontmatter slip) or is a flow collection followed by more text ("[a] [b]").
+ * Returns a new buffer, or NULL when nothing was changed. */
 static char *lenient_fix(struct parse *p, const char *fm, size_t len, size_t *out_len)
 {
 	FILE *f;
@@ -286,9 +324,11 @@ static char *lenient_fix(struct parse *p, const char *fm, size_t len, size_t *ou
 		while (vend > v && (s[vend - 1] == ' ' || s[vend - 1] == '\t')) {
 			vend--;
 		}
-		bool fix = k > 0 && k < content && s[k] == ':' && v > k + 1 && v < vend &&
-			   !strchr("\"'|>[{&*!#", s[v]) && memmem(s + v, vend - v, ": ", 2) &&
-			   p->n_fixed < sizeof(p->fixed_lines) / sizeof(p->fixed_lines[0]);
+		bool value = k > 0 && k < content && s[k] == ':' && v > k + 1 && v < vend &&
+			     p->n_fixed < sizeof(p->fixed_lines) / sizeof(p->fixed_lines[0]);
+		bool fix = value && ((!strchr("\"'|>[{&*!#", s[v]) &&
+				      memmem(s + v, vend - v, ": ", 2)) ||
+				     flow_then_text(s + v, vend - v));
 		if (fix) {
 			p->fixed_lines[p->n_fixed++] = line;
 			fwrite(s, 1, k, f);
@@ -337,41 +377,266 @@ static bool load_yaml(const char *buf, size_t len, yaml_document_t *doc, yaml_ma
 	return ok;
 }
 
-static bool name_char_ok(char c)
+/* A copy of `s` in NFKC, or NULL (ENOMEM or invalid UTF-8). */
+static char *nfkc(const char *s, size_t *len)
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+	size_t n = 0;
+	uint8_t *r = u8_normalize(UNINORM_NFKC, (const uint8_t *)s, strlen(s), NULL, &n);
+	char *c = r ? malloc(n + 1) : NULL;
+	if (c) {
+		memcpy(c, r, n);
+		c[n] = '\0';
+		*len = n;
+	}
+	free(r);
+	return c;
 }
 
-static void check_name(struct parse *p, const yaml_node_t *n, const char *folder)
+/* The name rules of the specification, checked as skills-ref does (NFKC; Unicode letters
+ * and digits; lowercase), each broken rule a warning: the Agent Skills client guide loads
+ * such a skill anyway. */
+static void check_name(struct parse *p, const yaml_mark_t *m, const char *v, const char *folder)
 {
-	const yaml_mark_t *m = &n->start_mark;
-	const char *v = (const char *)n->data.scalar.value;
-	size_t len = n->data.scalar.length;
-	if (len == 0 || len > CTXD_SKILL_NAME_MAX) {
-		pd(p, m, "name-length", true, "name must be 1-64 characters, got %zu", len);
+	size_t len = 0;
+	char *nf = nfkc(v, &len);
+	if (!nf) {
+		p->ds.oom = true;
 		return;
 	}
-	for (size_t i = 0; i < len; i++) {
-		if (!name_char_ok(v[i])) {
-			pd(p, m, "name-format", true,
-			   "name '%.64s' may only hold lowercase letters, digits and hyphens "
-			   "(bad character at offset %zu)", v, i);
-			return;
+	size_t chars = u8_mbsnlen((const uint8_t *)nf, len);
+	if (chars > CTXD_SKILL_NAME_MAX) {
+		pd(p, m, "name-length", false,
+		   "name should be at most 64 characters, got %zu (loaded anyway)", chars);
+	}
+	size_t ll = 0;
+	uint8_t *lower = u8_tolower((const uint8_t *)nf, len, NULL, NULL, NULL, &ll);
+	if (!lower) {
+		p->ds.oom = true;
+	} else if (ll != len || memcmp(lower, nf, len) != 0) {
+		pd(p, m, "name-case", false, "name '%.64s' should be lowercase (loaded anyway)", v);
+	}
+	free(lower);
+	const uint8_t *u = (const uint8_t *)nf;
+	uc_general_category_t alnum = uc_general_category_or(UC_CATEGORY_L, UC_CATEGORY_N);
+	for (size_t i = 0; i < len;) {
+		ucs4_t c;
+		int k = u8_mbtouc(&c, u + i, len - i);
+		if (c != '-' && !uc_is_general_category(c, alnum)) {
+			pd(p, m, "name-format", false,
+			   "name '%.64s' should hold only letters, digits and hyphens (character %zu "
+			   "is not one; loaded anyway)", v, u8_mbsnlen(u, i) + 1);
+			break;
+		}
+		i += k > 0 ? (size_t)k : 1;
+	}
+	if (nf[0] == '-' || nf[len - 1] == '-' || strstr(nf, "--")) {
+		pd(p, m, "name-hyphen", false,
+		   "name '%.64s' should not start or end with a hyphen or contain '--' (loaded "
+		   "anyway)", v);
+	}
+	size_t fl = 0;
+	char *fnf = folder ? nfkc(folder, &fl) : NULL;
+	if (fnf && strcmp(fnf, nf) != 0) {
+		pd(p, m, "name-mismatch", false,
+		   "name '%.64s' should equal the folder name '%.200s' (loaded anyway)", v, folder);
+	}
+	free(fnf);
+	free(nf);
+}
+
+/* The name a skill is served under: the frontmatter name (or, when it has none, the
+ * folder's), with ASCII characters that cannot stand in a prompt name or a skill:// URI
+ * (blanks, '/', ':', '%', controls ...) and bytes that are not UTF-8 (a folder name may
+ * hold any) replaced by '-'; a name of dots only becomes hyphens. NULL on ENOMEM. */
+static char *served_name(const char *name)
+{
+	char *s = strdup(name);
+	if (!s) {
+		return NULL;
+	}
+	size_t n = strlen(s);
+	for (const uint8_t *bad; (bad = u8_check((const uint8_t *)s, n));) {
+		s[bad - (const uint8_t *)s] = '-';
+	}
+	for (char *c = s; *c; c++) {
+		unsigned char u = (unsigned char)*c;
+		if (u < 0x80 && !ident_char(*c) && *c != '-' && *c != '.' && *c != '~') {
+			*c = '-';
 		}
 	}
-	if (v[0] == '-' || v[len - 1] == '-' || strstr(v, "--")) {
-		pd(p, m, "name-hyphen", true,
-		   "name '%s' must not start or end with a hyphen or contain '--'", v);
-		return;
+	if (strspn(s, ".") == n) {
+		memset(s, '-', n);
 	}
-	if (folder && strcmp(folder, v) != 0) {
-		pd(p, m, "name-mismatch", true, "name '%s' must equal the folder name '%.200s'", v,
-		   folder);
+	return s;
+}
+
+/* A prompt argument name: [A-Za-z0-9_-], not all digits (that would be $N), 1-64 bytes. */
+static bool arg_name_ok(const char *s, size_t n)
+{
+	bool nondigit = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!ident_char(s[i]) && s[i] != '-') {
+			return false;
+		}
+		nondigit = nondigit || !digit(s[i]);
+	}
+	return n > 0 && n <= 64 && nondigit && s[0] != '-';
+}
+
+/* Append a copy of s[0, n) to the list unless it is there already. -1 on ENOMEM. */
+static int names_add(char ***v, size_t *nv, const char *s, size_t n)
+{
+	for (size_t i = 0; i < *nv; i++) {
+		if (strlen((*v)[i]) == n && memcmp((*v)[i], s, n) == 0) {
+			return 0;
+		}
+	}
+	char **g = realloc(*v, (*nv + 1) * sizeof(*g));
+	if (!g) {
+		return -1;
+	}
+	*v = g;
+	if (!(g[*nv] = strndup(s, n))) {
+		return -1;
+	}
+	(*nv)++;
+	return 0;
+}
+
+static void names_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i]);
+	}
+	free(v);
+}
+
+#define ARG_NAMES_MAX 16
+
+/* `arguments:` (a list, or a string of words separated by blanks or commas): the names
+ * of $name placeholders, in position order (a repeated key: the last one). A bad entry is
+ * a warning. */
+static void parse_arguments(struct parse *p, yaml_document_t *ydoc, const yaml_node_t *v)
+{
+	struct ctxd_skill_doc *doc = p->doc;
+	bool bad = false;
+	names_free(doc->arg_names, doc->n_arg_names);
+	doc->arg_names = NULL;
+	doc->n_arg_names = 0;
+	if (v->type == YAML_SCALAR_NODE) {
+		const char *s = (const char *)v->data.scalar.value;
+		while (*s) {
+			s += strspn(s, " \t\r\n,");
+			size_t n = strcspn(s, " \t\r\n,");
+			if (n == 0) {
+				break;
+			}
+			if (!arg_name_ok(s, n) || doc->n_arg_names >= ARG_NAMES_MAX) {
+				bad = true;
+			} else if (names_add(&doc->arg_names, &doc->n_arg_names, s, n) < 0) {
+				p->ds.oom = true;
+			}
+			s += n;
+		}
+	} else if (v->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = v->data.sequence.items.start;
+		     it < v->data.sequence.items.top; it++) {
+			yaml_node_t *e = yaml_document_get_node(ydoc, *it);
+			const char *s = e && e->type == YAML_SCALAR_NODE
+						? (const char *)e->data.scalar.value : NULL;
+			if (!s || !arg_name_ok(s, strlen(s)) ||
+			    doc->n_arg_names >= ARG_NAMES_MAX) {
+				bad = true;
+			} else if (names_add(&doc->arg_names, &doc->n_arg_names, s, strlen(s)) < 0) {
+				p->ds.oom = true;
+			}
+		}
+	} else {
+		bad = true;
+	}
+	if (bad) {
+		pd(p, &v->start_mark, "arguments-format", false,
+		   "arguments should list up to %d names made of letters, digits, '_' and '-' "
+		   "(not only digits); the others are ignored", ARG_NAMES_MAX);
+	}
+}
+
+/* One word of an argument-hint: "[file]", "<mode>", "(n)", "files..." -> the name, or
+ * false when it is not a plain name ("|", "--force=x"). */
+static bool hint_word(const char *s, size_t n, const char **out, size_t *on)
+{
+	while (n > 0 && strchr("[<(", *s)) {
+		s++;
+		n--;
+	}
+	while (n > 0 && strchr("]>)", s[n - 1])) {
+		n--;
+	}
+	while (n >= 3 && memcmp(s + n - 3, "...", 3) == 0) {
+		n -= 3;
+	}
+	while (n > 0 && strchr("]>)", s[n - 1])) {
+		n--;
+	}
+	*out = s;
+	*on = n;
+	return arg_name_ok(s, n);
+}
+
+/* `argument-hint:` ("[file] [mode]", or a YAML list when written `[file]`): its words
+ * name the prompt's arguments, when every word is a plain name; otherwise there are none
+ * (one free-text argument), silently: a hint is display text. */
+static void parse_hint(struct parse *p, yaml_document_t *ydoc, const yaml_node_t *v)
+{
+	struct ctxd_skill_doc *doc = p->doc;
+	bool ok = true;
+	char **names = NULL;
+	size_t n = 0;
+	bool seq = v->type == YAML_SEQUENCE_NODE;
+	const yaml_node_item_t *it = seq ? v->data.sequence.items.start : NULL;
+	const yaml_node_item_t *top = seq ? v->data.sequence.items.top : NULL;
+	ok = seq || v->type == YAML_SCALAR_NODE;
+	for (const yaml_node_t *cur = v; ok;) {
+		if (seq) {
+			if (it == top) {
+				break;
+			}
+			cur = yaml_document_get_node(ydoc, *it++);
+			if (!cur || cur->type != YAML_SCALAR_NODE) {
+				ok = false;
+				break;
+			}
+		}
+		for (const char *s = (const char *)cur->data.scalar.value; ok && *s;) {
+			s += strspn(s, " \t\r\n");
+			size_t wl = strcspn(s, " \t\r\n");
+			const char *w;
+			size_t l;
+			if (wl == 0) {
+				break;
+			}
+			ok = hint_word(s, wl, &w, &l) && n < ARG_NAMES_MAX;
+			if (ok && names_add(&names, &n, w, l) < 0) {
+				p->ds.oom = true;
+				ok = false;
+			}
+			s += wl;
+		}
+		if (!seq) {
+			break;
+		}
+	}
+	names_free(doc->hint_names, doc->n_hint_names); /* a repeated key: the last one */
+	doc->hint_names = ok && n > 0 ? names : NULL;
+	doc->n_hint_names = ok && n > 0 ? n : 0;
+	if (!doc->hint_names) {
+		names_free(names, n);
 	}
 }
 
 static const char *const known_keys[] = {
 	"name", "description", "license", "compatibility", "metadata", "allowed-tools",
+	"arguments", "argument-hint",
 };
 
 static void validate(struct parse *p, yaml_document_t *ydoc, const char *folder)
@@ -406,8 +671,8 @@ static void validate(struct parse *p, yaml_document_t *ydoc, const char *folder)
 			yaml_node_t *k2 = yaml_document_get_node(ydoc,
 								 root->data.mapping.pairs.start[j].key);
 			if (strcmp((const char *)k2->data.scalar.value, key) == 0) {
-				pd(p, &k->start_mark, "duplicate-key", true,
-				   "key '%.100s' appears more than once", key);
+				pd(p, &k->start_mark, "duplicate-key", false,
+				   "key '%.100s' appears more than once; the last one is used", key);
 			}
 		}
 		size_t kind = sizeof(known_keys) / sizeof(known_keys[0]);
@@ -421,7 +686,9 @@ static void validate(struct parse *p, yaml_document_t *ydoc, const char *folder)
 		switch (kind) {
 		case 0:
 			if (!scalar) {
-				pd(p, &v->start_mark, "name-type", true, "name must be a string");
+				pd(p, &v->start_mark, "name-type", false,
+				   "name should be a string; the folder name is used");
+				name = NULL;
 			} else {
 				name = v;
 			}
@@ -442,13 +709,13 @@ static void validate(struct parse *p, yaml_document_t *ydoc, const char *folder)
 			break;
 		case 3:
 			if (!scalar) {
-				pd(p, &v->start_mark, "compatibility-type", true,
-				   "compatibility must be a string");
+				pd(p, &v->start_mark, "compatibility-type", false,
+				   "compatibility should be a string");
 			} else if (utf8_chars((const char *)v->data.scalar.value) >
 				   CTXD_SKILL_COMPAT_MAX) {
-				pd(p, &v->start_mark, "compatibility-length", true,
-				   "compatibility must be at most 500 characters, got %zu",
-				   utf8_chars((const char *)v->data.scalar.value));
+				pd(p, &v->start_mark, "compatibility-length", false,
+				   "compatibility should be at most 500 characters, got %zu (loaded "
+				   "anyway)", utf8_chars((const char *)v->data.scalar.value));
 			}
 			break;
 		case 4: {
@@ -478,19 +745,44 @@ static void validate(struct parse *p, yaml_document_t *ydoc, const char *folder)
 			}
 			break;
 		}
+		case 6:
+			parse_arguments(p, ydoc, v);
+			break;
+		case 7:
+			parse_hint(p, ydoc, v);
+			break;
 		default:
 			pd(p, &k->start_mark, "unknown-key", false,
 			   "unknown key '%.100s' (known: name, description, license, compatibility, "
-			   "metadata, allowed-tools)", key);
+			   "metadata, allowed-tools, arguments, argument-hint)", key);
 			break;
 		}
 	}
-	if (!name) {
-		pd(p, root ? &root->start_mark : &top, "name-required", true,
-		   "the frontmatter has no name");
+	const char *nm = name ? (const char *)name->data.scalar.value : NULL;
+	bool have_folder = folder && *folder;
+	if (nm && (!*nm || strlen(nm) > CTXD_SKILL_NAME_BYTES)) {
+		pd(p, &name->start_mark, "name-length", false, "name is %s%s",
+		   *nm ? "over 255 bytes" : "empty", have_folder ? "; the folder name is used" : "");
+		nm = NULL;
+	} else if (!name && have_folder) {
+		pd(p, root ? &root->start_mark : &top, "name-required", false,
+		   "the frontmatter has no name; the folder name is used");
+	}
+	if (nm) {
+		check_name(p, &name->start_mark, nm, folder);
+	}
+	if (nm || have_folder) {
+		doc->name = served_name(nm ? nm : folder);
+		if (!doc->name) {
+			p->ds.oom = true;
+		} else if (strcmp(doc->name, nm ? nm : folder) != 0) {
+			pd(p, nm ? &name->start_mark : &top, "name-served", false,
+			   "served as '%.64s': characters that cannot stand in a prompt name or a "
+			   "skill:// URI became '-'", doc->name);
+		}
 	} else {
-		doc->name = strdup((const char *)name->data.scalar.value);
-		check_name(p, name, folder);
+		pd(p, root ? &root->start_mark : &top, "name-required", true,
+		   "the frontmatter has no name and there is no folder name to use");
 	}
 	if (!desc) {
 		pd(p, root ? &root->start_mark : &top, "description-required", true,
@@ -503,8 +795,9 @@ static void validate(struct parse *p, yaml_document_t *ydoc, const char *folder)
 			pd(p, &desc->start_mark, "description-length", true,
 			   "description must not be empty");
 		} else if (chars > CTXD_SKILL_DESC_MAX) {
-			pd(p, &desc->start_mark, "description-length", true,
-			   "description must be at most 1024 characters, got %zu", chars);
+			pd(p, &desc->start_mark, "description-length", false,
+			   "description should be at most 1024 characters, got %zu (loaded anyway)",
+			   chars);
 		}
 	}
 }
@@ -626,9 +919,9 @@ struct ctxd_skill_doc *ctxd_skill_parse(const char *buf, size_t len, const char 
 		if (fixed && load_yaml(fixed, fixed_len, &ydoc, &m2, problem2, sizeof(problem2))) {
 			for (size_t i = 0; i < p.n_fixed; i++) {
 				yaml_mark_t fm_mark = {0, p.fixed_lines[i], 0};
-				pd(&p, &fm_mark, "yaml-unquoted-colon", false,
-				   "a value holds ': ' without quotes; read leniently as one string "
-				   "(quote the value to fix)");
+				pd(&p, &fm_mark, "yaml-unquoted-value", false,
+				   "a value YAML cannot read unquoted (it holds ': ', or text after a "
+				   "[list]); read leniently as one string (quote the value to fix)");
 			}
 			free(fixed);
 		} else {
@@ -677,6 +970,8 @@ void ctxd_skill_doc_put(struct ctxd_skill_doc *doc)
 	free(doc->description);
 	json_decref(doc->frontmatter);
 	free(doc->body);
+	names_free(doc->arg_names, doc->n_arg_names);
+	names_free(doc->hint_names, doc->n_hint_names);
 	for (size_t i = 0; i < doc->n_diags; i++) {
 		diag_free(&doc->diags[i]);
 	}
@@ -748,87 +1043,366 @@ static long split_args(const char *s, char ***out)
 	return (long)n;
 }
 
-char *ctxd_skills_substitute(const char *body, const char *args, const char *skill_dir)
+/* Byte ranges [start, end) of a markdown body that are code: fenced code blocks (a line
+ * whose first non-blank characters are 3+ backticks or tildes, up to the closing fence of
+ * the same character and at least the same length, or the end) and inline code spans (a
+ * run of N backticks up to the next run of exactly N within the same paragraph). Fences
+ * are recognised at any indentation, which errs on the side of leaving text alone. */
+struct ranges {
+	size_t (*v)[2];
+	size_t n, cap;
+	bool oom;
+};
+
+static void range_add(struct ranges *r, size_t a, size_t b)
 {
-	char **words = NULL;
-	long nw = split_args(args, &words);
-	if (nw < 0) {
-		return NULL;
+	if (r->n > 0 && r->v[r->n - 1][1] >= a) {
+		r->v[r->n - 1][1] = b > r->v[r->n - 1][1] ? b : r->v[r->n - 1][1];
+		return;
 	}
-	char *out = NULL;
-	size_t outn = 0;
-	FILE *f = open_memstream(&out, &outn);
-	if (!f) {
-		for (long i = 0; i < nw; i++) {
-			free(words[i]);
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 16;
+		size_t(*v)[2] = realloc(r->v, cap * sizeof(*v));
+		if (!v) {
+			r->oom = true;
+			return;
 		}
-		free(words);
-		return NULL;
+		r->v = v;
+		r->cap = cap;
 	}
-	bool placeholder = false;
-	for (const char *p = body; *p;) {
-		if (*p != '$') {
-			const char *d = strchr(p, '$');
-			size_t k = d ? (size_t)(d - p) : strlen(p);
-			fwrite(p, 1, k, f);
-			p += k;
+	r->v[r->n][0] = a;
+	r->v[r->n][1] = b;
+	r->n++;
+}
+
+#define SPAN_RUN_MAX 64 /* longer backtick runs never open a code span */
+
+/* Inline code spans of the paragraph s[a, b). */
+static void code_spans(const char *s, size_t a, size_t b, struct ranges *r)
+{
+	struct run {
+		size_t pos, len;
+		long next; /* index of the next run of the same length, or -1 */
+	} *runs = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = a; i < b;) {
+		if (s[i] != '`') {
+			i++;
 			continue;
 		}
-		if (p[1] == '$') {
-			fputc('$', f);
-			p += 2;
-		} else if (strncmp(p, "${SKILL_DIR}", 12) == 0) {
-			fputs(skill_dir ? skill_dir : "", f);
-			p += 12;
-		} else if (strncmp(p, "$ARGUMENTS", 10) == 0) {
-			placeholder = true;
-			const char *q = p + 10;
-			if (*q == '[' && q[1] >= '0' && q[1] <= '9') {
-				char *end;
-				unsigned long idx = strtoul(q + 1, &end, 10);
-				if (*end == ']') {
-					if (idx < (unsigned long)nw) {
-						fputs(words[idx], f);
-					}
-					p = end + 1;
-					continue;
-				}
+		size_t j = i;
+		while (j < b && s[j] == '`') {
+			j++;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			struct run *g = realloc(runs, cap * sizeof(*g));
+			if (!g) {
+				free(runs);
+				r->oom = true;
+				return;
 			}
-			fputs(args ? args : "", f);
-			p = q;
-		} else if (p[1] >= '0' && p[1] <= '9') {
-			placeholder = true;
-			char *end;
-			unsigned long idx = strtoul(p + 1, &end, 10);
-			if (idx < (unsigned long)nw) {
-				fputs(words[idx], f);
-			}
-			p = end;
-		} else {
-			fputc('$', f);
-			p++;
+			runs = g;
+		}
+		runs[n++] = (struct run){i, j - i, -1};
+		i = j;
+	}
+	long last[SPAN_RUN_MAX + 1];
+	for (size_t k = 0; k <= SPAN_RUN_MAX; k++) {
+		last[k] = -1;
+	}
+	for (size_t k = n; k-- > 0;) {
+		if (runs[k].len <= SPAN_RUN_MAX) {
+			runs[k].next = last[runs[k].len];
+			last[runs[k].len] = (long)k;
 		}
 	}
-	if (!placeholder && args && *args) {
-		size_t bl = strlen(body);
-		fputs(bl == 0 ? "" : body[bl - 1] == '\n' ? "\n" : "\n\n", f);
-		fprintf(f, "ARGUMENTS: %s", args);
+	for (size_t k = 0; k < n;) {
+		long m = runs[k].next;
+		if (m < 0) {
+			k++;
+			continue;
+		}
+		range_add(r, runs[k].pos, runs[m].pos + runs[m].len);
+		k = (size_t)m + 1;
 	}
-	for (long i = 0; i < nw; i++) {
-		free(words[i]);
+	free(runs);
+}
+
+/* A fence line: blanks, then 3+ of '`' or '~' (a backtick fence's info string holds no
+ * backtick). Returns the run length and sets *ch, or 0. */
+static size_t fence_run(const char *s, size_t l, char *ch)
+{
+	size_t i = 0;
+	while (i < l && (s[i] == ' ' || s[i] == '\t')) {
+		i++;
 	}
-	free(words);
-	if (fclose(f) != 0) {
-		free(out);
-		return NULL;
+	if (i == l || (s[i] != '`' && s[i] != '~')) {
+		return 0;
 	}
-	return out;
+	size_t j = i;
+	while (j < l && s[j] == s[i]) {
+		j++;
+	}
+	if (j - i < 3 || (s[i] == '`' && memchr(s + j, '`', l - j))) {
+		return 0;
+	}
+	*ch = s[i];
+	return j - i;
+}
+
+static bool blank_line(const char *s, size_t l)
+{
+	for (size_t i = 0; i < l; i++) {
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void code_ranges(const char *s, size_t len, struct ranges *r)
+{
+	bool fenced = false;
+	char fch = 0;
+	size_t flen = 0, para = SIZE_MAX;
+	for (size_t pos = 0; pos < len && !r->oom;) {
+		const char *nl = memchr(s + pos, '\n', len - pos);
+		size_t l = nl ? (size_t)(nl - (s + pos)) : len - pos;
+		size_t next = pos + l + (nl ? 1 : 0);
+		char ch = 0;
+		size_t run = fence_run(s + pos, l, &ch);
+		if (fenced) {
+			range_add(r, pos, next);
+			if (run >= flen && ch == fch) { /* closes when only blanks follow the run */
+				size_t k = strspn(s + pos, " \t");
+				fenced = !blank_line(s + pos + k + run, l - k - run);
+			}
+		} else if (run > 0 || blank_line(s + pos, l)) {
+			if (para != SIZE_MAX) {
+				code_spans(s, para, pos, r);
+				para = SIZE_MAX;
+			}
+			if (run > 0) {
+				fenced = true;
+				fch = ch;
+				flen = run;
+				range_add(r, pos, next);
+			}
+		} else if (para == SIZE_MAX) {
+			para = pos;
+		}
+		pos = next;
+	}
+	if (para != SIZE_MAX) {
+		code_spans(s, para, len, r);
+	}
+}
+
+/* The output of a substitution, never grown past `cap` bytes. */
+struct sink {
+	char *p;
+	size_t len, alloc, cap;
+	int err; /* 0, -ENOMEM or -E2BIG */
+};
+
+static void sink_add(struct sink *o, const char *s, size_t n)
+{
+	if (o->err || n == 0) {
+		return;
+	}
+	if (n > o->cap - o->len) {
+		o->err = -E2BIG;
+		return;
+	}
+	if (o->len + n + 1 > o->alloc) {
+		size_t a = o->alloc ? o->alloc : 256;
+		while (a < o->len + n + 1) {
+			a = a > SIZE_MAX / 2 ? SIZE_MAX : a * 2;
+		}
+		if (o->cap < SIZE_MAX && a > o->cap + 1) {
+			a = o->cap + 1;
+		}
+		char *g = realloc(o->p, a);
+		if (!g) {
+			o->err = -ENOMEM;
+			return;
+		}
+		o->p = g;
+		o->alloc = a;
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+struct subst {
+	const char *body;
+	size_t len;
+	const char *args;
+	bool given;           /* arguments were given (non-blank) */
+	char **words;
+	long nw;
+	char *const *names;
+	size_t n_names;
+	struct ranges code;
+	size_t ci; /* first code range that may still contain the scan position */
+};
+
+static bool in_code(struct subst *st, size_t pos)
+{
+	while (st->ci < st->code.n && st->code.v[st->ci][1] <= pos) {
+		st->ci++;
+	}
+	return st->ci < st->code.n && st->code.v[st->ci][0] <= pos;
+}
+
+/* The placeholder starting with the '$' at `pos`: returns its length (0: none) and sets
+ * `val` and `vlen` to its replacement. */
+static size_t placeholder(struct subst *st, size_t pos, const char **val, size_t *vlen)
+{
+	const char *p = st->body + pos;
+	size_t left = st->len - pos;
+	if (left >= 10 && memcmp(p, "$ARGUMENTS", 10) == 0) {
+		if (left > 11 && p[10] == '[' && digit(p[11])) {
+			size_t k = 11;
+			unsigned long idx = 0;
+			while (k < left && digit(p[k])) {
+				idx = idx < 1000000 ? idx * 10 + (unsigned long)(p[k] - '0') : idx;
+				k++;
+			}
+			if (k < left && p[k] == ']') {
+				bool have = st->given && idx < (unsigned long)st->nw;
+				*val = have ? st->words[idx] : "";
+				*vlen = have ? strlen(*val) : 0;
+				return k + 1;
+			}
+		}
+		if (left > 10 && ident_char(p[10])) {
+			return 0;
+		}
+		*val = st->given ? st->args : "";
+		*vlen = st->given ? strlen(st->args) : 0;
+		return 10;
+	}
+	if (!st->given) {
+		return 0;
+	}
+	size_t best = 0;
+	for (size_t i = 0; i < st->n_names; i++) {
+		size_t nl = strlen(st->names[i]);
+		if (nl > best && nl < left && memcmp(p + 1, st->names[i], nl) == 0 &&
+		    (nl + 1 == left || !ident_char(p[nl + 1]))) {
+			best = nl;
+			*val = i < (size_t)st->nw ? st->words[i] : "";
+			*vlen = strlen(*val);
+		}
+	}
+	if (best) {
+		return best + 1;
+	}
+	if (left < 2 || !digit(p[1])) {
+		return 0;
+	}
+	size_t k = 1;
+	unsigned long idx = 0;
+	while (k < left && digit(p[k])) {
+		idx = idx < 1000000 ? idx * 10 + (unsigned long)(p[k] - '0') : idx;
+		k++;
+	}
+	char prev = pos > 0 ? st->body[pos - 1] : ' ';
+	if ((k < left && (p[k] == '.' || p[k] == ',')) || ident_char(prev) || prev == '$' ||
+	    idx >= (unsigned long)st->nw || in_code(st, pos)) {
+		return 0;
+	}
+	*val = st->words[idx];
+	*vlen = strlen(*val);
+	return k;
+}
+
+int ctxd_skills_substitute(const char *body, const char *args, char *const *names,
+			   size_t n_names, size_t cap, char **out, size_t *out_len)
+{
+	struct subst st = {.body = body, .len = strlen(body), .args = args, .names = names,
+			   .n_names = n_names};
+	st.given = args && args[strspn(args, " \t\r\n")] != '\0';
+	struct sink o = {.cap = cap};
+	if (st.given) {
+		st.nw = split_args(args, &st.words);
+		if (st.nw < 0) {
+			return -ENOMEM;
+		}
+		code_ranges(body, st.len, &st.code);
+		if (st.code.oom) {
+			o.err = -ENOMEM;
+		}
+	}
+	bool replaced = false;
+	for (size_t pos = 0; pos < st.len && !o.err;) {
+		const char *d = memchr(body + pos, '$', st.len - pos);
+		size_t k = d ? (size_t)(d - body) : st.len;
+		/* a backslash right before a '$' is held back until we know what follows */
+		size_t lit = k > pos && d && body[k - 1] == '\\' ? k - 1 - pos : k - pos;
+		sink_add(&o, body + pos, lit);
+		pos += lit;
+		if (!d) {
+			break;
+		}
+		bool escaped = pos < k;
+		if (k + 1 < st.len && body[k + 1] == '$') {
+			sink_add(&o, body + pos, k + 2 - pos); /* $$ stays, and starts nothing */
+			pos = k + 2;
+			continue;
+		}
+		const char *val = NULL;
+		size_t vlen = 0;
+		size_t n = placeholder(&st, k, &val, &vlen);
+		if (n == 0) {
+			sink_add(&o, body + pos, k + 1 - pos);
+			pos = k + 1;
+		} else if (escaped) {
+			sink_add(&o, body + k, n); /* \$PLACEHOLDER -> $PLACEHOLDER */
+			pos = k + n;
+		} else {
+			sink_add(&o, val, vlen);
+			replaced = true;
+			pos = k + n;
+		}
+	}
+	if (st.given && !replaced) {
+		const char *sep = st.len == 0 ? "" : body[st.len - 1] == '\n' ? "\n" : "\n\n";
+		sink_add(&o, sep, strlen(sep));
+		sink_add(&o, "ARGUMENTS: ", 11);
+		sink_add(&o, args, strlen(args));
+	}
+	for (long i = 0; i < st.nw; i++) {
+		free(st.words[i]);
+	}
+	free(st.words);
+	free(st.code.v);
+	if (!o.err && !o.p) {
+		o.p = malloc(1);
+		o.err = o.p ? 0 : -ENOMEM;
+	}
+	if (o.err) {
+		free(o.p);
+		return o.err;
+	}
+	o.p[o.len] = '\0';
+	*out = o.p;
+	if (out_len) {
+		*out_len = o.len;
+	}
+	return 0;
 }
 
 /* ---- the family state ----------------------------------------------------------------- */
 
 enum base_kind { BASE_SANDBOX, BASE_FD };
 
+/* BASE_SANDBOX: a root's .claude/skills or .agents/skills, read through the sandbox; a
+ * symlink is followed only while its target stays inside an allowed root.
+ * BASE_FD: a configured (skills.dirs, --skills-dir) or user-level directory, trusted: read
+ * beneath its own O_PATH fd, symlinks followed wherever they point. */
 struct base {
 	enum base_kind kind;
 	char *abs; /* absolute path (canonical for BASE_FD) */
@@ -867,7 +1441,7 @@ struct ctxd_skills {
 	struct ctxd_pool *pool;
 	struct base *bases;
 	size_t n_bases;
-	const char **extra;
+	char **extra; /* readable paths outside the roots, for Landlock (owned copies) */
 	size_t n_extra;
 	struct diags init_diags;
 
@@ -907,16 +1481,83 @@ static int add_base(struct ctxd_skills *sk, enum base_kind kind, const char *abs
 	return 0;
 }
 
-/* A configured or user-level directory: inside a root it is read through the sandbox,
- * outside every root it gets its own O_PATH fd (and is listed for Landlock). */
+const char *ctxd_skills_why(int err, char *buf, size_t n)
+{
+	switch (err) {
+	case ENOENT:
+		return "it does not exist";
+	case EACCES:
+	case EPERM:
+		return "ctxd may not read it (file permissions, or ctxd's Landlock sandbox, which "
+		       "admits only the skill directories and symlink targets present when ctxd "
+		       "started: restart ctxd after adding new ones)";
+	case ENOTDIR:
+		return "a part of the path is not a directory";
+	case ELOOP:
+		return "it goes through too many symlinks (a symlink loop?)";
+	case EXDEV:
+		return "a symlink on the way leads outside the allowed directories";
+	case ENAMETOOLONG:
+		return "the path is too long";
+	case EMFILE:
+	case ENFILE:
+		return "too many files are open; retry later";
+	case ENOMEM:
+		return "out of memory";
+	case EISDIR:
+		return "it is a directory, not a file";
+	case EIO:
+		return "the storage reported an I/O error";
+	case EFBIG:
+		return "it is too large";
+	default:
+		snprintf(buf, n, "the system refused it (errno %d)", err);
+		return buf;
+	}
+}
+
+/* True when `real` (canonical) is inside a root or beneath an already listed path. */
+static bool readable_already(const struct ctxd_skills *sk, const char *real)
+{
+	struct ctxd_sandbox_loc *loc = malloc(sizeof(*loc));
+	struct ctxd_error e;
+	bool inside = loc && sk->sb && ctxd_sandbox_locate(sk->sb, real, strlen(real), loc, &e) == 0;
+	free(loc);
+	for (size_t i = 0; !inside && i < sk->n_extra; i++) {
+		size_t l = strlen(sk->extra[i]);
+		inside = strncmp(sk->extra[i], real, l) == 0 && (real[l] == '/' || real[l] == '\0');
+	}
+	return inside;
+}
+
+/* List `real` (canonical) for Landlock unless it is readable already. -1 on ENOMEM. */
+static int extra_add(struct ctxd_skills *sk, const char *real)
+{
+	if (readable_already(sk, real)) {
+		return 0;
+	}
+	char **x = realloc(sk->extra, (sk->n_extra + 1) * sizeof(*x));
+	if (!x) {
+		return -1;
+	}
+	sk->extra = x;
+	if (!(x[sk->n_extra] = strdup(real))) {
+		return -1;
+	}
+	sk->n_extra++;
+	return 0;
+}
+
+/* A configured or user-level directory: trusted, read beneath its own O_PATH fd; listed
+ * for Landlock when it lies outside every root. */
 static int add_dir(struct ctxd_skills *sk, const char *path, bool configured)
 {
-	char real[PATH_MAX];
+	char real[PATH_MAX], why[64];
 	if (!realpath(path, real)) {
 		if (configured) {
 			diag_add(&sk->init_diags, path, 0, 0, "skills-dir", false, NULL,
 				 "skills directory '%.300s' cannot be used: %s", path,
-				 strerror(errno));
+				 ctxd_skills_why(errno, why, sizeof(why)));
 		}
 		return sk->init_diags.oom ? -1 : 0;
 	}
@@ -925,22 +1566,12 @@ static int add_dir(struct ctxd_skills *sk, const char *path, bool configured)
 			return 0;
 		}
 	}
-	struct ctxd_sandbox_loc *loc = malloc(sizeof(*loc));
-	if (!loc) {
-		return -1;
-	}
-	struct ctxd_error e;
-	bool inside = sk->sb && ctxd_sandbox_locate(sk->sb, real, strlen(real), loc, &e) == 0;
-	free(loc);
-	if (inside) {
-		return add_base(sk, BASE_SANDBOX, real, -1, NULL);
-	}
 	int fd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		if (configured) {
 			diag_add(&sk->init_diags, real, 0, 0, "skills-dir", false, NULL,
 				 "skills directory '%.300s' cannot be opened: %s", real,
-				 strerror(errno));
+				 ctxd_skills_why(errno, why, sizeof(why)));
 		}
 		return sk->init_diags.oom ? -1 : 0;
 	}
@@ -948,13 +1579,102 @@ static int add_dir(struct ctxd_skills *sk, const char *path, bool configured)
 		close(fd);
 		return -1;
 	}
-	const char **x = realloc(sk->extra, (sk->n_extra + 1) * sizeof(*x));
-	if (!x) {
-		return -1;
+	return extra_add(sk, real);
+}
+
+/* ---- Landlock: the targets of symlinks in the trusted directories ---------------------- */
+
+static char **read_names(int dirfd, size_t *n, unsigned char **types);
+static void free_names(char **v, size_t n, unsigned char *t);
+static bool skipped_dir(const char *name);
+static const char *skill_md_name(char **names, size_t n);
+
+struct link_walk {
+	struct ctxd_skills *sk;
+	size_t budget; /* directories still to visit */
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} stack[MAX_DEPTH + 2];
+	int depth;
+	bool oom;
+};
+
+/* Record the target of `abs` (a symlink) when it is not readable yet. */
+static void link_target(struct link_walk *lw, const char *abs)
+{
+	char real[PATH_MAX];
+	if (realpath(abs, real) && extra_add(lw->sk, real) < 0) {
+		lw->oom = true;
 	}
-	sk->extra = x;
-	sk->extra[sk->n_extra++] = sk->bases[sk->n_bases - 1].abs;
-	return 0;
+}
+
+/* Walk directory `dfd` (at `abs`) of a trusted base as discovery would, following links,
+ * and record every symlink target on the way: linked skill folders, linked SKILL.md files
+ * and linked directories of skills. */
+static void link_walk(struct link_walk *lw, int dfd, const char *abs, int depth)
+{
+	struct stat st;
+	if (lw->budget == 0 || fstat(dfd, &st) < 0 || lw->depth >= MAX_DEPTH + 2) {
+		return;
+	}
+	for (int i = 0; i < lw->depth; i++) {
+		if (lw->stack[i].dev == st.st_dev && lw->stack[i].ino == st.st_ino) {
+			return;
+		}
+	}
+	lw->budget--;
+	size_t n = 0;
+	unsigned char *types = NULL;
+	char **names = read_names(dfd, &n, &types);
+	if (!names) {
+		lw->oom = true;
+		return;
+	}
+	lw->stack[lw->depth].dev = st.st_dev;
+	lw->stack[lw->depth].ino = st.st_ino;
+	lw->depth++;
+	const char *md = skill_md_name(names, n);
+	for (size_t i = 0; i < n && !lw->oom; i++) {
+		unsigned char t = types[i];
+		char child[CTXD_PATH_MAX];
+		if ((md && strcmp(names[i], md) != 0) || skipped_dir(names[i]) ||
+		    (t != DT_DIR && t != DT_LNK && t != DT_UNKNOWN) ||
+		    (size_t)snprintf(child, sizeof(child), "%s/%s", abs, names[i]) >= sizeof(child)) {
+			continue;
+		}
+		struct stat ls;
+		if (t != DT_DIR && fstatat(dfd, names[i], &ls, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(ls.st_mode)) {
+			link_target(lw, child);
+		}
+		if (md || depth >= MAX_DEPTH) {
+			continue;
+		}
+		int cfd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
+		if (cfd >= 0) {
+			link_walk(lw, cfd, child, depth + 1);
+			close(cfd);
+		}
+	}
+	lw->depth--;
+	free_names(names, n, types);
+}
+
+static int add_link_targets(struct ctxd_skills *sk)
+{
+	struct link_walk lw = {.sk = sk, .budget = sk->cfg && sk->cfg->skills_max_dirs
+							   ? sk->cfg->skills_max_dirs : 10000};
+	for (size_t i = 0; i < sk->n_bases && !lw.oom; i++) {
+		const struct base *b = &sk->bases[i];
+		int fd = b->kind == BASE_FD ? openat(b->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+					    : -1;
+		if (fd >= 0) {
+			link_walk(&lw, fd, b->abs, 0);
+			close(fd);
+		}
+	}
+	return lw.oom ? -1 : 0;
 }
 
 struct ctxd_skills *ctxd_skills_create(const struct ctxd_config *cfg, const struct ctxd_sandbox *sb,
@@ -1011,7 +1731,7 @@ struct ctxd_skills *ctxd_skills_create(const struct ctxd_config *cfg, const stru
 			}
 		}
 	}
-	if (sk->init_diags.oom) {
+	if (sk->init_diags.oom || add_link_targets(sk) < 0) {
 		goto oom;
 	}
 	return sk;
@@ -1032,6 +1752,7 @@ size_t ctxd_skills_extra_dirs(struct ctxd_skills *sk, const char **out, size_t m
 static void snapshot_free(struct ctxd_skills_snapshot *s)
 {
 	json_decref(__atomic_load_n(&s->list_cache, __ATOMIC_ACQUIRE));
+	free(__atomic_load_n(&s->catalogue_cache, __ATOMIC_ACQUIRE));
 	for (size_t i = 0; i < s->n_skills; i++) {
 		struct ctxd_skill *k = &s->skills[i];
 		ctxd_skill_doc_put(k->doc);
@@ -1092,7 +1813,7 @@ void ctxd_skills_destroy(struct ctxd_skills *sk)
 		free(sk->bases[i].abs);
 	}
 	free(sk->bases);
-	free(sk->extra);
+	names_free(sk->extra, sk->n_extra);
 	for (size_t i = 0; i < sk->init_diags.n; i++) {
 		diag_free(&sk->init_diags.v[i]);
 	}
@@ -1104,12 +1825,65 @@ void ctxd_skills_destroy(struct ctxd_skills *sk)
 
 /* ---- confined opens ------------------------------------------------------------------- */
 
+/* Open absolute path `p` inside the roots (flags as for ctxd_sandbox_open): in its own
+ * root, following symlinks that stay there; or, when a symlink leads elsewhere, at its
+ * canonical target provided that lies inside an allowed root too. A target outside every
+ * root is refused with EXDEV, a dangling one with ENOENT. */
+static int open_in_roots(const struct ctxd_skills *sk, const char *p, int flags)
+{
+	struct ctxd_error e = {0};
+	int fd = ctxd_sandbox_open(sk->sb, p, strlen(p), flags, 0, false, NULL, &e);
+	if (fd >= 0) {
+		return fd;
+	}
+	int err = e.sys_errno ? e.sys_errno : EACCES;
+	if (err != EXDEV && err != ELOOP && err != EACCES) {
+		errno = err;
+		return -1;
+	}
+	char real[PATH_MAX];
+	if (!realpath(p, real)) {
+		errno = errno == ENOENT ? ENOENT : err;
+		return -1;
+	}
+	if (strcmp(real, p) == 0) {
+		errno = err;
+		return -1;
+	}
+	fd = ctxd_sandbox_open(sk->sb, real, strlen(real), flags, 0, false, NULL, &e);
+	if (fd < 0) {
+		errno = e.sys_errno && e.sys_errno != EACCES ? e.sys_errno : EXDEV;
+	}
+	return fd;
+}
+
+/* Open `name` (one component) of directory `dfd`, which is at `dir_abs`, under the symlink
+ * rule of base `b` (see struct base). Returns fd or -1 with errno. */
+static int open_entry(const struct ctxd_skills *sk, const struct base *b, int dfd,
+		      const char *dir_abs, const char *name, int flags)
+{
+	if (b->kind == BASE_FD) {
+		return openat(dfd, name, flags | O_CLOEXEC);
+	}
+	int fd = ctxd_sandbox_openat(dfd, name, flags, 0, false);
+	if (fd >= 0 || (errno != EXDEV && errno != ELOOP)) {
+		return fd;
+	}
+	/* a symlink climbing above `dfd`: resolve it from the roots */
+	char p[CTXD_PATH_MAX];
+	if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir_abs, name) >= sizeof(p)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open_in_roots(sk, p, flags);
+}
+
 /* Open `rel` ("" = the base itself) beneath base `b`. Returns fd or -1 with errno. */
 static int base_open(const struct ctxd_skills *sk, const struct base *b, const char *rel,
 		     int flags)
 {
 	if (b->kind == BASE_FD) {
-		return ctxd_sandbox_openat(b->fd, *rel ? rel : ".", flags, 0, false);
+		return openat(b->fd, *rel ? rel : ".", flags | O_CLOEXEC);
 	}
 	char p[CTXD_PATH_MAX];
 	int n = snprintf(p, sizeof(p), "%s%s%s", b->abs, *rel ? "/" : "", rel);
@@ -1117,12 +1891,22 @@ static int base_open(const struct ctxd_skills *sk, const struct base *b, const c
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	struct ctxd_error e;
-	int fd = ctxd_sandbox_open(sk->sb, p, (size_t)n, flags, 0, false, NULL, &e);
-	if (fd < 0) {
-		errno = e.sys_errno ? e.sys_errno : EACCES;
+	return open_in_roots(sk, p, flags);
+}
+
+/* The SKILL.md of a skill folder: "SKILL.md", else a lowercase "skill.md", else NULL. */
+static const char *skill_md_name(char **names, size_t n)
+{
+	const char *found = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(names[i], "SKILL.md") == 0) {
+			return "SKILL.md";
+		}
+		if (strcmp(names[i], "skill.md") == 0) {
+			found = "skill.md";
+		}
 	}
-	return fd;
+	return found;
 }
 
 /* A relative path inside a skill folder: no leading '/', no '..' or empty component. */
@@ -1149,16 +1933,24 @@ int ctxd_skills_open_file(struct ctxd_skills *sk, const struct ctxd_skill *skill
 		errno = EACCES;
 		return -1;
 	}
-	int dfd = base_open(sk, &sk->bases[skill->base], skill->rel, O_PATH | O_DIRECTORY);
+	const struct base *b = &sk->bases[skill->base];
+	int dfd = base_open(sk, b, skill->rel, O_PATH | O_DIRECTORY);
 	if (dfd < 0) {
 		return -1;
 	}
-	int fd = ctxd_sandbox_openat(dfd, rel, flags, 0, false);
+	int fd;
+	if (strcmp(rel, "SKILL.md") == 0) {
+		/* the skill's own SKILL.md may be a symlink: the discovery rule applies */
+		fd = open_entry(sk, b, dfd, skill->dir, skill->lower_md ? "skill.md" : "SKILL.md",
+				flags | O_NONBLOCK | O_NOCTTY);
+	} else {
+		fd = ctxd_sandbox_openat(dfd, rel, flags | O_NONBLOCK | O_NOCTTY, 0, false);
+		if (fd < 0 && (errno == EXDEV || errno == ELOOP)) {
+			errno = EACCES;
+		}
+	}
 	int e = errno;
 	close(dfd);
-	if (fd < 0 && (e == EXDEV || e == ELOOP)) {
-		e = EACCES;
-	}
 	errno = e;
 	return fd;
 }
@@ -1372,11 +2164,13 @@ static void files_add(struct scan *sc, struct files *fl, const char *rel, uint64
 	fl->sz[fl->n++] = size;
 }
 
-/* List the regular files below the skill folder `skill_fd` (at `abs`), under `prefix`. */
-static void list_files(struct scan *sc, int skill_fd, const char *abs, const char *prefix,
-		       int depth, struct files *fl)
+/* List the regular files below the skill folder `skill_fd` (at `abs`), under `prefix`,
+ * except its SKILL.md (`md`). */
+static void list_files(struct scan *sc, int skill_fd, const char *abs, const char *md,
+		       const char *prefix, int depth, struct files *fl)
 {
-	int fd = *prefix ? ctxd_sandbox_openat(skill_fd, prefix, O_RDONLY | O_DIRECTORY, 0, false)
+	int fd = *prefix ? ctxd_sandbox_openat(skill_fd, prefix,
+					       O_RDONLY | O_DIRECTORY | O_NONBLOCK, 0, false)
 			 : fcntl(skill_fd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0) {
 		return;
@@ -1405,7 +2199,7 @@ static void list_files(struct scan *sc, int skill_fd, const char *abs, const cha
 	push(sc, &st);
 	for (size_t i = 0; i < n && !sc->oom; i++) {
 		const char *name = names[i];
-		if ((depth == 0 && strcmp(name, "SKILL.md") == 0) || skipped_dir(name)) {
+		if ((depth == 0 && strcmp(name, md) == 0) || skipped_dir(name)) {
 			continue;
 		}
 		char child[CTXD_PATH_MAX];
@@ -1432,7 +2226,7 @@ static void list_files(struct scan *sc, int skill_fd, const char *abs, const cha
 		}
 		if (S_ISDIR(cs.st_mode)) {
 			if (depth + 1 < FILE_DEPTH) {
-				list_files(sc, skill_fd, abs, child, depth + 1, fl);
+				list_files(sc, skill_fd, abs, md, child, depth + 1, fl);
 			}
 		} else if (S_ISREG(cs.st_mode)) {
 			files_add(sc, fl, child, (uint64_t)cs.st_size);
@@ -1488,25 +2282,62 @@ static void docs_add(struct scan *sc, const char *path, struct ctxd_skill_doc *d
 	sc->docs[sc->n_docs++] = (struct docref){p, doc_get(doc)};
 }
 
-/* The folder `rel` of base `bi` (open as `dfd`, at `abs`) holds a SKILL.md. */
-static void handle_skill(struct scan *sc, size_t bi, const char *rel, const char *abs, int dfd)
+/* What is wrong with the entry `name` of directory `dfd` that could not be opened with
+ * errno `e`, as a phrase naming a symlink's target when it is one. Returns true for a
+ * symlink. */
+static bool entry_problem(int dfd, const char *name, int e, bool trusted, char *out, size_t n)
+{
+	char target[1024], why[64];
+	ssize_t tl = readlinkat(dfd, name, target, sizeof(target) - 1);
+	if (tl < 0) {
+		snprintf(out, n, "%s", ctxd_skills_why(e, why, sizeof(why)));
+		return false;
+	}
+	target[tl] = '\0';
+	if (e == ENOENT) {
+		snprintf(out, n, "it is a symlink to '%.400s', which does not exist (a dangling "
+			 "link)", target);
+	} else if (!trusted && (e == EXDEV || e == EACCES)) {
+		snprintf(out, n, "it is a symlink to '%.400s', which lies outside every allowed "
+			 "directory; in a project's skills folder symlinks are followed only "
+			 "inside the allowed directories (add the target with --skills-dir to "
+			 "use it)", target);
+	} else {
+		snprintf(out, n, "it is a symlink to '%.400s', which cannot be followed: %s",
+			 target, ctxd_skills_why(e, why, sizeof(why)));
+	}
+	return true;
+}
+
+/* The folder `rel` of base `bi` (open as `dfd`, at `abs`) holds a SKILL.md (`md`, or a
+ * lowercase skill.md). */
+static void handle_skill(struct scan *sc, size_t bi, const char *rel, const char *abs, int dfd,
+			 const char *md_name)
 {
 	struct ctxd_skills *sk = sc->sk;
+	const struct base *b = &sk->bases[bi];
 	char md[CTXD_PATH_MAX];
-	if ((size_t)snprintf(md, sizeof(md), "%s/SKILL.md", abs) >= sizeof(md)) {
+	if ((size_t)snprintf(md, sizeof(md), "%s/%s", abs, md_name) >= sizeof(md)) {
 		return;
 	}
 	const char *folder = strrchr(abs, '/');
 	folder = folder ? folder + 1 : abs;
-	int fd = ctxd_sandbox_openat(dfd, "SKILL.md", O_RDONLY, 0, false);
+	int fd = open_entry(sk, b, dfd, abs, md_name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		diag_add(&sc->ds, md, 0, 0, "unreadable", true, NULL,
-			 "SKILL.md cannot be read: %s",
-			 fd < 0 ? strerror(errno) : "not a regular file");
-		if (fd >= 0) {
-			close(fd);
-		}
+	if (fd < 0) {
+		char msg[700];
+		entry_problem(dfd, md_name, errno, b->kind == BASE_FD, msg, sizeof(msg));
+		diag_add(&sc->ds, md, 0, 0, "unreadable", true, NULL, "%s cannot be read: %s",
+			 md_name, msg);
+		return;
+	}
+	bool stat_ok = fstat(fd, &st) == 0;
+	if (!stat_ok || !S_ISREG(st.st_mode)) {
+		char why[64];
+		diag_add(&sc->ds, md, 0, 0, "unreadable", true, NULL, "%s cannot be read: %s",
+			 md_name, !stat_ok ? ctxd_skills_why(errno, why, sizeof(why))
+			 : "it is not a regular file (a FIFO, socket, device or directory)");
+		close(fd);
 		return;
 	}
 	struct ctxd_skill_doc *doc = prev_doc(sk, md, &st);
@@ -1514,9 +2345,11 @@ static void handle_skill(struct scan *sc, size_t bi, const char *rel, const char
 		char *buf = NULL;
 		size_t len = 0;
 		if (ctxd_read_all(fd, CTXD_SKILL_MD_MAX, &buf, &len) < 0) {
+			char why[64];
 			diag_add(&sc->ds, md, 0, 0, errno == EFBIG ? "file-too-large" : "unreadable",
-				 true, NULL, "SKILL.md cannot be read: %s",
-				 errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
+				 true, NULL, "%s cannot be read: %s", md_name,
+				 errno == EFBIG ? "it is larger than 1 MiB"
+						: ctxd_skills_why(errno, why, sizeof(why)));
 			close(fd);
 			return;
 		}
@@ -1544,7 +2377,7 @@ static void handle_skill(struct scan *sc, size_t bi, const char *rel, const char
 		return;
 	}
 	struct files fl = {0};
-	list_files(sc, dfd, abs, "", 0, &fl);
+	list_files(sc, dfd, abs, md_name, "", 0, &fl);
 	if (fl.truncated) {
 		diag_add(&sc->ds, md, 0, 0, "too-many-files", false, NULL,
 			 "the skill folder holds more than %d files; only the first %zu are "
@@ -1575,13 +2408,14 @@ static void handle_skill(struct scan *sc, size_t bi, const char *rel, const char
 		return;
 	}
 	struct cand *c = &sc->c[sc->n];
-	c->s = (struct ctxd_skill){doc, doc->name, d, m, bi, r, fl.v, fl.sz, fl.n, fl.truncated};
+	c->s = (struct ctxd_skill){doc,  doc->name, d,	   m,	       bi,
+				   r,	 fl.v,	    fl.sz, fl.n,       fl.truncated,
+				   strcmp(md_name, "skill.md") == 0};
 	c->order = sc->n++;
 }
 
 /* `parent_fd` (-1 for the base itself) is the open parent directory: children are opened
- * relative to it, and by their full path from the base only when that is refused (a
- * symlink climbing above the parent but staying inside the root). */
+ * relative to it under the base's symlink rule (open_entry). */
 static void walk(struct scan *sc, size_t bi, int parent_fd, const char *rel, int depth)
 {
 	struct ctxd_skills *sk = sc->sk;
@@ -1591,14 +2425,15 @@ static void walk(struct scan *sc, size_t bi, int parent_fd, const char *rel, int
 	    sizeof(abs)) {
 		return;
 	}
-	int fd = -1;
+	const char *name = strrchr(rel, '/');
+	name = name ? name + 1 : rel;
+	int fd;
 	if (parent_fd >= 0) {
-		const char *name = strrchr(rel, '/');
-		fd = ctxd_sandbox_openat(parent_fd, name ? name + 1 : rel, O_RDONLY | O_DIRECTORY, 0,
-					 false);
-	}
-	if (fd < 0 && (parent_fd < 0 || errno == EXDEV || errno == ELOOP)) {
-		fd = base_open(sk, b, rel, O_RDONLY | O_DIRECTORY);
+		char pabs[CTXD_PATH_MAX];
+		snprintf(pabs, sizeof(pabs), "%.*s", (int)(strlen(abs) - strlen(name) - 1), abs);
+		fd = open_entry(sk, b, parent_fd, pabs, name, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
+	} else {
+		fd = base_open(sk, b, rel, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
 	}
 	if (fd < 0) {
 		int e = errno;
@@ -1615,11 +2450,15 @@ static void walk(struct scan *sc, size_t bi, int parent_fd, const char *rel, int
 			} else {
 				want_add(sc, b->root_path, agents ? ".agents" : ".claude");
 			}
-		} else if (depth > 0 && e != ENOTDIR && e != ENOENT) {
-			diag_add(&sc->ds, abs, 0, 0, "unreadable-dir", false, NULL,
-				 "directory '%.300s' is skipped: %s%s", abs, strerror(e),
-				 e == EXDEV || e == ELOOP || e == EACCES
-					 ? " (a symlink leaving the skills directory?)" : "");
+		} else if (depth > 0 && e != ENOTDIR) {
+			char msg[700];
+			bool link = entry_problem(parent_fd, name, e, b->kind == BASE_FD, msg,
+						  sizeof(msg));
+			/* a plain missing entry raced with a delete: nothing to say */
+			if (e != ENOENT || link) {
+				diag_add(&sc->ds, abs, 0, 0, "unreadable-dir", false, NULL,
+					 "'%.300s' is skipped: %s", abs, msg);
+			}
 		}
 		return;
 	}
@@ -1648,13 +2487,10 @@ static void walk(struct scan *sc, size_t bi, int parent_fd, const char *rel, int
 		close(fd);
 		return;
 	}
-	bool skill = false;
-	for (size_t i = 0; i < n; i++) {
-		skill = skill || strcmp(names[i], "SKILL.md") == 0;
-	}
+	const char *md = skill_md_name(names, n);
 	push(sc, &st);
-	if (skill) {
-		handle_skill(sc, bi, rel, abs, fd);
+	if (md) {
+		handle_skill(sc, bi, rel, abs, fd, md);
 	} else if (depth < MAX_DEPTH) {
 		for (size_t i = 0; i < n && !sc->oom && !sc->cap_hit; i++) {
 			unsigned char t = types[i];
@@ -1712,6 +2548,37 @@ static uint64_t fnv_str(uint64_t h, const char *s)
 	return fnv(h, s, strlen(s) + 1);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Skipped skills: the distinct files among the error diagnostics. */
+static size_t count_skipped(const struct ctxd_skill_diag *d, size_t n)
+{
+	const char **files = malloc((n ? n : 1) * sizeof(*files));
+	size_t m = 0, skipped = 0;
+	for (size_t i = 0; files && i < n; i++) {
+		if (d[i].error) {
+			files[m++] = d[i].file;
+		}
+	}
+	if (!files) { /* out of memory: an upper bound */
+		for (size_t i = 0; i < n; i++) {
+			skipped += d[i].error;
+		}
+		return skipped;
+	}
+	if (m > 1) {
+		qsort(files, m, sizeof(*files), cmp_str);
+	}
+	for (size_t i = 0; i < m; i++) {
+		skipped += i == 0 || strcmp(files[i - 1], files[i]) != 0;
+	}
+	free(files);
+	return skipped;
+}
+
 /* Scan every base into a new snapshot. Caller holds scan_lock. NULL on ENOMEM. */
 static struct ctxd_skills_snapshot *scan_all(struct ctxd_skills *sk)
 {
@@ -1765,6 +2632,13 @@ static struct ctxd_skills_snapshot *scan_all(struct ctxd_skills *sk)
 		struct ctxd_skill *k = &sc->c[i].s;
 		if (i > 0 && strcmp(sc->c[i - 1].s.name, k->name) == 0) {
 			size_t w = snap->n_skills - 1;
+			const struct ctxd_skill_doc *wd = snap->skills ? snap->skills[w].doc : NULL;
+			if (wd && wd->dev == k->doc->dev && wd->ino == k->doc->ino) {
+				/* the same SKILL.md reached twice (a link from ~/.claude/skills into
+				 * ~/.agents/skills): one skill, nothing shadowed */
+				skill_release(k);
+				continue;
+			}
 			diag_add(&sc->ds, k->skill_md, 0, 0, "shadowed", false,
 				 snap->skills ? snap->skills[w].skill_md : NULL,
 				 "skill '%s' at %.300s is shadowed by the one at %.300s, which takes "
@@ -1782,6 +2656,12 @@ static struct ctxd_skills_snapshot *scan_all(struct ctxd_skills *sk)
 		h = fnv_str(h, k->doc->description);
 		h = fnv_str(h, k->skill_md);
 		h = fnv(h, &k->doc->md_size, sizeof(k->doc->md_size));
+		for (size_t j = 0; j < k->doc->n_arg_names; j++) {
+			h = fnv_str(h, k->doc->arg_names[j]);
+		}
+		for (size_t j = 0; j < k->doc->n_hint_names; j++) {
+			h = fnv_str(h, k->doc->hint_names[j]);
+		}
 		for (size_t j = 0; j < k->n_files; j++) {
 			h = fnv_str(h, k->files[j]);
 			h = fnv(h, &k->sizes[j], sizeof(k->sizes[j]));
@@ -1791,6 +2671,7 @@ static struct ctxd_skills_snapshot *scan_all(struct ctxd_skills *sk)
 	snap->signature = h;
 	snap->diags = sc->ds.v;
 	snap->n_diags = sc->ds.n;
+	snap->n_skipped = count_skipped(snap->diags, snap->n_diags);
 	snap->dirs_visited = sc->visited;
 	snap->dir_cap_hit = sc->cap_hit;
 	atomic_init((_Atomic unsigned *)&snap->refs, 1);

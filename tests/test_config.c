@@ -593,8 +593,13 @@ static void test_config_skills(void)
 	ASSERT_EQ(cfg.n_skills_dirs, 1);
 	ASSERT_STR_EQ(cfg.skills_dirs[0], "x");
 	ASSERT_EQ(cfg.skills_max_dirs, 50);
+	ASSERT_EQ(cfg.skills_catalogue_bytes, 8192);
+	ASSERT_EQ(load(&cfg, "skills: {catalogue_bytes: 16KiB}\n", &err), 0);
+	ASSERT_EQ(cfg.skills_catalogue_bytes, 16384);
 	ctxd_config_finish(&cfg);
 	const char *bad[][2] = {
+		{"skills: {catalogue_bytes: 100}\n", "skills.catalogue_bytes"},
+		{"skills: {catalogue_bytes: lots}\n", "skills.catalogue_bytes"},
 		{"skills: {max_dirs: 0}\n", "skills.max_dirs"},
 		{"skills: {dirs: ['']}\n", "skills.dirs[0]"},
 		{"skills: {dirs: /x}\n", "skills.dirs"},

@@ -91,6 +91,8 @@ struct expect {
 	bool valid;
 	const char *rule; /* a diagnostic that must be present (NULL: none at all) */
 	unsigned line, col;
+	const char *name;   /* the name served (NULL: "demo-skill") */
+	const char *folder; /* the folder name given to the parser (NULL: "demo-skill") */
 };
 
 static const struct ctxd_skill_diag *find_diag(const struct ctxd_skill_doc *d, const char *rule)
@@ -106,28 +108,38 @@ static const struct ctxd_skill_diag *find_diag(const struct ctxd_skill_doc *d, c
 static void test_skills_corpus(void)
 {
 	static const struct expect cases[] = {
-		{"good/basic.md", true, NULL, 0, 0},
-		{"good/crlf.md", true, NULL, 0, 0},
-		{"good/bom.md", true, NULL, 0, 0},
-		{"good/empty-body.md", true, NULL, 0, 0},
-		{"good/all-fields.md", true, NULL, 0, 0},
-		{"good/lenient-colon.md", true, "yaml-unquoted-colon", 3, 1},
-		{"good/unknown-key.md", true, "unknown-key", 4, 1},
-		{"bad/no-frontmatter.md", false, "frontmatter-missing", 1, 1},
-		{"bad/unterminated.md", false, "frontmatter-unterminated", 1, 1},
-		{"bad/yaml-syntax.md", false, "yaml-syntax", 4, 1},
-		{"bad/name-missing.md", false, "name-required", 2, 1},
-		{"bad/name-format.md", false, "name-format", 2, 7},
-		{"bad/name-hyphen.md", false, "name-hyphen", 2, 7},
-		{"bad/name-length.md", false, "name-length", 2, 7},
-		{"bad/name-mismatch.md", false, "name-mismatch", 2, 7},
-		{"bad/description-required.md", false, "description-required", 2, 1},
-		{"bad/description-length.md", false, "description-length", 3, 14},
-		{"bad/description-empty.md", false, "description-length", 3, 14},
-		{"bad/compatibility-length.md", false, "compatibility-length", 4, 16},
-		{"bad/not-mapping.md", false, "frontmatter-not-mapping", 2, 1},
-		{"bad/duplicate-key.md", false, "duplicate-key", 4, 1},
-		{"bad/encoding.md", false, "encoding", 3, 17},
+		{"good/basic.md", true, NULL, 0, 0, NULL, NULL},
+		{"good/crlf.md", true, NULL, 0, 0, NULL, NULL},
+		{"good/bom.md", true, NULL, 0, 0, NULL, NULL},
+		{"good/empty-body.md", true, NULL, 0, 0, NULL, NULL},
+		{"good/all-fields.md", true, NULL, 0, 0, NULL, NULL},
+		{"good/lenient-colon.md", true, "yaml-unquoted-value", 3, 1, NULL, NULL},
+		{"good/unknown-key.md", true, "unknown-key", 4, 1, NULL, NULL},
+		{"good/unicode-name.md", true, NULL, 0, 0, "donn\xc3\xa9" "es",
+		 "donn\xc3\xa9" "es"},
+		{"good/arguments.md", true, NULL, 0, 0, NULL, NULL},
+		{"good/argument-hint-list.md", true, NULL, 0, 0, NULL, NULL},
+		/* loaded with a warning, as the Agent Skills client guide says */
+		{"warn/name-missing.md", true, "name-required", 2, 1, NULL, NULL},
+		{"warn/name-format.md", true, "name-format", 2, 7, "Demo_Skill", NULL},
+		{"warn/name-format.md", true, "name-case", 2, 7, "Demo_Skill", NULL},
+		{"warn/name-hyphen.md", true, "name-hyphen", 2, 7, "demo--skill", NULL},
+		{"warn/name-length.md", true, "name-length", 2, 7,
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL},
+		{"warn/name-mismatch.md", true, "name-mismatch", 2, 7, "other-skill", NULL},
+		{"warn/name-served.md", true, "name-served", 2, 7, "Demo-Skill--v2", NULL},
+		{"warn/description-length.md", true, "description-length", 3, 14, NULL, NULL},
+		{"warn/compatibility-length.md", true, "compatibility-length", 4, 16, NULL, NULL},
+		{"warn/duplicate-key.md", true, "duplicate-key", 4, 1, NULL, NULL},
+		{"warn/argument-hint-unquoted.md", true, "yaml-unquoted-value", 4, 1, NULL, NULL},
+		/* skipped: the frontmatter cannot be read, or no description */
+		{"bad/no-frontmatter.md", false, "frontmatter-missing", 1, 1, NULL, NULL},
+		{"bad/unterminated.md", false, "frontmatter-unterminated", 1, 1, NULL, NULL},
+		{"bad/yaml-syntax.md", false, "yaml-syntax", 4, 1, NULL, NULL},
+		{"bad/description-required.md", false, "description-required", 2, 1, NULL, NULL},
+		{"bad/description-empty.md", false, "description-length", 3, 14, NULL, NULL},
+		{"bad/not-mapping.md", false, "frontmatter-not-mapping", 2, 1, NULL, NULL},
+		{"bad/encoding.md", false, "encoding", 3, 17, NULL, NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct expect *e = &cases[i];
@@ -135,7 +147,8 @@ static void test_skills_corpus(void)
 		snprintf(p, sizeof(p), "%s/%s", corpus, e->file);
 		size_t len;
 		char *buf = slurp(p, &len);
-		struct ctxd_skill_doc *d = ctxd_skill_parse(buf, len, "demo-skill", p);
+		struct ctxd_skill_doc *d = ctxd_skill_parse(buf, len,
+							    e->folder ? e->folder : "demo-skill", p);
 		free(buf);
 		ASSERT(d);
 		if (d->valid != e->valid) {
@@ -160,11 +173,12 @@ static void test_skills_corpus(void)
 			ASSERT(g->message[0]);
 			ASSERT_EQ(g->error, !e->valid);
 		}
+		for (size_t k = 0; k < d->n_diags; k++) { /* no raw strerror text */
+			ASSERT(!strstr(d->diags[k].message, "cross-device"));
+		}
 		if (d->valid) {
-			ASSERT_STR_EQ(d->name, "demo-skill");
+			ASSERT_STR_EQ(d->name, e->name ? e->name : "demo-skill");
 			ASSERT(json_is_object(d->frontmatter));
-			ASSERT_STR_EQ(json_string_value(json_object_get(d->frontmatter, "name")),
-				      "demo-skill");
 		}
 		ctxd_skill_doc_put(d);
 	}
@@ -203,13 +217,77 @@ static void test_skills_corpus(void)
 	ASSERT_CONTAINS(fm, "\"allowed-tools\":\"Bash(git:*) Read\"");
 	free(fm);
 	ctxd_skill_doc_put(d);
-	/* the huge description is rejected with its length */
-	snprintf(p, sizeof(p), "%s/bad/description-length.md", corpus);
+	/* the huge description loads, with a warning giving its length */
+	snprintf(p, sizeof(p), "%s/warn/description-length.md", corpus);
 	buf = slurp(p, &len);
 	d = ctxd_skill_parse(buf, len, "demo-skill", p);
 	free(buf);
+	ASSERT(d->valid);
 	ASSERT_CONTAINS(find_diag(d, "description-length")->message, "1100");
+	ASSERT_EQ(strlen(d->description), 1100);
 	ctxd_skill_doc_put(d);
+	/* argument names: `arguments:` (a list), `argument-hint` words ([a] [b] unquoted, a
+	 * one-item YAML list, or a quoted string) */
+	struct {
+		const char *file;
+		const char *args;  /* arg_names joined by ',' */
+		const char *hints; /* hint_names joined by ',' */
+	} an[] = {
+		{"good/arguments.md", "file,mode", "file,mode"},
+		{"warn/argument-hint-unquoted.md", "", "pr-number,priority"},
+		{"good/argument-hint-list.md", "", "issue-number"},
+		{"good/basic.md", "", ""},
+	};
+	for (size_t i = 0; i < sizeof(an) / sizeof(an[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", corpus, an[i].file);
+		buf = slurp(p, &len);
+		d = ctxd_skill_parse(buf, len, "demo-skill", p);
+		free(buf);
+		ASSERT(d && d->valid);
+		char got[200] = "", hint[200] = "";
+		for (size_t k = 0; k < d->n_arg_names; k++) {
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", k ? "," : "",
+				 d->arg_names[k]);
+		}
+		for (size_t k = 0; k < d->n_hint_names; k++) {
+			snprintf(hint + strlen(hint), sizeof(hint) - strlen(hint), "%s%s",
+				 k ? "," : "", d->hint_names[k]);
+		}
+		ASSERT_STR_EQ(got, an[i].args);
+		ASSERT_STR_EQ(hint, an[i].hints);
+		ctxd_skill_doc_put(d);
+	}
+	/* no name: the folder's, made safe for a prompt name and a URI (any bytes) */
+	static const char *const folders[][2] = {
+		{"bad\xff name", "bad--name"}, {"..", "--"}, {"a:b/c", "a-b-c"}, {"ok", "ok"},
+	};
+	for (size_t i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
+		const char *md = "---\ndescription: d\n---\nx\n";
+		d = ctxd_skill_parse(md, strlen(md), folders[i][0], "x");
+		ASSERT(d && d->valid);
+		ASSERT_STR_EQ(d->name, folders[i][1]);
+		ctxd_skill_doc_put(d);
+	}
+	{
+		const char *md = "---\ndescription: d\n---\nx\n";
+		d = ctxd_skill_parse(md, strlen(md), "", "x"); /* no name to serve it under */
+		ASSERT(d && !d->valid);
+		ASSERT(find_diag(d, "name-required")->error);
+		ctxd_skill_doc_put(d);
+	}
+	/* hints that are not a list of words declare nothing */
+	static const char *const nohint[] = {
+		"---\nname: a\ndescription: d\nargument-hint: add [tagId] | remove [tagId]\n---\n",
+		"---\nname: a\ndescription: d\nargument-hint: {x: 1}\n---\n",
+		"---\nname: a\ndescription: d\narguments: [\"two words\", 7]\n---\n",
+	};
+	for (size_t i = 0; i < sizeof(nohint) / sizeof(nohint[0]); i++) {
+		d = ctxd_skill_parse(nohint[i], strlen(nohint[i]), "a", "x");
+		ASSERT(d && d->valid);
+		ASSERT_EQ(d->n_hint_names, 0);
+		ASSERT_EQ(d->n_arg_names, 0);
+		ctxd_skill_doc_put(d);
+	}
 	/* arbitrary bytes never crash the parser */
 	unsigned seed = 7;
 	for (int r = 0; r < 2000; r++) {
@@ -227,28 +305,123 @@ static void test_skills_corpus(void)
 
 /* ---- substitution ---- */
 
+static void sub_names(const char *body, const char *args, char *const *names, size_t n,
+		      const char *want)
+{
+	char *got = NULL;
+	ASSERT_EQ(ctxd_skills_substitute(body, args, names, n, 1 << 20, &got, NULL), 0);
+	if (strcmp(got, want) != 0) {
+		fprintf(stderr, "body %s\nargs %s\n got  %s\n want %s\n", body, args ? args : "(none)",
+			got, want);
+		abort();
+	}
+	free(got);
+}
+
 static void sub_is(const char *body, const char *args, const char *want)
 {
-	char *got = ctxd_skills_substitute(body, args, "/sk/dir");
-	ASSERT(got);
-	ASSERT_STR_EQ(got, want);
-	free(got);
+	sub_names(body, args, NULL, 0, want);
 }
 
 static void test_skills_substitute(void)
 {
+	/* the placeholders */
 	sub_is("Fix $ARGUMENTS.", "issue 12", "Fix issue 12.");
 	sub_is("a=$0 b=$1 c=$2", "one \"two three\" 'four five'", "a=one b=two three c=four five");
 	sub_is("x=$ARGUMENTS[1] y=$ARGUMENTS[9]", "p q", "x=q y=");
-	sub_is("cost $$5 in ${SKILL_DIR}/x", "", "cost $5 in /sk/dir/x");
 	sub_is("no placeholder", "a b", "no placeholder\n\nARGUMENTS: a b");
 	sub_is("ends with newline\n", "z", "ends with newline\n\nARGUMENTS: z");
-	sub_is("no args, no append", NULL, "no args, no append");
-	sub_is("${SKILL_DIR} is not an argument", "q", "/sk/dir is not an argument\n\nARGUMENTS: q");
-	sub_is("lone $ and $x stay", NULL, "lone $ and $x stay");
 	sub_is("$1", "a\\ b c", "c");
 	sub_is("$0", "a\\ b c", "a b");
 	sub_is("", "only", "ARGUMENTS: only");
+	sub_is("$10 and $1", "a b c d e f g h i j k", "k and b");
+	/* no arguments: the body as written, $ARGUMENTS and $ARGUMENTS[N] empty */
+	sub_is("no args, no append", NULL, "no args, no append");
+	sub_is("lone $ and $x stay", NULL, "lone $ and $x stay");
+	sub_is("a $ARGUMENTS b $ARGUMENTS[0] c $0 $1 $name", NULL, "a  b  c $0 $1 $name");
+	sub_is("blank is none: $0 [$ARGUMENTS]", " \t", "blank is none: $0 []");
+	sub_is("${SKILL_DIR} and ${CLAUDE_SKILL_DIR} stay", NULL,
+	       "${SKILL_DIR} and ${CLAUDE_SKILL_DIR} stay");
+	/* the real patterns public skills hold, with and without arguments */
+	static const char *const plain[] = {
+		/* outside code these hold $N that arguments do fill; without arguments they
+		 * stay as written */
+		"BASE_SHA=$(git log --oneline | grep \"Task 1\" | awk '{print $1}')\n",
+		"INSERT INTO t VALUES ($1, $2, $3);\n",
+	};
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		sub_is(plain[i], NULL, plain[i]);
+	}
+	static const char *const literal[] = {
+		"- Example: Use =B5*(1+$B$6) instead of =B5*1.05\n",
+		"```\nBASE_SHA=$(git log | awk '{print $1}')\n```\n",
+		"$$ct^{d}$$ and $$x$$\n",
+		"It costs $30/month, or $1.20 a day, $3,000 a year.\n",
+		"```bash\nawk '{print $1}' file | sort\necho $2\n```\n",
+		"~~~\nprintf \"%s\" $1\n~~~\n",
+		"Run `awk '{print $1}'` or ``echo $2 `x` $3`` inline.\n",
+		"Cell A$1 and $$1 and 5$1 stay.\n",
+	};
+	for (size_t i = 0; i < sizeof(literal) / sizeof(literal[0]); i++) {
+		sub_is(literal[i], NULL, literal[i]);
+		/* with arguments, none of these is a placeholder: the text stays and the
+		 * arguments are appended */
+		char want[512];
+		snprintf(want, sizeof(want), "%s\nARGUMENTS: p q r s", literal[i]);
+		sub_is(literal[i], "p q r s", want);
+	}
+	/* $N outside code is replaced, inside a fence or a span it is not */
+	sub_is("Use $0 now.\n```\nawk '{print $0}'\n```\nThen `$1` and $1 too.\n", "x y",
+	       "Use x now.\n```\nawk '{print $0}'\n```\nThen `$1` and y too.\n");
+	sub_is("Use $0. Or $1, or $0x.", "x y", "Use $0. Or $1, or xx.");
+	/* an unclosed fence runs to the end; an unclosed backtick is literal */
+	sub_is("```\n$0\n", "x", "```\n$0\n\nARGUMENTS: x");
+	sub_is("a ` b $0\n", "x", "a ` b x\n");
+	/* a span does not cross a blank line */
+	sub_is("`a\n\n$0 b`\n", "x", "`a\n\nx b`\n");
+	/* $ARGUMENTS is replaced everywhere, code included */
+	sub_is("```\nrun $ARGUMENTS\n```\n", "x y", "```\nrun x y\n```\n");
+	/* \$ keeps a placeholder literal; \$ before anything else stays as written */
+	sub_is("\\$ARGUMENTS is $ARGUMENTS; \\$0 is $0; \\$9 and \\$x stay", "a",
+	       "$ARGUMENTS is a; $0 is a; \\$9 and \\$x stay");
+	sub_is("\\$ARGUMENTS", NULL, "$ARGUMENTS");
+	sub_is("\\$$ and $$ARGUMENTS", "a", "\\$$ and $$ARGUMENTS\n\nARGUMENTS: a");
+	/* names from the frontmatter `arguments:` list */
+	char *names[] = {"file", "mode", "file-name"};
+	sub_names("Review $file in $mode mode ($file-name); $filex stays; $0 is $1", "a.c strict b.c",
+		  names, 3, "Review a.c in strict mode (b.c); $filex stays; a.c is strict");
+	sub_names("```\ngit diff $file\n```\n", "a.c", names, 3, "```\ngit diff a.c\n```\n");
+	sub_names("$mode past the end", "a.c", names, 3, " past the end");
+	sub_names("\\$file stays", "a.c", names, 3, "$file stays\n\nARGUMENTS: a.c");
+	sub_names("$file without arguments", NULL, names, 3, "$file without arguments");
+	/* the cap: no output past it, whatever the amplification (issue 12 item 7: "$0" x
+	 * 100,000 with a 10 KB argument reached 3 GB) */
+	char *body = malloc(240001);
+	for (size_t i = 0; i < 80000; i++) {
+		memcpy(body + 3 * i, "$0 ", 3);
+	}
+	body[240000] = '\0';
+	char *arg = malloc(10001);
+	memset(arg, 'x', 10000);
+	arg[10000] = '\0';
+	char *out = NULL;
+	ASSERT_EQ(ctxd_skills_substitute(body, arg, NULL, 0, 256 << 10, &out, NULL), -E2BIG);
+	ASSERT(out == NULL);
+	arg[10] = '\0'; /* 80,000 x 11 bytes: still past 256 KiB */
+	ASSERT_EQ(ctxd_skills_substitute(body, arg, NULL, 0, 256 << 10, &out, NULL), -E2BIG);
+	arg[1] = '\0'; /* 160,000 bytes fit */
+	size_t len = 0;
+	ASSERT_EQ(ctxd_skills_substitute(body, arg, NULL, 0, 256 << 10, &out, &len), 0);
+	ASSERT_EQ(len, 160000);
+	free(out);
+	for (size_t i = 0; i < 20000; i++) { /* $ARGUMENTS needs no separator */
+		memcpy(body + 10 * i, "$ARGUMENTS", 10);
+	}
+	body[200000] = '\0';
+	memset(arg, 'y', 10000);
+	ASSERT_EQ(ctxd_skills_substitute(body, arg, NULL, 0, 256 << 10, &out, NULL), -E2BIG);
+	free(arg);
+	free(body);
 }
 
 /* ---- discovery + tools ---- */
@@ -334,7 +507,7 @@ static void make_tree(void)
 	skill(hu, "home-only", "only in the home dir", "home\n");
 	/* a real one with bundled files */
 	skill(cl, "review", "Review code changes with a checklist",
-	      "Review $ARGUMENTS[0] against references/checklist.md in ${SKILL_DIR}.\n");
+	      "Review $ARGUMENTS[0] against references/checklist.md (${SKILL_DIR} stays).\n");
 	snprintf(p, sizeof(p), "%s/review/references", cl);
 	mkp(p);
 	snprintf(q, sizeof(q), "%s/checklist.md", p);
@@ -477,8 +650,9 @@ static void test_skills_tools(void)
 	r = call("skill_activate", "{\"name\":\"review\",\"arguments\":\"src/main.c extra\"}");
 	ASSERT(!is_error(r));
 	const char *body = json_string_value(json_object_get(sc(r), "body"));
-	ASSERT_CONTAINS(body, "Review src/main.c against references/checklist.md in /");
-	ASSERT_CONTAINS(body, "/.claude/skills/review.");
+	ASSERT_STR_EQ(body, "Review src/main.c against references/checklist.md (${SKILL_DIR} "
+			    "stays).\n");
+	ASSERT_CONTAINS(text(r), "/.claude/skills/review\n");
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "files")), 2);
 	ASSERT_CONTAINS(text(r), "Base directory: ");
 	ASSERT_CONTAINS(text(r), "- references/checklist.md");
@@ -661,6 +835,238 @@ static void test_skills_sep(void)
 	json_decref(cap);
 }
 
+/* ---- leniency on real patterns, in a --skills-dir of its own ---- */
+
+static struct ctxd_skills *make_family(struct ctxd_config *c, const char *dir, size_t budget)
+{
+	ctxd_config_init(c);
+	c->skills_user_dirs = false;
+	if (budget) {
+		c->skills_catalogue_bytes = budget;
+	}
+	ASSERT_EQ(ctxd_config_add_skills_dir(c, dir), 0);
+	struct ctxd_error err;
+	struct ctxd_skills *k = ctxd_skills_create(c, NULL, NULL, &err);
+	ASSERT(k);
+	return k;
+}
+
+static void test_skills_lenient(void)
+{
+	char dir[1200], p[CTXD_PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/lenient", tmp);
+	mkp(dir);
+	/* anthropics/skills' template: the name differs from its folder */
+	snprintf(p, sizeof(p), "%s/template", dir);
+	mkp(p);
+	snprintf(p, sizeof(p), "%s/template/SKILL.md", dir);
+	put(p, "---\nname: template-skill\ndescription: Replace with a description.\n---\n# Body\n");
+	/* claude-api: a description over 1,024 characters */
+	char longdesc[1200];
+	memset(longdesc, 'd', 1068);
+	longdesc[1068] = '\0';
+	skill(dir, "long-desc", longdesc, "Long.\n");
+	/* a lowercase skill.md, and a Unicode lowercase name */
+	snprintf(p, sizeof(p), "%s/lower", dir);
+	mkp(p);
+	snprintf(p, sizeof(p), "%s/lower/skill.md", dir);
+	put(p, "---\nname: lower\ndescription: A lowercase skill.md.\n---\nLower body.\n");
+	skill(dir, "donn\xc3\xa9" "es", "Un nom en minuscules Unicode.", "Corps.\n");
+	/* one skill with two errors counts once in skill_list's skipped */
+	snprintf(p, sizeof(p), "%s/two-errors", dir);
+	mkp(p);
+	snprintf(p, sizeof(p), "%s/two-errors/SKILL.md", dir);
+	put(p, "---\nname: two-errors\ndescription: [not, a, string]\n---\nx\n");
+	/* a name over 64 characters loads, and its skill:// URI works */
+	char longname[80];
+	memset(longname, 'n', 70);
+	longname[70] = '\0';
+	skill(dir, longname, "A long name.", "Long name body.\n");
+	struct ctxd_config c;
+	struct ctxd_skills *k = make_family(&c, dir, 0);
+	struct ctxd_skills_snapshot *s = ctxd_skills_snapshot(k);
+	ASSERT(s);
+	const char *want[] = {"donn\xc3\xa9" "es", "long-desc", "lower", longname,
+			      "template-skill"};
+	ASSERT_EQ(s->n_skills, 5);
+	for (size_t i = 0; i < 5; i++) {
+		ASSERT_STR_EQ(s->skills[i].name, want[i]);
+	}
+	ASSERT(snap_diag(s, "name-length", longname));
+	struct ctxd_provider_ctx pc = {&c, NULL, NULL, NULL};
+	struct ctxd_error perr;
+	const struct ctxd_resource_provider *rp = ctxd_skills_resources(k);
+	char uri[200];
+	snprintf(uri, sizeof(uri), "skill://%s/SKILL.md", longname);
+	json_t *rr = rp->read(rp->ud, &pc, uri, &perr);
+	ASSERT(rr);
+	ASSERT_CONTAINS(json_string_value(json_object_get(json_array_get(rr, 0), "text")),
+			"Long name body.");
+	json_decref(rr);
+	ASSERT(snap_diag(s, "name-mismatch", "template/SKILL.md"));
+	ASSERT(snap_diag(s, "description-length", "long-desc/SKILL.md"));
+	size_t errors = 0;
+	for (size_t i = 0; i < s->n_diags; i++) {
+		errors += s->diags[i].error;
+		ASSERT(!s->diags[i].error || strstr(s->diags[i].file, "two-errors"));
+	}
+	ASSERT_EQ(errors, 2);
+	ASSERT_EQ(s->n_skipped, 1);
+	const struct ctxd_skill *lo = ctxd_skills_find(s, "lower");
+	ASSERT(lo->lower_md);
+	ASSERT_EQ(lo->n_files, 0);
+	ASSERT_CONTAINS(lo->skill_md, "/lower/skill.md");
+	ctxd_skills_snapshot_put(s);
+	struct ctxd_skills *saved = sk;
+	sk = k;
+	json_t *r = call("skill_list", "{}");
+	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "skipped")), 1);
+	ASSERT_CONTAINS(text(r), "1 skill was skipped");
+	json_decref(r);
+	r = call("skill_read_file", "{\"name\":\"lower\",\"path\":\"SKILL.md\"}");
+	ASSERT_CONTAINS(json_string_value(json_object_get(sc(r), "content")), "Lower body.");
+	json_decref(r);
+	r = call("skill_activate", "{\"name\":\"template-skill\"}");
+	ASSERT_STR_EQ(json_string_value(json_object_get(sc(r), "body")), "# Body\n");
+	json_decref(r);
+	sk = saved;
+	ctxd_skills_destroy(k);
+	ctxd_config_finish(&c);
+}
+
+/* ---- the catalogue in skill_activate's description ---- */
+
+static const char *const generic[] = {"Helps with tasks.", "Useful helper for various things.",
+				      "A general purpose helper skill."};
+
+/* 771 skills: names k000..k770; every 50th has a generic description, the others a
+ * specific one of varying length. */
+static void make_catalogue(const char *dir)
+{
+	mkp(dir);
+	for (int i = 0; i < 771; i++) {
+		char name[16], desc[400];
+		snprintf(name, sizeof(name), "k%03d", i);
+		if (i % 50 == 7) {
+			snprintf(desc, sizeof(desc), "%s", generic[i % 3]);
+		} else {
+			int n = snprintf(desc, sizeof(desc),
+					 "Convert quarterly ledger%03d exports into reconciled "
+					 "spreadsheet%03d reports with audit trails", i, i);
+			for (int k = 0; k < i % 5; k++) {
+				n += snprintf(desc + n, sizeof(desc) - (size_t)n,
+					      " and widget%03d-%d checks", i, k);
+			}
+		}
+		char p[CTXD_PATH_MAX], md[CTXD_PATH_MAX + 16];
+		snprintf(p, sizeof(p), "%s/%s", dir, name);
+		ASSERT_EQ(mkdir(p, 0755), 0); /* not mkp: one call per folder keeps this fast */
+		snprintf(md, sizeof(md), "%s/SKILL.md", p);
+		char text[600];
+		snprintf(text, sizeof(text), "---\nname: %s\ndescription: %s\n---\nBody.\n", name,
+			 desc);
+		put(md, text);
+	}
+}
+
+/* The catalogue part of skill_activate's description (after "Available skills:"). */
+static char *catalogue_of(struct ctxd_skills *k)
+{
+	struct ctxd_skills_snapshot *s = ctxd_skills_snapshot(k);
+	ctxd_skills_snapshot_put(s);
+	char *d = ctxd_skills_tools[1].describe(k);
+	ASSERT(d);
+	char *c = strstr(d, "Available skills:");
+	ASSERT(c);
+	char *out = strdup(c + strlen("Available skills:"));
+	free(d);
+	return out;
+}
+
+static bool listed(const char *cat, const char *name)
+{
+	char a[32], b[32];
+	snprintf(a, sizeof(a), "\n- %s: ", name);
+	snprintf(b, sizeof(b), " %s,", name);
+	size_t l = strlen(cat), nl = strlen(name);
+	return strstr(cat, a) || strstr(cat, b) ||
+	       (l > nl && strcmp(cat + l - nl, name) == 0 && cat[l - nl - 1] == ' ');
+}
+
+static void test_skills_catalogue(void)
+{
+	char dir[1200];
+	snprintf(dir, sizeof(dir), "%s/catalogue", tmp);
+	make_catalogue(dir);
+	struct {
+		size_t budget;
+		int mode; /* 0 whole, 1 shortened, 2 some names only, 3 names cut */
+	} cases[] = {{0, 2}, {1 << 20, 0}, {60000, 1}, {12000, 2}, {3000, 3}};
+	struct ctxd_config c;
+	struct ctxd_skills *k = make_family(&c, dir, 0);
+	ASSERT_EQ(c.skills_catalogue_bytes, 8192); /* the default */
+	for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++) {
+		if (cases[ci].budget) {
+			c.skills_catalogue_bytes = cases[ci].budget;
+		}
+		ctxd_skills_rescan(k); /* a new snapshot: the catalogue is built again */
+		char *cat = catalogue_of(k);
+		size_t budget = c.skills_catalogue_bytes;
+		if (strlen(cat) > budget) {
+			fprintf(stderr, "budget %zu: catalogue of %zu bytes\n", budget, strlen(cat));
+			abort();
+		}
+		size_t missing = 0, described = 0, cut = 0;
+		for (int i = 0; i < 771; i++) {
+			char name[16];
+			snprintf(name, sizeof(name), "k%03d", i);
+			missing += !listed(cat, name);
+			char a[32];
+			snprintf(a, sizeof(a), "\n- %s: ", name);
+			const char *e = strstr(cat, a);
+			described += e != NULL;
+			const char *eol = e ? strchr(e + 1, '\n') : NULL;
+			cut += e && (eol ? memcmp(eol - 3, "...", 3) == 0 : false);
+		}
+		switch (cases[ci].mode) {
+		case 0:
+			ASSERT_EQ(missing, 0);
+			ASSERT_EQ(described, 771);
+			ASSERT_EQ(cut, 0);
+			ASSERT(!strstr(cat, "Also installed"));
+			break;
+		case 1:
+			ASSERT_EQ(missing, 0);
+			ASSERT_EQ(described, 771);
+			ASSERT(cut > 0);
+			break;
+		case 2:
+			/* every name, some without description: the generic ones first */
+			ASSERT_EQ(missing, 0);
+			ASSERT(described < 771);
+			ASSERT_CONTAINS(cat, "Also installed (call skill_list for their descriptions):");
+			for (int i = 7; i < 771; i += 50) {
+				char a[32];
+				snprintf(a, sizeof(a), "\n- k%03d: ", i);
+				ASSERT(!strstr(cat, a));
+			}
+			break;
+		case 3: {
+			/* the names alone exceed the budget: how many are missing, and skill_list */
+			ASSERT(missing > 0);
+			char tail[80];
+			snprintf(tail, sizeof(tail), "... and %zu more: call skill_list", missing);
+			ASSERT_CONTAINS(cat, tail);
+			ASSERT(listed(cat, "k000"));
+			break;
+		}
+		}
+		free(cat);
+	}
+	ctxd_skills_destroy(k);
+	ctxd_config_finish(&c);
+}
+
 /* ---- hot reload: a real loop, watch and pool ---- */
 
 static void nowake(void *ud)
@@ -761,6 +1167,8 @@ int main(void)
 	RUN(test_skills_providers);
 	RUN(test_skills_sep);
 	RUN(test_skills_hot_reload);
+	RUN(test_skills_lenient);
+	RUN(test_skills_catalogue);
 	teardown();
 	nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;

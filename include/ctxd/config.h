@@ -63,6 +63,8 @@ struct ctxd_config {
 	size_t n_skills_dirs;
 	bool skills_user_dirs;    /* skills.user_dirs: also ~/.claude/skills, ~/.agents/skills */
 	size_t skills_max_dirs;   /* skills.max_dirs: directories visited per scan, default 10000 */
+	size_t skills_catalogue_bytes; /* skills.catalogue_bytes: bytes of the skill catalogue
+					* embedded in skill_activate's description, default 8 KiB */
 	char *source;             /* file the settings came from, or NULL (owned) */
 };
 

@@ -3,14 +3,29 @@
  *
  * Discovery roots, highest precedence first: cfg->skills_dirs; for each sandbox root
  * ROOT/.claude/skills and ROOT/.agents/skills; then ~/.claude/skills and ~/.agents/skills
- * (unless cfg->skills_user_dirs is false). A directory holding a SKILL.md is a skill (its
- * subdirectories are its bundled files); other directories are searched for skills down to
- * depth 5; .git and node_modules are skipped; symlinked folders are followed with cycle
- * detection; at most cfg->skills_max_dirs directories are visited per scan.
+ * (unless cfg->skills_user_dirs is false). A directory holding a SKILL.md (or a lowercase
+ * skill.md) is a skill (its subdirectories are its bundled files); other directories are
+ * searched for skills down to depth 5; .git and node_modules are skipped; at most
+ * cfg->skills_max_dirs directories are visited per scan.
  *
- * Directories inside a sandbox root are read through ctxd_sandbox_open; the others (config
- * and user-level directories outside every root) are opened once at create time as O_PATH
- * fds and read beneath them with ctxd_sandbox_openat.
+ * Symlinks. The configured and user-level directories are trusted (the user chose them):
+ * every symlink in them is followed wherever it points (the dotfiles setup, `npx skills`
+ * linking ~/.claude/skills/x to ~/.agents/skills/x); they are opened once at create time
+ * as O_PATH fds, and the targets of their symlinks are listed for Landlock. The
+ * .claude/skills and .agents/skills of a root are not: there a symlink is followed only
+ * when its target stays inside an allowed root (ctxd_sandbox_open). Either way a skill's
+ * own files are read beneath the skill folder's descriptor: a symlink inside a skill
+ * folder never leads out of it. Cycles are detected; dangling or refused links get a
+ * diagnostic naming the target.
+ *
+ * Every open of skill content (SKILL.md, bundled files, directories) uses O_NONBLOCK and
+ * refuses anything but a regular file or a directory, so a FIFO can never stall a scan.
+ *
+ * Validation is lenient, as the Agent Skills client guide says: a skill is skipped only
+ * when its frontmatter cannot be read or its description is missing or empty; a name that
+ * breaks the specification's rules (not matching the folder, too long, not lowercase)
+ * loads with a warning; names may hold Unicode lowercase letters and digits (NFKC, as
+ * skills-ref checks them).
  *
  * The catalogue is an immutable, refcounted snapshot: readers take a reference under a
  * short lock and never wait for a re-scan; a scan builds a new snapshot (re-parsing only the
@@ -33,7 +48,8 @@
 #include "ctxd/tool.h"
 #include "ctxd/watch.h"
 
-#define CTXD_SKILL_NAME_MAX 64
+#define CTXD_SKILL_NAME_MAX 64     /* characters the specification allows (longer: a warning) */
+#define CTXD_SKILL_NAME_BYTES 255  /* a served name is at most this long (else: the folder's) */
 #define CTXD_SKILL_DESC_MAX 1024
 #define CTXD_SKILL_COMPAT_MAX 500
 #define CTXD_SKILL_MD_MAX ((size_t)1 << 20) /* a larger SKILL.md is refused */
@@ -59,8 +75,16 @@ struct ctxd_skill_doc {
 	char *name;             /* frontmatter name (owned; NULL when missing) */
 	char *description;      /* owned; NULL when missing */
 	json_t *frontmatter;    /* the frontmatter as a JSON object (owned reference) */
-	char *body;             /* markdown after the frontmatter (owned, NUL-terminated) */
+	char *body;             /* markdown after the frontmatter and the blank lines that
+				 * separate them (owned, NUL-terminated) */
 	size_t body_len;
+	char **arg_names;       /* names of the frontmatter `arguments:` list, in order: `$name`
+				 * is argument word i (owned; NULL when none) */
+	size_t n_arg_names;
+	char **hint_names;      /* the words of `argument-hint` ("[file] [mode]" -> file, mode),
+				 * used to declare prompt arguments when there is no `arguments:`
+				 * (owned; NULL when none or when the hint is not a list of words) */
+	size_t n_hint_names;
 	size_t md_size;         /* bytes of the whole SKILL.md */
 	struct ctxd_skill_diag *diags;
 	size_t n_diags;
@@ -84,6 +108,7 @@ struct ctxd_skill {
 	uint64_t *sizes;            /* their sizes */
 	size_t n_files;
 	bool files_truncated;       /* more than CTXD_SKILL_FILES_MAX */
+	bool lower_md;              /* the file is a lowercase skill.md (served as SKILL.md) */
 };
 
 /* An immutable catalogue. Take with ctxd_skills_snapshot, release with ..._snapshot_put. */
@@ -93,11 +118,15 @@ struct ctxd_skills_snapshot {
 	size_t n_skills;
 	struct ctxd_skill_diag *diags; /* every diagnostic of the scan (owned copies) */
 	size_t n_diags;
+	size_t n_skipped;             /* skills skipped (SKILL.md files with an error), each
+				       * counted once however many errors it has */
 	size_t dirs_visited;
 	bool dir_cap_hit;
 	uint64_t signature;           /* changes when the catalogue the host sees changes */
 	json_t *list_cache;           /* skill_list's unfiltered result, built once per snapshot
 				       * (set with __atomic compare-exchange; freed with it) */
+	char *catalogue_cache;        /* skill_activate's description, built once per snapshot
+				       * (same rules as list_cache) */
 };
 
 /* Create the skills family. Resolves (realpath) and opens the configured and user-level
@@ -154,10 +183,12 @@ const struct ctxd_config *ctxd_skills_config(const struct ctxd_skills *sk);
 const struct ctxd_skill *ctxd_skills_find(const struct ctxd_skills_snapshot *snap,
 					  const char *name);
 
-/* Open a file of `skill` read-only: `rel` is relative to the skill folder ("SKILL.md",
- * "references/x.md"); confinement is to the skill folder (no "..", no absolute path, no
- * symlink leaving it). Returns an fd (caller closes) or -1 with errno set (EACCES for a
- * path that leaves the folder, ENOENT ...). Worker thread. */
+/* Open a file of `skill`: `rel` is relative to the skill folder ("SKILL.md" is the skill's
+ * SKILL.md or skill.md, opened under the same symlink rules as during discovery;
+ * "references/x.md" ...). Bundled files are confined to the skill folder (no "..", no
+ * absolute path, no symlink leaving it). O_NONBLOCK is added to `flags`, so a FIFO never
+ * blocks; the caller checks the file type. Returns an fd (caller closes) or -1 with errno
+ * set (EACCES for a path that leaves the folder, ENOENT ...). Worker thread. */
 int ctxd_skills_open_file(struct ctxd_skills *sk, const struct ctxd_skill *skill,
 			  const char *rel, int flags);
 
@@ -170,12 +201,29 @@ struct ctxd_skill_doc *ctxd_skill_parse(const char *buf, size_t len, const char 
 /* Release a doc reference. NULL-safe. */
 void ctxd_skill_doc_put(struct ctxd_skill_doc *doc);
 
-/* Argument substitution (conventions.md): `$ARGUMENTS`, `$ARGUMENTS[N]` and `$N` (zero-based
- * over a shell-style split of `args`), `${SKILL_DIR}` (= `skill_dir`), `$$` -> `$`. When the
- * body holds no argument placeholder and `args` is not empty, "\n\nARGUMENTS: <args>" is
- * appended. `args` and `skill_dir` may be NULL. Returns a malloc'd string (caller frees) or
- * NULL on ENOMEM. Pure. */
-char *ctxd_skills_substitute(const char *body, const char *args, const char *skill_dir);
+/* Argument substitution (conventions.md "Skills"), of `body` with the argument string
+ * `args` (NULL or blank: no arguments) and the names of the frontmatter `arguments:` list
+ * (`names`, `n_names`; may be NULL/0):
+ * - no arguments: the body as written, except that $ARGUMENTS and $ARGUMENTS[N] become empty;
+ * - arguments: $ARGUMENTS is `args`, $ARGUMENTS[N] word N (zero-based, shell-style split:
+ *   quotes group words and are removed; past the last word: empty), $name the word at the
+ *   name's position; the shorthand $N is word N only when that word was given, the next
+ *   character is not a digit, '.' or ',', the previous one not a letter, digit or '$', and
+ *   it is not inside a fenced code block or an inline code span;
+ * - `\$` directly before a placeholder that would be replaced keeps it literal (the
+ *   backslash is removed); `$$` is never collapsed; anything else stays as written;
+ * - with arguments and no placeholder replaced, "\n\nARGUMENTS: <args>" is appended.
+ * The output is never built past `cap` bytes: beyond it the function stops and returns
+ * -E2BIG (so a body of 100,000 `$0` and a 10 KB argument costs at most `cap` bytes).
+ * Returns 0 with *out set to a malloc'd NUL-terminated string (caller frees) and *out_len
+ * its length (may be NULL), -E2BIG, or -ENOMEM. Pure; thread-safe. */
+int ctxd_skills_substitute(const char *body, const char *args, char *const *names,
+			   size_t n_names, size_t cap, char **out, size_t *out_len);
+
+/* Why an open or read failed, as a phrase for a message ("it does not exist", ...), never
+ * the raw strerror text. `buf` (at least 64 bytes) holds the text for unusual errnos.
+ * Returns `buf` or a static string. Any thread. */
+const char *ctxd_skills_why(int err, char *buf, size_t n);
 
 /* ---- the MCP surface (src/tools/skills.c) ---- */
 

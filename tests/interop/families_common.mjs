@@ -665,9 +665,10 @@ export async function checkSkills(t, client, tools, ws) {
 		t.check('hot reload: prompts/list has it', prompts.some((x) => x.name === 'release-notes'), prompts);
 		const a = sc(await callOk(t, client, tools, 'skill_activate',
 			{ name: 'release-notes', arguments: '2.0 "big bang" extra' }));
-		t.eq('hot reload: activate with $N, $ARGUMENTS[N], $$, ${SKILL_DIR}', a.body,
-			'# Release notes\n\nDraft notes for version 2.0 (codename big bang); cost $5; ' +
-			'all: 2.0 "big bang" extra.\nTemplates live in ' + dir + '/references.\n');
+		// $N, $ARGUMENTS[N] and $ARGUMENTS filled; $$ and ${SKILL_DIR} stay as written
+		t.eq('hot reload: activate with $N, $ARGUMENTS[N], $ARGUMENTS', a.body,
+			'# Release notes\n\nDraft notes for version 2.0 (codename big bang); cost $$5; ' +
+			'all: 2.0 "big bang" extra.\nTemplates live in ${SKILL_DIR}/references.\n');
 		// delete it again: gone from the catalogue
 		fs.rmSync(dir, { recursive: true });
 		const gone = await waitFor('skill removed', async () => {
