@@ -2,6 +2,8 @@
 # Install what ctxd needs to build and test, where we can (Debian/Ubuntu, as root or with
 # passwordless sudo). Prints what is missing and exits 1 when it cannot install it.
 # usage: scripts/deps.sh [build|test]
+# (build: what `meson setup build && ninja -C build` needs; scdoc is optional there and, when
+# present, builds the man pages)
 set -eu
 want=${1:-build}
 pkgs=""
@@ -26,6 +28,13 @@ if [ "$want" = test ]; then
 	need node nodejs
 	need npm npm
 	need clang clang
+	# optional for a plain build: the man pages (scdoc), their lint (groff) and the
+	# Debian package that scripts/test.sh builds (dpkg-dev, debhelper, lintian)
+	need scdoc scdoc
+	need groff groff-base
+	need dpkg-buildpackage dpkg-dev
+	need dh debhelper
+	need lintian lintian
 fi
 [ -z "$pkgs" ] && exit 0
 echo "ctxd: installing missing packages:$pkgs" >&2

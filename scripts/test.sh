@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build ctxd and run the whole test suite (unit, protocol, interop) twice: in the normal
-# build and in the ASan+UBSan build. Ends with one line "N passed, M failed".
+# build and in the ASan+UBSan build; then build and check the Debian package. Ends with one
+# line "N passed, M failed".
 # usage: sh scripts/test.sh
 set -u
 cd "$(dirname "$0")/.."
@@ -44,5 +45,10 @@ run_suite build -Dwerror=true
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run_suite build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
+# The Debian package (scripts/deb.sh): dpkg-buildpackage, its contents, lintian; each a check.
+# Its build-time tests run the unit and docs suites only: the protocol suite ran above twice.
+set -- $(sh scripts/deb.sh --suites "unit docs" | sed -n 's/^deb: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+total_pass=$((total_pass + ${1:-0}))
+total_fail=$((total_fail + ${2:-1}))
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -58,6 +58,7 @@ void ctxd_config_init(struct ctxd_config *cfg)
 	cfg->log_level = CTXD_LOG_WARNING;
 	cfg->landlock = true;
 	cfg->read_only = false;
+	cfg->toolsets = CTXD_TOOLSET_ALL;
 	cfg->memory_bank_history = 20;
 	cfg->memory_bank_stale_days = 7;
 	cfg->memory_bank_token_budget = 8000;
@@ -164,6 +165,53 @@ bool ctxd_config_tool_disabled(const struct ctxd_config *cfg, const char *name)
 		}
 	}
 	return false;
+}
+
+unsigned ctxd_config_toolset_bit(const char *name, size_t len)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} sets[] = {
+		{"files", CTXD_TOOLSET_FILES},
+		{"skills", CTXD_TOOLSET_SKILLS},
+		{"memory", CTXD_TOOLSET_MEMORY},
+	};
+	for (size_t i = 0; name && i < sizeof(sets) / sizeof(sets[0]); i++) {
+		if (len == strlen(sets[i].name) && memcmp(name, sets[i].name, len) == 0) {
+			return sets[i].bit;
+		}
+	}
+	return 0;
+}
+
+int ctxd_config_parse_toolsets(const char *s, unsigned *out)
+{
+	unsigned bits = 0;
+	if (!s) {
+		return -1;
+	}
+	for (;;) {
+		while (*s == ' ' || *s == '\t') {
+			s++;
+		}
+		size_t len = strcspn(s, ",");
+		size_t n = len;
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) {
+			n--;
+		}
+		unsigned bit = ctxd_config_toolset_bit(s, n);
+		if (!bit) {
+			return -1;
+		}
+		bits |= bit;
+		if (s[len] == '\0') {
+			break;
+		}
+		s += len + 1;
+	}
+	*out = bits;
+	return 0;
 }
 
 /* Decimal digits only (no sign, no blanks, no 0x). Returns 0, -1 for junk, -2 for overflow. */
@@ -800,9 +848,49 @@ err:
 	return -1;
 }
 
+/* tools.toolsets: a non-empty sequence of family names. Replaces the current set. */
+static int parse_toolsets(struct loader *ld, struct ctxd_config *cfg)
+{
+	unsigned bits = 0;
+	size_t n = 0;
+	char what[40], ex[64];
+
+	if (expect(ld, YAML_SEQUENCE_START_EVENT, "tools.toolsets", "a sequence")) {
+		return -1;
+	}
+	yaml_mark_t start = ld->ev.start_mark;
+	for (;;) {
+		if (next_event(ld)) {
+			return -1;
+		}
+		if (ld->ev.type == YAML_SEQUENCE_END_EVENT) {
+			break;
+		}
+		snprintf(what, sizeof(what), "tools.toolsets[%zu]", n++);
+		const char *s;
+		if (scalar(ld, what, "a tool family name", &s)) {
+			return -1;
+		}
+		unsigned bit = ctxd_config_toolset_bit(s, strlen(s));
+		if (!bit) {
+			fail_at(ld, ld->ev.start_mark,
+				"%s: unknown tool family '%s' (files, skills or memory)", what,
+				value_excerpt(ld, ex, sizeof(ex)));
+			return -1;
+		}
+		bits |= bit;
+	}
+	if (!bits) {
+		fail_at(ld, start, "tools.toolsets: name at least one of files, skills, memory");
+		return -1;
+	}
+	cfg->toolsets = bits;
+	return 0;
+}
+
 static int parse_tools(struct loader *ld, struct ctxd_config *cfg)
 {
-	static const char *const keys[] = {"disabled"};
+	static const char *const keys[] = {"disabled", "toolsets"};
 	unsigned seen = 0;
 	size_t k;
 	int rc;
@@ -811,7 +899,7 @@ static int parse_tools(struct loader *ld, struct ctxd_config *cfg)
 		return -1;
 	}
 	while ((rc = next_key(ld, "tools", keys, N_KEYS(keys), &seen, &k)) == 1) {
-		if (parse_disabled(ld, cfg)) {
+		if (k == 0 ? parse_disabled(ld, cfg) : parse_toolsets(ld, cfg)) {
 			return -1;
 		}
 	}

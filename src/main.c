@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctxd/config.h"
+#include "ctxd/instructions.h"
 #include "ctxd/log.h"
 #include "ctxd/loop.h"
 #include "ctxd/mcp.h"
@@ -41,6 +42,8 @@ static const char usage[] =
 	"      --max-read SIZE    byte cap of one read_text_file answer (default 256KiB)\n"
 	"      --skills-dir DIR   also discover Agent Skills in DIR (repeatable; highest\n"
 	"                         precedence)\n"
+	"      --toolsets LIST    tool families to offer, comma-separated: files, skills,\n"
+	"                         memory (default: all three)\n"
 	"      --no-landlock      do not restrict the process with Landlock\n"
 	"  -h, --help             show this help and exit\n"
 	"  -V, --version          print the version and exit\n"
@@ -69,7 +72,7 @@ static void collect_extra_ro(struct ctxd_skills *skills)
 	extra_ro[n++] = "/proc";
 #endif
 	const char *dirs[MAX_EXTRA_RO];
-	size_t total = ctxd_skills_extra_dirs(skills, dirs, MAX_EXTRA_RO);
+	size_t total = skills ? ctxd_skills_extra_dirs(skills, dirs, MAX_EXTRA_RO) : 0;
 	for (size_t i = 0; i < total && i < MAX_EXTRA_RO && n < MAX_EXTRA_RO; i++) {
 		extra_ro[n++] = dirs[i];
 	}
@@ -90,24 +93,40 @@ static json_t *skills_method(void *ud, const struct ctxd_provider_ctx *ctx, cons
 static struct ctxd_method_provider skills_list_method = { "skills/list", NULL, skills_method };
 static struct ctxd_method_provider skills_get_method = { "skills/get", NULL, skills_method };
 
-/* Hand the families' resources, prompts, methods and capabilities to the engine and
- * start hot reload. Loop thread, before the first frame. */
-static int wire_families(struct ctxd_loop *loop, struct ctxd_skills *skills,
+/* Hand the enabled families' resources, prompts, methods and capabilities to the engine,
+ * with instructions naming only the registered tools, and start hot reload. `skills` and
+ * `mbank` are NULL when their family is off (tools.toolsets). Loop thread, before the
+ * first frame. */
+static int wire_families(struct ctxd_loop *loop, const struct ctxd_config *cfg,
+			 const struct ctxd_registry *reg, struct ctxd_skills *skills,
 			 struct ctxd_memory_bank *mbank)
 {
 	struct ctxd_mcp *mcp = ctxd_loop_mcp(loop);
-	skills_list_method.ud = skills_get_method.ud = skills;
-	ctxd_skills_set_pool(skills, ctxd_loop_pool(loop));
-	ctxd_skills_attach(skills, ctxd_loop_watch(loop), ctxd_mcp_notifier(mcp));
-	if (ctxd_mcp_add_resource_provider(mcp, ctxd_fs_resources()) < 0 ||
-	    ctxd_mcp_add_resource_provider(mcp, ctxd_skills_resources(skills)) < 0 ||
-	    ctxd_mcp_add_resource_provider(mcp, ctxd_memory_bank_resources(mbank)) < 0 ||
-	    ctxd_mcp_add_prompt_provider(mcp, ctxd_skills_prompts(skills)) < 0 ||
-	    ctxd_mcp_add_method(mcp, &skills_list_method) < 0 ||
-	    ctxd_mcp_add_method(mcp, &skills_get_method) < 0 ||
-	    ctxd_mcp_set_capability(mcp, "extensions",
-				    json_pack("{s:o}", "io.modelcontextprotocol/skills",
-					      ctxd_skills_capability())) < 0) {
+	char *text = ctxd_instructions_build(reg);
+	int rc = (!text && errno) ? -1 : ctxd_mcp_set_instructions(mcp, text);
+	free(text);
+	if (rc < 0) {
+		return -1;
+	}
+	if ((cfg->toolsets & CTXD_TOOLSET_FILES) &&
+	    ctxd_mcp_add_resource_provider(mcp, ctxd_fs_resources()) < 0) {
+		return -1;
+	}
+	if (skills) {
+		skills_list_method.ud = skills_get_method.ud = skills;
+		ctxd_skills_set_pool(skills, ctxd_loop_pool(loop));
+		ctxd_skills_attach(skills, ctxd_loop_watch(loop), ctxd_mcp_notifier(mcp));
+		if (ctxd_mcp_add_resource_provider(mcp, ctxd_skills_resources(skills)) < 0 ||
+		    ctxd_mcp_add_prompt_provider(mcp, ctxd_skills_prompts(skills)) < 0 ||
+		    ctxd_mcp_add_method(mcp, &skills_list_method) < 0 ||
+		    ctxd_mcp_add_method(mcp, &skills_get_method) < 0 ||
+		    ctxd_mcp_set_capability(mcp, "extensions",
+					    json_pack("{s:o}", "io.modelcontextprotocol/skills",
+						      ctxd_skills_capability())) < 0) {
+			return -1;
+		}
+	}
+	if (mbank && ctxd_mcp_add_resource_provider(mcp, ctxd_memory_bank_resources(mbank)) < 0) {
 		return -1;
 	}
 	return 0;
@@ -116,13 +135,14 @@ static int wire_families(struct ctxd_loop *loop, struct ctxd_skills *skills,
 #define KIB ((size_t)1024)
 #define GIB ((size_t)1024 * 1024 * 1024)
 
-enum { OPT_RO = 256, OPT_NO_LANDLOCK, OPT_MAX_FRAME, OPT_MAX_READ, OPT_SKILLS_DIR };
+enum { OPT_RO = 256, OPT_NO_LANDLOCK, OPT_MAX_FRAME, OPT_MAX_READ, OPT_SKILLS_DIR, OPT_TOOLSETS };
 
 struct cli {
 	const char *config;
 	long threads; /* -1 = not given */
 	const char *log_level;
 	const char *max_frame, *max_read;
+	const char *toolsets;
 	int read_only, no_landlock;
 };
 
@@ -155,6 +175,10 @@ static int apply_cli(struct ctxd_config *cfg, const struct cli *c)
 			    cfg->max_read_bytes < KIB || cfg->max_read_bytes > GIB)) {
 		return die_usage("--max-read: '%s' is not a size from 1KiB to 1GiB", c->max_read);
 	}
+	if (c->toolsets && ctxd_config_parse_toolsets(c->toolsets, &cfg->toolsets) < 0) {
+		return die_usage("--toolsets: '%s' is not a comma-separated list of files, skills, "
+				 "memory", c->toolsets);
+	}
 	if (c->read_only) {
 		cfg->read_only = true;
 	}
@@ -176,6 +200,7 @@ int main(int argc, char **argv)
 		{ "max-read", required_argument, NULL, OPT_MAX_READ },
 		{ "skills-dir", required_argument, NULL, OPT_SKILLS_DIR },
 		{ "no-landlock", no_argument, NULL, OPT_NO_LANDLOCK },
+		{ "toolsets", required_argument, NULL, OPT_TOOLSETS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -222,6 +247,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_LANDLOCK:
 			c.no_landlock = 1;
+			break;
+		case OPT_TOOLSETS:
+			c.toolsets = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -278,24 +306,31 @@ int main(int argc, char **argv)
 		}
 	}
 	ctxd_sandbox_seal(sb);
-	skills = ctxd_skills_create(&cfg, sb, NULL, &err);
-	if (!skills) {
-		fprintf(stderr, "ctxd: %s\n", err.msg);
-		rc = 1;
-		goto teardown;
+	/* A family that is off (tools.toolsets) is not even created: no skill directories
+	 * opened or scanned, no bank looked for, nothing watched. */
+	if (cfg.toolsets & CTXD_TOOLSET_SKILLS) {
+		skills = ctxd_skills_create(&cfg, sb, NULL, &err);
+		if (!skills) {
+			fprintf(stderr, "ctxd: %s\n", err.msg);
+			rc = 1;
+			goto teardown;
+		}
 	}
 	collect_extra_ro(skills);
-	mbank = ctxd_memory_bank_create(&cfg, sb, &err);
-	if (!mbank) {
-		fprintf(stderr, "ctxd: %s\n", err.msg);
-		rc = 1;
-		goto teardown;
+	if (cfg.toolsets & CTXD_TOOLSET_MEMORY) {
+		mbank = ctxd_memory_bank_create(&cfg, sb, &err);
+		if (!mbank) {
+			fprintf(stderr, "ctxd: %s\n", err.msg);
+			rc = 1;
+			goto teardown;
+		}
 	}
-	if (ctxd_registry_add(reg, ctxd_fs_tools, ctxd_fs_tools_count, &cfg, NULL, &err) < 0 ||
-	    ctxd_registry_add(reg, ctxd_skills_tools, ctxd_skills_tools_count, &cfg, skills,
-			      &err) < 0 ||
-	    ctxd_registry_add(reg, ctxd_memory_bank_tools, ctxd_memory_bank_tools_count, &cfg,
-			      mbank, &err) < 0) {
+	if (((cfg.toolsets & CTXD_TOOLSET_FILES) &&
+	     ctxd_registry_add(reg, ctxd_fs_tools, ctxd_fs_tools_count, &cfg, NULL, &err) < 0) ||
+	    (skills && ctxd_registry_add(reg, ctxd_skills_tools, ctxd_skills_tools_count, &cfg,
+					 skills, &err) < 0) ||
+	    (mbank && ctxd_registry_add(reg, ctxd_memory_bank_tools, ctxd_memory_bank_tools_count,
+					&cfg, mbank, &err) < 0)) {
 		fprintf(stderr, "ctxd: %s\n", err.msg);
 		rc = 1;
 		goto teardown;
@@ -335,7 +370,7 @@ int main(int argc, char **argv)
 			  "Landlock applied to the first ones that arrive");
 		ctxd_loop_landlock_client_roots(loop, extra_ro);
 	}
-	if (wire_families(loop, skills, mbank) < 0) {
+	if (wire_families(loop, &cfg, reg, skills, mbank) < 0) {
 		fprintf(stderr, "ctxd: out of memory\n");
 		rc = 1;
 		goto teardown;

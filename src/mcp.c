@@ -37,22 +37,6 @@ static const char *const legacy_versions[] = {
 };
 #define N_LEGACY (sizeof(legacy_versions) / sizeof(legacy_versions[0]))
 
-static const char instructions[] =
-	"ctxd gives you safe, fast access to the user's project. Three families of tools: "
-	"FILES (read_text_file, read_multiple_files, read_media_file, list_directory, "
-	"directory_tree, search_files, grep, get_file_info, and the writing tools write_file, "
-	"edit_file, append_file, copy_file, move_file, delete_file, create_directory) work strictly "
-	"inside the allowed directories: call list_allowed_directories first; relative paths are "
-	"resolved against the first one. Prefer grep and search_files to listing directories one "
-	"by one, read only the lines you need (head, tail, offset/limit), and pass expectedSha256 "
-	"when you rewrite a file you read earlier. SKILLS (skill_list, skill_activate, "
-	"skill_read_file, skill_diagnostics): when a task matches a skill's description, activate "
-	"it and follow its instructions; read its bundled files only when needed. MEMORY BANK "
-	"(memory_bank_*): the project's persistent context (projectbrief, productContext, "
-	"activeContext, systemPatterns, techContext, progress). Read it at the start of a task "
-	"(memory_bank_read core: true), search it with memory_bank_search, and record decisions "
-	"and progress with memory_bank_update_section rather than rewriting whole files.";
-
 struct ctxd_batch {
 	size_t pending; /* answers still owed, +1 while the batch is being dispatched */
 	char **frames;  /* each a response frame ending in '\n' */
@@ -109,6 +93,7 @@ struct ctxd_mcp {
 	const struct ctxd_method_provider **ext;
 	size_t n_ext;
 	json_t *extra_caps;       /* capabilities added by families */
+	char *instructions;       /* initialize/server/discover `instructions` (owned), or NULL */
 	struct sbref *sb;         /* the sandbox new requests see */
 	struct sbref configured;  /* the configured one (not owned) */
 	struct subscription *subs;
@@ -674,9 +659,9 @@ static json_t *m_initialize(struct ctxd_mcp *m, const struct call *c, struct rpc
 	ctxd_info("initialize: client %s %s asked for %s, using %s",
 		  json_is_string(name) ? json_string_value(name) : "?",
 		  json_is_string(ver) ? json_string_value(ver) : "?", want, chosen);
-	return json_pack("{s:s, s:o, s:o, s:s}", "protocolVersion", chosen, "capabilities",
+	return json_pack("{s:s, s:o, s:o, s:s*}", "protocolVersion", chosen, "capabilities",
 			 server_capabilities(m, false), "serverInfo", server_info(), "instructions",
-			 instructions);
+			 m->instructions);
 }
 
 static json_t *m_ping(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
@@ -695,9 +680,9 @@ static json_t *m_discover(struct ctxd_mcp *m, const struct call *c, struct rpc_e
 	for (size_t i = 0; i < N_LEGACY; i++) {
 		json_array_append_new(versions, json_string(legacy_versions[i]));
 	}
-	return json_pack("{s:o, s:o, s:s, s:{s:o}}", "supportedVersions", versions,
-			 "capabilities", server_capabilities(m, true), "instructions", instructions,
-			 "_meta", META_SERVER_INFO, server_info());
+	return json_pack("{s:o, s:o, s:s*, s:{s:o}}", "supportedVersions", versions,
+			 "capabilities", server_capabilities(m, true), "instructions",
+			 m->instructions, "_meta", META_SERVER_INFO, server_info());
 }
 
 static json_t *m_set_level(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
@@ -1796,6 +1781,17 @@ int ctxd_mcp_set_capability(struct ctxd_mcp *m, const char *key, json_t *value)
 	return json_object_set_new(m->extra_caps, key, value);
 }
 
+int ctxd_mcp_set_instructions(struct ctxd_mcp *m, const char *text)
+{
+	char *copy = NULL;
+	if (text && !(copy = strdup(text))) {
+		return -1;
+	}
+	free(m->instructions);
+	m->instructions = copy;
+	return 0;
+}
+
 /* ---- life cycle ---- */
 
 struct ctxd_mcp *ctxd_mcp_create(const struct ctxd_mcp_deps *deps)
@@ -1856,6 +1852,7 @@ void ctxd_mcp_destroy(struct ctxd_mcp *m)
 		close(m->landlock_fd);
 	}
 	json_decref(m->extra_caps);
+	free(m->instructions);
 	free(m->res);
 	free(m->prompts);
 	free(m->ext);

@@ -52,6 +52,7 @@ static void check_defaults(const struct ctxd_config *cfg)
 	ASSERT(cfg->landlock);
 	ASSERT(!cfg->read_only);
 	ASSERT_EQ(cfg->n_disabled_tools, 0);
+	ASSERT_EQ(cfg->toolsets, CTXD_TOOLSET_ALL);
 }
 
 static void test_config_defaults(void)
@@ -642,6 +643,54 @@ static void test_config_disabled_tools(void)
 	ctxd_config_finish(&cfg);
 }
 
+static void test_config_toolsets(void)
+{
+	struct ctxd_config cfg;
+	struct ctxd_error err;
+	unsigned bits = 99;
+	ctxd_config_init(&cfg);
+	ASSERT_EQ(cfg.toolsets, CTXD_TOOLSET_ALL);
+	ASSERT_EQ(load(&cfg, "tools:\n  toolsets: [memory, files]\n", &err), 0);
+	ASSERT_EQ(cfg.toolsets, CTXD_TOOLSET_MEMORY | CTXD_TOOLSET_FILES);
+	/* Replaced, not merged; a failure keeps the old set. */
+	ASSERT_EQ(load(&cfg, "tools: {toolsets: [skills, skills]}\n", &err), 0);
+	ASSERT_EQ(cfg.toolsets, CTXD_TOOLSET_SKILLS);
+	ASSERT_EQ(load(&cfg, "tools: {toolsets: [files, nope]}\n", &err), -1);
+	ASSERT_EQ(cfg.toolsets, CTXD_TOOLSET_SKILLS);
+	ctxd_config_finish(&cfg);
+	expect_error("tools:\n  toolsets: []\n",
+		     "t.yaml:2:13: tools.toolsets: name at least one of files, skills, memory");
+	expect_error("tools:\n  toolsets: files\n",
+		     "t.yaml:2:13: tools.toolsets: expected a sequence, got a string");
+	expect_error("tools:\n  toolsets: [files, Memory]\n",
+		     "t.yaml:2:21: tools.toolsets[1]: unknown tool family 'Memory' (files, skills "
+		     "or memory)");
+	expect_error("tools:\n  toolsets: [files, [skills]]\n",
+		     "t.yaml:2:21: tools.toolsets[1]: expected a tool family name, got a sequence");
+	expect_error("tools:\n  toolsets: [files]\n  toolsets: [skills]\n",
+		     "t.yaml:3:3: duplicate key 'toolsets' in tools");
+
+	/* The command line's comma-separated form. */
+	ASSERT_EQ(ctxd_config_parse_toolsets("files", &bits), 0);
+	ASSERT_EQ(bits, CTXD_TOOLSET_FILES);
+	ASSERT_EQ(ctxd_config_parse_toolsets(" skills , memory ", &bits), 0);
+	ASSERT_EQ(bits, CTXD_TOOLSET_SKILLS | CTXD_TOOLSET_MEMORY);
+	ASSERT_EQ(ctxd_config_parse_toolsets("files,skills,memory,files", &bits), 0);
+	ASSERT_EQ(bits, CTXD_TOOLSET_ALL);
+	static const char *const bad[] = {"", ",", "files,", ",files", "files,,skills", "file",
+					  "files skills", "FILES", "memory_bank"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		bits = 99;
+		ASSERT_EQ(ctxd_config_parse_toolsets(bad[i], &bits), -1);
+		ASSERT_EQ(bits, 99);
+	}
+	ASSERT_EQ(ctxd_config_parse_toolsets(NULL, &bits), -1);
+	ASSERT_EQ(ctxd_config_toolset_bit("memory", 6), CTXD_TOOLSET_MEMORY);
+	ASSERT_EQ(ctxd_config_toolset_bit("memoryx", 6), CTXD_TOOLSET_MEMORY);
+	ASSERT_EQ(ctxd_config_toolset_bit("memory", 5), 0);
+	ASSERT_EQ(ctxd_config_toolset_bit(NULL, 0), 0);
+}
+
 static void test_config_merge_order(void)
 {
 	struct ctxd_config cfg;
@@ -799,7 +848,7 @@ static void test_config_example_file(void)
 		"  read_bytes:",     "  entries:",	     "  write_queue_bytes:", "  drain_ms:",
 		"  page_size:",	     "  media_bytes:",	     "\nlog:",		     "  level:",     "log_level",
 		"\nsandbox:",	     "  landlock:",	     "  read_only:", "\ntools:",
-		"  disabled:",	     "mode: ro",
+		"  disabled:",	     "mode: ro",	     "  toolsets:",
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		ASSERT_CONTAINS(text, keys[i]);
@@ -889,6 +938,7 @@ int main(void)
 	RUN(test_config_memory_bank);
 	RUN(test_config_memory_bank_sections);
 	RUN(test_config_skills);
+	RUN(test_config_toolsets);
 	RUN(test_config_merge_order);
 	RUN(test_config_load_file);
 	RUN(test_config_example_file);

@@ -461,7 +461,11 @@ int main(void)
 	char tmpl[CTXD_PATH_MAX];
 	snprintf(tmpl, sizeof(tmpl), "%s/ctxd-fsw-XXXXXX", tmp);
 	ASSERT(mkdtemp(tmpl));
-	ASSERT(realpath(tmpl, base));
+	/* realpath() may write PATH_MAX bytes: resolve into a buffer that large */
+	char canon[CTXD_PATH_MAX];
+	ASSERT(realpath(tmpl, canon));
+	ASSERT(strlen(canon) < sizeof(base));
+	snprintf(base, sizeof(base), "%s", canon);
 	snprintf(root, sizeof(root), "%s/root", base);
 	snprintf(out, sizeof(out), "%s/root-evil", base);
 	snprintf(ro, sizeof(ro), "%s/ro", base);

@@ -342,7 +342,11 @@ int main(void)
 	char tmpl[CTXD_PATH_MAX];
 	snprintf(tmpl, sizeof(tmpl), "%s/ctxd-grep-XXXXXX", tmp);
 	ASSERT(mkdtemp(tmpl));
-	ASSERT(realpath(tmpl, root));
+	/* realpath() may write PATH_MAX bytes: resolve into a buffer that large */
+	char canon[CTXD_PATH_MAX];
+	ASSERT(realpath(tmpl, canon));
+	ASSERT(strlen(canon) < sizeof(root));
+	snprintf(root, sizeof(root), "%s", canon);
 	ctxd_config_init(&cfg);
 	sb = ctxd_sandbox_create();
 	ASSERT(sb);

@@ -27,6 +27,15 @@ struct ctxd_config_names {
 	size_t n;
 };
 
+/* Tool families (tools.toolsets). A family that is off registers no tools, resources,
+ * prompts or completions and does no start-up work. */
+enum {
+	CTXD_TOOLSET_FILES = 1 << 0,  /* "files": the file tools and file:// resources */
+	CTXD_TOOLSET_SKILLS = 1 << 1, /* "skills": skill tools, prompts, skill:// resources */
+	CTXD_TOOLSET_MEMORY = 1 << 2, /* "memory": memory bank tools and memory-bank:// */
+	CTXD_TOOLSET_ALL = CTXD_TOOLSET_FILES | CTXD_TOOLSET_SKILLS | CTXD_TOOLSET_MEMORY,
+};
+
 struct ctxd_config {
 	struct ctxd_config_root *roots; /* owned array */
 	size_t n_roots;
@@ -44,6 +53,8 @@ struct ctxd_config {
 	bool read_only;           /* sandbox.read_only: every root read-only, default false */
 	char **disabled_tools;    /* tools.disabled: names hidden from tools/list (owned) */
 	size_t n_disabled_tools;
+	unsigned toolsets;        /* tools.toolsets / --toolsets: CTXD_TOOLSET_* bits of the tool
+				   * families offered, default CTXD_TOOLSET_ALL */
 	char *memory_bank_path;   /* memory_bank.path: bank directory (user path), NULL = auto-detect
 				   * (owned) */
 	bool memory_bank_multi_project; /* memory_bank.multi_project: one subdir per project */
@@ -106,6 +117,16 @@ int ctxd_config_parse_size(const char *s, size_t *out);
 /* Append a skills directory (path copied) to cfg->skills_dirs. Returns 0 or -1 with errno
  * ENOMEM, or EINVAL when `path` is NULL. */
 int ctxd_config_add_skills_dir(struct ctxd_config *cfg, const char *path);
+
+/* Parse a comma-separated list of tool family names ("files", "skills", "memory"; blanks
+ * around names allowed; repeats allowed), as --toolsets takes it, into CTXD_TOOLSET_* bits.
+ * Returns 0, or -1 for an empty list, an empty item or an unknown name (then *out is
+ * untouched). Any thread. */
+int ctxd_config_parse_toolsets(const char *s, unsigned *out);
+
+/* The CTXD_TOOLSET_* bit of family `name` ("files", "skills", "memory"; `len` bytes, need
+ * not be NUL-terminated), or 0 when the name is unknown. Any thread. */
+unsigned ctxd_config_toolset_bit(const char *name, size_t len);
 
 /* True when `name` is listed in tools.disabled (exact, case-sensitive). NULL-safe. */
 bool ctxd_config_tool_disabled(const struct ctxd_config *cfg, const char *name);

@@ -83,6 +83,11 @@ int ctxd_mcp_add_method(struct ctxd_mcp *m, const struct ctxd_method_provider *p
  * Loop thread, before the first frame. Returns 0 or -1. */
 int ctxd_mcp_set_capability(struct ctxd_mcp *m, const char *key, json_t *value);
 
+/* Set the `instructions` text sent in the initialize and server/discover results (copied;
+ * NULL = send none, the default). Build it with ctxd_instructions_build so that it names
+ * only the tools offered. Loop thread, before the first frame. Returns 0 or -1 (ENOMEM). */
+int ctxd_mcp_set_instructions(struct ctxd_mcp *m, const char *text);
+
 /* Client-roots mode (no directory configured): the first roots/list answer builds a
  * Landlock ruleset for the client's roots (+ `extra_ro`, borrowed, read-only), enforced on
  * the loop thread and, through ctxd_pool_broadcast, on every worker before its next job.
