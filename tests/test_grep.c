@@ -542,6 +542,13 @@ static void test_grep_within_lines(void)
 	ASSERT_EQ(grep_count("wl/b.txt", "foo(?!\\n)"), 2);
 	ASSERT_EQ(grep_count("wl/b.txt", "\\A(foo|bar)\\z"), 2);
 	ASSERT_EQ(grep_count("wl/b.txt", "c\\n\\Kbar"), 0); /* \K cannot hide a newline */
+	/* start positions are tried a window at a time: matches past the first window count */
+	char *longf = repeat("a filler line of forty bytes or so.....\n", 3000, "needle\n");
+	longf[40 * 2500] = 'n';
+	memcpy(longf + 40 * 2500 + 1, "eedle", 5);
+	put("long.txt", longf);
+	free(longf);
+	ASSERT_EQ(grep_count("long.txt", "\\bneedle"), 2);
 	/* a NUL byte past the 8 KiB probe makes a matching file binary (ripgrep's count) */
 	char *late = repeat("filler line\n", 1000, "needle\n");
 	size_t ll = strlen(late);

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctxd/sandbox.h"
@@ -55,6 +56,18 @@
 #define GREP_CHUNK ((size_t)1 << 20)
 /* Regex calls (one per line matched alone, one per match in a chunk) between two checks. */
 #define GREP_CHECK_CALLS 256u
+/* Start positions one regex call may try: PCRE2 cannot be interrupted inside a call, and
+ * below the match limit every start position may still cost up to that limit, so a call
+ * gets a window of start positions (PCRE2's offset limit) that grows while calls are quick
+ * and shrinks when one is slow; each file starts small. Matches are the same whatever the
+ * windows: only how often cancellation and the deadline are looked at changes. */
+#define GREP_WINDOW_MIN   ((size_t)64)
+#define GREP_WINDOW_FILE  ((size_t)16384)
+#define GREP_WINDOW_MAX   ((size_t)1 << 20)
+#define GREP_CALL_FAST_US 1000
+#define GREP_CALL_SLOW_US 8000
+/* run_match's answer when the call must stop (cancelled or past the deadline). */
+#define GREP_STOPPED INT32_MIN
 /* PCRE2 limits per start position: backtracking steps, nesting depth (interpreter), heap
  * (KiB, interpreter), JIT stack (bytes). A pathological pattern such as (a+)+b hits the
  * step limit in about a millisecond instead of running for minutes. */
@@ -113,6 +126,7 @@ struct grep {
 	size_t lim_lines; /* lines skipped because of the limits, all files */
 	size_t lim_files; /* files given up after GREP_LIMIT_PER_FILE such lines */
 	unsigned calls;   /* regex calls since the last must_stop check */
+	size_t window;    /* start positions per regex call (GREP_WINDOW_*) */
 	const struct ctxd_fs_walk_stats *ws; /* the walk's counters (progress), or NULL */
 	bool truncated, oom, cancelled, timed_out, match_error;
 	char err[128];
@@ -262,10 +276,42 @@ static bool tick(struct grep *g)
 	return must_stop(g);
 }
 
-static int run_match(struct grep *g, const char *s, size_t n, size_t start)
+static int64_t now_us(void)
 {
-	return g->jit ? pcre2_jit_match(g->re, (PCRE2_SPTR)s, n, start, 0, g->md, g->mc)
-	              : pcre2_match(g->re, (PCRE2_SPTR)s, n, start, 0, g->md, g->mc);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The first match in the subject s[0..n) that starts at `start` or later, tried a window
+ * of start positions per call, with must_stop between windows. Returns PCRE2's answer, or
+ * GREP_STOPPED; *at (may be NULL) is where the window of that answer began. */
+static int run_match(struct grep *g, const char *s, size_t n, size_t start, size_t *at)
+{
+	for (;;) {
+		size_t lim = n - start > g->window ? start + g->window : n;
+		pcre2_set_offset_limit(g->mc, lim);
+		int64_t t0 = now_us();
+		int rc = g->jit ? pcre2_jit_match(g->re, (PCRE2_SPTR)s, n, start, 0, g->md, g->mc)
+		                : pcre2_match(g->re, (PCRE2_SPTR)s, n, start, 0, g->md, g->mc);
+		int64_t took = now_us() - t0;
+		if (at) {
+			*at = start;
+		}
+		if (took < GREP_CALL_FAST_US && g->window < GREP_WINDOW_MAX) {
+			g->window *= 2;
+		} else if (took > GREP_CALL_SLOW_US) {
+			g->window =
+			    g->window / 16 > GREP_WINDOW_MIN ? g->window / 16 : GREP_WINDOW_MIN;
+		}
+		if (rc != PCRE2_ERROR_NOMATCH || lim >= n) {
+			return rc;
+		}
+		start = lim + 1;
+		if (must_stop(g)) {
+			return GREP_STOPPED;
+		}
+	}
 }
 
 static bool is_limit(int rc)
@@ -394,8 +440,10 @@ static void record_limit(struct grep *g, struct scan *f, size_t lstart)
 /* Match the line [ls, le) alone (the subject ends before its newline). */
 static void match_line(struct grep *g, struct scan *f, size_t ls, size_t le)
 {
-	int rc = run_match(g, f->s + ls, le - ls, 0);
-	if (rc >= 0) {
+	int rc = run_match(g, f->s + ls, le - ls, 0, NULL);
+	if (rc == GREP_STOPPED) {
+		f->stop = true;
+	} else if (rc >= 0) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(g->md);
 		record_match(g, f, ls, le, ov[0] + 1);
 	} else if (is_limit(rc)) {
@@ -435,13 +483,19 @@ static void scan_chunk(struct grep *g, struct scan *f, size_t pos, size_t end)
 			f->stop = true;
 			return;
 		}
-		int rc = run_match(g, s, end, start);
+		size_t at = start;
+		int rc = run_match(g, s, end, start, &at);
 		if (rc == PCRE2_ERROR_NOMATCH) {
 			return;
 		}
+		if (rc == GREP_STOPPED) {
+			f->stop = true;
+			return;
+		}
 		if (is_limit(rc)) {
-			/* somewhere in [start, end): find the line(s) one by one */
-			scan_lines(g, f, start, end);
+			/* from the line of the window that hit it: the lines one by one */
+			const char *nl = at > pos ? memrchr(s + pos, '\n', at - pos) : NULL;
+			scan_lines(g, f, nl ? (size_t)(nl - s) + 1 : pos, end);
 			return;
 		}
 		if (rc < 0) {
@@ -476,6 +530,7 @@ static void scan_chunk(struct grep *g, struct scan *f, size_t pos, size_t end)
 static void search_buf(struct grep *g, const char *rel, size_t rel_len, const char *s, size_t n)
 {
 	struct scan f = {.s = s, .n = n, .rel = rel, .rel_len = rel_len, .line = 1};
+	g->window = GREP_WINDOW_FILE;
 	for (size_t pos = 0; pos < n && !f.stop;) {
 		if (must_stop(g)) {
 			break;
@@ -688,10 +743,11 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 	    parse_globs(args, "exclude", &g.exc, &res) < 0) {
 		goto out;
 	}
-	uint32_t opts = PCRE2_MULTILINE;
+	uint32_t opts = PCRE2_MULTILINE | PCRE2_USE_OFFSET_LIMIT;
 	bool literal = json_is_true(json_object_get(args, "literal"));
 	if (literal) {
-		opts = PCRE2_LITERAL; /* PCRE2 refuses MULTILINE with LITERAL; no anchors anyway */
+		/* PCRE2 refuses MULTILINE with LITERAL; no anchors anyway */
+		opts = PCRE2_LITERAL | PCRE2_USE_OFFSET_LIMIT;
 	}
 	if (json_is_true(json_object_get(args, "caseInsensitive"))) {
 		opts |= PCRE2_CASELESS;
