@@ -48,7 +48,8 @@ struct ctxd_tool_ctx {
 	int64_t deadline_ms;
 };
 
-/* CLOCK_MONOTONIC time in milliseconds: the clock of ctxd_tool_ctx.deadline_ms. Any thread. */
+/* CLOCK_MONOTONIC_COARSE time in milliseconds (resolution a few ms): the clock of
+ * ctxd_tool_ctx.deadline_ms. Any thread. */
 int64_t ctxd_clock_ms(void);
 
 /* True when `deadline_ms` (a ctxd_clock_ms() time, 0 = none) has passed. Any thread. */

@@ -414,10 +414,12 @@ json_t *ctxd_tool_result(const char *text, json_t *structured)
 	return r;
 }
 
+/* The coarse clock (a few ms resolution) costs a seventh of CLOCK_MONOTONIC here (8 vs
+ * 57 ns on the 2-core VM) and deadlines are checked per walked entry. */
 int64_t ctxd_clock_ms(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
