@@ -25,6 +25,8 @@
 #define FS_WALK_FD_DEPTH       64
 #define FS_WALK_DENTS_BUF      32768
 #define FS_WALK_PROGRESS_EVERY 1000
+/* Entries between two looks at the clock for the deadline (the cancel flag: every entry). */
+#define FS_WALK_CLOCK_EVERY 64
 
 struct ent {
 	size_t name_off;
@@ -283,7 +285,7 @@ int ctxd_fs_walk(int dirfd, const struct ctxd_fs_walk_opts *opts, struct ctxd_fs
 			rc = -ECANCELED;
 			goto out;
 		}
-		if (ctxd_deadline_passed(opts->deadline_ms)) {
+		if (seen % FS_WALK_CLOCK_EVERY == 0 && ctxd_deadline_passed(opts->deadline_ms)) {
 			rc = -ETIMEDOUT;
 			goto out;
 		}

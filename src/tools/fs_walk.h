@@ -74,8 +74,9 @@ struct ctxd_fs_walk_stats {
 
 /* Walk the tree under `dirfd` (borrowed, not closed; any fd of a directory inside a root,
  * O_PATH allowed) depth-first, pre-order. Returns 0 when the walk completed, 1 when a
- * callback returned CTXD_FS_WALK_STOP, -ECANCELED when the job was cancelled, -ETIMEDOUT
- * when opts->deadline_ms passed (both checked before every entry), or another -errno when
+ * callback returned CTXD_FS_WALK_STOP, -ECANCELED when the job was cancelled (checked
+ * before every entry), -ETIMEDOUT when opts->deadline_ms passed (checked before each
+ * directory is read and every 64 entries), or another -errno when
  * the start directory itself cannot be read (-ENOMEM on allocation failure).
  * Unreadable subdirectories are skipped and counted. Thread-safe (no shared state). */
 int ctxd_fs_walk(int dirfd, const struct ctxd_fs_walk_opts *opts, struct ctxd_fs_walk_stats *stats);

@@ -10,8 +10,8 @@
  * compiled without PCRE2_UTF, so any byte sequence is searchable and column numbers are
  * byte offsets (1-based). `literal` patterns get PCRE2_LITERAL.
  *
- * Matches lie within one line, as ripgrep's do: the buffer is searched in chunks of about
- * 1 MiB that end at a line end, a match that crosses a newline (\s+ or [^x] can consume
+ * Matches lie within one line, as ripgrep's do: the buffer is searched in chunks of up to
+ * about 1 MiB that end at a line end, a match that crosses a newline (\s+ or [^x] can consume
  * one) sends that one line through the matcher again on its own, and a pattern whose answer
  * may depend on text outside the line (lookaround, \A \z \Z \G \K, verbs) is matched line
  * by line. PCRE2's match, depth and heap limits stop catastrophic backtracking ((a+)+b):
@@ -52,18 +52,19 @@
 #define GREP_LINE_SHOW       500u /* bytes of a long line shown */
 #define GREP_TEXT_MAX        ((size_t)4 << 20)
 #define GREP_MAX_ALTS        64
-/* Bytes searched between two checks of the cancel flag and the call deadline. */
-#define GREP_CHUNK ((size_t)1 << 20)
 /* Regex calls (one per line matched alone, one per match in a chunk) between two checks. */
 #define GREP_CHECK_CALLS 256u
-/* Start positions one regex call may try: PCRE2 cannot be interrupted inside a call, and
- * below the match limit every start position may still cost up to that limit, so a call
- * gets a window of start positions (PCRE2's offset limit) that grows while calls are quick
- * and shrinks when one is slow (timed on the coarse clock); each file starts small.
- * Matches are the same whatever the windows: only how often cancellation and the deadline
- * are looked at changes. */
+/* PCRE2 cannot be interrupted inside a call, and below the match limit every start
+ * position may still cost up to that limit, so a call must not cover too many start
+ * positions. A file is searched in chunks that end at a line end, about `window` bytes
+ * each; the window grows while calls are quick and shrinks when one is slow (timed on
+ * the coarse clock), and each file starts small. A line longer than twice the window is
+ * searched a window of start positions at a time (PCRE2's offset limit, with a second
+ * compilation of the pattern: the option costs the JIT 2-3 % everywhere else). Matches
+ * are the same whatever the windows: only how often cancellation and the deadline are
+ * looked at changes. */
 #define GREP_WINDOW_MIN   ((size_t)64)
-#define GREP_WINDOW_FILE  ((size_t)16384)
+#define GREP_WINDOW_FILE  ((size_t)32768)
 #define GREP_WINDOW_MAX   ((size_t)1 << 20)
 #define GREP_CALL_FAST_US 1000 /* on the coarse clock: within the same tick */
 #define GREP_CALL_SLOW_US 8000 /* two ticks of 4 ms or more */
@@ -104,11 +105,11 @@ struct limit_hit {
 
 struct grep {
 	const struct ctxd_tool_ctx *ctx;
-	pcre2_code *re;
+	pcre2_code *re, *rew; /* the pattern, and the same with PCRE2_USE_OFFSET_LIMIT */
 	pcre2_match_data *md;
 	pcre2_match_context *mc;
 	pcre2_jit_stack *js;
-	bool jit;
+	bool jit, jitw;
 	bool per_line; /* the pattern looks around or uses \A \z \Z \G: match each line alone */
 	struct ctxd_fs_globs inc, exc;
 	struct ctxd_fs_ignore *ig;
@@ -277,8 +278,8 @@ static bool tick(struct grep *g)
 	return must_stop(g);
 }
 
-/* The coarse clock: 8 ns a read instead of 57 (one read before and after every regex
- * call); its few-ms resolution is enough to tell a slow call. */
+/* The coarse clock: 8 ns a read instead of 57 (read around every chunk); its few-ms
+ * resolution is enough to tell slow work. */
 static int64_t now_us(void)
 {
 	struct timespec ts;
@@ -286,27 +287,46 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* The first match in the subject s[0..n) that starts at `start` or later, tried a window
- * of start positions per call, with must_stop between windows. Returns PCRE2's answer, or
- * GREP_STOPPED; *at (may be NULL) is where the window of that answer began. */
+/* The window grows after quick work (a chunk, or one call of a long line's windows) and
+ * shrinks after slow work. `t0` is when the work began (now_us). */
+static void adapt(struct grep *g, int64_t t0)
+{
+	int64_t took = now_us() - t0;
+	if (took < GREP_CALL_FAST_US && g->window < GREP_WINDOW_MAX) {
+		g->window *= 2;
+	} else if (took >= GREP_CALL_SLOW_US) {
+		g->window = g->window / 16 > GREP_WINDOW_MIN ? g->window / 16 : GREP_WINDOW_MIN;
+	}
+}
+
+static int call_re(struct grep *g, const pcre2_code *re, bool jit, const char *s, size_t n,
+                   size_t start)
+{
+	return jit ? pcre2_jit_match(re, (PCRE2_SPTR)s, n, start, 0, g->md, g->mc)
+	           : pcre2_match(re, (PCRE2_SPTR)s, n, start, 0, g->md, g->mc);
+}
+
+/* The first match in the subject s[0..n) that starts at `start` or later: one call when
+ * at most twice the window of start positions remain, else a window at a time with
+ * must_stop between windows. Returns PCRE2's answer, or GREP_STOPPED; *at (may be NULL)
+ * is where the call of that answer began. */
 static int run_match(struct grep *g, const char *s, size_t n, size_t start, size_t *at)
 {
+	if (at) {
+		*at = start;
+	}
+	if (n - start <= 2 * g->window) {
+		return call_re(g, g->re, g->jit, s, n, start);
+	}
 	for (;;) {
 		size_t lim = n - start > g->window ? start + g->window : n;
 		pcre2_set_offset_limit(g->mc, lim);
-		int64_t t0 = now_us();
-		int rc = g->jit ? pcre2_jit_match(g->re, (PCRE2_SPTR)s, n, start, 0, g->md, g->mc)
-		                : pcre2_match(g->re, (PCRE2_SPTR)s, n, start, 0, g->md, g->mc);
-		int64_t took = now_us() - t0;
 		if (at) {
 			*at = start;
 		}
-		if (took < GREP_CALL_FAST_US && g->window < GREP_WINDOW_MAX) {
-			g->window *= 2;
-		} else if (took >= GREP_CALL_SLOW_US) {
-			g->window =
-			    g->window / 16 > GREP_WINDOW_MIN ? g->window / 16 : GREP_WINDOW_MIN;
-		}
+		int64_t t0 = now_us();
+		int rc = call_re(g, g->rew, g->jitw, s, n, start);
+		adapt(g, t0);
 		if (rc != PCRE2_ERROR_NOMATCH || lim >= n) {
 			return rc;
 		}
@@ -534,19 +554,25 @@ static void search_buf(struct grep *g, const char *rel, size_t rel_len, const ch
 {
 	struct scan f = {.s = s, .n = n, .rel = rel, .rel_len = rel_len, .line = 1};
 	g->window = GREP_WINDOW_FILE;
+	/* the caller looked at must_stop just before; a file of one chunk is not timed (the
+	 * window starts afresh with the next file anyway) */
 	for (size_t pos = 0; pos < n && !f.stop;) {
-		if (must_stop(g)) {
+		if (pos > 0 && must_stop(g)) {
 			break;
 		}
 		size_t end = n;
-		if (n - pos > GREP_CHUNK) {
-			const char *e = memchr(s + pos + GREP_CHUNK, '\n', n - pos - GREP_CHUNK);
+		if (n - pos > 2 * g->window) {
+			const char *e = memchr(s + pos + g->window, '\n', n - pos - g->window);
 			end = e ? (size_t)(e - s) + 1 : n;
 		}
+		int64_t t0 = end < n ? now_us() : 0;
 		if (g->per_line) {
 			scan_lines(g, &f, pos, end);
 		} else {
 			scan_chunk(g, &f, pos, end);
+		}
+		if (end < n) {
+			adapt(g, t0);
 		}
 		pos = end;
 		if (pos < n && g->ctx->progress) {
@@ -746,11 +772,10 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 	    parse_globs(args, "exclude", &g.exc, &res) < 0) {
 		goto out;
 	}
-	uint32_t opts = PCRE2_MULTILINE | PCRE2_USE_OFFSET_LIMIT;
+	uint32_t opts = PCRE2_MULTILINE;
 	bool literal = json_is_true(json_object_get(args, "literal"));
 	if (literal) {
-		/* PCRE2 refuses MULTILINE with LITERAL; no anchors anyway */
-		opts = PCRE2_LITERAL | PCRE2_USE_OFFSET_LIMIT;
+		opts = PCRE2_LITERAL; /* PCRE2 refuses MULTILINE with LITERAL; no anchors anyway */
 	}
 	if (json_is_true(json_object_get(args, "caseInsensitive"))) {
 		opts |= PCRE2_CASELESS;
@@ -767,11 +792,14 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 			      pattern, msg, (size_t)eoff);
 		goto out;
 	}
+	g.rew = pcre2_compile((PCRE2_SPTR)pattern, json_string_length(jp),
+	                      opts | PCRE2_USE_OFFSET_LIMIT, &ecode, &eoff, NULL);
 	g.per_line = !literal && needs_per_line(pattern, json_string_length(jp));
 	g.jit = pcre2_jit_compile(g.re, PCRE2_JIT_COMPLETE) == 0;
+	g.jitw = g.rew && pcre2_jit_compile(g.rew, PCRE2_JIT_COMPLETE) == 0;
 	g.md = pcre2_match_data_create_from_pattern(g.re, NULL);
 	g.mc = pcre2_match_context_create(NULL);
-	if (!g.md || !g.mc) {
+	if (!g.rew || !g.md || !g.mc) {
 		goto out;
 	}
 	pcre2_set_match_limit(g.mc, GREP_MATCH_LIMIT);
@@ -798,7 +826,11 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 			res = fs_fail("cannot read '%s'", loc.abs);
 			goto out;
 		}
-		grep_fd(&g, rfd, base, strlen(base));
+		if (must_stop(&g)) {
+			close(rfd);
+		} else {
+			grep_fd(&g, rfd, base, strlen(base));
+		}
 		if (g.unreadable) {
 			res = g.oom ? NULL : fs_fail("cannot read '%s'", loc.abs);
 			goto out;
@@ -968,6 +1000,7 @@ out:
 	pcre2_match_context_free(g.mc);
 	pcre2_jit_stack_free(g.js);
 	pcre2_code_free(g.re);
+	pcre2_code_free(g.rew);
 	free(g.buf);
 	free(g.arena);
 	free(g.hits);
