@@ -495,6 +495,45 @@ static void test_glob_deep_pattern(void)
 	free(pat);
 }
 
+/* A .gitignore matcher checks the cancel flag every 256 rules; once cancelled it ignores
+ * every entry and says that it gave up, so a walk that ends before noticing the cancel
+ * itself still knows its answer is incomplete. */
+static void test_ignore_gives_up(void)
+{
+	mkd("manyrules");
+	char *rules = repeat("nomatch*.x\n", 300, "");
+	put("manyrules/.gitignore", rules);
+	free(rules);
+	put("manyrules/a.txt", "a\n");
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/manyrules", root);
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT(fd >= 0);
+	struct ctxd_fs_walk_entry e = {.rel = "a.txt",
+	                               .rel_len = 5,
+	                               .name = "a.txt",
+	                               .name_len = 5,
+	                               .type = CTXD_FS_WALK_FILE,
+	                               .depth = 1,
+	                               .at_fd = fd,
+	                               .at_path = "a.txt"};
+	struct ctxd_job job;
+	memset(&job, 0, sizeof(job));
+	struct ctxd_fs_ignore *ig = ctxd_fs_ignore_create(fd, &job, 0);
+	ASSERT(ig);
+	ASSERT(!ctxd_fs_ignore_match(ig, &e));
+	ASSERT(!ctxd_fs_ignore_gave_up(ig));
+	atomic_store(&job.cancel, true);
+	ASSERT(ctxd_fs_ignore_match(ig, &e));
+	ASSERT(ctxd_fs_ignore_gave_up(ig));
+	ctxd_fs_ignore_destroy(ig);
+	ig = ctxd_fs_ignore_create(fd, NULL, 1); /* a deadline long past */
+	ASSERT(ctxd_fs_ignore_match(ig, &e));
+	ASSERT(ctxd_fs_ignore_gave_up(ig));
+	ctxd_fs_ignore_destroy(ig);
+	close(fd);
+}
+
 /* Issue 12 item 4: '{' x 100,000 took 4.2 s (quadratic brace scan); now refused up front.
  * Deep nesting within the cap stays bounded by the alternatives budget. */
 static void test_brace_bound(void)
@@ -792,6 +831,7 @@ int main(void)
 	RUN(test_provider);
 	RUN(test_glob_api);
 	RUN(test_glob_deep_pattern);
+	RUN(test_ignore_gives_up);
 	RUN(test_brace_bound);
 	RUN(test_grep_within_lines);
 	RUN(test_grep_regex_limit);

@@ -1408,11 +1408,13 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (s.oom || rc == -ENOMEM) {
 		goto out;
 	}
-	if (rc == -ECANCELED) {
+	/* a .gitignore matcher that gave up ignored entries it did not test */
+	bool gave_up = ctxd_fs_ignore_gave_up(s.ig);
+	if (rc == -ECANCELED || (gave_up && ctxd_job_cancelled(ctx->job))) {
 		res = fs_fail("search in '%s' cancelled", loc.abs);
 		goto out;
 	}
-	bool timed_out = rc == -ETIMEDOUT;
+	bool timed_out = rc == -ETIMEDOUT || gave_up;
 	if (rc < 0 && !timed_out) {
 		res = fs_fail("cannot search '%s': %s", loc.abs, strerror(-rc));
 		goto out;

@@ -611,6 +611,7 @@ struct ctxd_fs_ignore {
 	const struct ctxd_job *job;
 	int64_t deadline_ms;
 	unsigned tested; /* rule tests since the last cancel/deadline check */
+	bool gave_up;    /* cancelled or past the deadline: every entry is ignored */
 };
 
 static void level_free(struct level *l)
@@ -784,6 +785,9 @@ void ctxd_fs_ignore_destroy(struct ctxd_fs_ignore *ig)
 static bool ignored(struct ctxd_fs_ignore *ig, const char *rel, size_t rel_len, const char *name,
                     bool is_dir)
 {
+	if (ig->gave_up) {
+		return true;
+	}
 	for (size_t i = ig->n; i-- > 0;) {
 		const struct level *l = &ig->lv[i];
 		size_t skip = l->prefix_len + (l->prefix_len ? 1 : 0);
@@ -799,7 +803,8 @@ static bool ignored(struct ctxd_fs_ignore *ig, const char *rel, size_t rel_len, 
 				ig->tested = 0;
 				if (ctxd_job_cancelled(ig->job) ||
 				    ctxd_deadline_passed(ig->deadline_ms)) {
-					return true; /* the walk stops at its next entry */
+					ig->gave_up = true;
+					return true;
 				}
 			}
 			bool m = r->anchored
@@ -833,6 +838,11 @@ bool ctxd_fs_ignore_match(struct ctxd_fs_ignore *ig, const struct ctxd_fs_walk_e
 		}
 	}
 	return ignored(ig, e->rel, e->rel_len, e->name, e->type == CTXD_FS_WALK_DIR);
+}
+
+bool ctxd_fs_ignore_gave_up(const struct ctxd_fs_ignore *ig)
+{
+	return ig && ig->gave_up;
 }
 
 bool ctxd_fs_ignore_path(struct ctxd_fs_ignore *ig, const char *rel, size_t len, bool is_dir)

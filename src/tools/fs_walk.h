@@ -146,10 +146,10 @@ void ctxd_fs_globs_finish(struct ctxd_fs_globs *gl);
 struct ctxd_fs_ignore;
 
 /* Create a matcher for a walk starting at `start_fd` (borrowed; its .gitignore is read
- * now). `job` (may be NULL) and `deadline_ms` (0 = none) are checked while many rules are
- * tested: once cancelled or past the deadline, every entry counts as ignored, so a walk
- * that notices the same condition at its next entry returns nothing it should not.
- * Returns NULL on ENOMEM. Free with ctxd_fs_ignore_destroy. */
+ * now). `job` (may be NULL) and `deadline_ms` (0 = none) are checked every 256 rule tests:
+ * once cancelled or past the deadline the matcher gives up and every later entry counts as
+ * ignored (ctxd_fs_ignore_gave_up then says so: the walk's result is incomplete). Returns
+ * NULL on ENOMEM. Free with ctxd_fs_ignore_destroy. */
 struct ctxd_fs_ignore *ctxd_fs_ignore_create(int start_fd, const struct ctxd_job *job,
                                              int64_t deadline_ms);
 
@@ -159,6 +159,10 @@ struct ctxd_fs_ignore *ctxd_fs_ignore_create_text(const char *text, size_t len);
 
 /* NULL-safe. */
 void ctxd_fs_ignore_destroy(struct ctxd_fs_ignore *ig);
+
+/* True when the matcher gave up (cancelled or past its deadline) and ignored entries it did
+ * not test. NULL-safe (false). */
+bool ctxd_fs_ignore_gave_up(const struct ctxd_fs_ignore *ig);
 
 /* True when `e` is ignored. Must see every entry of the walk in walk order (use it from
  * the walk's exclude callback): it reads each directory's .gitignore, confined, when the

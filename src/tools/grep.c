@@ -861,8 +861,10 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 		g.too_deep = ws.too_long;
 		if (rc == -ECANCELED) {
 			g.cancelled = true;
-		} else if (rc == -ETIMEDOUT) {
-			g.timed_out = true;
+		} else if (rc == -ETIMEDOUT || ctxd_fs_ignore_gave_up(g.ig)) {
+			/* a matcher that gave up ignored entries it did not test */
+			g.cancelled = ctxd_job_cancelled(ctx->job);
+			g.timed_out = !g.cancelled;
 		} else if (rc == -ENOMEM) {
 			g.oom = true;
 		} else if (rc < 0) {
