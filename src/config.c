@@ -55,6 +55,7 @@ void ctxd_config_init(struct ctxd_config *cfg)
 	cfg->page_size = 100;
 	cfg->roots_timeout_ms = 10000;
 	cfg->max_media_bytes = (size_t)1 << 20;
+	cfg->call_ms = 60000;
 	cfg->log_level = CTXD_LOG_WARNING;
 	cfg->landlock = true;
 	cfg->read_only = false;
@@ -710,7 +711,7 @@ static int parse_limits(struct loader *ld, struct ctxd_config *cfg)
 {
 	static const char *const keys[] = {
 		"frame_bytes", "read_bytes", "entries", "write_queue_bytes", "drain_ms", "page_size",
-		"media_bytes", "roots_timeout_ms",
+		"media_bytes", "roots_timeout_ms", "call_ms",
 	};
 	unsigned seen = 0;
 	size_t k;
@@ -753,6 +754,12 @@ static int parse_limits(struct loader *ld, struct ctxd_config *cfg)
 			break;
 		case 6:
 			rc = get_size(ld, what, 1024, MAX_BYTES_LIMIT, &cfg->max_media_bytes);
+			break;
+		case 8:
+			rc = get_uint(ld, what, 0, 86400000, &v);
+			if (rc == 0) {
+				cfg->call_ms = (unsigned)v;
+			}
 			break;
 		default:
 			rc = get_uint(ld, what, 100, 600000, &v);

@@ -739,6 +739,7 @@ static json_t *w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_prov
 		.job = ctx->job,
 		.progress = ctx->progress,
 		.ud = ctxd_registry_tool_ud(m->d.registry, tool),
+		.deadline_ms = ctx->cfg->call_ms ? ctxd_clock_ms() + ctx->cfg->call_ms : 0,
 	};
 	json_t *result = tool->fn(&tctx, args ? args : empty);
 	json_decref(empty);

@@ -48,6 +48,7 @@ static void check_defaults(const struct ctxd_config *cfg)
 	ASSERT_EQ(cfg->write_queue_bytes, 8 * 1024 * 1024);
 	ASSERT_EQ(cfg->drain_ms, 5000);
 	ASSERT_EQ(cfg->page_size, 100);
+	ASSERT_EQ(cfg->call_ms, 60000);
 	ASSERT_EQ(cfg->log_level, CTXD_LOG_WARNING);
 	ASSERT(cfg->landlock);
 	ASSERT(!cfg->read_only);
@@ -321,10 +322,13 @@ static void test_config_errors(void)
 		struct ctxd_config mc;
 		struct ctxd_error me;
 		ctxd_config_init(&mc);
-		ASSERT_EQ(load(&mc, "limits: {media_bytes: 64K}\n", &me), 0);
+		ASSERT_EQ(load(&mc, "limits: {media_bytes: 64K, call_ms: 0}\n", &me), 0);
 		ASSERT_EQ(mc.max_media_bytes, 64 * 1024);
+		ASSERT_EQ(mc.call_ms, 0);
 		ctxd_config_finish(&mc);
 	}
+	expect_error("limits: {call_ms: 86400001}\n",
+		     "t.yaml:1:19: limits.call_ms: 86400001 is out of range (0..86400000)");
 	expect_error("limits: {media_bytes: 512}\n",
 		     "t.yaml:1:23: limits.media_bytes: 512 is out of range (1024..1073741824 bytes)");
 	expect_error("limits: {read_bytes: 2GiB}\n",
@@ -848,7 +852,7 @@ static void test_config_example_file(void)
 		"  read_bytes:",     "  entries:",	     "  write_queue_bytes:", "  drain_ms:",
 		"  page_size:",	     "  media_bytes:",	     "\nlog:",		     "  level:",     "log_level",
 		"\nsandbox:",	     "  landlock:",	     "  read_only:", "\ntools:",
-		"  disabled:",	     "mode: ro",	     "  toolsets:",
+		"  disabled:",	     "mode: ro",	     "  toolsets:",	     "  call_ms:",
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		ASSERT_CONTAINS(text, keys[i]);

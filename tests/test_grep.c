@@ -1,8 +1,10 @@
 /* test_grep.c - grep, .gitignore handling (grep, search_files), directory_tree,
  * list_directory_with_sizes, read_media_file, read_multiple_files and the file:// provider. */
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,16 +45,11 @@ static void mkd(const char *rel)
 	ASSERT_EQ(mkdir(p, 0755), 0);
 }
 
-static json_t *call(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static json_t *call(const char *name, const char *fmt, ...)
+/* Call tool `name` with `args` (stolen); the result's structuredContent is checked
+ * against the tool's output schema. */
+static json_t *call_json(const char *name, json_t *args)
 {
-	char buf[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 	json_error_t je;
-	json_t *args = json_loads(buf, 0, &je);
 	ASSERT(args);
 	const struct ctxd_tool *t = NULL;
 	for (size_t i = 0; i < ctxd_fs_tools_count; i++) {
@@ -78,6 +75,18 @@ static json_t *call(const char *name, const char *fmt, ...)
 	return res;
 }
 
+static json_t *call(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static json_t *call(const char *name, const char *fmt, ...)
+{
+	char buf[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_error_t je;
+	return call_json(name, json_loads(buf, 0, &je));
+}
+
 static bool is_error(json_t *r)
 {
 	return json_is_true(json_object_get(r, "isError"));
@@ -92,6 +101,16 @@ static const char *text(json_t *r)
 static json_t *sc(json_t *r)
 {
 	return json_object_get(r, "structuredContent");
+}
+
+/* ctxd_fs_glob_compile + ctxd_fs_glob_match of NUL-terminated strings. */
+static bool glob(const char *pat, const char *path)
+{
+	struct ctxd_fs_glob *g;
+	ASSERT_EQ(ctxd_fs_glob_compile(pat, strlen(pat), &g), 0);
+	bool m = ctxd_fs_glob_match(g, path, strlen(path));
+	ctxd_fs_glob_free(g);
+	return m;
 }
 
 static void test_grep_basic(void)
@@ -192,12 +211,12 @@ static void test_gitignore(void)
 		 root);
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "count")), 0);
 	json_decref(r);
-	ASSERT(ctxd_fs_glob_path("a/**/b", "a/b"));
-	ASSERT(ctxd_fs_glob_path("a/**/b", "a/x/y/b"));
-	ASSERT(!ctxd_fs_glob_path("a/**/b", "a/x/c"));
-	ASSERT(ctxd_fs_glob_path("**/b", "x/b"));
-	ASSERT(ctxd_fs_glob_path("a/**", "a/x/y"));
-	ASSERT(!ctxd_fs_glob_path("a/*", "a/x/y"));
+	ASSERT(glob("a/**/b", "a/b"));
+	ASSERT(glob("a/**/b", "a/x/y/b"));
+	ASSERT(!glob("a/**/b", "a/x/c"));
+	ASSERT(glob("**/b", "x/b"));
+	ASSERT(glob("a/**", "a/x/y"));
+	ASSERT(!glob("a/*", "a/x/y"));
 }
 
 /* The tree as compact JSON, from structuredContent. */
@@ -322,6 +341,455 @@ static void test_provider(void)
 	json_decref(out);
 }
 
+/* `unit` n times, then `tail`: a new string. */
+static char *repeat(const char *unit, size_t n, const char *tail)
+{
+	size_t ul = strlen(unit), tl = strlen(tail);
+	char *p = malloc(ul * n + tl + 1);
+	ASSERT(p);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p + i * ul, unit, ul);
+	}
+	memcpy(p + ul * n, tail, tl + 1);
+	return p;
+}
+
+/* `r` is an isError result whose text holds `needle`; released. */
+static void expect_refused(json_t *r, const char *needle)
+{
+	ASSERT(is_error(r));
+	ASSERT_CONTAINS(text(r), needle);
+	json_decref(r);
+}
+
+static long long num(json_t *r, const char *key)
+{
+	return json_integer_value(json_object_get(sc(r), key));
+}
+
+/* True when structuredContent.truncatedReasons holds `why`. */
+static bool reason(json_t *r, const char *why)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(sc(r), "truncatedReasons"), i, v)
+	{
+		if (strcmp(json_string_value(v), why) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Matches of grep `pattern` under root/`rel`. */
+static long long grep_count(const char *rel, const char *pattern)
+{
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	json_t *r = call_json("grep", json_pack("{s:s, s:s}", "path", p, "pattern", pattern));
+	ASSERT(!is_error(r));
+	long long n = num(r, "count");
+	json_decref(r);
+	return n;
+}
+
+/* The path glob's rules: '**' spans, collapses, trailing '**' needs one component, empty
+ * components never match, a pattern longer than CTXD_FS_GLOB_MAX is refused. */
+static void test_glob_api(void)
+{
+	ASSERT(glob("**/**/**/x", "x"));
+	ASSERT(glob("**/**/**/x", "a/b/x"));
+	ASSERT(!glob("**/**/**/x", "a/b/y"));
+	ASSERT(!glob("a/**", "a"));
+	ASSERT(glob("a/**", "a/b"));
+	ASSERT(glob("**", "a"));
+	ASSERT(glob("a/**/**", "a/b"));
+	ASSERT(!glob("a/**/**", "a"));
+	ASSERT(!glob("a//b", "a/b"));
+	ASSERT(!glob("a/", "a"));
+	ASSERT(glob("a**b/c", "axxb/c"));
+	ASSERT(!glob("a**b/c", "ax/xb/c"));
+	ASSERT(glob("*/b/**/c/*", "x/b/c/d"));
+	ASSERT(glob("*/b/**/c/*", "x/b/1/2/c/d"));
+	ASSERT(!glob("*/b/**/c/*", "x/b/1/2/c"));
+	ASSERT(glob("[ab]/?/\\*", "a/x/*"));
+	ASSERT(!glob("[ab]/?/\\*", "a/x/y"));
+	ASSERT(glob("**/a/**/a/**/b", "a/x/a/a/b"));
+	ASSERT(!glob("**/a/**/a/**/b", "a/b"));
+	ASSERT(glob(".*/*", ".git/x"));
+
+	char *p = repeat("**/", 1300, "x"); /* 3,901 bytes: one '**' once collapsed */
+	ASSERT(glob(p, "x"));
+	ASSERT(glob(p, "d/d/d/d/x"));
+	ASSERT(!glob(p, "x/y"));
+	free(p);
+	struct ctxd_fs_glob *g;
+	p = repeat("**/", 3000, "x");
+	ASSERT_EQ(ctxd_fs_glob_compile(p, strlen(p), &g), -E2BIG);
+	free(p);
+	/* 800 '*' components apart: needs 801 path components, no backtracking blow-up */
+	p = repeat("*/**/", 800, "x");
+	char *deep = repeat("d/", 1000, "x");
+	ASSERT(glob(p, deep));
+	ASSERT(!glob(p, deep + 2 * 300));
+	free(deep);
+	free(p);
+}
+
+/* Issue 12 item 1 and 4: '**' x 1,300 (old code: stack overflow, SIGSEGV) in excludePatterns
+ * and in a .gitignore over a 5-deep tree; '**' x 3,000 is refused with a clear isError. */
+static void test_glob_deep_pattern(void)
+{
+	char rel[64] = "deep5";
+	mkd(rel);
+	for (int i = 0;; i++) {
+		char f[96];
+		snprintf(f, sizeof(f), "%s/x", rel);
+		put(f, "needle\n");
+		snprintf(f, sizeof(f), "%s/y", rel);
+		put(f, "needle\n");
+		if (i == 5) {
+			break;
+		}
+		strcat(rel, "/d");
+		mkd(rel);
+	}
+	char dir[CTXD_PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/deep5", root);
+	char *pat = repeat("**/", 1300, "x");
+	json_t *r = call_json("directory_tree",
+	                      json_pack("{s:s, s:[s]}", "path", dir, "excludePatterns", pat));
+	ASSERT(!is_error(r));
+	ASSERT_EQ(num(r, "entries"), 11); /* 5 directories and 6 y */
+	json_decref(r);
+	r = call_json("search_files", json_pack("{s:s, s:s, s:[s]}", "path", dir, "pattern", "**",
+	                                        "excludePatterns", pat));
+	ASSERT(!is_error(r));
+	ASSERT_EQ(num(r, "count"), 11);
+	json_decref(r);
+	char *big = repeat("**/", 3000, "x");
+	r = call_json("directory_tree",
+	              json_pack("{s:s, s:[s]}", "path", dir, "excludePatterns", big));
+	expect_refused(r, "excludePatterns[0]' is longer than 4096 bytes");
+	r = call_json(
+	    "grep", json_pack("{s:s, s:s, s:s}", "path", dir, "pattern", "needle", "exclude", big));
+	expect_refused(r, "longer than 4096 bytes");
+	r = call_json("search_files", json_pack("{s:s, s:s}", "path", dir, "pattern", big));
+	expect_refused(r, "longer than 4096 bytes");
+	free(big);
+
+	/* the same rule in a cloned repository's .gitignore */
+	char *gi = repeat("**/", 1300, "x\n");
+	put("deep5/.gitignore", gi);
+	free(gi);
+	r = call("grep", "{\"path\":\"%s\",\"pattern\":\"needle\"}", dir);
+	ASSERT(!is_error(r));
+	ASSERT_EQ(num(r, "count"), 6);
+	json_decref(r);
+	r = call("search_files", "{\"path\":\"%s\",\"pattern\":\"**/x\"}", dir);
+	ASSERT_EQ(num(r, "count"), 0);
+	json_decref(r);
+	r = call("search_files", "{\"path\":\"%s\",\"pattern\":\"**/y\"}", dir);
+	ASSERT_EQ(num(r, "count"), 6);
+	json_decref(r);
+	free(pat);
+}
+
+/* A .gitignore matcher checks the cancel flag every 256 rules; once cancelled it ignores
+ * every entry and says that it gave up, so a walk that ends before noticing the cancel
+ * itself still knows its answer is incomplete. */
+static void test_ignore_gives_up(void)
+{
+	mkd("manyrules");
+	char *rules = repeat("nomatch*.x\n", 300, "");
+	put("manyrules/.gitignore", rules);
+	free(rules);
+	put("manyrules/a.txt", "a\n");
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/manyrules", root);
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT(fd >= 0);
+	struct ctxd_fs_walk_entry e = {.rel = "a.txt",
+	                               .rel_len = 5,
+	                               .name = "a.txt",
+	                               .name_len = 5,
+	                               .type = CTXD_FS_WALK_FILE,
+	                               .depth = 1,
+	                               .at_fd = fd,
+	                               .at_path = "a.txt"};
+	struct ctxd_job job;
+	memset(&job, 0, sizeof(job));
+	struct ctxd_fs_ignore *ig = ctxd_fs_ignore_create(fd, &job, 0);
+	ASSERT(ig);
+	ASSERT(!ctxd_fs_ignore_match(ig, &e));
+	ASSERT(!ctxd_fs_ignore_gave_up(ig));
+	atomic_store(&job.cancel, true);
+	ASSERT(ctxd_fs_ignore_match(ig, &e));
+	ASSERT(ctxd_fs_ignore_gave_up(ig));
+	ctxd_fs_ignore_destroy(ig);
+	ig = ctxd_fs_ignore_create(fd, NULL, 1); /* a deadline long past */
+	ASSERT(ctxd_fs_ignore_match(ig, &e));
+	ASSERT(ctxd_fs_ignore_gave_up(ig));
+	ctxd_fs_ignore_destroy(ig);
+	close(fd);
+}
+
+/* Issue 12 item 4: '{' x 100,000 took 4.2 s (quadratic brace scan); now refused up front.
+ * Deep nesting within the cap stays bounded by the alternatives budget. */
+static void test_brace_bound(void)
+{
+	char *b = repeat("{", 100000, "");
+	json_t *r = call_json("search_files", json_pack("{s:s, s:s}", "path", root, "pattern", b));
+	expect_refused(r, "longer than 4096 bytes");
+	r = call_json("grep",
+	              json_pack("{s:s, s:s, s:s}", "path", root, "pattern", "x", "include", b));
+	expect_refused(r, "'include' is longer than 4096 bytes");
+	free(b);
+	char *close_all = repeat("}", 1000, "");
+	b = repeat("{a,", 1000, close_all);
+	free(close_all);
+	r = call_json("search_files", json_pack("{s:s, s:s}", "path", root, "pattern", b));
+	expect_refused(r, "more than 64 brace alternatives");
+	free(b);
+	/* 4,000 unmatched '{' then one real group: two alternatives, answered */
+	b = repeat("{", 4000, "{g,zz}");
+	r = call_json("search_files", json_pack("{s:s, s:s}", "path", root, "pattern", b));
+	ASSERT(!is_error(r));
+	ASSERT_EQ(num(r, "count"), 0);
+	json_decref(r);
+	free(b);
+}
+
+/* Issue 11 section 5: a regex match lies within one line, as ripgrep's. */
+static void test_grep_within_lines(void)
+{
+	mkd("wl");
+	put("wl/a.c", "static int\nfoo_init(void)\nstatic int bar_init(void)\nstatic\n");
+	put("wl/b.txt", "abc\nbar\nfoo\nfoo x\n");
+	json_t *r = call("grep",
+	                 "{\"path\":\"%s/wl\",\"pattern\":\"\\\\bstatic\\\\s+int\\\\s+"
+	                 "\\\\w+_init\\\\(\"}",
+	                 root);
+	ASSERT_EQ(num(r, "count"), 1);
+	json_t *m = json_array_get(json_object_get(sc(r), "matches"), 0);
+	ASSERT_EQ(json_integer_value(json_object_get(m, "line")), 3);
+	json_decref(r);
+	/* [^x] and \s can consume a newline: only a match inside a line counts */
+	ASSERT_EQ(grep_count("wl/b.txt", "[^x]+bar"), 0);
+	ASSERT_EQ(grep_count("wl", "static\\s*"), 3);
+	/* lookahead and \A, \z see the line alone (ripgrep -P does the same) */
+	ASSERT_EQ(grep_count("wl/b.txt", "foo(?!\\n)"), 2);
+	ASSERT_EQ(grep_count("wl/b.txt", "\\A(foo|bar)\\z"), 2);
+	ASSERT_EQ(grep_count("wl/b.txt", "c\\n\\Kbar"), 0); /* \K cannot hide a newline */
+	/* start positions are tried a window at a time: matches past the first window count */
+	char *longf = repeat("a filler line of forty bytes or so.....\n", 3000, "needle\n");
+	longf[40 * 2500] = 'n';
+	memcpy(longf + 40 * 2500 + 1, "eedle", 5);
+	put("long.txt", longf);
+	free(longf);
+	ASSERT_EQ(grep_count("long.txt", "\\bneedle"), 2);
+	/* a NUL byte past the 8 KiB probe makes a matching file binary (ripgrep's count) */
+	char *late = repeat("filler line\n", 1000, "needle\n");
+	size_t ll = strlen(late);
+	late[ll - 1] = '\0';
+	putn("wl/late.bin", late, ll);
+	free(late);
+	r = call("grep", "{\"path\":\"%s/wl\",\"pattern\":\"needle\"}", root);
+	ASSERT_EQ(num(r, "count"), 0);
+	ASSERT_EQ(num(r, "binarySkipped"), 1);
+	json_decref(r);
+}
+
+/* Issue 12 item 3: catastrophic backtracking hits PCRE2's limits; those lines are reported,
+ * the rest of the search goes on, and a file is given up after 8 such lines. */
+static void test_grep_regex_limit(void)
+{
+	mkd("cat");
+	char *a40 = repeat("a", 40, "\n");
+	char *ten = repeat(a40, 10, "y!\n");
+	char body[2048];
+	snprintf(body, sizeof(body), "x!\n%s", ten);
+	put("cat/a.txt", body);
+	snprintf(body, sizeof(body), "%sok!\n", a40);
+	put("cat/b.txt", body);
+	free(ten);
+	free(a40);
+	json_t *r = call("grep", "{\"path\":\"%s/cat\",\"pattern\":\"(a+)+b|!\"}", root);
+	ASSERT(!is_error(r));
+	ASSERT_EQ(num(r, "count"), 2); /* a.txt:1 and b.txt:2; a.txt:12 was given up */
+	ASSERT(json_is_true(json_object_get(sc(r), "truncated")));
+	ASSERT(reason(r, "regexLimit"));
+	json_t *lim = json_object_get(sc(r), "regexLimit");
+	ASSERT_EQ(json_integer_value(json_object_get(lim, "lines")), 9);
+	ASSERT_EQ(json_integer_value(json_object_get(lim, "filesGivenUp")), 1);
+	json_t *at = json_object_get(lim, "at");
+	ASSERT_EQ(json_array_size(at), 9);
+	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(at, 0), "line")), 2);
+	ASSERT(json_is_false(json_object_get(json_array_get(at, 0), "restOfFile")));
+	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(at, 7), "line")), 9);
+	ASSERT(json_is_true(json_object_get(json_array_get(at, 7), "restOfFile")));
+	ASSERT_CONTAINS(json_string_value(json_object_get(json_array_get(at, 8), "path")),
+	                "cat/b.txt");
+	ASSERT_CONTAINS(text(r), "9 lines were not searched");
+	ASSERT_CONTAINS(text(r), "cat/a.txt:9 (and every line after it)");
+	json_decref(r);
+}
+
+struct cancel_progress {
+	struct ctxd_progress base;
+	struct ctxd_job *job;
+	int calls;
+};
+
+static void cancel_on_report(struct ctxd_progress *p, double progress, double total,
+                             const char *message)
+{
+	(void)progress;
+	(void)total;
+	(void)message;
+	struct cancel_progress *cp = (struct cancel_progress *)p;
+	cp->calls++;
+	atomic_store(&cp->job->cancel, true);
+}
+
+/* Issue 12 item 3: cancelling stops a search inside one large file (checked per chunk: the
+ * progress report after the first chunk cancels the job; the call must stop there). */
+static void test_grep_cancel_in_file(void)
+{
+	char *big = repeat("needle and a line of ninety-nine bytes of text, to fill three "
+	                   "mebibytes of one file quickly....\n",
+	                   32 * 1024, "");
+	putn("big.txt", big, strlen(big));
+	free(big);
+	struct ctxd_job job;
+	memset(&job, 0, sizeof(job));
+	struct cancel_progress cp = {.base.report = cancel_on_report, .job = &job};
+	ctx.job = &job;
+	ctx.progress = &cp.base;
+	json_t *r = call("grep",
+	                 "{\"path\":\"%s/big.txt\",\"pattern\":\"needle\","
+	                 "\"maxResults\":100000}",
+	                 root);
+	ctx.job = NULL;
+	ctx.progress = NULL;
+	ASSERT(is_error(r));
+	ASSERT_CONTAINS(text(r), "cancelled");
+	ASSERT_EQ(cp.calls, 1);
+	json_decref(r);
+}
+
+/* The call deadline (limits.call_ms): a search past it answers with what it has, marked
+ * truncated with the reason, instead of running on. */
+static void test_deadline(void)
+{
+	ctx.deadline_ms = 1; /* long past */
+	json_t *r = call("grep", "{\"path\":\"%s/g\",\"pattern\":\"foo\"}", root);
+	ASSERT(!is_error(r));
+	ASSERT(json_is_true(json_object_get(sc(r), "truncated")));
+	ASSERT(reason(r, "deadline"));
+	ASSERT_CONTAINS(text(r), "limits.call_ms");
+	json_decref(r);
+	r = call("grep", "{\"path\":\"%s/big.txt\",\"pattern\":\"needle\"}", root);
+	ASSERT(reason(r, "deadline"));
+	ASSERT_EQ(num(r, "count"), 0);
+	json_decref(r);
+	r = call("search_files", "{\"path\":\"%s\",\"pattern\":\"**\"}", root);
+	ASSERT(!is_error(r));
+	ASSERT(reason(r, "deadline"));
+	json_decref(r);
+	r = call("directory_tree", "{\"path\":\"%s\"}", root);
+	ASSERT(!is_error(r));
+	ASSERT(reason(r, "deadline"));
+	json_decref(r);
+	ctx.deadline_ms = 0;
+}
+
+/* A chain of `levels` directories named `name` under root/top, made with *at() calls only
+ * (its paths may exceed PATH_MAX). Returns an fd of the deepest directory. */
+static int chain_make(const char *top, int levels, const char *name)
+{
+	mkd(top);
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", root, top);
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT(fd >= 0);
+	for (int i = 0; i < levels; i++) {
+		ASSERT_EQ(mkdirat(fd, name, 0755), 0);
+		int nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ASSERT(nfd >= 0);
+		close(fd);
+		fd = nfd;
+	}
+	return fd;
+}
+
+/* Remove what chain_make made (and a needle.txt at the bottom) bottom-up through "..". */
+static void chain_remove(int fd, int levels, const char *name)
+{
+	ASSERT_EQ(unlinkat(fd, "needle.txt", 0), 0);
+	for (int i = 0; i < levels; i++) {
+		int up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ASSERT(up >= 0);
+		close(fd);
+		ASSERT_EQ(unlinkat(up, name, AT_REMOVEDIR), 0);
+		fd = up;
+	}
+	close(fd);
+}
+
+static void put_needle(int dirfd)
+{
+	int ffd = openat(dirfd, "needle.txt", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	ASSERT(ffd >= 0);
+	ASSERT_EQ(write(ffd, "needle\n", 7), 7);
+	close(ffd);
+}
+
+/* Issue 12 item 12: a file past the path-length cap (the cap a 3,000-level tree of 1-byte
+ * names hits at level 2,048; here 45 levels of 100-byte names, as deep in bytes and
+ * cheaper to build) is reported as a cut, not as "No matches"; so are entries below
+ * directory_tree's 256 levels. */
+static void test_depth_cut(void)
+{
+	char name[101];
+	memset(name, 'n', 100);
+	name[100] = '\0';
+	int fd = chain_make("tall", 45, name);
+	put_needle(fd);
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/tall", root);
+	json_t *r = call("search_files", "{\"path\":\"%s\",\"pattern\":\"**/needle.txt\"}", p);
+	ASSERT_EQ(num(r, "count"), 0);
+	ASSERT(json_is_true(json_object_get(sc(r), "truncated")));
+	ASSERT(reason(r, "depth"));
+	ASSERT_CONTAINS(text(r), "deeper than the 4096-byte path limit");
+	json_decref(r);
+	r = call("grep", "{\"path\":\"%s\",\"pattern\":\"needle\"}", p);
+	ASSERT_EQ(num(r, "count"), 0);
+	ASSERT(json_is_true(json_object_get(sc(r), "truncated")));
+	ASSERT(reason(r, "depth"));
+	json_decref(r);
+	r = call("directory_tree", "{\"path\":\"%s\"}", p);
+	ASSERT(json_is_true(json_object_get(sc(r), "truncated")));
+	ASSERT(reason(r, "depth"));
+	json_decref(r);
+	chain_remove(fd, 45, name);
+
+	fd = chain_make("tall2", 258, "d");
+	put_needle(fd);
+	snprintf(p, sizeof(p), "%s/tall2", root);
+	r = call("directory_tree", "{\"path\":\"%s\"}", p);
+	ASSERT(json_is_true(json_object_get(sc(r), "truncated")));
+	ASSERT(reason(r, "depth"));
+	ASSERT_CONTAINS(text(r), "deeper than 256 levels");
+	json_decref(r);
+	r = call("search_files", "{\"path\":\"%s\",\"pattern\":\"**/needle.txt\"}", p);
+	ASSERT_EQ(num(r, "count"), 1); /* well within the path limit: found */
+	ASSERT(json_is_false(json_object_get(sc(r), "truncated")));
+	json_decref(r);
+	chain_remove(fd, 258, "d");
+}
+
 static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -361,6 +829,15 @@ int main(void)
 	RUN(test_tree_sizes);
 	RUN(test_media_multi);
 	RUN(test_provider);
+	RUN(test_glob_api);
+	RUN(test_glob_deep_pattern);
+	RUN(test_ignore_gives_up);
+	RUN(test_brace_bound);
+	RUN(test_grep_within_lines);
+	RUN(test_grep_regex_limit);
+	RUN(test_grep_cancel_in_file);
+	RUN(test_deadline);
+	RUN(test_depth_cut);
 
 	ctxd_sandbox_destroy(sb);
 	ctxd_config_finish(&cfg);

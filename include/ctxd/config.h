@@ -48,6 +48,9 @@ struct ctxd_config {
 	unsigned page_size;       /* limits.page_size: list pagination, default 100 */
 	unsigned roots_timeout_ms; /* limits.roots_timeout_ms: wait for roots/list, default 10000 */
 	size_t max_media_bytes;   /* limits.media_bytes: inline media cap, default 1 MiB */
+	unsigned call_ms;         /* limits.call_ms: a search (grep, search_files, directory_tree)
+				   * answers with what it found after this long; 0 = no limit;
+				   * default 60000 */
 	enum ctxd_log_level log_level; /* log.level, default warning */
 	bool landlock;            /* sandbox.landlock, default true */
 	bool read_only;           /* sandbox.read_only: every root read-only, default false */

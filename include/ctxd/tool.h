@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ctxd/config.h"
 #include "ctxd/error.h"
@@ -41,7 +42,18 @@ struct ctxd_tool_ctx {
 	const struct ctxd_job *job;        /* for ctxd_job_cancelled(); may be NULL in tests */
 	struct ctxd_progress *progress;    /* may be NULL */
 	void *ud;                          /* the family state given to ctxd_registry_add */
+	/* The call deadline (limits.call_ms after the call started), as a ctxd_clock_ms() time;
+	 * 0 = none. Long searches (grep, search_files, directory_tree) stop there and answer
+	 * with what they found, marked truncated. */
+	int64_t deadline_ms;
 };
+
+/* CLOCK_MONOTONIC_COARSE time in milliseconds (resolution a few ms): the clock of
+ * ctxd_tool_ctx.deadline_ms. Any thread. */
+int64_t ctxd_clock_ms(void);
+
+/* True when `deadline_ms` (a ctxd_clock_ms() time, 0 = none) has passed. Any thread. */
+bool ctxd_deadline_passed(int64_t deadline_ms);
 
 /* A handler: `args` is the validated arguments object (borrowed, never NULL: {} when the
  * client sent none). Returns a new CallToolResult ({content, structuredContent?, isError?});

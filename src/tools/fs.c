@@ -152,6 +152,18 @@ json_t *fs_fail(const char *fmt, ...)
 	return ctxd_tool_error("%s", msg);
 }
 
+void fs_report_depth_cut(struct ctxd_strbuf *t, json_t *why, size_t too_deep)
+{
+	if (too_deep == 0) {
+		return;
+	}
+	ctxd_strbuf_printf(t,
+	                   "(%zu entries lie deeper than the %d-byte path limit and were not "
+	                   "reached: start from a deeper directory to see them)\n",
+	                   too_deep, CTXD_PATH_MAX);
+	json_array_append_new(why, json_string("depth"));
+}
+
 bool fs_get_path(json_t *args, const char **p, size_t *len)
 {
 	json_t *j = json_object_get(args, "path");
@@ -1072,87 +1084,112 @@ static int glob_compile(struct globset *gs, const char *pat, size_t len, bool ex
 	}
 	char *save = NULL;
 	for (char *c = strtok_r(s, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		bool star2 = strcmp(c, "**") == 0;
+		if (star2 && g->n > 0 && g->star2[g->n - 1]) {
+			continue; /* '**' after '**' adds nothing */
+		}
 		if (g->n == GLOB_MAX_COMPS) {
 			return -E2BIG;
 		}
 		g->comps[g->n] = c;
-		g->star2[g->n] = strcmp(c, "**") == 0;
+		g->star2[g->n] = star2;
 		g->literal[g->n] = strpbrk(c, "*?[\\") == NULL;
 		g->n++;
 	}
 	return 0;
 }
 
-/* Expand {a,b} alternatives of `pat` (nested allowed, backslash escapes), calling `emit`
- * for each resulting pattern; at most *budget results (-ERANGE past it). A '{' without a
- * matching '}' or without a top-level ',' is literal. Shared by search_files and grep. */
-int fs_brace_expand(const char *pat, size_t *budget,
-		    int (*emit)(void *ud, const char *p, size_t len), void *ud)
+/* The first '{' (leftmost) that has a matching '}' and a ',' at its own level, found in one
+ * pass with a stack of open braces (a scan from every '{' was quadratic: 4 s for 100,000
+ * unmatched '{'). Sets *open and *close; false when there is none. `st` holds len slots. */
+static bool brace_group(const char *pat, size_t len, size_t *st, bool *comma, size_t *open,
+                        size_t *close)
 {
-	size_t len = strlen(pat);
+	size_t depth = 0;
+	bool found = false;
 	for (size_t i = 0; i < len; i++) {
 		if (pat[i] == '\\') {
 			i++;
-			continue;
-		}
-		if (pat[i] != '{') {
-			continue;
-		}
-		size_t depth = 0, j, commas = 0;
-		for (j = i; j < len; j++) {
-			if (pat[j] == '\\') {
-				j++;
-			} else if (pat[j] == '{') {
-				depth++;
-			} else if (pat[j] == '}') {
-				if (--depth == 0) {
-					break;
-				}
-			} else if (pat[j] == ',' && depth == 1) {
-				commas++;
+		} else if (pat[i] == '{') {
+			comma[depth] = false;
+			st[depth++] = i;
+		} else if (pat[i] == ',' && depth > 0) {
+			comma[depth - 1] = true;
+		} else if (pat[i] == '}' && depth > 0) {
+			depth--;
+			if (comma[depth] && (!found || st[depth] < *open)) {
+				found = true;
+				*open = st[depth];
+				*close = i;
 			}
 		}
-		if (j >= len || commas == 0) {
-			continue;
-		}
-		/* Alternatives are the top-level comma-separated pieces of pat[i+1, j). */
-		size_t a = i + 1;
-		depth = 0;
-		for (size_t k = i + 1; k <= j; k++) {
-			if (k < j && pat[k] == '\\') {
-				k++;
-				continue;
-			}
-			if (k < j && pat[k] == '{') {
-				depth++;
-			} else if (k < j && pat[k] == '}') {
-				depth--;
-			}
-			if (k == j || (pat[k] == ',' && depth == 0)) {
-				size_t nl = i + (k - a) + (len - j - 1);
-				char *alt = malloc(nl + 1);
-				if (!alt) {
-					return -ENOMEM;
-				}
-				memcpy(alt, pat, i);
-				memcpy(alt + i, pat + a, k - a);
-				memcpy(alt + i + (k - a), pat + j + 1, len - j - 1);
-				alt[nl] = '\0';
-				int rc = fs_brace_expand(alt, budget, emit, ud);
-				free(alt);
-				if (rc < 0) {
-					return rc;
-				}
-				a = k + 1;
-			}
-		}
-		return 0;
 	}
-	if (*budget == 0) {
-		return -ERANGE;
+	return found;
+}
+
+static int brace_expand(const char *pat, size_t *budget,
+                        int (*emit)(void *ud, const char *p, size_t len), void *ud)
+{
+	size_t len = strlen(pat), i = 0, j = 0;
+	size_t *st = malloc((len + 1) * sizeof(*st));
+	bool *comma = malloc(len + 1);
+	bool found = st && comma && brace_group(pat, len, st, comma, &i, &j);
+	free(st);
+	free(comma);
+	if (!st || !comma) {
+		return -ENOMEM;
 	}
-	(*budget)--;
-	return emit(ud, pat, len);
+	if (!found) {
+		if (*budget == 0) {
+			return -ERANGE;
+		}
+		(*budget)--;
+		return emit(ud, pat, len);
+	}
+	/* Alternatives are the top-level comma-separated pieces of pat[i+1, j). */
+	size_t a = i + 1, depth = 0;
+	for (size_t k = i + 1; k <= j; k++) {
+		if (k < j && pat[k] == '\\') {
+			k++;
+			continue;
+		}
+		if (k < j && pat[k] == '{') {
+			depth++;
+		} else if (k < j && pat[k] == '}') {
+			depth--;
+		}
+		if (k == j || (pat[k] == ',' && depth == 0)) {
+			size_t nl = i + (k - a) + (len - j - 1);
+			char *alt = malloc(nl + 1);
+			if (!alt) {
+				return -ENOMEM;
+			}
+			memcpy(alt, pat, i);
+			memcpy(alt + i, pat + a, k - a);
+			memcpy(alt + i + (k - a), pat + j + 1, len - j - 1);
+			alt[nl] = '\0';
+			int rc = brace_expand(alt, budget, emit, ud);
+			free(alt);
+			if (rc < 0) {
+				return rc;
+			}
+			a = k + 1;
+		}
+	}
+	return 0;
+}
+
+/* Expand {a,b} alternatives of `pat` (nested allowed, backslash escapes), calling `emit`
+ * for each resulting pattern; at most *budget results (-ERANGE past it). A '{' without a
+ * matching '}' or without a top-level ',' is literal. Patterns longer than
+ * CTXD_FS_GLOB_MAX are refused (-E2BIG) before any work. Shared by search_files and grep. */
+int fs_brace_expand(const char *pat, size_t *budget,
+                    int (*emit)(void *ud, const char *p, size_t len), void *ud)
+{
+	if (strlen(pat) > CTXD_FS_GLOB_MAX) {
+		return -E2BIG;
+	}
+	return brace_expand(pat, budget, emit, ud);
 }
 
 struct glob_emit_ud {
@@ -1268,6 +1305,21 @@ static int search_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 	return is_dir && descend ? CTXD_FS_WALK_CONTINUE : CTXD_FS_WALK_SKIP;
 }
 
+/* The isError result for a glob glob_expand refused (rc -E2BIG or -ERANGE); `arg` names
+ * the argument. At most 200 bytes of the glob are echoed back. */
+static json_t *glob_refused(const char *arg, const char *pat, int rc)
+{
+	if (strlen(pat) > CTXD_FS_GLOB_MAX) {
+		return fs_fail("argument '%s' is longer than %d bytes: shorten the glob", arg,
+		               CTXD_FS_GLOB_MAX);
+	}
+	size_t len = strlen(pat);
+	return fs_fail("argument '%s' (\"%.*s%s\") is not a usable glob: %s", arg,
+	               (int)(len > 200 ? 200 : len), pat, len > 200 ? "..." : "",
+	               rc == -ERANGE ? "more than 64 brace alternatives"
+	                             : "more than 63 path components");
+}
+
 static int cmp_rel(const void *a, const void *b, void *arena)
 {
 	const char *base = arena;
@@ -1306,20 +1358,15 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 			rc = glob_expand(&s.gs, xp, true, &budget);
 			if (rc < 0) {
 				if (rc != -ENOMEM) {
-					res =
-					    fs_fail("argument 'excludePatterns[%zu]' (\"%s\") is not "
-					         "a usable glob: %s",
-					         i, xp,
-					         rc == -E2BIG ? "more than 63 path components"
-					                      : "more than 64 brace alternatives");
+					char arg[48];
+					snprintf(arg, sizeof(arg), "excludePatterns[%zu]", i);
+					res = glob_refused(arg, xp, rc);
 				}
 				goto out;
 			}
 		}
 	} else if (rc != -ENOMEM) {
-		res = fs_fail("argument 'pattern' (\"%s\") is not a usable glob: %s", pattern,
-		           rc == -E2BIG ? "more than 63 path components"
-		                        : "more than 64 brace alternatives");
+		res = glob_refused("pattern", pattern, rc);
 		goto out;
 	} else {
 		goto out;
@@ -1341,7 +1388,7 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		goto out;
 	}
 	if (!json_is_false(json_object_get(args, "respectGitignore")) &&
-	    !(s.ig = ctxd_fs_ignore_create(fd))) {
+	    !(s.ig = ctxd_fs_ignore_create(fd, ctx->job, ctx->deadline_ms))) {
 		goto out;
 	}
 	size_t max_depth = 0;
@@ -1350,6 +1397,7 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	    .max_depth = (unsigned)(max_depth > 4096 ? 4096 : max_depth),
 	    .sorted = true,
 	    .job = ctx->job,
+	    .deadline_ms = ctx->deadline_ms,
 	    .progress = ctx->progress,
 	    .exclude = s.ig ? search_ignored : NULL,
 	    .visit = search_visit,
@@ -1360,11 +1408,14 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (s.oom || rc == -ENOMEM) {
 		goto out;
 	}
-	if (rc == -ECANCELED) {
+	/* a .gitignore matcher that gave up ignored entries it did not test */
+	bool gave_up = ctxd_fs_ignore_gave_up(s.ig);
+	if (rc == -ECANCELED || (gave_up && ctxd_job_cancelled(ctx->job))) {
 		res = fs_fail("search in '%s' cancelled", loc.abs);
 		goto out;
 	}
-	if (rc < 0) {
+	bool timed_out = rc == -ETIMEDOUT || gave_up;
+	if (rc < 0 && !timed_out) {
 		res = fs_fail("cannot search '%s': %s", loc.abs, strerror(-rc));
 		goto out;
 	}
@@ -1403,10 +1454,18 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (s.n_matches == 0) {
 		ctxd_strbuf_str(&text, "No matches found\n");
 	}
+	json_t *why = json_array();
 	if (s.truncated) {
 		ctxd_strbuf_printf(&text, "(truncated after %zu matches; narrow the pattern or the path)\n",
 		          s.max);
+		json_array_append_new(why, json_string("maxResults"));
 	}
+	if (timed_out) {
+		ctxd_strbuf_str(&text, "(stopped at the call's time limit (limits.call_ms): the "
+		                       "result is incomplete; search a smaller directory)\n");
+		json_array_append_new(why, json_string("deadline"));
+	}
+	fs_report_depth_cut(&text, why, st.too_long);
 	if (st.unreadable) {
 		ctxd_strbuf_printf(&text, "(%zu directories could not be read and were skipped: the "
 				    "result may be incomplete)\n",
@@ -1414,6 +1473,7 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	if (text.oom) {
 		json_decref(matches);
+		json_decref(why);
 		free(text.p);
 		goto out;
 	}
@@ -1421,7 +1481,11 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	json_t *sc =
 	    json_pack("{s:s, s:s, s:o, s:I, s:b, s:I}", "path", loc.abs, "pattern", pattern,
 	              "matches", matches, "count", (json_int_t)s.n_matches, "truncated",
-	              s.truncated, "unreadable", (json_int_t)st.unreadable);
+	              json_array_size(why) > 0, "unreadable", (json_int_t)st.unreadable);
+	if (sc && json_array_size(why)) {
+		json_object_set(sc, "truncatedReasons", why);
+	}
+	json_decref(why);
 	if (sc) {
 		res = ctxd_tool_result(text.p, sc);
 	}
@@ -1859,7 +1923,11 @@ static const char search_out[] =
 	"\"items\":{\"type\":\"string\"},\"description\":\"Absolute paths of matching files and "
 	"directories, sorted.\"},\"count\":{\"type\":\"integer\",\"description\":\"Number of "
 	"matches returned.\"},\"truncated\":{\"type\":\"boolean\",\"description\":\"True when "
-	"the match limit was reached.\"},\"unreadable\":{\"type\":\"integer\","
+	"matches may be missing; truncatedReasons says why.\"},\"truncatedReasons\":{"
+	"\"type\":\"array\",\"items\":{\"type\":\"string\",\"enum\":[\"maxResults\","
+	"\"deadline\",\"depth\"]},\"description\":\"maxResults: the match limit was reached; "
+	"deadline: the call's time limit; depth: entries past the path-length limit were not "
+	"reached.\"},\"unreadable\":{\"type\":\"integer\","
 	"\"description\":\"Directories that could not be read (skipped): when not 0 the result "
 	"may be incomplete.\"}},\"required\":[\"path\",\"pattern\",\"matches\","
 	"\"count\",\"truncated\"],\"additionalProperties\":false}";

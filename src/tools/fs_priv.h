@@ -35,6 +35,10 @@ json_t *fs_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int fs_brace_expand(const char *pat, size_t *budget,
 		    int (*emit)(void *ud, const char *p, size_t len), void *ud);
 
+/* When `too_deep` > 0 (entries a walk skipped because their path exceeded CTXD_PATH_MAX),
+ * append a line saying so to `t` and "depth" to the `why` array (truncatedReasons). */
+void fs_report_depth_cut(struct ctxd_strbuf *t, json_t *why, size_t too_deep);
+
 /* The "path" string argument (borrowed) and its JSON length. False when absent. */
 bool fs_get_path(json_t *args, const char **p, size_t *len);
 

@@ -493,28 +493,19 @@ out:
 
 struct tree_state {
 	json_t *stack[TREE_MAX_DEPTH + 1]; /* stack[d]: children array at depth d (borrowed) */
-	json_t *ex;                        /* excludePatterns (borrowed) */
+	struct ctxd_fs_globs ex;           /* excludePatterns, compiled */
 	json_t *kinds[4];                  /* shared "type" strings, one per kind */
 	struct ctxd_strbuf text;               /* the indented listing for the text block */
 	size_t n, max;
 	unsigned max_depth;
+	size_t too_deep; /* entries below TREE_MAX_DEPTH, not shown */
 	bool truncated, oom;
 };
 
 static bool tree_exclude(const struct ctxd_fs_walk_entry *e, void *ud)
 {
 	struct tree_state *s = ud;
-	size_t i;
-	json_t *v;
-	json_array_foreach(s->ex, i, v)
-	{
-		const char *p = json_string_value(v);
-		if (strchr(p, '/') ? ctxd_fs_glob_path(p[0] == '/' ? p + 1 : p, e->rel)
-				   : fnmatch(p, e->name, 0) == 0) {
-			return true;
-		}
-	}
-	return false;
+	return ctxd_fs_globs_match(&s->ex, e->rel, e->rel_len, e->name);
 }
 
 static int tree_visit(const struct ctxd_fs_walk_entry *e, void *ud)
@@ -525,6 +516,7 @@ static int tree_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 		return CTXD_FS_WALK_STOP;
 	}
 	if (e->depth > TREE_MAX_DEPTH) {
+		s->too_deep++;
 		return CTXD_FS_WALK_SKIP;
 	}
 	/* Built with the plain API (json_pack parses its format on every call) and one shared
@@ -574,14 +566,23 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (!fs_get_path(args, &path, &plen)) {
 		return fs_fail("argument 'path' is required");
 	}
-	struct tree_state s = {.max = fs_cfg_entries(ctx), .ex = json_object_get(args,
-										   "excludePatterns")};
+	struct tree_state s = {.max = fs_cfg_entries(ctx)};
 	size_t i;
 	json_t *v;
-	json_array_foreach(s.ex, i, v)
+	json_array_foreach(json_object_get(args, "excludePatterns"), i, v)
 	{
 		if (!json_is_string(v) || json_string_length(v) == 0) {
+			ctxd_fs_globs_finish(&s.ex);
 			return fs_fail("argument 'excludePatterns[%zu]' must be a non-empty glob", i);
+		}
+		int rc = ctxd_fs_globs_add(&s.ex, json_string_value(v), json_string_length(v));
+		if (rc < 0) {
+			ctxd_fs_globs_finish(&s.ex);
+			return rc == -E2BIG
+			           ? fs_fail("argument 'excludePatterns[%zu]' is longer than "
+			                     "%d bytes: shorten the glob",
+			                     i, CTXD_FS_GLOB_MAX)
+			           : NULL;
 		}
 	}
 	json_t *md = json_object_get(args, "maxDepth");
@@ -595,6 +596,7 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 	int fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc,
 				   &err);
 	if (fd < 0) {
+		ctxd_fs_globs_finish(&s.ex);
 		return fs_fail("%s", err.msg);
 	}
 	json_t *tree = json_array();
@@ -603,8 +605,9 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 	    .max_depth = s.max_depth,
 	    .sorted = true,
 	    .job = ctx->job,
+	    .deadline_ms = ctx->deadline_ms,
 	    .progress = ctx->progress,
-	    .exclude = json_array_size(s.ex) ? tree_exclude : NULL,
+	    .exclude = s.ex.n ? tree_exclude : NULL,
 	    .visit = tree_visit,
 	    .ud = &s,
 	};
@@ -619,7 +622,8 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 		res = fs_fail("directory_tree of '%s' cancelled", loc.abs);
 		goto out;
 	}
-	if (rc < 0) {
+	bool timed_out = rc == -ETIMEDOUT;
+	if (rc < 0 && !timed_out) {
 		res = fs_fail("cannot read '%s': %s", loc.abs, strerror(-rc));
 		goto out;
 	}
@@ -630,9 +634,25 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (s.n == 0) {
 		ctxd_strbuf_str(&t, "(empty directory)\n");
 	}
+	json_t *why = json_array();
 	if (s.truncated) {
 		ctxd_strbuf_printf(&t, "\n(truncated after %zu entries: use maxDepth or excludePatterns)",
 			     s.max);
+		json_array_append_new(why, json_string("entries"));
+	}
+	if (timed_out) {
+		ctxd_strbuf_str(&t,
+		                "\n(stopped at the call's time limit (limits.call_ms): the tree "
+		                "is incomplete; list a smaller directory)");
+		json_array_append_new(why, json_string("deadline"));
+	}
+	if (s.too_deep + st.too_long) {
+		ctxd_strbuf_printf(&t,
+		                   "\n(%zu entries lie deeper than %d levels or the %d-byte path "
+		                   "limit and are not shown: call directory_tree on a deeper "
+		                   "directory to see them)",
+		                   s.too_deep + st.too_long, TREE_MAX_DEPTH, CTXD_PATH_MAX);
+		json_array_append_new(why, json_string("depth"));
 	}
 	if (st.unreadable) {
 		ctxd_strbuf_printf(&t, "\n(%zu directories could not be read and were skipped: the tree "
@@ -641,10 +661,15 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	json_t *text = t.oom ? NULL : json_stringn_nocheck(t.p, t.len);
 	free(t.p);
-	json_t *sc = text ? json_pack("{s:s, s:O, s:I, s:b, s:I}", "path", loc.abs, "tree", tree,
-				      "entries", (json_int_t)s.n, "truncated", s.truncated,
-				      "unreadable", (json_int_t)st.unreadable)
-			  : NULL;
+	json_t *sc =
+	    text ? json_pack("{s:s, s:O, s:I, s:b, s:I}", "path", loc.abs, "tree", tree, "entries",
+	                     (json_int_t)s.n, "truncated", json_array_size(why) > 0, "unreadable",
+	                     (json_int_t)st.unreadable)
+	         : NULL;
+	if (sc && json_array_size(why)) {
+		json_object_set(sc, "truncatedReasons", why);
+	}
+	json_decref(why);
 	res = sc ? json_pack("{s:[{s:s, s:o}], s:o}", "content", "type", "text", "text", text,
 			     "structuredContent", sc)
 		 : NULL;
@@ -657,6 +682,7 @@ out:
 		json_decref(s.kinds[k]);
 	}
 	free(s.text.p);
+	ctxd_fs_globs_finish(&s.ex);
 	return res;
 }
 
@@ -716,6 +742,11 @@ const char fs_tree_out[] =
 	"directories within maxDepth have children.\"},\"entries\":{\"type\":\"integer\"},"
 	"\"unreadable\":{\"type\":\"integer\",\"description\":\"Directories that could not be "
 	"read (skipped): when not 0 the tree may be incomplete.\"},"
-	"\"truncated\":{\"type\":\"boolean\"}},\"required\":[\"path\",\"tree\",\"entries\","
+	"\"truncated\":{\"type\":\"boolean\",\"description\":\"True when entries are "
+	"missing; truncatedReasons says why.\"},\"truncatedReasons\":{\"type\":\"array\","
+	"\"items\":{\"type\":\"string\",\"enum\":[\"entries\",\"deadline\",\"depth\"]},"
+	"\"description\":\"entries: the entry limit was reached; deadline: the call's time "
+	"limit; depth: entries deeper than 256 levels or the path-length limit are not "
+	"shown.\"}},\"required\":[\"path\",\"tree\",\"entries\","
 	"\"truncated\"],\"additionalProperties\":false}";
 /* clang-format on */

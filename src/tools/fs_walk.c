@@ -20,10 +20,13 @@
 
 #include "ctxd/sandbox.h"
 
-/* Levels that keep their directory fd open; deeper ones reopen through the deepest kept. */
+/* Levels that keep their directory fd open; deeper ones (but the deepest) reopen through
+ * the deepest kept. */
 #define FS_WALK_FD_DEPTH       64
 #define FS_WALK_DENTS_BUF      32768
 #define FS_WALK_PROGRESS_EVERY 1000
+/* Entries between two looks at the clock for the deadline (the cancel flag: every entry). */
+#define FS_WALK_CLOCK_EVERY 64
 
 struct ent {
 	size_t name_off;
@@ -121,6 +124,9 @@ static int read_dir(struct walk *w, int fd, size_t *lo, size_t *hi)
 		if (ctxd_job_cancelled(w->o->job)) {
 			return -ECANCELED;
 		}
+		if (ctxd_deadline_passed(w->o->deadline_ms)) {
+			return -ETIMEDOUT;
+		}
 		ssize_t n = getdents64(fd, w->dents, sizeof(w->dents));
 		if (n < 0) {
 			if (errno == EINTR) {
@@ -180,12 +186,17 @@ static int push(struct walk *w, int fd, size_t rel_len)
 		return rc;
 	}
 	f->next = f->ents_lo;
-	if (w->n_frames >= FS_WALK_FD_DEPTH) {
-		close(fd);
-		fd = -1;
-	}
 	f->fd = fd;
 	w->n_frames++;
+	/* Below FS_WALK_FD_DEPTH only the deepest level keeps its fd: the parent gives its fd
+	 * back now (its later entries are reached from the anchor), while this level's own
+	 * entries and children open from its fd, so a chain of 3,000 directories costs one
+	 * short open per level instead of a path walk from the anchor each. */
+	size_t pi = w->n_frames - 2;
+	if (w->n_frames >= 2 && pi >= FS_WALK_FD_DEPTH && w->frames[pi].fd >= 0) {
+		close(w->frames[pi].fd);
+		w->frames[pi].fd = -1;
+	}
 	return 0;
 }
 
@@ -274,6 +285,10 @@ int ctxd_fs_walk(int dirfd, const struct ctxd_fs_walk_opts *opts, struct ctxd_fs
 			rc = -ECANCELED;
 			goto out;
 		}
+		if (seen % FS_WALK_CLOCK_EVERY == 0 && ctxd_deadline_passed(opts->deadline_ms)) {
+			rc = -ETIMEDOUT;
+			goto out;
+		}
 		if (opts->progress && seen % FS_WALK_PROGRESS_EVERY == 0) {
 			opts->progress->report(opts->progress, (double)seen, -1, NULL);
 		}
@@ -298,7 +313,7 @@ int ctxd_fs_walk(int dirfd, const struct ctxd_fs_walk_opts *opts, struct ctxd_fs
 			continue;
 		}
 		int prc = push(w, cfd, rel_len);
-		if (prc == -ENOMEM || prc == -ECANCELED) {
+		if (prc == -ENOMEM || prc == -ECANCELED || prc == -ETIMEDOUT) {
 			rc = prc;
 			goto out;
 		}
@@ -317,12 +332,267 @@ out:
 	return rc;
 }
 
+/* ---- path globs --------------------------------------------------------------------
+ *
+ * Why not fnmatch(3) on the whole path and recursion for '**': a pattern of 1,000 '**'
+ * components recursed once per component and overflowed the stack, and the work grew
+ * exponentially with their number. Components are matched one by one instead (fnmatch only
+ * ever sees one component), '**' runs collapse, and the classic greedy wildcard loop with a
+ * single backtrack point treats '**' as the star over components: O(pattern components x
+ * path components) component tests at worst, no recursion, no allocation. */
+
+enum comp_kind {
+	COMP_LIT,  /* no glob character: strcmp */
+	COMP_ANY,  /* '*' alone: any one component */
+	COMP_PAT,  /* fnmatch on the component */
+	COMP_STAR, /* '**': zero or more components */
+};
+
+struct gcomp {
+	const char *s;
+	enum comp_kind kind;
+};
+
+struct ctxd_fs_glob {
+	struct gcomp *c;
+	size_t n;
+	size_t fixed; /* components other than COMP_STAR: a path needs at least this many */
+	size_t tail;  /* index just after the last COMP_STAR (0 when there is none) */
+	bool has_star;
+	bool never;  /* an empty component or a NUL byte: the glob matches nothing */
+	char text[]; /* the components, NUL-separated */
+};
+
+static void glob_push(struct ctxd_fs_glob *g, const char *s, enum comp_kind k)
+{
+	if (k == COMP_STAR && g->n > 0 && g->c[g->n - 1].kind == COMP_STAR) {
+		return; /* '**' after '**' adds nothing */
+	}
+	g->c[g->n].s = s;
+	g->c[g->n].kind = k;
+	g->n++;
+	if (k == COMP_STAR) {
+		g->has_star = true;
+		g->tail = g->n;
+	} else {
+		g->fixed++;
+	}
+}
+
+int ctxd_fs_glob_compile(const char *pat, size_t len, struct ctxd_fs_glob **out)
+{
+	*out = NULL;
+	if (len > CTXD_FS_GLOB_MAX) {
+		return -E2BIG;
+	}
+	size_t slots = 2; /* a trailing '**' takes two */
+	for (size_t i = 0; i < len; i++) {
+		slots += pat[i] == '/';
+	}
+	struct ctxd_fs_glob *g = calloc(1, sizeof(*g) + len + 1);
+	if (!g || !(g->c = malloc(slots * sizeof(*g->c)))) {
+		free(g);
+		return -ENOMEM;
+	}
+	if (len) { /* memcpy's arguments must be valid even for 0 bytes */
+		memcpy(g->text, pat, len);
+	}
+	g->never = memchr(pat, '\0', len) != NULL;
+	for (char *p = g->text;;) {
+		char *slash = memchr(p, '/', len - (size_t)(p - g->text));
+		if (slash) {
+			*slash = '\0';
+		}
+		size_t cl = slash ? (size_t)(slash - p) : len - (size_t)(p - g->text);
+		if (cl == 0) {
+			g->never = true;
+		} else if (cl == 2 && p[0] == '*' && p[1] == '*') {
+			if (!slash) {
+				/* trailing '**': one or more components */
+				glob_push(g, p, COMP_ANY);
+			}
+			glob_push(g, p, COMP_STAR);
+		} else if (cl == 1 && p[0] == '*') {
+			glob_push(g, p, COMP_ANY);
+		} else {
+			glob_push(g, p, strpbrk(p, "*?[\\") ? COMP_PAT : COMP_LIT);
+		}
+		if (!slash) {
+			break;
+		}
+		p = slash + 1;
+	}
+	*out = g;
+	return 0;
+}
+
+void ctxd_fs_glob_free(struct ctxd_fs_glob *g)
+{
+	if (g) {
+		free(g->c);
+		free(g);
+	}
+}
+
+static bool comp_match(const struct gcomp *c, const char *name)
+{
+	switch (c->kind) {
+	case COMP_LIT:
+		return strcmp(c->s, name) == 0;
+	case COMP_ANY:
+		return true;
+	case COMP_PAT:
+		return fnmatch(c->s, name, 0) == 0;
+	default:
+		return false;
+	}
+}
+
+/* The glob against the path split into `ns` NUL-terminated components at buf + off[k]. */
+static bool glob_split_match(const struct ctxd_fs_glob *g, const char *buf, const uint32_t *off,
+                             size_t ns)
+{
+	/* The components after the last '**' are anchored at the end of the path. */
+	size_t tl = g->n - g->tail;
+	for (size_t k = 0; k < tl; k++) {
+		if (!comp_match(&g->c[g->tail + k], buf + off[ns - tl + k])) {
+			return false;
+		}
+	}
+	if (!g->has_star) {
+		return true; /* ns == g->n was checked */
+	}
+	/* The rest ends with '**': greedy, backtracking only to the last '**' seen. */
+	size_t pn = g->tail, sn = ns - tl;
+	size_t p = 0, i = 0, star = SIZE_MAX, star_i = 0;
+	while (i < sn) {
+		if (p < pn && g->c[p].kind == COMP_STAR) {
+			star = p++;
+			star_i = i;
+		} else if (p < pn && comp_match(&g->c[p], buf + off[i])) {
+			p++;
+			i++;
+		} else if (star != SIZE_MAX) {
+			p = star + 1;
+			i = ++star_i;
+		} else {
+			return false;
+		}
+	}
+	while (p < pn && g->c[p].kind == COMP_STAR) {
+		p++;
+	}
+	return p == pn;
+}
+
+bool ctxd_fs_glob_match(const struct ctxd_fs_glob *g, const char *path, size_t len)
+{
+	if (g->never) {
+		return false;
+	}
+	size_t ns = 1;
+	for (const char *q = path; (q = memchr(q, '/', len - (size_t)(q - path))); q++) {
+		ns++;
+	}
+	if (ns < g->fixed || (!g->has_star && ns != g->n)) {
+		return false;
+	}
+	char sbuf[CTXD_PATH_MAX];
+	uint32_t soff[CTXD_PATH_MAX];
+	char *buf = sbuf;
+	uint32_t *off = soff;
+	if (len >= sizeof(sbuf)) {
+		buf = malloc(len + 1);
+		off = malloc(ns * sizeof(*off));
+		if (!buf || !off || len > UINT32_MAX) {
+			free(buf);
+			free(off);
+			return false;
+		}
+	}
+	if (len) {
+		memcpy(buf, path, len);
+	}
+	buf[len] = '\0';
+	size_t k = 0;
+	off[k++] = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '/') {
+			buf[i] = '\0';
+			off[k++] = (uint32_t)(i + 1);
+		}
+	}
+	bool m = glob_split_match(g, buf, off, ns);
+	if (buf != sbuf) {
+		free(buf);
+		free(off);
+	}
+	return m;
+}
+
+int ctxd_fs_globs_add(struct ctxd_fs_globs *gl, const char *pat, size_t len)
+{
+	if (len > CTXD_FS_GLOB_MAX) {
+		return -E2BIG;
+	}
+	struct ctxd_fs_globs_item *v = realloc(gl->v, (gl->n + 1) * sizeof(*v));
+	if (!v) {
+		return -ENOMEM;
+	}
+	gl->v = v;
+	struct ctxd_fs_globs_item it = {0};
+	if (memchr(pat, '/', len) || memchr(pat, '\0', len)) { /* with a NUL: never matches */
+		if (pat[0] == '/') {
+			pat++;
+			len--;
+		}
+		int rc = ctxd_fs_glob_compile(pat, len, &it.path);
+		if (rc < 0) {
+			return rc;
+		}
+	} else if (!(it.name_pat = strndup(pat, len))) {
+		return -ENOMEM;
+	}
+	gl->v[gl->n++] = it;
+	return 0;
+}
+
+bool ctxd_fs_globs_match(const struct ctxd_fs_globs *gl, const char *rel, size_t rel_len,
+                         const char *name)
+{
+	for (size_t i = 0; i < gl->n; i++) {
+		const struct ctxd_fs_globs_item *it = &gl->v[i];
+		if (it->name_pat ? fnmatch(it->name_pat, name, 0) == 0
+		                 : ctxd_fs_glob_match(it->path, rel, rel_len)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+void ctxd_fs_globs_finish(struct ctxd_fs_globs *gl)
+{
+	if (!gl) {
+		return;
+	}
+	for (size_t i = 0; i < gl->n; i++) {
+		free(gl->v[i].name_pat);
+		ctxd_fs_glob_free(gl->v[i].path);
+	}
+	free(gl->v);
+	gl->v = NULL;
+	gl->n = 0;
+}
+
 /* ---- .gitignore ------------------------------------------------------------------- */
 
 #define IGNORE_FILE_MAX (1u << 20)
+/* Rules tested between two checks of the cancel flag and the deadline. */
+#define IGNORE_CHECK_EVERY 256
 
 struct rule {
-	char *pat;
+	char *pat;                 /* name pattern (fnmatch), when not anchored */
+	struct ctxd_fs_glob *glob; /* path glob, when anchored */
 	bool neg, dir_only, anchored;
 };
 
@@ -338,74 +608,22 @@ struct ctxd_fs_ignore {
 	struct level *lv;
 	size_t n, cap;
 	bool oom;
+	const struct ctxd_job *job;
+	int64_t deadline_ms;
+	unsigned tested; /* rule tests since the last cancel/deadline check */
+	bool gave_up;    /* cancelled or past the deadline: every entry is ignored */
 };
-
-bool ctxd_fs_glob_path(const char *pat, const char *s)
-{
-	const char *dd = strstr(pat, "**");
-	if (!dd) {
-		return fnmatch(pat, s, FNM_PATHNAME) == 0;
-	}
-	bool lead_ok = dd == pat || dd[-1] == '/';
-	bool tail_ok = dd[2] == '\0' || dd[2] == '/';
-	if (!lead_ok || !tail_ok) {
-		/* "a**b": the stars stay within one component, like a single '*' */
-		return fnmatch(pat, s, FNM_PATHNAME) == 0;
-	}
-	size_t pre = (size_t)(dd - pat); /* includes its trailing '/' */
-	char head[CTXD_PATH_MAX];
-	if (pre >= sizeof(head)) {
-		return false;
-	}
-	memcpy(head, pat, pre);
-	head[pre] = '\0';
-	const char *post = dd[2] == '/' ? dd + 3 : NULL; /* NULL: "**" ends the pattern */
-	size_t sl = strlen(s);
-	for (size_t i = 0; i <= sl; i++) {
-		if (i > 0 && s[i - 1] != '/') {
-			continue;
-		}
-		if (pre == 0 ? i != 0 : i == 0) {
-			continue;
-		}
-		char part[CTXD_PATH_MAX];
-		if (i >= sizeof(part)) {
-			return false;
-		}
-		memcpy(part, s, i);
-		part[i] = '\0';
-		if (pre > 0 && fnmatch(head, part, FNM_PATHNAME) != 0) {
-			continue;
-		}
-		const char *r = s + i;
-		if (!post) {
-			if (*r) {
-				return true;
-			}
-			continue;
-		}
-		for (const char *q = r;; q++) {
-			if ((q == r || q[-1] == '/') && ctxd_fs_glob_path(post, q)) {
-				return true;
-			}
-			if (!*q) {
-				break;
-			}
-		}
-		if (pre == 0) {
-			break;
-		}
-	}
-	return false;
-}
 
 static void level_free(struct level *l)
 {
+	for (size_t i = 0; i < l->n; i++) {
+		ctxd_fs_glob_free(l->rules[i].glob);
+	}
 	free(l->rules);
 	free(l->text);
 }
 
-/* Parse .gitignore text (owned by the level afterwards). */
+/* Parse .gitignore text (owned by the level afterwards, even on failure). */
 static int parse_rules(struct level *l, char *text, size_t len)
 {
 	l->text = text;
@@ -440,17 +658,24 @@ static int parse_rules(struct level *l, char *text, size_t len)
 			r.anchored = true;
 			line++;
 			ll--;
-		} else if (strchr(line, '/')) {
+		} else if (memchr(line, '/', ll)) {
 			r.anchored = true;
 		}
-		if (ll == 0) {
-			continue;
+		if (ll == 0 || ll > CTXD_FS_GLOB_MAX || memchr(line, '\0', ll)) {
+			continue; /* nothing to match, too long to apply, or cut by a NUL byte */
 		}
 		r.pat = line;
+		if (r.anchored) {
+			int rc = ctxd_fs_glob_compile(line, ll, &r.glob);
+			if (rc < 0) {
+				return -1;
+			}
+		}
 		if (l->n == cap) {
 			size_t c = cap ? cap * 2 : 16;
 			struct rule *v = realloc(l->rules, c * sizeof(*v));
 			if (!v) {
+				ctxd_fs_glob_free(r.glob);
 				return -1;
 			}
 			l->rules = v;
@@ -461,16 +686,14 @@ static int parse_rules(struct level *l, char *text, size_t len)
 	return 0;
 }
 
-/* Push the level of the directory reached by (fd, rel) at `depth`. */
-static void push_level(struct ctxd_fs_ignore *ig, int fd, const char *rel, unsigned depth,
-		       size_t prefix_len)
+static struct level *new_level(struct ctxd_fs_ignore *ig, unsigned depth, size_t prefix_len)
 {
 	if (ig->n == ig->cap) {
 		size_t c = ig->cap ? ig->cap * 2 : 16;
 		struct level *v = realloc(ig->lv, c * sizeof(*v));
 		if (!v) {
 			ig->oom = true;
-			return;
+			return NULL;
 		}
 		ig->lv = v;
 		ig->cap = c;
@@ -479,6 +702,17 @@ static void push_level(struct ctxd_fs_ignore *ig, int fd, const char *rel, unsig
 	memset(l, 0, sizeof(*l));
 	l->depth = depth;
 	l->prefix_len = prefix_len;
+	return l;
+}
+
+/* Push the level of the directory reached by (fd, rel) at `depth`. */
+static void push_level(struct ctxd_fs_ignore *ig, int fd, const char *rel, unsigned depth,
+                       size_t prefix_len)
+{
+	struct level *l = new_level(ig, depth, prefix_len);
+	if (!l) {
+		return;
+	}
 	int gfd = ctxd_sandbox_openat(fd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, true);
 	if (gfd < 0) {
 		return;
@@ -488,23 +722,46 @@ static void push_level(struct ctxd_fs_ignore *ig, int fd, const char *rel, unsig
 	if (fstat(gfd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
 	    (size_t)st.st_size <= IGNORE_FILE_MAX && (text = malloc((size_t)st.st_size + 1))) {
 		ssize_t got = pread(gfd, text, (size_t)st.st_size, 0);
-		if (got < 0 || parse_rules(l, text, (size_t)got) < 0) {
-			if (!l->text) {
-				free(text);
-			}
+		if (got < 0) {
+			free(text);
+		} else if (parse_rules(l, text, (size_t)got) < 0) {
+			ig->oom = true;
 		}
 	}
 	close(gfd);
 }
 
-struct ctxd_fs_ignore *ctxd_fs_ignore_create(int start_fd)
+struct ctxd_fs_ignore *ctxd_fs_ignore_create(int start_fd, const struct ctxd_job *job,
+                                             int64_t deadline_ms)
 {
 	struct ctxd_fs_ignore *ig = calloc(1, sizeof(*ig));
 	if (!ig) {
 		return NULL;
 	}
+	ig->job = job;
+	ig->deadline_ms = deadline_ms;
 	push_level(ig, start_fd, ".gitignore", 0, 0);
 	if (ig->oom) {
+		ctxd_fs_ignore_destroy(ig);
+		return NULL;
+	}
+	return ig;
+}
+
+struct ctxd_fs_ignore *ctxd_fs_ignore_create_text(const char *text, size_t len)
+{
+	struct ctxd_fs_ignore *ig = calloc(1, sizeof(*ig));
+	struct level *l = ig ? new_level(ig, 0, 0) : NULL;
+	char *copy = l ? malloc(len + 1) : NULL;
+	if (!copy) {
+		ctxd_fs_ignore_destroy(ig);
+		return NULL;
+	}
+	if (len) {
+		memcpy(copy, text, len);
+	}
+	copy[len] = '\0';
+	if (parse_rules(l, copy, len) < 0) {
 		ctxd_fs_ignore_destroy(ig);
 		return NULL;
 	}
@@ -521,6 +778,44 @@ void ctxd_fs_ignore_destroy(struct ctxd_fs_ignore *ig)
 	}
 	free(ig->lv);
 	free(ig);
+}
+
+/* The rules of every level held, deepest first, last rule first: the first match decides.
+ * `name` is the final component of `rel` (NUL-terminated). */
+static bool ignored(struct ctxd_fs_ignore *ig, const char *rel, size_t rel_len, const char *name,
+                    bool is_dir)
+{
+	if (ig->gave_up) {
+		return true;
+	}
+	for (size_t i = ig->n; i-- > 0;) {
+		const struct level *l = &ig->lv[i];
+		size_t skip = l->prefix_len + (l->prefix_len ? 1 : 0);
+		if (skip > rel_len) {
+			continue;
+		}
+		for (size_t k = l->n; k-- > 0;) {
+			const struct rule *r = &l->rules[k];
+			if (r->dir_only && !is_dir) {
+				continue;
+			}
+			if (++ig->tested >= IGNORE_CHECK_EVERY) {
+				ig->tested = 0;
+				if (ctxd_job_cancelled(ig->job) ||
+				    ctxd_deadline_passed(ig->deadline_ms)) {
+					ig->gave_up = true;
+					return true;
+				}
+			}
+			bool m = r->anchored
+			             ? ctxd_fs_glob_match(r->glob, rel + skip, rel_len - skip)
+			             : fnmatch(r->pat, name, 0) == 0;
+			if (m) {
+				return !r->neg;
+			}
+		}
+	}
+	return false;
 }
 
 bool ctxd_fs_ignore_match(struct ctxd_fs_ignore *ig, const struct ctxd_fs_walk_entry *e)
@@ -542,21 +837,22 @@ bool ctxd_fs_ignore_match(struct ctxd_fs_ignore *ig, const struct ctxd_fs_walk_e
 			push_level(ig, e->at_fd, rel, e->depth - 1, e->rel_len - e->name_len - 1);
 		}
 	}
-	bool is_dir = e->type == CTXD_FS_WALK_DIR;
-	for (size_t i = ig->n; i-- > 0;) {
-		const struct level *l = &ig->lv[i];
-		const char *sub = e->rel + l->prefix_len + (l->prefix_len ? 1 : 0);
-		for (size_t k = l->n; k-- > 0;) {
-			const struct rule *r = &l->rules[k];
-			if (r->dir_only && !is_dir) {
-				continue;
-			}
-			bool m = r->anchored ? ctxd_fs_glob_path(r->pat, sub)
-					     : fnmatch(r->pat, e->name, 0) == 0;
-			if (m) {
-				return !r->neg;
-			}
-		}
+	return ignored(ig, e->rel, e->rel_len, e->name, e->type == CTXD_FS_WALK_DIR);
+}
+
+bool ctxd_fs_ignore_gave_up(const struct ctxd_fs_ignore *ig)
+{
+	return ig && ig->gave_up;
+}
+
+bool ctxd_fs_ignore_path(struct ctxd_fs_ignore *ig, const char *rel, size_t len, bool is_dir)
+{
+	char buf[CTXD_PATH_MAX];
+	if (len >= sizeof(buf) || memchr(rel, '\0', len)) {
+		return false;
 	}
-	return false;
+	memcpy(buf, rel, len);
+	buf[len] = '\0';
+	const char *slash = memrchr(buf, '/', len);
+	return ignored(ig, buf, len, slash ? slash + 1 : buf, is_dir);
 }

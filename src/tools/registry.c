@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct reg_entry {
 	const struct ctxd_tool *tool;
@@ -411,4 +412,18 @@ json_t *ctxd_tool_result(const char *text, json_t *structured)
 		json_object_set_new(r, "structuredContent", structured);
 	}
 	return r;
+}
+
+/* The coarse clock (a few ms resolution) costs a seventh of CLOCK_MONOTONIC here (8 vs
+ * 57 ns on the 2-core VM) and deadlines are checked per walked entry. */
+int64_t ctxd_clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool ctxd_deadline_passed(int64_t deadline_ms)
+{
+	return deadline_ms != 0 && ctxd_clock_ms() >= deadline_ms;
 }
