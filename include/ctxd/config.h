@@ -80,6 +80,9 @@ struct ctxd_config {
 	size_t skills_catalogue_bytes; /* skills.catalogue_bytes: bytes of the skill catalogue
 					* embedded in skill_activate's description, default 8 KiB */
 	char *source;             /* file the settings came from, or NULL (owned) */
+	unsigned max_subscriptions; /* limits.subscriptions: subscriptions one session may hold
+				     * (resources/subscribe URIs, subscriptions/listen streams and
+				     * their URIs), default 10000 */
 };
 
 /* Fill `cfg` with the built-in defaults (no roots). Never fails. Release with
