@@ -248,34 +248,36 @@ static void batch_flush(struct ctxd_mcp *m, struct ctxd_batch *b)
 	if (b->n == 0) {
 		return;
 	}
+	/* Take the answers out first: sending may call back into the engine (congestion)
+	 * and flush batches again. */
+	size_t n = b->n, bytes = b->bytes;
+	b->n = 0;
+	b->bytes = 0;
 	size_t total = 2;
-	for (size_t i = 0; i < b->n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		total += b->lens[i]; /* each ends in '\n', which becomes ',' or ']' */
 	}
 	char *out = malloc(total + 1);
+	size_t o = 0;
 	if (out) {
-		size_t o = 0;
 		out[o++] = '[';
-		for (size_t i = 0; i < b->n; i++) {
+		for (size_t i = 0; i < n; i++) {
 			memcpy(out + o, b->frames[i], b->lens[i] - 1);
 			o += b->lens[i] - 1;
-			out[o++] = i + 1 < b->n ? ',' : ']';
+			out[o++] = i + 1 < n ? ',' : ']';
 		}
 		out[o++] = '\n';
-		m->held_bytes -= b->bytes;
-		b->bytes = 0;
-		held_changed(m);
-		m->d.send(m->d.send_ud, out, o);
 	} else {
 		ctxd_err("out of memory writing the answers of a batch");
-		m->held_bytes -= b->bytes;
-		b->bytes = 0;
-		held_changed(m);
 	}
-	for (size_t i = 0; i < b->n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		free(b->frames[i]);
 	}
-	b->n = 0;
+	m->held_bytes -= bytes;
+	if (out) {
+		m->d.send(m->d.send_ud, out, o);
+	}
+	held_changed(m);
 }
 
 /* Keep one answer of a batch. A batch's answer leaves as one array frame when it is
