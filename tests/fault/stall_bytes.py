@@ -14,7 +14,7 @@ than the frame limit; every id once; VmHWM stays <= 256 MiB.
 Figures are printed (docs/hardening.md quotes them). CTXD_STALL_OBSERVE=SECONDS turns phase 1
 into a measurement for binaries without byte backpressure (they never log the idle line):
 VmRSS is sampled for that long with the host not reading, the peak printed, and the server
-killed at 4 GiB."""
+killed at 4 GiB; phase 2 then only reads the whole answer and prints its largest line."""
 import json
 import os
 import select
@@ -229,6 +229,12 @@ def stalled_batch(exe, root):
         batch = [c.call(i + 1, "read_text_file", {"path": "f%02d.txt" % (i % FILES)})
                  for i in range(BATCH)]
         srv.send(batch)
+        if float(os.environ.get("CTXD_STALL_OBSERVE", "0")) > 0:
+            lines = srv.lines(BATCH, 600, lambda line: line.count(b'"jsonrpc"'))
+            print("observed batch: %d answers in %d line(s), the largest %d bytes; VmHWM %d KiB"
+                  % (sum(x.count(b'"jsonrpc"') for x in lines), len(lines),
+                     max(len(x) for x in lines), status_kib(srv.p.pid, "VmHWM")))
+            return
         srv.wait_idle()
         hwm = status_kib(srv.p.pid, "VmHWM")
         check(hwm <= RSS_LIMIT_KIB, "batch: VmHWM %d KiB passes %d KiB" % (hwm, RSS_LIMIT_KIB))
