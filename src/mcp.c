@@ -960,6 +960,12 @@ static const struct ctxd_resource_provider *resource_arg(struct ctxd_mcp *m, con
 		set_err(e, CTXD_RPC_INVALID_PARAMS, "Invalid params: params.uri must be a string");
 		return NULL;
 	}
+	if (strlen(json_string_value(uri)) != json_string_length(uri)) {
+		/* providers see a C string: "x.md\u0000y" would read x.md */
+		set_err(e, CTXD_RPC_INVALID_PARAMS,
+			"Invalid params: params.uri contains a NUL character; give the URI without it");
+		return NULL;
+	}
 	const struct ctxd_resource_provider *p = provider_for(m, json_string_value(uri));
 	if (!p || !p->read) {
 		set_err(e, modern ? CTXD_RPC_INVALID_PARAMS : CTXD_RPC_RESOURCE_NOT_FOUND,
@@ -1348,10 +1354,11 @@ static json_t *m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_err
 	size_t i;
 	json_t *u;
 	json_array_foreach(rs, i, u) {
-		if (!json_is_string(u) || json_string_length(u) == 0) {
+		if (!json_is_string(u) || json_string_length(u) == 0 ||
+		    strlen(json_string_value(u)) != json_string_length(u)) {
 			set_err(e, CTXD_RPC_INVALID_PARAMS,
 				"subscriptions/listen: notifications.resourceSubscriptions[%zu] must "
-				"be a non-empty URI string",
+				"be a non-empty URI string without NUL characters",
 				i);
 			return NULL;
 		}
