@@ -425,11 +425,6 @@ void ctxd_transport_reserve(struct ctxd_transport *t, size_t bytes)
 	check_throttle(t);
 }
 
-bool ctxd_transport_congested(const struct ctxd_transport *t)
-{
-	return t->throttled;
-}
-
 int ctxd_transport_flush(struct ctxd_transport *t, int timeout_ms)
 {
 	struct timespec start;

@@ -86,9 +86,6 @@ size_t ctxd_transport_queued(const struct ctxd_transport *t);
  * previous figure. Loop thread. */
 void ctxd_transport_reserve(struct ctxd_transport *t, size_t bytes);
 
-/* True while the bytes owed exceed the high-water mark (until they fall to half). */
-bool ctxd_transport_congested(const struct ctxd_transport *t);
-
 /* Try to write everything queued, blocking up to `timeout_ms` (poll). Returns 0 when the
  * queue is empty, -1 otherwise. Used at exit. */
 int ctxd_transport_flush(struct ctxd_transport *t, int timeout_ms);
