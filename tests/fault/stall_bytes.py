@@ -14,7 +14,9 @@ than the frame limit; every id once; VmHWM stays <= 256 MiB.
 Figures are printed (docs/hardening.md quotes them). CTXD_STALL_OBSERVE=SECONDS turns phase 1
 into a measurement for binaries without byte backpressure (they never log the idle line):
 VmRSS is sampled for that long with the host not reading, the peak printed, and the server
-killed at 4 GiB; phase 2 then only reads the whole answer and prints its largest line."""
+killed at 4 GiB; phase 2 then only reads the whole answer and prints its largest line.
+CTXD_STALL_FILES and CTXD_STALL_FILE_KIB change the files per call and their size (the
+issue's 26 MB answers: 100 files of 256 KiB)."""
 import json
 import os
 import select
@@ -27,8 +29,10 @@ import common as c
 
 CALLS = int(os.environ.get("CTXD_STALL_CALLS", "2000"))
 BATCH = int(os.environ.get("CTXD_STALL_BATCH", "1000"))
-FILES = 2                       # per read_multiple_files call: answers of about 256 KiB
-FILE_BYTES = 64 * 1024          # under the default read cap: each file is read whole
+# per read_multiple_files call: 2 files of 64 KiB, answers of about 256 KiB (each file's
+# text comes twice: content and structuredContent)
+FILES = int(os.environ.get("CTXD_STALL_FILES", "2"))
+FILE_BYTES = int(os.environ.get("CTXD_STALL_FILE_KIB", "64")) * 1024
 FRAME_LIMIT = 16 * 1024 * 1024  # the default limits.frame_bytes
 RSS_LIMIT_KIB = 256 * 1024
 
