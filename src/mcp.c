@@ -503,10 +503,10 @@ static char *too_big_answer(struct ctxd_mcp *m, struct mreq *q, size_t limit, si
 	if (q->work == w_tool) {
 		const struct ctxd_tool *tool = q->target;
 		json_t *r = ctxd_tool_error(
-			"%s: the answer is larger than %zu bytes, the most one message may carry "
-			"(limits.frame_bytes), so it was not sent. Ask for less in each call: fewer "
-			"files per call, a window of a file (head, tail, offset and limit), a smaller "
-			"maxDepth or maxResults, or a narrower path or pattern.",
+			"%s: the answer is larger than %zu bytes, the most one message may "
+			"carry (limits.frame_bytes), so it was not sent. Ask for less in each "
+			"call: fewer files per call, a window of a file (head, tail, offset and "
+			"limit), a smaller maxDepth or maxResults, or a narrower path or pattern.",
 			tool->name, limit);
 		if (r && q->r.modern) {
 			json_object_set_new(r, "resultType", json_string("complete"));
@@ -515,8 +515,9 @@ static char *too_big_answer(struct ctxd_mcp *m, struct mreq *q, size_t limit, si
 	} else {
 		char msg[CTXD_ERROR_MSG_MAX];
 		snprintf(msg, sizeof(msg),
-			 "Internal error: the answer is larger than %zu bytes, the most one message "
-			 "may carry (limits.frame_bytes); ask for less, e.g. a narrower request",
+			 "Internal error: the answer is larger than %zu bytes, the most one "
+			 "message may carry (limits.frame_bytes); ask for less, e.g. a narrower "
+			 "request",
 			 limit);
 		resp = ctxd_rpc_error_new(q->r.id, CTXD_RPC_INTERNAL_ERROR, msg, NULL);
 	}
@@ -963,7 +964,8 @@ static const struct ctxd_resource_provider *resource_arg(struct ctxd_mcp *m, con
 	if (strlen(json_string_value(uri)) != json_string_length(uri)) {
 		/* providers see a C string: "x.md\u0000y" would read x.md */
 		set_err(e, CTXD_RPC_INVALID_PARAMS,
-			"Invalid params: params.uri contains a NUL character; give the URI without it");
+			"Invalid params: params.uri contains a NUL character; give the URI "
+			"without it");
 		return NULL;
 	}
 	const struct ctxd_resource_provider *p = provider_for(m, json_string_value(uri));
@@ -1162,7 +1164,8 @@ static void listen_note(struct ctxd_mcp *m, struct listen *L, const char *method
 		params = json_object();
 	}
 	if (params) {
-		json_object_set_new(params, "_meta", json_pack("{s:O}", META_SUBSCRIPTION, L->r.id));
+		json_object_set_new(params, "_meta",
+				    json_pack("{s:O}", META_SUBSCRIPTION, L->r.id));
 	}
 	emit_json(m, NULL, ctxd_rpc_notification_new(method, params));
 }
@@ -1347,8 +1350,8 @@ static json_t *m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_err
 	json_t *rs = json_object_get(f, "resourceSubscriptions");
 	if (rs && !json_is_array(rs)) {
 		set_err(e, CTXD_RPC_INVALID_PARAMS,
-			"subscriptions/listen: notifications.resourceSubscriptions must be an array "
-			"of resource URIs");
+			"subscriptions/listen: notifications.resourceSubscriptions must be an "
+			"array of resource URIs");
 		return NULL;
 	}
 	size_t i;
@@ -1357,8 +1360,8 @@ static json_t *m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_err
 		if (!json_is_string(u) || json_string_length(u) == 0 ||
 		    strlen(json_string_value(u)) != json_string_length(u)) {
 			set_err(e, CTXD_RPC_INVALID_PARAMS,
-				"subscriptions/listen: notifications.resourceSubscriptions[%zu] must "
-				"be a non-empty URI string without NUL characters",
+				"subscriptions/listen: notifications.resourceSubscriptions[%zu] "
+				"must be a non-empty URI string without NUL characters",
 				i);
 			return NULL;
 		}
