@@ -66,6 +66,7 @@ void ctxd_config_init(struct ctxd_config *cfg)
 	cfg->skills_user_dirs = true;
 	cfg->skills_max_dirs = 10000;
 	cfg->skills_catalogue_bytes = 8192;
+	cfg->max_subscriptions = 10000;
 }
 
 static void free_roots(struct ctxd_config_root *roots, size_t n)
@@ -711,7 +712,7 @@ static int parse_limits(struct loader *ld, struct ctxd_config *cfg)
 {
 	static const char *const keys[] = {
 		"frame_bytes", "read_bytes", "entries", "write_queue_bytes", "drain_ms", "page_size",
-		"media_bytes", "roots_timeout_ms", "call_ms",
+		"media_bytes", "roots_timeout_ms", "call_ms", "subscriptions",
 	};
 	unsigned seen = 0;
 	size_t k;
@@ -759,6 +760,12 @@ static int parse_limits(struct loader *ld, struct ctxd_config *cfg)
 			rc = get_uint(ld, what, 0, 86400000, &v);
 			if (rc == 0) {
 				cfg->call_ms = (unsigned)v;
+			}
+			break;
+		case 9:
+			rc = get_uint(ld, what, 1, 10000000, &v);
+			if (rc == 0) {
+				cfg->max_subscriptions = (unsigned)v;
 			}
 			break;
 		default:

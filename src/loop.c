@@ -31,6 +31,7 @@ struct ctxd_loop {
 	struct ctxd_mcp *mcp;
 	struct ctxd_watch *watch;
 	bool shutting_down, abandoned, flooded;
+	bool congested, idle_said; /* bytes owed to the host over budget; said workers idle */
 };
 
 static void maybe_finish(struct ctxd_loop *l)
@@ -49,6 +50,7 @@ static void begin_shutdown(struct ctxd_loop *l, const char *why)
 	ctxd_info("shutting down (%s), %zu request(s) in flight", why,
 		  ctxd_mcp_inflight(l->mcp));
 	ctxd_transport_close_input(l->tr);
+	ctxd_mcp_close_streams(l->mcp); /* subscriptions/listen: graceful closing responses */
 	ev_signal_stop(l->ev, &l->sigint);
 	ev_signal_stop(l->ev, &l->sigterm);
 	ev_timer_set(&l->drain_timer, l->cfg->drain_ms / 1000.0, 0.);
@@ -98,6 +100,37 @@ static void on_write_error(void *ud, int err)
 	ctxd_mcp_cancel_all(l->mcp);
 }
 
+/* Once every worker has finished what it was doing while the host does not read, nothing
+ * more is built until it does: say so once (tests wait for this line). */
+static void say_idle(struct ctxd_loop *l)
+{
+	if (l->congested && !l->idle_said && ctxd_pool_running(l->pool) == 0) {
+		l->idle_said = true;
+		ctxd_debug("backpressure: every worker idle, %zu byte(s) queued for the host",
+			   ctxd_transport_queued(l->tr));
+	}
+}
+
+/* Backpressure counts bytes, not requests: while the bytes owed to the host (queued, plus
+ * held for unfinished batches) exceed limits.write_queue_bytes, the transport reads no
+ * request, no worker starts a queued job and notifications are only remembered; at half
+ * the budget everything resumes. Memory stays near the budget plus what the running
+ * jobs build, however many requests are waiting. */
+static void on_congestion(void *ud, bool on)
+{
+	struct ctxd_loop *l = ud;
+	if (!l->mcp) {
+		return;
+	}
+	l->congested = on;
+	l->idle_said = false;
+	ctxd_debug("backpressure %s: %zu byte(s) queued for the host, budget %zu",
+		   on ? "on" : "off", ctxd_transport_queued(l->tr), l->cfg->write_queue_bytes);
+	ctxd_pool_hold(l->pool, on);
+	ctxd_mcp_congested(l->mcp, on);
+	say_idle(l);
+}
+
 static void on_wake(struct ev_loop *ev, ev_async *w, int revents)
 {
 	struct ctxd_loop *l = w->data;
@@ -111,6 +144,7 @@ static void on_wake(struct ev_loop *ev, ev_async *w, int revents)
 		l->flooded = false;
 		ctxd_transport_pause(l->tr, false);
 	}
+	say_idle(l);
 	maybe_finish(l);
 }
 
@@ -142,6 +176,12 @@ static void send_frame(void *ud, char *buf, size_t len)
 {
 	struct ctxd_loop *l = ud;
 	ctxd_transport_send(l->tr, buf, len);
+}
+
+static void reserve_bytes(void *ud, size_t bytes)
+{
+	struct ctxd_loop *l = ud;
+	ctxd_transport_reserve(l->tr, bytes);
 }
 
 static void on_idle(void *ud)
@@ -196,6 +236,7 @@ struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct c
 		.frame = on_frame,
 		.eof = on_eof,
 		.write_error = on_write_error,
+		.congestion = on_congestion,
 	};
 	l->tr = ctxd_transport_create(l->ev, in_fd, out_fd, cfg->max_frame_bytes,
 				      cfg->write_queue_bytes, &ops, l);
@@ -206,6 +247,7 @@ struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct c
 		.pool = l->pool,
 		.send = send_frame,
 		.send_ud = l,
+		.reserve = reserve_bytes,
 		.idle = on_idle,
 		.idle_ud = l,
 		.watch = l->watch,

@@ -21,6 +21,7 @@
 #include "ctxd/log.h"
 #include "ctxd/rpc.h"
 #include "ctxd/session.h"
+#include "ctxd/subs.h"
 #include "ctxd/watch.h"
 #include "ctxd_version.h"
 
@@ -28,6 +29,7 @@
 #define META_CAPS "io.modelcontextprotocol/clientCapabilities"
 #define META_INFO "io.modelcontextprotocol/clientInfo"
 #define META_SERVER_INFO "io.modelcontextprotocol/serverInfo"
+#define META_SUBSCRIPTION "io.modelcontextprotocol/subscriptionId"
 
 static const char *const legacy_versions[] = {
 	"2025-11-25",
@@ -42,6 +44,8 @@ struct ctxd_batch {
 	char **frames;  /* each a response frame ending in '\n' */
 	size_t *lens;
 	size_t n, cap;
+	size_t bytes;   /* held in `frames`: owed to the host, not yet queued */
+	struct ctxd_batch *prev, *next; /* the engine's open batches */
 };
 
 struct sbref {
@@ -68,12 +72,16 @@ struct ctxd_notifier {
 	void *wake_ud;
 };
 
-struct subscription {
-	struct subscription *next;
-	struct ctxd_mcp *m;
-	char *uri;
-	char *name; /* entry inside the watched directory, "" = any change */
-	int watch_id;
+/* An open subscriptions/listen stream (MCP 2026-07-28 basic/patterns/subscriptions). It
+ * sits in the in-flight table under its request id (r.stream set) until the client
+ * cancels it or the server closes it. */
+struct listen {
+	struct ctxd_request r;
+	unsigned lists;  /* bit (1 << enum ctxd_list_kind) per list_changed agreed */
+	char **uris;     /* resource subscriptions agreed (owned), each held in m->subs */
+	size_t n_uris;
+	bool resources;  /* resourceSubscriptions agreed (possibly empty) */
+	struct listen *prev, *next;
 };
 
 struct pending_out {
@@ -96,7 +104,15 @@ struct ctxd_mcp {
 	char *instructions;       /* initialize/server/discover `instructions` (owned), or NULL */
 	struct sbref *sb;         /* the sandbox new requests see */
 	struct sbref configured;  /* the configured one (not owned) */
-	struct subscription *subs;
+	struct ctxd_subs *subs;   /* resource subscriptions of both eras (NULL: no watch) */
+	struct listen *listens;   /* open subscriptions/listen streams */
+	size_t n_listens;
+	size_t sub_reserved;      /* subscriptions counted while their paths are resolved */
+	unsigned lists_deferred;  /* list_changed bits held while the host is not reading */
+	bool congested;           /* the host is not reading: hold notifications, flush batches */
+	bool closing;             /* shutdown: streams were closed, open no new ones */
+	struct ctxd_batch *batches; /* batches with answers still owed */
+	size_t held_bytes;        /* answers held in unfinished batches */
 	struct pending_out *out_reqs;
 	unsigned next_out_id;
 	bool client_has_roots;
@@ -160,7 +176,9 @@ struct mreq {
 	bool cacheable;     /* modern: ttlMs + cacheScope on the result */
 	const void *target; /* the tool or provider */
 	struct sbref *sb;
-	char *aux;          /* worker -> loop private data (e.g. a watched path) */
+	json_t *keep;       /* worker -> loop private data (e.g. resolved watch paths) */
+	size_t reserved;    /* subscriptions counted for this request until it completes */
+	bool taken;         /* the after hook answered (or chose silence) itself */
 	struct prog prog;
 };
 
@@ -214,9 +232,64 @@ static void send_error(struct ctxd_mcp *m, struct ctxd_batch *b, json_t *id, int
 	emit_json(m, b, ctxd_rpc_error_new(id, code, msg, data));
 }
 
+/* Tell the transport how many answer bytes unfinished batches hold: they are owed to
+ * the host as much as queued ones. */
+static void held_changed(struct ctxd_mcp *m)
+{
+	if (m->d.reserve) {
+		m->d.reserve(m->d.send_ud, m->held_bytes);
+	}
+}
+
+/* Write the answers a batch holds as one JSON array frame (one part of the batch's
+ * answer). */
+static void batch_flush(struct ctxd_mcp *m, struct ctxd_batch *b)
+{
+	if (b->n == 0) {
+		return;
+	}
+	/* Take the answers out first: sending may call back into the engine (congestion)
+	 * and flush batches again. */
+	size_t n = b->n, bytes = b->bytes;
+	b->n = 0;
+	b->bytes = 0;
+	size_t total = 2;
+	for (size_t i = 0; i < n; i++) {
+		total += b->lens[i]; /* each ends in '\n', which becomes ',' or ']' */
+	}
+	char *out = malloc(total + 1);
+	size_t o = 0;
+	if (out) {
+		out[o++] = '[';
+		for (size_t i = 0; i < n; i++) {
+			memcpy(out + o, b->frames[i], b->lens[i] - 1);
+			o += b->lens[i] - 1;
+			out[o++] = i + 1 < n ? ',' : ']';
+		}
+		out[o++] = '\n';
+	} else {
+		ctxd_err("out of memory writing the answers of a batch");
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(b->frames[i]);
+	}
+	m->held_bytes -= bytes;
+	if (out) {
+		m->d.send(m->d.send_ud, out, o);
+	}
+	held_changed(m);
+}
+
+/* Keep one answer of a batch. A batch's answer leaves as one array frame when it is
+ * complete, unless that array would pass the frame limit or the host is not reading
+ * (the held bytes must not wait for workers that are held): then the answers held so far
+ * leave as one part, an array of their own, and the rest follows in later parts. */
 static void batch_add(struct ctxd_mcp *m, struct ctxd_batch *b, char *frame, size_t len)
 {
-	(void)m;
+	size_t limit = m->d.cfg->max_frame_bytes;
+	if (b->n > 0 && b->bytes + len + 1 > limit) {
+		batch_flush(m, b);
+	}
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 8;
 		char **f = realloc(b->frames, cap * sizeof(*f));
@@ -233,35 +306,25 @@ static void batch_add(struct ctxd_mcp *m, struct ctxd_batch *b, char *frame, siz
 	}
 	b->frames[b->n] = frame;
 	b->lens[b->n++] = len;
+	b->bytes += len;
+	m->held_bytes += len;
+	held_changed(m);
+	if (m->congested) {
+		batch_flush(m, b);
+	}
 }
 
-/* Drop one reference; the last one writes the whole batch as one JSON array frame
- * (nothing at all when every element was a notification). */
+/* Drop one reference; the last one writes the rest of the batch's answer (nothing at all
+ * when every element was a notification). */
 static void batch_release(struct ctxd_mcp *m, struct ctxd_batch *b)
 {
 	if (--b->pending > 0) {
 		return;
 	}
-	if (b->n > 0) {
-		size_t total = 2;
-		for (size_t i = 0; i < b->n; i++) {
-			total += b->lens[i]; /* each ends in '\n', which becomes ',' or ']' */
-		}
-		char *out = malloc(total + 1);
-		if (out) {
-			size_t o = 0;
-			out[o++] = '[';
-			for (size_t i = 0; i < b->n; i++) {
-				memcpy(out + o, b->frames[i], b->lens[i] - 1);
-				o += b->lens[i] - 1;
-				out[o++] = i + 1 < b->n ? ',' : ']';
-			}
-			out[o++] = '\n';
-			m->d.send(m->d.send_ud, out, o);
-		}
-	}
-	for (size_t i = 0; i < b->n; i++) {
-		free(b->frames[i]);
+	batch_flush(m, b);
+	*(b->prev ? &b->prev->next : &m->batches) = b->next;
+	if (b->next) {
+		b->next->prev = b->prev;
 	}
 	free(b->frames);
 	free(b->lens);
@@ -293,7 +356,9 @@ static json_t *server_capabilities(const struct ctxd_mcp *m, bool modern)
 		json_object_set_new(caps, "logging", json_object());
 	}
 	if (m->n_res > 0) {
-		bool subscribe = !modern && m->d.watch;
+		/* resources/subscribe (legacy) and resourceSubscriptions of subscriptions/listen
+		 * (modern) are the same index: offered when changes can be watched */
+		bool subscribe = m->subs != NULL;
 		json_object_set_new(caps, "resources",
 				    json_pack("{s:b, s:b}", "subscribe", subscribe, "listChanged", 1));
 	}
@@ -342,7 +407,8 @@ static void request_free(struct ctxd_mcp *m, struct mreq *q)
 	json_decref(q->r.progress_token);
 	free(q->r.key);
 	free(q->r.out);
-	free(q->aux);
+	json_decref(q->keep);
+	m->sub_reserved -= q->reserved;
 	sb_put(m, q->sb);
 	free(q);
 }
@@ -425,6 +491,39 @@ static void map_provider_error(const struct ctxd_mcp *m, const struct ctxd_error
 	}
 }
 
+static json_t *w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
+		      struct rpc_err *e);
+
+/* Worker: the answer to `q` would pass `limit` bytes. A tool call gets an isError result
+ * telling the model how to ask for less; any other request a JSON-RPC error. */
+static char *too_big_answer(struct ctxd_mcp *m, struct mreq *q, size_t limit, size_t *len)
+{
+	(void)m;
+	json_t *resp;
+	if (q->work == w_tool) {
+		const struct ctxd_tool *tool = q->target;
+		json_t *r = ctxd_tool_error(
+			"%s: the answer is larger than %zu bytes, the most one message may "
+			"carry (limits.frame_bytes), so it was not sent. Ask for less in each "
+			"call: fewer files per call, a window of a file (head, tail, offset and "
+			"limit), a smaller maxDepth or maxResults, or a narrower path or pattern.",
+			tool->name, limit);
+		if (r && q->r.modern) {
+			json_object_set_new(r, "resultType", json_string("complete"));
+		}
+		resp = r ? ctxd_rpc_result_new(q->r.id, r) : NULL;
+	} else {
+		char msg[CTXD_ERROR_MSG_MAX];
+		snprintf(msg, sizeof(msg),
+			 "Internal error: the answer is larger than %zu bytes, the most one "
+			 "message may carry (limits.frame_bytes); ask for less, e.g. a narrower "
+			 "request",
+			 limit);
+		resp = ctxd_rpc_error_new(q->r.id, CTXD_RPC_INTERNAL_ERROR, msg, NULL);
+	}
+	return ctxd_rpc_dump_new(resp, len);
+}
+
 /* Worker: run the method, serialise the whole response frame. */
 static void req_work(struct ctxd_job *job)
 {
@@ -462,7 +561,15 @@ static void req_work(struct ctxd_job *job)
 		}
 		resp = ctxd_rpc_result_new(q->r.id, result);
 	}
-	q->r.out = ctxd_rpc_dump_new(resp, &q->r.out_len);
+	/* Never build a line the host cannot read: the frame limit bounds our answers as it
+	 * bounds the host's requests (inside a batch, leave room for the array's brackets). */
+	size_t limit = m->d.cfg->max_frame_bytes - (q->r.batch ? 2 : 0);
+	q->r.out = ctxd_rpc_dump_max(resp, limit, &q->r.out_len);
+	bool too_big = !q->r.out && errno == E2BIG;
+	json_decref(resp);
+	if (too_big) {
+		q->r.out = too_big_answer(m, q, limit, &q->r.out_len);
+	}
 }
 
 /* Loop: the job finished (or was dropped before it ran). */
@@ -475,7 +582,9 @@ static void req_done(struct ctxd_job *job, bool dropped)
 		if (q->after && q->r.out) {
 			q->after(m, q);
 		}
-		if (q->r.out) {
+		if (q->taken) {
+			/* the after hook answered, or the request stays open (a listen stream) */
+		} else if (q->r.out) {
 			emit(m, q->r.batch, q->r.out, q->r.out_len);
 			q->r.out = NULL;
 		} else if (!dropped) {
@@ -487,14 +596,15 @@ static void req_done(struct ctxd_job *job, bool dropped)
 		batch_release(m, q->r.batch);
 	}
 	request_free(m, q);
-	if (m->sess.count == 0 && m->d.idle) {
+	if (m->sess.count == m->n_listens && m->d.idle) {
 		m->d.idle(m->d.idle_ud);
 	}
 }
 
-/* Hand the request to the pool. Returns ASYNC, or NULL with `e` set. */
-static json_t *submit(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
-		      const void *target, json_t *params, bool cacheable, struct rpc_err *e)
+/* Hand the request to the pool. Returns it, or NULL with `e` set. */
+static struct mreq *submit_req(struct ctxd_mcp *m, const struct call *c, work_fn work,
+			       after_fn after, const void *target, json_t *params, bool cacheable,
+			       struct rpc_err *e)
 {
 	struct mreq *q = calloc(1, sizeof(*q));
 	if (!q) {
@@ -540,7 +650,14 @@ static json_t *submit(struct ctxd_mcp *m, const struct call *c, work_fn work, af
 		q->r.batch->pending++;
 	}
 	ctxd_pool_submit(m->d.pool, &q->r.job, req_work, req_done);
-	return ASYNC;
+	return q;
+}
+
+/* Hand the request to the pool. Returns ASYNC, or NULL with `e` set. */
+static json_t *submit(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
+		      const void *target, json_t *params, bool cacheable, struct rpc_err *e)
+{
+	return submit_req(m, c, work, after, target, params, cacheable, e) ? ASYNC : NULL;
 }
 
 /* ---- pagination: opaque cursors (base64 of "ctxd:<list>:<offset>") ---- */
@@ -844,6 +961,13 @@ static const struct ctxd_resource_provider *resource_arg(struct ctxd_mcp *m, con
 		set_err(e, CTXD_RPC_INVALID_PARAMS, "Invalid params: params.uri must be a string");
 		return NULL;
 	}
+	if (strlen(json_string_value(uri)) != json_string_length(uri)) {
+		/* providers see a C string: "x.md\u0000y" would read x.md */
+		set_err(e, CTXD_RPC_INVALID_PARAMS,
+			"Invalid params: params.uri contains a NUL character; give the URI "
+			"without it");
+		return NULL;
+	}
 	const struct ctxd_resource_provider *p = provider_for(m, json_string_value(uri));
 	if (!p || !p->read) {
 		set_err(e, modern ? CTXD_RPC_INVALID_PARAMS : CTXD_RPC_RESOURCE_NOT_FOUND,
@@ -860,94 +984,139 @@ static json_t *m_resources_read(struct ctxd_mcp *m, const struct call *c, struct
 	return p ? submit(m, c, w_resources_read, NULL, p, c->params, true, e) : NULL;
 }
 
-static void on_subscribed_change(void *ud, const char *dir, const char *name, uint32_t mask);
+/* ---- subscriptions: resources/subscribe (legacy) and subscriptions/listen (modern) ----
+ *
+ * One index (m->subs) holds every (URI, holder) pair of both eras; the holder is the
+ * legacy session (&m->sess) or a listen stream. limits.subscriptions caps the pairs plus
+ * the open streams (plus those being set up) of the session. */
+
+static size_t subs_held(const struct ctxd_mcp *m)
+{
+	return (m->subs ? ctxd_subs_count(m->subs) : 0) + m->n_listens + m->sub_reserved;
+}
+
+/* Room for `need` more subscriptions, or false with a -32602 error saying how to make
+ * room. */
+static bool subs_room(const struct ctxd_mcp *m, size_t need, struct rpc_err *e)
+{
+	size_t limit = m->d.cfg->max_subscriptions;
+	size_t held = subs_held(m);
+	if (need <= limit && held <= limit - need) {
+		return true;
+	}
+	set_err(e, CTXD_RPC_INVALID_PARAMS,
+		"Too many subscriptions: this session holds %zu of at most %zu "
+		"(limits.subscriptions) and this request needs %zu more. Unsubscribe from "
+		"resources or close subscriptions/listen streams first, or raise "
+		"limits.subscriptions in the server's configuration",
+		held, limit, need);
+	e->data = json_pack("{s:I, s:I, s:I}", "held", (json_int_t)held, "limit",
+			    (json_int_t)limit, "requested", (json_int_t)need);
+	return false;
+}
+
+/* Worker: where changes of `uri` show on disk, as {uri, dir, name} (name "" when the URI
+ * is a directory, watched itself; a file is watched through its directory). NULL when no
+ * provider can watch it (unknown scheme, no such resource, outside the roots). */
+static json_t *resolve_watch(const struct ctxd_mcp *m, const struct ctxd_provider_ctx *ctx,
+			     const char *uri)
+{
+	const struct ctxd_resource_provider *p = provider_for(m, uri);
+	char path[CTXD_PATH_MAX];
+	if (!p || !p->watch_path || p->watch_path(p->ud, ctx, uri, path, sizeof(path)) < 0) {
+		return NULL;
+	}
+	struct stat st;
+	const char *dir = path, *name = "";
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		char *slash = strrchr(path, '/');
+		if (!slash) {
+			return NULL;
+		}
+		*slash = '\0';
+		name = slash + 1;
+		dir = path[0] ? path : "/";
+	}
+	return json_pack("{s:s, s:s, s:s}", "uri", uri, "dir", dir, "name", name);
+}
+
+/* Why a directory could not be watched, in words (errno from the watch). */
+static const char *watch_failure(int err)
+{
+	switch (err) {
+	case ENOSPC:
+		return "the system's limit of inotify watches is reached "
+		       "(raise fs.inotify.max_user_watches)";
+	case ENOENT:
+	case ENOTDIR:
+		return "it no longer exists";
+	case EACCES:
+		return "permission denied";
+	case ENOMEM:
+		return "out of memory";
+	default:
+		return "the kernel refused to watch it";
+	}
+}
+
+/* Loop: replace the answer the worker built with an error. */
+static void replace_with_error(struct mreq *q, int code, const char *msg)
+{
+	free(q->r.out);
+	q->r.out = ctxd_rpc_dump_new(ctxd_rpc_error_new(q->r.id, code, msg, NULL), &q->r.out_len);
+}
 
 static json_t *w_subscribe(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
 			   struct rpc_err *e)
 {
-	const struct ctxd_resource_provider *p = q->target;
 	const char *uri = json_string_value(json_object_get(q->r.args, "uri"));
-	char path[CTXD_PATH_MAX];
-	if (!p->watch_path || p->watch_path(p->ud, ctx, uri, path, sizeof(path)) < 0) {
+	q->keep = resolve_watch(m, ctx, uri);
+	if (!q->keep) {
 		set_err(e, CTXD_RPC_RESOURCE_NOT_FOUND, "Resource not found: %.300s", uri);
 		e->data = json_pack("{s:s}", "uri", uri);
 		return NULL;
 	}
-	q->aux = strdup(path);
-	(void)m;
-	return q->aux ? json_object() : NULL;
+	return json_object();
 }
 
-/* Loop: the watched path is known; register the watch before answering. A directory is
- * watched itself; a file through its parent, filtered by name. */
+/* Loop: the watched path is known; add the subscription before answering. */
 static void after_subscribe(struct ctxd_mcp *m, struct mreq *q)
 {
-	const char *uri = json_string_value(json_object_get(q->r.args, "uri"));
-	if (!q->aux) {
+	if (!q->keep) {
 		return; /* the lookup failed: the error is the answer, nothing to watch */
 	}
-	for (struct subscription *s = m->subs; s; s = s->next) {
-		if (strcmp(s->uri, uri) == 0) {
-			return; /* already subscribed: idempotent */
-		}
-	}
-	struct stat st;
-	char dir[CTXD_PATH_MAX];
-	const char *name = "";
-	snprintf(dir, sizeof(dir), "%s", q->aux);
-	if (stat(q->aux, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		char *slash = strrchr(dir, '/');
-		if (slash) {
-			name = q->aux + (slash - dir) + 1;
-			*slash = '\0';
-			if (dir[0] == '\0') {
-				strcpy(dir, "/");
-			}
-		}
-	}
-	struct subscription *s = calloc(1, sizeof(*s));
-	if (!s || !(s->uri = strdup(uri)) || !(s->name = strdup(name))) {
-		if (s) {
-			free(s->uri);
-		}
-		free(s);
-		return;
-	}
-	s->m = m;
-	/* the subscription itself is the watch's context: each registration reports only
-	 * its own directory */
-	s->watch_id = ctxd_watch_add(m->d.watch, dir, on_subscribed_change, s);
-	if (s->watch_id < 0) {
-		ctxd_warn("resources/subscribe %s: cannot watch %s: %s", uri, dir, strerror(errno));
-	}
-	s->next = m->subs;
-	m->subs = s;
-}
-
-static void on_subscribed_change(void *ud, const char *dir, const char *name, uint32_t mask)
-{
-	struct subscription *s = ud;
-	(void)dir;
-	(void)mask;
-	if (s->name[0] == '\0' || name[0] == '\0' || strcmp(s->name, name) == 0) {
-		ctxd_notify_resource_updated(&s->m->notifier, s->uri);
+	const char *uri = json_string_value(json_object_get(q->keep, "uri"));
+	const char *dir = json_string_value(json_object_get(q->keep, "dir"));
+	if (ctxd_subs_add(m->subs, uri, dir, json_string_value(json_object_get(q->keep, "name")),
+			  &m->sess) < 0) {
+		char msg[640];
+		snprintf(msg, sizeof(msg), "resources/subscribe %.200s: cannot watch %.200s: %s",
+			 uri, dir, watch_failure(errno));
+		ctxd_warn("%s", msg);
+		replace_with_error(q, CTXD_RPC_INTERNAL_ERROR, msg);
 	}
 }
 
 static json_t *m_subscribe(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
 {
 	const struct ctxd_resource_provider *p = resource_arg(m, c, false, e);
-	return p ? submit(m, c, w_subscribe, after_subscribe, p, c->params, false, e) : NULL;
-}
-
-static void subscription_free(struct ctxd_mcp *m, struct subscription *s)
-{
-	if (s->watch_id > 0) {
-		ctxd_watch_remove(m->d.watch, s->watch_id);
+	if (!p) {
+		return NULL;
 	}
-	free(s->uri);
-	free(s->name);
-	free(s);
+	if (ctxd_subs_held(m->subs, json_string_value(json_object_get(c->params, "uri")),
+			   &m->sess)) {
+		return json_object(); /* already subscribed: idempotent */
+	}
+	if (!subs_room(m, 1, e)) {
+		return NULL;
+	}
+	struct mreq *q = submit_req(m, c, w_subscribe, after_subscribe, p, c->params, false, e);
+	if (!q) {
+		return NULL;
+	}
+	q->reserved = 1;
+	m->sub_reserved += 1;
+	return ASYNC;
 }
 
 static json_t *m_unsubscribe(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
@@ -957,15 +1126,324 @@ static json_t *m_unsubscribe(struct ctxd_mcp *m, const struct call *c, struct rp
 		set_err(e, CTXD_RPC_INVALID_PARAMS, "Invalid params: params.uri must be a string");
 		return NULL;
 	}
-	for (struct subscription **pp = &m->subs; *pp; pp = &(*pp)->next) {
-		if (strcmp((*pp)->uri, json_string_value(uri)) == 0) {
-			struct subscription *s = *pp;
-			*pp = s->next;
-			subscription_free(m, s);
-			break;
+	ctxd_subs_remove(m->subs, json_string_value(uri), &m->sess);
+	return json_object();
+}
+
+/* The list_changed notifications, by enum ctxd_list_kind. */
+static const char *const list_methods[] = {
+	"notifications/tools/list_changed",
+	"notifications/prompts/list_changed",
+	"notifications/resources/list_changed",
+};
+static const char *const list_filter_keys[] = {
+	"toolsListChanged",
+	"promptsListChanged",
+	"resourcesListChanged",
+};
+#define N_LISTS 3
+
+/* Which lists have a listChanged capability (bit 1 << enum ctxd_list_kind). */
+static unsigned lists_offered(const struct ctxd_mcp *m)
+{
+	unsigned bits = 1u << CTXD_LIST_TOOLS;
+	if (m->n_prompts > 0) {
+		bits |= 1u << CTXD_LIST_PROMPTS;
+	}
+	if (m->n_res > 0) {
+		bits |= 1u << CTXD_LIST_RESOURCES;
+	}
+	return bits;
+}
+
+/* Send `method` on stream `L`: `params` (stolen; NULL = none) gets the stream's id in
+ * _meta, as every message of a subscription carries it. */
+static void listen_note(struct ctxd_mcp *m, struct listen *L, const char *method, json_t *params)
+{
+	if (!params) {
+		params = json_object();
+	}
+	if (params) {
+		json_object_set_new(params, "_meta",
+				    json_pack("{s:O}", META_SUBSCRIPTION, L->r.id));
+	}
+	emit_json(m, NULL, ctxd_rpc_notification_new(method, params));
+}
+
+/* The first message of a stream: the subset of the filter the server honours. */
+static void listen_ack(struct ctxd_mcp *m, struct listen *L)
+{
+	json_t *filter = json_object();
+	for (int i = 0; i < N_LISTS; i++) {
+		if (L->lists & (1u << i)) {
+			json_object_set_new(filter, list_filter_keys[i], json_true());
 		}
 	}
-	return json_object();
+	if (L->resources) {
+		json_t *uris = json_array();
+		for (size_t i = 0; i < L->n_uris; i++) {
+			json_array_append_new(uris, json_string(L->uris[i]));
+		}
+		json_object_set_new(filter, "resourceSubscriptions", uris);
+	}
+	listen_note(m, L, "notifications/subscriptions/acknowledged",
+		    json_pack("{s:o}", "notifications", filter));
+}
+
+/* Open stream `id` (borrowed) in the in-flight table. NULL on ENOMEM or when a request
+ * with this id is in flight (`*dup` set). */
+static struct listen *listen_open(struct ctxd_mcp *m, json_t *id, unsigned lists, bool resources,
+				  bool *dup)
+{
+	struct listen *L = calloc(1, sizeof(*L));
+	*dup = false;
+	if (!L) {
+		return NULL;
+	}
+	L->r.id = json_incref(id);
+	L->r.key = ctxd_session_id_key(id);
+	L->r.stream = true;
+	L->r.server = m;
+	L->lists = lists;
+	L->resources = resources;
+	int rc = L->r.key ? ctxd_session_add(&m->sess, &L->r) : -ENOMEM;
+	if (rc < 0) {
+		*dup = rc == -EEXIST;
+		json_decref(L->r.id);
+		free(L->r.key);
+		free(L);
+		return NULL;
+	}
+	L->next = m->listens;
+	if (m->listens) {
+		m->listens->prev = L;
+	}
+	m->listens = L;
+	m->n_listens++;
+	return L;
+}
+
+/* The graceful end of stream `id` (borrowed): the listen request's empty result, whose
+ * _meta names the stream as every message of it does. */
+static void send_stream_closed(struct ctxd_mcp *m, json_t *id)
+{
+	emit_json(m, NULL,
+		  ctxd_rpc_result_new(id, json_pack("{s:s, s:{s:O}}", "resultType", "complete",
+						    "_meta", META_SUBSCRIPTION, id)));
+}
+
+/* End stream `L`: drop its subscriptions; with `respond`, answer the listen request with
+ * the empty result that tells the client the stream closed gracefully (shutdown). After
+ * the client's notifications/cancelled nothing more is sent for it. */
+static void listen_close(struct ctxd_mcp *m, struct listen *L, bool respond)
+{
+	for (size_t i = 0; i < L->n_uris; i++) {
+		ctxd_subs_remove(m->subs, L->uris[i], L);
+		free(L->uris[i]);
+	}
+	free(L->uris);
+	ctxd_session_remove(&m->sess, &L->r);
+	*(L->prev ? &L->prev->next : &m->listens) = L->next;
+	if (L->next) {
+		L->next->prev = L->prev;
+	}
+	m->n_listens--;
+	if (respond) {
+		send_stream_closed(m, L->r.id);
+	}
+	json_decref(L->r.id);
+	free(L->r.key);
+	free(L);
+}
+
+/* Worker: resolve where each requested URI's changes show on disk. */
+static json_t *w_listen(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
+			struct rpc_err *e)
+{
+	(void)e;
+	json_t *uris = json_object_get(q->r.args, "uris");
+	q->keep = json_array();
+	size_t i;
+	json_t *u;
+	json_array_foreach(uris, i, u) {
+		if ((i & 255) == 0 && ctxd_job_cancelled(ctx->job)) {
+			break;
+		}
+		json_t *w = resolve_watch(m, ctx, json_string_value(u));
+		if (w) {
+			json_array_append_new(q->keep, w);
+		}
+	}
+	return q->keep ? json_object() : NULL;
+}
+
+/* Loop: subscribe the stream to every URI that could be resolved and acknowledge it. The
+ * listen request stays open: it is answered only when the server closes the stream. */
+static void after_listen(struct ctxd_mcp *m, struct mreq *q)
+{
+	q->taken = true;
+	if (m->closing) { /* shut down while the URIs were resolved: closed at once */
+		send_stream_closed(m, q->r.id);
+		return;
+	}
+	bool dup;
+	unsigned lists = (unsigned)json_integer_value(json_object_get(q->r.args, "lists"));
+	struct listen *L = listen_open(m, q->r.id, lists, true, &dup);
+	size_t n = json_array_size(q->keep);
+	if (L && n > 0 && !(L->uris = calloc(n, sizeof(*L->uris)))) {
+		listen_close(m, L, false);
+		L = NULL;
+	}
+	if (!L) {
+		send_error(m, NULL, q->r.id,
+			   dup ? CTXD_RPC_INVALID_REQUEST : CTXD_RPC_INTERNAL_ERROR,
+			   dup ? "Invalid Request: a request with this id is in flight"
+			       : "Internal error: out of memory",
+			   NULL);
+		return;
+	}
+	size_t i;
+	json_t *w;
+	json_array_foreach(q->keep, i, w) {
+		const char *uri = json_string_value(json_object_get(w, "uri"));
+		const char *dir = json_string_value(json_object_get(w, "dir"));
+		char *copy = strdup(uri);
+		if (!copy) {
+			continue;
+		}
+		if (ctxd_subs_add(m->subs, uri, dir, json_string_value(json_object_get(w, "name")),
+				  L) < 0) {
+			ctxd_warn("subscriptions/listen: not subscribing to %.200s: cannot watch "
+				  "%.200s: %s", uri, dir, watch_failure(errno));
+			free(copy);
+			continue;
+		}
+		L->uris[L->n_uris++] = copy;
+	}
+	listen_ack(m, L);
+}
+
+/* subscriptions/listen (MCP 2026-07-28): check the filter, agree to what can be
+ * delivered, and open the stream (at once, or after a worker resolved its URIs). */
+static json_t *m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+{
+	json_t *f = json_object_get(c->params, "notifications");
+	if (!json_is_object(f)) {
+		set_err(e, CTXD_RPC_INVALID_PARAMS,
+			"subscriptions/listen: params.notifications (the notification filter) must "
+			"be an object");
+		return NULL;
+	}
+	unsigned lists = 0, offered = lists_offered(m);
+	for (int i = 0; i < N_LISTS; i++) {
+		json_t *v = json_object_get(f, list_filter_keys[i]);
+		if (v && !json_is_boolean(v)) {
+			set_err(e, CTXD_RPC_INVALID_PARAMS,
+				"subscriptions/listen: notifications.%s must be a boolean",
+				list_filter_keys[i]);
+			return NULL;
+		}
+		if (json_is_true(v) && (offered & (1u << i))) {
+			lists |= 1u << i;
+		}
+	}
+	json_t *rs = json_object_get(f, "resourceSubscriptions");
+	if (rs && !json_is_array(rs)) {
+		set_err(e, CTXD_RPC_INVALID_PARAMS,
+			"subscriptions/listen: notifications.resourceSubscriptions must be an "
+			"array of resource URIs");
+		return NULL;
+	}
+	size_t i;
+	json_t *u;
+	json_array_foreach(rs, i, u) {
+		if (!json_is_string(u) || json_string_length(u) == 0 ||
+		    strlen(json_string_value(u)) != json_string_length(u)) {
+			set_err(e, CTXD_RPC_INVALID_PARAMS,
+				"subscriptions/listen: notifications.resourceSubscriptions[%zu] "
+				"must be a non-empty URI string without NUL characters",
+				i);
+			return NULL;
+		}
+	}
+	/* resource updates are agreed when changes can be watched; each URI once */
+	bool resources = rs && m->subs && m->n_res > 0;
+	json_t *uris = json_array(), *seen = json_object();
+	json_array_foreach(resources ? rs : NULL, i, u) {
+		if (!json_object_get(seen, json_string_value(u))) {
+			json_object_set_new(seen, json_string_value(u), json_true());
+			json_array_append(uris, u);
+		}
+	}
+	json_decref(seen);
+	size_t n = json_array_size(uris);
+	if (!subs_room(m, 1 + n, e)) {
+		json_decref(uris);
+		return NULL;
+	}
+	if (n == 0) {
+		json_decref(uris);
+		bool dup;
+		struct listen *L = listen_open(m, c->id, lists, resources, &dup);
+		if (!L) {
+			set_err(e, dup ? CTXD_RPC_INVALID_REQUEST : CTXD_RPC_INTERNAL_ERROR,
+				dup ? "Invalid Request: a request with this id is still in flight"
+				    : "Internal error: out of memory");
+			return NULL;
+		}
+		listen_ack(m, L);
+		return ASYNC; /* answered only when the stream ends */
+	}
+	/* the providers resolve URIs against the filesystem: on a worker */
+	json_t *args = json_pack("{s:o, s:I}", "uris", uris, "lists", (json_int_t)lists);
+	struct mreq *q = args ? submit_req(m, c, w_listen, after_listen, NULL, args, false, e)
+			      : NULL;
+	json_decref(args);
+	if (!q) {
+		if (!args) {
+			set_err(e, CTXD_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+		}
+		return NULL;
+	}
+	q->reserved = 1 + n;
+	m->sub_reserved += q->reserved;
+	return ASYNC;
+}
+
+/* Loop: `uri` changed for `holder` (the legacy session or a listen stream). */
+static void on_resource_changed(void *ud, const char *uri, void *holder)
+{
+	struct ctxd_mcp *m = ud;
+	json_t *params = json_pack("{s:s}", "uri", uri);
+	if (holder != &m->sess) {
+		listen_note(m, holder, "notifications/resources/updated", params);
+	} else if (m->sess.era == CTXD_ERA_LEGACY && m->sess.initialized) {
+		emit_json(m, NULL, ctxd_rpc_notification_new("notifications/resources/updated",
+							     params));
+	} else {
+		json_decref(params);
+	}
+}
+
+/* Loop: the lists in `bits` changed: tell the legacy client (once it is initialized) and
+ * every stream that asked for them. */
+static void deliver_lists(struct ctxd_mcp *m, unsigned bits)
+{
+	bits &= lists_offered(m);
+	bool legacy = m->sess.era == CTXD_ERA_LEGACY && m->sess.initialized;
+	for (int i = 0; i < N_LISTS; i++) {
+		if (!(bits & (1u << i))) {
+			continue;
+		}
+		if (legacy) {
+			emit_json(m, NULL, ctxd_rpc_notification_new(list_methods[i], NULL));
+		}
+		for (struct listen *L = m->listens; L; L = L->next) {
+			if (L->lists & (1u << i)) {
+				listen_note(m, L, list_methods[i], NULL);
+			}
+		}
+	}
 }
 
 /* ---- prompts ---- */
@@ -1165,6 +1643,7 @@ static const struct method methods[] = {
 	{ "prompts/list", m_prompts_list, M_LEGACY | M_MODERN },
 	{ "prompts/get", m_prompts_get, M_LEGACY | M_MODERN },
 	{ "completion/complete", m_complete, M_LEGACY | M_MODERN },
+	{ "subscriptions/listen", m_listen, M_MODERN },
 };
 
 static const struct method *find_method(const char *name)
@@ -1184,7 +1663,7 @@ static bool method_offered(const struct ctxd_mcp *m, const struct method *meth)
 		if (m->n_res == 0) {
 			return false;
 		}
-		return strstr(meth->name, "subscribe") == NULL || m->d.watch != NULL;
+		return strstr(meth->name, "subscribe") == NULL || m->subs != NULL;
 	}
 	if (strncmp(meth->name, "prompts/", 8) == 0) {
 		return m->n_prompts > 0;
@@ -1528,7 +2007,11 @@ static void handle_notification(struct ctxd_mcp *m, const struct ctxd_rpc_msg *m
 			ctxd_debug("request %s cancelled by the client%s%s", r->key,
 				   json_is_string(reason) ? ": " : "",
 				   json_is_string(reason) ? json_string_value(reason) : "");
-			cancel_one(m, r);
+			if (r->stream) {
+				listen_close(m, (struct listen *)r, false);
+			} else {
+				cancel_one(m, r);
+			}
 		}
 	} else {
 		ctxd_debug("ignoring notification %.200s", method);
@@ -1573,6 +2056,11 @@ static void handle_batch(struct ctxd_mcp *m, json_t *arr)
 		return;
 	}
 	b->pending = 1;
+	b->next = m->batches;
+	if (m->batches) {
+		m->batches->prev = b;
+	}
+	m->batches = b;
 	size_t i;
 	json_t *v;
 	json_array_foreach(arr, i, v) {
@@ -1676,45 +2164,25 @@ void ctxd_notify_resource_updated(struct ctxd_notifier *n, const char *uri)
 	}
 }
 
-static bool subscribed(const struct ctxd_mcp *m, const char *uri)
-{
-	for (const struct subscription *s = m->subs; s; s = s->next) {
-		if (strcmp(s->uri, uri) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
 void ctxd_mcp_poll(struct ctxd_mcp *m)
 {
-	static const char *const list_methods[] = {
-		"notifications/tools/list_changed",
-		"notifications/prompts/list_changed",
-		"notifications/resources/list_changed",
-	};
 	pthread_mutex_lock(&m->notifier.mu);
 	struct note *n = m->notifier.head;
 	m->notifier.head = m->notifier.tail = NULL;
 	pthread_mutex_unlock(&m->notifier.mu);
-	bool lists[3] = { false, false, false };
-	/* Server-initiated notifications only once the client is ready for them (legacy:
-	 * after notifications/initialized; the stateless era has no channel for them). */
-	bool ready = m->sess.era == CTXD_ERA_LEGACY && m->sess.initialized;
+	unsigned lists = 0;
 	while (n) {
 		struct note *next = n->next;
 		if (n->kind == NOTE_PROGRESS) {
 			struct ctxd_request *r = ctxd_session_find_key(&m->sess, n->key);
-			if (r && !r->cancelled) { /* none after the response */
+			if (r && !r->cancelled && !r->stream) { /* none after the response */
 				emit(m, NULL, n->frame, n->len);
 				n->frame = NULL;
 			}
-		} else if (n->kind == NOTE_LIST && n->list >= 0 && n->list < 3) {
-			lists[n->list] = true;
-		} else if (n->kind == NOTE_UPDATED && ready && subscribed(m, n->uri)) {
-			json_t *params = json_pack("{s:s}", "uri", n->uri);
-			emit_json(m, NULL,
-				  ctxd_rpc_notification_new("notifications/resources/updated", params));
+		} else if (n->kind == NOTE_LIST && n->list >= 0 && n->list < N_LISTS) {
+			lists |= 1u << n->list;
+		} else if (n->kind == NOTE_UPDATED && m->subs) {
+			ctxd_subs_uri_changed(m->subs, n->uri); /* held back while congested */
 		}
 		free(n->uri);
 		free(n->key);
@@ -1722,13 +2190,40 @@ void ctxd_mcp_poll(struct ctxd_mcp *m)
 		free(n);
 		n = next;
 	}
-	/* only for lists whose listChanged capability was advertised */
-	lists[CTXD_LIST_PROMPTS] &= m->n_prompts > 0;
-	lists[CTXD_LIST_RESOURCES] &= m->n_res > 0;
-	for (int i = 0; i < 3; i++) {
-		if (lists[i] && ready) {
-			emit_json(m, NULL, ctxd_rpc_notification_new(list_methods[i], NULL));
+	/* Server-initiated notifications only to whom may receive them: a legacy client
+	 * after notifications/initialized, a stream that asked for them. While the host is
+	 * not reading they are only remembered, each kind once. */
+	if (m->congested) {
+		m->lists_deferred |= lists;
+	} else if (lists) {
+		deliver_lists(m, lists);
+	}
+}
+
+void ctxd_mcp_congested(struct ctxd_mcp *m, bool on)
+{
+	m->congested = on;
+	if (m->subs) {
+		ctxd_subs_defer(m->subs, on);
+	}
+	if (on) {
+		/* answers held for unfinished batches leave now, so that the workers the loop
+		 * holds are not needed before the host can drain what it is owed */
+		for (struct ctxd_batch *b = m->batches; b; b = b->next) {
+			batch_flush(m, b);
 		}
+	} else if (m->lists_deferred) {
+		unsigned bits = m->lists_deferred;
+		m->lists_deferred = 0;
+		deliver_lists(m, bits);
+	}
+}
+
+void ctxd_mcp_close_streams(struct ctxd_mcp *m)
+{
+	m->closing = true;
+	while (m->listens) {
+		listen_close(m, m->listens, true);
 	}
 }
 
@@ -1814,6 +2309,10 @@ struct ctxd_mcp *ctxd_mcp_create(const struct ctxd_mcp_deps *deps)
 	m->configured.refs = 1;
 	m->sb = &m->configured;
 	m->landlock_fd = -1;
+	if (deps->watch && !(m->subs = ctxd_subs_create(deps->watch, on_resource_changed, m))) {
+		ctxd_mcp_destroy(m);
+		return NULL;
+	}
 	ctxd_log_set_sink(log_sink, m);
 	return m;
 }
@@ -1824,11 +2323,10 @@ void ctxd_mcp_destroy(struct ctxd_mcp *m)
 		return;
 	}
 	ctxd_log_set_sink(NULL, NULL);
-	while (m->subs) {
-		struct subscription *s = m->subs;
-		m->subs = s->next;
-		subscription_free(m, s);
+	while (m->listens) {
+		listen_close(m, m->listens, false);
 	}
+	ctxd_subs_destroy(m->subs);
 	while (m->out_reqs) {
 		struct pending_out *p = m->out_reqs;
 		m->out_reqs = p->next;
@@ -1862,12 +2360,14 @@ void ctxd_mcp_destroy(struct ctxd_mcp *m)
 }
 size_t ctxd_mcp_inflight(const struct ctxd_mcp *m)
 {
-	return m->sess.count;
+	return m->sess.count - m->n_listens; /* open streams are not work in flight */
 }
 
 static void cancel_cb(struct ctxd_request *r, void *ud)
 {
-	cancel_one(ud, r);
+	if (!r->stream) {
+		cancel_one(ud, r);
+	}
 }
 
 void ctxd_mcp_cancel_all(struct ctxd_mcp *m)

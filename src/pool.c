@@ -20,6 +20,8 @@ struct ctxd_pool {
 	struct ctxd_job *head, *tail; /* pending work, FIFO */
 	struct ctxd_job *done_head, *done_tail;
 	bool stopping;
+	bool held;       /* ctxd_pool_hold: workers start no new job */
+	unsigned running; /* jobs inside work() now */
 	ctxd_wake_fn wake;
 	void *wake_ud;
 	unsigned n;
@@ -47,7 +49,7 @@ static void *worker(void *arg)
 	unsigned seen_gen = 0;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->head && !p->stopping && seen_gen == p->bcast_gen) {
+		while ((!p->head || p->held) && !p->stopping && seen_gen == p->bcast_gen) {
 			pthread_cond_wait(&p->cv, &p->mu);
 		}
 		if (seen_gen != p->bcast_gen) {
@@ -68,11 +70,13 @@ static void *worker(void *arg)
 			p->tail = NULL;
 		}
 		job->state = JOB_RUNNING;
+		p->running++;
 		pthread_mutex_unlock(&p->mu);
 
 		job->work(job);
 
 		pthread_mutex_lock(&p->mu);
+		p->running--;
 		push_done(p, job);
 		pthread_mutex_unlock(&p->mu);
 		p->wake(p->wake_ud);
@@ -178,6 +182,24 @@ void ctxd_pool_broadcast(struct ctxd_pool *pool, void (*fn)(void *ud), void *ud)
 	pool->bcast_gen++;
 	pthread_cond_broadcast(&pool->cv);
 	pthread_mutex_unlock(&pool->mu);
+}
+
+void ctxd_pool_hold(struct ctxd_pool *pool, bool held)
+{
+	pthread_mutex_lock(&pool->mu);
+	pool->held = held;
+	if (!held) {
+		pthread_cond_broadcast(&pool->cv);
+	}
+	pthread_mutex_unlock(&pool->mu);
+}
+
+unsigned ctxd_pool_running(struct ctxd_pool *pool)
+{
+	pthread_mutex_lock(&pool->mu);
+	unsigned n = pool->running;
+	pthread_mutex_unlock(&pool->mu);
+	return n;
 }
 
 size_t ctxd_pool_drain(struct ctxd_pool *pool)

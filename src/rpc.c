@@ -1,6 +1,8 @@
 /* rpc.c - JSON-RPC 2.0 envelopes (https://www.jsonrpc.org/specification). */
 #include "ctxd/rpc.h"
 
+#include <errno.h>
+
 #include <stdint.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -149,16 +151,24 @@ json_t *ctxd_rpc_request_new(json_t *id, const char *method, json_t *params)
 struct dumpbuf {
 	char *p;
 	size_t len, cap;
+	size_t max; /* most bytes of content, 0 = no limit */
 };
 
 static int reserve(struct dumpbuf *d, size_t extra)
 {
+	if (d->max && (extra > d->max || d->len > d->max - extra)) {
+		errno = E2BIG; /* stop before building a frame larger than the limit */
+		return -1;
+	}
 	if (d->p && d->len + extra + 2 <= d->cap) {
 		return 0;
 	}
 	size_t cap = d->cap ? d->cap : 512;
 	while (cap < d->len + extra + 2) {
 		cap *= 2;
+	}
+	if (d->max && cap > d->max + 2) {
+		cap = d->max + 2;
 	}
 	char *p = realloc(d->p, cap);
 	if (!p) {
@@ -370,17 +380,30 @@ static int dump_value(struct dumpbuf *d, const json_t *v, int depth)
 	return -1;
 }
 
-char *ctxd_rpc_dump(const json_t *msg, size_t *len)
+char *ctxd_rpc_dump_max(const json_t *msg, size_t max, size_t *len)
 {
-	struct dumpbuf d = { 0 };
-	if (!msg || dump_value(&d, msg, 0) < 0 || reserve(&d, 2) < 0) {
+	struct dumpbuf d = { .max = max };
+	if (!msg || dump_value(&d, msg, 0) < 0) {
+		int e = errno;
 		free(d.p);
+		errno = e == E2BIG ? E2BIG : ENOMEM;
+		return NULL;
+	}
+	d.max = 0; /* the newline is not part of the limit */
+	if (reserve(&d, 2) < 0) {
+		free(d.p);
+		errno = ENOMEM;
 		return NULL;
 	}
 	d.p[d.len++] = '\n';
 	d.p[d.len] = '\0';
 	*len = d.len;
 	return d.p;
+}
+
+char *ctxd_rpc_dump(const json_t *msg, size_t *len)
+{
+	return ctxd_rpc_dump_max(msg, 0, len);
 }
 
 char *ctxd_rpc_dump_new(json_t *msg, size_t *len)

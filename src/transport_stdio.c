@@ -137,8 +137,8 @@ struct ctxd_transport {
 	struct ctxd_transport_ops ops;
 	void *ud;
 	struct out_chunk *head, *tail;
-	size_t queued, high_water;
-	bool input_open, paused, throttled, write_failed, corked;
+	size_t queued, reserved, high_water;
+	bool input_open, paused, throttled, write_failed, corked, checking;
 };
 
 static void set_nonblock(int fd)
@@ -278,6 +278,31 @@ static int flush_some(struct ctxd_transport *t)
 	return 0;
 }
 
+/* Backpressure on the bytes owed to the host (queued + reserved): above the high-water
+ * mark stop reading input and tell the upper layer; at half of it resume. The upper
+ * layer's reaction may queue or reserve more, so this loops until the state is stable and
+ * never calls back into itself. */
+static void check_throttle(struct ctxd_transport *t)
+{
+	if (t->checking) {
+		return; /* the outer call re-checks after its callback */
+	}
+	t->checking = true;
+	for (;;) {
+		size_t owed = t->queued + t->reserved;
+		bool want = t->throttled ? owed > t->high_water / 2 : owed > t->high_water;
+		if (want == t->throttled) {
+			break;
+		}
+		t->throttled = want;
+		update_reading(t);
+		if (t->ops.congestion) {
+			t->ops.congestion(t->ud, want);
+		}
+	}
+	t->checking = false;
+}
+
 static void after_flush(struct ctxd_transport *t, int rc)
 {
 	if (rc > 0) {
@@ -287,10 +312,7 @@ static void after_flush(struct ctxd_transport *t, int rc)
 	} else if (ev_is_active(&t->wr)) {
 		ev_io_stop(t->loop, &t->wr);
 	}
-	if (t->throttled && t->queued <= t->high_water / 2) {
-		t->throttled = false;
-		update_reading(t);
-	}
+	check_throttle(t);
 }
 
 static void on_write(struct ev_loop *loop, ev_io *w, int revents)
@@ -368,10 +390,7 @@ int ctxd_transport_send(struct ctxd_transport *t, char *buf, size_t len)
 			ev_io_start(t->loop, &t->wr);
 		}
 	}
-	if (t->queued > t->high_water && !t->throttled) {
-		t->throttled = true;
-		update_reading(t);
-	}
+	check_throttle(t);
 	return 0;
 }
 
@@ -398,6 +417,12 @@ void ctxd_transport_pause(struct ctxd_transport *t, bool paused)
 size_t ctxd_transport_queued(const struct ctxd_transport *t)
 {
 	return t->queued;
+}
+
+void ctxd_transport_reserve(struct ctxd_transport *t, size_t bytes)
+{
+	t->reserved = bytes;
+	check_throttle(t);
 }
 
 int ctxd_transport_flush(struct ctxd_transport *t, int timeout_ms)

@@ -27,16 +27,22 @@ struct reg {
 	char *dir;
 	ctxd_watch_fn fn;
 	void *ud;
-	struct reg *next;
+	struct reg *next_id; /* chain of the id bucket */
+	struct reg *next_wd; /* chain of the wd bucket */
 };
 
 struct pending {
 	int id; /* registration id: looked up again at delivery, so removal is safe */
 	char *name;
 	uint32_t mask;
-	struct pending *next;
+	struct pending *next;   /* delivery order */
+	struct pending *hnext;  /* chain of the (id, name) bucket */
 };
 
+/* Registrations are indexed twice (by id for removal and delivery, by inotify watch
+ * descriptor for events) and pending changes by (id, name), so one event costs the
+ * registrations of its directory, not all of them: tens of thousands of registrations
+ * (resource subscriptions, skill directories) stay cheap. */
 struct ctxd_watch {
 	struct ev_loop *loop;
 	ev_io io;
@@ -45,15 +51,37 @@ struct ctxd_watch {
 	int fd;
 	double delay;
 	pthread_mutex_t mu;
-	struct reg *regs;
+	struct reg **by_id, **by_wd; /* nbuckets each, a power of two */
+	size_t nbuckets;
 	int next_id;
 	size_t count;
-	struct pending *pend;
+	struct pending *pend, *pend_tail; /* loop thread only */
+	struct pending **pend_hash;
+	size_t pend_nbuckets, pend_count;
 };
+
+static size_t mix(uint64_t h, size_t n)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return (size_t)(h & (n - 1));
+}
+
+static size_t pend_slot(int id, const char *name, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)(unsigned)id;
+	for (const char *c = name; *c; c++) {
+		h ^= (unsigned char)*c;
+		h *= 1099511628211ULL;
+	}
+	return mix(h, n);
+}
 
 static struct reg *find_reg(struct ctxd_watch *w, int id)
 {
-	for (struct reg *r = w->regs; r; r = r->next) {
+	for (struct reg *r = w->by_id[mix((uint64_t)(unsigned)id, w->nbuckets)]; r;
+	     r = r->next_id) {
 		if (r->id == id) {
 			return r;
 		}
@@ -61,9 +89,60 @@ static struct reg *find_reg(struct ctxd_watch *w, int id)
 	return NULL;
 }
 
+static void link_reg(struct reg **by_id, struct reg **by_wd, size_t n, struct reg *r)
+{
+	size_t i = mix((uint64_t)(unsigned)r->id, n), k = mix((uint64_t)(unsigned)r->wd, n);
+	r->next_id = by_id[i];
+	by_id[i] = r;
+	r->next_wd = by_wd[k];
+	by_wd[k] = r;
+}
+
+/* Double both tables when they hold more registrations than buckets. Under `mu`. */
+static int grow_regs(struct ctxd_watch *w)
+{
+	size_t n = w->nbuckets * 2;
+	struct reg **by_id = calloc(n, sizeof(*by_id)), **by_wd = calloc(n, sizeof(*by_wd));
+	if (!by_id || !by_wd) {
+		free(by_id);
+		free(by_wd);
+		return -1;
+	}
+	for (size_t i = 0; i < w->nbuckets; i++) {
+		for (struct reg *r = w->by_id[i], *next; r; r = next) {
+			next = r->next_id;
+			link_reg(by_id, by_wd, n, r);
+		}
+	}
+	free(w->by_id);
+	free(w->by_wd);
+	w->by_id = by_id;
+	w->by_wd = by_wd;
+	w->nbuckets = n;
+	return 0;
+}
+
+static void grow_pending(struct ctxd_watch *w)
+{
+	size_t n = w->pend_nbuckets * 2;
+	struct pending **h = calloc(n, sizeof(*h));
+	if (!h) {
+		return; /* keep the smaller table: only slower */
+	}
+	for (struct pending *p = w->pend; p; p = p->next) {
+		size_t i = pend_slot(p->id, p->name, n);
+		p->hnext = h[i];
+		h[i] = p;
+	}
+	free(w->pend_hash);
+	w->pend_hash = h;
+	w->pend_nbuckets = n;
+}
+
 static void add_pending(struct ctxd_watch *w, int id, const char *name, uint32_t mask)
 {
-	for (struct pending *p = w->pend; p; p = p->next) {
+	size_t i = pend_slot(id, name, w->pend_nbuckets);
+	for (struct pending *p = w->pend_hash[i]; p; p = p->hnext) {
 		if (p->id == id && strcmp(p->name, name) == 0) {
 			p->mask |= mask;
 			return;
@@ -75,8 +154,17 @@ static void add_pending(struct ctxd_watch *w, int id, const char *name, uint32_t
 		free(p);
 		return; /* out of memory: this change is not reported */
 	}
-	*p = (struct pending){ .id = id, .name = copy, .mask = mask, .next = w->pend };
-	w->pend = p;
+	*p = (struct pending){ .id = id, .name = copy, .mask = mask, .hnext = w->pend_hash[i] };
+	w->pend_hash[i] = p;
+	if (w->pend_tail) {
+		w->pend_tail->next = p;
+	} else {
+		w->pend = p;
+	}
+	w->pend_tail = p;
+	if (++w->pend_count > w->pend_nbuckets) {
+		grow_pending(w);
+	}
 }
 
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
@@ -85,7 +173,9 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)revents;
 	struct pending *p = w->pend;
-	w->pend = NULL;
+	w->pend = w->pend_tail = NULL;
+	w->pend_count = 0;
+	memset(w->pend_hash, 0, w->pend_nbuckets * sizeof(*w->pend_hash));
 	while (p) {
 		struct pending *next = p->next;
 		pthread_mutex_lock(&w->mu);
@@ -118,22 +208,24 @@ static void on_inotify(struct ev_loop *loop, ev_io *io, int revents)
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
 			p += sizeof(*ev) + ev->len;
+			pthread_mutex_lock(&w->mu);
 			if (ev->mask & IN_Q_OVERFLOW) {
 				/* events were lost: report every registration as changed */
-				pthread_mutex_lock(&w->mu);
-				for (struct reg *r = w->regs; r; r = r->next) {
-					add_pending(w, r->id, "", IN_Q_OVERFLOW);
+				for (size_t i = 0; i < w->nbuckets; i++) {
+					for (struct reg *r = w->by_id[i]; r; r = r->next_id) {
+						add_pending(w, r->id, "", IN_Q_OVERFLOW);
+						any = true;
+					}
 				}
-				pthread_mutex_unlock(&w->mu);
-				any = true;
-				continue;
-			}
-			const char *name = ev->len ? ev->name : "";
-			pthread_mutex_lock(&w->mu);
-			for (struct reg *r = w->regs; r; r = r->next) {
-				if (r->wd == ev->wd) {
-					add_pending(w, r->id, name, ev->mask);
-					any = true;
+			} else {
+				const char *name = ev->len ? ev->name : "";
+				for (struct reg *r = w->by_wd[mix((uint64_t)(unsigned)ev->wd,
+								  w->nbuckets)];
+				     r; r = r->next_wd) {
+					if (r->wd == ev->wd) {
+						add_pending(w, r->id, name, ev->mask);
+						any = true;
+					}
 				}
 			}
 			pthread_mutex_unlock(&w->mu);
@@ -153,15 +245,25 @@ static void on_added(struct ev_loop *loop, ev_async *a, int revents)
 	(void)revents; /* nothing to do: the wake-up only makes the loop re-check its fds */
 }
 
+#define INITIAL_BUCKETS 64
+
 struct ctxd_watch *ctxd_watch_create(struct ev_loop *loop, unsigned coalesce_ms)
 {
 	struct ctxd_watch *w = calloc(1, sizeof(*w));
 	if (!w) {
 		return NULL;
 	}
-	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	w->nbuckets = w->pend_nbuckets = INITIAL_BUCKETS;
+	w->by_id = calloc(w->nbuckets, sizeof(*w->by_id));
+	w->by_wd = calloc(w->nbuckets, sizeof(*w->by_wd));
+	w->pend_hash = calloc(w->pend_nbuckets, sizeof(*w->pend_hash));
+	w->fd = w->by_id && w->by_wd && w->pend_hash ? inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+						     : (errno = ENOMEM, -1);
 	if (w->fd < 0) {
 		int e = errno;
+		free(w->by_id);
+		free(w->by_wd);
+		free(w->pend_hash);
 		free(w);
 		errno = e;
 		return NULL;
@@ -189,11 +291,12 @@ void ctxd_watch_destroy(struct ctxd_watch *w)
 	ev_timer_stop(w->loop, &w->timer);
 	ev_async_stop(w->loop, &w->added);
 	close(w->fd);
-	while (w->regs) {
-		struct reg *r = w->regs;
-		w->regs = r->next;
-		free(r->dir);
-		free(r);
+	for (size_t i = 0; i < w->nbuckets; i++) {
+		for (struct reg *r = w->by_id[i], *next; r; r = next) {
+			next = r->next_id;
+			free(r->dir);
+			free(r);
+		}
 	}
 	while (w->pend) {
 		struct pending *p = w->pend;
@@ -201,6 +304,9 @@ void ctxd_watch_destroy(struct ctxd_watch *w)
 		free(p->name);
 		free(p);
 	}
+	free(w->by_id);
+	free(w->by_wd);
+	free(w->pend_hash);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }
@@ -227,9 +333,11 @@ int ctxd_watch_add(struct ctxd_watch *w, const char *dir, ctxd_watch_fn fn, void
 	r->fn = fn;
 	r->ud = ud;
 	pthread_mutex_lock(&w->mu);
+	if (w->count + 1 > w->nbuckets) {
+		grow_regs(w); /* on failure the chains only get longer */
+	}
 	r->id = w->next_id++;
-	r->next = w->regs;
-	w->regs = r;
+	link_reg(w->by_id, w->by_wd, w->nbuckets, r);
 	w->count++;
 	int id = r->id;
 	pthread_mutex_unlock(&w->mu);
@@ -240,17 +348,23 @@ int ctxd_watch_add(struct ctxd_watch *w, const char *dir, ctxd_watch_fn fn, void
 void ctxd_watch_remove(struct ctxd_watch *w, int id)
 {
 	pthread_mutex_lock(&w->mu);
-	struct reg **pp = &w->regs, *r = NULL;
+	struct reg **pp = &w->by_id[mix((uint64_t)(unsigned)id, w->nbuckets)], *r = NULL;
 	while (*pp && (*pp)->id != id) {
-		pp = &(*pp)->next;
+		pp = &(*pp)->next_id;
 	}
 	if (*pp) {
 		r = *pp;
-		*pp = r->next;
+		*pp = r->next_id;
 		w->count--;
 		bool shared = false;
-		for (struct reg *o = w->regs; o; o = o->next) {
-			shared |= o->wd == r->wd;
+		struct reg **wp = &w->by_wd[mix((uint64_t)(unsigned)r->wd, w->nbuckets)];
+		for (struct reg **q = wp; *q;) {
+			if (*q == r) {
+				*q = r->next_wd;
+				continue;
+			}
+			shared |= (*q)->wd == r->wd;
+			q = &(*q)->next_wd;
 		}
 		if (!shared) {
 			inotify_rm_watch(w->fd, r->wd);

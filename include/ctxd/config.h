@@ -43,7 +43,8 @@ struct ctxd_config {
 	size_t max_frame_bytes;   /* limits.frame_bytes, default 16 MiB */
 	size_t max_read_bytes;    /* limits.read_bytes, default 256 KiB */
 	size_t max_entries;       /* limits.entries, default 10000 */
-	size_t write_queue_bytes; /* limits.write_queue_bytes, default 8 MiB (stdout high-water) */
+	size_t write_queue_bytes; /* limits.write_queue_bytes, default 8 MiB: budget of bytes owed
+				   * to the host (queued + held for batches) */
 	unsigned drain_ms;        /* limits.drain_ms: shutdown drain bound, default 5000 */
 	unsigned page_size;       /* limits.page_size: list pagination, default 100 */
 	unsigned roots_timeout_ms; /* limits.roots_timeout_ms: wait for roots/list, default 10000 */
@@ -80,6 +81,9 @@ struct ctxd_config {
 	size_t skills_catalogue_bytes; /* skills.catalogue_bytes: bytes of the skill catalogue
 					* embedded in skill_activate's description, default 8 KiB */
 	char *source;             /* file the settings came from, or NULL (owned) */
+	unsigned max_subscriptions; /* limits.subscriptions: subscriptions one session may hold
+				     * (resources/subscribe URIs, subscriptions/listen streams and
+				     * their URIs), default 10000 */
 };
 
 /* Fill `cfg` with the built-in defaults (no roots). Never fails. Release with

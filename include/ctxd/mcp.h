@@ -2,6 +2,11 @@
  * capabilities, the method table, tools/list and tools/call (MCP 2025-11-25 basic/lifecycle,
  * server/tools; MCP 2026-07-28 server/discover and stateless requests).
  *
+ * Change notifications reach a legacy client unsolicited (after notifications/initialized)
+ * and a modern one on its subscriptions/listen streams (MCP 2026-07-28
+ * basic/patterns/subscriptions), both fed by one subscription index (subs.h) capped by
+ * limits.subscriptions.
+ *
  * Loop thread only. Frames come in through ctxd_mcp_handle_frame; every output frame
  * leaves through the `send` callback (one complete frame ending in '\n', ownership
  * passed). Tool calls run on the pool; their completions come back through
@@ -35,6 +40,10 @@ struct ctxd_mcp_deps {
 	struct ctxd_pool *pool;
 	ctxd_send_fn send;
 	void *send_ud;
+	/* Answer bytes held back for unfinished 2025-03-26 batches changed to `bytes`: they
+	 * are owed to the host like queued ones (backpressure). Called with send_ud. May be
+	 * NULL. */
+	void (*reserve)(void *ud, size_t bytes);
 	void (*idle)(void *ud); /* called when the last in-flight request finished (may be NULL) */
 	void *idle_ud;
 	struct ctxd_watch *watch; /* for resource subscriptions (may be NULL: none offered) */
@@ -100,6 +109,18 @@ struct ctxd_notifier *ctxd_mcp_notifier(struct ctxd_mcp *m);
 /* Deliver queued notifications (progress, list_changed, resources/updated). Loop thread;
  * call on every wake-up, before ctxd_pool_drain, so progress precedes its response. */
 void ctxd_mcp_poll(struct ctxd_mcp *m);
+
+/* The host stopped reading (`on`: the bytes owed to it passed their budget) or caught up
+ * (!on). While on, held batch answers are written out at once (in parts), resource
+ * updates and list_changed notifications are only remembered (each URI and each list
+ * once), and are delivered when it ends. Loop thread. */
+void ctxd_mcp_congested(struct ctxd_mcp *m, bool on);
+
+/* Shutdown: end every open subscriptions/listen stream with its graceful closing
+ * response (MCP 2026-07-28 basic/patterns/subscriptions, "Graceful Closure"): an empty
+ * result whose _meta carries io.modelcontextprotocol/subscriptionId; a stream still being
+ * set up is closed the same way as soon as it is ready. Loop thread. */
+void ctxd_mcp_close_streams(struct ctxd_mcp *m);
 
 /* Periodic housekeeping (timeouts of our own requests to the client). Loop thread;
  * `now_ms` is a monotonic clock in milliseconds. */

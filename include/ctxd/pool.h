@@ -66,6 +66,16 @@ int ctxd_pool_cancel(struct ctxd_pool *pool, struct ctxd_job *job);
  * second call replaces a pending one. Loop thread. */
 void ctxd_pool_broadcast(struct ctxd_pool *pool, void (*fn)(void *ud), void *ud);
 
+/* Hold (true) or release (false) the workers: while held, no worker starts a queued job
+ * (jobs already running finish; submitting, cancelling and draining work as usual), so
+ * queued requests wait cheaply instead of building answers nobody can take yet (the
+ * loop holds the pool while the bytes owed to the host exceed their budget). Destroying
+ * the pool ignores the hold. Loop thread. */
+void ctxd_pool_hold(struct ctxd_pool *pool, bool held);
+
+/* Jobs running on a worker right now. Thread-safe. */
+unsigned ctxd_pool_running(struct ctxd_pool *pool);
+
 /* Run `done` for every completed job. Loop thread. Returns how many ran. */
 size_t ctxd_pool_drain(struct ctxd_pool *pool);
 

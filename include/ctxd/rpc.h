@@ -73,7 +73,12 @@ json_t *ctxd_rpc_request_new(json_t *id, const char *method, json_t *params);
  * escaped, so the frame never contains a raw newline. */
 char *ctxd_rpc_dump(const json_t *msg, size_t *len);
 
-/* Same, and decref `msg` (steals it). */
+/* Same, but refuse to build a frame of more than `max` bytes (the newline not counted;
+ * 0 = no limit): returns NULL with errno E2BIG as soon as the output would pass it (only
+ * up to `max` bytes are ever allocated), or NULL with errno ENOMEM. Any thread. */
+char *ctxd_rpc_dump_max(const json_t *msg, size_t max, size_t *len);
+
+/* Same as ctxd_rpc_dump, and decref `msg` (steals it). */
 char *ctxd_rpc_dump_new(json_t *msg, size_t *len);
 
 /* The standard message for a code ("Parse error", "Invalid Request", ...). */

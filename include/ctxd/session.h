@@ -31,6 +31,8 @@ struct ctxd_request {
 	struct ctxd_request *hnext;
 	bool in_table;
 	bool cancelled;        /* notifications/cancelled arrived: answer nothing */
+	bool stream;           /* an open subscriptions/listen stream, not pool work: it stays
+				* in the table (its id taken) until it is closed */
 	bool modern;           /* (worker) answer in the 2026-07-28 shape */
 	struct ctxd_batch *batch; /* non-NULL inside a 2025-03-26 batch */
 	json_t *progress_token;   /* owned, or NULL */

@@ -45,11 +45,17 @@ struct ctxd_transport_ops {
 	ctxd_frame_fn frame;       /* a frame or an oversize event */
 	void (*eof)(void *ud);     /* input closed (EOF or read error); called once */
 	void (*write_error)(void *ud, int err); /* EPIPE etc.: output is gone (may be NULL) */
+	/* The bytes owed to the host (queued + reserved) passed the high-water mark (`on`),
+	 * or fell back to half of it (!on). Reading input stops and resumes by itself; this
+	 * tells the upper layer to stop or resume producing output. Never called from inside
+	 * itself. May be NULL. */
+	void (*congestion)(void *ud, bool on);
 };
 
 /* Wrap `in_fd`/`out_fd` (made non-blocking) on `loop`. `max_frame` bounds a frame;
- * `high_water` bounds queued output bytes: above it reading stops until the queue drains
- * below half of it. Returns NULL with errno set. Loop thread only. */
+ * `high_water` bounds the bytes owed to the host (queued output plus what the upper layer
+ * reserved for answers it holds): above it reading stops until they fall to half of it.
+ * Returns NULL with errno set. Loop thread only. */
 struct ctxd_transport *ctxd_transport_create(struct ev_loop *loop, int in_fd, int out_fd,
 					     size_t max_frame, size_t high_water,
 					     const struct ctxd_transport_ops *ops, void *ud);
@@ -74,6 +80,11 @@ void ctxd_transport_pause(struct ctxd_transport *t, bool paused);
 
 /* Bytes queued and not yet written. */
 size_t ctxd_transport_queued(const struct ctxd_transport *t);
+
+/* The upper layer holds `bytes` of output it has not queued yet (e.g. the answers of an
+ * unfinished batch): they count as owed to the host for backpressure. Replaces the
+ * previous figure. Loop thread. */
+void ctxd_transport_reserve(struct ctxd_transport *t, size_t bytes);
 
 /* Try to write everything queued, blocking up to `timeout_ms` (poll). Returns 0 when the
  * queue is empty, -1 otherwise. Used at exit. */

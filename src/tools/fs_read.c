@@ -263,6 +263,11 @@ json_t *fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (!files) {
 		return NULL;
 	}
+	/* Every file's text is in the answer twice (content and structuredContent): stop
+	 * reading once the answer could no longer fit in one message, instead of building it
+	 * only for the engine to refuse it. */
+	size_t frame =
+	    ctx->cfg && ctx->cfg->max_frame_bytes ? ctx->cfg->max_frame_bytes : SIZE_MAX;
 	size_t i;
 	json_t *p;
 	json_array_foreach(paths, i, p)
@@ -271,6 +276,16 @@ json_t *fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 			json_decref(files);
 			free(t.p);
 			return fs_fail("read_multiple_files cancelled after %zu of %zu files", i, n);
+		}
+		if (t.len > frame / 2) {
+			json_decref(files);
+			free(t.p);
+			return fs_fail("the answer would be larger than %zu bytes, the most "
+				       "one message may carry (limits.frame_bytes): only the "
+				       "first %zu of the %zu files fit. Read the others in another "
+				       "call, or a window of each (read_text_file with head, tail, "
+				       "or offset and limit)",
+				       frame, i - 1, n);
 		}
 		json_t *a = json_pack("{s:O}", "path", p);
 		json_t *r = a ? fs_read_text_file(ctx, a) : NULL;
