@@ -771,6 +771,11 @@ int ctxd_memory_bank_read_file(int dirfd, const char *name, char **out, size_t *
 		errno = e;
 		return -1;
 	}
+	if (ctxd_sandbox_link_refused(&st)) { /* sandbox.hardlinks: refuse */
+		close(fd);
+		errno = EMLINK;
+		return -1;
+	}
 	int rc = ctxd_read_all(fd, FILE_MAX, out, len);
 	e = errno;
 	close(fd);
@@ -801,6 +806,8 @@ const char *ctxd_memory_bank_read_error(int dirfd, const char *name, int e, char
 	} else if (e == EFBIG) {
 		snprintf(buf, n, "'%s' is larger than %zu MiB, the most a bank file may hold", name,
 			 FILE_MAX >> 20);
+	} else if (e == EMLINK) {
+		snprintf(buf, n, "'%s' is refused: " CTXD_SANDBOX_HARDLINK_WHY, name);
 	} else {
 		snprintf(buf, n, "cannot read '%s': %s", name, strerror(e));
 	}
