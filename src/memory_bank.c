@@ -1066,6 +1066,14 @@ int ctxd_memory_bank_edit(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir 
 	char *cur = NULL, *neu = NULL;
 	size_t cur_len = 0, neu_len = 0;
 	char sha[65] = "";
+	/* The bank lock orders bank transactions; the directory's write lock (the one every
+	 * file tool takes, in this process and others) keeps append_file and friends out
+	 * between the read below and the rename. Always taken after the bank lock. */
+	struct ctxd_dir_lock dlk = {.fd = -1};
+	if (ctxd_dir_lock(dir->fd, &dlk, err) < 0 ||
+	    ctxd_sandbox_check_links(dir->fd, file, file, err) < 0) {
+		goto out;
+	}
 	if (ctxd_memory_bank_read_file(dir->fd, file, &cur, &cur_len) < 0) {
 		if (errno != ENOENT) {
 			int e = errno;
@@ -1131,6 +1139,7 @@ out:
 	}
 	free(cur);
 	free(neu);
+	ctxd_dir_unlock(&dlk);
 	flock(lfd, LOCK_UN);
 	close(lfd);
 	return rc;
