@@ -4,7 +4,7 @@
 usage: fs_crash.py CTXD_BINARY [RUNS]
 
 1. Crash safety (RUNS times, default 200): ctxd rewrites a multi-MiB file with write_file,
-   edit_file or append_file (a 12 MiB append) and is killed with SIGKILL after a random
+   edit_file or append_file (a 3.9 MiB append) and is killed with SIGKILL after a random
    delay (half of the appends: the moment the file's size changes); the file must then hold exactly the old or the new content (for an append: the old
    content or old + appended), never a mix or a torn tail (and never be missing).
 2. Concurrency: 64 edit_file calls in one write, all with the expectedSha256 of the
@@ -80,7 +80,7 @@ def crash_runs(binary, runs):
             return took
         window = timed("write_file", {"path": path, "content": new})
         # The append is timed on its own: it carries more bytes than the rewrite.
-        tail = line_b * 200000  # ~12.2 MiB, below the 16 MiB frame limit
+        tail = line_b * 64000  # ~3.9 MiB: more than the old content
         append_window = timed("append_file", {"path": path, "content": tail})
         seen["appended"] = 0
         for r in range(runs):

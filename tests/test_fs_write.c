@@ -553,6 +553,13 @@ static void test_copy_sparse(void)
 	err_has(call("copy_file", "{\"source\":\"dense.bin\",\"destination\":\"dense-2.bin\"}"),
 		"more than limits.copy_bytes (16384 bytes)");
 	ASSERT(!exists(root, "dense-2.bin"));
+	/* an append rewrites the file: the same cap, and a message that says so */
+	err_has(call("append_file", "{\"path\":\"dense.bin\",\"content\":\"x\"}"),
+		"an append rewrites the whole file");
+	size_t dl;
+	char *d = read_whole(root, "dense.bin", &dl);
+	ASSERT(dl == sizeof(dense) && memcmp(d, dense, dl) == 0);
+	free(d);
 	cfg.max_copy_bytes = (size_t)1 << 30;
 	static const char *const rm[] = {"sparse.bin", "sparse-copy.bin", "sparse-2.bin",
 					 "dense.bin"};

@@ -1302,17 +1302,18 @@ static size_t copy_cap(const struct ctxd_tool_ctx *ctx)
 	return ctx->cfg && ctx->cfg->max_copy_bytes ? ctx->cfg->max_copy_bytes : (size_t)1 << 30;
 }
 
-/* Why a copy of `data` bytes (holes not counted) is refused, or NULL when it fits. */
+/* Why a copy of `data` bytes (holes not counted) is refused, or NULL when it fits. `why`
+ * says why the call copies (may be ""). */
 static json_t *over_cap(const struct ctxd_tool_ctx *ctx, const char *verb, const char *path,
-			uint64_t data)
+			uint64_t data, const char *why)
 {
 	if (data <= copy_cap(ctx)) {
 		return NULL;
 	}
 	return fs_fail("cannot %s '%s': it holds %llu bytes of data (holes not counted), more than "
-		       "limits.copy_bytes (%zu bytes) allows one call to write; nothing was "
+		       "limits.copy_bytes (%zu bytes) allows one call to write%s; nothing was "
 		       "written",
-		       verb, path, (unsigned long long)data, copy_cap(ctx));
+		       verb, path, (unsigned long long)data, copy_cap(ctx), why);
 }
 
 /* A new temp file next to `name` in `dfd` holding the first `size` bytes of `src` with
@@ -1408,7 +1409,9 @@ json_t *fs_append_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	bool created = src < 0;
 	off_t old = created ? 0 : st.st_size;
-	if (!created && (res = over_cap(ctx, "append to", loc.abs, ctxd_data_bytes(src, old)))) {
+	if (!created && (res = over_cap(ctx, "append to", loc.abs, ctxd_data_bytes(src, old),
+					" (an append rewrites the whole file, so that a crash "
+					"never leaves it torn)"))) {
 		goto out;
 	}
 	int rc = created ? (ctxd_atomic_begin(&a, dfd, name, &err) < 0 ? -err.sys_errno : 0)
@@ -1516,7 +1519,7 @@ json_t *fs_copy_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		}
 	}
 	uint64_t data = ctxd_data_bytes(sfd, st.st_size);
-	if ((res = over_cap(ctx, "copy", sloc.abs, data))) {
+	if ((res = over_cap(ctx, "copy", sloc.abs, data, ""))) {
 		goto out;
 	}
 	struct ctxd_atomic a;
@@ -1564,8 +1567,8 @@ static json_t *move_by_copy(const struct ctxd_tool_ctx *ctx, int sfd, const char
 	if (fd < 0) {
 		return fs_fail("cannot open '%s': %s", sloc->abs, strerror(errno));
 	}
-	json_t *res = over_cap(ctx, "move (by copying across file systems)", sloc->abs,
-			       ctxd_data_bytes(fd, st->st_size));
+	json_t *res = over_cap(ctx, "move", sloc->abs, ctxd_data_bytes(fd, st->st_size),
+			       " (a move across file systems is a copy)");
 	struct ctxd_atomic a;
 	struct ctxd_error err = {0};
 	int rc = res ? 0 : fill_copy(ctx, fd, st->st_size, dfd, dname, &a);
