@@ -1070,8 +1070,7 @@ int ctxd_memory_bank_edit(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir 
 	 * file tool takes, in this process and others) keeps append_file and friends out
 	 * between the read below and the rename. Always taken after the bank lock. */
 	struct ctxd_dir_lock dlk = {.fd = -1};
-	if (ctxd_dir_lock(dir->fd, &dlk, err) < 0 ||
-	    ctxd_sandbox_check_links(dir->fd, file, file, err) < 0) {
+	if (ctxd_dir_lock(dir->fd, &dlk, err) < 0) {
 		goto out;
 	}
 	if (ctxd_memory_bank_read_file(dir->fd, file, &cur, &cur_len) < 0) {
