@@ -24,6 +24,7 @@
 #define MAX_DEPTH 16                     /* nested mappings/sequences */
 #define MAX_FILE_BYTES ((size_t)1 << 20) /* ctxd_config_load_file refuses bigger files */
 #define MAX_BYTES_LIMIT ((size_t)1 << 30) /* upper bound of every size limit: 1 GiB */
+#define MAX_COPY_LIMIT  ((size_t)1 << 40) /* ... but limits.copy_bytes: 1 TiB */
 #define KEY_MAX 64                       /* longer keys are unknown anyway */
 
 struct loader {
@@ -67,6 +68,8 @@ void ctxd_config_init(struct ctxd_config *cfg)
 	cfg->skills_max_dirs = 10000;
 	cfg->skills_catalogue_bytes = 8192;
 	cfg->max_subscriptions = 10000;
+	cfg->max_copy_bytes = (size_t)1 << 30;
+	cfg->hardlinks_refuse = false;
 }
 
 static void free_roots(struct ctxd_config_root *roots, size_t n)
@@ -533,6 +536,23 @@ static int get_level(struct loader *ld, const char *what, enum ctxd_log_level *o
 	return 0;
 }
 
+/* sandbox.hardlinks: "allow" (false) or "refuse" (true). */
+static int get_hardlinks(struct loader *ld, const char *what, bool *refuse)
+{
+	const char *s;
+	char ex[64];
+	if (scalar(ld, what, "allow or refuse", &s)) {
+		return -1;
+	}
+	if (strcasecmp(s, "allow") == 0 || strcasecmp(s, "refuse") == 0) {
+		*refuse = strcasecmp(s, "refuse") == 0;
+		return 0;
+	}
+	fail_at(ld, ld->ev.start_mark, "%s: expected allow or refuse, got '%s'", what,
+		value_excerpt(ld, ex, sizeof(ex)));
+	return -1;
+}
+
 static int get_string(struct loader *ld, const char *what, char **out)
 {
 	const char *s;
@@ -712,7 +732,7 @@ static int parse_limits(struct loader *ld, struct ctxd_config *cfg)
 {
 	static const char *const keys[] = {
 		"frame_bytes", "read_bytes", "entries", "write_queue_bytes", "drain_ms", "page_size",
-		"media_bytes", "roots_timeout_ms", "call_ms", "subscriptions",
+		"media_bytes", "roots_timeout_ms", "call_ms", "subscriptions", "copy_bytes",
 	};
 	unsigned seen = 0;
 	size_t k;
@@ -768,6 +788,9 @@ static int parse_limits(struct loader *ld, struct ctxd_config *cfg)
 				cfg->max_subscriptions = (unsigned)v;
 			}
 			break;
+		case 10:
+			rc = get_size(ld, what, 1024, MAX_COPY_LIMIT, &cfg->max_copy_bytes);
+			break;
 		default:
 			rc = get_uint(ld, what, 100, 600000, &v);
 			if (rc == 0) {
@@ -802,7 +825,7 @@ static int parse_log(struct loader *ld, struct ctxd_config *cfg)
 
 static int parse_sandbox(struct loader *ld, struct ctxd_config *cfg)
 {
-	static const char *const keys[] = {"landlock", "read_only"};
+	static const char *const keys[] = {"landlock", "read_only", "hardlinks"};
 	unsigned seen = 0;
 	size_t k;
 	int rc;
@@ -811,6 +834,12 @@ static int parse_sandbox(struct loader *ld, struct ctxd_config *cfg)
 		return -1;
 	}
 	while ((rc = next_key(ld, "sandbox", keys, N_KEYS(keys), &seen, &k)) == 1) {
+		if (k == 2) {
+			if (get_hardlinks(ld, "sandbox.hardlinks", &cfg->hardlinks_refuse)) {
+				return -1;
+			}
+			continue;
+		}
 		if (k == 0 ? get_bool(ld, "sandbox.landlock", &cfg->landlock)
 			   : get_bool(ld, "sandbox.read_only", &cfg->read_only)) {
 			return -1;

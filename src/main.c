@@ -306,6 +306,7 @@ int main(int argc, char **argv)
 		}
 	}
 	ctxd_sandbox_seal(sb);
+	ctxd_sandbox_set_hardlinks(cfg.hardlinks_refuse);
 	/* A family that is off (tools.toolsets) is not even created: no skill directories
 	 * opened or scanned, no bank looked for, nothing watched. */
 	if (cfg.toolsets & CTXD_TOOLSET_SKILLS) {

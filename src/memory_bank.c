@@ -771,6 +771,11 @@ int ctxd_memory_bank_read_file(int dirfd, const char *name, char **out, size_t *
 		errno = e;
 		return -1;
 	}
+	if (ctxd_sandbox_link_refused(&st)) { /* sandbox.hardlinks: refuse */
+		close(fd);
+		errno = EMLINK;
+		return -1;
+	}
 	int rc = ctxd_read_all(fd, FILE_MAX, out, len);
 	e = errno;
 	close(fd);
@@ -801,6 +806,8 @@ const char *ctxd_memory_bank_read_error(int dirfd, const char *name, int e, char
 	} else if (e == EFBIG) {
 		snprintf(buf, n, "'%s' is larger than %zu MiB, the most a bank file may hold", name,
 			 FILE_MAX >> 20);
+	} else if (e == EMLINK) {
+		snprintf(buf, n, "'%s' is refused: " CTXD_SANDBOX_HARDLINK_WHY, name);
 	} else {
 		snprintf(buf, n, "cannot read '%s': %s", name, strerror(e));
 	}
@@ -1059,6 +1066,13 @@ int ctxd_memory_bank_edit(struct ctxd_memory_bank *mb, const struct ctxd_mb_dir 
 	char *cur = NULL, *neu = NULL;
 	size_t cur_len = 0, neu_len = 0;
 	char sha[65] = "";
+	/* The bank lock orders bank transactions; the directory's write lock (the one every
+	 * file tool takes, in this process and others) keeps append_file and friends out
+	 * between the read below and the rename. Always taken after the bank lock. */
+	struct ctxd_dir_lock dlk = {.fd = -1};
+	if (ctxd_dir_lock(dir->fd, &dlk, err) < 0) {
+		goto out;
+	}
 	if (ctxd_memory_bank_read_file(dir->fd, file, &cur, &cur_len) < 0) {
 		if (errno != ENOENT) {
 			int e = errno;
@@ -1124,6 +1138,7 @@ out:
 	}
 	free(cur);
 	free(neu);
+	ctxd_dir_unlock(&dlk);
 	flock(lfd, LOCK_UN);
 	close(lfd);
 	return rc;

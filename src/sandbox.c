@@ -67,6 +67,10 @@ struct ctxd_sandbox {
 	bool sealed;
 };
 
+/* sandbox.hardlinks: refuse regular files with more than one link (process-wide policy,
+ * set once at start-up like Landlock). */
+static atomic_bool refuse_links;
+
 /* Test switch: route every open through the walk instead of openat2. */
 static atomic_bool force_walk;
 /* Set once openat2 returned ENOSYS, so later opens go straight to the walk. */
@@ -214,6 +218,14 @@ static const char *errstr(int e, char *buf)
 	return strerror_r(e, buf, ERRBUF);
 }
 
+static void set_link_error(struct ctxd_error *err, const char *shown)
+{
+	ctxd_error_set_errno(err, 0, EMLINK,
+			     "'%s' is refused: " CTXD_SANDBOX_HARDLINK_WHY
+			     ", so files with several links are neither read nor changed",
+			     shown);
+}
+
 /* Fill `err` for a failed open of the user path `shown` (already display-safe). */
 static void set_open_error(struct ctxd_error *err, int e, const char *shown)
 {
@@ -245,6 +257,9 @@ static void set_open_error(struct ctxd_error *err, int e, const char *shown)
 		break;
 	case ENAMETOOLONG:
 		ctxd_error_set_errno(err, 0, e, "'%s': path too long", shown);
+		break;
+	case EMLINK:
+		set_link_error(err, shown);
 		break;
 	default: {
 		char buf[ERRBUF];
@@ -582,7 +597,7 @@ static int try_openat2(int dirfd, const char *rel, int flags, mode_t mode, bool 
 
 /* Open `rel` beneath `dirfd`. With `root` (dirfd is that root's fd), absolute symlinks
  * that land inside the root are accepted through the walk. Returns fd or -errno. */
-static int confined_open(int dirfd, const struct root_entry *root, const char *rel, int flags,
+static int confined_open_any(int dirfd, const struct root_entry *root, const char *rel, int flags,
 			 mode_t mode, bool nofollow_last)
 {
 	if (!atomic_load_explicit(&force_walk, memory_order_relaxed) &&
@@ -598,6 +613,21 @@ static int confined_open(int dirfd, const struct root_entry *root, const char *r
 		ctxd_info("openat2 is not available; using the component walk for paths");
 	}
 	return walk_open(dirfd, root, rel, flags, mode, nofollow_last);
+}
+
+/* confined_open_any, then the hard-link policy: a regular file with more than one link is
+ * closed again and refused with -EMLINK when sandbox.hardlinks is refuse. */
+static int confined_open(int dirfd, const struct root_entry *root, const char *rel, int flags,
+			 mode_t mode, bool nofollow_last)
+{
+	int fd = confined_open_any(dirfd, root, rel, flags, mode, nofollow_last);
+	struct stat st;
+	if (fd >= 0 && atomic_load_explicit(&refuse_links, memory_order_relaxed) &&
+	    fstat(fd, &st) == 0 && ctxd_sandbox_link_refused(&st)) {
+		close(fd);
+		return -EMLINK;
+	}
+	return fd;
 }
 
 /* ---- roots ----------------------------------------------------------------------------- */
@@ -975,6 +1005,29 @@ int ctxd_sandbox_open_parent(const struct ctxd_sandbox *sb, const char *user_pat
 	}
 	memcpy(name, last, strlen(last) + 1);
 	return fd;
+}
+
+void ctxd_sandbox_set_hardlinks(bool refuse)
+{
+	atomic_store(&refuse_links, refuse);
+}
+
+bool ctxd_sandbox_link_refused(const struct stat *st)
+{
+	return atomic_load_explicit(&refuse_links, memory_order_relaxed) &&
+	       S_ISREG(st->st_mode) && st->st_nlink > 1;
+}
+
+int ctxd_sandbox_check_links(int dirfd, const char *name, const char *shown,
+			     struct ctxd_error *err)
+{
+	struct stat st;
+	if (!atomic_load_explicit(&refuse_links, memory_order_relaxed) ||
+	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !ctxd_sandbox_link_refused(&st)) {
+		return 0;
+	}
+	set_link_error(err, shown);
+	return -1;
 }
 
 /* ---- Landlock -------------------------------------------------------------------------- */

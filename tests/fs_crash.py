@@ -3,9 +3,10 @@
 
 usage: fs_crash.py CTXD_BINARY [RUNS]
 
-1. Crash safety (RUNS times, default 200): ctxd rewrites a multi-MiB file with write_file or
-   edit_file and is killed with SIGKILL after a random delay; the file must then hold
-   exactly the old or the new content, never a mix (and never be missing).
+1. Crash safety (RUNS times, default 200): ctxd rewrites a multi-MiB file with write_file,
+   edit_file or append_file (a 3.9 MiB append) and is killed with SIGKILL after a random
+   delay (half of the appends: the moment the file's size changes); the file must then hold exactly the old or the new content (for an append: the old
+   content or old + appended), never a mix or a torn tail (and never be missing).
 2. Concurrency: 64 edit_file calls in one write, all with the expectedSha256 of the
    initial content and each changing a different line: exactly one succeeds, the other 63
    report the conflict, and the file holds the initial content plus that one edit.
@@ -66,41 +67,66 @@ def crash_runs(binary, runs):
         seen = {"old": 0, "new": 0}
         # Calibrate: how long does one rewrite take from the request to the answer? Kills
         # are then spread over that window, so they land before, during and after it.
-        with open(path, "w") as f:
-            f.write(old)
-        p = start(binary, base)
-        t0 = time.monotonic()
-        send(p, call(1, "write_file", {"path": path, "content": new}))
-        recv(p)
-        window = time.monotonic() - t0
-        p.stdin.close()
-        p.wait()
+        def timed(name, args):
+            with open(path, "w") as f:
+                f.write(old)
+            p = start(binary, base)
+            t0 = time.monotonic()
+            send(p, call(1, name, args))
+            recv(p)
+            took = time.monotonic() - t0
+            p.stdin.close()
+            p.wait()
+            return took
+        window = timed("write_file", {"path": path, "content": new})
+        # The append is timed on its own: it carries more bytes than the rewrite.
+        tail = line_b * 64000  # ~3.9 MiB: more than the old content
+        append_window = timed("append_file", {"path": path, "content": tail})
+        seen["appended"] = 0
         for r in range(runs):
             with open(path, "w") as f:
                 f.write(old)
             p = start(binary, base)
-            if r % 2 == 0:
+            kind = r % 3
+            if kind == 0:
                 send(p, call(1, "write_file", {"path": path, "content": new}))
-            else:
+            elif kind == 1:
                 send(p, call(1, "edit_file", {"path": path, "edits": [
                     {"oldText": line_a.rstrip("\n"), "newText": line_b.rstrip("\n"),
                      "replaceAll": True}]}))
-            time.sleep(random.uniform(0, window * 1.2))
+            else:
+                send(p, call(1, "append_file", {"path": path, "content": tail}))
+            if kind == 2 and r % 2 == 0:
+                # Kill the moment the file's size changes: an append written in place is
+                # then caught in the middle of its write(), an atomic one is already whole.
+                deadline = time.monotonic() + 60
+                while os.stat(path).st_size == len(old) and time.monotonic() < deadline:
+                    time.sleep(0.0002)  # a poll interval far below the write's duration
+            else:
+                time.sleep(random.uniform(0, (append_window if kind == 2 else window) * 1.2))
             p.send_signal(signal.SIGKILL)
             p.wait()
             with open(path) as f:
                 got = f.read()
             if got == old:
                 seen["old"] += 1
-            elif got == new:
+            elif kind != 2 and got == new:
                 seen["new"] += 1
+            elif kind == 2 and got == old + tail:
+                seen["appended"] += 1
             else:
-                raise SystemExit("run %d: the file holds a mix (%d bytes)" % (r, len(got)))
+                raise SystemExit("run %d (%s): the file holds a mix or a torn tail (%d bytes; "
+                                 "old %d, complete %d)"
+                                 % (r, ("write_file", "edit_file", "append_file")[kind],
+                                    len(got), len(old),
+                                    len(old + tail) if kind == 2 else len(new)))
             for n in os.listdir(base):
                 if n != "f.txt":
                     os.unlink(os.path.join(base, n))  # a temp file a kill left behind
-        print("crash safety: %d/%d runs left old or new content (old %d, new %d; "
-              "rewrite window %.1f ms)" % (runs, runs, seen["old"], seen["new"], window * 1e3))
+        print("crash safety: %d/%d runs left old or new content (old %d, new %d, appended "
+              "%d; rewrite window %.1f ms, append window %.1f ms)"
+              % (runs, runs, seen["old"], seen["new"], seen["appended"], window * 1e3,
+                 append_window * 1e3))
     finally:
         shutil.rmtree(base)
 

@@ -54,6 +54,8 @@ static void check_defaults(const struct ctxd_config *cfg)
 	ASSERT(!cfg->read_only);
 	ASSERT_EQ(cfg->n_disabled_tools, 0);
 	ASSERT_EQ(cfg->toolsets, CTXD_TOOLSET_ALL);
+	ASSERT_EQ(cfg->max_copy_bytes, (size_t)1 << 30);
+	ASSERT(!cfg->hardlinks_refuse);
 }
 
 static void test_config_defaults(void)
@@ -364,6 +366,25 @@ static void test_config_errors(void)
 	ASSERT_STR_EQ(err.msg, "<config>:1:1: unknown key 'foo' in the top level");
 	ASSERT_EQ(err.code, 0);
 	ctxd_config_finish(&cfg);
+}
+
+/* limits.copy_bytes and sandbox.hardlinks (issue 12, items 11 and 12). */
+static void test_config_copy_hardlinks(void)
+{
+	struct ctxd_config mc;
+	struct ctxd_error me;
+	ctxd_config_init(&mc);
+	ASSERT_EQ(load(&mc, "limits: {copy_bytes: 64G}\nsandbox: {hardlinks: refuse}\n", &me), 0);
+	ASSERT_EQ(mc.max_copy_bytes, (size_t)64 << 30);
+	ASSERT(mc.hardlinks_refuse);
+	ASSERT_EQ(load(&mc, "sandbox: {hardlinks: allow}\n", &me), 0);
+	ASSERT(!mc.hardlinks_refuse);
+	ctxd_config_finish(&mc);
+	expect_error("limits: {copy_bytes: 512}\n",
+		     "t.yaml:1:22: limits.copy_bytes: 512 is out of range "
+		     "(1024..1099511627776 bytes)");
+	expect_error("sandbox: {hardlinks: maybe}\n",
+		     "t.yaml:1:22: sandbox.hardlinks: expected allow or refuse, got 'maybe'");
 }
 
 static void test_config_aliases_refused(void)
@@ -853,6 +874,7 @@ static void test_config_example_file(void)
 		"  page_size:",	     "  media_bytes:",	     "\nlog:",		     "  level:",     "log_level",
 		"\nsandbox:",	     "  landlock:",	     "  read_only:", "\ntools:",
 		"  disabled:",	     "mode: ro",	     "  toolsets:",	     "  call_ms:",
+		"  copy_bytes:",     "  hardlinks:",
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		ASSERT_CONTAINS(text, keys[i]);
@@ -934,6 +956,7 @@ int main(void)
 	RUN(test_config_every_key);
 	RUN(test_config_sizes);
 	RUN(test_config_errors);
+	RUN(test_config_copy_hardlinks);
 	RUN(test_config_aliases_refused);
 	RUN(test_config_deep_nesting);
 	RUN(test_config_empty);

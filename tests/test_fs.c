@@ -462,6 +462,28 @@ static void test_fs_list_directory(void)
 	expect_error(call("list_directory", "{\"path\":\"/etc\"}"), "/etc");
 }
 
+/* list_directory_with_sizes names a FIFO (or any other non-file, non-link) [OTHER], not
+ * [LINK] (issue 12 item 13); a symlink stays [LINK]. */
+static void test_fs_list_sizes_types(void)
+{
+	mkd("lsz");
+	puts_file("lsz/f.txt", "abc");
+	lnk("f.txt", "lsz/l");
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/lsz/fifo", root);
+	ASSERT_EQ(mkfifo(p, 0644), 0);
+	json_t *r = call("list_directory_with_sizes", "{\"path\":\"%s/lsz\"}", root);
+	ASSERT(!is_error(r));
+	ASSERT_CONTAINS(text(r), "[OTHER] fifo");
+	ASSERT_CONTAINS(text(r), "[LINK] l ");
+	ASSERT_CONTAINS(text(r), "[FILE] f.txt");
+	ASSERT(!strstr(text(r), "[LINK] fifo"));
+	ASSERT_STR_EQ(json_string_value(json_object_get(
+			  entry_named(json_object_get(sc(r), "entries"), "fifo"), "type")),
+		      "other");
+	json_decref(r);
+}
+
 static void test_fs_get_file_info(void)
 {
 	puts_file("info.txt", "hello");
@@ -494,10 +516,20 @@ static void test_fs_get_file_info(void)
 	ASSERT_EQ(num(r, "size"), 5);
 	json_decref(r);
 
+	/* a link leading out of the roots is refused like every other tool refuses it, not
+	 * described by the link's own lstat (issue 11 section 5) */
 	r = call("get_file_info", "{\"path\":\"%s/escape\"}", root);
+	ASSERT(is_error(r));
+	ASSERT_CONTAINS(text(r), "escapes its root");
+	ASSERT(!json_object_get(r, "structuredContent"));
+	json_decref(r);
+	/* a dangling link inside the root is still described itself */
+	lnk("no-such-target", "dangling.lnk");
+	r = call("get_file_info", "{\"path\":\"%s/dangling.lnk\"}", root);
 	ASSERT(!is_error(r));
 	ASSERT(flag(r, "isSymlink"));
 	ASSERT_STR_EQ(str(r, "type"), "symlink");
+	ASSERT_CONTAINS(text(r), "target is missing");
 	json_decref(r);
 
 	r = call("get_file_info", "{\"path\":\"%s\"}", root);
@@ -823,6 +855,7 @@ int main(void)
 	RUN(test_fs_read_huge);
 	RUN(test_fs_list_directory);
 	RUN(test_fs_get_file_info);
+	RUN(test_fs_list_sizes_types);
 	RUN(test_fs_search_files);
 	RUN(test_fs_search_big_tree);
 	RUN(test_fs_search_deep);

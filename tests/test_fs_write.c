@@ -14,7 +14,9 @@
 
 #include "ctxd/config.h"
 #include "ctxd/fsutil.h"
+#include "ctxd/pool.h"
 #include "ctxd/sandbox.h"
+#include "ctxd/strbuf.h"
 #include "ctxd/tools_fs.h"
 #include "test.h"
 
@@ -315,6 +317,258 @@ static void test_other_writers(void)
 	ASSERT(exists(root, "ap.txt"));
 }
 
+/* ---- hardening round two (issue 12) ---------------------------------------------- */
+
+/* Call a tool with arguments built by jansson (for arguments too big for call()). Steals
+ * `args`. */
+static json_t *call_new(const char *name, json_t *args)
+{
+	ASSERT(args);
+	json_t *res = tool(name)->fn(&ctx, args);
+	json_decref(args);
+	ASSERT(res);
+	return res;
+}
+
+/* The whole file root/rel, malloc'd (NUL-terminated), its size in *len. */
+static char *read_whole(const char *dir, const char *rel, size_t *len)
+{
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	ASSERT(fd >= 0);
+	char *buf;
+	ASSERT_EQ(ctxd_read_all(fd, (size_t)1 << 30, &buf, len), 0);
+	close(fd);
+	return buf;
+}
+
+static void put_n(const char *rel, const char *data, size_t n)
+{
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	FILE *f = fopen(p, "wb");
+	ASSERT(f);
+	ASSERT_EQ(fwrite(data, 1, n, f), n);
+	ASSERT_EQ(fclose(f), 0);
+}
+
+/* Item 4: the whitespace-tolerant match of a 100,000-line oldText in a 1,000,000-line
+ * file. The old scan compared each of the ~900,000 start lines with up to 100,000 lines
+ * of oldText (9 * 10^10 comparisons: more than half an hour); the match must now be found
+ * in one pass, the edit applied and the answer given, well inside this test's timeout. */
+static void test_edit_ws_scale(void)
+{
+	const size_t n = 1000000, m = 100000;
+	struct ctxd_strbuf f = {0}, o = {0};
+	for (size_t i = 0; i + 1 < n; i++) {
+		ctxd_strbuf_add(&f, "  x\n", 4);
+	}
+	ctxd_strbuf_add(&f, "  y\n", 4);
+	for (size_t i = 0; i + 1 < m; i++) {
+		ctxd_strbuf_add(&o, "x\n", 2);
+	}
+	ctxd_strbuf_add(&o, "y", 1);
+	ASSERT(!f.oom && !o.oom);
+	put_n("huge.txt", f.p, f.len);
+	char path[CTXD_PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/huge.txt", root);
+	/* a near miss at every start line: no match, nothing written */
+	o.p[o.len - 1] = 'q';
+	json_t *r = call_new("edit_file", json_pack("{s:s, s:[{s:s, s:s}]}", "path", path, "edits",
+						   "oldText", o.p, "newText", "z"));
+	ASSERT(is_error(r));
+	ASSERT_CONTAINS(text(r), "matches 0 times");
+	json_decref(r);
+	/* the one window, at the end of the file */
+	o.p[o.len - 1] = 'y';
+	r = call_new("edit_file", json_pack("{s:s, s:[{s:s, s:s}]}", "path", path, "edits",
+					    "oldText", o.p, "newText", "z"));
+	ok(r);
+	size_t len;
+	char *got = read_whole(root, "huge.txt", &len);
+	ASSERT_EQ(len, (n - m) * 4 + 4);
+	ASSERT(memcmp(got + len - 8, "  x\n  z\n", 8) == 0);
+	free(got);
+	free(f.p);
+	free(o.p);
+	unlink(path);
+}
+
+/* Item 4: a cancelled edit stops and writes nothing (the whitespace-tolerant path, the
+ * one that can run long). */
+static void test_edit_cancel(void)
+{
+	put(root, "c.txt", "def f():\n    if x:\n        return 1\n");
+	static struct ctxd_job job;
+	atomic_store(&job.cancel, true);
+	ctx.job = &job;
+	json_t *r = call("edit_file", "{\"path\":\"c.txt\",\"edits\":[{\"oldText\":\"if x:\\n    "
+				      "return 1\",\"newText\":\"if y:\\n    return 2\"}]}");
+	ctx.job = NULL;
+	err_has(r, "cancelled");
+	ASSERT_STR_EQ(slurp(root, "c.txt"), "def f():\n    if x:\n        return 1\n");
+}
+
+/* Item 8: replaceAll through the whitespace-tolerant match replaces every window, not the
+ * first 8 (MAX_POS) while reporting success. */
+static void test_edit_ws_replace_all(void)
+{
+	struct ctxd_strbuf f = {0}, want = {0};
+	for (int i = 0; i < 100; i++) {
+		const char *ind = i % 2 ? "\t" : "    ";
+		ctxd_strbuf_printf(&f, "block %d\n%sif ready:\n%s    go()\n", i, ind, ind);
+		ctxd_strbuf_printf(&want, "block %d\n%sif done:\n%s    stop()\n", i, ind, ind);
+	}
+	ASSERT(!f.oom && !want.oom);
+	put(root, "many.txt", f.p);
+	json_t *r = call("edit_file", "{\"path\":\"many.txt\",\"edits\":[{\"oldText\":\"if ready:\\n"
+				      "    go()\",\"newText\":\"if done:\\n    stop()\","
+				      "\"replaceAll\":true}]}");
+	ok(r);
+	size_t len;
+	char *got = read_whole(root, "many.txt", &len);
+	ASSERT_STR_EQ(got, want.p);
+	free(got);
+	/* without replaceAll: refused, the count is the full one and nothing changes */
+	put(root, "many.txt", f.p);
+	err_has(call("edit_file", "{\"path\":\"many.txt\",\"edits\":[{\"oldText\":\"if ready:\\n"
+				  "    go()\",\"newText\":\"x\"}]}"),
+		"matches 100 times in");
+	got = read_whole(root, "many.txt", &len);
+	ASSERT_STR_EQ(got, f.p);
+	free(got);
+	free(f.p);
+	free(want.p);
+}
+
+/* Item 11: a hard link inside the root to a file outside. Reads stay allowed by default;
+ * append_file (like write_file and edit_file) must not change the shared inode: the link
+ * is broken and the outside file keeps its content. With sandbox.hardlinks: refuse every
+ * tool refuses the file and says why. */
+static void test_hardlinks(void)
+{
+	char in[2 * CTXD_PATH_MAX], outp[2 * CTXD_PATH_MAX];
+	put(out, "linked.txt", "outside\n");
+	snprintf(outp, sizeof(outp), "%s/linked.txt", out);
+	snprintf(in, sizeof(in), "%s/hl.txt", root);
+	unlink(in);
+	ASSERT_EQ(link(outp, in), 0);
+	ok(call("append_file", "{\"path\":\"hl.txt\",\"content\":\"appended\\n\"}"));
+	ASSERT_STR_EQ(slurp(out, "linked.txt"), "outside\n");
+	ASSERT_STR_EQ(slurp(root, "hl.txt"), "outside\nappended\n");
+	struct stat st;
+	ASSERT_EQ(stat(outp, &st), 0);
+	ASSERT_EQ(st.st_nlink, 1);
+	ok(call("edit_file", "{\"path\":\"hl.txt\",\"edits\":[{\"oldText\":\"appended\","
+			     "\"newText\":\"edited\"}]}"));
+	ASSERT_STR_EQ(slurp(out, "linked.txt"), "outside\n");
+
+	unlink(in);
+	ASSERT_EQ(link(outp, in), 0);
+	json_t *r = call("read_text_file", "{\"path\":\"hl.txt\"}");
+	ASSERT(!is_error(r)); /* allowed by default */
+	json_decref(r);
+	ctxd_sandbox_set_hardlinks(true);
+	static const char *const calls[][2] = {
+	    {"read_text_file", "{\"path\":\"hl.txt\"}"},
+	    {"get_file_info", "{\"path\":\"hl.txt\"}"},
+	    {"read_multiple_files", "{\"paths\":[\"hl.txt\"]}"},
+	    {"write_file", "{\"path\":\"hl.txt\",\"content\":\"x\"}"},
+	    {"edit_file", "{\"path\":\"hl.txt\",\"edits\":[{\"oldText\":\"outside\","
+			  "\"newText\":\"x\"}]}"},
+	    {"append_file", "{\"path\":\"hl.txt\",\"content\":\"x\"}"},
+	    {"copy_file", "{\"source\":\"hl.txt\",\"destination\":\"hl-copy.txt\"}"},
+	    {"move_file", "{\"source\":\"hl.txt\",\"destination\":\"hl-moved.txt\"}"},
+	    {"delete_file", "{\"path\":\"hl.txt\"}"},
+	};
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		r = call(calls[i][0], "%s", calls[i][1]);
+		if (!strcmp(calls[i][0], "read_multiple_files")) {
+			char *dump = json_dumps(r, 0);
+			ASSERT_CONTAINS(dump, "hard link");
+			free(dump);
+			json_decref(r);
+			continue;
+		}
+		err_has(r, "sandbox.hardlinks is 'refuse'");
+	}
+	ASSERT(!exists(root, "hl-copy.txt") && !exists(root, "hl-moved.txt"));
+	ASSERT_STR_EQ(slurp(root, "hl.txt"), "outside\n");
+	ASSERT_STR_EQ(slurp(out, "linked.txt"), "outside\n");
+	/* a file with one link is unaffected */
+	ok(call("read_text_file", "{\"path\":\"src.txt\"}"));
+	ctxd_sandbox_set_hardlinks(false);
+	unlink(in);
+	unlink(outp);
+}
+
+/* Item 12: copy_file keeps holes (a 256 MiB sparse file with 3 small extents of data) and
+ * copies at most limits.copy_bytes of data. */
+static void test_copy_sparse(void)
+{
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/sparse.bin", root);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT(fd >= 0);
+	const off_t size = (off_t)256 << 20;
+	ASSERT_EQ(ftruncate(fd, size), 0);
+	const off_t at[3] = {0, (off_t)100 << 20, size - 4096};
+	for (int i = 0; i < 3; i++) {
+		char blk[4096];
+		memset(blk, 'a' + i, sizeof(blk));
+		ASSERT_EQ(pwrite(fd, blk, sizeof(blk), at[i]), (ssize_t)sizeof(blk));
+	}
+	ASSERT_EQ(close(fd), 0);
+	struct stat src;
+	ASSERT_EQ(stat(p, &src), 0);
+	if ((off_t)src.st_blocks * 512 >= size) {
+		fprintf(stderr, "   (this file system stores no holes; sparse copy not checked)\n");
+		unlink(p);
+		return;
+	}
+	ok(call("copy_file", "{\"source\":\"sparse.bin\",\"destination\":\"sparse-copy.bin\"}"));
+	struct stat dst;
+	snprintf(p, sizeof(p), "%s/sparse-copy.bin", root);
+	ASSERT_EQ(stat(p, &dst), 0);
+	ASSERT_EQ(dst.st_size, size);
+	/* as much storage as the source, give or take file system rounding - not 256 MiB */
+	ASSERT((off_t)dst.st_blocks * 512 <= (off_t)src.st_blocks * 512 + (1 << 20));
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	ASSERT(fd >= 0);
+	for (int i = 0; i < 3; i++) {
+		char blk[4096];
+		ASSERT_EQ(pread(fd, blk, sizeof(blk), at[i]), (ssize_t)sizeof(blk));
+		ASSERT(blk[0] == 'a' + i && blk[4095] == 'a' + i);
+		ASSERT_EQ(pread(fd, blk, 1, at[i] + 4096 + (i < 2 ? 8192 : -8192 - 4096)), 1);
+		ASSERT_EQ(blk[0], 0);
+	}
+	close(fd);
+	/* the cap counts data, not holes: 12 KiB of data fit a 16 KiB cap, 20 KiB do not */
+	cfg.max_copy_bytes = 16 << 10;
+	ok(call("copy_file", "{\"source\":\"sparse.bin\",\"destination\":\"sparse-2.bin\"}"));
+	static char dense[20 << 10];
+	memset(dense, 'd', sizeof(dense));
+	put_n("dense.bin", dense, sizeof(dense));
+	err_has(call("copy_file", "{\"source\":\"dense.bin\",\"destination\":\"dense-2.bin\"}"),
+		"more than limits.copy_bytes (16384 bytes)");
+	ASSERT(!exists(root, "dense-2.bin"));
+	/* an append rewrites the file: the same cap, and a message that says so */
+	err_has(call("append_file", "{\"path\":\"dense.bin\",\"content\":\"x\"}"),
+		"an append rewrites the whole file");
+	size_t dl;
+	char *d = read_whole(root, "dense.bin", &dl);
+	ASSERT(dl == sizeof(dense) && memcmp(d, dense, dl) == 0);
+	free(d);
+	cfg.max_copy_bytes = (size_t)1 << 30;
+	static const char *const rm[] = {"sparse.bin", "sparse-copy.bin", "sparse-2.bin",
+					 "dense.bin"};
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s/%s", root, rm[i]);
+		unlink(p);
+	}
+}
+
 /* ---- the escape list -------------------------------------------------------------- */
 
 static void outside_intact(void)
@@ -492,6 +746,11 @@ int main(void)
 	RUN(test_edit_file);
 	RUN(test_other_writers);
 	RUN(test_escapes);
+	RUN(test_edit_ws_scale);
+	RUN(test_edit_cancel);
+	RUN(test_edit_ws_replace_all);
+	RUN(test_hardlinks);
+	RUN(test_copy_sparse);
 
 	ctxd_sandbox_destroy(sb);
 	ctxd_config_finish(&cfg);

@@ -84,6 +84,11 @@ struct ctxd_config {
 	unsigned max_subscriptions; /* limits.subscriptions: subscriptions one session may hold
 				     * (resources/subscribe URIs, subscriptions/listen streams and
 				     * their URIs), default 10000 */
+	size_t max_copy_bytes;    /* limits.copy_bytes: data copy_file (and move_file across
+				   * file systems, append_file's rewrite) may write, holes not
+				   * counted; default 1 GiB */
+	bool hardlinks_refuse;    /* sandbox.hardlinks: refuse (true) regular files with more
+				   * than one link in every tool, or allow (false, default) */
 };
 
 /* Fill `cfg` with the built-in defaults (no roots). Never fails. Release with

@@ -127,8 +127,8 @@ json_t *ctxd_memory_bank_files(int dirfd, struct ctxd_error *err);
  * by following a symlink: the name is checked before it is opened (O_NONBLOCK) and again
  * after, so a FIFO, socket or device can neither stall the call nor be opened. Returns 0
  * with *out (malloc'd, NUL-terminated, caller frees) and *len; -1 with errno (ENOENT,
- * EFBIG, EISDIR, ELOOP for a symlink, EINVAL for a FIFO, socket or device, ...). Any
- * thread. */
+ * EFBIG, EISDIR, ELOOP for a symlink, EINVAL for a FIFO, socket or device, EMLINK for a
+ * file with several links under sandbox.hardlinks: refuse, ...). Any thread. */
 int ctxd_memory_bank_read_file(int dirfd, const char *name, char **out, size_t *len);
 
 /* A sentence saying why ctxd_memory_bank_read_file failed on `name` in `dirfd` with errno

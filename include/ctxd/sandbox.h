@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "ctxd/error.h"
@@ -145,6 +146,28 @@ enum ctxd_sandbox_level ctxd_sandbox_apply_landlock(struct ctxd_sandbox *sb,
 int ctxd_sandbox_landlock_ruleset(const struct ctxd_sandbox *sb, const char *const *extra_ro,
 				  struct ctxd_error *err);
 int ctxd_sandbox_landlock_enforce(int ruleset);
+
+/* sandbox.hardlinks, process-wide (call once at start-up, before workers run; tests may
+ * switch it between calls). With `refuse`, every open through this module (ctxd_sandbox_open,
+ * _openat) of a regular file whose link count is above 1 fails with EMLINK and a message
+ * that says why: a hard link inside a root may name a file outside every root, and no path
+ * check can tell. Default: allowed (package stores and git clones hard-link files
+ * legitimately); the writing tools never change such an inode in place either way. */
+void ctxd_sandbox_set_hardlinks(bool refuse);
+
+/* True when sandbox.hardlinks is refuse and `st` is a regular file with several links. */
+bool ctxd_sandbox_link_refused(const struct stat *st);
+
+/* Why such a file is refused, for messages that report EMLINK from the functions here. */
+#define CTXD_SANDBOX_HARDLINK_WHY                                                          \
+	"it is a hard link (the file has more than one name, and another name may lie "    \
+	"outside the allowed directories) and sandbox.hardlinks is 'refuse'"
+
+/* The same policy for an entry a writer acts on by name: 0 when `name` in `dirfd` is not a
+ * regular file with several links (or the policy allows them, or it does not exist), else
+ * -1 with err set (code 0, sys_errno EMLINK, the message naming `shown`). Thread-safe. */
+int ctxd_sandbox_check_links(int dirfd, const char *name, const char *shown,
+			     struct ctxd_error *err);
 
 /* True when the root of `loc` is read-only. */
 bool ctxd_sandbox_loc_read_only(const struct ctxd_sandbox_loc *loc);

@@ -471,7 +471,9 @@ json_t *fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
 			files++;
 			total += e->size;
 			ctxd_strbuf_printf(&t, "%s %-30s %10s\n",
-				     e->type == CTXD_FS_WALK_FILE ? "[FILE]" : "[LINK]",
+				     e->type == CTXD_FS_WALK_FILE      ? "[FILE]"
+				     : e->type == CTXD_FS_WALK_SYMLINK ? "[LINK]"
+								       : "[OTHER]",
 				     json_string_value(nm), e->type == CTXD_FS_WALK_FILE ? hs : "");
 		}
 		json_decref(nm);

@@ -9,15 +9,17 @@
  * like a user path, so a link pointing outside (dangling or not) is refused and nothing is
  * ever created outside. move_file and delete_file act on a link itself.
  *
- * Read-check-write sequences (expectedSha256, edits, appends) hold a striped mutex keyed by
- * the directory and name, so concurrent calls on one file inside this server serialize and
- * an expectedSha256 check cannot be overtaken by another ctxd writer. Replacements go
- * through ctxd_atomic_write (temp file, fsync, rename, fsync of the directory).
+ * Every change of a directory entry (replace, create, rename, unlink) holds that
+ * directory's write lock (ctxd_dir_lock, an flock shared with the memory bank and other
+ * ctxd processes) from before the file is read until after the rename, so concurrent
+ * writers to one file never lose a successful write and an expectedSha256 check cannot be
+ * overtaken. Replacements go through ctxd_atomic_write / ctxd_atomic_begin+commit (temp
+ * file, fsync, rename, fsync of the directory): append_file too, so no write ever changes an
+ * inode in place - a hard link to the file keeps the old content.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,34 +34,30 @@
 
 #define EDIT_MAX        ((size_t)64 << 20) /* largest file edit_file/write_file reads */
 #define LINK_HOPS       8
-#define LOCK_STRIPES    64
 #define DIFF_CONTEXT    3
 #define DIFF_MAX_D      1500 /* Myers edit-distance bound before a coarse hunk */
 #define RM_MAX_DEPTH    512
-#define COPY_CHUNK      (1u << 20)
 
 /* ---- locking, targets ------------------------------------------------------------- */
 
-static pthread_mutex_t stripes[LOCK_STRIPES] = {
-#define M PTHREAD_MUTEX_INITIALIZER
-	M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
-	M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
-	M, M,
-#undef M
-};
-
-static pthread_mutex_t *stripe_for(int dirfd, const char *name)
+/* Take the write lock of the directory `dfd` (ctxd_dir_lock): NULL, or an error result. */
+static json_t *lock_dir(int dfd, const struct ctxd_sandbox_loc *loc, struct ctxd_dir_lock *lk)
 {
-	struct stat st;
-	uint64_t h = 1469598103934665603ULL;
-	if (fstat(dirfd, &st) == 0) {
-		h ^= (uint64_t)st.st_dev * 31 + (uint64_t)st.st_ino;
-		h *= 1099511628211ULL;
+	struct ctxd_error err = {0};
+	if (ctxd_dir_lock(dfd, lk, &err) < 0) {
+		return fs_fail("'%s': %s", loc->abs, err.msg);
 	}
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		h = (h ^ *p) * 1099511628211ULL;
+	return NULL;
+}
+
+/* The hard-link policy for the entry `name` in `dfd`: NULL, or an error result. */
+static json_t *refuse_hardlink(int dfd, const char *name, const struct ctxd_sandbox_loc *loc)
+{
+	struct ctxd_error err = {0};
+	if (ctxd_sandbox_check_links(dfd, name, loc->abs, &err) < 0) {
+		return fs_fail("%s", err.msg);
 	}
-	return &stripes[(h >> 17) % LOCK_STRIPES];
+	return NULL;
 }
 
 /* Why a write to `loc` is refused, or NULL when allowed. */
@@ -138,6 +136,10 @@ static int write_target(const struct ctxd_tool_ctx *ctx, const char *path, size_
 				       shown, target, err.msg);
 			return -1;
 		}
+	}
+	if ((*res = refuse_hardlink(dfd, name, loc))) {
+		close(dfd);
+		return -1;
 	}
 	return dfd;
 }
@@ -238,8 +240,11 @@ json_t *fs_write_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		close(dfd);
 		return res;
 	}
-	pthread_mutex_t *mu = stripe_for(dfd, name);
-	pthread_mutex_lock(mu);
+	struct ctxd_dir_lock lk;
+	if ((res = lock_dir(dfd, &loc, &lk))) {
+		close(dfd);
+		return res;
+	}
 	struct stat st;
 	bool exists = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	if (exists && S_ISDIR(st.st_mode)) {
@@ -273,7 +278,7 @@ json_t *fs_write_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 					      (json_int_t)clen, "sha256", sha, "created",
 					      !exists));
 out:
-	pthread_mutex_unlock(mu);
+	ctxd_dir_unlock(&lk);
 	close(dfd);
 	return res;
 }
@@ -428,14 +433,6 @@ static void trim(const char *s, size_t a, size_t b, size_t *ta, size_t *tb)
 	}
 	*ta = a;
 	*tb = b;
-}
-
-static bool trimmed_eq(const char *s, size_t sa, size_t sb, const char *t, size_t ta, size_t tb)
-{
-	size_t a1, b1, a2, b2;
-	trim(s, sa, sb, &a1, &b1);
-	trim(t, ta, tb, &a2, &b2);
-	return b1 - a1 == b2 - a2 && memcmp(s + a1, t + a2, b1 - a1) == 0;
 }
 
 /* Bigram Dice similarity (0..1000) between two strings, for "closest line" hints. */
@@ -600,36 +597,123 @@ static int reindent(const char *nt, size_t nl, const char *old_ind, size_t oil,
 	return out->oom ? -1 : 0;
 }
 
-/* Whitespace-tolerant match: windows of lines equal to oldText's lines after trimming.
- * Returns the number of windows found (the first `max` starts in `at`), or -1 on ENOMEM. */
-static long ws_windows(const struct text *t, const struct lines *L, const char *o,
-		       const struct lines *OL, size_t *at, size_t max)
+/* ---- edit_file: the whitespace-tolerant match ------------------------------------- */
+
+/* A line trimmed of blanks, as a sort key; `id` numbers the distinct keys of oldText. */
+struct tline {
+	const char *p;
+	size_t len;
+	uint32_t id;
+};
+
+static int tline_cmp(const void *a, const void *b)
 {
-	if (OL->n == 0 || L->n < OL->n) {
+	const struct tline *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = n ? memcmp(x->p, y->p, n) : 0;
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+#define NO_LINE   UINT32_MAX
+#define CANCELLED (-2)
+
+/* The windows of lines of `t` equal to the lines of oldText after trimming: leftmost first,
+ * non-overlapping (the next search starts after a window). Each line of oldText gets the
+ * number of its distinct trimmed text (sort + binary search: O((N + M) log M) comparisons,
+ * each bounded by its line's length, whatever the input), then Knuth-Morris-Pratt finds
+ * the windows in one pass over the file's lines. The old scan compared every start with
+ * up to M lines: a 1M-line file and a 100k-line oldText that misses on its last line took
+ * 10^11 line comparisons. Returns the number of windows (their first-line indexes in *wins,
+ * malloc'd, caller frees), -1 on ENOMEM, CANCELLED when the job was cancelled. */
+static long ws_windows(const struct text *t, const struct lines *L, const char *o,
+		       const struct lines *OL, const struct ctxd_job *job, size_t **wins)
+{
+	*wins = NULL;
+	size_t m = OL->n, n = L->n;
+	if (m == 0 || n < m) {
 		return 0;
 	}
-	long found = 0;
-	for (size_t i = 0; i + OL->n <= L->n; i++) {
-		size_t j = 0;
-		while (j < OL->n && trimmed_eq(t->p, L->start[i + j], L->end[i + j], o,
-					       OL->start[j], OL->end[j])) {
-			j++;
+	long found = -1;
+	struct tline *keys = malloc(m * sizeof(*keys));
+	uint32_t *pid = malloc(m * sizeof(*pid));
+	size_t *fail = malloc(m * sizeof(*fail));
+	size_t cap = 0;
+	if (!keys || !pid || !fail) {
+		goto out;
+	}
+	for (size_t j = 0; j < m; j++) {
+		size_t a, b;
+		trim(o, OL->start[j], OL->end[j], &a, &b);
+		keys[j] = (struct tline){.p = o + a, .len = b - a, .id = (uint32_t)j};
+	}
+	qsort(keys, m, sizeof(*keys), tline_cmp);
+	uint32_t next = 0;
+	for (size_t j = 0; j < m; j++) {
+		uint32_t line = keys[j].id;
+		if (j > 0 && tline_cmp(&keys[j - 1], &keys[j]) != 0) {
+			next++;
 		}
-		if (j == OL->n) {
-			if ((size_t)found < max) {
-				at[found] = i;
+		keys[j].id = next;
+		pid[line] = next;
+	}
+	fail[0] = 0;
+	for (size_t j = 1, k = 0; j < m; j++) {
+		while (k > 0 && pid[j] != pid[k]) {
+			k = fail[k - 1];
+		}
+		if (pid[j] == pid[k]) {
+			k++;
+		}
+		fail[j] = k;
+	}
+	found = 0;
+	for (size_t i = 0, q = 0; i < n; i++) {
+		if ((i & 0xffff) == 0 && ctxd_job_cancelled(job)) {
+			found = CANCELLED;
+			goto out;
+		}
+		size_t a, b;
+		trim(t->p, L->start[i], L->end[i], &a, &b);
+		struct tline key = {.p = t->p + a, .len = b - a};
+		const struct tline *hit = bsearch(&key, keys, m, sizeof(*keys), tline_cmp);
+		uint32_t id = hit ? hit->id : NO_LINE;
+		while (q > 0 && pid[q] != id) {
+			q = fail[q - 1];
+		}
+		if (pid[q] == id) {
+			q++;
+		}
+		if (q == m) {
+			if ((size_t)found == cap) {
+				cap = cap ? cap * 2 : 16;
+				size_t *w = realloc(*wins, cap * sizeof(**wins));
+				if (!w) {
+					found = -1;
+					goto out;
+				}
+				*wins = w;
 			}
-			found++;
-			i += OL->n - 1;
+			(*wins)[found++] = i + 1 - m;
+			q = 0; /* windows do not overlap */
 		}
 	}
+out:
+	if (found < 0) {
+		free(*wins);
+		*wins = NULL;
+	}
+	free(keys);
+	free(pid);
+	free(fail);
 	return found;
 }
 
-/* Apply one edit with the whitespace-tolerant fallback. Returns windows found (edit
- * applied when 1, or when >= 1 with all), or -1 on ENOMEM. */
+/* Apply one edit with the whitespace-tolerant fallback: when exactly one window matches,
+ * or any number with `all`, every window is replaced (newText re-indented to the window's
+ * indentation) in one pass over the text. Returns the windows found (the first `max`
+ * first-line numbers, 1-based, in `at`), -1 on ENOMEM or CANCELLED. */
 static long apply_ws(struct text *t, const char *o, size_t ol, const char *nt, size_t nl,
-		     bool all, size_t *at, size_t max)
+		     bool all, const struct ctxd_job *job, size_t *at, size_t max)
 {
 	/* A trailing newline in oldText (and then in newText) belongs to the last line. */
 	bool o_nl = ol > 0 && o[ol - 1] == '\n';
@@ -640,27 +724,13 @@ static long apply_ws(struct text *t, const char *o, size_t ol, const char *nt, s
 		}
 	}
 	struct lines L = {0}, OL = {0};
+	size_t *wins = NULL;
+	struct ctxd_strbuf r = {0};
 	long found = -1;
 	if (split_lines(t->p, t->len, &L) < 0 || split_lines(o, ol, &OL) < 0) {
 		goto out;
 	}
-	bool blank = true;
-	for (size_t j = 0; j < OL.n && blank; j++) {
-		size_t a, b;
-		trim(o, OL.start[j], OL.end[j], &a, &b);
-		blank = a == b;
-	}
-	if (blank) {
-		found = 0;
-		goto out;
-	}
-	found = ws_windows(t, &L, o, &OL, at, max);
-	if (found != 1 && !(all && found > 1)) {
-		goto out;
-	}
-	/* Rewrite from the last window back so earlier offsets stay valid. */
-	size_t nwin = (size_t)found < max ? (size_t)found : max;
-	size_t fj = 0; /* first non-blank line of oldText gives the indentation */
+	size_t fj = 0; /* the first non-blank line of oldText gives the indentation */
 	while (fj < OL.n) {
 		size_t a, b;
 		trim(o, OL.start[fj], OL.end[fj], &a, &b);
@@ -669,28 +739,43 @@ static long apply_ws(struct text *t, const char *o, size_t ol, const char *nt, s
 		}
 		fj++;
 	}
-	if (fj == OL.n) { /* cannot happen: an all-blank oldText returned above */
+	if (fj == OL.n) { /* an all-blank oldText matches nothing */
 		found = 0;
 		goto out;
 	}
+	found = ws_windows(t, &L, o, &OL, job, &wins);
+	for (long w = 0; w < found && (size_t)w < max; w++) {
+		at[w] = wins[w] + 1;
+	}
+	if (found != 1 && !(all && found > 1)) {
+		goto out;
+	}
 	size_t oil = indent_len(o, OL.start[fj], OL.end[fj]);
-	for (size_t w = nwin; w-- > 0;) {
-		size_t i = at[w];
+	size_t prev = 0;
+	for (long w = 0; w < found; w++) {
+		size_t i = wins[w];
 		size_t ls = L.start[i + fj];
-		size_t ail = indent_len(t->p, ls, L.end[i + fj]);
-		struct ctxd_strbuf r = {0};
-		char *act = strndup(t->p + ls, ail);
-		if (!act || reindent(nt, nl, o + OL.start[fj], oil, act, ail, &r) < 0 ||
-		    tx_splice(t, L.start[i], L.end[i + OL.n - 1], r.p ? r.p : "", r.len) < 0) {
-			free(act);
-			free(r.p);
+		ctxd_strbuf_add(&r, t->p + prev, L.start[i] - prev);
+		if (reindent(nt, nl, o + OL.start[fj], oil, t->p + ls,
+			     indent_len(t->p, ls, L.end[i + fj]), &r) < 0) {
 			found = -1;
 			goto out;
 		}
-		free(act);
-		free(r.p);
+		prev = L.end[i + OL.n - 1];
 	}
+	ctxd_strbuf_add(&r, t->p + prev, t->len - prev);
+	ctxd_strbuf_add(&r, "", 0);
+	if (r.oom) {
+		found = -1;
+		goto out;
+	}
+	free(t->p);
+	t->p = r.p;
+	t->len = r.len;
+	r.p = NULL;
 out:
+	free(r.p);
+	free(wins);
 	lines_free(&L);
 	lines_free(&OL);
 	return found;
@@ -744,9 +829,9 @@ static bool dl_eq(const struct dl *a, const struct dl *b)
 
 /* Myers' greedy O((N+M)D) diff of a[0..n) and b[0..m), marking deleted lines in `del` and
  * inserted ones in `ins`. Returns 0, 1 when D exceeds DIFF_MAX_D (caller marks all), -1
- * on ENOMEM. */
+ * on ENOMEM, CANCELLED when the job was cancelled (checked every round). */
 static int myers(const struct dl *a, size_t n, const struct dl *b, size_t m, bool *del,
-		 bool *ins)
+		 bool *ins, const struct ctxd_job *job)
 {
 	long max = (long)(n + m);
 	if (max > DIFF_MAX_D) {
@@ -763,6 +848,10 @@ static int myers(const struct dl *a, size_t n, const struct dl *b, size_t m, boo
 	}
 	long D = -1;
 	for (long d = 0; d <= max; d++) {
+		if (ctxd_job_cancelled(job)) {
+			rc = CANCELLED;
+			goto out;
+		}
 		/* snapshot v[-d-1 .. d+1] before round d */
 		size_t need = (size_t)(2 * d + 3);
 		if (tlen + need > tcap) {
@@ -846,9 +935,10 @@ static void emit_line(struct ctxd_strbuf *o, char tag, const struct dl *l, bool 
 	}
 }
 
-/* Unified diff of two texts (labelled `name`) into `o`; empty when equal. */
+/* Unified diff of two texts (labelled `name`) into `o`; empty when equal. Returns 0, -1 on
+ * ENOMEM, CANCELLED. */
 static int unified_diff(const char *name, const char *s1, size_t l1, const char *s2, size_t l2,
-			struct ctxd_strbuf *o)
+			const struct ctxd_job *job, struct ctxd_strbuf *o)
 {
 	size_t n = 0, m = 0;
 	bool nonl_a, nonl_b;
@@ -876,8 +966,9 @@ static int unified_diff(const char *name, const char *s1, size_t l1, const char 
 	if (!del || !ins || !blk) {
 		goto out;
 	}
-	int mr = myers(a + p, mn, b + p, mm, del, ins);
+	int mr = myers(a + p, mn, b + p, mm, del, ins, job);
 	if (mr < 0) {
+		rc = mr;
 		goto out;
 	}
 	if (mr == 1) {
@@ -980,8 +1071,12 @@ json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		close(dfd);
 		return res;
 	}
-	pthread_mutex_t *mu = stripe_for(dfd, name);
-	pthread_mutex_lock(mu);
+	/* A dry run only reads: replacements are atomic renames, so no lock is needed. */
+	struct ctxd_dir_lock lk = {.fd = -1};
+	if (!dry && (res = lock_dir(dfd, &loc, &lk))) {
+		close(dfd);
+		return res;
+	}
 	char *raw = NULL;
 	size_t rlen = 0;
 	mode_t mode = 0644;
@@ -1022,6 +1117,10 @@ json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	size_t pos[MAX_POS];
 	json_array_foreach(edits, i, ed)
 	{
+		if (ctxd_job_cancelled(ctx->job)) {
+			res = fs_fail("edit of '%s' cancelled; nothing was written", loc.abs);
+			goto out;
+		}
 		json_t *jo = json_object_get(ed, "oldText"), *jn = json_object_get(ed, "newText");
 		if (!json_is_string(jo) || !json_is_string(jn)) {
 			res = fs_fail("edit %zu of %zu needs string oldText and newText", i + 1, ne);
@@ -1056,7 +1155,13 @@ json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 			continue;
 		}
 		if (c == 0) {
-			long w = apply_ws(&cur, on.p, on.len, nn.p, nn.len, all, pos, MAX_POS);
+			long w = apply_ws(&cur, on.p, on.len, nn.p, nn.len, all, ctx->job, pos,
+					  MAX_POS);
+			if (w == CANCELLED) {
+				res = fs_fail("edit of '%s' cancelled; nothing was written",
+					      loc.abs);
+				goto out;
+			}
 			if (w < 0) {
 				goto out;
 			}
@@ -1068,15 +1173,16 @@ json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 				size_t k = 0;
 				for (long q = 0; q < w && q < MAX_POS; q++) {
 					k += (size_t)snprintf(where + k, sizeof(where) - k,
-							      "%s%zu", q ? ", " : "", pos[q] + 1);
+							      "%s%zu", q ? ", " : "", pos[q]);
 					if (k >= sizeof(where)) {
 						break;
 					}
 				}
 				res = fs_fail("edit %zu of %zu: oldText matches %ld times in '%s' when "
-					      "whitespace is ignored (at lines %s); include more "
+					      "whitespace is ignored (at lines %s%s); include more "
 					      "surrounding lines to make it unique, or set replaceAll",
-					      i + 1, ne, w, loc.abs, where);
+					      i + 1, ne, w, loc.abs, where,
+					      w > MAX_POS ? ", ..." : "");
 				goto out;
 			}
 			char hint[300];
@@ -1103,7 +1209,12 @@ json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		goto out;
 	}
 
-	if (unified_diff(loc.abs, orig.p, orig.len, cur.p, cur.len, &diff) < 0) {
+	int dr = unified_diff(loc.abs, orig.p, orig.len, cur.p, cur.len, ctx->job, &diff);
+	if (dr == CANCELLED) {
+		res = fs_fail("edit of '%s' cancelled; nothing was written", loc.abs);
+		goto out;
+	}
+	if (dr < 0) {
 		goto out;
 	}
 	/* back to the file's conventions: CRLF and the BOM */
@@ -1167,7 +1278,7 @@ json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	res = ctxd_tool_result(t.p, sc);
 	free(t.p);
 out:
-	pthread_mutex_unlock(mu);
+	ctxd_dir_unlock(&lk);
 	close(dfd);
 	free(raw);
 	free(out);
@@ -1179,12 +1290,66 @@ out:
 	return res;
 }
 
+/* ---- copies and appends: a temp file filled, then renamed ---------------------------- */
+
+static bool job_stop(const void *job)
+{
+	return ctxd_job_cancelled(job);
+}
+
+static size_t copy_cap(const struct ctxd_tool_ctx *ctx)
+{
+	return ctx->cfg && ctx->cfg->max_copy_bytes ? ctx->cfg->max_copy_bytes : (size_t)1 << 30;
+}
+
+/* Why a copy of `data` bytes (holes not counted) is refused, or NULL when it fits. `why`
+ * says why the call copies (may be ""). */
+static json_t *over_cap(const struct ctxd_tool_ctx *ctx, const char *verb, const char *path,
+			uint64_t data, const char *why)
+{
+	if (data <= copy_cap(ctx)) {
+		return NULL;
+	}
+	return fs_fail("cannot %s '%s': it holds %llu bytes of data (holes not counted), more than "
+		       "limits.copy_bytes (%zu bytes) allows one call to write%s; nothing was "
+		       "written",
+		       verb, path, (unsigned long long)data, copy_cap(ctx), why);
+}
+
+/* A new temp file next to `name` in `dfd` holding the first `size` bytes of `src` with
+ * its holes (ctxd_copy_sparse, cancellable, capped by limits.copy_bytes). Returns 0 with
+ * `a` ready to commit or abort, or -errno (ECANCELED, EFBIG, ENOSPC ...) with nothing
+ * left behind. */
+static int fill_copy(const struct ctxd_tool_ctx *ctx, int src, off_t size, int dfd,
+		     const char *name, struct ctxd_atomic *a)
+{
+	struct ctxd_error err = {0};
+	if (ctxd_atomic_begin(a, dfd, name, &err) < 0) {
+		return -err.sys_errno;
+	}
+	int rc = ctxd_copy_sparse(src, a->fd, size, copy_cap(ctx), NULL, job_stop, ctx->job);
+	if (rc < 0) {
+		ctxd_atomic_abort(a);
+	}
+	return rc;
+}
+
+static const char *copy_error(int rc)
+{
+	if (rc == -ENOSPC || rc == -EDQUOT) {
+		return rc == -ENOSPC ? "No space left on device (free some space, then retry)"
+				     : "Disk quota exceeded (free some space, then retry)";
+	}
+	return rc == -ECANCELED ? "cancelled" : strerror(-rc);
+}
+
 /* ---- append_file ------------------------------------------------------------------ */
 
-static int write_all(int fd, const char *p, size_t n)
+/* pwrite all of p[0..n) at `off`. Returns 0 or -1 with errno set. */
+static int pwrite_all(int fd, const char *p, size_t n, off_t off)
 {
 	while (n > 0) {
-		ssize_t k = write(fd, p, n);
+		ssize_t k = pwrite(fd, p, n, off);
 		if (k < 0) {
 			if (errno == EINTR) {
 				continue;
@@ -1193,10 +1358,16 @@ static int write_all(int fd, const char *p, size_t n)
 		}
 		p += k;
 		n -= (size_t)k;
+		off += k;
 	}
 	return 0;
 }
 
+/* An append is a replacement like write_file's: the old content (holes kept) and the new
+ * bytes go to a temp file that is renamed over the name, all under the directory's write
+ * lock. A crash or a full disk leaves the old file or the whole new one, never a torn
+ * tail, and the rename gives the name a new inode, so a hard link to the file (perhaps
+ * from outside every root) keeps the old content instead of being changed through it. */
 json_t *fs_append_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
@@ -1215,117 +1386,66 @@ json_t *fs_append_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (dfd < 0) {
 		return res;
 	}
-	if ((res = refuse_read_only(&loc))) {
+	struct ctxd_dir_lock lk = {.fd = -1};
+	if ((res = refuse_read_only(&loc)) || (res = lock_dir(dfd, &loc, &lk))) {
 		close(dfd);
 		return res;
 	}
-	pthread_mutex_t *mu = stripe_for(dfd, name);
-	pthread_mutex_lock(mu);
-	int fd = openat(dfd, name,
-			O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
-			0644);
-	struct stat st;
-	if (fd < 0) {
+	struct ctxd_atomic a = {.fd = -1};
+	struct ctxd_error err = {0};
+	struct stat st = {.st_mode = S_IFREG | 0644};
+	int src = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (src < 0 && errno != ENOENT) {
 		int e = errno;
 		res = fs_fail("cannot open '%s' for appending: %s", loc.abs,
-			      e == EISDIR ? "it is a directory" : strerror(e));
-	} else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		res = fs_fail("'%s' is not a regular file", loc.abs);
-	} else if (write_all(fd, content, clen) < 0 || fsync(fd) < 0) {
-		res = fs_fail("cannot append to '%s': %s", loc.abs, strerror(errno));
-	} else {
-		char msg[CTXD_PATH_MAX + 96];
-		size_t size = (size_t)st.st_size + clen;
-		snprintf(msg, sizeof(msg), "Appended %zu bytes to %s (now %zu bytes)", clen,
-			 loc.abs, size);
-		res = ctxd_tool_result(msg, json_pack("{s:s, s:I, s:b}", "path", loc.abs, "bytes",
-						      (json_int_t)size, "created",
-						      st.st_size == 0 && clen == size));
+			      e == ELOOP ? "it is a symlink" : strerror(e));
+		goto out;
 	}
-	if (fd >= 0) {
-		close(fd);
+	if (src >= 0 && (fstat(src, &st) < 0 || !S_ISREG(st.st_mode))) {
+		res = S_ISDIR(st.st_mode)
+			      ? fs_fail("cannot append to '%s': it is a directory", loc.abs)
+			      : fs_fail("'%s' is not a regular file", loc.abs);
+		goto out;
 	}
-	pthread_mutex_unlock(mu);
+	bool created = src < 0;
+	off_t old = created ? 0 : st.st_size;
+	if (!created && (res = over_cap(ctx, "append to", loc.abs, ctxd_data_bytes(src, old),
+					" (an append rewrites the whole file, so that a crash "
+					"never leaves it torn)"))) {
+		goto out;
+	}
+	int rc = created ? (ctxd_atomic_begin(&a, dfd, name, &err) < 0 ? -err.sys_errno : 0)
+			 : fill_copy(ctx, src, old, dfd, name, &a);
+	if (rc == 0 && pwrite_all(a.fd, content, clen, old) < 0) {
+		rc = -errno;
+		ctxd_atomic_abort(&a);
+	}
+	if (rc == 0 && ctxd_atomic_commit(&a, name, (int)(st.st_mode & 07777), false, &err) < 0) {
+		rc = -err.sys_errno;
+	}
+	if (rc < 0) {
+		res = fs_fail("cannot append to '%s': %s; the file is unchanged", loc.abs,
+			      copy_error(rc));
+		goto out;
+	}
+	char msg[CTXD_PATH_MAX + 96];
+	size_t size = (size_t)old + clen;
+	snprintf(msg, sizeof(msg), "Appended %zu bytes to %s (now %zu bytes)", clen, loc.abs, size);
+	res = ctxd_tool_result(msg, json_pack("{s:s, s:I, s:b}", "path", loc.abs, "bytes",
+					      (json_int_t)size, "created", created));
+out:
+	if (src >= 0) {
+		close(src);
+	}
+	ctxd_dir_unlock(&lk);
 	close(dfd);
 	return res;
 }
 
 /* ---- copy_file / move_file -------------------------------------------------------- */
 
-/* Copy the regular file open as `src` into `name` in `dfd` through a temp file: fsync'ed,
- * given `mode`, renamed (RENAME_NOREPLACE unless `replace`), directory fsync'ed. Returns
- * 0 or -errno. */
-static int copy_into(int src, int dfd, const char *name, mode_t mode, bool replace)
-{
-	char tmp[CTXD_PATH_MAX];
-	int fd = -1;
-	for (int attempt = 0; attempt < 50 && fd < 0; attempt++) {
-		snprintf(tmp, sizeof(tmp), ".%.200s.ctxd-c%lx%d", name, (unsigned long)random(),
-			 attempt);
-		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd < 0 && errno != EEXIST) {
-			return -errno;
-		}
-	}
-	if (fd < 0) {
-		return -EEXIST;
-	}
-	int rc = 0;
-	off_t off = 0;
-	for (;;) {
-		ssize_t k = copy_file_range(src, &off, fd, NULL, COPY_CHUNK, 0);
-		if (k < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
-			      errno == EOPNOTSUPP)) {
-			/* plain read/write fallback from the current offset */
-			char *buf = malloc(COPY_CHUNK);
-			if (!buf) {
-				rc = -ENOMEM;
-				break;
-			}
-			ssize_t r;
-			while ((r = pread(src, buf, COPY_CHUNK, off)) > 0) {
-				if (write_all(fd, buf, (size_t)r) < 0) {
-					break;
-				}
-				off += r;
-			}
-			rc = r < 0 ? -errno : 0;
-			free(buf);
-			break;
-		}
-		if (k < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			rc = -errno;
-			break;
-		}
-		if (k == 0) {
-			break;
-		}
-	}
-	if (rc == 0 && (fchmod(fd, mode) < 0 || fsync(fd) < 0)) {
-		rc = -errno;
-	}
-	if (close(fd) < 0 && rc == 0) {
-		rc = -errno;
-	}
-	if (rc == 0) {
-		int r2 = replace ? renameat(dfd, tmp, dfd, name)
-				 : renameat2(dfd, tmp, dfd, name, RENAME_NOREPLACE);
-		if (r2 < 0) {
-			rc = -errno;
-		}
-	}
-	if (rc < 0) {
-		unlinkat(dfd, tmp, 0);
-	} else {
-		fsync(dfd);
-	}
-	return rc;
-}
-
-/* Open a writable parent for `key` (destination side): read-only refused. */
+/* Open a writable parent for `key` (destination side): read-only refused, and an entry
+ * with several links under sandbox.hardlinks: refuse. */
 static int parent_rw(const struct ctxd_tool_ctx *ctx, json_t *args, const char *key,
 		     char name[CTXD_PATH_MAX], struct ctxd_sandbox_loc *loc, json_t **res)
 {
@@ -1341,13 +1461,15 @@ static int parent_rw(const struct ctxd_tool_ctx *ctx, json_t *args, const char *
 		*res = fs_fail("%s: %s", key, err.msg);
 		return -1;
 	}
-	if ((*res = refuse_read_only(loc))) {
+	if ((*res = refuse_read_only(loc)) || (*res = refuse_hardlink(dfd, name, loc))) {
 		close(dfd);
 		return -1;
 	}
 	return dfd;
 }
 
+/* The copy is made without the lock (it may be large) and only the rename is locked: a
+ * copy does not read what it replaces. */
 json_t *fs_copy_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	size_t slen = 0, dlen = 0;
@@ -1396,14 +1518,27 @@ json_t *fs_copy_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 			goto out;
 		}
 	}
-	pthread_mutex_t *mu = stripe_for(dfd, name);
-	pthread_mutex_lock(mu);
-	int rc = copy_into(sfd, dfd, name, st.st_mode & 07777, overwrite);
-	pthread_mutex_unlock(mu);
+	uint64_t data = ctxd_data_bytes(sfd, st.st_size);
+	if ((res = over_cap(ctx, "copy", sloc.abs, data, ""))) {
+		goto out;
+	}
+	struct ctxd_atomic a;
+	int rc = fill_copy(ctx, sfd, st.st_size, dfd, name, &a);
+	if (rc == 0) {
+		struct ctxd_dir_lock lk;
+		if ((res = lock_dir(dfd, &dloc, &lk))) {
+			ctxd_atomic_abort(&a);
+			goto out;
+		}
+		if (ctxd_atomic_commit(&a, name, (int)(st.st_mode & 07777), !overwrite, &err) < 0) {
+			rc = -err.sys_errno;
+		}
+		ctxd_dir_unlock(&lk);
+	}
 	if (rc < 0) {
 		res = rc == -EEXIST ? fs_fail("destination '%s' already exists", dloc.abs)
 				    : fs_fail("cannot copy '%s' to '%s': %s", sloc.abs, dloc.abs,
-					      strerror(-rc));
+					      copy_error(rc));
 		goto out;
 	}
 	char msg[2 * CTXD_PATH_MAX + 64];
@@ -1415,6 +1550,46 @@ out:
 	close(sfd);
 	close(dfd);
 	return res;
+}
+
+/* Across file systems: a copy (holes kept, capped) renamed into place, then the source
+ * removed; both directories are locked by the caller. Returns NULL or an error result. */
+static json_t *move_by_copy(const struct ctxd_tool_ctx *ctx, int sfd, const char *sname,
+			    const struct stat *st, const struct ctxd_sandbox_loc *sloc, int dfd,
+			    const char *dname, const struct ctxd_sandbox_loc *dloc)
+{
+	if (!S_ISREG(st->st_mode)) {
+		return fs_fail("'%s' and '%s' are on different file systems and only regular files "
+			       "can be moved across them",
+			       sloc->abs, dloc->abs);
+	}
+	int fd = openat(sfd, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		return fs_fail("cannot open '%s': %s", sloc->abs, strerror(errno));
+	}
+	json_t *res = over_cap(ctx, "move", sloc->abs, ctxd_data_bytes(fd, st->st_size),
+			       " (a move across file systems is a copy)");
+	struct ctxd_atomic a;
+	struct ctxd_error err = {0};
+	int rc = res ? 0 : fill_copy(ctx, fd, st->st_size, dfd, dname, &a);
+	close(fd);
+	if (!res && rc == 0 &&
+	    ctxd_atomic_commit(&a, dname, (int)(st->st_mode & 07777), true, &err) < 0) {
+		rc = -err.sys_errno;
+	}
+	if (res || rc < 0) {
+		return res ? res
+		       : rc == -EEXIST
+			   ? fs_fail("destination '%s' already exists", dloc->abs)
+			   : fs_fail("cannot move '%s' to '%s': %s", sloc->abs, dloc->abs,
+				     copy_error(rc));
+	}
+	if (unlinkat(sfd, sname, 0) < 0) {
+		return fs_fail("copied '%s' to '%s' but cannot remove the source: %s", sloc->abs,
+			       dloc->abs, strerror(errno));
+	}
+	fsync(sfd);
+	return NULL;
 }
 
 json_t *fs_move_file(const struct ctxd_tool_ctx *ctx, json_t *args)
@@ -1431,6 +1606,14 @@ json_t *fs_move_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		close(sfd);
 		return res;
 	}
+	struct ctxd_dir_lock lk[2];
+	struct ctxd_error err = {0};
+	if (ctxd_dir_lock_pair(sfd, dfd, lk, &err) < 0) {
+		res = fs_fail("cannot move '%s': %s", sloc.abs, err.msg);
+		close(sfd);
+		close(dfd);
+		return res;
+	}
 	struct stat st;
 	if (fstatat(sfd, sname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		res = fs_fail("source '%s': %s", sloc.abs, strerror(errno));
@@ -1445,31 +1628,9 @@ json_t *fs_move_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 			      dloc.abs);
 		goto out;
 	} else if (errno == EXDEV) {
-		if (!S_ISREG(st.st_mode)) {
-			res = fs_fail("'%s' and '%s' are on different file systems and only "
-				      "regular files can be moved across them",
-				      sloc.abs, dloc.abs);
+		if ((res = move_by_copy(ctx, sfd, sname, &st, &sloc, dfd, dname, &dloc))) {
 			goto out;
 		}
-		int fd = openat(sfd, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-		if (fd < 0) {
-			res = fs_fail("cannot open '%s': %s", sloc.abs, strerror(errno));
-			goto out;
-		}
-		int rc = copy_into(fd, dfd, dname, st.st_mode & 07777, false);
-		close(fd);
-		if (rc < 0) {
-			res = rc == -EEXIST ? fs_fail("destination '%s' already exists", dloc.abs)
-					    : fs_fail("cannot move '%s' to '%s': %s", sloc.abs,
-						      dloc.abs, strerror(-rc));
-			goto out;
-		}
-		if (unlinkat(sfd, sname, 0) < 0) {
-			res = fs_fail("copied '%s' to '%s' but cannot remove the source: %s",
-				      sloc.abs, dloc.abs, strerror(errno));
-			goto out;
-		}
-		fsync(sfd);
 	} else {
 		res = fs_fail("cannot move '%s' to '%s': %s", sloc.abs, dloc.abs, strerror(errno));
 		goto out;
@@ -1479,6 +1640,8 @@ json_t *fs_move_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	res = ctxd_tool_result(msg, json_pack("{s:s, s:s}", "path", sloc.abs, "destination",
 					      dloc.abs));
 out:
+	ctxd_dir_unlock(&lk[0]);
+	ctxd_dir_unlock(&lk[1]);
 	close(sfd);
 	close(dfd);
 	return res;
@@ -1547,6 +1710,21 @@ static int rm_tree(int fd, unsigned depth, const struct ctxd_job *job, size_t *c
 	return rc;
 }
 
+/* unlinkat under the directory's write lock, so a removal is never undone by a concurrent
+ * replacement that read the file before it. Returns 0 or -errno; *res is set when the lock
+ * could not be taken. */
+static int unlink_locked(int dfd, const char *name, int flags, const struct ctxd_sandbox_loc *loc,
+			 json_t **res)
+{
+	struct ctxd_dir_lock lk;
+	if ((*res = lock_dir(dfd, loc, &lk))) {
+		return -1;
+	}
+	int rc = unlinkat(dfd, name, flags) < 0 ? -errno : 0;
+	ctxd_dir_unlock(&lk);
+	return rc;
+}
+
 json_t *fs_delete_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	char name[CTXD_PATH_MAX];
@@ -1575,8 +1753,11 @@ json_t *fs_delete_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		}
 		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		int rc = fd < 0 ? -errno : rm_tree(fd, 0, ctx->job, &removed);
-		if (rc == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0) {
-			rc = -errno;
+		if (rc == 0) {
+			rc = unlink_locked(dfd, name, AT_REMOVEDIR, &loc, &res);
+		}
+		if (res) {
+			goto out;
 		}
 		if (rc < 0) {
 			res = fs_fail("cannot delete '%s'%s: %s (%zu entries inside were removed)",
@@ -1584,9 +1765,12 @@ json_t *fs_delete_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 				      rc == -ECANCELED ? "cancelled" : strerror(-rc), removed);
 			goto out;
 		}
-	} else if (unlinkat(dfd, name, 0) < 0) {
-		res = fs_fail("cannot delete '%s': %s", loc.abs, strerror(errno));
-		goto out;
+	} else {
+		int rc = unlink_locked(dfd, name, 0, &loc, &res);
+		if (res || rc < 0) {
+			res = res ? res : fs_fail("cannot delete '%s': %s", loc.abs, strerror(-rc));
+			goto out;
+		}
 	}
 	fsync(dfd);
 	char msg[CTXD_PATH_MAX + 96];

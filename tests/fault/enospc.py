@@ -2,6 +2,8 @@
 asked to replace it with 2 MiB. The call must fail with a clear isError result, the old
 file must be intact (same bytes), no temp file may be left behind (a small write right
 after succeeds, so the space came back), and the server keeps running.
+The same for append_file: appending 2 MiB to a 100,001-byte file must fail the same way and
+leave the file at its 100,001 old bytes (an append written in place left it at 1 MiB).
 
 Skips (77) when the server has no write_file tool yet, or when mounting a tmpfs is not
 permitted (not root, no CAP_SYS_ADMIN, or a container that forbids mount)."""
@@ -58,6 +60,43 @@ def main():
         res2 = srv.responses()["2"]["result"]
         assert not res2.get("isError"), "a small write after ENOSPC failed: %s" % res2
         print("ENOSPC: isError (%s); old file intact; no temp file left" % text[:120])
+
+        # append_file: the same promise
+        app_old = b"".join(b"%07d\n" % i for i in range(12500)) + b"x"
+        if len(app_old) != 100001:
+            raise SystemExit("fixture: %d bytes, not 100,001" % len(app_old))
+        with open(os.path.join(mnt, "log.txt"), "wb") as f:
+            f.write(app_old)
+        before = sorted(os.listdir(mnt))
+        srv.send(c.call(3, "append_file", {"path": "log.txt", "content": big}))
+        if not srv.wait_for(lambda ls: any(m.get("id") == 3 for m in ls), 60):
+            raise SystemExit("no answer to the append; stderr: %s" % srv.stderr[-2000:])
+        res3 = srv.responses()["3"]
+        if "result" not in res3 or res3["result"].get("isError") is not True:
+            raise SystemExit("appending 2 MiB to a 1 MiB tmpfs did not fail with isError: %s"
+                             % str(res3)[:300])
+        text3 = res3["result"]["content"][0]["text"]
+        if "space" not in text3.lower():
+            raise SystemExit("unclear message: %s" % text3)
+        with open(os.path.join(mnt, "log.txt"), "rb") as f:
+            got = f.read()
+        if got != app_old:
+            raise SystemExit("a failed append changed the file: %d bytes, was %d"
+                             % (len(got), len(app_old)))
+        after = sorted(os.listdir(mnt))
+        if after != before:
+            raise SystemExit("files left behind: %s" % sorted(set(after) - set(before)))
+        srv.send(c.call(4, "append_file", {"path": "log.txt", "content": "\nmore\n"}))
+        if not srv.wait_for(lambda ls: any(m.get("id") == 4 for m in ls), 30):
+            raise SystemExit("no answer to the small append")
+        res4 = srv.responses()["4"]["result"]
+        if res4.get("isError"):
+            raise SystemExit("a small append after ENOSPC failed: %s" % res4)
+        with open(os.path.join(mnt, "log.txt"), "rb") as f:
+            if f.read() != app_old + b"\nmore\n":
+                raise SystemExit("the small append after ENOSPC is wrong")
+        print("ENOSPC append: isError (%s); file still %d bytes; no temp file left"
+              % (text3[:120], len(app_old)))
         srv.close_stdin()
         rc = srv.wait_exit(30)
         srv.finish()
