@@ -21,7 +21,12 @@ static const struct ctxd_tool tools[] = {
 				"\"maxItems\":2},"
 				"\"flag\":{\"type\":\"boolean\"}},"
 				"\"required\":[\"path\"],\"additionalProperties\":false}",
-		.output_schema = "{\"type\":\"object\"}",
+		.output_schema = "{\"type\":\"object\",\"description\":\"prose\",\"properties\":{"
+				 "\"description\":{\"type\":\"string\",\"description\":\"prose\"},"
+				 "\"list\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+				 "\"description\":\"prose\",\"properties\":{\"a\":{\"type\":"
+				 "\"integer\",\"description\":\"prose\"}}}}},"
+				 "\"required\":[\"description\"]}",
 		.flags = CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT,
 		.fn = echo,
 	},
@@ -88,15 +93,33 @@ static void test_registry_entries_and_filters(void)
 	json_decref(entry); /* the registry keeps its own reference */
 	ASSERT_STR_EQ(json_string_value(json_object_get(entry, "name")), "echo");
 	json_t *ann = json_object_get(entry, "annotations");
+	/* only the hints that differ from the MCP defaults, plus readOnlyHint; no second title */
 	ASSERT(json_is_true(json_object_get(ann, "readOnlyHint")));
-	ASSERT(json_is_true(json_object_get(ann, "idempotentHint")));
-	ASSERT(json_is_false(json_object_get(ann, "destructiveHint")));
 	ASSERT(json_is_false(json_object_get(ann, "openWorldHint")));
-	ASSERT(json_is_object(json_object_get(entry, "outputSchema")));
+	ASSERT_EQ(json_object_size(ann), 2);
+	/* the outputSchema keeps its structure without prose; a property named "description"
+	 * stays */
+	char *out = json_dumps(json_object_get(entry, "outputSchema"), JSON_COMPACT | JSON_SORT_KEYS);
+	ASSERT_STR_EQ(out, "{\"properties\":{\"description\":{\"type\":\"string\"},\"list\":{"
+			   "\"items\":{\"properties\":{\"a\":{\"type\":\"integer\"}},\"type\":"
+			   "\"object\"},\"type\":\"array\"}},\"required\":[\"description\"],\"type\":"
+			   "\"object\"}");
+	free(out);
 	ASSERT(json_is_object(json_object_get(entry, "inputSchema")));
 	/* a duplicate name is refused */
 	ASSERT_EQ(ctxd_registry_add(reg, tools, 1, NULL, NULL, &e), -1);
 	ASSERT_CONTAINS(e.msg, "registered twice");
+	ctxd_registry_destroy(reg);
+	/* a destructive, non-idempotent writer: readOnlyHint false, the defaults left out */
+	reg = ctxd_registry_create();
+	ASSERT_EQ(ctxd_registry_add(reg, &tools[1], 1, NULL, NULL, &e), 0);
+	entry = ctxd_registry_entry(reg, 0);
+	json_decref(entry);
+	ann = json_object_get(entry, "annotations");
+	ASSERT(json_is_false(json_object_get(ann, "readOnlyHint")));
+	ASSERT(json_is_false(json_object_get(ann, "openWorldHint")));
+	ASSERT_EQ(json_object_size(ann), 2);
+	ASSERT(!json_object_get(entry, "outputSchema"));
 	ctxd_registry_destroy(reg);
 	ctxd_config_finish(&cfg);
 }

@@ -27,6 +27,7 @@
 #include "ctxd/sandbox.h"
 #include "fs_priv.h"
 #include "fs_walk.h"
+#include "schemas/schemas.h"
 
 #define DEFAULT_READ_BYTES (256u * 1024u)
 #define READ_CHUNK         65536u
@@ -1832,125 +1833,6 @@ const struct ctxd_resource_provider *ctxd_fs_resources(void)
 
 /* ---- the table -------------------------------------------------------------------- */
 
-/* The schemas, as JSON text (parsed once by the registry at start-up). */
-/* clang-format off */
-static const char read_in[] =
-	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
-	"\"description\":\"The text file to read. Absolute, or relative to the first allowed "
-	"directory; must lie inside an allowed directory.\"},\"head\":{\"type\":\"integer\","
-	"\"minimum\":0,\"description\":\"Return only the first N lines. Not combinable with tail,"
-	" offset or limit.\"},\"tail\":{\"type\":\"integer\",\"minimum\":0,"
-	"\"description\":\"Return only the last N lines (a final newline does not count as an "
-	"empty line). Not combinable with head, offset or limit.\"},"
-	"\"offset\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"1-based line number to "
-	"start at (default 1); use the nextOffset of a truncated read to continue.\"},"
-	"\"limit\":{\"type\":\"integer\",\"minimum\":0,\"description\":\"Maximum number of lines "
-	"to return from offset (default: to the end).\"},\"lineNumbers\":{\"type\":\"boolean\","
-	"\"description\":\"Prefix each returned line with its number and a tab (in the text "
-	"block; structuredContent.content stays as on disk).\"}},\"required\":[\"path\"],"
-	"\"additionalProperties\":false}";
-
-static const char read_out[] =
-	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
-	"\"description\":\"Absolute path of the file read.\"},\"content\":{\"type\":\"string\","
-	"\"description\":\"The selected lines exactly as on disk (line endings kept).\"},"
-	"\"totalLines\":{\"type\":\"integer\",\"description\":\"Lines in the whole file; omitted "
-	"for files over 16 MiB when the read stopped before the end.\"},"
-	"\"startLine\":{\"type\":\"integer\",\"description\":\"1-based number of the first line "
-	"returned; omitted for a tail of a file over 16 MiB (lines not counted).\"},"
-	"\"endLine\":{\"type\":\"integer\",\"description\":\"Number of the last line returned "
-	"(startLine-1 when no line was returned); omitted with startLine.\"},"
-	"\"truncated\":{\"type\":\"boolean\",\"description\":\"True when the byte limit cut the "
-	"selection short.\"},\"nextOffset\":{\"type\":\"integer\",\"description\":\"When "
-	"truncated: the offset to pass to continue reading.\"}},\"required\":[\"path\","
-	"\"content\",\"truncated\"],\"additionalProperties\":false}";
-
-static const char list_in[] =
-	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
-	"\"description\":\"The directory to list. Absolute, or relative to the first allowed "
-	"directory; must lie inside an allowed directory.\"}},\"required\":[\"path\"],"
-	"\"additionalProperties\":false}";
-
-static const char list_out[] =
-	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
-	"\"description\":\"Absolute path of the directory.\"},\"entries\":{\"type\":\"array\","
-	"\"description\":\"Entries sorted by name.\",\"items\":{\"type\":\"object\","
-	"\"properties\":{\"name\":{\"type\":\"string\",\"description\":\"Entry name.\"},"
-	"\"type\":{\"type\":\"string\",\"enum\":[\"file\",\"directory\",\"symlink\",\"other\"],"
-	"\"description\":\"Entry type; symlinks are not followed.\"}},\"required\":[\"name\","
-	"\"type\"],\"additionalProperties\":false}},\"truncated\":{\"type\":\"boolean\","
-	"\"description\":\"True when the entry limit was reached.\"}},\"required\":[\"path\","
-	"\"entries\",\"truncated\"],\"additionalProperties\":false}";
-
-static const char info_in[] =
-	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
-	"\"description\":\"The file or directory to describe. Absolute, or relative to the first "
-	"allowed directory; must lie inside an allowed directory.\"}},\"required\":[\"path\"],"
-	"\"additionalProperties\":false}";
-
-static const char info_out[] =
-	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
-	"\"description\":\"Absolute path.\"},\"type\":{\"type\":\"string\",\"enum\":[\"file\","
-	"\"directory\",\"symlink\",\"other\"],\"description\":\"Type (of the target, for a "
-	"symlink whose target is reachable).\"},\"size\":{\"type\":\"integer\","
-	"\"description\":\"Size in bytes.\"},\"created\":{\"type\":\"string\","
-	"\"description\":\"Birth time, ISO-8601 UTC; absent when the file system does not record "
-	"it.\"},\"modified\":{\"type\":\"string\",\"description\":\"Modification time, ISO-8601 "
-	"UTC.\"},\"accessed\":{\"type\":\"string\",\"description\":\"Access time, ISO-8601 "
-	"UTC.\"},\"permissions\":{\"type\":\"string\",\"description\":\"Permission bits in octal,"
-	" e.g. 644.\"},\"isDirectory\":{\"type\":\"boolean\",\"description\":\"True for a "
-	"directory.\"},\"isFile\":{\"type\":\"boolean\",\"description\":\"True for a regular "
-	"file.\"},\"isSymlink\":{\"type\":\"boolean\",\"description\":\"True when the path "
-	"itself is a symbolic link.\"}},\"required\":[\"path\",\"type\",\"size\",\"modified\","
-	"\"accessed\",\"permissions\",\"isDirectory\",\"isFile\",\"isSymlink\"],"
-	"\"additionalProperties\":false}";
-
-static const char search_in[] =
-	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
-	"\"description\":\"The directory to search under. Absolute, or relative to the first "
-	"allowed directory; must lie inside an allowed directory.\"},"
-	"\"pattern\":{\"type\":\"string\",\"minLength\":1,\"description\":\"Glob matched against "
-	"paths relative to path: '*', '?', '[...]' and {a,b} within a component, '**' for any "
-	"number of directories. '*.txt' matches only directly under path; '**/*.txt' matches at "
-	"any depth. Dot files are matched.\"},\"excludePatterns\":{\"type\":\"array\","
-	"\"items\":{\"type\":\"string\"},\"description\":\"Globs to leave out. Without '/', "
-	"matched against each entry's name (e.g. 'node_modules', '*.log'); with '/', against the "
-	"relative path. Excluded directories are not searched.\"},\"maxDepth\":{\"type\":\"integer\","
-	"\"minimum\":1,\"description\":\"Descend at most this many levels (1 = entries of path "
-	"only).\"},\"respectGitignore\":{\"type\":\"boolean\",\"description\":\"Skip paths "
-	"ignored by .gitignore files (from path down) and .git directories (default true).\"}},"
-	"\"required\":[\"path\","
-	"\"pattern\"],\"additionalProperties\":false}";
-
-static const char search_out[] =
-	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
-	"\"description\":\"Absolute path searched.\"},\"pattern\":{\"type\":\"string\","
-	"\"description\":\"The pattern as given.\"},\"matches\":{\"type\":\"array\","
-	"\"items\":{\"type\":\"string\"},\"description\":\"Absolute paths of matching files and "
-	"directories, sorted.\"},\"count\":{\"type\":\"integer\",\"description\":\"Number of "
-	"matches returned.\"},\"truncated\":{\"type\":\"boolean\",\"description\":\"True when "
-	"matches may be missing; truncatedReasons says why.\"},\"truncatedReasons\":{"
-	"\"type\":\"array\",\"items\":{\"type\":\"string\",\"enum\":[\"maxResults\","
-	"\"deadline\",\"depth\"]},\"description\":\"maxResults: the match limit was reached; "
-	"deadline: the call's time limit; depth: entries past the path-length limit were not "
-	"reached.\"},\"unreadable\":{\"type\":\"integer\","
-	"\"description\":\"Directories that could not be read (skipped): when not 0 the result "
-	"may be incomplete.\"}},\"required\":[\"path\",\"pattern\",\"matches\","
-	"\"count\",\"truncated\"],\"additionalProperties\":false}";
-
-static const char allowed_in[] =
-	"{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}";
-
-static const char allowed_out[] =
-	"{\"type\":\"object\",\"properties\":{\"directories\":{\"type\":\"array\","
-	"\"description\":\"The allowed directories.\",\"items\":{\"type\":\"object\","
-	"\"properties\":{\"path\":{\"type\":\"string\",\"description\":\"Canonical absolute "
-	"path.\"},\"readOnly\":{\"type\":\"boolean\",\"description\":\"True when writing there "
-	"is refused.\"}},\"required\":[\"path\",\"readOnly\"],\"additionalProperties\":false}}},"
-	"\"required\":[\"directories\"],\"additionalProperties\":false}";
-
-/* clang-format on */
-
 #define RO_FLAGS (CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT)
 
 const struct ctxd_tool ctxd_fs_tools[] = {
@@ -1968,8 +1850,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
                        "has no line numbers). Refuses directories and binary files (NUL bytes "
                        "in the first 8 KiB). The path must be inside an allowed directory "
                        "(see list_allowed_directories).",
-        .input_schema = read_in,
-        .output_schema = read_out,
+        .input_schema = ctxd_schema_read_text_file_input,
+        .output_schema = ctxd_schema_read_text_file_output,
         .flags = RO_FLAGS,
         .writes = false,
         .fn = fs_read_text_file,
@@ -1982,8 +1864,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
                        "most the server's entry limit (10000 by default) is returned, with "
                        "truncated set when there are more. The path must be inside an allowed "
                        "directory.",
-        .input_schema = list_in,
-        .output_schema = list_out,
+        .input_schema = ctxd_schema_list_directory_input,
+        .output_schema = ctxd_schema_list_directory_output,
         .flags = RO_FLAGS,
         .writes = false,
         .fn = list_directory,
@@ -1996,8 +1878,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
                        "(ISO-8601 UTC), octal permissions, and whether the path is a symlink "
                        "(then the target is described when it is inside an allowed directory). "
                        "The path must be inside an allowed directory.",
-        .input_schema = info_in,
-        .output_schema = info_out,
+        .input_schema = ctxd_schema_get_file_info_input,
+        .output_schema = ctxd_schema_get_file_info_output,
         .flags = RO_FLAGS,
         .writes = false,
         .fn = get_file_info,
@@ -2013,8 +1895,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
                        "absolute paths, at most the server's entry limit (10000 by default), "
                        "with truncated set when there were more. Finding nothing is not an "
                        "error. To search file contents use a grep tool instead.",
-        .input_schema = search_in,
-        .output_schema = search_out,
+        .input_schema = ctxd_schema_search_files_input,
+        .output_schema = ctxd_schema_search_files_output,
         .flags = RO_FLAGS,
         .writes = false,
         .fn = search_files,
@@ -2025,8 +1907,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
         .description = "List the directories this server may access (read-only ones are "
                        "marked). Every path argument of the file tools must lie inside one of "
                        "them; a relative path is taken relative to the first.",
-        .input_schema = allowed_in,
-        .output_schema = allowed_out,
+        .input_schema = ctxd_schema_list_allowed_directories_input,
+        .output_schema = ctxd_schema_list_allowed_directories_output,
         .flags = RO_FLAGS,
         .writes = false,
         .fn = list_allowed_directories,
@@ -2038,7 +1920,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
                        "block; the type comes from the content's magic bytes (then the "
                        "extension). Files over the server's media limit (1 MiB by default) "
                        "come back as a resource_link to their file:// URI instead.",
-        .input_schema = fs_media_in,
+        .input_schema = ctxd_schema_read_media_file_input,
         .output_schema = NULL,
         .flags = RO_FLAGS,
         .fn = fs_read_media_file,
@@ -2049,8 +1931,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
         .description = "Read several text files in one call (at most 100). Each file is "
                        "returned under its path, separated by '---'; a file that cannot be read "
                        "is reported inline and the others are still returned.",
-        .input_schema = fs_multi_in,
-        .output_schema = fs_multi_out,
+        .input_schema = ctxd_schema_read_multiple_files_input,
+        .output_schema = ctxd_schema_read_multiple_files_output,
         .flags = RO_FLAGS,
         .fn = fs_read_multiple_files,
     },
@@ -2059,8 +1941,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
         .title = "List directory with sizes",
         .description = "List one directory's entries with file sizes, sorted by name or by "
                        "size (largest first), followed by totals. Not recursive.",
-        .input_schema = fs_sizes_in,
-        .output_schema = fs_sizes_out,
+        .input_schema = ctxd_schema_list_directory_with_sizes_input,
+        .output_schema = ctxd_schema_list_directory_with_sizes_output,
         .flags = RO_FLAGS,
         .fn = fs_list_with_sizes,
     },
@@ -2073,8 +1955,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
                        "listed, not entered. Limit it "
                        "with maxDepth and excludePatterns; at most the server's entry limit "
                        "(10000 by default) is returned, with truncated set.",
-        .input_schema = fs_tree_in,
-        .output_schema = fs_tree_out,
+        .input_schema = ctxd_schema_directory_tree_input,
+        .output_schema = ctxd_schema_directory_tree_output,
         .flags = RO_FLAGS,
         .fn = fs_directory_tree,
     },
@@ -2089,8 +1971,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
                        "per matching line, as path:line:column:text, with contextLines lines "
                        "around them; at most maxResults (default 1000). Finding nothing is "
                        "not an error.",
-        .input_schema = fs_grep_in,
-        .output_schema = fs_grep_out,
+        .input_schema = ctxd_schema_grep_input,
+        .output_schema = ctxd_schema_grep_output,
         .flags = RO_FLAGS,
         .fn = fs_grep,
     },
@@ -2104,8 +1986,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
                        "the write when the file changed meanwhile. A symlink is written through "
                        "only when its target is inside an allowed directory. Prefer edit_file "
                        "for partial changes.",
-        .input_schema = fs_write_in,
-        .output_schema = fs_write_out,
+        .input_schema = ctxd_schema_write_file_input,
+        .output_schema = ctxd_schema_write_file_output,
         .flags = CTXD_TOOL_DESTRUCTIVE | CTXD_TOOL_IDEMPOTENT,
         .writes = true,
         .fn = fs_write_file,
@@ -2121,8 +2003,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
                        "line. CRLF line endings and a UTF-8 BOM are preserved. dryRun returns "
                        "the diff without writing; expectedSha256 refuses the edit if the file "
                        "changed since you read it.",
-        .input_schema = fs_edit_in,
-        .output_schema = fs_edit_out,
+        .input_schema = ctxd_schema_edit_file_input,
+        .output_schema = ctxd_schema_edit_file_output,
         .flags = CTXD_TOOL_DESTRUCTIVE,
         .writes = true,
         .fn = fs_edit_file,
@@ -2132,8 +2014,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
         .title = "Append to file",
         .description = "Append text to the end of a file, creating it when missing (its "
                        "parent directory must exist).",
-        .input_schema = fs_append_in,
-        .output_schema = fs_change_out,
+        .input_schema = ctxd_schema_append_file_input,
+        .output_schema = ctxd_schema_file_change_output,
         .flags = 0,
         .writes = true,
         .fn = fs_append_file,
@@ -2143,8 +2025,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
         .title = "Copy file",
         .description = "Copy a regular file to a new path (atomically; permissions kept). An "
                        "existing destination is refused unless overwrite is true.",
-        .input_schema = fs_copy_in,
-        .output_schema = fs_change_out,
+        .input_schema = ctxd_schema_copy_file_input,
+        .output_schema = ctxd_schema_file_change_output,
         .flags = CTXD_TOOL_DESTRUCTIVE,
         .writes = true,
         .fn = fs_copy_file,
@@ -2155,8 +2037,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
         .description = "Move or rename a file, directory or symlink (a symlink is moved "
                        "itself). The destination must not exist. Across file systems a file is "
                        "copied, flushed and then removed.",
-        .input_schema = fs_move_in,
-        .output_schema = fs_change_out,
+        .input_schema = ctxd_schema_move_file_input,
+        .output_schema = ctxd_schema_file_change_output,
         .flags = CTXD_TOOL_DESTRUCTIVE,
         .writes = true,
         .fn = fs_move_file,
@@ -2167,8 +2049,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
         .description = "Delete a file or symlink (the link itself, never its target); a "
                        "directory only with recursive: true, and then everything in it "
                        "(symlinks inside are removed, not followed).",
-        .input_schema = fs_delete_in,
-        .output_schema = fs_change_out,
+        .input_schema = ctxd_schema_delete_file_input,
+        .output_schema = ctxd_schema_file_change_output,
         .flags = CTXD_TOOL_DESTRUCTIVE,
         .writes = true,
         .fn = fs_delete_file,
@@ -2178,8 +2060,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
         .title = "Create directory",
         .description = "Create a directory and any missing parents (like mkdir -p). Succeeds "
                        "when it already exists.",
-        .input_schema = fs_mkdir_in,
-        .output_schema = fs_change_out,
+        .input_schema = ctxd_schema_create_directory_input,
+        .output_schema = ctxd_schema_file_change_output,
         .flags = CTXD_TOOL_IDEMPOTENT,
         .writes = true,
         .fn = fs_create_directory,

@@ -86,11 +86,5 @@ json_t *fs_create_directory(const struct ctxd_tool_ctx *ctx, json_t *args);
 /* Content search (grep.c). Worker thread. */
 json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args);
 
-/* Schemas of those tools (JSON text), defined next to their handlers. */
-extern const char fs_media_in[], fs_multi_in[], fs_multi_out[], fs_sizes_in[], fs_sizes_out[],
-	fs_tree_in[], fs_tree_out[];
-extern const char fs_write_in[], fs_write_out[], fs_edit_in[], fs_edit_out[], fs_append_in[],
-	fs_copy_in[], fs_move_in[], fs_delete_in[], fs_mkdir_in[], fs_change_out[], fs_grep_in[],
-	fs_grep_out[];
 
 #endif

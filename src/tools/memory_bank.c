@@ -21,6 +21,7 @@
 
 #include "ctxd/fsutil.h"
 #include "ctxd/strbuf.h"
+#include "schemas/schemas.h"
 
 #define RO_FLAGS (CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT)
 #define DEFAULT_READ_BYTES (256u * 1024u)
@@ -1025,139 +1026,6 @@ static json_t *mb_restore(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 /* ---- schemas and the table --------------------------------------------------------- */
 
-#define P_PROJECT                                                                           \
-	"\"project\":{\"type\":\"string\",\"description\":\"The project (only when the server "  \
-	"runs one bank per project; otherwise omit it or pass \\\"default\\\").\"}"
-#define P_FILE                                                                              \
-	"\"file\":{\"type\":\"string\",\"description\":\"A bank file name such as "             \
-	"activeContext.md (letters, digits, '.', '_', '-', ending in .md; no directories).\"}"
-#define P_SHA                                                                               \
-	"\"expectedSha256\":{\"type\":\"string\",\"description\":\"Write only if the file's "   \
-	"current sha256 (from memory_bank_read or memory_bank_list) is this; \\\"\\\" means the " \
-	"file must not exist. On mismatch nothing is written and the result carries "         \
-	"currentSha256.\"}"
-
-static const char init_in[] =
-	"{\"type\":\"object\",\"properties\":{" P_PROJECT ",\"overwrite\":{\"type\":\"boolean\","
-	"\"description\":\"Replace existing core files with the templates (default false: "
-	"existing files are kept).\"}},\"additionalProperties\":false}";
-static const char init_out[] =
-	"{\"type\":\"object\",\"properties\":{\"bank\":{\"type\":\"string\"},\"project\":{\"type\":"
-	"\"string\"},\"created\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
-	"\"overwritten\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"kept\":{\"type\":"
-	"\"array\",\"items\":{\"type\":\"string\"}}},\"required\":[\"bank\",\"project\","
-	"\"created\",\"overwritten\",\"kept\"]}";
-
-static const char list_in[] =
-	"{\"type\":\"object\",\"properties\":{" P_PROJECT "},\"additionalProperties\":false}";
-static const char list_out[] =
-	"{\"type\":\"object\",\"properties\":{\"bank\":{\"type\":\"string\"},\"project\":{\"type\":"
-	"\"string\"},\"files\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"
-	"{\"file\":{\"type\":\"string\"},\"size\":{\"type\":\"integer\"},\"mtime\":{\"type\":"
-	"\"string\"},\"sha256\":{\"type\":\"string\"},\"headings\":{\"type\":\"array\",\"items\":"
-	"{\"type\":\"object\",\"properties\":{\"level\":{\"type\":\"integer\"},\"text\":{\"type\":"
-	"\"string\"},\"line\":{\"type\":\"integer\"}}}}},\"required\":[\"file\",\"size\","
-	"\"mtime\",\"sha256\",\"headings\"]}},\"missingCore\":{\"type\":\"array\",\"items\":"
-	"{\"type\":\"string\"}}},\"required\":[\"bank\",\"project\",\"files\",\"missingCore\"]}";
-
-static const char read_in[] =
-	"{\"type\":\"object\",\"properties\":{" P_PROJECT "," P_FILE ",\"files\":{\"type\":"
-	"\"array\",\"items\":{\"type\":\"string\"},\"minItems\":1,\"maxItems\":100,"
-	"\"description\":\"Several bank files, read in this order.\"},\"core\":{\"type\":"
-	"\"boolean\",\"description\":\"true: the six core files in the standard order "
-	"(projectbrief, productContext, activeContext, systemPatterns, techContext, "
-	"progress).\"},\"section\":{\"type\":\"string\",\"description\":\"Only this section: the "
-	"heading's text without '#' marks, matched case-sensitively (subsections included).\"},"
-	"\"offset\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"First line to return, "
-	"1-based, counted within the file or section (default 1).\"},\"limit\":{\"type\":"
-	"\"integer\",\"minimum\":0,\"description\":\"Most lines to return per file.\"}},"
-	"\"additionalProperties\":false}";
-static const char read_out[] =
-	"{\"type\":\"object\",\"properties\":{\"project\":{\"type\":\"string\"},\"files\":{\"type\":"
-	"\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"file\":{\"type\":\"string\"},"
-	"\"sha256\":{\"type\":\"string\",\"description\":\"Of the whole file: pass it as "
-	"expectedSha256 when writing.\"},\"heading\":{\"type\":\"string\"},\"content\":{\"type\":"
-	"\"string\"},\"totalLines\":{\"type\":\"integer\"},\"startLine\":{\"type\":\"integer\"},"
-	"\"endLine\":{\"type\":\"integer\"},\"fileLine\":{\"type\":\"integer\",\"description\":"
-	"\"Line of the file where content starts.\"},\"truncated\":{\"type\":\"boolean\"},"
-	"\"nextOffset\":{\"type\":\"integer\"}},\"required\":[\"file\",\"sha256\",\"content\","
-	"\"totalLines\",\"startLine\",\"endLine\",\"truncated\"]}},\"missing\":{\"type\":\"array\","
-	"\"items\":{\"type\":\"string\"},\"description\":\"Requested files that do not exist (or "
-	"lack the section).\"}},\"required\":[\"project\",\"files\",\"missing\"]}";
-
-static const char write_in[] =
-	"{\"type\":\"object\",\"properties\":{" P_PROJECT "," P_FILE ",\"content\":{\"type\":"
-	"\"string\",\"description\":\"The whole new content.\"}," P_SHA ",\"mode\":{\"type\":"
-	"\"string\",\"enum\":[\"create\",\"replace\"],\"description\":\"create: fail if the file "
-	"exists; replace: overwrite (or create) it.\"}},\"required\":[\"file\",\"content\","
-	"\"mode\"],\"additionalProperties\":false}";
-static const char edit_out[] =
-	"{\"type\":\"object\",\"properties\":{\"file\":{\"type\":\"string\"},\"sha256\":{\"type\":"
-	"\"string\",\"description\":\"Of the new content.\"},\"previousSha256\":{\"type\":"
-	"\"string\",\"description\":\"\\\"\\\" when the file was created.\"},\"size\":{\"type\":"
-	"\"integer\"},\"version\":{\"type\":\"integer\",\"description\":\"History version "
-	"recorded for the new content.\"},\"unchanged\":{\"type\":\"boolean\"},\"created\":"
-	"{\"type\":\"boolean\"},\"sectionCreated\":{\"type\":\"boolean\"},\"restoredVersion\":"
-	"{\"type\":\"integer\"},\"error\":{\"type\":\"string\",\"description\":"
-	"\"precondition_failed on an isError result.\"},\"currentSha256\":{\"type\":\"string\","
-	"\"description\":\"With error: the file's sha256 now (\\\"\\\" = it does not exist).\"}},"
-	"\"required\":[\"file\"]}";
-
-static const char update_in[] =
-	"{\"type\":\"object\",\"properties\":{" P_PROJECT "," P_FILE ",\"heading\":{\"type\":"
-	"\"string\",\"description\":\"The section's heading text without '#' marks, e.g. "
-	"\\\"Current Focus\\\" (case-sensitive; the first match is used).\"},\"content\":"
-	"{\"type\":\"string\",\"description\":\"Markdown for the section body (blank lines around "
-	"it are trimmed).\"},\"op\":{\"type\":\"string\",\"enum\":[\"replace\",\"append\","
-	"\"prepend\"]}," P_SHA "},\"required\":[\"file\",\"heading\",\"content\",\"op\"],"
-	"\"additionalProperties\":false}";
-
-static const char search_in[] =
-	"{\"type\":\"object\",\"properties\":{\"query\":{\"type\":\"string\",\"minLength\":1,"
-	"\"description\":\"Words to look for, ignoring case and accents (tong quan finds "
-	"T\u1ed5ng quan); common English words such as are, the, which do not rank; sections "
-	"holding the whole query as a phrase rank higher.\"}," P_PROJECT ",\"limit\":{\"type\":\"integer\","
-	"\"minimum\":1,\"maximum\":100,\"description\":\"Most results (default 10).\"}},"
-	"\"required\":[\"query\"],\"additionalProperties\":false}";
-static const char search_out[] =
-	"{\"type\":\"object\",\"properties\":{\"project\":{\"type\":\"string\"},\"query\":{\"type\":"
-	"\"string\"},\"results\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"
-	"{\"file\":{\"type\":\"string\"},\"heading\":{\"type\":\"string\",\"description\":\"The "
-	"section's heading (\\\"\\\" before the first heading).\"},\"line\":{\"type\":"
-	"\"integer\"},\"score\":{\"type\":\"number\"},\"snippet\":{\"type\":\"string\","
-	"\"description\":\"The best line, matched words wrapped in « ».\"}},\"required\":"
-	"[\"file\",\"heading\",\"line\",\"score\",\"snippet\"]}}},\"required\":[\"project\","
-	"\"query\",\"results\"]}";
-
-static const char validate_out[] =
-	"{\"type\":\"object\",\"properties\":{\"project\":{\"type\":\"string\"},\"ok\":{\"type\":"
-	"\"boolean\",\"description\":\"No error-level findings.\"},\"counts\":{\"type\":"
-	"\"object\",\"properties\":{\"error\":{\"type\":\"integer\"},\"warning\":{\"type\":"
-	"\"integer\"},\"info\":{\"type\":\"integer\"}}},\"findings\":{\"type\":\"array\","
-	"\"items\":{\"type\":\"object\",\"properties\":{\"severity\":{\"type\":\"string\","
-	"\"enum\":[\"error\",\"warning\",\"info\"]},\"code\":{\"type\":\"string\"},\"file\":"
-	"{\"type\":\"string\"},\"line\":{\"type\":\"integer\",\"description\":\"0 = the file as a "
-	"whole.\"},\"message\":{\"type\":\"string\"},\"hint\":{\"type\":\"string\"}},"
-	"\"required\":[\"severity\",\"code\",\"file\",\"line\",\"message\",\"hint\"]}}},"
-	"\"required\":[\"project\",\"ok\",\"counts\",\"findings\"]}";
-
-static const char history_in[] =
-	"{\"type\":\"object\",\"properties\":{" P_PROJECT "," P_FILE "},\"required\":[\"file\"],"
-	"\"additionalProperties\":false}";
-static const char history_out[] =
-	"{\"type\":\"object\",\"properties\":{\"file\":{\"type\":\"string\"},\"versions\":{\"type\":"
-	"\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"version\":{\"type\":"
-	"\"integer\"},\"time\":{\"type\":\"string\"},\"size\":{\"type\":\"integer\"},\"sha256\":"
-	"{\"type\":\"string\"},\"added\":{\"type\":\"integer\"},\"removed\":{\"type\":"
-	"\"integer\"}},\"required\":[\"version\",\"time\",\"size\",\"sha256\",\"added\","
-	"\"removed\"]}}},\"required\":[\"file\",\"versions\"]}";
-
-static const char restore_in[] =
-	"{\"type\":\"object\",\"properties\":{" P_PROJECT "," P_FILE ",\"version\":{\"type\":"
-	"\"integer\",\"minimum\":1,\"description\":\"A version number from "
-	"memory_bank_history.\"}," P_SHA "},\"required\":[\"file\",\"version\"],"
-	"\"additionalProperties\":false}";
-
 const struct ctxd_tool ctxd_memory_bank_tools[] = {
 	{
 		.name = "memory_bank_init",
@@ -1167,8 +1035,8 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 			       "systemPatterns.md, techContext.md, progress.md) from templates with "
 			       "their standard '##' sections. Existing files are kept unless "
 			       "overwrite is true.",
-		.input_schema = init_in,
-		.output_schema = init_out,
+		.input_schema = ctxd_schema_memory_bank_init_input,
+		.output_schema = ctxd_schema_memory_bank_init_output,
 		.flags = CTXD_TOOL_IDEMPOTENT,
 		.writes = true,
 		.fn = mb_init,
@@ -1178,8 +1046,8 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 		.title = "List memory bank",
 		.description = "List the bank's files with size, modification time, sha256 and "
 			       "headings, and which core files are missing.",
-		.input_schema = list_in,
-		.output_schema = list_out,
+		.input_schema = ctxd_schema_memory_bank_project_input,
+		.output_schema = ctxd_schema_memory_bank_list_output,
 		.flags = RO_FLAGS,
 		.fn = mb_list,
 	},
@@ -1190,8 +1058,8 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 			       "the standard order (core: true), optionally only one section "
 			       "(section: heading text) and a window of lines (offset, limit). Each "
 			       "file comes with its sha256, to pass as expectedSha256 when writing.",
-		.input_schema = read_in,
-		.output_schema = read_out,
+		.input_schema = ctxd_schema_memory_bank_read_input,
+		.output_schema = ctxd_schema_memory_bank_read_output,
 		.flags = RO_FLAGS,
 		.fn = mb_read,
 	},
@@ -1203,8 +1071,8 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 			       "the file is unchanged since you read it. Writes are locked against "
 			       "other writers, atomic, and recorded in the file's history. To change "
 			       "one section use memory_bank_update_section.",
-		.input_schema = write_in,
-		.output_schema = edit_out,
+		.input_schema = ctxd_schema_memory_bank_write_input,
+		.output_schema = ctxd_schema_memory_bank_change_output,
 		.flags = CTXD_TOOL_DESTRUCTIVE,
 		.writes = true,
 		.fn = mb_write,
@@ -1219,8 +1087,8 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 			       "heading is its text without '#' marks. "
 			       "Locked, atomic, precondition (expectedSha256) checked under the lock, "
 			       "recorded in history.",
-		.input_schema = update_in,
-		.output_schema = edit_out,
+		.input_schema = ctxd_schema_memory_bank_update_section_input,
+		.output_schema = ctxd_schema_memory_bank_change_output,
 		.flags = CTXD_TOOL_DESTRUCTIVE,
 		.writes = true,
 		.fn = mb_update_section,
@@ -1233,8 +1101,8 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 			       "query as a phrase ranks higher). Returns file, heading, "
 			       "line and a snippet with the matched words marked « ». Finding "
 			       "nothing is not an error.",
-		.input_schema = search_in,
-		.output_schema = search_out,
+		.input_schema = ctxd_schema_memory_bank_search_input,
+		.output_schema = ctxd_schema_memory_bank_search_output,
 		.flags = RO_FLAGS,
 		.fn = mb_search,
 	},
@@ -1248,8 +1116,8 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 			       "the bank or to the root it lives in), leftover merge-conflict "
 			       "markers, duplicate headings, files over the token budget. Each "
 			       "finding has severity, file, line and a fix hint.",
-		.input_schema = list_in,
-		.output_schema = validate_out,
+		.input_schema = ctxd_schema_memory_bank_project_input,
+		.output_schema = ctxd_schema_memory_bank_validate_output,
 		.flags = RO_FLAGS,
 		.fn = mb_validate,
 	},
@@ -1259,8 +1127,8 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 		.description = "List the kept versions of a bank file (oldest first; numbers count "
 			       "from 1 and are never reused) with time, size, sha256 and lines "
 			       "added/removed versus the previous kept version.",
-		.input_schema = history_in,
-		.output_schema = history_out,
+		.input_schema = ctxd_schema_memory_bank_history_input,
+		.output_schema = ctxd_schema_memory_bank_history_output,
 		.flags = RO_FLAGS,
 		.fn = mb_history,
 	},
@@ -1270,8 +1138,8 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 		.description = "Restore a bank file to a version listed by memory_bank_history. The "
 			       "restore is itself a write: locked, atomic, and recorded as a new "
 			       "version.",
-		.input_schema = restore_in,
-		.output_schema = edit_out,
+		.input_schema = ctxd_schema_memory_bank_restore_input,
+		.output_schema = ctxd_schema_memory_bank_change_output,
 		.flags = CTXD_TOOL_DESTRUCTIVE,
 		.writes = true,
 		.fn = mb_restore,

@@ -44,16 +44,68 @@ void ctxd_registry_destroy(struct ctxd_registry *reg)
 	free(reg);
 }
 
+/* Removes the prose of an outputSchema: "description" keywords at every schema level (never
+ * a property that happens to be named "description"). The schema stays whole for hosts that
+ * validate structuredContent against it; the model never reads its prose, and every tools/list
+ * carries it. The descriptions stay in the source as documentation of structuredContent. */
+static void strip_prose(json_t *schema)
+{
+	if (!json_is_object(schema)) {
+		return;
+	}
+	json_object_del(schema, "description");
+	static const char *const maps[] = { "properties", "patternProperties", "$defs" };
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(json_object_get(schema, maps[i]), k, v)
+		{
+			strip_prose(v);
+		}
+	}
+	static const char *const subs[] = { "items", "additionalProperties", "not" };
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		strip_prose(json_object_get(schema, subs[i]));
+	}
+	static const char *const lists[] = { "anyOf", "oneOf", "allOf" };
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		size_t j;
+		json_t *v;
+		json_array_foreach(json_object_get(schema, lists[i]), j, v)
+		{
+			strip_prose(v);
+		}
+	}
+}
+
+/* Annotations carry only the hints that differ from the defaults of the MCP schema
+ * (ToolAnnotations: readOnlyHint false, destructiveHint true, idempotentHint false,
+ * openWorldHint true), and readOnlyHint always; destructiveHint and idempotentHint mean
+ * nothing for a read-only tool. The title is the tool's own, not repeated here. */
+static json_t *build_annotations(const struct ctxd_tool *t)
+{
+	json_t *ann = json_object();
+	/* readOnlyHint always, as hosts read it to decide on confirmations */
+	json_object_set_new(ann, "readOnlyHint", json_boolean(t->flags & CTXD_TOOL_READ_ONLY));
+	if (!(t->flags & CTXD_TOOL_READ_ONLY)) {
+		if (!(t->flags & CTXD_TOOL_DESTRUCTIVE)) {
+			json_object_set_new(ann, "destructiveHint", json_false());
+		}
+		if (t->flags & CTXD_TOOL_IDEMPOTENT) {
+			json_object_set_new(ann, "idempotentHint", json_true());
+		}
+	}
+	json_object_set_new(ann, "openWorldHint", json_false());
+	return ann;
+}
+
 static json_t *build_entry(const struct ctxd_tool *t, json_t *input, json_t *output)
 {
-	json_t *ann = json_pack("{s:s, s:b, s:b, s:b, s:b}", "title", t->title, "readOnlyHint",
-				(t->flags & CTXD_TOOL_READ_ONLY) != 0, "destructiveHint",
-				(t->flags & CTXD_TOOL_DESTRUCTIVE) != 0, "idempotentHint",
-				(t->flags & CTXD_TOOL_IDEMPOTENT) != 0, "openWorldHint", 0);
 	json_t *e = json_pack("{s:s, s:s, s:s, s:O, s:o}", "name", t->name, "title", t->title,
 			      "description", t->description, "inputSchema", input, "annotations",
-			      ann);
+			      build_annotations(t));
 	if (e && output) {
+		strip_prose(output);
 		json_object_set(e, "outputSchema", output);
 	}
 	return e;

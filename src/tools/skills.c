@@ -20,6 +20,7 @@
 #include "ctxd/fsutil.h"
 #include "ctxd/skills.h"
 #include "ctxd/strbuf.h"
+#include "schemas/schemas.h"
 
 #define BINARY_PROBE     8192u
 #define RESOURCE_MAX     ((size_t)16 << 20) /* SEP-2640 per-skill total */
@@ -1138,68 +1139,6 @@ static char *describe_activate(void *ud)
 	return out;
 }
 
-/* clang-format off */
-static const char list_in[] =
-	"{\"type\":\"object\",\"properties\":{\"query\":{\"type\":\"string\",\"description\":"
-	"\"Only skills whose name or description contains this text (case-insensitive).\"}},"
-	"\"additionalProperties\":false}";
-static const char list_out[] =
-	"{\"type\":\"object\",\"properties\":{\"skills\":{\"type\":\"array\",\"items\":{\"type\":"
-	"\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"description\":{\"type\":"
-	"\"string\"},\"location\":{\"type\":\"string\",\"description\":\"Absolute path of the "
-	"SKILL.md.\"},\"files\":{\"type\":\"integer\",\"description\":\"Bundled files besides "
-	"SKILL.md.\"}},\"required\":[\"name\",\"description\",\"location\",\"files\"],"
-	"\"additionalProperties\":false}},\"total\":{\"type\":\"integer\",\"description\":\"Valid "
-	"skills installed.\"},\"skipped\":{\"type\":\"integer\",\"description\":\"Skills skipped "
-	"because of errors (see skill_diagnostics).\"}},\"required\":[\"skills\",\"total\","
-	"\"skipped\"],\"additionalProperties\":false}";
-static const char activate_in[] =
-	"{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"description\":"
-	"\"The skill's name, as listed.\"},\"arguments\":{\"type\":\"string\",\"description\":"
-	"\"Arguments for the skill (shell-style words): they fill its $ARGUMENTS, "
-	"$ARGUMENTS[N], $N and named placeholders, or are appended when it has none.\"}},"
-	"\"required\":[\"name\"],\"additionalProperties\":false}";
-static const char activate_out[] =
-	"{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"baseDir\":{\"type\":"
-	"\"string\",\"description\":\"The skill folder; bundled paths are relative to it.\"},"
-	"\"body\":{\"type\":\"string\",\"description\":\"The instructions, frontmatter removed, "
-	"arguments substituted.\"},\"files\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
-	"\"description\":\"Bundled files (not read).\"}},\"required\":[\"name\",\"baseDir\","
-	"\"body\",\"files\"],\"additionalProperties\":false}";
-static const char read_in[] =
-	"{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"description\":"
-	"\"The skill's name.\"},\"path\":{\"type\":\"string\",\"description\":\"A file inside "
-	"the skill folder, relative to it (e.g. references/guide.md or SKILL.md).\"},"
-	"\"offset\":{\"type\":\"integer\",\"minimum\":0,\"description\":\"Where to start: a "
-	"line (from 1) of a text file, a byte (from 0) of a binary one; pass the nextOffset of "
-	"the previous answer.\"},\"limit\":{\"type\":\"integer\",\"minimum\":0,"
-	"\"description\":\"At most this many lines (text) or bytes (binary).\"}},"
-	"\"required\":[\"name\",\"path\"],\"additionalProperties\":false}";
-static const char read_out[] =
-	"{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"path\":{\"type\":"
-	"\"string\"},\"size\":{\"type\":\"integer\",\"description\":\"File size in bytes.\"},"
-	"\"encoding\":{\"type\":\"string\",\"enum\":[\"utf-8\",\"base64\"]},\"content\":{\"type\":"
-	"\"string\"},\"truncated\":{\"type\":\"boolean\",\"description\":\"The read limit "
-	"cut the answer short.\"},\"mimeType\":{\"type\":\"string\"},\"startLine\":{\"type\":"
-	"\"integer\"},\"endLine\":{\"type\":\"integer\"},\"totalLines\":{\"type\":\"integer\"},"
-	"\"offset\":{\"type\":\"integer\",\"description\":\"First byte returned (binary).\"},"
-	"\"nextOffset\":{\"type\":\"integer\",\"description\":\"More follows: the offset to "
-	"read next.\"}},\"required\":[\"name\",\"path\",\"size\",\"encoding\",\"content\","
-	"\"truncated\"],\"additionalProperties\":false}";
-static const char diag_in[] =
-	"{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}";
-static const char diag_out[] =
-	"{\"type\":\"object\",\"properties\":{\"diagnostics\":{\"type\":\"array\",\"items\":{"
-	"\"type\":\"object\",\"properties\":{\"file\":{\"type\":\"string\"},\"line\":{\"type\":"
-	"\"integer\"},\"column\":{\"type\":\"integer\"},\"rule\":{\"type\":\"string\"},"
-	"\"severity\":{\"type\":\"string\",\"enum\":[\"error\",\"warning\"],\"description\":"
-	"\"error: the skill is skipped; warning: degraded or shadowed.\"},\"message\":{\"type\":"
-	"\"string\"},\"shadowedBy\":{\"type\":\"string\"}},\"required\":[\"file\",\"rule\","
-	"\"severity\",\"message\"],\"additionalProperties\":false}},\"validSkills\":{\"type\":"
-	"\"integer\"},\"directoriesVisited\":{\"type\":\"integer\"}},\"required\":["
-	"\"diagnostics\",\"validSkills\",\"directoriesVisited\"],\"additionalProperties\":false}";
-/* clang-format on */
-
 #define RO_FLAGS (CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT)
 
 const struct ctxd_tool ctxd_skills_tools[] = {
@@ -1209,8 +1148,8 @@ const struct ctxd_tool ctxd_skills_tools[] = {
         .description = "List the installed Agent Skills (name, description, SKILL.md location, "
                        "number of bundled files), optionally filtered by a text query. Skills "
                        "with errors are not listed; skill_diagnostics says why.",
-        .input_schema = list_in,
-        .output_schema = list_out,
+        .input_schema = ctxd_schema_skill_list_input,
+        .output_schema = ctxd_schema_skill_list_output,
         .flags = RO_FLAGS,
         .fn = skill_list,
     },
@@ -1219,8 +1158,8 @@ const struct ctxd_tool ctxd_skills_tools[] = {
         .title = "Activate skill",
         .description = "Activate an Agent Skill: returns its instructions, base directory and "
                        "bundled files. Call skill_list for the catalogue.",
-        .input_schema = activate_in,
-        .output_schema = activate_out,
+        .input_schema = ctxd_schema_skill_activate_input,
+        .output_schema = ctxd_schema_skill_activate_output,
         .flags = RO_FLAGS,
         .fn = skill_activate,
         .describe = describe_activate,
@@ -1232,8 +1171,8 @@ const struct ctxd_tool ctxd_skills_tools[] = {
                        "e.g. references/guide.md). Text comes back as UTF-8 lines, other files "
                        "as base64 bytes; each answer is capped at the server's read limit, "
                        "and nextOffset says where to continue (offset/limit pick a window).",
-        .input_schema = read_in,
-        .output_schema = read_out,
+        .input_schema = ctxd_schema_skill_read_file_input,
+        .output_schema = ctxd_schema_skill_read_file_output,
         .flags = RO_FLAGS,
         .fn = skill_read_file,
     },
@@ -1242,8 +1181,8 @@ const struct ctxd_tool ctxd_skills_tools[] = {
         .title = "Skill diagnostics",
         .description = "Explain every skipped (error), degraded or shadowed (warning) skill: "
                        "file, line, column, the rule broken and the exact reason.",
-        .input_schema = diag_in,
-        .output_schema = diag_out,
+        .input_schema = ctxd_schema_skill_diagnostics_input,
+        .output_schema = ctxd_schema_skill_diagnostics_output,
         .flags = RO_FLAGS,
         .fn = skill_diagnostics,
     },
