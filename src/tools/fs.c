@@ -1839,17 +1839,9 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "read_text_file",
         .title = "Read text file",
-        .description = "Read a text file and return its lines exactly as stored (line endings "
-                       "kept). Use head or tail for the first or last N lines, or offset "
-                       "(1-based line) with limit for a window; head and tail cannot be "
-                       "combined with each other or with offset/limit. Output is capped at the "
-                       "server's read limit (256 KiB by default): a longer selection stops at "
-                       "the last whole line that fits and reports truncated with nextOffset to "
-                       "continue. totalLines is exact, except that for files over 16 MiB it is "
-                       "reported only when the read reached the end (and a tail of such a file "
-                       "has no line numbers). Refuses directories and binary files (NUL bytes "
-                       "in the first 8 KiB). The path must be inside an allowed directory "
-                       "(see list_allowed_directories).",
+        .description = "Read a text file's lines exactly as stored. head, tail, or "
+                       "offset+limit pick lines; a read over the size limit stops at a whole "
+                       "line with truncated and nextOffset. Refuses binary files.",
         .input_schema = ctxd_schema_read_text_file_input,
         .output_schema = ctxd_schema_read_text_file_output,
         .flags = RO_FLAGS,
@@ -1859,11 +1851,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "list_directory",
         .title = "List directory",
-        .description = "List the entries of one directory, sorted by name, each marked [DIR], "
-                       "[FILE], [LINK] (symlink, not followed) or [OTHER]. Not recursive. At "
-                       "most the server's entry limit (10000 by default) is returned, with "
-                       "truncated set when there are more. The path must be inside an allowed "
-                       "directory.",
+        .description = "List one directory's entries, sorted by name, marked [DIR], [FILE], "
+                       "[LINK] (not followed) or [OTHER].",
         .input_schema = ctxd_schema_list_directory_input,
         .output_schema = ctxd_schema_list_directory_output,
         .flags = RO_FLAGS,
@@ -1873,11 +1862,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "get_file_info",
         .title = "Get file info",
-        .description = "Describe a file or directory without reading it: type, size, created "
-                       "(when the file system records it), modified and accessed times "
-                       "(ISO-8601 UTC), octal permissions, and whether the path is a symlink "
-                       "(then the target is described when it is inside an allowed directory). "
-                       "The path must be inside an allowed directory.",
+        .description = "Type, size, times (ISO-8601 UTC), octal permissions and symlink status "
+                       "of a path, without reading it.",
         .input_schema = ctxd_schema_get_file_info_input,
         .output_schema = ctxd_schema_get_file_info_output,
         .flags = RO_FLAGS,
@@ -1887,14 +1873,10 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "search_files",
         .title = "Search files by name",
-        .description = "Find files and directories under path whose relative path matches a "
-                       "glob: '*.md' matches only directly under path, '**/*.md' at any depth, "
-                       "'src/**' everything under src. Dot files are included; symlinked "
-                       "directories are listed but not entered. excludePatterns drop entries "
-                       "(and whole directories) by name or relative path. Returns sorted "
-                       "absolute paths, at most the server's entry limit (10000 by default), "
-                       "with truncated set when there were more. Finding nothing is not an "
-                       "error. To search file contents use a grep tool instead.",
+        .description = "Find files and directories whose path relative to path matches a glob "
+                       "('*.md' directly under path, '**/*.md' at any depth). Sorted absolute "
+                       "paths; .gitignore'd paths skipped by default. For file contents use "
+                       "grep.",
         .input_schema = ctxd_schema_search_files_input,
         .output_schema = ctxd_schema_search_files_output,
         .flags = RO_FLAGS,
@@ -1904,9 +1886,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "list_allowed_directories",
         .title = "List allowed directories",
-        .description = "List the directories this server may access (read-only ones are "
-                       "marked). Every path argument of the file tools must lie inside one of "
-                       "them; a relative path is taken relative to the first.",
+        .description = "The directories the file tools may access (read-only ones marked). "
+                       "Paths may be absolute or relative to the first.",
         .input_schema = ctxd_schema_list_allowed_directories_input,
         .output_schema = ctxd_schema_list_allowed_directories_output,
         .flags = RO_FLAGS,
@@ -1916,10 +1897,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "read_media_file",
         .title = "Read image or audio file",
-        .description = "Read an image or audio file and return it as a base64 image or audio "
-                       "block; the type comes from the content's magic bytes (then the "
-                       "extension). Files over the server's media limit (1 MiB by default) "
-                       "come back as a resource_link to their file:// URI instead.",
+        .description = "Read an image or audio file as a base64 block (type from its content); "
+                       "a file over the media limit comes back as a resource_link.",
         .input_schema = ctxd_schema_read_media_file_input,
         .output_schema = NULL,
         .flags = RO_FLAGS,
@@ -1928,9 +1907,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "read_multiple_files",
         .title = "Read multiple files",
-        .description = "Read several text files in one call (at most 100). Each file is "
-                       "returned under its path, separated by '---'; a file that cannot be read "
-                       "is reported inline and the others are still returned.",
+        .description = "Read up to 100 text files in one call; each under its path, a failure "
+                       "reported for that file only.",
         .input_schema = ctxd_schema_read_multiple_files_input,
         .output_schema = ctxd_schema_read_multiple_files_output,
         .flags = RO_FLAGS,
@@ -1939,8 +1917,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "list_directory_with_sizes",
         .title = "List directory with sizes",
-        .description = "List one directory's entries with file sizes, sorted by name or by "
-                       "size (largest first), followed by totals. Not recursive.",
+        .description = "List one directory's entries with sizes and totals, sorted by name or "
+                       "size.",
         .input_schema = ctxd_schema_list_directory_with_sizes_input,
         .output_schema = ctxd_schema_list_directory_with_sizes_output,
         .flags = RO_FLAGS,
@@ -1949,12 +1927,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "directory_tree",
         .title = "Directory tree",
-        .description = "Recursive tree of a directory, sorted by name: an indented listing "
-                       "(directories end in '/') as text, and the JSON tree [{name, type, "
-                       "children?}] as structuredContent.tree; symlinked directories are "
-                       "listed, not entered. Limit it "
-                       "with maxDepth and excludePatterns; at most the server's entry limit "
-                       "(10000 by default) is returned, with truncated set.",
+        .description = "Recursive tree of a directory, sorted by name: indented text and a "
+                       "JSON tree in structuredContent; symlinked directories not entered.",
         .input_schema = ctxd_schema_directory_tree_input,
         .output_schema = ctxd_schema_directory_tree_output,
         .flags = RO_FLAGS,
@@ -1963,14 +1937,9 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "grep",
         .title = "Search file contents",
-        .description = "Search file contents under path (or in one file) for a PCRE2 regular "
-                       "expression (literal: true for plain text). Binary files are skipped; "
-                       ".gitignore'd paths and .git are skipped unless respectGitignore is "
-                       "false. include/exclude are globs on the file name (or the relative "
-                       "path when they contain '/'). Results are sorted by path and line, one "
-                       "per matching line, as path:line:column:text, with contextLines lines "
-                       "around them; at most maxResults (default 1000). Finding nothing is "
-                       "not an error.",
+        .description = "Search file contents for a PCRE2 regex (or literal text), skipping "
+                       "binary and .gitignore'd files by default. Matches sorted by path and "
+                       "line as path:line:column:text, with optional context lines.",
         .input_schema = ctxd_schema_grep_input,
         .output_schema = ctxd_schema_grep_output,
         .flags = RO_FLAGS,
@@ -1979,13 +1948,9 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "write_file",
         .title = "Write file",
-        .description = "Create a file or replace its whole content, atomically (a crash leaves "
-                       "the old or the new content, never a mix); an existing file keeps its "
-                       "permissions. The parent directory must exist. Pass expectedSha256 (the "
-                       "sha256 returned by an earlier write/edit, or of what you read) to refuse "
-                       "the write when the file changed meanwhile. A symlink is written through "
-                       "only when its target is inside an allowed directory. Prefer edit_file "
-                       "for partial changes.",
+        .description = "Create or replace a file atomically (permissions kept). expectedSha256 "
+                       "refuses the write if the file changed since you read it. Prefer "
+                       "edit_file for partial changes.",
         .input_schema = ctxd_schema_write_file_input,
         .output_schema = ctxd_schema_write_file_output,
         .flags = CTXD_TOOL_DESTRUCTIVE | CTXD_TOOL_IDEMPOTENT,
@@ -1995,14 +1960,10 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "edit_file",
         .title = "Edit file",
-        .description = "Apply text replacements to a file, in order, all or nothing, and "
-                       "return a unified diff. Each oldText must match exactly once (or set "
-                       "replaceAll); when it matches nowhere, a match ignoring leading and "
-                       "trailing whitespace of each line is tried and the file's indentation is "
-                       "kept. A failing edit names itself, its match count and the closest "
-                       "line. CRLF line endings and a UTF-8 BOM are preserved. dryRun returns "
-                       "the diff without writing; expectedSha256 refuses the edit if the file "
-                       "changed since you read it.",
+        .description = "Replace text in a file: edits apply in order, all or nothing, and a "
+                       "unified diff is returned. oldText must match once (or replaceAll); if "
+                       "none matches exactly, a match ignoring each line's indentation is "
+                       "tried.",
         .input_schema = ctxd_schema_edit_file_input,
         .output_schema = ctxd_schema_edit_file_output,
         .flags = CTXD_TOOL_DESTRUCTIVE,
@@ -2012,8 +1973,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "append_file",
         .title = "Append to file",
-        .description = "Append text to the end of a file, creating it when missing (its "
-                       "parent directory must exist).",
+        .description = "Append text to a file, creating it if missing.",
         .input_schema = ctxd_schema_append_file_input,
         .output_schema = ctxd_schema_file_change_output,
         .flags = 0,
@@ -2023,8 +1983,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "copy_file",
         .title = "Copy file",
-        .description = "Copy a regular file to a new path (atomically; permissions kept). An "
-                       "existing destination is refused unless overwrite is true.",
+        .description = "Copy a regular file atomically; an existing destination needs "
+                       "overwrite.",
         .input_schema = ctxd_schema_copy_file_input,
         .output_schema = ctxd_schema_file_change_output,
         .flags = CTXD_TOOL_DESTRUCTIVE,
@@ -2034,9 +1994,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "move_file",
         .title = "Move or rename",
-        .description = "Move or rename a file, directory or symlink (a symlink is moved "
-                       "itself). The destination must not exist. Across file systems a file is "
-                       "copied, flushed and then removed.",
+        .description = "Move or rename a file, directory or symlink; the destination must not "
+                       "exist.",
         .input_schema = ctxd_schema_move_file_input,
         .output_schema = ctxd_schema_file_change_output,
         .flags = CTXD_TOOL_DESTRUCTIVE,
@@ -2046,9 +2005,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "delete_file",
         .title = "Delete file or directory",
-        .description = "Delete a file or symlink (the link itself, never its target); a "
-                       "directory only with recursive: true, and then everything in it "
-                       "(symlinks inside are removed, not followed).",
+        .description = "Delete a file or symlink (never its target); a directory only with "
+                       "recursive.",
         .input_schema = ctxd_schema_delete_file_input,
         .output_schema = ctxd_schema_file_change_output,
         .flags = CTXD_TOOL_DESTRUCTIVE,
@@ -2058,8 +2016,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "create_directory",
         .title = "Create directory",
-        .description = "Create a directory and any missing parents (like mkdir -p). Succeeds "
-                       "when it already exists.",
+        .description = "Create a directory and missing parents; succeeds if it exists.",
         .input_schema = ctxd_schema_create_directory_input,
         .output_schema = ctxd_schema_file_change_output,
         .flags = CTXD_TOOL_IDEMPOTENT,

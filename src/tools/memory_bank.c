@@ -1027,123 +1027,104 @@ static json_t *mb_restore(const struct ctxd_tool_ctx *ctx, json_t *args)
 /* ---- schemas and the table --------------------------------------------------------- */
 
 const struct ctxd_tool ctxd_memory_bank_tools[] = {
-	{
-		.name = "memory_bank_init",
-		.title = "Initialise memory bank",
-		.description = "Create the memory bank directory and its six core files "
-			       "(projectbrief.md, productContext.md, activeContext.md, "
-			       "systemPatterns.md, techContext.md, progress.md) from templates with "
-			       "their standard '##' sections. Existing files are kept unless "
-			       "overwrite is true.",
-		.input_schema = ctxd_schema_memory_bank_init_input,
-		.output_schema = ctxd_schema_memory_bank_init_output,
-		.flags = CTXD_TOOL_IDEMPOTENT,
-		.writes = true,
-		.fn = mb_init,
-	},
-	{
-		.name = "memory_bank_list",
-		.title = "List memory bank",
-		.description = "List the bank's files with size, modification time, sha256 and "
-			       "headings, and which core files are missing.",
-		.input_schema = ctxd_schema_memory_bank_project_input,
-		.output_schema = ctxd_schema_memory_bank_list_output,
-		.flags = RO_FLAGS,
-		.fn = mb_list,
-	},
-	{
-		.name = "memory_bank_read",
-		.title = "Read memory bank",
-		.description = "Read one bank file (file), several (files), or all core files in "
-			       "the standard order (core: true), optionally only one section "
-			       "(section: heading text) and a window of lines (offset, limit). Each "
-			       "file comes with its sha256, to pass as expectedSha256 when writing.",
-		.input_schema = ctxd_schema_memory_bank_read_input,
-		.output_schema = ctxd_schema_memory_bank_read_output,
-		.flags = RO_FLAGS,
-		.fn = mb_read,
-	},
-	{
-		.name = "memory_bank_write",
-		.title = "Write memory bank file",
-		.description = "Write a whole bank file: mode create fails if it exists, mode "
-			       "replace overwrites it. With expectedSha256 the write happens only if "
-			       "the file is unchanged since you read it. Writes are locked against "
-			       "other writers, atomic, and recorded in the file's history. To change "
-			       "one section use memory_bank_update_section.",
-		.input_schema = ctxd_schema_memory_bank_write_input,
-		.output_schema = ctxd_schema_memory_bank_change_output,
-		.flags = CTXD_TOOL_DESTRUCTIVE,
-		.writes = true,
-		.fn = mb_write,
-	},
-	{
-		.name = "memory_bank_update_section",
-		.title = "Update memory bank section",
-		.description = "Edit one section of a bank file, leaving the rest untouched: op "
-			       "replace swaps the section's body, append adds content at its end "
-			       "(creating the section at the end of the file if absent), prepend adds "
-			       "it right after the heading, a blank line before the old text. The "
-			       "heading is its text without '#' marks. "
-			       "Locked, atomic, precondition (expectedSha256) checked under the lock, "
-			       "recorded in history.",
-		.input_schema = ctxd_schema_memory_bank_update_section_input,
-		.output_schema = ctxd_schema_memory_bank_change_output,
-		.flags = CTXD_TOOL_DESTRUCTIVE,
-		.writes = true,
-		.fn = mb_update_section,
-	},
-	{
-		.name = "memory_bank_search",
-		.title = "Search memory bank",
-		.description = "Ranked full-text search over the bank's sections (BM25 over words, "
-			       "ignoring case, accents and common English stop words; the whole "
-			       "query as a phrase ranks higher). Returns file, heading, "
-			       "line and a snippet with the matched words marked « ». Finding "
-			       "nothing is not an error.",
-		.input_schema = ctxd_schema_memory_bank_search_input,
-		.output_schema = ctxd_schema_memory_bank_search_output,
-		.flags = RO_FLAGS,
-		.fn = mb_search,
-	},
-	{
-		.name = "memory_bank_validate",
-		.title = "Validate memory bank",
-		.description = "Check the bank: core files present, required sections present "
-			       "(headings read as a person would: case, accents, leading emoji and "
-			       "numbering ignored, Cline's and Cursor's wording accepted), empty "
-			       "sections, stale activeContext/progress, broken links (relative to "
-			       "the bank or to the root it lives in), leftover merge-conflict "
-			       "markers, duplicate headings, files over the token budget. Each "
-			       "finding has severity, file, line and a fix hint.",
-		.input_schema = ctxd_schema_memory_bank_project_input,
-		.output_schema = ctxd_schema_memory_bank_validate_output,
-		.flags = RO_FLAGS,
-		.fn = mb_validate,
-	},
-	{
-		.name = "memory_bank_history",
-		.title = "Memory bank file history",
-		.description = "List the kept versions of a bank file (oldest first; numbers count "
-			       "from 1 and are never reused) with time, size, sha256 and lines "
-			       "added/removed versus the previous kept version.",
-		.input_schema = ctxd_schema_memory_bank_history_input,
-		.output_schema = ctxd_schema_memory_bank_history_output,
-		.flags = RO_FLAGS,
-		.fn = mb_history,
-	},
-	{
-		.name = "memory_bank_restore",
-		.title = "Restore memory bank file",
-		.description = "Restore a bank file to a version listed by memory_bank_history. The "
-			       "restore is itself a write: locked, atomic, and recorded as a new "
-			       "version.",
-		.input_schema = ctxd_schema_memory_bank_restore_input,
-		.output_schema = ctxd_schema_memory_bank_change_output,
-		.flags = CTXD_TOOL_DESTRUCTIVE,
-		.writes = true,
-		.fn = mb_restore,
-	},
+    {
+        .name = "memory_bank_init",
+        .title = "Initialise memory bank",
+        .description =
+            "Create the memory bank and its six core files from templates; existing files "
+            "kept unless overwrite.",
+        .input_schema = ctxd_schema_memory_bank_init_input,
+        .output_schema = ctxd_schema_memory_bank_init_output,
+        .flags = CTXD_TOOL_IDEMPOTENT,
+        .writes = true,
+        .fn = mb_init,
+    },
+    {
+        .name = "memory_bank_list",
+        .title = "List memory bank",
+        .description = "The bank's files with size, time, sha256 and headings; missing core files.",
+        .input_schema = ctxd_schema_memory_bank_project_input,
+        .output_schema = ctxd_schema_memory_bank_list_output,
+        .flags = RO_FLAGS,
+        .fn = mb_list,
+    },
+    {
+        .name = "memory_bank_read",
+        .title = "Read memory bank",
+        .description =
+            "Read bank files (file, files, or core: all core files in order), optionally "
+            "one section and a line window. Each comes with its sha256 for "
+            "expectedSha256.",
+        .input_schema = ctxd_schema_memory_bank_read_input,
+        .output_schema = ctxd_schema_memory_bank_read_output,
+        .flags = RO_FLAGS,
+        .fn = mb_read,
+    },
+    {
+        .name = "memory_bank_write",
+        .title = "Write memory bank file",
+        .description = "Write a whole bank file (locked, atomic, versioned). For one section use "
+                       "memory_bank_update_section.",
+        .input_schema = ctxd_schema_memory_bank_write_input,
+        .output_schema = ctxd_schema_memory_bank_change_output,
+        .flags = CTXD_TOOL_DESTRUCTIVE,
+        .writes = true,
+        .fn = mb_write,
+    },
+    {
+        .name = "memory_bank_update_section",
+        .title = "Update memory bank section",
+        .description =
+            "Replace, append to or prepend to one section's body, leaving the rest of the "
+            "file untouched (locked, atomic, versioned); append creates a missing "
+            "section.",
+        .input_schema = ctxd_schema_memory_bank_update_section_input,
+        .output_schema = ctxd_schema_memory_bank_change_output,
+        .flags = CTXD_TOOL_DESTRUCTIVE,
+        .writes = true,
+        .fn = mb_update_section,
+    },
+    {
+        .name = "memory_bank_search",
+        .title = "Search memory bank",
+        .description = "Ranked search of the bank's sections; returns file, heading, line and a "
+                       "snippet.",
+        .input_schema = ctxd_schema_memory_bank_search_input,
+        .output_schema = ctxd_schema_memory_bank_search_output,
+        .flags = RO_FLAGS,
+        .fn = mb_search,
+    },
+    {
+        .name = "memory_bank_validate",
+        .title = "Validate memory bank",
+        .description = "Check the bank: missing core files or sections, empty sections, stale "
+                       "context, broken links, conflict markers, duplicate headings, oversized "
+                       "files. Each finding has a fix hint.",
+        .input_schema = ctxd_schema_memory_bank_project_input,
+        .output_schema = ctxd_schema_memory_bank_validate_output,
+        .flags = RO_FLAGS,
+        .fn = mb_validate,
+    },
+    {
+        .name = "memory_bank_history",
+        .title = "Memory bank file history",
+        .description = "A bank file's kept versions with time, size, sha256 and lines changed.",
+        .input_schema = ctxd_schema_memory_bank_history_input,
+        .output_schema = ctxd_schema_memory_bank_history_output,
+        .flags = RO_FLAGS,
+        .fn = mb_history,
+    },
+    {
+        .name = "memory_bank_restore",
+        .title = "Restore memory bank file",
+        .description =
+            "Restore a bank file to a version from memory_bank_history, as a new version.",
+        .input_schema = ctxd_schema_memory_bank_restore_input,
+        .output_schema = ctxd_schema_memory_bank_change_output,
+        .flags = CTXD_TOOL_DESTRUCTIVE,
+        .writes = true,
+        .fn = mb_restore,
+    },
 };
 
 const size_t ctxd_memory_bank_tools_count =

@@ -44,28 +44,31 @@ void ctxd_registry_destroy(struct ctxd_registry *reg)
 	free(reg);
 }
 
-/* Removes the prose of an outputSchema: "description" keywords at every schema level (never
- * a property that happens to be named "description"). The schema stays whole for hosts that
- * validate structuredContent against it; the model never reads its prose, and every tools/list
- * carries it. The descriptions stay in the source as documentation of structuredContent. */
-static void strip_prose(json_t *schema)
+/* Trims an outputSchema for tools/list: removes its prose ("description" keywords at every
+ * schema level, never a property that happens to be named "description"), which the model
+ * never reads and every tools/list carries, and its "additionalProperties", so that a host
+ * holding an older list still accepts a result with a field added since. Types, enums and
+ * "required" stay for hosts that validate structuredContent. schemas/NAME.output.json keeps
+ * the descriptions as the documentation of structuredContent. */
+static void trim_output_schema(json_t *schema)
 {
 	if (!json_is_object(schema)) {
 		return;
 	}
 	json_object_del(schema, "description");
+	json_object_del(schema, "additionalProperties");
 	static const char *const maps[] = { "properties", "patternProperties", "$defs" };
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
 		const char *k;
 		json_t *v;
 		json_object_foreach(json_object_get(schema, maps[i]), k, v)
 		{
-			strip_prose(v);
+			trim_output_schema(v);
 		}
 	}
 	static const char *const subs[] = { "items", "additionalProperties", "not" };
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		strip_prose(json_object_get(schema, subs[i]));
+		trim_output_schema(json_object_get(schema, subs[i]));
 	}
 	static const char *const lists[] = { "anyOf", "oneOf", "allOf" };
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
@@ -73,7 +76,7 @@ static void strip_prose(json_t *schema)
 		json_t *v;
 		json_array_foreach(json_object_get(schema, lists[i]), j, v)
 		{
-			strip_prose(v);
+			trim_output_schema(v);
 		}
 	}
 }
@@ -105,7 +108,7 @@ static json_t *build_entry(const struct ctxd_tool *t, json_t *input, json_t *out
 			      "description", t->description, "inputSchema", input, "annotations",
 			      build_annotations(t));
 	if (e && output) {
-		strip_prose(output);
+		trim_output_schema(output);
 		json_object_set(e, "outputSchema", output);
 	}
 	return e;

@@ -1097,6 +1097,11 @@ static size_t catalogue_budget(const struct ctxd_skills *sk)
 	return cfg && cfg->skills_catalogue_bytes ? cfg->skills_catalogue_bytes : DESCRIBE_MAX;
 }
 
+/* skill_activate's description; describe_activate appends the catalogue to it. */
+static const char activate_description[] =
+	"Load an Agent Skill: its instructions, base directory and bundled files (read those with "
+	"skill_read_file). Use a skill when the task matches its description.";
+
 /* The skill_activate description, with the catalogue the model chooses from; built once
  * per snapshot. */
 static char *describe_activate(void *ud)
@@ -1110,10 +1115,7 @@ static char *describe_activate(void *ud)
 	if (!cached) {
 		char *cat = snap->n_skills ? catalogue(snap, catalogue_budget(sk)) : NULL;
 		struct ctxd_strbuf b = {0};
-		ctxd_strbuf_str(&b, "Activate an Agent Skill: returns its instructions (SKILL.md "
-				    "body, with `arguments` substituted), its base directory and "
-				    "its bundled files (read them with skill_read_file). Use a "
-				    "skill when the task matches its description.");
+		ctxd_strbuf_str(&b, activate_description);
 		ctxd_strbuf_str(&b, snap->n_skills ? "\n\nAvailable skills:"
 						   : "\n\nNo skills are installed.");
 		if (cat) {
@@ -1145,9 +1147,8 @@ const struct ctxd_tool ctxd_skills_tools[] = {
     {
         .name = "skill_list",
         .title = "List skills",
-        .description = "List the installed Agent Skills (name, description, SKILL.md location, "
-                       "number of bundled files), optionally filtered by a text query. Skills "
-                       "with errors are not listed; skill_diagnostics says why.",
+        .description = "List installed Agent Skills (name, description, location, file count), "
+                       "optionally filtered. Broken skills are in skill_diagnostics.",
         .input_schema = ctxd_schema_skill_list_input,
         .output_schema = ctxd_schema_skill_list_output,
         .flags = RO_FLAGS,
@@ -1156,8 +1157,7 @@ const struct ctxd_tool ctxd_skills_tools[] = {
     {
         .name = "skill_activate",
         .title = "Activate skill",
-        .description = "Activate an Agent Skill: returns its instructions, base directory and "
-                       "bundled files. Call skill_list for the catalogue.",
+        .description = activate_description,
         .input_schema = ctxd_schema_skill_activate_input,
         .output_schema = ctxd_schema_skill_activate_output,
         .flags = RO_FLAGS,
@@ -1167,10 +1167,8 @@ const struct ctxd_tool ctxd_skills_tools[] = {
     {
         .name = "skill_read_file",
         .title = "Read skill file",
-        .description = "Read a file bundled with a skill (path relative to the skill folder, "
-                       "e.g. references/guide.md). Text comes back as UTF-8 lines, other files "
-                       "as base64 bytes; each answer is capped at the server's read limit, "
-                       "and nextOffset says where to continue (offset/limit pick a window).",
+        .description = "Read a file bundled with a skill: text as lines, other files as "
+                       "base64; nextOffset continues a capped answer.",
         .input_schema = ctxd_schema_skill_read_file_input,
         .output_schema = ctxd_schema_skill_read_file_output,
         .flags = RO_FLAGS,
@@ -1179,8 +1177,8 @@ const struct ctxd_tool ctxd_skills_tools[] = {
     {
         .name = "skill_diagnostics",
         .title = "Skill diagnostics",
-        .description = "Explain every skipped (error), degraded or shadowed (warning) skill: "
-                       "file, line, column, the rule broken and the exact reason.",
+        .description = "Why each skill was skipped, degraded or shadowed: file, line, rule and "
+                       "reason.",
         .input_schema = ctxd_schema_skill_diagnostics_input,
         .output_schema = ctxd_schema_skill_diagnostics_output,
         .flags = RO_FLAGS,

@@ -18,7 +18,9 @@ Bad --toolsets values and an empty tools.toolsets exit 2 with a message.
 
 Then it prints the bytes of the tools/list answer with no skill installed (skill_activate's
 description embeds the skill catalogue): the `tools` array as sent (compact UTF-8) and the
-whole frame, per family and all together. Exits non-zero on the first failed check.
+whole frame, per family and all together, and per tool; it fails when the whole list is over
+TOOLS_BUDGET bytes, or an outputSchema carries prose, or annotations repeat the title. Exits
+non-zero on the first failed check.
 """
 import json
 import os
@@ -32,6 +34,10 @@ import tempfile
 FAMILIES = ("files", "skills", "memory")
 SCHEMES = {"files": "file", "skills": "skill", "memory": "memory-bank"}
 LABELS = {"files": "FILES", "skills": "SKILLS", "memory": "MEMORY BANK"}
+# The tools/list budget with all three families on and no skill installed: the `tools` array
+# as sent (compact UTF-8). A size, not a timing. It was 47,331 bytes before the descriptions
+# were cut to what a model needs and outputSchemas lost their prose; see README "Toolsets".
+TOOLS_BUDGET = 30000
 HANG_GUARD = 30.0  # seconds; only a guard against a hung server, never a pass criterion
 
 
@@ -135,6 +141,19 @@ class Session:
         check(rc == 0, "ctxd exited %d; stderr: %s" % (rc, err))
 
 
+def schema_has(schema, keyword):
+    """True when `keyword` is used at some schema level of `schema` (property names aside)."""
+    if not isinstance(schema, dict):
+        return False
+    if keyword in schema:
+        return True
+    subs = list(schema.get("properties", {}).values())
+    subs += [schema.get(k) for k in ("items", "additionalProperties", "not")]
+    for k in ("anyOf", "oneOf", "allOf"):
+        subs += schema.get(k, [])
+    return any(schema_has(x, keyword) for x in subs)
+
+
 def session(binary, args, home):
     """One session: discover, initialize, the lists. Returns a dict of what was seen."""
     s = Session(binary, args, home)
@@ -153,6 +172,15 @@ def session(binary, args, home):
     seen["tools_bytes"] = len(json.dumps(tl["result"]["tools"], separators=(",", ":"),
                                          ensure_ascii=False).encode())
     seen["frame_bytes"] = frame
+    seen["per_tool"] = []
+    for t in tl["result"]["tools"]:
+        out = t.get("outputSchema")
+        check(out is None or not schema_has(out, "description"),
+              "%s: outputSchema carries prose (description)" % t["name"])
+        check("title" not in t.get("annotations", {}),
+              "%s: annotations repeat the title" % t["name"])
+        seen["per_tool"].append((t["name"], len(json.dumps(t, separators=(",", ":"),
+                                                           ensure_ascii=False).encode())))
     for method, key in (("prompts/list", "prompts"), ("resources/list", "resources"),
                         ("resources/templates/list", "resourceTemplates")):
         r, _ = s.request(method)
@@ -280,6 +308,13 @@ def main():
             seen = session(binary, args + ["--no-landlock", root], home)
             print("  %-7s %2d tools %6d / %6d" % (label, len(seen["tools"]), seen["tools_bytes"],
                                                  seen["frame_bytes"]))
+            if label == "all":
+                everything = seen
+        for name, size in everything["per_tool"]:
+            print("    %-27s %5d" % (name, size))
+        check(everything["tools_bytes"] <= TOOLS_BUDGET,
+              "tools/list is %d bytes, over the budget of %d" % (everything["tools_bytes"],
+                                                                 TOOLS_BUDGET))
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 0
