@@ -425,7 +425,8 @@ static void request_free(struct ctxd_mcp *m, struct mreq *q)
  * client's next frame is its notifications/cancelled, so the request is certainly still
  * running when the cancel takes effect, however fast or loaded the machine is; and a
  * server that ignored the cancel still finishes the request and answers it, which the
- * test sees. Worker. */
+ * test sees. With "ctxd.test/hold": "until-cancelled" only cancellation (the client's, or
+ * the drain limit's at shutdown) ends the pause: the drain-limit tests use it. Worker. */
 static void test_hold(struct mreq *q)
 {
 	if (!q->hold) {
@@ -435,7 +436,8 @@ static void test_hold(struct mreq *q)
 	struct ctxd_mcp *m = q->r.server;
 	struct timespec tick = {0, 1000 * 1000};
 	while (!ctxd_job_cancelled(&q->r.job) &&
-	       atomic_load_explicit(&m->frames_handled, memory_order_acquire) < q->hold_until) {
+	       (q->hold_until == 0 ||
+	        atomic_load_explicit(&m->frames_handled, memory_order_acquire) < q->hold_until)) {
 		nanosleep(&tick, NULL);
 	}
 }
@@ -661,9 +663,14 @@ static struct mreq *submit_req(struct ctxd_mcp *m, const struct call *c, work_fn
 	if (json_is_string(tok) || json_is_integer(tok)) {
 		q->r.progress_token = json_incref(tok);
 	}
-	q->hold = m->test_hooks && json_is_true(json_object_get(meta, "ctxd.test/hold"));
-	/* the frame carrying this request counts once it is handled: wait for the one after */
-	q->hold_until = atomic_load_explicit(&m->frames_handled, memory_order_relaxed) + 2;
+	json_t *hold = m->test_hooks ? json_object_get(meta, "ctxd.test/hold") : NULL;
+	q->hold = json_is_true(hold) ||
+	          (json_is_string(hold) && strcmp(json_string_value(hold), "until-cancelled") == 0);
+	/* the frame carrying this request counts once it is handled: wait for the one after
+	 * (0: until cancelled) */
+	q->hold_until = json_is_true(hold)
+	                    ? atomic_load_explicit(&m->frames_handled, memory_order_relaxed) + 2
+	                    : 0;
 	if (!q->r.id || !q->r.key || !q->r.args) {
 		request_free(m, q);
 		set_err(e, CTXD_RPC_INTERNAL_ERROR, "Internal error: out of memory");
