@@ -41,6 +41,17 @@ def base_dir():
     return os.path.abspath(d)
 
 
+def scratch():
+    """The directory a test creates its temporary files in: $CTXD_TEST_SCRATCH (scripts/
+    test.sh points it at a tmpfs when there is one), else $CTXD_TEST_TMP (the build
+    directory, set by meson), else $TMPDIR, else /tmp."""
+    for var in ("CTXD_TEST_SCRATCH", "CTXD_TEST_TMP", "TMPDIR"):
+        if os.environ.get(var):
+            os.makedirs(os.environ[var], exist_ok=True)
+            return os.environ[var]
+    return "/tmp"
+
+
 def _parse(shape):
     m = re.fullmatch(r"wide-(\d+)-(\d+)-(\d+)", shape)
     if m:

@@ -3,9 +3,10 @@
 
 usage: fs_crash.py CTXD_BINARY [RUNS]
 
-1. Crash safety (RUNS times, default 200): ctxd rewrites a multi-MiB file with write_file or
-   edit_file and is killed with SIGKILL at a point of the rewrite named by a file system
-   event (inotify on the directory): right after the request is sent, once its temp file
+1. Crash safety (RUNS times, default 200): ctxd rewrites a 390 KiB file with write_file or
+   edit_file (replacing every line, so that any mix of old and new shows) and is killed with
+   SIGKILL at a point of the rewrite named by a file system event (inotify on the
+   directory): right after the request is sent, once its temp file
    exists, once it was written, once it was closed, once it was renamed over the file, or
    once the answer came. The file must then hold exactly the old or the new content, never
    a mix (and never be missing). The kill lands at or after its event, so each run is sure
@@ -28,6 +29,9 @@ import struct
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixtures  # noqa: E402
 
 HANG_GUARD = 60.0
 IN_MODIFY, IN_CLOSE_WRITE, IN_MOVED_TO, IN_CREATE = 0x2, 0x8, 0x80, 0x100
@@ -120,16 +124,18 @@ def call(i, name, args):
 
 
 def crash_runs(binary, runs):
-    base = tempfile.mkdtemp(prefix="ctxd-crash-")
+    base = tempfile.mkdtemp(prefix="ctxd-crash-", dir=fixtures.scratch())
     ino = Inotify(base)
     try:
         path = os.path.join(base, "f.txt")
         line_a = "old line of the file, the same length as the new one ..........\n"
         line_b = "NEW LINE OF THE FILE, THE SAME LENGTH AS THE OLD ONE ..........\n"
-        old = line_a * 60000  # ~3.8 MiB
-        new = line_b * 60000
         seen = {"old": 0, "new": 0}
         for r in range(runs):
+            # 390 KiB: the kill points are events, so a bigger file adds time, not coverage
+            # (and edit_file's answer, a diff of every line, takes seconds at 3.8 MiB)
+            old = line_a * 6000
+            new = line_b * 6000
             with open(path, "w") as f:
                 f.write(old)
             point, mask, whose = KILL_POINTS[(r // 2) % len(KILL_POINTS)]
@@ -171,7 +177,7 @@ def crash_runs(binary, runs):
 
 
 def concurrency(binary):
-    base = tempfile.mkdtemp(prefix="ctxd-conc-")
+    base = tempfile.mkdtemp(prefix="ctxd-conc-", dir=fixtures.scratch())
     try:
         path = os.path.join(base, "c.txt")
         initial = "".join("line %02d\n" % i for i in range(64))

@@ -18,6 +18,9 @@ import sys
 import tempfile
 import threading
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixtures  # noqa: E402
+
 
 class Failure(Exception):
     """A check failed (raised explicitly: `python3 -O` cannot drop it)."""
@@ -105,7 +108,7 @@ def hammer(srv, tag, n, errors):
 def main():
     exe = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
-    tmp = tempfile.mkdtemp(prefix="ctxd-xproc-", dir=os.environ.get("TMPDIR", "/tmp"))
+    tmp = tempfile.mkdtemp(prefix="ctxd-xproc-", dir=fixtures.scratch())
     try:
         a = Server(exe, tmp)
         a.start()

@@ -1534,13 +1534,7 @@ static void test_sigkill_mid_write(void)
 
 int main(void)
 {
-	const char *tmp = getenv("CTXD_TEST_TMP");
-	if (!tmp) {
-		tmp = getenv("TMPDIR");
-	}
-	if (!tmp) {
-		tmp = "/tmp";
-	}
+	const char *tmp = test_tmp_base();
 	char tmpl[CTXD_PATH_MAX];
 	snprintf(tmpl, sizeof(tmpl), "%s/ctxd-mb-XXXXXX", tmp);
 	ASSERT(mkdtemp(tmpl));

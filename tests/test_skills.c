@@ -1161,8 +1161,7 @@ static void test_skills_hot_reload(void)
 
 int main(void)
 {
-	const char *t = getenv("CTXD_TEST_TMP");
-	snprintf(tmp, sizeof(tmp), "%s/skills-XXXXXX", t && *t ? t : "/tmp");
+	snprintf(tmp, sizeof(tmp), "%s/skills-XXXXXX", test_tmp_base());
 	ASSERT(mkdtemp(tmp));
 	char real[CTXD_PATH_MAX];
 	ASSERT(realpath(tmp, real));

@@ -59,7 +59,7 @@ static void run_until(struct ev_loop *loop, const int *counter, int want)
  * by then, in this delivery or an earlier one. */
 static void sync_marker(struct ev_loop *loop, const char *dir, const char *name, struct seen *s)
 {
-	char p[512];
+	char p[600];
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
 	marker = name;
 	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -73,7 +73,8 @@ static void sync_marker(struct ev_loop *loop, const char *dir, const char *name,
 
 static void test_watch_coalesces_and_removes(void)
 {
-	char dir[] = "/tmp/ctxd-watch-XXXXXX";
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s/ctxd-watch-XXXXXX", test_tmp_base());
 	ASSERT(mkdtemp(dir));
 	struct ev_loop *loop = ev_default_loop(0);
 	struct ctxd_watch *w = ctxd_watch_create(loop, 50);
@@ -84,7 +85,7 @@ static void test_watch_coalesces_and_removes(void)
 	ASSERT(ida > 0 && idb > 0 && ida != idb);
 	ASSERT_EQ(ctxd_watch_count(w), 2);
 
-	char path[512];
+	char path[600];
 	snprintf(path, sizeof(path), "%s/f.txt", dir);
 	/* One burst of ten writes, all queued in the inotify descriptor before the loop runs:
 	 * the watch reads them together, so each registration gets f.txt exactly once. */

@@ -15,6 +15,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import fixtures  # noqa: E402
+
 SKIP = 77
 PROTO = "2025-11-25"
 
@@ -48,9 +51,7 @@ def is_asan(path):
 
 
 def tmpdir(tag):
-    base = os.environ.get("CTXD_TEST_TMP") or os.environ.get("TMPDIR") or "/tmp"
-    os.makedirs(base, exist_ok=True)
-    return tempfile.mkdtemp(prefix="ctxd-%s-" % tag, dir=base)
+    return tempfile.mkdtemp(prefix="ctxd-%s-" % tag, dir=fixtures.scratch())
 
 
 def rmtree(path):

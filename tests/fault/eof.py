@@ -12,13 +12,10 @@ first progress notification, until it is cancelled, and no frame comes after the
 could let it go on. So the server can only exit through the drain limit; if that limit did
 not work it would never exit, which the hang guard reports."""
 import os
-import sys
 import time
 
 import common as c
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import fixtures  # noqa: E402
+import fixtures  # on the path through common
 
 HANG_GUARD = 120
 

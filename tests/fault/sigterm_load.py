@@ -20,7 +20,7 @@ HANG_GUARD = 120
 def main():
     exe = c.binary()
     root = c.tmpdir("term")
-    cfg = os.path.join(root, "..", os.path.basename(root) + "-cfg.yaml")
+    cfg = root + "-cfg.yaml"
     try:
         c.make_tree(root, 30, 30)
         with open(cfg, "w") as f:

@@ -35,12 +35,24 @@ if [ "$node_major" -lt 20 ]; then
 	skip "node >= 20 is needed, found $(node --version)"
 fi
 
+# One installer at a time: interop tests run in parallel, and two `npm ci` in one
+# directory would corrupt node_modules. The others wait for the lock, then find it done.
 stamp=node_modules/.package-lock.json
+exec 9>.npm-ci.lock
+flock 9
 if [ ! -f "$stamp" ] || [ -n "$(find package-lock.json -newer "$stamp")" ]; then
 	echo "installing the pinned MCP clients (npm ci)" >&2
 	if ! npm ci --no-audit --no-fund >&2; then
 		skip "npm ci failed (no registry access?)"
 	fi
+fi
+flock -u 9
+exec 9>&-
+
+# Temporary files where scripts/test.sh wants them (a tmpfs when there is one).
+if [ -n "${CTXD_TEST_SCRATCH:-}" ]; then
+	TMPDIR=$CTXD_TEST_SCRATCH
+	export TMPDIR
 fi
 
 exec node "$test_file" "$bin"

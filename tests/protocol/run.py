@@ -61,7 +61,7 @@ HANG_GUARD = 30.0
 
 
 def build_tree():
-    base = tempfile.mkdtemp(prefix="ctxd-proto-")
+    base = tempfile.mkdtemp(prefix="ctxd-proto-", dir=fixtures.scratch())
     root = os.path.join(base, "root")
     out = os.path.join(base, "root-evil")
     os.makedirs(os.path.join(root, "sub"))
