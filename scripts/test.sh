@@ -21,7 +21,10 @@ if [ -n "${CTXD_TEST_SCRATCH:-}" ]; then
 	export CTXD_TEST_SCRATCH
 	echo "test scratch space: $CTXD_TEST_SCRATCH" >&2
 fi
+deb_out=$(mktemp)
+deb_log=$(mktemp)
 cleanup() {
+	rm -f "$deb_out" "$deb_log"
 	if [ -n "$scratch_made" ]; then
 		rm -rf "$scratch_made"
 	fi
@@ -31,21 +34,30 @@ trap 'exit 130' INT TERM
 
 total_pass=0
 total_fail=0
-run_suite() { # run_suite BUILDDIR [meson setup options...]
+
+build() { # build DIR [meson setup options...]: configure if needed, compile; quiet unless it fails
 	dir=$1
 	shift
-	if [ ! -f "$dir/build.ninja" ]; then
-		meson setup "$dir" "$@" >/dev/null || { total_fail=$((total_fail + 1)); return; }
+	log=$(mktemp)
+	if { [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@"; } >"$log" 2>&1 &&
+		ninja -C "$dir" >>"$log" 2>&1; then
+		rm -f "$log"
+		return 0
 	fi
-	if ! ninja -C "$dir" >/dev/null; then
-		echo "ctxd: build in $dir failed" >&2
-		ninja -C "$dir" | tail -20 >&2
-		total_fail=$((total_fail + 1))
-		return
-	fi
+	echo "ctxd: build in $dir failed" >&2
+	tail -30 "$log" >&2
+	rm -f "$log"
+	return 1
+}
+
+# Four tests at a time on any machine: most of them wait on round trips, process starts
+# and exits more than they compute, so two CPUs serve four of them.
+run_tests() { # run_tests DIR [VAR=value...]: the whole suite of one build, added to the totals
+	dir=$1
+	shift
 	echo "== tests in $dir" >&2
-	meson test -C "$dir" --print-errorlogs --num-processes 2 >&2
-	counts=$(python3 - "$dir/meson-logs/testlog.json" <<'PY'
+	env "$@" meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 4 >&2
+	if counts=$(python3 - "$dir/meson-logs/testlog.json" <<'PY'
 import json, sys
 p = f = 0
 for line in open(sys.argv[1]):
@@ -56,20 +68,49 @@ for line in open(sys.argv[1]):
         f += 1
 print(p, f)
 PY
-)
-	set -- $counts
-	total_pass=$((total_pass + $1))
-	total_fail=$((total_fail + $2))
+	); then
+		set -- $counts
+		total_pass=$((total_pass + $1))
+		total_fail=$((total_fail + $2))
+	else
+		echo "ctxd: no test results in $dir" >&2
+		total_fail=$((total_fail + 1))
+	fi
 }
 
-run_suite build -Dwerror=true
+asan_setup="-Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false"
 # ASan+UBSan: any report aborts the test that triggered it
-export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
-export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-run_suite build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
+asan_env="ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"
+
+if build build -Dwerror=true; then
+	# The ASan build compiles while the normal build's tests run: the tests leave CPU time
+	# idle (I/O, round trips, single-threaded clients), the compiler fills it.
+	build build-asan $asan_setup &
+	asan_build=$!
+	run_tests build
+	wait "$asan_build"
+	asan_ok=$?
+else
+	total_fail=$((total_fail + 1))
+	build build-asan $asan_setup
+	asan_ok=$?
+fi
 # The Debian package (scripts/deb.sh): dpkg-buildpackage, its contents, lintian; each a check.
-# Its build-time tests run the unit and docs suites only: the protocol suite ran above twice.
-set -- $(sh scripts/deb.sh --suites "unit docs" | sed -n 's/^deb: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+# Its build-time tests run the unit and docs suites only: the protocol suite runs here twice.
+# It builds from a copy of the tree, so it runs beside the ASan tests; its progress is shown
+# when it is done.
+TMPDIR=${CTXD_TEST_SCRATCH:-${TMPDIR:-/tmp}} sh scripts/deb.sh --suites "unit docs" \
+	>"$deb_out" 2>"$deb_log" &
+deb=$!
+if [ "$asan_ok" -eq 0 ]; then
+	run_tests build-asan $asan_env
+else
+	total_fail=$((total_fail + 1))
+fi
+wait "$deb"
+echo "== Debian package" >&2
+cat "$deb_log" >&2
+set -- $(sed -n 's/^deb: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$deb_out")
 total_pass=$((total_pass + ${1:-0}))
 total_fail=$((total_fail + ${2:-1}))
 echo "$total_pass passed, $total_fail failed"
