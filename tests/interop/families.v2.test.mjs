@@ -54,7 +54,7 @@ async function connect(extraArgs, modern) {
 	});
 	const options = { capabilities: {} };
 	if (modern)
-		options.versionNegotiation = { mode: 'auto', probe: { timeoutMs: 10000 } };
+		options.versionNegotiation = { mode: 'auto', probe: { timeoutMs: HANG_GUARD } };
 	const client = new Client({ name: 'ctxd-families-v2', version: '1.0.0' }, options);
 	client.onerror = (e) => clientErrors.push(e);
 	const notes = [];
@@ -62,7 +62,7 @@ async function connect(extraArgs, modern) {
 		client.setNotificationHandler(m, () => {
 			notes.push(m);
 		});
-	await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT }), 30000, 'connect');
+	await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT }), 2 * HANG_GUARD, 'connect');
 	const opts = { timeout: REQUEST_TIMEOUT };
 	const adapter = {
 		legacy: !modern,

@@ -16,7 +16,9 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
-import { Tally, instrumentTransport, killAll, reapAll, short, withTimeout } from './common.mjs';
+import {
+	HANG_GUARD, Tally, instrumentTransport, killAll, reapAll, short, withTimeout,
+} from './common.mjs';
 import {
 	BIG_FILES, BIG_SHAPE, checkCancel, checkPagination, checkProgress, checkPrompts, checkResources,
 	bigTree, makeWorkspace, rawFullList, serverEnv, tapTransport, tmpBase, writeConfig,
@@ -51,10 +53,10 @@ async function connect(args, mode) {
 	});
 	const opts = { capabilities: {} };
 	if (mode === 'auto')
-		opts.versionNegotiation = { mode: 'auto', probe: { timeoutMs: 10000 } };
+		opts.versionNegotiation = { mode: 'auto', probe: { timeoutMs: HANG_GUARD } };
 	const client = new Client({ name: `ctxd-interop-utilities-v2-${mode}`, version: '1.0.0' }, opts);
 	client.onerror = (e) => clientErrors.push(e);
-	await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT }), REQUEST_TIMEOUT + 15000,
+	await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT }), 2 * HANG_GUARD,
 		'connect');
 	return { client, transport, tap: tapTransport(transport) };
 }

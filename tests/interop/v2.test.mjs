@@ -30,7 +30,9 @@ import {
 const MODERN = '2026-07-28';
 const LEGACY = '2025-11-25';
 const REQUEST_TIMEOUT = HANG_GUARD;
-const PROBE_TIMEOUT = 10000;
+// The client's probe timeout is a hang guard too: a probe that got no answer shows as the
+// legacy era, whatever the time it took.
+const PROBE_TIMEOUT = HANG_GUARD;
 
 const bin = serverBinary();
 const t = new Tally('interop-v2');
@@ -201,7 +203,7 @@ if (era) {
 		// A probe that got no answer would time out and fall back to the legacy era: the
 		// negotiated version shows whether ctxd answered it, not the time it took.
 		const t0 = Date.now();
-		await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT }), 30000, 'connect');
+		await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT }), 2 * HANG_GUARD, 'connect');
 		connected = true;
 		console.error(`interop-v2: auto connect (probe + handshake) took ${Date.now() - t0} ms`);
 		t.eq('auto connect: negotiated protocol version', client.getNegotiatedProtocolVersion(),
@@ -253,7 +255,7 @@ await t.section('legacy-mode v2 client', async () => {
 	const transport = newTransport();
 	const client = new Client({ name: 'ctxd-interop-v2-legacy', version: '1.0.0' }, { capabilities: {} });
 	client.onerror = (e) => clientErrors.push(e);
-	await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT }), 30000, 'connect');
+	await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT }), 2 * HANG_GUARD, 'connect');
 	t.eq('legacy mode: one process, no probe', spawned.length - before, 1);
 	t.eq('legacy mode: negotiated protocol version', client.getNegotiatedProtocolVersion(), LEGACY);
 	t.eq('legacy mode: serverInfo.name', client.getServerVersion()?.name, 'ctxd');
