@@ -36,10 +36,10 @@ def main():
         payload = [c.frame(c.call(i + 1, "read_text_file", {"path": "small.txt"}))
                    for i in range(N)]
 
-        def writer():
-            for i, fr in enumerate(payload):
-                srv.p.stdin.write(fr)
-                sent[0] = i + 1
+        def writer():  # 100 frames per write: a client writing as fast as it can
+            for i in range(0, N, 100):
+                srv.p.stdin.write(b"".join(payload[i:i + 100]))
+                sent[0] = min(i + 100, N)
 
         wt = threading.Thread(target=writer, daemon=True)
         wt.start()
