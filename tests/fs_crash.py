@@ -11,13 +11,15 @@ usage: fs_crash.py CTXD_BINARY [RUNS]
    once the answer came. The file must then hold exactly the old or the new content, never
    a mix (and never be missing). The kill lands at or after its event, so each run is sure
    to have reached its point; the runs cycle through the points, so every point is covered
-   whatever the speed or load of the machine (no delays, no randomness).
+   whatever the speed or load of the machine (no delays, no randomness). Runs are
+   independent, so four go at a time, each in a directory of its own.
 2. Concurrency: 64 edit_file calls in one write, all with the expectedSha256 of the
    initial content and each changing a different line: exactly one succeeds, the other 63
    report the conflict, and the file holds the initial content plus that one edit.
    Then 64 edit_file calls without expectedSha256 on distinct lines: all succeed and no
    update is lost.
 """
+import concurrent.futures
 import ctypes
 import hashlib
 import json
@@ -29,6 +31,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixtures  # noqa: E402
@@ -123,30 +126,33 @@ def call(i, name, args):
             "params": {"name": name, "arguments": args}}
 
 
-def crash_runs(binary, runs):
+LINE_A = "old line of the file, the same length as the new one ..........\n"
+LINE_B = "NEW LINE OF THE FILE, THE SAME LENGTH AS THE OLD ONE ..........\n"
+# 390 KiB: the kill points are events, so a bigger file adds time, not coverage (and
+# edit_file's answer, a diff of every line, takes seconds at 3.8 MiB under ASan)
+OLD = LINE_A * 6000
+NEW = LINE_B * 6000
+LANES = 4  # runs are independent (own directory, own server): this many at a time
+
+
+def crash_lane(binary, lane, runs, seen, lock):
+    """Runs lane, lane + LANES, ... of the crash-safety loop, in a directory of its own."""
     base = tempfile.mkdtemp(prefix="ctxd-crash-", dir=fixtures.scratch())
     ino = Inotify(base)
     try:
         path = os.path.join(base, "f.txt")
-        line_a = "old line of the file, the same length as the new one ..........\n"
-        line_b = "NEW LINE OF THE FILE, THE SAME LENGTH AS THE OLD ONE ..........\n"
-        seen = {"old": 0, "new": 0}
-        for r in range(runs):
-            # 390 KiB: the kill points are events, so a bigger file adds time, not coverage
-            # (and edit_file's answer, a diff of every line, takes seconds at 3.8 MiB)
-            old = line_a * 6000
-            new = line_b * 6000
+        write = json.dumps(call(1, "write_file", {"path": path, "content": NEW}))
+        edit = json.dumps(call(1, "edit_file", {"path": path, "edits": [
+            {"oldText": LINE_A.rstrip("\n"), "newText": LINE_B.rstrip("\n"),
+             "replaceAll": True}]}))
+        for r in range(lane, runs, LANES):
             with open(path, "w") as f:
-                f.write(old)
+                f.write(OLD)
             point, mask, whose = KILL_POINTS[(r // 2) % len(KILL_POINTS)]
             p = start(binary, base)
             ino.drain()
-            if r % 2 == 0:
-                send(p, call(1, "write_file", {"path": path, "content": new}))
-            else:
-                send(p, call(1, "edit_file", {"path": path, "edits": [
-                    {"oldText": line_a.rstrip("\n"), "newText": line_b.rstrip("\n"),
-                     "replaceAll": True}]}))
+            p.stdin.write(((write if r % 2 == 0 else edit) + "\n").encode())
+            p.stdin.flush()
             if mask:
                 ino.wait(mask, (lambda n: n == "f.txt") if whose == "target"
                          else (lambda n: n.startswith(".f.txt.")))
@@ -156,24 +162,32 @@ def crash_runs(binary, runs):
             p.wait()
             with open(path) as f:
                 got = f.read()
-            if got == old:
-                seen["old"] += 1
-            elif got == new:
-                seen["new"] += 1
-            else:
-                raise Failure("run %d (kill when %s): the file holds a mix (%d bytes)" %
-                              (r, point, len(got)))
-            check(point not in ("renamed", "answered") or got == new,
+            check(got in (OLD, NEW), "run %d (kill when %s): the file holds a mix (%d bytes)" %
+                  (r, point, len(got)))
+            check(point not in ("renamed", "answered") or got == NEW,
                   "run %d: killed after the rename, yet the old content is back" % r)
+            with lock:
+                seen["old" if got == OLD else "new"] += 1
             for n in os.listdir(base):
                 if n != "f.txt":
                     os.unlink(os.path.join(base, n))  # a temp file a kill left behind
-        print("crash safety: %d/%d runs left old or new content (old %d, new %d; kill points "
-              "%s, each for write_file and edit_file)" %
-              (runs, runs, seen["old"], seen["new"], ", ".join(k[0] for k in KILL_POINTS)))
     finally:
         ino.close()
         shutil.rmtree(base)
+
+
+def crash_runs(binary, runs):
+    seen = {"old": 0, "new": 0}
+    lock = threading.Lock()
+    with concurrent.futures.ThreadPoolExecutor(LANES) as pool:
+        lanes = [pool.submit(crash_lane, binary, k, runs, seen, lock) for k in range(LANES)]
+        for f in lanes:
+            f.result()  # re-raises a lane's failure
+    check(seen["old"] + seen["new"] == runs, "only %d of %d runs were made" %
+          (seen["old"] + seen["new"], runs))
+    print("crash safety: %d/%d runs left old or new content (old %d, new %d; kill points "
+          "%s, each for write_file and edit_file; %d runs at a time)" %
+          (runs, runs, seen["old"], seen["new"], ", ".join(k[0] for k in KILL_POINTS), LANES))
 
 
 def concurrency(binary):
