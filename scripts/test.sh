@@ -18,22 +18,25 @@ if [ -z "${CTXD_TEST_SCRATCH:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] &&
 	CTXD_TEST_SCRATCH=$(mktemp -d /dev/shm/ctxd-tests.XXXXXX) && scratch_made=$CTXD_TEST_SCRATCH
 fi
 if [ -n "${CTXD_TEST_SCRATCH:-}" ]; then
-	export CTXD_TEST_SCRATCH
+	# TMPDIR too: whatever a test, a compiler or a packaging tool puts in a temp file
+	TMPDIR=$CTXD_TEST_SCRATCH
+	export CTXD_TEST_SCRATCH TMPDIR
 	echo "test scratch space: $CTXD_TEST_SCRATCH" >&2
 fi
 deb_out=$(mktemp)
 deb_log=$(mktemp)
+total_pass=0
+total_fail=0
 cleanup() {
 	rm -f "$deb_out" "$deb_log"
-	if [ -n "$scratch_made" ]; then
+	if [ -n "$scratch_made" ] && [ "$total_fail" -eq 0 ]; then
 		rm -rf "$scratch_made"
+	elif [ -n "$scratch_made" ]; then
+		echo "ctxd: kept the scratch space $scratch_made for a look at the failures" >&2
 	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-total_pass=0
-total_fail=0
 
 build() { # build DIR [meson setup options...]: configure if needed, compile; quiet unless it fails
 	dir=$1
@@ -82,26 +85,25 @@ asan_setup="-Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false"
 # ASan+UBSan: any report aborts the test that triggered it
 asan_env="ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"
 
-if build build -Dwerror=true; then
-	# The ASan build compiles while the normal build's tests run: the tests leave CPU time
-	# idle (I/O, round trips, single-threaded clients), the compiler fills it.
-	build build-asan $asan_setup &
-	asan_build=$!
+# The ASan build takes longest to compile and its tests come last: it starts at once,
+# beside the normal build. The Debian package (scripts/deb.sh: dpkg-buildpackage, its
+# contents, lintian; its build-time tests run the unit and docs suites only, the protocol
+# suite runs here twice) builds from a copy of the tree beside the normal build's tests.
+# Tests leave CPU time idle (round trips, process starts, single-threaded clients) that
+# the compilers fill. The background jobs' output is shown when they are done.
+build build-asan $asan_setup &
+asan_build=$!
+build build -Dwerror=true
+normal_ok=$?
+sh scripts/deb.sh --suites "unit docs" >"$deb_out" 2>"$deb_log" &
+deb=$!
+if [ "$normal_ok" -eq 0 ]; then
 	run_tests build
-	wait "$asan_build"
-	asan_ok=$?
 else
 	total_fail=$((total_fail + 1))
-	build build-asan $asan_setup
-	asan_ok=$?
 fi
-# The Debian package (scripts/deb.sh): dpkg-buildpackage, its contents, lintian; each a check.
-# Its build-time tests run the unit and docs suites only: the protocol suite runs here twice.
-# It builds from a copy of the tree, so it runs beside the ASan tests; its progress is shown
-# when it is done.
-TMPDIR=${CTXD_TEST_SCRATCH:-${TMPDIR:-/tmp}} sh scripts/deb.sh --suites "unit docs" \
-	>"$deb_out" 2>"$deb_log" &
-deb=$!
+wait "$asan_build"
+asan_ok=$?
 if [ "$asan_ok" -eq 0 ]; then
 	run_tests build-asan $asan_env
 else
