@@ -4,15 +4,17 @@
 usage: fs_crash.py CTXD_BINARY [RUNS]
 
 1. Crash safety (RUNS times, default 200): ctxd rewrites a 390 KiB file with write_file or
-   edit_file (replacing every line, so that any mix of old and new shows) and is killed with
-   SIGKILL at a point of the rewrite named by a file system event (inotify on the
-   directory): right after the request is sent, once its temp file
-   exists, once it was written, once it was closed, once it was renamed over the file, or
-   once the answer came. The file must then hold exactly the old or the new content, never
-   a mix (and never be missing). The kill lands at or after its event, so each run is sure
-   to have reached its point; the runs cycle through the points, so every point is covered
-   whatever the speed or load of the machine (no delays, no randomness). Runs are
-   independent, so four go at a time, each in a directory of its own.
+   edit_file (replacing every line, so that any mix of old and new shows), or appends 400 KiB
+   to it with append_file, and is killed with SIGKILL at a point of the change named by a
+   file system event (inotify on the directory): right after the request is sent, once its
+   temp file exists, once it was written, once it was closed, once it was renamed over the
+   file, or once the answer came. The file must then hold exactly the old or the new content
+   (for an append: the old content or old + appended), never a mix or a torn tail (and never
+   be missing), and the file itself must never be written (IN_MODIFY on it: an append made
+   in place, which a crash in the middle of its write leaves torn). The kill lands at or after its event, so each run is sure to have reached its
+   point; the runs cycle through the tools and points, so every pair is covered whatever the
+   speed or load of the machine (no delays, no randomness). Runs are independent, so four go
+   at a time, each in a directory of its own.
 2. Concurrency: 64 edit_file calls in one write, all with the expectedSha256 of the
    initial content and each changing a different line: exactly one succeeds, the other 63
    report the conflict, and the file holds the initial content plus that one edit.
@@ -69,27 +71,38 @@ class Inotify:
                                          IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)
         check(wd >= 0, "inotify_add_watch failed: errno %d" % ctypes.get_errno())
         self.pending = []
+        self.target_written = False  # IN_MODIFY on f.txt since the last drain()
 
-    def wait(self, mask, want_name):
-        """Block until an event with `mask` on a name for which want_name(name) holds."""
+    def _read(self):
+        data = os.read(self.fd, 65536)
+        i = 0
+        while i < len(data):
+            _, m, _, ln = struct.unpack_from("iIII", data, i)
+            name = data[i + 16:i + 16 + ln].rstrip(b"\0").decode()
+            self.target_written |= bool(m & IN_MODIFY) and name == "f.txt"
+            self.pending.append((m, name))
+            i += 16 + ln
+
+    def wait(self, mask, want):
+        """Block until an event with `mask` for which want(name, event mask) holds."""
         while True:
             while self.pending:
                 m, name = self.pending.pop(0)
-                if m & mask and want_name(name):
+                if m & mask and want(name, m):
                     return
             r, _, _ = select.select([self.fd], [], [], HANG_GUARD)
             check(r, "no inotify event within %.0f s" % HANG_GUARD)
-            data = os.read(self.fd, 65536)
-            i = 0
-            while i < len(data):
-                _, m, _, ln = struct.unpack_from("iIII", data, i)
-                self.pending.append((m, data[i + 16:i + 16 + ln].rstrip(b"\0").decode()))
-                i += 16 + ln
+            self._read()
+
+    def collect(self):
+        """Read every event queued so far."""
+        while select.select([self.fd], [], [], 0)[0]:
+            self._read()
 
     def drain(self):
+        self.collect()
         self.pending = []
-        while select.select([self.fd], [], [], 0)[0]:
-            os.read(self.fd, 65536)
+        self.target_written = False
 
     def close(self):
         os.close(self.fd)
@@ -132,6 +145,8 @@ LINE_B = "NEW LINE OF THE FILE, THE SAME LENGTH AS THE OLD ONE ..........\n"
 # edit_file's answer, a diff of every line, takes seconds at 3.8 MiB under ASan)
 OLD = LINE_A * 6000
 NEW = LINE_B * 6000
+TAIL = LINE_B * 6400  # appended: more than the old content
+TOOLS = ("write_file", "edit_file", "append_file")
 LANES = 4  # runs are independent (own directory, own server): this many at a time
 
 
@@ -145,29 +160,41 @@ def crash_lane(binary, lane, runs, seen, lock):
         edit = json.dumps(call(1, "edit_file", {"path": path, "edits": [
             {"oldText": LINE_A.rstrip("\n"), "newText": LINE_B.rstrip("\n"),
              "replaceAll": True}]}))
+        append = json.dumps(call(1, "append_file", {"path": path, "content": TAIL}))
         for r in range(lane, runs, LANES):
             with open(path, "w") as f:
                 f.write(OLD)
-            point, mask, whose = KILL_POINTS[(r // 2) % len(KILL_POINTS)]
+            tool = r % len(TOOLS)
+            point, mask, whose = KILL_POINTS[(r // len(TOOLS)) % len(KILL_POINTS)]
+            new = OLD + TAIL if TOOLS[tool] == "append_file" else NEW
             p = start(binary, base)
             ino.drain()
-            p.stdin.write(((write if r % 2 == 0 else edit) + "\n").encode())
+            p.stdin.write(((write, edit, append)[tool] + "\n").encode())
             p.stdin.flush()
             if mask:
-                ino.wait(mask, (lambda n: n == "f.txt") if whose == "target"
-                         else (lambda n: n.startswith(".f.txt.")))
+                # (a write into f.txt itself ends the wait too: it is the failure below)
+                ino.wait(mask | IN_MODIFY,
+                         lambda n, m, whose=whose, mask=mask:
+                         (n == "f.txt" and (m & IN_MODIFY or whose == "target")) or
+                         (whose == "temp" and m & mask and n.startswith(".f.txt.")))
             elif point == "answered":
                 recv(p)
             p.send_signal(signal.SIGKILL)
             p.wait()
+            ino.collect()  # every event the server caused is queued by now
+            check(not ino.target_written, "run %d (%s, kill when %s): f.txt was written in "
+                  "place (a crash in the middle of that write leaves it torn)" %
+                  (r, TOOLS[tool], point))
             with open(path) as f:
                 got = f.read()
-            check(got in (OLD, NEW), "run %d (kill when %s): the file holds a mix (%d bytes)" %
-                  (r, point, len(got)))
-            check(point not in ("renamed", "answered") or got == NEW,
-                  "run %d: killed after the rename, yet the old content is back" % r)
+            check(got in (OLD, new), "run %d (%s, kill when %s): the file holds a mix or a torn "
+                  "tail (%d bytes; old %d, complete %d)" %
+                  (r, TOOLS[tool], point, len(got), len(OLD), len(new)))
+            check(point not in ("renamed", "answered") or got == new,
+                  "run %d (%s): killed after the rename, yet the old content is back" %
+                  (r, TOOLS[tool]))
             with lock:
-                seen["old" if got == OLD else "new"] += 1
+                seen["old" if got == OLD else TOOLS[tool]] += 1
             for n in os.listdir(base):
                 if n != "f.txt":
                     os.unlink(os.path.join(base, n))  # a temp file a kill left behind
@@ -177,17 +204,17 @@ def crash_lane(binary, lane, runs, seen, lock):
 
 
 def crash_runs(binary, runs):
-    seen = {"old": 0, "new": 0}
+    seen = dict.fromkeys(("old",) + TOOLS, 0)
     lock = threading.Lock()
     with concurrent.futures.ThreadPoolExecutor(LANES) as pool:
         lanes = [pool.submit(crash_lane, binary, k, runs, seen, lock) for k in range(LANES)]
         for f in lanes:
             f.result()  # re-raises a lane's failure
-    check(seen["old"] + seen["new"] == runs, "only %d of %d runs were made" %
-          (seen["old"] + seen["new"], runs))
-    print("crash safety: %d/%d runs left old or new content (old %d, new %d; kill points "
-          "%s, each for write_file and edit_file; %d runs at a time)" %
-          (runs, runs, seen["old"], seen["new"], ", ".join(k[0] for k in KILL_POINTS), LANES))
+    check(sum(seen.values()) == runs, "only %d of %d runs were made" % (sum(seen.values()), runs))
+    print("crash safety: %d/%d runs left old or new content (old %d, new by write_file %d, "
+          "edit_file %d, append_file %d; kill points %s, each for every tool; %d runs at a "
+          "time)" % (runs, runs, seen["old"], seen["write_file"], seen["edit_file"],
+                     seen["append_file"], ", ".join(k[0] for k in KILL_POINTS), LANES))
 
 
 def concurrency(binary):
