@@ -28,7 +28,7 @@ deb_log=$(mktemp)
 total_pass=0
 total_fail=0
 cleanup() {
-	rm -f "$deb_out" "$deb_log"
+	rm -f "$deb_out" "$deb_log" "$prep_log"
 	if [ -n "$scratch_made" ] && [ "$total_fail" -eq 0 ]; then
 		rm -rf "$scratch_made"
 	elif [ -n "$scratch_made" ]; then
@@ -81,6 +81,18 @@ PY
 	fi
 }
 
+# What the tests share is fetched and built at once, beside the compiles (network and
+# disk more than CPU): the pinned interop clients (npm ci, ~30 s on a fresh clone) and
+# the shared fixture trees (tests/README.md). The tests take the same locks, so they find
+# them ready or wait for them; a failure here shows in the tests that need them.
+prep_log=$(mktemp)
+{
+	sh tests/interop/run.sh --install
+	python3 tests/fixtures.py wide-20-100-50
+	python3 tests/fixtures.py flat-1500
+} >"$prep_log" 2>&1 &
+prep=$!
+
 asan_setup="-Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false"
 # ASan+UBSan: any report aborts the test that triggered it
 asan_env="ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"
@@ -101,6 +113,10 @@ if [ "$normal_ok" -eq 0 ]; then
 	run_tests build
 else
 	total_fail=$((total_fail + 1))
+fi
+if ! wait "$prep"; then
+	echo "ctxd: preparing the shared test data failed (the tests that need it say more):" >&2
+	tail -20 "$prep_log" >&2
 fi
 wait "$asan_build"
 asan_ok=$?
