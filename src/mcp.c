@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,8 @@ struct ctxd_mcp {
 	int landlock_fd; /* ruleset enforced in client-roots mode, or -1 */
 	bool landlock_pending;             /* client-roots mode: enforce on the first roots */
 	const char *const *landlock_extra; /* borrowed */
+	bool test_hooks; /* CTXD_TEST_HOOKS=1 at start-up: honour "ctxd.test/hold" (tests only) */
+	atomic_ulong frames_handled; /* with test_hooks: frames handled so far (test_hold) */
 };
 
 /* What a method handler sees. */
@@ -180,6 +183,8 @@ struct mreq {
 	size_t reserved;    /* subscriptions counted for this request until it completes */
 	bool taken;         /* the after hook answered (or chose silence) itself */
 	struct prog prog;
+	bool hold;                /* test hook: pause after the first progress (see test_hold) */
+	unsigned long hold_until; /* ... until frames_handled reaches this */
 };
 
 static void set_err(struct rpc_err *e, int code, const char *fmt, ...)
@@ -413,6 +418,30 @@ static void request_free(struct ctxd_mcp *m, struct mreq *q)
 	free(q);
 }
 
+/* Test hook, only with CTXD_TEST_HOOKS=1 in the environment at start-up: a request whose
+ * _meta holds "ctxd.test/hold": true pauses on its worker right after its first progress
+ * notification (or, without a progressToken, before its work starts) until the loop has
+ * handled one more frame from the client, then carries on. Cancellation tests use it: the
+ * client's next frame is its notifications/cancelled, so the request is certainly still
+ * running when the cancel takes effect, however fast or loaded the machine is; and a
+ * server that ignored the cancel still finishes the request and answers it, which the
+ * test sees. With "ctxd.test/hold": "until-cancelled" only cancellation (the client's, or
+ * the drain limit's at shutdown) ends the pause: the drain-limit tests use it. Worker. */
+static void test_hold(struct mreq *q)
+{
+	if (!q->hold) {
+		return;
+	}
+	q->hold = false;
+	struct ctxd_mcp *m = q->r.server;
+	struct timespec tick = {0, 1000 * 1000};
+	while (!ctxd_job_cancelled(&q->r.job) &&
+	       (q->hold_until == 0 ||
+	        atomic_load_explicit(&m->frames_handled, memory_order_acquire) < q->hold_until)) {
+		nanosleep(&tick, NULL);
+	}
+}
+
 /* Worker: progress for this request, strictly increasing and at most ~10 per second.
  * The frame is built here and queued; the loop drops it if the response went first. */
 static void progress_report(struct ctxd_progress *p, double progress, double total,
@@ -467,6 +496,7 @@ static void progress_report(struct ctxd_progress *p, double progress, double tot
 	nt->tail = n;
 	pthread_mutex_unlock(&nt->mu);
 	nt->wake(nt->wake_ud);
+	test_hold(q);
 }
 
 static void map_provider_error(const struct ctxd_mcp *m, const struct ctxd_error *pe, bool modern,
@@ -529,6 +559,9 @@ static void req_work(struct ctxd_job *job)
 {
 	struct mreq *q = (struct mreq *)job;
 	struct ctxd_mcp *m = q->r.server;
+	if (!q->r.progress_token) {
+		test_hold(q);
+	}
 	if (ctxd_job_cancelled(job)) {
 		return;
 	}
@@ -630,6 +663,14 @@ static struct mreq *submit_req(struct ctxd_mcp *m, const struct call *c, work_fn
 	if (json_is_string(tok) || json_is_integer(tok)) {
 		q->r.progress_token = json_incref(tok);
 	}
+	json_t *hold = m->test_hooks ? json_object_get(meta, "ctxd.test/hold") : NULL;
+	q->hold = json_is_true(hold) ||
+	          (json_is_string(hold) && strcmp(json_string_value(hold), "until-cancelled") == 0);
+	/* the frame carrying this request counts once it is handled: wait for the one after
+	 * (0: until cancelled) */
+	q->hold_until = json_is_true(hold)
+	                    ? atomic_load_explicit(&m->frames_handled, memory_order_relaxed) + 2
+	                    : 0;
 	if (!q->r.id || !q->r.key || !q->r.args) {
 		request_free(m, q);
 		set_err(e, CTXD_RPC_INTERNAL_ERROR, "Internal error: out of memory");
@@ -2078,7 +2119,7 @@ static void handle_batch(struct ctxd_mcp *m, json_t *arr)
 	batch_release(m, b);
 }
 
-void ctxd_mcp_handle_frame(struct ctxd_mcp *m, const char *line, size_t len)
+static void handle_frame(struct ctxd_mcp *m, const char *line, size_t len)
 {
 	if (!line) {
 		char text[160];
@@ -2108,6 +2149,14 @@ void ctxd_mcp_handle_frame(struct ctxd_mcp *m, const char *line, size_t len)
 		handle_message(m, v, NULL);
 	}
 	json_decref(v);
+}
+
+void ctxd_mcp_handle_frame(struct ctxd_mcp *m, const char *line, size_t len)
+{
+	handle_frame(m, line, len);
+	if (m->test_hooks) { /* after the frame took effect: see test_hold */
+		atomic_fetch_add_explicit(&m->frames_handled, 1, memory_order_release);
+	}
 }
 
 /* ---- log forwarding (logging capability) ---- */
@@ -2313,6 +2362,9 @@ struct ctxd_mcp *ctxd_mcp_create(const struct ctxd_mcp_deps *deps)
 		ctxd_mcp_destroy(m);
 		return NULL;
 	}
+	const char *hooks = getenv("CTXD_TEST_HOOKS");
+	m->test_hooks = hooks && strcmp(hooks, "1") == 0;
+	atomic_init(&m->frames_handled, 0);
 	ctxd_log_set_sink(log_sink, m);
 	return m;
 }

@@ -18,6 +18,18 @@ import sys
 import tempfile
 import threading
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixtures  # noqa: E402
+
+
+class Failure(Exception):
+    """A check failed (raised explicitly: `python3 -O` cannot drop it)."""
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
 
 class Server:
     def __init__(self, exe, root):
@@ -52,12 +64,12 @@ class Server:
     def start(self):
         r = self.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
                                         "clientInfo": {"name": "xproc", "version": "1"}})
-        assert "result" in r, r
+        check("result" in r, "initialize failed: %s" % r)
         self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
     def close(self):
         self.p.stdin.close()
-        rc = self.p.wait(timeout=30)
+        rc = self.p.wait(timeout=120)
         self.p.stdout.close()
         self.p.stderr.close()
         return rc
@@ -65,8 +77,8 @@ class Server:
 
 def call(srv, name, args):
     r = srv.request("tools/call", {"name": name, "arguments": args})
-    assert "result" in r, r
-    assert not r["result"].get("isError"), r
+    check("result" in r, "%s: JSON-RPC error %s" % (name, r))
+    check(not r["result"].get("isError"), "%s failed: %s" % (name, r))
     return r["result"]
 
 
@@ -96,7 +108,7 @@ def hammer(srv, tag, n, errors):
 def main():
     exe = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
-    tmp = tempfile.mkdtemp(prefix="ctxd-xproc-", dir=os.environ.get("TMPDIR", "/tmp"))
+    tmp = tempfile.mkdtemp(prefix="ctxd-xproc-", dir=fixtures.scratch())
     try:
         a = Server(exe, tmp)
         a.start()

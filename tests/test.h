@@ -45,6 +45,21 @@
 		}                                                                           \
 	} while (0)
 
+/* Where a test creates its temporary files: $CTXD_TEST_SCRATCH (scripts/test.sh points it
+ * at a tmpfs when there is one; see tests/README.md), else $CTXD_TEST_TMP (the build
+ * directory, set by meson), else $TMPDIR, else /tmp. */
+static inline const char *test_tmp_base(void)
+{
+	const char *vars[] = {"CTXD_TEST_SCRATCH", "CTXD_TEST_TMP", "TMPDIR"};
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = getenv(vars[i]);
+		if (v && *v) {
+			return v;
+		}
+	}
+	return "/tmp";
+}
+
 #define RUN(fn)                                                                             \
 	do {                                                                                \
 		fprintf(stderr, "-- %s\n", #fn);                                            \

@@ -744,11 +744,7 @@ static char tmpdir[4096];
 
 static void make_tmpdir(void)
 {
-	const char *base = getenv("TMPDIR");
-	if (!base || !*base) {
-		base = "/tmp";
-	}
-	snprintf(tmpdir, sizeof(tmpdir), "%s/ctxd-test-config-XXXXXX", base);
+	snprintf(tmpdir, sizeof(tmpdir), "%s/ctxd-test-config-XXXXXX", test_tmp_base());
 	ASSERT(mkdtemp(tmpdir) != NULL);
 }
 

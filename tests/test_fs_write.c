@@ -705,13 +705,7 @@ static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw
 
 int main(void)
 {
-	const char *tmp = getenv("CTXD_TEST_TMP");
-	if (!tmp) {
-		tmp = getenv("TMPDIR");
-	}
-	if (!tmp) {
-		tmp = "/tmp";
-	}
+	const char *tmp = test_tmp_base();
 	char tmpl[CTXD_PATH_MAX];
 	snprintf(tmpl, sizeof(tmpl), "%s/ctxd-fsw-XXXXXX", tmp);
 	ASSERT(mkdtemp(tmpl));

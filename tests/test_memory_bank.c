@@ -1468,21 +1468,36 @@ static void test_sigkill_mid_write(void)
 	json_t *args = json_pack("{s:s, s:s, s:s}", "file", "k.md", "content", a, "mode", "replace");
 	json_decref(call_args(&ctx, "memory_bank_write", args));
 	json_decref(args);
+	/* The child rewrites k.md in a loop and reports each finished write on a pipe; the
+	 * parent kills it after round+1 writes, i.e. while it is inside a later one (or just
+	 * between two): no timing decides whether the child ever got to write. */
 	for (int round = 0; round < 6; round++) {
+		int pfd[2];
+		ASSERT_EQ(pipe(pfd), 0);
 		pid_t pid = fork();
 		ASSERT(pid >= 0);
 		if (pid == 0) {
+			close(pfd[0]);
 			json_t *x = json_pack("{s:s, s:s, s:s}", "file", "k.md", "content", a,
 					      "mode", "replace");
 			json_t *y = json_pack("{s:s, s:s, s:s}", "file", "k.md", "content", b,
 					      "mode", "replace");
 			for (unsigned i = 0;; i++) {
 				json_decref(tool("memory_bank_write")->fn(&ctx, i % 2 ? x : y));
+				if (write(pfd[1], "w", 1) != 1) {
+					_exit(1);
+				}
 			}
 		}
-		struct timespec d = {0, (10 + 13 * round) * 1000000L};
-		nanosleep(&d, NULL);
+		close(pfd[1]);
+		for (int done = 0; done <= round;) {
+			char c;
+			ssize_t n = read(pfd[0], &c, 1);
+			ASSERT(n == 1 || (n < 0 && errno == EINTR)); /* EOF: the child died */
+			done += n == 1;
+		}
 		ASSERT_EQ(kill(pid, SIGKILL), 0);
+		close(pfd[0]);
 		int st;
 		ASSERT_EQ(waitpid(pid, &st, 0), pid);
 		ASSERT(WIFSIGNALED(st));
@@ -1519,13 +1534,7 @@ static void test_sigkill_mid_write(void)
 
 int main(void)
 {
-	const char *tmp = getenv("CTXD_TEST_TMP");
-	if (!tmp) {
-		tmp = getenv("TMPDIR");
-	}
-	if (!tmp) {
-		tmp = "/tmp";
-	}
+	const char *tmp = test_tmp_base();
 	char tmpl[CTXD_PATH_MAX];
 	snprintf(tmpl, sizeof(tmpl), "%s/ctxd-mb-XXXXXX", tmp);
 	ASSERT(mkdtemp(tmpl));

@@ -65,13 +65,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 static void build_tree(void)
 {
-	const char *base = getenv("CTXD_TEST_TMP");
-	if (!base || !*base) {
-		base = getenv("TMPDIR");
-	}
-	if (!base || !*base) {
-		base = "/tmp";
-	}
+	const char *base = test_tmp_base();
 	char templ[PATH_MAX];
 	char canon[PATH_MAX];
 	snprintf(templ, sizeof(templ), "%s/ctxd-sandbox-XXXXXX", base);

@@ -1074,13 +1074,29 @@ static void nowake(void *ud)
 	(void)ud;
 }
 
-/* Run the loop until the catalogue holds (or lacks) `name`, for at most 5 s. */
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One turn of the loop and the pool; fails the test after 60 s (a hang guard only: every
+ * caller waits for an event, never for a time). */
+static void turn(struct ev_loop *loop, struct ctxd_pool *pool, double start)
+{
+	ASSERT(now_s() - start < 60.0);
+	ev_run(loop, EVRUN_NOWAIT);
+	ctxd_pool_drain(pool);
+	struct timespec ts = {0, 1000 * 1000};
+	nanosleep(&ts, NULL);
+}
+
+/* Run the loop until the catalogue holds (or lacks) `name`. */
 static bool wait_for(struct ev_loop *loop, struct ctxd_pool *pool, const char *name,
 		     bool present, const char *desc)
 {
-	for (int i = 0; i < 500; i++) {
-		ev_run(loop, EVRUN_NOWAIT);
-		ctxd_pool_drain(pool);
+	for (double start = now_s();; turn(loop, pool, start)) {
 		struct ctxd_skills_snapshot *s = ctxd_skills_snapshot_peek(sk);
 		const struct ctxd_skill *k = s ? ctxd_skills_find(s, name) : NULL;
 		bool ok = present ? k && (!desc || strcmp(k->doc->description, desc) == 0) : !k;
@@ -1088,10 +1104,18 @@ static bool wait_for(struct ev_loop *loop, struct ctxd_pool *pool, const char *n
 		if (ok) {
 			return true;
 		}
-		struct timespec ts = {0, 10 * 1000 * 1000};
-		nanosleep(&ts, NULL);
 	}
-	return false;
+}
+
+/* Run the loop until the watch holds more than `than` registrations. A rescan publishes
+ * its catalogue on the worker and registers its watches afterwards on the loop (all at
+ * once), so a test that changes a skill's files must wait for this, not only for the
+ * catalogue, or the change can happen before its directory is watched. */
+static void wait_watches(struct ev_loop *loop, struct ctxd_pool *pool, struct ctxd_watch *w,
+			 size_t than)
+{
+	for (double start = now_s(); ctxd_watch_count(w) <= than; turn(loop, pool, start)) {
+	}
 }
 
 static void test_skills_hot_reload(void)
@@ -1108,19 +1132,15 @@ static void test_skills_hot_reload(void)
 	sk = k;
 	ctxd_skills_attach(k, w, NULL);
 	ASSERT(wait_for(loop, pool, "review", true, NULL));
-	/* let the first job finish registering its watches */
-	for (int i = 0; i < 20; i++) {
-		ev_run(loop, EVRUN_NOWAIT);
-		ctxd_pool_drain(pool);
-		struct timespec ts = {0, 5 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
+	wait_watches(loop, pool, w, 0); /* the first scan registered its watches */
 	ASSERT(ctxd_watch_count(w) > 5);
 	char cl[1200], p[CTXD_PATH_MAX];
 	snprintf(cl, sizeof(cl), "%s/.claude/skills", root);
 	/* create */
+	size_t watched = ctxd_watch_count(w);
 	skill(cl, "fresh", "a new skill", "new\n");
 	ASSERT(wait_for(loop, pool, "fresh", true, NULL));
+	wait_watches(loop, pool, w, watched); /* fresh/ is watched now */
 	/* edit */
 	snprintf(p, sizeof(p), "%s/fresh/SKILL.md", cl);
 	put(p, "---\nname: fresh\ndescription: edited text\n---\nedited\n");
@@ -1141,8 +1161,7 @@ static void test_skills_hot_reload(void)
 
 int main(void)
 {
-	const char *t = getenv("CTXD_TEST_TMP");
-	snprintf(tmp, sizeof(tmp), "%s/skills-XXXXXX", t && *t ? t : "/tmp");
+	snprintf(tmp, sizeof(tmp), "%s/skills-XXXXXX", test_tmp_base());
 	ASSERT(mkdtemp(tmp));
 	char real[CTXD_PATH_MAX];
 	ASSERT(realpath(tmp, real));

@@ -148,7 +148,9 @@ static void test_subs_defer_marks_once(void)
  * URIs in it; a missing directory fails with the watch's errno and leaves nothing. */
 static void test_subs_one_watch_per_directory(void)
 {
-	char dir[] = "/tmp/ctxd-subs-XXXXXX";
+	char dir[256];
+	ASSERT((size_t)snprintf(dir, sizeof(dir), "%s/ctxd-subs-XXXXXX", test_tmp_base()) <
+	       sizeof(dir));
 	ASSERT(mkdtemp(dir));
 	struct ev_loop *loop = ev_default_loop(0);
 	struct ctxd_watch *w = ctxd_watch_create(loop, 1);

@@ -1,4 +1,6 @@
-/* Unit tests for watch.c: events arrive on the loop, bursts coalesce, removal stops them. */
+/* Unit tests for watch.c: events arrive on the loop, bursts coalesce, removal stops them.
+ * The loop runs until the expected delivery happened (never for a fixed time); a later
+ * marker file proves that nothing else was pending. */
 #include <ev.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -9,10 +11,14 @@
 #include "test.h"
 
 struct seen {
-	int calls;
+	int calls;        /* deliveries of any name */
+	int f_calls;      /* deliveries of "f.txt" */
+	int marker_calls; /* deliveries of the marker file's name */
 	char last[256];
-	uint32_t mask;
+	uint32_t mask;    /* OR of the masks delivered for "f.txt" */
 };
+
+static const char *marker; /* name of the marker file of the current step */
 
 static void on_change(void *ud, const char *dir, const char *name, uint32_t mask)
 {
@@ -20,28 +26,55 @@ static void on_change(void *ud, const char *dir, const char *name, uint32_t mask
 	(void)dir;
 	s->calls++;
 	snprintf(s->last, sizeof(s->last), "%s", name);
-	s->mask |= mask;
+	if (strcmp(name, "f.txt") == 0) {
+		s->f_calls++;
+		s->mask |= mask;
+	} else if (marker && strcmp(name, marker) == 0) {
+		s->marker_calls++;
+	}
 }
 
-static void stop_loop(struct ev_loop *loop, ev_timer *t, int revents)
+static void hang_guard(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)loop;
 	(void)t;
 	(void)revents;
-	ev_break(loop, EVBREAK_ALL);
+	ASSERT(!"the expected watch delivery never came (60 s)");
 }
 
-static void run_for(struct ev_loop *loop, double seconds)
+/* Run the loop until *counter reaches `want`. */
+static void run_until(struct ev_loop *loop, const int *counter, int want)
 {
 	ev_timer t;
-	ev_timer_init(&t, stop_loop, seconds, 0.);
+	ev_timer_init(&t, hang_guard, 60., 0.);
 	ev_timer_start(loop, &t);
-	ev_run(loop, 0);
+	while (*counter < want) {
+		ev_run(loop, EVRUN_ONCE);
+	}
 	ev_timer_stop(loop, &t);
+}
+
+/* Create the marker file `name` in `dir` and run the loop until `s` saw it. inotify
+ * reports events in order, so every event of an earlier change has been delivered to `s`
+ * by then, in this delivery or an earlier one. */
+static void sync_marker(struct ev_loop *loop, const char *dir, const char *name, struct seen *s)
+{
+	char p[600];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	marker = name;
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ASSERT(fd >= 0);
+	close(fd);
+	run_until(loop, &s->marker_calls, 1);
+	s->marker_calls = 0;
+	marker = NULL;
+	ASSERT_EQ(unlink(p), 0);
 }
 
 static void test_watch_coalesces_and_removes(void)
 {
-	char dir[] = "/tmp/ctxd-watch-XXXXXX";
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s/ctxd-watch-XXXXXX", test_tmp_base());
 	ASSERT(mkdtemp(dir));
 	struct ev_loop *loop = ev_default_loop(0);
 	struct ctxd_watch *w = ctxd_watch_create(loop, 50);
@@ -52,29 +85,37 @@ static void test_watch_coalesces_and_removes(void)
 	ASSERT(ida > 0 && idb > 0 && ida != idb);
 	ASSERT_EQ(ctxd_watch_count(w), 2);
 
-	char path[512];
+	char path[600];
 	snprintf(path, sizeof(path), "%s/f.txt", dir);
-	for (int i = 0; i < 10; i++) { /* one burst of ten writes */
+	/* One burst of ten writes, all queued in the inotify descriptor before the loop runs:
+	 * the watch reads them together, so each registration gets f.txt exactly once. */
+	for (int i = 0; i < 10; i++) {
 		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		ASSERT(fd >= 0);
 		ASSERT_EQ(write(fd, "x", 1), 1);
 		close(fd);
 	}
-	run_for(loop, 0.3);
+	run_until(loop, &a.f_calls, 1);
+	run_until(loop, &b.f_calls, 1);
 	ASSERT_EQ(a.calls, 1);
 	ASSERT_EQ(b.calls, 1);
 	ASSERT_STR_EQ(a.last, "f.txt");
 	ASSERT(a.mask & IN_CLOSE_WRITE);
 	ASSERT(a.mask & IN_CREATE);
+	sync_marker(loop, dir, "marker1", &b); /* nothing of the burst was left over */
+	ASSERT_EQ(a.f_calls, 1);
+	ASSERT_EQ(b.f_calls, 1);
 
 	ctxd_watch_remove(w, ida);
 	ctxd_watch_remove(w, 12345); /* unknown: ignored */
 	ASSERT_EQ(ctxd_watch_count(w), 1);
+	int a_before = a.calls;
 	ASSERT_EQ(unlink(path), 0);
-	run_for(loop, 0.3);
-	ASSERT_EQ(a.calls, 1); /* removed: nothing more */
-	ASSERT_EQ(b.calls, 2);
+	run_until(loop, &b.f_calls, 2);
 	ASSERT(b.mask & IN_DELETE);
+	sync_marker(loop, dir, "marker2", &b);
+	ASSERT_EQ(a.calls, a_before); /* removed: nothing more */
+	ASSERT_EQ(b.f_calls, 2);
 
 	ASSERT_EQ(ctxd_watch_add(w, "/nonexistent-ctxd-dir", on_change, &a), -1);
 	ctxd_watch_destroy(w);

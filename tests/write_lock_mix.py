@@ -23,6 +23,9 @@ import sys
 import tempfile
 import threading
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixtures  # noqa: E402
+
 
 class Server:
     def __init__(self, exe, root):
@@ -130,8 +133,7 @@ def reset(srv, path):
 def main():
     exe = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 100
-    tmp = tempfile.mkdtemp(prefix="ctxd-lockmix-",
-                           dir=os.environ.get("CTXD_TEST_TMP") or None)
+    tmp = tempfile.mkdtemp(prefix="ctxd-lockmix-", dir=fixtures.scratch())
     try:
         a = Server(exe, tmp)
         a.start()

@@ -2,7 +2,8 @@
 read VmRSS from /proc, build temp trees. Python 3 standard library only.
 
 Each test is `python3 tests/fault/<test>.py CTXD_BINARY`; exit 0 = pass, 77 = skip,
-anything else = failure (an AssertionError traceback says which check failed)."""
+anything else = failure (a CheckFailed traceback says which check failed). Checks are
+explicit calls of check(), never `assert`, which `python3 -O` would drop."""
 import json
 import os
 import select
@@ -14,8 +15,21 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import fixtures  # noqa: E402
+
 SKIP = 77
 PROTO = "2025-11-25"
+
+
+class CheckFailed(Exception):
+    """A test check failed."""
+
+
+def check(cond, msg="check failed"):
+    """Fail the test (exception, exit status 1) unless `cond` holds."""
+    if not cond:
+        raise CheckFailed(msg)
 
 
 def skip(reason):
@@ -37,9 +51,7 @@ def is_asan(path):
 
 
 def tmpdir(tag):
-    base = os.environ.get("CTXD_TEST_TMP") or os.environ.get("TMPDIR") or "/tmp"
-    os.makedirs(base, exist_ok=True)
-    return tempfile.mkdtemp(prefix="ctxd-%s-" % tag, dir=base)
+    return tempfile.mkdtemp(prefix="ctxd-%s-" % tag, dir=fixtures.scratch())
 
 
 def rmtree(path):
@@ -165,13 +177,14 @@ class Server:
     def initialize(self, caps=None):
         self.send(req("init", "initialize", {"protocolVersion": PROTO, "capabilities": caps or {},
                                              "clientInfo": {"name": "fault", "version": "1"}}))
-        ok = self.wait_for(lambda ls: any(m.get("id") == "init" for m in ls), 30)
-        assert ok, "no initialize response; stderr: %s" % self.stderr[-2000:]
+        ok = self.wait_for(lambda ls: any(m.get("id") == "init" for m in ls), 60)
+        check(ok, "no initialize response; stderr: %s" % self.stderr[-2000:])
         self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
     def tools(self):
         self.send(req("tools", "tools/list"))
-        assert self.wait_for(lambda ls: any(m.get("id") == "tools" for m in ls), 30)
+        check(self.wait_for(lambda ls: any(m.get("id") == "tools" for m in ls), 60),
+              "no tools/list response; stderr: %s" % self.stderr[-2000:])
         m = self.responses()['"tools"']
         return [t["name"] for t in m["result"]["tools"]]
 
@@ -193,10 +206,63 @@ class Server:
         self._errt.join(10)
 
 
+def thread_states(pid):
+    """The scheduler state letter (R, S, D, ...) of every thread of `pid`."""
+    states = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                stat = f.read()
+        except OSError:
+            continue  # the thread ended
+        states.append(stat[stat.rindex(")") + 2])
+    return states
+
+
+def pipe_bytes(fd):
+    """Bytes waiting in the pipe `fd` belongs to (either end)."""
+    import array
+    import fcntl
+    import termios
+    n = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, n, True)
+    return n[0]
+
+
+def wait_not_reading(srv, timeout, progress, sample=None, finished=None):
+    """Wait until the server has stopped reading its stdin for good: input is waiting in
+    the pipe and every thread of the server sleeps (state S), twice in a row with the
+    writer's `progress()` count unchanged in between. A server that still read its input
+    would have its loop woken (state R) by that input; sleeping threads with input waiting
+    mean the loop no longer watches stdin and no worker has anything left to do, so nothing
+    changes until the host reads stdout. `sample()` runs on every poll. Returns False on
+    timeout (a hang guard only), when the server exited, or when `finished()` says the
+    writer has nothing more to send and the server read it all."""
+    end = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < end:
+        if sample:
+            sample()
+        if srv.p.poll() is not None:
+            return False
+        if finished and finished() and pipe_bytes(srv.p.stdin.fileno()) == 0:
+            return False
+        sent = progress()
+        idle = all(st == "S" for st in thread_states(srv.pid))
+        if idle and pipe_bytes(srv.p.stdin.fileno()) > 0:
+            if seen == sent:
+                return True
+            seen = sent
+        else:
+            seen = None
+        time.sleep(0.01)  # the interval between two looks at the state, not a delay
+    return False
+
+
 def check_frames(srv):
     """Every output line was valid JSON and no partial line is left."""
-    assert not srv.bad, "invalid output line(s): %r" % srv.bad[:3]
-    assert not srv.raw_tail, "partial output line at exit: %r" % srv.raw_tail[:200]
+    check(not srv.bad, "invalid output line(s): %r" % srv.bad[:3])
+    check(not srv.raw_tail, "partial output line at exit: %r" % srv.raw_tail[:200])
 
 
 def make_tree(root, dirs, files_per_dir, depth=1):

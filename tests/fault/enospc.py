@@ -24,7 +24,7 @@ def main():
         probe.initialize()
         names = probe.tools()
         probe.close_stdin()
-        probe.wait_exit(30)
+        probe.wait_exit(60)
         probe.finish()
         if "write_file" not in names:
             c.skip("the server has no write_file tool (tools: %s)" % ", ".join(names))
@@ -41,24 +41,26 @@ def main():
         srv = c.Server(exe, ["--no-landlock", mnt])
         srv.initialize()
         big = "".join("new line %d of a file that does not fit\n" % i for i in range(50000))
-        assert len(big) > 2 * 1024 * 1024 - 200000
+        c.check(len(big) > 2 * 1024 * 1024 - 200000, "the big content is too small")
         srv.send(c.call(1, "write_file", {"path": "keep.txt", "content": big}))
-        assert srv.wait_for(lambda ls: any(m.get("id") == 1 for m in ls), 60), srv.stderr[-2000:]
+        c.check(srv.wait_for(lambda ls: any(m.get("id") == 1 for m in ls), 60),
+                "no answer to the big write; stderr: %s" % srv.stderr[-2000:])
         res = srv.responses()["1"]
-        assert "result" in res, "JSON-RPC error instead of an isError result: %s" % res
+        c.check("result" in res, "JSON-RPC error instead of an isError result: %s" % res)
         res = res["result"]
-        assert res.get("isError") is True, "writing 2 MiB to a 1 MiB tmpfs did not fail: %s" % \
-            str(res)[:300]
+        c.check(res.get("isError") is True,
+                "writing 2 MiB to a 1 MiB tmpfs did not fail: %s" % str(res)[:300])
         text = res["content"][0]["text"]
-        assert "space" in text.lower(), "unclear message: %s" % text
+        c.check("space" in text.lower(), "unclear message: %s" % text)
         with open(os.path.join(mnt, "keep.txt"), "rb") as f:
-            assert f.read() == old, "the old file was changed by a failed write"
+            c.check(f.read() == old, "the old file was changed by a failed write")
         after = sorted(os.listdir(mnt))
-        assert after == before, "files left behind: %s" % sorted(set(after) - set(before))
+        c.check(after == before, "files left behind: %s" % sorted(set(after) - set(before)))
         srv.send(c.call(2, "write_file", {"path": "small.txt", "content": "fits\n"}))
-        assert srv.wait_for(lambda ls: any(m.get("id") == 2 for m in ls), 30)
+        c.check(srv.wait_for(lambda ls: any(m.get("id") == 2 for m in ls), 60),
+                "no answer to the small write")
         res2 = srv.responses()["2"]["result"]
-        assert not res2.get("isError"), "a small write after ENOSPC failed: %s" % res2
+        c.check(not res2.get("isError"), "a small write after ENOSPC failed: %s" % res2)
         print("ENOSPC: isError (%s); old file intact; no temp file left" % text[:120])
 
         # append_file: the same promise
@@ -98,10 +100,10 @@ def main():
         print("ENOSPC append: isError (%s); file still %d bytes; no temp file left"
               % (text3[:120], len(app_old)))
         srv.close_stdin()
-        rc = srv.wait_exit(30)
+        rc = srv.wait_exit(60)
         srv.finish()
         c.check_frames(srv)
-        assert rc == 0, "exit code %r; stderr: %s" % (rc, srv.stderr[-2000:])
+        c.check(rc == 0, "exit code %r; stderr: %s" % (rc, srv.stderr[-2000:]))
     finally:
         if mounted:
             subprocess.run(["umount", "-l", mnt])

@@ -5,6 +5,10 @@
 // through every file tool (good and bad input, concurrency, shutdown) and keeps a tally.
 // A failed check never stops the run: every failure is printed, then one summary line,
 // and the exit code is 0 only when every check passed.
+//
+// No check depends on time: a wait is for an event (an answer, a notification, an exit) and
+// HANG_GUARD only turns a hang into a failure. Whether something arrives late is checked
+// once the server has exited and its whole output is in hand (Tally.defer).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -19,6 +23,9 @@ export const READ_TOOLS = [
 	'list_allowed_directories',
 ];
 
+// Limit on any single wait for an event; a healthy run never comes near it.
+export const HANG_GUARD = 30000;
+
 const SECRET = 'TOP SECRET 7f3a';
 const OUTSIDE_RE = /outside|denied|not allowed|permission|sandbox|allowed|escape|beneath|forbidden|access/i;
 
@@ -30,6 +37,19 @@ export class Tally {
 		this.label = label;
 		this.passed = 0;
 		this.failed = [];
+		this.deferred = [];
+	}
+
+	// Checks to run once the server's whole output has been read (after it exited).
+	defer(fn) {
+		this.deferred.push(fn);
+	}
+
+	async runDeferred() {
+		const fns = this.deferred;
+		this.deferred = [];
+		for (const fn of fns)
+			await this.section('deferred check', fn);
 	}
 
 	check(name, cond, detail) {
@@ -159,7 +179,9 @@ export function makeTree() {
 // Processes
 
 // Record every process a StdioClientTransport class starts (the v2 client's probe
-// sibling is built from the same class), with its exit code/signal and time.
+// sibling is built from the same class), with its exit code/signal, and the order of the
+// starts and exits (startSeq, exitSeq: one counter for all of them).
+let eventSeq = 0;
 export function instrumentTransport(TransportClass) {
 	const spawned = [];
 	const orig = TransportClass.prototype.start;
@@ -168,11 +190,13 @@ export function instrumentTransport(TransportClass) {
 		const proc = this._process;
 		if (!proc)
 			return;
-		const rec = { pid: proc.pid, proc, startedAt: Date.now(), exit: null, exitedAt: null };
+		const rec = { pid: proc.pid, proc, startedAt: Date.now(), startSeq: ++eventSeq, exit: null,
+			exitedAt: null, exitSeq: null };
 		rec.exited = new Promise((resolve) => {
 			proc.once('exit', (code, signal) => {
 				rec.exit = { code, signal };
 				rec.exitedAt = Date.now();
+				rec.exitSeq = ++eventSeq;
 				resolve(rec.exit);
 			});
 		});
@@ -218,6 +242,12 @@ export function killAll(spawned) {
 			}
 		}
 	}
+}
+
+// Kill what is left and wait until every recorded process has exited.
+export async function reapAll(spawned) {
+	killAll(spawned);
+	await Promise.all(spawned.map((rec) => rec.exited));
 }
 
 export function withTimeout(promise, ms, what) {

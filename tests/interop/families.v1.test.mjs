@@ -14,14 +14,14 @@ import {
 import * as z from 'zod';
 
 import {
-	Tally, childProcesses, instrumentTransport, killAll, serverBinary, withTimeout,
+	HANG_GUARD, Tally, childProcesses, instrumentTransport, killAll, serverBinary, withTimeout,
 } from './common.mjs';
 import {
 	checkEscapes, checkFileTools, checkMemoryBank, checkReadOnly, checkSkills, checkToolList,
 	makeWorkspace, serverArgs,
 } from './families_common.mjs';
 
-const REQUEST_TIMEOUT = 20000;
+const REQUEST_TIMEOUT = HANG_GUARD;
 const bin = serverBinary();
 const t = new Tally('interop-families-v1');
 const ws = makeWorkspace();
@@ -73,9 +73,11 @@ async function connect(extraArgs) {
 async function closeAndCheck(conn, label) {
 	const t0 = Date.now();
 	await conn.client.close();
-	const exit = await withTimeout(conn.rec.exited, 5000, `${label} exit`);
+	const exit = await withTimeout(conn.rec.exited, HANG_GUARD, `${label} exit`);
 	t.eq(`${label}: exit 0 on stdin EOF`, exit, { code: 0, signal: null });
-	t.check(`${label}: exits promptly`, Date.now() - t0 < 2000, `${Date.now() - t0} ms`);
+	// no time limit here: exit_prompt*.session checks without timing that ctxd does not
+	// wait for its drain limit
+	console.error(`${t.label}: ${label}: exit ${Date.now() - t0} ms after close`);
 }
 
 let conn;

@@ -17,7 +17,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import * as z from 'zod';
 
 import {
-	Tally, childProcesses, instrumentTransport, killAll, serverBinary, withTimeout,
+	HANG_GUARD, Tally, childProcesses, instrumentTransport, killAll, serverBinary, withTimeout,
 } from './common.mjs';
 import {
 	EXAMPLE_SKILLS, checkEscapes, checkFileTools, checkMemoryBank, checkReadOnly, checkSkills,
@@ -25,7 +25,7 @@ import {
 } from './families_common.mjs';
 
 const MODERN = '2026-07-28';
-const REQUEST_TIMEOUT = 20000;
+const REQUEST_TIMEOUT = HANG_GUARD;
 const bin = serverBinary();
 const t = new Tally('interop-families-v2');
 const ws = makeWorkspace();
@@ -54,7 +54,7 @@ async function connect(extraArgs, modern) {
 	});
 	const options = { capabilities: {} };
 	if (modern)
-		options.versionNegotiation = { mode: 'auto', probe: { timeoutMs: 10000 } };
+		options.versionNegotiation = { mode: 'auto', probe: { timeoutMs: HANG_GUARD } };
 	const client = new Client({ name: 'ctxd-families-v2', version: '1.0.0' }, options);
 	client.onerror = (e) => clientErrors.push(e);
 	const notes = [];
@@ -62,7 +62,7 @@ async function connect(extraArgs, modern) {
 		client.setNotificationHandler(m, () => {
 			notes.push(m);
 		});
-	await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT }), 30000, 'connect');
+	await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT }), 2 * HANG_GUARD, 'connect');
 	const opts = { timeout: REQUEST_TIMEOUT };
 	const adapter = {
 		legacy: !modern,
@@ -83,9 +83,11 @@ async function closeAndCheck(conn, label) {
 	await conn.client.close();
 	if (!conn.rec)
 		return;
-	const exit = await withTimeout(conn.rec.exited, 5000, `${label} exit`);
+	const exit = await withTimeout(conn.rec.exited, HANG_GUARD, `${label} exit`);
 	t.eq(`${label}: exit 0 on stdin EOF`, exit, { code: 0, signal: null });
-	t.check(`${label}: exits promptly`, Date.now() - t0 < 2000, `${Date.now() - t0} ms`);
+	// no time limit here: exit_prompt*.session checks without timing that ctxd does not
+	// wait for its drain limit
+	console.error(`${t.label}: ${label}: exit ${Date.now() - t0} ms after close`);
 }
 
 async function checkSkillsClient(client, era) {
@@ -155,20 +157,21 @@ await t.section('legacy-mode client: hot reload notifications', async () => {
 	fs.mkdirSync(dir);
 	fs.writeFileSync(path.join(dir, 'SKILL.md'),
 		'---\nname: hot-skill\ndescription: Appears while the session runs.\n---\nHot body\n');
-	// the file is written in two steps (create, then data): poll until the catalogue has it
+	// the file is written in two steps (create, then data): ask until the catalogue has it
 	let r;
 	const t0 = Date.now();
-	while (Date.now() - t0 < 5000) {
+	while (Date.now() - t0 < HANG_GUARD) {
 		r = await lc.adapter.call('skill_list', { query: 'hot-skill' });
 		if (r.structuredContent?.skills?.length)
 			break;
-		await sleep(50);
+		await sleep(10);
 	}
 	t.eq('legacy mode: skill_list has the new skill', r?.structuredContent?.skills?.map((s) => s.name),
 		['hot-skill']);
+	// list_changed follows the catalogue's change (sent once the rescan is done)
 	const t1 = Date.now();
-	while (Date.now() - t1 < 3000 && !LIST_CHANGED.every((m) => lc.adapter.notes.includes(m)))
-		await sleep(50);
+	while (Date.now() - t1 < HANG_GUARD && !LIST_CHANGED.every((m) => lc.adapter.notes.includes(m)))
+		await sleep(10);
 	for (const m of LIST_CHANGED)
 		t.check(`legacy mode: ${m} after a skill appears`, lc.adapter.notes.includes(m), lc.adapter.notes);
 	const { prompts } = await lc.adapter.listPrompts();

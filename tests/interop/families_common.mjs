@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { schemaProblems, short, textOf } from './common.mjs';
+import { HANG_GUARD, schemaProblems, short, textOf } from './common.mjs';
 
 export const FILE_TOOLS = [
 	'read_text_file', 'list_directory', 'get_file_info', 'search_files', 'list_allowed_directories',
@@ -161,14 +161,16 @@ async function callErr(t, client, name, args, re, what) {
 	return r || {};
 }
 
-async function waitFor(what, fn, ms = 5000) {
+// Ask until fn() returns something truthy (the server's state changed); HANG_GUARD only
+// turns a change that never comes into a failure.
+async function waitFor(what, fn, ms = HANG_GUARD) {
 	const t0 = Date.now();
 	let last;
 	while (Date.now() - t0 < ms) {
 		last = await fn();
 		if (last)
 			return last;
-		await sleep(50);
+		await sleep(10);
 	}
 	return last;
 }
@@ -655,7 +657,7 @@ export async function checkSkills(t, client, tools, ws) {
 		t.eq('hot reload: skill_list has the new skill', (l?.skills || []).map((s) => s.name),
 			[...EXAMPLE_SKILLS, 'release-notes'].sort());
 		if (client.legacy) {
-			await waitFor('list_changed', async () => client.notes.includes('notifications/tools/list_changed'), 3000);
+			await waitFor('list_changed', async () => client.notes.includes('notifications/tools/list_changed'));
 			t.check('hot reload: notifications/tools/list_changed', client.notes.includes(
 				'notifications/tools/list_changed'), client.notes);
 			t.check('hot reload: notifications/prompts/list_changed', client.notes.includes(

@@ -89,7 +89,7 @@ transport.stderr.on('data', (d) => {
 	stderrText += d.toString();
 });
 const client = new Client({ name: 'ctxd-listen-v2', version: '1.0.0' }, {
-	capabilities: {}, versionNegotiation: { mode: 'auto', probe: { timeoutMs: 10000 } },
+	capabilities: {}, versionNegotiation: { mode: 'auto', probe: { timeoutMs: 30000 } },
 });
 client.onerror = (e) => clientErrors.push(e);
 for (const m of ['notifications/tools/list_changed', 'notifications/prompts/list_changed',
@@ -127,15 +127,19 @@ await t.section('a skill added while the session runs: tools/list_changed on the
 	// the catalogue's first scan is done (and its watches set) once skill_list has it
 	t.eq('skill_list at start', await skillNames(), ['existing']);
 	await client.listTools(undefined, opts);
-	const dir = path.join(skills, 'added-later');
-	fs.mkdirSync(dir);
-	fs.writeFileSync(path.join(dir, 'SKILL.md'), skill('added-later', 'Written during the test.'));
-	// each list_changed may come from a scan that ran before the file was complete:
-	// wait for the next one until the catalogue has the skill
+	// the skill is written outside the watched tree and moved in whole, so the catalogue
+	// changes once; a notification may still come from a scan that ran before the move:
+	// wait for the next one until the catalogue has the skill (the watchdog bounds it)
+	const staged = path.join(base, 'added-later');
+	fs.mkdirSync(staged);
+	fs.writeFileSync(path.join(staged, 'SKILL.md'), skill('added-later', 'Written during the test.'));
+	const LC = 'notifications/tools/list_changed';
+	let heard = events.n(LC);
+	fs.renameSync(staged, path.join(skills, 'added-later'));
 	let names = [];
-	for (let i = 1; i <= 3 && !names.includes('added-later'); i++) {
-		await withTimeout(events.waitFor('notifications/tools/list_changed',
-			events.n('notifications/tools/list_changed') + 1), 20000, 'tools/list_changed');
+	while (!names.includes('added-later')) {
+		await withTimeout(events.waitFor(LC, heard + 1), 20000, 'tools/list_changed');
+		heard = events.n(LC); // before asking: one arriving meanwhile is not missed
 		names = await skillNames();
 	}
 	t.eq('skill_list after the notification', names, ['added-later', 'existing']);

@@ -3,6 +3,16 @@
 // resources, prompts, completion and roots, driven through an adapter around one official
 // client. A part whose provider is not wired in the binary under test is skipped with a
 // printed reason (see Tally.skip), never passed silently.
+//
+// Nothing here waits for a time. A cancelled walk carries the test hook "ctxd.test/hold"
+// (the server runs with CTXD_TEST_HOOKS=1): it pauses after its first progress notification
+// until the server has read the client's next frame, the cancel, so the cancel always meets
+// a running walk. Checks that nothing arrives late (no answer to a cancelled request, no
+// progress after the response) are deferred until the server has exited and its whole
+// output is in the transport log (Tally.defer). Subscription checks use a marker file
+// replaced by rename (exactly one update; inotify keeps order, so once the marker's update
+// is in, every update an earlier change caused is in too), and the burst of writes is
+// made while the server is stopped (SIGSTOP), so it sees all of them at once.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { short } from './common.mjs';
+import { HANG_GUARD, short } from './common.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const EXAMPLE_WORKSPACE = path.resolve(HERE, '../../examples/workspace');
@@ -20,6 +30,7 @@ export const EXAMPLE_WORKSPACE = path.resolve(HERE, '../../examples/workspace');
 // while it runs and to report progress more than once at ~10/s.
 export const SLOW_EXCLUDES = Array.from({ length: 64 }, (_, i) => `**/never-${i}/*.bin`);
 export const BIG_FILES = 100000;
+export const BIG_SHAPE = 'wide-20-100-50';
 
 export function skip(t, what, reason) {
 	const line = `SKIP ${t.label}: ${what}: ${reason}`;
@@ -27,44 +38,54 @@ export function skip(t, what, reason) {
 	t.skipped = (t.skipped || []).concat(`${what}: ${reason}`);
 }
 
-export function sleep(ms) {
-	return new Promise((r) => setTimeout(r, ms));
-}
-
 export function tmpBase(tag) {
 	const tmp = process.env.TMPDIR || os.tmpdir();
 	return fs.realpathSync(fs.mkdtempSync(path.join(tmp, `ctxd-${tag}-`)));
 }
 
-// A tree of `dirs` x 100 leaf directories with `per` empty files each (20 x 100 x 50 =
-// 100,000 files by default), written with one `xargs touch` per top directory.
-export function makeBigTree(root, tops = 20, per = 50) {
-	fs.mkdirSync(root, { recursive: true });
-	const script = `
-set -e
-cd "$1"
-i=0
-while [ $i -lt $2 ]; do
-	mkdir d$i
-	cd d$i
-	e=0
-	while [ $e -lt 100 ]; do mkdir e$e; e=$((e + 1)); done
-	e=0
-	while [ $e -lt 100 ]; do
-		f=0
-		while [ $f -lt $3 ]; do printf 'e%s/f%s.txt\\n' $e $f; f=$((f + 1)); done
-		e=$((e + 1))
-	done | xargs touch
-	cd ..
-	i=$((i + 1))
-done
-`;
-	const t0 = Date.now();
-	const r = spawnSync('sh', ['-c', script, 'gen', root, String(tops), String(per)],
-		{ stdio: ['ignore', 'ignore', 'inherit'] });
+// The shared read-only tree of 100,000 empty files (20 x 100 directories x 50 files,
+// d{i}/e{e}/f{f}.txt), built once per checkout by tests/fixtures.py and shared with the
+// other tests and the other build. Never write into it.
+export function bigTree() {
+	const r = spawnSync('python3', [path.resolve(HERE, '../fixtures.py'), BIG_SHAPE],
+		{ stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 	if (r.status !== 0)
-		throw new Error(`generating the big tree failed (status ${r.status})`);
-	return Date.now() - t0;
+		throw new Error(`tests/fixtures.py ${BIG_SHAPE} failed (status ${r.status})`);
+	return r.stdout.trim();
+}
+
+// The server's environment: the caller's (sanitizer options included) plus the test hooks.
+export function serverEnv() {
+	return { ...process.env, CTXD_TEST_HOOKS: '1' };
+}
+
+// Wait until cond() holds, re-checking whenever poke() is called (from a notification
+// handler); rejects after the hang guard.
+export function eventWaiter() {
+	const waiting = new Set();
+	return {
+		poke() {
+			for (const w of [...waiting])
+				w();
+		},
+		until(what, cond) {
+			return new Promise((resolve, reject) => {
+				const timer = setTimeout(() => {
+					waiting.delete(check);
+					reject(new Error(`${what}: not within ${HANG_GUARD} ms`));
+				}, HANG_GUARD);
+				const check = () => {
+					if (cond()) {
+						clearTimeout(timer);
+						waiting.delete(check);
+						resolve();
+					}
+				};
+				waiting.add(check);
+				check();
+			});
+		},
+	};
 }
 
 // The workspace root: a copy of examples/workspace (skills under .claude/skills) plus a
@@ -78,6 +99,7 @@ export function makeWorkspace(base) {
 		0x89, 0, 0, 0, 0, 0xff, 0xfe, 0x80, 0x01]);
 	fs.writeFileSync(path.join(ws, 'pixel.png'), png);
 	fs.writeFileSync(path.join(ws, 'watched.txt'), 'version 0\n');
+	fs.writeFileSync(path.join(ws, 'marker.txt'), 'marker 0\n');
 	return { ws, png };
 }
 
@@ -132,8 +154,9 @@ async function expectError(t, what, fn, code, checkData, tap) {
 // ---------------------------------------------------------------------------------------
 // Adapter contract (both clients):
 //   modern                      true in the 2026-07-28 era
+//   pid                         the server's process id
 //   caps()                      server capabilities
-//   call(name, args, opts)      callTool; opts {signal, onprogress}
+//   call(name, args, opts)      callTool; opts {signal, onprogress, meta (the _meta)}
 //   alive()                     a cheap request proving the server answers (ping / tool call)
 //   listPage(method, cursor)    one raw page of tools|resources|resources/templates|prompts
 //   readResource(uri), subscribe(uri), unsubscribe(uri)
@@ -144,10 +167,9 @@ function searchArgs(big) {
 	return { path: big, pattern: '**/*.nomatch', excludePatterns: SLOW_EXCLUDES };
 }
 
-// Progress on the big walk: notifications arrive, strictly increasing, before the result,
-// at most ~10/s, none after it. Returns the plain walk time in ms.
+// Progress on the big walk: notifications arrive, strictly increasing, at most ~10/s,
+// and (checked once the server has exited) all before the result.
 export async function checkProgress(t, a, big) {
-	let best = null;
 	for (let attempt = 0; attempt < 3; attempt++) {
 		const seen = [];
 		const t0 = performance.now();
@@ -156,61 +178,68 @@ export async function checkProgress(t, a, big) {
 			onprogress: (p) => seen.push({ ...p, at: performance.now() }),
 		});
 		const ms = performance.now() - t0;
-		await sleep(300);
 		const after = a.tap.slice(mark);
 		const req = after.find((e) => e.dir === 'out' && e.msg.method === 'tools/call');
 		const id = req?.msg.id;
 		const token = req?.msg.params?._meta?.progressToken;
-		const respIdx = after.findIndex((e) => e.dir === 'in' && e.msg.id === id &&
-			e.msg.method === undefined);
-		const progIdx = after.map((e, i) => [e, i]).filter(([e]) => e.dir === 'in' &&
-			e.msg.method === 'notifications/progress' &&
-			e.msg.params?.progressToken === token).map(([, i]) => i);
 		t.check(`progress #${attempt}: the walk succeeded`, r && r.isError !== true, r);
 		t.check(`progress #${attempt}: request carried a progressToken`, token !== undefined, req);
+		// the first report comes at the 1,000th entry of the 100,000, whatever the timing
 		t.check(`progress #${attempt}: at least one notification`, seen.length >= 1,
 			`${seen.length} in ${ms.toFixed(0)} ms`);
 		const vals = seen.map((p) => p.progress);
 		t.check(`progress #${attempt}: strictly increasing`,
 			vals.every((v, i) => typeof v === 'number' && (i === 0 || v > vals[i - 1])), vals);
-		t.check(`progress #${attempt}: all before the result`,
-			respIdx >= 0 && progIdx.every((i) => i < respIdx), { respIdx, progIdx });
+		// The server spaces reports >= 100 ms apart by its clock, all within the span this
+		// client measured from sending to the answer: n <= ms/100 + 1 on any machine.
 		t.check(`progress #${attempt}: rate-limited (~10/s)`,
 			seen.length <= Math.ceil(ms / 100) + 2, `${seen.length} in ${ms.toFixed(0)} ms`);
 		for (const p of seen) {
 			if (p.total !== undefined)
 				t.check(`progress #${attempt}: total >= progress`, p.total >= p.progress, p);
 		}
+		t.defer(() => {
+			const log = a.tap.slice(mark);
+			const respIdx = log.findIndex((e) => e.dir === 'in' && e.msg.id === id &&
+				e.msg.method === undefined);
+			const progIdx = log.map((e, i) => [e, i]).filter(([e]) => e.dir === 'in' &&
+				e.msg.method === 'notifications/progress' &&
+				e.msg.params?.progressToken === token).map(([, i]) => i);
+			t.check(`progress #${attempt}: all before the result (whole session)`,
+				respIdx >= 0 && progIdx.every((i) => i < respIdx), { respIdx, progIdx });
+		});
 		console.error(`${t.label}: progress walk #${attempt}: ${ms.toFixed(0)} ms, ` +
 			`${seen.length} notification(s): ${short(vals, 200)}`);
-		if (best === null || ms < best)
-			best = ms;
 		if (seen.length >= 2)
 			break;
 	}
-	return best;
 }
 
 // Cancel the running walk through the client's AbortSignal: the client rejects locally,
-// sends notifications/cancelled with the request id, the server never answers that id,
-// sends no progress for it once the cancel is read, and answers the next request.
-export async function checkCancel(t, a, big, walkMs, trigger) {
+// sends notifications/cancelled with the request id, the server answers the next request,
+// never answers the cancelled id, and sends no progress for it once the cancel is read
+// (both checked once the server has exited). The walk holds (test hook) until the server
+// read the client's next frame: the cancel meets a running walk on any machine, and a
+// server that ignored the cancel would go on to answer it.
+export async function checkCancel(t, a, big, trigger) {
 	const ac = new AbortController();
 	const mark = a.tap.length;
 	let aborted = null;
-	const abort = () => {
+	let by = null;
+	const abort = (why) => {
 		if (aborted === null) {
 			aborted = performance.now();
+			by = why;
 			ac.abort(new Error('interop: user cancelled'));
 		}
 	};
-	const opts = { signal: ac.signal };
+	const opts = { signal: ac.signal, meta: { 'ctxd.test/hold': true } };
 	if (trigger === 'first-progress')
-		opts.onprogress = abort;
+		opts.onprogress = () => abort('progress');
 	const p = a.call('search_files', searchArgs(big), opts);
 	if (trigger === 'immediate')
-		setTimeout(abort, 0);
-	const fallback = setTimeout(abort, 2000);
+		setTimeout(() => abort('immediate'), 0);
+	const guard = setTimeout(() => abort('hang guard'), HANG_GUARD);
 	let rejected = null;
 	try {
 		const r = await p;
@@ -218,7 +247,8 @@ export async function checkCancel(t, a, big, walkMs, trigger) {
 	} catch (e) {
 		rejected = e;
 	}
-	clearTimeout(fallback);
+	clearTimeout(guard);
+	t.eq(`cancel (${trigger}): aborted by the trigger`, by, trigger === 'first-progress' ? 'progress' : 'immediate');
 	if (rejected) {
 		t.check(`cancel (${trigger}): rejected by the client's abort, not a server error`,
 			/cancel/i.test(String(rejected.message || rejected)) ||
@@ -233,25 +263,30 @@ export async function checkCancel(t, a, big, walkMs, trigger) {
 		cancelled !== undefined && cancelled.msg.params?.requestId === id, cancelled?.msg);
 
 	const t0 = performance.now();
+	const liveMark = a.tap.length;
 	const live = await a.alive();
 	const liveMs = performance.now() - t0;
-	const liveAt = performance.now();
 	t.check(`cancel (${trigger}): server answers the next request`, live === true, live);
-	// Give a late answer every chance to show up: three plain walks' time, at least 600 ms.
-	await sleep(Math.max(600, 3 * (walkMs || 200)));
-	const later = a.tap.slice(mark);
-	const resp = later.filter((e) => e.dir === 'in' && e.msg.id === id && e.msg.method === undefined);
-	t.eq(`cancel (${trigger}): no response for the cancelled request`, resp.map((e) => e.msg), []);
-	if (token !== undefined) {
-		const lateProg = later.filter((e) => e.dir === 'in' && e.at > liveAt &&
-			e.msg.method === 'notifications/progress' && e.msg.params?.progressToken === token);
-		t.eq(`cancel (${trigger}): no progress once the server read the cancel`,
-			lateProg.map((e) => e.msg), []);
-	}
-	const sent = cancelled ? cancelled.at : aborted;
+	// the answer to the liveness request: everything the server read before it is done with
+	const liveOut = a.tap.slice(liveMark).find((e) => e.dir === 'out' && e.msg.id !== undefined &&
+		e.msg.method !== undefined);
+	t.defer(() => {
+		const later = a.tap.slice(mark);
+		const resp = later.filter((e) => e.dir === 'in' && e.msg.id === id && e.msg.method === undefined);
+		t.eq(`cancel (${trigger}): no response for the cancelled request (whole session)`,
+			resp.map((e) => e.msg), []);
+		if (token !== undefined) {
+			const liveIdx = a.tap.findIndex((e, i) => i >= liveMark && e.dir === 'in' &&
+				liveOut && e.msg.id === liveOut.msg.id && e.msg.method === undefined);
+			const lateProg = a.tap.filter((e, i) => i > liveIdx && e.dir === 'in' &&
+				e.msg.method === 'notifications/progress' && e.msg.params?.progressToken === token);
+			t.check(`cancel (${trigger}): the liveness answer is in the log`, liveIdx >= 0, liveOut?.msg);
+			t.eq(`cancel (${trigger}): no progress once the server read the cancel (whole session)`,
+				lateProg.map((e) => e.msg), []);
+		}
+	});
 	console.error(`${t.label}: cancel (${trigger}): aborted ${aborted ? (aborted - (req?.at ?? aborted)).toFixed(1) : '?'} ms ` +
-		`after the request; next request answered in ${liveMs.toFixed(1)} ms ` +
-		`(${sent ? (performance.now() - sent).toFixed(0) : '?'} ms watched)`);
+		`after the request; next request answered in ${liveMs.toFixed(1)} ms`);
 	// One more full walk on the same server still works.
 	const again = await a.call('search_files', { path: big, pattern: '**/f7.txt' });
 	t.check(`cancel (${trigger}): a later walk on the same tree completes`,
@@ -406,37 +441,53 @@ export async function checkResources(t, a, ws, png, fullList) {
 		const file = path.join(ws, 'watched.txt');
 		const uri = fileUri(file);
 		const other = fileUri(path.join(ws, 'hello.txt'));
+		const markerFile = path.join(ws, 'marker.txt');
+		const markerUri = fileUri(markerFile);
 		const updates = [];
-		a.onUpdated((u) => updates.push({ uri: u, at: performance.now() }));
+		const ev = eventWaiter();
+		a.onUpdated((u) => {
+			updates.push({ uri: u, at: performance.now() });
+			ev.poke();
+		});
+		const count = (u) => updates.filter((x) => x.uri === u).length;
+		// Replace the marker by rename (one inotify event: exactly one update) and wait for
+		// its update: every update an earlier change caused has arrived by then.
+		let markers = 0;
+		const sync = async (what) => {
+			const before = count(markerUri);
+			markers++;
+			fs.writeFileSync(`${markerFile}.tmp`, `marker ${markers}\n`);
+			fs.renameSync(`${markerFile}.tmp`, markerFile);
+			await ev.until(`${what}: the marker's update`, () => count(markerUri) > before);
+			t.eq(`${what}: exactly one update for the marker`, count(markerUri), before + 1);
+		};
 		t.eq('subscribe: answers {}', await a.subscribe(uri), {});
 		t.eq('subscribe again: idempotent {}', await a.subscribe(uri), {});
-		await sleep(100);
+		t.eq('subscribe the marker: answers {}', await a.subscribe(markerUri), {});
 		fs.writeFileSync(file, 'version 1\n');
 		const t0 = performance.now();
-		const deadline = t0 + 3000;
-		while (!updates.some((u) => u.uri === uri) && performance.now() < deadline)
-			await sleep(10);
-		const got = updates.find((u) => u.uri === uri);
-		t.check('subscribe: notifications/resources/updated after the file changed', got !== undefined,
-			updates);
-		if (got)
-			console.error(`${t.label}: resources/updated ${(got.at - t0).toFixed(0)} ms after the write`);
-		// A burst of writes is coalesced (50 ms): far fewer notifications than writes.
-		await sleep(300);
+		await ev.until('subscribe: the update after the file changed', () => count(uri) > 0);
+		console.error(`${t.label}: resources/updated ${(performance.now() - t0).toFixed(0)} ms after the write`);
+		await sync('subscribe');
+		// A burst of 20 writes made while the server is stopped: it sees them all at once
+		// and coalesces them into one update.
 		updates.length = 0;
-		for (let i = 0; i < 20; i++)
-			fs.appendFileSync(file, `burst ${i}\n`);
-		await sleep(600);
-		const burst = updates.filter((u) => u.uri === uri).length;
-		t.check('subscribe: a burst of 20 writes is coalesced', burst >= 1 && burst <= 5, burst);
+		process.kill(a.pid, 'SIGSTOP');
+		try {
+			for (let i = 0; i < 20; i++)
+				fs.appendFileSync(file, `burst ${i}\n`);
+		} finally {
+			process.kill(a.pid, 'SIGCONT');
+		}
+		await sync('burst');
+		t.eq('subscribe: a burst of 20 writes is coalesced into one update', count(uri), 1);
 		t.check('subscribe: no update for a URI nobody subscribed to',
 			!updates.some((u) => u.uri === other), updates);
 		t.eq('unsubscribe: answers {}', await a.unsubscribe(uri), {});
-		await sleep(100);
 		updates.length = 0;
 		fs.writeFileSync(file, 'version 2\n');
-		await sleep(800);
-		t.eq('unsubscribe: no update after the change', updates, []);
+		await sync('unsubscribe');
+		t.eq('unsubscribe: no update after the change', updates.filter((u) => u.uri !== markerUri), []);
 		await expectError(t, 'subscribe to a missing file', () =>
 			a.subscribe(fileUri(path.join(ws, 'no-such-file.txt'))), -32002, undefined, a.tap);
 	});
@@ -535,7 +586,7 @@ export async function rawFullList(bin, args, method, key) {
 	let next = 1;
 	const req = (method_, params) => new Promise((resolve, reject) => {
 		const id = next++;
-		const timer = setTimeout(() => reject(new Error(`${method_}: no answer`)), 10000);
+		const timer = setTimeout(() => reject(new Error(`${method_}: no answer`)), HANG_GUARD);
 		waiting.set(id, (m) => {
 			clearTimeout(timer);
 			if (m.error)
@@ -558,7 +609,11 @@ export async function rawFullList(bin, args, method, key) {
 		} while (cursor !== undefined);
 		return { items, caps: init.capabilities };
 	} finally {
+		const exited = proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve()
+			: new Promise((resolve) => proc.once('exit', resolve));
 		proc.stdin.end();
-		setTimeout(() => proc.kill('SIGKILL'), 3000).unref();
+		const guard = setTimeout(() => proc.kill('SIGKILL'), HANG_GUARD);
+		await exited;
+		clearTimeout(guard);
 	}
 }

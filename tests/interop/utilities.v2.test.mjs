@@ -16,10 +16,12 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
-import { Tally, instrumentTransport, killAll, short, withTimeout } from './common.mjs';
 import {
-	BIG_FILES, checkCancel, checkPagination, checkProgress, checkPrompts, checkResources,
-	makeBigTree, makeWorkspace, rawFullList, sleep, tapTransport, tmpBase, writeConfig,
+	HANG_GUARD, Tally, instrumentTransport, killAll, reapAll, short, withTimeout,
+} from './common.mjs';
+import {
+	BIG_FILES, BIG_SHAPE, checkCancel, checkPagination, checkProgress, checkPrompts, checkResources,
+	bigTree, makeWorkspace, rawFullList, serverEnv, tapTransport, tmpBase, writeConfig,
 } from './utilities.mjs';
 
 const REQUEST_TIMEOUT = 30000;
@@ -45,21 +47,21 @@ let stderrText = '';
 const clientErrors = [];
 
 async function connect(args, mode) {
-	const transport = new StdioClientTransport({ command: bin, args, stderr: 'pipe' });
+	const transport = new StdioClientTransport({ command: bin, args, env: serverEnv(), stderr: 'pipe' });
 	transport.stderr.on('data', (d) => {
 		stderrText += d.toString();
 	});
 	const opts = { capabilities: {} };
 	if (mode === 'auto')
-		opts.versionNegotiation = { mode: 'auto', probe: { timeoutMs: 10000 } };
+		opts.versionNegotiation = { mode: 'auto', probe: { timeoutMs: HANG_GUARD } };
 	const client = new Client({ name: `ctxd-interop-utilities-v2-${mode}`, version: '1.0.0' }, opts);
 	client.onerror = (e) => clientErrors.push(e);
-	await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT }), REQUEST_TIMEOUT + 15000,
+	await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT }), 2 * HANG_GUARD,
 		'connect');
 	return { client, transport, tap: tapTransport(transport) };
 }
 
-function adapterFor(client, tap) {
+function adapterFor(client, tap, transport) {
 	const o = { timeout: REQUEST_TIMEOUT };
 	const modern = client.getProtocolEra() === 'modern';
 	const updated = [];
@@ -72,8 +74,10 @@ function adapterFor(client, tap) {
 	return {
 		modern,
 		tap,
+		pid: transport.pid,
 		caps: () => client.getServerCapabilities() ?? {},
-		call: (name, args, opts = {}) => client.callTool({ name, arguments: args }, { ...o, ...opts }),
+		call: (name, args, { meta, ...opts } = {}) => client.callTool(
+			{ name, arguments: args, ...(meta ? { _meta: meta } : {}) }, { ...o, ...opts }),
 		// The modern era has no ping: any cheap request shows the server is alive.
 		alive: async () => {
 			const r = await client.callTool({ name: 'list_allowed_directories', arguments: {} }, o);
@@ -93,12 +97,13 @@ function adapterFor(client, tap) {
 
 // ---------------------------------------------------------------------------------------
 
-const big = path.join(base, 'big');
 const { ws, png } = makeWorkspace(base);
 const config = writeConfig(base, 2);
-await t.section('generate the 100,000-file tree', async () => {
-	const ms = makeBigTree(big);
-	console.error(`interop-utilities-v2: generated ${BIG_FILES} files in ${ms} ms`);
+let big;
+await t.section('the shared 100,000-file tree', async () => {
+	const t0 = Date.now();
+	big = bigTree();
+	console.error(`interop-utilities-v2: ${BIG_SHAPE} (${BIG_FILES} files) ready in ${Date.now() - t0} ms: ${big}`);
 });
 const mainArgs = ['--log-level', 'warning', '--config', config, ws, big];
 const refArgs = ['--log-level', 'warning', ws, big];
@@ -121,13 +126,10 @@ await t.section('connect (auto: modern era, page_size 2)', async () => {
 
 if (modern) {
 	const { client } = modern;
-	const a = adapterFor(client, modern.tap);
-	let walkMs = 200;
-	await t.section('progress', async () => {
-		walkMs = await checkProgress(t, a, big);
-	});
-	await t.section('cancel on first progress', () => checkCancel(t, a, big, walkMs, 'first-progress'));
-	await t.section('cancel right after sending', () => checkCancel(t, a, big, walkMs, 'immediate'));
+	const a = adapterFor(client, modern.tap, modern.transport);
+	await t.section('progress', () => checkProgress(t, a, big));
+	await t.section('cancel on first progress', () => checkCancel(t, a, big, 'first-progress'));
+	await t.section('cancel right after sending', () => checkCancel(t, a, big, 'immediate'));
 	await checkPagination(t, a, reference.tools.map((x) => x.name));
 	await t.section('the client aggregates pages itself', async () => {
 		const { tools } = await client.listTools(undefined, { timeout: REQUEST_TIMEOUT, cacheMode: 'bypass' });
@@ -143,18 +145,20 @@ if (modern) {
 	await checkResources(t, a, ws, png, reference.resources);
 	await checkPrompts(t, a, ws);
 	await t.section('close (modern)', () => client.close());
+	await t.runDeferred();
 }
 
 // The same client in its default legacy mode: resources/subscribe exists only there.
 await t.section('legacy-mode client: resources and subscriptions', async () => {
 	const legacy = await connect(['--log-level', 'warning', ws], 'legacy');
 	t.eq('legacy mode: negotiated version', legacy.client.getNegotiatedProtocolVersion(), '2025-11-25');
-	const a = adapterFor(legacy.client, legacy.tap);
+	const a = adapterFor(legacy.client, legacy.tap, legacy.transport);
 	const wsOnly = a.caps().resources
 		? (await rawFullList(bin, ['--log-level', 'warning', ws], 'resources/list', 'resources')).items
 		: [];
 	await checkResources(t, a, ws, png, wsOnly);
 	await legacy.client.close();
+	await t.runDeferred();
 });
 
 // A progress notice racing the client's own abort is reported by the SDK as an unknown
@@ -164,8 +168,7 @@ const errs = clientErrors.map((e) => String(e.message || e))
 t.eq('client saw no transport/protocol errors', errs, []);
 
 clearTimeout(watchdog);
-killAll(spawned);
-await sleep(50);
+await reapAll(spawned);
 cleanup();
 if (t.skipped)
 	console.log(`interop-utilities-v2: skipped parts: ${t.skipped.join('; ')}`);

@@ -8,11 +8,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
 import {
-	Tally, checkBadCalls, checkConcurrent, checkGoodCalls, checkTools, childProcesses,
+	HANG_GUARD, Tally, checkBadCalls, checkConcurrent, checkGoodCalls, checkTools, childProcesses,
 	instrumentTransport, killAll, makeTree, serverArgs, serverBinary, withTimeout,
 } from './common.mjs';
 
-const REQUEST_TIMEOUT = 20000;
+const REQUEST_TIMEOUT = HANG_GUARD;
 
 const bin = serverBinary();
 const t = new Tally('interop-v1');
@@ -84,12 +84,13 @@ await t.section('close and exit', async () => {
 	const rec = spawned[0];
 	if (!rec)
 		return;
+	// Exit code only: that ctxd exits at once rather than after its drain limit is checked
+	// without timing by tests/protocol/cases/exit_prompt*.session.
 	const t0 = Date.now();
 	await client.close();
-	const exit = await withTimeout(rec.exited, 5000, 'server exit');
-	const ms = (rec.exitedAt ?? Date.now()) - t0;
+	const exit = await withTimeout(rec.exited, HANG_GUARD, 'server exit');
 	t.eq('server exit on stdin EOF: code', exit, { code: 0, signal: null });
-	t.check('server exits promptly after close (< 2 s)', ms < 2000, `${ms} ms`);
+	console.error(`interop-v1: server exited ${(rec.exitedAt ?? Date.now()) - t0} ms after close`);
 	const kids = childProcesses();
 	if (kids !== null)
 		t.eq('no server process left', kids.map((k) => k.pid), []);

@@ -9,6 +9,11 @@
 // The test first asks the server itself (raw JSON-RPC) whether it speaks 2026-07-28:
 // a conforming discover result means the client must end up modern; -32601 means it must
 // fall back to `initialize` 2025-11-25. Anything else (silence, exit, bad reply) fails.
+//
+// No check depends on time: waits are bounded by HANG_GUARD only, and the order of the
+// probe's exit and the session's start is taken from event sequence numbers. That ctxd
+// exits at once on EOF or SIGTERM rather than after its drain limit is checked without
+// timing by tests/protocol/cases/exit_prompt*.session.
 
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
@@ -17,14 +22,17 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
 import {
-	Tally, READ_TOOLS, checkBadCalls, checkConcurrent, checkGoodCalls, checkTools, childProcesses,
-	instrumentTransport, killAll, makeTree, serverArgs, serverBinary, short, textOf, withTimeout,
+	HANG_GUARD, Tally, READ_TOOLS, checkBadCalls, checkConcurrent, checkGoodCalls, checkTools,
+	childProcesses, instrumentTransport, killAll, makeTree, serverArgs, serverBinary, short, textOf,
+	withTimeout,
 } from './common.mjs';
 
 const MODERN = '2026-07-28';
 const LEGACY = '2025-11-25';
-const REQUEST_TIMEOUT = 20000;
-const PROBE_TIMEOUT = 10000;
+const REQUEST_TIMEOUT = HANG_GUARD;
+// The client's probe timeout is a hang guard too: a probe that got no answer shows as the
+// legacy era, whatever the time it took.
+const PROBE_TIMEOUT = HANG_GUARD;
 
 const bin = serverBinary();
 const t = new Tally('interop-v2');
@@ -82,14 +90,13 @@ async function rawProbe() {
 	}) + '\n');
 	let reply;
 	try {
-		reply = await withTimeout(answer, 5000, 'server/discover');
+		reply = await withTimeout(answer, HANG_GUARD, 'server/discover');
 	} catch (e) {
-		t.check('raw server/discover answered within 5 s', false, e.message);
+		t.check('raw server/discover answered', false, e.message);
 	}
-	const ms = Date.now() - t0;
+	console.error(`interop-v2: raw server/discover answered in ${Date.now() - t0} ms`);
 	let era;
 	if (reply) {
-		t.check('raw server/discover answered within 2 s', ms < 2000, `${ms} ms`);
 		t.eq('raw server/discover: jsonrpc', reply.jsonrpc, '2.0');
 		if (reply.result !== undefined) {
 			era = 'modern';
@@ -109,17 +116,15 @@ async function rawProbe() {
 	}
 	t.eq('raw probe: every stdout line is JSON', badLines, []);
 	t.eq('raw probe: no other stdout messages', lines.filter((m) => m.id !== id), []);
-	const t1 = Date.now();
 	proc.stdin.end();
 	let exit;
 	try {
-		exit = await withTimeout(exited, 5000, 'raw probe exit');
+		exit = await withTimeout(exited, HANG_GUARD, 'raw probe exit');
 	} catch (e) {
 		proc.kill('SIGKILL');
 		exit = await exited;
 	}
 	t.eq('raw probe: exit on stdin EOF', exit, { code: 0, signal: null });
-	t.check('raw probe: exits within 2 s of EOF', Date.now() - t1 < 2000, `${Date.now() - t1} ms`);
 
 	// The client reaps its probe with stdin EOF and SIGTERM at once: check SIGTERM alone.
 	const p2 = spawn(bin, serverArgs(tree.root), { stdio: ['pipe', 'pipe', 'ignore'] });
@@ -133,18 +138,16 @@ async function rawProbe() {
 			'io.modelcontextprotocol/protocolVersion': MODERN,
 			'io.modelcontextprotocol/clientCapabilities': {},
 		} } }) + '\n');
-	await withTimeout(answered2, 5000, 'second server/discover').catch(() => {});
-	const t2 = Date.now();
+	await withTimeout(answered2, HANG_GUARD, 'second server/discover').catch(() => {});
 	p2.kill('SIGTERM');
 	let exit2;
 	try {
-		exit2 = await withTimeout(exited2, 3000, 'exit on SIGTERM');
+		exit2 = await withTimeout(exited2, HANG_GUARD, 'exit on SIGTERM');
 	} catch {
 		p2.kill('SIGKILL');
 		exit2 = await exited2;
 	}
 	t.eq('raw probe: exit on SIGTERM', exit2, { code: 0, signal: null });
-	t.check('raw probe: exits within 1 s of SIGTERM', Date.now() - t2 < 1000, `${Date.now() - t2} ms`);
 	return era;
 }
 
@@ -177,12 +180,9 @@ function adapterFor(client) {
 }
 
 async function closeAndCheck(client, rec, label) {
-	const t0 = Date.now();
 	await client.close();
-	const exit = await withTimeout(rec.exited, 5000, `${label} server exit`);
-	const ms = (rec.exitedAt ?? Date.now()) - t0;
+	const exit = await withTimeout(rec.exited, HANG_GUARD, `${label} server exit`);
 	t.eq(`${label}: server exit on stdin EOF`, exit, { code: 0, signal: null });
-	t.check(`${label}: server exits promptly after close (< 2 s)`, ms < 2000, `${ms} ms`);
 	const kids = childProcesses();
 	if (kids !== null)
 		t.eq(`${label}: no server process left`, kids, []);
@@ -200,11 +200,12 @@ if (era) {
 	let connected = false;
 
 	await t.section('auto connect', async () => {
+		// A probe that got no answer would time out and fall back to the legacy era: the
+		// negotiated version shows whether ctxd answered it, not the time it took.
 		const t0 = Date.now();
-		await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT }), 30000, 'connect');
+		await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT }), 2 * HANG_GUARD, 'connect');
 		connected = true;
-		const ms = Date.now() - t0;
-		t.check('auto connect: probe + handshake within 3 s', ms < 3000, `${ms} ms`);
+		console.error(`interop-v2: auto connect (probe + handshake) took ${Date.now() - t0} ms`);
 		t.eq('auto connect: negotiated protocol version', client.getNegotiatedProtocolVersion(),
 			wantVersion);
 		t.eq('auto connect: protocol era', client.getProtocolEra(), era);
@@ -218,10 +219,9 @@ if (era) {
 		t.eq('auto connect: session pid is the transport pid', session?.pid, transport.pid);
 		if (probe) {
 			t.check('probe: reaped before the session started', probe.exit !== null &&
-				probe.exitedAt <= session.startedAt + 50, probe.exit);
+				session !== undefined && probe.exitSeq < session.startSeq,
+				{ exit: probe.exit, exitSeq: probe.exitSeq, sessionStartSeq: session?.startSeq });
 			t.eq('probe: exit status (stdin EOF + SIGTERM)', probe.exit, { code: 0, signal: null });
-			t.check('probe: lived under 2 s', probe.exitedAt - probe.startedAt < 2000,
-				`${probe.exitedAt - probe.startedAt} ms`);
 		}
 		const kids = childProcesses();
 		if (kids !== null)
@@ -255,7 +255,7 @@ await t.section('legacy-mode v2 client', async () => {
 	const transport = newTransport();
 	const client = new Client({ name: 'ctxd-interop-v2-legacy', version: '1.0.0' }, { capabilities: {} });
 	client.onerror = (e) => clientErrors.push(e);
-	await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT }), 30000, 'connect');
+	await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT }), 2 * HANG_GUARD, 'connect');
 	t.eq('legacy mode: one process, no probe', spawned.length - before, 1);
 	t.eq('legacy mode: negotiated protocol version', client.getNegotiatedProtocolVersion(), LEGACY);
 	t.eq('legacy mode: serverInfo.name', client.getServerVersion()?.name, 'ctxd');

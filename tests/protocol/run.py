@@ -6,7 +6,9 @@ usage: run.py CTXD_BINARY CASE.session [CASE.session ...]
 A session file is a list of directives, one per line:
   # args: ARG ...      command-line arguments for ctxd ($ROOT = the temp tree)
   # config: YAML       one line of YAML written to $CONFIG before ctxd starts
-  # bigtree: N         create $ROOT/big with N empty files in directories of 500
+  # bigtree: SHAPE     $BIG = a shared read-only tree of empty files (tests/fixtures.py:
+                       wide-T-D-F or flat-N), built once per checkout; pass $BIG in
+                       `# args:` and never write into it
   > TEXT              send TEXT as one frame (raw bytes: malformed JSON is fine)
   >raw TEXT           send TEXT exactly, with no newline added (\\n, \\r escapes honoured)
   >big N              send a ping with id "big-N" padded to exactly N bytes (plus newline)
@@ -16,18 +18,29 @@ A session file is a list of directives, one per line:
                       holding TEXT, "$capture:NAME" anything, remembered as $NAME for later
                       lines). Consecutive '<' lines
                       form a block matched in any order, since responses are unordered.
-  quiet               expect no further message before a ping sentinel is answered
-  sleep MS            wait MS milliseconds (let coalesced notifications arrive before quiet)
+  <* JSON             (in a block) zero or more messages matching JSON may arrive, from
+                      this block up to and including the next `quiet`: for notifications
+                      a change may cause more than once (an append seen as two inotify
+                      events that fall into two coalescing windows)
+  quiet               expect no further message before a ping sentinel is answered; with
+                      a notification that was caused earlier (a file change) just before
+                      it, this is the barrier that proves nothing else is still pending
   repeat N > TEXT     send TEXT N times, $I replaced by 0..N-1 (all in one write)
   repeat N < JSON     expect N messages matching JSON with $I = 0..N-1, in any order
-  close               close stdin; expect exit code 0 within 2.5 s and nothing unexpected
+  close               close stdin; expect stdout EOF, exit code 0 and nothing unexpected
   eof                 close stdin only (then '<' lines, then 'exit')
-  exit                expect stdout EOF and exit code 0 within 2.5 s
-  kill TERM           send a signal; expect exit code 0 within 6 s
+  exit                expect stdout EOF and exit code 0
+  kill TERM           send a signal; expect exit code 0
   # anything else     a comment
 The temp tree ($ROOT) holds: a.txt ("hello\\n"), sub/b.txt, crlf.txt (3 CRLF lines),
 lines.txt (100 numbered lines), and an outside directory $OUT with secret.txt; $ROOT/escape
 is a symlink to $OUT/secret.txt.
+
+Nothing here waits for a time: every wait is for a message, EOF or an exit, and the limit
+on it (HANG_GUARD seconds) only turns a hang into a failure. A session never sleeps to let
+something happen; to prove that nothing more arrives it ends with `quiet` or `close`.
+ctxd runs with CTXD_TEST_HOOKS=1: a request whose _meta holds "ctxd.test/hold": true stays
+running after its first progress notification until it is cancelled (see src/mcp.c).
 """
 import json
 import os
@@ -39,9 +52,16 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import fixtures  # noqa: E402
+
+# Limit on any single wait (a message, EOF, an exit). Only a hang guard: a healthy run
+# never comes near it, however loaded the machine.
+HANG_GUARD = 30.0
+
 
 def build_tree():
-    base = tempfile.mkdtemp(prefix="ctxd-proto-")
+    base = tempfile.mkdtemp(prefix="ctxd-proto-", dir=fixtures.scratch())
     root = os.path.join(base, "root")
     out = os.path.join(base, "root-evil")
     os.makedirs(os.path.join(root, "sub"))
@@ -95,26 +115,31 @@ def matches(exp, act):
     return type(exp) is type(act) and exp == act
 
 
+class Failure(Exception):
+    """A session check failed (raised explicitly, so `python3 -O` cannot drop it)."""
+
+
 class Session:
     def __init__(self, binary, args, name, home):
         self.name = name
         # HOME points into the temp tree: user-level skills (~/.claude/skills) of whoever
         # runs the tests must not change what the server says.
-        env = dict(os.environ, HOME=home)
+        env = dict(os.environ, HOME=home, CTXD_TEST_HOOKS="1")
         self.p = subprocess.Popen([binary] + args, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         self.buf = b""
         self.sentinel = 0
-        self.t_eof = time.time()
+        self.absorb = []  # '<*' patterns in force until the end of the next 'quiet'
 
     def send(self, data):
         self.p.stdin.write(data)
         self.p.stdin.flush()
 
-    def read_msg(self, timeout=5.0):
-        deadline = time.time() + timeout
+    def read_msg(self, timeout=HANG_GUARD):
+        """The next message, "EOF", or None when nothing came within the hang guard."""
+        deadline = time.monotonic() + timeout
         while b"\n" not in self.buf:
-            left = deadline - time.time()
+            left = deadline - time.monotonic()
             if left <= 0:
                 return None
             r, _, _ = select.select([self.p.stdout], [], [], left)
@@ -128,11 +153,42 @@ class Session:
         try:
             return json.loads(line)
         except ValueError:
-            raise AssertionError("stdout line is not JSON: %r" % line[:200])
+            raise Failure("stdout line is not JSON: %r" % line[:200])
+
+    def next_msg(self):
+        """The next message that no '<*' pattern absorbs."""
+        while True:
+            m = self.read_msg()
+            if not isinstance(m, dict) or not any(matches(p, m) for p in self.absorb):
+                return m
+
+    def wait_exit(self, what):
+        try:
+            return self.p.wait(timeout=HANG_GUARD)
+        except subprocess.TimeoutExpired:
+            fail("%s: no exit within %.0f s" % (what, HANG_GUARD))
 
 
 def fail(msg):
-    raise AssertionError(msg)
+    raise Failure(msg)
+
+
+def expect_block(s, block, path, i):
+    """Match the messages of one '<' block: `block` holds (kind, pattern) pairs."""
+    want = [e for k, e in block if k == "<"]
+    s.absorb += [e for k, e in block if k == "<*"]
+    while want:
+        m = s.read_msg()
+        if m is None or m == "EOF":
+            fail("%s:%d: expected %s, got %s" % (path, i, json.dumps(want[0]), m))
+        for k, e in enumerate(want):
+            if matches(e, m):
+                del want[k]
+                break
+        else:
+            if not any(matches(p, m) for p in s.absorb):
+                fail("%s:%d: unexpected message %s\n  still expecting %s" %
+                     (path, i, json.dumps(m)[:600], json.dumps(want)[:600]))
 
 
 def run_case(binary, path):
@@ -142,15 +198,12 @@ def run_case(binary, path):
     lines = open(path).read().splitlines()
     args = []
     for ln in lines:
+        if ln.startswith("# bigtree:"):
+            shape = ln[len("# bigtree:"):].strip()
+            env["$BIG"] = fixtures.tree("flat-" + shape if shape.isdigit() else shape)
+    for ln in lines:
         if ln.startswith("# args:"):
             args = subst(ln[len("# args:"):], env).split()
-        if ln.startswith("# bigtree:"):
-            n = int(ln[len("# bigtree:"):])
-            for k in range(n):
-                d = os.path.join(root, "big", "d%04d" % (k // 500))
-                if k % 500 == 0:
-                    os.makedirs(d)
-                open(os.path.join(d, "f%06d.txt" % k), "w").close()
         if ln.startswith("# config:"):
             with open(env["$CONFIG"], "w") as f:
                 f.write(subst(ln[len("# config:"):], env).strip() + "\n")
@@ -168,31 +221,25 @@ def run_case(binary, path):
                 s.send(head + b"x" * (n - len(head) - 3) + b'"}}\n')
             elif ln.startswith("> "):
                 s.send(subst(ln[2:], env).encode() + b"\n")
-            elif ln.startswith("< "):
-                block = [json.loads(subst(ln[2:], env))]
-                while i < len(lines) and lines[i].startswith("< "):
-                    block.append(json.loads(subst(lines[i][2:], env)))
+            elif ln.startswith("< ") or ln.startswith("<* "):
+                i -= 1
+                block = []
+                while i < len(lines) and (lines[i].startswith("< ") or lines[i].startswith("<* ")):
+                    kind, text = lines[i].split(" ", 1)
+                    block.append((kind, json.loads(subst(text, env))))
                     i += 1
-                while block:
-                    m = s.read_msg()
-                    if m is None or m == "EOF":
-                        fail("%s:%d: expected %s, got %s" % (path, i, json.dumps(block[0]), m))
-                    for k, e in enumerate(block):
-                        if matches(e, m):
-                            del block[k]
-                            break
-                    else:
-                        fail("%s:%d: unexpected message %s\n  still expecting %s" %
-                             (path, i, json.dumps(m)[:600], json.dumps(block)[:600]))
+                expect_block(s, block, path, i)
             elif ln.startswith("sleep "):
-                time.sleep(int(ln[6:]) / 1000.0)
+                fail("%s:%d: 'sleep' is gone: wait for a message instead (see run.py)" %
+                     (path, i))
             elif ln.strip() == "quiet":
                 s.sentinel += 1
                 sid = "sentinel-%d" % s.sentinel
                 s.send(json.dumps({"jsonrpc": "2.0", "id": sid, "method": "ping"}).encode() + b"\n")
-                m = s.read_msg()
+                m = s.next_msg()
                 if not (isinstance(m, dict) and m.get("id") == sid):
                     fail("%s:%d: expected silence, got %s" % (path, i, json.dumps(m)[:600]))
+                s.absorb = []
             elif ln.startswith("repeat "):
                 _, n, kind, text = ln.split(" ", 3)
                 text = subst(text, env)
@@ -203,7 +250,7 @@ def run_case(binary, path):
                     block = [json.loads(text.replace("\"$I\"", str(k)).replace("$I", str(k)))
                              for k in range(int(n))]
                     while block:
-                        m = s.read_msg()
+                        m = s.next_msg()
                         if m is None or m == "EOF":
                             fail("%s:%d: %d repeated answers missing, got %s" % (path, i, len(block), m))
                         for k, e in enumerate(block):
@@ -214,33 +261,28 @@ def run_case(binary, path):
                             fail("%s:%d: unexpected message %s" % (path, i, json.dumps(m)[:600]))
             elif ln.strip() == "eof":
                 s.p.stdin.close()
-                s.t_eof = time.time()
             elif ln.strip() in ("close", "exit"):
                 if ln.strip() == "close":
                     s.p.stdin.close()
-                    s.t_eof = time.time()
-                t0 = s.t_eof
                 while True:
-                    m = s.read_msg(timeout=3)
+                    m = s.next_msg()
                     if m == "EOF":
                         break
                     if m is None:
                         fail("%s:%d: stdout not closed after stdin EOF" % (path, i))
                     fail("%s:%d: unexpected message after close: %s" % (path, i, m))
-                rc = s.p.wait(timeout=3)
+                rc = s.wait_exit("%s:%d" % (path, i))
                 if rc != 0:
                     fail("%s:%d: exit code %d after stdin EOF" % (path, i, rc))
-                if time.time() - t0 > 2.5:
-                    fail("%s:%d: exit took %.1fs" % (path, i, time.time() - t0))
             elif ln.startswith("kill "):
                 s.p.send_signal(getattr(signal, "SIG" + ln[5:].strip()))
-                rc = s.p.wait(timeout=6)
+                rc = s.wait_exit("%s:%d" % (path, i))
                 if rc != 0:
                     fail("%s:%d: exit code %d after signal" % (path, i, rc))
         if s.p.poll() is None:
             if not s.p.stdin.closed:
                 s.p.stdin.close()
-            s.p.wait(timeout=6)
+            s.wait_exit("%s: at the end" % path)
         err = s.p.stderr.read().decode(errors="replace")
         if "ERROR: AddressSanitizer" in err or "runtime error:" in err or "LeakSanitizer" in err:
             fail("%s: sanitizer report:\n%s" % (path, err[-3000:]))

@@ -31,6 +31,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import fixtures  # noqa: E402
+
 FAMILIES = ("files", "skills", "memory")
 SCHEMES = {"files": "file", "skills": "skill", "memory": "memory-bank"}
 LABELS = {"files": "FILES", "skills": "SKILLS", "memory": "MEMORY BANK"}
@@ -60,7 +63,7 @@ def family_of(tool):
 
 
 def build_tree():
-    base = tempfile.mkdtemp(prefix="ctxd-toolsets-")
+    base = tempfile.mkdtemp(prefix="ctxd-toolsets-", dir=fixtures.scratch())
     root = os.path.join(base, "root")
     os.makedirs(os.path.join(root, "memory-bank"))
     with open(os.path.join(root, "a.txt"), "w") as f:

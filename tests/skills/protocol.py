@@ -29,6 +29,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import fixtures  # noqa: E402
+
 READ_TIMEOUT = 30.0
 FAILED = []
 
@@ -129,7 +132,7 @@ def write(path, data, mode="w"):
 
 
 def tree():
-    base = os.path.realpath(tempfile.mkdtemp(prefix="ctxd-skills-"))
+    base = os.path.realpath(tempfile.mkdtemp(prefix="ctxd-skills-", dir=fixtures.scratch()))
     root = os.path.join(base, "root")
     home = os.path.join(base, "home")
     os.makedirs(os.path.join(root, "sub"))

@@ -149,7 +149,8 @@ def main():
         srv = c.Server(o.binary, ["--no-landlock"] + extra + [root])
         srv.initialize()
         srv.send(c.req("tools", "tools/list"))
-        assert srv.wait_for(lambda ls: any(m.get("id") == "tools" for m in ls), 30)
+        c.check(srv.wait_for(lambda ls: any(m.get("id") == "tools" for m in ls), 60),
+                "no tools/list response; stderr: %s" % srv.stderr[-2000:])
         tools = srv.responses()['"tools"']["result"]["tools"]
         names = [t["name"] for t in tools]
         mix, slotted, excluded = [], [], {}
@@ -173,7 +174,8 @@ def main():
             pid = "probe%d" % probe_id
             args = schema_args(t)
             srv.send(c.call(pid, n, args))
-            assert srv.wait_for(lambda ls: any(m.get("id") == pid for m in ls), 60)
+            c.check(srv.wait_for(lambda ls: any(m.get("id") == pid for m in ls), 60),
+                    "no answer to the probe of %s" % n)
             res = srv.responses()[json.dumps(pid)]
             if "result" in res and not res["result"].get("isError"):
                 SIMPLE[n] = (lambda a: (lambda k: a))(args)
