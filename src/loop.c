@@ -51,6 +51,7 @@ static void begin_shutdown(struct ctxd_loop *l, const char *why)
 		  ctxd_mcp_inflight(l->mcp));
 	ctxd_transport_close_input(l->tr);
 	ctxd_mcp_close_streams(l->mcp); /* subscriptions/listen: graceful closing responses */
+	ctxd_mcp_input_closed(l->mcp);
 	ev_signal_stop(l->ev, &l->sigint);
 	ev_signal_stop(l->ev, &l->sigterm);
 	ev_timer_set(&l->drain_timer, l->cfg->drain_ms / 1000.0, 0.);
