@@ -205,6 +205,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
+	ctxd_loop_hold_signals();
 	struct cli c = { .threads = -1 };
 	struct ctxd_config cfg;
 	ctxd_config_init(&cfg);

@@ -31,6 +31,9 @@ A session file is a list of directives, one per line:
   eof                 close stdin only (then '<' lines, then 'exit')
   exit                expect stdout EOF and exit code 0
   kill TERM           send a signal; expect exit code 0
+  signal TERM         send a signal and go on at once (then '<' lines, then 'exit')
+  stderr TEXT         wait until ctxd's stderr holds TEXT (pass -l info or debug to see
+                      the lines you wait for)
   # anything else     a comment
 The temp tree ($ROOT) holds: a.txt ("hello\\n"), sub/b.txt, crlf.txt (3 CRLF lines),
 lines.txt (100 numbered lines), and an outside directory $OUT with secret.txt; $ROOT/escape
@@ -128,6 +131,7 @@ class Session:
         self.p = subprocess.Popen([binary] + args, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         self.buf = b""
+        self.err = b""
         self.sentinel = 0
         self.absorb = []  # '<*' patterns in force until the end of the next 'quiet'
 
@@ -167,6 +171,22 @@ class Session:
             return self.p.wait(timeout=HANG_GUARD)
         except subprocess.TimeoutExpired:
             fail("%s: no exit within %.0f s" % (what, HANG_GUARD))
+
+
+    def wait_stderr(self, text):
+        """Wait until stderr holds `text` (HANG_GUARD only guards against a hang)."""
+        deadline = time.time() + HANG_GUARD
+        while text.encode() not in self.err:
+            left = deadline - time.time()
+            if left <= 0:
+                return False
+            r, _, _ = select.select([self.p.stderr], [], [], left)
+            if r:
+                chunk = os.read(self.p.stderr.fileno(), 1 << 16)
+                if not chunk:
+                    return False
+                self.err += chunk
+        return True
 
 
 def fail(msg):
@@ -274,6 +294,12 @@ def run_case(binary, path):
                 rc = s.wait_exit("%s:%d" % (path, i))
                 if rc != 0:
                     fail("%s:%d: exit code %d after stdin EOF" % (path, i, rc))
+            elif ln.startswith("signal "):
+                s.p.send_signal(getattr(signal, "SIG" + ln[7:].strip()))
+            elif ln.startswith("stderr "):
+                if not s.wait_stderr(subst(ln[7:], env)):
+                    fail("%s:%d: stderr never showed %r:\n%s" %
+                         (path, i, ln[7:], s.err.decode(errors="replace")[-2000:]))
             elif ln.startswith("kill "):
                 s.p.send_signal(getattr(signal, "SIG" + ln[5:].strip()))
                 rc = s.wait_exit("%s:%d" % (path, i))
@@ -283,7 +309,7 @@ def run_case(binary, path):
             if not s.p.stdin.closed:
                 s.p.stdin.close()
             s.wait_exit("%s: at the end" % path)
-        err = s.p.stderr.read().decode(errors="replace")
+        err = (s.err + s.p.stderr.read()).decode(errors="replace")
         if "ERROR: AddressSanitizer" in err or "runtime error:" in err or "LeakSanitizer" in err:
             fail("%s: sanitizer report:\n%s" % (path, err[-3000:]))
         if s.p.returncode != 0:
