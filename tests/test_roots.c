@@ -316,23 +316,45 @@ static void test_roots_skills_follow_client_roots(void)
 	ASSERT(!strstr(p2, "alpha"));
 	clear();
 
-	/* both roots, in the client's order: both catalogues; then none: no skills */
+	/* both roots, in the client's order: both catalogues, announced */
 	frame(ROOTS_CHANGED);
 	const char *both[] = {root_b, root_a, NULL};
 	answer_roots("ctxd-roots-3", both);
 	request("p3", "prompts/list");
 	settle();
+	ASSERT(sent("notifications/prompts/list_changed", NULL));
 	ASSERT(sent("\"id\":\"p3\"", "\"name\":\"alpha\""));
 	ASSERT(sent("\"id\":\"p3\"", "\"name\":\"beta\""));
 	clear();
+
+	/* root A leaves, B stays: alpha goes with its root (announced), beta stays, and the
+	 * skill of the root that left can no longer be activated */
 	frame(ROOTS_CHANGED);
-	const char *none[] = {NULL};
-	answer_roots("ctxd-roots-4", none);
-	request("p4", "prompts/list");
+	const char *only_b[] = {root_b, NULL};
+	answer_roots("ctxd-roots-4", only_b);
 	settle();
 	ASSERT(sent("notifications/prompts/list_changed", NULL));
+	ASSERT(sent("notifications/tools/list_changed", NULL));
+	ASSERT(sent("notifications/resources/list_changed", NULL));
+	request("p4", "prompts/list");
+	frame("{\"jsonrpc\":\"2.0\",\"id\":\"c4\",\"method\":\"tools/call\",\"params\":"
+	      "{\"name\":\"skill_activate\",\"arguments\":{\"name\":\"alpha\"}}}");
+	settle();
 	const char *p4 = sent("\"id\":\"p4\"", NULL);
-	ASSERT(p4 && !strstr(p4, "alpha") && !strstr(p4, "beta"));
+	ASSERT_CONTAINS(p4, "\"name\":\"beta\"");
+	ASSERT(!strstr(p4, "alpha"));
+	ASSERT(sent("\"id\":\"c4\"", "\"isError\":true"));
+	clear();
+
+	/* then none: no skills, announced */
+	frame(ROOTS_CHANGED);
+	const char *none[] = {NULL};
+	answer_roots("ctxd-roots-5", none);
+	request("p5", "prompts/list");
+	settle();
+	ASSERT(sent("notifications/prompts/list_changed", NULL));
+	const char *p5 = sent("\"id\":\"p5\"", NULL);
+	ASSERT(p5 && !strstr(p5, "alpha") && !strstr(p5, "beta"));
 	stop(&w);
 }
 
