@@ -360,9 +360,8 @@ static void test_roots_skills_follow_client_roots(void)
 
 int main(void)
 {
-	const char *t = getenv("CTXD_TEST_TMP");
 	char tmpl[PATH_MAX];
-	snprintf(tmpl, sizeof(tmpl), "%s/roots-XXXXXX", t && *t ? t : "/tmp");
+	snprintf(tmpl, sizeof(tmpl), "%s/roots-XXXXXX", test_tmp_base());
 	ASSERT(mkdtemp(tmpl));
 	ASSERT(realpath(tmpl, tmp));
 	snprintf(root_a, sizeof(root_a), "%s/a", tmp);
