@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <ev.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +52,9 @@ static void begin_shutdown(struct ctxd_loop *l, const char *why)
 		  ctxd_mcp_inflight(l->mcp));
 	ctxd_transport_close_input(l->tr);
 	ctxd_mcp_close_streams(l->mcp); /* subscriptions/listen: graceful closing responses */
-	ev_signal_stop(l->ev, &l->sigint);
-	ev_signal_stop(l->ev, &l->sigterm);
+	ctxd_mcp_input_closed(l->mcp);
+	/* The signal watchers stay: a host that closes stdin and sends SIGTERM at once (the
+	 * stdio shutdown sequence) must not kill us before the answers are out. */
 	ev_timer_set(&l->drain_timer, l->cfg->drain_ms / 1000.0, 0.);
 	ev_timer_start(l->ev, &l->drain_timer);
 	maybe_finish(l);
@@ -155,11 +157,29 @@ static void pool_wake(void *ud)
 	ev_async_send(l->ev, &l->wake);
 }
 
+/* The signals that end the session: SIGINT and SIGTERM. */
+static void shutdown_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+}
+
 static void on_signal(struct ev_loop *ev, ev_signal *w, int revents)
 {
+	struct ctxd_loop *l = w->data;
 	(void)ev;
 	(void)revents;
-	begin_shutdown(w->data, w->signum == SIGINT ? "SIGINT" : "SIGTERM");
+	const char *name = w->signum == SIGINT ? "SIGINT" : "SIGTERM";
+	if (l->shutting_down) {
+		ctxd_info("%s during shutdown: still finishing %zu request(s) and writing their "
+			  "answers", name, ctxd_mcp_inflight(l->mcp));
+		return;
+	}
+	/* Requests already written to us are answered: a host that closes stdin and signals
+	 * at once (the stdio shutdown sequence) has sent them before the signal. */
+	ctxd_transport_read_available(l->tr);
+	begin_shutdown(l, name);
 }
 
 static void on_tick(struct ev_loop *ev, ev_timer *w, int revents)
@@ -268,12 +288,33 @@ fail:
 
 int ctxd_loop_run(struct ctxd_loop *l)
 {
+	/* From here on SIGINT/SIGTERM reach the loop thread's watchers (a signal that came
+	 * during start-up was held pending by ctxd_loop_hold_signals and is handled now). The
+	 * workers started with them blocked and keep them so. */
+	sigset_t set;
+	shutdown_signals(&set);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	ev_run(l->ev, 0);
-	if (ctxd_transport_flush(l->tr, FLUSH_AT_EXIT_MS) < 0 && ctxd_transport_queued(l->tr)) {
+	int flush_ms = FLUSH_AT_EXIT_MS;
+	if (l->cfg->drain_ms > FLUSH_AT_EXIT_MS) {
+		flush_ms = (int)l->cfg->drain_ms;
+	}
+	if (ctxd_transport_queued(l->tr)) {
+		ctxd_info("shutdown: waiting up to %d ms for the client to read the last %zu "
+			  "byte(s)", flush_ms, ctxd_transport_queued(l->tr));
+	}
+	if (ctxd_transport_flush(l->tr, flush_ms) < 0 && ctxd_transport_queued(l->tr)) {
 		ctxd_warn("exiting with %zu byte(s) of output the client did not read",
 			  ctxd_transport_queued(l->tr));
 	}
 	return 0; /* every shutdown path (EOF, signal, stdout gone) is a clean one */
+}
+
+void ctxd_loop_hold_signals(void)
+{
+	sigset_t set;
+	shutdown_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
 struct ctxd_mcp *ctxd_loop_mcp(struct ctxd_loop *l)
@@ -311,8 +352,17 @@ void ctxd_loop_destroy(struct ctxd_loop *l)
 	ctxd_watch_destroy(l->watch);
 	ctxd_transport_destroy(l->tr);
 	ev_async_stop(l->ev, &l->wake);
+	/* Until the process exits a late SIGINT/SIGTERM must not kill it (the answers are out,
+	 * the exit status is decided): block them, let libev restore the default action, then
+	 * ignore them (which also discards one that arrived meanwhile). */
+	sigset_t set, old;
+	shutdown_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
 	ev_signal_stop(l->ev, &l->sigint);
 	ev_signal_stop(l->ev, &l->sigterm);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	ev_timer_stop(l->ev, &l->drain_timer);
 	ev_ref(l->ev);
 	ev_timer_stop(l->ev, &l->tick);

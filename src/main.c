@@ -93,6 +93,12 @@ static json_t *skills_method(void *ud, const struct ctxd_provider_ctx *ctx, cons
 static struct ctxd_method_provider skills_list_method = { "skills/list", NULL, skills_method };
 static struct ctxd_method_provider skills_get_method = { "skills/get", NULL, skills_method };
 
+/* With no directory configured the skills follow the client's roots (a no-op otherwise). */
+static void skills_follow_roots(void *ud, const struct ctxd_sandbox *roots)
+{
+	ctxd_skills_set_roots(ud, roots);
+}
+
 /* Hand the enabled families' resources, prompts, methods and capabilities to the engine,
  * with instructions naming only the registered tools, and start hot reload. `skills` and
  * `mbank` are NULL when their family is off (tools.toolsets). Loop thread, before the
@@ -116,6 +122,7 @@ static int wire_families(struct ctxd_loop *loop, const struct ctxd_config *cfg,
 		skills_list_method.ud = skills_get_method.ud = skills;
 		ctxd_skills_set_pool(skills, ctxd_loop_pool(loop));
 		ctxd_skills_attach(skills, ctxd_loop_watch(loop), ctxd_mcp_notifier(mcp));
+		ctxd_mcp_on_roots(mcp, skills_follow_roots, skills);
 		if (ctxd_mcp_add_resource_provider(mcp, ctxd_skills_resources(skills)) < 0 ||
 		    ctxd_mcp_add_prompt_provider(mcp, ctxd_skills_prompts(skills)) < 0 ||
 		    ctxd_mcp_add_method(mcp, &skills_list_method) < 0 ||
@@ -205,6 +212,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
+	ctxd_loop_hold_signals();
 	struct cli c = { .threads = -1 };
 	struct ctxd_config cfg;
 	ctxd_config_init(&cfg);

@@ -122,6 +122,15 @@ struct ctxd_mcp {
 	const char *const *landlock_extra; /* borrowed */
 	bool test_hooks; /* CTXD_TEST_HOOKS=1 at start-up: honour "ctxd.test/hold" (tests only) */
 	atomic_ulong frames_handled; /* with test_hooks: frames handled so far (test_hold) */
+	/* Until the client's first roots answer (or its timeout) the allowed directories are
+	 * not known: requests for the pool wait here, so none is answered from a root set
+	 * that is about to change (see roots_hold). */
+	bool roots_wait;
+	double roots_wait_deadline; /* ms, monotonic */
+	struct mreq *held, **held_tail;
+	char *roots_logged; /* the note of the last root set logged (owned) */
+	ctxd_roots_fn roots_fn;
+	void *roots_ud;
 };
 
 /* What a method handler sees. */
@@ -185,6 +194,7 @@ struct mreq {
 	struct prog prog;
 	bool hold;                /* test hook: pause after the first progress (see test_hold) */
 	unsigned long hold_until; /* ... until frames_handled reaches this */
+	struct mreq *held_next; /* waiting for the client's first roots (roots_hold) */
 };
 
 static void set_err(struct rpc_err *e, int code, const char *fmt, ...)
@@ -634,6 +644,9 @@ static void req_done(struct ctxd_job *job, bool dropped)
 	}
 }
 
+static bool roots_hold(struct ctxd_mcp *m, struct mreq *q);
+static void roots_begin(struct ctxd_mcp *m);
+
 /* Hand the request to the pool. Returns it, or NULL with `e` set. */
 static struct mreq *submit_req(struct ctxd_mcp *m, const struct call *c, work_fn work,
 			       after_fn after, const void *target, json_t *params, bool cacheable,
@@ -689,6 +702,9 @@ static struct mreq *submit_req(struct ctxd_mcp *m, const struct call *c, work_fn
 	}
 	if (q->r.batch) {
 		q->r.batch->pending++;
+	}
+	if (roots_hold(m, q)) {
+		return q;
 	}
 	ctxd_pool_submit(m->d.pool, &q->r.job, req_work, req_done);
 	return q;
@@ -809,6 +825,7 @@ static json_t *m_initialize(struct ctxd_mcp *m, const struct call *c, struct rpc
 	json_decref(s->client_caps);
 	s->client_caps = caps ? json_incref(caps) : json_object();
 	m->client_has_roots = json_is_object(json_object_get(s->client_caps, "roots"));
+	roots_begin(m);
 	json_t *info = json_object_get(c->params, "clientInfo");
 	json_decref(s->client_info);
 	s->client_info = json_is_object(info) ? json_incref(info) : NULL;
@@ -1807,6 +1824,11 @@ static void cancel_one(struct ctxd_mcp *m, struct ctxd_request *r)
 
 /* ---- roots (MCP 2025-11-25 client/roots) ---- */
 
+static unsigned roots_timeout_ms(const struct ctxd_mcp *m)
+{
+	return m->d.cfg->roots_timeout_ms ? m->d.cfg->roots_timeout_ms : 10000;
+}
+
 static void send_roots_request(struct ctxd_mcp *m)
 {
 	struct pending_out *p = calloc(1, sizeof(*p));
@@ -1816,12 +1838,93 @@ static void send_roots_request(struct ctxd_mcp *m)
 		free(p);
 		return;
 	}
-	p->deadline = mono_ms() + (m->d.cfg->roots_timeout_ms ? m->d.cfg->roots_timeout_ms : 10000);
+	p->deadline = mono_ms() + roots_timeout_ms(m);
+	if (m->roots_wait) {
+		m->roots_wait_deadline = p->deadline;
+	}
 	p->next = m->out_reqs;
 	m->out_reqs = p;
 	json_t *jid = json_string(id);
 	emit_json(m, NULL, ctxd_rpc_request_new(jid, "roots/list", NULL));
 	json_decref(jid);
+}
+
+/* Make `sb` (sealed, owned) the root set new requests see. */
+static void roots_install(struct ctxd_mcp *m, struct ctxd_sandbox *sb)
+{
+	struct sbref *ref = calloc(1, sizeof(*ref));
+	if (!ref) {
+		ctxd_sandbox_destroy(sb);
+		return;
+	}
+	ref->sb = sb;
+	ref->owned = true;
+	ref->refs = 1;
+	struct sbref *old = m->sb;
+	m->sb = ref;
+	sb_put(m, old);
+}
+
+/* An empty root set whose refusals say why it is empty (`why` completes "no directory is
+ * configured and the client ..."). */
+static void roots_install_none(struct ctxd_mcp *m, const char *why)
+{
+	char note[400];
+	snprintf(note, sizeof(note),
+		 "no directory is configured and the client %s: start ctxd with one (ctxd DIR) "
+		 "or list it under roots: in the config file",
+		 why);
+	struct ctxd_sandbox *sb = ctxd_sandbox_create();
+	if (!sb) {
+		return;
+	}
+	ctxd_sandbox_set_note(sb, note);
+	ctxd_sandbox_seal(sb);
+	roots_install(m, sb);
+}
+
+/* Pool requests wait while the first roots are awaited (legacy era, roots capability),
+ * so that a call made between `initialized` and the client's answer gets the answer the
+ * same call gets after it. Takes the request when it must wait. */
+static bool roots_hold(struct ctxd_mcp *m, struct mreq *q)
+{
+	if (!m->roots_wait) {
+		return false;
+	}
+	q->held_next = NULL;
+	if (!m->held) {
+		m->held_tail = &m->held;
+	}
+	*m->held_tail = q;
+	m->held_tail = &q->held_next;
+	return true;
+}
+
+/* The first roots are settled (answered, failed, timed out, or no more input can bring
+ * them): run the waiting requests, in arrival order, on the root set now in force. */
+static void roots_release(struct ctxd_mcp *m)
+{
+	m->roots_wait = false;
+	struct mreq *q = m->held;
+	m->held = NULL;
+	while (q) {
+		struct mreq *next = q->held_next;
+		sb_put(m, q->sb);
+		q->sb = sb_get(m);
+		ctxd_pool_submit(m->d.pool, &q->r.job, req_work, req_done);
+		q = next;
+	}
+}
+
+/* initialize was answered: decide whether requests must wait for the client's roots. */
+static void roots_begin(struct ctxd_mcp *m)
+{
+	if (m->client_has_roots) {
+		m->roots_wait = true;
+		m->roots_wait_deadline = mono_ms() + roots_timeout_ms(m);
+	} else if (ctxd_sandbox_root_count(m->configured.sb) == 0) {
+		roots_install_none(m, "does not offer roots");
+	}
 }
 
 static int hexval(char c)
@@ -1916,14 +2019,53 @@ static void landlock_client_roots(struct ctxd_mcp *m, const struct ctxd_sandbox 
 		  ctxd_sandbox_root_count(sb));
 }
 
-/* Policy, safe by default: with no configured directories the client's roots become the
- * allowed set; with configured directories the client's roots can only narrow them (the
- * intersection), never widen them. Landlock, applied at start-up to the configured roots,
- * keeps holding whatever the client says. */
+/* Two root sets allow the same directories with the same access. */
+static bool roots_same(const struct ctxd_sandbox *a, const struct ctxd_sandbox *b)
+{
+	size_t n = ctxd_sandbox_root_count(a);
+	if (n != ctxd_sandbox_root_count(b)) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ctxd_root *x = ctxd_sandbox_root(a, i), *y = ctxd_sandbox_root(b, i);
+		if (strcmp(x->path, y->path) != 0 || x->read_only != y->read_only) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Append ", NAME" to a bounded list of root names for messages ("..." once it is full). */
+static void roots_name_add(char *list, size_t n, const char *name)
+{
+	size_t l = strlen(list);
+	if (l + 4 >= n || strcmp(list + (l > 3 ? l - 3 : 0), "...") == 0) {
+		return;
+	}
+	int w = snprintf(list + l, n - l, "%s%s", l ? ", " : "", name);
+	if (w < 0 || (size_t)w >= n - l) {
+		snprintf(list + l, n - l, "%s...", l ? ", " : "");
+	}
+}
+
+/* The policy (the client's roots may narrow the configured directories, never widen them,
+ * never empty them):
+ * - directories configured, the client sends no roots ([]): keep the configured ones;
+ * - directories configured, roots overlapping them: the overlap (a root inside a configured
+ *   directory, or a configured directory inside a root);
+ * - directories configured, every root disjoint from them (or unusable): keep the configured
+ *   ones, with a warning; a disjoint root is never allowed;
+ * - nothing configured: the client's roots are the allowed set; with none usable, nothing
+ *   is allowed and refusals say why.
+ * Each resulting set carries a note naming its case, which refusals quote. Landlock, applied
+ * at start-up to the configured directories, keeps holding whatever the client says; in
+ * client-roots mode the first roots fix the Landlock domain. */
 static void apply_roots(struct ctxd_mcp *m, json_t *roots)
 {
 	const struct ctxd_sandbox *conf = m->configured.sb;
 	size_t nconf = ctxd_sandbox_root_count(conf);
+	size_t given = json_array_size(roots), usable = 0;
+	char outside[240] = "";
 	struct ctxd_sandbox *sb = ctxd_sandbox_create();
 	if (!sb) {
 		return;
@@ -1944,45 +2086,117 @@ static void apply_roots(struct ctxd_mcp *m, json_t *roots)
 			ctxd_warn("roots/list: ignoring root %.200s: %s", path, strerror(errno));
 			continue;
 		}
-		if (nconf == 0) {
-			if (ctxd_sandbox_add_root(sb, canon, m->d.cfg->read_only, &err) < 0) {
-				ctxd_warn("roots/list: %s", err.msg);
-			}
+		usable++;
+		if (nconf == 0 && ctxd_sandbox_add_root(sb, canon, m->d.cfg->read_only, &err) < 0) {
+			ctxd_warn("roots/list: %s", err.msg);
 		}
+		bool overlap = false;
 		for (size_t k = 0; k < nconf; k++) {
 			const struct ctxd_root *cr = ctxd_sandbox_root(conf, k);
 			const char *keep = path_within(canon, cr->path)	  ? canon
 					   : path_within(cr->path, canon) ? cr->path
 									  : NULL;
+			overlap = overlap || keep;
 			if (keep && ctxd_sandbox_add_root(sb, keep, cr->read_only, &err) < 0) {
 				ctxd_warn("roots/list: %s", err.msg);
 			}
 		}
+		if (nconf > 0 && !overlap) {
+			roots_name_add(outside, sizeof(outside), canon);
+		}
 		free(canon);
 	}
-	ctxd_sandbox_seal(sb);
-	if (nconf == 0) {
-		landlock_client_roots(m, sb);
-	}
-	struct sbref *ref = calloc(1, sizeof(*ref));
-	if (!ref) {
+	char note[400];
+	bool warn = outside[0] != '\0';
+	if (nconf > 0 && ctxd_sandbox_root_count(sb) == 0) {
+		/* never empty a configured set: keep it, as configured */
 		ctxd_sandbox_destroy(sb);
+		sb = ctxd_sandbox_create();
+		if (!sb) {
+			return;
+		}
+		for (size_t k = 0; k < nconf; k++) {
+			const struct ctxd_root *cr = ctxd_sandbox_root(conf, k);
+			struct ctxd_error err;
+			if (ctxd_sandbox_add_root(sb, cr->given, cr->read_only, &err) < 0) {
+				ctxd_warn("roots: %s", err.msg);
+			}
+		}
+		if (given == 0) {
+			snprintf(note, sizeof(note),
+				 "the configured directories; the client sent no roots");
+		} else if (usable == 0) {
+			snprintf(note, sizeof(note),
+				 "the configured directories; none of the client's roots is a "
+				 "local directory");
+		} else {
+			snprintf(note, sizeof(note),
+				 "the configured directories; the client's roots (%s) lie outside "
+				 "them and are not allowed",
+				 outside);
+		}
+	} else if (nconf > 0) {
+		snprintf(note, sizeof(note),
+			 "the client's roots within the configured directories%s%s%s",
+			 warn ? "; the client's roots (" : "", outside,
+			 warn ? ") lie outside them and are not allowed" : "");
+	} else if (ctxd_sandbox_root_count(sb) > 0) {
+		snprintf(note, sizeof(note), "the client's roots");
+	} else {
+		ctxd_sandbox_destroy(sb);
+		roots_install_none(m, given == 0 ? "sent no roots"
+						 : "sent no root that is a local directory");
+		sb = NULL;
+		warn = true;
+	}
+	if (sb) {
+		ctxd_sandbox_set_note(sb, note);
+		ctxd_sandbox_seal(sb);
+		if (nconf == 0) {
+			landlock_client_roots(m, sb);
+		}
+		roots_install(m, sb);
+	}
+	/* one line per new situation, not one per answer */
+	const struct ctxd_sandbox *now = m->sb->sb;
+	const char *said = ctxd_sandbox_note(now);
+	said = said ? said : "the configured directories";
+	if (!m->roots_logged || strcmp(m->roots_logged, said) != 0) {
+		size_t n = ctxd_sandbox_root_count(now);
+		const char *dirs = n == 1 ? "directory" : "directories";
+		if (warn) {
+			ctxd_warn("roots: %zu allowed %s: %s", n, dirs, said);
+		} else {
+			ctxd_info("roots: %zu allowed %s: %s", n, dirs, said);
+		}
+		free(m->roots_logged);
+		m->roots_logged = strdup(said);
+	}
+}
+
+/* The client's roots could not be had (an error answer, or none in time). The set in
+ * force stays; with nothing configured and no roots yet, refusals say what happened. */
+static void roots_failed(struct ctxd_mcp *m, const char *why)
+{
+	if (m->roots_wait && ctxd_sandbox_root_count(m->configured.sb) == 0) {
+		roots_install_none(m, why);
+	}
+}
+
+/* A new root set is in force: tell the families (skills follow the roots) and, when it
+ * differs from one the client could already have listed, the client. */
+static void roots_changed(struct ctxd_mcp *m, const struct ctxd_sandbox *before, bool first)
+{
+	const struct ctxd_sandbox *now = m->sb->sb;
+	if (roots_same(before, now)) {
 		return;
 	}
-	ref->sb = sb;
-	ref->owned = true;
-	ref->refs = 1;
-	struct sbref *old = m->sb;
-	m->sb = ref;
-	sb_put(m, old);
-	size_t n = ctxd_sandbox_root_count(sb);
-	ctxd_info("roots: %zu allowed director%s from the client's %zu root(s)%s", n,
-		  n == 1 ? "y" : "ies", json_array_size(roots),
-		  nconf ? " (narrowing the configured ones)" : "");
-	if (n == 0) {
-		ctxd_warn("roots: no allowed directories remain: file tools will refuse every path");
+	if (m->roots_fn) {
+		m->roots_fn(m->roots_ud, now);
 	}
-	ctxd_notify_list_changed(&m->notifier, CTXD_LIST_RESOURCES);
+	if (!first) { /* before the first roots every list request waited for them */
+		ctxd_notify_list_changed(&m->notifier, CTXD_LIST_RESOURCES);
+	}
 }
 
 static void handle_response(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg)
@@ -2000,14 +2214,25 @@ static void handle_response(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg)
 	*pp = p->next;
 	free(p->id);
 	free(p);
+	struct sbref *before = sb_get(m);
+	bool first = m->roots_wait;
 	json_t *roots = json_object_get(msg->result, "roots");
 	if (msg->error || !json_is_array(roots)) {
-		ctxd_warn("roots/list failed: %s",
-			  msg->error ? json_string_value(json_object_get(msg->error, "message"))
-				     : "the answer has no roots array");
-		return;
+		const char *why = "the answer has no roots array";
+		if (msg->error) {
+			why = json_string_value(json_object_get(msg->error, "message"));
+		}
+		ctxd_warn("roots/list failed: %.200s; keeping the current directories",
+			  why ? why : "(no message)");
+		roots_failed(m, "answered roots/list with an error");
+	} else {
+		apply_roots(m, roots);
 	}
-	apply_roots(m, roots);
+	roots_changed(m, before->sb, first);
+	sb_put(m, before);
+	if (first) {
+		roots_release(m);
+	}
 }
 
 void ctxd_mcp_tick(struct ctxd_mcp *m, double now_ms)
@@ -2019,13 +2244,42 @@ void ctxd_mcp_tick(struct ctxd_mcp *m, double now_ms)
 			continue;
 		}
 		ctxd_warn("roots/list: no answer from the client within %u ms; keeping the current "
-			  "directories", m->d.cfg->roots_timeout_ms);
+			  "directories", roots_timeout_ms(m));
 		json_t *params = json_pack("{s:s, s:s}", "requestId", p->id, "reason", "timeout");
 		emit_json(m, NULL, ctxd_rpc_notification_new("notifications/cancelled", params));
 		*pp = p->next;
 		free(p->id);
 		free(p);
 	}
+	if (m->roots_wait && m->roots_wait_deadline <= now_ms) {
+		char why[80];
+		snprintf(why, sizeof(why), "did not answer roots/list within %u ms",
+			 roots_timeout_ms(m));
+		struct sbref *before = sb_get(m);
+		roots_failed(m, why);
+		roots_changed(m, before->sb, true);
+		sb_put(m, before);
+		roots_release(m);
+	}
+}
+
+void ctxd_mcp_input_closed(struct ctxd_mcp *m)
+{
+	if (m->roots_wait) {
+		ctxd_info("roots: input closed before the client's roots arrived; waiting "
+			  "requests run on the current directories");
+		struct sbref *before = sb_get(m);
+		roots_failed(m, "closed its input before sending roots");
+		roots_changed(m, before->sb, true);
+		sb_put(m, before);
+		roots_release(m);
+	}
+}
+
+void ctxd_mcp_on_roots(struct ctxd_mcp *m, ctxd_roots_fn fn, void *ud)
+{
+	m->roots_fn = fn;
+	m->roots_ud = ud;
 }
 
 static void handle_notification(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg)
@@ -2399,6 +2653,7 @@ void ctxd_mcp_destroy(struct ctxd_mcp *m)
 		sb_put(m, s);
 	}
 	pthread_mutex_destroy(&m->notifier.mu);
+	free(m->roots_logged);
 	if (m->landlock_fd >= 0) {
 		close(m->landlock_fd);
 	}

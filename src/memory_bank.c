@@ -507,7 +507,8 @@ static int bank_root(struct ctxd_memory_bank *mb, const struct ctxd_sandbox *sb,
 	}
 	if (ctxd_sandbox_root_count(sb) == 0) {
 		ctxd_error_set_errno(err, 0, ENOENT,
-				     "no allowed directories: the memory bank needs a root to live in");
+				     "no allowed directories (%s): the memory bank needs a root to "
+				     "live in", ctxd_sandbox_note(sb));
 		return -1;
 	}
 	static const char *const cands[] = {"memory-bank", ".cursor/memory-bank",

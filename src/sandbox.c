@@ -51,6 +51,10 @@
 #define MAX_WALK_DEPTH 4096
 /* How much of a user path goes into an error message. */
 #define SHOW_MAX 200
+/* Why an empty root set is empty when nobody said otherwise (ctxd_sandbox_set_note). */
+#define NO_ROOTS_NOTE                                                                        \
+	"no directory is configured: start ctxd with one (ctxd DIR) or list it under roots: " \
+	"in the config file"
 
 /* A root plus the other spellings it was configured with (merged duplicates). The public
  * part comes first so a `struct ctxd_root *` can be handed out. Entries are allocated one
@@ -65,6 +69,7 @@ struct ctxd_sandbox {
 	struct root_entry **roots;
 	size_t nroots;
 	bool sealed;
+	char *note; /* where the root set came from, for refusals (owned, or NULL) */
 };
 
 /* sandbox.hardlinks: refuse regular files with more than one link (process-wide policy,
@@ -671,6 +676,7 @@ void ctxd_sandbox_destroy(struct ctxd_sandbox *sb)
 		root_free(sb->roots[i]);
 	}
 	free(sb->roots);
+	free(sb->note);
 	free(sb);
 }
 
@@ -806,6 +812,26 @@ const struct ctxd_root *ctxd_sandbox_root(const struct ctxd_sandbox *sb, size_t 
 	return i < sb->nroots ? &sb->roots[i]->pub : NULL;
 }
 
+int ctxd_sandbox_set_note(struct ctxd_sandbox *sb, const char *note)
+{
+	if (sb->sealed) {
+		errno = EPERM;
+		return -1;
+	}
+	char *copy = note ? strdup(note) : NULL;
+	if (note && !copy) {
+		return -1;
+	}
+	free(sb->note);
+	sb->note = copy;
+	return 0;
+}
+
+const char *ctxd_sandbox_note(const struct ctxd_sandbox *sb)
+{
+	return sb->nroots == 0 && !sb->note ? NO_ROOTS_NOTE : sb->note;
+}
+
 void ctxd_sandbox_seal(struct ctxd_sandbox *sb)
 {
 	sb->sealed = true;
@@ -862,8 +888,9 @@ static int locate(const struct ctxd_sandbox *sb, const char *user_path, size_t l
 	char clean[CTXD_PATH_MAX + 2];
 	clean_path(user_path, len, clean);
 	if (sb->nroots == 0) {
-		ctxd_error_set_errno(err, 0, EACCES, "'%s' is outside the allowed directories "
-				     "(none are configured)", shown);
+		ctxd_error_set_errno(err, 0, EACCES,
+				     "'%s' is outside the allowed directories: there are none (%s)",
+				     shown, sb->note ? sb->note : NO_ROOTS_NOTE);
 		return -1;
 	}
 	if (clean[0] != '/') {
@@ -904,7 +931,13 @@ static int locate(const struct ctxd_sandbox *sb, const char *user_path, size_t l
 				     "'..' leaves the root %s", shown, escaped->pub.path);
 		return -1;
 	}
-	ctxd_error_set_errno(err, 0, EACCES, "'%s' is outside the allowed directories", shown);
+	if (sb->note) {
+		ctxd_error_set_errno(err, 0, EACCES, "'%s' is outside the allowed directories (%s)",
+				     shown, sb->note);
+	} else {
+		ctxd_error_set_errno(err, 0, EACCES, "'%s' is outside the allowed directories",
+				     shown);
+	}
 	return -1;
 }
 

@@ -1408,7 +1408,18 @@ struct base {
 	char *abs; /* absolute path (canonical for BASE_FD) */
 	int fd;    /* BASE_FD: O_PATH directory fd */
 	const char *root_path; /* BASE_SANDBOX made from a root: the root's path */
+	/* client roots (ctxd_skills_set_roots) */
+	struct ctxd_sandbox *sb; /* BASE_SANDBOX read through this one, not sk->sb, or NULL */
+	bool owns_sb;            /* sb is freed with this base */
+	unsigned order;          /* precedence in a scan, lowest first */
+	bool client;             /* made from a client root */
+	bool gone;               /* that root left: not scanned, not read (__atomic) */
 };
+
+/* Bases for client roots (two per root) are appended into room reserved at create time, so
+ * the array never moves while workers read it, and are marked gone rather than removed, so
+ * the base index a snapshot's skill holds stays valid. */
+#define CLIENT_BASES_MAX 128
 
 struct docref {
 	char *path; /* SKILL.md absolute path */
@@ -1441,6 +1452,8 @@ struct ctxd_skills {
 	struct ctxd_pool *pool;
 	struct base *bases;
 	size_t n_bases;
+	size_t n_before_user; /* bases before the user-level directories */
+	size_t cap_bases;     /* room in bases (fixed after create) */
 	char **extra; /* readable paths outside the roots, for Landlock (owned copies) */
 	size_t n_extra;
 	struct diags init_diags;
@@ -1452,6 +1465,16 @@ struct ctxd_skills {
 	size_t n_docs;
 	struct watch_want *want;
 	size_t n_want;
+	unsigned applied_gen; /* the roots_gen the bases match (under scan_lock) */
+	/* under snap_lock */
+	char **client_roots;  /* the client roots to apply at the next scan (owned) */
+	size_t n_client_roots;
+	bool roots_pending;   /* client_roots holds a new list */
+	unsigned roots_gen;   /* counts ctxd_skills_set_roots calls */
+	bool stale;           /* cur predates the client roots: readers rescan first */
+	bool cur_served;      /* cur was handed to a reader: its replacement is a change the
+			       * client could notice */
+	bool announce;        /* a catalogue a reader saw was replaced: send list_changed */
 
 	/* loop thread only */
 	struct ctxd_watch *watch;
@@ -1717,6 +1740,7 @@ struct ctxd_skills *ctxd_skills_create(const struct ctxd_config *cfg, const stru
 			}
 		}
 	}
+	sk->n_before_user = sk->n_bases;
 	if (!cfg || cfg->skills_user_dirs) {
 		const char *home = getenv("HOME");
 		if (home && home[0] == '/') {
@@ -1734,6 +1758,15 @@ struct ctxd_skills *ctxd_skills_create(const struct ctxd_config *cfg, const stru
 	if (sk->init_diags.oom || add_link_targets(sk) < 0) {
 		goto oom;
 	}
+	for (size_t i = 0; i < sk->n_bases; i++) {
+		sk->bases[i].order = (unsigned)i + (i < sk->n_before_user ? 0 : CLIENT_BASES_MAX);
+	}
+	struct base *room = realloc(sk->bases, (sk->n_bases + CLIENT_BASES_MAX) * sizeof(*room));
+	if (!room) {
+		goto oom;
+	}
+	sk->bases = room;
+	sk->cap_bases = sk->n_bases + CLIENT_BASES_MAX;
 	return sk;
 oom:
 	ctxd_error_set_errno(err, 0, ENOMEM, "skills: out of memory");
@@ -1810,9 +1843,16 @@ void ctxd_skills_destroy(struct ctxd_skills *sk)
 		if (sk->bases[i].kind == BASE_FD && sk->bases[i].fd >= 0) {
 			close(sk->bases[i].fd);
 		}
+		if (sk->bases[i].owns_sb) {
+			ctxd_sandbox_destroy(sk->bases[i].sb);
+		}
 		free(sk->bases[i].abs);
 	}
 	free(sk->bases);
+	for (size_t i = 0; i < sk->n_client_roots; i++) {
+		free(sk->client_roots[i]);
+	}
+	free(sk->client_roots);
 	names_free(sk->extra, sk->n_extra);
 	for (size_t i = 0; i < sk->init_diags.n; i++) {
 		diag_free(&sk->init_diags.v[i]);
@@ -1825,14 +1865,15 @@ void ctxd_skills_destroy(struct ctxd_skills *sk)
 
 /* ---- confined opens ------------------------------------------------------------------- */
 
-/* Open absolute path `p` inside the roots (flags as for ctxd_sandbox_open): in its own
- * root, following symlinks that stay there; or, when a symlink leads elsewhere, at its
- * canonical target provided that lies inside an allowed root too. A target outside every
+/* Open absolute path `p` inside the roots of `sb` (the configured sandbox, or a client
+ * root's own; flags as for ctxd_sandbox_open): in its own root, following symlinks that
+ * stay there; or, when a symlink leads elsewhere, at its canonical target provided that
+ * lies inside an allowed root too. A target outside every
  * root is refused with EXDEV, a dangling one with ENOENT. */
-static int open_in_roots(const struct ctxd_skills *sk, const char *p, int flags)
+static int open_in_roots(const struct ctxd_sandbox *sb, const char *p, int flags)
 {
 	struct ctxd_error e = {0};
-	int fd = ctxd_sandbox_open(sk->sb, p, strlen(p), flags, 0, false, NULL, &e);
+	int fd = ctxd_sandbox_open(sb, p, strlen(p), flags, 0, false, NULL, &e);
 	if (fd >= 0) {
 		return fd;
 	}
@@ -1850,7 +1891,7 @@ static int open_in_roots(const struct ctxd_skills *sk, const char *p, int flags)
 		errno = err;
 		return -1;
 	}
-	fd = ctxd_sandbox_open(sk->sb, real, strlen(real), flags, 0, false, NULL, &e);
+	fd = ctxd_sandbox_open(sb, real, strlen(real), flags, 0, false, NULL, &e);
 	if (fd < 0) {
 		errno = e.sys_errno && e.sys_errno != EACCES ? e.sys_errno : EXDEV;
 	}
@@ -1875,7 +1916,7 @@ static int open_entry(const struct ctxd_skills *sk, const struct base *b, int df
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return open_in_roots(sk, p, flags);
+	return open_in_roots(b->sb ? b->sb : sk->sb, p, flags);
 }
 
 /* Open `rel` ("" = the base itself) beneath base `b`. Returns fd or -1 with errno. */
@@ -1891,7 +1932,7 @@ static int base_open(const struct ctxd_skills *sk, const struct base *b, const c
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return open_in_roots(sk, p, flags);
+	return open_in_roots(b->sb ? b->sb : sk->sb, p, flags);
 }
 
 /* The SKILL.md of a skill folder: "SKILL.md", else a lowercase "skill.md", else NULL. */
@@ -1934,6 +1975,10 @@ int ctxd_skills_open_file(struct ctxd_skills *sk, const struct ctxd_skill *skill
 		return -1;
 	}
 	const struct base *b = &sk->bases[skill->base];
+	if (__atomic_load_n(&b->gone, __ATOMIC_ACQUIRE)) {
+		errno = EACCES; /* its client root is no longer allowed */
+		return -1;
+	}
 	int dfd = base_open(sk, b, skill->rel, O_PATH | O_DIRECTORY);
 	if (dfd < 0) {
 		return -1;
@@ -2579,6 +2624,102 @@ static size_t count_skipped(const struct ctxd_skill_diag *d, size_t n)
 	return skipped;
 }
 
+/* Make the client-root bases match the list ctxd_skills_set_roots left: a new root gets
+ * its two bases (and a sandbox of its own to read them through), a root that left is
+ * marked gone, the others take their place in the client's order. Caller holds scan_lock. */
+static void client_roots_apply(struct ctxd_skills *sk)
+{
+	pthread_mutex_lock(&sk->snap_lock);
+	char **roots = sk->client_roots;
+	size_t n = sk->n_client_roots;
+	bool pending = sk->roots_pending;
+	sk->client_roots = NULL;
+	sk->n_client_roots = 0;
+	sk->roots_pending = false;
+	sk->applied_gen = sk->roots_gen; /* stale until a scan with these bases is published */
+	pthread_mutex_unlock(&sk->snap_lock);
+	if (!pending) {
+		return;
+	}
+	static const char *const subs[] = {"/.claude/skills", "/.agents/skills"};
+	for (size_t i = 0; i < sk->n_bases; i++) {
+		if (sk->bases[i].client) {
+			__atomic_store_n(&sk->bases[i].gone, true, __ATOMIC_RELEASE);
+		}
+	}
+	for (size_t r = 0; r < n && r < CLIENT_BASES_MAX / 2; r++) {
+		unsigned order = (unsigned)(sk->n_before_user + 2 * r);
+		size_t found = 0;
+		for (size_t i = 0; i < sk->n_bases; i++) {
+			struct base *b = &sk->bases[i];
+			if (b->client && strcmp(b->root_path, roots[r]) == 0) {
+				bool agents = strstr(b->abs + strlen(roots[r]), ".agents") != NULL;
+				b->order = order + agents;
+				__atomic_store_n(&b->gone, false, __ATOMIC_RELEASE);
+				found++;
+			}
+		}
+		if (found) {
+			continue;
+		}
+		struct ctxd_error err;
+		struct ctxd_sandbox *own = ctxd_sandbox_create();
+		if (sk->n_bases + 2 > sk->cap_bases) {
+			snprintf(err.msg, sizeof(err.msg),
+				 "more than %d client roots in one session", CLIENT_BASES_MAX / 2);
+		} else if (!own) {
+			snprintf(err.msg, sizeof(err.msg), "out of memory");
+		}
+		if (sk->n_bases + 2 > sk->cap_bases || !own ||
+		    ctxd_sandbox_add_root(own, roots[r], true, &err) < 0) {
+			ctxd_warn("skills: the skills of the client's root %.300s are not read: %s",
+				  roots[r], err.msg);
+			ctxd_sandbox_destroy(own);
+			continue;
+		}
+		ctxd_sandbox_seal(own);
+		const char *root_path = ctxd_sandbox_root(own, 0)->path;
+		for (size_t k = 0; k < 2; k++) {
+			char p[CTXD_PATH_MAX];
+			snprintf(p, sizeof(p), "%s%s", root_path, subs[k]);
+			char *abs = strdup(p);
+			if (!abs) {
+				if (k == 0) {
+					ctxd_sandbox_destroy(own);
+				}
+				break;
+			}
+			sk->bases[sk->n_bases] = (struct base){
+				.kind = BASE_SANDBOX, .abs = abs, .fd = -1, .root_path = root_path,
+				.sb = own, .owns_sb = k == 0, .order = order + (unsigned)k,
+				.client = true,
+			};
+			sk->n_bases++;
+		}
+	}
+	for (size_t r = 0; r < n; r++) {
+		free(roots[r]);
+	}
+	free(roots);
+}
+
+/* The bases to scan, in precedence order, without the client roots that left. */
+static size_t bases_by_order(const struct ctxd_skills *sk, size_t *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < sk->n_bases; i++) {
+		if (__atomic_load_n(&sk->bases[i].gone, __ATOMIC_ACQUIRE)) {
+			continue;
+		}
+		size_t j = n++;
+		for (; j > 0 && sk->bases[out[j - 1]].order > sk->bases[i].order; j--) {
+			out[j] = out[j - 1];
+		}
+		out[j] = i;
+	}
+	return n;
+}
+
 /* Scan every base into a new snapshot. Caller holds scan_lock. NULL on ENOMEM. */
 static struct ctxd_skills_snapshot *scan_all(struct ctxd_skills *sk)
 {
@@ -2598,7 +2739,12 @@ static struct ctxd_skills_snapshot *scan_all(struct ctxd_skills *sk)
 	for (size_t i = 0; i < sk->init_diags.n; i++) {
 		diag_copy(&sc->ds, &sk->init_diags.v[i]);
 	}
-	for (size_t bi = 0; bi < sk->n_bases && !sc->oom && !sc->cap_hit; bi++) {
+	client_roots_apply(sk);
+	size_t *by_order = malloc((sk->n_bases ? sk->n_bases : 1) * sizeof(*by_order));
+	size_t nb = by_order ? bases_by_order(sk, by_order) : 0;
+	sc->oom = !by_order;
+	for (size_t oi = 0; oi < nb && !sc->oom && !sc->cap_hit; oi++) {
+		size_t bi = by_order[oi];
 		int fd = base_open(sk, &sk->bases[bi], "", O_PATH | O_DIRECTORY);
 		struct stat st;
 		if (fd >= 0 && fstat(fd, &st) == 0) {
@@ -2619,6 +2765,7 @@ static struct ctxd_skills_snapshot *scan_all(struct ctxd_skills *sk)
 		}
 		walk(sc, bi, -1, "", 0);
 	}
+	free(by_order);
 	/* collisions: the first found (highest precedence) keeps the name */
 	if (sc->n > 1) {
 		qsort(sc->c, sc->n, sizeof(*sc->c), cmp_cand);
@@ -2709,31 +2856,45 @@ static bool publish(struct ctxd_skills *sk, struct ctxd_skills_snapshot *snap)
 	pthread_mutex_lock(&sk->snap_lock);
 	struct ctxd_skills_snapshot *old = sk->cur;
 	sk->cur = snap;
+	/* list_changed only for a change the client could have noticed: the start-up scan and
+	 * a catalogue no reader saw are not such changes (an identical rescan stays seen) */
+	bool differs = old && old->signature != snap->signature;
+	sk->announce = sk->announce || (differs && sk->cur_served);
+	sk->cur_served = sk->cur_served && !differs;
+	sk->stale = sk->stale && sk->applied_gen != sk->roots_gen;
 	pthread_mutex_unlock(&sk->snap_lock);
 	bool changed = old ? old->signature != snap->signature : snap->n_skills > 0;
 	ctxd_skills_snapshot_put(old);
 	return changed;
 }
 
-struct ctxd_skills_snapshot *ctxd_skills_snapshot_peek(struct ctxd_skills *sk)
+/* The current catalogue for a reader (NULL when there is none, or with `fresh` when the
+ * client roots changed since it was built). */
+static struct ctxd_skills_snapshot *snapshot_take(struct ctxd_skills *sk, bool fresh)
 {
 	pthread_mutex_lock(&sk->snap_lock);
-	struct ctxd_skills_snapshot *s = sk->cur;
+	struct ctxd_skills_snapshot *s = fresh && sk->stale ? NULL : sk->cur;
 	if (s) {
 		atomic_fetch_add((_Atomic unsigned *)&s->refs, 1);
+		sk->cur_served = true;
 	}
 	pthread_mutex_unlock(&sk->snap_lock);
 	return s;
 }
 
+struct ctxd_skills_snapshot *ctxd_skills_snapshot_peek(struct ctxd_skills *sk)
+{
+	return snapshot_take(sk, false);
+}
+
 struct ctxd_skills_snapshot *ctxd_skills_snapshot(struct ctxd_skills *sk)
 {
-	struct ctxd_skills_snapshot *s = ctxd_skills_snapshot_peek(sk);
+	struct ctxd_skills_snapshot *s = snapshot_take(sk, true);
 	if (s) {
 		return s;
 	}
 	pthread_mutex_lock(&sk->scan_lock);
-	s = ctxd_skills_snapshot_peek(sk);
+	s = snapshot_take(sk, true);
 	if (!s) {
 		struct ctxd_skills_snapshot *fresh = scan_all(sk);
 		if (fresh) {
@@ -2781,7 +2942,11 @@ static void reload_work(struct ctxd_job *job)
 {
 	struct reload_job *rj = (struct reload_job *)job;
 	struct ctxd_skills *sk = rj->sk;
-	rj->changed = ctxd_skills_rescan(sk);
+	ctxd_skills_rescan(sk);
+	pthread_mutex_lock(&sk->snap_lock);
+	rj->changed = sk->announce;
+	sk->announce = false;
+	pthread_mutex_unlock(&sk->snap_lock);
 	pthread_mutex_lock(&sk->scan_lock);
 	rj->want = calloc(sk->n_want ? sk->n_want : 1, sizeof(*rj->want));
 	rj->n_want = 0;
@@ -2919,6 +3084,39 @@ static void schedule(struct ctxd_skills *sk)
 	sk->rj.sk = sk;
 	sk->rj.changed = false;
 	ctxd_pool_submit(sk->pool, &sk->rj.job, reload_work, reload_done);
+}
+
+void ctxd_skills_set_roots(struct ctxd_skills *sk, const struct ctxd_sandbox *roots)
+{
+	if (!sk || (sk->sb && ctxd_sandbox_root_count(sk->sb) > 0)) {
+		return; /* configured directories: the client's roots do not move the skills */
+	}
+	size_t n = roots ? ctxd_sandbox_root_count(roots) : 0;
+	char **v = calloc(n ? n : 1, sizeof(*v));
+	for (size_t i = 0; v && i < n; i++) {
+		if (!(v[i] = strdup(ctxd_sandbox_root(roots, i)->path))) {
+			while (i > 0) {
+				free(v[--i]);
+			}
+			free(v);
+			v = NULL;
+		}
+	}
+	if (!v) {
+		ctxd_warn("skills: out of memory: the skills keep following the previous roots");
+		return;
+	}
+	pthread_mutex_lock(&sk->snap_lock);
+	for (size_t i = 0; i < sk->n_client_roots; i++) {
+		free(sk->client_roots[i]);
+	}
+	free(sk->client_roots);
+	sk->client_roots = v;
+	sk->n_client_roots = n;
+	sk->roots_pending = sk->stale = true;
+	sk->roots_gen++;
+	pthread_mutex_unlock(&sk->snap_lock);
+	schedule(sk);
 }
 
 void ctxd_skills_set_pool(struct ctxd_skills *sk, struct ctxd_pool *pool)

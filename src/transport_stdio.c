@@ -139,6 +139,7 @@ struct ctxd_transport {
 	struct out_chunk *head, *tail;
 	size_t queued, reserved, high_water;
 	bool input_open, paused, throttled, write_failed, corked, checking;
+	bool last_read; /* ctxd_transport_read_available: read despite pause and throttle */
 };
 
 static void set_nonblock(int fd)
@@ -195,7 +196,7 @@ static void read_some(struct ctxd_transport *t)
 	char buf[READ_CHUNK];
 	size_t budget = READ_BUDGET;
 	/* The callbacks may stop reading (throttle, shutdown): re-check after each chunk. */
-	while (budget > 0 && t->input_open && !t->paused && !t->throttled) {
+	while (budget > 0 && t->input_open && (t->last_read || (!t->paused && !t->throttled))) {
 		ssize_t n = read(t->in_fd, buf, sizeof(buf));
 		if (n > 0) {
 			if (ctxd_splitter_feed(&t->sp, buf, (size_t)n, t->ops.frame, t->ud) < 0) {
@@ -400,6 +401,13 @@ void ctxd_transport_cork(struct ctxd_transport *t, bool corked)
 	if (!corked && t->head && !ev_is_active(&t->wr) && !t->write_failed) {
 		after_flush(t, flush_some(t));
 	}
+}
+
+void ctxd_transport_read_available(struct ctxd_transport *t)
+{
+	t->last_read = true;
+	read_some(t);
+	t->last_read = false;
 }
 
 void ctxd_transport_close_input(struct ctxd_transport *t)

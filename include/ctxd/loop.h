@@ -2,7 +2,8 @@
  * wake-up (ev_async) and shutdown.
  *
  * Shutdown (stdin EOF, SIGTERM, SIGINT, or stdout gone): stop reading, let in-flight work
- * finish for at most cfg->drain_ms, flush stdout, return. Work still running after the
+ * finish for at most cfg->drain_ms, flush stdout (waiting at most cfg->drain_ms, and at least
+ * 2 s, for the client to read), return. Work still running after the
  * drain bound is cancelled and abandoned, so the process never lingers.
  */
 #ifndef CTXD_LOOP_H
@@ -35,7 +36,15 @@ struct ctxd_watch *ctxd_loop_watch(struct ctxd_loop *loop);
  * roots arrive, with `extra_ro` (borrowed, must outlive the loop) also readable. */
 void ctxd_loop_landlock_client_roots(struct ctxd_loop *loop, const char *const *extra_ro);
 
-/* Run until shutdown. Returns the process exit code (0 for a clean end). */
+/* Hold SIGINT and SIGTERM pending (block them in the calling thread and in every thread it
+ * creates) until ctxd_loop_run starts handling them, so a signal during start-up ends in a
+ * clean shutdown rather than a kill. Call first thing in main. */
+void ctxd_loop_hold_signals(void);
+
+/* Run until shutdown. Returns the process exit code (0 for a clean end). SIGINT and SIGTERM
+ * are handled from its start until the process exits: the first begins the shutdown, later
+ * ones are logged and change nothing (in-flight work still finishes within cfg->drain_ms and
+ * every answer is still written), and after the loop ends they are ignored. */
 int ctxd_loop_run(struct ctxd_loop *loop);
 
 /* True when in-flight work was abandoned at the drain bound: the caller should exit with

@@ -103,6 +103,20 @@ int ctxd_mcp_set_instructions(struct ctxd_mcp *m, const char *text);
  * Later root changes can narrow within it, never widen it. Loop thread. */
 void ctxd_mcp_landlock_client_roots(struct ctxd_mcp *m, const char *const *extra_ro);
 
+/* Called on the loop thread each time the client's roots (MCP 2025-11-25 client/roots)
+ * change the allowed directories, the first answer included; `sb` is the new root set
+ * (sealed; borrowed for the call only). Not called when an answer leaves the set as it was. */
+typedef void (*ctxd_roots_fn)(void *ud, const struct ctxd_sandbox *sb);
+
+/* Register the one roots callback (`fn` NULL: none). Loop thread, before the first frame. */
+void ctxd_mcp_on_roots(struct ctxd_mcp *m, ctxd_roots_fn fn, void *ud);
+
+/* No more frames will arrive (stdin closed, or shutdown began). Requests that were waiting
+ * for the client's first roots answer stop waiting and run on the directories in force
+ * (the configured ones, or none with a note saying the client's roots never came).
+ * Loop thread. */
+void ctxd_mcp_input_closed(struct ctxd_mcp *m);
+
 /* The change notifier providers use (thread-safe; see provider.h). Borrowed. */
 struct ctxd_notifier *ctxd_mcp_notifier(struct ctxd_mcp *m);
 

@@ -119,6 +119,19 @@ int ctxd_sandbox_openat(int dirfd, const char *rel, int flags, mode_t mode, bool
 int ctxd_sandbox_open_parent(const struct ctxd_sandbox *sb, const char *user_path, size_t len,
 			     char *name, struct ctxd_sandbox_loc *loc, struct ctxd_error *err);
 
+/* Say where the root set came from (e.g. "the client's roots within the configured
+ * directories"), so that a refusal can tell the client which case applies: every "outside
+ * the allowed directories" error then ends with "(NOTE)". `note` is copied; NULL removes it.
+ * With no roots and no note, refusals say that no directory is configured and how to
+ * configure one. Loop thread, before ctxd_sandbox_seal. Returns 0, or -1 with errno EPERM
+ * (sealed) or ENOMEM. */
+int ctxd_sandbox_set_note(struct ctxd_sandbox *sb, const char *note);
+
+/* The note set with ctxd_sandbox_set_note; for an empty root set without one, the built-in
+ * "no directory is configured ..." text; otherwise NULL. Borrowed, valid until destroy.
+ * Thread-safe after seal. */
+const char *ctxd_sandbox_note(const struct ctxd_sandbox *sb);
+
 /* Freeze the root set (after this, add_root fails with EPERM). Loop thread. */
 void ctxd_sandbox_seal(struct ctxd_sandbox *sb);
 

@@ -1,9 +1,10 @@
 /* skills.h - Agent Skills (SKILL.md folders): discovery, parsing and validation, the cached
  * catalogue with hot reload, and what the tools/prompts/resources/SEP-2640 layer uses.
  *
- * Discovery roots, highest precedence first: cfg->skills_dirs; for each sandbox root
- * ROOT/.claude/skills and ROOT/.agents/skills; then ~/.claude/skills and ~/.agents/skills
- * (unless cfg->skills_user_dirs is false). A directory holding a SKILL.md (or a lowercase
+ * Discovery roots, highest precedence first: cfg->skills_dirs; for each sandbox root (or,
+ * with none configured, each client root: ctxd_skills_set_roots) ROOT/.claude/skills and
+ * ROOT/.agents/skills; then ~/.claude/skills and ~/.agents/skills (unless
+ * cfg->skills_user_dirs is false). A directory holding a SKILL.md (or a lowercase
  * skill.md) is a skill (its subdirectories are its bundled files); other directories are
  * searched for skills down to depth 5; .git and node_modules are skipped; at most
  * cfg->skills_max_dirs directories are visited per scan.
@@ -137,6 +138,18 @@ struct ctxd_skills_snapshot {
 struct ctxd_skills *ctxd_skills_create(const struct ctxd_config *cfg, const struct ctxd_sandbox *sb,
 				       struct ctxd_pool *pool, struct ctxd_error *err);
 
+/* Client-roots mode (no directory configured; MCP 2025-11-25 client/roots): discover
+ * skills in ROOT/.claude/skills and ROOT/.agents/skills of each root of `roots` (borrowed
+ * for the call; the client's order gives their precedence, between the configured skills
+ * directories and the user-level ones), like configured directories. The catalogue follows
+ * at once: readers (ctxd_skills_snapshot) rescan before they get a catalogue built for
+ * earlier roots, a reload job runs, and a root's skills disappear with it. Each root's
+ * directories are read through a sandbox of their own, confined to that root. A change is
+ * announced (list_changed) like any other. At most 64 distinct roots per session are
+ * followed. Does nothing when `sk` was created with a sandbox that has roots. Loop
+ * thread. */
+void ctxd_skills_set_roots(struct ctxd_skills *sk, const struct ctxd_sandbox *roots);
+
 /* Set the pool used for reload jobs when it did not exist at create time (Landlock must be
  * applied before the pool starts, and create runs before Landlock). Loop thread, before
  * ctxd_skills_attach. */
@@ -144,8 +157,10 @@ void ctxd_skills_set_pool(struct ctxd_skills *sk, struct ctxd_pool *pool);
 
 /* Start hot reload: submits a discovery job at once, then watches every skill directory
  * with `w` (may be NULL: no watching) and, when the catalogue changes, calls
- * ctxd_notify_list_changed on `n` (may be NULL) for tools, prompts and resources. Call once,
- * on the loop thread, after the loop and pool exist. */
+ * ctxd_notify_list_changed on `n` (may be NULL) for tools, prompts and resources - only for
+ * a change the client could have noticed: the catalogue replaced was handed to a reader
+ * (the first scan, and catalogues nobody read, are not announced). Call once, on the loop
+ * thread, after the loop and pool exist. */
 void ctxd_skills_attach(struct ctxd_skills *sk, struct ctxd_watch *w, struct ctxd_notifier *n);
 
 /* Stop hot reload: removes every watch registration and submits no more jobs. Call on the

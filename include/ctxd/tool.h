@@ -71,7 +71,8 @@ struct ctxd_tool {
 	ctxd_tool_fn fn;
 	/* Optional: a description computed when tools/list is answered (e.g. one that embeds
 	 * a catalogue that changes at run time). Returns a malloc'd string the caller frees,
-	 * or NULL to use `description`. `ud` is the family state. Any thread. */
+	 * or NULL to use `description`. `ud` is the family state. A worker thread (it may wait
+	 * for the family's data, e.g. the first skills scan). */
 	char *(*describe)(void *ud);
 };
 
@@ -103,7 +104,7 @@ const struct ctxd_tool *ctxd_registry_find(const struct ctxd_registry *reg, cons
 /* The tools/list entry for the i-th tool: {name, title, description, inputSchema,
  * outputSchema?, annotations}. A new reference: the static part is built once and shared;
  * a tool with a `describe` hook gets a fresh copy with the current description. Any
- * thread. NULL when i is out of range. */
+ * thread but the loop thread (a `describe` hook may wait). NULL when i is out of range. */
 json_t *ctxd_registry_entry(const struct ctxd_registry *reg, size_t i);
 
 /* Validate `args` (borrowed; may be NULL = {}) against the tool's input schema.

@@ -72,6 +72,12 @@ int ctxd_transport_send(struct ctxd_transport *t, char *buf, size_t len);
  * queued with as few writev calls as possible. Used around a batch of completions. */
 void ctxd_transport_cork(struct ctxd_transport *t, bool corked);
 
+/* Read, without waiting, what the peer has already written (at most 1 MiB), even while
+ * reading is paused or throttled, handing complete frames to ops.frame and reporting EOF
+ * through ops.eof as usual. Used when a signal ends the session: requests a client sent
+ * before it closed its end and signalled us still get their answers. Loop thread. */
+void ctxd_transport_read_available(struct ctxd_transport *t);
+
 /* Stop reading input for good (shutdown). */
 void ctxd_transport_close_input(struct ctxd_transport *t);
 

@@ -1103,11 +1103,13 @@ static const char activate_description[] =
 	"skill_read_file). Use a skill when the task matches its description.";
 
 /* The skill_activate description, with the catalogue the model chooses from; built once
- * per snapshot. */
+ * per snapshot. It waits for the first scan (and for a rescan after the client roots
+ * changed), so tools/list never shows a catalogue that is about to change without a
+ * list_changed. Worker (tools/list). */
 static char *describe_activate(void *ud)
 {
 	struct ctxd_skills *sk = ud;
-	struct ctxd_skills_snapshot *snap = ctxd_skills_snapshot_peek(sk);
+	struct ctxd_skills_snapshot *snap = ctxd_skills_snapshot(sk);
 	if (!snap) {
 		return NULL;
 	}

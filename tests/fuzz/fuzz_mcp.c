@@ -5,7 +5,8 @@
  * read-only root, so the tree stays the same from input to input and writing tools are
  * hidden), the file tools registry and a real worker pool. Per input: a fresh engine (a
  * fresh session), the input split into frames by the real splitter (64 KiB limit) and
- * handed to the engine; then the pool is drained until nothing is in flight, and the
+ * handed to the engine, which is then told the input ended (as at EOF: requests waiting for
+ * the client's roots stop waiting); then the pool is drained until nothing is in flight, and the
  * engine's clock is moved far ahead so its own pending requests (roots/list) time out.
  * Every output frame must be exactly one line of valid JSON: an object (or, for a batch,
  * an array of objects) with "jsonrpc":"2.0", and either a method, or an id with exactly
@@ -290,6 +291,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	ctxd_splitter_finish(&sp);
+	ctxd_mcp_input_closed(m); /* EOF, as the loop reports it: nothing waits for roots now */
 	drain(m);
 	ctxd_mcp_tick(m, now_ms() + 1e9); /* time out our own requests to the client */
 	drain(m);

@@ -149,7 +149,8 @@ if (main) {
 }
 
 // ---------------------------------------------------------------------------------------
-// 2. Roots: narrowing, no widening, list_changed, and roots as the set when none configured
+// 2. Roots: narrowing, no widening or emptying, list_changed, and roots as the set when none
+// configured
 
 const D = path.join(base, 'D');
 const OUT = path.join(base, 'D-outside');
@@ -212,7 +213,8 @@ await t.section('roots narrow configured directories', async () => {
 	state.roots = [OUT];
 	const before = state.calls;
 	await client.sendRootsListChanged();
-	await settle(client, state, before + 1, [], 'client roots [outside] (no widening)');
+	// disjoint roots never empty a configured set: D stays, the outside root is not allowed
+	await settle(client, state, before + 1, [D], 'client roots [outside] (no widening)');
 	t.eq('no widening: outside file refused', await readOk(client, path.join(OUT, 'o.txt')), null);
 
 	state.roots = [D, OUT];

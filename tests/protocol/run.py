@@ -9,6 +9,7 @@ A session file is a list of directives, one per line:
   # bigtree: SHAPE     $BIG = a shared read-only tree of empty files (tests/fixtures.py:
                        wide-T-D-F or flat-N), built once per checkout; pass $BIG in
                        `# args:` and never write into it
+  # skilldir: DIR      create $ROOT/DIR/SKILL.md, a valid skill named after DIR's last part
   > TEXT              send TEXT as one frame (raw bytes: malformed JSON is fine)
   >raw TEXT           send TEXT exactly, with no newline added (\\n, \\r escapes honoured)
   >big N              send a ping with id "big-N" padded to exactly N bytes (plus newline)
@@ -31,6 +32,11 @@ A session file is a list of directives, one per line:
   eof                 close stdin only (then '<' lines, then 'exit')
   exit                expect stdout EOF and exit code 0
   kill TERM           send a signal; expect exit code 0
+  signal TERM         send a signal and go on at once (then '<' lines, then 'exit')
+  stderr TEXT         wait until ctxd's stderr holds TEXT (pass -l info or debug to see
+                      the lines you wait for)
+  ignore METHOD ...   from here on, drop notifications with these methods wherever they
+                      arrive (for ones whose timing the session cannot pin down)
   # anything else     a comment
 The temp tree ($ROOT) holds: a.txt ("hello\\n"), sub/b.txt, crlf.txt (3 CRLF lines),
 lines.txt (100 numbered lines), and an outside directory $OUT with secret.txt; $ROOT/escape
@@ -128,6 +134,8 @@ class Session:
         self.p = subprocess.Popen([binary] + args, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         self.buf = b""
+        self.ignored = set()
+        self.err = b""
         self.sentinel = 0
         self.absorb = []  # '<*' patterns in force until the end of the next 'quiet'
 
@@ -136,7 +144,14 @@ class Session:
         self.p.stdin.flush()
 
     def read_msg(self, timeout=HANG_GUARD):
-        """The next message, "EOF", or None when nothing came within the hang guard."""
+        """The next message (not an ignored notification), "EOF", or None when nothing
+        came within the hang guard."""
+        while True:
+            m = self.read_one(timeout)
+            if not (isinstance(m, dict) and "id" not in m and m.get("method") in self.ignored):
+                return m
+
+    def read_one(self, timeout):
         deadline = time.monotonic() + timeout
         while b"\n" not in self.buf:
             left = deadline - time.monotonic()
@@ -167,6 +182,22 @@ class Session:
             return self.p.wait(timeout=HANG_GUARD)
         except subprocess.TimeoutExpired:
             fail("%s: no exit within %.0f s" % (what, HANG_GUARD))
+
+
+    def wait_stderr(self, text):
+        """Wait until stderr holds `text` (HANG_GUARD only guards against a hang)."""
+        deadline = time.time() + HANG_GUARD
+        while text.encode() not in self.err:
+            left = deadline - time.time()
+            if left <= 0:
+                return False
+            r, _, _ = select.select([self.p.stderr], [], [], left)
+            if r:
+                chunk = os.read(self.p.stderr.fileno(), 1 << 16)
+                if not chunk:
+                    return False
+                self.err += chunk
+        return True
 
 
 def fail(msg):
@@ -204,6 +235,13 @@ def run_case(binary, path):
     for ln in lines:
         if ln.startswith("# args:"):
             args = subst(ln[len("# args:"):], env).split()
+        if ln.startswith("# skilldir:"):
+            d = os.path.join(root, ln[len("# skilldir:"):].strip())
+            os.makedirs(d)
+            name = os.path.basename(d)
+            with open(os.path.join(d, "SKILL.md"), "w") as f:
+                f.write("---\nname: %s\ndescription: The %s skill.\n---\nDo %s.\n" %
+                        (name, name, name))
         if ln.startswith("# config:"):
             with open(env["$CONFIG"], "w") as f:
                 f.write(subst(ln[len("# config:"):], env).strip() + "\n")
@@ -274,6 +312,14 @@ def run_case(binary, path):
                 rc = s.wait_exit("%s:%d" % (path, i))
                 if rc != 0:
                     fail("%s:%d: exit code %d after stdin EOF" % (path, i, rc))
+            elif ln.startswith("ignore "):
+                s.ignored.update(ln[7:].split())
+            elif ln.startswith("signal "):
+                s.p.send_signal(getattr(signal, "SIG" + ln[7:].strip()))
+            elif ln.startswith("stderr "):
+                if not s.wait_stderr(subst(ln[7:], env)):
+                    fail("%s:%d: stderr never showed %r:\n%s" %
+                         (path, i, ln[7:], s.err.decode(errors="replace")[-2000:]))
             elif ln.startswith("kill "):
                 s.p.send_signal(getattr(signal, "SIG" + ln[5:].strip()))
                 rc = s.wait_exit("%s:%d" % (path, i))
@@ -283,7 +329,7 @@ def run_case(binary, path):
             if not s.p.stdin.closed:
                 s.p.stdin.close()
             s.wait_exit("%s: at the end" % path)
-        err = s.p.stderr.read().decode(errors="replace")
+        err = (s.err + s.p.stderr.read()).decode(errors="replace")
         if "ERROR: AddressSanitizer" in err or "runtime error:" in err or "LeakSanitizer" in err:
             fail("%s: sanitizer report:\n%s" % (path, err[-3000:]))
         if s.p.returncode != 0:

@@ -1,0 +1,379 @@
+/* test_roots.c - the client's roots and the skills catalogue through the MCP engine.
+ *
+ * Deterministic by construction: the pool has one worker, so jobs run and complete in the
+ * order they were submitted, and settle() submits a barrier job and drains completions until
+ * a round in which the barrier was the only one - then every earlier job (tool calls, held
+ * requests, skills reload jobs and the jobs their completions scheduled) has finished and its
+ * notifications have been delivered. No sleeps, no timeouts. */
+#include <errno.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <limits.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctxd/config.h"
+#include "ctxd/mcp.h"
+#include "ctxd/pool.h"
+#include "ctxd/sandbox.h"
+#include "ctxd/skills.h"
+#include "ctxd/tool.h"
+#include "test.h"
+
+static char tmp[PATH_MAX];
+static char root_a[PATH_MAX + 8], root_b[PATH_MAX + 8];
+
+static sem_t woke;
+static char **frames;
+static size_t n_frames;
+
+static struct ctxd_config cfg;
+static struct ctxd_pool *pool;
+static struct ctxd_mcp *mcp;
+
+/* The fixture: two roots, each with one skill, under `tmp`. */
+static void make_tree(void)
+{
+	static const char *const dirs[] = {
+		"a", "a/.claude", "a/.claude/skills", "a/.claude/skills/alpha",
+		"b", "b/.agents", "b/.agents/skills", "b/.agents/skills/beta",
+	};
+	char p[PATH_MAX + 64];
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", tmp, dirs[i]);
+		ASSERT_EQ(mkdir(p, 0755), 0);
+	}
+	static const char *const skills[][2] = {
+		{"a/.claude/skills/alpha/SKILL.md", "alpha"},
+		{"b/.agents/skills/beta/SKILL.md", "beta"},
+	};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/%s", tmp, skills[i][0]);
+		FILE *f = fopen(p, "w");
+		ASSERT(f);
+		fprintf(f, "---\nname: %s\ndescription: the %s skill\n---\nDo %s.\n", skills[i][1],
+			skills[i][1], skills[i][1]);
+		ASSERT_EQ(fclose(f), 0);
+	}
+}
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static void send_cb(void *ud, char *buf, size_t len)
+{
+	(void)ud;
+	(void)len;
+	char **v = realloc(frames, (n_frames + 1) * sizeof(*v));
+	ASSERT(v);
+	frames = v;
+	frames[n_frames++] = buf;
+}
+
+static void wake_cb(void *ud)
+{
+	(void)ud;
+	sem_post(&woke);
+}
+
+static void clear(void)
+{
+	for (size_t i = 0; i < n_frames; i++) {
+		free(frames[i]);
+	}
+	free(frames);
+	frames = NULL;
+	n_frames = 0;
+}
+
+/* The frame holding `a` (and `b`, when not NULL), or NULL. */
+static const char *sent(const char *a, const char *b)
+{
+	for (size_t i = 0; i < n_frames; i++) {
+		if (strstr(frames[i], a) && (!b || strstr(frames[i], b))) {
+			return frames[i];
+		}
+	}
+	return NULL;
+}
+
+static void frame(const char *text)
+{
+	ctxd_mcp_handle_frame(mcp, text, strlen(text));
+}
+
+struct barrier {
+	struct ctxd_job job;
+	bool done;
+};
+
+static void barrier_work(struct ctxd_job *job)
+{
+	(void)job;
+}
+
+static void barrier_done(struct ctxd_job *job, bool dropped)
+{
+	(void)dropped;
+	((struct barrier *)job)->done = true;
+}
+
+/* Run the loop's part until every job submitted so far (and every job their completions
+ * submitted) has completed, then deliver the queued notifications. */
+static void settle(void)
+{
+	for (;;) {
+		struct barrier b = {0};
+		atomic_init(&b.job.cancel, false);
+		ASSERT_EQ(ctxd_pool_submit(pool, &b.job, barrier_work, barrier_done), 0);
+		size_t drained = 0;
+		while (!b.done) {
+			while (sem_wait(&woke) < 0 && errno == EINTR) {
+			}
+			ctxd_mcp_poll(mcp);
+			drained += ctxd_pool_drain(pool);
+		}
+		ctxd_mcp_poll(mcp);
+		if (drained == 1) {
+			return;
+		}
+	}
+}
+
+struct world {
+	struct ctxd_sandbox *sb;
+	struct ctxd_registry *reg;
+	struct ctxd_skills *skills;
+};
+
+static void skills_follow_roots(void *ud, const struct ctxd_sandbox *roots)
+{
+	ctxd_skills_set_roots(ud, roots);
+}
+
+/* The engine as main.c wires it, with `configured` as the only configured directory
+ * (NULL: none). The skills family is attached later (attach()). */
+static void start(struct world *w, const char *configured)
+{
+	struct ctxd_error err;
+	ctxd_config_init(&cfg);
+	cfg.skills_user_dirs = false;
+	cfg.landlock = false;
+	w->sb = ctxd_sandbox_create();
+	ASSERT(w->sb);
+	if (configured) {
+		ASSERT_EQ(ctxd_sandbox_add_root(w->sb, configured, false, &err), 0);
+	}
+	ctxd_sandbox_seal(w->sb);
+	pool = ctxd_pool_create(1, wake_cb, NULL);
+	ASSERT(pool);
+	w->skills = ctxd_skills_create(&cfg, w->sb, pool, &err);
+	ASSERT(w->skills);
+	w->reg = ctxd_registry_create();
+	ASSERT(w->reg);
+	ASSERT_EQ(ctxd_registry_add(w->reg, ctxd_skills_tools, ctxd_skills_tools_count, &cfg,
+				    w->skills, &err),
+		  0);
+	struct ctxd_mcp_deps deps = {
+		.cfg = &cfg,
+		.sandbox = w->sb,
+		.registry = w->reg,
+		.pool = pool,
+		.send = send_cb,
+		.wake = wake_cb,
+	};
+	mcp = ctxd_mcp_create(&deps);
+	ASSERT(mcp);
+	ASSERT_EQ(ctxd_mcp_add_resource_provider(mcp, ctxd_skills_resources(w->skills)), 0);
+	ASSERT_EQ(ctxd_mcp_add_prompt_provider(mcp, ctxd_skills_prompts(w->skills)), 0);
+	ctxd_mcp_on_roots(mcp, skills_follow_roots, w->skills);
+}
+
+/* Start hot reload: the start-up scan job. */
+static void attach(struct world *w)
+{
+	ctxd_skills_attach(w->skills, NULL, ctxd_mcp_notifier(mcp));
+}
+
+static void stop(struct world *w)
+{
+	ctxd_skills_detach(w->skills);
+	ctxd_pool_destroy(pool);
+	ctxd_mcp_destroy(mcp);
+	ctxd_skills_destroy(w->skills);
+	ctxd_registry_destroy(w->reg);
+	ctxd_sandbox_destroy(w->sb);
+	ctxd_config_finish(&cfg);
+	clear();
+}
+
+#define INIT_NO_ROOTS                                                                       \
+	"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":" \
+	"\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}"
+#define INIT_ROOTS                                                                          \
+	"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":" \
+	"\"2025-11-25\",\"capabilities\":{\"roots\":{\"listChanged\":true}},\"clientInfo\":"    \
+	"{\"name\":\"t\",\"version\":\"1\"}}}"
+#define INITIALIZED "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"
+#define ROOTS_CHANGED "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/roots/list_changed\"}"
+
+static void request(const char *id, const char *method)
+{
+	char text[300];
+	snprintf(text, sizeof(text), "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"method\":\"%s\"}", id,
+		 method);
+	frame(text);
+}
+
+/* Answer our roots/list request `id` with the given directories (NULL-terminated). */
+static void answer_roots(const char *id, const char *const *dirs)
+{
+	char text[4000];
+	int n = snprintf(text, sizeof(text),
+			 "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"result\":{\"roots\":[", id);
+	for (size_t i = 0; dirs[i]; i++) {
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "%s{\"uri\":\"file://%s\"}",
+			      i ? "," : "", dirs[i]);
+	}
+	snprintf(text + n, sizeof(text) - (size_t)n, "]}}");
+	frame(text);
+}
+
+/* Issue 11 section 2: the start-up skill scan racing the handshake sent tools, prompts and
+ * resources list_changed right after notifications/initialized (12 of 40 starts), which
+ * the Vercel AI SDK reports as errors. Here the scan is forced to finish after the
+ * handshake: nothing the client could have listed changed, so nothing is announced, and a
+ * list made afterwards shows the scanned catalogue. */
+static void test_roots_startup_scan_not_announced(void)
+{
+	struct world w;
+	start(&w, root_a);
+	frame(INIT_NO_ROOTS);
+	frame(INITIALIZED);
+	ASSERT(sent("\"id\":0", "protocolVersion"));
+	attach(&w);
+	settle();
+	ASSERT(!sent("list_changed", NULL));
+	request("t1", "tools/list");
+	request("p1", "prompts/list");
+	settle();
+	ASSERT(sent("\"id\":\"t1\"", "alpha: the alpha skill"));
+	ASSERT(sent("\"id\":\"p1\"", "\"name\":\"alpha\""));
+	ASSERT(!sent("list_changed", NULL));
+	stop(&w);
+}
+
+/* Issue 11 section 1: with no directory configured, the skills follow the client's roots:
+ * scanned like configured directories, rescanned when the roots change, gone with their
+ * root; a change the client could have noticed is announced, the first roots are not. */
+static void test_roots_skills_follow_client_roots(void)
+{
+	struct world w;
+	start(&w, NULL);
+	attach(&w);
+	settle();
+	frame(INIT_ROOTS);
+	frame(INITIALIZED);
+	ASSERT(sent("\"id\":\"ctxd-roots-1\"", "roots/list"));
+	/* asked before the roots arrive: waits for them */
+	request("p1", "prompts/list");
+	request("t1", "tools/list");
+	settle();
+	ASSERT(!sent("\"id\":\"p1\"", NULL));
+	ASSERT(!sent("\"id\":\"t1\"", NULL));
+	const char *first[] = {root_a, NULL};
+	answer_roots("ctxd-roots-1", first);
+	settle();
+	ASSERT(sent("\"id\":\"p1\"", "\"name\":\"alpha\""));
+	ASSERT(sent("\"id\":\"t1\"", "alpha: the alpha skill"));
+	ASSERT(!sent("list_changed", NULL));
+	clear();
+
+	/* the client switches to root B: alpha goes, beta comes, and the client hears of it */
+	frame(ROOTS_CHANGED);
+	ASSERT(sent("\"id\":\"ctxd-roots-2\"", "roots/list"));
+	const char *second[] = {root_b, NULL};
+	answer_roots("ctxd-roots-2", second);
+	settle();
+	ASSERT(sent("notifications/prompts/list_changed", NULL));
+	ASSERT(sent("notifications/tools/list_changed", NULL));
+	ASSERT(sent("notifications/resources/list_changed", NULL));
+	request("p2", "prompts/list");
+	settle();
+	const char *p2 = sent("\"id\":\"p2\"", NULL);
+	ASSERT_CONTAINS(p2, "\"name\":\"beta\"");
+	ASSERT(!strstr(p2, "alpha"));
+	clear();
+
+	/* both roots, in the client's order: both catalogues, announced */
+	frame(ROOTS_CHANGED);
+	const char *both[] = {root_b, root_a, NULL};
+	answer_roots("ctxd-roots-3", both);
+	request("p3", "prompts/list");
+	settle();
+	ASSERT(sent("notifications/prompts/list_changed", NULL));
+	ASSERT(sent("\"id\":\"p3\"", "\"name\":\"alpha\""));
+	ASSERT(sent("\"id\":\"p3\"", "\"name\":\"beta\""));
+	clear();
+
+	/* root A leaves, B stays: alpha goes with its root (announced), beta stays, and the
+	 * skill of the root that left can no longer be activated */
+	frame(ROOTS_CHANGED);
+	const char *only_b[] = {root_b, NULL};
+	answer_roots("ctxd-roots-4", only_b);
+	settle();
+	ASSERT(sent("notifications/prompts/list_changed", NULL));
+	ASSERT(sent("notifications/tools/list_changed", NULL));
+	ASSERT(sent("notifications/resources/list_changed", NULL));
+	request("p4", "prompts/list");
+	frame("{\"jsonrpc\":\"2.0\",\"id\":\"c4\",\"method\":\"tools/call\",\"params\":"
+	      "{\"name\":\"skill_activate\",\"arguments\":{\"name\":\"alpha\"}}}");
+	settle();
+	const char *p4 = sent("\"id\":\"p4\"", NULL);
+	ASSERT_CONTAINS(p4, "\"name\":\"beta\"");
+	ASSERT(!strstr(p4, "alpha"));
+	ASSERT(sent("\"id\":\"c4\"", "\"isError\":true"));
+	clear();
+
+	/* then none: no skills, announced */
+	frame(ROOTS_CHANGED);
+	const char *none[] = {NULL};
+	answer_roots("ctxd-roots-5", none);
+	request("p5", "prompts/list");
+	settle();
+	ASSERT(sent("notifications/prompts/list_changed", NULL));
+	const char *p5 = sent("\"id\":\"p5\"", NULL);
+	ASSERT(p5 && !strstr(p5, "alpha") && !strstr(p5, "beta"));
+	stop(&w);
+}
+
+int main(void)
+{
+	char tmpl[PATH_MAX];
+	snprintf(tmpl, sizeof(tmpl), "%s/roots-XXXXXX", test_tmp_base());
+	ASSERT(mkdtemp(tmpl));
+	ASSERT(realpath(tmpl, tmp));
+	snprintf(root_a, sizeof(root_a), "%s/a", tmp);
+	snprintf(root_b, sizeof(root_b), "%s/b", tmp);
+	make_tree();
+	ASSERT_EQ(sem_init(&woke, 0, 0), 0);
+	json_object_seed(0);
+
+	RUN(test_roots_startup_scan_not_announced);
+	RUN(test_roots_skills_follow_client_roots);
+
+	ASSERT_EQ(nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS), 0);
+	sem_destroy(&woke);
+	return 0;
+}
