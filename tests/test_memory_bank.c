@@ -20,6 +20,8 @@
 
 #include "ctxd/config.h"
 #include "ctxd/fsutil.h"
+#include "ctxd/mb_history.h"
+#include "ctxd/md_sections.h"
 #include "ctxd/memory_bank.h"
 #include "ctxd/sandbox.h"
 #include "test.h"
@@ -28,7 +30,7 @@ static char root[CTXD_PATH_MAX];
 static char bank[CTXD_PATH_MAX + 16];
 static struct ctxd_config cfg;
 static struct ctxd_sandbox *sb;
-static struct ctxd_memory_bank *mb;
+static struct ctxd_mb *mb;
 static struct ctxd_tool_ctx ctx;
 
 static const struct ctxd_tool *tool(const char *name)
@@ -181,7 +183,7 @@ static void put_in(const char *dir, const char *name, const char *data)
 /* A second bank at its own path (memory_bank.path), in the same sandbox. */
 struct other_bank {
 	struct ctxd_config c;
-	struct ctxd_memory_bank *m;
+	struct ctxd_mb *m;
 	struct ctxd_tool_ctx cx;
 };
 
@@ -190,14 +192,14 @@ static void other_bank_open(struct other_bank *o, const char *path)
 	ctxd_config_init(&o->c);
 	o->c.memory_bank_path = strdup(path);
 	struct ctxd_error err;
-	o->m = ctxd_memory_bank_create(&o->c, sb, &err);
+	o->m = ctxd_mb_create(&o->c, sb, &err);
 	ASSERT(o->m);
 	o->cx = (struct ctxd_tool_ctx){.cfg = &o->c, .sandbox = sb, .ud = o->m};
 }
 
 static void other_bank_close(struct other_bank *o)
 {
-	ctxd_memory_bank_destroy(o->m);
+	ctxd_mb_destroy(o->m);
 	ctxd_config_finish(&o->c);
 }
 
@@ -411,18 +413,18 @@ static void test_atomic_write(void)
 
 static void test_names(void)
 {
-	ASSERT(ctxd_memory_bank_file_ok("activeContext.md"));
-	ASSERT(ctxd_memory_bank_file_ok("a-b_c.1.md"));
-	ASSERT(!ctxd_memory_bank_file_ok(".hidden.md"));
-	ASSERT(!ctxd_memory_bank_file_ok("../x.md"));
-	ASSERT(!ctxd_memory_bank_file_ok("a/b.md"));
-	ASSERT(!ctxd_memory_bank_file_ok("x.txt"));
-	ASSERT(!ctxd_memory_bank_file_ok(".md"));
-	ASSERT(!ctxd_memory_bank_file_ok("a b.md"));
-	ASSERT(ctxd_memory_bank_project_ok("web-app"));
-	ASSERT(!ctxd_memory_bank_project_ok(".."));
-	ASSERT(!ctxd_memory_bank_project_ok("a/b"));
-	ASSERT(!ctxd_memory_bank_project_ok(""));
+	ASSERT(ctxd_mb_file_ok("activeContext.md"));
+	ASSERT(ctxd_mb_file_ok("a-b_c.1.md"));
+	ASSERT(!ctxd_mb_file_ok(".hidden.md"));
+	ASSERT(!ctxd_mb_file_ok("../x.md"));
+	ASSERT(!ctxd_mb_file_ok("a/b.md"));
+	ASSERT(!ctxd_mb_file_ok("x.txt"));
+	ASSERT(!ctxd_mb_file_ok(".md"));
+	ASSERT(!ctxd_mb_file_ok("a b.md"));
+	ASSERT(ctxd_mb_project_ok("web-app"));
+	ASSERT(!ctxd_mb_project_ok(".."));
+	ASSERT(!ctxd_mb_project_ok("a/b"));
+	ASSERT(!ctxd_mb_project_ok(""));
 }
 
 static void test_init_list(void)
@@ -1053,7 +1055,7 @@ static void validate_case(const char *dir)
 	struct ctxd_error err;
 	ASSERT_EQ(ctxd_sandbox_add_root(s, dir, true, &err), 0);
 	ctxd_sandbox_seal(s);
-	struct ctxd_memory_bank *m = ctxd_memory_bank_create(&c, s, &err);
+	struct ctxd_mb *m = ctxd_mb_create(&c, s, &err);
 	struct ctxd_tool_ctx cx = {.cfg = &c, .sandbox = s, .ud = m};
 	json_t *r = callc(&cx, "memory_bank_validate", "{}");
 	ASSERT(!is_error(r));
@@ -1091,7 +1093,7 @@ static void validate_case(const char *dir)
 	expect_error(callc(&cx, "memory_bank_write",
 			   "{\"file\": \"x.md\", \"content\": \"x\", \"mode\": \"create\"}"),
 		     "read-only root");
-	ctxd_memory_bank_destroy(m);
+	ctxd_mb_destroy(m);
 	ctxd_sandbox_destroy(s);
 	ctxd_config_finish(&c);
 }
@@ -1148,7 +1150,7 @@ static void test_validate_config(void)
 	const char *const core[] = {"projectbrief.md", "productContext.md", "systemPatterns.md",
 				    "techContext.md"};
 	for (size_t i = 0; i < 4; i++) {
-		put_in(vb, core[i], ctxd_memory_bank_template(core[i]));
+		put_in(vb, core[i], ctxd_mb_template(core[i]));
 	}
 	put_in(vb, "activeContext.md", "# Aktiver Kontext\n\n## 1. Aktueller Fokus\n\nx\n\n"
 				       "## Nächste Schritte\n\ny\n");
@@ -1207,7 +1209,9 @@ static void test_validate_stale(void)
 
 static void test_resources(void)
 {
-	const struct ctxd_resource_provider *p = ctxd_memory_bank_resources(mb);
+	struct ctxd_resource_provider prov;
+	ctxd_memory_bank_provider_init(mb, &prov);
+	const struct ctxd_resource_provider *p = &prov;
 	ASSERT_STR_EQ(p->scheme, "memory-bank");
 	struct ctxd_provider_ctx pc = {.cfg = &cfg, .sandbox = sb};
 	struct ctxd_error err;
@@ -1264,7 +1268,7 @@ static void test_multi_project(void)
 	snprintf(p, sizeof(p), "%s/banks", root);
 	c.memory_bank_path = strdup(p);
 	struct ctxd_error err;
-	struct ctxd_memory_bank *m = ctxd_memory_bank_create(&c, sb, &err);
+	struct ctxd_mb *m = ctxd_mb_create(&c, sb, &err);
 	struct ctxd_tool_ctx cx = {.cfg = &c, .sandbox = sb, .ud = m};
 	expect_error(callc(&cx, "memory_bank_init", "{}"), "argument 'project' is required");
 	expect_error(callc(&cx, "memory_bank_init", "{\"project\": \"../up\"}"),
@@ -1277,7 +1281,9 @@ static void test_multi_project(void)
 	json_decref(r);
 	expect_error(callc(&cx, "memory_bank_list", "{\"project\": \"nope\"}"),
 		     "no memory bank for project nope");
-	const struct ctxd_resource_provider *rp = ctxd_memory_bank_resources(m);
+	struct ctxd_resource_provider prov;
+	ctxd_memory_bank_provider_init(m, &prov);
+	const struct ctxd_resource_provider *rp = &prov;
 	struct ctxd_provider_ctx pc = {.cfg = &c, .sandbox = sb};
 	json_t *out = json_array();
 	ASSERT_EQ(rp->list(rp->ud, &pc, out, &err), 0);
@@ -1286,7 +1292,7 @@ static void test_multi_project(void)
 	json_t *rd = rp->read(rp->ud, &pc, "memory-bank://api/progress.md", &err);
 	ASSERT(rd);
 	json_decref(rd);
-	ctxd_memory_bank_destroy(m);
+	ctxd_mb_destroy(m);
 	ctxd_config_finish(&c);
 }
 
@@ -1428,7 +1434,9 @@ static void test_fifos(void)
 	r = callc(cx, "memory_bank_list", "{}");
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "files")), 1);
 	json_decref(r);
-	const struct ctxd_resource_provider *rp = ctxd_memory_bank_resources(ob.m);
+	struct ctxd_resource_provider prov;
+	ctxd_memory_bank_provider_init(ob.m, &prov);
+	const struct ctxd_resource_provider *rp = &prov;
 	struct ctxd_provider_ctx pc = {.cfg = &ob.c, .sandbox = sb};
 	struct ctxd_error err;
 	ASSERT(!rp->read(rp->ud, &pc, "memory-bank://default/activeContext.md", &err));
@@ -1547,7 +1555,7 @@ int main(void)
 	struct ctxd_error err;
 	ASSERT_EQ(ctxd_sandbox_add_root(sb, root, false, &err), 0);
 	ctxd_sandbox_seal(sb);
-	mb = ctxd_memory_bank_create(&cfg, sb, &err);
+	mb = ctxd_mb_create(&cfg, sb, &err);
 	ASSERT(mb);
 	ctx.cfg = &cfg;
 	ctx.sandbox = sb;
@@ -1578,7 +1586,7 @@ int main(void)
 	RUN(test_git_status);
 	RUN(test_fifos);
 
-	ctxd_memory_bank_destroy(mb);
+	ctxd_mb_destroy(mb);
 	ctxd_sandbox_destroy(sb);
 	ctxd_config_finish(&cfg);
 	rm_rf(root);

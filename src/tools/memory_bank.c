@@ -1,9 +1,9 @@
 /* tools/memory_bank.c - the memory_bank_* tools and the memory-bank:// resources over the
- * bank in src/memory_bank.c.
+ * bank (src/mb_store.c and its siblings).
  *
- * Every handler opens the bank through the sandbox (ctxd_memory_bank_open), so a file
+ * Every handler opens the bank through the sandbox (ctxd_mb_open), so a file
  * argument is only ever a name inside the bank directory. Writes go through
- * ctxd_memory_bank_edit: locked, precondition re-checked under the lock, atomic, recorded
+ * ctxd_mb_edit: locked, precondition re-checked under the lock, atomic, recorded
  * in the history. A failed precondition is an isError result whose structuredContent
  * carries currentSha256, so the agent can re-read and retry.
  */
@@ -20,6 +20,10 @@
 #include <unistd.h>
 
 #include "ctxd/fsutil.h"
+#include "ctxd/mb_history.h"
+#include "ctxd/mb_search.h"
+#include "ctxd/mb_validate.h"
+#include "ctxd/md_sections.h"
 #include "ctxd/strbuf.h"
 #include "schemas/schemas.h"
 
@@ -100,7 +104,7 @@ static json_t *open_bank(const struct ctxd_tool_ctx *ctx, json_t *args, bool cre
 			 struct ctxd_mb_dir *dir)
 {
 	struct ctxd_error err = {0};
-	if (ctxd_memory_bank_open(ctx->ud, ctx->sandbox, str_arg(args, "project"), create, dir,
+	if (ctxd_mb_open(ctx->ud, ctx->sandbox, str_arg(args, "project"), create, dir,
 				  &err)) {
 		return fail_err(&err);
 	}
@@ -109,7 +113,7 @@ static json_t *open_bank(const struct ctxd_tool_ctx *ctx, json_t *args, bool cre
 
 static json_t *check_file(const char *file)
 {
-	if (!ctxd_memory_bank_file_ok(file)) {
+	if (!ctxd_mb_file_ok(file)) {
 		return ctxd_tool_error("argument 'file': '%.200s' is not a bank file name (letters, "
 				       "digits, '.', '_', '-', ending in .md, no leading dot; no "
 				       "directories)",
@@ -251,13 +255,13 @@ static json_t *mb_init(const struct ctxd_tool_ctx *ctx, json_t *args)
 	json_t *res = NULL;
 	struct ctxd_strbuf t = {0};
 	for (int i = 0; i < CTXD_MB_CORE_COUNT; i++) {
-		const char *f = ctxd_memory_bank_core[i];
-		const char *tpl = ctxd_memory_bank_template(f);
+		const char *f = ctxd_mb_core[i];
+		const char *tpl = ctxd_mb_template(f);
 		struct put_arg a = {tpl, strlen(tpl), !overwrite, f};
 		struct ctxd_mb_result r;
 		struct ctxd_error err = {0};
 		char cur[65];
-		if (ctxd_memory_bank_edit(ctx->ud, &dir, f, NULL, put_fn, &a, &r, cur, &err)) {
+		if (ctxd_mb_edit(ctx->ud, &dir, f, NULL, put_fn, &a, &r, cur, &err)) {
 			if (err.code == CTXD_MB_PRECONDITION) {
 				json_array_append_new(kept, json_string(f));
 				continue;
@@ -295,7 +299,7 @@ static json_t *headings_json(const char *buf, size_t len)
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(a, json_pack("{s:i, s:o, s:I}", "level", s[i].level, "text",
-						   ctxd_memory_bank_json_text(buf + s[i].title,
+						   ctxd_mb_json_text(buf + s[i].title,
 									      s[i].title_len),
 						   "line", (json_int_t)s[i].line));
 	}
@@ -315,7 +319,7 @@ static json_t *mb_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 		return e;
 	}
 	struct ctxd_error err = {0};
-	json_t *names = ctxd_memory_bank_files(dir.fd, &err);
+	json_t *names = ctxd_mb_files(dir.fd, &err);
 	if (!names) {
 		close(dir.fd);
 		return fail_err(&err);
@@ -331,7 +335,7 @@ static json_t *mb_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 		size_t len;
 		struct stat st;
 		if (fstatat(dir.fd, f, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    ctxd_memory_bank_read_file(dir.fd, f, &data, &len) < 0) {
+		    ctxd_mb_read_file(dir.fd, f, &data, &len) < 0) {
 			continue;
 		}
 		char sha[65], ts[32];
@@ -348,10 +352,10 @@ static json_t *mb_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 	for (int i = 0; i < CTXD_MB_CORE_COUNT; i++) {
 		bool have = false;
 		json_array_foreach(names, k, v) {
-			have = have || strcmp(json_string_value(v), ctxd_memory_bank_core[i]) == 0;
+			have = have || strcmp(json_string_value(v), ctxd_mb_core[i]) == 0;
 		}
 		if (!have) {
-			json_array_append_new(missing, json_string(ctxd_memory_bank_core[i]));
+			json_array_append_new(missing, json_string(ctxd_mb_core[i]));
 		}
 	}
 	if (json_array_size(missing)) {
@@ -432,9 +436,9 @@ static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct rea
 {
 	char *data;
 	size_t len;
-	if (ctxd_memory_bank_read_file(dir->fd, f, &data, &len) < 0) {
+	if (ctxd_mb_read_file(dir->fd, f, &data, &len) < 0) {
 		char msg[400];
-		ctxd_strbuf_str(why, ctxd_memory_bank_read_error(dir->fd, f, errno, msg,
+		ctxd_strbuf_str(why, ctxd_mb_read_error(dir->fd, f, errno, msg,
 								 sizeof(msg)));
 		return NULL;
 	}
@@ -464,7 +468,7 @@ static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct rea
 		s = secs[i].start;
 		e = secs[i].end;
 		first_line = secs[i].line;
-		heading = ctxd_memory_bank_json_text(data + secs[i].title, secs[i].title_len);
+		heading = ctxd_mb_json_text(data + secs[i].title, secs[i].title_len);
 		free(secs);
 	}
 	/* lines of [s, e) */
@@ -497,7 +501,7 @@ static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct rea
 	o->cap -= p - from;
 	size_t start_line = o->offset <= total ? o->offset : total + 1;
 	json_t *j = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:b}", "file", f, "sha256", sha,
-			      "content", ctxd_memory_bank_json_text(data + from, p - from),
+			      "content", ctxd_mb_json_text(data + from, p - from),
 			      "totalLines", (json_int_t)total, "startLine", (json_int_t)start_line,
 			      "endLine", (json_int_t)(start_line + got - 1), "fileLine",
 			      (json_int_t)(first_line + start_line - 1), "truncated", truncated);
@@ -537,7 +541,7 @@ static json_t *mb_read(const struct ctxd_tool_ctx *ctx, json_t *args)
 	size_t k;
 	json_t *v;
 	json_array_foreach(list, k, v) {
-		if (!json_is_string(v) || !ctxd_memory_bank_file_ok(json_string_value(v))) {
+		if (!json_is_string(v) || !ctxd_mb_file_ok(json_string_value(v))) {
 			return ctxd_tool_error("argument 'files': item %zu is not a bank file name "
 					       "(letters, digits, '.', '_', '-', ending in .md)",
 					       k);
@@ -573,7 +577,7 @@ static json_t *mb_read(const struct ctxd_tool_ctx *ctx, json_t *args)
 		json_array_extend(names, list);
 	} else {
 		for (int i = 0; i < CTXD_MB_CORE_COUNT; i++) {
-			json_array_append_new(names, json_string(ctxd_memory_bank_core[i]));
+			json_array_append_new(names, json_string(ctxd_mb_core[i]));
 		}
 	}
 	json_t *files = json_array(), *missing = json_array(), *res = NULL;
@@ -660,7 +664,7 @@ static json_t *mb_write(const struct ctxd_tool_ctx *ctx, json_t *args)
 	struct ctxd_mb_result r;
 	struct ctxd_error err = {0};
 	char cur[65];
-	int rc = ctxd_memory_bank_edit(ctx->ud, &dir, file, expected, put_fn, &a, &r, cur, &err);
+	int rc = ctxd_mb_edit(ctx->ud, &dir, file, expected, put_fn, &a, &r, cur, &err);
 	close(dir.fd);
 	return edit_result("memory_bank_write", file, rc, &r, cur, &err);
 }
@@ -839,7 +843,7 @@ static json_t *mb_update_section(const struct ctxd_tool_ctx *ctx, json_t *args)
 	struct ctxd_mb_result r;
 	struct ctxd_error err = {0};
 	char cur[65];
-	int rc = ctxd_memory_bank_edit(ctx->ud, &dir, file, str_arg(args, "expectedSha256"),
+	int rc = ctxd_mb_edit(ctx->ud, &dir, file, str_arg(args, "expectedSha256"),
 				       section_fn, &a, &r, cur, &err);
 	close(dir.fd);
 	json_t *res = edit_result("memory_bank_update_section", file, rc, &r, cur, &err);
@@ -870,7 +874,7 @@ static json_t *mb_search(const struct ctxd_tool_ctx *ctx, json_t *args)
 		return e;
 	}
 	struct ctxd_error err = {0};
-	json_t *hits = ctxd_memory_bank_search(ctx->ud, &dir, query, limit, &err);
+	json_t *hits = ctxd_mb_search(ctxd_mb_index(ctx->ud), &dir, query, limit, &err);
 	close(dir.fd);
 	if (!hits) {
 		return fail_err(&err);
@@ -908,7 +912,7 @@ static json_t *mb_validate(const struct ctxd_tool_ctx *ctx, json_t *args)
 		return e;
 	}
 	struct ctxd_error err = {0};
-	json_t *f = ctxd_memory_bank_validate(ctx->ud, &dir, &err);
+	json_t *f = ctxd_mb_validate(ctx->ud, &dir, &err);
 	close(dir.fd);
 	if (!f) {
 		return fail_err(&err);
@@ -958,14 +962,14 @@ static json_t *mb_history(const struct ctxd_tool_ctx *ctx, json_t *args)
 		return e;
 	}
 	struct ctxd_error err = {0};
-	json_t *vs = ctxd_memory_bank_history(&dir, file, &err);
+	json_t *vs = ctxd_mb_history(&dir, file, &err);
 	close(dir.fd);
 	if (!vs) {
 		return fail_err(&err);
 	}
 	struct ctxd_strbuf t = {0};
 	ctxd_strbuf_printf(&t, "%zu version(s) of '%s' kept (at most %u)\n", json_array_size(vs), file,
-		 ctxd_memory_bank_history_max(ctx->ud));
+		 ctxd_mb_history_max(ctx->ud));
 	size_t k;
 	json_t *v;
 	json_array_foreach(vs, k, v) {
@@ -1005,14 +1009,14 @@ static json_t *mb_restore(const struct ctxd_tool_ctx *ctx, json_t *args)
 	struct ctxd_error err = {0};
 	char *data;
 	size_t len;
-	if (ctxd_memory_bank_version(&dir, file, (long)version, &data, &len, &err)) {
+	if (ctxd_mb_version(&dir, file, (long)version, &data, &len, &err)) {
 		close(dir.fd);
 		return fail_err(&err);
 	}
 	struct put_arg a = {data, len, false, file};
 	struct ctxd_mb_result r;
 	char cur[65];
-	int rc = ctxd_memory_bank_edit(ctx->ud, &dir, file, str_arg(args, "expectedSha256"),
+	int rc = ctxd_mb_edit(ctx->ud, &dir, file, str_arg(args, "expectedSha256"),
 				       put_fn, &a, &r, cur, &err);
 	free(data);
 	close(dir.fd);
@@ -1148,20 +1152,20 @@ static bool parse_uri(const char *uri, char *project, size_t pn, char *file, siz
 	memcpy(project, p, (size_t)(slash - p));
 	project[slash - p] = '\0';
 	strcpy(file, slash + 1);
-	return ctxd_memory_bank_project_ok(project) && ctxd_memory_bank_file_ok(file);
+	return ctxd_mb_project_ok(project) && ctxd_mb_file_ok(file);
 }
 
-static int res_open(struct ctxd_memory_bank *mb, const struct ctxd_provider_ctx *ctx,
+static int res_open(struct ctxd_mb *mb, const struct ctxd_provider_ctx *ctx,
 		    const char *project, struct ctxd_mb_dir *dir, struct ctxd_error *err)
 {
-	return ctxd_memory_bank_open(mb, ctx ? ctx->sandbox : NULL, project, false, dir, err);
+	return ctxd_mb_open(mb, ctx ? ctx->sandbox : NULL, project, false, dir, err);
 }
 
 static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
 		    struct ctxd_error *err)
 {
 	(void)ctx;
-	json_t *projects = ctxd_memory_bank_projects(ud, ctx ? ctx->sandbox : NULL, err);
+	json_t *projects = ctxd_mb_projects(ud, ctx ? ctx->sandbox : NULL, err);
 	if (!projects) {
 		return -1;
 	}
@@ -1173,7 +1177,7 @@ static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
 		if (res_open(ud, ctx, json_string_value(p), &dir, &e2)) {
 			continue;
 		}
-		json_t *files = ctxd_memory_bank_files(dir.fd, &e2);
+		json_t *files = ctxd_mb_files(dir.fd, &e2);
 		size_t k;
 		json_t *f;
 		json_array_foreach(files, k, f) {
@@ -1226,11 +1230,11 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	}
 	char *data;
 	size_t len;
-	int rc = ctxd_memory_bank_read_file(dir.fd, file, &data, &len);
+	int rc = ctxd_mb_read_file(dir.fd, file, &data, &len);
 	if (rc) {
 		int e = errno;
 		char why[400];
-		ctxd_memory_bank_read_error(dir.fd, file, e, why, sizeof(why));
+		ctxd_mb_read_error(dir.fd, file, e, why, sizeof(why));
 		ctxd_error_set_errno(err, e == ENOENT ? CTXD_PROVIDER_NOT_FOUND : CTXD_PROVIDER_FAILED,
 				     e, "cannot read %.300s: %s", uri, why);
 		close(dir.fd);
@@ -1238,7 +1242,7 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	}
 	close(dir.fd);
 	json_t *r = json_pack("[{s:s, s:s, s:o}]", "uri", uri, "mimeType", "text/markdown", "text",
-			      ctxd_memory_bank_json_text(data, len));
+			      ctxd_mb_json_text(data, len));
 	free(data);
 	if (!r) {
 		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "out of memory");
@@ -1277,19 +1281,19 @@ static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	json_t *cands = NULL;
 	*total = 0;
 	if (strcmp(var, "project") == 0) {
-		cands = ctxd_memory_bank_projects(ud, ctx ? ctx->sandbox : NULL, err);
+		cands = ctxd_mb_projects(ud, ctx ? ctx->sandbox : NULL, err);
 	} else if (strcmp(var, "file") == 0) {
 		const char *project = json_string_value(json_object_get(context_args, "project"));
 		struct ctxd_mb_dir dir;
 		struct ctxd_error e2;
-		if (!ctxd_memory_bank_multi(ud) && project &&
-		    strcmp(project, CTXD_MEMORY_BANK_DEFAULT_PROJECT) != 0) {
+		if (!ctxd_mb_multi(ud) && project &&
+		    strcmp(project, CTXD_MB_DEFAULT_PROJECT) != 0) {
 			return 0;
 		}
-		if (res_open(ud, ctx, ctxd_memory_bank_multi(ud) ? project : NULL, &dir, &e2)) {
+		if (res_open(ud, ctx, ctxd_mb_multi(ud) ? project : NULL, &dir, &e2)) {
 			return 0;
 		}
-		cands = ctxd_memory_bank_files(dir.fd, err);
+		cands = ctxd_mb_files(dir.fd, err);
 		close(dir.fd);
 	} else {
 		return 0;
@@ -1311,7 +1315,7 @@ static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	return 0;
 }
 
-void ctxd_memory_bank_provider_init(struct ctxd_memory_bank *mb,
+void ctxd_memory_bank_provider_init(struct ctxd_mb *mb,
 				    struct ctxd_resource_provider *p)
 {
 	p->scheme = "memory-bank";
