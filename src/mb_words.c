@@ -81,12 +81,8 @@ static ucs4_t base_letter(ucs4_t uc)
 	}
 }
 
-/* A word folded for matching: full Unicode case folding and compatibility decomposition
- * (u8_casefold with NFKD), then combining marks dropped and the few stroked letters mapped
- * to their base, so "Tổng" and "TONG" both become "tong", "Straße" "strasse" and "ﬁle"
- * "file". Returns the folded bytes: `buf` when they fit in `cap`, else a malloc'd buffer
- * left in *heap (free it; NULL otherwise); NULL on ENOMEM. Invalid UTF-8 is kept as it is,
- * ASCII letters lowered. */
+/* Case folding and NFKD in one libunistring call, then the marks NFKD split off dropped in
+ * place (the result only shrinks); see mb_words.h for the contract. */
 const char *ctxd_mb_word_fold(const char *s, size_t n, char *buf, size_t cap, size_t *len,
 			      char **heap)
 {

@@ -1,5 +1,5 @@
-/* test_memory_bank.c - the memory bank: section parser, ctxd_atomic_write, every tool's
- * success and failure paths (called directly with a ctx, as in test_fs.c), the validation
+/* test_memory_bank.c - the memory bank: ctxd_atomic_write, every tool's success and
+ * failure paths (called directly with a ctx, as in test_fs.c), the validation
  * corpus in tests/memory_bank/, resources, threads appending at once, SIGKILL mid-write. */
 #include <dirent.h>
 #include <errno.h>
@@ -21,7 +21,6 @@
 #include "ctxd/config.h"
 #include "ctxd/fsutil.h"
 #include "ctxd/mb_history.h"
-#include "ctxd/md_sections.h"
 #include "ctxd/memory_bank.h"
 #include "ctxd/sandbox.h"
 #include "test.h"
@@ -214,142 +213,6 @@ static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw
 static void rm_rf(const char *p)
 {
 	nftw(p, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* ---- section parser ---------------------------------------------------------------- */
-
-static struct ctxd_md_section *secs_of(const char *s, size_t *n)
-{
-	struct ctxd_md_section *v;
-	ASSERT_EQ(ctxd_md_sections(s, strlen(s), &v, n), 0);
-	return v;
-}
-
-static void title_eq(const char *buf, const struct ctxd_md_section *s, const char *t)
-{
-	char tmp[256];
-	snprintf(tmp, sizeof(tmp), "%.*s", (int)s->title_len, buf + s->title);
-	ASSERT_STR_EQ(tmp, t);
-}
-
-/* CommonMark line endings: a lone CR ends a line too, and never lands in a title. */
-static void test_md_lone_cr(void)
-{
-	const char *d = "# A\rbody\r## B\r\nx\r\rSetext\r\nsecond\r===\r";
-	size_t n;
-	struct ctxd_md_section *s = secs_of(d, &n);
-	ASSERT_EQ(n, 3);
-	title_eq(d, &s[0], "A");
-	title_eq(d, &s[1], "B");
-	title_eq(d, &s[2], "Setext");
-	ASSERT_EQ(s[1].line, 3);
-	free(s);
-}
-
-static void test_md_atx(void)
-{
-	const char *d = "# Title\n\nintro\n\n## A ##\n\ntext\n### A.1\nsub\n## B\n#nohash\n"
-			"####### seven\n    ## indented code\n   ## Three spaces #not closing\n"
-			"##\n";
-	size_t n;
-	struct ctxd_md_section *s = secs_of(d, &n);
-	ASSERT_EQ(n, 6);
-	title_eq(d, &s[0], "Title");
-	ASSERT_EQ(s[0].level, 1);
-	ASSERT_EQ(s[0].line, 1);
-	ASSERT_EQ(s[0].end, strlen(d));
-	title_eq(d, &s[1], "A");
-	ASSERT_EQ(s[1].level, 2);
-	ASSERT_EQ(s[1].line, 5);
-	title_eq(d, &s[2], "A.1");
-	ASSERT_EQ(s[2].level, 3);
-	/* section A ends where B starts; A's own text ends at A.1 */
-	ASSERT_EQ(s[1].end, s[3].start);
-	ASSERT_EQ(s[1].own_end, s[2].start);
-	ASSERT_EQ(s[1].body, (size_t)(strstr(d, "\ntext") - d));
-	title_eq(d, &s[3], "B");
-	title_eq(d, &s[4], "Three spaces #not closing");
-	title_eq(d, &s[5], "");
-	ASSERT_EQ(s[5].level, 2);
-	free(s);
-}
-
-static void test_md_setext_and_fences(void)
-{
-	const char *d = "Top\n===\n\nSub heading\n---\n\n- item\n---\n\n````md\n# not a heading\n"
-			"Fake\n---\n```\n## still code\n````\n## After\n~~~\n# tilde code\n~~~~\n"
-			"| a | b |\n|---|---|\n\n---\n\nText\nmore text\n-----\n";
-	size_t n;
-	struct ctxd_md_section *s = secs_of(d, &n);
-	ASSERT_EQ(n, 4);
-	title_eq(d, &s[0], "Top");
-	ASSERT_EQ(s[0].level, 1);
-	ASSERT(s[0].setext);
-	title_eq(d, &s[1], "Sub heading");
-	ASSERT_EQ(s[1].level, 2);
-	ASSERT_EQ(s[1].line, 4);
-	title_eq(d, &s[2], "After");
-	ASSERT_EQ(s[2].line, 17);
-	/* a two-line paragraph underlined: the heading spans both lines */
-	title_eq(d, &s[3], "Text"); /* a multi-line setext heading is titled by its first line */
-	free(s);
-
-	/* an unclosed fence hides everything after it */
-	const char *u = "## One\n```\n## Two\n";
-	s = secs_of(u, &n);
-	ASSERT_EQ(n, 1);
-	free(s);
-	/* a backtick fence line with a backtick in its info string is not a fence */
-	const char *bt = "``` a`b\n## Real\n";
-	s = secs_of(bt, &n);
-	ASSERT_EQ(n, 1);
-	free(s);
-}
-
-static void test_md_crlf_frontmatter(void)
-{
-	const char *d = "---\r\ntitle: x\r\n---\r\n# Head #\r\n\r\nbody\r\n\r\nSet\r\n===\r\n";
-	size_t n;
-	struct ctxd_md_section *s = secs_of(d, &n);
-	ASSERT_EQ(n, 2);
-	title_eq(d, &s[0], "Head");
-	ASSERT_EQ(s[0].line, 4);
-	ASSERT_EQ(d[s[0].body - 1], '\n');
-	title_eq(d, &s[1], "Set");
-	ASSERT_EQ(s[1].line, 8);
-	free(s);
-	/* without a closing line it is no front matter: "title: x" + "---" is a heading */
-	const char *nf = "---\ntitle: x\n---";
-	s = secs_of("---\ntitle\n", &n);
-	ASSERT_EQ(n, 0);
-	free(s);
-	s = secs_of(nf, &n);
-	ASSERT_EQ(n, 0);
-	free(s);
-	ASSERT_EQ(ctxd_md_sections(NULL, 0, &s, &n), 0);
-	ASSERT_EQ(n, 0);
-	ASSERT(s == NULL);
-	s = secs_of("# only", &n);
-	ASSERT_EQ(n, 1);
-	ASSERT_EQ(s[0].body, 6);
-	free(s);
-	/* arbitrary bytes never crash */
-	char junk[4096];
-	unsigned r = 12345;
-	for (int round = 0; round < 200; round++) {
-		for (size_t i = 0; i < sizeof(junk); i++) {
-			r = r * 1103515245u + 12345u;
-			static const char alpha[] = "#=-`~ \t\r\n>|a1*_.";
-			junk[i] = (r >> 16) % 5 == 0 ? (char)(r >> 8) : alpha[(r >> 16) % 17];
-		}
-		ASSERT_EQ(ctxd_md_sections(junk, sizeof(junk), &s, &n), 0);
-		for (size_t i = 0; i < n; i++) {
-			ASSERT(s[i].start <= s[i].body && s[i].body <= sizeof(junk));
-			ASSERT(s[i].own_end <= s[i].end && s[i].end <= sizeof(junk));
-			ASSERT(s[i].title + s[i].title_len <= sizeof(junk));
-		}
-		free(s);
-	}
 }
 
 /* ---- ctxd_atomic_write ------------------------------------------------------------- */
@@ -1561,9 +1424,6 @@ int main(void)
 	ctx.sandbox = sb;
 	ctx.ud = mb;
 
-	RUN(test_md_atx);
-	RUN(test_md_setext_and_fences);
-	RUN(test_md_crlf_frontmatter);
 	RUN(test_atomic_write);
 	RUN(test_names);
 	RUN(test_init_list);
@@ -1581,7 +1441,6 @@ int main(void)
 	RUN(test_validate_stale);
 	RUN(test_resources);
 	RUN(test_multi_project);
-	RUN(test_md_lone_cr);
 	RUN(test_sigkill_mid_write);
 	RUN(test_git_status);
 	RUN(test_fifos);

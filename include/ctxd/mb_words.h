@@ -23,7 +23,9 @@ bool ctxd_mb_word_next(const char *s, size_t *p, size_t e, size_t *ws, size_t *w
  * to their base, so "Tổng" and "TONG" both become "tong", "Straße" "strasse" and "ﬁle"
  * "file". Returns the folded bytes (*len of them, not NUL-terminated): `buf` when they fit
  * in `cap`, else a malloc'd buffer left in *heap (free it; NULL otherwise); NULL on ENOMEM.
- * Invalid UTF-8 is kept as it is, ASCII letters lowered. */
+ * In a word that is not all ASCII, bytes that are not UTF-8 come out as U+FFFD
+ * (libunistring's u8_casefold); should it refuse the word, the bytes are kept as they are
+ * with the ASCII letters lowered. */
 const char *ctxd_mb_word_fold(const char *s, size_t n, char *buf, size_t cap, size_t *len,
 			      char **heap);
 
