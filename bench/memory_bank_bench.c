@@ -109,7 +109,7 @@ static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw
 struct env {
 	struct ctxd_config cfg;
 	struct ctxd_sandbox *sb;
-	struct ctxd_memory_bank *mb;
+	struct ctxd_mb *mb;
 	struct ctxd_tool_ctx ctx;
 };
 
@@ -123,13 +123,13 @@ static void env_init(struct env *e, const char *dir)
 		exit(1);
 	}
 	ctxd_sandbox_seal(e->sb);
-	e->mb = ctxd_memory_bank_create(&e->cfg, e->sb, &err);
+	e->mb = ctxd_mb_create(&e->cfg, e->sb, &err);
 	e->ctx = (struct ctxd_tool_ctx){.cfg = &e->cfg, .sandbox = e->sb, .ud = e->mb};
 }
 
 static void env_finish(struct env *e)
 {
-	ctxd_memory_bank_destroy(e->mb);
+	ctxd_mb_destroy(e->mb);
 	ctxd_sandbox_destroy(e->sb);
 	ctxd_config_finish(&e->cfg);
 }

@@ -99,13 +99,16 @@ static void skills_follow_roots(void *ud, const struct ctxd_sandbox *roots)
 	ctxd_skills_set_roots(ud, roots);
 }
 
+/* The memory bank's resource provider: its table filled by the tool family, registered here. */
+static struct ctxd_resource_provider mbank_resources;
+
 /* Hand the enabled families' resources, prompts, methods and capabilities to the engine,
  * with instructions naming only the registered tools, and start hot reload. `skills` and
  * `mbank` are NULL when their family is off (tools.toolsets). Loop thread, before the
  * first frame. */
 static int wire_families(struct ctxd_loop *loop, const struct ctxd_config *cfg,
 			 const struct ctxd_registry *reg, struct ctxd_skills *skills,
-			 struct ctxd_memory_bank *mbank)
+			 struct ctxd_mb *mbank)
 {
 	struct ctxd_mcp *mcp = ctxd_loop_mcp(loop);
 	char *text = ctxd_instructions_build(reg);
@@ -133,8 +136,11 @@ static int wire_families(struct ctxd_loop *loop, const struct ctxd_config *cfg,
 			return -1;
 		}
 	}
-	if (mbank && ctxd_mcp_add_resource_provider(mcp, ctxd_memory_bank_resources(mbank)) < 0) {
-		return -1;
+	if (mbank) {
+		ctxd_memory_bank_provider_init(mbank, &mbank_resources);
+		if (ctxd_mcp_add_resource_provider(mcp, &mbank_resources) < 0) {
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -300,7 +306,7 @@ int main(int argc, char **argv)
 	struct ctxd_registry *reg = ctxd_registry_create();
 	struct ctxd_loop *loop = NULL;
 	struct ctxd_skills *skills = NULL;
-	struct ctxd_memory_bank *mbank = NULL;
+	struct ctxd_mb *mbank = NULL;
 	if (!sb || !reg) {
 		fprintf(stderr, "ctxd: out of memory\n");
 		rc = 1;
@@ -327,7 +333,7 @@ int main(int argc, char **argv)
 	}
 	collect_extra_ro(skills);
 	if (cfg.toolsets & CTXD_TOOLSET_MEMORY) {
-		mbank = ctxd_memory_bank_create(&cfg, sb, &err);
+		mbank = ctxd_mb_create(&cfg, sb, &err);
 		if (!mbank) {
 			fprintf(stderr, "ctxd: %s\n", err.msg);
 			rc = 1;
@@ -393,7 +399,7 @@ teardown:
 	ctxd_skills_detach(skills); /* before the watcher goes */
 	ctxd_loop_destroy(loop);
 	ctxd_skills_destroy(skills); /* after the pool: no discovery job in flight */
-	ctxd_memory_bank_destroy(mbank);
+	ctxd_mb_destroy(mbank);
 	ctxd_registry_destroy(reg);
 	ctxd_sandbox_destroy(sb);
 out:

@@ -1,5 +1,5 @@
-/* test_memory_bank.c - the memory bank: section parser, ctxd_atomic_write, every tool's
- * success and failure paths (called directly with a ctx, as in test_fs.c), the validation
+/* test_memory_bank.c - the memory bank: ctxd_atomic_write, every tool's success and
+ * failure paths (called directly with a ctx, as in test_fs.c), the validation
  * corpus in tests/memory_bank/, resources, threads appending at once, SIGKILL mid-write. */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +20,7 @@
 
 #include "ctxd/config.h"
 #include "ctxd/fsutil.h"
+#include "ctxd/mb_history.h"
 #include "ctxd/memory_bank.h"
 #include "ctxd/sandbox.h"
 #include "test.h"
@@ -28,7 +29,7 @@ static char root[CTXD_PATH_MAX];
 static char bank[CTXD_PATH_MAX + 16];
 static struct ctxd_config cfg;
 static struct ctxd_sandbox *sb;
-static struct ctxd_memory_bank *mb;
+static struct ctxd_mb *mb;
 static struct ctxd_tool_ctx ctx;
 
 static const struct ctxd_tool *tool(const char *name)
@@ -181,7 +182,7 @@ static void put_in(const char *dir, const char *name, const char *data)
 /* A second bank at its own path (memory_bank.path), in the same sandbox. */
 struct other_bank {
 	struct ctxd_config c;
-	struct ctxd_memory_bank *m;
+	struct ctxd_mb *m;
 	struct ctxd_tool_ctx cx;
 };
 
@@ -190,14 +191,14 @@ static void other_bank_open(struct other_bank *o, const char *path)
 	ctxd_config_init(&o->c);
 	o->c.memory_bank_path = strdup(path);
 	struct ctxd_error err;
-	o->m = ctxd_memory_bank_create(&o->c, sb, &err);
+	o->m = ctxd_mb_create(&o->c, sb, &err);
 	ASSERT(o->m);
 	o->cx = (struct ctxd_tool_ctx){.cfg = &o->c, .sandbox = sb, .ud = o->m};
 }
 
 static void other_bank_close(struct other_bank *o)
 {
-	ctxd_memory_bank_destroy(o->m);
+	ctxd_mb_destroy(o->m);
 	ctxd_config_finish(&o->c);
 }
 
@@ -212,142 +213,6 @@ static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw
 static void rm_rf(const char *p)
 {
 	nftw(p, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* ---- section parser ---------------------------------------------------------------- */
-
-static struct ctxd_md_section *secs_of(const char *s, size_t *n)
-{
-	struct ctxd_md_section *v;
-	ASSERT_EQ(ctxd_md_sections(s, strlen(s), &v, n), 0);
-	return v;
-}
-
-static void title_eq(const char *buf, const struct ctxd_md_section *s, const char *t)
-{
-	char tmp[256];
-	snprintf(tmp, sizeof(tmp), "%.*s", (int)s->title_len, buf + s->title);
-	ASSERT_STR_EQ(tmp, t);
-}
-
-/* CommonMark line endings: a lone CR ends a line too, and never lands in a title. */
-static void test_md_lone_cr(void)
-{
-	const char *d = "# A\rbody\r## B\r\nx\r\rSetext\r\nsecond\r===\r";
-	size_t n;
-	struct ctxd_md_section *s = secs_of(d, &n);
-	ASSERT_EQ(n, 3);
-	title_eq(d, &s[0], "A");
-	title_eq(d, &s[1], "B");
-	title_eq(d, &s[2], "Setext");
-	ASSERT_EQ(s[1].line, 3);
-	free(s);
-}
-
-static void test_md_atx(void)
-{
-	const char *d = "# Title\n\nintro\n\n## A ##\n\ntext\n### A.1\nsub\n## B\n#nohash\n"
-			"####### seven\n    ## indented code\n   ## Three spaces #not closing\n"
-			"##\n";
-	size_t n;
-	struct ctxd_md_section *s = secs_of(d, &n);
-	ASSERT_EQ(n, 6);
-	title_eq(d, &s[0], "Title");
-	ASSERT_EQ(s[0].level, 1);
-	ASSERT_EQ(s[0].line, 1);
-	ASSERT_EQ(s[0].end, strlen(d));
-	title_eq(d, &s[1], "A");
-	ASSERT_EQ(s[1].level, 2);
-	ASSERT_EQ(s[1].line, 5);
-	title_eq(d, &s[2], "A.1");
-	ASSERT_EQ(s[2].level, 3);
-	/* section A ends where B starts; A's own text ends at A.1 */
-	ASSERT_EQ(s[1].end, s[3].start);
-	ASSERT_EQ(s[1].own_end, s[2].start);
-	ASSERT_EQ(s[1].body, (size_t)(strstr(d, "\ntext") - d));
-	title_eq(d, &s[3], "B");
-	title_eq(d, &s[4], "Three spaces #not closing");
-	title_eq(d, &s[5], "");
-	ASSERT_EQ(s[5].level, 2);
-	free(s);
-}
-
-static void test_md_setext_and_fences(void)
-{
-	const char *d = "Top\n===\n\nSub heading\n---\n\n- item\n---\n\n````md\n# not a heading\n"
-			"Fake\n---\n```\n## still code\n````\n## After\n~~~\n# tilde code\n~~~~\n"
-			"| a | b |\n|---|---|\n\n---\n\nText\nmore text\n-----\n";
-	size_t n;
-	struct ctxd_md_section *s = secs_of(d, &n);
-	ASSERT_EQ(n, 4);
-	title_eq(d, &s[0], "Top");
-	ASSERT_EQ(s[0].level, 1);
-	ASSERT(s[0].setext);
-	title_eq(d, &s[1], "Sub heading");
-	ASSERT_EQ(s[1].level, 2);
-	ASSERT_EQ(s[1].line, 4);
-	title_eq(d, &s[2], "After");
-	ASSERT_EQ(s[2].line, 17);
-	/* a two-line paragraph underlined: the heading spans both lines */
-	title_eq(d, &s[3], "Text"); /* a multi-line setext heading is titled by its first line */
-	free(s);
-
-	/* an unclosed fence hides everything after it */
-	const char *u = "## One\n```\n## Two\n";
-	s = secs_of(u, &n);
-	ASSERT_EQ(n, 1);
-	free(s);
-	/* a backtick fence line with a backtick in its info string is not a fence */
-	const char *bt = "``` a`b\n## Real\n";
-	s = secs_of(bt, &n);
-	ASSERT_EQ(n, 1);
-	free(s);
-}
-
-static void test_md_crlf_frontmatter(void)
-{
-	const char *d = "---\r\ntitle: x\r\n---\r\n# Head #\r\n\r\nbody\r\n\r\nSet\r\n===\r\n";
-	size_t n;
-	struct ctxd_md_section *s = secs_of(d, &n);
-	ASSERT_EQ(n, 2);
-	title_eq(d, &s[0], "Head");
-	ASSERT_EQ(s[0].line, 4);
-	ASSERT_EQ(d[s[0].body - 1], '\n');
-	title_eq(d, &s[1], "Set");
-	ASSERT_EQ(s[1].line, 8);
-	free(s);
-	/* without a closing line it is no front matter: "title: x" + "---" is a heading */
-	const char *nf = "---\ntitle: x\n---";
-	s = secs_of("---\ntitle\n", &n);
-	ASSERT_EQ(n, 0);
-	free(s);
-	s = secs_of(nf, &n);
-	ASSERT_EQ(n, 0);
-	free(s);
-	ASSERT_EQ(ctxd_md_sections(NULL, 0, &s, &n), 0);
-	ASSERT_EQ(n, 0);
-	ASSERT(s == NULL);
-	s = secs_of("# only", &n);
-	ASSERT_EQ(n, 1);
-	ASSERT_EQ(s[0].body, 6);
-	free(s);
-	/* arbitrary bytes never crash */
-	char junk[4096];
-	unsigned r = 12345;
-	for (int round = 0; round < 200; round++) {
-		for (size_t i = 0; i < sizeof(junk); i++) {
-			r = r * 1103515245u + 12345u;
-			static const char alpha[] = "#=-`~ \t\r\n>|a1*_.";
-			junk[i] = (r >> 16) % 5 == 0 ? (char)(r >> 8) : alpha[(r >> 16) % 17];
-		}
-		ASSERT_EQ(ctxd_md_sections(junk, sizeof(junk), &s, &n), 0);
-		for (size_t i = 0; i < n; i++) {
-			ASSERT(s[i].start <= s[i].body && s[i].body <= sizeof(junk));
-			ASSERT(s[i].own_end <= s[i].end && s[i].end <= sizeof(junk));
-			ASSERT(s[i].title + s[i].title_len <= sizeof(junk));
-		}
-		free(s);
-	}
 }
 
 /* ---- ctxd_atomic_write ------------------------------------------------------------- */
@@ -411,18 +276,18 @@ static void test_atomic_write(void)
 
 static void test_names(void)
 {
-	ASSERT(ctxd_memory_bank_file_ok("activeContext.md"));
-	ASSERT(ctxd_memory_bank_file_ok("a-b_c.1.md"));
-	ASSERT(!ctxd_memory_bank_file_ok(".hidden.md"));
-	ASSERT(!ctxd_memory_bank_file_ok("../x.md"));
-	ASSERT(!ctxd_memory_bank_file_ok("a/b.md"));
-	ASSERT(!ctxd_memory_bank_file_ok("x.txt"));
-	ASSERT(!ctxd_memory_bank_file_ok(".md"));
-	ASSERT(!ctxd_memory_bank_file_ok("a b.md"));
-	ASSERT(ctxd_memory_bank_project_ok("web-app"));
-	ASSERT(!ctxd_memory_bank_project_ok(".."));
-	ASSERT(!ctxd_memory_bank_project_ok("a/b"));
-	ASSERT(!ctxd_memory_bank_project_ok(""));
+	ASSERT(ctxd_mb_file_ok("activeContext.md"));
+	ASSERT(ctxd_mb_file_ok("a-b_c.1.md"));
+	ASSERT(!ctxd_mb_file_ok(".hidden.md"));
+	ASSERT(!ctxd_mb_file_ok("../x.md"));
+	ASSERT(!ctxd_mb_file_ok("a/b.md"));
+	ASSERT(!ctxd_mb_file_ok("x.txt"));
+	ASSERT(!ctxd_mb_file_ok(".md"));
+	ASSERT(!ctxd_mb_file_ok("a b.md"));
+	ASSERT(ctxd_mb_project_ok("web-app"));
+	ASSERT(!ctxd_mb_project_ok(".."));
+	ASSERT(!ctxd_mb_project_ok("a/b"));
+	ASSERT(!ctxd_mb_project_ok(""));
 }
 
 static void test_init_list(void)
@@ -1053,7 +918,7 @@ static void validate_case(const char *dir)
 	struct ctxd_error err;
 	ASSERT_EQ(ctxd_sandbox_add_root(s, dir, true, &err), 0);
 	ctxd_sandbox_seal(s);
-	struct ctxd_memory_bank *m = ctxd_memory_bank_create(&c, s, &err);
+	struct ctxd_mb *m = ctxd_mb_create(&c, s, &err);
 	struct ctxd_tool_ctx cx = {.cfg = &c, .sandbox = s, .ud = m};
 	json_t *r = callc(&cx, "memory_bank_validate", "{}");
 	ASSERT(!is_error(r));
@@ -1091,7 +956,7 @@ static void validate_case(const char *dir)
 	expect_error(callc(&cx, "memory_bank_write",
 			   "{\"file\": \"x.md\", \"content\": \"x\", \"mode\": \"create\"}"),
 		     "read-only root");
-	ctxd_memory_bank_destroy(m);
+	ctxd_mb_destroy(m);
 	ctxd_sandbox_destroy(s);
 	ctxd_config_finish(&c);
 }
@@ -1148,7 +1013,7 @@ static void test_validate_config(void)
 	const char *const core[] = {"projectbrief.md", "productContext.md", "systemPatterns.md",
 				    "techContext.md"};
 	for (size_t i = 0; i < 4; i++) {
-		put_in(vb, core[i], ctxd_memory_bank_template(core[i]));
+		put_in(vb, core[i], ctxd_mb_template(core[i]));
 	}
 	put_in(vb, "activeContext.md", "# Aktiver Kontext\n\n## 1. Aktueller Fokus\n\nx\n\n"
 				       "## Nächste Schritte\n\ny\n");
@@ -1207,7 +1072,9 @@ static void test_validate_stale(void)
 
 static void test_resources(void)
 {
-	const struct ctxd_resource_provider *p = ctxd_memory_bank_resources(mb);
+	struct ctxd_resource_provider prov;
+	ctxd_memory_bank_provider_init(mb, &prov);
+	const struct ctxd_resource_provider *p = &prov;
 	ASSERT_STR_EQ(p->scheme, "memory-bank");
 	struct ctxd_provider_ctx pc = {.cfg = &cfg, .sandbox = sb};
 	struct ctxd_error err;
@@ -1264,7 +1131,7 @@ static void test_multi_project(void)
 	snprintf(p, sizeof(p), "%s/banks", root);
 	c.memory_bank_path = strdup(p);
 	struct ctxd_error err;
-	struct ctxd_memory_bank *m = ctxd_memory_bank_create(&c, sb, &err);
+	struct ctxd_mb *m = ctxd_mb_create(&c, sb, &err);
 	struct ctxd_tool_ctx cx = {.cfg = &c, .sandbox = sb, .ud = m};
 	expect_error(callc(&cx, "memory_bank_init", "{}"), "argument 'project' is required");
 	expect_error(callc(&cx, "memory_bank_init", "{\"project\": \"../up\"}"),
@@ -1277,7 +1144,9 @@ static void test_multi_project(void)
 	json_decref(r);
 	expect_error(callc(&cx, "memory_bank_list", "{\"project\": \"nope\"}"),
 		     "no memory bank for project nope");
-	const struct ctxd_resource_provider *rp = ctxd_memory_bank_resources(m);
+	struct ctxd_resource_provider prov;
+	ctxd_memory_bank_provider_init(m, &prov);
+	const struct ctxd_resource_provider *rp = &prov;
 	struct ctxd_provider_ctx pc = {.cfg = &c, .sandbox = sb};
 	json_t *out = json_array();
 	ASSERT_EQ(rp->list(rp->ud, &pc, out, &err), 0);
@@ -1286,7 +1155,7 @@ static void test_multi_project(void)
 	json_t *rd = rp->read(rp->ud, &pc, "memory-bank://api/progress.md", &err);
 	ASSERT(rd);
 	json_decref(rd);
-	ctxd_memory_bank_destroy(m);
+	ctxd_mb_destroy(m);
 	ctxd_config_finish(&c);
 }
 
@@ -1428,7 +1297,9 @@ static void test_fifos(void)
 	r = callc(cx, "memory_bank_list", "{}");
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "files")), 1);
 	json_decref(r);
-	const struct ctxd_resource_provider *rp = ctxd_memory_bank_resources(ob.m);
+	struct ctxd_resource_provider prov;
+	ctxd_memory_bank_provider_init(ob.m, &prov);
+	const struct ctxd_resource_provider *rp = &prov;
 	struct ctxd_provider_ctx pc = {.cfg = &ob.c, .sandbox = sb};
 	struct ctxd_error err;
 	ASSERT(!rp->read(rp->ud, &pc, "memory-bank://default/activeContext.md", &err));
@@ -1547,15 +1418,12 @@ int main(void)
 	struct ctxd_error err;
 	ASSERT_EQ(ctxd_sandbox_add_root(sb, root, false, &err), 0);
 	ctxd_sandbox_seal(sb);
-	mb = ctxd_memory_bank_create(&cfg, sb, &err);
+	mb = ctxd_mb_create(&cfg, sb, &err);
 	ASSERT(mb);
 	ctx.cfg = &cfg;
 	ctx.sandbox = sb;
 	ctx.ud = mb;
 
-	RUN(test_md_atx);
-	RUN(test_md_setext_and_fences);
-	RUN(test_md_crlf_frontmatter);
 	RUN(test_atomic_write);
 	RUN(test_names);
 	RUN(test_init_list);
@@ -1573,12 +1441,11 @@ int main(void)
 	RUN(test_validate_stale);
 	RUN(test_resources);
 	RUN(test_multi_project);
-	RUN(test_md_lone_cr);
 	RUN(test_sigkill_mid_write);
 	RUN(test_git_status);
 	RUN(test_fifos);
 
-	ctxd_memory_bank_destroy(mb);
+	ctxd_mb_destroy(mb);
 	ctxd_sandbox_destroy(sb);
 	ctxd_config_finish(&cfg);
 	rm_rf(root);

@@ -1,9 +1,9 @@
 /* tools/memory_bank.c - the memory_bank_* tools and the memory-bank:// resources over the
- * bank in src/memory_bank.c.
+ * bank (src/mb_store.c and its siblings).
  *
- * Every handler opens the bank through the sandbox (ctxd_memory_bank_open), so a file
+ * Every handler opens the bank through the sandbox (ctxd_mb_open), so a file
  * argument is only ever a name inside the bank directory. Writes go through
- * ctxd_memory_bank_edit: locked, precondition re-checked under the lock, atomic, recorded
+ * ctxd_mb_edit: locked, precondition re-checked under the lock, atomic, recorded
  * in the history. A failed precondition is an isError result whose structuredContent
  * carries currentSha256, so the agent can re-read and retry.
  */
@@ -20,23 +20,17 @@
 #include <unistd.h>
 
 #include "ctxd/fsutil.h"
+#include "ctxd/mb_history.h"
+#include "ctxd/mb_search.h"
+#include "ctxd/mb_validate.h"
+#include "ctxd/md_sections.h"
 #include "ctxd/strbuf.h"
+#include "memory_bank_priv.h"
 #include "schemas/schemas.h"
 
 #define RO_FLAGS (CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT)
-#define DEFAULT_READ_BYTES (256u * 1024u)
 
 /* ---- helpers ----------------------------------------------------------------------- */
-
-static const char *str_arg(json_t *args, const char *key)
-{
-	return json_string_value(json_object_get(args, key));
-}
-
-static json_t *fail_err(const struct ctxd_error *err)
-{
-	return ctxd_tool_error("%s", err->msg);
-}
 
 /* The first NUL or control character in string `v` that `what` may not hold: none at all in
  * a name (file, files, project), only tab in other text (heading, section, query); SIZE_MAX
@@ -70,10 +64,7 @@ static json_t *bad_char_error(const char *key, size_t item, json_t *v, size_t at
 								   : "the name");
 }
 
-/* Refuse, in every bank tool, string arguments holding NUL or control characters: names
- * (file, files, project) may hold none, other text none but tab. `content` is the file's
- * text and is written as given. Returns an isError result, or NULL when all are clean. */
-static json_t *check_chars(json_t *args)
+json_t *ctxd_memory_bank_check_chars(json_t *args)
 {
 	const char *key;
 	json_t *v;
@@ -95,34 +86,26 @@ static json_t *check_chars(json_t *args)
 	return NULL;
 }
 
-/* Open the bank named by the `project` argument. */
-static json_t *open_bank(const struct ctxd_tool_ctx *ctx, json_t *args, bool create,
-			 struct ctxd_mb_dir *dir)
+json_t *ctxd_memory_bank_open_arg(const struct ctxd_tool_ctx *ctx, json_t *args, bool create,
+				  struct ctxd_mb_dir *dir)
 {
 	struct ctxd_error err = {0};
-	if (ctxd_memory_bank_open(ctx->ud, ctx->sandbox, str_arg(args, "project"), create, dir,
+	if (ctxd_mb_open(ctx->ud, ctx->sandbox, str_arg(args, "project"), create, dir,
 				  &err)) {
 		return fail_err(&err);
 	}
 	return NULL;
 }
 
-static json_t *check_file(const char *file)
+json_t *ctxd_memory_bank_check_file(const char *file)
 {
-	if (!ctxd_memory_bank_file_ok(file)) {
+	if (!ctxd_mb_file_ok(file)) {
 		return ctxd_tool_error("argument 'file': '%.200s' is not a bank file name (letters, "
 				       "digits, '.', '_', '-', ending in .md, no leading dot; no "
 				       "directories)",
 				       file);
 	}
 	return NULL;
-}
-
-static void iso_time(time_t t, char out[32])
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* The line ending the file uses: "\r\n" when its first line ends so. */
@@ -237,12 +220,12 @@ static int put_fn(void *arg, const char *cur, size_t len, char **out, size_t *ou
 
 static json_t *mb_init(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	json_t *bad = check_chars(args);
+	json_t *bad = ctxd_memory_bank_check_chars(args);
 	if (bad) {
 		return bad;
 	}
 	struct ctxd_mb_dir dir;
-	json_t *e = open_bank(ctx, args, true, &dir);
+	json_t *e = ctxd_memory_bank_open_arg(ctx, args, true, &dir);
 	if (e) {
 		return e;
 	}
@@ -251,13 +234,13 @@ static json_t *mb_init(const struct ctxd_tool_ctx *ctx, json_t *args)
 	json_t *res = NULL;
 	struct ctxd_strbuf t = {0};
 	for (int i = 0; i < CTXD_MB_CORE_COUNT; i++) {
-		const char *f = ctxd_memory_bank_core[i];
-		const char *tpl = ctxd_memory_bank_template(f);
+		const char *f = ctxd_mb_core[i];
+		const char *tpl = ctxd_mb_template(f);
 		struct put_arg a = {tpl, strlen(tpl), !overwrite, f};
 		struct ctxd_mb_result r;
 		struct ctxd_error err = {0};
 		char cur[65];
-		if (ctxd_memory_bank_edit(ctx->ud, &dir, f, NULL, put_fn, &a, &r, cur, &err)) {
+		if (ctxd_mb_edit(ctx->ud, &dir, f, NULL, put_fn, &a, &r, cur, &err)) {
 			if (err.code == CTXD_MB_PRECONDITION) {
 				json_array_append_new(kept, json_string(f));
 				continue;
@@ -283,366 +266,18 @@ out:
 	return res;
 }
 
-/* ---- memory_bank_list -------------------------------------------------------------- */
-
-static json_t *headings_json(const char *buf, size_t len)
-{
-	struct ctxd_md_section *s;
-	size_t n;
-	json_t *a = json_array();
-	if (!a || ctxd_md_sections(buf, len, &s, &n)) {
-		return a;
-	}
-	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(a, json_pack("{s:i, s:o, s:I}", "level", s[i].level, "text",
-						   ctxd_memory_bank_json_text(buf + s[i].title,
-									      s[i].title_len),
-						   "line", (json_int_t)s[i].line));
-	}
-	free(s);
-	return a;
-}
-
-static json_t *mb_list(const struct ctxd_tool_ctx *ctx, json_t *args)
-{
-	json_t *bad = check_chars(args);
-	if (bad) {
-		return bad;
-	}
-	struct ctxd_mb_dir dir;
-	json_t *e = open_bank(ctx, args, false, &dir);
-	if (e) {
-		return e;
-	}
-	struct ctxd_error err = {0};
-	json_t *names = ctxd_memory_bank_files(dir.fd, &err);
-	if (!names) {
-		close(dir.fd);
-		return fail_err(&err);
-	}
-	json_t *files = json_array(), *missing = json_array();
-	struct ctxd_strbuf t = {0};
-	ctxd_strbuf_printf(&t, "memory bank '%s' (project %s):\n", dir.abs, dir.project);
-	size_t k;
-	json_t *v;
-	json_array_foreach(names, k, v) {
-		const char *f = json_string_value(v);
-		char *data;
-		size_t len;
-		struct stat st;
-		if (fstatat(dir.fd, f, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    ctxd_memory_bank_read_file(dir.fd, f, &data, &len) < 0) {
-			continue;
-		}
-		char sha[65], ts[32];
-		ctxd_sha256_hex(data, len, sha);
-		iso_time(st.st_mtim.tv_sec, ts);
-		json_t *h = headings_json(data, len);
-		ctxd_strbuf_printf(&t, "  %s  %zu bytes  %s  %zu headings  sha256 %s\n", f, len, ts,
-			 json_array_size(h), sha);
-		json_array_append_new(files, json_pack("{s:s, s:I, s:s, s:s, s:o}", "file", f,
-						       "size", (json_int_t)len, "mtime", ts,
-						       "sha256", sha, "headings", h));
-		free(data);
-	}
-	for (int i = 0; i < CTXD_MB_CORE_COUNT; i++) {
-		bool have = false;
-		json_array_foreach(names, k, v) {
-			have = have || strcmp(json_string_value(v), ctxd_memory_bank_core[i]) == 0;
-		}
-		if (!have) {
-			json_array_append_new(missing, json_string(ctxd_memory_bank_core[i]));
-		}
-	}
-	if (json_array_size(missing)) {
-		ctxd_strbuf_str(&t, "missing core files:");
-		json_array_foreach(missing, k, v) {
-			ctxd_strbuf_printf(&t, " %s", json_string_value(v));
-		}
-		ctxd_strbuf_str(&t, " (memory_bank_init creates them)\n");
-	}
-	json_t *res = ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:s, s:o, s:o}", "bank",
-								  dir.abs, "project", dir.project,
-								  "files", files, "missingCore",
-								  missing));
-	free(t.p);
-	json_decref(names);
-	close(dir.fd);
-	return res;
-}
-
-/* ---- memory_bank_read -------------------------------------------------------------- */
-
-/* Trim a heading argument: blanks around, and '#' marks an agent may have included. */
-static void heading_arg(const char *h, const char **s, size_t *n)
-{
-	size_t a = 0, e = strlen(h);
-	while (a < e && (h[a] == ' ' || h[a] == '\t')) {
-		a++;
-	}
-	size_t hs = a;
-	while (a < e && h[a] == '#') {
-		a++;
-	}
-	if (a > hs && a < e && (h[a] == ' ' || h[a] == '\t')) {
-		while (a < e && (h[a] == ' ' || h[a] == '\t')) {
-			a++;
-		}
-	} else {
-		a = hs;
-	}
-	while (e > a && (h[e - 1] == ' ' || h[e - 1] == '\t')) {
-		e--;
-	}
-	*s = h + a;
-	*n = e - a;
-}
-
-/* Index of the first section titled `heading`, or -1; the headings list in `names` when
- * not found. */
-static long find_section(const char *buf, const struct ctxd_md_section *secs, size_t n,
-			 const char *heading, struct ctxd_strbuf *names)
-{
-	const char *h;
-	size_t hl;
-	heading_arg(heading, &h, &hl);
-	for (size_t i = 0; i < n; i++) {
-		if (secs[i].title_len == hl && memcmp(buf + secs[i].title, h, hl) == 0) {
-			return (long)i;
-		}
-	}
-	for (size_t i = 0; names && i < n && i < 40; i++) {
-		ctxd_strbuf_printf(names, "%s'%.*s'", i ? ", " : "",
-			 (int)(secs[i].title_len > 100 ? 100 : secs[i].title_len),
-			 buf + secs[i].title);
-	}
-	return -1;
-}
-
-struct read_opts {
-	const char *section;
-	size_t offset, limit; /* offset 1-based; limit 0 = all */
-	bool has_limit;
-	size_t cap;           /* bytes left */
-};
-
-/* One file's entry, or NULL with *why set (missing file or section). */
-static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct read_opts *o,
-			struct ctxd_strbuf *why, bool *oom)
-{
-	char *data;
-	size_t len;
-	if (ctxd_memory_bank_read_file(dir->fd, f, &data, &len) < 0) {
-		char msg[400];
-		ctxd_strbuf_str(why, ctxd_memory_bank_read_error(dir->fd, f, errno, msg,
-								 sizeof(msg)));
-		return NULL;
-	}
-	char sha[65];
-	ctxd_sha256_hex(data, len, sha);
-	size_t s = 0, e = len, first_line = 1;
-	json_t *heading = NULL;
-	if (o->section) {
-		struct ctxd_md_section *secs;
-		size_t n;
-		if (ctxd_md_sections(data, len, &secs, &n)) {
-			free(data);
-			*oom = true;
-			return NULL;
-		}
-		struct ctxd_strbuf names = {0};
-		long i = find_section(data, secs, n, o->section, &names);
-		if (i < 0) {
-			ctxd_strbuf_printf(why, "'%s' has no section '%.200s'; its headings: %s", f, o->section,
-				 names.p ? names.p : "(none)");
-			free(names.p);
-			free(secs);
-			free(data);
-			return NULL;
-		}
-		free(names.p);
-		s = secs[i].start;
-		e = secs[i].end;
-		first_line = secs[i].line;
-		heading = ctxd_memory_bank_json_text(data + secs[i].title, secs[i].title_len);
-		free(secs);
-	}
-	/* lines of [s, e) */
-	size_t total = 0;
-	for (size_t i = s; i < e; i++) {
-		total += data[i] == '\n';
-	}
-	if (e > s && data[e - 1] != '\n') {
-		total++;
-	}
-	size_t line = 1, p = s, from;
-	while (line < o->offset && p < e) {
-		const char *nl = memchr(data + p, '\n', e - p);
-		p = nl ? (size_t)(nl - data) + 1 : e;
-		line++;
-	}
-	from = p;
-	size_t got = 0;
-	bool truncated = false;
-	while (p < e && (!o->has_limit || got < o->limit)) {
-		const char *nl = memchr(data + p, '\n', e - p);
-		size_t q = nl ? (size_t)(nl - data) + 1 : e;
-		if (q - from > o->cap) {
-			truncated = true;
-			break;
-		}
-		p = q;
-		got++;
-	}
-	o->cap -= p - from;
-	size_t start_line = o->offset <= total ? o->offset : total + 1;
-	json_t *j = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:b}", "file", f, "sha256", sha,
-			      "content", ctxd_memory_bank_json_text(data + from, p - from),
-			      "totalLines", (json_int_t)total, "startLine", (json_int_t)start_line,
-			      "endLine", (json_int_t)(start_line + got - 1), "fileLine",
-			      (json_int_t)(first_line + start_line - 1), "truncated", truncated);
-	if (j && heading) {
-		json_object_set_new(j, "heading", heading);
-	} else {
-		json_decref(heading);
-	}
-	if (j && truncated) {
-		json_object_set_new(j, "nextOffset", json_integer((json_int_t)(start_line + got)));
-	}
-	free(data);
-	if (!j) {
-		*oom = true;
-	}
-	return j;
-}
-
-static json_t *mb_read(const struct ctxd_tool_ctx *ctx, json_t *args)
-{
-	json_t *bad = check_chars(args);
-	if (bad) {
-		return bad;
-	}
-	const char *file = str_arg(args, "file");
-	json_t *list = json_object_get(args, "files");
-	bool core = json_is_true(json_object_get(args, "core"));
-	int sel = (file != NULL) + (list != NULL) + core;
-	if (sel != 1) {
-		return ctxd_tool_error("give exactly one of 'file', 'files' or 'core': true (got %d)",
-				       sel);
-	}
-	bad = file ? check_file(file) : NULL;
-	if (bad) {
-		return bad;
-	}
-	size_t k;
-	json_t *v;
-	json_array_foreach(list, k, v) {
-		if (!json_is_string(v) || !ctxd_memory_bank_file_ok(json_string_value(v))) {
-			return ctxd_tool_error("argument 'files': item %zu is not a bank file name "
-					       "(letters, digits, '.', '_', '-', ending in .md)",
-					       k);
-		}
-	}
-	struct read_opts o = {
-		.section = str_arg(args, "section"),
-		.offset = 1,
-		.cap = ctx->cfg && ctx->cfg->max_read_bytes ? ctx->cfg->max_read_bytes
-							     : DEFAULT_READ_BYTES,
-	};
-	json_t *jo = json_object_get(args, "offset"), *jl = json_object_get(args, "limit");
-	if (jo) {
-		if (json_integer_value(jo) < 1) {
-			return ctxd_tool_error("argument 'offset' must be at least 1 (lines count "
-					       "from 1)");
-		}
-		o.offset = (size_t)json_integer_value(jo);
-	}
-	if (jl) {
-		o.has_limit = true;
-		o.limit = json_integer_value(jl) < 0 ? 0 : (size_t)json_integer_value(jl);
-	}
-	struct ctxd_mb_dir dir;
-	json_t *e = open_bank(ctx, args, false, &dir);
-	if (e) {
-		return e;
-	}
-	json_t *names = json_array();
-	if (file) {
-		json_array_append_new(names, json_string(file));
-	} else if (list) {
-		json_array_extend(names, list);
-	} else {
-		for (int i = 0; i < CTXD_MB_CORE_COUNT; i++) {
-			json_array_append_new(names, json_string(ctxd_memory_bank_core[i]));
-		}
-	}
-	json_t *files = json_array(), *missing = json_array(), *res = NULL;
-	struct ctxd_strbuf t = {0}, why = {0};
-	bool oom = false;
-	json_array_foreach(names, k, v) {
-		const char *f = json_string_value(v);
-		why.len = 0;
-		json_t *one = read_one(&dir, f, &o, &why, &oom);
-		if (oom) {
-			break;
-		}
-		if (!one) {
-			if (file) {
-				res = ctxd_tool_error("%s", why.p ? why.p : "cannot read");
-				goto out;
-			}
-			json_array_append_new(missing, json_string(f));
-			continue;
-		}
-		const char *h = json_string_value(json_object_get(one, "heading"));
-		ctxd_strbuf_printf(&t, "==> %s%s%s%s (sha256 %s, lines %lld-%lld of %lld%s) <==\n", f,
-			 h ? " # " : "", h ? h : "", "",
-			 json_string_value(json_object_get(one, "sha256")),
-			 (long long)json_integer_value(json_object_get(one, "startLine")),
-			 (long long)json_integer_value(json_object_get(one, "endLine")),
-			 (long long)json_integer_value(json_object_get(one, "totalLines")),
-			 json_is_true(json_object_get(one, "truncated")) ? ", truncated" : "");
-		ctxd_strbuf_str(&t, json_string_value(json_object_get(one, "content")));
-		if (t.len && t.p[t.len - 1] != '\n') {
-			ctxd_strbuf_str(&t, "\n");
-		}
-		json_array_append_new(files, one);
-	}
-	if (oom) {
-		res = NULL;
-		goto out;
-	}
-	if (json_array_size(missing)) {
-		ctxd_strbuf_str(&t, o.section ? "without that section or missing:" : "missing:");
-		json_array_foreach(missing, k, v) {
-			ctxd_strbuf_printf(&t, " %s", json_string_value(v));
-		}
-		ctxd_strbuf_str(&t, "\n");
-	}
-	res = ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:O, s:O}", "project", dir.project,
-							  "files", files, "missing", missing));
-out:
-	free(t.p);
-	free(why.p);
-	json_decref(files);
-	json_decref(missing);
-	json_decref(names);
-	close(dir.fd);
-	return res;
-}
-
 /* ---- memory_bank_write ------------------------------------------------------------- */
 
 static json_t *mb_write(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	json_t *bad = check_chars(args);
+	json_t *bad = ctxd_memory_bank_check_chars(args);
 	if (bad) {
 		return bad;
 	}
 	const char *file = str_arg(args, "file");
 	const char *mode = str_arg(args, "mode");
 	json_t *jc = json_object_get(args, "content");
-	json_t *e = check_file(file);
+	json_t *e = ctxd_memory_bank_check_file(file);
 	if (e) {
 		return e;
 	}
@@ -653,14 +288,14 @@ static json_t *mb_write(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	const char *expected = str_arg(args, "expectedSha256");
 	struct ctxd_mb_dir dir;
-	if ((e = open_bank(ctx, args, false, &dir))) {
+	if ((e = ctxd_memory_bank_open_arg(ctx, args, false, &dir))) {
 		return e;
 	}
 	struct put_arg a = {json_string_value(jc), json_string_length(jc), create, file};
 	struct ctxd_mb_result r;
 	struct ctxd_error err = {0};
 	char cur[65];
-	int rc = ctxd_memory_bank_edit(ctx->ud, &dir, file, expected, put_fn, &a, &r, cur, &err);
+	int rc = ctxd_mb_edit(ctx->ud, &dir, file, expected, put_fn, &a, &r, cur, &err);
 	close(dir.fd);
 	return edit_result("memory_bank_write", file, rc, &r, cur, &err);
 }
@@ -675,6 +310,92 @@ struct sec_arg {
 	enum sec_op op;
 	bool created;
 };
+
+/* A new section "## heading" holding the content, at the end of `cur`, after one blank
+ * line. */
+static void append_new_section(struct ctxd_strbuf *b, const char *cur, size_t len,
+			       const struct sec_arg *a, const char *eol)
+{
+	const char *h;
+	size_t hl;
+	ctxd_memory_bank_heading_arg(a->heading, &h, &hl);
+	ctxd_strbuf_add(b, cur, len);
+	if (len && cur[len - 1] != '\n') {
+		ctxd_strbuf_str(b, eol);
+	}
+	/* one blank line between the old text and the new heading */
+	bool ends_blank = b->len >= 2 && b->p && b->p[b->len - 1] == '\n' &&
+			  (b->p[b->len - 2] == '\n' ||
+			   (b->len >= 3 && b->p[b->len - 2] == '\r' && b->p[b->len - 3] == '\n'));
+	if (len && !ends_blank) {
+		ctxd_strbuf_str(b, eol);
+	}
+	ctxd_strbuf_str(b, "## ");
+	ctxd_strbuf_add(b, h, hl);
+	ctxd_strbuf_str(b, eol);
+	ctxd_strbuf_str(b, eol);
+	add_normalized(b, a->content, a->content_len, eol);
+	ctxd_strbuf_str(b, eol);
+}
+
+/* `cur` with section `s` replaced, appended to or prepended to (a->op). */
+static void edit_section(struct ctxd_strbuf *b, const char *cur, size_t len,
+			 const struct ctxd_md_section *s, const struct sec_arg *a,
+			 const char *eol)
+{
+	size_t body = s->body, end = s->end;
+	bool more = end < len; /* another heading follows */
+	/* last non-blank byte of the section, and first non-blank line start */
+	size_t last = end;
+	while (last > body && (cur[last - 1] == '\n' || cur[last - 1] == '\r' ||
+			       cur[last - 1] == ' ' || cur[last - 1] == '\t')) {
+		last--;
+	}
+	bool empty = last <= body || blank_range(cur, body, end);
+	ctxd_strbuf_add(b, cur, body);
+	if (body == len && len && cur[len - 1] != '\n') {
+		ctxd_strbuf_str(b, eol); /* the heading was the last line, without a line end */
+	}
+	if (a->op == OP_REPLACE || empty) {
+		ctxd_strbuf_str(b, eol);
+		add_normalized(b, a->content, a->content_len, eol);
+		if (a->content_len && !blank_range(a->content, 0, a->content_len)) {
+			ctxd_strbuf_str(b, eol);
+		}
+		if (more) {
+			ctxd_strbuf_str(b, eol);
+		}
+		ctxd_strbuf_add(b, cur + end, len - end);
+	} else if (a->op == OP_APPEND) {
+		/* after the section's last line with text, before its trailing blank lines */
+		const char *nl = memchr(cur + last, '\n', end - last);
+		size_t at = nl ? (size_t)(nl - cur) + 1 : end;
+		ctxd_strbuf_add(b, cur + body, at - body);
+		if (at == end && (at == 0 || cur[at - 1] != '\n')) {
+			ctxd_strbuf_str(b, eol);
+		}
+		add_normalized(b, a->content, a->content_len, eol);
+		ctxd_strbuf_str(b, eol);
+		ctxd_strbuf_add(b, cur + at, len - at);
+	} else {
+		size_t at = body;
+		while (at < end) {
+			const char *nl = memchr(cur + at, '\n', end - at);
+			size_t next = nl ? (size_t)(nl - cur) + 1 : end;
+			if (!blank_range(cur, at, next)) {
+				break;
+			}
+			at = next;
+		}
+		ctxd_strbuf_add(b, cur + body, at - body);
+		add_normalized(b, a->content, a->content_len, eol);
+		/* a blank line between the new text and the old: without it the two would run
+		 * together into one paragraph (or one list) */
+		ctxd_strbuf_str(b, eol);
+		ctxd_strbuf_str(b, eol);
+		ctxd_strbuf_add(b, cur + at, len - at);
+	}
+}
 
 static int section_fn(void *arg, const char *cur, size_t len, char **out, size_t *out_len,
 		      struct ctxd_error *err)
@@ -695,103 +416,29 @@ static int section_fn(void *arg, const char *cur, size_t len, char **out, size_t
 	}
 	const char *eol = file_eol(cur, len);
 	struct ctxd_strbuf b = {0}, names = {0};
-	long i = find_section(cur, secs, n, a->heading, &names);
+	long i = ctxd_memory_bank_find_section(cur, secs, n, a->heading, &names);
 	int rc = 0;
-	if (i < 0) {
-		if (a->op != OP_APPEND) {
-			ctxd_error_set_errno(err, 0, ENOENT,
-					     "argument 'heading': '%s' has no section '%.200s' (only "
-					     "op append creates one); its headings: %s",
-					     a->file, a->heading, names.p ? names.p : "(none)");
-			rc = -1;
-			goto out;
-		}
-		const char *h;
-		size_t hl;
-		heading_arg(a->heading, &h, &hl);
-		ctxd_strbuf_add(&b, cur, len);
-		if (len && cur[len - 1] != '\n') {
-			ctxd_strbuf_str(&b, eol);
-		}
-		/* one blank line between the old text and the new heading */
-		bool ends_blank = b.len >= 2 && b.p && b.p[b.len - 1] == '\n' &&
-				  (b.p[b.len - 2] == '\n' ||
-				   (b.len >= 3 && b.p[b.len - 2] == '\r' && b.p[b.len - 3] == '\n'));
-		if (len && !ends_blank) {
-			ctxd_strbuf_str(&b, eol);
-		}
-		ctxd_strbuf_str(&b, "## ");
-		ctxd_strbuf_add(&b, h, hl);
-		ctxd_strbuf_str(&b, eol);
-		ctxd_strbuf_str(&b, eol);
-		add_normalized(&b, a->content, a->content_len, eol);
-		ctxd_strbuf_str(&b, eol);
+	if (i < 0 && a->op != OP_APPEND) {
+		ctxd_error_set_errno(err, 0, ENOENT,
+				     "argument 'heading': '%s' has no section '%.200s' (only "
+				     "op append creates one); its headings: %s",
+				     a->file, a->heading, names.p ? names.p : "(none)");
+		rc = -1;
+	} else if (i < 0) {
+		append_new_section(&b, cur, len, a, eol);
 		a->created = true;
-		goto done;
-	}
-	const struct ctxd_md_section *s = &secs[i];
-	size_t body = s->body, end = s->end;
-	bool more = end < len; /* another heading follows */
-	/* last non-blank byte of the section, and first non-blank line start */
-	size_t last = end;
-	while (last > body && (cur[last - 1] == '\n' || cur[last - 1] == '\r' ||
-			       cur[last - 1] == ' ' || cur[last - 1] == '\t')) {
-		last--;
-	}
-	bool empty = last <= body || blank_range(cur, body, end);
-	ctxd_strbuf_add(&b, cur, body);
-	if (body == len && len && cur[len - 1] != '\n') {
-		ctxd_strbuf_str(&b, eol); /* the heading was the last line, without a line end */
-	}
-	if (a->op == OP_REPLACE || empty) {
-		ctxd_strbuf_str(&b, eol);
-		add_normalized(&b, a->content, a->content_len, eol);
-		if (a->content_len && !blank_range(a->content, 0, a->content_len)) {
-			ctxd_strbuf_str(&b, eol);
-		}
-		if (more) {
-			ctxd_strbuf_str(&b, eol);
-		}
-		ctxd_strbuf_add(&b, cur + end, len - end);
-	} else if (a->op == OP_APPEND) {
-		/* after the section's last line with text, before its trailing blank lines */
-		const char *nl = memchr(cur + last, '\n', end - last);
-		size_t at = nl ? (size_t)(nl - cur) + 1 : end;
-		ctxd_strbuf_add(&b, cur + body, at - body);
-		if (at == end && (at == 0 || cur[at - 1] != '\n')) {
-			ctxd_strbuf_str(&b, eol);
-		}
-		add_normalized(&b, a->content, a->content_len, eol);
-		ctxd_strbuf_str(&b, eol);
-		ctxd_strbuf_add(&b, cur + at, len - at);
 	} else {
-		size_t at = body;
-		while (at < end) {
-			const char *nl = memchr(cur + at, '\n', end - at);
-			size_t next = nl ? (size_t)(nl - cur) + 1 : end;
-			if (!blank_range(cur, at, next)) {
-				break;
-			}
-			at = next;
-		}
-		ctxd_strbuf_add(&b, cur + body, at - body);
-		add_normalized(&b, a->content, a->content_len, eol);
-		/* a blank line between the new text and the old: without it the two would run
-		 * together into one paragraph (or one list) */
-		ctxd_strbuf_str(&b, eol);
-		ctxd_strbuf_str(&b, eol);
-		ctxd_strbuf_add(&b, cur + at, len - at);
+		edit_section(&b, cur, len, &secs[i], a, eol);
 	}
-done:
-	if (b.oom) {
+	if (rc == 0 && b.oom) {
 		ctxd_error_set_errno(err, 0, ENOMEM, "out of memory");
 		rc = -1;
-		goto out;
 	}
-	*out = b.p ? b.p : strdup("");
-	*out_len = b.len;
-	b.p = NULL;
-out:
+	if (rc == 0) {
+		*out = b.p ? b.p : strdup("");
+		*out_len = b.len;
+		b.p = NULL;
+	}
 	free(b.p);
 	free(names.p);
 	free(secs);
@@ -800,19 +447,19 @@ out:
 
 static json_t *mb_update_section(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	json_t *bad = check_chars(args);
+	json_t *bad = ctxd_memory_bank_check_chars(args);
 	if (bad) {
 		return bad;
 	}
 	const char *file = str_arg(args, "file");
-	json_t *e = check_file(file);
+	json_t *e = ctxd_memory_bank_check_file(file);
 	if (e) {
 		return e;
 	}
 	const char *heading = str_arg(args, "heading");
 	const char *hs;
 	size_t hl;
-	heading_arg(heading, &hs, &hl);
+	ctxd_memory_bank_heading_arg(heading, &hs, &hl);
 	if (hl == 0 || memchr(hs, '\n', hl) || memchr(hs, '\r', hl)) {
 		return ctxd_tool_error("argument 'heading': give the heading's text without the "
 				       "'#' marks, on one line (e.g. \"Current Focus\")");
@@ -833,13 +480,13 @@ static json_t *mb_update_section(const struct ctxd_tool_ctx *ctx, json_t *args)
 		return ctxd_tool_error("argument 'content' is empty: nothing to %s", op);
 	}
 	struct ctxd_mb_dir dir;
-	if ((e = open_bank(ctx, args, false, &dir))) {
+	if ((e = ctxd_memory_bank_open_arg(ctx, args, false, &dir))) {
 		return e;
 	}
 	struct ctxd_mb_result r;
 	struct ctxd_error err = {0};
 	char cur[65];
-	int rc = ctxd_memory_bank_edit(ctx->ud, &dir, file, str_arg(args, "expectedSha256"),
+	int rc = ctxd_mb_edit(ctx->ud, &dir, file, str_arg(args, "expectedSha256"),
 				       section_fn, &a, &r, cur, &err);
 	close(dir.fd);
 	json_t *res = edit_result("memory_bank_update_section", file, rc, &r, cur, &err);
@@ -854,7 +501,7 @@ static json_t *mb_update_section(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 static json_t *mb_search(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	json_t *bad = check_chars(args);
+	json_t *bad = ctxd_memory_bank_check_chars(args);
 	if (bad) {
 		return bad;
 	}
@@ -865,12 +512,12 @@ static json_t *mb_search(const struct ctxd_tool_ctx *ctx, json_t *args)
 		return ctxd_tool_error("argument 'limit' must be from 1 to 100");
 	}
 	struct ctxd_mb_dir dir;
-	json_t *e = open_bank(ctx, args, false, &dir);
+	json_t *e = ctxd_memory_bank_open_arg(ctx, args, false, &dir);
 	if (e) {
 		return e;
 	}
 	struct ctxd_error err = {0};
-	json_t *hits = ctxd_memory_bank_search(ctx->ud, &dir, query, limit, &err);
+	json_t *hits = ctxd_mb_search(ctxd_mb_index(ctx->ud), &dir, query, limit, &err);
 	close(dir.fd);
 	if (!hits) {
 		return fail_err(&err);
@@ -898,17 +545,17 @@ static json_t *mb_search(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 static json_t *mb_validate(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	json_t *bad = check_chars(args);
+	json_t *bad = ctxd_memory_bank_check_chars(args);
 	if (bad) {
 		return bad;
 	}
 	struct ctxd_mb_dir dir;
-	json_t *e = open_bank(ctx, args, false, &dir);
+	json_t *e = ctxd_memory_bank_open_arg(ctx, args, false, &dir);
 	if (e) {
 		return e;
 	}
 	struct ctxd_error err = {0};
-	json_t *f = ctxd_memory_bank_validate(ctx->ud, &dir, &err);
+	json_t *f = ctxd_mb_validate(ctx->ud, &dir, &err);
 	close(dir.fd);
 	if (!f) {
 		return fail_err(&err);
@@ -944,28 +591,28 @@ static json_t *mb_validate(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 static json_t *mb_history(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	json_t *bad = check_chars(args);
+	json_t *bad = ctxd_memory_bank_check_chars(args);
 	if (bad) {
 		return bad;
 	}
 	const char *file = str_arg(args, "file");
-	json_t *e = check_file(file);
+	json_t *e = ctxd_memory_bank_check_file(file);
 	if (e) {
 		return e;
 	}
 	struct ctxd_mb_dir dir;
-	if ((e = open_bank(ctx, args, false, &dir))) {
+	if ((e = ctxd_memory_bank_open_arg(ctx, args, false, &dir))) {
 		return e;
 	}
 	struct ctxd_error err = {0};
-	json_t *vs = ctxd_memory_bank_history(&dir, file, &err);
+	json_t *vs = ctxd_mb_history(&dir, file, &err);
 	close(dir.fd);
 	if (!vs) {
 		return fail_err(&err);
 	}
 	struct ctxd_strbuf t = {0};
 	ctxd_strbuf_printf(&t, "%zu version(s) of '%s' kept (at most %u)\n", json_array_size(vs), file,
-		 ctxd_memory_bank_history_max(ctx->ud));
+		 ctxd_mb_history_max(ctx->ud));
 	size_t k;
 	json_t *v;
 	json_array_foreach(vs, k, v) {
@@ -985,12 +632,12 @@ static json_t *mb_history(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 static json_t *mb_restore(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	json_t *bad = check_chars(args);
+	json_t *bad = ctxd_memory_bank_check_chars(args);
 	if (bad) {
 		return bad;
 	}
 	const char *file = str_arg(args, "file");
-	json_t *e = check_file(file);
+	json_t *e = ctxd_memory_bank_check_file(file);
 	if (e) {
 		return e;
 	}
@@ -999,20 +646,20 @@ static json_t *mb_restore(const struct ctxd_tool_ctx *ctx, json_t *args)
 		return ctxd_tool_error("argument 'version' must be at least 1");
 	}
 	struct ctxd_mb_dir dir;
-	if ((e = open_bank(ctx, args, false, &dir))) {
+	if ((e = ctxd_memory_bank_open_arg(ctx, args, false, &dir))) {
 		return e;
 	}
 	struct ctxd_error err = {0};
 	char *data;
 	size_t len;
-	if (ctxd_memory_bank_version(&dir, file, (long)version, &data, &len, &err)) {
+	if (ctxd_mb_version(&dir, file, (long)version, &data, &len, &err)) {
 		close(dir.fd);
 		return fail_err(&err);
 	}
 	struct put_arg a = {data, len, false, file};
 	struct ctxd_mb_result r;
 	char cur[65];
-	int rc = ctxd_memory_bank_edit(ctx->ud, &dir, file, str_arg(args, "expectedSha256"),
+	int rc = ctxd_mb_edit(ctx->ud, &dir, file, str_arg(args, "expectedSha256"),
 				       put_fn, &a, &r, cur, &err);
 	free(data);
 	close(dir.fd);
@@ -1046,7 +693,7 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
         .input_schema = ctxd_schema_memory_bank_project_input,
         .output_schema = ctxd_schema_memory_bank_list_output,
         .flags = RO_FLAGS,
-        .fn = mb_list,
+        .fn = ctxd_memory_bank_list,
     },
     {
         .name = "memory_bank_read",
@@ -1058,7 +705,7 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
         .input_schema = ctxd_schema_memory_bank_read_input,
         .output_schema = ctxd_schema_memory_bank_read_output,
         .flags = RO_FLAGS,
-        .fn = mb_read,
+        .fn = ctxd_memory_bank_read,
     },
     {
         .name = "memory_bank_write",
@@ -1130,195 +777,3 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 const size_t ctxd_memory_bank_tools_count =
 	sizeof(ctxd_memory_bank_tools) / sizeof(ctxd_memory_bank_tools[0]);
 
-/* ---- resources: memory-bank://<project>/<file> ------------------------------------- */
-
-#define SCHEME "memory-bank://"
-
-/* Split a URI into project and file; false when it is not one of ours. */
-static bool parse_uri(const char *uri, char *project, size_t pn, char *file, size_t fn)
-{
-	size_t sl = strlen(SCHEME);
-	if (strncmp(uri, SCHEME, sl) != 0) {
-		return false;
-	}
-	const char *p = uri + sl, *slash = strchr(p, '/');
-	if (!slash || (size_t)(slash - p) >= pn || strlen(slash + 1) >= fn) {
-		return false;
-	}
-	memcpy(project, p, (size_t)(slash - p));
-	project[slash - p] = '\0';
-	strcpy(file, slash + 1);
-	return ctxd_memory_bank_project_ok(project) && ctxd_memory_bank_file_ok(file);
-}
-
-static int res_open(struct ctxd_memory_bank *mb, const struct ctxd_provider_ctx *ctx,
-		    const char *project, struct ctxd_mb_dir *dir, struct ctxd_error *err)
-{
-	return ctxd_memory_bank_open(mb, ctx ? ctx->sandbox : NULL, project, false, dir, err);
-}
-
-static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
-		    struct ctxd_error *err)
-{
-	(void)ctx;
-	json_t *projects = ctxd_memory_bank_projects(ud, ctx ? ctx->sandbox : NULL, err);
-	if (!projects) {
-		return -1;
-	}
-	size_t i;
-	json_t *p;
-	json_array_foreach(projects, i, p) {
-		struct ctxd_mb_dir dir;
-		struct ctxd_error e2;
-		if (res_open(ud, ctx, json_string_value(p), &dir, &e2)) {
-			continue;
-		}
-		json_t *files = ctxd_memory_bank_files(dir.fd, &e2);
-		size_t k;
-		json_t *f;
-		json_array_foreach(files, k, f) {
-			const char *name = json_string_value(f);
-			struct stat st;
-			if (fstatat(dir.fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-				continue;
-			}
-			char uri[512], title[300];
-			snprintf(uri, sizeof(uri), SCHEME "%s/%s", dir.project, name);
-			snprintf(title, sizeof(title), "%s/%s", dir.project, name);
-			json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:I}", "uri", uri,
-							     "name", title, "description",
-							     "Memory bank file", "mimeType",
-							     "text/markdown", "size",
-							     (json_int_t)st.st_size));
-		}
-		json_decref(files);
-		close(dir.fd);
-	}
-	json_decref(projects);
-	return 0;
-}
-
-static int res_templates(void *ud, json_t *out)
-{
-	(void)ud;
-	return json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}", "uriTemplate",
-						    SCHEME "{project}/{file}", "name",
-						    "memory-bank-file", "description",
-						    "A memory bank file; the project is \"default\" "
-						    "unless the server keeps one bank per project",
-						    "mimeType", "text/markdown"));
-}
-
-static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri,
-			struct ctxd_error *err)
-{
-	(void)ctx;
-	char project[128], file[256];
-	if (!parse_uri(uri, project, sizeof(project), file, sizeof(file))) {
-		ctxd_error_set(err, CTXD_PROVIDER_NOT_FOUND, "not a memory bank file URI: %.300s",
-			       uri);
-		return NULL;
-	}
-	struct ctxd_mb_dir dir;
-	if (res_open(ud, ctx, project, &dir, err)) {
-		err->code = CTXD_PROVIDER_NOT_FOUND;
-		return NULL;
-	}
-	char *data;
-	size_t len;
-	int rc = ctxd_memory_bank_read_file(dir.fd, file, &data, &len);
-	if (rc) {
-		int e = errno;
-		char why[400];
-		ctxd_memory_bank_read_error(dir.fd, file, e, why, sizeof(why));
-		ctxd_error_set_errno(err, e == ENOENT ? CTXD_PROVIDER_NOT_FOUND : CTXD_PROVIDER_FAILED,
-				     e, "cannot read %.300s: %s", uri, why);
-		close(dir.fd);
-		return NULL;
-	}
-	close(dir.fd);
-	json_t *r = json_pack("[{s:s, s:s, s:o}]", "uri", uri, "mimeType", "text/markdown", "text",
-			      ctxd_memory_bank_json_text(data, len));
-	free(data);
-	if (!r) {
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "out of memory");
-	}
-	return r;
-}
-
-static int res_watch_path(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri,
-			  char *buf, size_t n)
-{
-	(void)ctx;
-	char project[128], file[256];
-	if (!parse_uri(uri, project, sizeof(project), file, sizeof(file))) {
-		return -1;
-	}
-	struct ctxd_mb_dir dir;
-	struct ctxd_error err;
-	if (res_open(ud, ctx, project, &dir, &err)) {
-		return -1;
-	}
-	struct stat st;
-	int rc = fstatat(dir.fd, file, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-			 (size_t)snprintf(buf, n, "%s/%s", dir.abs, file) < n
-		 ? 0
-		 : -1;
-	close(dir.fd);
-	return rc;
-}
-
-static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri_template,
-			const char *var, const char *value, json_t *context_args, json_t *out,
-			size_t *total, struct ctxd_error *err)
-{
-	(void)ctx;
-	(void)uri_template;
-	json_t *cands = NULL;
-	*total = 0;
-	if (strcmp(var, "project") == 0) {
-		cands = ctxd_memory_bank_projects(ud, ctx ? ctx->sandbox : NULL, err);
-	} else if (strcmp(var, "file") == 0) {
-		const char *project = json_string_value(json_object_get(context_args, "project"));
-		struct ctxd_mb_dir dir;
-		struct ctxd_error e2;
-		if (!ctxd_memory_bank_multi(ud) && project &&
-		    strcmp(project, CTXD_MEMORY_BANK_DEFAULT_PROJECT) != 0) {
-			return 0;
-		}
-		if (res_open(ud, ctx, ctxd_memory_bank_multi(ud) ? project : NULL, &dir, &e2)) {
-			return 0;
-		}
-		cands = ctxd_memory_bank_files(dir.fd, err);
-		close(dir.fd);
-	} else {
-		return 0;
-	}
-	if (!cands) {
-		return -1;
-	}
-	size_t i, vl = value ? strlen(value) : 0;
-	json_t *c;
-	json_array_foreach(cands, i, c) {
-		if (strncmp(json_string_value(c), value ? value : "", vl) == 0) {
-			if (*total < 100) {
-				json_array_append(out, c);
-			}
-			(*total)++;
-		}
-	}
-	json_decref(cands);
-	return 0;
-}
-
-void ctxd_memory_bank_provider_init(struct ctxd_memory_bank *mb,
-				    struct ctxd_resource_provider *p)
-{
-	p->scheme = "memory-bank";
-	p->ud = mb;
-	p->list = res_list;
-	p->templates = res_templates;
-	p->read = res_read;
-	p->watch_path = res_watch_path;
-	p->complete = res_complete;
-}

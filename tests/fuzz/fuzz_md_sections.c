@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctxd/memory_bank.h"
+#include "ctxd/md_sections.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
