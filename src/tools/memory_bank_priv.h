@@ -1,5 +1,7 @@
-/* memory_bank_priv.h - helpers shared by the memory bank's tool sources (memory_bank.c,
- * memory_bank_read.c) and the handlers memory_bank.c's tool table points at. Internal to
+/* memory_bank_priv.h - helpers shared by the memory bank's tool sources: the argument checks
+ * of memory_bank_args.c, used by memory_bank.c and memory_bank_read.c, and the reading
+ * handlers of memory_bank_read.c that memory_bank.c's tool table points at (the arrows run
+ * one way: memory_bank.c -> memory_bank_read.c -> memory_bank_args.c). Internal to
  * src/tools; not part of the API. Everything here is thread-safe (no shared state).
  */
 #ifndef CTXD_MEMORY_BANK_PRIV_H
@@ -34,6 +36,8 @@ static inline void iso_time(time_t t, char out[32])
 	gmtime_r(&t, &tm);
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+/* ---- memory_bank_args.c ---- */
 
 /* Refuse, in every bank tool, string arguments holding NUL or control characters: names
  * (file, files, project) may hold none, other text none but tab. `content` is the file's

@@ -104,49 +104,6 @@ json_t *ctxd_memory_bank_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 /* ---- memory_bank_read -------------------------------------------------------------- */
 
-void ctxd_memory_bank_heading_arg(const char *h, const char **s, size_t *n)
-{
-	size_t a = 0, e = strlen(h);
-	while (a < e && (h[a] == ' ' || h[a] == '\t')) {
-		a++;
-	}
-	size_t hs = a;
-	while (a < e && h[a] == '#') {
-		a++;
-	}
-	if (a > hs && a < e && (h[a] == ' ' || h[a] == '\t')) {
-		while (a < e && (h[a] == ' ' || h[a] == '\t')) {
-			a++;
-		}
-	} else {
-		a = hs;
-	}
-	while (e > a && (h[e - 1] == ' ' || h[e - 1] == '\t')) {
-		e--;
-	}
-	*s = h + a;
-	*n = e - a;
-}
-
-long ctxd_memory_bank_find_section(const char *buf, const struct ctxd_md_section *secs,
-				   size_t n, const char *heading, struct ctxd_strbuf *names)
-{
-	const char *h;
-	size_t hl;
-	ctxd_memory_bank_heading_arg(heading, &h, &hl);
-	for (size_t i = 0; i < n; i++) {
-		if (secs[i].title_len == hl && memcmp(buf + secs[i].title, h, hl) == 0) {
-			return (long)i;
-		}
-	}
-	for (size_t i = 0; names && i < n && i < 40; i++) {
-		ctxd_strbuf_printf(names, "%s'%.*s'", i ? ", " : "",
-			 (int)(secs[i].title_len > 100 ? 100 : secs[i].title_len),
-			 buf + secs[i].title);
-	}
-	return -1;
-}
-
 struct read_opts {
 	const char *section;
 	size_t offset, limit; /* offset 1-based; limit 0 = all */
