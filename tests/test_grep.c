@@ -15,6 +15,7 @@
 #include "../src/tools/fs_walk.h"
 #include "ctxd/config.h"
 #include "ctxd/sandbox.h"
+#include "ctxd/strbuf.h"
 #include "ctxd/tools_fs.h"
 #include "test.h"
 
@@ -243,6 +244,116 @@ static void test_gitignore(void)
 	ASSERT(glob("**/b", "x/b"));
 	ASSERT(glob("a/**", "a/x/y"));
 	ASSERT(!glob("a/*", "a/x/y"));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Lay out tests/fixtures/ignore_tree.txt under root/`dir` (see the manifest's header). */
+static void lay_out_manifest(const char *dir)
+{
+	const char *src = getenv("CTXD_SOURCE_ROOT");
+	ASSERT(src);
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/tests/fixtures/ignore_tree.txt", src);
+	FILE *in = fopen(p, "r");
+	ASSERT(in);
+	mkd(dir);
+	char line[1024];
+	FILE *out = NULL;
+	bool empty = false;
+	while (fgets(line, sizeof(line), in)) {
+		if (strncmp(line, "=== ", 4) != 0) {
+			if (out) {
+				ASSERT(fputs(line, out) >= 0);
+				empty = false;
+			}
+			continue;
+		}
+		if (out) {
+			ASSERT(!empty || fputs("hit\n", out) >= 0);
+			ASSERT_EQ(fclose(out), 0);
+			out = NULL;
+		}
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(p, sizeof(p), "%s/%s/%s", root, dir, line + 4);
+		/* make the parent directories (and the directory of a "PATH/" line) */
+		for (char *s = p + strlen(root) + 1; (s = strchr(s, '/')) != NULL; s++) {
+			*s = '\0';
+			ASSERT(mkdir(p, 0755) == 0 || errno == EEXIST);
+			*s = '/';
+		}
+		if (p[strlen(p) - 1] != '/') {
+			out = fopen(p, "w");
+			ASSERT(out);
+			empty = true;
+		}
+	}
+	if (out) {
+		ASSERT(!empty || fputs("hit\n", out) >= 0);
+		ASSERT_EQ(fclose(out), 0);
+	}
+	fclose(in);
+}
+
+/* Issue 13 item 2: the files search_files and grep see under nested .gitignore, .ignore,
+ * .rgignore and .git/info/exclude files (negations, anchored and directory patterns,
+ * character classes, escapes) are exactly those ripgrep lists (the expected list was made
+ * with `rg --files --hidden --no-require-git`, see the manifest). */
+static void test_ignore_like_rg(void)
+{
+	lay_out_manifest("igrg");
+	const char *src = getenv("CTXD_SOURCE_ROOT");
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/tests/fixtures/ignore_tree.expected", src);
+	FILE *f = fopen(p, "r");
+	ASSERT(f);
+	struct ctxd_strbuf want = {0};
+	char line[1024];
+	size_t n_want = 0;
+	while (fgets(line, sizeof(line), f)) {
+		ctxd_strbuf_str(&want, line);
+		n_want++;
+	}
+	fclose(f);
+	ASSERT(n_want > 10);
+
+	/* search_files lists directories too: keep the files, relative, in C order */
+	json_t *r = call("search_files", "{\"path\":\"%s/igrg\",\"pattern\":\"**\"}", root);
+	ASSERT(!is_error(r));
+	json_t *m = json_object_get(sc(r), "matches");
+	size_t prefix = strlen(root) + strlen("/igrg/");
+	char **rel = calloc(json_array_size(m) + 1, sizeof(*rel));
+	size_t n = 0, i;
+	json_t *v;
+	ASSERT(rel);
+	json_array_foreach(m, i, v)
+	{
+		struct stat st;
+		const char *abs = json_string_value(v);
+		ASSERT(lstat(abs, &st) == 0);
+		if (S_ISREG(st.st_mode)) {
+			rel[n++] = strdup(abs + prefix);
+		}
+	}
+	json_decref(r);
+	qsort(rel, n, sizeof(*rel), cmp_str);
+	struct ctxd_strbuf got = {0};
+	for (i = 0; i < n; i++) {
+		ctxd_strbuf_printf(&got, "%s\n", rel[i]);
+		free(rel[i]);
+	}
+	free(rel);
+	ASSERT_STR_EQ(got.p, want.p);
+
+	/* grep searches the same files */
+	r = call("grep", "{\"path\":\"%s/igrg\",\"pattern\":\"zzz-nowhere\"}", root);
+	ASSERT_EQ(num(r, "filesSearched"), (long long)n_want);
+	json_decref(r);
+	free(got.p);
+	free(want.p);
 }
 
 /* The tree as compact JSON, from structuredContent. */
@@ -806,15 +917,7 @@ static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw
 
 int main(void)
 {
-	const char *tmp = test_tmp_base();
-	char tmpl[CTXD_PATH_MAX];
-	snprintf(tmpl, sizeof(tmpl), "%s/ctxd-grep-XXXXXX", tmp);
-	ASSERT(mkdtemp(tmpl));
-	/* realpath() may write PATH_MAX bytes: resolve into a buffer that large */
-	char canon[CTXD_PATH_MAX];
-	ASSERT(realpath(tmpl, canon));
-	ASSERT(strlen(canon) < sizeof(root));
-	snprintf(root, sizeof(root), "%s", canon);
+	test_tmp_root(root, sizeof(root), "ctxd-grep");
 	ctxd_config_init(&cfg);
 	sb = ctxd_sandbox_create();
 	ASSERT(sb);
@@ -826,6 +929,7 @@ int main(void)
 
 	RUN(test_grep_basic);
 	RUN(test_gitignore);
+	RUN(test_ignore_like_rg);
 	RUN(test_tree_sizes);
 	RUN(test_media_multi);
 	RUN(test_provider);

@@ -1975,8 +1975,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
         .title = "Search files by name",
         .description = "Find files and directories whose path relative to path matches a glob "
                        "('*.md' directly under path, '**/*.md' at any depth). Sorted absolute "
-                       "paths; .gitignore'd paths skipped by default. For file contents use "
-                       "grep.",
+                       "paths; hidden files included, ignored paths (.gitignore, .ignore, "
+                       ".rgignore, as rg) skipped by default. For file contents use grep.",
         .input_schema = ctxd_schema_search_files_input,
         .output_schema = ctxd_schema_search_files_output,
         .flags = RO_FLAGS,
@@ -2037,8 +2037,9 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "grep",
         .title = "Search file contents",
-        .description = "Search file contents for a PCRE2 regex (or literal text), skipping "
-                       "binary and .gitignore'd files by default. Matches sorted by path and "
+        .description = "Search file contents for a PCRE2 regex (or literal text). Hidden "
+                       "files are searched; binary and ignored files (.gitignore, .ignore, "
+                       ".rgignore, as rg) skipped by default. Matches sorted by path and "
                        "line as path:line:column:text, with optional context lines.",
         .input_schema = ctxd_schema_grep_input,
         .output_schema = ctxd_schema_grep_output,
