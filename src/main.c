@@ -4,6 +4,9 @@
  * configuration error. */
 #include <errno.h>
 #include <getopt.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,8 +205,20 @@ static int apply_cli(struct ctxd_config *cfg, const struct cli *c)
 	return 0;
 }
 
+/* Memory given back after big answers (issue 13): glibc raises its mmap threshold to the
+ * size of each large block freed (up to 32 MiB), so after one big answer the next ones
+ * (frames of many MiB, built on a worker and freed on the loop thread) come from the
+ * workers' arenas, which keep them: RSS grew to 103 MiB after ten 100,000-match greps
+ * with 8 workers. A fixed 1 MiB threshold keeps every block that large in its own
+ * mapping, returned when freed (17 MiB after the same ten; capping arenas at 2 gave
+ * 62 MiB, malloc_trim after each large answer 91 MiB: bench/RESULTS.md). */
+#define CTXD_MMAP_THRESHOLD (1 << 20)
+
 int main(int argc, char **argv)
 {
+#if defined(__GLIBC__)
+	mallopt(M_MMAP_THRESHOLD, CTXD_MMAP_THRESHOLD);
+#endif
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "ro", required_argument, NULL, OPT_RO },
