@@ -89,22 +89,31 @@ static inline size_t utf8_len(const char *s, size_t i, size_t n)
 	return k > 0 ? (size_t)k : 0;
 }
 
+/* Strings up to this long are escaped in one pass into room for the worst case (six bytes
+ * per input byte, \u00XX); longer ones are measured first, so that a frame of many MiB
+ * does not reserve six times its size. */
+#define ONE_PASS_MAX 65536
+
 /* Append the escaped body of s[0..n): see the header for `utf8`. */
 static void put_body(struct ctxd_strbuf *b, const char *s, size_t n, bool utf8, size_t quotes)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t extra = 0;
-	for (size_t i = next_special(s, 0, n, utf8); i < n;) {
-		if ((unsigned char)s[i] >= 0x80) {
-			size_t k = utf8_len(s, i, n);
-			extra += k ? 0 : 2; /* one byte becomes the three of U+FFFD */
-			i = next_special(s, i + (k ? k : 1), n, utf8);
-		} else {
-			extra += escape_extra(s[i]);
-			i = next_special(s, i + 1, n, utf8);
+	bool measure = n > ONE_PASS_MAX || (b->max && (n * 6 + quotes > b->max ||
+						       b->len > b->max - (n * 6 + quotes)));
+	if (measure) {
+		for (size_t i = next_special(s, 0, n, utf8); i < n;) {
+			if ((unsigned char)s[i] >= 0x80) {
+				size_t k = utf8_len(s, i, n);
+				extra += k ? 0 : 2; /* one byte becomes the three of U+FFFD */
+				i = next_special(s, i + (k ? k : 1), n, utf8);
+			} else {
+				extra += escape_extra(s[i]);
+				i = next_special(s, i + 1, n, utf8);
+			}
 		}
 	}
-	if (!ctxd_strbuf_reserve(b, n + extra + quotes)) {
+	if (!ctxd_strbuf_reserve(b, measure ? n + extra + quotes : n * 6 + quotes)) {
 		return;
 	}
 	char *o = b->p + b->len;
@@ -112,7 +121,7 @@ static void put_body(struct ctxd_strbuf *b, const char *s, size_t n, bool utf8, 
 		*o++ = '"';
 	}
 	size_t start = 0;
-	size_t i = extra ? next_special(s, 0, n, utf8) : n;
+	size_t i = measure && !extra ? n : next_special(s, 0, n, utf8);
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x80) {
