@@ -4,9 +4,9 @@
 
 usage: grep_rss.py CTXD_BINARY
 
-A tree of 100 files of 1,100 lines ("static int value_N;"), laid out under
-$CTXD_TEST_TMP, is searched ten times for "static" with maxResults 100000 by one ctxd with
-8 workers (the number of malloc arenas grows with the workers, which is what made memory
+A tree of 100 files of 1,100 lines ("static int value_N;"), laid out in the test scratch
+directory (fixtures.scratch()), is searched ten times for "static" with maxResults 100000
+by one ctxd with 8 workers (the number of malloc arenas grows with the workers, which is what made memory
 grow; the machine's CPU count does not matter). VmRSS is read from /proc/PID/status after
 the ten answers were read: a size, not a time. Skipped (77) in sanitizer builds
 (CTXD_SANITIZED=1), whose shadow memory is part of RSS.
@@ -17,6 +17,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixtures  # noqa: E402
 
 LIMIT_MIB = 64
 CALLS = 10
@@ -32,7 +35,7 @@ def main():
         print("sanitizer build: RSS includes shadow memory; skipped")
         return 77
     ctxd = sys.argv[1]
-    base = tempfile.mkdtemp(prefix="ctxd-grep-rss-", dir=os.environ.get("CTXD_TEST_TMP"))
+    base = tempfile.mkdtemp(prefix="ctxd-grep-rss-", dir=fixtures.scratch())
     try:
         tree = os.path.join(base, "t")
         for d in range(10):
