@@ -83,7 +83,8 @@ def counts(ctxd, root):
     for name, args, rgopts in CASES:
         res = s.grep(dict(args, path=root, maxResults=100000))
         sc = res["structuredContent"]
-        mine = collections.Counter(os.path.relpath(m["path"], root) for m in sc["matches"])
+        mine = collections.Counter({os.path.relpath(f["path"], root): len(f["matches"])
+                                    for f in sc["files"]})
         out = subprocess.run(["rg", "--hidden", "--no-require-git", "-c"] + rgopts +
                              ["-e", args["pattern"], "."], cwd=root, capture_output=True,
                              text=True, errors="replace").stdout

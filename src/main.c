@@ -4,6 +4,9 @@
  * configuration error. */
 #include <errno.h>
 #include <getopt.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,7 +111,7 @@ static struct ctxd_resource_provider mbank_resources;
  * first frame. */
 static int wire_families(struct ctxd_loop *loop, const struct ctxd_config *cfg,
 			 const struct ctxd_registry *reg, struct ctxd_skills *skills,
-			 struct ctxd_mb *mbank)
+			 struct ctxd_mb *mbank, struct ctxd_fs_family *files)
 {
 	struct ctxd_mcp *mcp = ctxd_loop_mcp(loop);
 	char *text = ctxd_instructions_build(reg);
@@ -121,6 +124,7 @@ static int wire_families(struct ctxd_loop *loop, const struct ctxd_config *cfg,
 	    ctxd_mcp_add_resource_provider(mcp, ctxd_fs_resources()) < 0) {
 		return -1;
 	}
+	ctxd_fs_family_attach(files, ctxd_loop_watch(loop));
 	if (skills) {
 		skills_list_method.ud = skills_get_method.ud = skills;
 		ctxd_skills_set_pool(skills, ctxd_loop_pool(loop));
@@ -201,8 +205,20 @@ static int apply_cli(struct ctxd_config *cfg, const struct cli *c)
 	return 0;
 }
 
+/* Memory given back after big answers (issue 13): glibc raises its mmap threshold to the
+ * size of each large block freed (up to 32 MiB), so after one big answer the next ones
+ * (frames of many MiB, built on a worker and freed on the loop thread) come from the
+ * workers' arenas, which keep them: RSS grew to 103 MiB after ten 100,000-match greps
+ * with 8 workers. A fixed 1 MiB threshold keeps every block that large in its own
+ * mapping, returned when freed (17 MiB after the same ten; capping arenas at 2 gave
+ * 62 MiB, malloc_trim after each large answer 91 MiB: bench/RESULTS.md). */
+#define CTXD_MMAP_THRESHOLD (1 << 20)
+
 int main(int argc, char **argv)
 {
+#if defined(__GLIBC__)
+	mallopt(M_MMAP_THRESHOLD, CTXD_MMAP_THRESHOLD);
+#endif
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "ro", required_argument, NULL, OPT_RO },
@@ -307,6 +323,7 @@ int main(int argc, char **argv)
 	struct ctxd_loop *loop = NULL;
 	struct ctxd_skills *skills = NULL;
 	struct ctxd_mb *mbank = NULL;
+	struct ctxd_fs_family *files = NULL;
 	if (!sb || !reg) {
 		fprintf(stderr, "ctxd: out of memory\n");
 		rc = 1;
@@ -340,8 +357,13 @@ int main(int argc, char **argv)
 			goto teardown;
 		}
 	}
+	if ((cfg.toolsets & CTXD_TOOLSET_FILES) && !(files = ctxd_fs_family_create())) {
+		fprintf(stderr, "ctxd: out of memory\n");
+		rc = 1;
+		goto teardown;
+	}
 	if (((cfg.toolsets & CTXD_TOOLSET_FILES) &&
-	     ctxd_registry_add(reg, ctxd_fs_tools, ctxd_fs_tools_count, &cfg, NULL, &err) < 0) ||
+	     ctxd_registry_add(reg, ctxd_fs_tools, ctxd_fs_tools_count, &cfg, files, &err) < 0) ||
 	    (skills && ctxd_registry_add(reg, ctxd_skills_tools, ctxd_skills_tools_count, &cfg,
 					 skills, &err) < 0) ||
 	    (mbank && ctxd_registry_add(reg, ctxd_memory_bank_tools, ctxd_memory_bank_tools_count,
@@ -385,7 +407,7 @@ int main(int argc, char **argv)
 			  "Landlock applied to the first ones that arrive");
 		ctxd_loop_landlock_client_roots(loop, extra_ro);
 	}
-	if (wire_families(loop, &cfg, reg, skills, mbank) < 0) {
+	if (wire_families(loop, &cfg, reg, skills, mbank, files) < 0) {
 		fprintf(stderr, "ctxd: out of memory\n");
 		rc = 1;
 		goto teardown;
@@ -397,7 +419,9 @@ int main(int argc, char **argv)
 	}
 teardown:
 	ctxd_skills_detach(skills); /* before the watcher goes */
+	ctxd_fs_family_attach(files, NULL);
 	ctxd_loop_destroy(loop);
+	ctxd_fs_family_destroy(files); /* after the pool: no search in flight */
 	ctxd_skills_destroy(skills); /* after the pool: no discovery job in flight */
 	ctxd_mb_destroy(mbank);
 	ctxd_registry_destroy(reg);

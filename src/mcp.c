@@ -195,6 +195,7 @@ struct mreq {
 	bool hold;                /* test hook: pause after the first progress (see test_hold) */
 	unsigned long hold_until; /* ... until frames_handled reaches this */
 	struct mreq *held_next; /* waiting for the client's first roots (roots_hold) */
+	struct ctxd_strbuf raw; /* a response frame a tool wrote itself (CTXD_TOOL_WRITTEN) */
 };
 
 static void set_err(struct rpc_err *e, int code, const char *fmt, ...)
@@ -424,6 +425,7 @@ static void request_free(struct ctxd_mcp *m, struct mreq *q)
 	free(q->r.out);
 	json_decref(q->keep);
 	m->sub_reserved -= q->reserved;
+	free(q->raw.p);
 	sb_put(m, q->sb);
 	free(q);
 }
@@ -534,6 +536,22 @@ static void map_provider_error(const struct ctxd_mcp *m, const struct ctxd_error
 static json_t *w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
 		      struct rpc_err *e);
 
+/* The most bytes one answer frame may have (its newline not counted): the frame limit
+ * bounds our answers as it bounds the host's requests; inside a batch, leave room for the
+ * array's brackets. */
+static size_t frame_limit(const struct ctxd_mcp *m, const struct mreq *q)
+{
+	return m->d.cfg->max_frame_bytes - (q->r.batch ? 2 : 0);
+}
+
+/* What req_work appends after a result a tool wrote itself (CTXD_TOOL_WRITTEN): the
+ * modern era's resultType inside the result object, then the frame's closing brace. */
+#define WRITTEN_MODERN ",\"resultType\":\"complete\"}"
+static size_t written_tail(const struct mreq *q)
+{
+	return 1 + (q->r.modern ? sizeof(WRITTEN_MODERN) - 2 : 0);
+}
+
 /* Worker: the answer to `q` would pass `limit` bytes. A tool call gets an isError result
  * telling the model how to ask for less; any other request a JSON-RPC error. */
 static char *too_big_answer(struct ctxd_mcp *m, struct mreq *q, size_t limit, size_t *len)
@@ -590,6 +608,31 @@ static void req_work(struct ctxd_job *job)
 		json_decref(e.data);
 		return;
 	}
+	if (result == CTXD_TOOL_WRITTEN) {
+		/* the tool wrote the frame's result into q->raw after ctxd_rpc_result_open, and
+		 * left room for what follows (q->raw.max) */
+		q->raw.max = 0;
+		if (q->r.modern) {
+			q->raw.len--; /* the result object's '}' */
+			ctxd_strbuf_str(&q->raw, WRITTEN_MODERN);
+		}
+		ctxd_rpc_result_close(&q->raw);
+		if (!q->raw.oom) {
+			q->r.out = q->raw.p;
+			q->r.out_len = q->raw.len;
+			q->raw = (struct ctxd_strbuf){ 0 };
+		}
+		return;
+	}
+	bool written_too_big = q->raw.too_big;
+	free(q->raw.p);
+	q->raw = (struct ctxd_strbuf){ 0 };
+	if (!result && written_too_big) {
+		/* a tool writing its result itself reached the frame limit */
+		json_decref(e.data);
+		q->r.out = too_big_answer(m, q, frame_limit(m, q), &q->r.out_len);
+		return;
+	}
 	json_t *resp;
 	if (!result) {
 		resp = ctxd_rpc_error_new(q->r.id, e.code ? e.code : CTXD_RPC_INTERNAL_ERROR,
@@ -606,7 +649,7 @@ static void req_work(struct ctxd_job *job)
 	}
 	/* Never build a line the host cannot read: the frame limit bounds our answers as it
 	 * bounds the host's requests (inside a batch, leave room for the array's brackets). */
-	size_t limit = m->d.cfg->max_frame_bytes - (q->r.batch ? 2 : 0);
+	size_t limit = frame_limit(m, q);
 	q->r.out = ctxd_rpc_dump_max(resp, limit, &q->r.out_len);
 	bool too_big = !q->r.out && errno == E2BIG;
 	json_decref(resp);
@@ -915,8 +958,21 @@ static json_t *w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_prov
 		.progress = ctx->progress,
 		.ud = ctxd_registry_tool_ud(m->d.registry, tool),
 		.deadline_ms = ctx->cfg->call_ms ? ctxd_clock_ms() + ctx->cfg->call_ms : 0,
+		.pool = m->d.pool,
+		.out = &q->raw,
 	};
+	/* A tool that writes its result itself appends it to the frame's start, within the
+	 * frame limit less what req_work appends after it (see frame_limit). */
+	ctxd_rpc_result_open(&q->raw, q->r.id);
+	size_t start = q->raw.len;
+	q->raw.max = frame_limit(m, q) - written_tail(q);
 	json_t *result = tool->fn(&tctx, args ? args : empty);
+	if (result != CTXD_TOOL_WRITTEN || q->raw.len <= start) {
+		q->raw.len = 0;
+		if (result == CTXD_TOOL_WRITTEN) {
+			result = NULL; /* nothing written: a bug, answered as an internal error */
+		}
+	}
 	json_decref(empty);
 	if (!result) {
 		set_err(e, CTXD_RPC_INTERNAL_ERROR,

@@ -4,7 +4,8 @@
  * never allocates. Workers take jobs under `mu`, run `work` unlocked, then push the job
  * on the completion list and call `wake`. Wake-ups may coalesce, so drain takes the whole
  * completion list at once. A job cancelled while still queued is moved straight to the
- * completion list with dropped=true. */
+ * completion list with dropped=true. Helper jobs (a running job's sub-jobs) wait in a
+ * second queue that workers look at only when the first is empty: requests come first. */
 #include "ctxd/pool.h"
 
 #include <errno.h>
@@ -18,9 +19,12 @@ struct ctxd_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct ctxd_job *head, *tail; /* pending work, FIFO */
+	struct ctxd_job *hhead, *htail; /* pending helper jobs: started only when head is empty */
+	atomic_uint queued;             /* jobs in head..tail (read without the lock) */
 	struct ctxd_job *done_head, *done_tail;
 	bool stopping;
-	bool held;       /* ctxd_pool_hold: workers start no new job */
+	atomic_bool held; /* ctxd_pool_hold: workers start no new job (read without mu by
+			   * ctxd_pool_contended) */
 	unsigned running; /* jobs inside work() now */
 	ctxd_wake_fn wake;
 	void *wake_ud;
@@ -49,7 +53,8 @@ static void *worker(void *arg)
 	unsigned seen_gen = 0;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while ((!p->head || p->held) && !p->stopping && seen_gen == p->bcast_gen) {
+		while ((!p->head || p->held) && !p->hhead && !p->stopping &&
+		       seen_gen == p->bcast_gen) {
 			pthread_cond_wait(&p->cv, &p->mu);
 		}
 		if (seen_gen != p->bcast_gen) {
@@ -61,6 +66,21 @@ static void *worker(void *arg)
 			pthread_mutex_lock(&p->mu);
 			continue;
 		}
+		if ((!p->head || p->held) && p->hhead && !p->stopping) {
+			/* a helper job: its owner learns of the end itself and may free the job
+			 * as soon as work returns, so nothing here touches it afterwards. Helpers
+			 * run while the pool is held: they finish a job already running. */
+			struct ctxd_job *h = p->hhead;
+			p->hhead = h->next;
+			if (!p->hhead) {
+				p->htail = NULL;
+			}
+			h->state = JOB_RUNNING;
+			pthread_mutex_unlock(&p->mu);
+			h->work(h);
+			pthread_mutex_lock(&p->mu);
+			continue;
+		}
 		if (!p->head) {
 			break; /* stopping and nothing queued */
 		}
@@ -69,6 +89,7 @@ static void *worker(void *arg)
 		if (!p->head) {
 			p->tail = NULL;
 		}
+		atomic_fetch_sub(&p->queued, 1);
 		job->state = JOB_RUNNING;
 		p->running++;
 		pthread_mutex_unlock(&p->mu);
@@ -141,9 +162,58 @@ int ctxd_pool_submit(struct ctxd_pool *pool, struct ctxd_job *job, ctxd_work_fn 
 		pool->head = job;
 	}
 	pool->tail = job;
+	atomic_fetch_add(&pool->queued, 1);
 	pthread_cond_signal(&pool->cv);
 	pthread_mutex_unlock(&pool->mu);
 	return 0;
+}
+
+void ctxd_pool_submit_helper(struct ctxd_pool *pool, struct ctxd_job *job, ctxd_work_fn work)
+{
+	job->work = work;
+	job->done = NULL;
+	job->next = NULL;
+	job->dropped = false;
+	job->state = JOB_QUEUED;
+	pthread_mutex_lock(&pool->mu);
+	if (pool->htail) {
+		pool->htail->next = job;
+	} else {
+		pool->hhead = job;
+	}
+	pool->htail = job;
+	pthread_cond_signal(&pool->cv);
+	pthread_mutex_unlock(&pool->mu);
+}
+
+int ctxd_pool_withdraw(struct ctxd_pool *pool, struct ctxd_job *job)
+{
+	int rc = -EBUSY;
+	pthread_mutex_lock(&pool->mu);
+	if (job->state == JOB_QUEUED) {
+		struct ctxd_job **pp = &pool->hhead, *prev = NULL;
+		while (*pp && *pp != job) {
+			prev = *pp;
+			pp = &(*pp)->next;
+		}
+		if (*pp) {
+			*pp = job->next;
+			if (pool->htail == job) {
+				pool->htail = prev;
+			}
+			job->state = 0;
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&pool->mu);
+	return rc;
+}
+
+bool ctxd_pool_contended(struct ctxd_pool *pool)
+{
+	/* requests held back by ctxd_pool_hold cannot take a worker: no reason to give way */
+	return atomic_load_explicit(&pool->queued, memory_order_relaxed) > 0 &&
+	       !atomic_load_explicit(&pool->held, memory_order_relaxed);
 }
 
 int ctxd_pool_cancel(struct ctxd_pool *pool, struct ctxd_job *job)
@@ -162,6 +232,7 @@ int ctxd_pool_cancel(struct ctxd_pool *pool, struct ctxd_job *job)
 			if (pool->tail == job) {
 				pool->tail = prev;
 			}
+			atomic_fetch_sub(&pool->queued, 1);
 			job->dropped = true;
 			push_done(pool, job);
 			rc = 0;
@@ -233,6 +304,8 @@ void ctxd_pool_destroy(struct ctxd_pool *pool)
 		push_done(pool, job);
 	}
 	pool->tail = NULL;
+	atomic_store(&pool->queued, 0);
+	/* Helper jobs stay queued: their owners (jobs still running) withdraw them. */
 	pool->stopping = true;
 	pthread_cond_broadcast(&pool->cv);
 	pthread_mutex_unlock(&pool->mu);

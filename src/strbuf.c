@@ -2,12 +2,12 @@
 #include "ctxd/strbuf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Make room for `n` more bytes plus the NUL. Returns false (and sets oom) on failure. */
-static bool reserve(struct ctxd_strbuf *b, size_t n)
+bool ctxd_strbuf_reserve(struct ctxd_strbuf *b, size_t n)
 {
 	if (b->oom) {
 		return false;
@@ -15,9 +15,20 @@ static bool reserve(struct ctxd_strbuf *b, size_t n)
 	if (b->p && b->len + n + 1 <= b->cap) {
 		return true;
 	}
+	if (b->max && (n > b->max || b->len > b->max - n)) {
+		b->oom = b->too_big = true;
+		return false;
+	}
+	if (n > SIZE_MAX / 2 - b->len) {
+		b->oom = true;
+		return false;
+	}
 	size_t c = b->cap ? b->cap : 256;
 	while (c < b->len + n + 1) {
 		c *= 2;
+	}
+	if (b->max && c > b->max + 1) {
+		c = b->max + 1;
 	}
 	char *q = realloc(b->p, c);
 	if (!q) {
@@ -31,7 +42,7 @@ static bool reserve(struct ctxd_strbuf *b, size_t n)
 
 void ctxd_strbuf_add(struct ctxd_strbuf *b, const char *s, size_t n)
 {
-	if (!reserve(b, n)) {
+	if (!ctxd_strbuf_reserve(b, n)) {
 		return;
 	}
 	if (n) { /* memcpy's arguments must be valid even for 0 bytes */
@@ -52,7 +63,7 @@ void ctxd_strbuf_printf(struct ctxd_strbuf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || !reserve(b, (size_t)n)) {
+	if (n < 0 || !ctxd_strbuf_reserve(b, (size_t)n)) {
 		return;
 	}
 	va_start(ap, fmt);

@@ -66,4 +66,21 @@ static inline const char *test_tmp_base(void)
 		fn();                                                                       \
 	} while (0)
 
+/* Make a fresh directory `name`-XXXXXX under test_tmp_base() and
+ * write its canonical path (symlinks resolved) into `out` (`cap` bytes). Aborts on
+ * failure. */
+#include <limits.h>
+#include <unistd.h>
+static inline void test_tmp_root(char *out, size_t cap, const char *name)
+{
+	char tmpl[PATH_MAX];
+	snprintf(tmpl, sizeof(tmpl), "%s/%s-XXXXXX", test_tmp_base(), name);
+	ASSERT(mkdtemp(tmpl));
+	/* realpath() may write PATH_MAX bytes: resolve into a buffer that large */
+	char canon[PATH_MAX];
+	ASSERT(realpath(tmpl, canon));
+	ASSERT(strlen(canon) < cap);
+	snprintf(out, cap, "%s", canon);
+}
+
 #endif

@@ -15,6 +15,7 @@
 #include "../src/tools/fs_walk.h"
 #include "ctxd/config.h"
 #include "ctxd/sandbox.h"
+#include "ctxd/strbuf.h"
 #include "ctxd/tools_fs.h"
 #include "test.h"
 
@@ -103,6 +104,32 @@ static json_t *sc(json_t *r)
 	return json_object_get(r, "structuredContent");
 }
 
+static long long num(json_t *r, const char *key)
+{
+	return json_integer_value(json_object_get(sc(r), key));
+}
+
+/* The k-th match of a grep answer (the files' matches in order); *path (may be NULL) gets
+ * its file. NULL past the last. */
+static json_t *nth_match(json_t *r, size_t k, const char **path)
+{
+	json_t *files = json_object_get(sc(r), "files");
+	size_t i;
+	json_t *f;
+	json_array_foreach(files, i, f)
+	{
+		json_t *ms = json_object_get(f, "matches");
+		if (k < json_array_size(ms)) {
+			if (path) {
+				*path = json_string_value(json_object_get(f, "path"));
+			}
+			return json_array_get(ms, k);
+		}
+		k -= json_array_size(ms);
+	}
+	return NULL;
+}
+
 /* ctxd_fs_glob_compile + ctxd_fs_glob_match of NUL-terminated strings. */
 static bool glob(const char *pat, const char *path)
 {
@@ -149,7 +176,7 @@ static void test_grep_basic(void)
 	snprintf(want, sizeof(want), "%s/g/a.c-2-{\n%s/g/a.c:3:2:\treturn foo(1);\n%s/g/a.c-4-}",
 		 root, root, root);
 	ASSERT_STR_EQ(text(r), want);
-	json_t *m0 = json_array_get(json_object_get(sc(r), "matches"), 0);
+	json_t *m0 = nth_match(r, 0, NULL);
 	ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(m0, "before"), 0)), "{");
 	ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(m0, "after"), 0)), "}");
 	json_decref(r);
@@ -191,11 +218,11 @@ static void test_gitignore(void)
 	put("repo/src/gen/z.c", "needle\n");
 	put("repo/src/main.c", "needle\n");
 	json_t *r = call("grep", "{\"path\":\"%s/repo\",\"pattern\":\"needle\"}", root);
-	json_t *m = json_object_get(sc(r), "matches");
 	const char *want[] = {"keep.log", "src/main.c", "src/top.txt"};
-	ASSERT_EQ(json_array_size(m), 3);
+	ASSERT_EQ(num(r, "count"), 3);
 	for (size_t i = 0; i < 3; i++) {
-		const char *p = json_string_value(json_object_get(json_array_get(m, i), "path"));
+		const char *p = NULL;
+		ASSERT(nth_match(r, i, &p));
 		ASSERT_CONTAINS(p, want[i]);
 	}
 	json_decref(r);
@@ -217,6 +244,116 @@ static void test_gitignore(void)
 	ASSERT(glob("**/b", "x/b"));
 	ASSERT(glob("a/**", "a/x/y"));
 	ASSERT(!glob("a/*", "a/x/y"));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Lay out tests/fixtures/ignore_tree.txt under root/`dir` (see the manifest's header). */
+static void lay_out_manifest(const char *dir)
+{
+	const char *src = getenv("CTXD_SOURCE_ROOT");
+	ASSERT(src);
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/tests/fixtures/ignore_tree.txt", src);
+	FILE *in = fopen(p, "r");
+	ASSERT(in);
+	mkd(dir);
+	char line[1024];
+	FILE *out = NULL;
+	bool empty = false;
+	while (fgets(line, sizeof(line), in)) {
+		if (strncmp(line, "=== ", 4) != 0) {
+			if (out) {
+				ASSERT(fputs(line, out) >= 0);
+				empty = false;
+			}
+			continue;
+		}
+		if (out) {
+			ASSERT(!empty || fputs("hit\n", out) >= 0);
+			ASSERT_EQ(fclose(out), 0);
+			out = NULL;
+		}
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(p, sizeof(p), "%s/%s/%s", root, dir, line + 4);
+		/* make the parent directories (and the directory of a "PATH/" line) */
+		for (char *s = p + strlen(root) + 1; (s = strchr(s, '/')) != NULL; s++) {
+			*s = '\0';
+			ASSERT(mkdir(p, 0755) == 0 || errno == EEXIST);
+			*s = '/';
+		}
+		if (p[strlen(p) - 1] != '/') {
+			out = fopen(p, "w");
+			ASSERT(out);
+			empty = true;
+		}
+	}
+	if (out) {
+		ASSERT(!empty || fputs("hit\n", out) >= 0);
+		ASSERT_EQ(fclose(out), 0);
+	}
+	fclose(in);
+}
+
+/* Issue 13 item 2: the files search_files and grep see under nested .gitignore, .ignore,
+ * .rgignore and .git/info/exclude files (negations, anchored and directory patterns,
+ * character classes, escapes) are exactly those ripgrep lists (the expected list was made
+ * with `rg --files --hidden --no-require-git`, see the manifest). */
+static void test_ignore_like_rg(void)
+{
+	lay_out_manifest("igrg");
+	const char *src = getenv("CTXD_SOURCE_ROOT");
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/tests/fixtures/ignore_tree.expected", src);
+	FILE *f = fopen(p, "r");
+	ASSERT(f);
+	struct ctxd_strbuf want = {0};
+	char line[1024];
+	size_t n_want = 0;
+	while (fgets(line, sizeof(line), f)) {
+		ctxd_strbuf_str(&want, line);
+		n_want++;
+	}
+	fclose(f);
+	ASSERT(n_want > 10);
+
+	/* search_files lists directories too: keep the files, relative, in C order */
+	json_t *r = call("search_files", "{\"path\":\"%s/igrg\",\"pattern\":\"**\"}", root);
+	ASSERT(!is_error(r));
+	json_t *m = json_object_get(sc(r), "matches");
+	size_t prefix = strlen(root) + strlen("/igrg/");
+	char **rel = calloc(json_array_size(m) + 1, sizeof(*rel));
+	size_t n = 0, i;
+	json_t *v;
+	ASSERT(rel);
+	json_array_foreach(m, i, v)
+	{
+		struct stat st;
+		const char *abs = json_string_value(v);
+		ASSERT(lstat(abs, &st) == 0);
+		if (S_ISREG(st.st_mode)) {
+			rel[n++] = strdup(abs + prefix);
+		}
+	}
+	json_decref(r);
+	qsort(rel, n, sizeof(*rel), cmp_str);
+	struct ctxd_strbuf got = {0};
+	for (i = 0; i < n; i++) {
+		ctxd_strbuf_printf(&got, "%s\n", rel[i]);
+		free(rel[i]);
+	}
+	free(rel);
+	ASSERT_STR_EQ(got.p, want.p);
+
+	/* grep searches the same files */
+	r = call("grep", "{\"path\":\"%s/igrg\",\"pattern\":\"zzz-nowhere\"}", root);
+	ASSERT_EQ(num(r, "filesSearched"), (long long)n_want);
+	json_decref(r);
+	free(got.p);
+	free(want.p);
 }
 
 /* The tree as compact JSON, from structuredContent. */
@@ -362,10 +499,6 @@ static void expect_refused(json_t *r, const char *needle)
 	json_decref(r);
 }
 
-static long long num(json_t *r, const char *key)
-{
-	return json_integer_value(json_object_get(sc(r), key));
-}
 
 /* True when structuredContent.truncatedReasons holds `why`. */
 static bool reason(json_t *r, const char *why)
@@ -500,38 +633,22 @@ static void test_glob_deep_pattern(void)
  * itself still knows its answer is incomplete. */
 static void test_ignore_gives_up(void)
 {
-	mkd("manyrules");
 	char *rules = repeat("nomatch*.x\n", 300, "");
-	put("manyrules/.gitignore", rules);
+	struct ctxd_fs_ignore *ig = ctxd_fs_ignore_create_text(rules, strlen(rules));
 	free(rules);
-	put("manyrules/a.txt", "a\n");
-	char p[2 * CTXD_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/manyrules", root);
-	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	ASSERT(fd >= 0);
-	struct ctxd_fs_walk_entry e = {.rel = "a.txt",
-	                               .rel_len = 5,
-	                               .name = "a.txt",
-	                               .name_len = 5,
-	                               .type = CTXD_FS_WALK_FILE,
-	                               .depth = 1,
-	                               .at_fd = fd,
-	                               .at_path = "a.txt"};
+	ASSERT(ig);
 	struct ctxd_job job;
 	memset(&job, 0, sizeof(job));
-	struct ctxd_fs_ignore *ig = ctxd_fs_ignore_create(fd, &job, 0);
-	ASSERT(ig);
-	ASSERT(!ctxd_fs_ignore_match(ig, &e));
-	ASSERT(!ctxd_fs_ignore_gave_up(ig));
+	struct ctxd_fs_ignore_ctx c = {.job = &job};
+	ASSERT(!ctxd_fs_ignore_path(ig, "a.txt", 5, false, &c));
+	ASSERT(!c.gave_up);
 	atomic_store(&job.cancel, true);
-	ASSERT(ctxd_fs_ignore_match(ig, &e));
-	ASSERT(ctxd_fs_ignore_gave_up(ig));
+	ASSERT(ctxd_fs_ignore_path(ig, "a.txt", 5, false, &c));
+	ASSERT(c.gave_up);
+	c = (struct ctxd_fs_ignore_ctx){.deadline_ms = 1}; /* a deadline long past */
+	ASSERT(ctxd_fs_ignore_path(ig, "a.txt", 5, false, &c));
+	ASSERT(c.gave_up);
 	ctxd_fs_ignore_destroy(ig);
-	ig = ctxd_fs_ignore_create(fd, NULL, 1); /* a deadline long past */
-	ASSERT(ctxd_fs_ignore_match(ig, &e));
-	ASSERT(ctxd_fs_ignore_gave_up(ig));
-	ctxd_fs_ignore_destroy(ig);
-	close(fd);
 }
 
 /* Issue 12 item 4: '{' x 100,000 took 4.2 s (quadratic brace scan); now refused up front.
@@ -571,7 +688,7 @@ static void test_grep_within_lines(void)
 	                 "\\\\w+_init\\\\(\"}",
 	                 root);
 	ASSERT_EQ(num(r, "count"), 1);
-	json_t *m = json_array_get(json_object_get(sc(r), "matches"), 0);
+	json_t *m = nth_match(r, 0, NULL);
 	ASSERT_EQ(json_integer_value(json_object_get(m, "line")), 3);
 	json_decref(r);
 	/* [^x] and \s can consume a newline: only a match inside a line counts */
@@ -800,15 +917,7 @@ static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw
 
 int main(void)
 {
-	const char *tmp = test_tmp_base();
-	char tmpl[CTXD_PATH_MAX];
-	snprintf(tmpl, sizeof(tmpl), "%s/ctxd-grep-XXXXXX", tmp);
-	ASSERT(mkdtemp(tmpl));
-	/* realpath() may write PATH_MAX bytes: resolve into a buffer that large */
-	char canon[CTXD_PATH_MAX];
-	ASSERT(realpath(tmpl, canon));
-	ASSERT(strlen(canon) < sizeof(root));
-	snprintf(root, sizeof(root), "%s", canon);
+	test_tmp_root(root, sizeof(root), "ctxd-grep");
 	ctxd_config_init(&cfg);
 	sb = ctxd_sandbox_create();
 	ASSERT(sb);
@@ -820,6 +929,7 @@ int main(void)
 
 	RUN(test_grep_basic);
 	RUN(test_gitignore);
+	RUN(test_ignore_like_rg);
 	RUN(test_tree_sizes);
 	RUN(test_media_multi);
 	RUN(test_provider);

@@ -1,4 +1,5 @@
 /* Unit tests for rpc.c: parsing, classification, envelopes. */
+#include "ctxd/json_write.h"
 #include "ctxd/rpc.h"
 #include "test.h"
 
@@ -138,9 +139,95 @@ static void test_rpc_dump_matches_jansson(void)
 	}
 }
 
+/* What ctxd_json_text must write for s[0..n): the obvious byte-by-byte escaping, each byte
+ * that does not start a valid UTF-8 sequence as U+FFFD. */
+static void reference_text(struct ctxd_strbuf *o, const unsigned char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	ctxd_strbuf_add(o, "\"", 1);
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		if (c >= 0x80) {
+			json_t *one = NULL;
+			size_t k = 0;
+			for (size_t len = 2; len <= 4 && i + len <= n && !one; len++) {
+				one = json_stringn((const char *)s + i, len);
+				k = len;
+			}
+			if (one) {
+				ctxd_strbuf_add(o, (const char *)s + i, k);
+				json_decref(one);
+				i += k;
+			} else {
+				ctxd_strbuf_add(o, "\xEF\xBF\xBD", 3);
+				i++;
+			}
+			continue;
+		}
+		char e[7] = {'\\', 0};
+		switch (c) {
+		case '"': e[1] = '"'; break;
+		case '\\': e[1] = '\\'; break;
+		case '\n': e[1] = 'n'; break;
+		case '\r': e[1] = 'r'; break;
+		case '\t': e[1] = 't'; break;
+		case '\b': e[1] = 'b'; break;
+		case '\f': e[1] = 'f'; break;
+		default:
+			if (c < 0x20) {
+				e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4], e[5] = hex[c & 15];
+			} else {
+				e[0] = (char)c;
+			}
+		}
+		ctxd_strbuf_str(o, e);
+		i++;
+	}
+	ctxd_strbuf_add(o, "\"", 1);
+}
+
+/* The JSON writer's strings, short (escaped in one pass) and long (measured first), and
+ * near a buffer's limit: the same bytes as the reference escaping, and a limit reached
+ * only when the escaped text really passes it. */
+static void test_json_write_strings(void)
+{
+	static const char *pieces[] = {
+		"plain ascii text ", "\n", "\"quoted\"", "back\\slash", "\x01\x1f\x7f", "\t\r\b\f",
+		"caf\xc3\xa9 ", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff", "\xc3", "\xe2\x82",
+		"\xed\xa0\x80", "\xc0\xaf", "", "0123456789abcdef0123456789abcdef",
+	};
+	size_t np = sizeof(pieces) / sizeof(pieces[0]);
+	unsigned seed = 1;
+	for (int round = 0; round < 400; round++) {
+		struct ctxd_strbuf in = {0}, want = {0}, got = {0};
+		size_t target = round < 390 ? (size_t)(round * 7) : 70000 + (size_t)round;
+		while (in.len < target) {
+			seed = seed * 1103515245u + 12345u;
+			ctxd_strbuf_str(&in, pieces[(seed >> 16) % np]);
+		}
+		reference_text(&want, (const unsigned char *)(in.p ? in.p : ""), in.len);
+		ctxd_json_text(&got, in.p ? in.p : "", in.len);
+		ASSERT(!got.oom && !want.oom);
+		ASSERT_EQ(got.len, want.len);
+		ASSERT(memcmp(got.p, want.p, got.len) == 0);
+		/* a limit the text just fits in, and one a byte short of it */
+		struct ctxd_strbuf fit = {.max = want.len}, short_by_one = {.max = want.len - 1};
+		ctxd_json_text(&fit, in.p ? in.p : "", in.len);
+		ctxd_json_text(&short_by_one, in.p ? in.p : "", in.len);
+		ASSERT(!fit.oom && fit.len == want.len);
+		ASSERT(short_by_one.oom && short_by_one.too_big);
+		free(fit.p);
+		free(short_by_one.p);
+		free(in.p);
+		free(want.p);
+		free(got.p);
+	}
+}
+
 int main(void)
 {
 	RUN(test_rpc_dump_matches_jansson);
+	RUN(test_json_write_strings);
 	RUN(test_rpc_parse_error);
 	RUN(test_rpc_classify);
 	RUN(test_rpc_envelopes);

@@ -53,6 +53,25 @@ unsigned ctxd_pool_size(const struct ctxd_pool *pool);
 int ctxd_pool_submit(struct ctxd_pool *pool, struct ctxd_job *job, ctxd_work_fn work,
 		     ctxd_done_fn done);
 
+/* Queue a helper job: work a running job hands to workers that would otherwise be idle
+ * (a search fanning out). A worker starts it only when no job of ctxd_pool_submit is
+ * waiting, so new requests go first. `work` runs on a worker; there is no done callback:
+ * the owner learns of the end through its own synchronisation, and the pool touches `job`
+ * no more once `work` has been called (the owner may free it as soon as work says it is
+ * finished). Helper jobs still queued when the pool stops are not run: the owner must
+ * withdraw them. Any thread (typically a worker running the owner). */
+void ctxd_pool_submit_helper(struct ctxd_pool *pool, struct ctxd_job *job, ctxd_work_fn work);
+
+/* Take back a helper job that no worker has started. Returns 0 when it was still queued
+ * (it will never run), -EBUSY when a worker started it. Any thread. */
+int ctxd_pool_withdraw(struct ctxd_pool *pool, struct ctxd_job *job);
+
+/* True when jobs of ctxd_pool_submit wait for a worker and the pool is not held
+ * (ctxd_pool_hold): a helper job checks it between pieces of work and returns early, so
+ * that the worker takes the request. Helper jobs themselves run while the pool is held
+ * (they finish a job already running). Lock-free; any thread. */
+bool ctxd_pool_contended(struct ctxd_pool *pool);
+
 /* Ask `job` to stop: sets its cancel flag; a job not yet started is removed from the
  * queue and completes with dropped=true at the next drain. Returns 0 when it was still
  * queued, -EBUSY when already running or finished (work sees the flag at its checkpoints).

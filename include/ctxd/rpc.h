@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "ctxd/error.h"
+#include "ctxd/strbuf.h"
 
 /* JSON-RPC 2.0 standard codes (spec section 5.1). */
 #define CTXD_RPC_PARSE_ERROR -32700
@@ -80,6 +81,15 @@ char *ctxd_rpc_dump_max(const json_t *msg, size_t max, size_t *len);
 
 /* Same as ctxd_rpc_dump, and decref `msg` (steals it). */
 char *ctxd_rpc_dump_new(json_t *msg, size_t *len);
+
+/* A response frame written in three steps, for results too large to build as jansson
+ * values: ctxd_rpc_result_open appends `{"jsonrpc":"2.0","id":ID,"result":` to `b` (`id`
+ * borrowed; NULL gives null), the caller appends the result object as compact JSON (see
+ * json_write.h), and ctxd_rpc_result_close appends `}` and the frame's newline. The frame
+ * equals what ctxd_rpc_dump(ctxd_rpc_result_new(id, result)) gives for the same result.
+ * Memory failures set b->oom. Any thread. */
+void ctxd_rpc_result_open(struct ctxd_strbuf *b, json_t *id);
+void ctxd_rpc_result_close(struct ctxd_strbuf *b);
 
 /* The standard message for a code ("Parse error", "Invalid Request", ...). */
 const char *ctxd_rpc_code_message(int code);

@@ -2,8 +2,10 @@
  *
  * Zero-initialise it (`struct ctxd_strbuf b = {0};`), append, then use `b.p` (NULL when
  * nothing was appended) and free it. An allocation failure sets `oom`, which sticks: later
- * appends do nothing, so callers check once at the end. Not thread-safe per buffer; no
- * global state.
+ * appends do nothing, so callers check once at the end. A buffer may be given a limit
+ * (`max`, 0 = none): an append that would take it past `max` bytes sets `too_big` and
+ * `oom` instead, and no more than `max` bytes (plus the NUL) are ever allocated. Not
+ * thread-safe per buffer; no global state.
  */
 #ifndef CTXD_STRBUF_H
 #define CTXD_STRBUF_H
@@ -15,8 +17,16 @@ struct ctxd_strbuf {
 	char *p;    /* owned by the caller once done: free() it */
 	size_t len; /* bytes used, without the terminating NUL */
 	size_t cap;
-	bool oom;
+	size_t max;   /* most bytes `len` may reach; 0 = no limit */
+	bool oom;     /* an append failed: memory ran out, or `max` was reached */
+	bool too_big; /* the failure was `max` (oom is set too) */
 };
+
+/* Make room for `n` more bytes (plus the terminating NUL), so that appends totalling `n`
+ * bytes do not reallocate: answers whose size is known in advance reserve once. Returns
+ * false (and sets oom) when the memory cannot be had, or (setting too_big as well) when
+ * `n` more bytes would pass `max`. */
+bool ctxd_strbuf_reserve(struct ctxd_strbuf *b, size_t n);
 
 /* Append `n` bytes of `s` (may hold NUL bytes). */
 void ctxd_strbuf_add(struct ctxd_strbuf *b, const char *s, size_t n);

@@ -20,6 +20,7 @@
 #include "ctxd/error.h"
 #include "ctxd/pool.h"
 #include "ctxd/sandbox.h"
+#include "ctxd/strbuf.h"
 
 /* Annotation flags (readOnlyHint etc.). openWorldHint is always false for ctxd tools. */
 enum {
@@ -46,6 +47,14 @@ struct ctxd_tool_ctx {
 	 * 0 = none. Long searches (grep, search_files, directory_tree) stop there and answer
 	 * with what they found, marked truncated. */
 	int64_t deadline_ms;
+	/* May be NULL. The pool the call runs on: a long search fans its walk out over the
+	 * other workers as helper jobs (ctxd_pool_submit_helper), which give way to requests. */
+	struct ctxd_pool *pool;
+	/* May be NULL. Where a handler may write its whole CallToolResult as one compact JSON
+	 * object (json_write.h) instead of building jansson values, for answers of many
+	 * thousand items (grep, search_files): it appends the object to *out and returns
+	 * ctxd_tool_written(). With NULL it returns a json_t as usual. */
+	struct ctxd_strbuf *out;
 };
 
 /* CLOCK_MONOTONIC_COARSE time in milliseconds (resolution a few ms): the clock of
@@ -119,6 +128,18 @@ int ctxd_registry_validate(const struct ctxd_registry *reg, const struct ctxd_to
  * set. Thread-safe. */
 int ctxd_schema_validate(json_t *schema, json_t *instance, const char *where,
 			 struct ctxd_error *err);
+
+/* What a handler returns after writing its result into ctx->out (see ctxd_tool_ctx.out):
+ * a marker, never a real value (do not decref or read it). */
+extern json_t ctxd_tool_written_marker;
+#define CTXD_TOOL_WRITTEN (&ctxd_tool_written_marker)
+
+/* Finish a CallToolResult a handler wrote as JSON text: bytes [from, b->len) of `b` hold
+ * the object. When `b` is ctx->out the bytes stay there and CTXD_TOOL_WRITTEN is
+ * returned; otherwise they are parsed into a new json_t (and b's memory is freed). NULL
+ * when memory ran out (b->oom) or the text does not parse (a bug); then ctx->out is cut
+ * back to `from`. Worker thread. */
+json_t *ctxd_tool_written(const struct ctxd_tool_ctx *ctx, struct ctxd_strbuf *b, size_t from);
 
 /* Build a failed CallToolResult: {content:[{type:text,text:msg}], isError:true}.
  * Returns a new reference (NULL on ENOMEM). */

@@ -13,6 +13,19 @@
 #include "ctxd/provider.h"
 #include "ctxd/tool.h"
 
+/* The file tools' shared state: compiled ignore files (.gitignore and the like) kept across
+ * calls. Register the tools with it as their `ud` (ctxd_registry_add); without it (ud
+ * NULL) every call reads the ignore files again. Create and destroy on the loop thread;
+ * NULL on ENOMEM; destroy is NULL-safe (after the pool and after detaching). */
+struct ctxd_fs_family;
+struct ctxd_watch;
+struct ctxd_fs_family *ctxd_fs_family_create(void);
+void ctxd_fs_family_destroy(struct ctxd_fs_family *f);
+
+/* Let the watcher drop cached ignore files as soon as they change (`w` NULL detaches; do
+ * that before the watcher is destroyed). Loop thread. */
+void ctxd_fs_family_attach(struct ctxd_fs_family *f, struct ctxd_watch *w);
+
 /* The file tools table (static, borrowed) and its length. */
 extern const struct ctxd_tool ctxd_fs_tools[];
 extern const size_t ctxd_fs_tools_count;

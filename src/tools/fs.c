@@ -23,9 +23,11 @@
 #include <unistd.h>
 
 #include "ctxd/fsutil.h"
+#include "ctxd/json_write.h"
 #include "ctxd/provider.h"
 #include "ctxd/sandbox.h"
 #include "fs_priv.h"
+#include "fs_pwalk.h"
 #include "fs_walk.h"
 #include "schemas/schemas.h"
 
@@ -79,12 +81,37 @@ size_t fs_utf8_seq(const unsigned char *s, size_t n)
 }
 
 /* A new JSON string from `len` bytes of disk text; invalid UTF-8 becomes U+FFFD. */
+/* Offset of the first invalid UTF-8 byte, or SIZE_MAX. ASCII runs are skipped eight bytes
+ * at a time (file text is mostly ASCII). */
+static size_t utf8_invalid_at(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		uint64_t w;
+		if (i + 8 <= n && (memcpy(&w, u + i, 8), (w & 0x8080808080808080ULL) == 0)) {
+			i += 8;
+			continue;
+		}
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t k = fs_utf8_seq(u + i, n - i);
+		if (k == 0) {
+			return i;
+		}
+		i += k;
+	}
+	return SIZE_MAX;
+}
+
 json_t *fs_text(const char *s, size_t len)
 {
-	json_t *j = json_stringn(s, len);
-	if (j) {
-		return j;
+	/* checked here, faster than jansson's byte-by-byte check, which is then skipped */
+	if (utf8_invalid_at(s, len) == SIZE_MAX) {
+		return json_stringn_nocheck(s, len);
 	}
+	json_t *j;
 	/* Worst case every byte becomes the 3-byte replacement character. */
 	if (len > (SIZE_MAX - 1) / 3) {
 		return NULL;
@@ -107,7 +134,7 @@ json_t *fs_text(const char *s, size_t len)
 			i += k;
 		}
 	}
-	j = json_stringn(o, w);
+	j = json_stringn_nocheck(o, w); /* valid UTF-8 by construction */
 	free(o);
 	return j;
 }
@@ -162,7 +189,9 @@ void fs_report_depth_cut(struct ctxd_strbuf *t, json_t *why, size_t too_deep)
 	                   "(%zu entries lie deeper than the %d-byte path limit and were not "
 	                   "reached: start from a deeper directory to see them)\n",
 	                   too_deep, CTXD_PATH_MAX);
-	json_array_append_new(why, json_string("depth"));
+	if (why) {
+		json_array_append_new(why, json_string("depth"));
+	}
 }
 
 bool fs_get_path(json_t *args, const char **p, size_t *len)
@@ -422,24 +451,6 @@ static json_t *probe_text(const char *p, size_t n, const char *abs)
 	return NULL;
 }
 
-/* Offset of the first invalid UTF-8 byte, or SIZE_MAX. */
-static size_t utf8_invalid_at(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = 0; i < n;) {
-		if (u[i] < 0x80) {
-			i++;
-			continue;
-		}
-		size_t k = fs_utf8_seq(u + i, n - i);
-		if (k == 0) {
-			return i;
-		}
-		i += k;
-	}
-	return SIZE_MAX;
-}
-
 /* The text with each line prefixed by its number (cat -n style: right-aligned, a tab). */
 static json_t *numbered(const char *s, size_t n, size_t first)
 {
@@ -667,7 +678,7 @@ json_t *fs_read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		              loc.abs, (unsigned)(unsigned char)r.out[bad], bad);
 		goto out;
 	}
-	json_t *content = fs_text(r.out, r.out_len);
+	json_t *content = json_stringn_nocheck(r.out, r.out_len); /* checked just above */
 	if (!content) {
 		goto out;
 	}
@@ -1219,97 +1230,125 @@ static int glob_expand(struct globset *gs, const char *pat, bool exclude, size_t
 
 struct search_state {
 	struct globset gs;
-	uint64_t *rows; /* rows[depth * gs.n + i]: matcher state after `depth` components */
-	size_t row_depths;
-	char *arena; /* matched relative paths, NUL-separated */
-	size_t arena_len, arena_cap;
-	size_t *offs;
-	size_t n_matches, cap_matches;
+	uint64_t *rows; /* per walk slot: the matcher state of the entry being classified */
 	size_t max;
-	bool truncated;
-	bool oom;
-	struct ctxd_fs_ignore *ig;
 };
 
-static bool search_ignored(const struct ctxd_fs_walk_entry *e, void *ud)
+/* The matcher state after the entry's name, from its directory's state; the entry's
+ * walk flags (KEEP when it matches, DESCEND when a glob may match below it). */
+static unsigned search_classify(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d,
+                                uint32_t i, const char *rel, size_t rel_len, void **child_state)
 {
-	struct search_state *s = ud;
-	return ctxd_fs_ignore_match(s->ig, e);
-}
-
-static int search_visit(const struct ctxd_fs_walk_entry *e, void *ud)
-{
-	struct search_state *s = ud;
+	struct search_state *s = ctxd_fs_pw_ud(w);
+	struct ctxd_fs_pw_ent *e = &d->ents[i];
+	const char *name = d->names + e->name_off;
 	size_t ng = s->gs.n;
-	if (e->depth + 1 > s->row_depths) {
-		size_t nd = s->row_depths * 2;
-		while (nd < e->depth + 1) {
-			nd *= 2;
-		}
-		uint64_t *r = realloc(s->rows, nd * ng * sizeof(*r));
-		if (!r) {
-			s->oom = true;
-			return CTXD_FS_WALK_STOP;
-		}
-		s->rows = r;
-		s->row_depths = nd;
-	}
-	const uint64_t *up = s->rows + (size_t)(e->depth - 1) * ng;
-	uint64_t *row = s->rows + (size_t)e->depth * ng;
+	const uint64_t *up = d->state;
+	uint64_t *row = s->rows + (size_t)slot * ng;
 	bool is_dir = e->type == CTXD_FS_WALK_DIR;
 	bool matched = false, descend = false;
-	for (size_t i = 0; i < ng; i++) {
-		const struct glob *g = &s->gs.v[i];
+	(void)rel;
+	(void)rel_len;
+	for (size_t k = 0; k < ng; k++) {
+		const struct glob *g = &s->gs.v[k];
 		if (g->exclude && g->basename) {
-			if (g->n == 1 && fnmatch(g->comps[0], e->name, 0) == 0) {
-				return CTXD_FS_WALK_SKIP;
+			if (g->n == 1 && fnmatch(g->comps[0], name, 0) == 0) {
+				return 0;
 			}
 			continue;
 		}
-		row[i] = glob_step(g, up[i], e->name);
-		bool full = (row[i] >> g->n & 1) && (!g->dir_only || is_dir);
+		row[k] = glob_step(g, up[k], name);
+		bool full = (row[k] >> g->n & 1) && (!g->dir_only || is_dir);
 		if (g->exclude) {
 			if (full) {
-				return CTXD_FS_WALK_SKIP;
+				return 0;
 			}
 			continue;
 		}
 		matched |= full;
-		descend |= (row[i] & (((uint64_t)1 << g->n) - 1)) != 0;
+		descend |= (row[k] & (((uint64_t)1 << g->n) - 1)) != 0;
 	}
+	unsigned f = 0;
 	if (matched) {
-		if (s->n_matches == s->max) {
-			s->truncated = true;
-			return CTXD_FS_WALK_STOP;
+		e->hits = 1;
+		f |= CTXD_FS_PW_KEEP;
+	}
+	if (is_dir && descend) {
+		uint64_t *st = malloc(ng * sizeof(*st));
+		if (!st) {
+			ctxd_fs_pw_abort(w);
+			return f;
 		}
-		if (s->n_matches == s->cap_matches) {
-			size_t c = s->cap_matches ? s->cap_matches * 2 : 64;
-			size_t *o = realloc(s->offs, c * sizeof(*o));
+		memcpy(st, row, ng * sizeof(*st));
+		*child_state = st;
+		f |= CTXD_FS_PW_DESCEND;
+	}
+	return f;
+}
+
+static void search_free_state(void *ud, void *state)
+{
+	(void)ud;
+	free(state);
+}
+
+/* The matches in walk order, up to the limit (walk order decides which are kept, as one
+ * pass over the tree would), with the counts that say what was not reached. */
+struct search_merge {
+	size_t max;
+	char *arena; /* relative paths, NUL-separated */
+	size_t arena_len, arena_cap;
+	size_t *offs;
+	size_t n, cap;
+	size_t unreadable, too_long;
+	bool truncated, oom;
+};
+
+static int search_each(void *ud, const struct ctxd_fs_pw_node *d, const struct ctxd_fs_pw_ent *e,
+                       const char *rel, size_t rel_len)
+{
+	struct search_merge *m = ud;
+	(void)d;
+	if (e->flags & CTXD_FS_PW_LONG) {
+		m->too_long++;
+		return 0;
+	}
+	if (e->flags & CTXD_FS_PW_KEEP) {
+		if (m->n == m->max) {
+			m->truncated = true;
+			return 1;
+		}
+		if (m->n == m->cap) {
+			size_t c = m->cap ? m->cap * 2 : 64;
+			size_t *o = realloc(m->offs, c * sizeof(*o));
 			if (!o) {
-				s->oom = true;
-				return CTXD_FS_WALK_STOP;
+				m->oom = true;
+				return 1;
 			}
-			s->offs = o;
-			s->cap_matches = c;
+			m->offs = o;
+			m->cap = c;
 		}
-		if (s->arena_len + e->rel_len + 1 > s->arena_cap) {
-			size_t c = s->arena_cap ? s->arena_cap * 2 : 4096;
-			while (c < s->arena_len + e->rel_len + 1) {
+		if (m->arena_len + rel_len + 1 > m->arena_cap) {
+			size_t c = m->arena_cap ? m->arena_cap * 2 : 4096;
+			while (c < m->arena_len + rel_len + 1) {
 				c *= 2;
 			}
-			char *a = realloc(s->arena, c);
+			char *a = realloc(m->arena, c);
 			if (!a) {
-				s->oom = true;
-				return CTXD_FS_WALK_STOP;
+				m->oom = true;
+				return 1;
 			}
-			s->arena = a;
-			s->arena_cap = c;
+			m->arena = a;
+			m->arena_cap = c;
 		}
-		s->offs[s->n_matches++] = s->arena_len;
-		memcpy(s->arena + s->arena_len, e->rel, e->rel_len + 1);
-		s->arena_len += e->rel_len + 1;
+		m->offs[m->n++] = m->arena_len;
+		memcpy(m->arena + m->arena_len, rel, rel_len + 1);
+		m->arena_len += rel_len + 1;
 	}
-	return is_dir && descend ? CTXD_FS_WALK_CONTINUE : CTXD_FS_WALK_SKIP;
+	if (e->flags & CTXD_FS_PW_UNREADABLE) {
+		m->unreadable++;
+	}
+	return 0;
 }
 
 /* The isError result for a glob glob_expand refused (rc -E2BIG or -ERANGE); `arg` names
@@ -1344,7 +1383,11 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (!pattern || pattern[0] == '\0') {
 		return fs_fail("argument 'pattern' must be a non-empty glob, e.g. \"**/*.c\"");
 	}
-	struct search_state s = {.max = fs_cfg_entries(ctx), .row_depths = 16};
+	struct search_state s = {.max = fs_cfg_entries(ctx)};
+	struct search_merge m = {.max = s.max};
+	struct ctxd_fs_pw *w = NULL;
+	struct ctxd_fs_ignore_level *above = NULL;
+	uint64_t *root_state = NULL;
 	json_t *res = NULL;
 	int fd = -1;
 	size_t budget = GLOB_MAX_ALTS;
@@ -1378,12 +1421,14 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	} else {
 		goto out;
 	}
-	s.rows = malloc(s.row_depths * s.gs.n * sizeof(*s.rows));
-	if (!s.rows) {
+	unsigned n_slots = ctxd_fs_pw_slots(ctx->pool);
+	s.rows = malloc(n_slots * s.gs.n * sizeof(*s.rows));
+	root_state = malloc(s.gs.n * sizeof(*root_state));
+	if (!s.rows || !root_state) {
 		goto out;
 	}
 	for (size_t i = 0; i < s.gs.n; i++) {
-		s.rows[i] = glob_closure(&s.gs.v[i], 1);
+		root_state[i] = glob_closure(&s.gs.v[i], 1);
 	}
 
 	struct ctxd_error err = {0};
@@ -1394,50 +1439,51 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		res = open_dir_failed(path, &err);
 		goto out;
 	}
-	if (!json_is_false(json_object_get(args, "respectGitignore")) &&
-	    !(s.ig = ctxd_fs_ignore_create(fd, ctx->job, ctx->deadline_ms))) {
-		goto out;
-	}
 	size_t max_depth = 0;
 	int_arg(args, "maxDepth", &max_depth);
-	struct ctxd_fs_walk_opts o = {
+	static const struct ctxd_fs_pw_ops ops = {.classify = search_classify,
+	                                          .free_state = search_free_state};
+	struct ctxd_fs_pw_opts o = {
 	    .max_depth = (unsigned)(max_depth > 4096 ? 4096 : max_depth),
-	    .sorted = true,
-	    .job = ctx->job,
-	    .deadline_ms = ctx->deadline_ms,
-	    .progress = ctx->progress,
-	    .exclude = s.ig ? search_ignored : NULL,
-	    .visit = search_visit,
+	    .limit = s.max,
+	    .ops = &ops,
 	    .ud = &s,
+	    .root_state = root_state,
 	};
-	struct ctxd_fs_walk_stats st = {0};
-	rc = ctxd_fs_walk(fd, &o, &st);
-	if (s.oom || rc == -ENOMEM) {
+	char abs[2 * CTXD_PATH_MAX];
+	if (ctxd_fs_pw_prepare(&o, ctx, &loc, !json_is_false(json_object_get(args, "respectGitignore")),
+	                       abs, sizeof(abs), &above) < 0) {
 		goto out;
 	}
-	/* a .gitignore matcher that gave up ignored entries it did not test */
-	bool gave_up = ctxd_fs_ignore_gave_up(s.ig);
-	if (rc == -ECANCELED || (gave_up && ctxd_job_cancelled(ctx->job))) {
+	rc = ctxd_fs_pw_run(fd, &o, &w);
+	if (rc == -ENOMEM || rc == -ECONNABORTED) {
+		goto out;
+	}
+	if (rc == -ECANCELED) {
 		res = fs_fail("search in '%s' cancelled", loc.abs);
 		goto out;
 	}
-	bool timed_out = rc == -ETIMEDOUT || gave_up;
+	bool timed_out = rc == -ETIMEDOUT;
 	if (rc < 0 && !timed_out) {
 		res = fs_fail("cannot search '%s': %s", loc.abs, strerror(-rc));
 		goto out;
 	}
-	if (s.n_matches > 1) {
-		qsort_r(s.offs, s.n_matches, sizeof(*s.offs), cmp_rel, s.arena);
+	if (ctxd_fs_pw_each(w, search_each, &m) == -ENOMEM || m.oom) {
+		goto out;
+	}
+	if (m.n > 1) {
+		qsort_r(m.offs, m.n, sizeof(*m.offs), cmp_rel, m.arena);
 	}
 
-	/* Absolute path = the location's display path + "/" + rel ("/" root: no doubling). */
+	/* Absolute path = the location's display path + "/" + rel ("/" root: no doubling).
+	 * Each path is escaped once and written twice: in the text and in matches. */
 	size_t blen = strlen(loc.abs);
 	bool slash_root = blen == 1 && loc.abs[0] == '/';
-	json_t *matches = json_array();
-	struct ctxd_strbuf text = {0};
+	struct ctxd_strbuf esc = {0}, notes = {0};
+	size_t *eoff = malloc((m.n + 1) * sizeof(*eoff));
 	char *full = malloc(blen + 1 + CTXD_PATH_MAX);
-	if (!matches || !full) {
-		json_decref(matches);
+	if (!eoff || !full) {
+		free(eoff);
 		free(full);
 		goto out;
 	}
@@ -1445,68 +1491,129 @@ static json_t *search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (!slash_root) {
 		full[blen++] = '/';
 	}
-	for (size_t i = 0; i < s.n_matches; i++) {
-		const char *rel = s.arena + s.offs[i];
+	ctxd_strbuf_reserve(&esc, m.arena_len + m.n * blen + m.arena_len / 8);
+	for (size_t i = 0; i < m.n; i++) {
+		const char *rel = m.arena + m.offs[i];
 		size_t rl = strlen(rel);
 		memcpy(full + blen, rel, rl);
-		json_t *js = fs_text(full, blen + rl);
-		if (!js || json_array_append_new(matches, js) < 0) {
-			text.oom = true;
-			break;
-		}
-		ctxd_strbuf_str(&text, json_string_value(js));
-		ctxd_strbuf_add(&text, "\n", 1);
+		eoff[i] = esc.len;
+		ctxd_json_text_part(&esc, full, blen + rl);
 	}
+	eoff[m.n] = esc.len;
 	free(full);
-	if (s.n_matches == 0) {
-		ctxd_strbuf_str(&text, "No matches found\n");
+	if (m.n == 0) {
+		ctxd_strbuf_str(&notes, "No matches found\n");
 	}
-	json_t *why = json_array();
-	if (s.truncated) {
-		ctxd_strbuf_printf(&text, "(truncated after %zu matches; narrow the pattern or the path)\n",
-		          s.max);
-		json_array_append_new(why, json_string("maxResults"));
+	struct ctxd_strbuf why = {0};
+	if (m.truncated) {
+		ctxd_strbuf_printf(&notes,
+		                   "(truncated after %zu matches; narrow the pattern or the path)\n",
+		                   s.max);
+		ctxd_strbuf_str(&why, ",\"maxResults\"");
 	}
 	if (timed_out) {
-		ctxd_strbuf_str(&text, "(stopped at the call's time limit (limits.call_ms): the "
-		                       "result is incomplete; search a smaller directory)\n");
-		json_array_append_new(why, json_string("deadline"));
+		ctxd_strbuf_str(&notes, "(stopped at the call's time limit (limits.call_ms): the "
+		                        "result is incomplete; search a smaller directory)\n");
+		ctxd_strbuf_str(&why, ",\"deadline\"");
 	}
-	fs_report_depth_cut(&text, why, st.too_long);
-	if (st.unreadable) {
-		ctxd_strbuf_printf(&text, "(%zu directories could not be read and were skipped: the "
-				    "result may be incomplete)\n",
-			     st.unreadable);
+	if (m.too_long) {
+		fs_report_depth_cut(&notes, NULL, m.too_long);
+		ctxd_strbuf_str(&why, ",\"depth\"");
 	}
-	if (text.oom) {
-		json_decref(matches);
-		json_decref(why);
-		free(text.p);
-		goto out;
+	if (m.unreadable) {
+		ctxd_strbuf_printf(&notes,
+		                   "(%zu directories could not be read and were skipped: the "
+		                   "result may be incomplete)\n",
+		                   m.unreadable);
 	}
-	text.p[--text.len] = '\0';
-	json_t *sc =
-	    json_pack("{s:s, s:s, s:o, s:I, s:b, s:I}", "path", loc.abs, "pattern", pattern,
-	              "matches", matches, "count", (json_int_t)s.n_matches, "truncated",
-	              json_array_size(why) > 0, "unreadable", (json_int_t)st.unreadable);
-	if (sc && json_array_size(why)) {
-		json_object_set(sc, "truncatedReasons", why);
+
+	struct ctxd_strbuf local = {0}, *b = ctx->out ? ctx->out : &local;
+	size_t from = b->len;
+	ctxd_strbuf_reserve(b, 2 * esc.len + 4 * m.n + 2 * notes.len + 2 * blen + 4 * strlen(pattern) +
+	                           256);
+	ctxd_strbuf_str(b, "{\"content\":[{\"type\":\"text\",\"text\":\"");
+	for (size_t i = 0; i < m.n; i++) {
+		ctxd_strbuf_add(b, esc.p + eoff[i], eoff[i + 1] - eoff[i]);
+		ctxd_strbuf_add(b, "\\n", 2);
 	}
-	json_decref(why);
-	if (sc) {
-		res = ctxd_tool_result(text.p, sc);
+	if (notes.len) {
+		ctxd_json_text_part(b, notes.p, notes.len);
 	}
-	free(text.p);
+	b->len -= 2; /* the text's last "\n" */
+	ctxd_strbuf_str(b, "\"}],\"structuredContent\":{\"path\":");
+	ctxd_json_text(b, loc.abs, strlen(loc.abs));
+	ctxd_strbuf_str(b, ",\"pattern\":");
+	ctxd_json_text(b, pattern, strlen(pattern));
+	ctxd_strbuf_str(b, ",\"matches\":[");
+	for (size_t i = 0; i < m.n; i++) {
+		ctxd_strbuf_add(b, i ? ",\"" : "\"", i ? 2 : 1);
+		ctxd_strbuf_add(b, esc.p + eoff[i], eoff[i + 1] - eoff[i]);
+		ctxd_strbuf_add(b, "\"", 1);
+	}
+	ctxd_strbuf_printf(b, "],\"count\":%zu,\"truncated\":%s,\"unreadable\":%zu", m.n,
+	                   why.len ? "true" : "false", m.unreadable);
+	if (why.len) {
+		ctxd_strbuf_str(b, ",\"truncatedReasons\":[");
+		ctxd_strbuf_add(b, why.p + 1, why.len - 1);
+		ctxd_strbuf_str(b, "]");
+	}
+	ctxd_strbuf_str(b, "}}");
+	if (esc.oom || notes.oom || why.oom) {
+		b->oom = true;
+	}
+	free(esc.p);
+	free(notes.p);
+	free(why.p);
+	free(eoff);
+	res = ctxd_tool_written(ctx, b, from);
 out:
+	ctxd_fs_pw_free(w);
+	ctxd_fs_ignore_chain_free(above);
 	if (fd >= 0) {
 		close(fd);
 	}
 	globset_free(&s.gs);
-	ctxd_fs_ignore_destroy(s.ig);
 	free(s.rows);
-	free(s.arena);
-	free(s.offs);
+	free(root_state);
+	free(m.arena);
+	free(m.offs);
 	return res;
+}
+
+/* ---- the family's state ------------------------------------------------------------- */
+
+struct ctxd_fs_family {
+	struct ctxd_fs_ignore_cache *ignore;
+};
+
+struct ctxd_fs_family *ctxd_fs_family_create(void)
+{
+	struct ctxd_fs_family *f = calloc(1, sizeof(*f));
+	if (f && !(f->ignore = ctxd_fs_ignore_cache_create())) {
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void ctxd_fs_family_attach(struct ctxd_fs_family *f, struct ctxd_watch *w)
+{
+	if (f) {
+		ctxd_fs_ignore_cache_attach(f->ignore, w);
+	}
+}
+
+void ctxd_fs_family_destroy(struct ctxd_fs_family *f)
+{
+	if (f) {
+		ctxd_fs_ignore_cache_destroy(f->ignore);
+		free(f);
+	}
+}
+
+struct ctxd_fs_ignore_cache *fs_family_ignore_cache(void *ud)
+{
+	return ((struct ctxd_fs_family *)ud)->ignore;
 }
 
 /* ---- list_allowed_directories ----------------------------------------------------- */
@@ -1875,8 +1982,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
         .title = "Search files by name",
         .description = "Find files and directories whose path relative to path matches a glob "
                        "('*.md' directly under path, '**/*.md' at any depth). Sorted absolute "
-                       "paths; .gitignore'd paths skipped by default. For file contents use "
-                       "grep.",
+                       "paths; hidden files included, ignored paths (.gitignore, .ignore, "
+                       ".rgignore, as rg) skipped by default. For file contents use grep.",
         .input_schema = ctxd_schema_search_files_input,
         .output_schema = ctxd_schema_search_files_output,
         .flags = RO_FLAGS,
@@ -1937,8 +2044,9 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
         .name = "grep",
         .title = "Search file contents",
-        .description = "Search file contents for a PCRE2 regex (or literal text), skipping "
-                       "binary and .gitignore'd files by default. Matches sorted by path and "
+        .description = "Search file contents for a PCRE2 regex (or literal text). Hidden "
+                       "files are searched; binary and ignored files (.gitignore, .ignore, "
+                       ".rgignore, as rg) skipped by default. Matches sorted by path and "
                        "line as path:line:column:text, with optional context lines.",
         .input_schema = ctxd_schema_grep_input,
         .output_schema = ctxd_schema_grep_output,

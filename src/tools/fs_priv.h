@@ -16,6 +16,10 @@
 #define FS_DEFAULT_ENTRIES 10000u
 #define FS_BINARY_PROBE    8192u
 
+/* Grow the array *p of *cap elements of `elem` bytes (doubling, from 64) to hold `need`.
+ * Returns 0, or -1 on ENOMEM (*p unchanged). */
+int fs_grow(void **p, size_t *cap, size_t need, size_t elem);
+
 /* Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid or cut short. */
 size_t fs_utf8_seq(const unsigned char *s, size_t n);
 
@@ -36,8 +40,12 @@ int fs_brace_expand(const char *pat, size_t *budget,
 		    int (*emit)(void *ud, const char *p, size_t len), void *ud);
 
 /* When `too_deep` > 0 (entries a walk skipped because their path exceeded CTXD_PATH_MAX),
- * append a line saying so to `t` and "depth" to the `why` array (truncatedReasons). */
+ * append a line saying so to `t` and "depth" to the `why` array (truncatedReasons; may be
+ * NULL). */
 void fs_report_depth_cut(struct ctxd_strbuf *t, json_t *why, size_t too_deep);
+
+/* The compiled ignore files cache of the family state `ud` (ctxd_fs_family). */
+struct ctxd_fs_ignore_cache *fs_family_ignore_cache(void *ud);
 
 /* The "path" string argument (borrowed) and its JSON length. False when absent. */
 bool fs_get_path(json_t *args, const char **p, size_t *len);

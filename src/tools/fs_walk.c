@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ctxd/sandbox.h"
+#include "fs_priv.h"
 
 /* Levels that keep their directory fd open; deeper ones (but the deepest) reopen through
  * the deepest kept. */
@@ -56,7 +57,7 @@ struct walk {
 	char dents[FS_WALK_DENTS_BUF];
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+int fs_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
 	if (need <= *cap) {
 		return 0;
@@ -88,7 +89,7 @@ static enum ctxd_fs_walk_type type_of_mode(mode_t m)
 	return CTXD_FS_WALK_OTHER;
 }
 
-static enum ctxd_fs_walk_type type_of_dirent(int dirfd, const char *name, unsigned char d_type)
+enum ctxd_fs_walk_type ctxd_fs_dirent_type(int dirfd, const char *name, unsigned char d_type)
 {
 	switch (d_type) {
 	case DT_REG:
@@ -109,6 +110,60 @@ static enum ctxd_fs_walk_type type_of_dirent(int dirfd, const char *name, unsign
 	}
 }
 
+int ctxd_fs_read_dir(int fd, char *buf, size_t buf_len, const struct ctxd_job *job,
+                     int64_t deadline_ms,
+                     int (*add)(void *ud, const char *name, size_t len,
+                                enum ctxd_fs_walk_type type),
+                     void *ud)
+{
+	for (;;) {
+		if (ctxd_job_cancelled(job)) {
+			return -ECANCELED;
+		}
+		if (ctxd_deadline_passed(deadline_ms)) {
+			return -ETIMEDOUT;
+		}
+		ssize_t n = getdents64(fd, buf, buf_len);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return -errno;
+		}
+		if (n == 0) {
+			return 0;
+		}
+		for (ssize_t off = 0; off < n;) {
+			const struct dirent64 *d = (const struct dirent64 *)(buf + off);
+			off += d->d_reclen;
+			const char *nm = d->d_name;
+			if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0'))) {
+				continue;
+			}
+			int rc = add(ud, nm, strlen(nm), ctxd_fs_dirent_type(fd, nm, d->d_type));
+			if (rc < 0) {
+				return rc;
+			}
+		}
+	}
+}
+
+static int walk_add(void *ud, const char *nm, size_t len, enum ctxd_fs_walk_type type)
+{
+	struct walk *w = ud;
+	if (fs_grow((void **)&w->ents, &w->cap_ents, w->n_ents + 1, sizeof(*w->ents)) ||
+	    fs_grow((void **)&w->names, &w->cap_names, w->n_names + len + 1, 1)) {
+		return -ENOMEM;
+	}
+	struct ent *e = &w->ents[w->n_ents++];
+	e->name_off = w->n_names;
+	e->name_len = len;
+	e->type = type;
+	memcpy(w->names + w->n_names, nm, len + 1);
+	w->n_names += len + 1;
+	return 0;
+}
+
 static int cmp_ent(const void *a, const void *b, void *arg)
 {
 	const char *names = arg;
@@ -120,43 +175,10 @@ static int cmp_ent(const void *a, const void *b, void *arg)
 static int read_dir(struct walk *w, int fd, size_t *lo, size_t *hi)
 {
 	*lo = w->n_ents;
-	for (;;) {
-		if (ctxd_job_cancelled(w->o->job)) {
-			return -ECANCELED;
-		}
-		if (ctxd_deadline_passed(w->o->deadline_ms)) {
-			return -ETIMEDOUT;
-		}
-		ssize_t n = getdents64(fd, w->dents, sizeof(w->dents));
-		if (n < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			return -errno;
-		}
-		if (n == 0) {
-			break;
-		}
-		for (ssize_t off = 0; off < n;) {
-			const struct dirent64 *d = (const struct dirent64 *)(w->dents + off);
-			off += d->d_reclen;
-			const char *nm = d->d_name;
-			if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0'))) {
-				continue;
-			}
-			size_t len = strlen(nm);
-			if (grow((void **)&w->ents, &w->cap_ents, w->n_ents + 1,
-			         sizeof(*w->ents)) ||
-			    grow((void **)&w->names, &w->cap_names, w->n_names + len + 1, 1)) {
-				return -ENOMEM;
-			}
-			struct ent *e = &w->ents[w->n_ents++];
-			e->name_off = w->n_names;
-			e->name_len = len;
-			e->type = type_of_dirent(fd, nm, d->d_type);
-			memcpy(w->names + w->n_names, nm, len + 1);
-			w->n_names += len + 1;
-		}
+	int rc = ctxd_fs_read_dir(fd, w->dents, sizeof(w->dents), w->o->job, w->o->deadline_ms,
+	                          walk_add, w);
+	if (rc < 0) {
+		return rc;
 	}
 	*hi = w->n_ents;
 	if (w->o->sorted && *hi - *lo > 1) {
@@ -171,7 +193,7 @@ static int read_dir(struct walk *w, int fd, size_t *lo, size_t *hi)
 /* Push a frame for the directory open as `fd` (ownership passes to the walk). */
 static int push(struct walk *w, int fd, size_t rel_len)
 {
-	if (grow((void **)&w->frames, &w->cap_frames, w->n_frames + 1, sizeof(*w->frames))) {
+	if (fs_grow((void **)&w->frames, &w->cap_frames, w->n_frames + 1, sizeof(*w->frames))) {
 		close(fd);
 		return -ENOMEM;
 	}
@@ -582,277 +604,4 @@ void ctxd_fs_globs_finish(struct ctxd_fs_globs *gl)
 	free(gl->v);
 	gl->v = NULL;
 	gl->n = 0;
-}
-
-/* ---- .gitignore ------------------------------------------------------------------- */
-
-#define IGNORE_FILE_MAX (1u << 20)
-/* Rules tested between two checks of the cancel flag and the deadline. */
-#define IGNORE_CHECK_EVERY 256
-
-struct rule {
-	char *pat;                 /* name pattern (fnmatch), when not anchored */
-	struct ctxd_fs_glob *glob; /* path glob, when anchored */
-	bool neg, dir_only, anchored;
-};
-
-struct level {
-	unsigned depth;    /* depth of the directory whose .gitignore this is (start = 0) */
-	size_t prefix_len; /* length of that directory's relative path */
-	struct rule *rules;
-	size_t n;
-	char *text;
-};
-
-struct ctxd_fs_ignore {
-	struct level *lv;
-	size_t n, cap;
-	bool oom;
-	const struct ctxd_job *job;
-	int64_t deadline_ms;
-	unsigned tested; /* rule tests since the last cancel/deadline check */
-	bool gave_up;    /* cancelled or past the deadline: every entry is ignored */
-};
-
-static void level_free(struct level *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		ctxd_fs_glob_free(l->rules[i].glob);
-	}
-	free(l->rules);
-	free(l->text);
-}
-
-/* Parse .gitignore text (owned by the level afterwards, even on failure). */
-static int parse_rules(struct level *l, char *text, size_t len)
-{
-	l->text = text;
-	size_t cap = 0;
-	for (size_t i = 0; i < len;) {
-		char *line = text + i;
-		char *nl = memchr(line, '\n', len - i);
-		size_t ll = nl ? (size_t)(nl - line) : len - i;
-		i += ll + 1;
-		line[ll] = '\0';
-		while (ll > 0 && (line[ll - 1] == '\r' || line[ll - 1] == ' ' || line[ll - 1] == '\t') &&
-		       !(ll >= 2 && line[ll - 2] == '\\')) {
-			line[--ll] = '\0';
-		}
-		if (ll == 0 || line[0] == '#') {
-			continue;
-		}
-		struct rule r = {0};
-		if (line[0] == '!') {
-			r.neg = true;
-			line++;
-			ll--;
-		} else if (line[0] == '\\' && (line[1] == '#' || line[1] == '!')) {
-			line++;
-			ll--;
-		}
-		if (ll > 0 && line[ll - 1] == '/') {
-			r.dir_only = true;
-			line[--ll] = '\0';
-		}
-		if (line[0] == '/') {
-			r.anchored = true;
-			line++;
-			ll--;
-		} else if (memchr(line, '/', ll)) {
-			r.anchored = true;
-		}
-		if (ll == 0 || ll > CTXD_FS_GLOB_MAX || memchr(line, '\0', ll)) {
-			continue; /* nothing to match, too long to apply, or cut by a NUL byte */
-		}
-		r.pat = line;
-		if (r.anchored) {
-			int rc = ctxd_fs_glob_compile(line, ll, &r.glob);
-			if (rc < 0) {
-				return -1;
-			}
-		}
-		if (l->n == cap) {
-			size_t c = cap ? cap * 2 : 16;
-			struct rule *v = realloc(l->rules, c * sizeof(*v));
-			if (!v) {
-				ctxd_fs_glob_free(r.glob);
-				return -1;
-			}
-			l->rules = v;
-			cap = c;
-		}
-		l->rules[l->n++] = r;
-	}
-	return 0;
-}
-
-static struct level *new_level(struct ctxd_fs_ignore *ig, unsigned depth, size_t prefix_len)
-{
-	if (ig->n == ig->cap) {
-		size_t c = ig->cap ? ig->cap * 2 : 16;
-		struct level *v = realloc(ig->lv, c * sizeof(*v));
-		if (!v) {
-			ig->oom = true;
-			return NULL;
-		}
-		ig->lv = v;
-		ig->cap = c;
-	}
-	struct level *l = &ig->lv[ig->n++];
-	memset(l, 0, sizeof(*l));
-	l->depth = depth;
-	l->prefix_len = prefix_len;
-	return l;
-}
-
-/* Push the level of the directory reached by (fd, rel) at `depth`. */
-static void push_level(struct ctxd_fs_ignore *ig, int fd, const char *rel, unsigned depth,
-                       size_t prefix_len)
-{
-	struct level *l = new_level(ig, depth, prefix_len);
-	if (!l) {
-		return;
-	}
-	int gfd = ctxd_sandbox_openat(fd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, true);
-	if (gfd < 0) {
-		return;
-	}
-	struct stat st;
-	char *text = NULL;
-	if (fstat(gfd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-	    (size_t)st.st_size <= IGNORE_FILE_MAX && (text = malloc((size_t)st.st_size + 1))) {
-		ssize_t got = pread(gfd, text, (size_t)st.st_size, 0);
-		if (got < 0) {
-			free(text);
-		} else if (parse_rules(l, text, (size_t)got) < 0) {
-			ig->oom = true;
-		}
-	}
-	close(gfd);
-}
-
-struct ctxd_fs_ignore *ctxd_fs_ignore_create(int start_fd, const struct ctxd_job *job,
-                                             int64_t deadline_ms)
-{
-	struct ctxd_fs_ignore *ig = calloc(1, sizeof(*ig));
-	if (!ig) {
-		return NULL;
-	}
-	ig->job = job;
-	ig->deadline_ms = deadline_ms;
-	push_level(ig, start_fd, ".gitignore", 0, 0);
-	if (ig->oom) {
-		ctxd_fs_ignore_destroy(ig);
-		return NULL;
-	}
-	return ig;
-}
-
-struct ctxd_fs_ignore *ctxd_fs_ignore_create_text(const char *text, size_t len)
-{
-	struct ctxd_fs_ignore *ig = calloc(1, sizeof(*ig));
-	struct level *l = ig ? new_level(ig, 0, 0) : NULL;
-	char *copy = l ? malloc(len + 1) : NULL;
-	if (!copy) {
-		ctxd_fs_ignore_destroy(ig);
-		return NULL;
-	}
-	if (len) {
-		memcpy(copy, text, len);
-	}
-	copy[len] = '\0';
-	if (parse_rules(l, copy, len) < 0) {
-		ctxd_fs_ignore_destroy(ig);
-		return NULL;
-	}
-	return ig;
-}
-
-void ctxd_fs_ignore_destroy(struct ctxd_fs_ignore *ig)
-{
-	if (!ig) {
-		return;
-	}
-	for (size_t i = 0; i < ig->n; i++) {
-		level_free(&ig->lv[i]);
-	}
-	free(ig->lv);
-	free(ig);
-}
-
-/* The rules of every level held, deepest first, last rule first: the first match decides.
- * `name` is the final component of `rel` (NUL-terminated). */
-static bool ignored(struct ctxd_fs_ignore *ig, const char *rel, size_t rel_len, const char *name,
-                    bool is_dir)
-{
-	if (ig->gave_up) {
-		return true;
-	}
-	for (size_t i = ig->n; i-- > 0;) {
-		const struct level *l = &ig->lv[i];
-		size_t skip = l->prefix_len + (l->prefix_len ? 1 : 0);
-		if (skip > rel_len) {
-			continue;
-		}
-		for (size_t k = l->n; k-- > 0;) {
-			const struct rule *r = &l->rules[k];
-			if (r->dir_only && !is_dir) {
-				continue;
-			}
-			if (++ig->tested >= IGNORE_CHECK_EVERY) {
-				ig->tested = 0;
-				if (ctxd_job_cancelled(ig->job) ||
-				    ctxd_deadline_passed(ig->deadline_ms)) {
-					ig->gave_up = true;
-					return true;
-				}
-			}
-			bool m = r->anchored
-			             ? ctxd_fs_glob_match(r->glob, rel + skip, rel_len - skip)
-			             : fnmatch(r->pat, name, 0) == 0;
-			if (m) {
-				return !r->neg;
-			}
-		}
-	}
-	return false;
-}
-
-bool ctxd_fs_ignore_match(struct ctxd_fs_ignore *ig, const struct ctxd_fs_walk_entry *e)
-{
-	if (e->name_len == 4 && memcmp(e->name, ".git", 4) == 0) {
-		return true;
-	}
-	while (ig->n > 1 && ig->lv[ig->n - 1].depth >= e->depth) {
-		level_free(&ig->lv[--ig->n]);
-	}
-	if (e->depth >= 2 && ig->lv[ig->n - 1].depth < e->depth - 1) {
-		/* First entry inside the parent directory: read its .gitignore. at_path
-		 * reaches this entry from at_fd, so its dirname reaches the parent. */
-		char rel[CTXD_PATH_MAX];
-		size_t dl = strlen(e->at_path) - e->name_len;
-		if (dl + sizeof(".gitignore") <= sizeof(rel)) {
-			memcpy(rel, e->at_path, dl);
-			memcpy(rel + dl, ".gitignore", sizeof(".gitignore"));
-			push_level(ig, e->at_fd, rel, e->depth - 1, e->rel_len - e->name_len - 1);
-		}
-	}
-	return ignored(ig, e->rel, e->rel_len, e->name, e->type == CTXD_FS_WALK_DIR);
-}
-
-bool ctxd_fs_ignore_gave_up(const struct ctxd_fs_ignore *ig)
-{
-	return ig && ig->gave_up;
-}
-
-bool ctxd_fs_ignore_path(struct ctxd_fs_ignore *ig, const char *rel, size_t len, bool is_dir)
-{
-	char buf[CTXD_PATH_MAX];
-	if (len >= sizeof(buf) || memchr(rel, '\0', len)) {
-		return false;
-	}
-	memcpy(buf, rel, len);
-	buf[len] = '\0';
-	const char *slash = memrchr(buf, '/', len);
-	return ignored(ig, buf, len, slash ? slash + 1 : buf, is_dir);
 }

@@ -18,15 +18,22 @@
  * a line that hits them is listed in the answer (regexLimit) and the search goes on; after
  * 8 such lines the rest of that file is given up, and said so.
  *
- * The walk is the confined fs_walk (sorted, so results come out ordered by path and then
- * line), respecting .gitignore by default; each file is opened with ctxd_sandbox_openat
- * (O_NOFOLLOW: symlinks are never searched), read whole into one reusable buffer, and
- * skipped as binary when its first 8 KiB hold a NUL byte, or when it has a match and a NUL
- * byte anywhere (ripgrep's count). The handler runs on one pool worker and searches files
- * sequentially: handlers cannot submit sub-jobs, and one sequential pass is what grep -r
- * does too. Cancellation and the call deadline are checked per entry, per chunk and every
- * 256 regex calls; progress is reported per 1000 entries by the walk and per chunk of a
- * large file.
+ * The walk is fs_pwalk: the directories and batches of files are tasks that every worker of
+ * the pool may take (helpers give way to requests), with .gitignore, .ignore, .rgignore and
+ * .git/info/exclude applied as ripgrep applies them (the files searched are those of `rg
+ * --hidden --no-require-git`). Each file is opened with ctxd_sandbox_openat (O_NOFOLLOW:
+ * symlinks are never searched), read whole into the thread's buffer, and skipped as binary
+ * when its first 8 KiB hold a NUL byte, or when it has a match and a NUL byte anywhere
+ * (ripgrep's count). What a file gives is kept per file (its hits, and its part of
+ * structuredContent already written as JSON); the answer is put together in walk order once
+ * the walk is over, so it is the same with one thread or many: the files in walk order (each
+ * directory's entries in strcmp order), maxResults cutting at the same match, counts the
+ * same. Cancellation and the call deadline are checked per entry, per file, per chunk and
+ * every 256 regex calls; progress is reported per 1000 entries and per chunk of a large file.
+ *
+ * The answer is written as JSON text (json_write.h) straight into the response frame when
+ * the caller offers one (ctxd_tool_ctx.out), without a jansson value per match; the path of a
+ * file appears once in structuredContent, with its matches under it.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
@@ -34,6 +41,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <pcre2.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +49,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctxd/json_write.h"
 #include "ctxd/sandbox.h"
 #include "fs_priv.h"
+#include "fs_pwalk.h"
 #include "fs_walk.h"
 
 #define GREP_DEFAULT_RESULTS 1000u
@@ -82,74 +92,133 @@
 #define GREP_LIMIT_PER_FILE 8u
 #define GREP_LIMIT_LIST     100u
 
-static int globs_emit(void *ud, const char *p, size_t len)
-{
-	return ctxd_fs_globs_add(ud, p, len);
-}
 
-/* One match (or context line) recorded: offsets into the result arena. */
+/* One line of a file's answer: a match, or a context line (col 0). */
 struct hit {
-	size_t path; /* arena offset of the relative path */
 	size_t line;
-	size_t col; /* 0 for a context line */
-	size_t text; /* arena offset of the line text */
+	size_t col;
+	size_t text; /* offset of the line's text in the file's arena */
 	size_t text_len;
 };
 
 /* A line the regex limits stopped (with to_end, the rest of its file was skipped too). */
 struct limit_hit {
-	size_t path; /* arena offset */
 	size_t line;
 	bool to_end;
 };
 
-struct grep {
+/* Record flags. */
+#define F_SEARCHED   0x01u /* read: counts in filesSearched */
+#define F_BINARY     0x02u
+#define F_UNREADABLE 0x04u
+#define F_CUT        0x08u /* larger than GREP_FILE_MAX: searched in part */
+#define F_MATCHED    0x10u /* counts in filesMatched */
+#define F_TRUNC      0x20u /* stopped at its budget of matches */
+#define F_ERROR      0x40u /* the regex engine failed (err) */
+
+/* What one file gave, kept until the answer is written (in its thread's blocks). */
+struct frec {
+	unsigned flags;
+	size_t matches;
+	size_t n_hits;
+	struct hit *hits; /* matches and context lines, in line order */
+	const char *texts;
+	const char *sc; /* {"path":...,"matches":[...]}: its part of structuredContent */
+	size_t sc_len;
+	size_t path_len;  /* bytes of the escaped path, at sc + PATH_AT */
+	size_t lim_lines; /* lines the regex limits stopped */
+	bool lim_file;    /* and the rest of the file was given up */
+	size_t n_lim;
+	struct limit_hit lim[GREP_LIMIT_PER_FILE];
+	const char *err; /* F_ERROR: PCRE2's message */
+};
+
+#define PATH_AT (sizeof("{\"path\":\"") - 1)
+
+/* A block of memory records and answer parts live in until the answer is written. */
+struct blk {
+	struct blk *next;
+	size_t used, cap;
+	_Alignas(16) char data[];
+};
+
+/* The call's settings, read-only while the walk runs. */
+struct gconf {
 	const struct ctxd_tool_ctx *ctx;
 	pcre2_code *re, *rew; /* the pattern, and the same with PCRE2_USE_OFFSET_LIMIT */
-	pcre2_match_data *md;
-	pcre2_match_context *mc;
-	pcre2_jit_stack *js;
 	bool jit, jitw;
 	bool per_line; /* the pattern looks around or uses \A \z \Z \G: match each line alone */
 	struct ctxd_fs_globs inc, exc;
-	struct ctxd_fs_ignore *ig;
 	size_t context;
 	size_t max;
+	const char *root; /* the display path of the search root */
+	size_t root_len;
+	bool slash_root;
+	atomic_bool oom;
+};
+
+/* One thread's search state (a walk slot). */
+struct grep {
+	const struct gconf *c;
+	struct ctxd_fs_pw *w; /* the walk of the file being searched, or NULL */
+	bool ready;
+	pcre2_match_data *md;
+	pcre2_match_context *mc;
+	pcre2_jit_stack *js;
 	char *buf;
 	size_t buf_cap;
+	/* the file being searched */
 	char *arena;
 	size_t arena_len, arena_cap;
 	struct hit *hits;
 	size_t n_hits, cap_hits;
 	size_t n_matches;
-	size_t files, files_matched, binary, unreadable, too_deep, cut_files;
-	struct limit_hit lim[GREP_LIMIT_LIST];
-	size_t n_lim;     /* entries in lim */
-	size_t lim_lines; /* lines skipped because of the limits, all files */
-	size_t lim_files; /* files given up after GREP_LIMIT_PER_FILE such lines */
-	unsigned calls;   /* regex calls since the last must_stop check */
-	size_t window;    /* start positions per regex call (GREP_WINDOW_*) */
-	const struct ctxd_fs_walk_stats *ws; /* the walk's counters (progress), or NULL */
-	bool truncated, oom, cancelled, timed_out, match_error;
+	size_t max; /* this file's budget of matches */
+	bool truncated, binary, matched;
+	struct limit_hit lim[GREP_LIMIT_PER_FILE];
+	size_t n_lim, lim_lines;
+	bool lim_file;
+	unsigned calls; /* regex calls since the last must_stop check */
+	size_t window;  /* start positions per regex call (GREP_WINDOW_*) */
+	bool oom, cancelled, timed_out, match_error;
 	char err[128];
+	struct ctxd_strbuf sc; /* a file's part of structuredContent, while it is written */
+	struct blk *blocks;
 };
 
 /* The per-file search state: the file's text and where the report of it stands. */
 struct scan {
 	const char *s;
 	size_t n;
-	const char *rel;
-	size_t rel_len;
-	size_t path_off;       /* arena offset of rel, once `any` */
-	bool any;              /* rel is in the arena */
 	bool matched;          /* counted in files_matched */
 	size_t line, line_pos; /* line number of the line starting at offset line_pos */
 	size_t last_shown;     /* last line emitted (match or context) */
 	size_t pending_after, after_from;
 	size_t lim_here; /* lines of this file the limits stopped */
 	bool checked;    /* the whole file was checked for a NUL byte */
-	bool stop;       /* stop this file (and, when g says so, the walk) */
+	bool stop;       /* stop this file */
+	bool any;        /* something was reported */
 };
+
+static void *blk_alloc(struct grep *g, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	if (!g->blocks || g->blocks->cap - g->blocks->used < n) {
+		size_t cap = n > ((size_t)256 << 10) ? n : ((size_t)256 << 10);
+		struct blk *b = malloc(sizeof(*b) + cap);
+		if (!b) {
+			g->oom = true;
+			return NULL;
+		}
+		b->next = g->blocks;
+		b->used = 0;
+		b->cap = cap;
+		g->blocks = b;
+	}
+	void *p = g->blocks->data + g->blocks->used;
+	g->blocks->used += n;
+	return p;
+}
 
 static size_t arena_put(struct grep *g, const char *s, size_t n)
 {
@@ -175,7 +244,7 @@ static size_t arena_put(struct grep *g, const char *s, size_t n)
 	return off;
 }
 
-static void add_hit(struct grep *g, size_t path, size_t line, size_t col, const char *t, size_t tl)
+static void add_hit(struct grep *g, size_t line, size_t col, const char *t, size_t tl)
 {
 	if (g->n_hits == g->cap_hits) {
 		size_t c = g->cap_hits ? g->cap_hits * 2 : 256;
@@ -194,8 +263,7 @@ static void add_hit(struct grep *g, size_t path, size_t line, size_t col, const 
 		tl = fs_utf8_trim(t, GREP_LINE_SHOW);
 	}
 	size_t off = arena_put(g, t, tl);
-	g->hits[g->n_hits++] =
-	    (struct hit){.path = path, .line = line, .col = col, .text = off, .text_len = tl};
+	g->hits[g->n_hits++] = (struct hit){.line = line, .col = col, .text = off, .text_len = tl};
 }
 
 /* Read the file into g->buf (at most GREP_FILE_MAX bytes; *cut when there was more). */
@@ -231,12 +299,16 @@ static int read_file(struct grep *g, int fd, size_t *len, bool *cut)
 	return 0;
 }
 
-/* True when the call must stop now (cancelled, or past its deadline); says which in g. */
+/* True when the call must stop now (cancelled, past its deadline, or, during a walk,
+ * stopped by another thread); says which in g when no walk runs. */
 static bool must_stop(struct grep *g)
 {
-	if (ctxd_job_cancelled(g->ctx->job)) {
+	if (g->w) {
+		return ctxd_fs_pw_check(g->w);
+	}
+	if (ctxd_job_cancelled(g->c->ctx->job)) {
 		g->cancelled = true;
-	} else if (ctxd_deadline_passed(g->ctx->deadline_ms)) {
+	} else if (ctxd_deadline_passed(g->c->ctx->deadline_ms)) {
 		g->timed_out = true;
 	}
 	return g->cancelled || g->timed_out;
@@ -316,7 +388,7 @@ static int run_match(struct grep *g, const char *s, size_t n, size_t start, size
 		*at = start;
 	}
 	if (n - start <= 2 * g->window) {
-		return call_re(g, g->re, g->jit, s, n, start);
+		return call_re(g, g->c->re, g->c->jit, s, n, start);
 	}
 	for (;;) {
 		size_t lim = n - start > g->window ? start + g->window : n;
@@ -325,7 +397,7 @@ static int run_match(struct grep *g, const char *s, size_t n, size_t start, size
 			*at = start;
 		}
 		int64_t t0 = now_us();
-		int rc = call_re(g, g->rew, g->jitw, s, n, start);
+		int rc = call_re(g, g->c->rew, g->c->jitw, s, n, start);
 		adapt(g, t0);
 		if (rc != PCRE2_ERROR_NOMATCH || lim >= n) {
 			return rc;
@@ -350,14 +422,6 @@ static void seek_line(struct scan *f, size_t lstart)
 	f->line_pos = lstart;
 }
 
-static void note_path(struct grep *g, struct scan *f)
-{
-	if (!f->any) {
-		f->path_off = arena_put(g, f->rel, f->rel_len);
-		f->any = true;
-	}
-}
-
 /* Trailing context of the previous match, up to (not including) line `upto`. */
 static void flush_after(struct grep *g, struct scan *f, size_t upto)
 {
@@ -365,7 +429,7 @@ static void flush_after(struct grep *g, struct scan *f, size_t upto)
 	while (f->pending_after > 0 && ln < upto && p < f->n) {
 		const char *e = memchr(f->s + p, '\n', f->n - p);
 		size_t pe = e ? (size_t)(e - f->s) : f->n;
-		add_hit(g, f->path_off, ln, 0, f->s + p, pe - p);
+		add_hit(g, ln, 0, f->s + p, pe - p);
 		f->last_shown = ln++;
 		f->pending_after--;
 		p = pe + 1;
@@ -382,7 +446,7 @@ static bool late_binary(struct grep *g, struct scan *f)
 		f->checked = true;
 		if (f->n > FS_BINARY_PROBE &&
 		    memchr(f->s + FS_BINARY_PROBE, '\0', f->n - FS_BINARY_PROBE)) {
-			g->binary++;
+			g->binary = true;
 			f->stop = true;
 		}
 	}
@@ -396,11 +460,8 @@ static void record_match(struct grep *g, struct scan *f, size_t lstart, size_t l
 		return;
 	}
 	seek_line(f, lstart);
-	note_path(g, f);
-	if (!f->matched) {
-		f->matched = true;
-		g->files_matched++;
-	}
+	f->any = true;
+	g->matched = true;
 	if (g->n_matches >= g->max) {
 		g->truncated = true;
 		f->stop = true;
@@ -408,10 +469,11 @@ static void record_match(struct grep *g, struct scan *f, size_t lstart, size_t l
 	}
 	const char *s = f->s;
 	size_t line = f->line;
-	if (g->context) {
+	size_t context = g->c->context;
+	if (context) {
 		flush_after(g, f, line);
 		/* leading context: up to `context` lines before, after last_shown */
-		size_t first = line > g->context ? line - g->context : 1;
+		size_t first = line > context ? line - context : 1;
 		if (first <= f->last_shown) {
 			first = f->last_shown + 1;
 		}
@@ -423,14 +485,14 @@ static void record_match(struct grep *g, struct scan *f, size_t lstart, size_t l
 		for (size_t k = first; k < line; k++) {
 			const char *e = memchr(s + bpos, '\n', f->n - bpos);
 			size_t pe = e ? (size_t)(e - s) : f->n;
-			add_hit(g, f->path_off, k, 0, s + bpos, pe - bpos);
+			add_hit(g, k, 0, s + bpos, pe - bpos);
 			bpos = pe + 1;
 		}
 	}
-	add_hit(g, f->path_off, line, col, s + lstart, lend - lstart);
+	add_hit(g, line, col, s + lstart, lend - lstart);
 	g->n_matches++;
 	f->last_shown = line;
-	f->pending_after = g->context;
+	f->pending_after = context;
 	f->after_from = lend + 1;
 	if (g->oom) {
 		f->stop = true;
@@ -445,19 +507,14 @@ static void record_limit(struct grep *g, struct scan *f, size_t lstart)
 		return;
 	}
 	seek_line(f, lstart);
-	note_path(g, f);
+	f->any = true;
 	bool to_end = ++f->lim_here >= GREP_LIMIT_PER_FILE;
 	g->lim_lines++;
 	if (to_end) {
-		g->lim_files++;
+		g->lim_file = true;
 		f->stop = true;
 	}
-	if (g->n_lim < GREP_LIMIT_LIST) {
-		g->lim[g->n_lim++] =
-		    (struct limit_hit){.path = f->path_off, .line = f->line, .to_end = to_end};
-	} else if (to_end) {
-		g->lim[GREP_LIMIT_LIST - 1].to_end = true; /* keep "gave up" visible */
-	}
+	g->lim[g->n_lim++] = (struct limit_hit){.line = f->line, .to_end = to_end};
 }
 
 /* Match the line [ls, le) alone (the subject ends before its newline). */
@@ -550,9 +607,10 @@ static void scan_chunk(struct grep *g, struct scan *f, size_t pos, size_t end)
 }
 
 /* Search one file's content; hits go to g. */
-static void search_buf(struct grep *g, const char *rel, size_t rel_len, const char *s, size_t n)
+static void search_buf(struct grep *g, const char *s, size_t n)
 {
-	struct scan f = {.s = s, .n = n, .rel = rel, .rel_len = rel_len, .line = 1};
+	struct scan f = {.s = s, .n = n, .line = 1};
+	const struct ctxd_tool_ctx *ctx = g->c->ctx;
 	g->window = GREP_WINDOW_FILE;
 	/* the caller looked at must_stop just before; a file of one chunk is not timed (the
 	 * window starts afresh with the next file anyway) */
@@ -566,7 +624,7 @@ static void search_buf(struct grep *g, const char *rel, size_t rel_len, const ch
 			end = e ? (size_t)(e - s) + 1 : n;
 		}
 		int64_t t0 = end < n ? now_us() : 0;
-		if (g->per_line) {
+		if (g->c->per_line) {
 			scan_lines(g, &f, pos, end);
 		} else {
 			scan_chunk(g, &f, pos, end);
@@ -575,12 +633,12 @@ static void search_buf(struct grep *g, const char *rel, size_t rel_len, const ch
 			adapt(g, t0);
 		}
 		pos = end;
-		if (pos < n && g->ctx->progress) {
-			/* a big file: entries seen so far plus the part of this one done (the
-			 * walk's next report, at a later entry, is larger still) */
-			double seen = g->ws ? (double)g->ws->entries : 0;
-			g->ctx->progress->report(g->ctx->progress, seen + (double)pos / (double)n,
-			                         -1, "searching a large file");
+		if (pos < n && g->w) {
+			/* a big file: entries seen so far plus the part of this one done */
+			ctxd_fs_pw_progress(g->w, (double)pos / (double)n, "searching a large file");
+		} else if (pos < n && ctx->progress) {
+			ctx->progress->report(ctx->progress, (double)pos / (double)n, -1,
+			                      "searching a large file");
 		}
 	}
 	if (f.any && !g->oom) {
@@ -588,63 +646,184 @@ static void search_buf(struct grep *g, const char *rel, size_t rel_len, const ch
 	}
 }
 
-static bool grep_exclude(const struct ctxd_fs_walk_entry *e, void *ud)
+/* Make slot state `g` usable (match data and JIT stack are per thread). False on ENOMEM. */
+static bool grep_ready(struct grep *g)
 {
-	struct grep *g = ud;
-	if (g->ig && ctxd_fs_ignore_match(g->ig, e)) {
+	if (g->ready) {
 		return true;
 	}
-	if (e->type == CTXD_FS_WALK_DIR) {
-		/* exclude globs also prune directories (by name or path) */
-		return g->exc.n && ctxd_fs_globs_match(&g->exc, e->rel, e->rel_len, e->name);
+	const struct gconf *c = g->c;
+	g->md = pcre2_match_data_create_from_pattern(c->re, NULL);
+	g->mc = pcre2_match_context_create(NULL);
+	if (!g->md || !g->mc) {
+		return false;
 	}
-	return false;
+	pcre2_set_match_limit(g->mc, GREP_MATCH_LIMIT);
+	pcre2_set_depth_limit(g->mc, GREP_DEPTH_LIMIT);
+	pcre2_set_heap_limit(g->mc, GREP_HEAP_LIMIT);
+	if (c->jit && (g->js = pcre2_jit_stack_create(32 * 1024, GREP_JIT_STACK, NULL))) {
+		pcre2_jit_stack_assign(g->mc, NULL, g->js);
+	}
+	g->ready = true;
+	return true;
 }
 
-/* Search the open file `fd` (closed here) as `rel`. */
-static void grep_fd(struct grep *g, int fd, const char *rel, size_t rel_len)
+static void grep_finish(struct grep *g)
 {
+	pcre2_match_data_free(g->md);
+	pcre2_match_context_free(g->mc);
+	pcre2_jit_stack_free(g->js);
+	free(g->buf);
+	free(g->arena);
+	free(g->hits);
+	free(g->sc.p);
+	while (g->blocks) {
+		struct blk *b = g->blocks;
+		g->blocks = b->next;
+		free(b);
+	}
+}
+
+/* The display path of `rel`, escaped as JSON string content, appended to b. */
+static void put_path(const struct gconf *c, struct ctxd_strbuf *b, const char *rel, size_t rel_len)
+{
+	char full[2 * CTXD_PATH_MAX];
+	size_t n = c->root_len;
+	memcpy(full, c->root, n);
+	if (!c->slash_root) {
+		full[n++] = '/';
+	}
+	memcpy(full + n, rel, rel_len);
+	ctxd_json_text_part(b, full, n + rel_len);
+}
+
+/* Write the file's part of structuredContent ({path, matches}) into g->sc. */
+static void write_sc(struct grep *g, const char *rel, size_t rel_len, size_t *path_len)
+{
+	struct ctxd_strbuf *b = &g->sc;
+	b->len = 0;
+	ctxd_strbuf_str(b, "{\"path\":\"");
+	put_path(g->c, b, rel, rel_len);
+	*path_len = b->len - PATH_AT;
+	ctxd_strbuf_str(b, "\",\"matches\":[");
+	bool first = true;
+	for (size_t i = 0; i < g->n_hits; i++) {
+		const struct hit *h = &g->hits[i];
+		if (h->col == 0) {
+			continue;
+		}
+		ctxd_strbuf_str(b, first ? "{\"line\":" : ",{\"line\":");
+		first = false;
+		ctxd_json_uint(b, h->line);
+		ctxd_strbuf_str(b, ",\"column\":");
+		ctxd_json_uint(b, h->col);
+		ctxd_strbuf_str(b, ",\"text\":");
+		ctxd_json_text(b, g->arena + h->text, h->text_len);
+		if (g->c->context) {
+			/* the context lines next to it (a line between two matches is in both) */
+			size_t k = i;
+			while (k > 0 && g->hits[k - 1].col == 0 && g->hits[k - 1].line < h->line) {
+				k--;
+			}
+			ctxd_strbuf_str(b, ",\"before\":[");
+			for (size_t j = k; j < i; j++) {
+				if (j > k) {
+					ctxd_strbuf_add(b, ",", 1);
+				}
+				ctxd_json_text(b, g->arena + g->hits[j].text, g->hits[j].text_len);
+			}
+			ctxd_strbuf_str(b, "],\"after\":[");
+			for (size_t j = i + 1; j < g->n_hits && g->hits[j].col == 0; j++) {
+				if (j > i + 1) {
+					ctxd_strbuf_add(b, ",", 1);
+				}
+				ctxd_json_text(b, g->arena + g->hits[j].text, g->hits[j].text_len);
+			}
+			ctxd_strbuf_add(b, "]", 1);
+		}
+		ctxd_strbuf_add(b, "}", 1);
+	}
+	ctxd_strbuf_str(b, "]}");
+	if (b->oom) {
+		g->oom = true;
+	}
+}
+
+/* Search the open file `fd` (closed here) as `rel` with a budget of `budget` matches;
+ * the outcome goes to `r`. */
+static void grep_file(struct grep *g, int fd, const char *rel, size_t rel_len, size_t budget,
+                      struct frec *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (!grep_ready(g)) {
+		close(fd);
+		g->oom = true;
+		return;
+	}
+	g->n_hits = g->arena_len = g->n_matches = g->n_lim = g->lim_lines = 0;
+	g->truncated = g->binary = g->matched = g->lim_file = g->match_error = false;
+	g->max = budget;
 	size_t n = 0;
 	bool cut = false;
 	int rc = read_file(g, fd, &n, &cut);
 	close(fd);
 	if (rc < 0) {
-		g->unreadable++;
+		r->flags = F_UNREADABLE;
 		return;
 	}
-	g->files++;
+	r->flags = F_SEARCHED;
 	if (fs_looks_binary(g->buf, n < FS_BINARY_PROBE ? n : FS_BINARY_PROBE)) {
-		g->binary++;
+		r->flags |= F_BINARY;
 		return;
 	}
-	g->cut_files += cut;
-	search_buf(g, rel, rel_len, g->buf, n);
+	if (cut) {
+		r->flags |= F_CUT;
+	}
+	search_buf(g, g->buf, n);
+	if (g->binary) {
+		r->flags |= F_BINARY;
+		return;
+	}
+	if (g->match_error) {
+		size_t el = strlen(g->err);
+		char *e = blk_alloc(g, el + 1);
+		if (e) {
+			memcpy(e, g->err, el + 1);
+		}
+		r->flags |= F_ERROR;
+		r->err = e ? e : "out of memory";
+		return;
+	}
+	r->flags |= (g->matched ? F_MATCHED : 0) | (g->truncated ? F_TRUNC : 0);
+	r->matches = g->n_matches;
+	r->lim_lines = g->lim_lines;
+	r->lim_file = g->lim_file;
+	r->n_lim = g->n_lim;
+	memcpy(r->lim, g->lim, g->n_lim * sizeof(*g->lim));
+	if (g->n_hits == 0 || g->oom) {
+		return;
+	}
+	write_sc(g, rel, rel_len, &r->path_len);
+	struct hit *hits = blk_alloc(g, g->n_hits * sizeof(*hits));
+	char *texts = blk_alloc(g, g->arena_len);
+	char *sc = blk_alloc(g, g->sc.len);
+	if (!hits || !texts || !sc || g->oom) {
+		g->oom = true;
+		return;
+	}
+	memcpy(hits, g->hits, g->n_hits * sizeof(*hits));
+	memcpy(texts, g->arena, g->arena_len);
+	memcpy(sc, g->sc.p, g->sc.len);
+	r->hits = hits;
+	r->n_hits = g->n_hits;
+	r->texts = texts;
+	r->sc = sc;
+	r->sc_len = g->sc.len;
 }
 
-static int grep_visit(const struct ctxd_fs_walk_entry *e, void *ud)
+static int globs_emit(void *ud, const char *p, size_t len)
 {
-	struct grep *g = ud;
-	if (e->type != CTXD_FS_WALK_FILE) {
-		return CTXD_FS_WALK_CONTINUE;
-	}
-	if ((g->inc.n && !ctxd_fs_globs_match(&g->inc, e->rel, e->rel_len, e->name)) ||
-	    (g->exc.n && ctxd_fs_globs_match(&g->exc, e->rel, e->rel_len, e->name))) {
-		return CTXD_FS_WALK_CONTINUE;
-	}
-	if (must_stop(g)) {
-		return CTXD_FS_WALK_STOP;
-	}
-	int fd = ctxd_sandbox_openat(e->at_fd, e->at_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0,
-				     true);
-	if (fd < 0) {
-		g->unreadable++;
-		return CTXD_FS_WALK_CONTINUE;
-	}
-	grep_fd(g, fd, e->rel, e->rel_len);
-	if (g->oom || g->truncated || g->match_error || g->cancelled || g->timed_out) {
-		return CTXD_FS_WALK_STOP;
-	}
-	return CTXD_FS_WALK_CONTINUE;
+	return ctxd_fs_globs_add(ud, p, len);
 }
 
 static int parse_globs(json_t *args, const char *key, struct ctxd_fs_globs *g, json_t **res)
@@ -675,72 +854,376 @@ static int parse_globs(json_t *args, const char *key, struct ctxd_fs_globs *g, j
 	return rc < 0 ? -1 : 0;
 }
 
-/* The text lines and structuredContent fields that say why an answer is incomplete. */
-static void grep_report_cuts(const struct grep *g, const char *root, bool slash_root,
-                             struct ctxd_strbuf *t, json_t *sc)
+/* ---- the walk ----------------------------------------------------------------------- */
+
+struct gwalk {
+	struct gconf *c;
+	struct grep *slots; /* one per walk slot */
+	unsigned n_slots;
+};
+
+static unsigned grep_classify(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d,
+                              uint32_t i, const char *rel, size_t rel_len, void **child_state)
 {
-	json_t *why = json_array();
-	if (g->truncated) {
+	const struct gwalk *gw = ctxd_fs_pw_ud(w);
+	const struct gconf *c = gw->c;
+	const struct ctxd_fs_pw_ent *e = &d->ents[i];
+	const char *name = d->names + e->name_off;
+	(void)slot;
+	(void)child_state;
+	if (e->type == CTXD_FS_WALK_DIR) {
+		/* exclude globs also prune directories (by name or path) */
+		bool out = c->exc.n && ctxd_fs_globs_match(&c->exc, rel, rel_len, name);
+		return out ? 0 : CTXD_FS_PW_DESCEND;
+	}
+	if (e->type != CTXD_FS_WALK_FILE ||
+	    (c->inc.n && !ctxd_fs_globs_match(&c->inc, rel, rel_len, name)) ||
+	    (c->exc.n && ctxd_fs_globs_match(&c->exc, rel, rel_len, name))) {
+		return 0;
+	}
+	return CTXD_FS_PW_KEEP | CTXD_FS_PW_FILE;
+}
+
+static void grep_walk_file(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d,
+                           uint32_t i, const char *rel, size_t rel_len)
+{
+	struct gwalk *gw = ctxd_fs_pw_ud(w);
+	struct grep *g = &gw->slots[slot];
+	struct ctxd_fs_pw_ent *e = &d->ents[i];
+	struct frec *r = blk_alloc(g, sizeof(*r));
+	if (!r) {
+		atomic_store(&gw->c->oom, true);
+		ctxd_fs_pw_abort(w);
+		return;
+	}
+	e->rec = r;
+	g->w = w;
+	int fd = ctxd_sandbox_openat(d->fd, d->names + e->name_off,
+	                             O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, true);
+	if (fd < 0) {
+		memset(r, 0, sizeof(*r));
+		r->flags = F_UNREADABLE;
+		return;
+	}
+	grep_file(g, fd, rel, rel_len, gw->c->max, r);
+	e->hits = (uint32_t)r->matches;
+	if (g->oom) {
+		atomic_store(&gw->c->oom, true);
+		ctxd_fs_pw_abort(w);
+	} else if (r->flags & F_ERROR) {
+		ctxd_fs_pw_abort(w); /* the answer is that error */
+	}
+}
+
+/* ---- the answer ---------------------------------------------------------------------- */
+
+/* A regexLimit entry of the answer. */
+struct lim_out {
+	const struct frec *r; /* its file (the escaped path) */
+	size_t line;
+	bool to_end;
+};
+
+/* Totals over the files in walk order, up to maxResults; the files with hits. */
+struct merge {
+	struct gconf *c;
+	struct grep *g0; /* the calling thread's state: the file at the cut is searched again */
+	int start_fd;
+	const struct frec **recs;
+	size_t n_recs, cap_recs;
+	size_t matches, files, files_matched, binary, unreadable, cut_files, too_deep;
+	size_t lim_lines, lim_files, n_lim;
+	struct lim_out lim[GREP_LIMIT_LIST];
+	bool truncated, oom, cancelled, timed_out;
+	const char *err;
+};
+
+/* Count one file's record into the totals; false when the answer ends with it. */
+static bool merge_rec(struct merge *m, const struct frec *r)
+{
+	if (r->flags & F_UNREADABLE) {
+		m->unreadable++;
+		return true;
+	}
+	m->files++;
+	m->binary += (r->flags & F_BINARY) != 0;
+	m->cut_files += (r->flags & F_CUT) != 0;
+	if (r->flags & F_ERROR) {
+		m->err = r->err;
+		return false;
+	}
+	m->files_matched += (r->flags & F_MATCHED) != 0;
+	m->matches += r->matches;
+	m->lim_lines += r->lim_lines;
+	m->lim_files += r->lim_file;
+	for (size_t k = 0; k < r->n_lim; k++) {
+		if (m->n_lim < GREP_LIMIT_LIST) {
+			m->lim[m->n_lim++] = (struct lim_out){r, r->lim[k].line, r->lim[k].to_end};
+		} else if (r->lim[k].to_end) {
+			m->lim[GREP_LIMIT_LIST - 1].to_end = true; /* keep "gave up" visible */
+		}
+	}
+	if (r->n_hits || r->n_lim) {
+		if (m->n_recs == m->cap_recs) {
+			size_t c = m->cap_recs ? m->cap_recs * 2 : 256;
+			const struct frec **v = realloc(m->recs, c * sizeof(*v));
+			if (!v) {
+				m->oom = true;
+				return false;
+			}
+			m->recs = v;
+			m->cap_recs = c;
+		}
+		m->recs[m->n_recs++] = r;
+	}
+	if (r->flags & F_TRUNC) {
+		m->truncated = true;
+		return false;
+	}
+	return true;
+}
+
+/* The file `rel` searched again with what is left of maxResults (it holds the cut): the
+ * same search a single pass over the tree would have made of it. */
+static const struct frec *research(struct merge *m, const char *rel, size_t rel_len)
+{
+	struct grep *g = m->g0;
+	g->w = NULL; /* the walk is over */
+	struct frec *r = blk_alloc(g, sizeof(*r));
+	int fd = r ? ctxd_sandbox_openat(m->start_fd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0,
+	                                 true)
+	           : -1;
+	if (!r) {
+		m->oom = true;
+		return NULL;
+	}
+	if (fd < 0) {
+		memset(r, 0, sizeof(*r));
+		r->flags = F_UNREADABLE;
+		return r;
+	}
+	grep_file(g, fd, rel, rel_len, m->c->max - m->matches, r);
+	m->oom |= g->oom;
+	m->cancelled |= g->cancelled;
+	m->timed_out |= g->timed_out;
+	return r;
+}
+
+static int merge_each(void *ud, const struct ctxd_fs_pw_node *d, const struct ctxd_fs_pw_ent *e,
+                      const char *rel, size_t rel_len)
+{
+	struct merge *m = ud;
+	(void)d;
+	if (e->flags & CTXD_FS_PW_LONG) {
+		m->too_deep++;
+		return 0;
+	}
+	if (e->flags & CTXD_FS_PW_UNREADABLE) {
+		m->unreadable++; /* a directory */
+		return 0;
+	}
+	if (!(e->flags & CTXD_FS_PW_DONE) || !e->rec) {
+		return 0; /* not searched: the walk stopped (deadline) */
+	}
+	const struct frec *r = e->rec;
+	if (r->matches > m->c->max - m->matches && !(r->flags & (F_BINARY | F_ERROR))) {
+		r = research(m, rel, rel_len);
+		if (!r) {
+			return 1;
+		}
+	}
+	return merge_rec(m, r) ? 0 : 1;
+}
+
+/* The text content: path:line:column:text per match, path-line-text per context line,
+ * "--" between groups when there is context; cut past GREP_TEXT_MAX bytes. */
+static void write_text(struct merge *m, struct ctxd_strbuf *b)
+{
+	const struct gconf *c = m->c;
+	size_t start = b->len;
+	bool cut = false;
+	for (size_t k = 0; k < m->n_recs && !cut; k++) {
+		const struct frec *r = m->recs[k];
+		const char *path = r->sc + PATH_AT;
+		for (size_t i = 0; i < r->n_hits && !cut; i++) {
+			const struct hit *h = &r->hits[i];
+			if (c->context && ((i == 0 && b->len > start) ||
+			                   (i > 0 && h->line > r->hits[i - 1].line + 1))) {
+				ctxd_strbuf_str(b, "--\\n");
+			}
+			ctxd_strbuf_add(b, path, r->path_len);
+			ctxd_strbuf_add(b, h->col ? ":" : "-", 1);
+			ctxd_json_uint(b, h->line);
+			if (h->col) {
+				ctxd_strbuf_add(b, ":", 1);
+				ctxd_json_uint(b, h->col);
+			}
+			ctxd_strbuf_add(b, h->col ? ":" : "-", 1);
+			ctxd_json_text_part(b, r->texts + h->text, h->text_len);
+			ctxd_strbuf_str(b, "\\n");
+			if (b->len - start > GREP_TEXT_MAX) {
+				cut = true;
+				ctxd_strbuf_str(b, "(text output cut at 4 MiB; structuredContent has "
+				                   "every match)\\n");
+			}
+		}
+	}
+}
+
+/* The lines (plain text, into t) and structuredContent members (JSON, into sc) that say
+ * why an answer is incomplete. */
+static void report_cuts(const struct merge *m, struct ctxd_strbuf *t, struct ctxd_strbuf *sc)
+{
+	const struct gconf *c = m->c;
+	struct ctxd_strbuf why = {0};
+	if (m->truncated) {
 		ctxd_strbuf_printf(t,
 		                   "(stopped after %zu matches: raise maxResults or narrow the "
 		                   "search)\n",
-		                   g->max);
-		json_array_append_new(why, json_string("maxResults"));
+		                   c->max);
+		ctxd_strbuf_str(&why, ",\"maxResults\"");
 	}
-	if (g->timed_out) {
+	if (m->timed_out) {
 		ctxd_strbuf_printf(t,
 		                   "(stopped at the call's time limit (limits.call_ms): the result "
 		                   "is incomplete; narrow the path or add an include glob)\n");
-		json_array_append_new(why, json_string("deadline"));
+		ctxd_strbuf_str(&why, ",\"deadline\"");
 	}
-	fs_report_depth_cut(t, why, g->too_deep);
-	if (g->cut_files) {
+	if (m->too_deep) {
+		ctxd_strbuf_printf(t,
+		                   "(%zu entries lie deeper than the path-length limit (%d bytes) "
+		                   "and were not searched: start from a deeper directory)\n",
+		                   m->too_deep, CTXD_PATH_MAX);
+		ctxd_strbuf_str(&why, ",\"depth\"");
+	}
+	if (m->cut_files) {
 		ctxd_strbuf_printf(t,
 		                   "(%zu files are larger than %zu MiB: only their first %zu MiB "
 		                   "were searched)\n",
-		                   g->cut_files, GREP_FILE_MAX >> 20, GREP_FILE_MAX >> 20);
-		json_array_append_new(why, json_string("fileSize"));
+		                   m->cut_files, GREP_FILE_MAX >> 20, GREP_FILE_MAX >> 20);
+		ctxd_strbuf_str(&why, ",\"fileSize\"");
 	}
-	if (g->lim_lines) {
-		json_t *at = json_array();
+	if (m->lim_lines) {
 		ctxd_strbuf_printf(t,
 		                   "(%zu lines were not searched: the pattern hit the regex "
 		                   "backtracking limit there",
-		                   g->lim_lines);
-		if (g->lim_files) {
+		                   m->lim_lines);
+		if (m->lim_files) {
 			ctxd_strbuf_printf(t,
 			                   "; the rest of %zu files was skipped after %u such "
 			                   "lines each",
-			                   g->lim_files, GREP_LIMIT_PER_FILE);
+			                   m->lim_files, GREP_LIMIT_PER_FILE);
 		}
 		ctxd_strbuf_str(t, ". Rewrite the pattern without nested or adjacent unbounded "
 		                   "quantifiers such as (a+)+ or \\w+\\w+. Lines:");
-		for (size_t i = 0; i < g->n_lim; i++) {
-			const struct limit_hit *h = &g->lim[i];
-			char full[2 * CTXD_PATH_MAX];
-			snprintf(full, sizeof(full), "%s%s%s", root, slash_root ? "" : "/",
-			         g->arena + h->path);
-			ctxd_strbuf_printf(t, " %s:%zu%s", full, h->line,
+		ctxd_strbuf_printf(sc, ",\"regexLimit\":{\"lines\":%zu,\"filesGivenUp\":%zu,\"at\":[",
+		                   m->lim_lines, m->lim_files);
+		for (size_t i = 0; i < m->n_lim; i++) {
+			const struct lim_out *h = &m->lim[i];
+			/* the path is kept escaped: undo the escapes for the plain text */
+			json_t *p = json_loadb(h->r->sc + PATH_AT - 1, h->r->path_len + 2,
+			                       JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+			ctxd_strbuf_printf(t, " %s:%zu%s", p ? json_string_value(p) : "?", h->line,
 			                   h->to_end ? " (and every line after it)" : "");
-			json_array_append_new(
-			    at, json_pack("{s:o, s:I, s:b}", "path", fs_text(full, strlen(full)),
-			                  "line", (json_int_t)h->line, "restOfFile", h->to_end));
+			json_decref(p);
+			ctxd_strbuf_str(sc, i ? ",{\"path\":\"" : "{\"path\":\"");
+			ctxd_strbuf_add(sc, h->r->sc + PATH_AT, h->r->path_len);
+			ctxd_strbuf_printf(sc, "\",\"line\":%zu,\"restOfFile\":%s}", h->line,
+			                   h->to_end ? "true" : "false");
 		}
-		if (g->lim_lines > g->n_lim) {
+		if (m->lim_lines > m->n_lim) {
 			ctxd_strbuf_str(t, " ...");
 		}
 		ctxd_strbuf_str(t, ")\n");
-		json_object_set_new(sc, "regexLimit",
-		                    json_pack("{s:I, s:I, s:o}", "lines", (json_int_t)g->lim_lines,
-		                              "filesGivenUp", (json_int_t)g->lim_files, "at", at));
-		json_array_append_new(why, json_string("regexLimit"));
+		ctxd_strbuf_str(sc, "]}");
+		ctxd_strbuf_str(&why, ",\"regexLimit\"");
 	}
-	if (json_array_size(why)) {
-		json_object_set_new(sc, "truncated", json_true());
-		json_object_set_new(sc, "truncatedReasons", why);
-	} else {
-		json_decref(why);
+	if (m->unreadable) {
+		ctxd_strbuf_printf(t,
+		                   "(%zu files or directories could not be read and were skipped: the "
+		                   "result may be incomplete)\n",
+		                   m->unreadable);
 	}
+	if (why.len) {
+		ctxd_strbuf_str(sc, ",\"truncatedReasons\":[");
+		ctxd_strbuf_add(sc, why.p + 1, why.len - 1);
+		ctxd_strbuf_str(sc, "]");
+	}
+	if (why.oom) {
+		sc->oom = true;
+	}
+	free(why.p);
+}
+
+/* The CallToolResult, written as JSON into b: the text, then structuredContent. */
+static void write_answer(struct merge *m, const char *pattern, size_t pattern_len,
+                         struct ctxd_strbuf *b)
+{
+	const struct gconf *c = m->c;
+	/* reserve once: the parts are known but for the text, which stops at GREP_TEXT_MAX */
+	size_t want = 1024 + 2 * c->root_len + 6 * pattern_len;
+	size_t text = 0;
+	for (size_t k = 0; k < m->n_recs; k++) {
+		const struct frec *r = m->recs[k];
+		want += r->sc_len + 1;
+		for (size_t i = 0; i < r->n_hits && text <= GREP_TEXT_MAX; i++) {
+			text += r->path_len + 24 + r->hits[i].text_len + r->hits[i].text_len / 8;
+		}
+	}
+	want += text < GREP_TEXT_MAX ? text : GREP_TEXT_MAX + 4096;
+	ctxd_strbuf_reserve(b, want);
+
+	struct ctxd_strbuf trail = {0}, sc_tail = {0};
+	if (m->matches == 0) {
+		ctxd_strbuf_printf(&trail, "No matches found for \"%s\" (%zu files searched", pattern,
+		                   m->files);
+		if (m->binary) {
+			ctxd_strbuf_printf(&trail, ", %zu binary files skipped", m->binary);
+		}
+		ctxd_strbuf_str(&trail, ")\n");
+	}
+	report_cuts(m, &trail, &sc_tail);
+
+	ctxd_strbuf_str(b, "{\"content\":[{\"type\":\"text\",\"text\":\"");
+	size_t text_at = b->len;
+	write_text(m, b);
+	if (trail.p) {
+		ctxd_json_text_part(b, trail.p, trail.len);
+	}
+	if (b->len >= text_at + 2) {
+		b->len -= 2; /* the text's last "\n" */
+	}
+	ctxd_strbuf_str(b, "\"}],\"structuredContent\":{\"path\":");
+	ctxd_json_text(b, c->root, c->root_len);
+	ctxd_strbuf_str(b, ",\"pattern\":");
+	ctxd_json_text(b, pattern, pattern_len);
+	ctxd_strbuf_str(b, ",\"files\":[");
+	for (size_t k = 0; k < m->n_recs; k++) {
+		const struct frec *r = m->recs[k];
+		if (!r->n_hits) {
+			continue; /* only regexLimit lines: listed there */
+		}
+		if (b->p[b->len - 1] == '}') {
+			ctxd_strbuf_add(b, ",", 1);
+		}
+		ctxd_strbuf_add(b, r->sc, r->sc_len);
+	}
+	ctxd_strbuf_printf(b,
+	                   "],\"count\":%zu,\"filesSearched\":%zu,\"filesMatched\":%zu,"
+	                   "\"binarySkipped\":%zu,\"truncated\":%s,\"unreadable\":%zu",
+	                   m->matches, m->files, m->files_matched, m->binary,
+	                   strstr(sc_tail.p ? sc_tail.p : "", "\"truncatedReasons\"") ? "true"
+	                                                                              : "false",
+	                   m->unreadable);
+	if (sc_tail.p) {
+		ctxd_strbuf_add(b, sc_tail.p, sc_tail.len);
+	}
+	ctxd_strbuf_str(b, "}}");
+	if (trail.oom || sc_tail.oom) {
+		b->oom = true;
+	}
+	free(trail.p);
+	free(sc_tail.p);
 }
 
 json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
@@ -755,21 +1238,34 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 		return fs_fail("argument 'pattern' must be a non-empty regular expression");
 	}
 	const char *pattern = json_string_value(jp);
-	struct grep g = {.ctx = ctx, .max = GREP_DEFAULT_RESULTS};
+	size_t pattern_len = json_string_length(jp);
+	struct gconf c = {.ctx = ctx, .max = GREP_DEFAULT_RESULTS};
 	json_t *jm = json_object_get(args, "maxResults");
 	if (json_is_integer(jm) && json_integer_value(jm) > 0) {
 		json_int_t v = json_integer_value(jm);
-		g.max = v > GREP_MAX_RESULTS ? GREP_MAX_RESULTS : (size_t)v;
+		c.max = v > GREP_MAX_RESULTS ? GREP_MAX_RESULTS : (size_t)v;
 	}
 	json_t *jc = json_object_get(args, "contextLines");
 	if (json_is_integer(jc) && json_integer_value(jc) > 0) {
 		json_int_t v = json_integer_value(jc);
-		g.context = v > (json_int_t)GREP_MAX_CONTEXT ? GREP_MAX_CONTEXT : (size_t)v;
+		c.context = v > (json_int_t)GREP_MAX_CONTEXT ? GREP_MAX_CONTEXT : (size_t)v;
 	}
+	unsigned n_slots = ctxd_fs_pw_slots(ctx->pool);
+	struct grep *slots = calloc(n_slots, sizeof(*slots));
+	struct merge m = {.c = &c, .start_fd = -1};
+	struct ctxd_fs_pw *w = NULL;
+	struct ctxd_fs_ignore_level *above = NULL;
 	json_t *res = NULL;
 	int fd = -1;
-	if (parse_globs(args, "include", &g.inc, &res) < 0 ||
-	    parse_globs(args, "exclude", &g.exc, &res) < 0) {
+	if (!slots) {
+		return NULL;
+	}
+	for (unsigned i = 0; i < n_slots; i++) {
+		slots[i].c = &c;
+	}
+	m.g0 = &slots[0];
+	if (parse_globs(args, "include", &c.inc, &res) < 0 ||
+	    parse_globs(args, "exclude", &c.exc, &res) < 0) {
 		goto out;
 	}
 	uint32_t opts = PCRE2_MULTILINE;
@@ -782,9 +1278,8 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	int ecode;
 	PCRE2_SIZE eoff;
-	g.re = pcre2_compile((PCRE2_SPTR)pattern, json_string_length(jp), opts, &ecode, &eoff,
-			     NULL);
-	if (!g.re) {
+	c.re = pcre2_compile((PCRE2_SPTR)pattern, pattern_len, opts, &ecode, &eoff, NULL);
+	if (!c.re) {
 		char msg[160];
 		pcre2_get_error_message(ecode, (PCRE2_UCHAR *)msg, sizeof(msg));
 		res = fs_fail("argument 'pattern' (\"%s\") is not a valid regular expression: %s "
@@ -792,21 +1287,13 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 			      pattern, msg, (size_t)eoff);
 		goto out;
 	}
-	g.rew = pcre2_compile((PCRE2_SPTR)pattern, json_string_length(jp),
-	                      opts | PCRE2_USE_OFFSET_LIMIT, &ecode, &eoff, NULL);
-	g.per_line = !literal && needs_per_line(pattern, json_string_length(jp));
-	g.jit = pcre2_jit_compile(g.re, PCRE2_JIT_COMPLETE) == 0;
-	g.jitw = g.rew && pcre2_jit_compile(g.rew, PCRE2_JIT_COMPLETE) == 0;
-	g.md = pcre2_match_data_create_from_pattern(g.re, NULL);
-	g.mc = pcre2_match_context_create(NULL);
-	if (!g.rew || !g.md || !g.mc) {
+	c.rew = pcre2_compile((PCRE2_SPTR)pattern, pattern_len, opts | PCRE2_USE_OFFSET_LIMIT,
+	                      &ecode, &eoff, NULL);
+	c.per_line = !literal && needs_per_line(pattern, pattern_len);
+	c.jit = pcre2_jit_compile(c.re, PCRE2_JIT_COMPLETE) == 0;
+	c.jitw = c.rew && pcre2_jit_compile(c.rew, PCRE2_JIT_COMPLETE) == 0;
+	if (!c.rew || !grep_ready(m.g0)) {
 		goto out;
-	}
-	pcre2_set_match_limit(g.mc, GREP_MATCH_LIMIT);
-	pcre2_set_depth_limit(g.mc, GREP_DEPTH_LIMIT);
-	pcre2_set_heap_limit(g.mc, GREP_HEAP_LIMIT);
-	if (g.jit && (g.js = pcre2_jit_stack_create(32 * 1024, GREP_JIT_STACK, NULL))) {
-		pcre2_jit_stack_assign(g.mc, NULL, g.js);
 	}
 	struct ctxd_error err = {0};
 	struct ctxd_sandbox_loc loc;
@@ -815,196 +1302,106 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 		res = fs_fail("%s", err.msg);
 		goto out;
 	}
+	c.root = loc.abs;
+	c.root_len = strlen(loc.abs);
+	c.slash_root = c.root_len == 1 && loc.abs[0] == '/';
 	struct stat st;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		/* a single file */
+		/* a single file; display paths are relative to the file's directory */
 		int rfd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_RDONLY | O_NONBLOCK, 0,
 		                            false, NULL, &err);
-		const char *slash = strrchr(loc.abs, '/');
-		const char *base = slash ? slash + 1 : loc.abs;
 		if (rfd < 0) {
 			res = fs_fail("cannot read '%s'", loc.abs);
 			goto out;
 		}
-		if (must_stop(&g)) {
-			close(rfd);
-		} else {
-			grep_fd(&g, rfd, base, strlen(base));
+		const char *slash = strrchr(loc.abs, '/');
+		const char *base = slash ? slash + 1 : loc.abs;
+		char name[CTXD_PATH_MAX];
+		snprintf(name, sizeof(name), "%s", base);
+		if (slash) {
+			c.root_len = slash - loc.abs == 0 ? 1 : (size_t)(slash - loc.abs);
+			c.slash_root = c.root_len == 1;
 		}
-		if (g.unreadable) {
-			res = g.oom ? NULL : fs_fail("cannot read '%s'", loc.abs);
+		struct frec *r = blk_alloc(m.g0, sizeof(*r));
+		if (!r) {
+			close(rfd);
 			goto out;
 		}
-		/* display paths are relative to the file's directory */
-		if (slash) {
-			loc.abs[slash - loc.abs == 0 ? 1 : slash - loc.abs] = '\0';
+		if (must_stop(m.g0)) {
+			close(rfd);
+			memset(r, 0, sizeof(*r));
+		} else {
+			grep_file(m.g0, rfd, name, strlen(name), c.max, r);
+		}
+		m.cancelled = m.g0->cancelled;
+		m.timed_out = m.g0->timed_out;
+		if (m.g0->oom) {
+			goto out;
+		}
+		if (r->flags & F_UNREADABLE) {
+			res = fs_fail("cannot read '%s'", loc.abs);
+			goto out;
+		}
+		if (r->flags & F_SEARCHED) {
+			merge_rec(&m, r);
 		}
 	} else {
 		bool gi = !json_is_false(json_object_get(args, "respectGitignore"));
-		if (gi && !(g.ig = ctxd_fs_ignore_create(fd, ctx->job, ctx->deadline_ms))) {
+		struct gwalk gw = {.c = &c, .slots = slots, .n_slots = n_slots};
+		static const struct ctxd_fs_pw_ops ops = {.classify = grep_classify,
+		                                          .file = grep_walk_file};
+		char abs[2 * CTXD_PATH_MAX];
+		struct ctxd_fs_pw_opts o = {.limit = c.max, .ops = &ops, .ud = &gw};
+		if (ctxd_fs_pw_prepare(&o, ctx, &loc, gi, abs, sizeof(abs), &above) < 0) {
 			goto out;
 		}
-		struct ctxd_fs_walk_opts o = {
-		    .sorted = true,
-		    .job = ctx->job,
-		    .deadline_ms = ctx->deadline_ms,
-		    .progress = ctx->progress,
-		    .exclude = grep_exclude,
-		    .visit = grep_visit,
-		    .ud = &g,
-		};
-		struct ctxd_fs_walk_stats ws = {0};
-		g.ws = &ws;
-		int rc = ctxd_fs_walk(fd, &o, &ws);
-		g.ws = NULL;
-		g.unreadable += ws.unreadable; /* directories that could not be opened */
-		g.too_deep = ws.too_long;
+		int rc = ctxd_fs_pw_run(fd, &o, &w);
 		if (rc == -ECANCELED) {
-			g.cancelled = true;
-		} else if (rc == -ETIMEDOUT || ctxd_fs_ignore_gave_up(g.ig)) {
-			/* a matcher that gave up ignored entries it did not test */
-			g.cancelled = ctxd_job_cancelled(ctx->job);
-			g.timed_out = !g.cancelled;
-		} else if (rc == -ENOMEM) {
-			g.oom = true;
-		} else if (rc < 0) {
+			m.cancelled = true;
+		} else if (rc == -ETIMEDOUT) {
+			m.timed_out = true;
+		} else if (rc == -ENOMEM || atomic_load(&c.oom)) {
+			goto out;
+		} else if (rc < 0 && rc != -ECONNABORTED) {
 			res = fs_fail("cannot search '%s': %s", loc.abs, strerror(-rc));
 			goto out;
 		}
+		if (!m.cancelled) {
+			m.start_fd = fd;
+			if (ctxd_fs_pw_each(w, merge_each, &m) == -ENOMEM) {
+				m.oom = true;
+			}
+		}
 	}
-	if (g.oom) {
+	if (m.oom) {
 		goto out;
 	}
-	if (g.cancelled) {
+	if (m.cancelled) {
 		res = fs_fail("grep in '%s' cancelled", loc.abs);
 		goto out;
 	}
-	if (g.match_error) {
-		res = fs_fail("grep of \"%s\" failed: %s (simplify the pattern)", pattern, g.err);
+	if (m.err) {
+		res = fs_fail("grep of \"%s\" failed: %s (simplify the pattern)", pattern, m.err);
 		goto out;
 	}
-
-	/* text: path:line:column:text for matches, path-line-text for context */
-	size_t blen = strlen(loc.abs);
-	bool slash_root = blen == 1 && loc.abs[0] == '/';
-	json_t *matches = json_array();
-	struct ctxd_strbuf t = {0};
-	bool text_cut = false;
-	if (!matches) {
-		goto out;
-	}
-	for (size_t i = 0; i < g.n_hits; i++) {
-		const struct hit *h = &g.hits[i];
-		const char *rel = g.arena + h->path;
-		const char *line = g.arena + h->text;
-		if (h->col == 0) {
-			continue;
-		}
-		char full[2 * CTXD_PATH_MAX];
-		snprintf(full, sizeof(full), "%s%s%s", loc.abs, slash_root ? "" : "/", rel);
-		json_t *m = json_pack("{s:o, s:I, s:I, s:o}", "path", fs_text(full, strlen(full)),
-				      "line", (json_int_t)h->line, "column", (json_int_t)h->col,
-				      "text", fs_text(line, h->text_len));
-		if (!m || json_array_append_new(matches, m) < 0) {
-			json_decref(matches);
-			free(t.p);
-			goto out;
-		}
-		if (g.context) {
-			json_t *before = json_array(), *after = json_array();
-			for (size_t k = i; k-- > 0 && g.hits[k].col == 0 && g.hits[k].path == h->path &&
-					   g.hits[k].line < h->line;) {
-				json_array_insert_new(before, 0,
-						      fs_text(g.arena + g.hits[k].text,
-							      g.hits[k].text_len));
-			}
-			for (size_t k = i + 1; k < g.n_hits && g.hits[k].col == 0 &&
-					       g.hits[k].path == h->path;
-			     k++) {
-				json_array_append_new(after, fs_text(g.arena + g.hits[k].text,
-								     g.hits[k].text_len));
-			}
-			json_object_set_new(m, "before", before);
-			json_object_set_new(m, "after", after);
-		}
-	}
-	for (size_t i = 0; i < g.n_hits && !text_cut; i++) {
-		const struct hit *h = &g.hits[i];
-		if (g.context && i > 0 && h->path == g.hits[i - 1].path &&
-		    h->line > g.hits[i - 1].line + 1) {
-			ctxd_strbuf_str(&t, "--\n");
-		} else if (g.context && i > 0 && h->path != g.hits[i - 1].path) {
-			ctxd_strbuf_str(&t, "--\n");
-		}
-		ctxd_strbuf_str(&t, loc.abs);
-		if (!slash_root) {
-			ctxd_strbuf_add(&t, "/", 1);
-		}
-		ctxd_strbuf_str(&t, g.arena + h->path);
-		if (h->col) {
-			ctxd_strbuf_printf(&t, ":%zu:%zu:", h->line, h->col);
-		} else {
-			ctxd_strbuf_printf(&t, "-%zu-", h->line);
-		}
-		ctxd_strbuf_add(&t, g.arena + h->text, h->text_len);
-		ctxd_strbuf_add(&t, "\n", 1);
-		if (t.len > GREP_TEXT_MAX) {
-			text_cut = true;
-			ctxd_strbuf_str(&t, "(text output cut at 4 MiB; structuredContent has every "
-				      "match)\n");
-		}
-	}
-	if (g.n_matches == 0) {
-		ctxd_strbuf_printf(&t, "No matches found for \"%s\" (%zu files searched", pattern,
-			     g.files);
-		if (g.binary) {
-			ctxd_strbuf_printf(&t, ", %zu binary files skipped", g.binary);
-		}
-		ctxd_strbuf_str(&t, ")\n");
-	}
-	json_t *sc = json_pack(
-	    "{s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:b, s:I}", "path", loc.abs, "pattern", pattern,
-	    "matches", matches, "count", (json_int_t)g.n_matches, "filesSearched",
-	    (json_int_t)g.files, "filesMatched", (json_int_t)g.files_matched, "binarySkipped",
-	    (json_int_t)g.binary, "truncated", false, "unreadable", (json_int_t)g.unreadable);
-	if (!sc) {
-		free(t.p);
-		goto out;
-	}
-	grep_report_cuts(&g, loc.abs, slash_root, &t, sc);
-	if (g.unreadable) {
-		ctxd_strbuf_printf(&t, "(%zu files or directories could not be read and were skipped: the "
-				 "result may be incomplete)\n",
-			     g.unreadable);
-	}
-	if (t.oom || !t.p) {
-		json_decref(sc);
-		free(t.p);
-		goto out;
-	}
-	t.p[--t.len] = '\0';
-	json_t *tx = fs_text(t.p, t.len);
-	if (tx) {
-		res = json_pack("{s:[{s:s, s:o}], s:o}", "content", "type", "text", "text", tx,
-		                "structuredContent", sc);
-	} else {
-		json_decref(sc);
-	}
-	free(t.p);
+	struct ctxd_strbuf local = {0}, *b = ctx->out ? ctx->out : &local;
+	size_t from = b->len;
+	write_answer(&m, pattern, pattern_len, b);
+	res = ctxd_tool_written(ctx, b, from);
 out:
+	ctxd_fs_pw_free(w);
+	ctxd_fs_ignore_chain_free(above);
 	if (fd >= 0) {
 		close(fd);
 	}
-	ctxd_fs_ignore_destroy(g.ig);
-	ctxd_fs_globs_finish(&g.inc);
-	ctxd_fs_globs_finish(&g.exc);
-	pcre2_match_data_free(g.md);
-	pcre2_match_context_free(g.mc);
-	pcre2_jit_stack_free(g.js);
-	pcre2_code_free(g.re);
-	pcre2_code_free(g.rew);
-	free(g.buf);
-	free(g.arena);
-	free(g.hits);
+	free(m.recs);
+	ctxd_fs_globs_finish(&c.inc);
+	ctxd_fs_globs_finish(&c.exc);
+	for (unsigned i = 0; i < n_slots; i++) {
+		grep_finish(&slots[i]);
+	}
+	free(slots);
+	pcre2_code_free(c.re);
+	pcre2_code_free(c.rew);
 	return res;
 }

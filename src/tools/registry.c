@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctxd/log.h"
+
 struct reg_entry {
 	const struct ctxd_tool *tool;
 	json_t *input;  /* parsed inputSchema */
@@ -454,6 +456,32 @@ json_t *ctxd_tool_error(const char *fmt, ...)
 	va_end(ap);
 	return json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", msg,
 			 "isError", 1);
+}
+
+/* refcount (size_t)-1: jansson leaves it alone, as it does its own static values */
+json_t ctxd_tool_written_marker = { JSON_NULL, (size_t)-1 };
+
+json_t *ctxd_tool_written(const struct ctxd_tool_ctx *ctx, struct ctxd_strbuf *b, size_t from)
+{
+	if (b == ctx->out) {
+		if (b->oom) {
+			b->len = from;
+			return NULL;
+		}
+		return CTXD_TOOL_WRITTEN;
+	}
+	json_t *r = NULL;
+	if (!b->oom && b->p) {
+		json_error_t je;
+		r = json_loadb(b->p + from, b->len - from, JSON_ALLOW_NUL, &je);
+		if (!r) {
+			ctxd_err("a tool wrote a result that does not parse: %s at %d", je.text,
+				 je.position);
+		}
+	}
+	free(b->p);
+	*b = (struct ctxd_strbuf){ 0 };
+	return r;
 }
 
 json_t *ctxd_tool_result(const char *text, json_t *structured)

@@ -10,17 +10,20 @@ has answered a first call (a sanitizer runtime or a library may hold any number 
 descriptors), then lowers RLIMIT_NOFILE of the running process (prlimit):
 1. to exactly that count: every call below needs a new descriptor, so each one must fail
    with EMFILE, whatever the machine;
-2. to that count plus HEADROOM, with 144 calls on 8 workers: a search walks four chains 40
-   directories deep and keeps a descriptor per level, so every search runs into the limit
-   on its own (it must say so), and reads and listings may fail too, depending on what
-   runs beside them; every answer must be well-formed either way."""
+2. to that count plus HEADROOM, with 144 calls on 8 workers: searches (over four chains 40
+   directories deep and wide directories), reads and listings may each run into the limit
+   or not, depending on what runs beside them (the parallel walk gives a directory's
+   descriptor back once its subdirectories are open, so it does not hold one per level);
+   a search that ran into it must say so (isError naming EMFILE, or truncated / a count of
+   skipped directories), one that did not must have found every file, and every answer
+   must be well-formed either way."""
 import json
 import os
 import resource
 
 import common as c
 
-HEADROOM = 8  # enough for a plain read_text_file, far below the 40 a deep search holds
+HEADROOM = 8  # enough for a plain read_text_file, not for 8 calls at once
 DEPTH = 40
 
 
@@ -107,11 +110,10 @@ def main():
                 ok += 1
                 sc = res.get("structuredContent") or {}
                 if search:
-                    c.check(sc.get("count", 0) < expected,
-                            "a search found all %d files with %d descriptors to spare, although "
-                            "it needs more than 40 at once" % (expected, HEADROOM))
                     flagged = sc.get("truncated") or any(sc.get(k) for k in sc
                                                          if k not in base_keys)
+                    if sc.get("count", 0) == expected and not flagged:
+                        continue  # complete: the walk got every descriptor it needed
                     c.check(flagged, "search_files found %d of %d files and did not say that "
                             "part of the tree could not be read: %s" %
                             (sc.get("count"), expected, str(res)[:300]))
@@ -121,8 +123,6 @@ def main():
               (n, HEADROOM, ok, emfile, searches_hit, n // 3))
         if sample:
             print("sample: %s" % sample)
-        c.check(searches_hit == n // 3, "only %d of %d searches ran into the limit" %
-                (searches_hit, n // 3))
         # the server survives and recovers: no descriptor left behind, a plain call works
         after = open_fds(srv.pid)
         c.check(after == before, "the server holds %d descriptors after the load, %d before"

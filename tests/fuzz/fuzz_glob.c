@@ -12,8 +12,9 @@
  *     and path components, written independently of the iterative one) when the table
  *     is small;
  *   - a glob without glob characters matches exactly the path it spells;
- *   - gitignore: the same path gets the same answer twice; the text plus a last rule "*"
- *     ignores every path, plus "!*" none;
+ *   - gitignore: the same path gets the same answer twice, the same as trying every rule
+ *     from the last back (the compiled buckets against the plain reading); the text plus a
+ *     last rule "*" ignores every path, plus "!*" none;
  *   - brace expansion: at most 64 alternatives, each no longer than the pattern, and
  *     -E2BIG exactly when the pattern is longer than CTXD_FS_GLOB_MAX.
  */
@@ -216,14 +217,17 @@ static void ignore_one(void *ud, const char *path, size_t len)
 	if (len == 0 || len >= CTXD_PATH_MAX || memchr(path, '\0', len)) {
 		return;
 	}
-	bool a = ctxd_fs_ignore_path(c->ig, path, len, dir);
-	if (ctxd_fs_ignore_path(c->ig, path, len, dir) != a) {
+	bool a = ctxd_fs_ignore_path(c->ig, path, len, dir, NULL);
+	if (ctxd_fs_ignore_path(c->ig, path, len, dir, NULL) != a) {
 		bad("two answers for one path", "", 0, path, len);
 	}
-	if (c->all && !ctxd_fs_ignore_path(c->all, path, len, dir)) {
+	if (ctxd_fs_ignore_path_linear(c->ig, path, len, dir) != a) {
+		bad("the compiled rules and the rules one by one disagree", "", 0, path, len);
+	}
+	if (c->all && !ctxd_fs_ignore_path(c->all, path, len, dir, NULL)) {
 		bad("a last rule '*' did not ignore the path", "", 0, path, len);
 	}
-	if (c->none && ctxd_fs_ignore_path(c->none, path, len, dir)) {
+	if (c->none && ctxd_fs_ignore_path(c->none, path, len, dir, NULL)) {
 		bad("a last rule '!*' did not keep the path", "", 0, path, len);
 	}
 }

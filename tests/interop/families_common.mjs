@@ -359,9 +359,11 @@ export async function checkFileTools(t, client, tools, ws) {
 	});
 
 	await t.section('grep', async () => {
+		// structuredContent lists each file once, its matches under it
+		const flat = (s) => (s.files || []).flatMap((f) => f.matches.map((m) => ({ ...m, path: f.path })));
 		const lit = await callOk(t, client, tools, 'grep', { path: p('.claude'), pattern: '$ARGUMENTS',
 			literal: true, include: '*.md', contextLines: 1 });
-		const ms = sc(lit).matches || [];
+		const ms = flat(sc(lit));
 		t.eq('grep literal $ARGUMENTS: one match per SKILL.md', ms.map((x) => path.relative(p('.claude/skills'),
 			x.path)), EXAMPLE_SKILLS.map((s) => s + '/SKILL.md'));
 		for (const x of ms) {
@@ -378,14 +380,14 @@ export async function checkFileTools(t, client, tools, ws) {
 		t.eq('grep regex: same 3 matches', regex.count, 3);
 		const ci = sc(await callOk(t, client, tools, 'grep', { path: ws.gi, pattern: 'needle',
 			caseInsensitive: true }));
-		t.eq('grep caseInsensitive, gitignore respected', (ci.matches || []).map((x) =>
+		t.eq('grep caseInsensitive, gitignore respected', flat(ci).map((x) =>
 			`${path.relative(ws.gi, x.path)}:${x.line}`), ['a.md:1', 'sub/c.md:2', 'sub/deep/d.md:1']);
 		const cs = sc(await callOk(t, client, tools, 'grep', { path: ws.gi, pattern: 'needle' }));
-		t.eq('grep case-sensitive: NEEDLE not matched', (cs.matches || []).map((x) =>
+		t.eq('grep case-sensitive: NEEDLE not matched', flat(cs).map((x) =>
 			path.relative(ws.gi, x.path)), ['a.md', 'sub/deep/d.md']);
 		const inc = sc(await callOk(t, client, tools, 'grep', { path: ws.root, pattern: 'printf',
 			include: '*.c' }));
-		t.eq('grep include *.c', (inc.matches || []).map((x) => path.relative(ws.root, x.path)), ['src/main.c']);
+		t.eq('grep include *.c', flat(inc).map((x) => path.relative(ws.root, x.path)), ['src/main.c']);
 		await callErr(t, client, 'grep', { path: ws.root, pattern: '(' }, /regex|pattern|parenthes|compile/i,
 			'grep with a bad regex');
 	});

@@ -1,0 +1,303 @@
+/* json_write.c - compact JSON writer (see json_write.h).
+ *
+ * Why not jansson's dumper: it validates and copies strings one code point at a time, which
+ * made it most of the cost of answering a file read (perf: 64% of server CPU for 4 KiB
+ * reads), and building a jansson value per match made it a quarter of grep's CPU. Strings
+ * are written in two passes: count what escaping adds, reserve once, then copy clean runs
+ * with memcpy and write the escapes in place. Clean runs are found 16 bytes at a time with
+ * SSE2 (the x86-64 baseline), eight at a time in a register elsewhere.
+ */
+#include "ctxd/json_write.h"
+
+#include <stdbool.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#include <stdio.h>
+#include <string.h>
+#include <unistr.h>
+
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Bytes the escaped form of a byte adds beyond itself (0 when it is copied as is). */
+static const unsigned char escape_extra_tab[256] = {
+	/* control characters: \u00XX, except \b \t \n \f \r */
+	5, 5, 5, 5, 5, 5, 5, 5, 1, 1, 1, 5, 1, 1, 5, 5,
+	5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+	['"'] = 1, ['\\'] = 1,
+};
+#define escape_extra(c) ((size_t)escape_extra_tab[(unsigned char)(c)])
+
+/* A byte that needs a look: one to escape, or (when `utf8`) one at or above 0x80. */
+static inline bool special(char c, bool utf8)
+{
+	return escape_extra(c) || (utf8 && (unsigned char)c >= 0x80);
+}
+
+#if !defined(__SSE2__)
+/* True when one of the eight bytes needs escaping (< 0x20, '"' or '\\') or, with `utf8`,
+ * has its high bit set. */
+static inline bool word_special(uint64_t w, bool utf8)
+{
+	uint64_t ctl = (w - ONES * 0x20) & ~w;
+	uint64_t q = w ^ (ONES * '"');
+	uint64_t bs = w ^ (ONES * '\\');
+	return ((ctl | ((q - ONES) & ~q) | ((bs - ONES) & ~bs) | (utf8 ? w : 0)) & HIGHS) != 0;
+}
+#endif
+
+/* Index of the first special byte at or after `i`, or `n`. */
+static inline size_t next_special(const char *s, size_t i, size_t n, bool utf8)
+{
+#if defined(__SSE2__)
+	const __m128i ctl = _mm_set1_epi8(0x1F), quote = _mm_set1_epi8('"'),
+		      bslash = _mm_set1_epi8('\\');
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		__m128i hit = _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl),
+					   _mm_or_si128(_mm_cmpeq_epi8(x, quote),
+							_mm_cmpeq_epi8(x, bslash)));
+		unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+		if (utf8) {
+			mask |= (unsigned)_mm_movemask_epi8(x);
+		}
+		if (mask) {
+			return i + (size_t)__builtin_ctz(mask);
+		}
+	}
+#else
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if (word_special(w, utf8)) {
+			break;
+		}
+	}
+#endif
+	while (i < n && !special(s[i], utf8)) {
+		i++;
+	}
+	return i;
+}
+
+/* Length of the valid UTF-8 sequence at s[i..n), or 0 when the byte starts none. */
+static inline size_t utf8_len(const char *s, size_t i, size_t n)
+{
+	ucs4_t uc;
+	int k = u8_mbtoucr(&uc, (const uint8_t *)s + i, n - i);
+	return k > 0 ? (size_t)k : 0;
+}
+
+/* Strings up to this long are escaped in one pass into room for the worst case (six bytes
+ * per input byte, \u00XX); longer ones are measured first, so that a frame of many MiB
+ * does not reserve six times its size. */
+#define ONE_PASS_MAX 65536
+
+/* Append the escaped body of s[0..n): see the header for `utf8`. */
+static void put_body(struct ctxd_strbuf *b, const char *s, size_t n, bool utf8, size_t quotes)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t extra = 0;
+	bool measure = n > ONE_PASS_MAX || (b->max && (n * 6 + quotes > b->max ||
+						       b->len > b->max - (n * 6 + quotes)));
+	if (measure) {
+		for (size_t i = next_special(s, 0, n, utf8); i < n;) {
+			if ((unsigned char)s[i] >= 0x80) {
+				size_t k = utf8_len(s, i, n);
+				extra += k ? 0 : 2; /* one byte becomes the three of U+FFFD */
+				i = next_special(s, i + (k ? k : 1), n, utf8);
+			} else {
+				extra += escape_extra(s[i]);
+				i = next_special(s, i + 1, n, utf8);
+			}
+		}
+	}
+	if (!ctxd_strbuf_reserve(b, measure ? n + extra + quotes : n * 6 + quotes)) {
+		return;
+	}
+	char *o = b->p + b->len;
+	if (quotes) {
+		*o++ = '"';
+	}
+	size_t start = 0;
+	size_t i = measure && !extra ? n : next_special(s, 0, n, utf8);
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x80) {
+			size_t k = utf8_len(s, i, n);
+			if (k) { /* valid: stays in the clean run */
+				i = next_special(s, i + k, n, utf8);
+				continue;
+			}
+			memcpy(o, s + start, i - start);
+			o += i - start;
+			memcpy(o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			start = ++i;
+			i = next_special(s, i, n, utf8);
+			continue;
+		}
+		memcpy(o, s + start, i - start);
+		o += i - start;
+		start = i + 1;
+		*o++ = '\\';
+		switch (c) {
+		case '"':
+			*o++ = '"';
+			break;
+		case '\\':
+			*o++ = '\\';
+			break;
+		case '\n':
+			*o++ = 'n';
+			break;
+		case '\r':
+			*o++ = 'r';
+			break;
+		case '\t':
+			*o++ = 't';
+			break;
+		case '\b':
+			*o++ = 'b';
+			break;
+		case '\f':
+			*o++ = 'f';
+			break;
+		default:
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+		i = next_special(s, i + 1, n, utf8);
+	}
+	memcpy(o, s + start, n - start);
+	o += n - start;
+	if (quotes) {
+		*o++ = '"';
+	}
+	b->len = (size_t)(o - b->p);
+	b->p[b->len] = '\0';
+}
+
+void ctxd_json_str(struct ctxd_strbuf *b, const char *s, size_t n)
+{
+	put_body(b, s, n, false, 2);
+}
+
+void ctxd_json_text(struct ctxd_strbuf *b, const char *s, size_t n)
+{
+	put_body(b, s, n, true, 2);
+}
+
+void ctxd_json_text_part(struct ctxd_strbuf *b, const char *s, size_t n)
+{
+	put_body(b, s, n, true, 0);
+}
+
+void ctxd_json_uint(struct ctxd_strbuf *b, uint64_t v)
+{
+	char d[20];
+	size_t k = sizeof(d);
+	do {
+		d[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	ctxd_strbuf_add(b, d + k, sizeof(d) - k);
+}
+
+static int put_value(struct ctxd_strbuf *b, const json_t *v, int depth)
+{
+	char num[64];
+	int n;
+	if (depth > 2048) {
+		return -1; /* jansson values we build are never this deep */
+	}
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		ctxd_strbuf_add(b, "{", 1);
+		bool first = true;
+		const char *key;
+		json_t *val;
+		json_object_foreach((json_t *)v, key, val) {
+			if (!first) {
+				ctxd_strbuf_add(b, ",", 1);
+			}
+			ctxd_json_str(b, key, strlen(key));
+			ctxd_strbuf_add(b, ":", 1);
+			if (put_value(b, val, depth + 1) < 0) {
+				return -1;
+			}
+			first = false;
+		}
+		ctxd_strbuf_add(b, "}", 1);
+		return b->oom ? -1 : 0;
+	}
+	case JSON_ARRAY: {
+		ctxd_strbuf_add(b, "[", 1);
+		size_t i;
+		json_t *val;
+		json_array_foreach(v, i, val) {
+			if (i > 0) {
+				ctxd_strbuf_add(b, ",", 1);
+			}
+			if (put_value(b, val, depth + 1) < 0) {
+				return -1;
+			}
+		}
+		ctxd_strbuf_add(b, "]", 1);
+		return b->oom ? -1 : 0;
+	}
+	case JSON_STRING:
+		ctxd_json_str(b, json_string_value(v), json_string_length(v));
+		return b->oom ? -1 : 0;
+	case JSON_INTEGER:
+		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		ctxd_strbuf_add(b, num, (size_t)n);
+		return b->oom ? -1 : 0;
+	case JSON_REAL: {
+		double x = json_real_value(v);
+		if (x != x || x - x != 0) {
+			return -1; /* NaN and infinities have no JSON form */
+		}
+		n = snprintf(num, sizeof(num), "%.17g", x);
+		char *e = strchr(num, 'e');
+		if (!e && !strchr(num, '.')) {
+			num[n++] = '.';
+			num[n++] = '0';
+		} else if (e) {
+			/* like jansson: 1e300, 1e-07 -> 1e-7: no '+', no leading zeros */
+			char *src = e + 1, *dst = e + 1;
+			if (*src == '+') {
+				src++;
+			} else if (*src == '-') {
+				*dst++ = *src++;
+			}
+			while (*src == '0' && src[1]) {
+				src++;
+			}
+			memmove(dst, src, strlen(src) + 1);
+			n = (int)strlen(num);
+		}
+		ctxd_strbuf_add(b, num, (size_t)n);
+		return b->oom ? -1 : 0;
+	}
+	case JSON_TRUE:
+		ctxd_strbuf_add(b, "true", 4);
+		return b->oom ? -1 : 0;
+	case JSON_FALSE:
+		ctxd_strbuf_add(b, "false", 5);
+		return b->oom ? -1 : 0;
+	case JSON_NULL:
+		ctxd_strbuf_add(b, "null", 4);
+		return b->oom ? -1 : 0;
+	}
+	return -1;
+}
+
+int ctxd_json_value(struct ctxd_strbuf *b, const json_t *v)
+{
+	return put_value(b, v, 0);
+}
