@@ -1,5 +1,5 @@
-/* fs_priv.h - helpers shared by the file tool sources (fs.c, fs_write.c, grep.c) and the
- * handlers fs.c's tool table points at. Internal to src/tools; not part of the API.
+/* fs_priv.h - helpers shared by the file tool sources (fs_util.c and the sources that use
+ * it) and the handlers fs.c's tool table points at. Internal to src/tools; not part of the API.
  * Everything here is thread-safe (no shared state).
  */
 #ifndef CTXD_FS_PRIV_H
@@ -26,6 +26,12 @@ size_t fs_utf8_seq(const unsigned char *s, size_t n);
 /* Largest prefix length <= n of s that does not end inside a UTF-8 sequence. */
 size_t fs_utf8_trim(const char *s, size_t n);
 
+/* Offset of the first invalid UTF-8 byte in s[0..n), or SIZE_MAX when there is none. */
+size_t fs_utf8_invalid_at(const char *s, size_t n);
+
+/* Append a text content block holding `text` to the CallToolResult `result`. */
+void fs_add_text_block(json_t *result, const char *text);
+
 /* A new JSON string from `len` bytes of disk text; invalid UTF-8 becomes U+FFFD.
  * NULL on ENOMEM. */
 json_t *fs_text(const char *s, size_t len);
@@ -50,6 +56,14 @@ struct ctxd_fs_ignore_cache *fs_family_ignore_cache(void *ud);
 /* The "path" string argument (borrowed) and its JSON length. False when absent. */
 bool fs_get_path(json_t *args, const char **p, size_t *len);
 
+/* The integer argument `key` of `args` into *v (negative values as 0). False when absent or
+ * not an integer. */
+bool fs_int_arg(json_t *args, const char *key, size_t *v);
+
+/* The isError result for a directory argument ctxd_sandbox_open refused with `err` (a file
+ * given where a directory was wanted is said so). */
+json_t *fs_open_dir_failed(const char *path, const struct ctxd_error *err);
+
 /* The configured entry cap (limits.entries), or the default without a config. */
 size_t fs_cfg_entries(const struct ctxd_tool_ctx *ctx);
 
@@ -62,8 +76,15 @@ size_t fs_count_nl(const char *p, size_t n);
 /* True when the first `n` bytes look binary (a NUL byte). */
 bool fs_looks_binary(const char *p, size_t n);
 
-/* read_text_file (fs.c), reused by read_multiple_files. Worker thread. */
+/* read_text_file (fs_text.c), reused by read_multiple_files. Worker thread. */
 json_t *fs_read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+
+/* list_directory, get_file_info, list_allowed_directories (fs_info.c) and search_files
+ * (fs_search.c). Worker thread. */
+json_t *fs_list_directory(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *fs_get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *fs_list_allowed_directories(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *fs_search_files(const struct ctxd_tool_ctx *ctx, json_t *args);
 
 /* More reading tools (fs_read.c). Worker thread. */
 json_t *fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args);
@@ -93,6 +114,5 @@ json_t *fs_create_directory(const struct ctxd_tool_ctx *ctx, json_t *args);
 
 /* Content search (grep.c). Worker thread. */
 json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args);
-
 
 #endif
