@@ -1,0 +1,718 @@
+/* fs_edit.c - edit_file: replacements applied in order, all or nothing; an exact match, else
+ * a whitespace-tolerant one that keeps the file's indentation (linear, cancellable); CRLF and
+ * a BOM kept; the unified diff of fs_diff.c returned. Writes go through fs_write.c's lock and
+ * targets, as every writing tool's.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctxd/fsutil.h"
+#include "ctxd/sandbox.h"
+#include "fs_priv.h"
+#include "fs_write_priv.h"
+
+/* ---- edit_file: matching ---------------------------------------------------------- */
+
+struct text {
+	char *p;
+	size_t len;
+};
+
+static void tx_free(struct text *t)
+{
+	free(t->p);
+	t->p = NULL;
+	t->len = 0;
+}
+
+/* Copy of s[0..n) with every "\r\n" turned into "\n". */
+static int to_lf(const char *s, size_t n, struct text *out)
+{
+	out->p = malloc(n + 1);
+	if (!out->p) {
+		return -1;
+	}
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') {
+			continue;
+		}
+		out->p[w++] = s[i];
+	}
+	out->p[w] = '\0';
+	out->len = w;
+	return 0;
+}
+
+static int dup_n(const char *s, size_t n, struct text *out)
+{
+	out->p = malloc(n + 1);
+	if (!out->p) {
+		return -1;
+	}
+	memcpy(out->p, s, n);
+	out->p[n] = '\0';
+	out->len = n;
+	return 0;
+}
+
+/* True when every '\n' is preceded by '\r' and there is at least one. */
+static bool all_crlf(const char *s, size_t n)
+{
+	bool any = false;
+	for (const char *q = memchr(s, '\n', n); q; q = memchr(q + 1, '\n', n - (size_t)(q + 1 - s))) {
+		if (q == s || q[-1] != '\r') {
+			return false;
+		}
+		any = true;
+	}
+	return any;
+}
+
+/* Non-overlapping occurrences of needle; positions of the first `maxpos` kept. */
+static size_t count_occ(const char *h, size_t hl, const char *n, size_t nl, size_t *pos,
+			size_t maxpos)
+{
+	size_t c = 0;
+	const char *p = h, *e = h + hl;
+	while ((size_t)(e - p) >= nl) {
+		const char *q = memmem(p, (size_t)(e - p), n, nl);
+		if (!q) {
+			break;
+		}
+		if (c < maxpos) {
+			pos[c] = (size_t)(q - h);
+		}
+		c++;
+		p = q + nl;
+	}
+	return c;
+}
+
+static size_t line_of(const char *s, size_t off)
+{
+	size_t n = 1;
+	for (const char *q = memchr(s, '\n', off); q; q = memchr(q + 1, '\n', off - (size_t)(q + 1 - s))) {
+		n++;
+	}
+	return n;
+}
+
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static void trim(const char *s, size_t a, size_t b, size_t *ta, size_t *tb)
+{
+	while (a < b && is_ws(s[a])) {
+		a++;
+	}
+	while (b > a && is_ws(s[b - 1])) {
+		b--;
+	}
+	*ta = a;
+	*tb = b;
+}
+
+/* Bigram Dice similarity (0..1000) between two strings, for "closest line" hints. */
+static unsigned similarity(const char *a, size_t al, const char *b, size_t bl)
+{
+	if (al < 2 || bl < 2) {
+		return al == bl && al && a[0] == b[0] ? 1000 : 0;
+	}
+	if (al > 400) {
+		al = 400;
+	}
+	if (bl > 400) {
+		bl = 400;
+	}
+	unsigned short cnt[1024];
+	memset(cnt, 0, sizeof(cnt));
+	unsigned prev = (unsigned char)a[0];
+	for (size_t i = 1; i < al; i++) { /* each byte read once: bigram (prev, cur) */
+		unsigned cur = (unsigned char)a[i];
+		cnt[(prev * 31u + cur) & 1023]++;
+		prev = cur;
+	}
+	unsigned common = 0;
+	for (size_t i = 0; i + 1 < bl; i++) {
+		unsigned h = ((unsigned char)b[i] * 31u + (unsigned char)b[i + 1]) & 1023;
+		if (cnt[h]) {
+			cnt[h]--;
+			common++;
+		}
+	}
+	return (unsigned)(2000u * common / (unsigned)(al - 1 + bl - 1));
+}
+
+/* "closest line N: "text"" for a failed edit, into `out`. */
+static void closest_line(const char *s, size_t len, const char *old, size_t olen, char *out,
+			 size_t n)
+{
+	size_t oa = 0, ob = 0;
+	/* the first non-blank line of oldText */
+	for (size_t i = 0; i < olen;) {
+		const char *q = memchr(old + i, '\n', olen - i);
+		size_t e = q ? (size_t)(q - old) : olen;
+		trim(old, i, e, &oa, &ob);
+		if (ob > oa) {
+			break;
+		}
+		i = e + 1;
+	}
+	out[0] = '\0';
+	if (ob <= oa) {
+		return;
+	}
+	unsigned best = 0;
+	size_t best_line = 0, bl_a = 0, bl_b = 0, line = 0;
+	for (size_t i = 0; i < len;) {
+		const char *q = memchr(s + i, '\n', len - i);
+		size_t e = q ? (size_t)(q - s) : len;
+		size_t a, b;
+		trim(s, i, e, &a, &b);
+		line++;
+		if (b > a) {
+			unsigned sim = similarity(old + oa, ob - oa, s + a, b - a);
+			if (sim > best) {
+				best = sim;
+				best_line = line;
+				bl_a = a;
+				bl_b = b;
+			}
+		}
+		i = e + 1;
+	}
+	if (best >= 300) {
+		size_t show = bl_b - bl_a > 160 ? 160 : bl_b - bl_a;
+		show = fs_utf8_trim(s + bl_a, show);
+		snprintf(out, n, "; the closest line is %zu: \"%.*s\"", best_line, (int)show,
+			 s + bl_a);
+	}
+}
+
+/* Replace [a, b) of *t by r[0..rl). */
+static int tx_splice(struct text *t, size_t a, size_t b, const char *r, size_t rl)
+{
+	size_t nl = t->len - (b - a) + rl;
+	char *p = malloc(nl + 1);
+	if (!p) {
+		return -1;
+	}
+	memcpy(p, t->p, a);
+	memcpy(p + a, r, rl);
+	memcpy(p + a + rl, t->p + b, t->len - b);
+	p[nl] = '\0';
+	free(t->p);
+	t->p = p;
+	t->len = nl;
+	return 0;
+}
+
+/* Replace every occurrence (non-overlapping) of o by r; returns 0 or -1 on ENOMEM. */
+static int replace_all(struct text *t, const char *o, size_t ol, const char *r, size_t rl,
+		       size_t count)
+{
+	size_t nl = t->len - count * ol + count * rl;
+	char *p = malloc(nl + 1);
+	if (!p) {
+		return -1;
+	}
+	size_t w = 0;
+	const char *s = t->p, *e = t->p + t->len;
+	while (s < e) {
+		const char *q = (size_t)(e - s) >= ol ? memmem(s, (size_t)(e - s), o, ol) : NULL;
+		if (!q) {
+			break;
+		}
+		memcpy(p + w, s, (size_t)(q - s));
+		w += (size_t)(q - s);
+		memcpy(p + w, r, rl);
+		w += rl;
+		s = q + ol;
+	}
+	memcpy(p + w, s, (size_t)(e - s));
+	w += (size_t)(e - s);
+	p[w] = '\0';
+	free(t->p);
+	t->p = p;
+	t->len = w;
+	return 0;
+}
+
+static size_t indent_len(const char *s, size_t a, size_t b)
+{
+	size_t i = a;
+	while (i < b && (s[i] == ' ' || s[i] == '\t')) {
+		i++;
+	}
+	return i - a;
+}
+
+/* newText re-indented: a line starting with oldText's first-line indent gets the matched
+ * line's indent instead; other lines are kept. */
+static int reindent(const char *nt, size_t nl, const char *old_ind, size_t oil,
+		    const char *act_ind, size_t ail, struct ctxd_strbuf *out)
+{
+	for (size_t i = 0; i < nl;) {
+		const char *q = memchr(nt + i, '\n', nl - i);
+		size_t e = q ? (size_t)(q - nt) : nl;
+		size_t a, b;
+		trim(nt, i, e, &a, &b);
+		if (b > a && e - i >= oil && memcmp(nt + i, old_ind, oil) == 0) {
+			ctxd_strbuf_add(out, act_ind, ail);
+			ctxd_strbuf_add(out, nt + i + oil, e - i - oil);
+		} else {
+			ctxd_strbuf_add(out, nt + i, e - i);
+		}
+		if (q) {
+			ctxd_strbuf_add(out, "\n", 1);
+		}
+		i = e + 1;
+	}
+	if (nl == 0) {
+		ctxd_strbuf_add(out, "", 0);
+	}
+	return out->oom ? -1 : 0;
+}
+
+/* ---- edit_file: the whitespace-tolerant match ------------------------------------- */
+
+/* A line trimmed of blanks, as a sort key; `id` numbers the distinct keys of oldText. */
+struct tline {
+	const char *p;
+	size_t len;
+	uint32_t id;
+};
+
+static int tline_cmp(const void *a, const void *b)
+{
+	const struct tline *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = n ? memcmp(x->p, y->p, n) : 0;
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+#define NO_LINE   UINT32_MAX
+
+/* The windows of lines of `t` equal to the lines of oldText after trimming: leftmost first,
+ * non-overlapping (the next search starts after a window). Each line of oldText gets the
+ * number of its distinct trimmed text (sort + binary search: O((N + M) log M) comparisons,
+ * each bounded by its line's length, whatever the input), then Knuth-Morris-Pratt finds
+ * the windows in one pass over the file's lines. The old scan compared every start with
+ * up to M lines: a 1M-line file and a 100k-line oldText that misses on its last line took
+ * 10^11 line comparisons. Returns the number of windows (their first-line indexes in *wins,
+ * malloc'd, caller frees), -1 on ENOMEM, CANCELLED when the job was cancelled. */
+static long ws_windows(const struct text *t, const struct lines *L, const char *o,
+		       const struct lines *OL, const struct ctxd_job *job, size_t **wins)
+{
+	*wins = NULL;
+	size_t m = OL->n, n = L->n;
+	if (m == 0 || n < m) {
+		return 0;
+	}
+	long found = -1;
+	struct tline *keys = malloc(m * sizeof(*keys));
+	uint32_t *pid = malloc(m * sizeof(*pid));
+	size_t *fail = malloc(m * sizeof(*fail));
+	size_t cap = 0;
+	if (!keys || !pid || !fail) {
+		goto out;
+	}
+	for (size_t j = 0; j < m; j++) {
+		size_t a, b;
+		trim(o, OL->start[j], OL->end[j], &a, &b);
+		keys[j] = (struct tline){.p = o + a, .len = b - a, .id = (uint32_t)j};
+	}
+	qsort(keys, m, sizeof(*keys), tline_cmp);
+	uint32_t next = 0;
+	for (size_t j = 0; j < m; j++) {
+		uint32_t line = keys[j].id;
+		if (j > 0 && tline_cmp(&keys[j - 1], &keys[j]) != 0) {
+			next++;
+		}
+		keys[j].id = next;
+		pid[line] = next;
+	}
+	fail[0] = 0;
+	for (size_t j = 1, k = 0; j < m; j++) {
+		while (k > 0 && pid[j] != pid[k]) {
+			k = fail[k - 1];
+		}
+		if (pid[j] == pid[k]) {
+			k++;
+		}
+		fail[j] = k;
+	}
+	found = 0;
+	for (size_t i = 0, q = 0; i < n; i++) {
+		if ((i & 0xffff) == 0 && ctxd_job_cancelled(job)) {
+			found = CANCELLED;
+			goto out;
+		}
+		size_t a, b;
+		trim(t->p, L->start[i], L->end[i], &a, &b);
+		struct tline key = {.p = t->p + a, .len = b - a};
+		const struct tline *hit = bsearch(&key, keys, m, sizeof(*keys), tline_cmp);
+		uint32_t id = hit ? hit->id : NO_LINE;
+		while (q > 0 && pid[q] != id) {
+			q = fail[q - 1];
+		}
+		if (pid[q] == id) {
+			q++;
+		}
+		if (q == m) {
+			if ((size_t)found == cap) {
+				cap = cap ? cap * 2 : 16;
+				size_t *w = realloc(*wins, cap * sizeof(**wins));
+				if (!w) {
+					found = -1;
+					goto out;
+				}
+				*wins = w;
+			}
+			(*wins)[found++] = i + 1 - m;
+			q = 0; /* windows do not overlap */
+		}
+	}
+out:
+	if (found < 0) {
+		free(*wins);
+		*wins = NULL;
+	}
+	free(keys);
+	free(pid);
+	free(fail);
+	return found;
+}
+
+/* Apply one edit with the whitespace-tolerant fallback: when exactly one window matches,
+ * or any number with `all`, every window is replaced (newText re-indented to the window's
+ * indentation) in one pass over the text. Returns the windows found (the first `max`
+ * first-line numbers, 1-based, in `at`), -1 on ENOMEM or CANCELLED. */
+static long apply_ws(struct text *t, const char *o, size_t ol, const char *nt, size_t nl,
+		     bool all, const struct ctxd_job *job, size_t *at, size_t max)
+{
+	/* A trailing newline in oldText (and then in newText) belongs to the last line. */
+	bool o_nl = ol > 0 && o[ol - 1] == '\n';
+	if (o_nl) {
+		ol--;
+		if (nl > 0 && nt[nl - 1] == '\n') {
+			nl--;
+		}
+	}
+	struct lines L = {0}, OL = {0};
+	size_t *wins = NULL;
+	struct ctxd_strbuf r = {0};
+	long found = -1;
+	if (fs_split_lines(t->p, t->len, &L) < 0 || fs_split_lines(o, ol, &OL) < 0) {
+		goto out;
+	}
+	size_t fj = 0; /* the first non-blank line of oldText gives the indentation */
+	while (fj < OL.n) {
+		size_t a, b;
+		trim(o, OL.start[fj], OL.end[fj], &a, &b);
+		if (b > a) {
+			break;
+		}
+		fj++;
+	}
+	if (fj == OL.n) { /* an all-blank oldText matches nothing */
+		found = 0;
+		goto out;
+	}
+	found = ws_windows(t, &L, o, &OL, job, &wins);
+	for (long w = 0; w < found && (size_t)w < max; w++) {
+		at[w] = wins[w] + 1;
+	}
+	if (found != 1 && !(all && found > 1)) {
+		goto out;
+	}
+	size_t oil = indent_len(o, OL.start[fj], OL.end[fj]);
+	size_t prev = 0;
+	for (long w = 0; w < found; w++) {
+		size_t i = wins[w];
+		size_t ls = L.start[i + fj];
+		ctxd_strbuf_add(&r, t->p + prev, L.start[i] - prev);
+		if (reindent(nt, nl, o + OL.start[fj], oil, t->p + ls,
+			     indent_len(t->p, ls, L.end[i + fj]), &r) < 0) {
+			found = -1;
+			goto out;
+		}
+		prev = L.end[i + OL.n - 1];
+	}
+	ctxd_strbuf_add(&r, t->p + prev, t->len - prev);
+	ctxd_strbuf_add(&r, "", 0);
+	if (r.oom) {
+		found = -1;
+		goto out;
+	}
+	free(t->p);
+	t->p = r.p;
+	t->len = r.len;
+	r.p = NULL;
+out:
+	free(r.p);
+	free(wins);
+	fs_lines_free(&L);
+	fs_lines_free(&OL);
+	return found;
+}
+
+/* ---- edit_file -------------------------------------------------------------------- */
+
+#define MAX_POS 8
+
+json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
+{
+	const char *path;
+	size_t plen;
+	if (!fs_get_path(args, &path, &plen)) {
+		return fs_fail("argument 'path' is required");
+	}
+	json_t *edits = json_object_get(args, "edits");
+	size_t ne = json_array_size(edits);
+	if (ne == 0) {
+		return fs_fail("argument 'edits' must hold at least one {oldText, newText} edit");
+	}
+	bool dry = json_is_true(json_object_get(args, "dryRun"));
+	const char *expected = fs_opt_str(args, "expectedSha256", NULL);
+	char name[CTXD_PATH_MAX];
+	struct ctxd_sandbox_loc loc;
+	json_t *res = NULL;
+	int dfd = fs_write_target(ctx, path, plen, name, &loc, &res);
+	if (dfd < 0) {
+		return res;
+	}
+	if (!dry && (res = fs_refuse_read_only(&loc))) {
+		close(dfd);
+		return res;
+	}
+	/* A dry run only reads: replacements are atomic renames, so no lock is needed. */
+	struct ctxd_dir_lock lk = {.fd = -1};
+	if (!dry && (res = fs_lock_dir(dfd, &loc, &lk))) {
+		close(dfd);
+		return res;
+	}
+	char *raw = NULL;
+	size_t rlen = 0;
+	mode_t mode = 0644;
+	struct text cur = {0}, orig = {0}, on = {0}, nn = {0};
+	struct ctxd_strbuf diff = {0};
+	char *out = NULL;
+	int rc = fs_read_existing(dfd, name, &loc, &raw, &rlen, &mode, &res);
+	if (rc == 1) {
+		res = fs_fail("'%s' does not exist; use write_file to create it", loc.abs);
+	}
+	if (rc != 0) {
+		goto out;
+	}
+	if ((res = fs_check_sha(expected, raw, rlen, true, &loc))) {
+		goto out;
+	}
+	bool bom = rlen >= 3 && memcmp(raw, "\xEF\xBB\xBF", 3) == 0;
+	const char *body = raw + (bom ? 3 : 0);
+	size_t blen = rlen - (bom ? 3 : 0);
+	if (fs_looks_binary(body, blen < FS_BINARY_PROBE ? blen : FS_BINARY_PROBE)) {
+		res = fs_fail("'%s' is a binary file (it contains NUL bytes); edit_file edits text",
+			      loc.abs);
+		goto out;
+	}
+	bool crlf = all_crlf(body, blen);
+	bool has_cr = memchr(body, '\r', blen) != NULL;
+	if (crlf ? to_lf(body, blen, &cur) < 0 : dup_n(body, blen, &cur) < 0) {
+		goto out;
+	}
+	if (!(orig.p = malloc(cur.len + 1))) {
+		goto out;
+	}
+	memcpy(orig.p, cur.p, cur.len + 1);
+	orig.len = cur.len;
+
+	size_t i;
+	json_t *ed;
+	size_t pos[MAX_POS];
+	json_array_foreach(edits, i, ed)
+	{
+		if (ctxd_job_cancelled(ctx->job)) {
+			res = fs_fail("edit of '%s' cancelled; nothing was written", loc.abs);
+			goto out;
+		}
+		json_t *jo = json_object_get(ed, "oldText"), *jn = json_object_get(ed, "newText");
+		if (!json_is_string(jo) || !json_is_string(jn)) {
+			res = fs_fail("edit %zu of %zu needs string oldText and newText", i + 1, ne);
+			goto out;
+		}
+		bool all = json_is_true(json_object_get(ed, "replaceAll"));
+		/* the model writes LF; CR-LF in its text is normalized unless the file mixes */
+		tx_free(&on);
+		tx_free(&nn);
+		if (!has_cr || crlf) {
+			if (to_lf(json_string_value(jo), json_string_length(jo), &on) < 0 ||
+			    to_lf(json_string_value(jn), json_string_length(jn), &nn) < 0) {
+				goto out;
+			}
+		} else if (dup_n(json_string_value(jo), json_string_length(jo), &on) < 0 ||
+			   dup_n(json_string_value(jn), json_string_length(jn), &nn) < 0) {
+			goto out;
+		}
+		if (on.len == 0) {
+			res = fs_fail("edit %zu of %zu: oldText is empty; give the exact text to "
+				      "replace",
+				      i + 1, ne);
+			goto out;
+		}
+		size_t c = count_occ(cur.p, cur.len, on.p, on.len, pos, MAX_POS);
+		if (c == 1 || (c > 1 && all)) {
+			int r2 = c == 1 ? tx_splice(&cur, pos[0], pos[0] + on.len, nn.p, nn.len)
+					: replace_all(&cur, on.p, on.len, nn.p, nn.len, c);
+			if (r2 < 0) {
+				goto out;
+			}
+			continue;
+		}
+		if (c == 0) {
+			long w = apply_ws(&cur, on.p, on.len, nn.p, nn.len, all, ctx->job, pos,
+					  MAX_POS);
+			if (w == CANCELLED) {
+				res = fs_fail("edit of '%s' cancelled; nothing was written",
+					      loc.abs);
+				goto out;
+			}
+			if (w < 0) {
+				goto out;
+			}
+			if (w == 1 || (w > 1 && all)) {
+				continue;
+			}
+			if (w > 1) {
+				char where[128] = "";
+				size_t k = 0;
+				for (long q = 0; q < w && q < MAX_POS; q++) {
+					k += (size_t)snprintf(where + k, sizeof(where) - k,
+							      "%s%zu", q ? ", " : "", pos[q]);
+					if (k >= sizeof(where)) {
+						break;
+					}
+				}
+				res = fs_fail("edit %zu of %zu: oldText matches %ld times in '%s' when "
+					      "whitespace is ignored (at lines %s%s); include more "
+					      "surrounding lines to make it unique, or set replaceAll",
+					      i + 1, ne, w, loc.abs, where,
+					      w > MAX_POS ? ", ..." : "");
+				goto out;
+			}
+			char hint[300];
+			closest_line(cur.p, cur.len, on.p, on.len, hint, sizeof(hint));
+			res = fs_fail("edit %zu of %zu: oldText matches 0 times in '%s' (also with "
+				      "whitespace ignored)%s%s",
+				      i + 1, ne, loc.abs, hint,
+				      i > 0 ? "; note that earlier edits were applied first" : "");
+			goto out;
+		}
+		char where[128] = "";
+		size_t k = 0;
+		for (size_t q = 0; q < c && q < MAX_POS; q++) {
+			k += (size_t)snprintf(where + k, sizeof(where) - k, "%s%zu", q ? ", " : "",
+					      line_of(cur.p, pos[q]));
+			if (k >= sizeof(where)) {
+				break;
+			}
+		}
+		res = fs_fail("edit %zu of %zu: oldText matches %zu times in '%s' (at lines %s%s); "
+			      "include more surrounding lines to make it unique, or set "
+			      "replaceAll: true",
+			      i + 1, ne, c, loc.abs, where, c > MAX_POS ? ", ..." : "");
+		goto out;
+	}
+
+	int dr = fs_unified_diff(loc.abs, orig.p, orig.len, cur.p, cur.len, ctx->job, &diff);
+	if (dr == CANCELLED) {
+		res = fs_fail("edit of '%s' cancelled; nothing was written", loc.abs);
+		goto out;
+	}
+	if (dr < 0) {
+		goto out;
+	}
+	/* back to the file's conventions: CRLF and the BOM */
+	size_t extra = bom ? 3 : 0;
+	if (crlf) {
+		for (size_t q = 0; q < cur.len; q++) {
+			extra += cur.p[q] == '\n';
+		}
+	}
+	size_t olen = cur.len + extra;
+	out = malloc(olen + 1);
+	if (!out) {
+		goto out;
+	}
+	size_t w = 0;
+	if (bom) {
+		memcpy(out, "\xEF\xBB\xBF", 3);
+		w = 3;
+	}
+	if (crlf) {
+		for (size_t q = 0; q < cur.len; q++) {
+			if (cur.p[q] == '\n') {
+				out[w++] = '\r';
+			}
+			out[w++] = cur.p[q];
+		}
+	} else {
+		memcpy(out + w, cur.p, cur.len);
+	}
+	char sha[CTXD_SHA256_HEX_LEN + 1];
+	ctxd_sha256_hex(out, olen, sha);
+	bool changed = olen != rlen || memcmp(out, raw, rlen) != 0;
+	if (!dry && changed) {
+		struct ctxd_error err = {0};
+		if (ctxd_atomic_write(dfd, name, out, olen, (int)mode, false, &err) < 0) {
+			res = fs_fail("cannot write '%s': %s", loc.abs, err.msg);
+			goto out;
+		}
+	}
+	const char *d = diff.p ? diff.p : "";
+	json_t *dj = fs_text(d, diff.len);
+	json_t *sc = dj ? json_pack("{s:s, s:o, s:I, s:b, s:s}", "path", loc.abs, "diff", dj,
+				    "applied", (json_int_t)ne, "dryRun", dry, "sha256", sha)
+			: NULL;
+	if (!sc) {
+		goto out;
+	}
+	struct ctxd_strbuf t = {0};
+	if (!changed) {
+		ctxd_strbuf_printf(&t, "No changes: the edits leave '%s' as it was", loc.abs);
+	} else {
+		ctxd_strbuf_str(&t, json_string_value(dj));
+		if (dry) {
+			ctxd_strbuf_str(&t, "(dry run: nothing was written)");
+		}
+	}
+	if (t.oom) {
+		json_decref(sc);
+		goto out;
+	}
+	res = ctxd_tool_result(t.p, sc);
+	free(t.p);
+out:
+	ctxd_dir_unlock(&lk);
+	close(dfd);
+	free(raw);
+	free(out);
+	free(diff.p);
+	tx_free(&cur);
+	tx_free(&orig);
+	tx_free(&on);
+	tx_free(&nn);
+	return res;
+}
+
