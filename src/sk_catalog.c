@@ -56,7 +56,7 @@ bool ctxd_sk_publish(struct ctxd_skills *sk, struct ctxd_skills_snapshot *snap)
 	pthread_mutex_lock(&sk->snap_lock);
 	struct ctxd_skills_snapshot *old = sk->cur;
 	sk->cur = snap;
-	/* list_changed only for a change the client could have noticed: the start-up scan and
+	/* a change is reported only when the client could have noticed it: the start-up scan and
 	 * a catalogue no reader saw are not such changes (an identical rescan stays seen) */
 	bool differs = old && old->signature != snap->signature;
 	sk->announce = sk->announce || (differs && sk->cur_served);

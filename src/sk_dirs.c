@@ -112,8 +112,8 @@ static int add_dir(struct ctxd_skills *sk, const char *path, bool configured)
 	if (!realpath(path, real)) {
 		if (configured) {
 			ctxd_skill_md_diag_add(&sk->init_diags, path, 0, 0, "skills-dir", false,
-			                       NULL, "skills directory '%.300s' cannot be used: %s",
-			                       path, ctxd_sk_why(errno, why, sizeof(why)));
+					       NULL, "skills directory '%.300s' cannot be used: %s",
+					       path, ctxd_sk_why(errno, why, sizeof(why)));
 		}
 		return sk->init_diags.oom ? -1 : 0;
 	}
@@ -126,9 +126,9 @@ static int add_dir(struct ctxd_skills *sk, const char *path, bool configured)
 	if (fd < 0) {
 		if (configured) {
 			ctxd_skill_md_diag_add(&sk->init_diags, real, 0, 0, "skills-dir", false,
-			                       NULL,
-			                       "skills directory '%.300s' cannot be opened: %s",
-			                       real, ctxd_sk_why(errno, why, sizeof(why)));
+					       NULL,
+					       "skills directory '%.300s' cannot be opened: %s",
+					       real, ctxd_sk_why(errno, why, sizeof(why)));
 		}
 		return sk->init_diags.oom ? -1 : 0;
 	}
@@ -193,7 +193,7 @@ static void link_walk(struct link_walk *lw, int dfd, const char *abs, int depth)
 		if ((md && strcmp(names[i], md) != 0) || ctxd_sk_skipped_dir(names[i]) ||
 		    (t != DT_DIR && t != DT_LNK && t != DT_UNKNOWN) ||
 		    (size_t)snprintf(child, sizeof(child), "%s/%s", abs, names[i]) >=
-		        sizeof(child)) {
+			sizeof(child)) {
 			continue;
 		}
 		struct stat ls;
@@ -424,8 +424,8 @@ static bool rel_ok(const char *rel)
 	return true;
 }
 
-int ctxd_sk_open_file(struct ctxd_skills *sk, const struct ctxd_skill *skill,
-			  const char *rel, int flags)
+int ctxd_sk_open_file(struct ctxd_skills *sk, const struct ctxd_skill *skill, const char *rel,
+		      int flags)
 {
 	if (!rel_ok(rel)) {
 		errno = EACCES;
@@ -444,8 +444,8 @@ int ctxd_sk_open_file(struct ctxd_skills *sk, const struct ctxd_skill *skill,
 	if (strcmp(rel, "SKILL.md") == 0) {
 		/* the skill's own SKILL.md may be a symlink: the discovery rule applies */
 		fd = ctxd_sk_open_entry(sk, b, dfd, skill->dir,
-		                        skill->lower_md ? "skill.md" : "SKILL.md",
-		                        flags | O_NONBLOCK | O_NOCTTY);
+					skill->lower_md ? "skill.md" : "SKILL.md",
+					flags | O_NONBLOCK | O_NOCTTY);
 	} else {
 		fd = ctxd_sandbox_openat(dfd, rel, flags | O_NONBLOCK | O_NOCTTY, 0, false);
 		if (fd < 0 && (errno == EXDEV || errno == ELOOP)) {

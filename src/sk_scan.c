@@ -411,7 +411,7 @@ static void handle_skill(struct scan *sc, size_t bi, const char *rel, const char
 }
 
 /* `parent_fd` (-1 for the base itself) is the open parent directory: children are opened
- * relative to it under the base's symlink rule (open_entry). */
+ * relative to it under the base's symlink rule (ctxd_sk_open_entry). */
 static void walk(struct scan *sc, size_t bi, int parent_fd, const char *rel, int depth)
 {
 	struct ctxd_skills *sk = sc->sk;
@@ -428,7 +428,7 @@ static void walk(struct scan *sc, size_t bi, int parent_fd, const char *rel, int
 		char pabs[CTXD_PATH_MAX];
 		snprintf(pabs, sizeof(pabs), "%.*s", (int)(strlen(abs) - strlen(name) - 1), abs);
 		fd = ctxd_sk_open_entry(sk, b, parent_fd, pabs, name,
-		                        O_RDONLY | O_DIRECTORY | O_NONBLOCK);
+					O_RDONLY | O_DIRECTORY | O_NONBLOCK);
 	} else {
 		fd = ctxd_sk_base_open(sk, b, rel, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
 	}
@@ -454,7 +454,7 @@ static void walk(struct scan *sc, size_t bi, int parent_fd, const char *rel, int
 			/* a plain missing entry raced with a delete: nothing to say */
 			if (e != ENOENT || link) {
 				ctxd_skill_md_diag_add(&sc->ds, abs, 0, 0, "unreadable-dir", false,
-				                       NULL, "'%.300s' is skipped: %s", abs, msg);
+						       NULL, "'%.300s' is skipped: %s", abs, msg);
 			}
 		}
 		return;
@@ -647,11 +647,11 @@ static void settle(struct scan *sc, struct ctxd_skills_snapshot *snap)
 				continue;
 			}
 			ctxd_skill_md_diag_add(&sc->ds, k->skill_md, 0, 0, "shadowed", false,
-			                       snap->skills ? snap->skills[w].skill_md : NULL,
-			                       "skill '%s' at %.300s is shadowed by the one at "
-			                       "%.300s, which takes precedence",
-			                       k->name, k->skill_md,
-			                       snap->skills ? snap->skills[w].skill_md : "?");
+					       snap->skills ? snap->skills[w].skill_md : NULL,
+					       "skill '%s' at %.300s is shadowed by the one at "
+					       "%.300s, which takes precedence",
+					       k->name, k->skill_md,
+					       snap->skills ? snap->skills[w].skill_md : "?");
 			ctxd_sk_skill_release(k);
 			continue;
 		}

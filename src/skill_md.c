@@ -262,7 +262,7 @@ static char *lenient_fix(struct parse *p, const char *fm, size_t len, size_t *ou
 		size_t k = 0;
 		while (k < content &&
 		       (s[k] == '-' || s[k] == '_' || (s[k] >= 'a' && s[k] <= 'z') ||
-		        (s[k] >= 'A' && s[k] <= 'Z') || (s[k] >= '0' && s[k] <= '9'))) {
+			(s[k] >= 'A' && s[k] <= 'Z') || (s[k] >= '0' && s[k] <= '9'))) {
 			k++;
 		}
 		size_t v = k + 1;
@@ -499,7 +499,7 @@ static void parse_arguments(struct parse *p, yaml_document_t *ydoc, const yaml_n
 			    doc->n_arg_names >= ARG_NAMES_MAX) {
 				bad = true;
 			} else if (names_add(&doc->arg_names, &doc->n_arg_names, s, strlen(s)) <
-			           0) {
+				   0) {
 				p->ds.oom = true;
 			}
 		}
@@ -863,9 +863,9 @@ static bool split_frontmatter(struct parse *p, const char *buf, size_t len, size
 	}
 	if (!closed) {
 		ctxd_skill_md_diag_add(&p->ds, p->file, 1, 1, "frontmatter-unterminated", true,
-		                       NULL,
-		                       "the frontmatter opened on line 1 has no closing '---' "
-		                       "line");
+				       NULL,
+				       "the frontmatter opened on line 1 has no closing '---' "
+				       "line");
 		return false;
 	}
 	/* the body, without the blank lines that separate it from the frontmatter */

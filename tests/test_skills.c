@@ -156,7 +156,7 @@ static void test_skills_corpus(void)
 			fprintf(stderr, "%s: valid=%d\n", e->file, d->valid);
 			for (size_t k = 0; k < d->n_diags; k++) {
 				fprintf(stderr, "  %u:%u %s %s\n", d->diags[k].line,
-				        d->diags[k].col, d->diags[k].rule, d->diags[k].message);
+					d->diags[k].col, d->diags[k].rule, d->diags[k].message);
 			}
 			abort();
 		}
@@ -166,8 +166,8 @@ static void test_skills_corpus(void)
 			const struct ctxd_skill_diag *g = find_diag(d, e->rule);
 			if (!g || g->line != e->line || g->col != e->col) {
 				fprintf(stderr, "%s: want %s at %u:%u, got %s at %u:%u\n", e->file,
-				        e->rule, e->line, e->col, g ? g->rule : "-",
-				        g ? g->line : 0, g ? g->col : 0);
+					e->rule, e->line, e->col, g ? g->rule : "-",
+					g ? g->line : 0, g ? g->col : 0);
 				abort();
 			}
 			ASSERT_STR_EQ(g->file, p);
@@ -313,7 +313,7 @@ static void sub_names(const char *body, const char *args, char *const *names, si
 	ASSERT_EQ(ctxd_skill_args_substitute(body, args, names, n, 1 << 20, &got, NULL), 0);
 	if (strcmp(got, want) != 0) {
 		fprintf(stderr, "body %s\nargs %s\n got  %s\n want %s\n", body,
-		        args ? args : "(none)", got, want);
+			args ? args : "(none)", got, want);
 		abort();
 	}
 	free(got);
@@ -390,8 +390,8 @@ static void test_skills_substitute(void)
 	/* names from the frontmatter `arguments:` list */
 	char *names[] = {"file", "mode", "file-name"};
 	sub_names("Review $file in $mode mode ($file-name); $filex stays; $0 is $1",
-	          "a.c strict b.c", names, 3,
-	          "Review a.c in strict mode (b.c); $filex stays; a.c is strict");
+		  "a.c strict b.c", names, 3,
+		  "Review a.c in strict mode (b.c); $filex stays; a.c is strict");
 	sub_names("```\ngit diff $file\n```\n", "a.c", names, 3, "```\ngit diff a.c\n```\n");
 	sub_names("$mode past the end", "a.c", names, 3, " past the end");
 	sub_names("\\$file stays", "a.c", names, 3, "$file stays\n\nARGUMENTS: a.c");
@@ -1025,7 +1025,7 @@ static void test_skills_catalogue(void)
 		size_t budget = c.skills_catalogue_bytes;
 		if (strlen(cat) > budget) {
 			fprintf(stderr, "budget %zu: catalogue of %zu bytes\n", budget,
-			        strlen(cat));
+				strlen(cat));
 			abort();
 		}
 		size_t missing = 0, described = 0, cut = 0;
@@ -1057,7 +1057,7 @@ static void test_skills_catalogue(void)
 			ASSERT_EQ(missing, 0);
 			ASSERT(described < 771);
 			ASSERT_CONTAINS(cat,
-			                "Also installed (call skill_list for their descriptions):");
+					"Also installed (call skill_list for their descriptions):");
 			for (int i = 7; i < 771; i += 50) {
 				char a[32];
 				snprintf(a, sizeof(a), "\n- k%03d: ", i);

@@ -57,8 +57,8 @@ struct ctxd_skill_doc {
 				 * is argument word i (owned; NULL when none) */
 	size_t n_arg_names;
 	char **hint_names; /* the words of `argument-hint` ("[file] [mode]" -> file, mode),
-	                    * used to declare prompt arguments when there is no `arguments:`
-	                    * (owned; NULL when none or when the hint is not a list of words) */
+			    * used to declare prompt arguments when there is no `arguments:`
+			    * (owned; NULL when none or when the hint is not a list of words) */
 	size_t n_hint_names;
 	size_t md_size;         /* bytes of the whole SKILL.md */
 	struct ctxd_skill_diag *diags;

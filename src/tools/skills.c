@@ -373,7 +373,7 @@ static json_t *skill_activate(const struct ctxd_tool_ctx *ctx, json_t *args)
 		if (!t.oom) {
 			json_t *st =
 			    json_pack("{s:s, s:o, s:s, s:O}", "name", k->name, "baseDir",
-			              ctxd_skills_jstr(k->dir), "body", body, "files", files);
+				      ctxd_skills_jstr(k->dir), "body", body, "files", files);
 			res = st ? ctxd_tool_result(t.p, st) : NULL;
 		}
 	}
@@ -730,7 +730,7 @@ static json_t *diag_json(const struct ctxd_skill_diag *d)
 {
 	json_t *o =
 	    json_pack("{s:o, s:s, s:s, s:s}", "file", ctxd_skills_jstr(d->file), "rule", d->rule,
-	              "severity", d->error ? "error" : "warning", "message", d->message);
+		      "severity", d->error ? "error" : "warning", "message", d->message);
 	if (o && d->line) {
 		json_object_set_new(o, "line", json_integer(d->line));
 		json_object_set_new(o, "column", json_integer(d->col));
@@ -804,12 +804,12 @@ const struct ctxd_tool ctxd_skills_tools[] = {
     {
         .name = "skill_activate",
         .title = "Activate skill",
-        .description = ctxd_skills_activate_description,
+	.description = ctxd_skills_activate_description,
         .input_schema = ctxd_schema_skill_activate_input,
         .output_schema = ctxd_schema_skill_activate_output,
         .flags = RO_FLAGS,
         .fn = skill_activate,
-        .describe = ctxd_skills_describe_activate,
+	.describe = ctxd_skills_describe_activate,
     },
     {
         .name = "skill_read_file",

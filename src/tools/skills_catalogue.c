@@ -281,7 +281,7 @@ static char *catalogue(const struct ctxd_skills_snapshot *snap, size_t budget)
 			if (e[i].keep) {
 				size_t d = cut_len(&e[i], cut);
 				ctxd_strbuf_printf(&b, "\n- %s: %.*s%s", e[i].name, (int)d,
-				                   e[i].desc, d < e[i].desc_len ? "..." : "");
+						   e[i].desc, d < e[i].desc_len ? "..." : "");
 			}
 		}
 		size_t others = 0;
@@ -298,9 +298,9 @@ static char *catalogue(const struct ctxd_skills_snapshot *snap, size_t budget)
 		ctxd_strbuf_str(&b, "\nInstalled skills (names only): ");
 		for (; shown < n; shown++) {
 			int tl = snprintf(tail, sizeof(tail),
-			                  "... and %zu more: call skill_list "
-			                  "(with a query to narrow it) to see them all.",
-			                  n - shown);
+					  "... and %zu more: call skill_list "
+					  "(with a query to narrow it) to see them all.",
+					  n - shown);
 			if (b.len + e[shown].name_len + 2 + (size_t)tl > budget) {
 				break;
 			}

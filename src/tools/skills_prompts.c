@@ -47,8 +47,8 @@ static int prompt_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *ou
 		for (size_t j = 0; args && j < n; j++) {
 			char d[120];
 			snprintf(d, sizeof(d), "Argument %zu of the skill ($%s%s%zu)", j + 1,
-			         k->doc->n_arg_names ? names[j] : "",
-			         k->doc->n_arg_names ? ", $" : "", j);
+				 k->doc->n_arg_names ? names[j] : "",
+				 k->doc->n_arg_names ? ", $" : "", j);
 			if (json_array_append_new(args, json_pack("{s:s, s:s, s:b}", "name",
 								  names[j], "description", d,
 								  "required", 0)) < 0) {
@@ -123,14 +123,14 @@ static int prompt_argstring(const struct ctxd_skill *k, json_t *args, char **out
 				ctxd_strbuf_printf(&l, "%s%s", j ? ", " : "", names[j]);
 			}
 			ctxd_error_set(err, CTXD_PROVIDER_INVALID,
-			               "unknown argument '%.64s' for prompt '%s' (it takes: %s)",
-			               key, k->name, l.p && !l.oom ? l.p : "arguments");
+				       "unknown argument '%.64s' for prompt '%s' (it takes: %s)",
+				       key, k->name, l.p && !l.oom ? l.p : "arguments");
 			free(l.p);
 			return -1;
 		}
 		if (!json_is_string(v) && !json_is_null(v)) {
 			ctxd_error_set(err, CTXD_PROVIDER_INVALID,
-			               "argument '%.64s' must be a string", key);
+				       "argument '%.64s' must be a string", key);
 			return -1;
 		}
 	}
@@ -277,7 +277,7 @@ static void complete_path(const struct ctxd_sandbox *sb, const char *value, json
 			break;
 		}
 		snprintf(names[n], dlen + l + 2, "%.*s%s%s", (int)dlen, value, nm,
-		         isdir ? "/" : "");
+			 isdir ? "/" : "");
 		n++;
 	}
 	closedir(d);

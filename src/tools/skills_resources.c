@@ -66,7 +66,7 @@ static json_t *resource_entry(const struct ctxd_skill *k, const char *rel, uint6
 	snprintf(nm, sizeof(nm), "%s/%s", k->name, rel);
 	json_t *o =
 	    json_pack("{s:o, s:o, s:I}", "uri", ctxd_skills_jstr(uri), "name",
-	              md ? json_string(k->name) : ctxd_skills_jstr(nm), "size", (json_int_t)size);
+		      md ? json_string(k->name) : ctxd_skills_jstr(nm), "size", (json_int_t)size);
 	const char *mime = md ? "text/markdown" : ctxd_skills_mime(rel);
 	if (o && mime) {
 		json_object_set_new(o, "mimeType", json_string(mime));
@@ -187,7 +187,7 @@ static int res_watch_path(void *ud, const struct ctxd_provider_ctx *ctx, const c
 			rc = 0;
 		}
 	} else if (k && ctxd_skills_has_file(k, path) &&
-	           (size_t)snprintf(buf, n, "%s/%s", k->dir, path) < n) {
+		   (size_t)snprintf(buf, n, "%s/%s", k->dir, path) < n) {
 		rc = 0;
 	}
 	ctxd_sk_snapshot_put(snap);
@@ -212,7 +212,7 @@ static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 			if (strncmp(snap->skills[i].name, value ? value : "", vl) == 0) {
 				if (++*total <= 100) {
 					json_array_append_new(out,
-					                      json_string(snap->skills[i].name));
+							      json_string(snap->skills[i].name));
 				}
 			}
 		}
