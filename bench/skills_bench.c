@@ -90,17 +90,17 @@ static void run(const char *root, int n, bool report_cold)
 		exit(1);
 	}
 	ctxd_sandbox_seal(sb);
-	struct ctxd_skills *sk = ctxd_skills_create(&cfg, sb, NULL, &err);
+	struct ctxd_skills *sk = ctxd_sk_create(&cfg, sb, NULL, &err);
 	double t0 = now();
-	struct ctxd_skills_snapshot *s = ctxd_skills_snapshot(sk);
+	struct ctxd_skills_snapshot *s = ctxd_sk_snapshot(sk);
 	double cold = now() - t0;
 	if (!s || s->n_skills != (size_t)n) {
 		fprintf(stderr, "expected %d skills, got %zu\n", n, s ? s->n_skills : 0);
 		exit(1);
 	}
-	ctxd_skills_snapshot_put(s);
+	ctxd_sk_snapshot_put(s);
 	t0 = now();
-	ctxd_skills_rescan(sk);
+	ctxd_sk_rescan(sk);
 	double rescan = now() - t0;
 	struct ctxd_tool_ctx ctx = {&cfg, sb, NULL, NULL, sk};
 	json_t *empty = json_object();
@@ -117,7 +117,7 @@ static void run(const char *root, int n, bool report_cold)
 	printf("skill_activate (%d skills): %.0f calls/s\n", n, 1.0 / activate);
 	json_decref(empty);
 	json_decref(act);
-	ctxd_skills_destroy(sk);
+	ctxd_sk_destroy(sk);
 	ctxd_sandbox_destroy(sb);
 	ctxd_config_finish(&cfg);
 }

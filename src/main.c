@@ -75,7 +75,7 @@ static void collect_extra_ro(struct ctxd_skills *skills)
 	extra_ro[n++] = "/proc";
 #endif
 	const char *dirs[MAX_EXTRA_RO];
-	size_t total = skills ? ctxd_skills_extra_dirs(skills, dirs, MAX_EXTRA_RO) : 0;
+	size_t total = skills ? ctxd_sk_extra_dirs(skills, dirs, MAX_EXTRA_RO) : 0;
 	for (size_t i = 0; i < total && i < MAX_EXTRA_RO && n < MAX_EXTRA_RO; i++) {
 		extra_ro[n++] = dirs[i];
 	}
@@ -87,19 +87,27 @@ static void collect_extra_ro(struct ctxd_skills *skills)
 }
 
 /* The skills extension's methods (SEP-2640), served on a worker. */
-static json_t *skills_method(void *ud, const struct ctxd_provider_ctx *ctx, const char *method,
-			     json_t *params, struct ctxd_error *err)
-{
-	return ctxd_skills_method(ud, ctx, method, params, err);
-}
+static struct ctxd_method_provider skills_list_method = { "skills/list", NULL,
+							  ctxd_skills_list_method };
+static struct ctxd_method_provider skills_get_method = { "skills/get", NULL,
+							 ctxd_skills_get_method };
 
-static struct ctxd_method_provider skills_list_method = { "skills/list", NULL, skills_method };
-static struct ctxd_method_provider skills_get_method = { "skills/get", NULL, skills_method };
+/* The skills family's resource and prompt providers: filled by the family, registered here. */
+static struct ctxd_resource_provider skills_resources;
+static struct ctxd_prompt_provider skills_prompts;
+
+/* The skills store's change callback: a catalogue the client could have seen changed. */
+static void skills_changed(void *ud)
+{
+	ctxd_notify_list_changed(ud, CTXD_LIST_TOOLS);
+	ctxd_notify_list_changed(ud, CTXD_LIST_PROMPTS);
+	ctxd_notify_list_changed(ud, CTXD_LIST_RESOURCES);
+}
 
 /* With no directory configured the skills follow the client's roots (a no-op otherwise). */
 static void skills_follow_roots(void *ud, const struct ctxd_sandbox *roots)
 {
-	ctxd_skills_set_roots(ud, roots);
+	ctxd_sk_set_roots(ud, roots);
 }
 
 /* The memory bank's resource provider: its table filled by the tool family, registered here. */
@@ -127,11 +135,14 @@ static int wire_families(struct ctxd_loop *loop, const struct ctxd_config *cfg,
 	ctxd_fs_family_attach(files, ctxd_loop_watch(loop));
 	if (skills) {
 		skills_list_method.ud = skills_get_method.ud = skills;
-		ctxd_skills_set_pool(skills, ctxd_loop_pool(loop));
-		ctxd_skills_attach(skills, ctxd_loop_watch(loop), ctxd_mcp_notifier(mcp));
+		ctxd_sk_set_pool(skills, ctxd_loop_pool(loop));
+		ctxd_sk_on_change(skills, skills_changed, ctxd_mcp_notifier(mcp));
+		ctxd_sk_attach(skills, ctxd_loop_watch(loop));
 		ctxd_mcp_on_roots(mcp, skills_follow_roots, skills);
-		if (ctxd_mcp_add_resource_provider(mcp, ctxd_skills_resources(skills)) < 0 ||
-		    ctxd_mcp_add_prompt_provider(mcp, ctxd_skills_prompts(skills)) < 0 ||
+		ctxd_skills_resources_init(&skills_resources, skills);
+		ctxd_skills_prompts_init(&skills_prompts, skills);
+		if (ctxd_mcp_add_resource_provider(mcp, &skills_resources) < 0 ||
+		    ctxd_mcp_add_prompt_provider(mcp, &skills_prompts) < 0 ||
 		    ctxd_mcp_add_method(mcp, &skills_list_method) < 0 ||
 		    ctxd_mcp_add_method(mcp, &skills_get_method) < 0 ||
 		    ctxd_mcp_set_capability(mcp, "extensions",
@@ -341,7 +352,7 @@ int main(int argc, char **argv)
 	/* A family that is off (tools.toolsets) is not even created: no skill directories
 	 * opened or scanned, no bank looked for, nothing watched. */
 	if (cfg.toolsets & CTXD_TOOLSET_SKILLS) {
-		skills = ctxd_skills_create(&cfg, sb, NULL, &err);
+		skills = ctxd_sk_create(&cfg, sb, NULL, &err);
 		if (!skills) {
 			fprintf(stderr, "ctxd: %s\n", err.msg);
 			rc = 1;
@@ -418,11 +429,11 @@ int main(int argc, char **argv)
 		_exit(rc);
 	}
 teardown:
-	ctxd_skills_detach(skills); /* before the watcher goes */
+	ctxd_sk_detach(skills); /* before the watcher goes */
 	ctxd_fs_family_attach(files, NULL);
 	ctxd_loop_destroy(loop);
 	ctxd_fs_family_destroy(files); /* after the pool: no search in flight */
-	ctxd_skills_destroy(skills); /* after the pool: no discovery job in flight */
+	ctxd_sk_destroy(skills); /* after the pool: no discovery job in flight */
 	ctxd_mb_destroy(mbank);
 	ctxd_registry_destroy(reg);
 	ctxd_sandbox_destroy(sb);

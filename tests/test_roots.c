@@ -155,11 +155,21 @@ struct world {
 	struct ctxd_sandbox *sb;
 	struct ctxd_registry *reg;
 	struct ctxd_skills *skills;
+	struct ctxd_resource_provider res;
+	struct ctxd_prompt_provider prompts;
 };
 
 static void skills_follow_roots(void *ud, const struct ctxd_sandbox *roots)
 {
-	ctxd_skills_set_roots(ud, roots);
+	ctxd_sk_set_roots(ud, roots);
+}
+
+/* The store's change callback, as main.c registers it. */
+static void skills_changed(void *ud)
+{
+	ctxd_notify_list_changed(ud, CTXD_LIST_TOOLS);
+	ctxd_notify_list_changed(ud, CTXD_LIST_PROMPTS);
+	ctxd_notify_list_changed(ud, CTXD_LIST_RESOURCES);
 }
 
 /* The engine as main.c wires it, with `configured` as the only configured directory
@@ -178,7 +188,7 @@ static void start(struct world *w, const char *configured)
 	ctxd_sandbox_seal(w->sb);
 	pool = ctxd_pool_create(1, wake_cb, NULL);
 	ASSERT(pool);
-	w->skills = ctxd_skills_create(&cfg, w->sb, pool, &err);
+	w->skills = ctxd_sk_create(&cfg, w->sb, pool, &err);
 	ASSERT(w->skills);
 	w->reg = ctxd_registry_create();
 	ASSERT(w->reg);
@@ -195,23 +205,26 @@ static void start(struct world *w, const char *configured)
 	};
 	mcp = ctxd_mcp_create(&deps);
 	ASSERT(mcp);
-	ASSERT_EQ(ctxd_mcp_add_resource_provider(mcp, ctxd_skills_resources(w->skills)), 0);
-	ASSERT_EQ(ctxd_mcp_add_prompt_provider(mcp, ctxd_skills_prompts(w->skills)), 0);
+	ctxd_skills_resources_init(&w->res, w->skills);
+	ctxd_skills_prompts_init(&w->prompts, w->skills);
+	ASSERT_EQ(ctxd_mcp_add_resource_provider(mcp, &w->res), 0);
+	ASSERT_EQ(ctxd_mcp_add_prompt_provider(mcp, &w->prompts), 0);
 	ctxd_mcp_on_roots(mcp, skills_follow_roots, w->skills);
 }
 
 /* Start hot reload: the start-up scan job. */
 static void attach(struct world *w)
 {
-	ctxd_skills_attach(w->skills, NULL, ctxd_mcp_notifier(mcp));
+	ctxd_sk_on_change(w->skills, skills_changed, ctxd_mcp_notifier(mcp));
+	ctxd_sk_attach(w->skills, NULL);
 }
 
 static void stop(struct world *w)
 {
-	ctxd_skills_detach(w->skills);
+	ctxd_sk_detach(w->skills);
 	ctxd_pool_destroy(pool);
 	ctxd_mcp_destroy(mcp);
-	ctxd_skills_destroy(w->skills);
+	ctxd_sk_destroy(w->skills);
 	ctxd_registry_destroy(w->reg);
 	ctxd_sandbox_destroy(w->sb);
 	ctxd_config_finish(&cfg);

@@ -17,6 +17,7 @@
 #include "ctxd/fsutil.h"
 #include "ctxd/pool.h"
 #include "ctxd/sandbox.h"
+#include "ctxd/skill_args.h"
 #include "ctxd/skills.h"
 #include "ctxd/watch.h"
 #include "test.h"
@@ -147,15 +148,15 @@ static void test_skills_corpus(void)
 		snprintf(p, sizeof(p), "%s/%s", corpus, e->file);
 		size_t len;
 		char *buf = slurp(p, &len);
-		struct ctxd_skill_doc *d = ctxd_skill_parse(buf, len,
-							    e->folder ? e->folder : "demo-skill", p);
+		struct ctxd_skill_doc *d =
+		    ctxd_skill_md_parse(buf, len, e->folder ? e->folder : "demo-skill", p);
 		free(buf);
 		ASSERT(d);
 		if (d->valid != e->valid) {
 			fprintf(stderr, "%s: valid=%d\n", e->file, d->valid);
 			for (size_t k = 0; k < d->n_diags; k++) {
-				fprintf(stderr, "  %u:%u %s %s\n", d->diags[k].line, d->diags[k].col,
-					d->diags[k].rule, d->diags[k].message);
+				fprintf(stderr, "  %u:%u %s %s\n", d->diags[k].line,
+					d->diags[k].col, d->diags[k].rule, d->diags[k].message);
 			}
 			abort();
 		}
@@ -165,8 +166,8 @@ static void test_skills_corpus(void)
 			const struct ctxd_skill_diag *g = find_diag(d, e->rule);
 			if (!g || g->line != e->line || g->col != e->col) {
 				fprintf(stderr, "%s: want %s at %u:%u, got %s at %u:%u\n", e->file,
-					e->rule, e->line, e->col, g ? g->rule : "-", g ? g->line : 0,
-					g ? g->col : 0);
+					e->rule, e->line, e->col, g ? g->rule : "-",
+					g ? g->line : 0, g ? g->col : 0);
 				abort();
 			}
 			ASSERT_STR_EQ(g->file, p);
@@ -180,7 +181,7 @@ static void test_skills_corpus(void)
 			ASSERT_STR_EQ(d->name, e->name ? e->name : "demo-skill");
 			ASSERT(json_is_object(d->frontmatter));
 		}
-		ctxd_skill_doc_put(d);
+		ctxd_skill_md_put(d);
 	}
 	/* details: CRLF body kept, BOM stripped, lenient value, metadata, empty body */
 	struct {
@@ -198,34 +199,34 @@ static void test_skills_corpus(void)
 		snprintf(p, sizeof(p), "%s/%s", corpus, checks[i].file);
 		size_t len;
 		char *buf = slurp(p, &len);
-		struct ctxd_skill_doc *d = ctxd_skill_parse(buf, len, "demo-skill", p);
+		struct ctxd_skill_doc *d = ctxd_skill_md_parse(buf, len, "demo-skill", p);
 		free(buf);
 		ASSERT(d && d->valid);
 		ASSERT_STR_EQ(strcmp(checks[i].field, "body") == 0 ? d->body : d->description,
 			      checks[i].want);
-		ctxd_skill_doc_put(d);
+		ctxd_skill_md_put(d);
 	}
 	char p[CTXD_PATH_MAX * 2];
 	snprintf(p, sizeof(p), "%s/good/all-fields.md", corpus);
 	size_t len;
 	char *buf = slurp(p, &len);
-	struct ctxd_skill_doc *d = ctxd_skill_parse(buf, len, "demo-skill", p);
+	struct ctxd_skill_doc *d = ctxd_skill_md_parse(buf, len, "demo-skill", p);
 	free(buf);
 	char *fm = json_dumps(d->frontmatter, JSON_SORT_KEYS | JSON_COMPACT);
 	ASSERT_CONTAINS(fm, "\"metadata\":{\"author\":\"ctxd\",\"version\":\"1.2\"}");
 	ASSERT_CONTAINS(fm, "\"license\":\"MIT\"");
 	ASSERT_CONTAINS(fm, "\"allowed-tools\":\"Bash(git:*) Read\"");
 	free(fm);
-	ctxd_skill_doc_put(d);
+	ctxd_skill_md_put(d);
 	/* the huge description loads, with a warning giving its length */
 	snprintf(p, sizeof(p), "%s/warn/description-length.md", corpus);
 	buf = slurp(p, &len);
-	d = ctxd_skill_parse(buf, len, "demo-skill", p);
+	d = ctxd_skill_md_parse(buf, len, "demo-skill", p);
 	free(buf);
 	ASSERT(d->valid);
 	ASSERT_CONTAINS(find_diag(d, "description-length")->message, "1100");
 	ASSERT_EQ(strlen(d->description), 1100);
-	ctxd_skill_doc_put(d);
+	ctxd_skill_md_put(d);
 	/* argument names: `arguments:` (a list), `argument-hint` words ([a] [b] unquoted, a
 	 * one-item YAML list, or a quoted string) */
 	struct {
@@ -241,7 +242,7 @@ static void test_skills_corpus(void)
 	for (size_t i = 0; i < sizeof(an) / sizeof(an[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", corpus, an[i].file);
 		buf = slurp(p, &len);
-		d = ctxd_skill_parse(buf, len, "demo-skill", p);
+		d = ctxd_skill_md_parse(buf, len, "demo-skill", p);
 		free(buf);
 		ASSERT(d && d->valid);
 		char got[200] = "", hint[200] = "";
@@ -255,7 +256,7 @@ static void test_skills_corpus(void)
 		}
 		ASSERT_STR_EQ(got, an[i].args);
 		ASSERT_STR_EQ(hint, an[i].hints);
-		ctxd_skill_doc_put(d);
+		ctxd_skill_md_put(d);
 	}
 	/* no name: the folder's, made safe for a prompt name and a URI (any bytes) */
 	static const char *const folders[][2] = {
@@ -263,17 +264,17 @@ static void test_skills_corpus(void)
 	};
 	for (size_t i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
 		const char *md = "---\ndescription: d\n---\nx\n";
-		d = ctxd_skill_parse(md, strlen(md), folders[i][0], "x");
+		d = ctxd_skill_md_parse(md, strlen(md), folders[i][0], "x");
 		ASSERT(d && d->valid);
 		ASSERT_STR_EQ(d->name, folders[i][1]);
-		ctxd_skill_doc_put(d);
+		ctxd_skill_md_put(d);
 	}
 	{
 		const char *md = "---\ndescription: d\n---\nx\n";
-		d = ctxd_skill_parse(md, strlen(md), "", "x"); /* no name to serve it under */
+		d = ctxd_skill_md_parse(md, strlen(md), "", "x"); /* no name to serve it under */
 		ASSERT(d && !d->valid);
 		ASSERT(find_diag(d, "name-required")->error);
-		ctxd_skill_doc_put(d);
+		ctxd_skill_md_put(d);
 	}
 	/* hints that are not a list of words declare nothing */
 	static const char *const nohint[] = {
@@ -282,11 +283,11 @@ static void test_skills_corpus(void)
 		"---\nname: a\ndescription: d\narguments: [\"two words\", 7]\n---\n",
 	};
 	for (size_t i = 0; i < sizeof(nohint) / sizeof(nohint[0]); i++) {
-		d = ctxd_skill_parse(nohint[i], strlen(nohint[i]), "a", "x");
+		d = ctxd_skill_md_parse(nohint[i], strlen(nohint[i]), "a", "x");
 		ASSERT(d && d->valid);
 		ASSERT_EQ(d->n_hint_names, 0);
 		ASSERT_EQ(d->n_arg_names, 0);
-		ctxd_skill_doc_put(d);
+		ctxd_skill_md_put(d);
 	}
 	/* arbitrary bytes never crash the parser */
 	unsigned seed = 7;
@@ -297,9 +298,9 @@ static void test_skills_corpus(void)
 			seed = seed * 1103515245 + 12345;
 			junk[n] = "ab: \n-\"'[{}]#|>&*!%\r\t\xc3\xa9"[(seed >> 16) % 24];
 		}
-		d = ctxd_skill_parse(junk, sizeof(junk), "demo-skill", "junk");
+		d = ctxd_skill_md_parse(junk, sizeof(junk), "demo-skill", "junk");
 		ASSERT(d);
-		ctxd_skill_doc_put(d);
+		ctxd_skill_md_put(d);
 	}
 }
 
@@ -309,10 +310,10 @@ static void sub_names(const char *body, const char *args, char *const *names, si
 		      const char *want)
 {
 	char *got = NULL;
-	ASSERT_EQ(ctxd_skills_substitute(body, args, names, n, 1 << 20, &got, NULL), 0);
+	ASSERT_EQ(ctxd_skill_args_substitute(body, args, names, n, 1 << 20, &got, NULL), 0);
 	if (strcmp(got, want) != 0) {
-		fprintf(stderr, "body %s\nargs %s\n got  %s\n want %s\n", body, args ? args : "(none)",
-			got, want);
+		fprintf(stderr, "body %s\nargs %s\n got  %s\n want %s\n", body,
+			args ? args : "(none)", got, want);
 		abort();
 	}
 	free(got);
@@ -388,8 +389,9 @@ static void test_skills_substitute(void)
 	sub_is("\\$$ and $$ARGUMENTS", "a", "\\$$ and $$ARGUMENTS\n\nARGUMENTS: a");
 	/* names from the frontmatter `arguments:` list */
 	char *names[] = {"file", "mode", "file-name"};
-	sub_names("Review $file in $mode mode ($file-name); $filex stays; $0 is $1", "a.c strict b.c",
-		  names, 3, "Review a.c in strict mode (b.c); $filex stays; a.c is strict");
+	sub_names("Review $file in $mode mode ($file-name); $filex stays; $0 is $1",
+		  "a.c strict b.c", names, 3,
+		  "Review a.c in strict mode (b.c); $filex stays; a.c is strict");
 	sub_names("```\ngit diff $file\n```\n", "a.c", names, 3, "```\ngit diff a.c\n```\n");
 	sub_names("$mode past the end", "a.c", names, 3, " past the end");
 	sub_names("\\$file stays", "a.c", names, 3, "$file stays\n\nARGUMENTS: a.c");
@@ -405,13 +407,13 @@ static void test_skills_substitute(void)
 	memset(arg, 'x', 10000);
 	arg[10000] = '\0';
 	char *out = NULL;
-	ASSERT_EQ(ctxd_skills_substitute(body, arg, NULL, 0, 256 << 10, &out, NULL), -E2BIG);
+	ASSERT_EQ(ctxd_skill_args_substitute(body, arg, NULL, 0, 256 << 10, &out, NULL), -E2BIG);
 	ASSERT(out == NULL);
 	arg[10] = '\0'; /* 80,000 x 11 bytes: still past 256 KiB */
-	ASSERT_EQ(ctxd_skills_substitute(body, arg, NULL, 0, 256 << 10, &out, NULL), -E2BIG);
+	ASSERT_EQ(ctxd_skill_args_substitute(body, arg, NULL, 0, 256 << 10, &out, NULL), -E2BIG);
 	arg[1] = '\0'; /* 160,000 bytes fit */
 	size_t len = 0;
-	ASSERT_EQ(ctxd_skills_substitute(body, arg, NULL, 0, 256 << 10, &out, &len), 0);
+	ASSERT_EQ(ctxd_skill_args_substitute(body, arg, NULL, 0, 256 << 10, &out, &len), 0);
 	ASSERT_EQ(len, 160000);
 	free(out);
 	for (size_t i = 0; i < 20000; i++) { /* $ARGUMENTS needs no separator */
@@ -419,7 +421,7 @@ static void test_skills_substitute(void)
 	}
 	body[200000] = '\0';
 	memset(arg, 'y', 10000);
-	ASSERT_EQ(ctxd_skills_substitute(body, arg, NULL, 0, 256 << 10, &out, NULL), -E2BIG);
+	ASSERT_EQ(ctxd_skill_args_substitute(body, arg, NULL, 0, 256 << 10, &out, NULL), -E2BIG);
 	free(arg);
 	free(body);
 }
@@ -554,14 +556,14 @@ static void setup(void)
 	ASSERT_EQ(ctxd_sandbox_add_root(sb, root, false, &err), 0);
 	ctxd_sandbox_seal(sb);
 	setenv("HOME", home, 1);
-	sk = ctxd_skills_create(&cfg, sb, NULL, &err);
+	sk = ctxd_sk_create(&cfg, sb, NULL, &err);
 	ASSERT(sk);
 }
 
 static void teardown(void)
 {
-	ctxd_skills_detach(sk);
-	ctxd_skills_destroy(sk);
+	ctxd_sk_detach(sk);
+	ctxd_sk_destroy(sk);
 	ctxd_sandbox_destroy(sb);
 	ctxd_config_finish(&cfg);
 }
@@ -569,20 +571,20 @@ static void teardown(void)
 static void test_skills_discovery(void)
 {
 	const char *x[8];
-	size_t nx = ctxd_skills_extra_dirs(sk, x, 8);
+	size_t nx = ctxd_sk_extra_dirs(sk, x, 8);
 	ASSERT_EQ(nx, 2); /* the config dir and ~/.claude/skills (no ~/.agents/skills) */
 	char real[CTXD_PATH_MAX];
 	ASSERT(realpath(extra, real));
 	ASSERT_STR_EQ(x[0], real);
-	ASSERT(ctxd_skills_snapshot_peek(sk) == NULL); /* lazy */
-	struct ctxd_skills_snapshot *s = ctxd_skills_snapshot(sk);
+	ASSERT(ctxd_sk_snapshot_peek(sk) == NULL); /* lazy */
+	struct ctxd_skills_snapshot *s = ctxd_sk_snapshot(sk);
 	ASSERT(s);
 	const char *want[] = {"agent-only", "deep5", "dup", "home-only", "linked", "review"};
 	ASSERT_EQ(s->n_skills, 6);
 	for (size_t i = 0; i < 6; i++) {
 		ASSERT_STR_EQ(s->skills[i].name, want[i]);
 	}
-	const struct ctxd_skill *d = ctxd_skills_find(s, "dup");
+	const struct ctxd_skill *d = ctxd_sk_find(s, "dup");
 	ASSERT_STR_EQ(d->doc->description, "from the config dir");
 	/* three shadowed copies, each naming both paths */
 	size_t shadowed = 0;
@@ -596,21 +598,21 @@ static void test_skills_discovery(void)
 	ASSERT_EQ(shadowed, 3);
 	ASSERT(snap_diag(s, "description-required", "broken/SKILL.md"));
 	ASSERT(snap_diag(s, "symlink-cycle", "/loop"));
-	ASSERT(!ctxd_skills_find(s, "deep6"));
-	ASSERT(!ctxd_skills_find(s, "hidden-a"));
-	ASSERT(!ctxd_skills_find(s, "hidden-b"));
-	const struct ctxd_skill *r = ctxd_skills_find(s, "review");
+	ASSERT(!ctxd_sk_find(s, "deep6"));
+	ASSERT(!ctxd_sk_find(s, "hidden-a"));
+	ASSERT(!ctxd_sk_find(s, "hidden-b"));
+	const struct ctxd_skill *r = ctxd_sk_find(s, "review");
 	ASSERT_EQ(r->n_files, 2);
 	ASSERT_STR_EQ(r->files[0], "logo.bin");
 	ASSERT_STR_EQ(r->files[1], "references/checklist.md");
 	/* a second scan with nothing changed re-uses every parsed document */
 	struct ctxd_skill_doc *before = r->doc;
-	ASSERT(!ctxd_skills_rescan(sk));
-	struct ctxd_skills_snapshot *s2 = ctxd_skills_snapshot(sk);
+	ASSERT(!ctxd_sk_rescan(sk));
+	struct ctxd_skills_snapshot *s2 = ctxd_sk_snapshot(sk);
 	ASSERT(s2 != s);
-	ASSERT(ctxd_skills_find(s2, "review")->doc == before);
-	ctxd_skills_snapshot_put(s2);
-	ctxd_skills_snapshot_put(s);
+	ASSERT(ctxd_sk_find(s2, "review")->doc == before);
+	ctxd_sk_snapshot_put(s2);
+	ctxd_sk_snapshot_put(s);
 }
 
 static void test_skills_dir_cap(void)
@@ -620,14 +622,14 @@ static void test_skills_dir_cap(void)
 	c2.skills_max_dirs = 3;
 	c2.skills_user_dirs = false;
 	struct ctxd_error err;
-	struct ctxd_skills *k = ctxd_skills_create(&c2, sb, NULL, &err);
+	struct ctxd_skills *k = ctxd_sk_create(&c2, sb, NULL, &err);
 	ASSERT(k);
-	struct ctxd_skills_snapshot *s = ctxd_skills_snapshot(k);
+	struct ctxd_skills_snapshot *s = ctxd_sk_snapshot(k);
 	ASSERT(s && s->dir_cap_hit);
 	ASSERT(snap_diag(s, "dir-cap", NULL));
 	ASSERT(s->n_skills < 4);
-	ctxd_skills_snapshot_put(s);
-	ctxd_skills_destroy(k);
+	ctxd_sk_snapshot_put(s);
+	ctxd_sk_destroy(k);
 	ctxd_config_finish(&c2);
 }
 
@@ -700,7 +702,9 @@ static void test_skills_providers(void)
 {
 	struct ctxd_provider_ctx pc = {&cfg, sb, NULL, NULL};
 	struct ctxd_error err;
-	const struct ctxd_prompt_provider *pp = ctxd_skills_prompts(sk);
+	struct ctxd_prompt_provider prompts;
+	ctxd_skills_prompts_init(&prompts, sk);
+	const struct ctxd_prompt_provider *pp = &prompts;
 	json_t *out = json_array();
 	ASSERT_EQ(pp->list(pp->ud, &pc, out, &err), 0);
 	ASSERT_EQ(json_array_size(out), 6);
@@ -726,7 +730,9 @@ static void test_skills_providers(void)
 	ASSERT_EQ(err.code, CTXD_PROVIDER_INVALID);
 	json_decref(args);
 
-	const struct ctxd_resource_provider *rp = ctxd_skills_resources(sk);
+	struct ctxd_resource_provider res;
+	ctxd_skills_resources_init(&res, sk);
+	const struct ctxd_resource_provider *rp = &res;
 	ASSERT_STR_EQ(rp->scheme, "skill");
 	out = json_array();
 	ASSERT_EQ(rp->list(rp->ud, &pc, out, &err), 0);
@@ -788,13 +794,13 @@ static void test_skills_sep(void)
 	c.page_size = 4;
 	struct ctxd_provider_ctx pc = {&c, sb, NULL, NULL};
 	struct ctxd_error err;
-	json_t *r = ctxd_skills_method(sk, &pc, "skills/list", NULL, &err);
+	json_t *r = ctxd_skills_list_method(sk, &pc, "skills/list", NULL, &err);
 	ASSERT(r);
 	ASSERT_EQ(json_array_size(json_object_get(r, "skills")), 4);
 	ASSERT_STR_EQ(json_string_value(json_object_get(r, "nextCursor")), "4");
 	json_decref(r);
 	json_t *p = json_pack("{s:s}", "cursor", "4");
-	r = ctxd_skills_method(sk, &pc, "skills/list", p, &err);
+	r = ctxd_skills_list_method(sk, &pc, "skills/list", p, &err);
 	json_decref(p);
 	ASSERT_EQ(json_array_size(json_object_get(r, "skills")), 2);
 	ASSERT(!json_object_get(r, "nextCursor"));
@@ -814,22 +820,24 @@ static void test_skills_sep(void)
 	ASSERT_EQ(json_integer_value(json_object_get(chk, "size")), 20);
 	json_decref(r);
 	p = json_pack("{s:s}", "cursor", "zz");
-	ASSERT(!ctxd_skills_method(sk, &pc, "skills/list", p, &err));
-	ASSERT_EQ(err.code, -32602);
+	ASSERT(!ctxd_skills_list_method(sk, &pc, "skills/list", p, &err));
+	ASSERT_EQ(err.code, CTXD_PROVIDER_INVALID);
 	json_decref(p);
 	p = json_pack("{s:s}", "uri", "skill://dup/SKILL.md");
-	r = ctxd_skills_method(sk, &pc, "skills/get", p, &err);
+	r = ctxd_skills_get_method(sk, &pc, "skills/get", p, &err);
 	json_decref(p);
 	ASSERT(r);
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(r, "skill"),
 		      "frontmatter"), "description")), "from the config dir");
 	json_decref(r);
 	p = json_pack("{s:s}", "uri", "skill://broken/SKILL.md");
-	ASSERT(!ctxd_skills_method(sk, &pc, "skills/get", p, &err));
-	ASSERT_EQ(err.code, -32602);
+	ASSERT(!ctxd_skills_get_method(sk, &pc, "skills/get", p, &err));
+	ASSERT_EQ(err.code, CTXD_PROVIDER_INVALID);
 	json_decref(p);
-	ASSERT(!ctxd_skills_method(sk, &pc, "skills/other", NULL, &err));
-	ASSERT_EQ(err.code, -32601);
+	json_t *bad = json_array();
+	ASSERT(!ctxd_skills_list_method(sk, &pc, "skills/list", bad, &err));
+	ASSERT_EQ(err.code, CTXD_PROVIDER_INVALID);
+	json_decref(bad);
 	json_t *cap = ctxd_skills_capability();
 	ASSERT(json_is_object(cap) && json_object_size(cap) == 0);
 	json_decref(cap);
@@ -846,7 +854,7 @@ static struct ctxd_skills *make_family(struct ctxd_config *c, const char *dir, s
 	}
 	ASSERT_EQ(ctxd_config_add_skills_dir(c, dir), 0);
 	struct ctxd_error err;
-	struct ctxd_skills *k = ctxd_skills_create(c, NULL, NULL, &err);
+	struct ctxd_skills *k = ctxd_sk_create(c, NULL, NULL, &err);
 	ASSERT(k);
 	return k;
 }
@@ -860,7 +868,8 @@ static void test_skills_lenient(void)
 	snprintf(p, sizeof(p), "%s/template", dir);
 	mkp(p);
 	snprintf(p, sizeof(p), "%s/template/SKILL.md", dir);
-	put(p, "---\nname: template-skill\ndescription: Replace with a description.\n---\n# Body\n");
+	put(p,
+	    "---\nname: template-skill\ndescription: Replace with a description.\n---\n# Body\n");
 	/* claude-api: a description over 1,024 characters */
 	char longdesc[1200];
 	memset(longdesc, 'd', 1068);
@@ -884,7 +893,7 @@ static void test_skills_lenient(void)
 	skill(dir, longname, "A long name.", "Long name body.\n");
 	struct ctxd_config c;
 	struct ctxd_skills *k = make_family(&c, dir, 0);
-	struct ctxd_skills_snapshot *s = ctxd_skills_snapshot(k);
+	struct ctxd_skills_snapshot *s = ctxd_sk_snapshot(k);
 	ASSERT(s);
 	const char *want[] = {"donn\xc3\xa9" "es", "long-desc", "lower", longname,
 			      "template-skill"};
@@ -895,7 +904,9 @@ static void test_skills_lenient(void)
 	ASSERT(snap_diag(s, "name-length", longname));
 	struct ctxd_provider_ctx pc = {&c, NULL, NULL, NULL};
 	struct ctxd_error perr;
-	const struct ctxd_resource_provider *rp = ctxd_skills_resources(k);
+	struct ctxd_resource_provider res;
+	ctxd_skills_resources_init(&res, k);
+	const struct ctxd_resource_provider *rp = &res;
 	char uri[200];
 	snprintf(uri, sizeof(uri), "skill://%s/SKILL.md", longname);
 	json_t *rr = rp->read(rp->ud, &pc, uri, &perr);
@@ -912,11 +923,11 @@ static void test_skills_lenient(void)
 	}
 	ASSERT_EQ(errors, 2);
 	ASSERT_EQ(s->n_skipped, 1);
-	const struct ctxd_skill *lo = ctxd_skills_find(s, "lower");
+	const struct ctxd_skill *lo = ctxd_sk_find(s, "lower");
 	ASSERT(lo->lower_md);
 	ASSERT_EQ(lo->n_files, 0);
 	ASSERT_CONTAINS(lo->skill_md, "/lower/skill.md");
-	ctxd_skills_snapshot_put(s);
+	ctxd_sk_snapshot_put(s);
 	struct ctxd_skills *saved = sk;
 	sk = k;
 	json_t *r = call("skill_list", "{}");
@@ -930,7 +941,7 @@ static void test_skills_lenient(void)
 	ASSERT_STR_EQ(json_string_value(json_object_get(sc(r), "body")), "# Body\n");
 	json_decref(r);
 	sk = saved;
-	ctxd_skills_destroy(k);
+	ctxd_sk_destroy(k);
 	ctxd_config_finish(&c);
 }
 
@@ -972,8 +983,8 @@ static void make_catalogue(const char *dir)
 /* The catalogue part of skill_activate's description (after "Available skills:"). */
 static char *catalogue_of(struct ctxd_skills *k)
 {
-	struct ctxd_skills_snapshot *s = ctxd_skills_snapshot(k);
-	ctxd_skills_snapshot_put(s);
+	struct ctxd_skills_snapshot *s = ctxd_sk_snapshot(k);
+	ctxd_sk_snapshot_put(s);
 	char *d = ctxd_skills_tools[1].describe(k);
 	ASSERT(d);
 	char *c = strstr(d, "Available skills:");
@@ -1009,11 +1020,12 @@ static void test_skills_catalogue(void)
 		if (cases[ci].budget) {
 			c.skills_catalogue_bytes = cases[ci].budget;
 		}
-		ctxd_skills_rescan(k); /* a new snapshot: the catalogue is built again */
+		ctxd_sk_rescan(k); /* a new snapshot: the catalogue is built again */
 		char *cat = catalogue_of(k);
 		size_t budget = c.skills_catalogue_bytes;
 		if (strlen(cat) > budget) {
-			fprintf(stderr, "budget %zu: catalogue of %zu bytes\n", budget, strlen(cat));
+			fprintf(stderr, "budget %zu: catalogue of %zu bytes\n", budget,
+				strlen(cat));
 			abort();
 		}
 		size_t missing = 0, described = 0, cut = 0;
@@ -1044,7 +1056,8 @@ static void test_skills_catalogue(void)
 			/* every name, some without description: the generic ones first */
 			ASSERT_EQ(missing, 0);
 			ASSERT(described < 771);
-			ASSERT_CONTAINS(cat, "Also installed (call skill_list for their descriptions):");
+			ASSERT_CONTAINS(cat,
+					"Also installed (call skill_list for their descriptions):");
 			for (int i = 7; i < 771; i += 50) {
 				char a[32];
 				snprintf(a, sizeof(a), "\n- k%03d: ", i);
@@ -1052,7 +1065,8 @@ static void test_skills_catalogue(void)
 			}
 			break;
 		case 3: {
-			/* the names alone exceed the budget: how many are missing, and skill_list */
+			/* the names alone exceed the budget: how many are missing, and skill_list
+			 */
 			ASSERT(missing > 0);
 			char tail[80];
 			snprintf(tail, sizeof(tail), "... and %zu more: call skill_list", missing);
@@ -1063,7 +1077,7 @@ static void test_skills_catalogue(void)
 		}
 		free(cat);
 	}
-	ctxd_skills_destroy(k);
+	ctxd_sk_destroy(k);
 	ctxd_config_finish(&c);
 }
 
@@ -1097,10 +1111,10 @@ static bool wait_for(struct ev_loop *loop, struct ctxd_pool *pool, const char *n
 		     bool present, const char *desc)
 {
 	for (double start = now_s();; turn(loop, pool, start)) {
-		struct ctxd_skills_snapshot *s = ctxd_skills_snapshot_peek(sk);
-		const struct ctxd_skill *k = s ? ctxd_skills_find(s, name) : NULL;
+		struct ctxd_skills_snapshot *s = ctxd_sk_snapshot_peek(sk);
+		const struct ctxd_skill *k = s ? ctxd_sk_find(s, name) : NULL;
 		bool ok = present ? k && (!desc || strcmp(k->doc->description, desc) == 0) : !k;
-		ctxd_skills_snapshot_put(s);
+		ctxd_sk_snapshot_put(s);
 		if (ok) {
 			return true;
 		}
@@ -1126,11 +1140,11 @@ static void test_skills_hot_reload(void)
 	struct ctxd_pool *pool = ctxd_pool_create(2, nowake, NULL);
 	ASSERT(loop && w && pool);
 	struct ctxd_error err;
-	struct ctxd_skills *k = ctxd_skills_create(&cfg, sb, pool, &err);
+	struct ctxd_skills *k = ctxd_sk_create(&cfg, sb, pool, &err);
 	ASSERT(k);
 	struct ctxd_skills *saved = sk;
 	sk = k;
-	ctxd_skills_attach(k, w, NULL);
+	ctxd_sk_attach(k, w);
 	ASSERT(wait_for(loop, pool, "review", true, NULL));
 	wait_watches(loop, pool, w, 0); /* the first scan registered its watches */
 	ASSERT(ctxd_watch_count(w) > 5);
@@ -1150,10 +1164,10 @@ static void test_skills_hot_reload(void)
 	ASSERT(wait_for(loop, pool, "fresh", false, NULL));
 	snprintf(p, sizeof(p), "%s/fresh", cl);
 	rmdir(p);
-	ctxd_skills_detach(k);
+	ctxd_sk_detach(k);
 	ASSERT_EQ(ctxd_watch_count(w), 0);
 	ctxd_pool_destroy(pool);
-	ctxd_skills_destroy(k);
+	ctxd_sk_destroy(k);
 	ctxd_watch_destroy(w);
 	ev_loop_destroy(loop);
 	sk = saved;

@@ -1,11 +1,11 @@
-/* fuzz_skill.c - the SKILL.md parser (frontmatter YAML + body), ctxd_skill_parse.
+/* fuzz_skill.c - the SKILL.md parser (frontmatter YAML + body), ctxd_skill_md_parse.
  *
  * Byte 0 picks the folder name the name rule compares with (from a small list, so a
  * matching `name:` is reachable) and the arguments the body is then activated with; the
  * rest is the file. The parser must always return a doc; a valid doc has a name that can
  * stand in a prompt name and a URI (no blank, '/', ':' or control character), a non-blank
  * description, a frontmatter object and a body inside the input; every diagnostic has a
- * rule and a message. Substitution (ctxd_skills_substitute) never returns more than its
+ * rule and a message. Substitution (ctxd_skill_args_substitute) never returns more than its
  * cap, and without arguments gives back a body holding no "$ARGUMENTS" exactly as written.
  */
 #include <errno.h>
@@ -16,7 +16,8 @@
 #include <string.h>
 
 #include "ctxd/log.h"
-#include "ctxd/skills.h"
+#include "ctxd/skill_args.h"
+#include "ctxd/skill_md.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,9 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	const char *folder = folders[data[0] % (sizeof(folders) / sizeof(folders[0]))];
 	struct ctxd_skill_doc *doc =
-		ctxd_skill_parse((const char *)data + 1, size - 1, folder, "/fuzz/SKILL.md");
+		ctxd_skill_md_parse((const char *)data + 1, size - 1, folder, "/fuzz/SKILL.md");
 	if (!doc) {
-		fprintf(stderr, "ctxd_skill_parse returned NULL\n");
+		fprintf(stderr, "ctxd_skill_md_parse returned NULL\n");
 		abort();
 	}
 	if (doc->valid) {
@@ -57,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const size_t cap = 4096;
 		char *out = NULL;
 		size_t len = 0;
-		int rc = ctxd_skills_substitute(doc->body, args, doc->arg_names, doc->n_arg_names,
+		int rc = ctxd_skill_args_substitute(doc->body, args, doc->arg_names, doc->n_arg_names,
 						cap, &out, &len);
 		if (rc == 0 && (len > cap || strlen(out) != len)) {
 			fprintf(stderr, "substitution past its cap: %zu > %zu\n", len, cap);
@@ -89,6 +90,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 	}
-	ctxd_skill_doc_put(doc);
+	ctxd_skill_md_put(doc);
 	return 0;
 }
