@@ -1,0 +1,484 @@
+/* mcp_roots.c - client roots (MCP 2025-11-25 client/roots): roots/list requests and their
+ * answers, the policy (client roots narrow the configured directories, never widen or empty
+ * them), requests held until the first answer, Landlock for client roots, the tick that times
+ * out requests the server sent. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctxd/fsutil.h"
+#include "ctxd/log.h"
+#include "ctxd/rpc.h"
+#include "ctxd/session.h"
+#include "ctxd/subs.h"
+#include "ctxd/watch.h"
+#include "ctxd_version.h"
+#include "mcp_priv.h"
+
+/* ---- roots (MCP 2025-11-25 client/roots) ---- */
+
+static unsigned roots_timeout_ms(const struct ctxd_mcp *m)
+{
+	return m->d.cfg->roots_timeout_ms ? m->d.cfg->roots_timeout_ms : 10000;
+}
+
+void mcp_send_roots_request(struct ctxd_mcp *m)
+{
+	struct pending_out *p = calloc(1, sizeof(*p));
+	char id[32];
+	snprintf(id, sizeof(id), "ctxd-roots-%u", ++m->next_out_id);
+	if (!p || !(p->id = strdup(id))) {
+		free(p);
+		return;
+	}
+	p->deadline = mono_ms() + roots_timeout_ms(m);
+	if (m->roots_wait) {
+		m->roots_wait_deadline = p->deadline;
+	}
+	p->next = m->out_reqs;
+	m->out_reqs = p;
+	json_t *jid = json_string(id);
+	mcp_emit_json(m, NULL, ctxd_rpc_request_new(jid, "roots/list", NULL));
+	json_decref(jid);
+}
+
+/* Make `sb` (sealed, owned) the root set new requests see. */
+static void roots_install(struct ctxd_mcp *m, struct ctxd_sandbox *sb)
+{
+	struct sbref *ref = calloc(1, sizeof(*ref));
+	if (!ref) {
+		ctxd_sandbox_destroy(sb);
+		return;
+	}
+	ref->sb = sb;
+	ref->owned = true;
+	ref->refs = 1;
+	struct sbref *old = m->sb;
+	m->sb = ref;
+	mcp_sb_put(m, old);
+}
+
+/* An empty root set whose refusals say why it is empty (`why` completes "no directory is
+ * configured and the client ..."). */
+static void roots_install_none(struct ctxd_mcp *m, const char *why)
+{
+	char note[400];
+	snprintf(note, sizeof(note),
+		 "no directory is configured and the client %s: start ctxd with one (ctxd DIR) "
+		 "or list it under roots: in the config file",
+		 why);
+	struct ctxd_sandbox *sb = ctxd_sandbox_create();
+	if (!sb) {
+		return;
+	}
+	ctxd_sandbox_set_note(sb, note);
+	ctxd_sandbox_seal(sb);
+	roots_install(m, sb);
+}
+
+/* Pool requests wait while the first roots are awaited (legacy era, roots capability),
+ * so that a call made between `initialized` and the client's answer gets the answer the
+ * same call gets after it. Takes the request when it must wait. */
+bool mcp_roots_hold(struct ctxd_mcp *m, struct mreq *q)
+{
+	if (!m->roots_wait) {
+		return false;
+	}
+	q->held_next = NULL;
+	if (!m->held) {
+		m->held_tail = &m->held;
+	}
+	*m->held_tail = q;
+	m->held_tail = &q->held_next;
+	return true;
+}
+
+/* The first roots are settled (answered, failed, timed out, or no more input can bring
+ * them): run the waiting requests, in arrival order, on the root set now in force. */
+static void roots_release(struct ctxd_mcp *m)
+{
+	m->roots_wait = false;
+	struct mreq *q = m->held;
+	m->held = NULL;
+	while (q) {
+		struct mreq *next = q->held_next;
+		mcp_sb_put(m, q->sb);
+		q->sb = mcp_sb_get(m);
+		ctxd_pool_submit(m->d.pool, &q->r.job, mcp_req_work, mcp_req_done);
+		q = next;
+	}
+}
+
+/* initialize was answered: decide whether requests must wait for the client's roots. */
+void mcp_roots_begin(struct ctxd_mcp *m)
+{
+	if (m->client_has_roots) {
+		m->roots_wait = true;
+		m->roots_wait_deadline = mono_ms() + roots_timeout_ms(m);
+	} else if (ctxd_sandbox_root_count(m->configured.sb) == 0) {
+		roots_install_none(m, "does not offer roots");
+	}
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if (c >= 'a' && c <= 'f') {
+		return c - 'a' + 10;
+	}
+	if (c >= 'A' && c <= 'F') {
+		return c - 'A' + 10;
+	}
+	return -1;
+}
+
+/* file:///a%20b -> /a b. Returns 0 or -1 (not a local file URI, or a NUL byte). */
+static int uri_to_path(const char *uri, char *out, size_t n)
+{
+	const char *p;
+	if (strncmp(uri, "file:///", 8) == 0) {
+		p = uri + 7;
+	} else if (strncmp(uri, "file://localhost/", 17) == 0) {
+		p = uri + 16;
+	} else {
+		return -1;
+	}
+	size_t o = 0;
+	for (; *p && *p != '?' && *p != '#'; p++) {
+		char c = *p;
+		if (c == '%') {
+			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+			if (lo < 0) {
+				return -1;
+			}
+			c = (char)(hi * 16 + lo);
+			if (c == '\0') {
+				return -1;
+			}
+			p += 2;
+		}
+		if (o + 1 >= n) {
+			return -1;
+		}
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return o > 0 ? 0 : -1;
+}
+
+/* `inner` equals `outer` or lies beneath it, component-wise (both canonical). */
+static bool path_within(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+	if (n == 1 && outer[0] == '/') {
+		return true;
+	}
+	return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
+}
+
+/* Worker: restrict this thread with the client-roots ruleset before its next job. */
+static void enforce_on_worker(void *ud)
+{
+	if (ctxd_sandbox_landlock_enforce(*(int *)ud) < 0) {
+		ctxd_log(CTXD_LOG_CRITICAL, "Landlock could not be enforced on a worker: %s",
+			 strerror(errno));
+	}
+}
+
+/* The first roots in client-roots mode fix the Landlock domain for the whole process:
+ * later root changes can narrow within it, never widen it. */
+static void landlock_client_roots(struct ctxd_mcp *m, const struct ctxd_sandbox *sb)
+{
+	if (!m->landlock_pending || m->landlock_fd >= 0 ||
+	    ctxd_sandbox_root_count(sb) == 0) {
+		return;
+	}
+	struct ctxd_error err = { 0 };
+	int rs = ctxd_sandbox_landlock_ruleset(sb, m->landlock_extra, &err);
+	if (rs < 0) {
+		ctxd_warn("sandbox: %s", err.msg);
+		return;
+	}
+	if (ctxd_sandbox_landlock_enforce(rs) < 0) {
+		ctxd_warn("sandbox: Landlock could not be enforced: %s", strerror(errno));
+		close(rs);
+		return;
+	}
+	m->landlock_fd = rs;
+	ctxd_pool_broadcast(m->d.pool, enforce_on_worker, &m->landlock_fd);
+	ctxd_info("sandbox: Landlock active on the client's %zu root(s)",
+		  ctxd_sandbox_root_count(sb));
+}
+
+/* Two root sets allow the same directories with the same access. */
+static bool roots_same(const struct ctxd_sandbox *a, const struct ctxd_sandbox *b)
+{
+	size_t n = ctxd_sandbox_root_count(a);
+	if (n != ctxd_sandbox_root_count(b)) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ctxd_root *x = ctxd_sandbox_root(a, i), *y = ctxd_sandbox_root(b, i);
+		if (strcmp(x->path, y->path) != 0 || x->read_only != y->read_only) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Append ", NAME" to a bounded list of root names for messages ("..." once it is full). */
+static void roots_name_add(char *list, size_t n, const char *name)
+{
+	size_t l = strlen(list);
+	if (l + 4 >= n || strcmp(list + (l > 3 ? l - 3 : 0), "...") == 0) {
+		return;
+	}
+	int w = snprintf(list + l, n - l, "%s%s", l ? ", " : "", name);
+	if (w < 0 || (size_t)w >= n - l) {
+		snprintf(list + l, n - l, "%s...", l ? ", " : "");
+	}
+}
+
+/* The policy (the client's roots may narrow the configured directories, never widen them,
+ * never empty them):
+ * - directories configured, the client sends no roots ([]): keep the configured ones;
+ * - directories configured, roots overlapping them: the overlap (a root inside a configured
+ *   directory, or a configured directory inside a root);
+ * - directories configured, every root disjoint from them (or unusable): keep the configured
+ *   ones, with a warning; a disjoint root is never allowed;
+ * - nothing configured: the client's roots are the allowed set; with none usable, nothing
+ *   is allowed and refusals say why.
+ * Each resulting set carries a note naming its case, which refusals quote. Landlock, applied
+ * at start-up to the configured directories, keeps holding whatever the client says; in
+ * client-roots mode the first roots fix the Landlock domain. */
+static void apply_roots(struct ctxd_mcp *m, json_t *roots)
+{
+	const struct ctxd_sandbox *conf = m->configured.sb;
+	size_t nconf = ctxd_sandbox_root_count(conf);
+	size_t given = json_array_size(roots), usable = 0;
+	char outside[240] = "";
+	struct ctxd_sandbox *sb = ctxd_sandbox_create();
+	if (!sb) {
+		return;
+	}
+	size_t i;
+	json_t *r;
+	json_array_foreach(roots, i, r) {
+		const char *uri = json_string_value(json_object_get(r, "uri"));
+		char path[CTXD_PATH_MAX];
+		struct ctxd_error err;
+		if (!uri || uri_to_path(uri, path, sizeof(path)) < 0) {
+			ctxd_warn("roots/list: ignoring root '%.200s': not a file:// URI",
+				  uri ? uri : "(none)");
+			continue;
+		}
+		char *canon = realpath(path, NULL);
+		if (!canon) {
+			ctxd_warn("roots/list: ignoring root %.200s: %s", path, strerror(errno));
+			continue;
+		}
+		usable++;
+		if (nconf == 0 && ctxd_sandbox_add_root(sb, canon, m->d.cfg->read_only, &err) < 0) {
+			ctxd_warn("roots/list: %s", err.msg);
+		}
+		bool overlap = false;
+		for (size_t k = 0; k < nconf; k++) {
+			const struct ctxd_root *cr = ctxd_sandbox_root(conf, k);
+			const char *keep = path_within(canon, cr->path)	  ? canon
+					   : path_within(cr->path, canon) ? cr->path
+									  : NULL;
+			overlap = overlap || keep;
+			if (keep && ctxd_sandbox_add_root(sb, keep, cr->read_only, &err) < 0) {
+				ctxd_warn("roots/list: %s", err.msg);
+			}
+		}
+		if (nconf > 0 && !overlap) {
+			roots_name_add(outside, sizeof(outside), canon);
+		}
+		free(canon);
+	}
+	char note[400];
+	bool warn = outside[0] != '\0';
+	if (nconf > 0 && ctxd_sandbox_root_count(sb) == 0) {
+		/* never empty a configured set: keep it, as configured */
+		ctxd_sandbox_destroy(sb);
+		sb = ctxd_sandbox_create();
+		if (!sb) {
+			return;
+		}
+		for (size_t k = 0; k < nconf; k++) {
+			const struct ctxd_root *cr = ctxd_sandbox_root(conf, k);
+			struct ctxd_error err;
+			if (ctxd_sandbox_add_root(sb, cr->given, cr->read_only, &err) < 0) {
+				ctxd_warn("roots: %s", err.msg);
+			}
+		}
+		if (given == 0) {
+			snprintf(note, sizeof(note),
+				 "the configured directories; the client sent no roots");
+		} else if (usable == 0) {
+			snprintf(note, sizeof(note),
+				 "the configured directories; none of the client's roots is a "
+				 "local directory");
+		} else {
+			snprintf(note, sizeof(note),
+				 "the configured directories; the client's roots (%s) lie outside "
+				 "them and are not allowed",
+				 outside);
+		}
+	} else if (nconf > 0) {
+		snprintf(note, sizeof(note),
+			 "the client's roots within the configured directories%s%s%s",
+			 warn ? "; the client's roots (" : "", outside,
+			 warn ? ") lie outside them and are not allowed" : "");
+	} else if (ctxd_sandbox_root_count(sb) > 0) {
+		snprintf(note, sizeof(note), "the client's roots");
+	} else {
+		ctxd_sandbox_destroy(sb);
+		roots_install_none(m, given == 0 ? "sent no roots"
+						 : "sent no root that is a local directory");
+		sb = NULL;
+		warn = true;
+	}
+	if (sb) {
+		ctxd_sandbox_set_note(sb, note);
+		ctxd_sandbox_seal(sb);
+		if (nconf == 0) {
+			landlock_client_roots(m, sb);
+		}
+		roots_install(m, sb);
+	}
+	/* one line per new situation, not one per answer */
+	const struct ctxd_sandbox *now = m->sb->sb;
+	const char *said = ctxd_sandbox_note(now);
+	said = said ? said : "the configured directories";
+	if (!m->roots_logged || strcmp(m->roots_logged, said) != 0) {
+		size_t n = ctxd_sandbox_root_count(now);
+		const char *dirs = n == 1 ? "directory" : "directories";
+		if (warn) {
+			ctxd_warn("roots: %zu allowed %s: %s", n, dirs, said);
+		} else {
+			ctxd_info("roots: %zu allowed %s: %s", n, dirs, said);
+		}
+		free(m->roots_logged);
+		m->roots_logged = strdup(said);
+	}
+}
+
+/* The client's roots could not be had (an error answer, or none in time). The set in
+ * force stays; with nothing configured and no roots yet, refusals say what happened. */
+static void roots_failed(struct ctxd_mcp *m, const char *why)
+{
+	if (m->roots_wait && ctxd_sandbox_root_count(m->configured.sb) == 0) {
+		roots_install_none(m, why);
+	}
+}
+
+/* A new root set is in force: tell the families (skills follow the roots) and, when it
+ * differs from one the client could already have listed, the client. */
+static void roots_changed(struct ctxd_mcp *m, const struct ctxd_sandbox *before, bool first)
+{
+	const struct ctxd_sandbox *now = m->sb->sb;
+	if (roots_same(before, now)) {
+		return;
+	}
+	if (m->roots_fn) {
+		m->roots_fn(m->roots_ud, now);
+	}
+	if (!first) { /* before the first roots every list request waited for them */
+		ctxd_notify_list_changed(&m->notifier, CTXD_LIST_RESOURCES);
+	}
+}
+
+void mcp_handle_response(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg)
+{
+	const char *id = json_string_value(msg->id);
+	struct pending_out **pp = &m->out_reqs;
+	while (id && *pp && strcmp((*pp)->id, id) != 0) {
+		pp = &(*pp)->next;
+	}
+	if (!id || !*pp) {
+		ctxd_debug("dropping a response nobody waits for");
+		return;
+	}
+	struct pending_out *p = *pp;
+	*pp = p->next;
+	free(p->id);
+	free(p);
+	struct sbref *before = mcp_sb_get(m);
+	bool first = m->roots_wait;
+	json_t *roots = json_object_get(msg->result, "roots");
+	if (msg->error || !json_is_array(roots)) {
+		const char *why = "the answer has no roots array";
+		if (msg->error) {
+			why = json_string_value(json_object_get(msg->error, "message"));
+		}
+		ctxd_warn("roots/list failed: %.200s; keeping the current directories",
+			  why ? why : "(no message)");
+		roots_failed(m, "answered roots/list with an error");
+	} else {
+		apply_roots(m, roots);
+	}
+	roots_changed(m, before->sb, first);
+	mcp_sb_put(m, before);
+	if (first) {
+		roots_release(m);
+	}
+}
+
+void ctxd_mcp_tick(struct ctxd_mcp *m, double now_ms)
+{
+	for (struct pending_out **pp = &m->out_reqs; *pp;) {
+		struct pending_out *p = *pp;
+		if (p->deadline > now_ms) {
+			pp = &p->next;
+			continue;
+		}
+		ctxd_warn("roots/list: no answer from the client within %u ms; keeping the current "
+			  "directories", roots_timeout_ms(m));
+		json_t *params = json_pack("{s:s, s:s}", "requestId", p->id, "reason", "timeout");
+		mcp_emit_json(m, NULL, ctxd_rpc_notification_new("notifications/cancelled", params));
+		*pp = p->next;
+		free(p->id);
+		free(p);
+	}
+	if (m->roots_wait && m->roots_wait_deadline <= now_ms) {
+		char why[80];
+		snprintf(why, sizeof(why), "did not answer roots/list within %u ms",
+			 roots_timeout_ms(m));
+		struct sbref *before = mcp_sb_get(m);
+		roots_failed(m, why);
+		roots_changed(m, before->sb, true);
+		mcp_sb_put(m, before);
+		roots_release(m);
+	}
+}
+
+void ctxd_mcp_input_closed(struct ctxd_mcp *m)
+{
+	if (m->roots_wait) {
+		ctxd_info("roots: input closed before the client's roots arrived; waiting "
+			  "requests run on the current directories");
+		struct sbref *before = mcp_sb_get(m);
+		roots_failed(m, "closed its input before sending roots");
+		roots_changed(m, before->sb, true);
+		mcp_sb_put(m, before);
+		roots_release(m);
+	}
+}
+
+void ctxd_mcp_on_roots(struct ctxd_mcp *m, ctxd_roots_fn fn, void *ud)
+{
+	m->roots_fn = fn;
+	m->roots_ud = ud;
+}
+
