@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""Every configuration key src/config.c accepts is documented.
+"""Every configuration key src/config_load.c accepts is documented.
 
 usage: check_config_keys.py SOURCE_ROOT
 
-Reads the key tables of src/config.c (each `static const char *const keys[]` and the
+Reads the key tables of src/config_load.c (each `static const char *const keys[]` and the
 section its function passes to next_key()) and checks that each key, written with its
 section as in `limits.frame_bytes` (top-level keys bare, root mapping keys as
 `roots[].path`), appears
   - in doc/ctxd.yaml.5.scd as a bold term: *limits.frame_bytes*;
   - in config/ctxd.example.yaml inside its section's block (comments count), as `key:`.
-A key added to config.c without documentation makes this test fail; so does a keys[]
+A key added to config_load.c without documentation makes this test fail; so does a keys[]
 table whose section this script cannot tell (then add its function to SECTION_OF).
 Exits 0 when all are found, 1 listing every missing one.
 """
@@ -73,12 +73,12 @@ def main():
         sys.stderr.write(__doc__)
         return 2
     root = sys.argv[1]
-    src = open(os.path.join(root, "src", "config.c")).read()
+    src = open(os.path.join(root, "src", "config_load.c")).read()
     man = open(os.path.join(root, "doc", "ctxd.yaml.5.scd")).read()
     example = open(os.path.join(root, "config", "ctxd.example.yaml")).read()
     keys = config_keys(src)
     if len(keys) < 10:
-        sys.stderr.write("check_config_keys: found only %d keys in src/config.c; the key "
+        sys.stderr.write("check_config_keys: found only %d keys in src/config_load.c; the key "
                          "tables changed shape, update this script\n" % len(keys))
         return 1
     blocks = example_blocks(example)
@@ -93,7 +93,7 @@ def main():
             missing.append("config/ctxd.example.yaml lacks %s%s" %
                            (name, "" if not top else " in its %s: block" % top))
     if missing:
-        sys.stderr.write("undocumented configuration keys (accepted by src/config.c):\n  " +
+        sys.stderr.write("undocumented configuration keys (accepted by src/config_load.c):\n  " +
                          "\n  ".join(missing) + "\n")
         return 1
     print("%d configuration keys, each in ctxd.yaml(5) and ctxd.example.yaml" % len(keys))
