@@ -28,6 +28,9 @@ if [ "$want" = test ]; then
 	need node nodejs
 	need npm npm
 	need clang clang
+	# static analysis and the format check of the lint suite
+	need cppcheck cppcheck
+	need clang-format clang-format
 	# optional for a plain build: the man pages (scdoc), their lint (groff) and the
 	# Debian package that scripts/test.sh builds (dpkg-dev, debhelper, lintian)
 	need scdoc scdoc
