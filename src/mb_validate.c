@@ -18,8 +18,9 @@
 
 #include <unictype.h>
 
-#include "ctxd/md_sections.h"
 #include "ctxd/mb_words.h"
+#include "ctxd/md_sections.h"
+#include "ctxd/uri.h"
 
 static void finding(json_t *arr, const char *sev, const char *code, const char *file,
 		    size_t line, const char *hint, const char *fmt, ...)
@@ -45,14 +46,6 @@ static void finding(json_t *arr, const char *sev, const char *code, const char *
 	json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:o, s:s}", "severity", sev,
 					     "code", code, "file", file, "line", (json_int_t)line,
 					     "message", m, "hint", hint));
-}
-
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9'   ? c - '0'
-	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
-				      : -1;
 }
 
 /* Join `base` (a clean relative path, "." for none) and `rel` into `out` (`n` bytes),
@@ -108,21 +101,8 @@ static bool exists_in_root(const struct ctxd_mb_dir *dir, const char *rel)
 /* Decode %XX escapes of a link target in place; false when one decodes to a NUL. */
 static bool percent_decode(char *t)
 {
-	size_t w = 0;
-	for (size_t i = 0; t[i]; i++) {
-		int hi, lo;
-		if (t[i] == '%' && (hi = hexval(t[i + 1])) >= 0 && (lo = hexval(t[i + 2])) >= 0) {
-			t[w] = (char)(hi * 16 + lo);
-			if (!t[w++]) {
-				return false;
-			}
-			i += 2;
-		} else {
-			t[w++] = t[i];
-		}
-	}
-	t[w] = '\0';
-	return true;
+	size_t n = strlen(t);
+	return ctxd_percent_decode(t, n, t, n + 1, false) >= 0;
 }
 
 /* A relative link in a bank file is broken only when it names nothing against the bank and

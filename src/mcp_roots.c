@@ -20,6 +20,7 @@
 #include "ctxd/subs.h"
 #include "ctxd/watch.h"
 #include "ctxd_version.h"
+#include "ctxd/uri.h"
 #include "mcp_priv.h"
 
 /* ---- roots (MCP 2025-11-25 client/roots) ---- */
@@ -127,54 +128,6 @@ void mcp_roots_begin(struct ctxd_mcp *m)
 	}
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	if (c >= 'a' && c <= 'f') {
-		return c - 'a' + 10;
-	}
-	if (c >= 'A' && c <= 'F') {
-		return c - 'A' + 10;
-	}
-	return -1;
-}
-
-/* file:///a%20b -> /a b. Returns 0 or -1 (not a local file URI, or a NUL byte). */
-static int uri_to_path(const char *uri, char *out, size_t n)
-{
-	const char *p;
-	if (strncmp(uri, "file:///", 8) == 0) {
-		p = uri + 7;
-	} else if (strncmp(uri, "file://localhost/", 17) == 0) {
-		p = uri + 16;
-	} else {
-		return -1;
-	}
-	size_t o = 0;
-	for (; *p && *p != '?' && *p != '#'; p++) {
-		char c = *p;
-		if (c == '%') {
-			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
-			if (lo < 0) {
-				return -1;
-			}
-			c = (char)(hi * 16 + lo);
-			if (c == '\0') {
-				return -1;
-			}
-			p += 2;
-		}
-		if (o + 1 >= n) {
-			return -1;
-		}
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return o > 0 ? 0 : -1;
-}
-
 /* `inner` equals `outer` or lies beneath it, component-wise (both canonical). */
 static bool path_within(const char *inner, const char *outer)
 {
@@ -276,7 +229,7 @@ static void apply_roots(struct ctxd_mcp *m, json_t *roots)
 		const char *uri = json_string_value(json_object_get(r, "uri"));
 		char path[CTXD_PATH_MAX];
 		struct ctxd_error err;
-		if (!uri || uri_to_path(uri, path, sizeof(path)) < 0) {
+		if (!uri || ctxd_file_uri_to_path(uri, path, sizeof(path)) < 0) {
 			ctxd_warn("roots/list: ignoring root '%.200s': not a file:// URI",
 				  uri ? uri : "(none)");
 			continue;

@@ -96,10 +96,6 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args);
  * tells. Static strings. */
 const char *fs_sniff_mime(const unsigned char *p, size_t n, const char *name);
 
-/* "file://" URI of an absolute path into `out` (size `cap`), percent-encoding bytes outside
- * RFC 3986 unreserved characters and '/'. Returns 0, or -1 when it does not fit. */
-int fs_file_uri(const char *abs, char *out, size_t cap);
-
 /* Base64 of p[0..n) as a new JSON string (NULL on ENOMEM). */
 json_t *fs_base64(const unsigned char *p, size_t n);
 

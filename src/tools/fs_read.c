@@ -21,6 +21,7 @@
 #include "ctxd/fsutil.h"
 #include "ctxd/rpc.h"
 #include "ctxd/sandbox.h"
+#include "ctxd/uri.h"
 #include "fs_priv.h"
 #include "fs_walk.h"
 
@@ -128,35 +129,6 @@ const char *fs_sniff_mime(const unsigned char *p, size_t n, const char *name)
 	return e;
 }
 
-int fs_file_uri(const char *abs, char *out, size_t cap)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t w = 0;
-	const char *pre = "file://";
-	for (; *pre; pre++) {
-		if (w + 1 >= cap) {
-			return -1;
-		}
-		out[w++] = *pre;
-	}
-	for (const unsigned char *p = (const unsigned char *)abs; *p; p++) {
-		bool keep = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-			    (*p >= '0' && *p <= '9') || strchr("-._~/", *p);
-		if (w + (keep ? 1 : 3) >= cap) {
-			return -1;
-		}
-		if (keep) {
-			out[w++] = (char)*p;
-		} else {
-			out[w++] = '%';
-			out[w++] = hex[*p >> 4];
-			out[w++] = hex[*p & 15];
-		}
-	}
-	out[w] = '\0';
-	return 0;
-}
-
 json_t *fs_base64(const unsigned char *p, size_t n)
 {
 	size_t olen;
@@ -208,7 +180,7 @@ json_t *fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 							   : DEFAULT_MEDIA_BYTES;
 	size_t size = (size_t)st.st_size;
 	char uri[3 * CTXD_PATH_MAX + 16];
-	if (fs_file_uri(loc.abs, uri, sizeof(uri)) < 0) {
+	if (ctxd_path_to_file_uri(loc.abs, uri, sizeof(uri)) < 0) {
 		res = fs_fail("path of '%s' is too long for a URI", loc.abs);
 		goto out;
 	}

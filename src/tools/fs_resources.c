@@ -20,6 +20,7 @@
 #include "ctxd/json_write.h"
 #include "ctxd/provider.h"
 #include "ctxd/sandbox.h"
+#include "ctxd/uri.h"
 #include "fs_priv.h"
 #include "fs_pwalk.h"
 #include "fs_walk.h"
@@ -28,40 +29,6 @@
 /* ---- file:// resources ------------------------------------------------------------ */
 
 #define RES_LIST_MAX 1000u
-
-/* The absolute path in a file:// URI ("file:///p" or "file://localhost/p"), percent-
- * decoded into `out`. Returns its length or -1. */
-static long uri_path(const char *uri, char *out, size_t cap)
-{
-	const char *p;
-	if (strncmp(uri, "file:///", 8) == 0) {
-		p = uri + 7;
-	} else if (strncmp(uri, "file://localhost/", 17) == 0) {
-		p = uri + 16;
-	} else {
-		return -1;
-	}
-	size_t w = 0;
-	for (; *p && *p != '?' && *p != '#'; p++) {
-		if (w + 1 >= cap) {
-			return -1;
-		}
-		char c = *p;
-		if (c == '%') {
-			char hx[3] = {p[1], p[1] ? p[2] : '\0', '\0'};
-			char *end;
-			long v = strtol(hx, &end, 16);
-			if (end != hx + 2) {
-				return -1;
-			}
-			c = (char)v;
-			p += 2;
-		}
-		out[w++] = c;
-	}
-	out[w] = '\0';
-	return (long)w;
-}
 
 static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
                     struct ctxd_error *err)
@@ -92,7 +59,7 @@ static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
 			bool slash = strcmp(root->path, "/") == 0;
 			if ((size_t)snprintf(abs, sizeof(abs), "%s%s%s", root->path, slash ? "" : "/",
 			                     de->d_name) >= sizeof(abs) ||
-			    fs_file_uri(abs, uri, sizeof(uri)) < 0) {
+			    ctxd_path_to_file_uri(abs, uri, sizeof(uri)) < 0) {
 				continue;
 			}
 			const char *mime = fs_sniff_mime(NULL, 0, de->d_name);
@@ -128,7 +95,7 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 {
 	(void)ud;
 	char path[CTXD_PATH_MAX];
-	long pl = uri_path(uri, path, sizeof(path));
+	long pl = ctxd_file_uri_to_path(uri, path, sizeof(path));
 	if (pl <= 0) {
 		ctxd_error_set(err, CTXD_PROVIDER_NOT_FOUND, "not a file:// URI: %s", uri);
 		return NULL;
@@ -184,7 +151,7 @@ static int res_watch_path(void *ud, const struct ctxd_provider_ctx *ctx, const c
 {
 	(void)ud;
 	char path[CTXD_PATH_MAX];
-	long pl = uri_path(uri, path, sizeof(path));
+	long pl = ctxd_file_uri_to_path(uri, path, sizeof(path));
 	if (pl <= 0) {
 		return -1;
 	}

@@ -10,17 +10,10 @@
 #include <string.h>
 
 #include "ctxd/fsutil.h"
+#include "ctxd/uri.h"
 #include "skills_priv.h"
 
 /* ---- resources ------------------------------------------------------------------------ */
-
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0'
-	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
-				      : -1;
-}
 
 /* Split skill://NAME/PATH (percent-decoded) into name and path. */
 static bool parse_uri(const char *uri, char *name, size_t nsz, char *path, size_t psz)
@@ -35,26 +28,8 @@ static bool parse_uri(const char *uri, char *name, size_t nsz, char *path, size_
 	}
 	memcpy(name, s, (size_t)(slash - s));
 	name[slash - s] = '\0';
-	size_t w = 0;
-	for (const char *p = slash + 1; *p; p++) {
-		if (w + 1 >= psz) {
-			return false;
-		}
-		if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-			char c = (char)(hexval(p[1]) * 16 + hexval(p[2]));
-			if (c == '\0') {
-				return false;
-			}
-			path[w++] = c;
-			p += 2;
-		} else if (*p == '?' || *p == '#') {
-			break;
-		} else {
-			path[w++] = *p;
-		}
-	}
-	path[w] = '\0';
-	return w > 0;
+	const char *p = slash + 1;
+	return ctxd_percent_decode(p, strcspn(p, "?#"), path, psz, false) > 0;
 }
 
 static json_t *resource_entry(const struct ctxd_skill *k, const char *rel, uint64_t size)
