@@ -181,63 +181,6 @@ static void other_bank_close(struct other_bank *o)
 	ctxd_config_finish(&o->c);
 }
 
-/* ---- ctxd_atomic_write ------------------------------------------------------------- */
-
-static void test_atomic_write(void)
-{
-	char d[CTXD_PATH_MAX + 8];
-	snprintf(d, sizeof(d), "%s/aw", root);
-	ASSERT_EQ(mkdir(d, 0755), 0);
-	int dfd = open(d, O_RDONLY | O_DIRECTORY);
-	ASSERT(dfd >= 0);
-	struct ctxd_error err;
-	ASSERT_EQ(ctxd_atomic_write(dfd, "f.txt", "one", 3, 0600, false, &err), 0);
-	struct stat st;
-	ASSERT_EQ(fstatat(dfd, "f.txt", &st, 0), 0);
-	ASSERT_EQ(st.st_mode & 0777, 0600);
-	ASSERT_EQ(st.st_size, 3);
-	/* mode -1 keeps the existing mode */
-	ASSERT_EQ(ctxd_atomic_write(dfd, "f.txt", "second", 6, -1, false, &err), 0);
-	ASSERT_EQ(fstatat(dfd, "f.txt", &st, 0), 0);
-	ASSERT_EQ(st.st_mode & 0777, 0600);
-	ASSERT_EQ(st.st_size, 6);
-	/* no_replace refuses an existing name and leaves it alone */
-	ASSERT_EQ(ctxd_atomic_write(dfd, "f.txt", "x", 1, -1, true, &err), -1);
-	ASSERT_EQ(err.sys_errno, EEXIST);
-	ASSERT_EQ(fstatat(dfd, "f.txt", &st, 0), 0);
-	ASSERT_EQ(st.st_size, 6);
-	/* a symlink is replaced by the file, its target untouched */
-	ASSERT_EQ(symlinkat("f.txt", dfd, "link"), 0);
-	ASSERT_EQ(ctxd_atomic_write(dfd, "link", "new", 3, -1, false, &err), 0);
-	ASSERT_EQ(fstatat(dfd, "link", &st, AT_SYMLINK_NOFOLLOW), 0);
-	ASSERT(S_ISREG(st.st_mode));
-	ASSERT_EQ(fstatat(dfd, "f.txt", &st, 0), 0);
-	ASSERT_EQ(st.st_size, 6);
-	/* names with '/' or dots are refused */
-	ASSERT_EQ(ctxd_atomic_write(dfd, "a/b", "x", 1, -1, false, &err), -1);
-	ASSERT_EQ(err.sys_errno, EINVAL);
-	ASSERT_EQ(ctxd_atomic_write(dfd, "..", "x", 1, -1, false, &err), -1);
-	/* an empty file, and no temp files left behind */
-	ASSERT_EQ(ctxd_atomic_write(dfd, "empty", "", 0, -1, false, &err), 0);
-	ASSERT_EQ(fstatat(dfd, "empty", &st, 0), 0);
-	ASSERT_EQ(st.st_size, 0);
-	DIR *dir = fdopendir(dup(dfd));
-	ASSERT(dir);
-	struct dirent *de;
-	int entries = 0;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] != '.') {
-			entries++;
-		} else {
-			ASSERT(!strstr(de->d_name, ".ctxd-"));
-		}
-	}
-	closedir(dir);
-	ASSERT_EQ(entries, 3);
-	close(dfd);
-	tree_rm_rf(d);
-}
-
 /* ---- tools ------------------------------------------------------------------------- */
 
 static void test_names(void)
@@ -1386,7 +1329,6 @@ int main(void)
 	ctx.sandbox = sb;
 	ctx.ud = mb;
 
-	RUN(test_atomic_write);
 	RUN(test_names);
 	RUN(test_init_list);
 	RUN(test_read);
