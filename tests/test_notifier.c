@@ -111,7 +111,8 @@ static void handshake(void)
 	clear();
 }
 
-/* The methods of the frames sent since the last clear(), in order, joined by a space; then clear(). */
+/* The methods of the frames sent since the last clear(), in order, joined by a space, are
+ * `want`; then clear(). */
 static void expect_lists(const char *want)
 {
 	char got[512] = "";
