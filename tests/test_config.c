@@ -744,16 +744,12 @@ static char tmpdir[4096];
 
 static void make_tmpdir(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "%s/ctxd-test-config-XXXXXX", test_tmp_base());
-	ASSERT(mkdtemp(tmpdir) != NULL);
+	test_tmp_root(tmpdir, sizeof(tmpdir), "ctxd-test-config");
 }
 
 static void write_file(const char *path, const char *data, size_t len)
 {
-	FILE *f = fopen(path, "wb");
-	ASSERT(f != NULL);
-	ASSERT_EQ(fwrite(data, 1, len, f), len);
-	ASSERT_EQ(fclose(f), 0);
+	tree_write(NULL, path, data, len);
 }
 
 static void test_config_load_file(void)

@@ -1,7 +1,6 @@
 /* test_fs.c - the read-only file tools, called directly through ctxd_fs_tools[]. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,31 +22,22 @@ static struct ctxd_tool_ctx ctx;
 
 static void put(const char *rel, const char *data, size_t len)
 {
-	char p[2 * CTXD_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s", root, rel);
-	FILE *f = fopen(p, "wb");
-	ASSERT(f);
-	ASSERT_EQ(fwrite(data, 1, len, f), len);
-	ASSERT_EQ(fclose(f), 0);
+	tree_write(root, rel, data, len);
 }
 
 static void puts_file(const char *rel, const char *s)
 {
-	put(rel, s, strlen(s));
+	tree_put(root, rel, s);
 }
 
 static void mkd(const char *rel)
 {
-	char p[2 * CTXD_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s", root, rel);
-	ASSERT_EQ(mkdir(p, 0755), 0);
+	tree_mkdir(root, rel);
 }
 
 static void lnk(const char *target, const char *rel)
 {
-	char p[2 * CTXD_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s", root, rel);
-	ASSERT_EQ(symlink(target, p), 0);
+	tree_symlink(target, root, rel);
 }
 
 static const struct ctxd_tool *tool(const char *name)
@@ -817,21 +807,9 @@ static void test_fs_table(void)
 	ASSERT_EQ(writers, 7);
 }
 
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 int main(void)
 {
-	const char *tmp = test_tmp_base();
-	char tmpl[CTXD_PATH_MAX];
-	snprintf(tmpl, sizeof(tmpl), "%s/ctxd-fs-XXXXXX", tmp);
-	ASSERT(mkdtemp(tmpl));
-	ASSERT(realpath(tmpl, root));
+	test_tmp_root(root, sizeof(root), "ctxd-fs");
 
 	ctxd_config_init(&cfg);
 	sb = ctxd_sandbox_create();
@@ -859,6 +837,6 @@ int main(void)
 
 	ctxd_sandbox_destroy(sb);
 	ctxd_config_finish(&cfg);
-	nftw(root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tree_rm_rf(root);
 	return 0;
 }

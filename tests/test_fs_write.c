@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,35 +26,21 @@ static struct ctxd_tool_ctx ctx;
 
 static void put(const char *dir, const char *rel, const char *data)
 {
-	char p[2 * CTXD_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s", dir, rel);
-	FILE *f = fopen(p, "wb");
-	ASSERT(f);
-	ASSERT_EQ(fwrite(data, 1, strlen(data), f), strlen(data));
-	ASSERT_EQ(fclose(f), 0);
+	tree_put(dir, rel, data);
 }
 
+/* The file's content (NULL when it cannot be opened), valid until the next call. */
 static char *slurp(const char *dir, const char *rel)
 {
-	static char buf[1 << 16];
-	char p[2 * CTXD_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s", dir, rel);
-	FILE *f = fopen(p, "rb");
-	if (!f) {
-		return NULL;
-	}
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return buf;
+	static char *last;
+	free(last);
+	last = tree_slurp(dir, rel, NULL);
+	return last;
 }
 
 static bool exists(const char *dir, const char *rel)
 {
-	char p[2 * CTXD_PATH_MAX];
-	struct stat st;
-	snprintf(p, sizeof(p), "%s/%s", dir, rel);
-	return lstat(p, &st) == 0;
+	return tree_exists(dir, rel);
 }
 
 static const struct ctxd_tool *tool(const char *name)
@@ -333,24 +318,14 @@ static json_t *call_new(const char *name, json_t *args)
 /* The whole file root/rel, malloc'd (NUL-terminated), its size in *len. */
 static char *read_whole(const char *dir, const char *rel, size_t *len)
 {
-	char p[2 * CTXD_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s", dir, rel);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	ASSERT(fd >= 0);
-	char *buf;
-	ASSERT_EQ(ctxd_read_all(fd, (size_t)1 << 30, &buf, len), 0);
-	close(fd);
+	char *buf = tree_slurp(dir, rel, len);
+	ASSERT(buf);
 	return buf;
 }
 
 static void put_n(const char *rel, const char *data, size_t n)
 {
-	char p[2 * CTXD_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s", root, rel);
-	FILE *f = fopen(p, "wb");
-	ASSERT(f);
-	ASSERT_EQ(fwrite(data, 1, n, f), n);
-	ASSERT_EQ(fclose(f), 0);
+	tree_write(root, rel, data, n);
 }
 
 /* Item 4: the whitespace-tolerant match of a 100,000-line oldText in a 1,000,000-line
@@ -695,25 +670,9 @@ static void test_escapes(void)
 	make_links();
 }
 
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 int main(void)
 {
-	const char *tmp = test_tmp_base();
-	char tmpl[CTXD_PATH_MAX];
-	snprintf(tmpl, sizeof(tmpl), "%s/ctxd-fsw-XXXXXX", tmp);
-	ASSERT(mkdtemp(tmpl));
-	/* realpath() may write PATH_MAX bytes: resolve into a buffer that large */
-	char canon[CTXD_PATH_MAX];
-	ASSERT(realpath(tmpl, canon));
-	ASSERT(strlen(canon) < sizeof(base));
-	snprintf(base, sizeof(base), "%s", canon);
+	test_tmp_root(base, sizeof(base), "ctxd-fsw");
 	snprintf(root, sizeof(root), "%s/root", base);
 	snprintf(out, sizeof(out), "%s/root-evil", base);
 	snprintf(ro, sizeof(ro), "%s/ro", base);
@@ -748,6 +707,6 @@ int main(void)
 
 	ctxd_sandbox_destroy(sb);
 	ctxd_config_finish(&cfg);
-	nftw(base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tree_rm_rf(base);
 	return 0;
 }

@@ -2,7 +2,6 @@
  * list_directory_with_sizes, read_media_file, read_multiple_files and the file:// provider. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -26,24 +25,17 @@ static struct ctxd_tool_ctx ctx;
 
 static void putn(const char *rel, const char *data, size_t len)
 {
-	char p[2 * CTXD_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s", root, rel);
-	FILE *f = fopen(p, "wb");
-	ASSERT(f);
-	ASSERT_EQ(fwrite(data, 1, len, f), len);
-	ASSERT_EQ(fclose(f), 0);
+	tree_write(root, rel, data, len);
 }
 
 static void put(const char *rel, const char *s)
 {
-	putn(rel, s, strlen(s));
+	tree_put(root, rel, s);
 }
 
 static void mkd(const char *rel)
 {
-	char p[2 * CTXD_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s", root, rel);
-	ASSERT_EQ(mkdir(p, 0755), 0);
+	tree_mkdir(root, rel);
 }
 
 /* Call tool `name` with `args` (stolen); the result's structuredContent is checked
@@ -907,14 +899,6 @@ static void test_depth_cut(void)
 	chain_remove(fd, 258, "d");
 }
 
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 int main(void)
 {
 	test_tmp_root(root, sizeof(root), "ctxd-grep");
@@ -945,6 +929,6 @@ int main(void)
 
 	ctxd_sandbox_destroy(sb);
 	ctxd_config_finish(&cfg);
-	nftw(root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tree_rm_rf(root);
 	return 0;
 }

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -137,15 +136,8 @@ static void expect_ok(json_t *res)
 
 static char *slurp(const char *path, size_t *len)
 {
-	int fd = open(path, O_RDONLY);
-	ASSERT(fd >= 0);
-	char *d;
-	size_t l;
-	ASSERT_EQ(ctxd_read_all(fd, 64 << 20, &d, &l), 0);
-	close(fd);
-	if (len) {
-		*len = l;
-	}
+	char *d = tree_slurp(NULL, path, len);
+	ASSERT(d);
 	return d;
 }
 
@@ -158,25 +150,12 @@ static char *bank_file(const char *name)
 
 static void put(const char *path, const char *data)
 {
-	FILE *f = fopen(path, "wb");
-	ASSERT(f);
-	ASSERT_EQ(fwrite(data, 1, strlen(data), f), strlen(data));
-	ASSERT_EQ(fclose(f), 0);
+	tree_put(NULL, path, data);
 }
 
 static void put_bank(const char *name, const char *data)
 {
-	char p[2 * CTXD_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s", bank, name);
-	put(p, data);
-}
-
-/* Write `data` to `dir`/`name`. */
-static void put_in(const char *dir, const char *name, const char *data)
-{
-	char p[2 * CTXD_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	put(p, data);
+	tree_put(bank, name, data);
 }
 
 /* A second bank at its own path (memory_bank.path), in the same sandbox. */
@@ -200,76 +179,6 @@ static void other_bank_close(struct other_bank *o)
 {
 	ctxd_mb_destroy(o->m);
 	ctxd_config_finish(&o->c);
-}
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void rm_rf(const char *p)
-{
-	nftw(p, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* ---- ctxd_atomic_write ------------------------------------------------------------- */
-
-static void test_atomic_write(void)
-{
-	char d[CTXD_PATH_MAX + 8];
-	snprintf(d, sizeof(d), "%s/aw", root);
-	ASSERT_EQ(mkdir(d, 0755), 0);
-	int dfd = open(d, O_RDONLY | O_DIRECTORY);
-	ASSERT(dfd >= 0);
-	struct ctxd_error err;
-	ASSERT_EQ(ctxd_atomic_write(dfd, "f.txt", "one", 3, 0600, false, &err), 0);
-	struct stat st;
-	ASSERT_EQ(fstatat(dfd, "f.txt", &st, 0), 0);
-	ASSERT_EQ(st.st_mode & 0777, 0600);
-	ASSERT_EQ(st.st_size, 3);
-	/* mode -1 keeps the existing mode */
-	ASSERT_EQ(ctxd_atomic_write(dfd, "f.txt", "second", 6, -1, false, &err), 0);
-	ASSERT_EQ(fstatat(dfd, "f.txt", &st, 0), 0);
-	ASSERT_EQ(st.st_mode & 0777, 0600);
-	ASSERT_EQ(st.st_size, 6);
-	/* no_replace refuses an existing name and leaves it alone */
-	ASSERT_EQ(ctxd_atomic_write(dfd, "f.txt", "x", 1, -1, true, &err), -1);
-	ASSERT_EQ(err.sys_errno, EEXIST);
-	ASSERT_EQ(fstatat(dfd, "f.txt", &st, 0), 0);
-	ASSERT_EQ(st.st_size, 6);
-	/* a symlink is replaced by the file, its target untouched */
-	ASSERT_EQ(symlinkat("f.txt", dfd, "link"), 0);
-	ASSERT_EQ(ctxd_atomic_write(dfd, "link", "new", 3, -1, false, &err), 0);
-	ASSERT_EQ(fstatat(dfd, "link", &st, AT_SYMLINK_NOFOLLOW), 0);
-	ASSERT(S_ISREG(st.st_mode));
-	ASSERT_EQ(fstatat(dfd, "f.txt", &st, 0), 0);
-	ASSERT_EQ(st.st_size, 6);
-	/* names with '/' or dots are refused */
-	ASSERT_EQ(ctxd_atomic_write(dfd, "a/b", "x", 1, -1, false, &err), -1);
-	ASSERT_EQ(err.sys_errno, EINVAL);
-	ASSERT_EQ(ctxd_atomic_write(dfd, "..", "x", 1, -1, false, &err), -1);
-	/* an empty file, and no temp files left behind */
-	ASSERT_EQ(ctxd_atomic_write(dfd, "empty", "", 0, -1, false, &err), 0);
-	ASSERT_EQ(fstatat(dfd, "empty", &st, 0), 0);
-	ASSERT_EQ(st.st_size, 0);
-	DIR *dir = fdopendir(dup(dfd));
-	ASSERT(dir);
-	struct dirent *de;
-	int entries = 0;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] != '.') {
-			entries++;
-		} else {
-			ASSERT(!strstr(de->d_name, ".ctxd-"));
-		}
-	}
-	closedir(dir);
-	ASSERT_EQ(entries, 3);
-	close(dfd);
-	rm_rf(d);
 }
 
 /* ---- tools ------------------------------------------------------------------------- */
@@ -1013,12 +922,12 @@ static void test_validate_config(void)
 	const char *const core[] = {"projectbrief.md", "productContext.md", "systemPatterns.md",
 				    "techContext.md"};
 	for (size_t i = 0; i < 4; i++) {
-		put_in(vb, core[i], ctxd_mb_template(core[i]));
+		tree_put(vb, core[i], ctxd_mb_template(core[i]));
 	}
-	put_in(vb, "activeContext.md", "# Aktiver Kontext\n\n## 1. Aktueller Fokus\n\nx\n\n"
+	tree_put(vb, "activeContext.md", "# Aktiver Kontext\n\n## 1. Aktueller Fokus\n\nx\n\n"
 				       "## Nächste Schritte\n\ny\n");
-	put_in(vb, "progress.md", "# Progress\n\nfree text, no sections\n");
-	put_in(vb, "decisions.md", "# Decisions\n\n## Log\n\nz\n");
+	tree_put(vb, "progress.md", "# Progress\n\nfree text, no sections\n");
+	tree_put(vb, "decisions.md", "# Decisions\n\n## Log\n\nz\n");
 	struct other_bank ob;
 	other_bank_open(&ob, vb);
 	json_t *r = callc(&ob.cx, "memory_bank_validate", "{}");
@@ -1045,7 +954,7 @@ static void test_validate_config(void)
 	ASSERT_CONTAINS(text(r), "decisions.md:0: warning: required section '## Decision Log' is "
 				 "missing");
 	json_decref(r);
-	put_in(vb, "decisions.md", "# Decisions\n\n## Decision Log (2024)\n\nz\n");
+	tree_put(vb, "decisions.md", "# Decisions\n\n## Decision Log (2024)\n\nz\n");
 	r = callc(&ob.cx, "memory_bank_validate", "{}");
 	expect_codes(r, "decisions.md", "");
 	json_decref(r);
@@ -1211,14 +1120,14 @@ static void test_git_status(void)
 	ASSERT_EQ(mkdir(mbp, 0755), 0);
 	char p[2 * CTXD_PATH_MAX];
 	static const char ac[] = "# Active Context\n\n## Current Focus\n\n- a\n";
-	put_in(mbp, "activeContext.md", ac);
+	tree_put(mbp, "activeContext.md", ac);
 	/* the old layout: a lock file in the bank, a history version already kept */
-	put_in(mbp, ".lock", "");
+	tree_put(mbp, ".lock", "");
 	snprintf(p, sizeof(p), "%s/.history", mbp);
 	ASSERT_EQ(mkdir(p, 0755), 0);
 	snprintf(p, sizeof(p), "%s/.history/activeContext.md", mbp);
 	ASSERT_EQ(mkdir(p, 0755), 0);
-	put_in(mbp, ".history/activeContext.md/1.md", ac);
+	tree_put(mbp, ".history/activeContext.md/1.md", ac);
 	free(run("cd '%s' && git init -q . && git add memory-bank/activeContext.md && "
 		 "git -c user.name=t -c user.email=t@example.com commit -qm bank",
 		 proj));
@@ -1269,7 +1178,7 @@ static void test_fifos(void)
 	ASSERT_EQ(mkdir(fb, 0755), 0);
 	snprintf(p, sizeof(p), "%s/activeContext.md", fb);
 	ASSERT_EQ(mkfifo(p, 0644), 0);
-	put_in(fb, "notes.md", "# Notes\n\n## Zebra\n\nA zebra has stripes.\n");
+	tree_put(fb, "notes.md", "# Notes\n\n## Zebra\n\nA zebra has stripes.\n");
 	struct other_bank ob;
 	other_bank_open(&ob, fb);
 	const struct ctxd_tool_ctx *cx = &ob.cx;
@@ -1405,11 +1314,7 @@ static void test_sigkill_mid_write(void)
 
 int main(void)
 {
-	const char *tmp = test_tmp_base();
-	char tmpl[CTXD_PATH_MAX];
-	snprintf(tmpl, sizeof(tmpl), "%s/ctxd-mb-XXXXXX", tmp);
-	ASSERT(mkdtemp(tmpl));
-	ASSERT(realpath(tmpl, root));
+	test_tmp_root(root, sizeof(root), "ctxd-mb");
 	snprintf(bank, sizeof(bank), "%s/memory-bank", root);
 
 	ctxd_config_init(&cfg);
@@ -1424,7 +1329,6 @@ int main(void)
 	ctx.sandbox = sb;
 	ctx.ud = mb;
 
-	RUN(test_atomic_write);
 	RUN(test_names);
 	RUN(test_init_list);
 	RUN(test_read);
@@ -1448,6 +1352,6 @@ int main(void)
 	ctxd_mb_destroy(mb);
 	ctxd_sandbox_destroy(sb);
 	ctxd_config_finish(&cfg);
-	rm_rf(root);
+	tree_rm_rf(root);
 	return 0;
 }

@@ -8,7 +8,6 @@
  * queued, an answer sent). */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -28,12 +27,6 @@
 #include "ctxd/tools_fs.h"
 #include "test.h"
 
-#define RUN_ARG(fn, arg)                                                                           \
-	do {                                                                                       \
-		fprintf(stderr, "-- %s\n", #fn);                                                   \
-		fn(arg);                                                                           \
-	} while (0)
-
 #define WORKERS 4
 #define DIRS    24
 #define FILES   40
@@ -46,19 +39,12 @@ static struct ctxd_sandbox *sb;
 
 static void put(const char *rel, const char *s)
 {
-	char p[4096];
-	snprintf(p, sizeof(p), "%s/%s", root, rel);
-	FILE *f = fopen(p, "w");
-	ASSERT(f);
-	ASSERT(fputs(s, f) >= 0);
-	ASSERT_EQ(fclose(f), 0);
+	tree_put(root, rel, s);
 }
 
 static void mkd(const char *rel)
 {
-	char p[4096];
-	snprintf(p, sizeof(p), "%s/%s", root, rel);
-	ASSERT_EQ(mkdir(p, 0755), 0);
+	tree_mkdir(root, rel);
 }
 
 /* DIRS directories of FILES files each (every third file holds "needle" on two lines),
@@ -516,14 +502,6 @@ static void test_request_during_grep(void)
 	ctxd_registry_destroy(reg);
 }
 
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 int main(void)
 {
 	test_tmp_root(root, sizeof(root), "ctxd-pwalk");
@@ -548,6 +526,6 @@ int main(void)
 
 	ctxd_sandbox_destroy(sb);
 	ctxd_config_finish(&cfg);
-	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tree_rm_rf(root);
 	return 0;
 }

@@ -6,7 +6,6 @@
  * requests, skills reload jobs and the jobs their completions scheduled) has finished and its
  * notifications have been delivered. No sleeps, no timeouts. */
 #include <errno.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
 #include <semaphore.h>
@@ -44,31 +43,19 @@ static void make_tree(void)
 		"a", "a/.claude", "a/.claude/skills", "a/.claude/skills/alpha",
 		"b", "b/.agents", "b/.agents/skills", "b/.agents/skills/beta",
 	};
-	char p[PATH_MAX + 64];
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", tmp, dirs[i]);
-		ASSERT_EQ(mkdir(p, 0755), 0);
+		tree_mkdir(tmp, dirs[i]);
 	}
 	static const char *const skills[][2] = {
 		{"a/.claude/skills/alpha/SKILL.md", "alpha"},
 		{"b/.agents/skills/beta/SKILL.md", "beta"},
 	};
+	char md[256];
 	for (size_t i = 0; i < 2; i++) {
-		snprintf(p, sizeof(p), "%s/%s", tmp, skills[i][0]);
-		FILE *f = fopen(p, "w");
-		ASSERT(f);
-		fprintf(f, "---\nname: %s\ndescription: the %s skill\n---\nDo %s.\n", skills[i][1],
-			skills[i][1], skills[i][1]);
-		ASSERT_EQ(fclose(f), 0);
+		snprintf(md, sizeof(md), "---\nname: %s\ndescription: the %s skill\n---\nDo %s.\n",
+			 skills[i][1], skills[i][1], skills[i][1]);
+		tree_put(tmp, skills[i][0], md);
 	}
-}
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
 }
 
 static void send_cb(void *ud, char *buf, size_t len)
@@ -373,10 +360,7 @@ static void test_roots_skills_follow_client_roots(void)
 
 int main(void)
 {
-	char tmpl[PATH_MAX];
-	snprintf(tmpl, sizeof(tmpl), "%s/roots-XXXXXX", test_tmp_base());
-	ASSERT(mkdtemp(tmpl));
-	ASSERT(realpath(tmpl, tmp));
+	test_tmp_root(tmp, sizeof(tmp), "roots");
 	snprintf(root_a, sizeof(root_a), "%s/a", tmp);
 	snprintf(root_b, sizeof(root_b), "%s/b", tmp);
 	make_tree();
@@ -386,7 +370,7 @@ int main(void)
 	RUN(test_roots_startup_scan_not_announced);
 	RUN(test_roots_skills_follow_client_roots);
 
-	ASSERT_EQ(nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS), 0);
+	ASSERT_EQ(tree_rm_rf(tmp), 0);
 	sem_destroy(&woke);
 	return 0;
 }

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -38,41 +37,22 @@ __attribute__((format(printf, 1, 2))) static const char *fmt(const char *f, ...)
 
 static void write_file(const char *path, const char *text)
 {
-	FILE *f = fopen(path, "w");
-	ASSERT(f != NULL);
-	ASSERT(fputs(text, f) >= 0);
-	ASSERT(fclose(f) == 0);
+	tree_put(NULL, path, text);
 }
 
 static void mk_link(const char *target, const char *name)
 {
-	ASSERT(symlink(target, fmt("%s/%s", data, name)) == 0);
+	tree_symlink(target, data, name);
 }
 
 static bool exists(const char *path)
 {
-	struct stat st;
-	return lstat(path, &st) == 0;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	return tree_exists(NULL, path);
 }
 
 static void build_tree(void)
 {
-	const char *base = test_tmp_base();
-	char templ[PATH_MAX];
-	char canon[PATH_MAX];
-	snprintf(templ, sizeof(templ), "%s/ctxd-sandbox-XXXXXX", base);
-	ASSERT(mkdtemp(templ) != NULL);
-	ASSERT(realpath(templ, canon) != NULL);
-	ASSERT(strlen(canon) < sizeof(tmp));
-	memcpy(tmp, canon, strlen(canon) + 1);
+	test_tmp_root(tmp, sizeof(tmp), "ctxd-sandbox");
 	snprintf(data, sizeof(data), "%s/data", tmp);
 	snprintf(rodir, sizeof(rodir), "%s/ro", tmp);
 
@@ -116,7 +96,7 @@ static void build_tree(void)
 
 static void remove_tree(void)
 {
-	ASSERT(nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
+	ASSERT_EQ(tree_rm_rf(tmp), 0);
 }
 
 static struct ctxd_sandbox *make_sandbox(void)

@@ -3,7 +3,6 @@
  * open of skill files, the memo slots, and the change callback of hot reload. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <semaphore.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,10 +30,7 @@ static struct ctxd_config cfg;
 
 static void put(const char *path, const char *data)
 {
-	FILE *f = fopen(path, "wb");
-	ASSERT(f);
-	ASSERT_EQ(fwrite(data, 1, strlen(data), f), strlen(data));
-	ASSERT_EQ(fclose(f), 0);
+	tree_put(NULL, path, data);
 }
 
 /* A skill folder <skills>/<name> with a SKILL.md and one bundled file. */
@@ -48,14 +44,6 @@ static void skill(const char *name, const char *desc)
 	put(p, md);
 	snprintf(p, sizeof(p), "%s/%s/notes.txt", skills, name);
 	put(p, "notes\n");
-}
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
 }
 
 static void setup(void)
@@ -75,7 +63,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tree_rm_rf(tmp);
 	ctxd_config_finish(&cfg);
 }
 

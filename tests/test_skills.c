@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,25 +31,13 @@ static char corpus[CTXD_PATH_MAX];
 
 static void put(const char *path, const char *data)
 {
-	FILE *f = fopen(path, "wb");
-	ASSERT(f);
-	ASSERT_EQ(fwrite(data, 1, strlen(data), f), strlen(data));
-	ASSERT_EQ(fclose(f), 0);
+	tree_put(NULL, path, data);
 }
 
 /* mkdir -p */
 static void mkp(const char *path)
 {
-	char p[CTXD_PATH_MAX];
-	snprintf(p, sizeof(p), "%s", path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s == '/') {
-			*s = '\0';
-			mkdir(p, 0755);
-			*s = '/';
-		}
-	}
-	mkdir(p, 0755);
+	tree_mkdirs(NULL, path);
 }
 
 /* Create a skill folder DIR/NAME with a SKILL.md (name, description) and body. */
@@ -69,20 +56,9 @@ static void skill(const char *dir, const char *name, const char *desc, const cha
 
 static char *slurp(const char *path, size_t *len)
 {
-	int fd = open(path, O_RDONLY);
-	ASSERT(fd >= 0);
-	char *buf;
-	ASSERT_EQ(ctxd_read_all(fd, 1 << 22, &buf, len), 0);
-	close(fd);
+	char *buf = tree_slurp(NULL, path, len);
+	ASSERT(buf);
 	return buf;
-}
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
 }
 
 /* ---- parser corpus ---- */
@@ -1203,6 +1179,6 @@ int main(void)
 	RUN(test_skills_lenient);
 	RUN(test_skills_catalogue);
 	teardown();
-	nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tree_rm_rf(tmp);
 	return 0;
 }
