@@ -12,7 +12,7 @@ bool ctxd_strbuf_reserve(struct ctxd_strbuf *b, size_t n)
 	if (b->oom) {
 		return false;
 	}
-	if (b->p && b->len + n + 1 <= b->cap) {
+	if (b->p && n < b->cap - b->len) { /* room for n bytes and the NUL; cannot wrap */
 		return true;
 	}
 	if (b->max && (n > b->max || b->len > b->max - n)) {

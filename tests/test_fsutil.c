@@ -258,7 +258,7 @@ static void test_copy_sparse(void)
 	close(dfd);
 }
 
-/* A whole file from the current offset, NUL-terminated; more than `max` is EFBIG. */
+/* A whole file (opened at offset 0), NUL-terminated; a file over `max` bytes is EFBIG. */
 static void test_read_all(void)
 {
 	tree_put(root, "ten", "0123456789");

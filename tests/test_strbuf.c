@@ -59,6 +59,15 @@ static void test_reserve(void)
 	ASSERT_EQ(b.len, 0);
 	ASSERT(!ctxd_strbuf_reserve(&b, 1));
 	free(b.p);
+	/* a huge reserve on a buffer holding bytes: before the fix, len + n + 1 wrapped around
+	 * and the reserve "succeeded" without room */
+	b = (struct ctxd_strbuf){0};
+	for (int i = 0; i < 100; i++) {
+		ctxd_strbuf_str(&b, "0123456789");
+	}
+	ASSERT(!ctxd_strbuf_reserve(&b, SIZE_MAX - 8));
+	ASSERT(b.oom);
+	free(b.p);
 }
 
 static void test_max(void)

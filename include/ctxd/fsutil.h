@@ -104,8 +104,9 @@ int ctxd_copy_sparse(int src, int dst, off_t size, uint64_t max_data, uint64_t *
  * data where the file system cannot tell. */
 uint64_t ctxd_data_bytes(int fd, off_t size);
 
-/* Read a whole regular file opened as `fd` (from its current offset) into a malloc'd
- * buffer (NUL-terminated for convenience), at most `max` bytes: more gives EFBIG.
+/* Read a whole regular file opened as `fd` (at offset 0: the size check counts the whole
+ * file) into a malloc'd buffer (NUL-terminated for convenience), at most `max` bytes: a
+ * larger file gives EFBIG.
  * Returns 0 and sets *out and *len, or -1 with errno set. */
 int ctxd_read_all(int fd, size_t max, char **out, size_t *len);
 
