@@ -16,6 +16,8 @@
 #include <unistr.h>
 #include <yaml.h>
 
+#include "ctxd/utf8.h"
+
 #define JSON_NODES_MAX  10000
 #define JSON_DEPTH_MAX  64
 
@@ -73,22 +75,10 @@ int ctxd_skill_md_diag_copy(struct ctxd_skill_diags *ds, const struct ctxd_skill
 
 /* ---- UTF-8 ---------------------------------------------------------------------------- */
 
-/* Offset of the first invalid UTF-8 byte in s[0..n), or n when all valid (u8_check:
- * no overlong forms, surrogates or code points past U+10FFFF). */
-static size_t utf8_invalid_at(const unsigned char *s, size_t n)
-{
-	const uint8_t *bad = u8_check(s, n);
-	return bad ? (size_t)(bad - s) : n;
-}
-
 /* Number of code points in valid UTF-8 `s`. */
 static size_t utf8_chars(const char *s)
 {
-	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		n += (*p & 0xC0) != 0x80;
-	}
-	return n;
+	return u8_mbsnlen((const uint8_t *)s, strlen(s));
 }
 
 static bool ident_char(char c)
@@ -811,7 +801,7 @@ static bool is_fence(const char *s, size_t l)
 static bool check_utf8(struct parse *p, const char *buf, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)buf;
-	size_t bad = utf8_invalid_at(u, len);
+	size_t bad = ctxd_utf8_invalid_at(buf, len);
 	if (bad == len) {
 		return true;
 	}

@@ -114,7 +114,7 @@ static void add_hit(struct grep *g, size_t line, size_t col, const char *t, size
 		tl--;
 	}
 	if (tl > GREP_LINE_SHOW) {
-		tl = fs_utf8_trim(t, GREP_LINE_SHOW);
+		tl = ctxd_utf8_trim(t, GREP_LINE_SHOW);
 	}
 	size_t off = arena_put(g, t, tl);
 	g->hits[g->n_hits++] = (struct hit){.line = line, .col = col, .text = off, .text_len = tl};

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistr.h>
 
 #include "ctxd/log.h"
 
@@ -260,13 +261,7 @@ static bool type_matches(const char *want, const json_t *v)
 /* Count UTF-8 code points (maxLength counts characters, not bytes). */
 static size_t utf8_len(const char *s, size_t n)
 {
-	size_t c = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (((unsigned char)s[i] & 0xC0) != 0x80) {
-			c++;
-		}
-	}
-	return c;
+	return u8_mbsnlen((const uint8_t *)s, n);
 }
 
 static int check(json_t *schema, json_t *v, const char *where, struct ctxd_error *err);
