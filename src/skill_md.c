@@ -34,15 +34,9 @@ void ctxd_skill_md_diag_add(struct ctxd_skill_diags *ds, const char *file, unsig
 			    unsigned col, const char *rule, bool error, const char *other,
 			    const char *fmt, ...)
 {
-	if (ds->n == ds->cap) {
-		size_t cap = ds->cap ? ds->cap * 2 : 4;
-		struct ctxd_skill_diag *v = realloc(ds->v, cap * sizeof(*v));
-		if (!v) {
-			ds->oom = true;
-			return;
-		}
-		ds->v = v;
-		ds->cap = cap;
+	if (ctxd_grow((void **)&ds->v, &ds->cap, ds->n + 1, sizeof(*ds->v), 4)) {
+		ds->oom = true;
+		return;
 	}
 	char msg[768];
 	va_list ap;

@@ -17,10 +17,6 @@
 #define FS_DEFAULT_ENTRIES 10000u
 #define FS_BINARY_PROBE    8192u
 
-/* Grow the array *p of *cap elements of `elem` bytes (doubling, from 64) to hold `need`.
- * Returns 0, or -1 on ENOMEM (*p unchanged). */
-int fs_grow(void **p, size_t *cap, size_t need, size_t elem);
-
 /* Append a text content block holding `text` to the CallToolResult `result`. */
 void fs_add_text_block(json_t *result, const char *text);
 

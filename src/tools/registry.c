@@ -146,17 +146,11 @@ int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, 
 				return -1;
 			}
 		}
-		if (reg->n == reg->cap) {
-			size_t cap = reg->cap ? reg->cap * 2 : 16;
-			struct reg_entry *v = realloc(reg->v, cap * sizeof(*v));
-			if (!v) {
-				json_decref(input);
-				json_decref(output);
-				ctxd_error_set(err, 0, "out of memory");
-				return -1;
-			}
-			reg->v = v;
-			reg->cap = cap;
+		if (ctxd_grow((void **)&reg->v, &reg->cap, reg->n + 1, sizeof(*reg->v), 16)) {
+			json_decref(input);
+			json_decref(output);
+			ctxd_error_set(err, 0, "out of memory");
+			return -1;
 		}
 		json_t *listed = build_entry(t, input, output);
 		json_decref(output);
