@@ -8,6 +8,7 @@
  * SSE2 (the x86-64 baseline), eight at a time in a register elsewhere.
  */
 #include "ctxd/json_write.h"
+#include "ctxd/utf8.h"
 
 #include <stdbool.h>
 #if defined(__SSE2__)
@@ -15,7 +16,6 @@
 #endif
 #include <stdio.h>
 #include <string.h>
-#include <unistr.h>
 
 #define ONES  0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
@@ -81,14 +81,6 @@ static inline size_t next_special(const char *s, size_t i, size_t n, bool utf8)
 	return i;
 }
 
-/* Length of the valid UTF-8 sequence at s[i..n), or 0 when the byte starts none. */
-static inline size_t utf8_len(const char *s, size_t i, size_t n)
-{
-	ucs4_t uc;
-	int k = u8_mbtoucr(&uc, (const uint8_t *)s + i, n - i);
-	return k > 0 ? (size_t)k : 0;
-}
-
 /* Strings up to this long are escaped in one pass into room for the worst case (six bytes
  * per input byte, \u00XX); longer ones are measured first, so that a frame of many MiB
  * does not reserve six times its size. */
@@ -104,7 +96,7 @@ static void put_body(struct ctxd_strbuf *b, const char *s, size_t n, bool utf8, 
 	if (measure) {
 		for (size_t i = next_special(s, 0, n, utf8); i < n;) {
 			if ((unsigned char)s[i] >= 0x80) {
-				size_t k = utf8_len(s, i, n);
+				size_t k = ctxd_utf8_seq(s + i, n - i);
 				extra += k ? 0 : 2; /* one byte becomes the three of U+FFFD */
 				i = next_special(s, i + (k ? k : 1), n, utf8);
 			} else {
@@ -125,15 +117,15 @@ static void put_body(struct ctxd_strbuf *b, const char *s, size_t n, bool utf8, 
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x80) {
-			size_t k = utf8_len(s, i, n);
+			size_t k = ctxd_utf8_seq(s + i, n - i);
 			if (k) { /* valid: stays in the clean run */
 				i = next_special(s, i + k, n, utf8);
 				continue;
 			}
 			memcpy(o, s + start, i - start);
 			o += i - start;
-			memcpy(o, "\xEF\xBF\xBD", 3);
-			o += 3;
+			memcpy(o, CTXD_UTF8_REPLACEMENT, CTXD_UTF8_REPLACEMENT_LEN);
+			o += CTXD_UTF8_REPLACEMENT_LEN;
 			start = ++i;
 			i = next_special(s, i, n, utf8);
 			continue;

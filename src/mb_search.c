@@ -16,6 +16,7 @@
 
 #include "ctxd/md_sections.h"
 #include "ctxd/mb_words.h"
+#include "ctxd/utf8.h"
 
 struct posting {
 	uint32_t chunk, tf;
@@ -477,7 +478,7 @@ static json_t *snippet(struct sindex *ix, const char *text, size_t ls, size_t le
 	}
 	memcpy(o + w, text + copied, le - copied);
 	w += le - copied;
-	json_t *j = ctxd_mb_json_text(o, w);
+	json_t *j = ctxd_utf8_json(o, w);
 	free(o);
 	return j;
 }
@@ -685,7 +686,7 @@ static int render(struct sindex *ix, const struct query *qr, struct hit *hits, s
 		best_line(ix, c, qr->qs, qr->nqs, hits[i].phrase, &line, &ls, &le);
 		json_t *snip = snippet(ix, ix->files[c->file].text, ls, le, qr->qs, qr->nqs);
 		json_t *h = json_pack("{s:s, s:o, s:I, s:f, s:o}", "file", ix->files[c->file].name,
-				      "heading", ctxd_mb_json_text(c->heading, strlen(c->heading)),
+				      "heading", ctxd_utf8_json(c->heading, strlen(c->heading)),
 				      "line", (json_int_t)line, "score",
 				      round(hits[i].score * 1000) / 1000, "snippet",
 				      snip ? snip : json_string(""));

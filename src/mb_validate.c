@@ -21,6 +21,7 @@
 #include "ctxd/mb_words.h"
 #include "ctxd/md_sections.h"
 #include "ctxd/uri.h"
+#include "ctxd/utf8.h"
 
 static void finding(json_t *arr, const char *sev, const char *code, const char *file,
 		    size_t line, const char *hint, const char *fmt, ...)
@@ -33,16 +34,8 @@ static void finding(json_t *arr, const char *sev, const char *code, const char *
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	json_t *m = json_string(msg);
-	if (!m) {
-		/* a heading with invalid UTF-8 quoted in the message */
-		for (char *p = msg; *p; p++) {
-			if ((unsigned char)*p >= 0x80) {
-				*p = '?';
-			}
-		}
-		m = json_string(msg);
-	}
+	/* a heading with invalid UTF-8 may be quoted in the message */
+	json_t *m = ctxd_utf8_json(msg, strnlen(msg, sizeof(msg)));
 	json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:o, s:s}", "severity", sev,
 					     "code", code, "file", file, "line", (json_int_t)line,
 					     "message", m, "hint", hint));

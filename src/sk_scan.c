@@ -15,6 +15,7 @@
 
 #include "ctxd/fsutil.h"
 #include "ctxd/sandbox.h"
+#include "ctxd/strbuf.h"
 #include "sk_priv.h"
 
 struct cand {
@@ -43,15 +44,9 @@ struct scan {
 
 static void want_add(struct scan *sc, const char *dir, const char *filter)
 {
-	if (sc->n_want == sc->cap_want) {
-		size_t cap = sc->cap_want ? sc->cap_want * 2 : 16;
-		struct watch_want *w = realloc(sc->want, cap * sizeof(*w));
-		if (!w) {
-			sc->oom = true;
-			return;
-		}
-		sc->want = w;
-		sc->cap_want = cap;
+	if (ctxd_grow((void **)&sc->want, &sc->cap_want, sc->n_want + 1, sizeof(*sc->want), 16)) {
+		sc->oom = true;
+		return;
 	}
 	char *d = strdup(dir);
 	if (!d) {
@@ -237,15 +232,9 @@ static struct ctxd_skill_doc *prev_doc(struct ctxd_skills *sk, const char *path,
 
 static void docs_add(struct scan *sc, const char *path, struct ctxd_skill_doc *doc)
 {
-	if (sc->n_docs == sc->cap_docs) {
-		size_t cap = sc->cap_docs ? sc->cap_docs * 2 : 16;
-		struct docref *d = realloc(sc->docs, cap * sizeof(*d));
-		if (!d) {
-			sc->oom = true;
-			return;
-		}
-		sc->docs = d;
-		sc->cap_docs = cap;
+	if (ctxd_grow((void **)&sc->docs, &sc->cap_docs, sc->n_docs + 1, sizeof(*sc->docs), 16)) {
+		sc->oom = true;
+		return;
 	}
 	char *p = strdup(path);
 	if (!p) {
@@ -346,15 +335,8 @@ static void cand_add(struct scan *sc, size_t bi, const char *rel, const char *ab
 		     const char *md, const char *md_name, struct ctxd_skill_doc *doc,
 		     struct files *fl)
 {
-	if (sc->n == sc->cap) {
-		size_t cap = sc->cap ? sc->cap * 2 : 16;
-		struct cand *c = realloc(sc->c, cap * sizeof(*c));
-		if (!c) {
-			sc->oom = true;
-		} else {
-			sc->c = c;
-			sc->cap = cap;
-		}
+	if (ctxd_grow((void **)&sc->c, &sc->cap, sc->n + 1, sizeof(*sc->c), 16)) {
+		sc->oom = true;
 	}
 	char *d = strdup(abs), *m = strdup(md), *r = strdup(rel);
 	if (sc->oom || !d || !m || !r) {

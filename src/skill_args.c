@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctxd/strbuf.h"
+
 static bool ident_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -101,15 +103,9 @@ static void range_add(struct ranges *r, size_t a, size_t b)
 		r->v[r->n - 1][1] = b > r->v[r->n - 1][1] ? b : r->v[r->n - 1][1];
 		return;
 	}
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 16;
-		size_t(*v)[2] = realloc(r->v, cap * sizeof(*v));
-		if (!v) {
-			r->oom = true;
-			return;
-		}
-		r->v = v;
-		r->cap = cap;
+	if (ctxd_grow((void **)&r->v, &r->cap, r->n + 1, sizeof(*r->v), 16)) {
+		r->oom = true;
+		return;
 	}
 	r->v[r->n][0] = a;
 	r->v[r->n][1] = b;

@@ -16,6 +16,8 @@
 #include <unistr.h>
 #include <yaml.h>
 
+#include "ctxd/utf8.h"
+
 #define JSON_NODES_MAX  10000
 #define JSON_DEPTH_MAX  64
 
@@ -32,15 +34,9 @@ void ctxd_skill_md_diag_add(struct ctxd_skill_diags *ds, const char *file, unsig
 			    unsigned col, const char *rule, bool error, const char *other,
 			    const char *fmt, ...)
 {
-	if (ds->n == ds->cap) {
-		size_t cap = ds->cap ? ds->cap * 2 : 4;
-		struct ctxd_skill_diag *v = realloc(ds->v, cap * sizeof(*v));
-		if (!v) {
-			ds->oom = true;
-			return;
-		}
-		ds->v = v;
-		ds->cap = cap;
+	if (ctxd_grow((void **)&ds->v, &ds->cap, ds->n + 1, sizeof(*ds->v), 4)) {
+		ds->oom = true;
+		return;
 	}
 	char msg[768];
 	va_list ap;
@@ -73,22 +69,10 @@ int ctxd_skill_md_diag_copy(struct ctxd_skill_diags *ds, const struct ctxd_skill
 
 /* ---- UTF-8 ---------------------------------------------------------------------------- */
 
-/* Offset of the first invalid UTF-8 byte in s[0..n), or n when all valid (u8_check:
- * no overlong forms, surrogates or code points past U+10FFFF). */
-static size_t utf8_invalid_at(const unsigned char *s, size_t n)
-{
-	const uint8_t *bad = u8_check(s, n);
-	return bad ? (size_t)(bad - s) : n;
-}
-
 /* Number of code points in valid UTF-8 `s`. */
 static size_t utf8_chars(const char *s)
 {
-	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		n += (*p & 0xC0) != 0x80;
-	}
-	return n;
+	return u8_mbsnlen((const uint8_t *)s, strlen(s));
 }
 
 static bool ident_char(char c)
@@ -811,7 +795,7 @@ static bool is_fence(const char *s, size_t l)
 static bool check_utf8(struct parse *p, const char *buf, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)buf;
-	size_t bad = utf8_invalid_at(u, len);
+	size_t bad = ctxd_utf8_invalid_at(buf, len);
 	if (bad == len) {
 		return true;
 	}

@@ -71,3 +71,27 @@ void ctxd_strbuf_printf(struct ctxd_strbuf *b, const char *fmt, ...)
 	va_end(ap);
 	b->len += (size_t)n;
 }
+
+int ctxd_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first)
+{
+	if (need <= *cap) {
+		return 0;
+	}
+	size_t n = *cap ? *cap : first;
+	while (n < need) {
+		if (n > SIZE_MAX / 2) {
+			return -1;
+		}
+		n *= 2;
+	}
+	if (elem && n > SIZE_MAX / elem) {
+		return -1;
+	}
+	void *q = realloc(*p, n * elem);
+	if (!q) {
+		return -1;
+	}
+	*p = q;
+	*cap = n;
+	return 0;
+}

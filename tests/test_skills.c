@@ -674,6 +674,39 @@ static void test_skills_tools(void)
 	free(desc);
 }
 
+/* A bundled file whose name is not UTF-8 (a Latin-1 e-acute) is shown with U+FFFD in
+ * skill_activate's text and JSON, as every tool shows such names (it was '?' in the JSON,
+ * and the raw byte made the text block fail). */
+static void test_skills_invalid_utf8_name(void)
+{
+	char dir[CTXD_PATH_MAX], f[CTXD_PATH_MAX + 32];
+	snprintf(dir, sizeof(dir), "%s/latin1", tmp);
+	skill(dir, "latin", "A bundled file named in Latin-1", "Body.\n");
+	snprintf(f, sizeof(f), "%s/latin/caf\xe9.txt", dir);
+	put(f, "x\n");
+	struct ctxd_config c2;
+	ctxd_config_init(&c2);
+	c2.skills_user_dirs = false;
+	ASSERT_EQ(ctxd_config_add_skills_dir(&c2, dir), 0);
+	struct ctxd_error err;
+	struct ctxd_skills *k = ctxd_sk_create(&c2, sb, NULL, &err);
+	ASSERT(k);
+	const struct ctxd_tool *act = &ctxd_skills_tools[1];
+	ASSERT_STR_EQ(act->name, "skill_activate");
+	struct ctxd_tool_ctx ctx = {&c2, sb, NULL, NULL, k};
+	json_t *args = json_pack("{s:s}", "name", "latin");
+	json_t *r = act->fn(&ctx, args);
+	json_decref(args);
+	ASSERT(r && !is_error(r));
+	json_t *files = json_object_get(sc(r), "files");
+	ASSERT_EQ(json_array_size(files), 1);
+	ASSERT_STR_EQ(json_string_value(json_array_get(files, 0)), "caf\xEF\xBF\xBD.txt");
+	ASSERT_CONTAINS(text(r), "\n- caf\xEF\xBF\xBD.txt");
+	json_decref(r);
+	ctxd_sk_destroy(k);
+	ctxd_config_finish(&c2);
+}
+
 static void test_skills_providers(void)
 {
 	struct ctxd_provider_ctx pc = {&cfg, sb, NULL, NULL};
@@ -1174,6 +1207,7 @@ int main(void)
 	RUN(test_skills_dir_cap);
 	RUN(test_skills_tools);
 	RUN(test_skills_providers);
+	RUN(test_skills_invalid_utf8_name);
 	RUN(test_skills_sep);
 	RUN(test_skills_hot_reload);
 	RUN(test_skills_lenient);

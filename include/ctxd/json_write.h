@@ -24,7 +24,7 @@ void ctxd_json_str(struct ctxd_strbuf *b, const char *s, size_t n);
 
 /* Append the JSON string literal of `n` bytes of any text (file contents, names read from
  * disk): each byte that does not start a valid UTF-8 sequence becomes U+FFFD, as
- * jansson-free code elsewhere (fs_text) does. */
+ * ctxd_utf8_repair does (utf8.h). */
 void ctxd_json_text(struct ctxd_strbuf *b, const char *s, size_t n);
 
 /* The same without the quotes: a piece of a string written in parts between a '"' the

@@ -62,8 +62,4 @@ int ctxd_mb_not_regular_errno(mode_t m);
  * truncated to fit) and returned. Any thread. */
 const char *ctxd_mb_read_error(int dirfd, const char *name, int e, char *buf, size_t n);
 
-/* A new JSON string from `len` bytes of disk text; invalid UTF-8 (and NUL) becomes U+FFFD.
- * NULL on ENOMEM. */
-json_t *ctxd_mb_json_text(const char *s, size_t len);
-
 #endif

@@ -38,4 +38,11 @@ void ctxd_strbuf_str(struct ctxd_strbuf *b, const char *s);
 void ctxd_strbuf_printf(struct ctxd_strbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Grow the array *p, of *cap elements of `elem` bytes each, to hold at least `need`
+ * elements: the capacity doubles, from `first` (> 0) when the array is empty, until `need`
+ * fits. Nothing happens when *cap >= need. Returns 0, or -1 when memory ran out or the
+ * size would overflow (then *p and *cap are unchanged and *p still owned by the caller).
+ * Not thread-safe per array; no global state. */
+int ctxd_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first);
+
 #endif

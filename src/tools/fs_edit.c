@@ -194,7 +194,7 @@ static void closest_line(const char *s, size_t len, const char *old, size_t olen
 	}
 	if (best >= 300) {
 		size_t show = bl_b - bl_a > 160 ? 160 : bl_b - bl_a;
-		show = fs_utf8_trim(s + bl_a, show);
+		show = ctxd_utf8_trim(s + bl_a, show);
 		snprintf(out, n, "; the closest line is %zu: \"%.*s\"", best_line, (int)show,
 			 s + bl_a);
 	}
@@ -681,7 +681,7 @@ json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		}
 	}
 	const char *d = diff.p ? diff.p : "";
-	json_t *dj = fs_text(d, diff.len);
+	json_t *dj = ctxd_utf8_json(d, diff.len);
 	json_t *sc = dj ? json_pack("{s:s, s:o, s:I, s:b, s:s}", "path", loc.abs, "diff", dj,
 				    "applied", (json_int_t)ne, "dryRun", dry, "sha256", sha)
 			: NULL;

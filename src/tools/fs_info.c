@@ -70,7 +70,7 @@ static int list_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 		s->truncated = true;
 		return CTXD_FS_WALK_STOP;
 	}
-	json_t *name = fs_text(e->name, e->name_len);
+	json_t *name = ctxd_utf8_json(e->name, e->name_len);
 	json_t *ent =
 	    name ? json_pack("{s:O, s:s}", "name", name, "type", type_name(e->type)) : NULL;
 	if (!ent || json_array_append_new(s->entries, ent) < 0) {
@@ -276,7 +276,7 @@ json_t *fs_list_allowed_directories(const struct ctxd_tool_ctx *ctx, json_t *arg
 	size_t n = ctxd_sandbox_root_count(ctx->sandbox);
 	for (size_t i = 0; dirs && i < n; i++) {
 		const struct ctxd_root *r = ctxd_sandbox_root(ctx->sandbox, i);
-		json_t *p = fs_text(r->path, strlen(r->path));
+		json_t *p = ctxd_utf8_json(r->path, strlen(r->path));
 		json_t *d = p ? json_pack("{s:O, s:b}", "path", p, "readOnly", r->read_only) : NULL;
 		if (!d || json_array_append_new(dirs, d) < 0) {
 			json_decref(p);

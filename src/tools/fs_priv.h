@@ -12,29 +12,13 @@
 
 #include "ctxd/strbuf.h"
 #include "ctxd/tool.h"
+#include "ctxd/utf8.h"
 
 #define FS_DEFAULT_ENTRIES 10000u
 #define FS_BINARY_PROBE    8192u
 
-/* Grow the array *p of *cap elements of `elem` bytes (doubling, from 64) to hold `need`.
- * Returns 0, or -1 on ENOMEM (*p unchanged). */
-int fs_grow(void **p, size_t *cap, size_t need, size_t elem);
-
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid or cut short. */
-size_t fs_utf8_seq(const unsigned char *s, size_t n);
-
-/* Largest prefix length <= n of s that does not end inside a UTF-8 sequence. */
-size_t fs_utf8_trim(const char *s, size_t n);
-
-/* Offset of the first invalid UTF-8 byte in s[0..n), or SIZE_MAX when there is none. */
-size_t fs_utf8_invalid_at(const char *s, size_t n);
-
 /* Append a text content block holding `text` to the CallToolResult `result`. */
 void fs_add_text_block(json_t *result, const char *text);
-
-/* A new JSON string from `len` bytes of disk text; invalid UTF-8 becomes U+FFFD.
- * NULL on ENOMEM. */
-json_t *fs_text(const char *s, size_t len);
 
 /* An isError CallToolResult with a printf-style message made valid UTF-8. New reference. */
 json_t *fs_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

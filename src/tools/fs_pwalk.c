@@ -194,7 +194,7 @@ static bool past_cut(const struct ctxd_fs_pw *w, const struct task *t)
 
 static int heap_push(struct ctxd_fs_pw *w, struct task t)
 {
-	if (fs_grow((void **)&w->heap, &w->cap_heap, w->n_heap + 1, sizeof(*w->heap)) < 0) {
+	if (ctxd_grow((void **)&w->heap, &w->cap_heap, w->n_heap + 1, sizeof(*w->heap), 64) < 0) {
 		return -1;
 	}
 	size_t i = w->n_heap++;
@@ -302,8 +302,8 @@ static int reading_add(void *ud, const char *nm, size_t len, enum ctxd_fs_walk_t
 	struct reading *r = ud;
 	struct slot *s = r->s;
 	if (r->n >= UINT32_MAX - 1 || r->nb + len + 1 > UINT32_MAX ||
-	    fs_grow((void **)&s->ents, &s->cap_ents, r->n + 1, sizeof(*s->ents)) < 0 ||
-	    fs_grow((void **)&s->names, &s->cap_names, r->nb + len + 1, 1) < 0) {
+	    ctxd_grow((void **)&s->ents, &s->cap_ents, r->n + 1, sizeof(*s->ents), 64) < 0 ||
+	    ctxd_grow((void **)&s->names, &s->cap_names, r->nb + len + 1, 1, 64) < 0) {
 		return -ENOMEM;
 	}
 	s->ents[r->n++] = (struct ctxd_fs_pw_ent){
@@ -375,7 +375,7 @@ static struct ctxd_fs_pw_node *node_new(struct ctxd_fs_pw *w, struct ctxd_fs_pw_
 	/* beyond PW_FD_DEPTH, directories open from the ancestor at that depth */
 	c->anchor = d->depth < PW_FD_DEPTH ? d : d->anchor;
 	pthread_mutex_lock(&w->mu);
-	int rc = fs_grow((void **)&w->all, &w->cap_all, w->n_all + 1, sizeof(*w->all));
+	int rc = ctxd_grow((void **)&w->all, &w->cap_all, w->n_all + 1, sizeof(*w->all), 64);
 	if (rc == 0) {
 		w->all[w->n_all++] = c;
 	}
@@ -546,7 +546,8 @@ static size_t run_dir(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_nod
 		if ((f & CTXD_FS_PW_DESCEND) && is_dir &&
 		    !(o->max_depth && d->depth + 1 >= o->max_depth)) {
 			struct ctxd_fs_pw_node *c = node_new(w, d, i, s->path, rel_len);
-			if (!c || fs_grow((void **)&kids, &cap_kids, n_kids + 1, sizeof(*kids)) < 0) {
+			if (!c ||
+			    ctxd_grow((void **)&kids, &cap_kids, n_kids + 1, sizeof(*kids), 64) < 0) {
 				if (o->ops->free_state) {
 					o->ops->free_state(o->ud, child_state);
 				}
@@ -577,7 +578,7 @@ static size_t run_dir(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_nod
 		if (!(d->ents[i].flags & CTXD_FS_PW_FILE) || cnt++ == 0 || (cnt - 1) % PW_BATCH) {
 			continue;
 		}
-		if (fs_grow((void **)&kids, &cap_kids, n_kids + 1, sizeof(*kids)) < 0) {
+		if (ctxd_grow((void **)&kids, &cap_kids, n_kids + 1, sizeof(*kids), 64) < 0) {
 			set_stop(w, STOP_NOMEM);
 			break;
 		}

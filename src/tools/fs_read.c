@@ -188,8 +188,8 @@ json_t *fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	const char *base = slash ? slash + 1 : loc.abs;
 	if (size > cap) {
 		json_t *link = json_pack("{s:s, s:s, s:o, s:s, s:I}", "type", "resource_link", "uri",
-					 uri, "name", fs_text(base, strlen(base)), "mimeType", mime,
-					 "size", (json_int_t)size);
+					 uri, "name", ctxd_utf8_json(base, strlen(base)), "mimeType",
+					 mime, "size", (json_int_t)size);
 		char note[CTXD_PATH_MAX + 200];
 		snprintf(note, sizeof(note),
 			 "%s is %zu bytes, over the %zu-byte inline limit (limits.media_bytes); "
@@ -426,7 +426,7 @@ json_t *fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
 	size_t files = 0, dirs = 0;
 	for (size_t i = 0; entries && i < s.n; i++) {
 		const struct sized *e = &s.v[i];
-		json_t *nm = fs_text(e->name, strlen(e->name));
+		json_t *nm = ctxd_utf8_json(e->name, strlen(e->name));
 		json_t *j = nm ? json_pack("{s:O, s:s, s:I}", "name", nm, "type", kind(e->type),
 					   "size", (json_int_t)e->size)
 			       : NULL;
@@ -517,7 +517,7 @@ static int tree_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 	if (!s->kinds[k]) {
 		s->kinds[k] = json_string(kind(k));
 	}
-	json_t *name = fs_text(e->name, e->name_len);
+	json_t *name = ctxd_utf8_json(e->name, e->name_len);
 	json_t *node = json_object();
 	if (!name || !node || !s->kinds[k] || json_object_set_new_nocheck(node, "name", name) < 0 ||
 	    json_object_set_nocheck(node, "type", s->kinds[k]) < 0 ||
@@ -617,7 +617,7 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 		goto out;
 	}
 	/* The text block is an indented listing (same facts as the JSON tree, far fewer
-	 * tokens than escaped JSON); names were made valid UTF-8 by fs_text. */
+	 * tokens than escaped JSON); names were made valid UTF-8 by ctxd_utf8_json. */
 	struct ctxd_strbuf t = s.text;
 	s.text = (struct ctxd_strbuf){0};
 	if (s.n == 0) {

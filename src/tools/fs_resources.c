@@ -64,8 +64,8 @@ static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
 			}
 			const char *mime = fs_sniff_mime(NULL, 0, de->d_name);
 			json_t *j = json_pack("{s:s, s:o, s:I}", "uri", uri, "name",
-			                      fs_text(de->d_name, strlen(de->d_name)), "size",
-			                      (json_int_t)st.st_size);
+			                      ctxd_utf8_json(de->d_name, strlen(de->d_name)),
+			                      "size", (json_int_t)st.st_size);
 			if (j && mime) {
 				json_object_set_new(j, "mimeType", json_string(mime));
 			}
@@ -130,7 +130,7 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	}
 	close(fd);
 	const char *mime = fs_sniff_mime((const unsigned char *)buf, n, loc.abs);
-	bool text = !fs_looks_binary(buf, n) && fs_utf8_invalid_at(buf, n) == SIZE_MAX &&
+	bool text = !fs_looks_binary(buf, n) && ctxd_utf8_invalid_at(buf, n) == n &&
 	            (!mime || strncmp(mime, "text/", 5) == 0 || strstr(mime, "json") ||
 	             strstr(mime, "xml") || strstr(mime, "yaml"));
 	json_t *c = text ? json_pack("{s:s, s:s, s:s%}", "uri", uri, "mimeType",
@@ -193,7 +193,7 @@ static int complete_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 			ctxd_strbuf_add(&b, "/", 1);
 		}
 		if (!b.oom) {
-			json_array_append_new(s->out, fs_text(b.p, b.len));
+			json_array_append_new(s->out, ctxd_utf8_json(b.p, b.len));
 		}
 		free(b.p);
 	}
@@ -240,7 +240,7 @@ static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 			if (strncmp(rp, v, strlen(v)) == 0) {
 				(*total)++;
 				if (json_array_size(out) < 100) {
-					json_array_append_new(out, fs_text(rp, strlen(rp)));
+					json_array_append_new(out, ctxd_utf8_json(rp, strlen(rp)));
 				}
 			}
 		}

@@ -86,14 +86,8 @@ static uint64_t glob_step(const struct glob *g, uint64_t m, const char *comp)
 /* Compile one brace-free pattern. Returns 0, or -1 when it has too many components. */
 static int glob_compile(struct globset *gs, const char *pat, size_t len, bool exclude)
 {
-	if (gs->n == gs->cap) {
-		size_t c = gs->cap ? gs->cap * 2 : 8;
-		struct glob *v = realloc(gs->v, c * sizeof(*v));
-		if (!v) {
-			return -ENOMEM;
-		}
-		gs->v = v;
-		gs->cap = c;
+	if (ctxd_grow((void **)&gs->v, &gs->cap, gs->n + 1, sizeof(*gs->v), 8)) {
+		return -ENOMEM;
 	}
 	struct glob *g = &gs->v[gs->n];
 	memset(g, 0, sizeof(*g));

@@ -125,7 +125,7 @@ static void rd_feed(struct reader *r, const char *p, size_t n)
 			r->done = true;
 			if (r->line == r->want_start) {
 				rd_append(r, p, r->cap - r->out_len);
-				r->out_len = fs_utf8_trim(r->out, r->out_len);
+				r->out_len = ctxd_utf8_trim(r->out, r->out_len);
 				r->partial = true;
 				r->end_line = r->line;
 				r->next_offset = r->line + 1;
@@ -263,7 +263,7 @@ static json_t *numbered(const char *s, size_t n, size_t first)
 		free(b.p);
 		return NULL;
 	}
-	json_t *j = fs_text(b.p ? b.p : "", b.len);
+	json_t *j = ctxd_utf8_json(b.p ? b.p : "", b.len);
 	free(b.p);
 	return j;
 }
@@ -466,8 +466,8 @@ json_t *fs_read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		memmove(r.out, r.out + 3, r.out_len - 3);
 		r.out_len -= 3;
 	}
-	size_t bad = fs_utf8_invalid_at(r.out, r.out_len);
-	if (bad != SIZE_MAX) {
+	size_t bad = ctxd_utf8_invalid_at(r.out, r.out_len);
+	if (bad != r.out_len) {
 		res = fs_fail("'%s' is not UTF-8 text (invalid byte 0x%02X in the selection, %zu bytes "
 		              "into it); it may use another encoding (e.g. Latin-1 or UTF-16) or be "
 		              "binary. Use read_media_file for images and audio",

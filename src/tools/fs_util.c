@@ -1,6 +1,5 @@
-/* fs_util.c - helpers every file tool shares: UTF-8 repair of text from disk (invalid
- * sequences become U+FFFD, so a stray Latin-1 byte never turns into a protocol error),
- * isError results, the path argument, the entry limit, binary detection, the depth-cut
+/* fs_util.c - helpers every file tool shares: isError results (made valid UTF-8, invalid
+ * sequences as U+FFFD), the path argument, the entry limit, binary detection, the depth-cut
  * report. Calls nothing else of the file tools.
  */
 #include "ctxd/tools_fs.h"
@@ -22,127 +21,13 @@
 #include "ctxd/json_write.h"
 #include "ctxd/provider.h"
 #include "ctxd/sandbox.h"
+#include "ctxd/utf8.h"
 #include "fs_priv.h"
 #include "fs_pwalk.h"
 #include "fs_walk.h"
 #include "schemas/schemas.h"
 
 /* ---- small helpers ---------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid or cut short. */
-size_t fs_utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	if (c < 0x80) {
-		return 1;
-	}
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xBF;
-	if (c >= 0xC2 && c <= 0xDF) {
-		len = 2;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		if (c == 0xE0) {
-			lo = 0xA0;
-		} else if (c == 0xED) {
-			hi = 0x9F;
-		}
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		if (c == 0xF0) {
-			lo = 0x90;
-		} else if (c == 0xF4) {
-			hi = 0x8F;
-		}
-	} else {
-		return 0;
-	}
-	if (n < len || s[1] < lo || s[1] > hi) {
-		return 0;
-	}
-	for (size_t i = 2; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80) {
-			return 0;
-		}
-	}
-	return len;
-}
-
-/* Offset of the first invalid UTF-8 byte, or SIZE_MAX. ASCII runs are skipped eight bytes
- * at a time (file text is mostly ASCII). */
-size_t fs_utf8_invalid_at(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = 0; i < n;) {
-		uint64_t w;
-		if (i + 8 <= n && (memcpy(&w, u + i, 8), (w & 0x8080808080808080ULL) == 0)) {
-			i += 8;
-			continue;
-		}
-		if (u[i] < 0x80) {
-			i++;
-			continue;
-		}
-		size_t k = fs_utf8_seq(u + i, n - i);
-		if (k == 0) {
-			return i;
-		}
-		i += k;
-	}
-	return SIZE_MAX;
-}
-
-json_t *fs_text(const char *s, size_t len)
-{
-	/* checked here, faster than jansson's byte-by-byte check, which is then skipped */
-	if (fs_utf8_invalid_at(s, len) == SIZE_MAX) {
-		return json_stringn_nocheck(s, len);
-	}
-	json_t *j;
-	/* Worst case every byte becomes the 3-byte replacement character. */
-	if (len > (SIZE_MAX - 1) / 3) {
-		return NULL;
-	}
-	char *o = malloc(len * 3 + 1);
-	if (!o) {
-		return NULL;
-	}
-	size_t w = 0;
-	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = 0; i < len;) {
-		size_t k = fs_utf8_seq(u + i, len - i);
-		if (k == 0) {
-			memcpy(o + w, "\xEF\xBF\xBD", 3);
-			w += 3;
-			i++;
-		} else {
-			memcpy(o + w, u + i, k);
-			w += k;
-			i += k;
-		}
-	}
-	j = json_stringn_nocheck(o, w); /* valid UTF-8 by construction */
-	free(o);
-	return j;
-}
-
-/* Largest prefix length <= n of s that does not end inside a UTF-8 sequence. */
-size_t fs_utf8_trim(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = n;
-	size_t back = 0;
-	while (i > 0 && back < 4 && (u[i - 1] & 0xC0) == 0x80) {
-		i--;
-		back++;
-	}
-	if (i == 0 || u[i - 1] < 0xC0) {
-		return n;
-	}
-	/* u[i-1] is a lead byte: keep it only when its sequence is complete. */
-	size_t need = u[i - 1] >= 0xF0 ? 4 : u[i - 1] >= 0xE0 ? 3 : 2;
-	return back + 1 >= need ? n : i - 1;
-}
 
 /* An isError result; the message is made valid UTF-8 (a long path may be cut mid-way). */
 json_t *fs_fail(const char *fmt, ...)
@@ -153,18 +38,11 @@ json_t *fs_fail(const char *fmt, ...)
 	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	size_t len = n < 0 ? 0 : (size_t)n >= sizeof(msg) ? sizeof(msg) - 1 : (size_t)n;
-	len = fs_utf8_trim(msg, len);
-	msg[len] = '\0';
-	unsigned char *u = (unsigned char *)msg;
-	for (size_t i = 0; i < len;) {
-		size_t k = fs_utf8_seq(u + i, len - i);
-		if (k == 0) {
-			u[i++] = '?';
-		} else {
-			i += k;
-		}
-	}
-	return ctxd_tool_error("%s", msg);
+	struct ctxd_strbuf b = {0};
+	ctxd_utf8_repair(&b, msg, ctxd_utf8_trim(msg, len));
+	json_t *r = b.oom ? NULL : ctxd_tool_error("%s", b.p ? b.p : "");
+	free(b.p);
+	return r;
 }
 
 void fs_report_depth_cut(struct ctxd_strbuf *t, json_t *why, size_t too_deep)

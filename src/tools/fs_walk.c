@@ -57,24 +57,6 @@ struct walk {
 	char dents[FS_WALK_DENTS_BUF];
 };
 
-int fs_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap) {
-		return 0;
-	}
-	size_t n = *cap ? *cap : 64;
-	while (n < need) {
-		n *= 2;
-	}
-	void *q = realloc(*p, n * elem);
-	if (!q) {
-		return -1;
-	}
-	*p = q;
-	*cap = n;
-	return 0;
-}
-
 static enum ctxd_fs_walk_type type_of_mode(mode_t m)
 {
 	if (S_ISREG(m)) {
@@ -151,8 +133,8 @@ int ctxd_fs_read_dir(int fd, char *buf, size_t buf_len, const struct ctxd_job *j
 static int walk_add(void *ud, const char *nm, size_t len, enum ctxd_fs_walk_type type)
 {
 	struct walk *w = ud;
-	if (fs_grow((void **)&w->ents, &w->cap_ents, w->n_ents + 1, sizeof(*w->ents)) ||
-	    fs_grow((void **)&w->names, &w->cap_names, w->n_names + len + 1, 1)) {
+	if (ctxd_grow((void **)&w->ents, &w->cap_ents, w->n_ents + 1, sizeof(*w->ents), 64) ||
+	    ctxd_grow((void **)&w->names, &w->cap_names, w->n_names + len + 1, 1, 64)) {
 		return -ENOMEM;
 	}
 	struct ent *e = &w->ents[w->n_ents++];
@@ -193,7 +175,8 @@ static int read_dir(struct walk *w, int fd, size_t *lo, size_t *hi)
 /* Push a frame for the directory open as `fd` (ownership passes to the walk). */
 static int push(struct walk *w, int fd, size_t rel_len)
 {
-	if (fs_grow((void **)&w->frames, &w->cap_frames, w->n_frames + 1, sizeof(*w->frames))) {
+	if (ctxd_grow((void **)&w->frames, &w->cap_frames, w->n_frames + 1, sizeof(*w->frames),
+		      64)) {
 		close(fd);
 		return -ENOMEM;
 	}

@@ -100,21 +100,15 @@ static size_t arena_put(struct grep *g, const char *s, size_t n)
 
 static void add_hit(struct grep *g, size_t line, size_t col, const char *t, size_t tl)
 {
-	if (g->n_hits == g->cap_hits) {
-		size_t c = g->cap_hits ? g->cap_hits * 2 : 256;
-		struct hit *h = realloc(g->hits, c * sizeof(*h));
-		if (!h) {
-			g->oom = true;
-			return;
-		}
-		g->hits = h;
-		g->cap_hits = c;
+	if (ctxd_grow((void **)&g->hits, &g->cap_hits, g->n_hits + 1, sizeof(*g->hits), 256)) {
+		g->oom = true;
+		return;
 	}
 	if (tl > 0 && t[tl - 1] == '\r') {
 		tl--;
 	}
 	if (tl > GREP_LINE_SHOW) {
-		tl = fs_utf8_trim(t, GREP_LINE_SHOW);
+		tl = ctxd_utf8_trim(t, GREP_LINE_SHOW);
 	}
 	size_t off = arena_put(g, t, tl);
 	g->hits[g->n_hits++] = (struct hit){.line = line, .col = col, .text = off, .text_len = tl};

@@ -12,6 +12,7 @@
 
 #include "ctxd/fsutil.h"
 #include "ctxd/mb_store.h"
+#include "ctxd/utf8.h"
 #include "memory_bank_priv.h"
 
 /* ---- memory_bank_list -------------------------------------------------------------- */
@@ -26,7 +27,7 @@ static json_t *headings_json(const char *buf, size_t len)
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(a, json_pack("{s:i, s:o, s:I}", "level", s[i].level, "text",
-						   ctxd_mb_json_text(buf + s[i].title,
+						   ctxd_utf8_json(buf + s[i].title,
 									      s[i].title_len),
 						   "line", (json_int_t)s[i].line));
 	}
@@ -149,7 +150,7 @@ static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct rea
 		s = secs[i].start;
 		e = secs[i].end;
 		first_line = secs[i].line;
-		heading = ctxd_mb_json_text(data + secs[i].title, secs[i].title_len);
+		heading = ctxd_utf8_json(data + secs[i].title, secs[i].title_len);
 		free(secs);
 	}
 	/* lines of [s, e) */
@@ -182,7 +183,7 @@ static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct rea
 	o->cap -= p - from;
 	size_t start_line = o->offset <= total ? o->offset : total + 1;
 	json_t *j = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:b}", "file", f, "sha256", sha,
-			      "content", ctxd_mb_json_text(data + from, p - from),
+			      "content", ctxd_utf8_json(data + from, p - from),
 			      "totalLines", (json_int_t)total, "startLine", (json_int_t)start_line,
 			      "endLine", (json_int_t)(start_line + got - 1), "fileLine",
 			      (json_int_t)(first_line + start_line - 1), "truncated", truncated);

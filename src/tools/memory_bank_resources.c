@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctxd/memory_bank.h"
+#include "ctxd/utf8.h"
 
 /* ---- resources: memory-bank://<project>/<file> ------------------------------------- */
 
@@ -120,7 +121,7 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	}
 	close(dir.fd);
 	json_t *r = json_pack("[{s:s, s:s, s:o}]", "uri", uri, "mimeType", "text/markdown", "text",
-			      ctxd_mb_json_text(data, len));
+			      ctxd_utf8_json(data, len));
 	free(data);
 	if (!r) {
 		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "out of memory");

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistr.h>
 
 #include "ctxd/log.h"
 
@@ -145,17 +146,11 @@ int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, 
 				return -1;
 			}
 		}
-		if (reg->n == reg->cap) {
-			size_t cap = reg->cap ? reg->cap * 2 : 16;
-			struct reg_entry *v = realloc(reg->v, cap * sizeof(*v));
-			if (!v) {
-				json_decref(input);
-				json_decref(output);
-				ctxd_error_set(err, 0, "out of memory");
-				return -1;
-			}
-			reg->v = v;
-			reg->cap = cap;
+		if (ctxd_grow((void **)&reg->v, &reg->cap, reg->n + 1, sizeof(*reg->v), 16)) {
+			json_decref(input);
+			json_decref(output);
+			ctxd_error_set(err, 0, "out of memory");
+			return -1;
 		}
 		json_t *listed = build_entry(t, input, output);
 		json_decref(output);
@@ -260,13 +255,7 @@ static bool type_matches(const char *want, const json_t *v)
 /* Count UTF-8 code points (maxLength counts characters, not bytes). */
 static size_t utf8_len(const char *s, size_t n)
 {
-	size_t c = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (((unsigned char)s[i] & 0xC0) != 0x80) {
-			c++;
-		}
-	}
-	return c;
+	return u8_mbsnlen((const uint8_t *)s, n);
 }
 
 static int check(json_t *schema, json_t *v, const char *where, struct ctxd_error *err);

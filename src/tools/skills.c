@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <unistr.h>
 
 #include "ctxd/fsutil.h"
 #include "ctxd/skill_args.h"
@@ -51,25 +50,10 @@ static json_t *fail(const char *fmt, ...)
 	return ctxd_tool_error("%s", msg);
 }
 
-/* A JSON string from disk text (a path): invalid UTF-8 bytes become '?'. */
+/* A JSON string from disk text (a path): invalid UTF-8 bytes become U+FFFD. */
 json_t *ctxd_skills_jstr(const char *s)
 {
-	json_t *j = json_string(s);
-	if (j) {
-		return j;
-	}
-	char *c = strdup(s);
-	if (!c) {
-		return NULL;
-	}
-	for (unsigned char *p = (unsigned char *)c; *p; p++) {
-		if (*p >= 0x80) {
-			*p = '?';
-		}
-	}
-	j = json_string(c);
-	free(c);
-	return j;
+	return ctxd_utf8_json(s, strlen(s));
 }
 
 bool ctxd_skills_is_text(const char *buf, size_t len)
@@ -357,14 +341,18 @@ static json_t *skill_activate(const struct ctxd_tool_ctx *ctx, json_t *args)
 	struct ctxd_strbuf t = {0};
 	json_t *res = NULL;
 	if (rc == 0 && files) {
-		ctxd_strbuf_printf(&t, "Skill: %s\nBase directory: %s\n\n", k->name, k->dir);
+		/* folder and file names may be any bytes: shown with U+FFFD, as in the JSON */
+		ctxd_strbuf_printf(&t, "Skill: %s\nBase directory: ", k->name);
+		ctxd_utf8_repair(&t, k->dir, strlen(k->dir));
+		ctxd_strbuf_str(&t, "\n\n");
 		ctxd_strbuf_str(&t, body);
 		if (k->n_files) {
 			ctxd_strbuf_str(&t, "\n\nBundled files (paths relative to the base "
 					    "directory; read one with skill_read_file):");
 		}
 		for (size_t i = 0; i < k->n_files; i++) {
-			ctxd_strbuf_printf(&t, "\n- %s", k->files[i]);
+			ctxd_strbuf_str(&t, "\n- ");
+			ctxd_utf8_repair(&t, k->files[i], strlen(k->files[i]));
 			if (json_array_append_new(files, ctxd_skills_jstr(k->files[i])) < 0) {
 				t.oom = true;
 				break;
@@ -394,42 +382,13 @@ static json_t *skill_activate(const struct ctxd_tool_ctx *ctx, json_t *args)
 static char *utf8_repair(const char *s, size_t n, size_t *out_len, size_t *replaced)
 {
 	struct ctxd_strbuf b = {0};
-	*replaced = 0;
-	const uint8_t *p = (const uint8_t *)s, *e = p + n;
-	while (p < e) {
-		const uint8_t *bad = u8_check(p, (size_t)(e - p));
-		size_t ok = bad ? (size_t)(bad - p) : (size_t)(e - p);
-		ctxd_strbuf_add(&b, (const char *)p, ok);
-		if (!bad) {
-			break;
-		}
-		ctxd_strbuf_add(&b, "\xEF\xBF\xBD", 3);
-		(*replaced)++;
-		p = bad + 1;
-	}
+	*replaced = ctxd_utf8_repair(&b, s, n);
 	if (b.oom || (!b.p && !(b.p = calloc(1, 1)))) {
 		free(b.p);
 		return NULL;
 	}
 	*out_len = b.len;
 	return b.p;
-}
-
-/* Keep s[0, n) from ending inside a UTF-8 sequence: the length to keep. */
-size_t ctxd_skills_utf8_cut(const char *s, size_t n)
-{
-	size_t back = 0;
-	while (back < 4 && back < n && ((unsigned char)s[n - 1 - back] & 0xC0) == 0x80) {
-		back++;
-	}
-	if (back < n) {
-		unsigned char lead = (unsigned char)s[n - 1 - back];
-		size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-		if (need > back + 1) {
-			return n - 1 - back;
-		}
-	}
-	return n;
 }
 
 struct window {
@@ -476,7 +435,7 @@ static void text_feed(struct text_read *r, const struct window *w, size_t cap, c
 			if (r->line == w->offset) {
 				ctxd_strbuf_add(&r->out, p, cap - r->out.len);
 				r->out.len =
-				    ctxd_skills_utf8_cut(r->out.p ? r->out.p : "", r->out.len);
+				    ctxd_utf8_trim(r->out.p ? r->out.p : "", r->out.len);
 				r->partial = true;
 				r->end_line = r->line;
 				r->next = r->line + 1;

@@ -34,7 +34,7 @@ static size_t cut_len(const struct centry *e, size_t cap)
 	if (e->desc_len <= cap) {
 		return e->desc_len;
 	}
-	size_t n = ctxd_skills_utf8_cut(e->desc, cap);
+	size_t n = ctxd_utf8_trim(e->desc, cap);
 	for (size_t k = n; k > 0 && n - k < 24; k--) {
 		if (e->desc[k - 1] == ' ') {
 			return k - 1;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "ctxd/skills.h"
+#include "ctxd/utf8.h"
 
 #define RESOURCE_MAX ((size_t)16 << 20) /* SEP-2640 per-skill total */
 
@@ -57,9 +58,6 @@ bool ctxd_skills_has_file(const struct ctxd_skill *k, const char *rel);
  * larger: arguments can never amplify a body past it. */
 int ctxd_skills_activate(const struct ctxd_skills *sk, const struct ctxd_skill *k,
 			 const char *args, char **out, char *msg, size_t n);
-
-/* Keep s[0, n) from ending inside a UTF-8 sequence: the length to keep. */
-size_t ctxd_skills_utf8_cut(const char *s, size_t n);
 
 /* skill_activate's description without the catalogue, and with it (the tool's `describe`;
  * skills_catalogue.c). */
