@@ -472,6 +472,270 @@ out:
 
 #define MAX_POS 8
 
+/* One edit_file call: the target, the file as read and its conventions, the text being
+ * edited (LF line ends, no BOM) and the current edit's oldText/newText. */
+struct edit_run {
+	const struct ctxd_tool_ctx *ctx;
+	size_t ne; /* number of edits */
+	int dfd;
+	char name[CTXD_PATH_MAX];
+	struct ctxd_sandbox_loc loc;
+	char *raw;
+	size_t rlen;
+	mode_t mode;
+	bool bom, crlf, has_cr;
+	struct text cur, orig, on, nn;
+};
+
+/* Read the file, check expectedSha256 and that it is text, and set up cur and orig; false
+ * with *res set (NULL when out of memory) otherwise. */
+static bool edit_load(struct edit_run *e, const char *expected, json_t **res)
+{
+	int rc = fs_read_existing(e->dfd, e->name, &e->loc, &e->raw, &e->rlen, &e->mode, res);
+	if (rc == 1) {
+		*res = fs_fail("'%s' does not exist; use write_file to create it", e->loc.abs);
+	}
+	if (rc != 0) {
+		return false;
+	}
+	if ((*res = fs_check_sha(expected, e->raw, e->rlen, true, &e->loc))) {
+		return false;
+	}
+	e->bom = e->rlen >= 3 && memcmp(e->raw, "\xEF\xBB\xBF", 3) == 0;
+	const char *body = e->raw + (e->bom ? 3 : 0);
+	size_t blen = e->rlen - (e->bom ? 3 : 0);
+	if (fs_looks_binary(body, blen < FS_BINARY_PROBE ? blen : FS_BINARY_PROBE)) {
+		*res = fs_fail("'%s' is a binary file (it contains NUL bytes); edit_file edits text",
+			       e->loc.abs);
+		return false;
+	}
+	e->crlf = all_crlf(body, blen);
+	e->has_cr = memchr(body, '\r', blen) != NULL;
+	if (e->crlf ? to_lf(body, blen, &e->cur) < 0 : dup_n(body, blen, &e->cur) < 0) {
+		return false;
+	}
+	if (!(e->orig.p = malloc(e->cur.len + 1))) {
+		return false;
+	}
+	memcpy(e->orig.p, e->cur.p, e->cur.len + 1);
+	e->orig.len = e->cur.len;
+	return true;
+}
+
+/* Edit i's oldText and newText into e->on and e->nn, normalized to the file's line ends;
+ * false with *res set (NULL when out of memory) when they are missing or oldText is empty. */
+static bool edit_texts(struct edit_run *e, json_t *ed, size_t i, json_t **res)
+{
+	json_t *jo = json_object_get(ed, "oldText"), *jn = json_object_get(ed, "newText");
+	if (!json_is_string(jo) || !json_is_string(jn)) {
+		*res = fs_fail("edit %zu of %zu needs string oldText and newText", i + 1, e->ne);
+		return false;
+	}
+	/* the model writes LF; CR-LF in its text is normalized unless the file mixes */
+	tx_free(&e->on);
+	tx_free(&e->nn);
+	if (!e->has_cr || e->crlf) {
+		if (to_lf(json_string_value(jo), json_string_length(jo), &e->on) < 0 ||
+		    to_lf(json_string_value(jn), json_string_length(jn), &e->nn) < 0) {
+			return false;
+		}
+	} else if (dup_n(json_string_value(jo), json_string_length(jo), &e->on) < 0 ||
+		   dup_n(json_string_value(jn), json_string_length(jn), &e->nn) < 0) {
+		return false;
+	}
+	if (e->on.len == 0) {
+		*res = fs_fail("edit %zu of %zu: oldText is empty; give the exact text to "
+			       "replace",
+			       i + 1, e->ne);
+		return false;
+	}
+	return true;
+}
+
+/* The first `n` line numbers in `at`, comma-separated, into `where` (cut at its size). */
+static void line_list(char *where, size_t size, const size_t *at, size_t n)
+{
+	size_t k = 0;
+	where[0] = '\0';
+	for (size_t q = 0; q < n; q++) {
+		k += (size_t)snprintf(where + k, size - k, "%s%zu", q ? ", " : "", at[q]);
+		if (k >= size) {
+			break;
+		}
+	}
+}
+
+/* Edit i has no exact match: apply the whitespace-tolerant one; false with *res set (NULL
+ * when out of memory) when that matches nothing, or more than once without replaceAll. */
+static bool edit_apply_ws(struct edit_run *e, size_t i, bool all, json_t **res)
+{
+	size_t pos[MAX_POS];
+	long w = apply_ws(&e->cur, e->on.p, e->on.len, e->nn.p, e->nn.len, all, e->ctx->job, pos,
+			  MAX_POS);
+	if (w == CANCELLED) {
+		*res = fs_fail("edit of '%s' cancelled; nothing was written", e->loc.abs);
+		return false;
+	}
+	if (w < 0) {
+		return false;
+	}
+	if (w == 1 || (w > 1 && all)) {
+		return true;
+	}
+	if (w > 1) {
+		char where[128];
+		line_list(where, sizeof(where), pos, w < MAX_POS ? (size_t)w : MAX_POS);
+		*res = fs_fail("edit %zu of %zu: oldText matches %ld times in '%s' when "
+			       "whitespace is ignored (at lines %s%s); include more "
+			       "surrounding lines to make it unique, or set replaceAll",
+			       i + 1, e->ne, w, e->loc.abs, where, w > MAX_POS ? ", ..." : "");
+		return false;
+	}
+	char hint[300];
+	closest_line(e->cur.p, e->cur.len, e->on.p, e->on.len, hint, sizeof(hint));
+	*res = fs_fail("edit %zu of %zu: oldText matches 0 times in '%s' (also with "
+		       "whitespace ignored)%s%s",
+		       i + 1, e->ne, e->loc.abs, hint,
+		       i > 0 ? "; note that earlier edits were applied first" : "");
+	return false;
+}
+
+/* Apply edit i to e->cur: its exact match, else the whitespace-tolerant one; false with
+ * *res set (NULL when out of memory) when it cannot be applied. */
+static bool edit_apply_one(struct edit_run *e, json_t *ed, size_t i, json_t **res)
+{
+	bool all = json_is_true(json_object_get(ed, "replaceAll"));
+	if (!edit_texts(e, ed, i, res)) {
+		return false;
+	}
+	size_t pos[MAX_POS];
+	size_t c = count_occ(e->cur.p, e->cur.len, e->on.p, e->on.len, pos, MAX_POS);
+	if (c == 1 || (c > 1 && all)) {
+		int r2 = c == 1 ? tx_splice(&e->cur, pos[0], pos[0] + e->on.len, e->nn.p, e->nn.len)
+				: replace_all(&e->cur, e->on.p, e->on.len, e->nn.p, e->nn.len, c);
+		return r2 >= 0;
+	}
+	if (c == 0) {
+		return edit_apply_ws(e, i, all, res);
+	}
+	size_t shown = c < MAX_POS ? c : MAX_POS;
+	for (size_t q = 0; q < shown; q++) {
+		pos[q] = line_of(e->cur.p, pos[q]);
+	}
+	char where[128];
+	line_list(where, sizeof(where), pos, shown);
+	*res = fs_fail("edit %zu of %zu: oldText matches %zu times in '%s' (at lines %s%s); "
+		       "include more surrounding lines to make it unique, or set "
+		       "replaceAll: true",
+		       i + 1, e->ne, c, e->loc.abs, where, c > MAX_POS ? ", ..." : "");
+	return false;
+}
+
+/* Apply every edit in order; false with *res set (NULL when out of memory) at the first
+ * that fails or when cancelled. */
+static bool edit_apply_all(struct edit_run *e, json_t *edits, json_t **res)
+{
+	size_t i;
+	json_t *ed;
+	json_array_foreach(edits, i, ed)
+	{
+		if (ctxd_job_cancelled(e->ctx->job)) {
+			*res = fs_fail("edit of '%s' cancelled; nothing was written", e->loc.abs);
+			return false;
+		}
+		if (!edit_apply_one(e, ed, i, res)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* e->cur back in the file's conventions (CRLF, the BOM): a new buffer of *olen bytes (plus
+ * one spare), NULL when out of memory. */
+static char *edit_encode(const struct edit_run *e, size_t *olen)
+{
+	size_t extra = e->bom ? 3 : 0;
+	if (e->crlf) {
+		for (size_t q = 0; q < e->cur.len; q++) {
+			extra += e->cur.p[q] == '\n';
+		}
+	}
+	*olen = e->cur.len + extra;
+	char *out = malloc(*olen + 1);
+	if (!out) {
+		return NULL;
+	}
+	size_t w = 0;
+	if (e->bom) {
+		memcpy(out, "\xEF\xBB\xBF", 3);
+		w = 3;
+	}
+	if (e->crlf) {
+		for (size_t q = 0; q < e->cur.len; q++) {
+			if (e->cur.p[q] == '\n') {
+				out[w++] = '\r';
+			}
+			out[w++] = e->cur.p[q];
+		}
+	} else {
+		memcpy(out + w, e->cur.p, e->cur.len);
+	}
+	return out;
+}
+
+/* Write the edited file unless this is a dry run or nothing changed, filling its sha256
+ * and *changed; false with *res set (NULL when out of memory) otherwise. */
+static bool edit_write(struct edit_run *e, bool dry, char *sha, bool *changed, json_t **res)
+{
+	size_t olen;
+	char *out = edit_encode(e, &olen);
+	if (!out) {
+		return false;
+	}
+	ctxd_sha256_hex(out, olen, sha);
+	*changed = olen != e->rlen || memcmp(out, e->raw, e->rlen) != 0;
+	bool ok = true;
+	if (!dry && *changed) {
+		struct ctxd_error err = {0};
+		if (ctxd_atomic_write(e->dfd, e->name, out, olen, (int)e->mode, false, &err) < 0) {
+			*res = fs_fail("cannot write '%s': %s", e->loc.abs, err.msg);
+			ok = false;
+		}
+	}
+	free(out);
+	return ok;
+}
+
+/* The tool result: the diff as text and structuredContent; NULL when out of memory. */
+static json_t *edit_result(const struct edit_run *e, const struct ctxd_strbuf *diff, bool dry,
+			   const char *sha, bool changed)
+{
+	const char *d = diff->p ? diff->p : "";
+	json_t *dj = ctxd_utf8_json(d, diff->len);
+	json_t *sc = dj ? json_pack("{s:s, s:o, s:I, s:b, s:s}", "path", e->loc.abs, "diff", dj,
+				    "applied", (json_int_t)e->ne, "dryRun", dry, "sha256", sha)
+			: NULL;
+	if (!sc) {
+		return NULL;
+	}
+	struct ctxd_strbuf t = {0};
+	if (!changed) {
+		ctxd_strbuf_printf(&t, "No changes: the edits leave '%s' as it was", e->loc.abs);
+	} else {
+		ctxd_strbuf_str(&t, json_string_value(dj));
+		if (dry) {
+			ctxd_strbuf_str(&t, "(dry run: nothing was written)");
+		}
+	}
+	if (t.oom) {
+		json_decref(sc);
+		return NULL;
+	}
+	json_t *res = ctxd_tool_result(t.p, sc);
+	free(t.p);
+	return res;
+}
+
 json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
@@ -486,233 +750,45 @@ json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	bool dry = json_is_true(json_object_get(args, "dryRun"));
 	const char *expected = fs_opt_str(args, "expectedSha256", NULL);
-	char name[CTXD_PATH_MAX];
-	struct ctxd_sandbox_loc loc;
+	struct edit_run e = {.ctx = ctx, .ne = ne, .mode = 0644};
 	json_t *res = NULL;
-	int dfd = fs_write_target(ctx, path, plen, name, &loc, &res);
-	if (dfd < 0) {
+	e.dfd = fs_write_target(ctx, path, plen, e.name, &e.loc, &res);
+	if (e.dfd < 0) {
 		return res;
 	}
-	if (!dry && (res = fs_refuse_read_only(&loc))) {
-		close(dfd);
+	if (!dry && (res = fs_refuse_read_only(&e.loc))) {
+		close(e.dfd);
 		return res;
 	}
 	/* A dry run only reads: replacements are atomic renames, so no lock is needed. */
 	struct ctxd_dir_lock lk = {.fd = -1};
-	if (!dry && (res = fs_lock_dir(dfd, &loc, &lk))) {
-		close(dfd);
+	if (!dry && (res = fs_lock_dir(e.dfd, &e.loc, &lk))) {
+		close(e.dfd);
 		return res;
 	}
-	char *raw = NULL;
-	size_t rlen = 0;
-	mode_t mode = 0644;
-	struct text cur = {0}, orig = {0}, on = {0}, nn = {0};
 	struct ctxd_strbuf diff = {0};
-	char *out = NULL;
-	int rc = fs_read_existing(dfd, name, &loc, &raw, &rlen, &mode, &res);
-	if (rc == 1) {
-		res = fs_fail("'%s' does not exist; use write_file to create it", loc.abs);
-	}
-	if (rc != 0) {
-		goto out;
-	}
-	if ((res = fs_check_sha(expected, raw, rlen, true, &loc))) {
-		goto out;
-	}
-	bool bom = rlen >= 3 && memcmp(raw, "\xEF\xBB\xBF", 3) == 0;
-	const char *body = raw + (bom ? 3 : 0);
-	size_t blen = rlen - (bom ? 3 : 0);
-	if (fs_looks_binary(body, blen < FS_BINARY_PROBE ? blen : FS_BINARY_PROBE)) {
-		res = fs_fail("'%s' is a binary file (it contains NUL bytes); edit_file edits text",
-			      loc.abs);
-		goto out;
-	}
-	bool crlf = all_crlf(body, blen);
-	bool has_cr = memchr(body, '\r', blen) != NULL;
-	if (crlf ? to_lf(body, blen, &cur) < 0 : dup_n(body, blen, &cur) < 0) {
-		goto out;
-	}
-	if (!(orig.p = malloc(cur.len + 1))) {
-		goto out;
-	}
-	memcpy(orig.p, cur.p, cur.len + 1);
-	orig.len = cur.len;
-
-	size_t i;
-	json_t *ed;
-	size_t pos[MAX_POS];
-	json_array_foreach(edits, i, ed)
-	{
-		if (ctxd_job_cancelled(ctx->job)) {
-			res = fs_fail("edit of '%s' cancelled; nothing was written", loc.abs);
-			goto out;
-		}
-		json_t *jo = json_object_get(ed, "oldText"), *jn = json_object_get(ed, "newText");
-		if (!json_is_string(jo) || !json_is_string(jn)) {
-			res = fs_fail("edit %zu of %zu needs string oldText and newText", i + 1, ne);
-			goto out;
-		}
-		bool all = json_is_true(json_object_get(ed, "replaceAll"));
-		/* the model writes LF; CR-LF in its text is normalized unless the file mixes */
-		tx_free(&on);
-		tx_free(&nn);
-		if (!has_cr || crlf) {
-			if (to_lf(json_string_value(jo), json_string_length(jo), &on) < 0 ||
-			    to_lf(json_string_value(jn), json_string_length(jn), &nn) < 0) {
-				goto out;
-			}
-		} else if (dup_n(json_string_value(jo), json_string_length(jo), &on) < 0 ||
-			   dup_n(json_string_value(jn), json_string_length(jn), &nn) < 0) {
-			goto out;
-		}
-		if (on.len == 0) {
-			res = fs_fail("edit %zu of %zu: oldText is empty; give the exact text to "
-				      "replace",
-				      i + 1, ne);
-			goto out;
-		}
-		size_t c = count_occ(cur.p, cur.len, on.p, on.len, pos, MAX_POS);
-		if (c == 1 || (c > 1 && all)) {
-			int r2 = c == 1 ? tx_splice(&cur, pos[0], pos[0] + on.len, nn.p, nn.len)
-					: replace_all(&cur, on.p, on.len, nn.p, nn.len, c);
-			if (r2 < 0) {
-				goto out;
-			}
-			continue;
-		}
-		if (c == 0) {
-			long w = apply_ws(&cur, on.p, on.len, nn.p, nn.len, all, ctx->job, pos,
-					  MAX_POS);
-			if (w == CANCELLED) {
-				res = fs_fail("edit of '%s' cancelled; nothing was written",
-					      loc.abs);
-				goto out;
-			}
-			if (w < 0) {
-				goto out;
-			}
-			if (w == 1 || (w > 1 && all)) {
-				continue;
-			}
-			if (w > 1) {
-				char where[128] = "";
-				size_t k = 0;
-				for (long q = 0; q < w && q < MAX_POS; q++) {
-					k += (size_t)snprintf(where + k, sizeof(where) - k,
-							      "%s%zu", q ? ", " : "", pos[q]);
-					if (k >= sizeof(where)) {
-						break;
-					}
-				}
-				res = fs_fail("edit %zu of %zu: oldText matches %ld times in '%s' when "
-					      "whitespace is ignored (at lines %s%s); include more "
-					      "surrounding lines to make it unique, or set replaceAll",
-					      i + 1, ne, w, loc.abs, where,
-					      w > MAX_POS ? ", ..." : "");
-				goto out;
-			}
-			char hint[300];
-			closest_line(cur.p, cur.len, on.p, on.len, hint, sizeof(hint));
-			res = fs_fail("edit %zu of %zu: oldText matches 0 times in '%s' (also with "
-				      "whitespace ignored)%s%s",
-				      i + 1, ne, loc.abs, hint,
-				      i > 0 ? "; note that earlier edits were applied first" : "");
-			goto out;
-		}
-		char where[128] = "";
-		size_t k = 0;
-		for (size_t q = 0; q < c && q < MAX_POS; q++) {
-			k += (size_t)snprintf(where + k, sizeof(where) - k, "%s%zu", q ? ", " : "",
-					      line_of(cur.p, pos[q]));
-			if (k >= sizeof(where)) {
-				break;
-			}
-		}
-		res = fs_fail("edit %zu of %zu: oldText matches %zu times in '%s' (at lines %s%s); "
-			      "include more surrounding lines to make it unique, or set "
-			      "replaceAll: true",
-			      i + 1, ne, c, loc.abs, where, c > MAX_POS ? ", ..." : "");
-		goto out;
-	}
-
-	int dr = fs_unified_diff(loc.abs, orig.p, orig.len, cur.p, cur.len, ctx->job, &diff);
-	if (dr == CANCELLED) {
-		res = fs_fail("edit of '%s' cancelled; nothing was written", loc.abs);
-		goto out;
-	}
-	if (dr < 0) {
-		goto out;
-	}
-	/* back to the file's conventions: CRLF and the BOM */
-	size_t extra = bom ? 3 : 0;
-	if (crlf) {
-		for (size_t q = 0; q < cur.len; q++) {
-			extra += cur.p[q] == '\n';
-		}
-	}
-	size_t olen = cur.len + extra;
-	out = malloc(olen + 1);
-	if (!out) {
-		goto out;
-	}
-	size_t w = 0;
-	if (bom) {
-		memcpy(out, "\xEF\xBB\xBF", 3);
-		w = 3;
-	}
-	if (crlf) {
-		for (size_t q = 0; q < cur.len; q++) {
-			if (cur.p[q] == '\n') {
-				out[w++] = '\r';
-			}
-			out[w++] = cur.p[q];
-		}
-	} else {
-		memcpy(out + w, cur.p, cur.len);
-	}
 	char sha[CTXD_SHA256_HEX_LEN + 1];
-	ctxd_sha256_hex(out, olen, sha);
-	bool changed = olen != rlen || memcmp(out, raw, rlen) != 0;
-	if (!dry && changed) {
-		struct ctxd_error err = {0};
-		if (ctxd_atomic_write(dfd, name, out, olen, (int)mode, false, &err) < 0) {
-			res = fs_fail("cannot write '%s': %s", loc.abs, err.msg);
-			goto out;
-		}
-	}
-	const char *d = diff.p ? diff.p : "";
-	json_t *dj = ctxd_utf8_json(d, diff.len);
-	json_t *sc = dj ? json_pack("{s:s, s:o, s:I, s:b, s:s}", "path", loc.abs, "diff", dj,
-				    "applied", (json_int_t)ne, "dryRun", dry, "sha256", sha)
-			: NULL;
-	if (!sc) {
+	bool changed = false;
+	if (!edit_load(&e, expected, &res) || !edit_apply_all(&e, edits, &res)) {
 		goto out;
 	}
-	struct ctxd_strbuf t = {0};
-	if (!changed) {
-		ctxd_strbuf_printf(&t, "No changes: the edits leave '%s' as it was", loc.abs);
-	} else {
-		ctxd_strbuf_str(&t, json_string_value(dj));
-		if (dry) {
-			ctxd_strbuf_str(&t, "(dry run: nothing was written)");
-		}
-	}
-	if (t.oom) {
-		json_decref(sc);
+	int dr = fs_unified_diff(e.loc.abs, e.orig.p, e.orig.len, e.cur.p, e.cur.len, ctx->job,
+				 &diff);
+	if (dr == CANCELLED) {
+		res = fs_fail("edit of '%s' cancelled; nothing was written", e.loc.abs);
 		goto out;
 	}
-	res = ctxd_tool_result(t.p, sc);
-	free(t.p);
+	if (dr >= 0 && edit_write(&e, dry, sha, &changed, &res)) {
+		res = edit_result(&e, &diff, dry, sha, changed);
+	}
 out:
 	ctxd_dir_unlock(&lk);
-	close(dfd);
-	free(raw);
-	free(out);
+	close(e.dfd);
+	free(e.raw);
 	free(diff.p);
-	tx_free(&cur);
-	tx_free(&orig);
-	tx_free(&on);
-	tx_free(&nn);
+	tx_free(&e.cur);
+	tx_free(&e.orig);
+	tx_free(&e.on);
+	tx_free(&e.nn);
 	return res;
 }
-

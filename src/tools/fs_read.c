@@ -548,6 +548,95 @@ static int tree_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 	return CTXD_FS_WALK_CONTINUE;
 }
 
+/* Compile excludePatterns into s->ex; false with *res set (NULL when out of memory) when
+ * one is not a non-empty glob of a usable length. */
+static bool tree_excludes(json_t *args, struct tree_state *s, json_t **res)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(args, "excludePatterns"), i, v)
+	{
+		if (!json_is_string(v) || json_string_length(v) == 0) {
+			*res = fs_fail("argument 'excludePatterns[%zu]' must be a non-empty glob", i);
+			return false;
+		}
+		int rc = ctxd_fs_globs_add(&s->ex, json_string_value(v), json_string_length(v));
+		if (rc < 0) {
+			*res = rc == -E2BIG
+			           ? fs_fail("argument 'excludePatterns[%zu]' is longer than "
+			                     "%d bytes: shorten the glob",
+			                     i, CTXD_FS_GLOB_MAX)
+			           : NULL;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Append to the listing t the notes on what the tree leaves out, and each reason to why. */
+static void tree_notes(const struct tree_state *s, const struct ctxd_fs_walk_stats *st,
+                       bool timed_out, struct ctxd_strbuf *t, json_t *why)
+{
+	if (s->n == 0) {
+		ctxd_strbuf_str(t, "(empty directory)\n");
+	}
+	if (s->truncated) {
+		ctxd_strbuf_printf(t, "\n(truncated after %zu entries: use maxDepth or excludePatterns)",
+			     s->max);
+		json_array_append_new(why, json_string("entries"));
+	}
+	if (timed_out) {
+		ctxd_strbuf_str(t,
+		                "\n(stopped at the call's time limit (limits.call_ms): the tree "
+		                "is incomplete; list a smaller directory)");
+		json_array_append_new(why, json_string("deadline"));
+	}
+	if (s->too_deep + st->too_long) {
+		ctxd_strbuf_printf(t,
+		                   "\n(%zu entries lie deeper than %d levels or the %d-byte path "
+		                   "limit and are not shown: call directory_tree on a deeper "
+		                   "directory to see them)",
+		                   s->too_deep + st->too_long, TREE_MAX_DEPTH, CTXD_PATH_MAX);
+		json_array_append_new(why, json_string("depth"));
+	}
+	if (st->unreadable) {
+		ctxd_strbuf_printf(t, "\n(%zu directories could not be read and were skipped: the tree "
+				 "may be incomplete)",
+			     st->unreadable);
+	}
+}
+
+/* The tool result: the indented listing as text, the JSON tree (borrowed, not stolen) in
+ * structuredContent; NULL when out of memory. */
+static json_t *tree_result(struct tree_state *s, const char *base, json_t *tree,
+                           const struct ctxd_fs_walk_stats *st, bool timed_out)
+{
+	/* The text block is an indented listing (same facts as the JSON tree, far fewer
+	 * tokens than escaped JSON); names were made valid UTF-8 by ctxd_utf8_json. */
+	struct ctxd_strbuf t = s->text;
+	s->text = (struct ctxd_strbuf){0};
+	json_t *why = json_array();
+	tree_notes(s, st, timed_out, &t, why);
+	json_t *text = t.oom ? NULL : json_stringn_nocheck(t.p, t.len);
+	free(t.p);
+	json_t *sc =
+	    text ? json_pack("{s:s, s:O, s:I, s:b, s:I}", "path", base, "tree", tree, "entries",
+	                     (json_int_t)s->n, "truncated", json_array_size(why) > 0, "unreadable",
+	                     (json_int_t)st->unreadable)
+	         : NULL;
+	if (sc && json_array_size(why)) {
+		json_object_set(sc, "truncatedReasons", why);
+	}
+	json_decref(why);
+	json_t *res = sc ? json_pack("{s:[{s:s, s:o}], s:o}", "content", "type", "text", "text",
+				     text, "structuredContent", sc)
+			 : NULL;
+	if (!sc) {
+		json_decref(text);
+	}
+	return res;
+}
+
 json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
@@ -556,23 +645,10 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 		return fs_fail("argument 'path' is required");
 	}
 	struct tree_state s = {.max = fs_cfg_entries(ctx)};
-	size_t i;
-	json_t *v;
-	json_array_foreach(json_object_get(args, "excludePatterns"), i, v)
-	{
-		if (!json_is_string(v) || json_string_length(v) == 0) {
-			ctxd_fs_globs_finish(&s.ex);
-			return fs_fail("argument 'excludePatterns[%zu]' must be a non-empty glob", i);
-		}
-		int rc = ctxd_fs_globs_add(&s.ex, json_string_value(v), json_string_length(v));
-		if (rc < 0) {
-			ctxd_fs_globs_finish(&s.ex);
-			return rc == -E2BIG
-			           ? fs_fail("argument 'excludePatterns[%zu]' is longer than "
-			                     "%d bytes: shorten the glob",
-			                     i, CTXD_FS_GLOB_MAX)
-			           : NULL;
-		}
+	json_t *res = NULL;
+	if (!tree_excludes(args, &s, &res)) {
+		ctxd_fs_globs_finish(&s.ex);
+		return res;
 	}
 	json_t *md = json_object_get(args, "maxDepth");
 	if (json_is_integer(md) && json_integer_value(md) > 0) {
@@ -603,69 +679,16 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 	struct ctxd_fs_walk_stats st = {0};
 	int rc = tree ? ctxd_fs_walk(fd, &o, &st) : -ENOMEM;
 	close(fd);
-	json_t *res = NULL;
-	if (s.oom || rc == -ENOMEM) {
-		goto out;
-	}
-	if (rc == -ECANCELED) {
-		res = fs_fail("directory_tree of '%s' cancelled", loc.abs);
-		goto out;
-	}
 	bool timed_out = rc == -ETIMEDOUT;
-	if (rc < 0 && !timed_out) {
+	if (s.oom || rc == -ENOMEM) {
+		res = NULL;
+	} else if (rc == -ECANCELED) {
+		res = fs_fail("directory_tree of '%s' cancelled", loc.abs);
+	} else if (rc < 0 && !timed_out) {
 		res = fs_fail("cannot read '%s': %s", loc.abs, strerror(-rc));
-		goto out;
+	} else {
+		res = tree_result(&s, loc.abs, tree, &st, timed_out);
 	}
-	/* The text block is an indented listing (same facts as the JSON tree, far fewer
-	 * tokens than escaped JSON); names were made valid UTF-8 by ctxd_utf8_json. */
-	struct ctxd_strbuf t = s.text;
-	s.text = (struct ctxd_strbuf){0};
-	if (s.n == 0) {
-		ctxd_strbuf_str(&t, "(empty directory)\n");
-	}
-	json_t *why = json_array();
-	if (s.truncated) {
-		ctxd_strbuf_printf(&t, "\n(truncated after %zu entries: use maxDepth or excludePatterns)",
-			     s.max);
-		json_array_append_new(why, json_string("entries"));
-	}
-	if (timed_out) {
-		ctxd_strbuf_str(&t,
-		                "\n(stopped at the call's time limit (limits.call_ms): the tree "
-		                "is incomplete; list a smaller directory)");
-		json_array_append_new(why, json_string("deadline"));
-	}
-	if (s.too_deep + st.too_long) {
-		ctxd_strbuf_printf(&t,
-		                   "\n(%zu entries lie deeper than %d levels or the %d-byte path "
-		                   "limit and are not shown: call directory_tree on a deeper "
-		                   "directory to see them)",
-		                   s.too_deep + st.too_long, TREE_MAX_DEPTH, CTXD_PATH_MAX);
-		json_array_append_new(why, json_string("depth"));
-	}
-	if (st.unreadable) {
-		ctxd_strbuf_printf(&t, "\n(%zu directories could not be read and were skipped: the tree "
-				 "may be incomplete)",
-			     st.unreadable);
-	}
-	json_t *text = t.oom ? NULL : json_stringn_nocheck(t.p, t.len);
-	free(t.p);
-	json_t *sc =
-	    text ? json_pack("{s:s, s:O, s:I, s:b, s:I}", "path", loc.abs, "tree", tree, "entries",
-	                     (json_int_t)s.n, "truncated", json_array_size(why) > 0, "unreadable",
-	                     (json_int_t)st.unreadable)
-	         : NULL;
-	if (sc && json_array_size(why)) {
-		json_object_set(sc, "truncatedReasons", why);
-	}
-	json_decref(why);
-	res = sc ? json_pack("{s:[{s:s, s:o}], s:o}", "content", "type", "text", "text", text,
-			     "structuredContent", sc)
-		 : NULL;
-	if (!sc) {
-		json_decref(text);
-	}
-out:
 	json_decref(tree);
 	for (int k = 0; k < 4; k++) {
 		json_decref(s.kinds[k]);

@@ -378,6 +378,206 @@ static int cmp_rel(const void *a, const void *b, void *arena)
 	return strcmp(base + *(const size_t *)a, base + *(const size_t *)b);
 }
 
+/* Compile `pattern` and every excludePatterns glob into gs; false with *res set (NULL when
+ * out of memory) when one is empty or unusable. */
+static bool search_globs(json_t *args, const char *pattern, struct globset *gs, json_t **res)
+{
+	size_t budget = GLOB_MAX_ALTS;
+	int rc = glob_expand(gs, pattern, false, &budget);
+	if (rc < 0) {
+		if (rc != -ENOMEM) {
+			*res = glob_refused("pattern", pattern, rc);
+		}
+		return false;
+	}
+	json_t *ex = json_object_get(args, "excludePatterns");
+	size_t i;
+	json_t *v;
+	json_array_foreach(ex, i, v)
+	{
+		const char *xp = json_string_value(v);
+		if (!xp || xp[0] == '\0') {
+			*res = fs_fail("argument 'excludePatterns[%zu]' must be a non-empty glob", i);
+			return false;
+		}
+		budget = GLOB_MAX_ALTS;
+		rc = glob_expand(gs, xp, true, &budget);
+		if (rc < 0) {
+			if (rc != -ENOMEM) {
+				char arg[48];
+				snprintf(arg, sizeof(arg), "excludePatterns[%zu]", i);
+				*res = glob_refused(arg, xp, rc);
+			}
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A search's walk: the options and start path its tree points into (they must outlive it,
+ * until ctxd_fs_pw_free), the tree, the ignore files above the start. */
+struct search_walk {
+	struct ctxd_fs_pw_opts o;
+	char abs[2 * CTXD_PATH_MAX];
+	struct ctxd_fs_pw *w;
+	struct ctxd_fs_ignore_level *above;
+	bool timed_out; /* the call's deadline cut the walk short */
+};
+
+/* Walk the tree under fd (opened at loc) classifying entries against s's globs, into sw.
+ * False with *res set (NULL when out of memory or aborted) when the walk failed. */
+static bool search_walk(const struct ctxd_tool_ctx *ctx, json_t *args, int fd,
+                        const struct ctxd_sandbox_loc *loc, struct search_state *s,
+                        uint64_t *root_state, struct search_walk *sw, json_t **res)
+{
+	size_t max_depth = 0;
+	fs_int_arg(args, "maxDepth", &max_depth);
+	static const struct ctxd_fs_pw_ops ops = {.classify = search_classify,
+	                                          .free_state = search_free_state};
+	sw->o = (struct ctxd_fs_pw_opts){
+	    .max_depth = (unsigned)(max_depth > 4096 ? 4096 : max_depth),
+	    .limit = s->max,
+	    .ops = &ops,
+	    .ud = s,
+	    .root_state = root_state,
+	};
+	if (ctxd_fs_pw_prepare(&sw->o, ctx, loc, !json_is_false(json_object_get(args, "respectGitignore")),
+	                       sw->abs, sizeof(sw->abs), &sw->above) < 0) {
+		return false;
+	}
+	int rc = ctxd_fs_pw_run(fd, &sw->o, &sw->w);
+	if (rc == -ENOMEM || rc == -ECONNABORTED) {
+		return false;
+	}
+	if (rc == -ECANCELED) {
+		*res = fs_fail("search in '%s' cancelled", loc->abs);
+		return false;
+	}
+	sw->timed_out = rc == -ETIMEDOUT;
+	if (rc < 0 && !sw->timed_out) {
+		*res = fs_fail("cannot search '%s': %s", loc->abs, strerror(-rc));
+		return false;
+	}
+	return true;
+}
+
+/* The matches' absolute paths, each JSON-escaped once into esc (it is written twice: in the
+ * text and in matches); path i is esc[eoff[i], eoff[i + 1]). *blen is the length of the
+ * location's prefix with its '/'. False when out of memory. */
+static bool search_escape(const struct search_merge *m, const char *base, struct ctxd_strbuf *esc,
+                          size_t **eoff, size_t *blen)
+{
+	/* Absolute path = the location's display path + "/" + rel ("/" root: no doubling). */
+	*blen = strlen(base);
+	bool slash_root = *blen == 1 && base[0] == '/';
+	*eoff = malloc((m->n + 1) * sizeof(**eoff));
+	char *full = malloc(*blen + 1 + CTXD_PATH_MAX);
+	if (!*eoff || !full) {
+		free(full);
+		return false;
+	}
+	memcpy(full, base, *blen);
+	if (!slash_root) {
+		full[(*blen)++] = '/';
+	}
+	ctxd_strbuf_reserve(esc, m->arena_len + m->n * *blen + m->arena_len / 8);
+	for (size_t i = 0; i < m->n; i++) {
+		const char *rel = m->arena + m->offs[i];
+		size_t rl = strlen(rel);
+		memcpy(full + *blen, rel, rl);
+		(*eoff)[i] = esc->len;
+		ctxd_json_text_part(esc, full, *blen + rl);
+	}
+	(*eoff)[m->n] = esc->len;
+	free(full);
+	return true;
+}
+
+/* The notes after the matches (none found, truncated, deadline, depth, unreadable) and the
+ * truncatedReasons, each as ",\"reason\"". */
+static void search_notes(const struct search_merge *m, bool timed_out, struct ctxd_strbuf *notes,
+                         struct ctxd_strbuf *why)
+{
+	if (m->n == 0) {
+		ctxd_strbuf_str(notes, "No matches found\n");
+	}
+	if (m->truncated) {
+		ctxd_strbuf_printf(notes,
+		                   "(truncated after %zu matches; narrow the pattern or the path)\n",
+		                   m->max);
+		ctxd_strbuf_str(why, ",\"maxResults\"");
+	}
+	if (timed_out) {
+		ctxd_strbuf_str(notes, "(stopped at the call's time limit (limits.call_ms): the "
+		                       "result is incomplete; search a smaller directory)\n");
+		ctxd_strbuf_str(why, ",\"deadline\"");
+	}
+	if (m->too_long) {
+		fs_report_depth_cut(notes, NULL, m->too_long);
+		ctxd_strbuf_str(why, ",\"depth\"");
+	}
+	if (m->unreadable) {
+		ctxd_strbuf_printf(notes,
+		                   "(%zu directories could not be read and were skipped: the "
+		                   "result may be incomplete)\n",
+		                   m->unreadable);
+	}
+}
+
+/* The tool result for the sorted matches, written as JSON straight into ctx->out (or a
+ * local buffer); NULL when out of memory. */
+static json_t *search_result(const struct ctxd_tool_ctx *ctx, const char *base,
+                             const char *pattern, const struct search_merge *m, bool timed_out)
+{
+	struct ctxd_strbuf esc = {0}, notes = {0}, why = {0};
+	size_t *eoff = NULL, blen;
+	if (!search_escape(m, base, &esc, &eoff, &blen)) {
+		free(eoff);
+		return NULL;
+	}
+	search_notes(m, timed_out, &notes, &why);
+
+	struct ctxd_strbuf local = {0}, *b = ctx->out ? ctx->out : &local;
+	size_t from = b->len;
+	ctxd_strbuf_reserve(b, 2 * esc.len + 4 * m->n + 2 * notes.len + 2 * blen + 4 * strlen(pattern) +
+	                           256);
+	ctxd_strbuf_str(b, "{\"content\":[{\"type\":\"text\",\"text\":\"");
+	for (size_t i = 0; i < m->n; i++) {
+		ctxd_strbuf_add(b, esc.p + eoff[i], eoff[i + 1] - eoff[i]);
+		ctxd_strbuf_add(b, "\\n", 2);
+	}
+	if (notes.len) {
+		ctxd_json_text_part(b, notes.p, notes.len);
+	}
+	b->len -= 2; /* the text's last "\n" */
+	ctxd_strbuf_str(b, "\"}],\"structuredContent\":{\"path\":");
+	ctxd_json_text(b, base, strlen(base));
+	ctxd_strbuf_str(b, ",\"pattern\":");
+	ctxd_json_text(b, pattern, strlen(pattern));
+	ctxd_strbuf_str(b, ",\"matches\":[");
+	for (size_t i = 0; i < m->n; i++) {
+		ctxd_strbuf_add(b, i ? ",\"" : "\"", i ? 2 : 1);
+		ctxd_strbuf_add(b, esc.p + eoff[i], eoff[i + 1] - eoff[i]);
+		ctxd_strbuf_add(b, "\"", 1);
+	}
+	ctxd_strbuf_printf(b, "],\"count\":%zu,\"truncated\":%s,\"unreadable\":%zu", m->n,
+	                   why.len ? "true" : "false", m->unreadable);
+	if (why.len) {
+		ctxd_strbuf_str(b, ",\"truncatedReasons\":[");
+		ctxd_strbuf_add(b, why.p + 1, why.len - 1);
+		ctxd_strbuf_str(b, "]");
+	}
+	ctxd_strbuf_str(b, "}}");
+	if (esc.oom || notes.oom || why.oom) {
+		b->oom = true;
+	}
+	free(esc.p);
+	free(notes.p);
+	free(why.p);
+	free(eoff);
+	return ctxd_tool_written(ctx, b, from);
+}
+
 json_t *fs_search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
@@ -391,40 +591,11 @@ json_t *fs_search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	struct search_state s = {.max = fs_cfg_entries(ctx)};
 	struct search_merge m = {.max = s.max};
-	struct ctxd_fs_pw *w = NULL;
-	struct ctxd_fs_ignore_level *above = NULL;
+	struct search_walk sw = {0};
 	uint64_t *root_state = NULL;
 	json_t *res = NULL;
 	int fd = -1;
-	size_t budget = GLOB_MAX_ALTS;
-	int rc = glob_expand(&s.gs, pattern, false, &budget);
-	if (rc == 0) {
-		json_t *ex = json_object_get(args, "excludePatterns");
-		size_t i;
-		json_t *v;
-		json_array_foreach(ex, i, v)
-		{
-			const char *xp = json_string_value(v);
-			if (!xp || xp[0] == '\0') {
-				res = fs_fail(
-				    "argument 'excludePatterns[%zu]' must be a non-empty glob", i);
-				goto out;
-			}
-			budget = GLOB_MAX_ALTS;
-			rc = glob_expand(&s.gs, xp, true, &budget);
-			if (rc < 0) {
-				if (rc != -ENOMEM) {
-					char arg[48];
-					snprintf(arg, sizeof(arg), "excludePatterns[%zu]", i);
-					res = glob_refused(arg, xp, rc);
-				}
-				goto out;
-			}
-		}
-	} else if (rc != -ENOMEM) {
-		res = glob_refused("pattern", pattern, rc);
-		goto out;
-	} else {
+	if (!search_globs(args, pattern, &s.gs, &res)) {
 		goto out;
 	}
 	unsigned n_slots = ctxd_fs_pw_slots(ctx->pool);
@@ -445,136 +616,19 @@ json_t *fs_search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		res = fs_open_dir_failed(path, &err);
 		goto out;
 	}
-	size_t max_depth = 0;
-	fs_int_arg(args, "maxDepth", &max_depth);
-	static const struct ctxd_fs_pw_ops ops = {.classify = search_classify,
-	                                          .free_state = search_free_state};
-	struct ctxd_fs_pw_opts o = {
-	    .max_depth = (unsigned)(max_depth > 4096 ? 4096 : max_depth),
-	    .limit = s.max,
-	    .ops = &ops,
-	    .ud = &s,
-	    .root_state = root_state,
-	};
-	char abs[2 * CTXD_PATH_MAX];
-	if (ctxd_fs_pw_prepare(&o, ctx, &loc, !json_is_false(json_object_get(args, "respectGitignore")),
-	                       abs, sizeof(abs), &above) < 0) {
+	if (!search_walk(ctx, args, fd, &loc, &s, root_state, &sw, &res)) {
 		goto out;
 	}
-	rc = ctxd_fs_pw_run(fd, &o, &w);
-	if (rc == -ENOMEM || rc == -ECONNABORTED) {
-		goto out;
-	}
-	if (rc == -ECANCELED) {
-		res = fs_fail("search in '%s' cancelled", loc.abs);
-		goto out;
-	}
-	bool timed_out = rc == -ETIMEDOUT;
-	if (rc < 0 && !timed_out) {
-		res = fs_fail("cannot search '%s': %s", loc.abs, strerror(-rc));
-		goto out;
-	}
-	if (ctxd_fs_pw_each(w, search_each, &m) == -ENOMEM || m.oom) {
+	if (ctxd_fs_pw_each(sw.w, search_each, &m) == -ENOMEM || m.oom) {
 		goto out;
 	}
 	if (m.n > 1) {
 		qsort_r(m.offs, m.n, sizeof(*m.offs), cmp_rel, m.arena);
 	}
-
-	/* Absolute path = the location's display path + "/" + rel ("/" root: no doubling).
-	 * Each path is escaped once and written twice: in the text and in matches. */
-	size_t blen = strlen(loc.abs);
-	bool slash_root = blen == 1 && loc.abs[0] == '/';
-	struct ctxd_strbuf esc = {0}, notes = {0};
-	size_t *eoff = malloc((m.n + 1) * sizeof(*eoff));
-	char *full = malloc(blen + 1 + CTXD_PATH_MAX);
-	if (!eoff || !full) {
-		free(eoff);
-		free(full);
-		goto out;
-	}
-	memcpy(full, loc.abs, blen);
-	if (!slash_root) {
-		full[blen++] = '/';
-	}
-	ctxd_strbuf_reserve(&esc, m.arena_len + m.n * blen + m.arena_len / 8);
-	for (size_t i = 0; i < m.n; i++) {
-		const char *rel = m.arena + m.offs[i];
-		size_t rl = strlen(rel);
-		memcpy(full + blen, rel, rl);
-		eoff[i] = esc.len;
-		ctxd_json_text_part(&esc, full, blen + rl);
-	}
-	eoff[m.n] = esc.len;
-	free(full);
-	if (m.n == 0) {
-		ctxd_strbuf_str(&notes, "No matches found\n");
-	}
-	struct ctxd_strbuf why = {0};
-	if (m.truncated) {
-		ctxd_strbuf_printf(&notes,
-		                   "(truncated after %zu matches; narrow the pattern or the path)\n",
-		                   s.max);
-		ctxd_strbuf_str(&why, ",\"maxResults\"");
-	}
-	if (timed_out) {
-		ctxd_strbuf_str(&notes, "(stopped at the call's time limit (limits.call_ms): the "
-		                        "result is incomplete; search a smaller directory)\n");
-		ctxd_strbuf_str(&why, ",\"deadline\"");
-	}
-	if (m.too_long) {
-		fs_report_depth_cut(&notes, NULL, m.too_long);
-		ctxd_strbuf_str(&why, ",\"depth\"");
-	}
-	if (m.unreadable) {
-		ctxd_strbuf_printf(&notes,
-		                   "(%zu directories could not be read and were skipped: the "
-		                   "result may be incomplete)\n",
-		                   m.unreadable);
-	}
-
-	struct ctxd_strbuf local = {0}, *b = ctx->out ? ctx->out : &local;
-	size_t from = b->len;
-	ctxd_strbuf_reserve(b, 2 * esc.len + 4 * m.n + 2 * notes.len + 2 * blen + 4 * strlen(pattern) +
-	                           256);
-	ctxd_strbuf_str(b, "{\"content\":[{\"type\":\"text\",\"text\":\"");
-	for (size_t i = 0; i < m.n; i++) {
-		ctxd_strbuf_add(b, esc.p + eoff[i], eoff[i + 1] - eoff[i]);
-		ctxd_strbuf_add(b, "\\n", 2);
-	}
-	if (notes.len) {
-		ctxd_json_text_part(b, notes.p, notes.len);
-	}
-	b->len -= 2; /* the text's last "\n" */
-	ctxd_strbuf_str(b, "\"}],\"structuredContent\":{\"path\":");
-	ctxd_json_text(b, loc.abs, strlen(loc.abs));
-	ctxd_strbuf_str(b, ",\"pattern\":");
-	ctxd_json_text(b, pattern, strlen(pattern));
-	ctxd_strbuf_str(b, ",\"matches\":[");
-	for (size_t i = 0; i < m.n; i++) {
-		ctxd_strbuf_add(b, i ? ",\"" : "\"", i ? 2 : 1);
-		ctxd_strbuf_add(b, esc.p + eoff[i], eoff[i + 1] - eoff[i]);
-		ctxd_strbuf_add(b, "\"", 1);
-	}
-	ctxd_strbuf_printf(b, "],\"count\":%zu,\"truncated\":%s,\"unreadable\":%zu", m.n,
-	                   why.len ? "true" : "false", m.unreadable);
-	if (why.len) {
-		ctxd_strbuf_str(b, ",\"truncatedReasons\":[");
-		ctxd_strbuf_add(b, why.p + 1, why.len - 1);
-		ctxd_strbuf_str(b, "]");
-	}
-	ctxd_strbuf_str(b, "}}");
-	if (esc.oom || notes.oom || why.oom) {
-		b->oom = true;
-	}
-	free(esc.p);
-	free(notes.p);
-	free(why.p);
-	free(eoff);
-	res = ctxd_tool_written(ctx, b, from);
+	res = search_result(ctx, loc.abs, pattern, &m, sw.timed_out);
 out:
-	ctxd_fs_pw_free(w);
-	ctxd_fs_ignore_chain_free(above);
+	ctxd_fs_pw_free(sw.w);
+	ctxd_fs_ignore_chain_free(sw.above);
 	if (fd >= 0) {
 		close(fd);
 	}
@@ -585,4 +639,3 @@ out:
 	free(m.offs);
 	return res;
 }
-

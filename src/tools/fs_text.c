@@ -268,6 +268,347 @@ static json_t *numbered(const char *s, size_t n, size_t first)
 	return j;
 }
 
+/* One read_text_file call: its window arguments, the open file, and what the read found. */
+struct text_read {
+	size_t head, tail, offset, limit;
+	bool has_head, has_tail, has_offset, has_limit;
+	int fd;
+	struct stat st;
+	struct ctxd_sandbox_loc loc;
+	size_t cap, fsize, rsize;
+	char *rbuf;
+	struct reader r;
+	bool count_all, counted, eof, has_next;
+	off_t start_off;
+	size_t total, start_line, end_line;
+};
+
+/* Read head/tail/offset/limit into t; false with *res set when they do not combine. */
+static bool text_args(json_t *args, struct text_read *t, json_t **res)
+{
+	t->offset = 1;
+	t->has_head = fs_int_arg(args, "head", &t->head);
+	t->has_tail = fs_int_arg(args, "tail", &t->tail);
+	t->has_offset = fs_int_arg(args, "offset", &t->offset);
+	t->has_limit = fs_int_arg(args, "limit", &t->limit);
+	if (t->has_head && t->has_tail) {
+		*res = fs_fail("arguments 'head' and 'tail' cannot be used together; use one, or "
+		            "'offset' and 'limit' for a window");
+		return false;
+	}
+	if ((t->has_head || t->has_tail) && (t->has_offset || t->has_limit)) {
+		*res = fs_fail("argument '%s' cannot be combined with 'offset'/'limit'; use either "
+		            "'%s' alone or 'offset' and 'limit'",
+		            t->has_head ? "head" : "tail", t->has_head ? "head" : "tail");
+		return false;
+	}
+	if (t->has_offset && t->offset < 1) {
+		*res = fs_fail("argument 'offset' must be at least 1 (lines are counted from 1)");
+		return false;
+	}
+	return true;
+}
+
+/* Open the path as a regular file into t->fd and t->st; false with *res set (and nothing
+ * left open) otherwise. */
+static bool text_open(const struct ctxd_tool_ctx *ctx, const char *path, size_t plen,
+                      struct text_read *t, json_t **res)
+{
+	struct ctxd_error err = {0};
+	t->fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0,
+	                          false, &t->loc, &err);
+	if (t->fd < 0) {
+		if (err.sys_errno == EISDIR) {
+			*res = fs_fail("'%s' is a directory, not a file; use list_directory to see "
+			            "its entries",
+			            path);
+			return false;
+		}
+		*res = fs_fail("%s", err.msg);
+		return false;
+	}
+	if (fstat(t->fd, &t->st) < 0) {
+		*res = fs_fail("cannot read '%s': %s", t->loc.abs, strerror(errno));
+	} else if (S_ISDIR(t->st.st_mode)) {
+		*res = fs_fail("'%s' is a directory, not a file; use list_directory to see its entries",
+		           t->loc.abs);
+	} else if (!S_ISREG(t->st.st_mode)) {
+		*res = fs_fail("'%s' is not a regular file (device, FIFO or socket); refusing to read "
+		           "it",
+		           t->loc.abs);
+	} else {
+		return true;
+	}
+	close(t->fd);
+	return false;
+}
+
+/* For tail: check the file's start for binary content, then place the reader at the
+ * first of the last `tail` lines (counting the lines before it when needed). */
+static bool text_tail_start(const struct ctxd_tool_ctx *ctx, struct text_read *t, json_t **res)
+{
+	struct reader *r = &t->r;
+	/* The probe for binary content must look at the file's start even though the
+	 * read itself begins near the end. */
+	ssize_t got = fs_pread_full(t->fd, t->rbuf,
+	                            FS_BINARY_PROBE < t->fsize ? FS_BINARY_PROBE : t->fsize, 0);
+	if (got < 0) {
+		*res = fs_fail("cannot read '%s': %s", t->loc.abs, strerror(errno));
+		return false;
+	}
+	if ((*res = probe_text(t->rbuf, (size_t)got, t->loc.abs))) {
+		return false;
+	}
+	if (t->tail == 0) {
+		r->want_end = 0;
+		return true;
+	}
+	size_t before = 0;
+	int rc = tail_start(t->fd, t->st.st_size, t->tail, t->rbuf, t->rsize, ctx->job,
+	                    &t->start_off);
+	/* The prefix is counted for a small file, or when the tail itself is
+	 * over the cap and nextOffset needs a real line number. */
+	if (!t->count_all && t->fsize - (size_t)t->start_off <= t->cap) {
+		t->counted = false;
+	} else if (rc == 0) {
+		rc = count_prefix(t->fd, t->start_off, t->rbuf, t->rsize, ctx->job, &before);
+	}
+	if (rc < 0) {
+		*res = rc == -ECANCELED ? fs_fail("read of '%s' cancelled", t->loc.abs)
+		                        : fs_fail("cannot read '%s': %s", t->loc.abs, strerror(-rc));
+		return false;
+	}
+	r->line = before + 1;
+	r->want_start = before + 1;
+	return true;
+}
+
+/* Size the buffers and set the reader's line window from the arguments; false with *res
+ * set (NULL when out of memory) otherwise. */
+static bool text_window(const struct ctxd_tool_ctx *ctx, struct text_read *t, json_t **res)
+{
+	struct reader *r = &t->r;
+	t->cap = ctx->cfg && ctx->cfg->max_read_bytes ? ctx->cfg->max_read_bytes
+	                                              : DEFAULT_READ_BYTES;
+	t->fsize = t->st.st_size > 0 ? (size_t)t->st.st_size : 0;
+	t->rsize = t->fsize + 1 < READ_CHUNK ? t->fsize + 1 : READ_CHUNK;
+	if (t->rsize < FS_BINARY_PROBE) {
+		t->rsize = FS_BINARY_PROBE;
+	}
+	t->rbuf = malloc(t->rsize);
+	if (!t->rbuf) {
+		return false;
+	}
+
+	t->count_all = t->fsize <= LINE_COUNT_MAX;
+	t->counted = true; /* line numbers are absolute */
+	r->cap = t->cap;
+	r->want_start = 1;
+	r->want_end = SIZE_MAX;
+	r->line = 1;
+	if (t->has_head) {
+		r->want_end = t->head;
+	} else if (t->has_offset || t->has_limit) {
+		r->want_start = t->offset;
+		r->line = 1;
+		if (t->has_limit) {
+			r->want_end = t->offset + t->limit - 1; /* no overflow: both fit in 63 bits */
+		}
+	}
+	if (t->has_tail && !text_tail_start(ctx, t, res)) {
+		return false;
+	}
+	if (r->want_end < r->want_start) {
+		r->done = true;
+	}
+	size_t prealloc =
+	    t->fsize - ((size_t)t->start_off < t->fsize ? (size_t)t->start_off : t->fsize);
+	r->out_cap = (prealloc < t->cap ? prealloc : t->cap) + 1;
+	r->out = malloc(r->out_cap);
+	return r->out != NULL;
+}
+
+/* Feed the file from t->start_off through the reader until the selection (and, for a file
+ * whose lines are all counted, the end) is reached; false with *res set otherwise. */
+static bool text_scan(const struct ctxd_tool_ctx *ctx, struct text_read *t, json_t **res)
+{
+	off_t off = t->start_off;
+	for (;;) {
+		if (ctxd_job_cancelled(ctx->job)) {
+			*res = fs_fail("read of '%s' cancelled", t->loc.abs);
+			return false;
+		}
+		ssize_t got = pread(t->fd, t->rbuf, t->rsize, off);
+		if (got < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			*res = fs_fail("cannot read '%s': %s", t->loc.abs, strerror(errno));
+			return false;
+		}
+		if (off == 0 &&
+		    (*res = probe_text(t->rbuf, (size_t)got < FS_BINARY_PROBE ? (size_t)got
+		                                                               : FS_BINARY_PROBE,
+		                       t->loc.abs))) {
+			return false;
+		}
+		rd_feed(&t->r, t->rbuf, (size_t)got);
+		if (t->r.oom) {
+			return false;
+		}
+		off += got;
+		/* A short read at or past the size fstat reported is the end of a regular
+		 * file; this saves the extra read() that would return 0. */
+		if (got == 0 || ((size_t)got < t->rsize && off >= t->st.st_size)) {
+			t->eof = true;
+			return true;
+		}
+		if (t->r.done && !t->count_all) {
+			return true;
+		}
+	}
+}
+
+/* Work out totalLines and the lines shown, then check the selection is UTF-8 (dropping a
+ * BOM at the file's start); false with *res set when it is not, or the offset is past the
+ * end. */
+static bool text_bounds(struct text_read *t, json_t **res)
+{
+	struct reader *r = &t->r;
+	bool nonempty = t->start_off > 0 || r->fed > 0;
+	t->total = r->line - 1 + (nonempty && r->last != '\n' ? 1 : 0);
+	if (t->has_tail && t->tail == 0) {
+		r->want_start = t->total + 1;
+	}
+	if (t->eof && t->has_offset && t->offset > 1 && t->offset > t->total) {
+		*res = fs_fail("argument 'offset' (%zu) is past the end of '%s', which has %zu lines",
+		           t->offset, t->loc.abs, t->total);
+		return false;
+	}
+	t->start_line = r->want_start;
+	if (r->truncated) {
+		t->end_line = r->end_line;
+	} else if (r->want_end < r->want_start) {
+		t->end_line = t->start_line - 1;
+	} else if (t->eof) {
+		t->end_line = r->want_end < t->total ? r->want_end : t->total;
+	} else {
+		t->end_line = r->want_end; /* stopped early: the selection ended before EOF */
+	}
+	if (t->end_line < t->start_line - 1) {
+		t->end_line = t->start_line - 1;
+	}
+
+	/* Encoding: UTF-8, its BOM (at the file's start) not returned; anything else is
+	 * refused rather than shown as replacement characters. */
+	if (t->start_off == 0 && r->want_start == 1 && r->out_len >= 3 &&
+	    memcmp(r->out, "\xEF\xBB\xBF", 3) == 0) {
+		memmove(r->out, r->out + 3, r->out_len - 3);
+		r->out_len -= 3;
+	}
+	size_t bad = ctxd_utf8_invalid_at(r->out, r->out_len);
+	if (bad != r->out_len) {
+		*res = fs_fail("'%s' is not UTF-8 text (invalid byte 0x%02X in the selection, %zu "
+		               "bytes into it); it may use another encoding (e.g. Latin-1 or UTF-16) "
+		               "or be binary. Use read_media_file for images and audio",
+		               t->loc.abs, (unsigned)(unsigned char)r->out[bad], bad);
+		return false;
+	}
+	return true;
+}
+
+/* Append the note saying where a truncated read stopped and how to continue; false when
+ * out of memory. */
+static bool text_add_note(const struct text_read *t, json_t *res)
+{
+	const struct reader *r = &t->r;
+	char note[256];
+	if (r->partial) {
+		snprintf(note, sizeof(note),
+		         "[truncated: line %zu alone is longer than the %zu-byte read limit; "
+		         "only its first %zu bytes are shown%s]",
+		         t->start_line, t->cap, r->out_len,
+		         t->has_next ? "; the next line is at offset " : "");
+	} else {
+		int k = snprintf(note, sizeof(note),
+		                 "[truncated at the %zu-byte read limit: lines %zu-%zu", t->cap,
+		                 t->start_line, t->end_line);
+		if (k > 0 && (size_t)k < sizeof(note) && t->eof) {
+			snprintf(note + k, sizeof(note) - (size_t)k, " of %zu shown", t->total);
+		} else if (k > 0 && (size_t)k < sizeof(note)) {
+			snprintf(note + k, sizeof(note) - (size_t)k, " shown");
+		}
+	}
+	struct ctxd_strbuf nb = {0};
+	ctxd_strbuf_str(&nb, note);
+	if (t->has_next) {
+		ctxd_strbuf_printf(&nb, r->partial ? "%zu]" : "; continue with offset=%zu]",
+		                   r->next_offset);
+	} else {
+		ctxd_strbuf_str(&nb, "]");
+	}
+	if (nb.oom) {
+		free(nb.p);
+		return false;
+	}
+	fs_add_text_block(res, nb.p);
+	free(nb.p);
+	return true;
+}
+
+/* The tool result for the selection: its text (numbered on request), structuredContent with
+ * the line numbers, and a truncation note. NULL when out of memory. */
+static json_t *text_result(struct text_read *t, json_t *args)
+{
+	const struct reader *r = &t->r;
+	json_t *content = json_stringn_nocheck(r->out, r->out_len); /* checked before */
+	if (!content) {
+		return NULL;
+	}
+	json_t *shown = NULL;
+	if (json_is_true(json_object_get(args, "lineNumbers"))) {
+		shown = numbered(r->out, r->out_len, t->start_line);
+		if (!shown) {
+			json_decref(content);
+			return NULL;
+		}
+	}
+	json_t *sc = json_pack("{s:s, s:O, s:b}", "path", t->loc.abs, "content", content,
+	                       "truncated", r->truncated);
+	if (shown) {
+		json_decref(content);
+		content = shown;
+	}
+	/* After a partial line, a next line exists when its newline was seen and more
+	 * bytes follow (known at EOF), or the read stopped before EOF. */
+	t->has_next = r->truncated &&
+	              (t->eof ? r->next_offset <= t->total : !r->partial || r->line > r->end_line);
+	if (sc && t->counted) {
+		if (t->eof) {
+			json_object_set_new(sc, "totalLines", json_integer((json_int_t)t->total));
+		}
+		json_object_set_new(sc, "startLine", json_integer((json_int_t)t->start_line));
+		json_object_set_new(sc, "endLine", json_integer((json_int_t)t->end_line));
+		if (t->has_next) {
+			json_object_set_new(sc, "nextOffset",
+			                    json_integer((json_int_t)r->next_offset));
+		}
+	}
+	json_t *res = sc ? json_pack("{s:[{s:s, s:o}], s:o}", "content", "type", "text", "text",
+	                             content, "structuredContent", sc)
+	                 : NULL;
+	if (!res) {
+		json_decref(content);
+		json_decref(sc);
+		return NULL;
+	}
+	if (r->truncated && !text_add_note(t, res)) {
+		json_decref(res);
+		return NULL;
+	}
+	return res;
+}
+
 json_t *fs_read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
@@ -275,287 +616,16 @@ json_t *fs_read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (!fs_get_path(args, &path, &plen)) {
 		return fs_fail("argument 'path' is required");
 	}
-	size_t head = 0, tail = 0, offset = 1, limit = 0;
-	bool has_head = fs_int_arg(args, "head", &head);
-	bool has_tail = fs_int_arg(args, "tail", &tail);
-	bool has_offset = fs_int_arg(args, "offset", &offset);
-	bool has_limit = fs_int_arg(args, "limit", &limit);
-	if (has_head && has_tail) {
-		return fs_fail("arguments 'head' and 'tail' cannot be used together; use one, or "
-		            "'offset' and 'limit' for a window");
-	}
-	if ((has_head || has_tail) && (has_offset || has_limit)) {
-		return fs_fail("argument '%s' cannot be combined with 'offset'/'limit'; use either "
-		            "'%s' alone or 'offset' and 'limit'",
-		            has_head ? "head" : "tail", has_head ? "head" : "tail");
-	}
-	if (has_offset && offset < 1) {
-		return fs_fail("argument 'offset' must be at least 1 (lines are counted from 1)");
-	}
-
-	struct ctxd_error err = {0};
-	struct ctxd_sandbox_loc loc;
-	int fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0,
-	                           false, &loc, &err);
-	if (fd < 0) {
-		if (err.sys_errno == EISDIR) {
-			return fs_fail("'%s' is a directory, not a file; use list_directory to see "
-			            "its entries",
-			            path);
-		}
-		return fs_fail("%s", err.msg);
-	}
+	struct text_read t = {0};
 	json_t *res = NULL;
-	char *rbuf = NULL;
-	struct reader r = {0};
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		res = fs_fail("cannot read '%s': %s", loc.abs, strerror(errno));
-		goto out;
+	if (!text_args(args, &t, &res) || !text_open(ctx, path, plen, &t, &res)) {
+		return res;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		res = fs_fail("'%s' is a directory, not a file; use list_directory to see its entries",
-		           loc.abs);
-		goto out;
+	if (text_window(ctx, &t, &res) && text_scan(ctx, &t, &res) && text_bounds(&t, &res)) {
+		res = text_result(&t, args);
 	}
-	if (!S_ISREG(st.st_mode)) {
-		res = fs_fail("'%s' is not a regular file (device, FIFO or socket); refusing to read "
-		           "it",
-		           loc.abs);
-		goto out;
-	}
-
-	size_t cap =
-	    ctx->cfg && ctx->cfg->max_read_bytes ? ctx->cfg->max_read_bytes : DEFAULT_READ_BYTES;
-	size_t fsize = st.st_size > 0 ? (size_t)st.st_size : 0;
-	size_t rsize = fsize + 1 < READ_CHUNK ? fsize + 1 : READ_CHUNK;
-	if (rsize < FS_BINARY_PROBE) {
-		rsize = FS_BINARY_PROBE;
-	}
-	rbuf = malloc(rsize);
-	if (!rbuf) {
-		goto out;
-	}
-
-	bool count_all = fsize <= LINE_COUNT_MAX;
-	bool counted = true; /* line numbers are absolute */
-	bool eof = false;
-	r.cap = cap;
-	r.want_start = 1;
-	r.want_end = SIZE_MAX;
-	r.line = 1;
-	off_t start_off = 0;
-	if (has_head) {
-		r.want_end = head;
-	} else if (has_offset || has_limit) {
-		r.want_start = offset;
-		r.line = 1;
-		if (has_limit) {
-			r.want_end = offset + limit - 1; /* no overflow: both fit in 63 bits */
-		}
-	}
-	if (has_tail) {
-		/* The probe for binary content must look at the file's start even though the
-		 * read itself begins near the end. */
-		ssize_t got = fs_pread_full(fd, rbuf, FS_BINARY_PROBE < fsize ? FS_BINARY_PROBE : fsize, 0);
-		if (got < 0) {
-			res = fs_fail("cannot read '%s': %s", loc.abs, strerror(errno));
-			goto out;
-		}
-		if ((res = probe_text(rbuf, (size_t)got, loc.abs))) {
-			goto out;
-		}
-		if (tail > 0) {
-			size_t before = 0;
-			int rc =
-			    tail_start(fd, st.st_size, tail, rbuf, rsize, ctx->job, &start_off);
-			/* The prefix is counted for a small file, or when the tail itself is
-			 * over the cap and nextOffset needs a real line number. */
-			if (!count_all && fsize - (size_t)start_off <= cap) {
-				counted = false;
-			} else if (rc == 0) {
-				rc = count_prefix(fd, start_off, rbuf, rsize, ctx->job, &before);
-			}
-			if (rc < 0) {
-				res = rc == -ECANCELED
-				          ? fs_fail("read of '%s' cancelled", loc.abs)
-				          : fs_fail("cannot read '%s': %s", loc.abs, strerror(-rc));
-				goto out;
-			}
-			r.line = before + 1;
-			r.want_start = before + 1;
-		} else {
-			r.want_end = 0;
-		}
-	}
-	if (r.want_end < r.want_start) {
-		r.done = true;
-	}
-	size_t prealloc = fsize - ((size_t)start_off < fsize ? (size_t)start_off : fsize);
-	r.out_cap = (prealloc < cap ? prealloc : cap) + 1;
-	r.out = malloc(r.out_cap);
-	if (!r.out) {
-		goto out;
-	}
-
-	off_t off = start_off;
-	for (;;) {
-		if (ctxd_job_cancelled(ctx->job)) {
-			res = fs_fail("read of '%s' cancelled", loc.abs);
-			goto out;
-		}
-		ssize_t got = pread(fd, rbuf, rsize, off);
-		if (got < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			res = fs_fail("cannot read '%s': %s", loc.abs, strerror(errno));
-			goto out;
-		}
-		if (off == 0 &&
-		    (res = probe_text(rbuf, (size_t)got < FS_BINARY_PROBE ? (size_t)got
-		                                                           : FS_BINARY_PROBE,
-		                      loc.abs))) {
-			goto out;
-		}
-		rd_feed(&r, rbuf, (size_t)got);
-		if (r.oom) {
-			goto out;
-		}
-		off += got;
-		/* A short read at or past the size fstat reported is the end of a regular
-		 * file; this saves the extra read() that would return 0. */
-		if (got == 0 || ((size_t)got < rsize && off >= st.st_size)) {
-			eof = true;
-			break;
-		}
-		if (r.done && !count_all) {
-			break;
-		}
-	}
-
-	bool nonempty = start_off > 0 || r.fed > 0;
-	size_t total = r.line - 1 + (nonempty && r.last != '\n' ? 1 : 0);
-	if (has_tail && tail == 0) {
-		r.want_start = total + 1;
-	}
-	if (eof && has_offset && offset > 1 && offset > total) {
-		res = fs_fail("argument 'offset' (%zu) is past the end of '%s', which has %zu lines",
-		           offset, loc.abs, total);
-		goto out;
-	}
-	size_t start_line = r.want_start;
-	size_t end_line;
-	if (r.truncated) {
-		end_line = r.end_line;
-	} else if (r.want_end < r.want_start) {
-		end_line = start_line - 1;
-	} else if (eof) {
-		end_line = r.want_end < total ? r.want_end : total;
-	} else {
-		end_line = r.want_end; /* stopped early: the selection ended before EOF */
-	}
-	if (end_line < start_line - 1) {
-		end_line = start_line - 1;
-	}
-
-	/* Encoding: UTF-8, its BOM (at the file's start) not returned; anything else is
-	 * refused rather than shown as replacement characters. */
-	if (start_off == 0 && r.want_start == 1 && r.out_len >= 3 &&
-	    memcmp(r.out, "\xEF\xBB\xBF", 3) == 0) {
-		memmove(r.out, r.out + 3, r.out_len - 3);
-		r.out_len -= 3;
-	}
-	size_t bad = ctxd_utf8_invalid_at(r.out, r.out_len);
-	if (bad != r.out_len) {
-		res = fs_fail("'%s' is not UTF-8 text (invalid byte 0x%02X in the selection, %zu bytes "
-		              "into it); it may use another encoding (e.g. Latin-1 or UTF-16) or be "
-		              "binary. Use read_media_file for images and audio",
-		              loc.abs, (unsigned)(unsigned char)r.out[bad], bad);
-		goto out;
-	}
-	json_t *content = json_stringn_nocheck(r.out, r.out_len); /* checked just above */
-	if (!content) {
-		goto out;
-	}
-	json_t *shown = NULL;
-	if (json_is_true(json_object_get(args, "lineNumbers"))) {
-		shown = numbered(r.out, r.out_len, start_line);
-		if (!shown) {
-			json_decref(content);
-			goto out;
-		}
-	}
-	json_t *sc = json_pack("{s:s, s:O, s:b}", "path", loc.abs, "content", content, "truncated",
-	                       r.truncated);
-	if (shown) {
-		json_decref(content);
-		content = shown;
-	}
-	/* After a partial line, a next line exists when its newline was seen and more
-	 * bytes follow (known at EOF), or the read stopped before EOF. */
-	bool has_next =
-	    r.truncated && (eof ? r.next_offset <= total : !r.partial || r.line > r.end_line);
-	if (sc && counted) {
-		if (eof) {
-			json_object_set_new(sc, "totalLines", json_integer((json_int_t)total));
-		}
-		json_object_set_new(sc, "startLine", json_integer((json_int_t)start_line));
-		json_object_set_new(sc, "endLine", json_integer((json_int_t)end_line));
-		if (has_next) {
-			json_object_set_new(sc, "nextOffset",
-			                    json_integer((json_int_t)r.next_offset));
-		}
-	}
-	res = sc ? json_pack("{s:[{s:s, s:o}], s:o}", "content", "type", "text", "text", content,
-	                     "structuredContent", sc)
-	         : NULL;
-	if (!res) {
-		json_decref(content);
-		json_decref(sc);
-		goto out;
-	}
-	if (r.truncated) {
-		char note[256];
-		if (r.partial) {
-			snprintf(
-			    note, sizeof(note),
-			    "[truncated: line %zu alone is longer than the %zu-byte read limit; "
-			    "only its first %zu bytes are shown%s]",
-			    start_line, cap, r.out_len,
-			    has_next ? "; the next line is at offset " : "");
-		} else {
-			int k = snprintf(note, sizeof(note),
-			                 "[truncated at the %zu-byte read limit: lines %zu-%zu",
-			                 cap, start_line, end_line);
-			if (k > 0 && (size_t)k < sizeof(note) && eof) {
-				snprintf(note + k, sizeof(note) - (size_t)k, " of %zu shown",
-				         total);
-			} else if (k > 0 && (size_t)k < sizeof(note)) {
-				snprintf(note + k, sizeof(note) - (size_t)k, " shown");
-			}
-		}
-		struct ctxd_strbuf nb = {0};
-		ctxd_strbuf_str(&nb, note);
-		if (has_next) {
-			ctxd_strbuf_printf(&nb, r.partial ? "%zu]" : "; continue with offset=%zu]",
-			          r.next_offset);
-		} else {
-			ctxd_strbuf_str(&nb, "]");
-		}
-		if (nb.oom) {
-			free(nb.p);
-			json_decref(res);
-			res = NULL;
-			goto out;
-		}
-		fs_add_text_block(res, nb.p);
-		free(nb.p);
-	}
-out:
-	free(r.out);
-	free(rbuf);
-	close(fd);
+	free(t.r.out);
+	free(t.rbuf);
+	close(t.fd);
 	return res;
 }
-
