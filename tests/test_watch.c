@@ -4,7 +4,6 @@
 #include <ev.h>
 #include <fcntl.h>
 #include <stdint.h>
-#include <sys/inotify.h>
 #include <unistd.h>
 
 #include "ctxd/watch.h"
@@ -100,8 +99,8 @@ static void test_watch_coalesces_and_removes(void)
 	ASSERT_EQ(a.calls, 1);
 	ASSERT_EQ(b.calls, 1);
 	ASSERT_STR_EQ(a.last, "f.txt");
-	ASSERT(a.mask & IN_CLOSE_WRITE);
-	ASSERT(a.mask & IN_CREATE);
+	ASSERT(a.mask & CTXD_WATCH_CLOSE_WRITE);
+	ASSERT(a.mask & CTXD_WATCH_CREATE);
 	sync_marker(loop, dir, "marker1", &b); /* nothing of the burst was left over */
 	ASSERT_EQ(a.f_calls, 1);
 	ASSERT_EQ(b.f_calls, 1);
@@ -112,7 +111,7 @@ static void test_watch_coalesces_and_removes(void)
 	int a_before = a.calls;
 	ASSERT_EQ(unlink(path), 0);
 	run_until(loop, &b.f_calls, 2);
-	ASSERT(b.mask & IN_DELETE);
+	ASSERT(b.mask & CTXD_WATCH_DELETE);
 	sync_marker(loop, dir, "marker2", &b);
 	ASSERT_EQ(a.calls, a_before); /* removed: nothing more */
 	ASSERT_EQ(b.f_calls, 2);
