@@ -1,7 +1,8 @@
 #!/bin/sh
-# Build ctxd and run the whole test suite (unit, protocol, interop) twice: in the normal
-# build and in the ASan+UBSan build; then build and check the Debian package. Ends with one
-# line "N passed, M failed".
+# Build ctxd and run the whole test suite (unit, protocol, interop) three times: in the
+# normal build, in the portable build (-Dportable=true: the platform seam's fallbacks on
+# Linux, docs/architecture.md) and in the ASan+UBSan build; then build and check the Debian
+# package. Ends with one line "N passed, M failed".
 # usage: sh scripts/test.sh
 set -u
 cd "$(dirname "$0")/.."
@@ -109,8 +110,16 @@ build build -Dwerror=true
 normal_ok=$?
 sh scripts/deb.sh --suites "unit docs" >"$deb_out" 2>"$deb_log" &
 deb=$!
+# The portable build compiles beside the normal build's tests and runs its suite next.
+build build-portable -Dwerror=true -Dportable=true &
+portable_build=$!
 if [ "$normal_ok" -eq 0 ]; then
 	run_tests build
+else
+	total_fail=$((total_fail + 1))
+fi
+if wait "$portable_build"; then
+	run_tests build-portable
 else
 	total_fail=$((total_fail + 1))
 fi

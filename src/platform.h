@@ -23,8 +23,7 @@
  * O_NOFOLLOW. Returns a new fd (caller closes) or -errno: -EXDEV/-ELOOP for a refused
  * escape, -ENOSYS when this system has no such call (the caller then walks the path
  * itself, and keeps walking). Thread-safe. */
-int ctxd_plat_open_beneath(int dirfd, const char *rel, int flags, mode_t mode,
-			   bool nofollow_last);
+int ctxd_plat_open_beneath(int dirfd, const char *rel, int flags, mode_t mode, bool nofollow_last);
 
 /* One directory the kernel sandbox admits: `fd` an open directory (or file) descriptor,
  * borrowed; `path` for messages; `writable` grants every right, else read only. */
@@ -40,7 +39,7 @@ struct ctxd_plat_grant {
  * why only path confinement applies: the kernel lacks the sandbox, it is disabled, or this
  * build has none (platform_portable.c, sys_errno ENOSYS). Thread-safe. */
 int ctxd_plat_confine_ruleset(const struct ctxd_plat_grant *grants, size_t n,
-			      const char *const *extra_ro, struct ctxd_error *err);
+                              const char *const *extra_ro, struct ctxd_error *err);
 
 /* Restrict the calling thread, and threads it creates later, to `ruleset` (also sets
  * no-new-privileges). Returns 0, or -1 with errno set (ENOSYS in a build without a kernel
