@@ -10,11 +10,16 @@
  * is DELETE_SELF on the name "".
  *
  * Order: inotify delivers a change only after every earlier change; a poll that finds a
- * change cannot know whether a directory it listed earlier in the same pass changed since.
- * So changes are handed to the watcher as they are found, but delivered only at the end of
- * the first pass that finds nothing new: that pass began after every change found before
- * it, so any earlier change in any directory has been found by then. Like inotify's quiet
- * period, a directory that never stops changing delays delivery.
+ * change cannot know whether a directory (or an entry) it listed earlier in the same pass
+ * changed since. So changes are held as they are found and delivered only at the end of the
+ * first pass that finds nothing new: that pass began after every change found before it, so
+ * any earlier change in any directory has been found by then. Within the delivery they go
+ * in the order they happened as far as the file system tells: by the entry's ctime (a
+ * deletion by the ctime it had, a time before it went), then deletions before changes
+ * before creations (a marker file replaced by rename after a change is a creation; kernels
+ * since 6.13 give fine-grained ctimes to files whose ctime was looked at, so ties are rare),
+ * then inode number, then the order found. Like inotify's quiet period, a directory that
+ * never stops changing delays delivery.
  *
  * Coarse timestamps: a file system stamps times from a clock that advances in ticks (on
  * Linux the scheduler tick; some file systems whole seconds), so a second write of the same
@@ -82,6 +87,10 @@ struct pdir {
 struct change {
 	int handle;
 	uint32_t mask;
+	int64_t when; /* ctime (ns) of the entry after the change, or before a deletion */
+	int rank;     /* at equal times: 0 deletion, 1 change, 2 creation */
+	uint64_t ino;
+	uint64_t seq; /* order found */
 	struct change *next;
 	char name[];
 };
@@ -95,7 +104,8 @@ struct ctxd_watch_os {
 	int next_handle;
 	atomic_uint interval_ms; /* wanted; `tick` is re-armed when it differs from `cur_ms` */
 	unsigned cur_ms;         /* loop thread */
-	bool armed;              /* loop thread: changes handed over, not yet delivered */
+	struct change *held, **held_tail; /* loop thread: found, not yet delivered */
+	uint64_t seq;                     /* loop thread: changes found so far */
 	char *buf;               /* READ_CHUNK bytes for hashing, under `mu` */
 };
 
@@ -252,7 +262,10 @@ static uint32_t entry_change(struct ctxd_watch_os *os, int dfd, const struct ent
 	return m;
 }
 
-static void add_change(struct change ***tail, int handle, const char *name, uint32_t mask)
+/* Remember the change `mask` of `name` in directory `handle`; `st` is the entry after it (or
+ * before, for a deletion; NULL for the directory itself). */
+static void add_change(struct ctxd_watch_os *os, int handle, const char *name, uint32_t mask,
+		       const struct stat *st)
 {
 	size_t len = strlen(name);
 	struct change *c = malloc(sizeof(*c) + len + 1);
@@ -261,17 +274,69 @@ static void add_change(struct change ***tail, int handle, const char *name, uint
 	}
 	c->handle = handle;
 	c->mask = mask;
+	c->when = st ? ts_ns(CTIM(st)) : 0;
+	c->rank = mask & CTXD_WATCH_CREATE ? 2 : mask & CTXD_WATCH_DELETE ? 0 : 1;
+	c->ino = st ? (uint64_t)st->st_ino : 0;
+	c->seq = os->seq++;
 	c->next = NULL;
 	memcpy(c->name, name, len + 1);
-	**tail = c;
-	*tail = &c->next;
+	*os->held_tail = c;
+	os->held_tail = &c->next;
 }
 
-/* List `pd` again. With `tail` set, append what changed since the last listing; without,
- * only take the listing (a new registration). Returns 0, or -1 with errno when the
+static int cmp_change(const void *a, const void *b)
+{
+	const struct change *x = *(const struct change *const *)a;
+	const struct change *y = *(const struct change *const *)b;
+	if (x->when != y->when) {
+		return x->when < y->when ? -1 : 1;
+	}
+	if (x->rank != y->rank) {
+		return x->rank - y->rank;
+	}
+	if (x->ino != y->ino) {
+		return x->ino < y->ino ? -1 : 1;
+	}
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Hand every held change to the watcher, in the order they happened, and deliver. */
+static void deliver_held(struct ctxd_watch_os *os)
+{
+	size_t n = 0;
+	for (struct change *c = os->held; c; c = c->next) {
+		n++;
+	}
+	struct change **v = malloc(n * sizeof(*v));
+	if (v) {
+		n = 0;
+		for (struct change *c = os->held; c; c = c->next) {
+			v[n++] = c;
+		}
+		qsort(v, n, sizeof(*v), cmp_change);
+		for (size_t i = 0; i < n; i++) {
+			ctxd_watch_os_event(os->w, v[i]->handle, v[i]->name, v[i]->mask);
+		}
+	} else { /* out of memory: in the order found */
+		for (struct change *c = os->held; c; c = c->next) {
+			ctxd_watch_os_event(os->w, c->handle, c->name, c->mask);
+		}
+	}
+	free(v);
+	while (os->held) {
+		struct change *c = os->held;
+		os->held = c->next;
+		free(c);
+	}
+	os->held_tail = &os->held;
+	ctxd_watch_os_deliver(os->w);
+}
+
+/* List `pd` again. With `report`, hold what changed since the last listing; without, only
+ * take the listing (a new registration). Returns 0, or -1 with errno when the
  * directory could not be listed for another reason than being gone (the old listing
  * stays). Under `mu`. */
-static int poll_dir(struct ctxd_watch_os *os, struct pdir *pd, int64_t now, struct change ***tail)
+static int poll_dir(struct ctxd_watch_os *os, struct pdir *pd, int64_t now, bool report)
 {
 	struct entry *ents = NULL;
 	size_t n = 0;
@@ -297,16 +362,18 @@ static int poll_dir(struct ctxd_watch_os *os, struct pdir *pd, int64_t now, stru
 		present = true;
 	}
 	bool replaced = pd->present && (!present || dst.st_dev != pd->dev || dst.st_ino != pd->ino);
-	if (tail && replaced) {
-		add_change(tail, pd->handle, "", CTXD_WATCH_DELETE_SELF);
+	if (report && replaced) {
+		add_change(os, pd->handle, "", CTXD_WATCH_DELETE_SELF, NULL);
 	}
 	size_t i = 0, j = 0;
 	while (i < pd->n || j < n) {
 		int c = i == pd->n ? 1 : j == n ? -1 : strcmp(pd->ents[i].name, ents[j].name);
 		uint32_t m = 0;
 		const char *name;
+		const struct stat *st;
 		if (c < 0) {
 			m = CTXD_WATCH_DELETE;
+			st = &pd->ents[i].st;
 			name = pd->ents[i++].name;
 		} else if (c > 0) {
 			/* a new file comes with its content: as written and closed */
@@ -314,15 +381,17 @@ static int poll_dir(struct ctxd_watch_os *os, struct pdir *pd, int64_t now, stru
 			    (S_ISREG(ents[j].st.st_mode) ? CTXD_WATCH_CLOSE_WRITE : 0);
 			ents[j].hashed =
 			    racy(&ents[j].st, now) && hash_entry(os, dirfd(d), &ents[j]);
+			st = &ents[j].st;
 			name = ents[j++].name;
 		} else {
 			m = entry_change(os, dirfd(d), &pd->ents[i], &ents[j], now);
+			st = &ents[j].st;
 			name = ents[j].name;
 			i++;
 			j++;
 		}
-		if (tail && m) {
-			add_change(tail, pd->handle, name, m);
+		if (report && m) {
+			add_change(os, pd->handle, name, m, st);
 		}
 	}
 	if (d) {
@@ -364,28 +433,18 @@ static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
 		t->repeat = ms / 1000.0;
 		ev_timer_again(loop, t);
 	}
-	struct change *head = NULL, **tail = &head;
+	uint64_t before = os->seq;
 	int64_t now = now_ns(); /* before any listing: racy errs on the safe side */
 	pthread_mutex_lock(&os->mu);
 	for (struct pdir *pd = os->dirs; pd; pd = pd->next) {
-		poll_dir(os, pd, now, &tail);
+		poll_dir(os, pd, now, true);
 		if (test_after_dir) {
 			test_after_dir(pd->path);
 		}
 	}
 	pthread_mutex_unlock(&os->mu);
-	bool found = head != NULL;
-	while (head) {
-		struct change *next = head->next;
-		ctxd_watch_os_event(os->w, head->handle, head->name, head->mask);
-		free(head);
-		head = next;
-	}
-	if (found) {
-		os->armed = true; /* deliver after a pass that finds nothing new */
-	} else if (os->armed) {
-		os->armed = false;
-		ctxd_watch_os_deliver(os->w);
+	if (os->seq == before && os->held) {
+		deliver_held(os); /* a pass that found nothing new */
 	}
 }
 
@@ -402,6 +461,7 @@ struct ctxd_watch_os *ctxd_watch_os_create(struct ctxd_watch *w, struct ev_loop 
 	os->w = w;
 	os->loop = loop;
 	os->buf = buf;
+	os->held_tail = &os->held;
 	os->cur_ms = DEFAULT_INTERVAL_MS;
 	atomic_init(&os->interval_ms, DEFAULT_INTERVAL_MS);
 	pthread_mutex_init(&os->mu, NULL);
@@ -424,6 +484,11 @@ void ctxd_watch_os_destroy(struct ctxd_watch_os *os)
 		return;
 	}
 	ev_timer_stop(os->loop, &os->tick);
+	while (os->held) {
+		struct change *c = os->held;
+		os->held = c->next;
+		free(c);
+	}
 	while (os->dirs) {
 		struct pdir *pd = os->dirs;
 		os->dirs = pd->next;
@@ -460,7 +525,7 @@ int ctxd_watch_os_add(struct ctxd_watch_os *os, const char *dir)
 		return -1;
 	}
 	/* the first listing now: a change made after this call returns is seen */
-	int rc = poll_dir(os, pd, now_ns(), NULL);
+	int rc = poll_dir(os, pd, now_ns(), false);
 	if (rc < 0 || !pd->present) {
 		int e = rc < 0 ? errno : ENOENT;
 		pthread_mutex_unlock(&os->mu);
