@@ -106,7 +106,7 @@ struct ctxd_watch_os {
 	unsigned cur_ms;         /* loop thread */
 	struct change *held, **held_tail; /* loop thread: found, not yet delivered */
 	uint64_t seq;                     /* loop thread: changes found so far */
-	char *buf;               /* READ_CHUNK bytes for hashing, under `mu` */
+	char *buf;                        /* READ_CHUNK bytes for hashing, under `mu` */
 };
 
 static int64_t ts_ns(struct timespec t)
@@ -265,7 +265,7 @@ static uint32_t entry_change(struct ctxd_watch_os *os, int dfd, const struct ent
 /* Remember the change `mask` of `name` in directory `handle`; `st` is the entry after it (or
  * before, for a deletion; NULL for the directory itself). */
 static void add_change(struct ctxd_watch_os *os, int handle, const char *name, uint32_t mask,
-		       const struct stat *st)
+                       const struct stat *st)
 {
 	size_t len = strlen(name);
 	struct change *c = malloc(sizeof(*c) + len + 1);
