@@ -1,7 +1,8 @@
 #!/bin/sh
-# Build ctxd and run the whole test suite (unit, protocol, interop) twice: in the normal
-# build and in the ASan+UBSan build; then build and check the Debian package. Ends with one
-# line "N passed, M failed".
+# Build ctxd and run the whole test suite (unit, protocol, interop) three times: in the
+# normal build, in the portable build (-Dportable=true: the platform seam's fallbacks on
+# Linux, docs/architecture.md) and in the ASan+UBSan build; then build and check the Debian
+# package. Ends with one line "N passed, M failed".
 # usage: sh scripts/test.sh
 set -u
 cd "$(dirname "$0")/.."
@@ -25,10 +26,11 @@ if [ -n "${CTXD_TEST_SCRATCH:-}" ]; then
 fi
 deb_out=$(mktemp)
 deb_log=$(mktemp)
+portable_log=
 total_pass=0
 total_fail=0
 cleanup() {
-	rm -f "$deb_out" "$deb_log" "$prep_log"
+	rm -f "$deb_out" "$deb_log" "$prep_log" "$portable_log"
 	if [ -n "$scratch_made" ] && [ "$total_fail" -eq 0 ]; then
 		rm -rf "$scratch_made"
 	elif [ -n "$scratch_made" ]; then
@@ -55,11 +57,16 @@ build() { # build DIR [meson setup options...]: configure if needed, compile; qu
 
 # Four tests at a time on any machine: most of them wait on round trips, process starts
 # and exits more than they compute, so two CPUs serve four of them.
-run_tests() { # run_tests DIR [VAR=value...]: the whole suite of one build, added to the totals
+suite() { # suite DIR [VAR=value...]: run the whole suite of one build
 	dir=$1
 	shift
 	echo "== tests in $dir" >&2
+	rm -f "$dir/meson-logs/testlog.json"
 	env "$@" meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 4 >&2
+}
+
+count() { # count DIR: add the results of the last suite of DIR to the totals
+	dir=$1
 	if counts=$(python3 - "$dir/meson-logs/testlog.json" <<'PY'
 import json, sys
 p = f = 0
@@ -79,6 +86,11 @@ PY
 		echo "ctxd: no test results in $dir" >&2
 		total_fail=$((total_fail + 1))
 	fi
+}
+
+run_tests() { # run_tests DIR [VAR=value...]: the whole suite of one build, added to the totals
+	suite "$@"
+	count "$1"
 }
 
 # What the tests share is fetched and built at once, beside the compiles (network and
@@ -109,6 +121,13 @@ build build -Dwerror=true
 normal_ok=$?
 sh scripts/deb.sh --suites "unit docs" >"$deb_out" 2>"$deb_log" &
 deb=$!
+# The portable build (-Dportable=true: the platform seam's fallbacks, docs/architecture.md)
+# compiles beside the normal build's tests and runs its suite as soon as it is built, in
+# slots of its own beside theirs (its output is shown when it is done).
+portable_log=$(mktemp)
+rm -f build-portable/meson-logs/testlog.json
+{ build build-portable -Dwerror=true -Dportable=true && suite build-portable; } >"$portable_log" 2>&1 &
+portable=$!
 if [ "$normal_ok" -eq 0 ]; then
 	run_tests build
 else
@@ -125,6 +144,9 @@ if [ "$asan_ok" -eq 0 ]; then
 else
 	total_fail=$((total_fail + 1))
 fi
+wait "$portable"
+cat "$portable_log" >&2
+count build-portable
 wait "$deb"
 echo "== Debian package" >&2
 cat "$deb_log" >&2

@@ -31,6 +31,7 @@ void ctxd_config_init(struct ctxd_config *cfg)
 	cfg->roots_timeout_ms = 10000;
 	cfg->max_media_bytes = (size_t)1 << 20;
 	cfg->call_ms = 60000;
+	cfg->poll_ms = 100;
 	cfg->log_level = CTXD_LOG_WARNING;
 	cfg->landlock = true;
 	cfg->read_only = false;

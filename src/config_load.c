@@ -135,6 +135,7 @@ static int parse_limits(struct loader *ld, struct ctxd_config *cfg)
 	static const char *const keys[] = {
 		"frame_bytes", "read_bytes", "entries", "write_queue_bytes", "drain_ms", "page_size",
 		"media_bytes", "roots_timeout_ms", "call_ms", "subscriptions", "copy_bytes",
+		"poll_ms",
 	};
 	unsigned seen = 0;
 	size_t k;
@@ -192,6 +193,12 @@ static int parse_limits(struct loader *ld, struct ctxd_config *cfg)
 			break;
 		case 10:
 			rc = cfg_get_size(ld, what, 1024, MAX_COPY_LIMIT, &cfg->max_copy_bytes);
+			break;
+		case 11:
+			rc = cfg_get_uint(ld, what, 10, 60000, &v);
+			if (rc == 0) {
+				cfg->poll_ms = (unsigned)v;
+			}
 			break;
 		default:
 			rc = cfg_get_uint(ld, what, 100, 600000, &v);

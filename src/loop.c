@@ -243,6 +243,8 @@ struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct c
 	l->watch = ctxd_watch_create(l->ev, 50);
 	if (!l->watch) {
 		ctxd_warn("inotify unavailable (%s): no change notifications", strerror(errno));
+	} else {
+		ctxd_watch_set_poll_ms(l->watch, cfg->poll_ms);
 	}
 
 	json_object_seed(0); /* before any thread uses jansson */

@@ -9,7 +9,9 @@
  * root. When openat2 says EXDEV we therefore re-run the resolution with our own
  * component-by-component walk, which rewrites an absolute target that lands inside the same
  * root into a root-relative one and refuses everything else. The same walk is the fallback
- * for kernels without openat2 (ENOSYS).
+ * for kernels without openat2 (ENOSYS) and for builds without it (-Dportable=true, other
+ * systems). openat2 and Landlock themselves live behind src/platform.h (platform_linux.c,
+ * platform_portable.c); nothing here calls a Linux-only interface by name.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -20,30 +22,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/landlock.h>
-#include <linux/openat2.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ctxd/log.h"
-
-/* Older uapi headers (Debian 12 ships 6.1) stop at ABI 2. */
-#ifndef LANDLOCK_ACCESS_FS_REFER
-#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
-#endif
-#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
-#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
-#endif
-#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
-#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
-#endif
+#include "platform.h"
 
 /* Same limit as the kernel (MAXSYMLINKS). */
 #define MAX_SYMLINKS 40
@@ -578,28 +566,6 @@ out:
 
 /* ---- openat2 and the choice between it and the walk ------------------------------------ */
 
-static int try_openat2(int dirfd, const char *rel, int flags, mode_t mode, bool nofollow_last)
-{
-	struct open_how how;
-	memset(&how, 0, sizeof(how));
-	how.flags = (uint64_t)(unsigned int)(flags | O_CLOEXEC | (nofollow_last ? O_NOFOLLOW : 0));
-	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
-		how.mode = mode;
-	}
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-	/* EAGAIN means a concurrent rename raced a ".." lookup; the kernel asks for a retry. */
-	for (int tries = 0;; tries++) {
-		long r = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
-		if (r >= 0) {
-			return (int)r;
-		}
-		if (errno == EINTR || (errno == EAGAIN && tries < 16)) {
-			continue;
-		}
-		return -errno;
-	}
-}
-
 /* Open `rel` beneath `dirfd`. With `root` (dirfd is that root's fd), absolute symlinks
  * that land inside the root are accepted through the walk. Returns fd or -errno. */
 static int confined_open_any(int dirfd, const struct root_entry *root, const char *rel, int flags,
@@ -607,7 +573,7 @@ static int confined_open_any(int dirfd, const struct root_entry *root, const cha
 {
 	if (!atomic_load_explicit(&force_walk, memory_order_relaxed) &&
 	    !atomic_load_explicit(&openat2_missing, memory_order_relaxed)) {
-		int r = try_openat2(dirfd, rel, flags, mode, nofollow_last);
+		int r = ctxd_plat_open_beneath(dirfd, rel, flags, mode, nofollow_last);
 		if (r != -ENOSYS) {
 			if (r == -EXDEV && root) {
 				return walk_open(dirfd, root, rel, flags, mode, nofollow_last);
@@ -1065,111 +1031,27 @@ int ctxd_sandbox_check_links(int dirfd, const char *name, const char *shown,
 
 /* ---- Landlock -------------------------------------------------------------------------- */
 
-/* Every filesystem right Landlock ABI `abi` knows. */
-static uint64_t landlock_fs_rights(long abi)
-{
-	uint64_t r = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1; /* ABI 1: bits 0..12 */
-	if (abi >= 2) {
-		r |= LANDLOCK_ACCESS_FS_REFER;
-	}
-	if (abi >= 3) {
-		r |= LANDLOCK_ACCESS_FS_TRUNCATE;
-	}
-	if (abi >= 5) {
-		r |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
-	}
-	return r;
-}
-
-/* Rights that make sense on a non-directory (Landlock refuses directory rights there). */
-#define FILE_RIGHTS                                                                         \
-	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                       \
-	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |                       \
-	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
-
-static int add_rule(int ruleset, int fd, uint64_t rights)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		rights &= FILE_RIGHTS;
-	}
-	struct landlock_path_beneath_attr attr;
-	memset(&attr, 0, sizeof(attr));
-	attr.allowed_access = rights;
-	attr.parent_fd = fd;
-	return (int)syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &attr, 0);
-}
-
 int ctxd_sandbox_landlock_ruleset(const struct ctxd_sandbox *sb, const char *const *extra_ro,
 				  struct ctxd_error *err)
 {
-	char buf[ERRBUF];
-	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-	if (abi < 0) {
-		int e = errno;
-		if (e == EOPNOTSUPP) {
-			ctxd_error_set_errno(err, 0, e, "Landlock is disabled in this kernel (not "
-					     "in the lsm= list); only path confinement applies");
-		} else {
-			ctxd_error_set_errno(err, 0, e, "Landlock is unavailable (%s); only path "
-					     "confinement applies", errstr(e, buf));
-		}
-		return -1;
-	}
-	uint64_t all = landlock_fs_rights(abi);
-	uint64_t ro = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
-	uint64_t rw = all & ~(uint64_t)LANDLOCK_ACCESS_FS_IOCTL_DEV;
-
-	struct landlock_ruleset_attr attr;
-	memset(&attr, 0, sizeof(attr));
-	attr.handled_access_fs = all;
-	int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
-	if (rs < 0) {
-		int e = errno;
-		ctxd_error_set_errno(err, 0, e, "Landlock ruleset creation failed (ABI %ld): %s",
-				     abi, errstr(e, buf));
+	struct ctxd_plat_grant *g = calloc(sb->nroots ? sb->nroots : 1, sizeof(*g));
+	if (!g) {
+		ctxd_error_set_errno(err, 0, ENOMEM, "out of memory building the Landlock ruleset");
 		return -1;
 	}
 	for (size_t i = 0; i < sb->nroots; i++) {
 		const struct ctxd_root *r = &sb->roots[i]->pub;
-		if (add_rule(rs, r->fd, r->read_only ? ro : rw) < 0) {
-			int e = errno;
-			ctxd_error_set_errno(err, 0, e, "Landlock rule for root %s failed: %s",
-					     r->path, errstr(e, buf));
-			close(rs);
-			return -1;
-		}
+		g[i] = (struct ctxd_plat_grant){ .fd = r->fd, .path = r->path,
+						 .writable = !r->read_only };
 	}
-	for (size_t i = 0; extra_ro && extra_ro[i]; i++) {
-		int fd = open(extra_ro[i], O_PATH | O_CLOEXEC);
-		if (fd < 0) {
-			ctxd_warn("Landlock: skipping read-only path %s: %s", extra_ro[i],
-				  errstr(errno, buf));
-			continue;
-		}
-		int rc = add_rule(rs, fd, ro);
-		int e = errno;
-		close(fd);
-		if (rc < 0) {
-			ctxd_error_set_errno(err, 0, e, "Landlock rule for %s failed: %s",
-					     extra_ro[i], errstr(e, buf));
-			close(rs);
-			return -1;
-		}
-	}
+	int rs = ctxd_plat_confine_ruleset(g, sb->nroots, extra_ro, err);
+	free(g);
 	return rs;
 }
 
 int ctxd_sandbox_landlock_enforce(int ruleset)
 {
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-	    syscall(SYS_landlock_restrict_self, ruleset, 0) < 0) {
-		return -1;
-	}
-	return 0;
+	return ctxd_plat_confine_enforce(ruleset);
 }
 
 enum ctxd_sandbox_level ctxd_sandbox_apply_landlock(struct ctxd_sandbox *sb,

@@ -1,11 +1,12 @@
-/* watch.c - inotify on the loop: shared directory watches, coalesced callbacks.
+/* watch.c - change events on the loop: shared directory watches, coalesced callbacks.
  *
- * One inotify fd, read by an ev_io on the loop thread. Each registration names a
- * directory; registrations of the same directory share its inotify watch descriptor.
- * Events are not delivered at once: each (registration, name) pair is remembered with the
- * OR of its masks, and an ev_timer fires `coalesce_ms` after the last event of a burst,
- * delivering each pair once. Registration may happen on any thread (mutex); callbacks
- * and the pending table are loop-thread only. */
+ * The platform's backend (src/watch_os.h: inotify, or polling) reports changes per watched
+ * directory, identified by its handle. Each registration names a directory; registrations
+ * of the same directory share its handle. Events are not delivered at once: each
+ * (registration, name) pair is remembered with the OR of its masks, and an ev_timer fires
+ * `coalesce_ms` after the last event of a burst (or the backend says when), delivering each
+ * pair once. Registration may happen on any thread (mutex); callbacks and the pending table
+ * are loop-thread only. */
 #include "ctxd/watch.h"
 
 #include <errno.h>
@@ -14,16 +15,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <unistd.h>
 
-#define WATCH_MASK                                                                          \
-	(IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB |   \
-	 IN_DELETE_SELF | IN_MOVE_SELF | IN_MODIFY)
+#include "watch_os.h"
 
 struct reg {
 	int id;
-	int wd;
+	int wd; /* the backend's handle of the directory */
 	char *dir;
 	ctxd_watch_fn fn;
 	void *ud;
@@ -39,16 +36,15 @@ struct pending {
 	struct pending *hnext;  /* chain of the (id, name) bucket */
 };
 
-/* Registrations are indexed twice (by id for removal and delivery, by inotify watch
- * descriptor for events) and pending changes by (id, name), so one event costs the
+/* Registrations are indexed twice (by id for removal and delivery, by the backend's
+ * directory handle for events) and pending changes by (id, name), so one event costs the
  * registrations of its directory, not all of them: tens of thousands of registrations
  * (resource subscriptions, skill directories) stay cheap. */
 struct ctxd_watch {
 	struct ev_loop *loop;
-	ev_io io;
+	struct ctxd_watch_os *os;
 	ev_timer timer;
 	ev_async added; /* wakes the loop when another thread registered */
-	int fd;
 	double delay;
 	pthread_mutex_t mu;
 	struct reg **by_id, **by_wd; /* nbuckets each, a power of two */
@@ -167,11 +163,9 @@ static void add_pending(struct ctxd_watch *w, int id, const char *name, uint32_t
 	}
 }
 
-static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
+void ctxd_watch_os_deliver(struct ctxd_watch *w)
 {
-	struct ctxd_watch *w = t->data;
-	(void)loop;
-	(void)revents;
+	ev_timer_stop(w->loop, &w->timer);
 	struct pending *p = w->pend;
 	w->pend = w->pend_tail = NULL;
 	w->pend_count = 0;
@@ -194,48 +188,43 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 }
 
-static void on_inotify(struct ev_loop *loop, ev_io *io, int revents)
+static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct ctxd_watch *w = io->data;
+	(void)loop;
 	(void)revents;
-	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ctxd_watch_os_deliver(t->data);
+}
+
+bool ctxd_watch_os_event(struct ctxd_watch *w, int handle, const char *name, uint32_t mask)
+{
 	bool any = false;
-	for (;;) {
-		ssize_t n = read(w->fd, buf, sizeof(buf));
-		if (n <= 0) {
-			break;
-		}
-		for (char *p = buf; p < buf + n;) {
-			struct inotify_event *ev = (struct inotify_event *)p;
-			p += sizeof(*ev) + ev->len;
-			pthread_mutex_lock(&w->mu);
-			if (ev->mask & IN_Q_OVERFLOW) {
-				/* events were lost: report every registration as changed */
-				for (size_t i = 0; i < w->nbuckets; i++) {
-					for (struct reg *r = w->by_id[i]; r; r = r->next_id) {
-						add_pending(w, r->id, "", IN_Q_OVERFLOW);
-						any = true;
-					}
-				}
-			} else {
-				const char *name = ev->len ? ev->name : "";
-				for (struct reg *r = w->by_wd[mix((uint64_t)(unsigned)ev->wd,
-								  w->nbuckets)];
-				     r; r = r->next_wd) {
-					if (r->wd == ev->wd) {
-						add_pending(w, r->id, name, ev->mask);
-						any = true;
-					}
-				}
+	pthread_mutex_lock(&w->mu);
+	if (handle < 0) {
+		/* events were lost: report every registration as changed */
+		for (size_t i = 0; i < w->nbuckets; i++) {
+			for (struct reg *r = w->by_id[i]; r; r = r->next_id) {
+				add_pending(w, r->id, "", mask);
+				any = true;
 			}
-			pthread_mutex_unlock(&w->mu);
+		}
+	} else {
+		for (struct reg *r = w->by_wd[mix((uint64_t)(unsigned)handle, w->nbuckets)]; r;
+		     r = r->next_wd) {
+			if (r->wd == handle) {
+				add_pending(w, r->id, name, mask);
+				any = true;
+			}
 		}
 	}
-	if (any) {
-		/* restart the quiet period: one delivery per burst */
-		ev_timer_set(&w->timer, w->delay, 0.);
-		ev_timer_start(loop, &w->timer);
-	}
+	pthread_mutex_unlock(&w->mu);
+	return any;
+}
+
+void ctxd_watch_os_settle(struct ctxd_watch *w)
+{
+	/* restart the quiet period: one delivery per burst */
+	ev_timer_set(&w->timer, w->delay, 0.);
+	ev_timer_start(w->loop, &w->timer);
 }
 
 static void on_added(struct ev_loop *loop, ev_async *a, int revents)
@@ -257,9 +246,10 @@ struct ctxd_watch *ctxd_watch_create(struct ev_loop *loop, unsigned coalesce_ms)
 	w->by_id = calloc(w->nbuckets, sizeof(*w->by_id));
 	w->by_wd = calloc(w->nbuckets, sizeof(*w->by_wd));
 	w->pend_hash = calloc(w->pend_nbuckets, sizeof(*w->pend_hash));
-	w->fd = w->by_id && w->by_wd && w->pend_hash ? inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
-						     : (errno = ENOMEM, -1);
-	if (w->fd < 0) {
+	w->loop = loop;
+	w->os = w->by_id && w->by_wd && w->pend_hash ? ctxd_watch_os_create(w, loop)
+						     : (errno = ENOMEM, NULL);
+	if (!w->os) {
 		int e = errno;
 		free(w->by_id);
 		free(w->by_wd);
@@ -268,13 +258,9 @@ struct ctxd_watch *ctxd_watch_create(struct ev_loop *loop, unsigned coalesce_ms)
 		errno = e;
 		return NULL;
 	}
-	w->loop = loop;
 	w->delay = (coalesce_ms ? coalesce_ms : 50) / 1000.0;
 	w->next_id = 1;
 	pthread_mutex_init(&w->mu, NULL);
-	ev_io_init(&w->io, on_inotify, w->fd, EV_READ);
-	w->io.data = w;
-	ev_io_start(loop, &w->io);
 	ev_init(&w->timer, on_timer);
 	w->timer.data = w;
 	ev_async_init(&w->added, on_added);
@@ -287,10 +273,9 @@ void ctxd_watch_destroy(struct ctxd_watch *w)
 	if (!w) {
 		return;
 	}
-	ev_io_stop(w->loop, &w->io);
+	ctxd_watch_os_destroy(w->os);
 	ev_timer_stop(w->loop, &w->timer);
 	ev_async_stop(w->loop, &w->added);
-	close(w->fd);
 	for (size_t i = 0; i < w->nbuckets; i++) {
 		for (struct reg *r = w->by_id[i], *next; r; r = next) {
 			next = r->next_id;
@@ -319,11 +304,13 @@ int ctxd_watch_add(struct ctxd_watch *w, const char *dir, ctxd_watch_fn fn, void
 		errno = ENOMEM;
 		return -1;
 	}
-	/* inotify_add_watch on an already watched inode returns the same descriptor, which is
-	 * what lets several registrations share it. IN_MASK_ADD keeps earlier bits. */
-	int wd = inotify_add_watch(w->fd, dir, WATCH_MASK | IN_ONLYDIR | IN_MASK_ADD);
+	/* Under the lock, so that a concurrent removal of the directory's last registration
+	 * cannot drop the handle between the backend's answer and the link below. */
+	pthread_mutex_lock(&w->mu);
+	int wd = ctxd_watch_os_add(w->os, dir);
 	if (wd < 0) {
 		int e = errno;
+		pthread_mutex_unlock(&w->mu);
 		free(r->dir);
 		free(r);
 		errno = e;
@@ -332,7 +319,6 @@ int ctxd_watch_add(struct ctxd_watch *w, const char *dir, ctxd_watch_fn fn, void
 	r->wd = wd;
 	r->fn = fn;
 	r->ud = ud;
-	pthread_mutex_lock(&w->mu);
 	if (w->count + 1 > w->nbuckets) {
 		grow_regs(w); /* on failure the chains only get longer */
 	}
@@ -367,7 +353,7 @@ void ctxd_watch_remove(struct ctxd_watch *w, int id)
 			q = &(*q)->next_wd;
 		}
 		if (!shared) {
-			inotify_rm_watch(w->fd, r->wd);
+			ctxd_watch_os_remove(w->os, r->wd);
 		}
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -375,6 +361,11 @@ void ctxd_watch_remove(struct ctxd_watch *w, int id)
 		free(r->dir);
 		free(r);
 	}
+}
+
+void ctxd_watch_set_poll_ms(struct ctxd_watch *w, unsigned ms)
+{
+	ctxd_watch_os_set_interval(w->os, ms);
 }
 
 size_t ctxd_watch_count(const struct ctxd_watch *w)

@@ -49,6 +49,7 @@ static void check_defaults(const struct ctxd_config *cfg)
 	ASSERT_EQ(cfg->drain_ms, 5000);
 	ASSERT_EQ(cfg->page_size, 100);
 	ASSERT_EQ(cfg->call_ms, 60000);
+	ASSERT_EQ(cfg->poll_ms, 100);
 	ASSERT_EQ(cfg->log_level, CTXD_LOG_WARNING);
 	ASSERT(cfg->landlock);
 	ASSERT(!cfg->read_only);
@@ -324,11 +325,14 @@ static void test_config_errors(void)
 		struct ctxd_config mc;
 		struct ctxd_error me;
 		ctxd_config_init(&mc);
-		ASSERT_EQ(load(&mc, "limits: {media_bytes: 64K, call_ms: 0}\n", &me), 0);
+		ASSERT_EQ(load(&mc, "limits: {media_bytes: 64K, call_ms: 0, poll_ms: 10}\n", &me), 0);
 		ASSERT_EQ(mc.max_media_bytes, 64 * 1024);
 		ASSERT_EQ(mc.call_ms, 0);
+		ASSERT_EQ(mc.poll_ms, 10);
 		ctxd_config_finish(&mc);
 	}
+	expect_error("limits: {poll_ms: 9}\n",
+		     "t.yaml:1:19: limits.poll_ms: 9 is out of range (10..60000)");
 	expect_error("limits: {call_ms: 86400001}\n",
 		     "t.yaml:1:19: limits.call_ms: 86400001 is out of range (0..86400000)");
 	expect_error("limits: {media_bytes: 512}\n",
@@ -866,7 +870,7 @@ static void test_config_example_file(void)
 		"  page_size:",	     "  media_bytes:",	     "\nlog:",		     "  level:",     "log_level",
 		"\nsandbox:",	     "  landlock:",	     "  read_only:", "\ntools:",
 		"  disabled:",	     "mode: ro",	     "  toolsets:",	     "  call_ms:",
-		"  copy_bytes:",     "  hardlinks:",
+		"  copy_bytes:",     "  hardlinks:",	     "  poll_ms:",
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		ASSERT_CONTAINS(text, keys[i]);

@@ -49,6 +49,8 @@ struct ctxd_config {
 	unsigned page_size;       /* limits.page_size: list pagination, default 100 */
 	unsigned roots_timeout_ms; /* limits.roots_timeout_ms: wait for roots/list, default 10000 */
 	size_t max_media_bytes;   /* limits.media_bytes: inline media cap, default 1 MiB */
+	unsigned poll_ms;         /* limits.poll_ms: how often the portable change watcher (no
+				   * inotify) lists the watched directories, default 100 */
 	unsigned call_ms;         /* limits.call_ms: a search (grep, search_files, directory_tree)
 				   * answers with what it found after this long; 0 = no limit;
 				   * default 60000 */

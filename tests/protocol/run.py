@@ -10,6 +10,10 @@ A session file is a list of directives, one per line:
                        wide-T-D-F or flat-N), built once per checkout; pass $BIG in
                        `# args:` and never write into it
   # skilldir: DIR      create $ROOT/DIR/SKILL.md, a valid skill named after DIR's last part
+  # needs: FEATURE     run only in a build that has it: `landlock` (not in a portable build,
+                       -Dportable=true) or `portable` (only there); else the case is skipped
+                       (exit 77 when every case given was). meson sets CTXD_PORTABLE=1 for
+                       the tests of a portable build.
   > TEXT              send TEXT as one frame (raw bytes: malformed JSON is fine)
   >raw TEXT           send TEXT exactly, with no newline added (\\n, \\r escapes honoured)
   >big N              send a ping with id "big-N" padded to exactly N bytes (plus newline)
@@ -341,10 +345,30 @@ def run_case(binary, path):
         shutil.rmtree(base, ignore_errors=True)
 
 
+def unmet_need(path):
+    """The feature a case needs (`# needs:`) that this build lacks, or None."""
+    portable = os.environ.get("CTXD_PORTABLE") == "1"
+    have = {"landlock": not portable, "portable": portable}
+    for ln in open(path).read().splitlines():
+        if ln.startswith("# needs:"):
+            need = ln[len("# needs:"):].strip()
+            if need not in have:
+                raise ValueError("%s: unknown need %r" % (path, need))
+            if not have[need]:
+                return need
+    return None
+
+
 def main():
     binary = sys.argv[1]
-    passed = failed = 0
+    passed = failed = skipped = 0
     for case in sys.argv[2:]:
+        need = unmet_need(case)
+        if need:
+            skipped += 1
+            print("skip %s (needs %s; CTXD_PORTABLE=%s)" %
+                  (os.path.basename(case), need, os.environ.get("CTXD_PORTABLE", "")))
+            continue
         try:
             run_case(binary, case)
             passed += 1
@@ -352,8 +376,8 @@ def main():
         except Exception as e:  # noqa: BLE001 - report every failure, keep going
             failed += 1
             print("FAIL %s\n%s" % (os.path.basename(case), e))
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    sys.exit(1 if failed else 77 if skipped and not passed else 0)
 
 
 if __name__ == "__main__":
