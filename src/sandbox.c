@@ -7,8 +7,8 @@
  *
  * RESOLVE_BENEATH also refuses every absolute symlink, even one that points back inside the
  * root. When openat2 says EXDEV we therefore re-run the resolution with our own
- * component-by-component walk, which rewrites an absolute target that lands inside the same
- * root into a root-relative one and refuses everything else. The same walk is the fallback
+ * component-by-component walk (sandbox_walk.c), which rewrites an absolute target that lands
+ * inside the same root into a root-relative one and refuses everything else. The same walk is the fallback
  * for kernels without openat2 (ENOSYS) and for builds without it (-Dportable=true, other
  * systems). openat2 and Landlock themselves live behind src/platform.h (platform_linux.c,
  * platform_portable.c); nothing here calls a Linux-only interface by name.
@@ -32,26 +32,7 @@
 
 #include "ctxd/log.h"
 #include "platform.h"
-
-/* Same limit as the kernel (MAXSYMLINKS). */
-#define MAX_SYMLINKS 40
-/* Deepest directory stack the walk keeps (each entry is a dev/ino pair). */
-#define MAX_WALK_DEPTH 4096
-/* How much of a user path goes into an error message. */
-#define SHOW_MAX 200
-/* Why an empty root set is empty when nobody said otherwise (ctxd_sandbox_set_note). */
-#define NO_ROOTS_NOTE                                                                        \
-	"no directory is configured: start ctxd with one (ctxd DIR) or list it under roots: " \
-	"in the config file"
-
-/* A root plus the other spellings it was configured with (merged duplicates). The public
- * part comes first so a `struct ctxd_root *` can be handed out. Entries are allocated one
- * by one so borrowed pointers stay valid while more roots are added. */
-struct root_entry {
-	struct ctxd_root pub;
-	char **aliases; /* further `given` paths of merged duplicates, owned */
-	size_t naliases;
-};
+#include "sandbox_priv.h"
 
 struct ctxd_sandbox {
 	struct root_entry **roots;
@@ -103,7 +84,7 @@ static void show_path(const char *p, size_t len, char *out)
 /* Lexically clean `in` (`len` bytes, no NUL inside) into `out` (at least len + 2 bytes):
  * runs of '/' collapse, "." components go, trailing '/' goes, ".." stays. An absolute path
  * stays absolute ("/" alone for the root); an empty relative result becomes ".". */
-static void clean_path(const char *in, size_t len, char *out)
+void sb_clean_path(const char *in, size_t len, char *out)
 {
 	size_t o = 0;
 	bool abs = len > 0 && in[0] == '/';
@@ -181,7 +162,7 @@ static const char *under_prefix(const char *p, const char *prefix)
 
 /* The remainder of clean absolute `p` under any spelling of root `e` (longest wins), and
  * that spelling's length in *plen; NULL when `p` is not under the root. */
-static const char *under_root(const char *p, const struct root_entry *e, size_t *plen)
+const char *sb_under_root(const char *p, const struct root_entry *e, size_t *plen)
 {
 	const char *best = NULL;
 	size_t best_len = 0;
@@ -262,308 +243,6 @@ static void set_open_error(struct ctxd_error *err, int e, const char *shown)
 	}
 }
 
-/* ---- the walk (fallback and absolute-symlink retry) ------------------------------------ */
-
-struct walk {
-	int base;              /* directory everything must stay beneath; not ours to close */
-	const struct root_entry *root; /* for absolute symlink targets; NULL refuses them */
-	int cur;               /* current directory fd (== base or owned) */
-	dev_t *dev;            /* dev/ino of each directory on the way down, [0] = base */
-	ino_t *ino;
-	size_t depth;          /* index of cur in dev/ino */
-	size_t cap;
-};
-
-static void walk_set_cur(struct walk *w, int fd)
-{
-	if (w->cur != w->base) {
-		close(w->cur);
-	}
-	w->cur = fd;
-}
-
-static int walk_push(struct walk *w, int fd, const struct stat *st)
-{
-	if (w->depth + 1 >= MAX_WALK_DEPTH) {
-		close(fd);
-		return -ENAMETOOLONG;
-	}
-	if (w->depth + 1 >= w->cap) {
-		size_t ncap = w->cap * 2;
-		dev_t *nd = realloc(w->dev, ncap * sizeof(*nd));
-		if (!nd) {
-			close(fd);
-			return -ENOMEM;
-		}
-		w->dev = nd;
-		ino_t *ni = realloc(w->ino, ncap * sizeof(*ni));
-		if (!ni) {
-			close(fd);
-			return -ENOMEM;
-		}
-		w->ino = ni;
-		w->cap = ncap;
-	}
-	w->depth++;
-	w->dev[w->depth] = st->st_dev;
-	w->ino[w->depth] = st->st_ino;
-	walk_set_cur(w, fd);
-	return 0;
-}
-
-/* Step to the parent of cur, refusing to climb above base. The parent is checked against
- * the directory we actually came through, so a directory moved away mid-walk cannot lead
- * us out. */
-static int walk_up(struct walk *w)
-{
-	if (w->depth == 0) {
-		return -EXDEV;
-	}
-	int fd = openat(w->cur, "..", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		return -errno;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	if (st.st_dev != w->dev[w->depth - 1] || st.st_ino != w->ino[w->depth - 1]) {
-		close(fd);
-		return -EXDEV;
-	}
-	w->depth--;
-	if (w->depth == 0) {
-		close(fd);
-		walk_set_cur(w, w->base);
-	} else {
-		walk_set_cur(w, fd);
-	}
-	return 0;
-}
-
-/* Read the symlink `name` in `dirfd` ("" with an O_PATH fd of the link itself). */
-static int read_link(int dirfd, const char *name, char *out)
-{
-	ssize_t n = readlinkat(dirfd, name, out, CTXD_PATH_MAX);
-	if (n < 0) {
-		return -errno;
-	}
-	if (n >= CTXD_PATH_MAX) {
-		return -ENAMETOOLONG;
-	}
-	out[n] = '\0';
-	return n == 0 ? -ENOENT : 0;
-}
-
-/* Replace the path still to walk (`rest`) with `target` + "/" + rest, in `buf`. An absolute
- * target must land inside the walk's root; the walk then restarts from the root. */
-static int walk_splice(struct walk *w, const char *target, const char *rest, char *buf)
-{
-	char tmp[CTXD_PATH_MAX];
-	char clean[CTXD_PATH_MAX + 2];
-	const char *t = target;
-	if (target[0] == '/') {
-		clean_path(target, strlen(target), clean);
-		t = w->root ? under_root(clean, w->root, NULL) : NULL;
-		if (!t) {
-			return -EXDEV;
-		}
-		w->depth = 0;
-		walk_set_cur(w, w->base);
-	}
-	int n = snprintf(tmp, sizeof(tmp), "%s%s%s", t, rest[0] ? "/" : "", rest);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		return -ENAMETOOLONG;
-	}
-	memcpy(buf, tmp, (size_t)n + 1);
-	return 0;
-}
-
-/* Open `rel` beneath `base` by walking one component at a time with O_NOFOLLOW, following
- * symlinks ourselves. Returns a new fd or -errno. */
-static int walk_open(int base, const struct root_entry *root, const char *rel, int flags,
-		     mode_t mode, bool nofollow_last)
-{
-	if (rel[0] == '/' && !root) {
-		return -EXDEV;
-	}
-	struct walk w = {.base = base, .root = root, .cur = base, .cap = 64};
-	w.dev = malloc(w.cap * sizeof(*w.dev));
-	w.ino = malloc(w.cap * sizeof(*w.ino));
-	char *buf = malloc(CTXD_PATH_MAX);
-	char *target = malloc(CTXD_PATH_MAX);
-	int ret = -ENOMEM;
-	if (!w.dev || !w.ino || !buf || !target) {
-		goto out;
-	}
-	struct stat st;
-	if (fstat(base, &st) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	w.dev[0] = st.st_dev;
-	w.ino[0] = st.st_ino;
-	if (flags & O_NOFOLLOW) {
-		nofollow_last = true;
-	}
-	if (rel[0] == '/') {
-		/* An absolute rel only reaches here with a root: treat it like a symlink target. */
-		buf[0] = '\0';
-		ret = walk_splice(&w, rel, "", buf);
-		if (ret < 0) {
-			goto out;
-		}
-	} else {
-		size_t l = strlen(rel);
-		if (l >= CTXD_PATH_MAX) {
-			ret = -ENAMETOOLONG;
-			goto out;
-		}
-		memcpy(buf, rel, l + 1);
-	}
-
-	int links = 0;
-	char *p = buf;
-	for (;;) {
-		while (*p == '/') {
-			p++;
-		}
-		if (*p == '\0') {
-			/* Nothing left: the answer is the current directory itself. */
-			int fd = openat(w.cur, ".", flags | O_CLOEXEC, mode);
-			ret = fd < 0 ? -errno : fd;
-			goto out;
-		}
-		char *comp = p;
-		while (*p && *p != '/') {
-			p++;
-		}
-		bool more = *p == '/';
-		if (more) {
-			*p++ = '\0';
-		}
-		const char *rest = p;
-		while (*rest == '/') {
-			rest++;
-		}
-		bool last = *rest == '\0';
-		bool slash_after = more; /* "name/" must be a directory: follow it like a middle */
-
-		if (strcmp(comp, ".") == 0) {
-			continue;
-		}
-		if (strcmp(comp, "..") == 0) {
-			ret = walk_up(&w);
-			if (ret < 0) {
-				goto out;
-			}
-			continue;
-		}
-		if (strlen(comp) > NAME_MAX) {
-			ret = -ENAMETOOLONG;
-			goto out;
-		}
-
-		bool follow = false;
-		if (last && !slash_after) {
-			int fd = openat(w.cur, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-			if (fd >= 0) {
-				if (!nofollow_last && (flags & O_PATH)) {
-					if (fstat(fd, &st) < 0) {
-						ret = -errno;
-						close(fd);
-						goto out;
-					}
-					if (S_ISLNK(st.st_mode)) {
-						ret = read_link(fd, "", target);
-						close(fd);
-						if (ret < 0) {
-							goto out;
-						}
-						follow = true;
-					}
-				}
-				if (!follow) {
-					ret = fd;
-					goto out;
-				}
-			} else {
-				int e = errno;
-				/* O_NOFOLLOW on a symlink fails with ELOOP, or ENOTDIR when
-				 * O_DIRECTORY is set: then it is ours to follow. */
-				if (nofollow_last || (e != ELOOP && e != ENOTDIR) ||
-				    fstatat(w.cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-				    !S_ISLNK(st.st_mode)) {
-					ret = -e;
-					goto out;
-				}
-				ret = read_link(w.cur, comp, target);
-				if (ret < 0) {
-					goto out;
-				}
-			}
-		} else {
-			int fd = openat(w.cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-			if (fd < 0) {
-				ret = -errno;
-				goto out;
-			}
-			if (fstat(fd, &st) < 0) {
-				ret = -errno;
-				close(fd);
-				goto out;
-			}
-			if (S_ISDIR(st.st_mode)) {
-				ret = walk_push(&w, fd, &st);
-				if (ret < 0) {
-					goto out;
-				}
-				continue;
-			}
-			if (!S_ISLNK(st.st_mode)) {
-				close(fd);
-				ret = -ENOTDIR;
-				goto out;
-			}
-			ret = read_link(fd, "", target);
-			close(fd);
-			if (ret < 0) {
-				goto out;
-			}
-		}
-		/* here `target` holds a symlink to follow */
-
-		if (++links > MAX_SYMLINKS) {
-			ret = -ELOOP;
-			goto out;
-		}
-		/* A trailing slash after the link keeps "must be a directory" semantics. */
-		char rest_copy[CTXD_PATH_MAX];
-		int n = snprintf(rest_copy, sizeof(rest_copy), "%s%s", rest,
-				 slash_after && last ? "/" : "");
-		if (n < 0 || (size_t)n >= sizeof(rest_copy)) {
-			ret = -ENAMETOOLONG;
-			goto out;
-		}
-		ret = walk_splice(&w, target, rest_copy, buf);
-		if (ret < 0) {
-			goto out;
-		}
-		p = buf;
-	}
-out:
-	if (w.cur != base) {
-		close(w.cur);
-	}
-	free(w.dev);
-	free(w.ino);
-	free(buf);
-	free(target);
-	return ret;
-}
-
 /* ---- openat2 and the choice between it and the walk ------------------------------------ */
 
 /* Open `rel` beneath `dirfd`. With `root` (dirfd is that root's fd), absolute symlinks
@@ -576,14 +255,14 @@ static int confined_open_any(int dirfd, const struct root_entry *root, const cha
 		int r = ctxd_plat_open_beneath(dirfd, rel, flags, mode, nofollow_last);
 		if (r != -ENOSYS) {
 			if (r == -EXDEV && root) {
-				return walk_open(dirfd, root, rel, flags, mode, nofollow_last);
+				return sb_walk_open(dirfd, root, rel, flags, mode, nofollow_last);
 			}
 			return r;
 		}
 		atomic_store(&openat2_missing, true);
 		ctxd_info("openat2 is not available; using the component walk for paths");
 	}
-	return walk_open(dirfd, root, rel, flags, mode, nofollow_last);
+	return sb_walk_open(dirfd, root, rel, flags, mode, nofollow_last);
 }
 
 /* confined_open_any, then the hard-link policy: a regular file with more than one link is
@@ -662,7 +341,7 @@ static char *absolute_clean(const char *path)
 	size_t l = strlen(joined);
 	char *out = malloc(l + 2);
 	if (out) {
-		clean_path(joined, l, out);
+		sb_clean_path(joined, l, out);
 	}
 	return out;
 }
@@ -852,7 +531,7 @@ static int locate(const struct ctxd_sandbox *sb, const char *user_path, size_t l
 		return -1;
 	}
 	char clean[CTXD_PATH_MAX + 2];
-	clean_path(user_path, len, clean);
+	sb_clean_path(user_path, len, clean);
 	if (sb->nroots == 0) {
 		ctxd_error_set_errno(err, 0, EACCES,
 				     "'%s' is outside the allowed directories: there are none (%s)",
@@ -875,7 +554,7 @@ static int locate(const struct ctxd_sandbox *sb, const char *user_path, size_t l
 	size_t best_len = 0;
 	for (size_t i = 0; i < sb->nroots; i++) {
 		size_t lc;
-		const char *rel = under_root(clean, sb->roots[i], &lc);
+		const char *rel = sb_under_root(clean, sb->roots[i], &lc);
 		if (!rel) {
 			continue;
 		}
