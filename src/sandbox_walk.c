@@ -144,6 +144,112 @@ static int walk_splice(struct walk *w, const char *target, const char *rest, cha
 	return 0;
 }
 
+/* Start walk `w` (its stacks allocated, w->cur = w->base): record the base directory and
+ * put the path to walk into `buf` (CTXD_PATH_MAX bytes). An absolute `rel` (only with a root)
+ * is treated like a symlink target. Returns 0 or -errno. */
+static int walk_begin(struct walk *w, const char *rel, char *buf)
+{
+	struct stat st;
+	if (fstat(w->base, &st) < 0) {
+		return -errno;
+	}
+	w->dev[0] = st.st_dev;
+	w->ino[0] = st.st_ino;
+	if (rel[0] == '/') {
+		buf[0] = '\0';
+		return walk_splice(w, rel, "", buf);
+	}
+	size_t l = strlen(rel);
+	if (l >= CTXD_PATH_MAX) {
+		return -ENAMETOOLONG;
+	}
+	memcpy(buf, rel, l + 1);
+	return 0;
+}
+
+/* Follow the symlink `target` met before `rest` of the path: count it against MAX_SYMLINKS
+ * and splice target + rest into `buf` (a trailing slash after the link keeps "must be a
+ * directory"). Returns 0 or -errno. */
+static int walk_follow(struct walk *w, int *links, const char *target, const char *rest,
+		       bool trailing_slash, char *buf)
+{
+	if (++*links > MAX_SYMLINKS) {
+		return -ELOOP;
+	}
+	char rest_copy[CTXD_PATH_MAX];
+	int n = snprintf(rest_copy, sizeof(rest_copy), "%s%s", rest, trailing_slash ? "/" : "");
+	if (n < 0 || (size_t)n >= sizeof(rest_copy)) {
+		return -ENAMETOOLONG;
+	}
+	return walk_splice(w, target, rest_copy, buf);
+}
+
+/* The last component `comp` of a walk (no trailing slash): open it in w->cur without
+ * following a symlink. Returns the fd; or 0 with *follow set and `target` holding the link
+ * to follow (a symlink that O_PATH opened, or that O_NOFOLLOW refused with ELOOP/ENOTDIR,
+ * unless `nofollow_last`); or -errno. */
+static int walk_last(struct walk *w, const char *comp, int flags, mode_t mode,
+		     bool nofollow_last, char *target, bool *follow)
+{
+	struct stat st;
+	int fd = openat(w->cur, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd >= 0) {
+		if (nofollow_last || !(flags & O_PATH)) {
+			return fd;
+		}
+		if (fstat(fd, &st) < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		if (!S_ISLNK(st.st_mode)) {
+			return fd;
+		}
+		int ret = read_link(fd, "", target);
+		close(fd);
+		*follow = ret == 0;
+		return ret;
+	}
+	int e = errno;
+	/* O_NOFOLLOW on a symlink fails with ELOOP, or ENOTDIR when O_DIRECTORY is set: then it
+	 * is ours to follow. */
+	if (nofollow_last || (e != ELOOP && e != ENOTDIR) ||
+	    fstatat(w->cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode)) {
+		return -e;
+	}
+	int ret = read_link(w->cur, comp, target);
+	*follow = ret == 0;
+	return ret;
+}
+
+/* A component `comp` that more of the path follows (or "name/"): step into it when it is a
+ * directory (0), or return 0 with *follow set and `target` holding a symlink to follow;
+ * anything else is -ENOTDIR, or -errno. */
+static int walk_middle(struct walk *w, const char *comp, char *target, bool *follow)
+{
+	struct stat st;
+	int fd = openat(w->cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		return walk_push(w, fd, &st);
+	}
+	if (!S_ISLNK(st.st_mode)) {
+		close(fd);
+		return -ENOTDIR;
+	}
+	int ret = read_link(fd, "", target);
+	close(fd);
+	*follow = ret == 0;
+	return ret;
+}
+
 /* Open `rel` beneath `base` by walking one component at a time with O_NOFOLLOW, following
  * symlinks ourselves. Returns a new fd or -errno. */
 int sb_walk_open(int base, const struct root_entry *root, const char *rel, int flags,
@@ -161,30 +267,12 @@ int sb_walk_open(int base, const struct root_entry *root, const char *rel, int f
 	if (!w.dev || !w.ino || !buf || !target) {
 		goto out;
 	}
-	struct stat st;
-	if (fstat(base, &st) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	w.dev[0] = st.st_dev;
-	w.ino[0] = st.st_ino;
 	if (flags & O_NOFOLLOW) {
 		nofollow_last = true;
 	}
-	if (rel[0] == '/') {
-		/* An absolute rel only reaches here with a root: treat it like a symlink target. */
-		buf[0] = '\0';
-		ret = walk_splice(&w, rel, "", buf);
-		if (ret < 0) {
-			goto out;
-		}
-	} else {
-		size_t l = strlen(rel);
-		if (l >= CTXD_PATH_MAX) {
-			ret = -ENAMETOOLONG;
-			goto out;
-		}
-		memcpy(buf, rel, l + 1);
+	ret = walk_begin(&w, rel, buf);
+	if (ret < 0) {
+		goto out;
 	}
 
 	int links = 0;
@@ -231,86 +319,18 @@ int sb_walk_open(int base, const struct root_entry *root, const char *rel, int f
 
 		bool follow = false;
 		if (last && !slash_after) {
-			int fd = openat(w.cur, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-			if (fd >= 0) {
-				if (!nofollow_last && (flags & O_PATH)) {
-					if (fstat(fd, &st) < 0) {
-						ret = -errno;
-						close(fd);
-						goto out;
-					}
-					if (S_ISLNK(st.st_mode)) {
-						ret = read_link(fd, "", target);
-						close(fd);
-						if (ret < 0) {
-							goto out;
-						}
-						follow = true;
-					}
-				}
-				if (!follow) {
-					ret = fd;
-					goto out;
-				}
-			} else {
-				int e = errno;
-				/* O_NOFOLLOW on a symlink fails with ELOOP, or ENOTDIR when
-				 * O_DIRECTORY is set: then it is ours to follow. */
-				if (nofollow_last || (e != ELOOP && e != ENOTDIR) ||
-				    fstatat(w.cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-				    !S_ISLNK(st.st_mode)) {
-					ret = -e;
-					goto out;
-				}
-				ret = read_link(w.cur, comp, target);
-				if (ret < 0) {
-					goto out;
-				}
-			}
+			ret = walk_last(&w, comp, flags, mode, nofollow_last, target, &follow);
 		} else {
-			int fd = openat(w.cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-			if (fd < 0) {
-				ret = -errno;
-				goto out;
-			}
-			if (fstat(fd, &st) < 0) {
-				ret = -errno;
-				close(fd);
-				goto out;
-			}
-			if (S_ISDIR(st.st_mode)) {
-				ret = walk_push(&w, fd, &st);
-				if (ret < 0) {
-					goto out;
-				}
-				continue;
-			}
-			if (!S_ISLNK(st.st_mode)) {
-				close(fd);
-				ret = -ENOTDIR;
-				goto out;
-			}
-			ret = read_link(fd, "", target);
-			close(fd);
-			if (ret < 0) {
-				goto out;
-			}
+			ret = walk_middle(&w, comp, target, &follow);
+		}
+		if (ret < 0 || (last && !slash_after && !follow)) {
+			goto out; /* an error, or the last component's fd */
+		}
+		if (!follow) {
+			continue; /* a directory: stepped into it */
 		}
 		/* here `target` holds a symlink to follow */
-
-		if (++links > MAX_SYMLINKS) {
-			ret = -ELOOP;
-			goto out;
-		}
-		/* A trailing slash after the link keeps "must be a directory" semantics. */
-		char rest_copy[CTXD_PATH_MAX];
-		int n = snprintf(rest_copy, sizeof(rest_copy), "%s%s", rest,
-				 slash_after && last ? "/" : "");
-		if (n < 0 || (size_t)n >= sizeof(rest_copy)) {
-			ret = -ENAMETOOLONG;
-			goto out;
-		}
-		ret = walk_splice(&w, target, rest_copy, buf);
+		ret = walk_follow(&w, &links, target, rest, slash_after && last, buf);
 		if (ret < 0) {
 			goto out;
 		}

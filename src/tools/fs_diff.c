@@ -214,6 +214,80 @@ static void emit_line(struct ctxd_strbuf *o, char tag, const struct dl *l, bool 
 	}
 }
 
+/* The changed runs of the middle part (lines p.. of both sides), from the Myers marks `del`
+ * (mn lines of a) and `ins` (mm lines of b), into `blk`. Returns their number. */
+static size_t diff_blocks(const bool *del, size_t mn, const bool *ins, size_t mm, size_t p,
+			  struct block *blk)
+{
+	size_t nb = 0, i = 0, j = 0;
+	while (i < mn || j < mm) {
+		if ((i < mn && del[i]) || (j < mm && ins[j])) {
+			struct block *k = &blk[nb++];
+			k->a = p + i;
+			k->b = p + j;
+			while (i < mn && del[i]) {
+				i++;
+			}
+			while (j < mm && ins[j]) {
+				j++;
+			}
+			k->al = p + i - k->a;
+			k->bl = p + j - k->b;
+		} else {
+			i++;
+			j++;
+		}
+	}
+	return nb;
+}
+
+/* Print the unified diff of the `nb` changed blocks `blk` between a (n lines) and b (m lines)
+ * into `o`: the file header, then hunks with DIFF_CONTEXT lines of context, blocks closer
+ * than twice that merged into one hunk. */
+static void diff_hunks(struct ctxd_strbuf *o, const char *name, const struct dl *a, size_t n,
+		       bool nonl_a, const struct dl *b, size_t m, bool nonl_b,
+		       const struct block *blk, size_t nb)
+{
+	if (nb > 0) {
+		ctxd_strbuf_printf(o, "--- %s\n+++ %s\n", name, name);
+	}
+	for (size_t h = 0; h < nb;) {
+		size_t e = h;
+		while (e + 1 < nb && blk[e + 1].a <= blk[e].a + blk[e].al + 2 * DIFF_CONTEXT) {
+			e++;
+		}
+		size_t as = blk[h].a > DIFF_CONTEXT ? blk[h].a - DIFF_CONTEXT : 0;
+		size_t bs = blk[h].b - (blk[h].a - as);
+		size_t ae = blk[e].a + blk[e].al + DIFF_CONTEXT;
+		if (ae > n) {
+			ae = n;
+		}
+		size_t be = blk[e].b + blk[e].bl + (ae - (blk[e].a + blk[e].al));
+		size_t al = ae - as, bl = be - bs;
+		ctxd_strbuf_printf(o, "@@ -%zu,%zu +%zu,%zu @@\n", al ? as + 1 : as, al, bl ? bs + 1 : bs,
+			     bl);
+		size_t x = as, y = bs;
+		for (size_t q = h; q <= e; q++) {
+			while (x < blk[q].a) {
+				emit_line(o, ' ', &a[x], nonl_a && x == n - 1);
+				x++;
+				y++;
+			}
+			for (size_t r = 0; r < blk[q].al; r++, x++) {
+				emit_line(o, '-', &a[x], nonl_a && x == n - 1);
+			}
+			for (size_t r = 0; r < blk[q].bl; r++, y++) {
+				emit_line(o, '+', &b[y], nonl_b && y == m - 1);
+			}
+		}
+		while (x < ae) {
+			emit_line(o, ' ', &a[x], nonl_a && x == n - 1);
+			x++;
+		}
+		h = e + 1;
+	}
+}
+
 /* Unified diff of two texts (labelled `name`) into `o`; empty when equal. Returns 0, -1 on
  * ENOMEM, CANCELLED. */
 int fs_unified_diff(const char *name, const char *s1, size_t l1, const char *s2, size_t l2,
@@ -254,63 +328,8 @@ int fs_unified_diff(const char *name, const char *s1, size_t l1, const char *s2,
 		memset(del, 1, mn);
 		memset(ins, 1, mm);
 	}
-	size_t nb = 0, i = 0, j = 0;
-	while (i < mn || j < mm) {
-		if ((i < mn && del[i]) || (j < mm && ins[j])) {
-			struct block *k = &blk[nb++];
-			k->a = p + i;
-			k->b = p + j;
-			while (i < mn && del[i]) {
-				i++;
-			}
-			while (j < mm && ins[j]) {
-				j++;
-			}
-			k->al = p + i - k->a;
-			k->bl = p + j - k->b;
-		} else {
-			i++;
-			j++;
-		}
-	}
-	if (nb > 0) {
-		ctxd_strbuf_printf(o, "--- %s\n+++ %s\n", name, name);
-	}
-	for (size_t h = 0; h < nb;) {
-		size_t e = h;
-		while (e + 1 < nb && blk[e + 1].a <= blk[e].a + blk[e].al + 2 * DIFF_CONTEXT) {
-			e++;
-		}
-		size_t as = blk[h].a > DIFF_CONTEXT ? blk[h].a - DIFF_CONTEXT : 0;
-		size_t bs = blk[h].b - (blk[h].a - as);
-		size_t ae = blk[e].a + blk[e].al + DIFF_CONTEXT;
-		if (ae > n) {
-			ae = n;
-		}
-		size_t be = blk[e].b + blk[e].bl + (ae - (blk[e].a + blk[e].al));
-		size_t al = ae - as, bl = be - bs;
-		ctxd_strbuf_printf(o, "@@ -%zu,%zu +%zu,%zu @@\n", al ? as + 1 : as, al, bl ? bs + 1 : bs,
-			     bl);
-		size_t x = as, y = bs;
-		for (size_t q = h; q <= e; q++) {
-			while (x < blk[q].a) {
-				emit_line(o, ' ', &a[x], nonl_a && x == n - 1);
-				x++;
-				y++;
-			}
-			for (size_t r = 0; r < blk[q].al; r++, x++) {
-				emit_line(o, '-', &a[x], nonl_a && x == n - 1);
-			}
-			for (size_t r = 0; r < blk[q].bl; r++, y++) {
-				emit_line(o, '+', &b[y], nonl_b && y == m - 1);
-			}
-		}
-		while (x < ae) {
-			emit_line(o, ' ', &a[x], nonl_a && x == n - 1);
-			x++;
-		}
-		h = e + 1;
-	}
+	size_t nb = diff_blocks(del, mn, ins, mm, p, blk);
+	diff_hunks(o, name, a, n, nonl_a, b, m, nonl_b, blk, nb);
 	rc = o->oom ? -1 : 0;
 out:
 	free(a);
