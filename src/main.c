@@ -225,11 +225,11 @@ static int apply_cli(struct ctxd_config *cfg, const struct cli *c)
  * 62 MiB, malloc_trim after each large answer 91 MiB: bench/RESULTS.md). */
 #define CTXD_MMAP_THRESHOLD (1 << 20)
 
-int main(int argc, char **argv)
+/* Reads the options into c and the roots and skill directories given on the command line
+ * into cli_roots. Returns -1 to go on, else the exit code (0 after --help or --version, 2 on
+ * a usage error). */
+static int parse_args(int argc, char **argv, struct cli *c, struct ctxd_config *cli_roots)
 {
-#if defined(__GLIBC__)
-	mallopt(M_MMAP_THRESHOLD, CTXD_MMAP_THRESHOLD);
-#endif
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "ro", required_argument, NULL, OPT_RO },
@@ -245,143 +245,181 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	ctxd_loop_hold_signals();
-	struct cli c = { .threads = -1 };
-	struct ctxd_config cfg;
-	ctxd_config_init(&cfg);
-	/* CLI roots are added after the file's, so keep them aside first */
-	struct ctxd_config cli_roots;
-	ctxd_config_init(&cli_roots);
-	int rc = 2, opt;
+	int opt;
 	while ((opt = getopt_long(argc, argv, "c:rt:l:hV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			c.config = optarg;
+			c->config = optarg;
 			break;
 		case OPT_RO:
-			ctxd_config_add_root(&cli_roots, optarg, true);
+			ctxd_config_add_root(cli_roots, optarg, true);
 			break;
 		case 'r':
-			c.read_only = 1;
+			c->read_only = 1;
 			break;
 		case 't': {
 			char *end;
 			errno = 0;
-			c.threads = strtol(optarg, &end, 10);
-			if (errno || *end || c.threads < 0 || c.threads > 256) {
-				rc = die_usage("--threads: '%s' is not a number from 0 to 256", optarg);
-				goto out;
+			c->threads = strtol(optarg, &end, 10);
+			if (errno || *end || c->threads < 0 || c->threads > 256) {
+				return die_usage("--threads: '%s' is not a number from 0 to 256",
+						 optarg);
 			}
 			break;
 		}
 		case 'l':
-			c.log_level = optarg;
+			c->log_level = optarg;
 			break;
 		case OPT_MAX_FRAME:
-			c.max_frame = optarg;
+			c->max_frame = optarg;
 			break;
 		case OPT_MAX_READ:
-			c.max_read = optarg;
+			c->max_read = optarg;
 			break;
 		case OPT_SKILLS_DIR:
-			ctxd_config_add_skills_dir(&cli_roots, optarg);
+			ctxd_config_add_skills_dir(cli_roots, optarg);
 			break;
 		case OPT_NO_LANDLOCK:
-			c.no_landlock = 1;
+			c->no_landlock = 1;
 			break;
 		case OPT_TOOLSETS:
-			c.toolsets = optarg;
+			c->toolsets = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);
-			rc = 0;
-			goto out;
+			return 0;
 		case 'V':
 			printf("ctxd %s\n", CTXD_VERSION);
-			rc = 0;
-			goto out;
+			return 0;
 		default:
 			fprintf(stderr, "Try 'ctxd --help'.\n");
-			goto out;
+			return 2;
 		}
 	}
 	for (int i = optind; i < argc; i++) {
-		ctxd_config_add_root(&cli_roots, argv[i], false);
+		ctxd_config_add_root(cli_roots, argv[i], false);
 	}
+	return -1;
+}
 
+/* The settings in force: the configuration file (--config, else $CTXD_CONFIG), then the
+ * options, then the command line's roots and skill directories after the file's. Returns 0,
+ * or 2 once the error is written to stderr. */
+static int load_settings(struct ctxd_config *cfg, struct cli *c,
+			 const struct ctxd_config *cli_roots)
+{
 	struct ctxd_error err = { 0 };
-	if (!c.config) {
+	if (!c->config) {
 		const char *env = getenv("CTXD_CONFIG");
-		c.config = env && *env ? env : NULL;
+		c->config = env && *env ? env : NULL;
 	}
-	if (c.config && ctxd_config_load_file(&cfg, c.config, &err) < 0) {
+	if (c->config && ctxd_config_load_file(cfg, c->config, &err) < 0) {
 		fprintf(stderr, "ctxd: %s\n", err.msg);
-		goto out;
+		return 2;
 	}
-	if (apply_cli(&cfg, &c) != 0) {
-		goto out;
+	if (apply_cli(cfg, c) != 0) {
+		return 2;
 	}
-	for (size_t i = 0; i < cli_roots.n_roots; i++) {
-		ctxd_config_add_root(&cfg, cli_roots.roots[i].path, cli_roots.roots[i].read_only);
+	for (size_t i = 0; i < cli_roots->n_roots; i++) {
+		ctxd_config_add_root(cfg, cli_roots->roots[i].path, cli_roots->roots[i].read_only);
 	}
-	for (size_t i = 0; i < cli_roots.n_skills_dirs; i++) {
-		ctxd_config_add_skills_dir(&cfg, cli_roots.skills_dirs[i]);
+	for (size_t i = 0; i < cli_roots->n_skills_dirs; i++) {
+		ctxd_config_add_skills_dir(cfg, cli_roots->skills_dirs[i]);
 	}
-	ctxd_log_set_level(cfg.log_level);
+	ctxd_log_set_level(cfg->log_level);
+	return 0;
+}
 
-	struct ctxd_sandbox *sb = ctxd_sandbox_create();
-	struct ctxd_registry *reg = ctxd_registry_create();
-	struct ctxd_loop *loop = NULL;
-	struct ctxd_skills *skills = NULL;
-	struct ctxd_mb *mbank = NULL;
-	struct ctxd_fs_family *files = NULL;
-	if (!sb || !reg) {
+/* What main starts and tears down; a family that is off (tools.toolsets) stays NULL. */
+struct app {
+	struct ctxd_sandbox *sb;
+	struct ctxd_registry *reg;
+	struct ctxd_loop *loop;
+	struct ctxd_skills *skills;
+	struct ctxd_mb *mbank;
+	struct ctxd_fs_family *files;
+};
+
+/* Creates the enabled tool families and registers their tools. A family that is off
+ * (tools.toolsets) is not even created: no skill directories opened or scanned, no bank
+ * looked for, nothing watched. Returns 0, or 1 once the error is written to stderr. */
+static int app_families(struct app *a, const struct ctxd_config *cfg)
+{
+	struct ctxd_error err = { 0 };
+	if (cfg->toolsets & CTXD_TOOLSET_SKILLS) {
+		a->skills = ctxd_sk_create(cfg, a->sb, NULL, &err);
+		if (!a->skills) {
+			fprintf(stderr, "ctxd: %s\n", err.msg);
+			return 1;
+		}
+	}
+	collect_extra_ro(a->skills);
+	if (cfg->toolsets & CTXD_TOOLSET_MEMORY) {
+		a->mbank = ctxd_mb_create(cfg, a->sb, &err);
+		if (!a->mbank) {
+			fprintf(stderr, "ctxd: %s\n", err.msg);
+			return 1;
+		}
+	}
+	if ((cfg->toolsets & CTXD_TOOLSET_FILES) && !(a->files = ctxd_fs_family_create())) {
 		fprintf(stderr, "ctxd: out of memory\n");
-		rc = 1;
-		goto teardown;
+		return 1;
 	}
-	for (size_t i = 0; i < cfg.n_roots; i++) {
-		bool ro = cfg.read_only || cfg.roots[i].read_only;
-		if (ctxd_sandbox_add_root(sb, cfg.roots[i].path, ro, &err) < 0) {
-			fprintf(stderr, "ctxd: %s\n", err.msg);
-			goto teardown;
-		}
-	}
-	ctxd_sandbox_seal(sb);
-	ctxd_sandbox_set_hardlinks(cfg.hardlinks_refuse);
-	/* A family that is off (tools.toolsets) is not even created: no skill directories
-	 * opened or scanned, no bank looked for, nothing watched. */
-	if (cfg.toolsets & CTXD_TOOLSET_SKILLS) {
-		skills = ctxd_sk_create(&cfg, sb, NULL, &err);
-		if (!skills) {
-			fprintf(stderr, "ctxd: %s\n", err.msg);
-			rc = 1;
-			goto teardown;
-		}
-	}
-	collect_extra_ro(skills);
-	if (cfg.toolsets & CTXD_TOOLSET_MEMORY) {
-		mbank = ctxd_mb_create(&cfg, sb, &err);
-		if (!mbank) {
-			fprintf(stderr, "ctxd: %s\n", err.msg);
-			rc = 1;
-			goto teardown;
-		}
-	}
-	if ((cfg.toolsets & CTXD_TOOLSET_FILES) && !(files = ctxd_fs_family_create())) {
-		fprintf(stderr, "ctxd: out of memory\n");
-		rc = 1;
-		goto teardown;
-	}
-	if (((cfg.toolsets & CTXD_TOOLSET_FILES) &&
-	     ctxd_registry_add(reg, ctxd_fs_tools, ctxd_fs_tools_count, &cfg, files, &err) < 0) ||
-	    (skills && ctxd_registry_add(reg, ctxd_skills_tools, ctxd_skills_tools_count, &cfg,
-					 skills, &err) < 0) ||
-	    (mbank && ctxd_registry_add(reg, ctxd_memory_bank_tools, ctxd_memory_bank_tools_count,
-					&cfg, mbank, &err) < 0)) {
+	if (((cfg->toolsets & CTXD_TOOLSET_FILES) &&
+	     ctxd_registry_add(a->reg, ctxd_fs_tools, ctxd_fs_tools_count, cfg, a->files,
+			       &err) < 0) ||
+	    (a->skills && ctxd_registry_add(a->reg, ctxd_skills_tools, ctxd_skills_tools_count,
+					    cfg, a->skills, &err) < 0) ||
+	    (a->mbank && ctxd_registry_add(a->reg, ctxd_memory_bank_tools,
+					   ctxd_memory_bank_tools_count, cfg, a->mbank,
+					   &err) < 0)) {
 		fprintf(stderr, "ctxd: %s\n", err.msg);
-		rc = 1;
-		goto teardown;
+		return 1;
+	}
+	return 0;
+}
+
+/* Landlock at start-up on the configured directories. It binds the calling thread and
+ * threads it creates later: apply it before the worker pool starts. */
+static void landlock_at_start(const struct ctxd_config *cfg, struct ctxd_sandbox *sb)
+{
+	struct ctxd_error err = { 0 };
+	if (cfg->landlock && ctxd_sandbox_root_count(sb) > 0) {
+		if (ctxd_sandbox_apply_landlock(sb, extra_ro, &err) == CTXD_SANDBOX_LANDLOCK) {
+			ctxd_info("sandbox: Landlock active on %zu root(s) + openat2 path confinement",
+				  ctxd_sandbox_root_count(sb));
+		} else {
+			ctxd_warn("sandbox: Landlock unavailable (%s); path confinement only", err.msg);
+		}
+	} else if (!cfg->landlock) {
+		ctxd_info("sandbox: path confinement only (Landlock disabled by configuration)");
+	}
+}
+
+/* Builds the sandbox, the families, the protocol's stdout and the loop, ready to run.
+ * Returns 0, or the exit code (1 cannot start, 2 configuration error) once the error is
+ * written to stderr; a's parts are app_stop's to free either way. */
+static int app_start(struct app *a, const struct ctxd_config *cfg)
+{
+	struct ctxd_error err = { 0 };
+	a->sb = ctxd_sandbox_create();
+	a->reg = ctxd_registry_create();
+	if (!a->sb || !a->reg) {
+		fprintf(stderr, "ctxd: out of memory\n");
+		return 1;
+	}
+	for (size_t i = 0; i < cfg->n_roots; i++) {
+		bool ro = cfg->read_only || cfg->roots[i].read_only;
+		if (ctxd_sandbox_add_root(a->sb, cfg->roots[i].path, ro, &err) < 0) {
+			fprintf(stderr, "ctxd: %s\n", err.msg);
+			return 2;
+		}
+	}
+	ctxd_sandbox_seal(a->sb);
+	ctxd_sandbox_set_hardlinks(cfg->hardlinks_refuse);
+	int rc = app_families(a, cfg);
+	if (rc != 0) {
+		return rc;
 	}
 
 	/* stdout is for protocol frames only: keep a private descriptor for them and point
@@ -389,55 +427,76 @@ int main(int argc, char **argv)
 	int out_fd = dup(STDOUT_FILENO);
 	if (out_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
 		fprintf(stderr, "ctxd: cannot set up stdout: %s\n", strerror(errno));
-		rc = 1;
-		goto teardown;
+		return 1;
 	}
+	landlock_at_start(cfg, a->sb);
 
-	/* Landlock binds the calling thread and threads it creates later: apply it before
-	 * the worker pool starts. */
-	if (cfg.landlock && ctxd_sandbox_root_count(sb) > 0) {
-		if (ctxd_sandbox_apply_landlock(sb, extra_ro, &err) == CTXD_SANDBOX_LANDLOCK) {
-			ctxd_info("sandbox: Landlock active on %zu root(s) + openat2 path confinement",
-				  ctxd_sandbox_root_count(sb));
-		} else {
-			ctxd_warn("sandbox: Landlock unavailable (%s); path confinement only", err.msg);
-		}
-	} else if (!cfg.landlock) {
-		ctxd_info("sandbox: path confinement only (Landlock disabled by configuration)");
-	}
-
-
-	loop = ctxd_loop_create(&cfg, sb, reg, STDIN_FILENO, out_fd, &err);
-	if (!loop) {
+	a->loop = ctxd_loop_create(cfg, a->sb, a->reg, STDIN_FILENO, out_fd, &err);
+	if (!a->loop) {
 		fprintf(stderr, "ctxd: %s\n", err.msg);
-		rc = 1;
-		goto teardown;
+		return 1;
 	}
-	if (cfg.landlock && ctxd_sandbox_root_count(sb) == 0) {
+	if (cfg->landlock && ctxd_sandbox_root_count(a->sb) == 0) {
 		ctxd_info("sandbox: no directories configured: the client's roots will be used, and "
 			  "Landlock applied to the first ones that arrive");
-		ctxd_loop_landlock_client_roots(loop, extra_ro);
+		ctxd_loop_landlock_client_roots(a->loop, extra_ro);
 	}
-	if (wire_families(loop, &cfg, reg, skills, mbank, files) < 0) {
+	if (wire_families(a->loop, cfg, a->reg, a->skills, a->mbank, a->files) < 0) {
 		fprintf(stderr, "ctxd: out of memory\n");
-		rc = 1;
-		goto teardown;
+		return 1;
 	}
-	rc = ctxd_loop_run(loop);
-	if (ctxd_loop_abandoned(loop)) {
-		/* a worker is still inside a system call: do not wait for it */
-		_exit(rc);
+	return 0;
+}
+
+/* Tears down what app_start made, in the order the threads need. */
+static void app_stop(struct app *a)
+{
+	ctxd_sk_detach(a->skills); /* before the watcher goes */
+	ctxd_fs_family_attach(a->files, NULL);
+	ctxd_loop_destroy(a->loop);
+	ctxd_fs_family_destroy(a->files); /* after the pool: no search in flight */
+	ctxd_sk_destroy(a->skills); /* after the pool: no discovery job in flight */
+	ctxd_mb_destroy(a->mbank);
+	ctxd_registry_destroy(a->reg);
+	ctxd_sandbox_destroy(a->sb);
+}
+
+/* Starts the server on cfg and runs it until the client goes or a signal comes; the exit
+ * code. */
+static int app_run(const struct ctxd_config *cfg)
+{
+	struct app a = { 0 };
+	int rc = app_start(&a, cfg);
+	if (rc == 0) {
+		rc = ctxd_loop_run(a.loop);
+		if (ctxd_loop_abandoned(a.loop)) {
+			/* a worker is still inside a system call: do not wait for it */
+			_exit(rc);
+		}
 	}
-teardown:
-	ctxd_sk_detach(skills); /* before the watcher goes */
-	ctxd_fs_family_attach(files, NULL);
-	ctxd_loop_destroy(loop);
-	ctxd_fs_family_destroy(files); /* after the pool: no search in flight */
-	ctxd_sk_destroy(skills); /* after the pool: no discovery job in flight */
-	ctxd_mb_destroy(mbank);
-	ctxd_registry_destroy(reg);
-	ctxd_sandbox_destroy(sb);
-out:
+	app_stop(&a);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+#if defined(__GLIBC__)
+	mallopt(M_MMAP_THRESHOLD, CTXD_MMAP_THRESHOLD);
+#endif
+	ctxd_loop_hold_signals();
+	struct cli c = { .threads = -1 };
+	struct ctxd_config cfg;
+	ctxd_config_init(&cfg);
+	/* CLI roots are added after the file's, so keep them aside first */
+	struct ctxd_config cli_roots;
+	ctxd_config_init(&cli_roots);
+	int rc = parse_args(argc, argv, &c, &cli_roots);
+	if (rc < 0) {
+		rc = load_settings(&cfg, &c, &cli_roots);
+		if (rc == 0) {
+			rc = app_run(&cfg);
+		}
+	}
 	ctxd_config_finish(&cli_roots);
 	ctxd_config_finish(&cfg);
 	return rc;

@@ -201,28 +201,36 @@ static void roots_name_add(char *list, size_t n, const char *name)
 	}
 }
 
-/* The policy (the client's roots may narrow the configured directories, never widen them,
- * never empty them):
- * - directories configured, the client sends no roots ([]): keep the configured ones;
- * - directories configured, roots overlapping them: the overlap (a root inside a configured
- *   directory, or a configured directory inside a root);
- * - directories configured, every root disjoint from them (or unusable): keep the configured
- *   ones, with a warning; a disjoint root is never allowed;
- * - nothing configured: the client's roots are the allowed set; with none usable, nothing
- *   is allowed and refusals say why.
- * Each resulting set carries a note naming its case, which refusals quote. Landlock, applied
- * at start-up to the configured directories, keeps holding whatever the client says; in
- * client-roots mode the first roots fix the Landlock domain. */
-static void apply_roots(struct ctxd_mcp *m, json_t *roots)
+/* Adds to sb the overlap of root canon with each configured directory (the root when it lies
+ * inside one, the directory when it lies inside the root); whether there was any. */
+static bool roots_add_overlap(struct ctxd_sandbox *sb, const struct ctxd_sandbox *conf,
+			      const char *canon)
+{
+	size_t nconf = ctxd_sandbox_root_count(conf);
+	struct ctxd_error err;
+	bool overlap = false;
+	for (size_t k = 0; k < nconf; k++) {
+		const struct ctxd_root *cr = ctxd_sandbox_root(conf, k);
+		const char *keep = path_within(canon, cr->path)	  ? canon
+				   : path_within(cr->path, canon) ? cr->path
+								  : NULL;
+		overlap = overlap || keep;
+		if (keep && ctxd_sandbox_add_root(sb, keep, cr->read_only, &err) < 0) {
+			ctxd_warn("roots/list: %s", err.msg);
+		}
+	}
+	return overlap;
+}
+
+/* Adds the client's roots to sb under the policy (all of them with nothing configured, else
+ * their overlaps) and lists in outside those disjoint from the configured directories.
+ * Returns how many roots were local directories. */
+static size_t roots_collect(struct ctxd_mcp *m, json_t *roots, struct ctxd_sandbox *sb,
+			    char *outside, size_t outside_n)
 {
 	const struct ctxd_sandbox *conf = m->configured.sb;
 	size_t nconf = ctxd_sandbox_root_count(conf);
-	size_t given = json_array_size(roots), usable = 0;
-	char outside[240] = "";
-	struct ctxd_sandbox *sb = ctxd_sandbox_create();
-	if (!sb) {
-		return;
-	}
+	size_t usable = 0;
 	size_t i;
 	json_t *r;
 	json_array_foreach(roots, i, r) {
@@ -243,50 +251,98 @@ static void apply_roots(struct ctxd_mcp *m, json_t *roots)
 		if (nconf == 0 && ctxd_sandbox_add_root(sb, canon, m->d.cfg->read_only, &err) < 0) {
 			ctxd_warn("roots/list: %s", err.msg);
 		}
-		bool overlap = false;
-		for (size_t k = 0; k < nconf; k++) {
-			const struct ctxd_root *cr = ctxd_sandbox_root(conf, k);
-			const char *keep = path_within(canon, cr->path)	  ? canon
-					   : path_within(cr->path, canon) ? cr->path
-									  : NULL;
-			overlap = overlap || keep;
-			if (keep && ctxd_sandbox_add_root(sb, keep, cr->read_only, &err) < 0) {
-				ctxd_warn("roots/list: %s", err.msg);
-			}
-		}
+		bool overlap = roots_add_overlap(sb, conf, canon);
 		if (nconf > 0 && !overlap) {
-			roots_name_add(outside, sizeof(outside), canon);
+			roots_name_add(outside, outside_n, canon);
 		}
 		free(canon);
 	}
+	return usable;
+}
+
+/* A new set holding the configured directories as configured, for when the client's roots
+ * leave none of them (NULL when out of memory); its note, saying why, into note. */
+static struct ctxd_sandbox *roots_keep_configured(const struct ctxd_sandbox *conf, size_t given,
+						  size_t usable, const char *outside,
+						  char *note, size_t note_n)
+{
+	size_t nconf = ctxd_sandbox_root_count(conf);
+	struct ctxd_sandbox *sb = ctxd_sandbox_create();
+	if (!sb) {
+		return NULL;
+	}
+	for (size_t k = 0; k < nconf; k++) {
+		const struct ctxd_root *cr = ctxd_sandbox_root(conf, k);
+		struct ctxd_error err;
+		if (ctxd_sandbox_add_root(sb, cr->given, cr->read_only, &err) < 0) {
+			ctxd_warn("roots: %s", err.msg);
+		}
+	}
+	if (given == 0) {
+		snprintf(note, note_n, "the configured directories; the client sent no roots");
+	} else if (usable == 0) {
+		snprintf(note, note_n,
+			 "the configured directories; none of the client's roots is a "
+			 "local directory");
+	} else {
+		snprintf(note, note_n,
+			 "the configured directories; the client's roots (%s) lie outside "
+			 "them and are not allowed",
+			 outside);
+	}
+	return sb;
+}
+
+/* Logs the set in force: one line per new situation, not one per answer (warn: a warning). */
+static void roots_log(struct ctxd_mcp *m, bool warn)
+{
+	const struct ctxd_sandbox *now = m->sb->sb;
+	const char *said = ctxd_sandbox_note(now);
+	said = said ? said : "the configured directories";
+	if (!m->roots_logged || strcmp(m->roots_logged, said) != 0) {
+		size_t n = ctxd_sandbox_root_count(now);
+		const char *dirs = n == 1 ? "directory" : "directories";
+		if (warn) {
+			ctxd_warn("roots: %zu allowed %s: %s", n, dirs, said);
+		} else {
+			ctxd_info("roots: %zu allowed %s: %s", n, dirs, said);
+		}
+		free(m->roots_logged);
+		m->roots_logged = strdup(said);
+	}
+}
+
+/* The policy (the client's roots may narrow the configured directories, never widen them,
+ * never empty them):
+ * - directories configured, the client sends no roots ([]): keep the configured ones;
+ * - directories configured, roots overlapping them: the overlap (a root inside a configured
+ *   directory, or a configured directory inside a root);
+ * - directories configured, every root disjoint from them (or unusable): keep the configured
+ *   ones, with a warning; a disjoint root is never allowed;
+ * - nothing configured: the client's roots are the allowed set; with none usable, nothing
+ *   is allowed and refusals say why.
+ * Each resulting set carries a note naming its case, which refusals quote. Landlock, applied
+ * at start-up to the configured directories, keeps holding whatever the client says; in
+ * client-roots mode the first roots fix the Landlock domain. */
+static void apply_roots(struct ctxd_mcp *m, json_t *roots)
+{
+	const struct ctxd_sandbox *conf = m->configured.sb;
+	size_t nconf = ctxd_sandbox_root_count(conf);
+	size_t given = json_array_size(roots);
+	char outside[240] = "";
+	struct ctxd_sandbox *sb = ctxd_sandbox_create();
+	if (!sb) {
+		return;
+	}
+	size_t usable = roots_collect(m, roots, sb, outside, sizeof(outside));
 	char note[400];
 	bool warn = outside[0] != '\0';
 	if (nconf > 0 && ctxd_sandbox_root_count(sb) == 0) {
 		/* never empty a configured set: keep it, as configured */
 		ctxd_sandbox_destroy(sb);
-		sb = ctxd_sandbox_create();
+		sb = roots_keep_configured(conf, given, usable, outside, note, sizeof(note));
 		if (!sb) {
 			return;
-		}
-		for (size_t k = 0; k < nconf; k++) {
-			const struct ctxd_root *cr = ctxd_sandbox_root(conf, k);
-			struct ctxd_error err;
-			if (ctxd_sandbox_add_root(sb, cr->given, cr->read_only, &err) < 0) {
-				ctxd_warn("roots: %s", err.msg);
-			}
-		}
-		if (given == 0) {
-			snprintf(note, sizeof(note),
-				 "the configured directories; the client sent no roots");
-		} else if (usable == 0) {
-			snprintf(note, sizeof(note),
-				 "the configured directories; none of the client's roots is a "
-				 "local directory");
-		} else {
-			snprintf(note, sizeof(note),
-				 "the configured directories; the client's roots (%s) lie outside "
-				 "them and are not allowed",
-				 outside);
 		}
 	} else if (nconf > 0) {
 		snprintf(note, sizeof(note),
@@ -310,21 +366,7 @@ static void apply_roots(struct ctxd_mcp *m, json_t *roots)
 		}
 		roots_install(m, sb);
 	}
-	/* one line per new situation, not one per answer */
-	const struct ctxd_sandbox *now = m->sb->sb;
-	const char *said = ctxd_sandbox_note(now);
-	said = said ? said : "the configured directories";
-	if (!m->roots_logged || strcmp(m->roots_logged, said) != 0) {
-		size_t n = ctxd_sandbox_root_count(now);
-		const char *dirs = n == 1 ? "directory" : "directories";
-		if (warn) {
-			ctxd_warn("roots: %zu allowed %s: %s", n, dirs, said);
-		} else {
-			ctxd_info("roots: %zu allowed %s: %s", n, dirs, said);
-		}
-		free(m->roots_logged);
-		m->roots_logged = strdup(said);
-	}
+	roots_log(m, warn);
 }
 
 /* The client's roots could not be had (an error answer, or none in time). The set in

@@ -443,12 +443,16 @@ static size_t run_files(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_n
 	return hits;
 }
 
-/* Read directory `d` (its open reference on d->anchor is ours to give back). Returns the
- * hits its entries got. */
-static size_t run_dir(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d)
+/* The tasks a directory's read makes: its subdirectories, then its later file batches. */
+struct kid_list {
+	struct task *kids;
+	size_t n_kids, cap_kids;
+};
+
+/* Opens directory d and reads its entries into it (d->fd holds the descriptor); false when it
+ * cannot, once the failure is recorded and d->anchor's reference given back. */
+static bool dir_open_read(struct ctxd_fs_pw *w, struct slot *s, struct ctxd_fs_pw_node *d)
 {
-	const struct ctxd_fs_pw_opts *o = w->o;
-	struct slot *s = w->slots[slot];
 	int fd;
 	if (!d->parent) {
 		fd = ctxd_sandbox_openat(w->start_fd, ".", O_RDONLY | O_DIRECTORY, 0, false);
@@ -474,34 +478,106 @@ static size_t run_dir(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_nod
 			d->parent->ents[d->idx].flags |= CTXD_FS_PW_UNREADABLE;
 			pthread_mutex_unlock(&w->mu);
 		}
-		return 0;
+		return false;
 	}
 	d->fd = fd;
 	atomic_store(&d->fd_refs, 1);
-	if (o->ignore) {
-		unsigned has = ignore_bits(d);
-		if (has) {
-			char abs[2 * CTXD_PATH_MAX];
-			const char *ap = NULL;
-			if (o->abs && o->cache) {
-				snprintf(abs, sizeof(abs), "%s%s%s", o->abs, d->rel_len ? "/" : "",
-				         d->rel);
-				ap = abs;
+	return true;
+}
+
+/* Loads the ignore files directory d holds (if any) on top of the rules it inherits. */
+static void dir_enter_ignores(struct ctxd_fs_pw *w, struct ctxd_fs_pw_node *d)
+{
+	const struct ctxd_fs_pw_opts *o = w->o;
+	unsigned has = ignore_bits(d);
+	if (!has) {
+		return;
+	}
+	char abs[2 * CTXD_PATH_MAX];
+	const char *ap = NULL;
+	if (o->abs && o->cache) {
+		snprintf(abs, sizeof(abs), "%s%s%s", o->abs, d->rel_len ? "/" : "", d->rel);
+		ap = abs;
+	}
+	bool oom;
+	d->own_ign = ctxd_fs_ignore_enter(o->cache, d->fd, ap, has, d->ign,
+	                                  d->rel_len ? d->rel_len + 1 : 0, NULL, &oom);
+	if (oom) {
+		set_stop(w, STOP_NOMEM);
+	}
+	if (d->own_ign) {
+		d->ign = d->own_ign;
+	}
+}
+
+/* Whether entry e of d (its path in s->path, rel_len bytes) is skipped as .git or by an ignore
+ * rule: 0 = no, 1 = skipped, -1 = the ignore matcher gave up and the walk stops. */
+static int entry_ignored(struct ctxd_fs_pw *w, struct slot *s, const struct ctxd_fs_pw_node *d,
+                         const struct ctxd_fs_pw_ent *e, size_t rel_len)
+{
+	const char *name = d->names + e->name_off;
+	if (e->name_len == 4 && memcmp(name, ".git", 4) == 0) {
+		return 1;
+	}
+	if (d->ign &&
+	    ctxd_fs_ignore_test(d->ign, &s->ictx, s->path, rel_len, s->path + rel_len - e->name_len,
+	                        e->name_len, e->type == CTXD_FS_WALK_DIR)) {
+		if (s->ictx.gave_up) {
+			check_stop(w, true);
+			if (!ctxd_fs_pw_stopping(w)) {
+				set_stop(w, STOP_DEADLINE);
 			}
-			bool oom;
-			d->own_ign = ctxd_fs_ignore_enter(o->cache, fd, ap, has, d->ign,
-			                                  d->rel_len ? d->rel_len + 1 : 0, NULL, &oom);
-			if (oom) {
-				set_stop(w, STOP_NOMEM);
+			return -1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* Classifies entry i of d (its path in s->path; the flags in *fp) and, when it is a directory
+ * to read, makes its node a task in k; false when out of memory (the walk then stops). */
+static bool entry_classify(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d,
+                           uint32_t i, size_t rel_len, struct kid_list *k, unsigned *fp)
+{
+	const struct ctxd_fs_pw_opts *o = w->o;
+	struct slot *s = w->slots[slot];
+	struct ctxd_fs_pw_ent *e = &d->ents[i];
+	void *child_state = NULL;
+	unsigned f = o->ops->classify(w, slot, d, i, s->path, rel_len, &child_state);
+	e->flags = (uint8_t)f;
+	*fp = f;
+	if ((f & CTXD_FS_PW_DESCEND) && e->type == CTXD_FS_WALK_DIR &&
+	    !(o->max_depth && d->depth + 1 >= o->max_depth)) {
+		struct ctxd_fs_pw_node *c = node_new(w, d, i, s->path, rel_len);
+		if (!c || ctxd_grow((void **)&k->kids, &k->cap_kids, k->n_kids + 1,
+		                    sizeof(*k->kids), 64) < 0) {
+			if (o->ops->free_state) {
+				o->ops->free_state(o->ud, child_state);
 			}
-			if (d->own_ign) {
-				d->ign = d->own_ign;
-			}
+			set_stop(w, STOP_NOMEM);
+			return false;
+		}
+		c->state = child_state;
+		e->child = c;
+		k->kids[k->n_kids++] = (struct task){.node = c, .dir = true};
+	} else {
+		e->flags &= (uint8_t)~CTXD_FS_PW_DESCEND;
+		if (child_state && o->ops->free_state) {
+			o->ops->free_state(o->ud, child_state);
 		}
 	}
-	struct task *kids = NULL;
-	size_t n_kids = 0, cap_kids = 0, hits = 0;
-	uint32_t first_file = UINT32_MAX, files = 0;
+	return true;
+}
+
+/* Reads d's entries in order: skips the ignored, classifies the others, makes the
+ * subdirectories to read tasks in k; the first file to search in *first_file and their count in
+ * *files. Returns the hits of the entries kept. */
+static size_t scan_entries(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d,
+                           struct kid_list *k, uint32_t *first_file, uint32_t *files)
+{
+	const struct ctxd_fs_pw_opts *o = w->o;
+	struct slot *s = w->slots[slot];
+	size_t hits = 0;
 	size_t sep = d->rel_len ? 1 : 0;
 	memcpy(s->path, d->rel, d->rel_len);
 	s->path[d->rel_len] = '/';
@@ -521,64 +597,44 @@ static size_t run_dir(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_nod
 			continue;
 		}
 		memcpy(s->path + d->rel_len + sep, name, e->name_len + 1);
-		bool is_dir = e->type == CTXD_FS_WALK_DIR;
 		if (o->ignore) {
-			if (e->name_len == 4 && memcmp(name, ".git", 4) == 0) {
-				continue;
-			}
-			if (d->ign && ctxd_fs_ignore_test(d->ign, &s->ictx, s->path, rel_len,
-			                                  s->path + rel_len - e->name_len,
-			                                  e->name_len, is_dir)) {
-				if (s->ictx.gave_up) {
-					check_stop(w, true);
-					if (!ctxd_fs_pw_stopping(w)) {
-						set_stop(w, STOP_DEADLINE);
-					}
-					break;
-				}
-				continue;
-			}
-		}
-		void *child_state = NULL;
-		unsigned f = o->ops->classify(w, slot, d, i, s->path, rel_len, &child_state);
-		e->flags = (uint8_t)f;
-		hits += (f & CTXD_FS_PW_KEEP) ? e->hits : 0;
-		if ((f & CTXD_FS_PW_DESCEND) && is_dir &&
-		    !(o->max_depth && d->depth + 1 >= o->max_depth)) {
-			struct ctxd_fs_pw_node *c = node_new(w, d, i, s->path, rel_len);
-			if (!c ||
-			    ctxd_grow((void **)&kids, &cap_kids, n_kids + 1, sizeof(*kids), 64) < 0) {
-				if (o->ops->free_state) {
-					o->ops->free_state(o->ud, child_state);
-				}
-				set_stop(w, STOP_NOMEM);
+			int ign = entry_ignored(w, s, d, e, rel_len);
+			if (ign < 0) {
 				break;
 			}
-			c->state = child_state;
-			e->child = c;
-			kids[n_kids++] = (struct task){.node = c, .dir = true};
-		} else {
-			e->flags &= (uint8_t)~CTXD_FS_PW_DESCEND;
-			if (child_state && o->ops->free_state) {
-				o->ops->free_state(o->ud, child_state);
+			if (ign) {
+				continue;
 			}
 		}
+		unsigned f;
+		bool ok = entry_classify(w, slot, d, i, rel_len, k, &f);
+		hits += (f & CTXD_FS_PW_KEEP) ? e->hits : 0;
+		if (!ok) {
+			break;
+		}
 		if (f & CTXD_FS_PW_FILE) {
-			files++;
-			if (first_file == UINT32_MAX) {
-				first_file = i;
+			(*files)++;
+			if (*first_file == UINT32_MAX) {
+				*first_file = i;
 			}
 		}
 	}
-	/* File batches of PW_BATCH files: the first runs here (its directory's fd is warm),
-	 * the others become tasks; each ends where the next begins. */
+	return hits;
+}
+
+/* File batches of PW_BATCH files: the first runs here (its directory's fd is warm), the others
+ * become tasks in k; each ends where the next begins. Returns where the first batch ends. */
+static uint32_t batch_files(struct ctxd_fs_pw *w, struct ctxd_fs_pw_node *d, struct kid_list *k,
+                            uint32_t first_file, uint32_t files)
+{
 	uint32_t inline_hi = d->n;
 	struct task *last = NULL;
 	for (uint32_t i = first_file, cnt = 0; files > PW_BATCH && i < d->n; i++) {
 		if (!(d->ents[i].flags & CTXD_FS_PW_FILE) || cnt++ == 0 || (cnt - 1) % PW_BATCH) {
 			continue;
 		}
-		if (ctxd_grow((void **)&kids, &cap_kids, n_kids + 1, sizeof(*kids), 64) < 0) {
+		if (ctxd_grow((void **)&k->kids, &k->cap_kids, k->n_kids + 1, sizeof(*k->kids),
+		              64) < 0) {
 			set_stop(w, STOP_NOMEM);
 			break;
 		}
@@ -587,30 +643,55 @@ static size_t run_dir(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_nod
 		} else {
 			inline_hi = i;
 		}
-		kids[n_kids] = (struct task){.node = d, .lo = i, .hi = d->n};
-		last = &kids[n_kids++];
+		k->kids[k->n_kids] = (struct task){.node = d, .lo = i, .hi = d->n};
+		last = &k->kids[k->n_kids++];
 	}
+	return inline_hi;
+}
+
+/* Marks d read and queues the tasks in k (each takes a reference on the fd it opens from),
+ * waking the helpers and waiters. */
+static void push_kids(struct ctxd_fs_pw *w, struct ctxd_fs_pw_node *d, struct kid_list *k)
+{
 	pthread_mutex_lock(&w->mu);
 	d->read = true;
 	bool pushed = true;
-	for (size_t k = 0; k < n_kids; k++) {
-		atomic_fetch_add(kids[k].dir ? &kids[k].node->anchor->fd_refs : &d->fd_refs, 1);
-		if (heap_push(w, kids[k]) < 0) {
-			task_drop(&kids[k]);
+	for (size_t i = 0; i < k->n_kids; i++) {
+		struct task *t = &k->kids[i];
+		atomic_fetch_add(t->dir ? &t->node->anchor->fd_refs : &d->fd_refs, 1);
+		if (heap_push(w, *t) < 0) {
+			task_drop(t);
 			pushed = false;
 		}
 	}
 	if (!pushed) {
 		set_stop(w, STOP_NOMEM);
 	}
-	if (n_kids && w->o->pool) {
+	if (k->n_kids && w->o->pool) {
 		post_helpers(w);
 	}
-	if (n_kids) {
+	if (k->n_kids) {
 		pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
-	free(kids);
+}
+
+/* Read directory `d` (its open reference on d->anchor is ours to give back). Returns the
+ * hits its entries got. */
+static size_t run_dir(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d)
+{
+	if (!dir_open_read(w, w->slots[slot], d)) {
+		return 0;
+	}
+	if (w->o->ignore) {
+		dir_enter_ignores(w, d);
+	}
+	struct kid_list k = {0};
+	uint32_t first_file = UINT32_MAX, files = 0;
+	size_t hits = scan_entries(w, slot, d, &k, &first_file, &files);
+	uint32_t inline_hi = batch_files(w, d, &k, first_file, files);
+	push_kids(w, d, &k);
+	free(k.kids);
 	if (d->parent) {
 		fd_put(d->anchor); /* after the subdirectories that open from it took theirs */
 	}

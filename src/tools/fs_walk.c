@@ -229,6 +229,90 @@ static void reach(const struct walk *w, const struct frame *parent, const char *
 	*path = w->path + a->rel_len + (a->rel_len ? 1 : 0);
 }
 
+/* Fills e for the next entry of level f (its path written into w->path); false when the path
+ * reaches CTXD_PATH_MAX (counted as too long, not visited). */
+static bool next_entry(struct walk *w, struct frame *f, struct ctxd_fs_walk_entry *e)
+{
+	const struct ent *en = &w->ents[f->next++];
+	const char *name = w->names + en->name_off;
+	size_t sep = f->rel_len ? 1 : 0;
+	size_t rel_len = f->rel_len + sep + en->name_len;
+	if (rel_len >= CTXD_PATH_MAX) {
+		if (w->st) {
+			w->st->too_long++;
+		}
+		return false;
+	}
+	if (sep) {
+		w->path[f->rel_len] = '/';
+	}
+	memcpy(w->path + f->rel_len + sep, name, en->name_len + 1);
+
+	*e = (struct ctxd_fs_walk_entry){
+	    .rel = w->path,
+	    .rel_len = rel_len,
+	    .name = w->path + f->rel_len + sep,
+	    .name_len = en->name_len,
+	    .type = en->type,
+	    .depth = (unsigned)w->n_frames,
+	};
+	reach(w, f, e->name, &e->at_fd, &e->at_path);
+	return true;
+}
+
+/* Counts the entry seen and checks the job and the clock: 0, -ECANCELED or -ETIMEDOUT. */
+static int note_seen(struct walk *w, size_t seen)
+{
+	const struct ctxd_fs_walk_opts *opts = w->o;
+	if (w->st) {
+		w->st->entries = seen;
+	}
+	if (ctxd_job_cancelled(opts->job)) {
+		return -ECANCELED;
+	}
+	if (seen % FS_WALK_CLOCK_EVERY == 0 && ctxd_deadline_passed(opts->deadline_ms)) {
+		return -ETIMEDOUT;
+	}
+	if (opts->progress && seen % FS_WALK_PROGRESS_EVERY == 0) {
+		opts->progress->report(opts->progress, (double)seen, -1, NULL);
+	}
+	return 0;
+}
+
+/* Opens directory e and makes it the deepest level; 0 (an unreadable one is counted and
+ * skipped) or the negative errno that ends the walk. */
+static int descend(struct walk *w, const struct ctxd_fs_walk_entry *e)
+{
+	int cfd =
+	    ctxd_sandbox_openat(e->at_fd, e->at_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, true);
+	if (cfd < 0) {
+		if (w->st) {
+			w->st->unreadable++;
+		}
+		return 0;
+	}
+	int prc = push(w, cfd, e->rel_len);
+	if (prc == -ENOMEM || prc == -ECANCELED || prc == -ETIMEDOUT) {
+		return prc;
+	}
+	if (prc < 0 && w->st) {
+		w->st->unreadable++;
+	}
+	return 0;
+}
+
+/* Closes the levels still open and frees the walk. */
+static void walk_free(struct walk *w)
+{
+	while (w->n_frames > 0) {
+		pop(w);
+	}
+	free(w->frames);
+	free(w->ents);
+	free(w->names);
+	free(w);
+}
+
 int ctxd_fs_walk(int dirfd, const struct ctxd_fs_walk_opts *opts, struct ctxd_fs_walk_stats *stats)
 {
 	struct walk *w = calloc(1, sizeof(*w));
@@ -257,45 +341,13 @@ int ctxd_fs_walk(int dirfd, const struct ctxd_fs_walk_opts *opts, struct ctxd_fs
 			pop(w);
 			continue;
 		}
-		const struct ent *en = &w->ents[f->next++];
-		const char *name = w->names + en->name_off;
-		size_t sep = f->rel_len ? 1 : 0;
-		size_t rel_len = f->rel_len + sep + en->name_len;
-		if (rel_len >= CTXD_PATH_MAX) {
-			if (stats) {
-				stats->too_long++;
-			}
+		struct ctxd_fs_walk_entry e;
+		if (!next_entry(w, f, &e)) {
 			continue;
 		}
-		if (sep) {
-			w->path[f->rel_len] = '/';
-		}
-		memcpy(w->path + f->rel_len + sep, name, en->name_len + 1);
-
-		struct ctxd_fs_walk_entry e = {
-		    .rel = w->path,
-		    .rel_len = rel_len,
-		    .name = w->path + f->rel_len + sep,
-		    .name_len = en->name_len,
-		    .type = en->type,
-		    .depth = (unsigned)w->n_frames,
-		};
-		reach(w, f, e.name, &e.at_fd, &e.at_path);
-
-		seen++;
-		if (stats) {
-			stats->entries = seen;
-		}
-		if (ctxd_job_cancelled(opts->job)) {
-			rc = -ECANCELED;
+		rc = note_seen(w, ++seen);
+		if (rc < 0) {
 			goto out;
-		}
-		if (seen % FS_WALK_CLOCK_EVERY == 0 && ctxd_deadline_passed(opts->deadline_ms)) {
-			rc = -ETIMEDOUT;
-			goto out;
-		}
-		if (opts->progress && seen % FS_WALK_PROGRESS_EVERY == 0) {
-			opts->progress->report(opts->progress, (double)seen, -1, NULL);
 		}
 		if (opts->exclude && opts->exclude(&e, opts->ud)) {
 			continue;
@@ -309,31 +361,13 @@ int ctxd_fs_walk(int dirfd, const struct ctxd_fs_walk_opts *opts, struct ctxd_fs
 		    (opts->max_depth && w->n_frames >= opts->max_depth)) {
 			continue;
 		}
-		int cfd = ctxd_sandbox_openat(e.at_fd, e.at_path,
-		                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, true);
-		if (cfd < 0) {
-			if (stats) {
-				stats->unreadable++;
-			}
-			continue;
-		}
-		int prc = push(w, cfd, rel_len);
-		if (prc == -ENOMEM || prc == -ECANCELED || prc == -ETIMEDOUT) {
-			rc = prc;
+		rc = descend(w, &e);
+		if (rc < 0) {
 			goto out;
-		}
-		if (prc < 0 && stats) {
-			stats->unreadable++;
 		}
 	}
 out:
-	while (w->n_frames > 0) {
-		pop(w);
-	}
-	free(w->frames);
-	free(w->ents);
-	free(w->names);
-	free(w);
+	walk_free(w);
 	return rc;
 }
 

@@ -392,6 +392,185 @@ static void write_answer(struct merge *m, const char *pattern, size_t pattern_le
 	free(sc_tail.p);
 }
 
+/* maxResults and contextLines into c, clamped to their ceilings. */
+static void grep_parse_limits(json_t *args, struct gconf *c)
+{
+	json_t *jm = json_object_get(args, "maxResults");
+	if (json_is_integer(jm) && json_integer_value(jm) > 0) {
+		json_int_t v = json_integer_value(jm);
+		c->max = v > GREP_MAX_RESULTS ? GREP_MAX_RESULTS : (size_t)v;
+	}
+	json_t *jc = json_object_get(args, "contextLines");
+	if (json_is_integer(jc) && json_integer_value(jc) > 0) {
+		json_int_t v = json_integer_value(jc);
+		c->context = v > (json_int_t)GREP_MAX_CONTEXT ? GREP_MAX_CONTEXT : (size_t)v;
+	}
+}
+
+/* Compiles the pattern into c->re and c->rew (with JIT where it works); -1 with *res set
+ * when the pattern is not a valid regular expression, -1 alone when out of memory. */
+static int grep_compile(struct gconf *c, json_t *args, const char *pattern, size_t pattern_len,
+                        json_t **res)
+{
+	uint32_t opts = PCRE2_MULTILINE;
+	bool literal = json_is_true(json_object_get(args, "literal"));
+	if (literal) {
+		opts = PCRE2_LITERAL; /* PCRE2 refuses MULTILINE with LITERAL; no anchors anyway */
+	}
+	if (json_is_true(json_object_get(args, "caseInsensitive"))) {
+		opts |= PCRE2_CASELESS;
+	}
+	int ecode;
+	PCRE2_SIZE eoff;
+	c->re = pcre2_compile((PCRE2_SPTR)pattern, pattern_len, opts, &ecode, &eoff, NULL);
+	if (!c->re) {
+		char msg[160];
+		pcre2_get_error_message(ecode, (PCRE2_UCHAR *)msg, sizeof(msg));
+		*res = fs_fail("argument 'pattern' (\"%s\") is not a valid regular expression: %s "
+		               "at offset %zu (set literal: true to search for the text as is)",
+		               pattern, msg, (size_t)eoff);
+		return -1;
+	}
+	c->rew = pcre2_compile((PCRE2_SPTR)pattern, pattern_len, opts | PCRE2_USE_OFFSET_LIMIT,
+	                       &ecode, &eoff, NULL);
+	c->per_line = !literal && grep_needs_per_line(pattern, pattern_len);
+	c->jit = pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0;
+	c->jitw = c->rew && pcre2_jit_compile(c->rew, PCRE2_JIT_COMPLETE) == 0;
+	return c->rew ? 0 : -1;
+}
+
+/* Searches the single regular file at path (loc) into m, display paths relative to its
+ * directory; -1 (with *res set unless out of memory) when the answer is a failure. */
+static int grep_one_file(struct merge *m, const struct ctxd_tool_ctx *ctx, const char *path,
+                         size_t plen, const struct ctxd_sandbox_loc *loc, json_t **res)
+{
+	struct gconf *c = m->c;
+	struct ctxd_error err = {0};
+	int rfd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_RDONLY | O_NONBLOCK, 0, false, NULL,
+	                            &err);
+	if (rfd < 0) {
+		*res = fs_fail("cannot read '%s'", loc->abs);
+		return -1;
+	}
+	const char *slash = strrchr(loc->abs, '/');
+	const char *base = slash ? slash + 1 : loc->abs;
+	char name[CTXD_PATH_MAX];
+	snprintf(name, sizeof(name), "%s", base);
+	if (slash) {
+		c->root_len = slash - loc->abs == 0 ? 1 : (size_t)(slash - loc->abs);
+		c->slash_root = c->root_len == 1;
+	}
+	struct frec *r = grep_blk_alloc(m->g0, sizeof(*r));
+	if (!r) {
+		close(rfd);
+		return -1;
+	}
+	if (grep_must_stop(m->g0)) {
+		close(rfd);
+		memset(r, 0, sizeof(*r));
+	} else {
+		grep_file(m->g0, rfd, name, strlen(name), c->max, r);
+	}
+	m->cancelled = m->g0->cancelled;
+	m->timed_out = m->g0->timed_out;
+	if (m->g0->oom) {
+		return -1;
+	}
+	if (r->flags & F_UNREADABLE) {
+		*res = fs_fail("cannot read '%s'", loc->abs);
+		return -1;
+	}
+	if (r->flags & F_SEARCHED) {
+		merge_rec(m, r);
+	}
+	return 0;
+}
+
+/* A directory search's walk: the walk reads its options until ctxd_fs_pw_free, so they live
+ * as long as it does (in fs_grep's frame). */
+struct gtree {
+	struct gwalk gw;
+	struct ctxd_fs_pw_opts o;
+	char abs[2 * CTXD_PATH_MAX];
+	struct ctxd_fs_pw *w;
+	struct ctxd_fs_ignore_level *above;
+};
+
+/* Walks the directory fd (loc) with the slots' searchers and merges the records into m in
+ * walk order; t->w and t->above are the caller's to free; -1 (with *res set unless out of
+ * memory) when the answer is a failure. */
+static int grep_walk_tree(struct merge *m, const struct ctxd_tool_ctx *ctx, json_t *args, int fd,
+                          const struct ctxd_sandbox_loc *loc, struct gtree *t, json_t **res)
+{
+	struct gconf *c = m->c;
+	bool gi = !json_is_false(json_object_get(args, "respectGitignore"));
+	static const struct ctxd_fs_pw_ops ops = {.classify = grep_classify,
+	                                          .file = grep_walk_file};
+	t->o = (struct ctxd_fs_pw_opts){.limit = c->max, .ops = &ops, .ud = &t->gw};
+	if (ctxd_fs_pw_prepare(&t->o, ctx, loc, gi, t->abs, sizeof(t->abs), &t->above) < 0) {
+		return -1;
+	}
+	int rc = ctxd_fs_pw_run(fd, &t->o, &t->w);
+	if (rc == -ECANCELED) {
+		m->cancelled = true;
+	} else if (rc == -ETIMEDOUT) {
+		m->timed_out = true;
+	} else if (rc == -ENOMEM || atomic_load(&c->oom)) {
+		return -1;
+	} else if (rc < 0 && rc != -ECONNABORTED) {
+		*res = fs_fail("cannot search '%s': %s", loc->abs, strerror(-rc));
+		return -1;
+	}
+	if (!m->cancelled) {
+		m->start_fd = fd;
+		if (ctxd_fs_pw_each(t->w, merge_each, m) == -ENOMEM) {
+			m->oom = true;
+		}
+	}
+	return 0;
+}
+
+/* The tool's answer once the search is over: NULL when out of memory, the failure when it was
+ * cancelled or the engine gave up, else the CallToolResult written for the matches. */
+static json_t *grep_result(const struct ctxd_tool_ctx *ctx, struct merge *m, const char *where,
+                           const char *pattern, size_t pattern_len)
+{
+	if (m->oom) {
+		return NULL;
+	}
+	if (m->cancelled) {
+		return fs_fail("grep in '%s' cancelled", where);
+	}
+	if (m->err) {
+		return fs_fail("grep of \"%s\" failed: %s (simplify the pattern)", pattern, m->err);
+	}
+	struct ctxd_strbuf local = {0}, *b = ctx->out ? ctx->out : &local;
+	size_t from = b->len;
+	write_answer(m, pattern, pattern_len, b);
+	return ctxd_tool_written(ctx, b, from);
+}
+
+/* Frees what a search made: the walk, the start's fd, the merged list, the globs, the slots'
+ * searchers and the compiled patterns. */
+static void grep_free(struct gconf *c, struct merge *m, struct gtree *t, struct grep *slots,
+                      unsigned n_slots, int fd)
+{
+	ctxd_fs_pw_free(t->w);
+	ctxd_fs_ignore_chain_free(t->above);
+	if (fd >= 0) {
+		close(fd);
+	}
+	free(m->recs);
+	ctxd_fs_globs_finish(&c->inc);
+	ctxd_fs_globs_finish(&c->exc);
+	for (unsigned i = 0; i < n_slots; i++) {
+		grep_finish(&slots[i]);
+	}
+	free(slots);
+	pcre2_code_free(c->re);
+	pcre2_code_free(c->rew);
+}
+
 json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
@@ -406,21 +585,11 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 	const char *pattern = json_string_value(jp);
 	size_t pattern_len = json_string_length(jp);
 	struct gconf c = {.ctx = ctx, .max = GREP_DEFAULT_RESULTS};
-	json_t *jm = json_object_get(args, "maxResults");
-	if (json_is_integer(jm) && json_integer_value(jm) > 0) {
-		json_int_t v = json_integer_value(jm);
-		c.max = v > GREP_MAX_RESULTS ? GREP_MAX_RESULTS : (size_t)v;
-	}
-	json_t *jc = json_object_get(args, "contextLines");
-	if (json_is_integer(jc) && json_integer_value(jc) > 0) {
-		json_int_t v = json_integer_value(jc);
-		c.context = v > (json_int_t)GREP_MAX_CONTEXT ? GREP_MAX_CONTEXT : (size_t)v;
-	}
+	grep_parse_limits(args, &c);
 	unsigned n_slots = ctxd_fs_pw_slots(ctx->pool);
 	struct grep *slots = calloc(n_slots, sizeof(*slots));
 	struct merge m = {.c = &c, .start_fd = -1};
-	struct ctxd_fs_pw *w = NULL;
-	struct ctxd_fs_ignore_level *above = NULL;
+	struct gtree t = {.gw = {.c = &c, .slots = slots, .n_slots = n_slots}};
 	json_t *res = NULL;
 	int fd = -1;
 	if (!slots) {
@@ -434,31 +603,7 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 	    grep_parse_globs(args, "exclude", &c.exc, &res) < 0) {
 		goto out;
 	}
-	uint32_t opts = PCRE2_MULTILINE;
-	bool literal = json_is_true(json_object_get(args, "literal"));
-	if (literal) {
-		opts = PCRE2_LITERAL; /* PCRE2 refuses MULTILINE with LITERAL; no anchors anyway */
-	}
-	if (json_is_true(json_object_get(args, "caseInsensitive"))) {
-		opts |= PCRE2_CASELESS;
-	}
-	int ecode;
-	PCRE2_SIZE eoff;
-	c.re = pcre2_compile((PCRE2_SPTR)pattern, pattern_len, opts, &ecode, &eoff, NULL);
-	if (!c.re) {
-		char msg[160];
-		pcre2_get_error_message(ecode, (PCRE2_UCHAR *)msg, sizeof(msg));
-		res = fs_fail("argument 'pattern' (\"%s\") is not a valid regular expression: %s "
-			      "at offset %zu (set literal: true to search for the text as is)",
-			      pattern, msg, (size_t)eoff);
-		goto out;
-	}
-	c.rew = pcre2_compile((PCRE2_SPTR)pattern, pattern_len, opts | PCRE2_USE_OFFSET_LIMIT,
-	                      &ecode, &eoff, NULL);
-	c.per_line = !literal && grep_needs_per_line(pattern, pattern_len);
-	c.jit = pcre2_jit_compile(c.re, PCRE2_JIT_COMPLETE) == 0;
-	c.jitw = c.rew && pcre2_jit_compile(c.rew, PCRE2_JIT_COMPLETE) == 0;
-	if (!c.rew || !grep_ready(m.g0)) {
+	if (grep_compile(&c, args, pattern, pattern_len, &res) < 0 || !grep_ready(m.g0)) {
 		goto out;
 	}
 	struct ctxd_error err = {0};
@@ -473,101 +618,14 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 	c.slash_root = c.root_len == 1 && loc.abs[0] == '/';
 	struct stat st;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		/* a single file; display paths are relative to the file's directory */
-		int rfd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_RDONLY | O_NONBLOCK, 0,
-		                            false, NULL, &err);
-		if (rfd < 0) {
-			res = fs_fail("cannot read '%s'", loc.abs);
+		if (grep_one_file(&m, ctx, path, plen, &loc, &res) < 0) {
 			goto out;
 		}
-		const char *slash = strrchr(loc.abs, '/');
-		const char *base = slash ? slash + 1 : loc.abs;
-		char name[CTXD_PATH_MAX];
-		snprintf(name, sizeof(name), "%s", base);
-		if (slash) {
-			c.root_len = slash - loc.abs == 0 ? 1 : (size_t)(slash - loc.abs);
-			c.slash_root = c.root_len == 1;
-		}
-		struct frec *r = grep_blk_alloc(m.g0, sizeof(*r));
-		if (!r) {
-			close(rfd);
-			goto out;
-		}
-		if (grep_must_stop(m.g0)) {
-			close(rfd);
-			memset(r, 0, sizeof(*r));
-		} else {
-			grep_file(m.g0, rfd, name, strlen(name), c.max, r);
-		}
-		m.cancelled = m.g0->cancelled;
-		m.timed_out = m.g0->timed_out;
-		if (m.g0->oom) {
-			goto out;
-		}
-		if (r->flags & F_UNREADABLE) {
-			res = fs_fail("cannot read '%s'", loc.abs);
-			goto out;
-		}
-		if (r->flags & F_SEARCHED) {
-			merge_rec(&m, r);
-		}
-	} else {
-		bool gi = !json_is_false(json_object_get(args, "respectGitignore"));
-		struct gwalk gw = {.c = &c, .slots = slots, .n_slots = n_slots};
-		static const struct ctxd_fs_pw_ops ops = {.classify = grep_classify,
-		                                          .file = grep_walk_file};
-		char abs[2 * CTXD_PATH_MAX];
-		struct ctxd_fs_pw_opts o = {.limit = c.max, .ops = &ops, .ud = &gw};
-		if (ctxd_fs_pw_prepare(&o, ctx, &loc, gi, abs, sizeof(abs), &above) < 0) {
-			goto out;
-		}
-		int rc = ctxd_fs_pw_run(fd, &o, &w);
-		if (rc == -ECANCELED) {
-			m.cancelled = true;
-		} else if (rc == -ETIMEDOUT) {
-			m.timed_out = true;
-		} else if (rc == -ENOMEM || atomic_load(&c.oom)) {
-			goto out;
-		} else if (rc < 0 && rc != -ECONNABORTED) {
-			res = fs_fail("cannot search '%s': %s", loc.abs, strerror(-rc));
-			goto out;
-		}
-		if (!m.cancelled) {
-			m.start_fd = fd;
-			if (ctxd_fs_pw_each(w, merge_each, &m) == -ENOMEM) {
-				m.oom = true;
-			}
-		}
-	}
-	if (m.oom) {
+	} else if (grep_walk_tree(&m, ctx, args, fd, &loc, &t, &res) < 0) {
 		goto out;
 	}
-	if (m.cancelled) {
-		res = fs_fail("grep in '%s' cancelled", loc.abs);
-		goto out;
-	}
-	if (m.err) {
-		res = fs_fail("grep of \"%s\" failed: %s (simplify the pattern)", pattern, m.err);
-		goto out;
-	}
-	struct ctxd_strbuf local = {0}, *b = ctx->out ? ctx->out : &local;
-	size_t from = b->len;
-	write_answer(&m, pattern, pattern_len, b);
-	res = ctxd_tool_written(ctx, b, from);
+	res = grep_result(ctx, &m, loc.abs, pattern, pattern_len);
 out:
-	ctxd_fs_pw_free(w);
-	ctxd_fs_ignore_chain_free(above);
-	if (fd >= 0) {
-		close(fd);
-	}
-	free(m.recs);
-	ctxd_fs_globs_finish(&c.inc);
-	ctxd_fs_globs_finish(&c.exc);
-	for (unsigned i = 0; i < n_slots; i++) {
-		grep_finish(&slots[i]);
-	}
-	free(slots);
-	pcre2_code_free(c.re);
-	pcre2_code_free(c.rew);
+	grep_free(&c, &m, &t, slots, n_slots, fd);
 	return res;
 }
