@@ -52,7 +52,7 @@
 #include <unistd.h>
 
 #define PROTOCOL_VERSION "2025-11-25"
-#define INIT_ID 0
+#define INIT_ID          0
 
 struct opts {
 	const char *tool;
@@ -88,7 +88,8 @@ struct server {
 	bool out_eof;
 	/* read buffer */
 	char *rbuf;
-	size_t rcap, rstart, rlen, rscan; /* data is rbuf[rstart, rstart+rlen); scanned up to rscan */
+	size_t rcap, rstart, rlen,
+	    rscan; /* data is rbuf[rstart, rstart+rlen); scanned up to rscan */
 	/* write buffer */
 	char *wbuf;
 	size_t wcap, wstart, wlen;
@@ -159,7 +160,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: driver [--tool NAME --args JSON | --method M --params JSON] [--calls N]\n"
-		"              [--depth D] [--warmup W] [--settle-ms MS] [--timeout-ms MS] [--max-ms MS]\n"
+		"              [--depth D] [--warmup W] [--settle-ms MS] [--timeout-ms MS] "
+		"[--max-ms MS]\n"
 		"              [--label TEXT] [--json] [--stderr] [--spin] -- SERVER [ARGS...]\n");
 	exit(2);
 }
@@ -331,8 +333,8 @@ static double proc_cpu_s(pid_t pid)
 	if (!p)
 		return -1;
 	/* after ") ": state(3) ... utime(14) stime(15) cutime(16) cstime(17) */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
-		   &ut, &st, &cut, &cst) != 4)
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld", &ut,
+		   &st, &cut, &cst) != 4)
 		return -1;
 	return (double)(ut + st + (unsigned long long)(cut + cst)) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -507,7 +509,8 @@ static void answer_server_request(struct run *r, const char *line, size_t len)
 		return;
 	snprintf(msg, sizeof(msg),
 		 "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"error\":{\"code\":-32601,"
-		 "\"message\":\"method not found\"}}\n", id);
+		 "\"message\":\"method not found\"}}\n",
+		 id);
 	wbuf_append(r->s, msg, strlen(msg));
 }
 
@@ -653,8 +656,8 @@ static int pump(struct run *r)
 		return -1;
 	while (r->received < r->end_id - r->first_id) {
 		struct pollfd pfd[2] = {
-			{ .fd = s->out_fd, .events = POLLIN },
-			{ .fd = s->in_fd, .events = POLLOUT },
+		    {.fd = s->out_fd, .events = POLLIN},
+		    {.fd = s->in_fd, .events = POLLOUT},
 		};
 		int np = s->wlen ? 2 : 1;
 		int rc = poll(pfd, (nfds_t)np, r->o->spin ? 0 : 1000);
@@ -723,13 +726,14 @@ static void build_request(struct run *r)
 	size_t cap;
 
 	r->req_prefix = strdup(pre);
-	cap = 128 + strlen(o->tool ? o->tool : o->method) +
-	      strlen(o->args ? o->args : "") + strlen(o->params ? o->params : "");
+	cap = 128 + strlen(o->tool ? o->tool : o->method) + strlen(o->args ? o->args : "") +
+	      strlen(o->params ? o->params : "");
 	r->req_suffix = xmalloc(cap);
 	if (o->tool)
-		snprintf(r->req_suffix, cap,
-			 ",\"method\":\"tools/call\",\"params\":{\"name\":\"%s\",\"arguments\":%s}}\n",
-			 o->tool, o->args ? o->args : "{}");
+		snprintf(
+		    r->req_suffix, cap,
+		    ",\"method\":\"tools/call\",\"params\":{\"name\":\"%s\",\"arguments\":%s}}\n",
+		    o->tool, o->args ? o->args : "{}");
 	else
 		snprintf(r->req_suffix, cap, ",\"method\":\"%s\",\"params\":%s}\n", o->method,
 			 o->params ? o->params : "{}");
@@ -752,7 +756,7 @@ static int reap(struct server *s, long timeout_ms, int *status)
 		if (w == s->pid)
 			return 0;
 		if (!s->out_eof) {
-			struct pollfd pfd = { .fd = s->out_fd, .events = POLLIN };
+			struct pollfd pfd = {.fd = s->out_fd, .events = POLLIN};
 
 			if (poll(&pfd, 1, 5) > 0 && read_some(s) > 0) {
 				s->rstart = 0;
@@ -760,7 +764,7 @@ static int reap(struct server *s, long timeout_ms, int *status)
 				s->rscan = 0;
 			}
 		} else {
-			struct timespec ts = { 0, 200000 };
+			struct timespec ts = {0, 200000};
 
 			nanosleep(&ts, NULL);
 		}
@@ -789,11 +793,11 @@ static int abandon(struct server *s, struct run *r)
 int main(int argc, char **argv)
 {
 	static const char init_req[] =
-		"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"
-		"\"protocolVersion\":\"" PROTOCOL_VERSION "\",\"capabilities\":{},"
-		"\"clientInfo\":{\"name\":\"ctxd-bench-driver\",\"version\":\"1.0\"}}}\n";
+	    "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"
+	    "\"protocolVersion\":\"" PROTOCOL_VERSION "\",\"capabilities\":{},"
+	    "\"clientInfo\":{\"name\":\"ctxd-bench-driver\",\"version\":\"1.0\"}}}\n";
 	static const char initialized[] =
-		"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
 	struct opts o;
 	struct server s;
 	struct run r;
@@ -868,7 +872,7 @@ int main(int argc, char **argv)
 		p99 = pct_ms(r.lat_ns, done, 0.99);
 		pmax = done ? (double)r.lat_ns[done - 1] / 1e6 : 0;
 	} else {
-		struct timespec ts = { o.settle_ms / 1000, (o.settle_ms % 1000) * 1000000L };
+		struct timespec ts = {o.settle_ms / 1000, (o.settle_ms % 1000) * 1000000L};
 
 		nanosleep(&ts, NULL);
 	}
@@ -883,10 +887,11 @@ int main(int argc, char **argv)
 	exit_ms = (double)(t_exit - t_close) / 1e6;
 
 	if (o.calls)
-		printf("%s: %lld calls depth %ld: %.0f calls/s, p50 %.3f ms, p99 %.3f ms, max %.3f ms,"
-		       " errors %lld; init %.1f ms, peak RSS %.1f MiB, exit %.1f ms%s\n",
-		       o.label, done, o.depth, rate, p50, p99, pmax, r.errors, init_ms,
-		       (double)hwm / 1024.0, exit_ms, reaped ? "" : " (killed)");
+		printf(
+		    "%s: %lld calls depth %ld: %.0f calls/s, p50 %.3f ms, p99 %.3f ms, max %.3f ms,"
+		    " errors %lld; init %.1f ms, peak RSS %.1f MiB, exit %.1f ms%s\n",
+		    o.label, done, o.depth, rate, p50, p99, pmax, r.errors, init_ms,
+		    (double)hwm / 1024.0, exit_ms, reaped ? "" : " (killed)");
 	else
 		printf("%s: init %.1f ms, idle RSS %.1f MiB (peak %.1f MiB), exit %.1f ms%s\n",
 		       o.label, init_ms, (double)rss / 1024.0, (double)hwm / 1024.0, exit_ms,
@@ -894,16 +899,18 @@ int main(int argc, char **argv)
 	if (r.errors)
 		fprintf(stderr, "driver: %lld errors; first: %s\n", r.errors, r.first_error);
 	if (o.json) {
-		printf("{\"label\":\"%s\",\"calls\":%lld,\"depth\":%ld,\"warmup\":%ld,\"errors\":%lld,"
-		       "\"elapsed_s\":%.6f,\"calls_per_s\":%.1f,\"p50_ms\":%.4f,\"p99_ms\":%.4f,"
-		       "\"max_ms\":%.4f,\"init_ms\":%.3f,\"rss_kib\":%ld,\"peak_rss_kib\":%ld,"
-		       "\"resp_bytes\":%.0f,\"server_cpu_s\":%.2f,\"exit_ms\":%.3f,"
-		       "\"exit_status\":%d}\n",
-		       o.label, done, o.depth, o.warmup, r.errors, elapsed_s, rate, p50, p99, pmax,
-		       init_ms, rss, hwm, done ? (double)r.resp_bytes / (double)done : 0.0,
-		       cpu_s, exit_ms,
-		       !reaped ? -1 : WIFEXITED(status) ? WEXITSTATUS(status)
-							: 128 + WTERMSIG(status));
+		printf(
+		    "{\"label\":\"%s\",\"calls\":%lld,\"depth\":%ld,\"warmup\":%ld,\"errors\":%lld,"
+		    "\"elapsed_s\":%.6f,\"calls_per_s\":%.1f,\"p50_ms\":%.4f,\"p99_ms\":%.4f,"
+		    "\"max_ms\":%.4f,\"init_ms\":%.3f,\"rss_kib\":%ld,\"peak_rss_kib\":%ld,"
+		    "\"resp_bytes\":%.0f,\"server_cpu_s\":%.2f,\"exit_ms\":%.3f,"
+		    "\"exit_status\":%d}\n",
+		    o.label, done, o.depth, o.warmup, r.errors, elapsed_s, rate, p50, p99, pmax,
+		    init_ms, rss, hwm, done ? (double)r.resp_bytes / (double)done : 0.0, cpu_s,
+		    exit_ms,
+		    !reaped             ? -1
+		    : WIFEXITED(status) ? WEXITSTATUS(status)
+					: 128 + WTERMSIG(status));
 	}
 	fflush(stdout);
 	free(r.sent_ns);

@@ -57,10 +57,10 @@ static double run(struct ctxd_tool_ctx *ctx, const char *name, const char *args)
 }
 
 static const char *words[] = {
-	"parser", "index", "release", "deploy", "cache", "thread", "socket", "schema", "token",
-	"budget", "history", "section", "heading", "lock", "rename", "fsync", "agent", "bank",
-	"search", "ranking", "phrase", "snippet", "project", "context", "progress", "pattern",
-	"decision", "module", "config", "sandbox", "worker", "queue",
+    "parser",   "index",   "release",  "deploy",  "cache",   "thread",  "socket",  "schema",
+    "token",    "budget",  "history",  "section", "heading", "lock",    "rename",  "fsync",
+    "agent",    "bank",    "search",   "ranking", "phrase",  "snippet", "project", "context",
+    "progress", "pattern", "decision", "module",  "config",  "sandbox", "worker",  "queue",
 };
 
 static void fill(char *buf, size_t size, unsigned seed, int file)
@@ -73,8 +73,9 @@ static void fill(char *buf, size_t size, unsigned seed, int file)
 		}
 		for (int w = 0; w < 12; w++) {
 			seed = seed * 1103515245u + 12345u;
-			n += (size_t)snprintf(buf + n, size - n, "%s ",
-					      words[(seed >> 16) % (sizeof(words) / sizeof(*words))]);
+			n += (size_t)snprintf(
+			    buf + n, size - n, "%s ",
+			    words[(seed >> 16) % (sizeof(words) / sizeof(*words))]);
 		}
 		buf[n++] = '\n';
 	}
@@ -160,10 +161,9 @@ int main(int argc, char **argv)
 	mk_bank(d2, 1000, 10240);
 	env_init(&e, d2);
 	double cold = run(&e.ctx, "memory_bank_search", "{\"query\": \"parser\"}");
-	static const char *qs[] = {"{\"query\": \"fsync rename\"}",
-				   "{\"query\": \"snippet ranking phrase\"}",
-				   "{\"query\": \"worker queue\", \"limit\": 20}",
-				   "{\"query\": \"sandbox\"}"};
+	static const char *qs[] = {
+	    "{\"query\": \"fsync rename\"}", "{\"query\": \"snippet ranking phrase\"}",
+	    "{\"query\": \"worker queue\", \"limit\": 20}", "{\"query\": \"sandbox\"}"};
 	for (int i = 0; i < 100; i++) {
 		t[i] = run(&e.ctx, "memory_bank_search", qs[i % 4]);
 	}
@@ -181,13 +181,16 @@ int main(int argc, char **argv)
 	double t0 = now_ms();
 	for (int i = 0; i < n; i++) {
 		char a[256];
-		snprintf(a, sizeof(a), "{\"file\": \"progress.md\", \"heading\": \"What Works\", "
-			 "\"content\": \"- item %d\", \"op\": \"append\"}", i);
+		snprintf(a, sizeof(a),
+			 "{\"file\": \"progress.md\", \"heading\": \"What Works\", "
+			 "\"content\": \"- item %d\", \"op\": \"append\"}",
+			 i);
 		run(&e.ctx, "memory_bank_update_section", a);
 	}
 	double el = now_ms() - t0;
 	printf("update_section append with fsync + history: %.0f calls/s (%d calls, %.2f ms "
-	       "each)\n", n / (el / 1e3), n, el / n);
+	       "each)\n",
+	       n / (el / 1e3), n, el / n);
 	env_finish(&e);
 
 	nftw(d1, rm_cb, 16, FTW_DEPTH | FTW_PHYS);

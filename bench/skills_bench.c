@@ -40,10 +40,12 @@ static void make_skills(const char *dir, int n)
 		mkdir(p, 0755);
 		snprintf(p, sizeof(p), "%s/skill-%04d/SKILL.md", dir, i);
 		FILE *f = fopen(p, "w");
-		fprintf(f, "---\nname: skill-%04d\ndescription: Generated skill number %d for the "
-			   "benchmark; use it when the task mentions item %d.\nlicense: MIT\n"
-			   "metadata:\n  version: \"1.%d\"\n---\n# Skill %d\n\nDo the thing with "
-			   "$ARGUMENTS and read references/guide.md.\n", i, i, i, i, i);
+		fprintf(f,
+			"---\nname: skill-%04d\ndescription: Generated skill number %d for the "
+			"benchmark; use it when the task mentions item %d.\nlicense: MIT\n"
+			"metadata:\n  version: \"1.%d\"\n---\n# Skill %d\n\nDo the thing with "
+			"$ARGUMENTS and read references/guide.md.\n",
+			i, i, i, i, i);
 		fclose(f);
 		snprintf(p, sizeof(p), "%s/skill-%04d/references/guide.md", dir, i);
 		f = fopen(p, "w");

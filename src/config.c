@@ -122,8 +122,8 @@ int ctxd_config_add_skills_dir(struct ctxd_config *cfg, const char *path)
 		return -1;
 	}
 	char *copy = strdup(path);
-	char **grown = copy ? realloc(cfg->skills_dirs,
-				      (cfg->n_skills_dirs + 1) * sizeof(*grown)) : NULL;
+	char **grown =
+	    copy ? realloc(cfg->skills_dirs, (cfg->n_skills_dirs + 1) * sizeof(*grown)) : NULL;
 	if (!grown) {
 		free(copy);
 		errno = ENOMEM;
@@ -153,9 +153,9 @@ unsigned ctxd_config_toolset_bit(const char *name, size_t len)
 		const char *name;
 		unsigned bit;
 	} sets[] = {
-		{"files", CTXD_TOOLSET_FILES},
-		{"skills", CTXD_TOOLSET_SKILLS},
-		{"memory", CTXD_TOOLSET_MEMORY},
+	    {"files", CTXD_TOOLSET_FILES},
+	    {"skills", CTXD_TOOLSET_SKILLS},
+	    {"memory", CTXD_TOOLSET_MEMORY},
 	};
 	for (size_t i = 0; name && i < sizeof(sets) / sizeof(sets[0]); i++) {
 		if (len == strlen(sets[i].name) && memcmp(name, sets[i].name, len) == 0) {
@@ -228,7 +228,7 @@ int cfg_parse_size(const char *s, size_t *out)
 		const char *suffix;
 		unsigned shift;
 	} units[] = {
-		{"", 0}, {"K", 10}, {"KiB", 10}, {"M", 20}, {"MiB", 20}, {"G", 30}, {"GiB", 30},
+	    {"", 0}, {"K", 10}, {"KiB", 10}, {"M", 20}, {"MiB", 20}, {"G", 30}, {"GiB", 30},
 	};
 	if (!s) {
 		return -1;
@@ -267,4 +267,3 @@ int ctxd_config_parse_size(const char *s, size_t *out)
 	*out = v;
 	return 0;
 }
-

@@ -34,7 +34,8 @@ static int parse_root_map(struct loader *ld, const char *what, struct ctxd_confi
 	while ((rc = cfg_next_key(ld, what, keys, N_KEYS(keys), &seen, &k)) == 1) {
 		snprintf(sub, sizeof(sub), "%s.%s", what, keys[k]);
 		if (k == 0) {
-			free(path); /* cfg_next_key refuses a second 'path'; this keeps that local */
+			free(
+			    path); /* cfg_next_key refuses a second 'path'; this keeps that local */
 			path = NULL;
 			if (cfg_get_string(ld, sub, &path)) {
 				return -1;
@@ -49,8 +50,9 @@ static int parse_root_map(struct loader *ld, const char *what, struct ctxd_confi
 			} else if (strcmp(s, "rw") == 0) {
 				ro = false;
 			} else {
-				cfg_fail_at(ld, ld->ev.start_mark, "%s: expected ro or rw, got '%s'", sub,
-					cfg_value_excerpt(ld, ex, sizeof(ex)));
+				cfg_fail_at(ld, ld->ev.start_mark,
+					    "%s: expected ro or rw, got '%s'", sub,
+					    cfg_value_excerpt(ld, ex, sizeof(ex)));
 				goto err;
 			}
 		} else if (cfg_get_bool(ld, sub, &ro)) {
@@ -133,9 +135,9 @@ err:
 static int parse_limits(struct loader *ld, struct ctxd_config *cfg)
 {
 	static const char *const keys[] = {
-		"frame_bytes", "read_bytes", "entries", "write_queue_bytes", "drain_ms", "page_size",
-		"media_bytes", "roots_timeout_ms", "call_ms", "subscriptions", "copy_bytes",
-		"poll_ms",
+	    "frame_bytes", "read_bytes",    "entries",     "write_queue_bytes",
+	    "drain_ms",    "page_size",     "media_bytes", "roots_timeout_ms",
+	    "call_ms",     "subscriptions", "copy_bytes",  "poll_ms",
 	};
 	unsigned seen = 0;
 	size_t k;
@@ -326,14 +328,15 @@ static int parse_toolsets(struct loader *ld, struct ctxd_config *cfg)
 		unsigned bit = ctxd_config_toolset_bit(s, strlen(s));
 		if (!bit) {
 			cfg_fail_at(ld, ld->ev.start_mark,
-				"%s: unknown tool family '%s' (files, skills or memory)", what,
-				cfg_value_excerpt(ld, ex, sizeof(ex)));
+				    "%s: unknown tool family '%s' (files, skills or memory)", what,
+				    cfg_value_excerpt(ld, ex, sizeof(ex)));
 			return -1;
 		}
 		bits |= bit;
 	}
 	if (!bits) {
-		cfg_fail_at(ld, start, "tools.toolsets: name at least one of files, skills, memory");
+		cfg_fail_at(ld, start,
+			    "tools.toolsets: name at least one of files, skills, memory");
 		return -1;
 	}
 	cfg->toolsets = bits;
@@ -358,8 +361,8 @@ static int parse_tools(struct loader *ld, struct ctxd_config *cfg)
 	return rc;
 }
 
-#define NAMES_MAX 100     /* keys of a names map, and names under one key */
-#define NAME_MAX_LEN 200  /* bytes of one key or name */
+#define NAMES_MAX    100 /* keys of a names map, and names under one key */
+#define NAME_MAX_LEN 200 /* bytes of one key or name */
 
 /* A non-empty string of at most NAME_MAX_LEN bytes into a new copy. */
 static int get_name(struct loader *ld, const char *what, char **out)
@@ -395,7 +398,8 @@ static int parse_names(struct loader *ld, const char *what, struct ctxd_config_n
 		}
 		snprintf(item, sizeof(item), "%s.%s[%zu]", what, e->key, e->n);
 		if (e->n == NAMES_MAX) {
-			cfg_fail_at(ld, ld->ev.start_mark, "%s: at most %d entries", item, NAMES_MAX);
+			cfg_fail_at(ld, ld->ev.start_mark, "%s: at most %d entries", item,
+				    NAMES_MAX);
 			return -1;
 		}
 		char *name;
@@ -434,7 +438,7 @@ static int parse_names_map(struct loader *ld, const char *what, bool md_keys,
 			char *key;
 			if (n == NAMES_MAX) {
 				cfg_fail_at(ld, ld->ev.start_mark, "%s: at most %d entries", what,
-					NAMES_MAX);
+					    NAMES_MAX);
 				goto err;
 			}
 			if (get_name(ld, what, &key)) {
@@ -447,9 +451,10 @@ static int parse_names_map(struct loader *ld, const char *what, bool md_keys,
 			}
 			if (dup || (md_keys && (kl < 4 || strcmp(key + kl - 3, ".md") != 0))) {
 				cfg_fail_at(ld, ld->ev.start_mark,
-					dup ? "%s: duplicate key '%.200s'"
-					    : "%s: '%.200s' is not a bank file name (it must end in .md)",
-					what, key);
+					    dup ? "%s: duplicate key '%.200s'"
+						: "%s: '%.200s' is not a bank file name (it must "
+						  "end in .md)",
+					    what, key);
 				free(key);
 				goto err;
 			}
@@ -481,8 +486,8 @@ err:
 static int parse_memory_bank(struct loader *ld, struct ctxd_config *cfg)
 {
 	static const char *const keys[] = {
-		"path", "multi_project", "history", "stale_days", "token_budget",
-		"sections", "section_variants",
+	    "path",         "multi_project", "history",          "stale_days",
+	    "token_budget", "sections",      "section_variants",
 	};
 	unsigned seen = 0;
 	size_t k;
@@ -568,14 +573,15 @@ static int parse_skills(struct loader *ld, struct ctxd_config *cfg)
 		}
 		if (k == 3) {
 			if (cfg_get_size(ld, "skills.catalogue_bytes", 256, MAX_BYTES_LIMIT,
-				     &cfg->skills_catalogue_bytes)) {
+					 &cfg->skills_catalogue_bytes)) {
 				return -1;
 			}
 			continue;
 		}
 		struct str_list list = {NULL, 0};
 		if (!cfg_is_null(&ld->ev)) {
-			if (cfg_expect(ld, YAML_SEQUENCE_START_EVENT, "skills.dirs", "a sequence")) {
+			if (cfg_expect(ld, YAML_SEQUENCE_START_EVENT, "skills.dirs",
+				       "a sequence")) {
 				return -1;
 			}
 			for (;;) {
@@ -596,15 +602,16 @@ static int parse_skills(struct loader *ld, struct ctxd_config *cfg)
 				if (!path[0]) {
 					free(path);
 					cfg_free_strs(list.v, list.n);
-					cfg_fail_at(ld, ld->ev.start_mark, "%s: must not be empty", what);
+					cfg_fail_at(ld, ld->ev.start_mark, "%s: must not be empty",
+						    what);
 					return -1;
 				}
 				char **grown = realloc(list.v, (list.n + 1) * sizeof(*list.v));
 				if (!grown) {
 					free(path);
 					cfg_free_strs(list.v, list.n);
-					ctxd_error_set_errno(ld->err, 0, ENOMEM, "%.200s: out of memory",
-							     ld->name);
+					ctxd_error_set_errno(ld->err, 0, ENOMEM,
+							     "%.200s: out of memory", ld->name);
 					return -1;
 				}
 				list.v = grown;
@@ -621,8 +628,8 @@ static int parse_skills(struct loader *ld, struct ctxd_config *cfg)
 static int parse_top(struct loader *ld, struct ctxd_config *cfg)
 {
 	static const char *const keys[] = {
-		"roots", "threads", "limits", "log", "log_level", "sandbox", "tools",
-		"memory_bank", "skills",
+	    "roots",   "threads", "limits",      "log",    "log_level",
+	    "sandbox", "tools",   "memory_bank", "skills",
 	};
 	unsigned seen = 0;
 	size_t k;
@@ -696,7 +703,7 @@ static int parse_stream(struct loader *ld, struct ctxd_config *cfg)
 		}
 	} else if (!cfg_is_null(&ld->ev)) {
 		cfg_fail_at(ld, ld->ev.start_mark, "expected a mapping at the top level, got %s",
-			cfg_kind(&ld->ev));
+			    cfg_kind(&ld->ev));
 		return -1;
 	}
 	if (cfg_next_event(ld)) { /* DOCUMENT-END */
@@ -712,8 +719,8 @@ static int parse_stream(struct loader *ld, struct ctxd_config *cfg)
 	return 0;
 }
 
-int ctxd_config_load_buffer(struct ctxd_config *cfg, const char *buf, size_t len,
-			    const char *name, struct ctxd_error *err)
+int ctxd_config_load_buffer(struct ctxd_config *cfg, const char *buf, size_t len, const char *name,
+			    struct ctxd_error *err)
 {
 	struct loader ld;
 	memset(&ld, 0, sizeof(ld));

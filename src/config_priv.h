@@ -12,11 +12,11 @@
 
 #include "ctxd/config.h"
 
-#define MAX_DEPTH 16                     /* nested mappings/sequences */
-#define MAX_FILE_BYTES ((size_t)1 << 20) /* ctxd_config_load_file refuses bigger files */
+#define MAX_DEPTH       16                /* nested mappings/sequences */
+#define MAX_FILE_BYTES  ((size_t)1 << 20) /* ctxd_config_load_file refuses bigger files */
 #define MAX_BYTES_LIMIT ((size_t)1 << 30) /* upper bound of every size limit: 1 GiB */
 #define MAX_COPY_LIMIT  ((size_t)1 << 40) /* ... but limits.copy_bytes: 1 TiB */
-#define KEY_MAX 64                       /* longer keys are unknown anyway */
+#define KEY_MAX         64                /* longer keys are unknown anyway */
 
 struct loader {
 	yaml_parser_t parser;
@@ -34,7 +34,6 @@ struct str_list {
 	char **v;
 	size_t n;
 };
-
 
 /* Elements of a key table. */
 #define N_KEYS(a) (sizeof(a) / sizeof((a)[0]))
@@ -60,12 +59,12 @@ int cfg_get_level(struct loader *ld, const char *what, enum ctxd_log_level *out)
 int cfg_get_size(struct loader *ld, const char *what, size_t lo, size_t hi, size_t *out);
 int cfg_get_string(struct loader *ld, const char *what, char **out);
 int cfg_get_uint(struct loader *ld, const char *what, unsigned long long lo, unsigned long long hi,
-                 unsigned long long *out);
+		 unsigned long long *out);
 bool cfg_is_null(const yaml_event_t *ev);
 const char *cfg_kind(const yaml_event_t *ev);
 int cfg_next_event(struct loader *ld);
 int cfg_next_key(struct loader *ld, const char *section, const char *const *keys, size_t n_keys,
-                 unsigned *seen, size_t *index);
+		 unsigned *seen, size_t *index);
 int cfg_scalar(struct loader *ld, const char *what, const char *expected, const char **out);
 const char *cfg_value_excerpt(struct loader *ld, char *dst, size_t size);
 

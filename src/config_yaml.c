@@ -75,7 +75,8 @@ static void syntax_error(struct loader *ld)
 			}
 		}
 		if (p->problem_value != -1) {
-			cfg_fail_at(ld, mark, "%s (byte 0x%02X)", problem, (unsigned)p->problem_value);
+			cfg_fail_at(ld, mark, "%s (byte 0x%02X)", problem,
+				    (unsigned)p->problem_value);
 		} else {
 			cfg_fail_at(ld, mark, "%s", problem);
 		}
@@ -83,7 +84,7 @@ static void syntax_error(struct loader *ld)
 	}
 	if (p->context) {
 		cfg_fail_at(ld, p->problem_mark, "%s (%s at line %zu, column %zu)", problem,
-			p->context, p->context_mark.line + 1, p->context_mark.column + 1);
+			    p->context, p->context_mark.line + 1, p->context_mark.column + 1);
 	} else {
 		cfg_fail_at(ld, p->problem_mark, "%s", problem);
 	}
@@ -112,7 +113,8 @@ int cfg_next_event(struct loader *ld)
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
 		if (++ld->depth > MAX_DEPTH) {
-			cfg_fail_at(ld, ld->ev.start_mark, "nesting deeper than %d levels", MAX_DEPTH);
+			cfg_fail_at(ld, ld->ev.start_mark, "nesting deeper than %d levels",
+				    MAX_DEPTH);
 			return -1;
 		}
 		break;
@@ -155,7 +157,8 @@ int cfg_scalar(struct loader *ld, const char *what, const char *expected, const 
 {
 	yaml_event_t *ev = &ld->ev;
 	if (ev->type != YAML_SCALAR_EVENT || cfg_is_null(ev)) {
-		cfg_fail_at(ld, ev->start_mark, "%s: expected %s, got %s", what, expected, cfg_kind(ev));
+		cfg_fail_at(ld, ev->start_mark, "%s: expected %s, got %s", what, expected,
+			    cfg_kind(ev));
 		return -1;
 	}
 	const char *v = (const char *)ev->data.scalar.value;
@@ -172,8 +175,8 @@ const char *cfg_value_excerpt(struct loader *ld, char *dst, size_t size)
 	return excerpt(dst, size, ld->ev.data.scalar.value, ld->ev.data.scalar.length);
 }
 
-int cfg_get_uint(struct loader *ld, const char *what, unsigned long long lo,
-		    unsigned long long hi, unsigned long long *out)
+int cfg_get_uint(struct loader *ld, const char *what, unsigned long long lo, unsigned long long hi,
+		 unsigned long long *out)
 {
 	const char *s;
 	char ex[64];
@@ -184,12 +187,12 @@ int cfg_get_uint(struct loader *ld, const char *what, unsigned long long lo,
 	int rc = cfg_parse_uint(s, &v);
 	if (rc == -1) {
 		cfg_fail_at(ld, ld->ev.start_mark, "%s: expected an integer, got '%s'", what,
-			cfg_value_excerpt(ld, ex, sizeof(ex)));
+			    cfg_value_excerpt(ld, ex, sizeof(ex)));
 		return -1;
 	}
 	if (rc == -2 || v < lo || v > hi) {
 		cfg_fail_at(ld, ld->ev.start_mark, "%s: %s is out of range (%llu..%llu)", what,
-			cfg_value_excerpt(ld, ex, sizeof(ex)), lo, hi);
+			    cfg_value_excerpt(ld, ex, sizeof(ex)), lo, hi);
 		return -1;
 	}
 	*out = v;
@@ -206,15 +209,16 @@ int cfg_get_size(struct loader *ld, const char *what, size_t lo, size_t hi, size
 	}
 	int rc = cfg_parse_size(s, &v);
 	if (rc == -1) {
-		cfg_fail_at(ld, ld->ev.start_mark,
-			"%s: invalid size '%s' (an integer with an optional K, KiB, M, MiB, G or "
-			"GiB suffix)",
-			what, cfg_value_excerpt(ld, ex, sizeof(ex)));
+		cfg_fail_at(
+		    ld, ld->ev.start_mark,
+		    "%s: invalid size '%s' (an integer with an optional K, KiB, M, MiB, G or "
+		    "GiB suffix)",
+		    what, cfg_value_excerpt(ld, ex, sizeof(ex)));
 		return -1;
 	}
 	if (rc == -2 || v < lo || v > hi) {
 		cfg_fail_at(ld, ld->ev.start_mark, "%s: %s is out of range (%zu..%zu bytes)", what,
-			cfg_value_excerpt(ld, ex, sizeof(ex)), lo, hi);
+			    cfg_value_excerpt(ld, ex, sizeof(ex)), lo, hi);
 		return -1;
 	}
 	*out = v;
@@ -240,8 +244,9 @@ int cfg_get_bool(struct loader *ld, const char *what, bool *out)
 			return 0;
 		}
 	}
-	cfg_fail_at(ld, ld->ev.start_mark, "%s: expected a boolean (true/false/yes/no/on/off), got '%s'",
-		what, cfg_value_excerpt(ld, ex, sizeof(ex)));
+	cfg_fail_at(ld, ld->ev.start_mark,
+		    "%s: expected a boolean (true/false/yes/no/on/off), got '%s'", what,
+		    cfg_value_excerpt(ld, ex, sizeof(ex)));
 	return -1;
 }
 
@@ -254,9 +259,9 @@ int cfg_get_level(struct loader *ld, const char *what, enum ctxd_log_level *out)
 	}
 	if (ctxd_log_level_parse(s, out) != 0) {
 		cfg_fail_at(ld, ld->ev.start_mark,
-			"%s: unknown log level '%s' (debug, info, notice, warning, error, "
-			"critical, alert, emergency or off)",
-			what, cfg_value_excerpt(ld, ex, sizeof(ex)));
+			    "%s: unknown log level '%s' (debug, info, notice, warning, error, "
+			    "critical, alert, emergency or off)",
+			    what, cfg_value_excerpt(ld, ex, sizeof(ex)));
 		return -1;
 	}
 	return 0;
@@ -275,7 +280,7 @@ int cfg_get_hardlinks(struct loader *ld, const char *what, bool *refuse)
 		return 0;
 	}
 	cfg_fail_at(ld, ld->ev.start_mark, "%s: expected allow or refuse, got '%s'", what,
-		cfg_value_excerpt(ld, ex, sizeof(ex)));
+		    cfg_value_excerpt(ld, ex, sizeof(ex)));
 	return -1;
 }
 
@@ -294,12 +299,11 @@ int cfg_get_string(struct loader *ld, const char *what, char **out)
 	return 0;
 }
 
-int cfg_expect(struct loader *ld, yaml_event_type_t type, const char *what,
-		  const char *expected)
+int cfg_expect(struct loader *ld, yaml_event_type_t type, const char *what, const char *expected)
 {
 	if (ld->ev.type != type) {
 		cfg_fail_at(ld, ld->ev.start_mark, "%s: expected %s, got %s", what, expected,
-			cfg_kind(&ld->ev));
+			    cfg_kind(&ld->ev));
 		return -1;
 	}
 	return 0;
@@ -307,8 +311,8 @@ int cfg_expect(struct loader *ld, yaml_event_type_t type, const char *what,
 
 /* Read the next key of the mapping being walked. Returns 1 with *index set (its position in
  * `keys`) and the parser moved onto the value, 0 at the end of the mapping, or -1. */
-int cfg_next_key(struct loader *ld, const char *section, const char *const *keys,
-		    size_t n_keys, unsigned *seen, size_t *index)
+int cfg_next_key(struct loader *ld, const char *section, const char *const *keys, size_t n_keys,
+		 unsigned *seen, size_t *index)
 {
 	if (cfg_next_event(ld)) {
 		return -1;
@@ -318,7 +322,7 @@ int cfg_next_key(struct loader *ld, const char *section, const char *const *keys
 	}
 	if (ld->ev.type != YAML_SCALAR_EVENT || cfg_is_null(&ld->ev)) {
 		cfg_fail_at(ld, ld->ev.start_mark, "%s: expected a key name, got %s", section,
-			cfg_kind(&ld->ev));
+			    cfg_kind(&ld->ev));
 		return -1;
 	}
 	const char *key = (const char *)ld->ev.data.scalar.value;
@@ -326,8 +330,8 @@ int cfg_next_key(struct loader *ld, const char *section, const char *const *keys
 	for (size_t i = 0; i < n_keys; i++) {
 		if (len == strlen(keys[i]) && memcmp(key, keys[i], len) == 0) {
 			if (*seen & (1u << i)) {
-				cfg_fail_at(ld, ld->ev.start_mark, "duplicate key '%s' in %s", keys[i],
-					section);
+				cfg_fail_at(ld, ld->ev.start_mark, "duplicate key '%s' in %s",
+					    keys[i], section);
 				return -1;
 			}
 			*seen |= 1u << i;
@@ -336,9 +340,7 @@ int cfg_next_key(struct loader *ld, const char *section, const char *const *keys
 		}
 	}
 	char ex[64];
-	cfg_fail_at(ld, ld->ev.start_mark, "unknown key '%s' in %s", cfg_value_excerpt(ld, ex, sizeof(ex)),
-		section);
+	cfg_fail_at(ld, ld->ev.start_mark, "unknown key '%s' in %s",
+		    cfg_value_excerpt(ld, ex, sizeof(ex)), section);
 	return -1;
 }
-
-

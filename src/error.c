@@ -6,7 +6,7 @@
 #include <string.h>
 
 static void vset(struct ctxd_error *err, int code, int sys_errno, const char *fmt, va_list ap)
-	__attribute__((format(printf, 4, 0)));
+    __attribute__((format(printf, 4, 0)));
 
 static void vset(struct ctxd_error *err, int code, int sys_errno, const char *fmt, va_list ap)
 {

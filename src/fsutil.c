@@ -105,7 +105,8 @@ static int make_temp(int dirfd, const char *name, char *tmp, size_t n)
 			errno = ENAMETOOLONG;
 			return -1;
 		}
-		int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		int fd =
+		    openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd >= 0 || errno != EEXIST) {
 			return fd;
 		}
@@ -155,8 +156,7 @@ void ctxd_atomic_abort(struct ctxd_atomic *a)
 }
 
 /* fchmod, fsync and close the temp file of `a`: the durable half of a commit. */
-static int atomic_seal(struct ctxd_atomic *a, int mode, const char *name,
-		       struct ctxd_error *err)
+static int atomic_seal(struct ctxd_atomic *a, int mode, const char *name, struct ctxd_error *err)
 {
 	const char *step = "set the mode of";
 	if (fchmod(a->fd, (mode_t)mode) < 0) {
@@ -173,7 +173,7 @@ static int atomic_seal(struct ctxd_atomic *a, int mode, const char *name,
 		goto fail;
 	}
 	return 0;
-fail: {
+fail : {
 	int e = errno;
 	ctxd_atomic_abort(a);
 	ctxd_error_set_errno(err, 0, e, "cannot %s '%s': %s", step, name, strerror(e));
@@ -207,8 +207,8 @@ int ctxd_atomic_commit(struct ctxd_atomic *a, const char *name, int mode, bool n
 	if (mode < 0) {
 		struct stat st;
 		mode = fstatat(a->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)
-			       ? (int)(st.st_mode & 07777)
-			       : 0644;
+			   ? (int)(st.st_mode & 07777)
+			   : 0644;
 	}
 	if (atomic_seal(a, mode, name, err) < 0) {
 		return -1;
@@ -240,9 +240,8 @@ int ctxd_atomic_write(int dirfd, const char *name, const void *data, size_t len,
 #define LOCK_STRIPES 64
 static pthread_mutex_t stripes[LOCK_STRIPES] = {
 #define M PTHREAD_MUTEX_INITIALIZER
-	M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
-	M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
-	M, M,
+    M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
+    M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
 #undef M
 };
 static atomic_bool fallback_logged;

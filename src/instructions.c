@@ -30,54 +30,54 @@ struct family {
 };
 
 static const struct family families[] = {
+    {
+	"FILES",
+	ctxd_fs_tools,
+	&ctxd_fs_tools_count,
+	"the file tools work strictly inside the allowed directories; relative paths are "
+	"resolved against the first one.",
 	{
-		"FILES",
-		ctxd_fs_tools,
-		&ctxd_fs_tools_count,
-		"the file tools work strictly inside the allowed directories; relative paths are "
-		"resolved against the first one.",
-		{
-			{"Call list_allowed_directories first.", {"list_allowed_directories"}},
-			{"Find files by name with search_files rather than listing directories one "
-			 "by one.",
-			 {"search_files"}},
-			{"Find text with grep rather than reading files one by one.", {"grep"}},
-			{"With read_text_file read only the lines you need (head, tail, "
-			 "offset/limit).",
-			 {"read_text_file"}},
-			{"When you rewrite a file you read earlier, pass expectedSha256.",
-			 {"write_file", "edit_file"},
-			 true},
-		},
+	    {"Call list_allowed_directories first.", {"list_allowed_directories"}},
+	    {"Find files by name with search_files rather than listing directories one "
+	     "by one.",
+	     {"search_files"}},
+	    {"Find text with grep rather than reading files one by one.", {"grep"}},
+	    {"With read_text_file read only the lines you need (head, tail, "
+	     "offset/limit).",
+	     {"read_text_file"}},
+	    {"When you rewrite a file you read earlier, pass expectedSha256.",
+	     {"write_file", "edit_file"},
+	     true},
 	},
+    },
+    {
+	"SKILLS",
+	ctxd_skills_tools,
+	&ctxd_skills_tools_count,
+	"Agent Skills are instructions for specific tasks, with bundled files.",
 	{
-		"SKILLS",
-		ctxd_skills_tools,
-		&ctxd_skills_tools_count,
-		"Agent Skills are instructions for specific tasks, with bundled files.",
-		{
-			{"When a task matches a skill's description, call skill_activate and "
-			 "follow its instructions.",
-			 {"skill_activate"}},
-			{"Read a skill's bundled files with skill_read_file only when needed.",
-			 {"skill_read_file"}},
-		},
+	    {"When a task matches a skill's description, call skill_activate and "
+	     "follow its instructions.",
+	     {"skill_activate"}},
+	    {"Read a skill's bundled files with skill_read_file only when needed.",
+	     {"skill_read_file"}},
 	},
+    },
+    {
+	"MEMORY BANK",
+	ctxd_memory_bank_tools,
+	&ctxd_memory_bank_tools_count,
+	"the project's persistent context in markdown files (projectbrief, productContext, "
+	"activeContext, systemPatterns, techContext, progress).",
 	{
-		"MEMORY BANK",
-		ctxd_memory_bank_tools,
-		&ctxd_memory_bank_tools_count,
-		"the project's persistent context in markdown files (projectbrief, productContext, "
-		"activeContext, systemPatterns, techContext, progress).",
-		{
-			{"Read it at the start of a task (memory_bank_read with core: true).",
-			 {"memory_bank_read"}},
-			{"Search it with memory_bank_search.", {"memory_bank_search"}},
-			{"Record decisions and progress with memory_bank_update_section rather "
-			 "than rewriting whole files.",
-			 {"memory_bank_update_section"}},
-		},
+	    {"Read it at the start of a task (memory_bank_read with core: true).",
+	     {"memory_bank_read"}},
+	    {"Search it with memory_bank_search.", {"memory_bank_search"}},
+	    {"Record decisions and progress with memory_bank_update_section rather "
+	     "than rewriting whole files.",
+	     {"memory_bank_update_section"}},
 	},
+    },
 };
 
 static bool hint_applies(const struct ctxd_registry *reg, const struct hint *h)

@@ -22,10 +22,9 @@
 
 /* Bytes the escaped form of a byte adds beyond itself (0 when it is copied as is). */
 static const unsigned char escape_extra_tab[256] = {
-	/* control characters: \u00XX, except \b \t \n \f \r */
-	5, 5, 5, 5, 5, 5, 5, 5, 1, 1, 1, 5, 1, 1, 5, 5,
-	5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
-	['"'] = 1, ['\\'] = 1,
+    /* control characters: \u00XX, except \b \t \n \f \r */
+    5, 5, 5, 5, 5, 5, 5, 5, 1, 1, 1, 5, 1, 1, 5, 5,         5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, ['"'] = 1, ['\\'] = 1,
 };
 #define escape_extra(c) ((size_t)escape_extra_tab[(unsigned char)(c)])
 
@@ -55,9 +54,9 @@ static inline size_t next_special(const char *s, size_t i, size_t n, bool utf8)
 		      bslash = _mm_set1_epi8('\\');
 	for (; i + 16 <= n; i += 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		__m128i hit = _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl),
-					   _mm_or_si128(_mm_cmpeq_epi8(x, quote),
-							_mm_cmpeq_epi8(x, bslash)));
+		__m128i hit =
+		    _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl),
+				 _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)));
 		unsigned mask = (unsigned)_mm_movemask_epi8(hit);
 		if (utf8) {
 			mask |= (unsigned)_mm_movemask_epi8(x);
@@ -91,8 +90,8 @@ static void put_body(struct ctxd_strbuf *b, const char *s, size_t n, bool utf8, 
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t extra = 0;
-	bool measure = n > ONE_PASS_MAX || (b->max && (n * 6 + quotes > b->max ||
-						       b->len > b->max - (n * 6 + quotes)));
+	bool measure = n > ONE_PASS_MAX ||
+		       (b->max && (n * 6 + quotes > b->max || b->len > b->max - (n * 6 + quotes)));
 	if (measure) {
 		for (size_t i = next_special(s, 0, n, utf8); i < n;) {
 			if ((unsigned char)s[i] >= 0x80) {
@@ -213,7 +212,8 @@ static int put_value(struct ctxd_strbuf *b, const json_t *v, int depth)
 		bool first = true;
 		const char *key;
 		json_t *val;
-		json_object_foreach((json_t *)v, key, val) {
+		json_object_foreach((json_t *)v, key, val)
+		{
 			if (!first) {
 				ctxd_strbuf_add(b, ",", 1);
 			}
@@ -231,7 +231,8 @@ static int put_value(struct ctxd_strbuf *b, const json_t *v, int depth)
 		ctxd_strbuf_add(b, "[", 1);
 		size_t i;
 		json_t *val;
-		json_array_foreach(v, i, val) {
+		json_array_foreach(v, i, val)
+		{
 			if (i > 0) {
 				ctxd_strbuf_add(b, ",", 1);
 			}

@@ -18,7 +18,7 @@ static pthread_t sink_thread;
 static _Thread_local bool in_sink;
 
 static const char *const names[] = {
-	"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency", "off",
+    "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency", "off",
 };
 
 void ctxd_log_set_level(enum ctxd_log_level level)
@@ -76,8 +76,8 @@ void ctxd_log_write(enum ctxd_log_level level, const char *file, int line, const
 		const char *base = strrchr(file, '/');
 		base = base ? base + 1 : file;
 		char rec[1200];
-		int n = snprintf(rec, sizeof(rec), "ctxd: %s [%s:%d] %s\n", names[level], base, line,
-				 msg);
+		int n = snprintf(rec, sizeof(rec), "ctxd: %s [%s:%d] %s\n", names[level], base,
+				 line, msg);
 		if (n < 0) {
 			return;
 		}

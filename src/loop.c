@@ -17,7 +17,7 @@
 
 /* In-flight cap: past it stop reading requests until half have completed, so a host that
  * floods us cannot queue unbounded work. Well above the 256 the issue asks for. */
-#define MAX_INFLIGHT 4096
+#define MAX_INFLIGHT     4096
 #define FLUSH_AT_EXIT_MS 2000
 
 struct ctxd_loop {
@@ -48,8 +48,7 @@ static void begin_shutdown(struct ctxd_loop *l, const char *why)
 		return;
 	}
 	l->shutting_down = true;
-	ctxd_info("shutting down (%s), %zu request(s) in flight", why,
-		  ctxd_mcp_inflight(l->mcp));
+	ctxd_info("shutting down (%s), %zu request(s) in flight", why, ctxd_mcp_inflight(l->mcp));
 	ctxd_transport_close_input(l->tr);
 	ctxd_mcp_close_streams(l->mcp); /* subscriptions/listen: graceful closing responses */
 	ctxd_mcp_input_closed(l->mcp);
@@ -66,8 +65,8 @@ static void on_drain_timeout(struct ev_loop *ev, ev_timer *w, int revents)
 	(void)revents;
 	size_t n = ctxd_mcp_inflight(l->mcp);
 	if (n > 0) {
-		ctxd_warn("drain limit of %u ms reached: abandoning %zu request(s)", l->cfg->drain_ms,
-			  n);
+		ctxd_warn("drain limit of %u ms reached: abandoning %zu request(s)",
+			  l->cfg->drain_ms, n);
 		ctxd_mcp_cancel_all(l->mcp);
 		ctxd_pool_drain(l->pool); /* completes jobs that never started */
 		l->abandoned = ctxd_mcp_inflight(l->mcp) > 0;
@@ -139,7 +138,7 @@ static void on_wake(struct ev_loop *ev, ev_async *w, int revents)
 	(void)ev;
 	(void)revents;
 	ctxd_transport_cork(l->tr, true); /* one writev for the whole batch */
-	ctxd_mcp_poll(l->mcp);           /* progress first: it must precede its response */
+	ctxd_mcp_poll(l->mcp);            /* progress first: it must precede its response */
 	ctxd_pool_drain(l->pool);
 	ctxd_transport_cork(l->tr, false);
 	if (l->flooded && ctxd_mcp_inflight(l->mcp) <= MAX_INFLIGHT / 2) {
@@ -173,7 +172,8 @@ static void on_signal(struct ev_loop *ev, ev_signal *w, int revents)
 	const char *name = w->signum == SIGINT ? "SIGINT" : "SIGTERM";
 	if (l->shutting_down) {
 		ctxd_info("%s during shutdown: still finishing %zu request(s) and writing their "
-			  "answers", name, ctxd_mcp_inflight(l->mcp));
+			  "answers",
+			  name, ctxd_mcp_inflight(l->mcp));
 		return;
 	}
 	/* Requests already written to us are answered: a host that closes stdin and signals
@@ -255,26 +255,26 @@ struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct c
 		goto fail;
 	}
 	static const struct ctxd_transport_ops ops = {
-		.frame = on_frame,
-		.eof = on_eof,
-		.write_error = on_write_error,
-		.congestion = on_congestion,
+	    .frame = on_frame,
+	    .eof = on_eof,
+	    .write_error = on_write_error,
+	    .congestion = on_congestion,
 	};
 	l->tr = ctxd_transport_create(l->ev, in_fd, out_fd, cfg->max_frame_bytes,
 				      cfg->write_queue_bytes, &ops, l);
 	struct ctxd_mcp_deps deps = {
-		.cfg = cfg,
-		.sandbox = sb,
-		.registry = reg,
-		.pool = l->pool,
-		.send = send_frame,
-		.send_ud = l,
-		.reserve = reserve_bytes,
-		.idle = on_idle,
-		.idle_ud = l,
-		.watch = l->watch,
-		.wake = pool_wake,
-		.wake_ud = l,
+	    .cfg = cfg,
+	    .sandbox = sb,
+	    .registry = reg,
+	    .pool = l->pool,
+	    .send = send_frame,
+	    .send_ud = l,
+	    .reserve = reserve_bytes,
+	    .idle = on_idle,
+	    .idle_ud = l,
+	    .watch = l->watch,
+	    .wake = pool_wake,
+	    .wake_ud = l,
 	};
 	l->mcp = l->tr ? ctxd_mcp_create(&deps) : NULL;
 	if (!l->mcp) {
@@ -303,7 +303,8 @@ int ctxd_loop_run(struct ctxd_loop *l)
 	}
 	if (ctxd_transport_queued(l->tr)) {
 		ctxd_info("shutdown: waiting up to %d ms for the client to read the last %zu "
-			  "byte(s)", flush_ms, ctxd_transport_queued(l->tr));
+			  "byte(s)",
+			  flush_ms, ctxd_transport_queued(l->tr));
 	}
 	if (ctxd_transport_flush(l->tr, flush_ms) < 0 && ctxd_transport_queued(l->tr)) {
 		ctxd_warn("exiting with %zu byte(s) of output the client did not read",

@@ -26,33 +26,33 @@
 #include "ctxd_version.h"
 
 static const char usage[] =
-	"Usage: ctxd [OPTIONS] [DIR...]\n"
-	"\n"
-	"An MCP server over stdio (newline-delimited JSON-RPC 2.0) that gives an AI agent\n"
-	"sandboxed file tools inside the given directories, Agent Skills and a memory bank.\n"
-	"Launch it from an MCP host.\n"
-	"\n"
-	"Each DIR becomes an allowed root (read-write unless --read-only or --ro).\n"
-	"\n"
-	"Options:\n"
-	"  -c, --config FILE      YAML config file (default: $CTXD_CONFIG, else none)\n"
-	"      --ro DIR           add DIR as a read-only root (repeatable)\n"
-	"  -r, --read-only        make every root read-only and hide writing tools\n"
-	"  -t, --threads N        worker threads (default: online CPUs, at least 2)\n"
-	"  -l, --log-level LEVEL  stderr log level: debug, info, notice, warning, error,\n"
-	"                         critical, alert, emergency, off (default: warning)\n"
-	"      --max-frame SIZE   largest accepted message (default 16MiB)\n"
-	"      --max-read SIZE    byte cap of one read_text_file answer (default 256KiB)\n"
-	"      --skills-dir DIR   also discover Agent Skills in DIR (repeatable; highest\n"
-	"                         precedence)\n"
-	"      --toolsets LIST    tool families to offer, comma-separated: files, skills,\n"
-	"                         memory (default: all three)\n"
-	"      --no-landlock      do not restrict the process with Landlock\n"
-	"  -h, --help             show this help and exit\n"
-	"  -V, --version          print the version and exit\n"
-	"\n"
-	"Exit status: 0 clean shutdown (stdin closed, SIGTERM or SIGINT); 1 start-up failure;\n"
-	"2 bad command line or configuration.\n";
+    "Usage: ctxd [OPTIONS] [DIR...]\n"
+    "\n"
+    "An MCP server over stdio (newline-delimited JSON-RPC 2.0) that gives an AI agent\n"
+    "sandboxed file tools inside the given directories, Agent Skills and a memory bank.\n"
+    "Launch it from an MCP host.\n"
+    "\n"
+    "Each DIR becomes an allowed root (read-write unless --read-only or --ro).\n"
+    "\n"
+    "Options:\n"
+    "  -c, --config FILE      YAML config file (default: $CTXD_CONFIG, else none)\n"
+    "      --ro DIR           add DIR as a read-only root (repeatable)\n"
+    "  -r, --read-only        make every root read-only and hide writing tools\n"
+    "  -t, --threads N        worker threads (default: online CPUs, at least 2)\n"
+    "  -l, --log-level LEVEL  stderr log level: debug, info, notice, warning, error,\n"
+    "                         critical, alert, emergency, off (default: warning)\n"
+    "      --max-frame SIZE   largest accepted message (default 16MiB)\n"
+    "      --max-read SIZE    byte cap of one read_text_file answer (default 256KiB)\n"
+    "      --skills-dir DIR   also discover Agent Skills in DIR (repeatable; highest\n"
+    "                         precedence)\n"
+    "      --toolsets LIST    tool families to offer, comma-separated: files, skills,\n"
+    "                         memory (default: all three)\n"
+    "      --no-landlock      do not restrict the process with Landlock\n"
+    "  -h, --help             show this help and exit\n"
+    "  -V, --version          print the version and exit\n"
+    "\n"
+    "Exit status: 0 clean shutdown (stdin closed, SIGTERM or SIGINT); 1 start-up failure;\n"
+    "2 bad command line or configuration.\n";
 
 /* LeakSanitizer reads /proc/PID/task at exit; in sanitizer builds only, let it. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -81,16 +81,16 @@ static void collect_extra_ro(struct ctxd_skills *skills)
 	}
 	if (total > MAX_EXTRA_RO) {
 		ctxd_warn("Landlock: only the first %d skill directories outside the roots are "
-			  "readable", MAX_EXTRA_RO);
+			  "readable",
+			  MAX_EXTRA_RO);
 	}
 	extra_ro[n] = NULL;
 }
 
 /* The skills extension's methods (SEP-2640), served on a worker. */
-static struct ctxd_method_provider skills_list_method = { "skills/list", NULL,
-							  ctxd_skills_list_method };
-static struct ctxd_method_provider skills_get_method = { "skills/get", NULL,
-							 ctxd_skills_get_method };
+static struct ctxd_method_provider skills_list_method = {"skills/list", NULL,
+							 ctxd_skills_list_method};
+static struct ctxd_method_provider skills_get_method = {"skills/get", NULL, ctxd_skills_get_method};
 
 /* The skills family's resource and prompt providers: filled by the family, registered here. */
 static struct ctxd_resource_provider skills_resources;
@@ -205,7 +205,8 @@ static int apply_cli(struct ctxd_config *cfg, const struct cli *c)
 	}
 	if (c->toolsets && ctxd_config_parse_toolsets(c->toolsets, &cfg->toolsets) < 0) {
 		return die_usage("--toolsets: '%s' is not a comma-separated list of files, skills, "
-				 "memory", c->toolsets);
+				 "memory",
+				 c->toolsets);
 	}
 	if (c->read_only) {
 		cfg->read_only = true;
@@ -231,19 +232,19 @@ static int apply_cli(struct ctxd_config *cfg, const struct cli *c)
 static int parse_args(int argc, char **argv, struct cli *c, struct ctxd_config *cli_roots)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "ro", required_argument, NULL, OPT_RO },
-		{ "read-only", no_argument, NULL, 'r' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "max-frame", required_argument, NULL, OPT_MAX_FRAME },
-		{ "max-read", required_argument, NULL, OPT_MAX_READ },
-		{ "skills-dir", required_argument, NULL, OPT_SKILLS_DIR },
-		{ "no-landlock", no_argument, NULL, OPT_NO_LANDLOCK },
-		{ "toolsets", required_argument, NULL, OPT_TOOLSETS },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"ro", required_argument, NULL, OPT_RO},
+	    {"read-only", no_argument, NULL, 'r'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"max-frame", required_argument, NULL, OPT_MAX_FRAME},
+	    {"max-read", required_argument, NULL, OPT_MAX_READ},
+	    {"skills-dir", required_argument, NULL, OPT_SKILLS_DIR},
+	    {"no-landlock", no_argument, NULL, OPT_NO_LANDLOCK},
+	    {"toolsets", required_argument, NULL, OPT_TOOLSETS},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {0},
 	};
 	int opt;
 	while ((opt = getopt_long(argc, argv, "c:rt:l:hV", opts, NULL)) != -1) {
@@ -308,7 +309,7 @@ static int parse_args(int argc, char **argv, struct cli *c, struct ctxd_config *
 static int load_settings(struct ctxd_config *cfg, struct cli *c,
 			 const struct ctxd_config *cli_roots)
 {
-	struct ctxd_error err = { 0 };
+	struct ctxd_error err = {0};
 	if (!c->config) {
 		const char *env = getenv("CTXD_CONFIG");
 		c->config = env && *env ? env : NULL;
@@ -345,7 +346,7 @@ struct app {
  * looked for, nothing watched. Returns 0, or 1 once the error is written to stderr. */
 static int app_families(struct app *a, const struct ctxd_config *cfg)
 {
-	struct ctxd_error err = { 0 };
+	struct ctxd_error err = {0};
 	if (cfg->toolsets & CTXD_TOOLSET_SKILLS) {
 		a->skills = ctxd_sk_create(cfg, a->sb, NULL, &err);
 		if (!a->skills) {
@@ -366,13 +367,13 @@ static int app_families(struct app *a, const struct ctxd_config *cfg)
 		return 1;
 	}
 	if (((cfg->toolsets & CTXD_TOOLSET_FILES) &&
-	     ctxd_registry_add(a->reg, ctxd_fs_tools, ctxd_fs_tools_count, cfg, a->files,
-			       &err) < 0) ||
-	    (a->skills && ctxd_registry_add(a->reg, ctxd_skills_tools, ctxd_skills_tools_count,
-					    cfg, a->skills, &err) < 0) ||
-	    (a->mbank && ctxd_registry_add(a->reg, ctxd_memory_bank_tools,
-					   ctxd_memory_bank_tools_count, cfg, a->mbank,
-					   &err) < 0)) {
+	     ctxd_registry_add(a->reg, ctxd_fs_tools, ctxd_fs_tools_count, cfg, a->files, &err) <
+		 0) ||
+	    (a->skills && ctxd_registry_add(a->reg, ctxd_skills_tools, ctxd_skills_tools_count, cfg,
+					    a->skills, &err) < 0) ||
+	    (a->mbank &&
+	     ctxd_registry_add(a->reg, ctxd_memory_bank_tools, ctxd_memory_bank_tools_count, cfg,
+			       a->mbank, &err) < 0)) {
 		fprintf(stderr, "ctxd: %s\n", err.msg);
 		return 1;
 	}
@@ -383,13 +384,15 @@ static int app_families(struct app *a, const struct ctxd_config *cfg)
  * threads it creates later: apply it before the worker pool starts. */
 static void landlock_at_start(const struct ctxd_config *cfg, struct ctxd_sandbox *sb)
 {
-	struct ctxd_error err = { 0 };
+	struct ctxd_error err = {0};
 	if (cfg->landlock && ctxd_sandbox_root_count(sb) > 0) {
 		if (ctxd_sandbox_apply_landlock(sb, extra_ro, &err) == CTXD_SANDBOX_LANDLOCK) {
-			ctxd_info("sandbox: Landlock active on %zu root(s) + openat2 path confinement",
-				  ctxd_sandbox_root_count(sb));
+			ctxd_info(
+			    "sandbox: Landlock active on %zu root(s) + openat2 path confinement",
+			    ctxd_sandbox_root_count(sb));
 		} else {
-			ctxd_warn("sandbox: Landlock unavailable (%s); path confinement only", err.msg);
+			ctxd_warn("sandbox: Landlock unavailable (%s); path confinement only",
+				  err.msg);
 		}
 	} else if (!cfg->landlock) {
 		ctxd_info("sandbox: path confinement only (Landlock disabled by configuration)");
@@ -401,7 +404,7 @@ static void landlock_at_start(const struct ctxd_config *cfg, struct ctxd_sandbox
  * written to stderr; a's parts are app_stop's to free either way. */
 static int app_start(struct app *a, const struct ctxd_config *cfg)
 {
-	struct ctxd_error err = { 0 };
+	struct ctxd_error err = {0};
 	a->sb = ctxd_sandbox_create();
 	a->reg = ctxd_registry_create();
 	if (!a->sb || !a->reg) {
@@ -437,8 +440,9 @@ static int app_start(struct app *a, const struct ctxd_config *cfg)
 		return 1;
 	}
 	if (cfg->landlock && ctxd_sandbox_root_count(a->sb) == 0) {
-		ctxd_info("sandbox: no directories configured: the client's roots will be used, and "
-			  "Landlock applied to the first ones that arrive");
+		ctxd_info(
+		    "sandbox: no directories configured: the client's roots will be used, and "
+		    "Landlock applied to the first ones that arrive");
 		ctxd_loop_landlock_client_roots(a->loop, extra_ro);
 	}
 	if (wire_families(a->loop, cfg, a->reg, a->skills, a->mbank, a->files) < 0) {
@@ -455,7 +459,7 @@ static void app_stop(struct app *a)
 	ctxd_fs_family_attach(a->files, NULL);
 	ctxd_loop_destroy(a->loop);
 	ctxd_fs_family_destroy(a->files); /* after the pool: no search in flight */
-	ctxd_sk_destroy(a->skills); /* after the pool: no discovery job in flight */
+	ctxd_sk_destroy(a->skills);       /* after the pool: no discovery job in flight */
 	ctxd_mb_destroy(a->mbank);
 	ctxd_registry_destroy(a->reg);
 	ctxd_sandbox_destroy(a->sb);
@@ -465,7 +469,7 @@ static void app_stop(struct app *a)
  * code. */
 static int app_run(const struct ctxd_config *cfg)
 {
-	struct app a = { 0 };
+	struct app a = {0};
 	int rc = app_start(&a, cfg);
 	if (rc == 0) {
 		rc = ctxd_loop_run(a.loop);
@@ -484,7 +488,7 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, CTXD_MMAP_THRESHOLD);
 #endif
 	ctxd_loop_hold_signals();
-	struct cli c = { .threads = -1 };
+	struct cli c = {.threads = -1};
 	struct ctxd_config cfg;
 	ctxd_config_init(&cfg);
 	/* CLI roots are added after the file's, so keep them aside first */

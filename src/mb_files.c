@@ -76,7 +76,9 @@ json_t *ctxd_mb_list(int dirfd, bool dirs, bool (*keep)(const char *), struct ct
 			if (fstatat(dirfd, de->d_name, &st, 0) < 0) {
 				continue;
 			}
-			t = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+			t = S_ISDIR(st.st_mode)   ? DT_DIR
+			    : S_ISREG(st.st_mode) ? DT_REG
+						  : DT_UNKNOWN;
 		}
 		if (dirs ? t != DT_DIR : t != DT_REG) {
 			continue;

@@ -24,12 +24,12 @@
 
 #include "ctxd/fsutil.h"
 
-#define HISTORY_DIR ".history"
-#define LOCK_NAME ".lock"         /* inside HISTORY_DIR */
-#define OLD_LOCK_NAME ".lock"     /* in the bank itself, where earlier ctxd kept it */
+#define HISTORY_DIR    ".history"
+#define LOCK_NAME      ".lock"      /* inside HISTORY_DIR */
+#define OLD_LOCK_NAME  ".lock"      /* in the bank itself, where earlier ctxd kept it */
 #define GITIGNORE_NAME ".gitignore" /* inside HISTORY_DIR */
-#define GITIGNORE_TEXT                                                                       \
-	"# Written by ctxd: the memory bank's write lock and file history stay out of git.\n"  \
+#define GITIGNORE_TEXT                                                                             \
+	"# Written by ctxd: the memory bank's write lock and file history stay out of git.\n"      \
 	"# Edit this file (rather than delete it: it is written again) to track them.\n*\n"
 
 /* ---- history files ----------------------------------------------------------------------- */
@@ -168,10 +168,9 @@ static void history_last_sha(int hfd, char sha[65])
  * file; O_NONBLOCK so that a FIFO planted under that name cannot stall the open. */
 static int open_lock_file(int dfd, const char *name, bool create)
 {
-	int fd = openat(dfd, name,
-			O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY |
-				(create ? O_CREAT : 0),
-			0644);
+	int fd = openat(
+	    dfd, name,
+	    O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (create ? O_CREAT : 0), 0644);
 	if (fd < 0) {
 		return -1;
 	}
@@ -205,7 +204,8 @@ static int lock_bank(const struct ctxd_mb_dir *dir, struct ctxd_error *err)
 {
 	if (mkdirat(dir->fd, HISTORY_DIR, 0755) < 0 && errno != EEXIST) {
 		int e = errno;
-		ctxd_error_set_errno(err, 0, e, "cannot create '%s/%s' for the bank's lock and "
+		ctxd_error_set_errno(err, 0, e,
+				     "cannot create '%s/%s' for the bank's lock and "
 				     "history: %s",
 				     dir->abs, HISTORY_DIR, strerror(e));
 		return -1;
@@ -213,7 +213,8 @@ static int lock_bank(const struct ctxd_mb_dir *dir, struct ctxd_error *err)
 	int hfd = openat(dir->fd, HISTORY_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (hfd < 0) {
 		int e = errno;
-		ctxd_error_set_errno(err, 0, e, "'%s/%s' is not a directory (%s); the memory bank "
+		ctxd_error_set_errno(err, 0, e,
+				     "'%s/%s' is not a directory (%s); the memory bank "
 				     "keeps its lock and history there: move it away",
 				     dir->abs, HISTORY_DIR, strerror(e));
 		return -1;
@@ -255,8 +256,8 @@ static int lock_bank(const struct ctxd_mb_dir *dir, struct ctxd_error *err)
 }
 
 /* Read `file` under the lock: *cur (NULL when it does not exist) and its sha256 (""). */
-static int read_current(const struct ctxd_mb_dir *dir, const char *file, char **cur,
-			size_t *len, char sha[65], struct ctxd_error *err)
+static int read_current(const struct ctxd_mb_dir *dir, const char *file, char **cur, size_t *len,
+			char sha[65], struct ctxd_error *err)
 {
 	sha[0] = '\0';
 	if (ctxd_mb_read_file(dir->fd, file, cur, len) < 0) {
@@ -293,7 +294,8 @@ static int write_with_history(unsigned keep, const struct ctxd_mb_dir *dir, cons
 	if (ctxd_atomic_write(dir->fd, file, neu, neu_len, -1, cur == NULL, err)) {
 		if (err->sys_errno == EEXIST) {
 			ctxd_error_set_errno(err, CTXD_MB_PRECONDITION, EEXIST,
-					     "'%s' appeared while writing; read it and retry", file);
+					     "'%s' appeared while writing; read it and retry",
+					     file);
 		}
 		goto out;
 	}
@@ -312,8 +314,8 @@ out:
 }
 
 /* The transaction's body, under the bank lock and the directory's write lock. */
-static int edit_locked(const struct ctxd_mb *mb, const struct ctxd_mb_dir *dir,
-		       const char *file, const char *expected, ctxd_mb_edit_fn fn, void *arg,
+static int edit_locked(const struct ctxd_mb *mb, const struct ctxd_mb_dir *dir, const char *file,
+		       const char *expected, ctxd_mb_edit_fn fn, void *arg,
 		       struct ctxd_mb_result *res, char *cur_sha, struct ctxd_error *err)
 {
 	char *cur = NULL, *neu = NULL;
@@ -327,12 +329,13 @@ static int edit_locked(const struct ctxd_mb *mb, const struct ctxd_mb_dir *dir,
 		memcpy(cur_sha, sha, 65);
 	}
 	if (expected && strcmp(expected, sha) != 0) {
-		ctxd_error_set_errno(err, CTXD_MB_PRECONDITION, 0,
-				     cur ? "precondition failed: '%s' changed (expectedSha256 %.64s, "
-					   "current %s); read it again and retry"
-					 : "precondition failed: '%s' does not exist (expectedSha256 "
-					   "%.64s%s); create it with mode create",
-				     file, expected, sha);
+		ctxd_error_set_errno(
+		    err, CTXD_MB_PRECONDITION, 0,
+		    cur ? "precondition failed: '%s' changed (expectedSha256 %.64s, "
+			  "current %s); read it again and retry"
+			: "precondition failed: '%s' does not exist (expectedSha256 "
+			  "%.64s%s); create it with mode create",
+		    file, expected, sha);
 		goto out;
 	}
 	if (fn(arg, cur, cur_len, &neu, &neu_len, err)) {
@@ -346,8 +349,8 @@ static int edit_locked(const struct ctxd_mb *mb, const struct ctxd_mb_dir *dir,
 		rc = 0;
 		goto out;
 	}
-	rc = write_with_history(ctxd_mb_history_max(mb), dir, file, cur, cur_len, sha, neu,
-				neu_len, res, err);
+	rc = write_with_history(ctxd_mb_history_max(mb), dir, file, cur, cur_len, sha, neu, neu_len,
+				res, err);
 out:
 	free(cur);
 	free(neu);
@@ -385,8 +388,8 @@ int ctxd_mb_edit(struct ctxd_mb *mb, const struct ctxd_mb_dir *dir, const char *
 	 * between the read and the rename. Always taken after the bank lock. */
 	struct ctxd_dir_lock dlk = {.fd = -1};
 	int rc = ctxd_dir_lock(dir->fd, &dlk, err) < 0
-			 ? -1
-			 : edit_locked(mb, dir, file, expected, fn, arg, res, cur_sha, err);
+		     ? -1
+		     : edit_locked(mb, dir, file, expected, fn, arg, res, cur_sha, err);
 	ctxd_dir_unlock(&dlk);
 	flock(lfd, LOCK_UN);
 	close(lfd);
@@ -459,8 +462,7 @@ static void diff_stat(const char *a, size_t al, const char *b, size_t bl, size_t
 	free(hb);
 }
 
-json_t *ctxd_mb_history(const struct ctxd_mb_dir *dir, const char *file,
-				 struct ctxd_error *err)
+json_t *ctxd_mb_history(const struct ctxd_mb_dir *dir, const char *file, struct ctxd_error *err)
 {
 	int hfd = history_dir(dir->fd, file, false);
 	if (hfd < 0) {
@@ -513,8 +515,8 @@ json_t *ctxd_mb_history(const struct ctxd_mb_dir *dir, const char *file,
 	return arr;
 }
 
-int ctxd_mb_version(const struct ctxd_mb_dir *dir, const char *file, long version,
-			     char **out, size_t *len, struct ctxd_error *err)
+int ctxd_mb_version(const struct ctxd_mb_dir *dir, const char *file, long version, char **out,
+		    size_t *len, struct ctxd_error *err)
 {
 	int hfd = history_dir(dir->fd, file, false);
 	if (hfd >= 0 && read_version(hfd, version, out, len) == 0) {
@@ -530,15 +532,12 @@ int ctxd_mb_version(const struct ctxd_mb_dir *dir, const char *file, long versio
 	} else {
 		char name[32], why[200];
 		snprintf(name, sizeof(name), "%ld.md", version);
-		ctxd_error_set_errno(err, 0, e, "cannot read version %ld of '%s': %s", version,
-				     file,
-				     hfd >= 0 ? ctxd_mb_read_error(hfd, name, e, why,
-									    sizeof(why))
-					      : strerror(e));
+		ctxd_error_set_errno(
+		    err, 0, e, "cannot read version %ld of '%s': %s", version, file,
+		    hfd >= 0 ? ctxd_mb_read_error(hfd, name, e, why, sizeof(why)) : strerror(e));
 	}
 	if (hfd >= 0) {
 		close(hfd);
 	}
 	return -1;
 }
-

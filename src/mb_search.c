@@ -14,8 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "ctxd/md_sections.h"
 #include "ctxd/mb_words.h"
+#include "ctxd/md_sections.h"
 #include "ctxd/utf8.h"
 
 struct posting {
@@ -35,7 +35,7 @@ struct chunk {
 	size_t start, end, line; /* bytes of the file's text; 1-based line of `start` */
 	uint32_t len;            /* words */
 	char *heading;
-	uint32_t *terms;         /* distinct term ids (for df upkeep) */
+	uint32_t *terms; /* distinct term ids (for df upkeep) */
 	uint32_t nterms;
 };
 
@@ -242,8 +242,14 @@ static int add_chunk(struct sindex *ix, uint32_t fi, size_t s, size_t e, size_t 
 	memcpy(h, title, title_len);
 	h[title_len] = '\0';
 	ix->chunks[ci] = (struct chunk){
-		.file = fi, .start = s, .end = e, .line = line, .len = (uint32_t)words,
-		.heading = h, .terms = ids, .nterms = nd,
+	    .file = fi,
+	    .start = s,
+	    .end = e,
+	    .line = line,
+	    .len = (uint32_t)words,
+	    .heading = h,
+	    .terms = ids,
+	    .nterms = nd,
 	};
 	ix->nchunks++;
 	ix->live++;
@@ -301,7 +307,8 @@ static int index_refresh(struct sindex *ix, int dirfd, struct ctxd_error *err)
 	size_t k;
 	json_t *v;
 	int rc = 0;
-	json_array_foreach(names, k, v) {
+	json_array_foreach(names, k, v)
+	{
 		const char *name = json_string_value(v);
 		struct stat st;
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
@@ -425,8 +432,8 @@ static bool in_query(uint32_t id, const uint32_t *q, size_t nq)
 
 /* The snippet: line [ls, le) of `text`, cut to about 240 bytes around the first match,
  * query words wrapped in « ». */
-static json_t *snippet(struct sindex *ix, const char *text, size_t ls, size_t le,
-		       const uint32_t *q, size_t nq)
+static json_t *snippet(struct sindex *ix, const char *text, size_t ls, size_t le, const uint32_t *q,
+		       size_t nq)
 {
 	while (ls < le && (text[ls] == ' ' || text[ls] == '\t')) {
 		ls++;
@@ -594,7 +601,7 @@ static void parse_query(struct sindex *ix, const char *query, struct query *qr)
 		char small[128], *heap;
 		size_t fl;
 		const char *f =
-			ctxd_mb_word_fold(query + ws, we - ws, small, sizeof(small), &fl, &heap);
+		    ctxd_mb_word_fold(query + ws, we - ws, small, sizeof(small), &fl, &heap);
 		bool stop = f && ctxd_mb_word_stop(f, fl);
 		free(heap);
 		content_words += !stop;
@@ -643,8 +650,8 @@ static struct hit *rank(const struct sindex *ix, const struct query *qr, size_t 
 				continue;
 			}
 			double tf = t->p[k].tf;
-			score[t->p[k].chunk] += idf * tf * (k1 + 1) /
-						(tf + k1 * (1 - b + b * c->len / avgdl));
+			score[t->p[k].chunk] +=
+			    idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * c->len / avgdl));
 		}
 	}
 	for (uint32_t i = 0; i < ix->nchunks; i++) {
@@ -672,7 +679,7 @@ static int render(struct sindex *ix, const struct query *qr, struct hit *hits, s
 	for (size_t i = 0; i < cand && qr->nq >= 2 && !qr->unknown; i++) {
 		const struct chunk *c = &ix->chunks[hits[i].chunk];
 		hits[i].phrase =
-			find_phrase(ix, ix->files[c->file].text, c->start, c->end, qr->q, qr->nq);
+		    find_phrase(ix, ix->files[c->file].text, c->start, c->end, qr->q, qr->nq);
 		if (hits[i].phrase != SIZE_MAX) {
 			hits[i].score = hits[i].score * 2.0 + 1.0;
 		}
@@ -685,11 +692,11 @@ static int render(struct sindex *ix, const struct query *qr, struct hit *hits, s
 		size_t line, ls, le;
 		best_line(ix, c, qr->qs, qr->nqs, hits[i].phrase, &line, &ls, &le);
 		json_t *snip = snippet(ix, ix->files[c->file].text, ls, le, qr->qs, qr->nqs);
-		json_t *h = json_pack("{s:s, s:o, s:I, s:f, s:o}", "file", ix->files[c->file].name,
-				      "heading", ctxd_utf8_json(c->heading, strlen(c->heading)),
-				      "line", (json_int_t)line, "score",
-				      round(hits[i].score * 1000) / 1000, "snippet",
-				      snip ? snip : json_string(""));
+		json_t *h =
+		    json_pack("{s:s, s:o, s:I, s:f, s:o}", "file", ix->files[c->file].name,
+			      "heading", ctxd_utf8_json(c->heading, strlen(c->heading)), "line",
+			      (json_int_t)line, "score", round(hits[i].score * 1000) / 1000,
+			      "snippet", snip ? snip : json_string(""));
 		if (!h || json_array_append_new(out, h)) {
 			return -1;
 		}
@@ -697,8 +704,8 @@ static int render(struct sindex *ix, const struct query *qr, struct hit *hits, s
 	return 0;
 }
 
-json_t *ctxd_mb_search(struct ctxd_mb_search *s, const struct ctxd_mb_dir *dir,
-		       const char *query, size_t limit, struct ctxd_error *err)
+json_t *ctxd_mb_search(struct ctxd_mb_search *s, const struct ctxd_mb_dir *dir, const char *query,
+		       size_t limit, struct ctxd_error *err)
 {
 	pthread_mutex_lock(&s->lock);
 	struct sindex *ix = index_of(s, dir->abs);

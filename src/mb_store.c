@@ -17,10 +17,9 @@
 
 /* ---- templates --------------------------------------------------------------------- */
 
-
 const char *const ctxd_mb_core[CTXD_MB_CORE_COUNT] = {
-	"projectbrief.md", "productContext.md", "activeContext.md",
-	"systemPatterns.md", "techContext.md", "progress.md",
+    "projectbrief.md",   "productContext.md", "activeContext.md",
+    "systemPatterns.md", "techContext.md",    "progress.md",
 };
 
 struct core_def {
@@ -30,34 +29,33 @@ struct core_def {
 };
 
 static const struct core_def core_defs[CTXD_MB_CORE_COUNT] = {
-	{"Project Brief",
-	 {"Overview", "Core Requirements", "Goals", "Scope", NULL},
-	 {"What the project is, in a few sentences; the source of truth for its scope.",
-	  "The requirements every change must keep.", "What success looks like.",
-	  "What is in and out of scope."}},
-	{"Product Context",
-	 {"Why This Project Exists", "Problems It Solves", "How It Should Work",
-	  "User Experience Goals", NULL},
-	 {"The need behind the project.", "The problems users have without it.",
-	  "How it behaves from the user's side.", "What using it should feel like."}},
-	{"Active Context",
-	 {"Current Focus", "Recent Changes", "Next Steps", "Active Decisions", NULL},
-	 {"What is being worked on right now.", "What changed lately, newest first.",
-	  "What comes next.", "Decisions and considerations in play."}},
-	{"System Patterns",
-	 {"Architecture", "Key Technical Decisions", "Design Patterns",
-	  "Component Relationships", NULL},
-	 {"How the system is built.", "Decisions and their reasons.",
-	  "Patterns in use and where.", "How the parts connect."}},
-	{"Tech Context",
-	 {"Technologies Used", "Development Setup", "Technical Constraints", "Dependencies",
-	  NULL},
-	 {"Languages, frameworks, tools.", "How to build, run and test.",
-	  "Limits the design must respect.", "External dependencies and versions."}},
-	{"Progress",
-	 {"What Works", "What's Left to Build", "Current Status", "Known Issues", NULL},
-	 {"Features that are done and working.", "Remaining work.", "Where things stand.",
-	  "Bugs and limitations known today."}},
+    {"Project Brief",
+     {"Overview", "Core Requirements", "Goals", "Scope", NULL},
+     {"What the project is, in a few sentences; the source of truth for its scope.",
+      "The requirements every change must keep.", "What success looks like.",
+      "What is in and out of scope."}},
+    {"Product Context",
+     {"Why This Project Exists", "Problems It Solves", "How It Should Work",
+      "User Experience Goals", NULL},
+     {"The need behind the project.", "The problems users have without it.",
+      "How it behaves from the user's side.", "What using it should feel like."}},
+    {"Active Context",
+     {"Current Focus", "Recent Changes", "Next Steps", "Active Decisions", NULL},
+     {"What is being worked on right now.", "What changed lately, newest first.",
+      "What comes next.", "Decisions and considerations in play."}},
+    {"System Patterns",
+     {"Architecture", "Key Technical Decisions", "Design Patterns", "Component Relationships",
+      NULL},
+     {"How the system is built.", "Decisions and their reasons.", "Patterns in use and where.",
+      "How the parts connect."}},
+    {"Tech Context",
+     {"Technologies Used", "Development Setup", "Technical Constraints", "Dependencies", NULL},
+     {"Languages, frameworks, tools.", "How to build, run and test.",
+      "Limits the design must respect.", "External dependencies and versions."}},
+    {"Progress",
+     {"What Works", "What's Left to Build", "Current Status", "Known Issues", NULL},
+     {"Features that are done and working.", "Remaining work.", "Where things stand.",
+      "Bugs and limitations known today."}},
 };
 
 static char core_templates[CTXD_MB_CORE_COUNT][1024];
@@ -177,8 +175,8 @@ struct ctxd_mb_search *ctxd_mb_index(struct ctxd_mb *mb)
 /* ---- layout ------------------------------------------------------------------------ */
 
 /* The bank root as a user path for the sandbox (relative = against the first root). */
-static int bank_root(struct ctxd_mb *mb, const struct ctxd_sandbox *sb, char *out,
-		     size_t n, struct ctxd_error *err)
+static int bank_root(struct ctxd_mb *mb, const struct ctxd_sandbox *sb, char *out, size_t n,
+		     struct ctxd_error *err)
 {
 	if (mb->cfg->memory_bank_path) {
 		if ((size_t)snprintf(out, n, "%s", mb->cfg->memory_bank_path) >= n) {
@@ -190,15 +188,16 @@ static int bank_root(struct ctxd_mb *mb, const struct ctxd_sandbox *sb, char *ou
 	if (ctxd_sandbox_root_count(sb) == 0) {
 		ctxd_error_set_errno(err, 0, ENOENT,
 				     "no allowed directories (%s): the memory bank needs a root to "
-				     "live in", ctxd_sandbox_note(sb));
+				     "live in",
+				     ctxd_sandbox_note(sb));
 		return -1;
 	}
 	static const char *const cands[] = {"memory-bank", ".cursor/memory-bank",
-					     ".cortex/memory-bank"};
+					    ".cortex/memory-bank"};
 	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
 		struct ctxd_error e2;
-		int fd = ctxd_sandbox_open(sb, cands[i], strlen(cands[i]),
-					   O_RDONLY | O_DIRECTORY, 0, false, NULL, &e2);
+		int fd = ctxd_sandbox_open(sb, cands[i], strlen(cands[i]), O_RDONLY | O_DIRECTORY,
+					   0, false, NULL, &e2);
 		if (fd >= 0) {
 			close(fd);
 			snprintf(out, n, "%s", cands[i]);
@@ -253,9 +252,8 @@ static int mkdir_confined(const struct ctxd_sandbox *sb, const char *path, struc
 	return 0;
 }
 
-int ctxd_mb_open(struct ctxd_mb *mb, const struct ctxd_sandbox *sb,
-			  const char *project, bool create, struct ctxd_mb_dir *dir,
-			  struct ctxd_error *err)
+int ctxd_mb_open(struct ctxd_mb *mb, const struct ctxd_sandbox *sb, const char *project,
+		 bool create, struct ctxd_mb_dir *dir, struct ctxd_error *err)
 {
 	char path[CTXD_PATH_MAX];
 	if (!sb) {
@@ -264,9 +262,10 @@ int ctxd_mb_open(struct ctxd_mb *mb, const struct ctxd_sandbox *sb,
 	dir->fd = -1;
 	if (ctxd_mb_multi(mb)) {
 		if (!project) {
-			ctxd_error_set_errno(err, 0, EINVAL,
-					     "argument 'project' is required: this server keeps one "
-					     "memory bank per project (memory_bank.multi_project)");
+			ctxd_error_set_errno(
+			    err, 0, EINVAL,
+			    "argument 'project' is required: this server keeps one "
+			    "memory bank per project (memory_bank.multi_project)");
 			return -1;
 		}
 	} else if (project && strcmp(project, CTXD_MB_DEFAULT_PROJECT) != 0) {
@@ -296,14 +295,14 @@ int ctxd_mb_open(struct ctxd_mb *mb, const struct ctxd_sandbox *sb,
 	snprintf(dir->project, sizeof(dir->project), "%s",
 		 ctxd_mb_multi(mb) ? project : CTXD_MB_DEFAULT_PROJECT);
 	struct ctxd_sandbox_loc loc;
-	int fd = ctxd_sandbox_open(sb, path, strlen(path), O_RDONLY | O_DIRECTORY, 0, false,
-				   &loc, err);
+	int fd =
+	    ctxd_sandbox_open(sb, path, strlen(path), O_RDONLY | O_DIRECTORY, 0, false, &loc, err);
 	if (fd < 0 && err->sys_errno == ENOENT && create) {
 		if (mkdir_confined(sb, path, err)) {
 			return -1;
 		}
-		fd = ctxd_sandbox_open(sb, path, strlen(path), O_RDONLY | O_DIRECTORY, 0,
-				       false, &loc, err);
+		fd = ctxd_sandbox_open(sb, path, strlen(path), O_RDONLY | O_DIRECTORY, 0, false,
+				       &loc, err);
 	}
 	if (fd < 0) {
 		if (err->sys_errno == ENOENT) {
@@ -323,8 +322,7 @@ int ctxd_mb_open(struct ctxd_mb *mb, const struct ctxd_sandbox *sb,
 	return 0;
 }
 
-json_t *ctxd_mb_projects(struct ctxd_mb *mb, const struct ctxd_sandbox *sb,
-				  struct ctxd_error *err)
+json_t *ctxd_mb_projects(struct ctxd_mb *mb, const struct ctxd_sandbox *sb, struct ctxd_error *err)
 {
 	if (!sb) {
 		sb = mb->sb;
@@ -336,8 +334,8 @@ json_t *ctxd_mb_projects(struct ctxd_mb *mb, const struct ctxd_sandbox *sb,
 	if (bank_root(mb, sb, path, sizeof(path), err)) {
 		return NULL;
 	}
-	int fd = ctxd_sandbox_open(sb, path, strlen(path), O_RDONLY | O_DIRECTORY, 0, false,
-				   NULL, err);
+	int fd =
+	    ctxd_sandbox_open(sb, path, strlen(path), O_RDONLY | O_DIRECTORY, 0, false, NULL, err);
 	if (fd < 0) {
 		return err->sys_errno == ENOENT ? json_array() : NULL;
 	}
@@ -345,4 +343,3 @@ json_t *ctxd_mb_projects(struct ctxd_mb *mb, const struct ctxd_sandbox *sb,
 	close(fd);
 	return a;
 }
-

@@ -23,11 +23,10 @@
 #include "ctxd/uri.h"
 #include "ctxd/utf8.h"
 
-static void finding(json_t *arr, const char *sev, const char *code, const char *file,
-		    size_t line, const char *hint, const char *fmt, ...)
-	__attribute__((format(printf, 7, 8)));
-static void finding(json_t *arr, const char *sev, const char *code, const char *file,
-		    size_t line, const char *hint, const char *fmt, ...)
+static void finding(json_t *arr, const char *sev, const char *code, const char *file, size_t line,
+		    const char *hint, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static void finding(json_t *arr, const char *sev, const char *code, const char *file, size_t line,
+		    const char *hint, const char *fmt, ...)
 {
 	char msg[600];
 	va_list ap;
@@ -152,7 +151,8 @@ static void check_links(const struct ctxd_mb_dir *dir, const char *file, const c
 					te++;
 				}
 			} else {
-				while (te < l.e && buf[te] != ')' && buf[te] != ' ' && buf[te] != '\t') {
+				while (te < l.e && buf[te] != ')' && buf[te] != ' ' &&
+				       buf[te] != '\t') {
 					te++;
 				}
 			}
@@ -172,11 +172,12 @@ static void check_links(const struct ctxd_mb_dir *dir, const char *file, const c
 				continue; /* anchors, absolute paths and URLs are not checked */
 			}
 			if (link_broken(dir, target)) {
-				finding(out, "warning", "broken_link", file, li + 1,
-					"fix the link target, or create the file it names",
-					"link to '%s' points to nothing in the bank or in the root it "
-					"lives in",
-					target);
+				finding(
+				    out, "warning", "broken_link", file, li + 1,
+				    "fix the link target, or create the file it names",
+				    "link to '%s' points to nothing in the bank or in the root it "
+				    "lives in",
+				    target);
 			}
 		}
 	}
@@ -222,75 +223,88 @@ static void check_conflicts(const char *file, const char *buf, size_t len, const
  * begins with its words (see heading_matches), so "What Works" also covers "What Works
  * (Implemented)" and "Architecture" covers "Architecture Overview". */
 static const char *const builtin_variants[][20] = {
-	/* projectbrief.md */
-	{"Overview", "Project Overview", "Summary", "Project Summary", "Introduction",
-	 "Description", "Project Description", "Purpose", "Project Purpose", "Core Purpose",
-	 "About", NULL},
-	{"Core Requirements", "Requirements", "Key Requirements", "Functional Requirements",
-	 "Technical Requirements", "Core Features", "Key Features", "Features", "Must Have", NULL},
-	{"Goals", "Key Goals", "Project Goals", "Objectives", "Key Objectives",
-	 "Project Objectives", "Success Criteria", "Vision", NULL},
-	{"Scope", "Project Scope", "Technical Scope", "In Scope", "Boundaries", NULL},
-	/* productContext.md */
-	{"Why This Project Exists", "Why", "Purpose", "Product Purpose", "Project Purpose",
-	 "Background", "Motivation", NULL},
-	{"Problems It Solves", "Problems Solved", "Problem Statement", "Problem Space",
-	 "The Problem", "Problems", "Problem", "Pain Points", NULL},
-	{"How It Should Work", "How It Works", "How", "Solution", "Core Functionality",
-	 "Functionality", "Key Features", "Features", "Use Cases", "User Journeys",
-	 "Key User Journeys", NULL},
-	{"User Experience Goals", "User Experience", "UX Goals", "UX", "Experience Goals",
-	 "Target User Experience", NULL},
-	/* activeContext.md */
-	{"Current Focus", "Current Work Focus", "Current Work", "Current Development Focus",
-	 "Current Task", "Current Tasks", "Active Focus", "Focus", "Current Sprint", NULL},
-	{"Recent Changes", "Recent Updates", "Latest Changes", "Latest Updates", "Recent Work",
-	 "Recently Completed", "Recent Progress", "Changes", NULL},
-	{"Next Steps", "Next Actions", "Immediate Next Steps", "Upcoming", "To Do", "Todo",
-	 "Next", "Immediate Tasks", "Planned Work", NULL},
-	{"Active Decisions", "Decisions", "Key Decisions", "Recent Decisions", "Current Decisions",
-	 "Decision Log", "Open Decisions", "Considerations", "Current Considerations",
-	 "Open Questions", NULL},
-	/* systemPatterns.md */
-	{"Architecture", "System Architecture", "Architectural Overview", "High Level Architecture",
-	 "Overall Architecture", "Technical Architecture", "Software Architecture",
-	 "Application Architecture", "System Design", "System Overview", "Project Structure",
-	 NULL},
-	{"Key Technical Decisions", "Technical Decisions", "Key Decisions", "Design Decisions",
-	 "Architecture Decisions", "Architectural Decisions", "Key Design Decisions",
-	 "Technology Decisions", "Decisions", NULL},
-	{"Design Patterns", "Patterns", "Core Design Patterns", "Key Patterns", "Key Design Patterns",
-	 "Patterns in Use", "Code Patterns", "Coding Patterns", "Architectural Patterns",
-	 "Architecture Patterns", "Common Patterns", NULL},
-	{"Component Relationships", "Components", "Component Structure", "Component Architecture",
-	 "Key Components", "System Components", "Key System Components", "Core Components",
-	 "Component Overview", "Component Interactions", "Relationships", "Data Flow",
-	 "Module Relationships", "Modules", NULL},
-	/* techContext.md */
-	{"Technologies Used", "Technology Stack", "Tech Stack", "Technologies", "Technology",
-	 "Stack", "Core Technologies", "Core Stack", "Core Technology Stack", "Key Technologies",
-	 "Languages and Frameworks", "Frameworks", "Tools and Technologies", "Built With", NULL},
-	{"Development Setup", "Development Environment", "Dev Setup", "Dev Environment", "Setup",
-	 "Local Development", "Local Setup", "Getting Started", "Environment Setup",
-	 "Installation", "Development Workflow", "Build and Run", "Running Locally", NULL},
-	{"Technical Constraints", "Constraints", "Limitations", "Technical Limitations",
-	 "Known Constraints", NULL},
-	{"Dependencies", "Key Dependencies", "Core Dependencies", "Main Dependencies",
-	 "External Dependencies", "Project Dependencies", "Runtime Dependencies",
-	 "Third Party Dependencies", "Libraries", "Packages", NULL},
-	/* progress.md */
-	{"What Works", "What's Working", "Working Features", "Completed", "Completed Features",
-	 "Completed Work", "Completed Tasks", "Done", "Implemented", "Implemented Features",
-	 "Working", "Achievements", "Accomplishments", "Features Completed", "Finished", NULL},
-	{"What's Left to Build", "What's Left", "What Is Left", "Remaining Work",
-	 "Remaining Tasks", "Remaining", "Left to Build", "To Do", "Todo", "Pending",
-	 "In Progress", "Planned Features", "Planned", "Backlog", "Upcoming", "Coming Soon",
-	 "Next Steps", "Roadmap", "Future Work", NULL},
-	{"Current Status", "Status", "Overall Status", "Project Status", "Overall Progress",
-	 "Current State", "Status Overview", "Development Status", "Current Progress", NULL},
-	{"Known Issues", "Issues", "Known Bugs", "Bugs", "Known Problems", "Limitations",
-	 "Known Limitations", "Current Limitations", "Current Issues", "Open Issues", "Blockers",
-	 "Technical Debt", NULL},
+    /* projectbrief.md */
+    {"Overview", "Project Overview", "Summary", "Project Summary", "Introduction", "Description",
+     "Project Description", "Purpose", "Project Purpose", "Core Purpose", "About", NULL},
+    {"Core Requirements", "Requirements", "Key Requirements", "Functional Requirements",
+     "Technical Requirements", "Core Features", "Key Features", "Features", "Must Have", NULL},
+    {"Goals", "Key Goals", "Project Goals", "Objectives", "Key Objectives", "Project Objectives",
+     "Success Criteria", "Vision", NULL},
+    {"Scope", "Project Scope", "Technical Scope", "In Scope", "Boundaries", NULL},
+    /* productContext.md */
+    {"Why This Project Exists", "Why", "Purpose", "Product Purpose", "Project Purpose",
+     "Background", "Motivation", NULL},
+    {"Problems It Solves", "Problems Solved", "Problem Statement", "Problem Space", "The Problem",
+     "Problems", "Problem", "Pain Points", NULL},
+    {"How It Should Work", "How It Works", "How", "Solution", "Core Functionality", "Functionality",
+     "Key Features", "Features", "Use Cases", "User Journeys", "Key User Journeys", NULL},
+    {"User Experience Goals", "User Experience", "UX Goals", "UX", "Experience Goals",
+     "Target User Experience", NULL},
+    /* activeContext.md */
+    {"Current Focus", "Current Work Focus", "Current Work", "Current Development Focus",
+     "Current Task", "Current Tasks", "Active Focus", "Focus", "Current Sprint", NULL},
+    {"Recent Changes", "Recent Updates", "Latest Changes", "Latest Updates", "Recent Work",
+     "Recently Completed", "Recent Progress", "Changes", NULL},
+    {"Next Steps", "Next Actions", "Immediate Next Steps", "Upcoming", "To Do", "Todo", "Next",
+     "Immediate Tasks", "Planned Work", NULL},
+    {"Active Decisions", "Decisions", "Key Decisions", "Recent Decisions", "Current Decisions",
+     "Decision Log", "Open Decisions", "Considerations", "Current Considerations", "Open Questions",
+     NULL},
+    /* systemPatterns.md */
+    {"Architecture", "System Architecture", "Architectural Overview", "High Level Architecture",
+     "Overall Architecture", "Technical Architecture", "Software Architecture",
+     "Application Architecture", "System Design", "System Overview", "Project Structure", NULL},
+    {"Key Technical Decisions", "Technical Decisions", "Key Decisions", "Design Decisions",
+     "Architecture Decisions", "Architectural Decisions", "Key Design Decisions",
+     "Technology Decisions", "Decisions", NULL},
+    {"Design Patterns", "Patterns", "Core Design Patterns", "Key Patterns", "Key Design Patterns",
+     "Patterns in Use", "Code Patterns", "Coding Patterns", "Architectural Patterns",
+     "Architecture Patterns", "Common Patterns", NULL},
+    {"Component Relationships", "Components", "Component Structure", "Component Architecture",
+     "Key Components", "System Components", "Key System Components", "Core Components",
+     "Component Overview", "Component Interactions", "Relationships", "Data Flow",
+     "Module Relationships", "Modules", NULL},
+    /* techContext.md */
+    {"Technologies Used", "Technology Stack", "Tech Stack", "Technologies", "Technology", "Stack",
+     "Core Technologies", "Core Stack", "Core Technology Stack", "Key Technologies",
+     "Languages and Frameworks", "Frameworks", "Tools and Technologies", "Built With", NULL},
+    {"Development Setup", "Development Environment", "Dev Setup", "Dev Environment", "Setup",
+     "Local Development", "Local Setup", "Getting Started", "Environment Setup", "Installation",
+     "Development Workflow", "Build and Run", "Running Locally", NULL},
+    {"Technical Constraints", "Constraints", "Limitations", "Technical Limitations",
+     "Known Constraints", NULL},
+    {"Dependencies", "Key Dependencies", "Core Dependencies", "Main Dependencies",
+     "External Dependencies", "Project Dependencies", "Runtime Dependencies",
+     "Third Party Dependencies", "Libraries", "Packages", NULL},
+    /* progress.md */
+    {"What Works", "What's Working", "Working Features", "Completed", "Completed Features",
+     "Completed Work", "Completed Tasks", "Done", "Implemented", "Implemented Features", "Working",
+     "Achievements", "Accomplishments", "Features Completed", "Finished", NULL},
+    {"What's Left to Build",
+     "What's Left",
+     "What Is Left",
+     "Remaining Work",
+     "Remaining Tasks",
+     "Remaining",
+     "Left to Build",
+     "To Do",
+     "Todo",
+     "Pending",
+     "In Progress",
+     "Planned Features",
+     "Planned",
+     "Backlog",
+     "Upcoming",
+     "Coming Soon",
+     "Next Steps",
+     "Roadmap",
+     "Future Work",
+     NULL},
+    {"Current Status", "Status", "Overall Status", "Project Status", "Overall Progress",
+     "Current State", "Status Overview", "Development Status", "Current Progress", NULL},
+    {"Known Issues", "Issues", "Known Bugs", "Bugs", "Known Problems", "Limitations",
+     "Known Limitations", "Current Limitations", "Current Issues", "Open Issues", "Blockers",
+     "Technical Debt", NULL},
 };
 
 /* A heading as a person reads it: leading emoji, numbering ("1.", "2.3", "IV.", "a)") and
@@ -315,7 +329,8 @@ static size_t norm_heading(const char *s, size_t len, char *out, size_t n)
 		while (r < len && r - i < 4 && s[r] && strchr("IVXivx", s[r])) {
 			r++;
 		}
-		if (r == i && i < len && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z'))) {
+		if (r == i && i < len &&
+		    ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z'))) {
 			r = i + 1;
 		}
 		if (r > i && r + 1 < len && (s[r] == '.' || s[r] == ')') && s[r + 1] == ' ') {
@@ -328,7 +343,8 @@ static size_t norm_heading(const char *s, size_t len, char *out, size_t n)
 	while (ctxd_mb_word_next(s, &p, len, &ws, &we)) {
 		char small[128], *heap;
 		size_t fl;
-		const char *f = ctxd_mb_word_fold(s + ws, we - ws, small, sizeof(small), &fl, &heap);
+		const char *f =
+		    ctxd_mb_word_fold(s + ws, we - ws, small, sizeof(small), &fl, &heap);
 		if (f && w + (w > 0) + fl < n) {
 			if (w > 0) {
 				out[w++] = ' ';
@@ -432,7 +448,9 @@ static bool section_present(const struct ctxd_config *cfg, const char *want,
 	}
 	size_t total = 1 + nb + (conf ? conf->n : 0);
 	for (size_t c = 0; c < total; c++) {
-		const char *name = c == 0 ? want : c <= nb ? builtin[c - 1] : conf->names[c - 1 - nb];
+		const char *name = c == 0    ? want
+				   : c <= nb ? builtin[c - 1]
+					     : conf->names[c - 1 - nb];
 		char norm[256];
 		size_t nl = norm_heading(name, strlen(name), norm, sizeof(norm));
 		for (size_t i = 0; i < nh; i++) {
@@ -467,9 +485,9 @@ static const char *const *expected_sections(const struct ctxd_config *cfg, const
 /* Report the expected sections `file` lacks. When it has headings of its own (two or more)
  * and not one of them is an expected section, the file follows another outline (another
  * language, say): one note says so instead of a warning per section. */
-static void check_sections(const struct ctxd_config *cfg, const char *file,
-			   const char *buf, size_t len, const struct ctxd_md_section *secs,
-			   size_t nsecs, const bool *mask, json_t *out)
+static void check_sections(const struct ctxd_config *cfg, const char *file, const char *buf,
+			   size_t len, const struct ctxd_md_section *secs, size_t nsecs,
+			   const bool *mask, json_t *out)
 {
 	size_t nreq, nh;
 	const char *const *req = expected_sections(cfg, file, &nreq);
@@ -500,11 +518,12 @@ static void check_sections(const struct ctxd_config *cfg, const char *file,
 	} else {
 		for (size_t k = 0; have && k < nreq; k++) {
 			if (!have[k]) {
-				finding(out, "warning", "missing_section", file, 0,
-					"add the section with memory_bank_update_section (op append "
-					"creates it), or name the heading it goes by in "
-					"memory_bank.section_variants",
-					"required section '## %s' is missing", req[k]);
+				finding(
+				    out, "warning", "missing_section", file, 0,
+				    "add the section with memory_bank_update_section (op append "
+				    "creates it), or name the heading it goes by in "
+				    "memory_bank.section_variants",
+				    "required section '## %s' is missing", req[k]);
 			}
 		}
 	}
@@ -528,18 +547,19 @@ static void validate_file(const struct ctxd_config *cfg, const struct ctxd_mb_di
 		if (ctxd_md_blank(buf + s->body, buf + s->end)) {
 			finding(out, "info", "empty_section", file, s->line,
 				"write the section's content, or remove the heading",
-				"section '%.*s' is empty", (int)(s->title_len > 200 ? 200 : s->title_len),
-				buf + s->title);
+				"section '%.*s' is empty",
+				(int)(s->title_len > 200 ? 200 : s->title_len), buf + s->title);
 		}
 		for (size_t j = 0; j < i; j++) {
 			if (secs[j].level == s->level && secs[j].title_len == s->title_len &&
 			    memcmp(buf + secs[j].title, buf + s->title, s->title_len) == 0) {
-				finding(out, "warning", "duplicate_heading", file, s->line,
-					"merge the two sections or rename one: section edits act on "
-					"the first",
-					"heading '%.*s' repeats the one on line %zu",
-					(int)(s->title_len > 200 ? 200 : s->title_len), buf + s->title,
-					secs[j].line);
+				finding(
+				    out, "warning", "duplicate_heading", file, s->line,
+				    "merge the two sections or rename one: section edits act on "
+				    "the first",
+				    "heading '%.*s' repeats the one on line %zu",
+				    (int)(s->title_len > 200 ? 200 : s->title_len), buf + s->title,
+				    secs[j].line);
 				break;
 			}
 		}
@@ -564,7 +584,8 @@ static void check_core_files(const struct ctxd_mb_dir *dir, json_t *files, json_
 		bool have = false;
 		size_t k;
 		json_t *v;
-		json_array_foreach(files, k, v) {
+		json_array_foreach(files, k, v)
+		{
 			have = have || strcmp(json_string_value(v), ctxd_mb_core[i]) == 0;
 		}
 		struct stat st;
@@ -605,17 +626,17 @@ static void check_stale(const struct ctxd_config *cfg, const struct ages *a, jso
 		}
 		double age = difftime(a->newest.tv_sec, a->mt[ci].tv_sec);
 		if (age > (double)cfg->memory_bank_stale_days * 86400.0) {
-			finding(out, "warning", "stale", ctxd_mb_core[ci], 0,
-				"bring it up to date with the latest work (memory_bank_update_section)",
-				"last changed %.0f days before the newest change in the bank (%s); "
-				"the limit is %u days",
-				age / 86400.0, a->newest_file, cfg->memory_bank_stale_days);
+			finding(
+			    out, "warning", "stale", ctxd_mb_core[ci], 0,
+			    "bring it up to date with the latest work (memory_bank_update_section)",
+			    "last changed %.0f days before the newest change in the bank (%s); "
+			    "the limit is %u days",
+			    age / 86400.0, a->newest_file, cfg->memory_bank_stale_days);
 		}
 	}
 }
 
-json_t *ctxd_mb_validate(struct ctxd_mb *mb, const struct ctxd_mb_dir *dir,
-			 struct ctxd_error *err)
+json_t *ctxd_mb_validate(struct ctxd_mb *mb, const struct ctxd_mb_dir *dir, struct ctxd_error *err)
 {
 	const struct ctxd_config *cfg = ctxd_mb_config(mb);
 	json_t *files = ctxd_mb_files(dir->fd, err);
@@ -627,7 +648,8 @@ json_t *ctxd_mb_validate(struct ctxd_mb *mb, const struct ctxd_mb_dir *dir,
 	struct ages a = {.newest = {0, 0}};
 	size_t k;
 	json_t *v;
-	json_array_foreach(files, k, v) {
+	json_array_foreach(files, k, v)
+	{
 		const char *f = json_string_value(v);
 		char *buf;
 		size_t len;

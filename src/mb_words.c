@@ -135,17 +135,20 @@ const char *ctxd_mb_word_fold(const char *s, size_t n, char *buf, size_t cap, si
  * other words of a query. Folded, sorted (bsearch). "s" and "t" are what "what's" and
  * "don't" leave once the apostrophe splits them. */
 static const char *const stop_words[] = {
-	"a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are",
-	"as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but",
-	"by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for",
-	"from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him",
-	"his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more",
-	"most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other",
-	"our", "ours", "out", "over", "own", "s", "same", "she", "should", "so", "some", "such",
-	"t", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they",
-	"this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we",
-	"were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with",
-	"would", "you", "your", "yours",
+    "a",       "about",  "above",   "after", "again",  "against", "all",     "am",      "an",
+    "and",     "any",    "are",     "as",    "at",     "be",      "because", "been",    "before",
+    "being",   "below",  "between", "both",  "but",    "by",      "can",     "could",   "did",
+    "do",      "does",   "doing",   "down",  "during", "each",    "few",     "for",     "from",
+    "further", "had",    "has",     "have",  "having", "he",      "her",     "here",    "hers",
+    "him",     "his",    "how",     "i",     "if",     "in",      "into",    "is",      "it",
+    "its",     "itself", "just",    "me",    "more",   "most",    "my",      "no",      "nor",
+    "not",     "now",    "of",      "off",   "on",     "once",    "only",    "or",      "other",
+    "our",     "ours",   "out",     "over",  "own",    "s",       "same",    "she",     "should",
+    "so",      "some",   "such",    "t",     "than",   "that",    "the",     "their",   "theirs",
+    "them",    "then",   "there",   "these", "they",   "this",    "those",   "through", "to",
+    "too",     "under",  "until",   "up",    "very",   "was",     "we",      "were",    "what",
+    "when",    "where",  "which",   "while", "who",    "whom",    "why",     "will",    "with",
+    "would",   "you",    "your",    "yours",
 };
 
 struct folded {
@@ -169,4 +172,3 @@ bool ctxd_mb_word_stop(const char *w, size_t n)
 	return bsearch(&k, stop_words, sizeof(stop_words) / sizeof(stop_words[0]),
 		       sizeof(stop_words[0]), cmp_stop) != NULL;
 }
-

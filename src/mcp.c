@@ -33,10 +33,10 @@
 json_t ctxd_mcp_async_marker;
 
 static const char *const legacy_versions[] = {
-	"2025-11-25",
-	"2025-06-18",
-	"2025-03-26",
-	"2024-11-05",
+    "2025-11-25",
+    "2025-06-18",
+    "2025-03-26",
+    "2024-11-05",
 };
 #define N_LEGACY (sizeof(legacy_versions) / sizeof(legacy_versions[0]))
 
@@ -65,8 +65,8 @@ void mcp_emit_json(struct ctxd_mcp *m, struct ctxd_batch *b, json_t *msg)
 	mcp_emit(m, b, s, len);
 }
 
-void mcp_send_error(struct ctxd_mcp *m, struct ctxd_batch *b, json_t *id, int code,
-		       const char *msg, json_t *data)
+void mcp_send_error(struct ctxd_mcp *m, struct ctxd_batch *b, json_t *id, int code, const char *msg,
+		    json_t *data)
 {
 	mcp_emit_json(m, b, ctxd_rpc_error_new(id, code, msg, data));
 }
@@ -198,8 +198,9 @@ static json_t *server_capabilities(const struct ctxd_mcp *m, bool modern)
 		/* resources/subscribe (legacy) and resourceSubscriptions of subscriptions/listen
 		 * (modern) are the same index: offered when changes can be watched */
 		bool subscribe = m->subs != NULL;
-		json_object_set_new(caps, "resources",
-				    json_pack("{s:b, s:b}", "subscribe", subscribe, "listChanged", 1));
+		json_object_set_new(
+		    caps, "resources",
+		    json_pack("{s:b, s:b}", "subscribe", subscribe, "listChanged", 1));
 	}
 	if (m->n_prompts > 0) {
 		json_object_set_new(caps, "prompts", json_pack("{s:b}", "listChanged", 1));
@@ -215,10 +216,10 @@ static json_t *server_capabilities(const struct ctxd_mcp *m, bool modern)
 
 static json_t *server_info(void)
 {
-	return json_pack("{s:s, s:s, s:s, s:s}", "name", "ctxd", "title",
-			 "ctxd: files, skills and memory bank", "version", CTXD_VERSION,
-			 "description",
-			 "Fast, sandboxed MCP server for project files, Agent Skills and memory banks");
+	return json_pack(
+	    "{s:s, s:s, s:s, s:s}", "name", "ctxd", "title", "ctxd: files, skills and memory bank",
+	    "version", CTXD_VERSION, "description",
+	    "Fast, sandboxed MCP server for project files, Agent Skills and memory banks");
 }
 
 /* ---- methods ---- */
@@ -229,7 +230,8 @@ static json_t *m_initialize(struct ctxd_mcp *m, const struct call *c, struct rpc
 	if (s->era == CTXD_ERA_MODERN) {
 		set_err(e, CTXD_RPC_INVALID_REQUEST,
 			"initialize is not used in protocol %s: this connection already serves "
-			"stateless requests", CTXD_MCP_MODERN_VERSION);
+			"stateless requests",
+			CTXD_MCP_MODERN_VERSION);
 		return NULL;
 	}
 	if (s->initialize_answered) {
@@ -291,9 +293,9 @@ static json_t *m_discover(struct ctxd_mcp *m, const struct call *c, struct rpc_e
 	for (size_t i = 0; i < N_LEGACY; i++) {
 		json_array_append_new(versions, json_string(legacy_versions[i]));
 	}
-	return json_pack("{s:o, s:o, s:s*, s:{s:o}}", "supportedVersions", versions,
-			 "capabilities", server_capabilities(m, true), "instructions",
-			 m->instructions, "_meta", META_SERVER_INFO, server_info());
+	return json_pack("{s:o, s:o, s:s*, s:{s:o}}", "supportedVersions", versions, "capabilities",
+			 server_capabilities(m, true), "instructions", m->instructions, "_meta",
+			 META_SERVER_INFO, server_info());
 }
 
 static json_t *m_set_level(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
@@ -311,7 +313,6 @@ static json_t *m_set_level(struct ctxd_mcp *m, const struct call *c, struct rpc_
 	m->sess.client_log_level = level;
 	return json_object();
 }
-
 
 static json_t *w_tools_list(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
 			    struct rpc_err *e)
@@ -332,7 +333,7 @@ static json_t *m_tools_list(struct ctxd_mcp *m, const struct call *c, struct rpc
 }
 
 json_t *mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
-		      struct rpc_err *e)
+		   struct rpc_err *e)
 {
 	const struct ctxd_tool *tool = q->target;
 	struct ctxd_error err;
@@ -345,14 +346,14 @@ json_t *mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provide
 	}
 	json_t *empty = args ? NULL : json_object();
 	struct ctxd_tool_ctx tctx = {
-		.cfg = ctx->cfg,
-		.sandbox = ctx->sandbox,
-		.job = ctx->job,
-		.progress = ctx->progress,
-		.ud = ctxd_registry_tool_ud(m->d.registry, tool),
-		.deadline_ms = ctx->cfg->call_ms ? ctxd_clock_ms() + ctx->cfg->call_ms : 0,
-		.pool = m->d.pool,
-		.out = &q->raw,
+	    .cfg = ctx->cfg,
+	    .sandbox = ctx->sandbox,
+	    .job = ctx->job,
+	    .progress = ctx->progress,
+	    .ud = ctxd_registry_tool_ud(m->d.registry, tool),
+	    .deadline_ms = ctx->cfg->call_ms ? ctxd_clock_ms() + ctx->cfg->call_ms : 0,
+	    .pool = m->d.pool,
+	    .out = &q->raw,
 	};
 	/* A tool that writes its result itself appends it to the frame's start, within the
 	 * frame limit less what mcp_req_work appends after it (see mcp_frame_limit). */
@@ -402,11 +403,11 @@ static json_t *w_ext(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provi
 		     struct rpc_err *e)
 {
 	const struct ctxd_method_provider *p = q->target;
-	struct ctxd_error pe = { 0 };
+	struct ctxd_error pe = {0};
 	json_t *r = p->call(p->ud, ctx, p->method, q->r.args, &pe);
 	if (!r) {
 		mcp_map_provider_error(m, &pe, q->r.modern, true,
-				   json_string_value(json_object_get(q->r.args, "uri")), e);
+				       json_string_value(json_object_get(q->r.args, "uri")), e);
 	}
 	return r;
 }
@@ -422,21 +423,21 @@ static const struct ctxd_method_provider *find_ext(const struct ctxd_mcp *m, con
 }
 
 static const struct method methods[] = {
-	{ "initialize", m_initialize, M_BEFORE_INIT | M_LEGACY | M_MODERN },
-	{ "ping", m_ping, M_BEFORE_INIT | M_LEGACY },
-	{ "server/discover", m_discover, M_BEFORE_INIT | M_LEGACY | M_MODERN | M_CACHEABLE },
-	{ "logging/setLevel", m_set_level, M_LEGACY },
-	{ "tools/list", m_tools_list, M_LEGACY | M_MODERN },
-	{ "tools/call", m_tools_call, M_LEGACY | M_MODERN },
-	{ "resources/list", mcp_m_resources_list, M_LEGACY | M_MODERN },
-	{ "resources/templates/list", mcp_m_templates_list, M_LEGACY | M_MODERN | M_CACHEABLE },
-	{ "resources/read", mcp_m_resources_read, M_LEGACY | M_MODERN },
-	{ "resources/subscribe", mcp_m_subscribe, M_LEGACY },
-	{ "resources/unsubscribe", mcp_m_unsubscribe, M_LEGACY },
-	{ "prompts/list", mcp_m_prompts_list, M_LEGACY | M_MODERN },
-	{ "prompts/get", mcp_m_prompts_get, M_LEGACY | M_MODERN },
-	{ "completion/complete", mcp_m_complete, M_LEGACY | M_MODERN },
-	{ "subscriptions/listen", mcp_m_listen, M_MODERN },
+    {"initialize", m_initialize, M_BEFORE_INIT | M_LEGACY | M_MODERN},
+    {"ping", m_ping, M_BEFORE_INIT | M_LEGACY},
+    {"server/discover", m_discover, M_BEFORE_INIT | M_LEGACY | M_MODERN | M_CACHEABLE},
+    {"logging/setLevel", m_set_level, M_LEGACY},
+    {"tools/list", m_tools_list, M_LEGACY | M_MODERN},
+    {"tools/call", m_tools_call, M_LEGACY | M_MODERN},
+    {"resources/list", mcp_m_resources_list, M_LEGACY | M_MODERN},
+    {"resources/templates/list", mcp_m_templates_list, M_LEGACY | M_MODERN | M_CACHEABLE},
+    {"resources/read", mcp_m_resources_read, M_LEGACY | M_MODERN},
+    {"resources/subscribe", mcp_m_subscribe, M_LEGACY},
+    {"resources/unsubscribe", mcp_m_unsubscribe, M_LEGACY},
+    {"prompts/list", mcp_m_prompts_list, M_LEGACY | M_MODERN},
+    {"prompts/get", mcp_m_prompts_get, M_LEGACY | M_MODERN},
+    {"completion/complete", mcp_m_complete, M_LEGACY | M_MODERN},
+    {"subscriptions/listen", mcp_m_listen, M_MODERN},
 };
 
 static const struct method *find_method(const char *name)
@@ -485,21 +486,20 @@ static int check_modern(struct ctxd_mcp *m, const struct call *c, struct rpc_err
 		return -1;
 	}
 	if (!json_is_object(json_object_get(meta, META_CAPS))) {
-		set_err(e, CTXD_RPC_INVALID_PARAMS,
-			"_meta.%s is required and must be an object", META_CAPS);
+		set_err(e, CTXD_RPC_INVALID_PARAMS, "_meta.%s is required and must be an object",
+			META_CAPS);
 		return -1;
 	}
 	return 1;
 }
 
-static void handle_request(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg,
-			   struct ctxd_batch *b)
+static void handle_request(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg, struct ctxd_batch *b)
 {
-	struct call c = { .id = msg->id, .batch = b };
-	struct rpc_err e = { 0 };
+	struct call c = {.id = msg->id, .batch = b};
+	struct rpc_err e = {0};
 	if (msg->params && !json_is_object(msg->params)) {
 		mcp_send_error(m, b, msg->id, CTXD_RPC_INVALID_PARAMS,
-			   "Invalid params: MCP params must be an object", NULL);
+			       "Invalid params: MCP params must be an object", NULL);
 		return;
 	}
 	c.params = msg->params;
@@ -521,23 +521,23 @@ static void handle_request(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg,
 	bool before_init_ok = meth && (meth->flags & M_BEFORE_INIT);
 	if (!c.modern && !m->sess.initialize_answered && !before_init_ok) {
 		mcp_send_error(m, b, msg->id, CTXD_RPC_INVALID_PARAMS,
-			   "Server not initialized: send initialize first, or carry "
-			   "_meta." META_VERSION " (2026-07-28) in params",
-			   NULL);
+			       "Server not initialized: send initialize first, or carry "
+			       "_meta." META_VERSION " (2026-07-28) in params",
+			       NULL);
 		return;
 	}
 	if (c.modern && m->sess.era == CTXD_ERA_NONE && strcmp(msg->method, "server/discover")) {
 		m->sess.era = CTXD_ERA_MODERN;
 		ctxd_info("serving the stateless %s era", CTXD_MCP_MODERN_VERSION);
 	}
-	json_t *result = meth ? meth->fn(m, &c, &e)
-			      : mcp_submit(m, &c, w_ext, NULL, ext, c.params, true, &e);
+	json_t *result =
+	    meth ? meth->fn(m, &c, &e) : mcp_submit(m, &c, w_ext, NULL, ext, c.params, true, &e);
 	if (result == ASYNC) {
 		return;
 	}
 	if (!result) {
 		mcp_send_error(m, b, msg->id, e.code ? e.code : CTXD_RPC_INTERNAL_ERROR,
-			   e.msg[0] ? e.msg : NULL, e.data);
+			       e.msg[0] ? e.msg : NULL, e.data);
 		return;
 	}
 	if (c.modern || strcmp(msg->method, "server/discover") == 0) {
@@ -549,7 +549,6 @@ static void handle_request(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg,
 	}
 	mcp_emit_json(m, b, ctxd_rpc_result_new(msg->id, result));
 }
-
 
 static void cancel_one(struct ctxd_mcp *m, struct ctxd_request *r)
 {
@@ -603,7 +602,8 @@ static void handle_message(struct ctxd_mcp *m, json_t *v, struct ctxd_batch *b)
 		break;
 	case CTXD_RPC_INVALID:
 		/* A malformed notification (method, no id) is still never answered. */
-		if (json_is_object(v) && json_object_get(v, "method") && !json_object_get(v, "id")) {
+		if (json_is_object(v) && json_object_get(v, "method") &&
+		    !json_object_get(v, "id")) {
 			ctxd_debug("ignoring a malformed notification: %s", err.msg);
 			break;
 		}
@@ -616,13 +616,13 @@ static void handle_batch(struct ctxd_mcp *m, json_t *arr)
 {
 	if (json_array_size(arr) == 0) {
 		mcp_send_error(m, NULL, NULL, CTXD_RPC_INVALID_REQUEST,
-			   "Invalid Request: empty batch", NULL);
+			       "Invalid Request: empty batch", NULL);
 		return;
 	}
 	struct ctxd_batch *b = calloc(1, sizeof(*b));
 	if (!b) {
-		mcp_send_error(m, NULL, NULL, CTXD_RPC_INTERNAL_ERROR, "Internal error: out of memory",
-			   NULL);
+		mcp_send_error(m, NULL, NULL, CTXD_RPC_INTERNAL_ERROR,
+			       "Internal error: out of memory", NULL);
 		return;
 	}
 	b->pending = 1;
@@ -633,14 +633,16 @@ static void handle_batch(struct ctxd_mcp *m, json_t *arr)
 	m->batches = b;
 	size_t i;
 	json_t *v;
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		/* initialize may not be batched (2025-03-26 basic/lifecycle) */
 		json_t *meth = json_object_get(v, "method");
 		if (json_is_string(meth) && strcmp(json_string_value(meth), "initialize") == 0) {
 			json_t *id = json_object_get(v, "id");
 			mcp_send_error(m, b, json_is_string(id) || json_is_integer(id) ? id : NULL,
-				   CTXD_RPC_INVALID_REQUEST,
-				   "Invalid Request: initialize cannot be part of a batch", NULL);
+				       CTXD_RPC_INVALID_REQUEST,
+				       "Invalid Request: initialize cannot be part of a batch",
+				       NULL);
 			continue;
 		}
 		handle_message(m, v, b);
@@ -670,9 +672,9 @@ static void handle_frame(struct ctxd_mcp *m, const char *line, size_t len)
 			handle_batch(m, v);
 		} else {
 			mcp_send_error(m, NULL, NULL, CTXD_RPC_INVALID_REQUEST,
-				   "Invalid Request: JSON-RPC batches are only accepted with "
-				   "protocol 2025-03-26",
-				   NULL);
+				       "Invalid Request: JSON-RPC batches are only accepted with "
+				       "protocol 2025-03-26",
+				       NULL);
 		}
 	} else {
 		handle_message(m, v, NULL);
@@ -697,8 +699,8 @@ static void log_sink(void *ud, enum ctxd_log_level level, const char *logger, co
 	    level < m->sess.client_log_level || level >= CTXD_LOG_OFF) {
 		return;
 	}
-	json_t *params = json_pack("{s:s, s:s, s:s}", "level", ctxd_log_level_name(level),
-				   "logger", logger, "data", msg);
+	json_t *params = json_pack("{s:s, s:s, s:s}", "level", ctxd_log_level_name(level), "logger",
+				   logger, "data", msg);
 	if (params) {
 		mcp_emit_json(m, NULL, ctxd_rpc_notification_new("notifications/message", params));
 	}
@@ -818,14 +820,14 @@ struct ctxd_notifier *ctxd_mcp_notifier(struct ctxd_mcp *m)
 
 /* ---- registration ---- */
 
-#define APPEND(arr, n, item)                                                                \
-	do {                                                                                \
-		void *grown_ = realloc((void *)(arr), ((n) + 1) * sizeof(*(arr)));          \
-		if (!grown_) {                                                              \
-			return -1;                                                          \
-		}                                                                           \
-		(arr) = grown_;                                                             \
-		(arr)[(n)++] = (item);                                                      \
+#define APPEND(arr, n, item)                                                                       \
+	do {                                                                                       \
+		void *grown_ = realloc((void *)(arr), ((n) + 1) * sizeof(*(arr)));                 \
+		if (!grown_) {                                                                     \
+			return -1;                                                                 \
+		}                                                                                  \
+		(arr) = grown_;                                                                    \
+		(arr)[(n)++] = (item);                                                             \
 	} while (0)
 
 int ctxd_mcp_add_resource_provider(struct ctxd_mcp *m, const struct ctxd_resource_provider *p)

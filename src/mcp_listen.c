@@ -47,8 +47,8 @@ static bool subs_room(const struct ctxd_mcp *m, size_t need, struct rpc_err *e)
 		"resources or close subscriptions/listen streams first, or raise "
 		"limits.subscriptions in the server's configuration",
 		held, limit, need);
-	e->data = json_pack("{s:I, s:I, s:I}", "held", (json_int_t)held, "limit",
-			    (json_int_t)limit, "requested", (json_int_t)need);
+	e->data = json_pack("{s:I, s:I, s:I}", "held", (json_int_t)held, "limit", (json_int_t)limit,
+			    "requested", (json_int_t)need);
 	return false;
 }
 
@@ -169,14 +169,14 @@ json_t *mcp_m_unsubscribe(struct ctxd_mcp *m, const struct call *c, struct rpc_e
 
 /* The list_changed notifications, by enum ctxd_list_kind. */
 static const char *const list_methods[] = {
-	"notifications/tools/list_changed",
-	"notifications/prompts/list_changed",
-	"notifications/resources/list_changed",
+    "notifications/tools/list_changed",
+    "notifications/prompts/list_changed",
+    "notifications/resources/list_changed",
 };
 static const char *const list_filter_keys[] = {
-	"toolsListChanged",
-	"promptsListChanged",
-	"resourcesListChanged",
+    "toolsListChanged",
+    "promptsListChanged",
+    "resourcesListChanged",
 };
 
 /* Which lists have a listChanged capability (bit 1 << enum ctxd_list_kind). */
@@ -264,8 +264,8 @@ static struct listen *listen_open(struct ctxd_mcp *m, json_t *id, unsigned lists
 static void send_stream_closed(struct ctxd_mcp *m, json_t *id)
 {
 	mcp_emit_json(m, NULL,
-		  ctxd_rpc_result_new(id, json_pack("{s:s, s:{s:O}}", "resultType", "complete",
-						    "_meta", META_SUBSCRIPTION, id)));
+		      ctxd_rpc_result_new(id, json_pack("{s:s, s:{s:O}}", "resultType", "complete",
+							"_meta", META_SUBSCRIPTION, id)));
 }
 
 /* End stream `L`: drop its subscriptions; with `respond`, answer the listen request with
@@ -301,7 +301,8 @@ static json_t *w_listen(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_pr
 	q->keep = json_array();
 	size_t i;
 	json_t *u;
-	json_array_foreach(uris, i, u) {
+	json_array_foreach(uris, i, u)
+	{
 		if ((i & 255) == 0 && ctxd_job_cancelled(ctx->job)) {
 			break;
 		}
@@ -332,15 +333,16 @@ static void after_listen(struct ctxd_mcp *m, struct mreq *q)
 	}
 	if (!L) {
 		mcp_send_error(m, NULL, q->r.id,
-			   dup ? CTXD_RPC_INVALID_REQUEST : CTXD_RPC_INTERNAL_ERROR,
-			   dup ? "Invalid Request: a request with this id is in flight"
-			       : "Internal error: out of memory",
-			   NULL);
+			       dup ? CTXD_RPC_INVALID_REQUEST : CTXD_RPC_INTERNAL_ERROR,
+			       dup ? "Invalid Request: a request with this id is in flight"
+				   : "Internal error: out of memory",
+			       NULL);
 		return;
 	}
 	size_t i;
 	json_t *w;
-	json_array_foreach(q->keep, i, w) {
+	json_array_foreach(q->keep, i, w)
+	{
 		const char *uri = json_string_value(json_object_get(w, "uri"));
 		const char *dir = json_string_value(json_object_get(w, "dir"));
 		char *copy = strdup(uri);
@@ -350,7 +352,8 @@ static void after_listen(struct ctxd_mcp *m, struct mreq *q)
 		if (ctxd_subs_add(m->subs, uri, dir, json_string_value(json_object_get(w, "name")),
 				  L) < 0) {
 			ctxd_warn("subscriptions/listen: not subscribing to %.200s: cannot watch "
-				  "%.200s: %s", uri, dir, watch_failure(errno));
+				  "%.200s: %s",
+				  uri, dir, watch_failure(errno));
 			free(copy);
 			continue;
 		}
@@ -392,7 +395,8 @@ json_t *mcp_m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e
 	}
 	size_t i;
 	json_t *u;
-	json_array_foreach(rs, i, u) {
+	json_array_foreach(rs, i, u)
+	{
 		if (!json_is_string(u) || json_string_length(u) == 0 ||
 		    strlen(json_string_value(u)) != json_string_length(u)) {
 			set_err(e, CTXD_RPC_INVALID_PARAMS,
@@ -405,7 +409,8 @@ json_t *mcp_m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e
 	/* resource updates are agreed when changes can be watched; each URI once */
 	bool resources = rs && m->subs && m->n_res > 0;
 	json_t *uris = json_array(), *seen = json_object();
-	json_array_foreach(resources ? rs : NULL, i, u) {
+	json_array_foreach(resources ? rs : NULL, i, u)
+	{
 		if (!json_object_get(seen, json_string_value(u))) {
 			json_object_set_new(seen, json_string_value(u), json_true());
 			json_array_append(uris, u);
@@ -432,8 +437,8 @@ json_t *mcp_m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e
 	}
 	/* the providers resolve URIs against the filesystem: on a worker */
 	json_t *args = json_pack("{s:o, s:I}", "uris", uris, "lists", (json_int_t)lists);
-	struct mreq *q = args ? mcp_submit_req(m, c, w_listen, after_listen, NULL, args, false, e)
-			      : NULL;
+	struct mreq *q =
+	    args ? mcp_submit_req(m, c, w_listen, after_listen, NULL, args, false, e) : NULL;
 	json_decref(args);
 	if (!q) {
 		if (!args) {
@@ -454,8 +459,8 @@ void mcp_on_resource_changed(void *ud, const char *uri, void *holder)
 	if (holder != &m->sess) {
 		listen_note(m, holder, "notifications/resources/updated", params);
 	} else if (m->sess.era == CTXD_ERA_LEGACY && m->sess.initialized) {
-		mcp_emit_json(m, NULL, ctxd_rpc_notification_new("notifications/resources/updated",
-							     params));
+		mcp_emit_json(m, NULL,
+			      ctxd_rpc_notification_new("notifications/resources/updated", params));
 	} else {
 		json_decref(params);
 	}
@@ -481,4 +486,3 @@ void mcp_deliver_lists(struct ctxd_mcp *m, unsigned bits)
 		}
 	}
 }
-

@@ -15,11 +15,10 @@
 #include "ctxd/session.h"
 #include "ctxd/subs.h"
 
-
-#define META_VERSION "io.modelcontextprotocol/protocolVersion"
-#define META_CAPS "io.modelcontextprotocol/clientCapabilities"
-#define META_INFO "io.modelcontextprotocol/clientInfo"
-#define META_SERVER_INFO "io.modelcontextprotocol/serverInfo"
+#define META_VERSION      "io.modelcontextprotocol/protocolVersion"
+#define META_CAPS         "io.modelcontextprotocol/clientCapabilities"
+#define META_INFO         "io.modelcontextprotocol/clientInfo"
+#define META_SERVER_INFO  "io.modelcontextprotocol/serverInfo"
 #define META_SUBSCRIPTION "io.modelcontextprotocol/subscriptionId"
 
 struct ctxd_batch {
@@ -27,7 +26,7 @@ struct ctxd_batch {
 	char **frames;  /* each a response frame ending in '\n' */
 	size_t *lens;
 	size_t n, cap;
-	size_t bytes;   /* held in `frames`: owed to the host, not yet queued */
+	size_t bytes;                   /* held in `frames`: owed to the host, not yet queued */
 	struct ctxd_batch *prev, *next; /* the engine's open batches */
 };
 
@@ -39,11 +38,11 @@ struct sbref {
 
 struct note {
 	struct note *next;
-	int kind;        /* NOTE_* */
-	int list;        /* enum ctxd_list_kind */
-	char *uri;       /* NOTE_UPDATED */
-	char *key;       /* NOTE_PROGRESS: the request's table key */
-	char *frame;     /* NOTE_PROGRESS: the serialised notification */
+	int kind;    /* NOTE_* */
+	int list;    /* enum ctxd_list_kind */
+	char *uri;   /* NOTE_UPDATED */
+	char *key;   /* NOTE_PROGRESS: the request's table key */
+	char *frame; /* NOTE_PROGRESS: the serialised notification */
 	size_t len;
 };
 enum { NOTE_LIST = 1, NOTE_UPDATED, NOTE_PROGRESS };
@@ -60,16 +59,16 @@ struct ctxd_notifier {
  * cancels it or the server closes it. */
 struct listen {
 	struct ctxd_request r;
-	unsigned lists;  /* bit (1 << enum ctxd_list_kind) per list_changed agreed */
-	char **uris;     /* resource subscriptions agreed (owned), each held in m->subs */
+	unsigned lists; /* bit (1 << enum ctxd_list_kind) per list_changed agreed */
+	char **uris;    /* resource subscriptions agreed (owned), each held in m->subs */
 	size_t n_uris;
-	bool resources;  /* resourceSubscriptions agreed (possibly empty) */
+	bool resources; /* resourceSubscriptions agreed (possibly empty) */
 	struct listen *prev, *next;
 };
 
 struct pending_out {
 	struct pending_out *next;
-	char *id;       /* our request id (string) */
+	char *id;        /* our request id (string) */
 	double deadline; /* ms */
 };
 
@@ -83,23 +82,23 @@ struct ctxd_mcp {
 	size_t n_prompts;
 	const struct ctxd_method_provider **ext;
 	size_t n_ext;
-	json_t *extra_caps;       /* capabilities added by families */
-	char *instructions;       /* initialize/server/discover `instructions` (owned), or NULL */
-	struct sbref *sb;         /* the sandbox new requests see */
-	struct sbref configured;  /* the configured one (not owned) */
-	struct ctxd_subs *subs;   /* resource subscriptions of both eras (NULL: no watch) */
-	struct listen *listens;   /* open subscriptions/listen streams */
+	json_t *extra_caps;      /* capabilities added by families */
+	char *instructions;      /* initialize/server/discover `instructions` (owned), or NULL */
+	struct sbref *sb;        /* the sandbox new requests see */
+	struct sbref configured; /* the configured one (not owned) */
+	struct ctxd_subs *subs;  /* resource subscriptions of both eras (NULL: no watch) */
+	struct listen *listens;  /* open subscriptions/listen streams */
 	size_t n_listens;
-	size_t sub_reserved;      /* subscriptions counted while their paths are resolved */
-	unsigned lists_deferred;  /* list_changed bits held while the host is not reading */
-	bool congested;           /* the host is not reading: hold notifications, flush batches */
-	bool closing;             /* shutdown: streams were closed, open no new ones */
+	size_t sub_reserved;        /* subscriptions counted while their paths are resolved */
+	unsigned lists_deferred;    /* list_changed bits held while the host is not reading */
+	bool congested;             /* the host is not reading: hold notifications, flush batches */
+	bool closing;               /* shutdown: streams were closed, open no new ones */
 	struct ctxd_batch *batches; /* batches with answers still owed */
-	size_t held_bytes;        /* answers held in unfinished batches */
+	size_t held_bytes;          /* answers held in unfinished batches */
 	struct pending_out *out_reqs;
 	unsigned next_out_id;
 	bool client_has_roots;
-	int landlock_fd; /* ruleset enforced in client-roots mode, or -1 */
+	int landlock_fd;                   /* ruleset enforced in client-roots mode, or -1 */
 	bool landlock_pending;             /* client-roots mode: enforce on the first roots */
 	const char *const *landlock_extra; /* borrowed */
 	bool test_hooks; /* CTXD_TEST_HOOKS=1 at start-up: honour "ctxd.test/hold" (tests only) */
@@ -170,19 +169,19 @@ struct mreq {
 	bool cacheable;     /* modern: ttlMs + cacheScope on the result */
 	const void *target; /* the tool or provider */
 	struct sbref *sb;
-	json_t *keep;       /* worker -> loop private data (e.g. resolved watch paths) */
-	size_t reserved;    /* subscriptions counted for this request until it completes */
-	bool taken;         /* the after hook answered (or chose silence) itself */
+	json_t *keep;    /* worker -> loop private data (e.g. resolved watch paths) */
+	size_t reserved; /* subscriptions counted for this request until it completes */
+	bool taken;      /* the after hook answered (or chose silence) itself */
 	struct prog prog;
 	bool hold;                /* test hook: pause after the first progress (see test_hold) */
 	unsigned long hold_until; /* ... until frames_handled reaches this */
-	struct mreq *held_next; /* waiting for the client's first roots (roots_hold) */
-	struct ctxd_strbuf raw; /* a response frame a tool wrote itself (CTXD_TOOL_WRITTEN) */
+	struct mreq *held_next;   /* waiting for the client's first roots (roots_hold) */
+	struct ctxd_strbuf raw;   /* a response frame a tool wrote itself (CTXD_TOOL_WRITTEN) */
 };
 
 /* Fill `e` with `code` and a printf-style message. */
 static inline void set_err(struct rpc_err *e, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static inline void set_err(struct rpc_err *e, int code, const char *fmt, ...)
 {
@@ -213,10 +212,10 @@ void mcp_emit(struct ctxd_mcp *m, struct ctxd_batch *b, char *frame, size_t len)
 void mcp_emit_json(struct ctxd_mcp *m, struct ctxd_batch *b, json_t *msg);
 /* Emit a JSON-RPC error response for `id` (`data` stolen, may be NULL). */
 void mcp_send_error(struct ctxd_mcp *m, struct ctxd_batch *b, json_t *id, int code, const char *msg,
-                    json_t *data);
+		    json_t *data);
 /* Worker side of tools/call: run the tool against the request's sandbox. Worker thread. */
 json_t *mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
-                   struct rpc_err *e);
+		   struct rpc_err *e);
 
 /* mcp_listen.c */
 /* Send list_changed for the lists in `bits` (1 << enum ctxd_list_kind) to the legacy
@@ -237,10 +236,10 @@ void mcp_on_resource_changed(void *ud, const char *uri, void *holder);
 size_t mcp_frame_limit(const struct ctxd_mcp *m, const struct mreq *q);
 /* Map a provider's error kind to a JSON-RPC error in `e` (era- and resource-aware). */
 void mcp_map_provider_error(const struct ctxd_mcp *m, const struct ctxd_error *pe, bool modern,
-                            bool resource, const char *uri, struct rpc_err *e);
+			    bool resource, const char *uri, struct rpc_err *e);
 /* Page `all` (stolen) of list `list` under `key` by the cursor in `params`. */
 json_t *mcp_paginate(struct ctxd_mcp *m, json_t *params, const char *list, const char *key,
-                     json_t *all, struct rpc_err *e);
+		     json_t *all, struct rpc_err *e);
 /* The pool's completion (loop thread) and work (worker thread) of a request. */
 void mcp_req_done(struct ctxd_job *job, bool dropped);
 void mcp_req_work(struct ctxd_job *job);
@@ -250,9 +249,9 @@ void mcp_sb_put(struct ctxd_mcp *m, struct sbref *s);
 /* Hand a request to the pool (held first while the client's first roots are awaited):
  * ASYNC, or NULL with `e` set. mcp_submit_req returns the request itself. */
 json_t *mcp_submit(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
-                   const void *target, json_t *params, bool cacheable, struct rpc_err *e);
+		   const void *target, json_t *params, bool cacheable, struct rpc_err *e);
 struct mreq *mcp_submit_req(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
-                            const void *target, json_t *params, bool cacheable, struct rpc_err *e);
+			    const void *target, json_t *params, bool cacheable, struct rpc_err *e);
 /* The "ctxd.test/hold" test hook (inert without CTXD_TEST_HOOKS=1). Worker thread. */
 void mcp_test_hold(struct mreq *q);
 /* Bytes a tool-written frame still needs after the result (the closing of the frame). */
@@ -269,7 +268,7 @@ json_t *mcp_m_templates_list(struct ctxd_mcp *m, const struct call *c, struct rp
 const struct ctxd_resource_provider *mcp_provider_for(const struct ctxd_mcp *m, const char *uri);
 /* The provider of the request's `uri` argument, or NULL with `e` set. */
 const struct ctxd_resource_provider *mcp_resource_arg(struct ctxd_mcp *m, const struct call *c,
-                                                      bool modern, struct rpc_err *e);
+						      bool modern, struct rpc_err *e);
 
 /* mcp_roots.c */
 /* A response from the client to a request the server sent (roots/list). */

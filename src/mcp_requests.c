@@ -72,7 +72,7 @@ void mcp_test_hold(struct mreq *q)
 	struct timespec tick = {0, 1000 * 1000};
 	while (!ctxd_job_cancelled(&q->r.job) &&
 	       (q->hold_until == 0 ||
-	        atomic_load_explicit(&m->frames_handled, memory_order_acquire) < q->hold_until)) {
+		atomic_load_explicit(&m->frames_handled, memory_order_acquire) < q->hold_until)) {
 		nanosleep(&tick, NULL);
 	}
 }
@@ -95,8 +95,8 @@ static void progress_report(struct ctxd_progress *p, double progress, double tot
 	pg->any = true;
 	pg->last_ms = now;
 	pg->last_value = progress;
-	json_t *params = json_pack("{s:O, s:f}", "progressToken", q->r.progress_token, "progress",
-				   progress);
+	json_t *params =
+	    json_pack("{s:O, s:f}", "progressToken", q->r.progress_token, "progress", progress);
 	if (!params) {
 		return;
 	}
@@ -113,8 +113,8 @@ static void progress_report(struct ctxd_progress *p, double progress, double tot
 	}
 	n->kind = NOTE_PROGRESS;
 	n->key = strdup(q->r.key);
-	n->frame = ctxd_rpc_dump_new(ctxd_rpc_notification_new("notifications/progress", params),
-				     &n->len);
+	n->frame =
+	    ctxd_rpc_dump_new(ctxd_rpc_notification_new("notifications/progress", params), &n->len);
 	if (!n->key || !n->frame) {
 		free(n->key);
 		free(n->frame);
@@ -135,7 +135,7 @@ static void progress_report(struct ctxd_progress *p, double progress, double tot
 }
 
 void mcp_map_provider_error(const struct ctxd_mcp *m, const struct ctxd_error *pe, bool modern,
-			       bool resource, const char *uri, struct rpc_err *e)
+			    bool resource, const char *uri, struct rpc_err *e)
 {
 	(void)m;
 	if (pe->code < 0) { /* already a JSON-RPC code */
@@ -144,7 +144,8 @@ void mcp_map_provider_error(const struct ctxd_mcp *m, const struct ctxd_error *p
 			e->data = json_pack("{s:s}", "uri", uri);
 		}
 	} else if (pe->code == CTXD_PROVIDER_NOT_FOUND) {
-		set_err(e, resource && !modern ? CTXD_RPC_RESOURCE_NOT_FOUND : CTXD_RPC_INVALID_PARAMS,
+		set_err(e,
+			resource && !modern ? CTXD_RPC_RESOURCE_NOT_FOUND : CTXD_RPC_INVALID_PARAMS,
 			"%s", pe->msg[0] ? pe->msg : "Not found");
 		if (uri) {
 			e->data = json_pack("{s:s}", "uri", uri);
@@ -157,7 +158,7 @@ void mcp_map_provider_error(const struct ctxd_mcp *m, const struct ctxd_error *p
 }
 
 json_t *mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
-		      struct rpc_err *e);
+		   struct rpc_err *e);
 
 /* The most bytes one answer frame may have (its newline not counted): the frame limit
  * bounds our answers as it bounds the host's requests; inside a batch, leave room for the
@@ -184,11 +185,11 @@ static char *too_big_answer(struct ctxd_mcp *m, struct mreq *q, size_t limit, si
 	if (q->work == mcp_w_tool) {
 		const struct ctxd_tool *tool = q->target;
 		json_t *r = ctxd_tool_error(
-			"%s: the answer is larger than %zu bytes, the most one message may "
-			"carry (limits.frame_bytes), so it was not sent. Ask for less in each "
-			"call: fewer files per call, a window of a file (head, tail, offset and "
-			"limit), a smaller maxDepth or maxResults, or a narrower path or pattern.",
-			tool->name, limit);
+		    "%s: the answer is larger than %zu bytes, the most one message may "
+		    "carry (limits.frame_bytes), so it was not sent. Ask for less in each "
+		    "call: fewer files per call, a window of a file (head, tail, offset and "
+		    "limit), a smaller maxDepth or maxResults, or a narrower path or pattern.",
+		    tool->name, limit);
 		if (r && q->r.modern) {
 			json_object_set_new(r, "resultType", json_string("complete"));
 		}
@@ -219,12 +220,12 @@ void mcp_req_work(struct ctxd_job *job)
 	q->prog.base.report = progress_report;
 	q->prog.q = q;
 	struct ctxd_provider_ctx ctx = {
-		.cfg = m->d.cfg,
-		.sandbox = q->sb->sb,
-		.job = job,
-		.progress = q->r.progress_token ? &q->prog.base : NULL,
+	    .cfg = m->d.cfg,
+	    .sandbox = q->sb->sb,
+	    .job = job,
+	    .progress = q->r.progress_token ? &q->prog.base : NULL,
 	};
-	struct rpc_err e = { 0 };
+	struct rpc_err e = {0};
 	json_t *result = q->work(m, q, &ctx, &e);
 	if (ctxd_job_cancelled(job)) {
 		json_decref(result);
@@ -243,13 +244,13 @@ void mcp_req_work(struct ctxd_job *job)
 		if (!q->raw.oom) {
 			q->r.out = q->raw.p;
 			q->r.out_len = q->raw.len;
-			q->raw = (struct ctxd_strbuf){ 0 };
+			q->raw = (struct ctxd_strbuf){0};
 		}
 		return;
 	}
 	bool written_too_big = q->raw.too_big;
 	free(q->raw.p);
-	q->raw = (struct ctxd_strbuf){ 0 };
+	q->raw = (struct ctxd_strbuf){0};
 	if (!result && written_too_big) {
 		/* a tool writing its result itself reached the frame limit */
 		json_decref(e.data);
@@ -298,7 +299,7 @@ void mcp_req_done(struct ctxd_job *job, bool dropped)
 			q->r.out = NULL;
 		} else if (!dropped) {
 			mcp_send_error(m, q->r.batch, q->r.id, CTXD_RPC_INTERNAL_ERROR,
-				   "Internal error: out of memory", NULL);
+				       "Internal error: out of memory", NULL);
 		}
 	}
 	if (q->r.batch) {
@@ -314,9 +315,8 @@ bool mcp_roots_hold(struct ctxd_mcp *m, struct mreq *q);
 void mcp_roots_begin(struct ctxd_mcp *m);
 
 /* Hand the request to the pool. Returns it, or NULL with `e` set. */
-struct mreq *mcp_submit_req(struct ctxd_mcp *m, const struct call *c, work_fn work,
-			       after_fn after, const void *target, json_t *params, bool cacheable,
-			       struct rpc_err *e)
+struct mreq *mcp_submit_req(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
+			    const void *target, json_t *params, bool cacheable, struct rpc_err *e)
 {
 	struct mreq *q = calloc(1, sizeof(*q));
 	if (!q) {
@@ -344,12 +344,12 @@ struct mreq *mcp_submit_req(struct ctxd_mcp *m, const struct call *c, work_fn wo
 	}
 	json_t *hold = m->test_hooks ? json_object_get(meta, "ctxd.test/hold") : NULL;
 	q->hold = json_is_true(hold) ||
-	          (json_is_string(hold) && strcmp(json_string_value(hold), "until-cancelled") == 0);
+		  (json_is_string(hold) && strcmp(json_string_value(hold), "until-cancelled") == 0);
 	/* the frame carrying this request counts once it is handled: wait for the one after
 	 * (0: until cancelled) */
 	q->hold_until = json_is_true(hold)
-	                    ? atomic_load_explicit(&m->frames_handled, memory_order_relaxed) + 2
-	                    : 0;
+			    ? atomic_load_explicit(&m->frames_handled, memory_order_relaxed) + 2
+			    : 0;
 	if (!q->r.id || !q->r.key || !q->r.args) {
 		request_free(m, q);
 		set_err(e, CTXD_RPC_INTERNAL_ERROR, "Internal error: out of memory");
@@ -378,7 +378,7 @@ struct mreq *mcp_submit_req(struct ctxd_mcp *m, const struct call *c, work_fn wo
 
 /* Hand the request to the pool. Returns ASYNC, or NULL with `e` set. */
 json_t *mcp_submit(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
-		      const void *target, json_t *params, bool cacheable, struct rpc_err *e)
+		   const void *target, json_t *params, bool cacheable, struct rpc_err *e)
 {
 	return mcp_submit_req(m, c, work, after, target, params, cacheable, e) ? ASYNC : NULL;
 }
@@ -405,9 +405,10 @@ static long parse_cursor(json_t *cursor, const char *list, size_t total)
 	    json_string_length(cursor) > 80 || json_string_length(cursor) % 4 != 0) {
 		return -1;
 	}
-	char dec[96] = { 0 };
+	char dec[96] = {0};
 	size_t n;
-	if (ctxd_base64_decode(json_string_value(cursor), json_string_length(cursor), dec, &n) < 0 ||
+	if (ctxd_base64_decode(json_string_value(cursor), json_string_length(cursor), dec, &n) <
+		0 ||
 	    n >= sizeof(dec)) {
 		return -1;
 	}
@@ -429,7 +430,7 @@ static long parse_cursor(json_t *cursor, const char *list, size_t total)
 /* Cut `all` (stolen) to the page the cursor names; sets `key` (and nextCursor) in a new
  * result object. NULL with `e` set for a bad cursor. */
 json_t *mcp_paginate(struct ctxd_mcp *m, json_t *params, const char *list, const char *key,
-			json_t *all, struct rpc_err *e)
+		     json_t *all, struct rpc_err *e)
 {
 	size_t total = json_array_size(all);
 	long off = parse_cursor(json_object_get(params, "cursor"), list, total);
@@ -450,4 +451,3 @@ json_t *mcp_paginate(struct ctxd_mcp *m, json_t *params, const char *list, const
 	}
 	return result;
 }
-

@@ -42,7 +42,7 @@ static json_t *w_resources_list(struct ctxd_mcp *m, struct mreq *q,
 {
 	json_t *all = json_array();
 	for (size_t i = 0; i < m->n_res; i++) {
-		struct ctxd_error pe = { 0 };
+		struct ctxd_error pe = {0};
 		if (m->res[i]->list && m->res[i]->list(m->res[i]->ud, ctx, all, &pe) < 0) {
 			ctxd_warn("resources/list: %s provider: %s", m->res[i]->scheme, pe.msg);
 		}
@@ -75,7 +75,7 @@ static json_t *w_resources_read(struct ctxd_mcp *m, struct mreq *q,
 {
 	const struct ctxd_resource_provider *p = q->target;
 	const char *uri = json_string_value(json_object_get(q->r.args, "uri"));
-	struct ctxd_error pe = { 0 };
+	struct ctxd_error pe = {0};
 	json_t *contents = p->read(p->ud, ctx, uri, &pe);
 	if (!contents) {
 		mcp_map_provider_error(m, &pe, q->r.modern, true, uri, e);
@@ -85,7 +85,7 @@ static json_t *w_resources_read(struct ctxd_mcp *m, struct mreq *q,
 }
 
 const struct ctxd_resource_provider *mcp_resource_arg(struct ctxd_mcp *m, const struct call *c,
-							 bool modern, struct rpc_err *e)
+						      bool modern, struct rpc_err *e)
 {
 	json_t *uri = json_object_get(c->params, "uri");
 	if (!json_is_string(uri) || json_string_length(uri) == 0) {
@@ -122,7 +122,7 @@ static json_t *w_prompts_list(struct ctxd_mcp *m, struct mreq *q,
 {
 	json_t *all = json_array();
 	for (size_t i = 0; i < m->n_prompts; i++) {
-		struct ctxd_error pe = { 0 };
+		struct ctxd_error pe = {0};
 		if (m->prompts[i]->list(m->prompts[i]->ud, ctx, all, &pe) < 0) {
 			ctxd_warn("prompts/list: %s", pe.msg);
 		}
@@ -135,13 +135,13 @@ json_t *mcp_m_prompts_list(struct ctxd_mcp *m, const struct call *c, struct rpc_
 	return mcp_submit(m, c, w_prompts_list, NULL, NULL, c->params, true, e);
 }
 
-static json_t *w_prompts_get(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
-			     struct rpc_err *e)
+static json_t *w_prompts_get(struct ctxd_mcp *m, struct mreq *q,
+			     const struct ctxd_provider_ctx *ctx, struct rpc_err *e)
 {
 	const char *name = json_string_value(json_object_get(q->r.args, "name"));
 	json_t *args = json_object_get(q->r.args, "arguments");
 	for (size_t i = 0; i < m->n_prompts; i++) {
-		struct ctxd_error pe = { 0 };
+		struct ctxd_error pe = {0};
 		json_t *r = m->prompts[i]->get(m->prompts[i]->ud, ctx, name, args, &pe);
 		if (r) {
 			return r;
@@ -171,7 +171,8 @@ json_t *mcp_m_prompts_get(struct ctxd_mcp *m, const struct call *c, struct rpc_e
 				"Invalid params: params.arguments must be an object");
 			return NULL;
 		}
-		json_object_foreach(args, k, v) {
+		json_object_foreach(args, k, v)
+		{
 			if (!json_is_string(v)) {
 				set_err(e, CTXD_RPC_INVALID_PARAMS,
 					"Invalid params: argument '%.100s' must be a string", k);
@@ -195,7 +196,7 @@ static json_t *w_complete(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_
 	json_t *context = json_object_get(json_object_get(q->r.args, "context"), "arguments");
 	json_t *values = json_array();
 	size_t total = 0;
-	struct ctxd_error pe = { 0 };
+	struct ctxd_error pe = {0};
 	int rc = 0;
 	bool known = false;
 	if (strcmp(type, "ref/prompt") == 0) {
@@ -207,12 +208,14 @@ static json_t *w_complete(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_
 				m->prompts[i]->list(m->prompts[i]->ud, ctx, all, &pe);
 				size_t k;
 				json_t *pr;
-				json_array_foreach(all, k, pr) {
-					const char *pn = json_string_value(json_object_get(pr, "name"));
+				json_array_foreach(all, k, pr)
+				{
+					const char *pn =
+					    json_string_value(json_object_get(pr, "name"));
 					known |= pn && strcmp(pn, name) == 0;
 				}
 				json_decref(all);
-				pe = (struct ctxd_error){ 0 };
+				pe = (struct ctxd_error){0};
 				continue;
 			}
 			rc = m->prompts[i]->complete(m->prompts[i]->ud, ctx, name, aname, value,
@@ -222,13 +225,14 @@ static json_t *w_complete(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_
 				break;
 			}
 			rc = 0; /* not this provider's prompt: try the next one */
-			pe = (struct ctxd_error){ 0 };
+			pe = (struct ctxd_error){0};
 		}
 	} else {
 		const char *uri = json_string_value(json_object_get(ref, "uri"));
 		const struct ctxd_resource_provider *p = mcp_provider_for(m, uri);
 		if (p && p->complete) {
-			rc = p->complete(p->ud, ctx, uri, aname, value, context, values, &total, &pe);
+			rc = p->complete(p->ud, ctx, uri, aname, value, context, values, &total,
+					 &pe);
 			known = true;
 		}
 	}
@@ -271,4 +275,3 @@ json_t *mcp_m_complete(struct ctxd_mcp *m, const struct call *c, struct rpc_err 
 	}
 	return mcp_submit(m, c, w_complete, NULL, NULL, c->params, false, e);
 }
-

@@ -18,9 +18,9 @@
 #include "ctxd/rpc.h"
 #include "ctxd/session.h"
 #include "ctxd/subs.h"
+#include "ctxd/uri.h"
 #include "ctxd/watch.h"
 #include "ctxd_version.h"
-#include "ctxd/uri.h"
 #include "mcp_priv.h"
 
 /* ---- roots (MCP 2025-11-25 client/roots) ---- */
@@ -151,11 +151,10 @@ static void enforce_on_worker(void *ud)
  * later root changes can narrow within it, never widen it. */
 static void landlock_client_roots(struct ctxd_mcp *m, const struct ctxd_sandbox *sb)
 {
-	if (!m->landlock_pending || m->landlock_fd >= 0 ||
-	    ctxd_sandbox_root_count(sb) == 0) {
+	if (!m->landlock_pending || m->landlock_fd >= 0 || ctxd_sandbox_root_count(sb) == 0) {
 		return;
 	}
-	struct ctxd_error err = { 0 };
+	struct ctxd_error err = {0};
 	int rs = ctxd_sandbox_landlock_ruleset(sb, m->landlock_extra, &err);
 	if (rs < 0) {
 		ctxd_warn("sandbox: %s", err.msg);
@@ -211,7 +210,7 @@ static bool roots_add_overlap(struct ctxd_sandbox *sb, const struct ctxd_sandbox
 	bool overlap = false;
 	for (size_t k = 0; k < nconf; k++) {
 		const struct ctxd_root *cr = ctxd_sandbox_root(conf, k);
-		const char *keep = path_within(canon, cr->path)	  ? canon
+		const char *keep = path_within(canon, cr->path)   ? canon
 				   : path_within(cr->path, canon) ? cr->path
 								  : NULL;
 		overlap = overlap || keep;
@@ -233,7 +232,8 @@ static size_t roots_collect(struct ctxd_mcp *m, json_t *roots, struct ctxd_sandb
 	size_t usable = 0;
 	size_t i;
 	json_t *r;
-	json_array_foreach(roots, i, r) {
+	json_array_foreach(roots, i, r)
+	{
 		const char *uri = json_string_value(json_object_get(r, "uri"));
 		char path[CTXD_PATH_MAX];
 		struct ctxd_error err;
@@ -263,8 +263,8 @@ static size_t roots_collect(struct ctxd_mcp *m, json_t *roots, struct ctxd_sandb
 /* A new set holding the configured directories as configured, for when the client's roots
  * leave none of them (NULL when out of memory); its note, saying why, into note. */
 static struct ctxd_sandbox *roots_keep_configured(const struct ctxd_sandbox *conf, size_t given,
-						  size_t usable, const char *outside,
-						  char *note, size_t note_n)
+						  size_t usable, const char *outside, char *note,
+						  size_t note_n)
 {
 	size_t nconf = ctxd_sandbox_root_count(conf);
 	struct ctxd_sandbox *sb = ctxd_sandbox_create();
@@ -439,9 +439,11 @@ void ctxd_mcp_tick(struct ctxd_mcp *m, double now_ms)
 			continue;
 		}
 		ctxd_warn("roots/list: no answer from the client within %u ms; keeping the current "
-			  "directories", roots_timeout_ms(m));
+			  "directories",
+			  roots_timeout_ms(m));
 		json_t *params = json_pack("{s:s, s:s}", "requestId", p->id, "reason", "timeout");
-		mcp_emit_json(m, NULL, ctxd_rpc_notification_new("notifications/cancelled", params));
+		mcp_emit_json(m, NULL,
+			      ctxd_rpc_notification_new("notifications/cancelled", params));
 		*pp = p->next;
 		free(p->id);
 		free(p);
@@ -476,4 +478,3 @@ void ctxd_mcp_on_roots(struct ctxd_mcp *m, ctxd_roots_fn fn, void *ud)
 	m->roots_fn = fn;
 	m->roots_ud = ud;
 }
-

@@ -94,8 +94,8 @@ static bool md_para_ok(const char *buf, size_t p, size_t e)
 	if (c == '>' || c == '|' || c == '<') {
 		return false;
 	}
-	if ((c == '-' || c == '*' || c == '+') && (p + 1 == e || buf[p + 1] == ' ' ||
-						   buf[p + 1] == '\t')) {
+	if ((c == '-' || c == '*' || c == '+') &&
+	    (p + 1 == e || buf[p + 1] == ' ' || buf[p + 1] == '\t')) {
 		return false;
 	}
 	size_t d = 0;
@@ -149,7 +149,8 @@ static size_t md_front_matter(const char *buf, size_t len)
 	for (size_t pos = l.next; pos < len;) {
 		ctxd_md_line(buf, len, pos, &l);
 		size_t n = l.e - l.s;
-		if (n == 3 && (memcmp(buf + l.s, "---", 3) == 0 || memcmp(buf + l.s, "...", 3) == 0)) {
+		if (n == 3 &&
+		    (memcmp(buf + l.s, "---", 3) == 0 || memcmp(buf + l.s, "...", 3) == 0)) {
 			return l.next;
 		}
 		pos = l.next;
@@ -171,8 +172,7 @@ struct scan {
 
 /* An ATX heading ("## Title ##") on line `l`, first non-blank at `first`: 1 when found and
  * recorded, 0 when the line is none, -1 on ENOMEM. */
-static int atx_heading(struct scan *sc, const struct ctxd_md_line *l, size_t first,
-		       size_t lineno)
+static int atx_heading(struct scan *sc, const struct ctxd_md_line *l, size_t first, size_t lineno)
 {
 	const char *buf = sc->buf;
 	size_t r = md_run(buf, first, l->e, '#');
@@ -192,9 +192,13 @@ static int atx_heading(struct scan *sc, const struct ctxd_md_line *l, size_t fir
 		ctxd_md_trim(buf, &ts, &te);
 	}
 	struct ctxd_md_section s = {
-		.level = (int)r, .setext = false, .line = lineno,
-		.start = l->s, .body = l->next, .title = ts,
-		.title_len = te - ts,
+	    .level = (int)r,
+	    .setext = false,
+	    .line = lineno,
+	    .start = l->s,
+	    .body = l->next,
+	    .title = ts,
+	    .title_len = te - ts,
 	};
 	return sec_push(&sc->sv, &s) ? -1 : 1;
 }
@@ -212,9 +216,13 @@ static int setext_heading(struct scan *sc, const struct ctxd_md_line *l, size_t 
 	size_t ts = sc->para_s, te = sc->para_first_e;
 	ctxd_md_trim(sc->buf, &ts, &te);
 	struct ctxd_md_section s = {
-		.level = c == '=' ? 1 : 2, .setext = true, .line = sc->para_line,
-		.start = sc->para_start, .body = l->next, .title = ts,
-		.title_len = te - ts,
+	    .level = c == '=' ? 1 : 2,
+	    .setext = true,
+	    .line = sc->para_line,
+	    .start = sc->para_start,
+	    .body = l->next,
+	    .title = ts,
+	    .title_len = te - ts,
 	};
 	return sec_push(&sc->sv, &s) ? -1 : 1;
 }
@@ -343,7 +351,6 @@ bool ctxd_md_blank(const char *s, const char *e)
 	return true;
 }
 
-
 /* Fenced-code mask per line: true when line i (0-based) is inside or is a fence. */
 bool *ctxd_md_fence_mask(const char *buf, size_t len, size_t *nlines)
 {
@@ -372,7 +379,8 @@ bool *ctxd_md_fence_mask(const char *buf, size_t len, size_t *nlines)
 		} else if (ind <= 3 && first < l.e && (buf[first] == '`' || buf[first] == '~')) {
 			char c = buf[first];
 			size_t r = md_run(buf, first, l.e, c);
-			if (r >= 3 && (c == '~' || !memchr(buf + first + r, '`', l.e - first - r))) {
+			if (r >= 3 &&
+			    (c == '~' || !memchr(buf + first + r, '`', l.e - first - r))) {
 				fence = c;
 				flen = r;
 				m[li] = true;

@@ -39,7 +39,7 @@ struct ctxd_plat_grant {
  * why only path confinement applies: the kernel lacks the sandbox, it is disabled, or this
  * build has none (platform_portable.c, sys_errno ENOSYS). Thread-safe. */
 int ctxd_plat_confine_ruleset(const struct ctxd_plat_grant *grants, size_t n,
-                              const char *const *extra_ro, struct ctxd_error *err);
+			      const char *const *extra_ro, struct ctxd_error *err);
 
 /* Restrict the calling thread, and threads it creates later, to `ruleset` (also sets
  * no-new-privileges). Returns 0, or -1 with errno set (ENOSYS in a build without a kernel

@@ -105,7 +105,7 @@ static int add_rule(int ruleset, int fd, uint64_t rights)
 }
 
 int ctxd_plat_confine_ruleset(const struct ctxd_plat_grant *grants, size_t n,
-                              const char *const *extra_ro, struct ctxd_error *err)
+			      const char *const *extra_ro, struct ctxd_error *err)
 {
 	char buf[ERRBUF];
 	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
@@ -113,13 +113,13 @@ int ctxd_plat_confine_ruleset(const struct ctxd_plat_grant *grants, size_t n,
 		int e = errno;
 		if (e == EOPNOTSUPP) {
 			ctxd_error_set_errno(err, 0, e,
-			                     "Landlock is disabled in this kernel (not "
-			                     "in the lsm= list); only path confinement applies");
+					     "Landlock is disabled in this kernel (not "
+					     "in the lsm= list); only path confinement applies");
 		} else {
 			ctxd_error_set_errno(err, 0, e,
-			                     "Landlock is unavailable (%s); only path "
-			                     "confinement applies",
-			                     errstr(e, buf));
+					     "Landlock is unavailable (%s); only path "
+					     "confinement applies",
+					     errstr(e, buf));
 		}
 		return -1;
 	}
@@ -134,14 +134,14 @@ int ctxd_plat_confine_ruleset(const struct ctxd_plat_grant *grants, size_t n,
 	if (rs < 0) {
 		int e = errno;
 		ctxd_error_set_errno(err, 0, e, "Landlock ruleset creation failed (ABI %ld): %s",
-		                     abi, errstr(e, buf));
+				     abi, errstr(e, buf));
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (add_rule(rs, grants[i].fd, grants[i].writable ? rw : ro) < 0) {
 			int e = errno;
 			ctxd_error_set_errno(err, 0, e, "Landlock rule for root %s failed: %s",
-			                     grants[i].path, errstr(e, buf));
+					     grants[i].path, errstr(e, buf));
 			close(rs);
 			return -1;
 		}
@@ -150,7 +150,7 @@ int ctxd_plat_confine_ruleset(const struct ctxd_plat_grant *grants, size_t n,
 		int fd = open(extra_ro[i], O_PATH | O_CLOEXEC);
 		if (fd < 0) {
 			ctxd_warn("Landlock: skipping read-only path %s: %s", extra_ro[i],
-			          errstr(errno, buf));
+				  errstr(errno, buf));
 			continue;
 		}
 		int rc = add_rule(rs, fd, ro);
@@ -158,7 +158,7 @@ int ctxd_plat_confine_ruleset(const struct ctxd_plat_grant *grants, size_t n,
 		close(fd);
 		if (rc < 0) {
 			ctxd_error_set_errno(err, 0, e, "Landlock rule for %s failed: %s",
-			                     extra_ro[i], errstr(e, buf));
+					     extra_ro[i], errstr(e, buf));
 			close(rs);
 			return -1;
 		}

@@ -18,15 +18,15 @@ int ctxd_plat_open_beneath(int dirfd, const char *rel, int flags, mode_t mode, b
 }
 
 int ctxd_plat_confine_ruleset(const struct ctxd_plat_grant *grants, size_t n,
-                              const char *const *extra_ro, struct ctxd_error *err)
+			      const char *const *extra_ro, struct ctxd_error *err)
 {
 	(void)grants;
 	(void)n;
 	(void)extra_ro;
 	ctxd_error_set_errno(err, 0, ENOSYS,
-	                     "this build of ctxd has no kernel sandbox (built portable: "
-	                     "-Dportable=true, or a system without Landlock); only path "
-	                     "confinement applies");
+			     "this build of ctxd has no kernel sandbox (built portable: "
+			     "-Dportable=true, or a system without Landlock); only path "
+			     "confinement applies");
 	return -1;
 }
 

@@ -18,7 +18,7 @@ enum { JOB_QUEUED = 1, JOB_RUNNING, JOB_DONE };
 struct ctxd_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct ctxd_job *head, *tail; /* pending work, FIFO */
+	struct ctxd_job *head, *tail;   /* pending work, FIFO */
 	struct ctxd_job *hhead, *htail; /* pending helper jobs: started only when head is empty */
 	atomic_uint queued;             /* jobs in head..tail (read without the lock) */
 	struct ctxd_job *done_head, *done_tail;

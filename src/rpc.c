@@ -26,8 +26,7 @@ static bool valid_id(const json_t *id)
 	return json_is_string(id) || json_is_integer(id);
 }
 
-enum ctxd_rpc_kind ctxd_rpc_classify(json_t *msg, struct ctxd_rpc_msg *out,
-				     struct ctxd_error *err)
+enum ctxd_rpc_kind ctxd_rpc_classify(json_t *msg, struct ctxd_rpc_msg *out, struct ctxd_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(msg)) {
@@ -95,8 +94,8 @@ json_t *ctxd_rpc_result_new(json_t *id, json_t *result)
 	if (!result) {
 		return NULL;
 	}
-	return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(),
-			 "result", result);
+	return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(), "result",
+			 result);
 }
 
 json_t *ctxd_rpc_error_new(json_t *id, int code, const char *message, json_t *data)
@@ -112,8 +111,8 @@ json_t *ctxd_rpc_error_new(json_t *id, int code, const char *message, json_t *da
 	} else {
 		json_decref(data);
 	}
-	return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(),
-			 "error", e);
+	return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(), "error",
+			 e);
 }
 
 json_t *ctxd_rpc_notification_new(const char *method, json_t *params)
@@ -143,7 +142,7 @@ json_t *ctxd_rpc_request_new(json_t *id, const char *method, json_t *params)
  * a frame grows past the limit (only up to `max` bytes are ever allocated). */
 char *ctxd_rpc_dump_max(const json_t *msg, size_t max, size_t *len)
 {
-	struct ctxd_strbuf d = { .max = max };
+	struct ctxd_strbuf d = {.max = max};
 	if (!msg || ctxd_json_value(&d, msg) < 0 || d.oom) {
 		bool too_big = d.too_big;
 		free(d.p);

@@ -8,8 +8,8 @@
  * RESOLVE_BENEATH also refuses every absolute symlink, even one that points back inside the
  * root. When openat2 says EXDEV we therefore re-run the resolution with our own
  * component-by-component walk (sandbox_walk.c), which rewrites an absolute target that lands
- * inside the same root into a root-relative one and refuses everything else. The same walk is the fallback
- * for kernels without openat2 (ENOSYS) and for builds without it (-Dportable=true, other
+ * inside the same root into a root-relative one and refuses everything else. The same walk is the
+ * fallback for kernels without openat2 (ENOSYS) and for builds without it (-Dportable=true, other
  * systems). openat2 and Landlock themselves live behind src/platform.h (platform_linux.c,
  * platform_portable.c); nothing here calls a Linux-only interface by name.
  */
@@ -208,20 +208,26 @@ static void set_open_error(struct ctxd_error *err, int e, const char *shown)
 		ctxd_error_set_errno(err, 0, e, "'%s': no such file or directory", shown);
 		break;
 	case ENOTDIR:
-		ctxd_error_set_errno(err, 0, e, "'%s': not a directory (a component of the path "
-				     "is not a directory)", shown);
+		ctxd_error_set_errno(err, 0, e,
+				     "'%s': not a directory (a component of the path "
+				     "is not a directory)",
+				     shown);
 		break;
 	case EACCES:
 	case EPERM:
 		ctxd_error_set_errno(err, 0, e, "'%s': permission denied", shown);
 		break;
 	case EXDEV:
-		ctxd_error_set_errno(err, 0, e, "'%s' escapes its root through a symlink (outside "
-				     "the allowed directories)", shown);
+		ctxd_error_set_errno(err, 0, e,
+				     "'%s' escapes its root through a symlink (outside "
+				     "the allowed directories)",
+				     shown);
 		break;
 	case ELOOP:
-		ctxd_error_set_errno(err, 0, e, "'%s': too many levels of symbolic links, or a "
-				     "symlink that may not be followed here", shown);
+		ctxd_error_set_errno(err, 0, e,
+				     "'%s': too many levels of symbolic links, or a "
+				     "symlink that may not be followed here",
+				     shown);
 		break;
 	case EISDIR:
 		ctxd_error_set_errno(err, 0, e, "'%s' is a directory", shown);
@@ -248,7 +254,7 @@ static void set_open_error(struct ctxd_error *err, int e, const char *shown)
 /* Open `rel` beneath `dirfd`. With `root` (dirfd is that root's fd), absolute symlinks
  * that land inside the root are accepted through the walk. Returns fd or -errno. */
 static int confined_open_any(int dirfd, const struct root_entry *root, const char *rel, int flags,
-			 mode_t mode, bool nofollow_last)
+			     mode_t mode, bool nofollow_last)
 {
 	if (!atomic_load_explicit(&force_walk, memory_order_relaxed) &&
 	    !atomic_load_explicit(&openat2_missing, memory_order_relaxed)) {
@@ -542,7 +548,8 @@ static int locate(const struct ctxd_sandbox *sb, const char *user_path, size_t l
 		if (lexically_escapes(clean)) {
 			ctxd_error_set_errno(err, 0, EXDEV,
 					     "'%s' is outside the allowed directories: '..' leaves "
-					     "the root %s", shown, sb->roots[0]->pub.path);
+					     "the root %s",
+					     shown, sb->roots[0]->pub.path);
 			return -1;
 		}
 		return fill_loc(sb->roots[0], clean, loc, shown, err);
@@ -572,8 +579,10 @@ static int locate(const struct ctxd_sandbox *sb, const char *user_path, size_t l
 		return fill_loc(best, best_rel, loc, shown, err);
 	}
 	if (escaped) {
-		ctxd_error_set_errno(err, 0, EXDEV, "'%s' is outside the allowed directories: "
-				     "'..' leaves the root %s", shown, escaped->pub.path);
+		ctxd_error_set_errno(err, 0, EXDEV,
+				     "'%s' is outside the allowed directories: "
+				     "'..' leaves the root %s",
+				     shown, escaped->pub.path);
 		return -1;
 	}
 	if (sb->note) {
@@ -599,8 +608,8 @@ static bool wants_write(int flags)
 	       (flags & O_TMPFILE) == O_TMPFILE;
 }
 
-int ctxd_sandbox_open(const struct ctxd_sandbox *sb, const char *user_path, size_t len,
-		      int flags, mode_t mode, bool nofollow_last, struct ctxd_sandbox_loc *loc,
+int ctxd_sandbox_open(const struct ctxd_sandbox *sb, const char *user_path, size_t len, int flags,
+		      mode_t mode, bool nofollow_last, struct ctxd_sandbox_loc *loc,
 		      struct ctxd_error *err)
 {
 	struct ctxd_sandbox_loc tmp;
@@ -655,8 +664,10 @@ int ctxd_sandbox_open_parent(const struct ctxd_sandbox *sb, const char *user_pat
 		return -1;
 	}
 	if (strcmp(loc->rel, ".") == 0) {
-		ctxd_error_set_errno(err, 0, EPERM, "'%s' is a root directory; it has no parent "
-				     "inside the allowed directories", shown);
+		ctxd_error_set_errno(err, 0, EPERM,
+				     "'%s' is a root directory; it has no parent "
+				     "inside the allowed directories",
+				     shown);
 		return -1;
 	}
 	const char *slash = strrchr(loc->rel, '/');
@@ -692,12 +703,11 @@ void ctxd_sandbox_set_hardlinks(bool refuse)
 
 bool ctxd_sandbox_link_refused(const struct stat *st)
 {
-	return atomic_load_explicit(&refuse_links, memory_order_relaxed) &&
-	       S_ISREG(st->st_mode) && st->st_nlink > 1;
+	return atomic_load_explicit(&refuse_links, memory_order_relaxed) && S_ISREG(st->st_mode) &&
+	       st->st_nlink > 1;
 }
 
-int ctxd_sandbox_check_links(int dirfd, const char *name, const char *shown,
-			     struct ctxd_error *err)
+int ctxd_sandbox_check_links(int dirfd, const char *name, const char *shown, struct ctxd_error *err)
 {
 	struct stat st;
 	if (!atomic_load_explicit(&refuse_links, memory_order_relaxed) ||
@@ -720,8 +730,8 @@ int ctxd_sandbox_landlock_ruleset(const struct ctxd_sandbox *sb, const char *con
 	}
 	for (size_t i = 0; i < sb->nroots; i++) {
 		const struct ctxd_root *r = &sb->roots[i]->pub;
-		g[i] = (struct ctxd_plat_grant){ .fd = r->fd, .path = r->path,
-						 .writable = !r->read_only };
+		g[i] = (struct ctxd_plat_grant){
+		    .fd = r->fd, .path = r->path, .writable = !r->read_only};
 	}
 	int rs = ctxd_plat_confine_ruleset(g, sb->nroots, extra_ro, err);
 	free(g);

@@ -19,8 +19,8 @@
 /* How much of a user path goes into an error message. */
 #define SHOW_MAX 200
 /* Why an empty root set is empty when nobody said otherwise (ctxd_sandbox_set_note). */
-#define NO_ROOTS_NOTE                                                                        \
-	"no directory is configured: start ctxd with one (ctxd DIR) or list it under roots: " \
+#define NO_ROOTS_NOTE                                                                              \
+	"no directory is configured: start ctxd with one (ctxd DIR) or list it under roots: "      \
 	"in the config file"
 
 /* A root plus the other spellings it was configured with (merged duplicates). The public

@@ -28,12 +28,12 @@
 /* ---- the walk (fallback and absolute-symlink retry) ------------------------------------ */
 
 struct walk {
-	int base;              /* directory everything must stay beneath; not ours to close */
+	int base; /* directory everything must stay beneath; not ours to close */
 	const struct root_entry *root; /* for absolute symlink targets; NULL refuses them */
-	int cur;               /* current directory fd (== base or owned) */
-	dev_t *dev;            /* dev/ino of each directory on the way down, [0] = base */
+	int cur;                       /* current directory fd (== base or owned) */
+	dev_t *dev;                    /* dev/ino of each directory on the way down, [0] = base */
 	ino_t *ino;
-	size_t depth;          /* index of cur in dev/ino */
+	size_t depth; /* index of cur in dev/ino */
 	size_t cap;
 };
 
@@ -188,8 +188,8 @@ static int walk_follow(struct walk *w, int *links, const char *target, const cha
  * following a symlink. Returns the fd; or 0 with *follow set and `target` holding the link
  * to follow (a symlink that O_PATH opened, or that O_NOFOLLOW refused with ELOOP/ENOTDIR,
  * unless `nofollow_last`); or -errno. */
-static int walk_last(struct walk *w, const char *comp, int flags, mode_t mode,
-		     bool nofollow_last, char *target, bool *follow)
+static int walk_last(struct walk *w, const char *comp, int flags, mode_t mode, bool nofollow_last,
+		     char *target, bool *follow)
 {
 	struct stat st;
 	int fd = openat(w->cur, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -252,8 +252,8 @@ static int walk_middle(struct walk *w, const char *comp, char *target, bool *fol
 
 /* Open `rel` beneath `base` by walking one component at a time with O_NOFOLLOW, following
  * symlinks ourselves. Returns a new fd or -errno. */
-int sb_walk_open(int base, const struct root_entry *root, const char *rel, int flags,
-		     mode_t mode, bool nofollow_last)
+int sb_walk_open(int base, const struct root_entry *root, const char *rel, int flags, mode_t mode,
+		 bool nofollow_last)
 {
 	if (rel[0] == '/' && !root) {
 		return -EXDEV;
@@ -346,4 +346,3 @@ out:
 	free(target);
 	return ret;
 }
-

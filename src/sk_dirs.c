@@ -216,8 +216,9 @@ static void link_walk(struct link_walk *lw, int dfd, const char *abs, int depth)
 
 static int add_link_targets(struct ctxd_skills *sk)
 {
-	struct link_walk lw = {.sk = sk, .budget = sk->cfg && sk->cfg->skills_max_dirs
-							   ? sk->cfg->skills_max_dirs : 10000};
+	struct link_walk lw = {
+	    .sk = sk,
+	    .budget = sk->cfg && sk->cfg->skills_max_dirs ? sk->cfg->skills_max_dirs : 10000};
 	for (size_t i = 0; i < sk->n_bases && !lw.oom; i++) {
 		const struct base *b = &sk->bases[i];
 		int fd = b->kind == BASE_FD ? openat(b->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -265,7 +266,7 @@ int ctxd_sk_dirs_init(struct ctxd_skills *sk)
 			for (size_t k = 0; k < 2; k++) {
 				char p[CTXD_PATH_MAX];
 				if ((size_t)snprintf(p, sizeof(p), "%s%s", home, subs[k]) <
-					    sizeof(p) &&
+					sizeof(p) &&
 				    add_dir(sk, p, false) < 0) {
 					return -1;
 				}
@@ -358,7 +359,7 @@ static int open_in_roots(const struct ctxd_sandbox *sb, const char *p, int flags
 /* Open `name` (one component) of directory `dfd`, which is at `dir_abs`, under the symlink
  * rule of base `b` (see struct base). Returns fd or -1 with errno. */
 int ctxd_sk_open_entry(const struct ctxd_skills *sk, const struct base *b, int dfd,
-		      const char *dir_abs, const char *name, int flags)
+		       const char *dir_abs, const char *name, int flags)
 {
 	if (b->kind == BASE_FD) {
 		return openat(dfd, name, flags | O_CLOEXEC);
@@ -378,7 +379,7 @@ int ctxd_sk_open_entry(const struct ctxd_skills *sk, const struct base *b, int d
 
 /* Open `rel` ("" = the base itself) beneath base `b`. Returns fd or -1 with errno. */
 int ctxd_sk_base_open(const struct ctxd_skills *sk, const struct base *b, const char *rel,
-		     int flags)
+		      int flags)
 {
 	if (b->kind == BASE_FD) {
 		return openat(b->fd, *rel ? rel : ".", flags | O_CLOEXEC);
@@ -611,9 +612,14 @@ void ctxd_sk_dirs_apply_roots(struct ctxd_skills *sk)
 				break;
 			}
 			sk->bases[sk->n_bases] = (struct base){
-				.kind = BASE_SANDBOX, .abs = abs, .fd = -1, .root_path = root_path,
-				.sb = own, .owns_sb = k == 0, .order = order + (unsigned)k,
-				.client = true,
+			    .kind = BASE_SANDBOX,
+			    .abs = abs,
+			    .fd = -1,
+			    .root_path = root_path,
+			    .sb = own,
+			    .owns_sb = k == 0,
+			    .order = order + (unsigned)k,
+			    .client = true,
 			};
 			sk->n_bases++;
 		}
@@ -640,4 +646,3 @@ size_t ctxd_sk_dirs_by_order(const struct ctxd_skills *sk, size_t *out)
 	}
 	return n;
 }
-

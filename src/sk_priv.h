@@ -27,8 +27,8 @@ enum base_kind { BASE_SANDBOX, BASE_FD };
  * beneath its own O_PATH fd, symlinks followed wherever they point. */
 struct base {
 	enum base_kind kind;
-	char *abs; /* absolute path (canonical for BASE_FD) */
-	int fd;    /* BASE_FD: O_PATH directory fd */
+	char *abs;             /* absolute path (canonical for BASE_FD) */
+	int fd;                /* BASE_FD: O_PATH directory fd */
 	const char *root_path; /* BASE_SANDBOX made from a root: the root's path */
 	/* client roots (ctxd_sk_set_roots) */
 	struct ctxd_sandbox *sb; /* BASE_SANDBOX read through this one, not sk->sb, or NULL */
@@ -76,7 +76,7 @@ struct ctxd_skills {
 	size_t n_bases;
 	size_t n_before_user; /* bases before the user-level directories */
 	size_t cap_bases;     /* room in bases (fixed after create) */
-	char **extra; /* readable paths outside the roots, for Landlock (owned copies) */
+	char **extra;         /* readable paths outside the roots, for Landlock (owned copies) */
 	size_t n_extra;
 	struct ctxd_skill_diags init_diags; /* the configured directories' problems */
 
@@ -89,14 +89,14 @@ struct ctxd_skills {
 	size_t n_want;
 	unsigned applied_gen; /* the roots_gen the bases match (under scan_lock) */
 	/* under snap_lock */
-	char **client_roots;  /* the client roots to apply at the next scan (owned) */
+	char **client_roots; /* the client roots to apply at the next scan (owned) */
 	size_t n_client_roots;
-	bool roots_pending;   /* client_roots holds a new list */
-	unsigned roots_gen;   /* counts ctxd_sk_set_roots calls */
-	bool stale;           /* cur predates the client roots: readers rescan first */
-	bool cur_served;      /* cur was handed to a reader: its replacement is a change the
-			       * client could notice */
-	bool announce;        /* a catalogue a reader saw was replaced: call on_change */
+	bool roots_pending; /* client_roots holds a new list */
+	unsigned roots_gen; /* counts ctxd_sk_set_roots calls */
+	bool stale;         /* cur predates the client roots: readers rescan first */
+	bool cur_served;    /* cur was handed to a reader: its replacement is a change the
+			     * client could notice */
+	bool announce;      /* a catalogue a reader saw was replaced: call on_change */
 
 	/* loop thread only */
 	struct ctxd_watch *watch;

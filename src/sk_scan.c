@@ -257,13 +257,17 @@ static bool entry_problem(int dfd, const char *name, int e, bool trusted, char *
 	}
 	target[tl] = '\0';
 	if (e == ENOENT) {
-		snprintf(out, n, "it is a symlink to '%.400s', which does not exist (a dangling "
-			 "link)", target);
+		snprintf(out, n,
+			 "it is a symlink to '%.400s', which does not exist (a dangling "
+			 "link)",
+			 target);
 	} else if (!trusted && (e == EXDEV || e == EACCES)) {
-		snprintf(out, n, "it is a symlink to '%.400s', which lies outside every allowed "
+		snprintf(out, n,
+			 "it is a symlink to '%.400s', which lies outside every allowed "
 			 "directory; in a project's skills folder symlinks are followed only "
 			 "inside the allowed directories (add the target with --skills-dir to "
-			 "use it)", target);
+			 "use it)",
+			 target);
 	} else {
 		snprintf(out, n, "it is a symlink to '%.400s', which cannot be followed: %s",
 			 target, ctxd_sk_why(e, why, sizeof(why)));
@@ -279,8 +283,7 @@ static struct ctxd_skill_doc *read_doc(struct scan *sc, const struct base *b, in
 {
 	const char *folder = strrchr(abs, '/');
 	folder = folder ? folder + 1 : abs;
-	int fd = ctxd_sk_open_entry(sc->sk, b, dfd, abs, md_name,
-				    O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	int fd = ctxd_sk_open_entry(sc->sk, b, dfd, abs, md_name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 	struct stat st;
 	char why[64];
 	if (fd < 0) {
@@ -293,9 +296,9 @@ static struct ctxd_skill_doc *read_doc(struct scan *sc, const struct base *b, in
 	bool stat_ok = fstat(fd, &st) == 0;
 	if (!stat_ok || !S_ISREG(st.st_mode)) {
 		ctxd_skill_md_diag_add(
-			&sc->ds, md, 0, 0, "unreadable", true, NULL, "%s cannot be read: %s",
-			md_name, !stat_ok ? ctxd_sk_why(errno, why, sizeof(why))
-			: "it is not a regular file (a FIFO, socket, device or directory)");
+		    &sc->ds, md, 0, 0, "unreadable", true, NULL, "%s cannot be read: %s", md_name,
+		    !stat_ok ? ctxd_sk_why(errno, why, sizeof(why))
+			     : "it is not a regular file (a FIFO, socket, device or directory)");
 		close(fd);
 		return NULL;
 	}
@@ -331,9 +334,8 @@ static struct ctxd_skill_doc *read_doc(struct scan *sc, const struct base *b, in
 
 /* Add the candidate skill `doc` (a reference, passed on) found at `abs` (`rel` under base
  * `bi`; its SKILL.md `md`, named `md_name`) with its bundled files `fl` (passed on). */
-static void cand_add(struct scan *sc, size_t bi, const char *rel, const char *abs,
-		     const char *md, const char *md_name, struct ctxd_skill_doc *doc,
-		     struct files *fl)
+static void cand_add(struct scan *sc, size_t bi, const char *rel, const char *abs, const char *md,
+		     const char *md_name, struct ctxd_skill_doc *doc, struct files *fl)
 {
 	if (ctxd_grow((void **)&sc->c, &sc->cap, sc->n + 1, sizeof(*sc->c), 16)) {
 		sc->oom = true;
@@ -353,8 +355,16 @@ static void cand_add(struct scan *sc, size_t bi, const char *rel, const char *ab
 		return;
 	}
 	struct cand *c = &sc->c[sc->n];
-	c->s = (struct ctxd_skill){doc,  doc->name, d,	    m,	         bi,
-				   r,	 fl->v,	    fl->sz, fl->n,       fl->truncated,
+	c->s = (struct ctxd_skill){doc,
+				   doc->name,
+				   d,
+				   m,
+				   bi,
+				   r,
+				   fl->v,
+				   fl->sz,
+				   fl->n,
+				   fl->truncated,
 				   strcmp(md_name, "skill.md") == 0};
 	c->order = sc->n++;
 }
@@ -387,7 +397,8 @@ static void handle_skill(struct scan *sc, size_t bi, const char *rel, const char
 	if (fl.truncated) {
 		ctxd_skill_md_diag_add(&sc->ds, md, 0, 0, "too-many-files", false, NULL,
 				       "the skill folder holds more than %d files; only the first "
-				       "%zu are listed", CTXD_SKILL_FILES_MAX - 1, fl.n);
+				       "%zu are listed",
+				       CTXD_SKILL_FILES_MAX - 1, fl.n);
 	}
 	cand_add(sc, bi, rel, abs, md, md_name, doc, &fl);
 }
@@ -431,8 +442,8 @@ static void walk(struct scan *sc, size_t bi, int parent_fd, const char *rel, int
 			}
 		} else if (depth > 0 && e != ENOTDIR) {
 			char msg[700];
-			bool link = entry_problem(parent_fd, name, e, b->kind == BASE_FD, msg,
-						  sizeof(msg));
+			bool link =
+			    entry_problem(parent_fd, name, e, b->kind == BASE_FD, msg, sizeof(msg));
 			/* a plain missing entry raced with a delete: nothing to say */
 			if (e != ENOENT || link) {
 				ctxd_skill_md_diag_add(&sc->ds, abs, 0, 0, "unreadable-dir", false,
@@ -447,9 +458,9 @@ static void walk(struct scan *sc, size_t bi, int parent_fd, const char *rel, int
 		return;
 	}
 	if (on_stack(sc, &st)) {
-		ctxd_skill_md_diag_add(&sc->ds, abs, 0, 0, "symlink-cycle", false, NULL,
-			 "directory '%.300s' is a symlink back to one of its parents; not entered",
-			 abs);
+		ctxd_skill_md_diag_add(
+		    &sc->ds, abs, 0, 0, "symlink-cycle", false, NULL,
+		    "directory '%.300s' is a symlink back to one of its parents; not entered", abs);
 		close(fd);
 		return;
 	}

@@ -136,8 +136,8 @@ static void sync_watches(struct ctxd_skills *sk, struct watch_want *want, size_t
 	while (i < sk->n_regs || j < n) {
 		int c = i == sk->n_regs ? 1
 			: j == n        ? -1
-					: want_cmp(sk->regs[i]->dir, sk->regs[i]->filter,
-						   want[j].dir, want[j].filter);
+				 : want_cmp(sk->regs[i]->dir, sk->regs[i]->filter, want[j].dir,
+					    want[j].filter);
 		if (c < 0) {
 			ctxd_watch_remove(sk->watch, sk->regs[i]->id);
 			free(sk->regs[i]->dir);

@@ -276,7 +276,7 @@ struct subst {
 	const char *body;
 	size_t len;
 	const char *args;
-	bool given;           /* arguments were given (non-blank) */
+	bool given; /* arguments were given (non-blank) */
 	char **words;
 	long nw;
 	char *const *names;
@@ -359,8 +359,8 @@ static size_t placeholder(struct subst *st, size_t pos, const char **val, size_t
 int ctxd_skill_args_substitute(const char *body, const char *args, char *const *names,
 			       size_t n_names, size_t cap, char **out, size_t *out_len)
 {
-	struct subst st = {.body = body, .len = strlen(body), .args = args, .names = names,
-			   .n_names = n_names};
+	struct subst st = {
+	    .body = body, .len = strlen(body), .args = args, .names = names, .n_names = n_names};
 	st.given = args && args[strspn(args, " \t\r\n")] != '\0';
 	struct sink o = {.cap = cap};
 	if (st.given) {

@@ -18,8 +18,8 @@
 
 #include "ctxd/utf8.h"
 
-#define JSON_NODES_MAX  10000
-#define JSON_DEPTH_MAX  64
+#define JSON_NODES_MAX 10000
+#define JSON_DEPTH_MAX 64
 
 /* ---- diagnostics ---------------------------------------------------------------------- */
 
@@ -106,8 +106,7 @@ static json_t *scalar_json(const yaml_node_t *n)
 		if (strcmp(v, "true") == 0 || strcmp(v, "True") == 0 || strcmp(v, "TRUE") == 0) {
 			return json_true();
 		}
-		if (strcmp(v, "false") == 0 || strcmp(v, "False") == 0 ||
-		    strcmp(v, "FALSE") == 0) {
+		if (strcmp(v, "false") == 0 || strcmp(v, "False") == 0 || strcmp(v, "FALSE") == 0) {
 			return json_false();
 		}
 		char *end;
@@ -116,8 +115,8 @@ static json_t *scalar_json(const yaml_node_t *n)
 		if (*v && !*end && errno == 0) {
 			return json_integer(ll);
 		}
-		if ((*v >= '0' && *v <= '9') || ((*v == '-' || *v == '+' || *v == '.') && v[1] &&
-						 v[1] >= '0' && v[1] <= '9')) {
+		if ((*v >= '0' && *v <= '9') ||
+		    ((*v == '-' || *v == '+' || *v == '.') && v[1] && v[1] >= '0' && v[1] <= '9')) {
 			errno = 0;
 			double d = strtod(v, &end);
 			if (!*end && errno == 0) {
@@ -162,8 +161,8 @@ static json_t *node_json(struct conv *c, yaml_node_t *n, int depth)
 				json_decref(o);
 				return NULL;
 			}
-			json_t *v = node_json(c, yaml_document_get_node(c->doc, p->value),
-					      depth + 1);
+			json_t *v =
+			    node_json(c, yaml_document_get_node(c->doc, p->value), depth + 1);
 			if (!v || json_object_setn_new(o, (const char *)k->data.scalar.value,
 						       k->data.scalar.length, v) < 0) {
 				json_decref(o);
@@ -187,10 +186,10 @@ struct parse {
 	size_t n_fixed;
 };
 
-static void pd(struct parse *p, const yaml_mark_t *m, const char *rule, bool error,
-	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void pd(struct parse *p, const yaml_mark_t *m, const char *rule, bool error,
-	       const char *fmt, ...)
+static void pd(struct parse *p, const yaml_mark_t *m, const char *rule, bool error, const char *fmt,
+	       ...) __attribute__((format(printf, 5, 6)));
+static void pd(struct parse *p, const yaml_mark_t *m, const char *rule, bool error, const char *fmt,
+	       ...)
 {
 	char msg[600];
 	va_list ap;
@@ -259,9 +258,9 @@ static char *lenient_fix(struct parse *p, const char *fm, size_t len, size_t *ou
 		}
 		bool value = k > 0 && k < content && s[k] == ':' && v > k + 1 && v < vend &&
 			     p->n_fixed < sizeof(p->fixed_lines) / sizeof(p->fixed_lines[0]);
-		bool fix = value && ((!strchr("\"'|>[{&*!#", s[v]) &&
-				      memmem(s + v, vend - v, ": ", 2)) ||
-				     flow_then_text(s + v, vend - v));
+		bool fix =
+		    value && ((!strchr("\"'|>[{&*!#", s[v]) && memmem(s + v, vend - v, ": ", 2)) ||
+			      flow_then_text(s + v, vend - v));
 		if (fix) {
 			p->fixed_lines[p->n_fixed++] = line;
 			fwrite(s, 1, k, f);
@@ -367,7 +366,8 @@ static void check_name(struct parse *p, const yaml_mark_t *m, const char *v, con
 	if (nf[0] == '-' || nf[len - 1] == '-' || strstr(nf, "--")) {
 		pd(p, m, "name-hyphen", false,
 		   "name '%.64s' should not start or end with a hyphen or contain '--' (loaded "
-		   "anyway)", v);
+		   "anyway)",
+		   v);
 	}
 	size_t fl = 0;
 	char *fnf = folder ? nfkc(folder, &fl) : NULL;
@@ -478,9 +478,9 @@ static void parse_arguments(struct parse *p, yaml_document_t *ydoc, const yaml_n
 		     it < v->data.sequence.items.top; it++) {
 			yaml_node_t *e = yaml_document_get_node(ydoc, *it);
 			const char *s = e && e->type == YAML_SCALAR_NODE
-						? (const char *)e->data.scalar.value : NULL;
-			if (!s || !arg_name_ok(s, strlen(s)) ||
-			    doc->n_arg_names >= ARG_NAMES_MAX) {
+					    ? (const char *)e->data.scalar.value
+					    : NULL;
+			if (!s || !arg_name_ok(s, strlen(s)) || doc->n_arg_names >= ARG_NAMES_MAX) {
 				bad = true;
 			} else if (names_add(&doc->arg_names, &doc->n_arg_names, s, strlen(s)) <
 				   0) {
@@ -493,7 +493,8 @@ static void parse_arguments(struct parse *p, yaml_document_t *ydoc, const yaml_n
 	if (bad) {
 		pd(p, &v->start_mark, "arguments-format", false,
 		   "arguments should list up to %d names made of letters, digits, '_' and '-' "
-		   "(not only digits); the others are ignored", ARG_NAMES_MAX);
+		   "(not only digits); the others are ignored",
+		   ARG_NAMES_MAX);
 	}
 }
 
@@ -571,8 +572,8 @@ static void parse_hint(struct parse *p, yaml_document_t *ydoc, const yaml_node_t
 }
 
 static const char *const known_keys[] = {
-	"name", "description", "license", "compatibility", "metadata", "allowed-tools",
-	"arguments", "argument-hint",
+    "name",     "description",   "license",   "compatibility",
+    "metadata", "allowed-tools", "arguments", "argument-hint",
 };
 
 /* metadata: string keys to string values. */
@@ -608,8 +609,8 @@ static void check_allowed_tools(struct parse *p, yaml_document_t *ydoc, const ya
 
 /* Check pair `i` of the frontmatter mapping `root`; a name or description value (a
  * string) is left in *name / *desc for the checks that need the whole frontmatter. */
-static void check_pair(struct parse *p, yaml_document_t *ydoc, const yaml_node_t *root,
-		       size_t i, const yaml_node_t **name, const yaml_node_t **desc)
+static void check_pair(struct parse *p, yaml_document_t *ydoc, const yaml_node_t *root, size_t i,
+		       const yaml_node_t **name, const yaml_node_t **desc)
 {
 	yaml_node_pair_t *pr = root->data.mapping.pairs.start + i;
 	yaml_node_t *k = yaml_document_get_node(ydoc, pr->key);
@@ -651,19 +652,18 @@ static void check_pair(struct parse *p, yaml_document_t *ydoc, const yaml_node_t
 		break;
 	case 2:
 		if (!scalar) {
-			pd(p, &v->start_mark, "license-type", false,
-			   "license should be a string");
+			pd(p, &v->start_mark, "license-type", false, "license should be a string");
 		}
 		break;
 	case 3:
 		if (!scalar) {
 			pd(p, &v->start_mark, "compatibility-type", false,
 			   "compatibility should be a string");
-		} else if (utf8_chars((const char *)v->data.scalar.value) >
-			   CTXD_SKILL_COMPAT_MAX) {
+		} else if (utf8_chars((const char *)v->data.scalar.value) > CTXD_SKILL_COMPAT_MAX) {
 			pd(p, &v->start_mark, "compatibility-length", false,
 			   "compatibility should be at most 500 characters, got %zu (loaded "
-			   "anyway)", utf8_chars((const char *)v->data.scalar.value));
+			   "anyway)",
+			   utf8_chars((const char *)v->data.scalar.value));
 		}
 		break;
 	case 4:
@@ -681,7 +681,8 @@ static void check_pair(struct parse *p, yaml_document_t *ydoc, const yaml_node_t
 	default:
 		pd(p, &k->start_mark, "unknown-key", false,
 		   "unknown key '%.100s' (known: name, description, license, compatibility, "
-		   "metadata, allowed-tools, arguments, argument-hint)", key);
+		   "metadata, allowed-tools, arguments, argument-hint)",
+		   key);
 		break;
 	}
 }
@@ -713,7 +714,8 @@ static void check_name_desc(struct parse *p, const yaml_node_t *root, const yaml
 		} else if (strcmp(doc->name, nm ? nm : folder) != 0) {
 			pd(p, nm ? &name->start_mark : &top, "name-served", false,
 			   "served as '%.64s': characters that cannot stand in a prompt name or a "
-			   "skill:// URI became '-'", doc->name);
+			   "skill:// URI became '-'",
+			   doc->name);
 		}
 	} else {
 		pd(p, root ? &root->start_mark : &top, "name-required", true,
@@ -757,8 +759,8 @@ static void validate(struct parse *p, yaml_document_t *ydoc, const char *folder)
 		return;
 	}
 	const yaml_node_t *name = NULL, *desc = NULL;
-	size_t npairs = root ? (size_t)(root->data.mapping.pairs.top -
-					root->data.mapping.pairs.start) : 0;
+	size_t npairs =
+	    root ? (size_t)(root->data.mapping.pairs.top - root->data.mapping.pairs.start) : 0;
 	for (size_t i = 0; i < npairs; i++) {
 		check_pair(p, ydoc, root, i, &name, &desc);
 	}
@@ -869,8 +871,7 @@ static bool split_frontmatter(struct parse *p, const char *buf, size_t len, size
 
 /* Load the frontmatter fm[0, fm_len) into `ydoc`, retrying leniently (lenient_fix) when
  * YAML cannot read it. False (with an error diagnostic) when neither reads. */
-static bool load_frontmatter(struct parse *p, const char *fm, size_t fm_len,
-			     yaml_document_t *ydoc)
+static bool load_frontmatter(struct parse *p, const char *fm, size_t fm_len, yaml_document_t *ydoc)
 {
 	yaml_mark_t mark;
 	char problem[300];

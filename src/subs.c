@@ -372,7 +372,7 @@ void ctxd_subs_destroy(struct ctxd_subs *s)
 }
 
 int ctxd_subs_add(struct ctxd_subs *s, const char *uri, const char *dir, const char *name,
-                  void *holder)
+		  void *holder)
 {
 	struct uent *u = find_uri(s, uri);
 	if (u) {

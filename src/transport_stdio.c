@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define READ_CHUNK (64 * 1024)
+#define READ_CHUNK  (64 * 1024)
 #define READ_BUDGET (1024 * 1024)
-#define MAX_IOV 64
+#define MAX_IOV     64
 
 /* ---- splitter ---- */
 
@@ -373,7 +373,7 @@ int ctxd_transport_send(struct ctxd_transport *t, char *buf, size_t len)
 		free(buf);
 		return -1;
 	}
-	*c = (struct out_chunk){ .buf = buf, .len = len };
+	*c = (struct out_chunk){.buf = buf, .len = len};
 	if (t->tail) {
 		t->tail->next = c;
 	} else {
@@ -444,12 +444,12 @@ int ctxd_transport_flush(struct ctxd_transport *t, int timeout_ms)
 		}
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		long spent = (now.tv_sec - start.tv_sec) * 1000 +
-			     (now.tv_nsec - start.tv_nsec) / 1000000;
+		long spent =
+		    (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
 		if (spent >= timeout_ms) {
 			return -1;
 		}
-		struct pollfd pfd = { .fd = t->out_fd, .events = POLLOUT };
+		struct pollfd pfd = {.fd = t->out_fd, .events = POLLOUT};
 		poll(&pfd, 1, (int)(timeout_ms - spent));
 	}
 }

@@ -32,8 +32,8 @@ struct pending {
 	int id; /* registration id: looked up again at delivery, so removal is safe */
 	char *name;
 	uint32_t mask;
-	struct pending *next;   /* delivery order */
-	struct pending *hnext;  /* chain of the (id, name) bucket */
+	struct pending *next;  /* delivery order */
+	struct pending *hnext; /* chain of the (id, name) bucket */
 };
 
 /* Registrations are indexed twice (by id for removal and delivery, by the backend's
@@ -150,7 +150,7 @@ static void add_pending(struct ctxd_watch *w, int id, const char *name, uint32_t
 		free(p);
 		return; /* out of memory: this change is not reported */
 	}
-	*p = (struct pending){ .id = id, .name = copy, .mask = mask, .hnext = w->pend_hash[i] };
+	*p = (struct pending){.id = id, .name = copy, .mask = mask, .hnext = w->pend_hash[i]};
 	w->pend_hash[i] = p;
 	if (w->pend_tail) {
 		w->pend_tail->next = p;

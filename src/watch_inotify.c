@@ -19,12 +19,12 @@
 
 /* watch.h's bits are inotify's: events pass through unchanged. */
 _Static_assert(CTXD_WATCH_MODIFY == IN_MODIFY && CTXD_WATCH_ATTRIB == IN_ATTRIB &&
-                   CTXD_WATCH_CLOSE_WRITE == IN_CLOSE_WRITE &&
-                   CTXD_WATCH_MOVED_FROM == IN_MOVED_FROM && CTXD_WATCH_MOVED_TO == IN_MOVED_TO &&
-                   CTXD_WATCH_CREATE == IN_CREATE && CTXD_WATCH_DELETE == IN_DELETE &&
-                   CTXD_WATCH_DELETE_SELF == IN_DELETE_SELF &&
-                   CTXD_WATCH_MOVE_SELF == IN_MOVE_SELF && CTXD_WATCH_OVERFLOW == IN_Q_OVERFLOW,
-               "CTXD_WATCH_* must equal inotify's IN_* bits");
+		   CTXD_WATCH_CLOSE_WRITE == IN_CLOSE_WRITE &&
+		   CTXD_WATCH_MOVED_FROM == IN_MOVED_FROM && CTXD_WATCH_MOVED_TO == IN_MOVED_TO &&
+		   CTXD_WATCH_CREATE == IN_CREATE && CTXD_WATCH_DELETE == IN_DELETE &&
+		   CTXD_WATCH_DELETE_SELF == IN_DELETE_SELF &&
+		   CTXD_WATCH_MOVE_SELF == IN_MOVE_SELF && CTXD_WATCH_OVERFLOW == IN_Q_OVERFLOW,
+	       "CTXD_WATCH_* must equal inotify's IN_* bits");
 
 struct ctxd_watch_os {
 	struct ctxd_watch *w;
@@ -52,7 +52,7 @@ static void on_inotify(struct ev_loop *loop, ev_io *io, int revents)
 				any |= ctxd_watch_os_event(os->w, -1, "", IN_Q_OVERFLOW);
 			} else {
 				any |= ctxd_watch_os_event(os->w, ev->wd, ev->len ? ev->name : "",
-				                           ev->mask);
+							   ev->mask);
 			}
 		}
 	}

@@ -231,7 +231,7 @@ fail:;
 /* What changed between two listings of one name; hashes `nw` when it is racy, or when `old`
  * was (to compare content under equal times). */
 static uint32_t entry_change(struct ctxd_watch_os *os, int dfd, const struct entry *old,
-                             struct entry *nw, int64_t now)
+			     struct entry *nw, int64_t now)
 {
 	const struct stat *a = &old->st, *b = &nw->st;
 	bool keep_hash = racy(b, now);
@@ -265,7 +265,7 @@ static uint32_t entry_change(struct ctxd_watch_os *os, int dfd, const struct ent
 /* Remember the change `mask` of `name` in directory `handle`; `st` is the entry after it (or
  * before, for a deletion; NULL for the directory itself). */
 static void add_change(struct ctxd_watch_os *os, int handle, const char *name, uint32_t mask,
-                       const struct stat *st)
+		       const struct stat *st)
 {
 	size_t len = strlen(name);
 	struct change *c = malloc(sizeof(*c) + len + 1);

@@ -14,43 +14,43 @@
 #include <string.h>
 #include <unistd.h>
 
-#define ASSERT(expr)                                                                        \
-	do {                                                                                \
-		if (!(expr)) {                                                              \
-			fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, \
-				#expr);                                                     \
-			abort();                                                            \
-		}                                                                           \
+#define ASSERT(expr)                                                                               \
+	do {                                                                                       \
+		if (!(expr)) {                                                                     \
+			fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__,       \
+				#expr);                                                            \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
-#define ASSERT_EQ(a, b)                                                                     \
-	do {                                                                                \
-		long long a_ = (long long)(a), b_ = (long long)(b);                         \
-		if (a_ != b_) {                                                             \
-			fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__,  \
-				__LINE__, #a, #b, a_, b_);                                  \
-			abort();                                                            \
-		}                                                                           \
+#define ASSERT_EQ(a, b)                                                                            \
+	do {                                                                                       \
+		long long a_ = (long long)(a), b_ = (long long)(b);                                \
+		if (a_ != b_) {                                                                    \
+			fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__,        \
+				__LINE__, #a, #b, a_, b_);                                         \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
-#define ASSERT_STR_EQ(a, b)                                                                 \
-	do {                                                                                \
-		const char *a_ = (a), *b_ = (b);                                            \
-		if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                    \
-			fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__, \
-				__LINE__, #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");  \
-			abort();                                                            \
-		}                                                                           \
+#define ASSERT_STR_EQ(a, b)                                                                        \
+	do {                                                                                       \
+		const char *a_ = (a), *b_ = (b);                                                   \
+		if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                           \
+			fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__,    \
+				__LINE__, #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");         \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
-#define ASSERT_CONTAINS(hay, needle)                                                        \
-	do {                                                                                \
-		const char *h_ = (hay), *n_ = (needle);                                     \
-		if (!h_ || !strstr(h_, n_)) {                                               \
-			fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__,  \
-				__LINE__, h_ ? h_ : "(null)", n_);                          \
-			abort();                                                            \
-		}                                                                           \
+#define ASSERT_CONTAINS(hay, needle)                                                               \
+	do {                                                                                       \
+		const char *h_ = (hay), *n_ = (needle);                                            \
+		if (!h_ || !strstr(h_, n_)) {                                                      \
+			fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__,       \
+				__LINE__, h_ ? h_ : "(null)", n_);                                 \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 /* ---- the runner ---- */
@@ -59,15 +59,15 @@
  * case it came from. RUN(fn) and RUN_ARG(fn, arg) announce the case after the function's
  * name and call it (with `arg`: any type fn takes). */
 void test_case(const char *name);
-#define RUN(fn)                                                                             \
-	do {                                                                                \
-		test_case(#fn);                                                             \
-		fn();                                                                       \
+#define RUN(fn)                                                                                    \
+	do {                                                                                       \
+		test_case(#fn);                                                                    \
+		fn();                                                                              \
 	} while (0)
-#define RUN_ARG(fn, arg)                                                                    \
-	do {                                                                                \
-		test_case(#fn);                                                             \
-		fn(arg);                                                                    \
+#define RUN_ARG(fn, arg)                                                                           \
+	do {                                                                                       \
+		test_case(#fn);                                                                    \
+		fn(arg);                                                                           \
 	} while (0)
 
 /* ---- temporary directories ---- */

@@ -75,29 +75,28 @@ static void test_config_defaults(void)
 
 static void test_config_every_key(void)
 {
-	static const char yaml[] =
-		"roots:\n"
-		"  - /srv/a\n"
-		"  - {path: /srv/b, mode: ro}\n"
-		"  - path: /srv/c\n"
-		"    mode: rw\n"
-		"  - path: \"/srv/d e\"\n"
-		"    read_only: yes\n"
-		"threads: 8\n"
-		"limits:\n"
-		"  frame_bytes: 2MiB\n"
-		"  read_bytes: 64K\n"
-		"  entries: 500\n"
-		"  write_queue_bytes: 1048576\n"
-		"  drain_ms: 0\n"
-		"  page_size: 25\n"
-		"log:\n"
-		"  level: debug\n"
-		"sandbox:\n"
-		"  landlock: off\n"
-		"  read_only: True\n"
-		"tools:\n"
-		"  disabled: [write_file, 'move_file']\n";
+	static const char yaml[] = "roots:\n"
+				   "  - /srv/a\n"
+				   "  - {path: /srv/b, mode: ro}\n"
+				   "  - path: /srv/c\n"
+				   "    mode: rw\n"
+				   "  - path: \"/srv/d e\"\n"
+				   "    read_only: yes\n"
+				   "threads: 8\n"
+				   "limits:\n"
+				   "  frame_bytes: 2MiB\n"
+				   "  read_bytes: 64K\n"
+				   "  entries: 500\n"
+				   "  write_queue_bytes: 1048576\n"
+				   "  drain_ms: 0\n"
+				   "  page_size: 25\n"
+				   "log:\n"
+				   "  level: debug\n"
+				   "sandbox:\n"
+				   "  landlock: off\n"
+				   "  read_only: True\n"
+				   "tools:\n"
+				   "  disabled: [write_file, 'move_file']\n";
 	struct ctxd_config cfg;
 	struct ctxd_error err;
 	ctxd_config_init(&cfg);
@@ -134,15 +133,17 @@ static void test_config_every_key(void)
 
 	/* The other spellings: log_level at the top, threads: auto, every boolean word. */
 	ctxd_config_init(&cfg);
-	ASSERT_EQ(load(&cfg, "threads: 3\nlog_level: error\nsandbox: {landlock: no, read_only: on}\n",
+	ASSERT_EQ(load(&cfg,
+		       "threads: 3\nlog_level: error\nsandbox: {landlock: no, read_only: on}\n",
 		       &err),
 		  0);
 	ASSERT_EQ(cfg.threads, 3);
 	ASSERT_EQ(cfg.log_level, CTXD_LOG_ERROR);
 	ASSERT(!cfg.landlock);
 	ASSERT(cfg.read_only);
-	ASSERT_EQ(load(&cfg, "threads: auto\nlog: {level: 'off'}\n"
-			     "sandbox: {landlock: TRUE, read_only: false}\n",
+	ASSERT_EQ(load(&cfg,
+		       "threads: auto\nlog: {level: 'off'}\n"
+		       "sandbox: {landlock: TRUE, read_only: false}\n",
 		       &err),
 		  0);
 	ASSERT_EQ(cfg.threads, 0);
@@ -153,11 +154,11 @@ static void test_config_every_key(void)
 		const char *name;
 		enum ctxd_log_level level;
 	} levels[] = {
-		{"debug", CTXD_LOG_DEBUG},	   {"info", CTXD_LOG_INFO},
-		{"notice", CTXD_LOG_NOTICE},	   {"warning", CTXD_LOG_WARNING},
-		{"error", CTXD_LOG_ERROR},	   {"critical", CTXD_LOG_CRITICAL},
-		{"alert", CTXD_LOG_ALERT},	   {"emergency", CTXD_LOG_EMERGENCY},
-		{"off", CTXD_LOG_OFF},
+	    {"debug", CTXD_LOG_DEBUG},   {"info", CTXD_LOG_INFO},
+	    {"notice", CTXD_LOG_NOTICE}, {"warning", CTXD_LOG_WARNING},
+	    {"error", CTXD_LOG_ERROR},   {"critical", CTXD_LOG_CRITICAL},
+	    {"alert", CTXD_LOG_ALERT},   {"emergency", CTXD_LOG_EMERGENCY},
+	    {"off", CTXD_LOG_OFF},
 	};
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
 		char y[64];
@@ -165,8 +166,9 @@ static void test_config_every_key(void)
 		ASSERT_EQ(load(&cfg, y, &err), 0);
 		ASSERT_EQ(cfg.log_level, levels[i].level);
 	}
-	ASSERT_EQ(load(&cfg, "threads: 256\nlimits: {entries: 1, page_size: 10000, "
-			     "drain_ms: 600000, frame_bytes: 1K, read_bytes: 1GiB}\n",
+	ASSERT_EQ(load(&cfg,
+		       "threads: 256\nlimits: {entries: 1, page_size: 10000, "
+		       "drain_ms: 600000, frame_bytes: 1K, read_bytes: 1GiB}\n",
 		       &err),
 		  0);
 	ASSERT_EQ(cfg.threads, 256);
@@ -184,23 +186,37 @@ static void test_config_sizes(void)
 		const char *s;
 		size_t v;
 	} good[] = {
-		{"0", 0},
-		{"1", 1},
-		{"1024", 1024},
-		{"1K", 1024},
-		{"1k", 1024},
-		{"3KiB", 3 * 1024},
-		{"3 KiB", 3 * 1024},
-		{"16M", 16 * 1024 * 1024},
-		{"16MiB", 16 * 1024 * 1024},
-		{"16mib", 16 * 1024 * 1024},
-		{"2G", (size_t)2 << 30},
-		{"2GiB", (size_t)2 << 30},
-		{"007", 7},
+	    {"0", 0},
+	    {"1", 1},
+	    {"1024", 1024},
+	    {"1K", 1024},
+	    {"1k", 1024},
+	    {"3KiB", 3 * 1024},
+	    {"3 KiB", 3 * 1024},
+	    {"16M", 16 * 1024 * 1024},
+	    {"16MiB", 16 * 1024 * 1024},
+	    {"16mib", 16 * 1024 * 1024},
+	    {"2G", (size_t)2 << 30},
+	    {"2GiB", (size_t)2 << 30},
+	    {"007", 7},
 	};
 	static const char *const bad[] = {
-		"", " 1", "K", "-1", "+1", "1.5M", "1KB", "1Ki", "1 ", "1T", "0x10", "1e3",
-		"1 K B", "1MiBx", "99999999999999999999999", "18446744073709551615K",
+	    "",
+	    " 1",
+	    "K",
+	    "-1",
+	    "+1",
+	    "1.5M",
+	    "1KB",
+	    "1Ki",
+	    "1 ",
+	    "1T",
+	    "0x10",
+	    "1e3",
+	    "1 K B",
+	    "1MiBx",
+	    "99999999999999999999999",
+	    "18446744073709551615K",
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		size_t v = 12345;
@@ -231,8 +247,9 @@ static void test_config_sizes(void)
 	struct ctxd_config cfg;
 	struct ctxd_error err;
 	ctxd_config_init(&cfg);
-	ASSERT_EQ(load(&cfg, "limits:\n  frame_bytes: \"4 MiB\"\n  read_bytes: 2k\n"
-			     "  write_queue_bytes: 1G\n",
+	ASSERT_EQ(load(&cfg,
+		       "limits:\n  frame_bytes: \"4 MiB\"\n  read_bytes: 2k\n"
+		       "  write_queue_bytes: 1G\n",
 		       &err),
 		  0);
 	ASSERT_EQ(cfg.max_frame_bytes, 4 * 1024 * 1024);
@@ -271,61 +288,71 @@ static void test_config_errors(void)
 	expect_error("threads: 1\nlimits:\n  frame_bytes: 1M\n  foo: 1\n",
 		     "t.yaml:4:3: unknown key 'foo' in limits");
 	expect_error("log:\n  lvl: info\n", "t.yaml:2:3: unknown key 'lvl' in log");
-	expect_error("sandbox: {landlok: true}\n",
-		     "t.yaml:1:11: unknown key 'landlok' in sandbox");
+	expect_error("sandbox: {landlok: true}\n", "t.yaml:1:11: unknown key 'landlok' in sandbox");
 	expect_error("tools: {enabled: [a]}\n", "t.yaml:1:9: unknown key 'enabled' in tools");
 	expect_error("roots:\n  - {path: /a, mod: ro}\n",
 		     "t.yaml:2:16: unknown key 'mod' in roots[0]");
-	expect_error("\"a\\tb\\u00e9\": 1\n", "t.yaml:1:1: unknown key 'a?b?" "?' in the top level");
+	expect_error("\"a\\tb\\u00e9\": 1\n", "t.yaml:1:1: unknown key 'a?b?"
+					      "?' in the top level");
 	expect_error("[a]: 1\n", "t.yaml:1:1: the top level: expected a key name, got a sequence");
-	expect_error("threads: 1\nthreads: 2\n", "t.yaml:2:1: duplicate key 'threads' in the top level");
+	expect_error("threads: 1\nthreads: 2\n",
+		     "t.yaml:2:1: duplicate key 'threads' in the top level");
 
 	/* Wrong types, at the value. */
 	expect_error("limits:\n  read_bytes: [1]\n",
 		     "t.yaml:2:15: limits.read_bytes: expected a size, got a sequence");
-	expect_error("limits:\n  read_bytes:\n", "t.yaml:2:14: limits.read_bytes: expected a size, got null");
+	expect_error("limits:\n  read_bytes:\n",
+		     "t.yaml:2:14: limits.read_bytes: expected a size, got null");
 	expect_error("limits: 5\n", "t.yaml:1:9: limits: expected a mapping, got a string");
-	expect_error("threads: {a: 1}\n", "t.yaml:1:10: threads: expected an integer, got a mapping");
+	expect_error("threads: {a: 1}\n",
+		     "t.yaml:1:10: threads: expected an integer, got a mapping");
 	expect_error("threads: four\n", "t.yaml:1:10: threads: expected an integer, got 'four'");
 	expect_error("threads: -1\n", "t.yaml:1:10: threads: expected an integer, got '-1'");
 	expect_error("roots: /a\n", "t.yaml:1:8: roots: expected a sequence, got a string");
 	expect_error("roots:\n  - [/a]\n",
 		     "t.yaml:2:5: roots[0]: expected a path or a mapping, got a sequence");
-	expect_error("roots:\n  - /a\n  - ~\n", "t.yaml:3:5: roots[1]: expected a path or a mapping, got null");
+	expect_error("roots:\n  - /a\n  - ~\n",
+		     "t.yaml:3:5: roots[1]: expected a path or a mapping, got null");
 	expect_error("roots:\n  - ''\n", "t.yaml:2:5: roots[0]: path must not be empty");
 	expect_error("roots:\n  - {path: /a, mode: rx}\n",
 		     "t.yaml:2:22: roots[0].mode: expected ro or rw, got 'rx'");
-	expect_error("roots:\n  - {path: /a, read_only: 2}\n",
-		     "t.yaml:2:27: roots[0].read_only: expected a boolean (true/false/yes/no/on/off), "
-		     "got '2'");
+	expect_error(
+	    "roots:\n  - {path: /a, read_only: 2}\n",
+	    "t.yaml:2:27: roots[0].read_only: expected a boolean (true/false/yes/no/on/off), "
+	    "got '2'");
 	expect_error("roots:\n  - /a\n  - mode: ro\n", "t.yaml:3:5: roots[1]: missing 'path'");
 	expect_error("roots: [\"/a\\0b\"]\n", "t.yaml:1:9: roots[0]: contains a NUL byte");
-	expect_error("sandbox:\n  landlock: maybe\n",
-		     "t.yaml:2:13: sandbox.landlock: expected a boolean (true/false/yes/no/on/off), "
-		     "got 'maybe'");
+	expect_error(
+	    "sandbox:\n  landlock: maybe\n",
+	    "t.yaml:2:13: sandbox.landlock: expected a boolean (true/false/yes/no/on/off), "
+	    "got 'maybe'");
 	expect_error("log: {level: loud}\n",
 		     "t.yaml:1:14: log.level: unknown log level 'loud' (debug, info, notice, "
 		     "warning, error, critical, alert, emergency or off)");
-	expect_error("log_level: [info]\n", "t.yaml:1:12: log_level: expected a log level, got a sequence");
+	expect_error("log_level: [info]\n",
+		     "t.yaml:1:12: log_level: expected a log level, got a sequence");
 	expect_error("tools:\n  disabled: write_file\n",
 		     "t.yaml:2:13: tools.disabled: expected a sequence, got a string");
 	expect_error("tools:\n  disabled: [a, {b: 1}]\n",
 		     "t.yaml:2:17: tools.disabled[1]: expected a string, got a mapping");
-	expect_error("limits: {frame_bytes: 12 parsecs}\n",
-		     "t.yaml:1:23: limits.frame_bytes: invalid size '12 parsecs' (an integer with an "
-		     "optional K, KiB, M, MiB, G or GiB suffix)");
+	expect_error(
+	    "limits: {frame_bytes: 12 parsecs}\n",
+	    "t.yaml:1:23: limits.frame_bytes: invalid size '12 parsecs' (an integer with an "
+	    "optional K, KiB, M, MiB, G or GiB suffix)");
 
 	/* Out of range, at the value. */
 	expect_error("threads: 257\n", "t.yaml:1:10: threads: 257 is out of range (0..256)");
 	expect_error("threads: 99999999999999999999999\n",
 		     "t.yaml:1:10: threads: 99999999999999999999999 is out of range (0..256)");
-	expect_error("limits: {frame_bytes: 1023}\n",
-		     "t.yaml:1:23: limits.frame_bytes: 1023 is out of range (1024..1073741824 bytes)");
+	expect_error(
+	    "limits: {frame_bytes: 1023}\n",
+	    "t.yaml:1:23: limits.frame_bytes: 1023 is out of range (1024..1073741824 bytes)");
 	{
 		struct ctxd_config mc;
 		struct ctxd_error me;
 		ctxd_config_init(&mc);
-		ASSERT_EQ(load(&mc, "limits: {media_bytes: 64K, call_ms: 0, poll_ms: 10}\n", &me), 0);
+		ASSERT_EQ(load(&mc, "limits: {media_bytes: 64K, call_ms: 0, poll_ms: 10}\n", &me),
+			  0);
 		ASSERT_EQ(mc.max_media_bytes, 64 * 1024);
 		ASSERT_EQ(mc.call_ms, 0);
 		ASSERT_EQ(mc.poll_ms, 10);
@@ -335,31 +362,38 @@ static void test_config_errors(void)
 		     "t.yaml:1:19: limits.poll_ms: 9 is out of range (10..60000)");
 	expect_error("limits: {call_ms: 86400001}\n",
 		     "t.yaml:1:19: limits.call_ms: 86400001 is out of range (0..86400000)");
-	expect_error("limits: {media_bytes: 512}\n",
-		     "t.yaml:1:23: limits.media_bytes: 512 is out of range (1024..1073741824 bytes)");
-	expect_error("limits: {read_bytes: 2GiB}\n",
-		     "t.yaml:1:22: limits.read_bytes: 2GiB is out of range (1024..1073741824 bytes)");
+	expect_error(
+	    "limits: {media_bytes: 512}\n",
+	    "t.yaml:1:23: limits.media_bytes: 512 is out of range (1024..1073741824 bytes)");
+	expect_error(
+	    "limits: {read_bytes: 2GiB}\n",
+	    "t.yaml:1:22: limits.read_bytes: 2GiB is out of range (1024..1073741824 bytes)");
 	expect_error("limits: {write_queue_bytes: 99999999999999999999G}\n",
 		     "t.yaml:1:29: limits.write_queue_bytes: 99999999999999999999G is out of range "
 		     "(1024..1073741824 bytes)");
-	expect_error("limits: {entries: 0}\n", "t.yaml:1:19: limits.entries: 0 is out of range (1..10000000)");
-	expect_error("limits: {page_size: 0}\n", "t.yaml:1:21: limits.page_size: 0 is out of range (1..10000)");
+	expect_error("limits: {entries: 0}\n",
+		     "t.yaml:1:19: limits.entries: 0 is out of range (1..10000000)");
+	expect_error("limits: {page_size: 0}\n",
+		     "t.yaml:1:21: limits.page_size: 0 is out of range (1..10000)");
 	expect_error("limits: {page_size: 10001}\n",
 		     "t.yaml:1:21: limits.page_size: 10001 is out of range (1..10000)");
 	expect_error("limits: {drain_ms: 600001}\n",
 		     "t.yaml:1:20: limits.drain_ms: 600001 is out of range (0..600000)");
 
 	/* Document shape. */
-	expect_error("- threads\n", "t.yaml:1:1: expected a mapping at the top level, got a sequence");
+	expect_error("- threads\n",
+		     "t.yaml:1:1: expected a mapping at the top level, got a sequence");
 	expect_error("threads\n", "t.yaml:1:1: expected a mapping at the top level, got a string");
-	expect_error("threads: 1\n---\nthreads: 2\n", "t.yaml:2:1: only one YAML document is allowed");
+	expect_error("threads: 1\n---\nthreads: 2\n",
+		     "t.yaml:2:1: only one YAML document is allowed");
 
 	/* A long key is cut short in the message. */
 	char big[200];
 	memset(big, 'k', 100);
 	memcpy(big + 100, ": 1\n", 5);
-	expect_error(big, "t.yaml:1:1: unknown key 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...' in "
-			  "the top level");
+	expect_error(
+	    big, "t.yaml:1:1: unknown key 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...' in "
+		 "the top level");
 
 	/* A NULL err is allowed; the name defaults. */
 	struct ctxd_config cfg;
@@ -399,10 +433,11 @@ static void test_config_aliases_refused(void)
 		     "t.yaml:2:19: aliases are not allowed (*r)");
 	expect_error("*a : 1\n", "t.yaml:1:1: aliases are not allowed (*a)");
 	/* The classic billion laughs is refused at its first alias, without expansion. */
-	expect_error("roots: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
-		     "tools:\n  disabled: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
-		     "sandbox: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n",
-		     "t.yaml:3:17: aliases are not allowed (*a)");
+	expect_error(
+	    "roots: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+	    "tools:\n  disabled: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+	    "sandbox: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n",
+	    "t.yaml:3:17: aliases are not allowed (*a)");
 	/* An anchor alone is harmless. */
 	struct ctxd_config cfg;
 	struct ctxd_error err;
@@ -419,7 +454,8 @@ static void test_config_deep_nesting(void)
 	ASSERT(buf != NULL);
 	memcpy(buf, "roots: ", 7);
 	memset(buf + 7, '[', n);
-	expect_error_n(buf, n + 7, "t.yaml:1:9: roots[0]: expected a path or a mapping, got a sequence");
+	expect_error_n(buf, n + 7,
+		       "t.yaml:1:9: roots[0]: expected a path or a mapping, got a sequence");
 	memset(buf, '{', n);
 	expect_error_n(buf, n, "t.yaml:1:2: the top level: expected a key name, got a mapping");
 	memset(buf, '[', n);
@@ -430,7 +466,7 @@ static void test_config_deep_nesting(void)
 static void test_config_empty(void)
 {
 	static const char *const empties[] = {
-		"", "\n", "# only a comment\n", "---\n", "---\n...\n", "~\n", "null", "\xef\xbb\xbf",
+	    "", "\n", "# only a comment\n", "---\n", "---\n...\n", "~\n", "null", "\xef\xbb\xbf",
 	};
 	for (size_t i = 0; i < sizeof(empties) / sizeof(empties[0]); i++) {
 		struct ctxd_config cfg;
@@ -462,8 +498,9 @@ static void test_config_roots_forms(void)
 	struct ctxd_config cfg;
 	struct ctxd_error err;
 	ctxd_config_init(&cfg);
-	ASSERT_EQ(load(&cfg, "roots: [/one, {path: /two, mode: ro}, {path: /three, read_only: no}, "
-			     "{mode: ro, path: /four}]\n",
+	ASSERT_EQ(load(&cfg,
+		       "roots: [/one, {path: /two, mode: ro}, {path: /three, read_only: no}, "
+		       "{mode: ro, path: /four}]\n",
 		       &err),
 		  0);
 	ASSERT_EQ(cfg.n_roots, 4);
@@ -525,8 +562,11 @@ static void test_config_memory_bank(void)
 	ASSERT_EQ(cfg.memory_bank_history, 20);
 	ASSERT_EQ(cfg.memory_bank_stale_days, 7);
 	ASSERT_EQ(cfg.memory_bank_token_budget, 8000);
-	ASSERT_EQ(load(&cfg, "memory_bank:\n  path: docs/bank\n  multi_project: true\n"
-			     "  history: 5\n  stale_days: 30\n  token_budget: 1000\n", &err), 0);
+	ASSERT_EQ(load(&cfg,
+		       "memory_bank:\n  path: docs/bank\n  multi_project: true\n"
+		       "  history: 5\n  stale_days: 30\n  token_budget: 1000\n",
+		       &err),
+		  0);
 	ASSERT_STR_EQ(cfg.memory_bank_path, "docs/bank");
 	ASSERT(cfg.memory_bank_multi_project);
 	ASSERT_EQ(cfg.memory_bank_history, 5);
@@ -552,16 +592,18 @@ static void test_config_memory_bank_sections(void)
 	ctxd_config_init(&cfg);
 	ASSERT_EQ(cfg.n_memory_bank_sections, 0);
 	ASSERT_EQ(cfg.n_memory_bank_variants, 0);
-	ASSERT_EQ(load(&cfg, "memory_bank:\n"
-			     "  sections:\n"
-			     "    activeContext.md: [Current Focus, Blockers]\n"
-			     "    decisions.md:\n"
-			     "      - Decision Log\n"
-			     "    progress.md: []\n"
-			     "    techContext.md:\n"
-			     "  section_variants:\n"
-			     "    Current Focus: [\"現在のフォーカス\", Aktueller Fokus]\n",
-		       &err), 0);
+	ASSERT_EQ(load(&cfg,
+		       "memory_bank:\n"
+		       "  sections:\n"
+		       "    activeContext.md: [Current Focus, Blockers]\n"
+		       "    decisions.md:\n"
+		       "      - Decision Log\n"
+		       "    progress.md: []\n"
+		       "    techContext.md:\n"
+		       "  section_variants:\n"
+		       "    Current Focus: [\"現在のフォーカス\", Aktueller Fokus]\n",
+		       &err),
+		  0);
 	ASSERT_EQ(cfg.n_memory_bank_sections, 4);
 	ASSERT_STR_EQ(cfg.memory_bank_sections[0].key, "activeContext.md");
 	ASSERT_EQ(cfg.memory_bank_sections[0].n, 2);
@@ -609,8 +651,11 @@ static void test_config_skills(void)
 	ASSERT_EQ(cfg.n_skills_dirs, 0);
 	ASSERT(cfg.skills_user_dirs);
 	ASSERT_EQ(cfg.skills_max_dirs, 10000);
-	ASSERT_EQ(load(&cfg, "skills:\n  dirs: [/opt/skills, team/skills]\n  user_dirs: false\n"
-			     "  max_dirs: 50\n", &err), 0);
+	ASSERT_EQ(load(&cfg,
+		       "skills:\n  dirs: [/opt/skills, team/skills]\n  user_dirs: false\n"
+		       "  max_dirs: 50\n",
+		       &err),
+		  0);
 	ASSERT_EQ(cfg.n_skills_dirs, 2);
 	ASSERT_STR_EQ(cfg.skills_dirs[0], "/opt/skills");
 	ASSERT_STR_EQ(cfg.skills_dirs[1], "team/skills");
@@ -628,13 +673,13 @@ static void test_config_skills(void)
 	ASSERT_EQ(cfg.skills_catalogue_bytes, 16384);
 	ctxd_config_finish(&cfg);
 	const char *bad[][2] = {
-		{"skills: {catalogue_bytes: 100}\n", "skills.catalogue_bytes"},
-		{"skills: {catalogue_bytes: lots}\n", "skills.catalogue_bytes"},
-		{"skills: {max_dirs: 0}\n", "skills.max_dirs"},
-		{"skills: {dirs: ['']}\n", "skills.dirs[0]"},
-		{"skills: {dirs: /x}\n", "skills.dirs"},
-		{"skills: {user_dirs: maybe}\n", "skills.user_dirs"},
-		{"skills: {dir: [a]}\n", "unknown key 'dir'"},
+	    {"skills: {catalogue_bytes: 100}\n", "skills.catalogue_bytes"},
+	    {"skills: {catalogue_bytes: lots}\n", "skills.catalogue_bytes"},
+	    {"skills: {max_dirs: 0}\n", "skills.max_dirs"},
+	    {"skills: {dirs: ['']}\n", "skills.dirs[0]"},
+	    {"skills: {dirs: /x}\n", "skills.dirs"},
+	    {"skills: {user_dirs: maybe}\n", "skills.user_dirs"},
+	    {"skills: {dir: [a]}\n", "unknown key 'dir'"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ctxd_config_init(&cfg);
@@ -706,8 +751,9 @@ static void test_config_toolsets(void)
 	ASSERT_EQ(bits, CTXD_TOOLSET_SKILLS | CTXD_TOOLSET_MEMORY);
 	ASSERT_EQ(ctxd_config_parse_toolsets("files,skills,memory,files", &bits), 0);
 	ASSERT_EQ(bits, CTXD_TOOLSET_ALL);
-	static const char *const bad[] = {"", ",", "files,", ",files", "files,,skills", "file",
-					  "files skills", "FILES", "memory_bank"};
+	static const char *const bad[] = {
+	    "",      ",",          "files,", ",files", "files,,skills", "file", "files skills",
+	    "FILES", "memory_bank"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		bits = 99;
 		ASSERT_EQ(ctxd_config_parse_toolsets(bad[i], &bits), -1);
@@ -726,16 +772,16 @@ static void test_config_merge_order(void)
 	struct ctxd_error err;
 	ctxd_config_init(&cfg);
 	/* defaults, then a first buffer, then a second that sets only some keys */
-	ASSERT_EQ(load(&cfg, "threads: 4\nlimits: {page_size: 10, entries: 20}\nlog_level: info\n",
-		       &err),
-		  0);
+	ASSERT_EQ(
+	    load(&cfg, "threads: 4\nlimits: {page_size: 10, entries: 20}\nlog_level: info\n", &err),
+	    0);
 	ASSERT_EQ(load(&cfg, "limits: {page_size: 30}\nsandbox: {read_only: yes}\n", &err), 0);
-	ASSERT_EQ(cfg.threads, 4);       /* from the first */
-	ASSERT_EQ(cfg.max_entries, 20);  /* from the first: limits merges key by key */
-	ASSERT_EQ(cfg.page_size, 30);    /* the second wins */
+	ASSERT_EQ(cfg.threads, 4);      /* from the first */
+	ASSERT_EQ(cfg.max_entries, 20); /* from the first: limits merges key by key */
+	ASSERT_EQ(cfg.page_size, 30);   /* the second wins */
 	ASSERT_EQ(cfg.log_level, CTXD_LOG_INFO);
 	ASSERT(cfg.read_only);
-	ASSERT(cfg.landlock);            /* still the default */
+	ASSERT(cfg.landlock); /* still the default */
 	ASSERT_EQ(cfg.max_read_bytes, 256 * 1024);
 	/* a failed load keeps what came before the error */
 	ASSERT_EQ(load(&cfg, "threads: 5\nlimits: {page_size: 0}\n", &err), -1);
@@ -865,12 +911,30 @@ static void test_config_example_file(void)
 	fclose(f);
 	text[n] = '\0';
 	static const char *const keys[] = {
-		"\nroots:",	     "\nthreads:",	     "\nlimits:",    "  frame_bytes:",
-		"  read_bytes:",     "  entries:",	     "  write_queue_bytes:", "  drain_ms:",
-		"  page_size:",	     "  media_bytes:",	     "\nlog:",		     "  level:",     "log_level",
-		"\nsandbox:",	     "  landlock:",	     "  read_only:", "\ntools:",
-		"  disabled:",	     "mode: ro",	     "  toolsets:",	     "  call_ms:",
-		"  copy_bytes:",     "  hardlinks:",	     "  poll_ms:",
+	    "\nroots:",
+	    "\nthreads:",
+	    "\nlimits:",
+	    "  frame_bytes:",
+	    "  read_bytes:",
+	    "  entries:",
+	    "  write_queue_bytes:",
+	    "  drain_ms:",
+	    "  page_size:",
+	    "  media_bytes:",
+	    "\nlog:",
+	    "  level:",
+	    "log_level",
+	    "\nsandbox:",
+	    "  landlock:",
+	    "  read_only:",
+	    "\ntools:",
+	    "  disabled:",
+	    "mode: ro",
+	    "  toolsets:",
+	    "  call_ms:",
+	    "  copy_bytes:",
+	    "  hardlinks:",
+	    "  poll_ms:",
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		ASSERT_CONTAINS(text, keys[i]);
@@ -883,14 +947,15 @@ static void test_config_example_file(void)
 static void test_config_mutations(void)
 {
 	static const char *const seeds[] = {
-		"roots:\n  - /a\n  - {path: /b, mode: ro}\nthreads: 4\nlimits:\n  frame_bytes: 16MiB\n"
-		"  read_bytes: 256KiB\n  entries: 10\n  write_queue_bytes: 8M\n  drain_ms: 5\n"
-		"  page_size: 9\nlog: {level: info}\nsandbox: {landlock: on, read_only: no}\n"
-		"tools: {disabled: [a, b]}\n",
-		"a: &x [1, *x, \"\\u0000\", !!binary aGk=, ? {a: b} : c]\n--- |\n  x\n...\n%TAG ! t\n",
-		"roots: [{path: \"/\\x41\\u263A\", read_only: y}, '/q''x', >\n  folded\n]\n",
+	    "roots:\n  - /a\n  - {path: /b, mode: ro}\nthreads: 4\nlimits:\n  frame_bytes: 16MiB\n"
+	    "  read_bytes: 256KiB\n  entries: 10\n  write_queue_bytes: 8M\n  drain_ms: 5\n"
+	    "  page_size: 9\nlog: {level: info}\nsandbox: {landlock: on, read_only: no}\n"
+	    "tools: {disabled: [a, b]}\n",
+	    "a: &x [1, *x, \"\\u0000\", !!binary aGk=, ? {a: b} : c]\n--- |\n  x\n...\n%TAG ! t\n",
+	    "roots: [{path: \"/\\x41\\u263A\", read_only: y}, '/q''x', >\n  folded\n]\n",
 	};
-	static const char alphabet[] = "-:[]{},&*!|>'\"#%@`?~ \t\n\r\\\0\xef\xbb\xbf\xff\x80" "az09K";
+	static const char alphabet[] = "-:[]{},&*!|>'\"#%@`?~ \t\n\r\\\0\xef\xbb\xbf\xff\x80"
+				       "az09K";
 	uint32_t rnd = 12345;
 	char buf[512];
 	for (int iter = 0; iter < 30000; iter++) {

@@ -130,7 +130,7 @@ static json_t *rd(const char *rel, const char *extra)
 }
 
 static void expect_read(const char *rel, const char *extra, const char *content, long long total,
-                        long long start, long long end)
+			long long start, long long end)
 {
 	json_t *r = rd(rel, extra);
 	if (is_error(r)) {
@@ -421,16 +421,16 @@ static void test_fs_list_directory(void)
 	const char *order[] = {".dot", "a.txt", "b.txt", "c_dir", "d_link"};
 	for (size_t i = 0; i < 5; i++) {
 		ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(ents, i), "name")),
-		              order[i]);
+			      order[i]);
 	}
 	ASSERT_STR_EQ(json_string_value(json_object_get(entry_named(ents, "c_dir"), "type")),
-	              "directory");
+		      "directory");
 	ASSERT_STR_EQ(json_string_value(json_object_get(entry_named(ents, "a.txt"), "type")),
-	              "file");
+		      "file");
 	ASSERT_STR_EQ(json_string_value(json_object_get(entry_named(ents, "d_link"), "type")),
-	              "symlink");
+		      "symlink");
 	ASSERT_STR_EQ(text(r), "[DIR] .dot\n[FILE] a.txt\n[FILE] b.txt\n[DIR] c_dir\n"
-	                       "[LINK] d_link");
+			       "[LINK] d_link");
 	ASSERT(!flag(r, "truncated"));
 	json_decref(r);
 
@@ -533,13 +533,13 @@ static void test_fs_get_file_info(void)
 
 /* search_files under root/s; `expect` is the sorted list of relative matches. */
 static void expect_search(const char *pattern, const char *excludes, const char *const *expect,
-                          size_t n)
+			  size_t n)
 {
 	json_t *r;
 	if (excludes) {
 		r = call("search_files",
-		         "{\"path\":\"%s/s\",\"pattern\":\"%s\",\"excludePatterns\":%s}", root,
-		         pattern, excludes);
+			 "{\"path\":\"%s/s\",\"pattern\":\"%s\",\"excludePatterns\":%s}", root,
+			 pattern, excludes);
 	} else {
 		r = call("search_files", "{\"path\":\"%s/s\",\"pattern\":\"%s\"}", root, pattern);
 	}
@@ -585,7 +585,7 @@ static void test_fs_search_files(void)
 	const char *top[] = {"a.txt"};
 	expect_search("*.txt", NULL, top, 1);
 	const char *all[] = {".hidden/e.txt", "a.txt", "node_modules/f.txt", "sub/c.txt",
-	                     "sub/deep/d.txt"};
+			     "sub/deep/d.txt"};
 	expect_search("**/*.txt", NULL, all, 5);
 	const char *subs[] = {"sub", "sub/c.txt", "sub/deep", "sub/deep/d.txt"};
 	expect_search("sub/**", NULL, subs, 4);
@@ -624,9 +624,9 @@ static void test_fs_search_files(void)
 	cfg.max_entries = 10000;
 
 	expect_error(call("search_files", "{\"path\":\"%s/s\",\"pattern\":\"\"}", root),
-	             "'pattern'");
+		     "'pattern'");
 	expect_error(call("search_files", "{\"path\":\"%s/s/a.txt\",\"pattern\":\"*\"}", root),
-	             "not a directory");
+		     "not a directory");
 	expect_error(call("search_files", "{\"path\":\"/etc\",\"pattern\":\"*\"}"), "/etc");
 }
 
@@ -636,7 +636,7 @@ struct counting_progress {
 };
 
 static void count_report(struct ctxd_progress *p, double progress, double total,
-                         const char *message)
+			 const char *message)
 {
 	(void)progress;
 	(void)total;
@@ -666,7 +666,7 @@ static void test_fs_search_big_tree(void)
 	json_t *m = json_object_get(sc(r), "matches");
 	for (size_t i = 1; i < json_array_size(m); i++) {
 		ASSERT(strcmp(json_string_value(json_array_get(m, i - 1)),
-		              json_string_value(json_array_get(m, i))) < 0);
+			      json_string_value(json_array_get(m, i))) < 0);
 	}
 	json_decref(r);
 	r = call("search_files", "{\"path\":\"%s/t\",\"pattern\":\"d07/f1?.h\"}", root);
@@ -691,7 +691,7 @@ static void test_fs_search_deep(void)
 	char want[2 * CTXD_PATH_MAX];
 	snprintf(want, sizeof(want), "%s/%s", root, rel);
 	ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(sc(r), "matches"), 0)),
-	              want);
+		      want);
 	json_decref(r);
 	r = call("search_files", "{\"path\":\"%s/deep\",\"pattern\":\"**\"}", root);
 	ASSERT_EQ(num(r, "count"), 81);
@@ -738,7 +738,7 @@ static void test_fs_walk_api(void)
 	struct ctxd_fs_walk_stats st;
 	ASSERT_EQ(ctxd_fs_walk(dfd, &o, &st), 0);
 	ASSERT_STR_EQ(w.seen,
-	              ".hidden/ .hidden/e.txt a.txt b.md linkdir sub/ sub/c.txt sub/deep/ ");
+		      ".hidden/ .hidden/e.txt a.txt b.md linkdir sub/ sub/c.txt sub/deep/ ");
 	ASSERT_EQ(st.entries, 9);
 	ASSERT_EQ(st.dirs, 3);
 
@@ -763,7 +763,7 @@ static void test_fs_cancel(void)
 	atomic_store(&job.cancel, true);
 	ctx.job = &job;
 	expect_error(call("search_files", "{\"path\":\"%s/s\",\"pattern\":\"**\"}", root),
-	             "cancelled");
+		     "cancelled");
 	expect_error(rd("abc.txt", ""), "cancelled");
 	ctx.job = NULL;
 }
@@ -797,8 +797,8 @@ static void test_fs_table(void)
 		}
 		json_error_t je;
 		json_t *in = json_loads(t->input_schema, 0, &je);
-		json_t *out = t->output_schema ? json_loads(t->output_schema, 0, &je)
-					       : json_object();
+		json_t *out =
+		    t->output_schema ? json_loads(t->output_schema, 0, &je) : json_object();
 		ASSERT(in && out);
 		ASSERT(json_is_false(json_object_get(in, "additionalProperties")));
 		json_decref(in);

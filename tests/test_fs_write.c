@@ -127,16 +127,16 @@ static void test_write_file(void)
 	json_t *r = call("write_file", "{\"path\":\"w.txt\",\"content\":\"two\\n\"}");
 	char sha[CTXD_SHA256_HEX_LEN + 1];
 	ctxd_sha256_hex("two\n", 4, sha);
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(r, "structuredContent"),
-							"sha256")),
-		      sha);
+	ASSERT_STR_EQ(
+	    json_string_value(json_object_get(json_object_get(r, "structuredContent"), "sha256")),
+	    sha);
 	ok(r);
 	struct stat st;
 	ASSERT_EQ(stat(p, &st), 0);
 	ASSERT_EQ(st.st_mode & 0777, 0600);
 	/* expectedSha256: matching passes, stale refused, missing file refused */
-	ok(call("write_file", "{\"path\":\"w.txt\",\"content\":\"three\\n\",\"expectedSha256\":\"%s\"}",
-		sha));
+	ok(call("write_file",
+		"{\"path\":\"w.txt\",\"content\":\"three\\n\",\"expectedSha256\":\"%s\"}", sha));
 	err_has(call("write_file",
 		     "{\"path\":\"w.txt\",\"content\":\"four\\n\",\"expectedSha256\":\"%s\"}", sha),
 		"changed since it was read");
@@ -173,9 +173,10 @@ static void test_write_file(void)
 static void test_edit_file(void)
 {
 	put(root, "e.txt", "alpha\nbeta\ngamma\nbeta\n");
-	json_t *r = call("edit_file",
-			 "{\"path\":\"e.txt\",\"edits\":[{\"oldText\":\"alpha\",\"newText\":\"ALPHA\"}"
-			 ",{\"oldText\":\"gamma\\n\",\"newText\":\"\"}]}");
+	json_t *r =
+	    call("edit_file",
+		 "{\"path\":\"e.txt\",\"edits\":[{\"oldText\":\"alpha\",\"newText\":\"ALPHA\"}"
+		 ",{\"oldText\":\"gamma\\n\",\"newText\":\"\"}]}");
 	ASSERT(!is_error(r));
 	ASSERT_CONTAINS(text(r), "@@ -1,4 +1,3 @@\n-alpha\n+ALPHA\n beta\n-gamma\n beta\n");
 	json_decref(r);
@@ -194,16 +195,18 @@ static void test_edit_file(void)
 				  "\"newText\":\"x\"}]}"),
 		"closest line is 1: \"ALPHA\"");
 	/* dry run writes nothing */
-	r = call("edit_file", "{\"path\":\"e.txt\",\"dryRun\":true,\"edits\":[{\"oldText\":\"ALPHA\","
-			      "\"newText\":\"Z\"}]}");
+	r = call("edit_file",
+		 "{\"path\":\"e.txt\",\"dryRun\":true,\"edits\":[{\"oldText\":\"ALPHA\","
+		 "\"newText\":\"Z\"}]}");
 	ASSERT_CONTAINS(text(r), "+Z");
 	ASSERT_CONTAINS(text(r), "dry run");
 	json_decref(r);
 	ASSERT_STR_EQ(slurp(root, "e.txt"), "ALPHA\nB\nB\n");
 	/* whitespace-tolerant fallback keeps the file's indentation */
 	put(root, "py.txt", "def f():\n    if x:\n        return 1\n    return 2\n");
-	ok(call("edit_file", "{\"path\":\"py.txt\",\"edits\":[{\"oldText\":\"if x:\\n    return 1\","
-			     "\"newText\":\"if y:\\n    return 3\"}]}"));
+	ok(call("edit_file",
+		"{\"path\":\"py.txt\",\"edits\":[{\"oldText\":\"if x:\\n    return 1\","
+		"\"newText\":\"if y:\\n    return 3\"}]}"));
 	ASSERT_STR_EQ(slurp(root, "py.txt"),
 		      "def f():\n    if y:\n        return 3\n    return 2\n");
 	/* CRLF and BOM kept */
@@ -213,24 +216,29 @@ static void test_edit_file(void)
 	ASSERT_STR_EQ(slurp(root, "crlf.txt"), "\xEF\xBB\xBFone\r\n2\r\n3\r\n");
 	/* no final newline: diff marks it */
 	put(root, "nonl.txt", "a\nb");
-	r = call("edit_file", "{\"path\":\"nonl.txt\",\"edits\":[{\"oldText\":\"b\",\"newText\":\"c\"}]}");
-	ASSERT_CONTAINS(text(r), "-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n");
+	r = call("edit_file",
+		 "{\"path\":\"nonl.txt\",\"edits\":[{\"oldText\":\"b\",\"newText\":\"c\"}]}");
+	ASSERT_CONTAINS(text(r),
+			"-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n");
 	json_decref(r);
 	/* expectedSha256 */
 	char sha[CTXD_SHA256_HEX_LEN + 1];
 	ctxd_sha256_hex("a\nc", 3, sha);
-	ok(call("edit_file", "{\"path\":\"nonl.txt\",\"expectedSha256\":\"%s\",\"edits\":[{"
-			     "\"oldText\":\"a\",\"newText\":\"A\"}]}",
+	ok(call("edit_file",
+		"{\"path\":\"nonl.txt\",\"expectedSha256\":\"%s\",\"edits\":[{"
+		"\"oldText\":\"a\",\"newText\":\"A\"}]}",
 		sha));
-	err_has(call("edit_file", "{\"path\":\"nonl.txt\",\"expectedSha256\":\"%s\",\"edits\":[{"
-				  "\"oldText\":\"A\",\"newText\":\"a\"}]}",
+	err_has(call("edit_file",
+		     "{\"path\":\"nonl.txt\",\"expectedSha256\":\"%s\",\"edits\":[{"
+		     "\"oldText\":\"A\",\"newText\":\"a\"}]}",
 		     sha),
 		"changed since it was read");
 	err_has(call("edit_file", "{\"path\":\"missing.txt\",\"edits\":[{\"oldText\":\"a\","
 				  "\"newText\":\"b\"}]}"),
 		"does not exist");
-	err_has(call("edit_file", "{\"path\":\"%s/f\",\"edits\":[{\"oldText\":\"a\","
-				  "\"newText\":\"b\"}]}",
+	err_has(call("edit_file",
+		     "{\"path\":\"%s/f\",\"edits\":[{\"oldText\":\"a\","
+		     "\"newText\":\"b\"}]}",
 		     ro),
 		"read-only");
 	/* a large file with edits far apart: a small diff */
@@ -262,9 +270,11 @@ static void test_other_writers(void)
 	err_has(call("copy_file", "{\"source\":\"ap.txt\",\"destination\":\"cp.txt\"}"),
 		"already exists");
 	put(root, "ap.txt", "c\n");
-	ok(call("copy_file", "{\"source\":\"ap.txt\",\"destination\":\"cp.txt\",\"overwrite\":true}"));
+	ok(call("copy_file",
+		"{\"source\":\"ap.txt\",\"destination\":\"cp.txt\",\"overwrite\":true}"));
 	ASSERT_STR_EQ(slurp(root, "cp.txt"), "c\n");
-	err_has(call("copy_file", "{\"source\":\"d\",\"destination\":\"d2\"}"), "not a regular file");
+	err_has(call("copy_file", "{\"source\":\"d\",\"destination\":\"d2\"}"),
+		"not a regular file");
 	err_has(call("copy_file", "{\"source\":\"ap.txt\",\"destination\":\"%s/c\"}", ro),
 		"read-only");
 	/* move */
@@ -351,7 +361,7 @@ static void test_edit_ws_scale(void)
 	/* a near miss at every start line: no match, nothing written */
 	o.p[o.len - 1] = 'q';
 	json_t *r = call_new("edit_file", json_pack("{s:s, s:[{s:s, s:s}]}", "path", path, "edits",
-						   "oldText", o.p, "newText", "z"));
+						    "oldText", o.p, "newText", "z"));
 	ASSERT(is_error(r));
 	ASSERT_CONTAINS(text(r), "matches 0 times");
 	json_decref(r);
@@ -397,9 +407,10 @@ static void test_edit_ws_replace_all(void)
 	}
 	ASSERT(!f.oom && !want.oom);
 	put(root, "many.txt", f.p);
-	json_t *r = call("edit_file", "{\"path\":\"many.txt\",\"edits\":[{\"oldText\":\"if ready:\\n"
-				      "    go()\",\"newText\":\"if done:\\n    stop()\","
-				      "\"replaceAll\":true}]}");
+	json_t *r =
+	    call("edit_file", "{\"path\":\"many.txt\",\"edits\":[{\"oldText\":\"if ready:\\n"
+			      "    go()\",\"newText\":\"if done:\\n    stop()\","
+			      "\"replaceAll\":true}]}");
 	ok(r);
 	size_t len;
 	char *got = read_whole(root, "many.txt", &len);
@@ -598,35 +609,36 @@ static void test_escapes(void)
 	}
 	char targets[16][8192];
 	size_t nt = 0;
-	snprintf(targets[nt++], 8192, "%s/secret.txt", out);               /* absolute outside */
-	snprintf(targets[nt++], 8192, "%s/new.txt", out);                  /* absolute outside */
-	snprintf(targets[nt++], 8192, "%s/../root-evil/new.txt", root);    /* '..' leaving */
-	snprintf(targets[nt++], 8192, "../root-evil/new.txt");             /* relative '..' */
-	snprintf(targets[nt++], 8192, "%s-evil/secret.txt", root);         /* sibling prefix */
-	snprintf(targets[nt++], 8192, "%s/esc_file", root);                /* link to outside file */
-	snprintf(targets[nt++], 8192, "%s/esc_dangling", root);            /* dangling link out */
-	snprintf(targets[nt++], 8192, "%s/esc_dir/new.txt", root);         /* dir link out */
-	snprintf(targets[nt++], 8192, "%s/esc_dir/secret.txt", root);      /* dir link out */
-	snprintf(targets[nt++], 8192, "esc_rel");                          /* relative link out */
-	snprintf(targets[nt++], 8192, "%s/esc_dir/sub/deeper", root);      /* mkdir -p out */
-	snprintf(targets[nt++], 8192, "ok\\u0000/../../root-evil/x");       /* NUL byte */
-	int longn = snprintf(targets[nt++], 8192, "%s/%s", root, longp);   /* over-long */
+	snprintf(targets[nt++], 8192, "%s/secret.txt", out);             /* absolute outside */
+	snprintf(targets[nt++], 8192, "%s/new.txt", out);                /* absolute outside */
+	snprintf(targets[nt++], 8192, "%s/../root-evil/new.txt", root);  /* '..' leaving */
+	snprintf(targets[nt++], 8192, "../root-evil/new.txt");           /* relative '..' */
+	snprintf(targets[nt++], 8192, "%s-evil/secret.txt", root);       /* sibling prefix */
+	snprintf(targets[nt++], 8192, "%s/esc_file", root);              /* link to outside file */
+	snprintf(targets[nt++], 8192, "%s/esc_dangling", root);          /* dangling link out */
+	snprintf(targets[nt++], 8192, "%s/esc_dir/new.txt", root);       /* dir link out */
+	snprintf(targets[nt++], 8192, "%s/esc_dir/secret.txt", root);    /* dir link out */
+	snprintf(targets[nt++], 8192, "esc_rel");                        /* relative link out */
+	snprintf(targets[nt++], 8192, "%s/esc_dir/sub/deeper", root);    /* mkdir -p out */
+	snprintf(targets[nt++], 8192, "ok\\u0000/../../root-evil/x");    /* NUL byte */
+	int longn = snprintf(targets[nt++], 8192, "%s/%s", root, longp); /* over-long */
 	ASSERT(longn > 0 && longn < 8192);
 	put(root, "src.txt", "payload\n");
 	for (size_t i = 0; i < nt; i++) {
 		const char *t = targets[i];
 		/* tools acting on the link itself may legitimately remove or move a link;
 		 * everything else must be refused */
-		bool link_itself = strstr(t, "esc_file") || strstr(t, "esc_dangling") ||
-				   strcmp(t, "esc_rel") == 0;
+		bool link_itself =
+		    strstr(t, "esc_file") || strstr(t, "esc_dangling") || strcmp(t, "esc_rel") == 0;
 		json_t *r;
 		make_links();
 		r = call("write_file", "{\"path\":\"%s\",\"content\":\"pwned\\n\"}", t);
 		ASSERT(is_error(r));
 		json_decref(r);
 		outside_intact();
-		r = call("edit_file", "{\"path\":\"%s\",\"edits\":[{\"oldText\":\"secret\","
-				      "\"newText\":\"pwned\"}]}",
+		r = call("edit_file",
+			 "{\"path\":\"%s\",\"edits\":[{\"oldText\":\"secret\","
+			 "\"newText\":\"pwned\"}]}",
 			 t);
 		ASSERT(is_error(r));
 		json_decref(r);
@@ -635,13 +647,14 @@ static void test_escapes(void)
 		ASSERT(is_error(r));
 		json_decref(r);
 		outside_intact();
-		r = call("copy_file", "{\"source\":\"src.txt\",\"destination\":\"%s\",\"overwrite\":true}",
-			 t);
+		r = call("copy_file",
+			 "{\"source\":\"src.txt\",\"destination\":\"%s\",\"overwrite\":true}", t);
 		ASSERT(is_error(r));
 		json_decref(r);
 		outside_intact();
 		if (!strstr(t, "secret.txt") || strstr(t, "esc_dir")) {
-			r = call("copy_file", "{\"source\":\"%s\",\"destination\":\"copied.txt\"}", t);
+			r = call("copy_file", "{\"source\":\"%s\",\"destination\":\"copied.txt\"}",
+				 t);
 			ASSERT(is_error(r));
 			json_decref(r);
 			ASSERT(!exists(root, "copied.txt"));

@@ -303,8 +303,8 @@ static void test_hashes(void)
 	ctxd_sha256_hex("", 0, hex);
 	ASSERT_STR_EQ(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-	static const char *const coded[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
-					    "Zm9vYmFy"};
+	static const char *const coded[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+					    "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
 	for (size_t i = 0; i < 7; i++) {
 		size_t n = 99;
 		char *e = ctxd_base64_encode(plain[i], strlen(plain[i]), &n);
@@ -319,8 +319,8 @@ static void test_hashes(void)
 	}
 	char out[16];
 	size_t m;
-	ASSERT_EQ(ctxd_base64_decode("Zm9", 3, out, &m), -1);    /* not padded */
-	ASSERT_EQ(ctxd_base64_decode("Zm9v!", 5, out, &m), -1);  /* not base64 */
+	ASSERT_EQ(ctxd_base64_decode("Zm9", 3, out, &m), -1);      /* not padded */
+	ASSERT_EQ(ctxd_base64_decode("Zm9v!", 5, out, &m), -1);    /* not base64 */
 	ASSERT_EQ(ctxd_base64_decode("Zg==Zg==", 8, out, &m), -1); /* data after padding */
 }
 

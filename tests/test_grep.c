@@ -152,8 +152,9 @@ static void test_grep_basic(void)
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "binarySkipped")), 1);
 	json_decref(r);
 	/* case-insensitive, include with braces, literal, exclude */
-	r = call("grep", "{\"path\":\"%s/g\",\"pattern\":\"foo\",\"caseInsensitive\":true,"
-			 "\"include\":\"*.{h,x}\"}",
+	r = call("grep",
+		 "{\"path\":\"%s/g\",\"pattern\":\"foo\",\"caseInsensitive\":true,"
+		 "\"include\":\"*.{h,x}\"}",
 		 root);
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "count")), 2);
 	json_decref(r);
@@ -225,8 +226,9 @@ static void test_gitignore(void)
 	r = call("search_files", "{\"path\":\"%s/repo\",\"pattern\":\"**/*.{c,tmp,log}\"}", root);
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "count")), 2); /* keep.log, main.c */
 	json_decref(r);
-	r = call("search_files", "{\"path\":\"%s/repo\",\"pattern\":\"**/*.c\",\"maxDepth\":1,"
-				 "\"respectGitignore\":false}",
+	r = call("search_files",
+		 "{\"path\":\"%s/repo\",\"pattern\":\"**/*.c\",\"maxDepth\":1,"
+		 "\"respectGitignore\":false}",
 		 root);
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "count")), 0);
 	json_decref(r);
@@ -366,8 +368,8 @@ static void test_tree_sizes(void)
 			 "\"file\"}]}]");
 	free(j);
 	json_decref(r);
-	r = call("directory_tree", "{\"path\":\"%s/g\",\"maxDepth\":1,\"excludePatterns\":[\"*.h\"]}",
-		 root);
+	r = call("directory_tree",
+		 "{\"path\":\"%s/g\",\"maxDepth\":1,\"excludePatterns\":[\"*.h\"]}", root);
 	ASSERT_STR_EQ(text(r), "a.c\nbin.dat\nsub/\n");
 	j = tree_json(r);
 	ASSERT_STR_EQ(j, "[{\"name\":\"a.c\",\"type\":\"file\"},{\"name\":\"bin.dat\",\"type\":"
@@ -491,7 +493,6 @@ static void expect_refused(json_t *r, const char *needle)
 	json_decref(r);
 }
 
-
 /* True when structuredContent.truncatedReasons holds `why`. */
 static bool reason(json_t *r, const char *why)
 {
@@ -583,18 +584,18 @@ static void test_glob_deep_pattern(void)
 	snprintf(dir, sizeof(dir), "%s/deep5", root);
 	char *pat = repeat("**/", 1300, "x");
 	json_t *r = call_json("directory_tree",
-	                      json_pack("{s:s, s:[s]}", "path", dir, "excludePatterns", pat));
+			      json_pack("{s:s, s:[s]}", "path", dir, "excludePatterns", pat));
 	ASSERT(!is_error(r));
 	ASSERT_EQ(num(r, "entries"), 11); /* 5 directories and 6 y */
 	json_decref(r);
 	r = call_json("search_files", json_pack("{s:s, s:s, s:[s]}", "path", dir, "pattern", "**",
-	                                        "excludePatterns", pat));
+						"excludePatterns", pat));
 	ASSERT(!is_error(r));
 	ASSERT_EQ(num(r, "count"), 11);
 	json_decref(r);
 	char *big = repeat("**/", 3000, "x");
 	r = call_json("directory_tree",
-	              json_pack("{s:s, s:[s]}", "path", dir, "excludePatterns", big));
+		      json_pack("{s:s, s:[s]}", "path", dir, "excludePatterns", big));
 	expect_refused(r, "excludePatterns[0]' is longer than 4096 bytes");
 	r = call_json(
 	    "grep", json_pack("{s:s, s:s, s:s}", "path", dir, "pattern", "needle", "exclude", big));
@@ -651,7 +652,7 @@ static void test_brace_bound(void)
 	json_t *r = call_json("search_files", json_pack("{s:s, s:s}", "path", root, "pattern", b));
 	expect_refused(r, "longer than 4096 bytes");
 	r = call_json("grep",
-	              json_pack("{s:s, s:s, s:s}", "path", root, "pattern", "x", "include", b));
+		      json_pack("{s:s, s:s, s:s}", "path", root, "pattern", "x", "include", b));
 	expect_refused(r, "'include' is longer than 4096 bytes");
 	free(b);
 	char *close_all = repeat("}", 1000, "");
@@ -676,9 +677,9 @@ static void test_grep_within_lines(void)
 	put("wl/a.c", "static int\nfoo_init(void)\nstatic int bar_init(void)\nstatic\n");
 	put("wl/b.txt", "abc\nbar\nfoo\nfoo x\n");
 	json_t *r = call("grep",
-	                 "{\"path\":\"%s/wl\",\"pattern\":\"\\\\bstatic\\\\s+int\\\\s+"
-	                 "\\\\w+_init\\\\(\"}",
-	                 root);
+			 "{\"path\":\"%s/wl\",\"pattern\":\"\\\\bstatic\\\\s+int\\\\s+"
+			 "\\\\w+_init\\\\(\"}",
+			 root);
 	ASSERT_EQ(num(r, "count"), 1);
 	json_t *m = nth_match(r, 0, NULL);
 	ASSERT_EQ(json_integer_value(json_object_get(m, "line")), 3);
@@ -738,7 +739,7 @@ static void test_grep_regex_limit(void)
 	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(at, 7), "line")), 9);
 	ASSERT(json_is_true(json_object_get(json_array_get(at, 7), "restOfFile")));
 	ASSERT_CONTAINS(json_string_value(json_object_get(json_array_get(at, 8), "path")),
-	                "cat/b.txt");
+			"cat/b.txt");
 	ASSERT_CONTAINS(text(r), "9 lines were not searched");
 	ASSERT_CONTAINS(text(r), "cat/a.txt:9 (and every line after it)");
 	json_decref(r);
@@ -751,7 +752,7 @@ struct cancel_progress {
 };
 
 static void cancel_on_report(struct ctxd_progress *p, double progress, double total,
-                             const char *message)
+			     const char *message)
 {
 	(void)progress;
 	(void)total;
@@ -766,8 +767,8 @@ static void cancel_on_report(struct ctxd_progress *p, double progress, double to
 static void test_grep_cancel_in_file(void)
 {
 	char *big = repeat("needle and a line of ninety-nine bytes of text, to fill three "
-	                   "mebibytes of one file quickly....\n",
-	                   32 * 1024, "");
+			   "mebibytes of one file quickly....\n",
+			   32 * 1024, "");
 	putn("big.txt", big, strlen(big));
 	free(big);
 	struct ctxd_job job;
@@ -776,9 +777,9 @@ static void test_grep_cancel_in_file(void)
 	ctx.job = &job;
 	ctx.progress = &cp.base;
 	json_t *r = call("grep",
-	                 "{\"path\":\"%s/big.txt\",\"pattern\":\"needle\","
-	                 "\"maxResults\":100000}",
-	                 root);
+			 "{\"path\":\"%s/big.txt\",\"pattern\":\"needle\","
+			 "\"maxResults\":100000}",
+			 root);
 	ctx.job = NULL;
 	ctx.progress = NULL;
 	ASSERT(is_error(r));

@@ -85,7 +85,10 @@ static void test_words(void)
 	fold_is("Łódź", "lodz");
 	fold_is("ĐØ", "do");
 	fold_is("ABCDEFGHIJKLMNOP", "abcdefghijklmnop");
-	fold_is("\xff" "AB", "\xef\xbf\xbd" "ab"); /* a byte that is no UTF-8: U+FFFD */
+	fold_is("\xff"
+		"AB",
+		"\xef\xbf\xbd"
+		"ab"); /* a byte that is no UTF-8: U+FFFD */
 	ASSERT(ctxd_mb_word_stop("the", 3));
 	ASSERT(ctxd_mb_word_stop("s", 1));
 	ASSERT(ctxd_mb_word_stop("yours", 5));

@@ -155,9 +155,10 @@ static void test_open_edit_callback(void)
 	ASSERT(f);
 	size_t missing = 0, i;
 	json_t *e;
-	json_array_foreach(f, i, e) {
-		missing += strcmp(json_string_value(json_object_get(e, "code")),
-				  "missing_core_file") == 0;
+	json_array_foreach(f, i, e)
+	{
+		missing +=
+		    strcmp(json_string_value(json_object_get(e, "code")), "missing_core_file") == 0;
 	}
 	ASSERT_EQ(missing, CTXD_MB_CORE_COUNT);
 	json_decref(f);

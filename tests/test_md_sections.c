@@ -154,10 +154,10 @@ static void test_md_extents(void)
 	struct ctxd_md_section *s = secs_of(d, &n);
 	ASSERT_EQ(n, 6);
 	size_t at_b = (size_t)(strstr(d, "## B") - d), at_u = (size_t)(strstr(d, "# U") - d);
-	ASSERT_EQ(s[0].end, at_u);                 /* T: up to the next level-1 heading */
-	ASSERT_EQ(s[0].own_end, s[1].start);       /* its own text: up to ## A */
-	ASSERT_EQ(s[1].end, at_b);                 /* A: up to ## B, over A1 and A1x */
-	ASSERT_EQ(s[2].end, at_b);                 /* A1: up to ## B too */
+	ASSERT_EQ(s[0].end, at_u);           /* T: up to the next level-1 heading */
+	ASSERT_EQ(s[0].own_end, s[1].start); /* its own text: up to ## A */
+	ASSERT_EQ(s[1].end, at_b);           /* A: up to ## B, over A1 and A1x */
+	ASSERT_EQ(s[2].end, at_b);           /* A1: up to ## B too */
 	ASSERT_EQ(s[3].level, 4);
 	ASSERT_EQ(s[3].end, at_b);
 	ASSERT_EQ(s[3].own_end, at_b);
@@ -282,8 +282,8 @@ static void test_md_fence_mask(void)
 	bool *m = ctxd_md_fence_mask(d, strlen(d), &n);
 	ASSERT(m);
 	ASSERT_EQ(n, 12); /* 11 line ends: 12 lines, the last one empty */
-	static const bool want[12] = {false, true, true, true, true, false,
-				      true, true, true,  false, false, false};
+	static const bool want[12] = {false, true, true, true,  true,  false,
+				      true,  true, true, false, false, false};
 	for (size_t i = 0; i < n; i++) {
 		ASSERT(m[i] == want[i]);
 	}

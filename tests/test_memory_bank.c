@@ -71,7 +71,7 @@ static json_t *call_args(const struct ctxd_tool_ctx *c, const char *name, json_t
 }
 
 static json_t *callc(const struct ctxd_tool_ctx *c, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static json_t *callc(const struct ctxd_tool_ctx *c, const char *name, const char *fmt, ...)
 {
 	char buf[16384];
@@ -100,7 +100,7 @@ static bool is_error(json_t *res)
 static const char *text(json_t *res)
 {
 	return json_string_value(
-		json_object_get(json_array_get(json_object_get(res, "content"), 0), "text"));
+	    json_object_get(json_array_get(json_object_get(res, "content"), 0), "text"));
 }
 
 static json_t *sc(json_t *res)
@@ -242,7 +242,8 @@ static void test_init_list(void)
 	json_t *notes = NULL;
 	size_t i;
 	json_t *v;
-	json_array_foreach(files, i, v) {
+	json_array_foreach(files, i, v)
+	{
 		if (strcmp(json_string_value(json_object_get(v, "file")), "notes.md") == 0) {
 			notes = v;
 		}
@@ -359,8 +360,10 @@ static void test_write(void)
 	ASSERT_STR_EQ(sstr(r, "error"), "precondition_failed");
 	json_decref(r);
 	/* replace with a stale expectedSha256 */
-	r = call("memory_bank_write", "{\"file\": \"w.md\", \"content\": \"x\", \"mode\": "
-				      "\"replace\", \"expectedSha256\": \"%064d\"}", 0);
+	r = call("memory_bank_write",
+		 "{\"file\": \"w.md\", \"content\": \"x\", \"mode\": "
+		 "\"replace\", \"expectedSha256\": \"%064d\"}",
+		 0);
 	ASSERT(is_error(r));
 	ASSERT_CONTAINS(text(r), "precondition failed");
 	ASSERT_CONTAINS(text(r), sha);
@@ -370,8 +373,10 @@ static void test_write(void)
 	ASSERT_STR_EQ(t, "# W\n");
 	free(t);
 	/* and with the right one */
-	r = call("memory_bank_write", "{\"file\": \"w.md\", \"content\": \"# W2\\n\", \"mode\": "
-				      "\"replace\", \"expectedSha256\": \"%s\"}", sha);
+	r = call("memory_bank_write",
+		 "{\"file\": \"w.md\", \"content\": \"# W2\\n\", \"mode\": "
+		 "\"replace\", \"expectedSha256\": \"%s\"}",
+		 sha);
 	ASSERT(!is_error(r));
 	ASSERT_STR_EQ(sstr(r, "previousSha256"), sha);
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "version")), 2);
@@ -388,8 +393,10 @@ static void test_write(void)
 				      "\"replace\", \"expectedSha256\": \"\"}");
 	ASSERT(is_error(r));
 	json_decref(r);
-	r = call("memory_bank_write", "{\"file\": \"absent.md\", \"content\": \"n2\", \"mode\": "
-				      "\"replace\", \"expectedSha256\": \"%s\"}", sha);
+	r = call("memory_bank_write",
+		 "{\"file\": \"absent.md\", \"content\": \"n2\", \"mode\": "
+		 "\"replace\", \"expectedSha256\": \"%s\"}",
+		 sha);
 	ASSERT(is_error(r));
 	ASSERT_STR_EQ(sstr(r, "currentSha256"), "");
 	ASSERT_CONTAINS(text(r), "does not exist");
@@ -419,7 +426,8 @@ static void test_update_section(void)
 	sha_of_file("s.md", sha);
 	json_t *r = call("memory_bank_update_section",
 			 "{\"file\": \"s.md\", \"heading\": \"Current Focus\", \"content\": "
-			 "\"- two\", \"op\": \"append\", \"expectedSha256\": \"%s\"}", sha);
+			 "\"- two\", \"op\": \"append\", \"expectedSha256\": \"%s\"}",
+			 sha);
 	ASSERT(!is_error(r));
 	ASSERT(json_is_false(json_object_get(sc(r), "sectionCreated")));
 	json_decref(r);
@@ -475,7 +483,8 @@ static void test_update_section(void)
 		     "argument 'content' is empty");
 	r = call("memory_bank_update_section",
 		 "{\"file\": \"s.md\", \"heading\": \"Decisions\", \"content\": \"x\", \"op\": "
-		 "\"append\", \"expectedSha256\": \"%s\"}", sha);
+		 "\"append\", \"expectedSha256\": \"%s\"}",
+		 sha);
 	ASSERT(is_error(r));
 	ASSERT_STR_EQ(sstr(r, "currentSha256"), sha_of_file("s.md", sha));
 	json_decref(r);
@@ -561,19 +570,19 @@ static void test_nul_names(void)
 {
 	static const char nul[] = "nul.md\0.txt";
 	size_t nl = sizeof(nul) - 1;
-	expect_refused("memory_bank_write", json_pack("{s:s, s:s}", "content", "x", "mode",
-						      "replace"),
-		       "file", nul, nl, "argument 'file' contains a NUL byte (0x00 at byte 6)");
-	expect_refused("memory_bank_write", json_pack("{s:s, s:s}", "content", "x", "mode",
-						      "replace"),
-		       "file", "ctl\x01.md", 7, "argument 'file' contains a control character");
+	expect_refused("memory_bank_write",
+		       json_pack("{s:s, s:s}", "content", "x", "mode", "replace"), "file", nul, nl,
+		       "argument 'file' contains a NUL byte (0x00 at byte 6)");
+	expect_refused("memory_bank_write",
+		       json_pack("{s:s, s:s}", "content", "x", "mode", "replace"), "file",
+		       "ctl\x01.md", 7, "argument 'file' contains a control character");
 	expect_refused("memory_bank_update_section",
 		       json_pack("{s:s, s:s, s:s}", "heading", "H", "content", "x", "op", "append"),
 		       "file", nul, nl, "NUL byte");
-	expect_refused("memory_bank_update_section",
-		       json_pack("{s:s, s:s, s:s}", "file", "notes.md", "content", "x", "op",
-				 "append"),
-		       "heading", "One\0Two", 7, "argument 'heading' contains a NUL byte");
+	expect_refused(
+	    "memory_bank_update_section",
+	    json_pack("{s:s, s:s, s:s}", "file", "notes.md", "content", "x", "op", "append"),
+	    "heading", "One\0Two", 7, "argument 'heading' contains a NUL byte");
 	expect_refused("memory_bank_read", json_object(), "file", nul, nl, "NUL byte");
 	expect_refused("memory_bank_read", json_object(), "files", nul, nl,
 		       "argument 'files' item 1 contains a NUL byte");
@@ -614,7 +623,8 @@ static void *appender(void *p)
 	for (int i = 0; i < a->n; i++) {
 		json_t *r = call("memory_bank_update_section",
 				 "{\"file\": \"t.md\", \"heading\": \"Log\", \"content\": "
-				 "\"- t%d line %04d\", \"op\": \"append\"}", a->id, i);
+				 "\"- t%d line %04d\", \"op\": \"append\"}",
+				 a->id, i);
 		ASSERT(!is_error(r));
 		json_decref(r);
 	}
@@ -683,8 +693,10 @@ static void test_history_restore(void)
 	json_decref(r);
 	/* only the last N (cfg.memory_bank_history = 20) are kept; numbers are not reused */
 	for (int i = 0; i < 25; i++) {
-		json_decref(call("memory_bank_write", "{\"file\": \"h.md\", \"content\": \"v%d\\n\", "
-						      "\"mode\": \"replace\"}", i));
+		json_decref(call("memory_bank_write",
+				 "{\"file\": \"h.md\", \"content\": \"v%d\\n\", "
+				 "\"mode\": \"replace\"}",
+				 i));
 	}
 	r = call("memory_bank_history", "{\"file\": \"h.md\"}");
 	vs = json_object_get(sc(r), "versions");
@@ -756,7 +768,8 @@ static void search_top(const char *query, const char *key, const char *want, siz
 	json_t *res = json_object_get(sc(r), "results");
 	*n = json_array_size(res);
 	if (*n && want) {
-		ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(res, 0), key)), want);
+		ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(res, 0), key)),
+			      want);
 	}
 	json_decref(r);
 }
@@ -778,7 +791,8 @@ static void test_search_words(void)
 		      "Supported Chains");
 	size_t i, n;
 	json_t *v;
-	json_array_foreach(res, i, v) {
+	json_array_foreach(res, i, v)
+	{
 		/* a section holding only the query's stop words is no match at all */
 		ASSERT(strcmp(json_string_value(json_object_get(v, "file")), "sw2.md") != 0);
 	}
@@ -837,7 +851,8 @@ static void validate_case(const char *dir)
 	json_t *f = json_object_get(sc(r), "findings");
 	size_t i, nwant = 0;
 	json_t *v;
-	json_array_foreach(f, i, v) {
+	json_array_foreach(f, i, v)
+	{
 		char line[512];
 		snprintf(line, sizeof(line), "%s %s %s %lld",
 			 json_string_value(json_object_get(v, "severity")),
@@ -902,10 +917,11 @@ static void expect_codes(json_t *r, const char *file, const char *want)
 	char buf[1024] = "";
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_object_get(sc(r), "findings"), i, v) {
+	json_array_foreach(json_object_get(sc(r), "findings"), i, v)
+	{
 		if (strcmp(json_string_value(json_object_get(v, "file")), file) == 0) {
-			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", buf[0] ? " " : "",
-				 json_string_value(json_object_get(v, "code")));
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
+				 buf[0] ? " " : "", json_string_value(json_object_get(v, "code")));
 		}
 	}
 	ASSERT_STR_EQ(buf, want);
@@ -924,16 +940,18 @@ static void test_validate_config(void)
 	for (size_t i = 0; i < 4; i++) {
 		tree_put(vb, core[i], ctxd_mb_template(core[i]));
 	}
-	tree_put(vb, "activeContext.md", "# Aktiver Kontext\n\n## 1. Aktueller Fokus\n\nx\n\n"
-				       "## Nächste Schritte\n\ny\n");
+	tree_put(vb, "activeContext.md",
+		 "# Aktiver Kontext\n\n## 1. Aktueller Fokus\n\nx\n\n"
+		 "## Nächste Schritte\n\ny\n");
 	tree_put(vb, "progress.md", "# Progress\n\nfree text, no sections\n");
 	tree_put(vb, "decisions.md", "# Decisions\n\n## Log\n\nz\n");
 	struct other_bank ob;
 	other_bank_open(&ob, vb);
 	json_t *r = callc(&ob.cx, "memory_bank_validate", "{}");
 	expect_codes(r, "activeContext.md", "unrecognised_sections");
-	expect_codes(r, "progress.md", "missing_section missing_section missing_section "
-				       "missing_section");
+	expect_codes(r, "progress.md",
+		     "missing_section missing_section missing_section "
+		     "missing_section");
 	expect_codes(r, "decisions.md", "");
 	json_decref(r);
 
@@ -992,7 +1010,8 @@ static void test_resources(void)
 	size_t i;
 	json_t *v;
 	bool found = false;
-	json_array_foreach(out, i, v) {
+	json_array_foreach(out, i, v)
+	{
 		found = found || strcmp(json_string_value(json_object_get(v, "uri")),
 					"memory-bank://default/activeContext.md") == 0;
 	}
@@ -1021,12 +1040,14 @@ static void test_resources(void)
 	out = json_array();
 	size_t total;
 	ASSERT_EQ(p->complete(p->ud, &pc, "memory-bank://{project}/{file}", "file", "pro", NULL,
-			      out, &total, &err), 0);
+			      out, &total, &err),
+		  0);
 	ASSERT_EQ(total, 3); /* productContext, progress, projectbrief */
 	json_decref(out);
 	out = json_array();
 	ASSERT_EQ(p->complete(p->ud, &pc, "memory-bank://{project}/{file}", "project", "", NULL,
-			      out, &total, &err), 0);
+			      out, &total, &err),
+		  0);
 	ASSERT_EQ(total, 1);
 	json_decref(out);
 }
@@ -1183,11 +1204,11 @@ static void test_fifos(void)
 	other_bank_open(&ob, fb);
 	const struct ctxd_tool_ctx *cx = &ob.cx;
 	static const char fifo_msg[] =
-		"'activeContext.md' is a FIFO (named pipe), not a regular file";
-	expect_error(callc(cx, "memory_bank_read", "{\"file\": \"activeContext.md\"}"),
-		     fifo_msg);
-	expect_error(callc(cx, "memory_bank_write", "{\"file\": \"activeContext.md\", "
-						     "\"content\": \"x\", \"mode\": \"replace\"}"),
+	    "'activeContext.md' is a FIFO (named pipe), not a regular file";
+	expect_error(callc(cx, "memory_bank_read", "{\"file\": \"activeContext.md\"}"), fifo_msg);
+	expect_error(callc(cx, "memory_bank_write",
+			   "{\"file\": \"activeContext.md\", "
+			   "\"content\": \"x\", \"mode\": \"replace\"}"),
 		     fifo_msg);
 	expect_error(callc(cx, "memory_bank_update_section",
 			   "{\"file\": \"activeContext.md\", \"heading\": \"A\", \"content\": "
@@ -1214,8 +1235,9 @@ static void test_fifos(void)
 	ASSERT(!rp->read(rp->ud, &pc, "memory-bank://default/activeContext.md", &err));
 	ASSERT_CONTAINS(err.msg, fifo_msg);
 	/* a FIFO among the kept versions: the history lists the others, restore says why */
-	expect_ok(callc(cx, "memory_bank_write", "{\"file\": \"notes.md\", \"content\": "
-						  "\"v2\\n\", \"mode\": \"replace\"}"));
+	expect_ok(callc(cx, "memory_bank_write",
+			"{\"file\": \"notes.md\", \"content\": "
+			"\"v2\\n\", \"mode\": \"replace\"}"));
 	snprintf(p, sizeof(p), "%s/.history/notes.md/3.md", fb);
 	ASSERT_EQ(mkfifo(p, 0644), 0);
 	r = callc(cx, "memory_bank_history", "{\"file\": \"notes.md\"}");
@@ -1227,8 +1249,9 @@ static void test_fifos(void)
 	snprintf(p, sizeof(p), "%s/.history/.lock", fb);
 	ASSERT_EQ(unlink(p), 0);
 	ASSERT_EQ(mkfifo(p, 0644), 0);
-	expect_error(callc(cx, "memory_bank_write", "{\"file\": \"notes.md\", \"content\": "
-						     "\"v3\\n\", \"mode\": \"replace\"}"),
+	expect_error(callc(cx, "memory_bank_write",
+			   "{\"file\": \"notes.md\", \"content\": "
+			   "\"v3\\n\", \"mode\": \"replace\"}"),
 		     "/.history/.lock' is not a regular file; remove it");
 	other_bank_close(&ob);
 }
@@ -1245,7 +1268,8 @@ static void test_sigkill_mid_write(void)
 	char sha_a[65], sha_b[65];
 	ctxd_sha256_hex(a, big, sha_a);
 	ctxd_sha256_hex(b, big, sha_b);
-	json_t *args = json_pack("{s:s, s:s, s:s}", "file", "k.md", "content", a, "mode", "replace");
+	json_t *args =
+	    json_pack("{s:s, s:s, s:s}", "file", "k.md", "content", a, "mode", "replace");
 	json_decref(call_args(&ctx, "memory_bank_write", args));
 	json_decref(args);
 	/* The child rewrites k.md in a loop and reports each finished write on a pipe; the
@@ -1304,7 +1328,8 @@ static void test_sigkill_mid_write(void)
 	r = call("memory_bank_list", "{}");
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_object_get(sc(r), "files"), i, v) {
+	json_array_foreach(json_object_get(sc(r), "files"), i, v)
+	{
 		ASSERT(json_string_value(json_object_get(v, "file"))[0] != '.');
 	}
 	json_decref(r);

@@ -76,8 +76,12 @@ static void start(void)
 	pool = ctxd_pool_create(1, wake_cb, NULL);
 	ASSERT(pool);
 	struct ctxd_mcp_deps deps = {
-		.cfg = &cfg, .sandbox = sb, .registry = reg, .pool = pool,
-		.send = send_cb, .wake = wake_cb,
+	    .cfg = &cfg,
+	    .sandbox = sb,
+	    .registry = reg,
+	    .pool = pool,
+	    .send = send_cb,
+	    .wake = wake_cb,
 	};
 	mcp = ctxd_mcp_create(&deps);
 	ASSERT(mcp);
@@ -96,7 +100,7 @@ static void stop(void)
 	clear();
 }
 
-#define INIT                                                                                \
+#define INIT                                                                                       \
 	"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":" \
 	"\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}"
 #define INITIALIZED "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"
@@ -145,7 +149,7 @@ static void test_coalesce_order(void)
 	ctxd_notify_list_changed(n, CTXD_LIST_PROMPTS);
 	ctxd_notify_list_changed(n, CTXD_LIST_TOOLS);
 	ASSERT_EQ(atomic_load(&wakes) - w0, 5); /* every note wakes the loop */
-	ASSERT_EQ(n_frames, 0);                  /* nothing leaves before the poll */
+	ASSERT_EQ(n_frames, 0);                 /* nothing leaves before the poll */
 	ctxd_mcp_poll(mcp);
 	expect_lists(TOOLS " " PROMPTS " " RESOURCES);
 	ctxd_mcp_poll(mcp); /* the queue is empty now */

@@ -89,7 +89,7 @@ static void test_pool_runs_many(void)
 	ASSERT(p);
 	ASSERT_EQ(ctxd_pool_size(p), 4);
 	for (int i = 0; i < N; i++) {
-		jobs[i] = (struct tjob){ .value = i };
+		jobs[i] = (struct tjob){.value = i};
 		ctxd_pool_submit(p, &jobs[i].job, work, done);
 	}
 	drain_until(p, jobs, N);
@@ -105,10 +105,10 @@ static void test_pool_cancel_queued_and_running(void)
 {
 	atomic_bool gate = false;
 	struct ctxd_pool *p = ctxd_pool_create(2, wake, NULL);
-	struct tjob blockers[2], queued = { .value = 1 };
+	struct tjob blockers[2], queued = {.value = 1};
 	atomic_store(&started, 0);
 	for (int i = 0; i < 2; i++) {
-		blockers[i] = (struct tjob){ .value = 1, .gate = &gate };
+		blockers[i] = (struct tjob){.value = 1, .gate = &gate};
 		ctxd_pool_submit(p, &blockers[i].job, work, done);
 	}
 	wait_started(2); /* both workers are now inside work() */
@@ -133,12 +133,12 @@ static void test_pool_destroy_drops_queued(void)
 	struct tjob b[2], q[5];
 	atomic_store(&started, 0);
 	for (int i = 0; i < 2; i++) {
-		b[i] = (struct tjob){ .gate = &gate };
+		b[i] = (struct tjob){.gate = &gate};
 		ctxd_pool_submit(p, &b[i].job, work, done);
 	}
 	wait_started(2); /* both workers hold a blocker: the five below stay queued */
 	for (int i = 0; i < 5; i++) {
-		q[i] = (struct tjob){ 0 };
+		q[i] = (struct tjob){0};
 		ctxd_pool_submit(p, &q[i].job, work, done);
 	}
 	atomic_store(&gate, true);

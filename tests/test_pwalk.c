@@ -67,10 +67,10 @@ static void make_tree(void)
 		}
 		for (int f = 0; f < FILES; f++) {
 			snprintf(rel, sizeof(rel), "t/d%02d/f%02d.%s", d, f,
-			         f % 5 == 4 ? "log" : "txt");
+				 f % 5 == 4 ? "log" : "txt");
 			if (f % 3 == 0) {
 				snprintf(body, sizeof(body), "a needle %d.%d\nno\nneedle again\n",
-				         d, f);
+					 d, f);
 			} else {
 				snprintf(body, sizeof(body), "nothing here %d.%d\n", d, f);
 			}
@@ -182,7 +182,7 @@ static const struct ctxd_tool *tool(const char *name)
 /* Call `name` with the JSON text `args`, on `pool` (NULL: the calling thread alone); the
  * answer as the JSON text the tool writes into a response frame (ctx.out), malloc'd. */
 static char *call_text(struct ctxd_pool *pool, struct ctxd_job *job, const char *name,
-                       const char *args)
+		       const char *args)
 {
 	json_error_t je;
 	json_t *a = json_loads(args, 0, &je);
@@ -213,7 +213,7 @@ static char *call_text(struct ctxd_pool *pool, struct ctxd_job *job, const char 
 /* Run `args` on one thread and on the pool (with helpers made to take part): the answers
  * must be the same bytes. */
 static void same_answer(struct ctxd_pool *pool, const char *name, const char *args,
-                        const char *must_hold)
+			const char *must_hold)
 {
 	hook_reset(M_OFF);
 	char *one = call_text(NULL, NULL, name, args);
@@ -223,7 +223,7 @@ static void same_answer(struct ctxd_pool *pool, const char *name, const char *ar
 	ASSERT(h.helper_tasks > 0);
 	if (strcmp(one, many) != 0) {
 		fprintf(stderr, "%s %s\none thread: %.600s\nthe pool:   %.600s\n", name, args, one,
-		        many);
+			many);
 		abort();
 	}
 	if (!strstr(one, must_hold)) {
@@ -242,16 +242,16 @@ static void test_parallel_same(struct ctxd_pool *pool)
 	snprintf(args, sizeof(args), "{\"path\":\"%s/t\",\"pattern\":\"needle\"}", root);
 	same_answer(pool, "grep", args, "d23/f36.txt");
 	snprintf(args, sizeof(args), "{\"path\":\"%s/t\",\"pattern\":\"needle\",\"maxResults\":37}",
-	         root);
+		 root);
 	same_answer(pool, "grep", args, "\"truncated\":true");
 	snprintf(args, sizeof(args),
-	         "{\"path\":\"%s/t\",\"pattern\":\"needle\",\"outputMode\":\"files_with_matches\"}",
-	         root);
+		 "{\"path\":\"%s/t\",\"pattern\":\"needle\",\"outputMode\":\"files_with_matches\"}",
+		 root);
 	same_answer(pool, "grep", args, "keep.log");
 	snprintf(args, sizeof(args), "{\"path\":\"%s/t\",\"pattern\":\"**/*.txt\"}", root);
 	same_answer(pool, "search_files", args, "d22/f38.txt");
 	snprintf(args, sizeof(args),
-	         "{\"path\":\"%s/t\",\"pattern\":\"**\",\"respectGitignore\":false}", root);
+		 "{\"path\":\"%s/t\",\"pattern\":\"**\",\"respectGitignore\":false}", root);
 	same_answer(pool, "search_files", args, "d03/f04.log");
 }
 
@@ -265,7 +265,7 @@ static struct {
 } cnt;
 
 static unsigned count_classify(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d,
-                               uint32_t i, const char *rel, size_t rel_len, void **child_state)
+			       uint32_t i, const char *rel, size_t rel_len, void **child_state)
 {
 	(void)w;
 	(void)slot;
@@ -273,11 +273,11 @@ static unsigned count_classify(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_
 	(void)rel_len;
 	(void)child_state;
 	return d->ents[i].type == CTXD_FS_WALK_DIR ? CTXD_FS_PW_DESCEND
-	                                           : CTXD_FS_PW_KEEP | CTXD_FS_PW_FILE;
+						   : CTXD_FS_PW_KEEP | CTXD_FS_PW_FILE;
 }
 
 static void count_file(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d, uint32_t i,
-                       const char *rel, size_t rel_len)
+		       const char *rel, size_t rel_len)
 {
 	(void)w;
 	(void)d;
@@ -295,7 +295,7 @@ static void count_file(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_no
 }
 
 static int walk(struct ctxd_pool *pool, struct ctxd_job *job, int64_t deadline,
-                struct ctxd_fs_pw **out)
+		struct ctxd_fs_pw **out)
 {
 	static const struct ctxd_fs_pw_ops ops = {.classify = count_classify, .file = count_file};
 	struct ctxd_fs_pw_opts o = {
@@ -455,8 +455,8 @@ static void test_request_during_grep(void)
 	struct ctxd_mcp *m = ctxd_mcp_create(&deps);
 	ASSERT(m);
 	frame(m, "{\"jsonrpc\":\"2.0\",\"id\":\"init\",\"method\":\"initialize\",\"params\":"
-	         "{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},\"clientInfo\":"
-	         "{\"name\":\"t\",\"version\":\"1\"}}}");
+		 "{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},\"clientInfo\":"
+		 "{\"name\":\"t\",\"version\":\"1\"}}}");
 	serve_until(m, pool, "init");
 	frame(m, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
 

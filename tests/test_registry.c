@@ -9,36 +9,36 @@ static json_t *echo(const struct ctxd_tool_ctx *ctx, json_t *args)
 }
 
 static const struct ctxd_tool tools[] = {
-	{
-		.name = "echo",
-		.title = "Echo",
-		.description = "Echo the arguments",
-		.input_schema = "{\"type\":\"object\",\"properties\":{"
-				"\"path\":{\"type\":\"string\",\"minLength\":1},"
-				"\"n\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10},"
-				"\"mode\":{\"type\":\"string\",\"enum\":[\"a\",\"b\"]},"
-				"\"list\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
-				"\"maxItems\":2},"
-				"\"flag\":{\"type\":\"boolean\"}},"
-				"\"required\":[\"path\"],\"additionalProperties\":false}",
-		.output_schema = "{\"type\":\"object\",\"description\":\"prose\",\"properties\":{"
-				 "\"description\":{\"type\":\"string\",\"description\":\"prose\"},"
-				 "\"list\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
-				 "\"description\":\"prose\",\"properties\":{\"a\":{\"type\":"
-				 "\"integer\",\"description\":\"prose\"}}}}},"
-				 "\"required\":[\"description\"]}",
-		.flags = CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT,
-		.fn = echo,
-	},
-	{
-		.name = "writer",
-		.title = "Writer",
-		.description = "Writes",
-		.input_schema = "{\"type\":\"object\",\"additionalProperties\":false}",
-		.flags = CTXD_TOOL_DESTRUCTIVE,
-		.writes = true,
-		.fn = echo,
-	},
+    {
+	.name = "echo",
+	.title = "Echo",
+	.description = "Echo the arguments",
+	.input_schema = "{\"type\":\"object\",\"properties\":{"
+			"\"path\":{\"type\":\"string\",\"minLength\":1},"
+			"\"n\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10},"
+			"\"mode\":{\"type\":\"string\",\"enum\":[\"a\",\"b\"]},"
+			"\"list\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+			"\"maxItems\":2},"
+			"\"flag\":{\"type\":\"boolean\"}},"
+			"\"required\":[\"path\"],\"additionalProperties\":false}",
+	.output_schema = "{\"type\":\"object\",\"description\":\"prose\",\"properties\":{"
+			 "\"description\":{\"type\":\"string\",\"description\":\"prose\"},"
+			 "\"list\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+			 "\"description\":\"prose\",\"properties\":{\"a\":{\"type\":"
+			 "\"integer\",\"description\":\"prose\"}}}}},"
+			 "\"required\":[\"description\"]}",
+	.flags = CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT,
+	.fn = echo,
+    },
+    {
+	.name = "writer",
+	.title = "Writer",
+	.description = "Writes",
+	.input_schema = "{\"type\":\"object\",\"additionalProperties\":false}",
+	.flags = CTXD_TOOL_DESTRUCTIVE,
+	.writes = true,
+	.fn = echo,
+    },
 };
 
 static void expect_invalid(struct ctxd_registry *reg, const char *args, const char *msg)
@@ -59,7 +59,8 @@ static void test_registry_validate(void)
 	ASSERT_EQ(ctxd_registry_count(reg), 2);
 	const struct ctxd_tool *t = ctxd_registry_find(reg, "echo");
 	ASSERT(t);
-	json_t *ok = json_pack("{s:s, s:i, s:[s], s:b}", "path", "x", "n", 3, "list", "a", "flag", 1);
+	json_t *ok =
+	    json_pack("{s:s, s:i, s:[s], s:b}", "path", "x", "n", 3, "list", "a", "flag", 1);
 	ASSERT_EQ(ctxd_registry_validate(reg, t, ok, &e), 0);
 	json_decref(ok);
 	ok = json_pack("{s:s, s:f}", "path", "x", "n", 3.0); /* 3.0 is an integer in 2020-12 */
@@ -99,11 +100,13 @@ static void test_registry_entries_and_filters(void)
 	ASSERT_EQ(json_object_size(ann), 2);
 	/* the outputSchema keeps its structure without prose; a property named "description"
 	 * stays */
-	char *out = json_dumps(json_object_get(entry, "outputSchema"), JSON_COMPACT | JSON_SORT_KEYS);
-	ASSERT_STR_EQ(out, "{\"properties\":{\"description\":{\"type\":\"string\"},\"list\":{"
-			   "\"items\":{\"properties\":{\"a\":{\"type\":\"integer\"}},\"type\":"
-			   "\"object\"},\"type\":\"array\"}},\"required\":[\"description\"],\"type\":"
-			   "\"object\"}");
+	char *out =
+	    json_dumps(json_object_get(entry, "outputSchema"), JSON_COMPACT | JSON_SORT_KEYS);
+	ASSERT_STR_EQ(out,
+		      "{\"properties\":{\"description\":{\"type\":\"string\"},\"list\":{"
+		      "\"items\":{\"properties\":{\"a\":{\"type\":\"integer\"}},\"type\":"
+		      "\"object\"},\"type\":\"array\"}},\"required\":[\"description\"],\"type\":"
+		      "\"object\"}");
 	free(out);
 	ASSERT(json_is_object(json_object_get(entry, "inputSchema")));
 	/* a duplicate name is refused */
@@ -129,7 +132,7 @@ static void test_tool_result_helpers(void)
 	json_t *r = ctxd_tool_error("bad %s", "path");
 	ASSERT(json_is_true(json_object_get(r, "isError")));
 	ASSERT_STR_EQ(json_string_value(json_object_get(
-			      json_array_get(json_object_get(r, "content"), 0), "text")),
+			  json_array_get(json_object_get(r, "content"), 0), "text")),
 		      "bad path");
 	json_decref(r);
 	r = ctxd_tool_result("hi", json_pack("{s:i}", "a", 1));

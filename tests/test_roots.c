@@ -40,15 +40,15 @@ static struct ctxd_mcp *mcp;
 static void make_tree(void)
 {
 	static const char *const dirs[] = {
-		"a", "a/.claude", "a/.claude/skills", "a/.claude/skills/alpha",
-		"b", "b/.agents", "b/.agents/skills", "b/.agents/skills/beta",
+	    "a", "a/.claude", "a/.claude/skills", "a/.claude/skills/alpha",
+	    "b", "b/.agents", "b/.agents/skills", "b/.agents/skills/beta",
 	};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		tree_mkdir(tmp, dirs[i]);
 	}
 	static const char *const skills[][2] = {
-		{"a/.claude/skills/alpha/SKILL.md", "alpha"},
-		{"b/.agents/skills/beta/SKILL.md", "beta"},
+	    {"a/.claude/skills/alpha/SKILL.md", "alpha"},
+	    {"b/.agents/skills/beta/SKILL.md", "beta"},
 	};
 	char md[256];
 	for (size_t i = 0; i < 2; i++) {
@@ -183,12 +183,12 @@ static void start(struct world *w, const char *configured)
 				    w->skills, &err),
 		  0);
 	struct ctxd_mcp_deps deps = {
-		.cfg = &cfg,
-		.sandbox = w->sb,
-		.registry = w->reg,
-		.pool = pool,
-		.send = send_cb,
-		.wake = wake_cb,
+	    .cfg = &cfg,
+	    .sandbox = w->sb,
+	    .registry = w->reg,
+	    .pool = pool,
+	    .send = send_cb,
+	    .wake = wake_cb,
 	};
 	mcp = ctxd_mcp_create(&deps);
 	ASSERT(mcp);
@@ -218,14 +218,14 @@ static void stop(struct world *w)
 	clear();
 }
 
-#define INIT_NO_ROOTS                                                                       \
+#define INIT_NO_ROOTS                                                                              \
 	"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":" \
 	"\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}"
-#define INIT_ROOTS                                                                          \
+#define INIT_ROOTS                                                                                 \
 	"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":" \
-	"\"2025-11-25\",\"capabilities\":{\"roots\":{\"listChanged\":true}},\"clientInfo\":"    \
+	"\"2025-11-25\",\"capabilities\":{\"roots\":{\"listChanged\":true}},\"clientInfo\":"       \
 	"{\"name\":\"t\",\"version\":\"1\"}}}"
-#define INITIALIZED "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"
+#define INITIALIZED   "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"
 #define ROOTS_CHANGED "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/roots/list_changed\"}"
 
 static void request(const char *id, const char *method)

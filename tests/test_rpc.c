@@ -18,7 +18,7 @@ static void test_rpc_parse_error(void)
 	ASSERT(!ctxd_rpc_parse("{\"a\":", 5, &e));
 	ASSERT_EQ(e.code, CTXD_RPC_PARSE_ERROR);
 	ASSERT_CONTAINS(e.msg, "Parse error");
-	ASSERT(!ctxd_rpc_parse("42", 2, &e)); /* a bare scalar is not a frame */
+	ASSERT(!ctxd_rpc_parse("42", 2, &e));                   /* a bare scalar is not a frame */
 	ASSERT(!ctxd_rpc_parse("{\"id\":1,\"id\":2}", 15, &e)); /* duplicate keys */
 }
 
@@ -50,15 +50,15 @@ static void test_rpc_classify(void)
 	ASSERT_EQ(json_integer_value(m.id), 5);
 	json_decref(v);
 	const char *bad[] = {
-		"{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"x\"}",
-		"{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"x\"}",
-		"{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"x\"}",
-		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":3}",
-		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":7}",
-		"{\"jsonrpc\":\"2.0\",\"id\":1}",
-		"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{},\"error\":{}}",
-		"{\"id\":1,\"method\":\"x\"}",
-		"[]",
+	    "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"x\"}",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"x\"}",
+	    "{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"x\"}",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":3}",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":7}",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1}",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{},\"error\":{}}",
+	    "{\"id\":1,\"method\":\"x\"}",
+	    "[]",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ASSERT_EQ(kind_of(bad[i], &m, &e, &v), CTXD_RPC_INVALID);
@@ -80,8 +80,8 @@ static void test_rpc_envelopes(void)
 			 "\"message\":\"Parse error\"}}\n");
 	free(s);
 	/* invalid UTF-8 in a message falls back to the standard text */
-	s = ctxd_rpc_dump_new(ctxd_rpc_error_new(id, -32602, "bad \xff", json_pack("{s:i}", "x", 1)),
-			      &len);
+	s = ctxd_rpc_dump_new(
+	    ctxd_rpc_error_new(id, -32602, "bad \xff", json_pack("{s:i}", "x", 1)), &len);
 	ASSERT_CONTAINS(s, "\"message\":\"Invalid params\"");
 	ASSERT_CONTAINS(s, "\"data\":{\"x\":1}");
 	free(s);
@@ -90,7 +90,8 @@ static void test_rpc_envelopes(void)
 	free(s);
 	json_t *nid = json_integer(9);
 	s = ctxd_rpc_dump_new(ctxd_rpc_request_new(nid, "roots/list", json_object()), &len);
-	ASSERT_STR_EQ(s, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"roots/list\",\"params\":{}}\n");
+	ASSERT_STR_EQ(s,
+		      "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"roots/list\",\"params\":{}}\n");
 	free(s);
 	json_decref(nid);
 	json_decref(id);
@@ -113,10 +114,10 @@ static void expect_same_as_jansson(json_t *v)
 
 static void test_rpc_dump_matches_jansson(void)
 {
-	json_t *v = json_pack("{s:[i,I,f,f,f,b,b,n], s:{}, s:[], s:s, s:{s:{s:[{}]}}}", "nums", 0,
-			      (json_int_t)-9007199254740993LL, 0.1, 1e300, -2.5e-7, 1, 0, "e", "a",
-			      "s", "caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80 / \\ \"", "deep",
-			      "x", "y");
+	json_t *v =
+	    json_pack("{s:[i,I,f,f,f,b,b,n], s:{}, s:[], s:s, s:{s:{s:[{}]}}}", "nums", 0,
+		      (json_int_t)-9007199254740993LL, 0.1, 1e300, -2.5e-7, 1, 0, "e", "a", "s",
+		      "caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80 / \\ \"", "deep", "x", "y");
 	expect_same_as_jansson(v);
 	json_decref(v);
 	/* every control character and escape, at every alignment of the 8-byte scanner */
@@ -127,7 +128,10 @@ static void test_rpc_dump_matches_jansson(void)
 		for (size_t i = 0; i < n; i++) {
 			seed = seed * 1103515245u + 12345u;
 			unsigned r = (seed >> 16) % 100;
-			buf[i] = r < 10 ? (char)(r % 32) : r < 15 ? '"' : r < 20 ? '\\' : (char)('a' + r % 26);
+			buf[i] = r < 10   ? (char)(r % 32)
+				 : r < 15 ? '"'
+				 : r < 20 ? '\\'
+					  : (char)('a' + r % 26);
 		}
 		json_t *str = json_stringn(buf, n); /* may hold NUL bytes */
 		ASSERT(str);
@@ -166,16 +170,31 @@ static void reference_text(struct ctxd_strbuf *o, const unsigned char *s, size_t
 		}
 		char e[7] = {'\\', 0};
 		switch (c) {
-		case '"': e[1] = '"'; break;
-		case '\\': e[1] = '\\'; break;
-		case '\n': e[1] = 'n'; break;
-		case '\r': e[1] = 'r'; break;
-		case '\t': e[1] = 't'; break;
-		case '\b': e[1] = 'b'; break;
-		case '\f': e[1] = 'f'; break;
+		case '"':
+			e[1] = '"';
+			break;
+		case '\\':
+			e[1] = '\\';
+			break;
+		case '\n':
+			e[1] = 'n';
+			break;
+		case '\r':
+			e[1] = 'r';
+			break;
+		case '\t':
+			e[1] = 't';
+			break;
+		case '\b':
+			e[1] = 'b';
+			break;
+		case '\f':
+			e[1] = 'f';
+			break;
 		default:
 			if (c < 0x20) {
-				e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4], e[5] = hex[c & 15];
+				e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4],
+				e[5] = hex[c & 15];
 			} else {
 				e[0] = (char)c;
 			}
@@ -192,9 +211,22 @@ static void reference_text(struct ctxd_strbuf *o, const unsigned char *s, size_t
 static void test_json_write_strings(void)
 {
 	static const char *pieces[] = {
-		"plain ascii text ", "\n", "\"quoted\"", "back\\slash", "\x01\x1f\x7f", "\t\r\b\f",
-		"caf\xc3\xa9 ", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff", "\xc3", "\xe2\x82",
-		"\xed\xa0\x80", "\xc0\xaf", "", "0123456789abcdef0123456789abcdef",
+	    "plain ascii text ",
+	    "\n",
+	    "\"quoted\"",
+	    "back\\slash",
+	    "\x01\x1f\x7f",
+	    "\t\r\b\f",
+	    "caf\xc3\xa9 ",
+	    "\xe2\x82\xac",
+	    "\xf0\x9f\x98\x80",
+	    "\xff",
+	    "\xc3",
+	    "\xe2\x82",
+	    "\xed\xa0\x80",
+	    "\xc0\xaf",
+	    "",
+	    "0123456789abcdef0123456789abcdef",
 	};
 	size_t np = sizeof(pieces) / sizeof(pieces[0]);
 	unsigned seed = 1;

@@ -18,8 +18,8 @@
 void ctxd_sandbox_test_force_walk(bool on);
 
 static char tmp[PATH_MAX / 2]; /* the mkdtemp directory (canonical) */
-static char data[PATH_MAX];  /* tmp/data: the read-write root */
-static char rodir[PATH_MAX]; /* tmp/ro: a read-only root */
+static char data[PATH_MAX];    /* tmp/data: the read-write root */
+static char rodir[PATH_MAX];   /* tmp/ro: a read-only root */
 static bool walk_mode;
 
 /* printf into one of a few rotating static buffers (single-threaded test). */
@@ -129,8 +129,8 @@ static void expect_read(const struct ctxd_sandbox *sb, const char *path, const c
 	ctxd_error_clear(&err);
 	int fd = ctxd_sandbox_open(sb, path, strlen(path), O_RDONLY, 0, false, NULL, &err);
 	if (fd < 0) {
-		fprintf(stderr, "[%s] open '%s' failed: %s\n", walk_mode ? "walk" : "openat2",
-			path, err.msg);
+		fprintf(stderr, "[%s] open '%s' failed: %s\n", walk_mode ? "walk" : "openat2", path,
+			err.msg);
 	}
 	expect_content(fd, want);
 }
@@ -190,8 +190,8 @@ static void test_sandbox_inside_works(void)
 
 	/* The root itself opens as a directory. */
 	struct ctxd_sandbox_loc loc;
-	int fd = ctxd_sandbox_open(sb, data, strlen(data), O_RDONLY | O_DIRECTORY, 0, false, &loc,
-				   &err);
+	int fd =
+	    ctxd_sandbox_open(sb, data, strlen(data), O_RDONLY | O_DIRECTORY, 0, false, &loc, &err);
 	ASSERT(fd >= 0);
 	ASSERT_STR_EQ(loc.rel, ".");
 	ASSERT_STR_EQ(loc.abs, data);
@@ -252,8 +252,7 @@ static void test_sandbox_escapes_refused(void)
 	expect_refused(sb, "..", O_RDONLY, EXDEV, dotdot_msg);
 	expect_refused(sb, "sub/../../outside/secret.txt", O_RDONLY, EXDEV, dotdot_msg);
 	expect_refused(sb, fmt("%s/../outside/secret.txt", data), O_RDONLY, EXDEV, dotdot_msg);
-	expect_refused(sb, fmt("%s/sub/../../data-evil/x.txt", data), O_RDONLY, EXDEV,
-		       dotdot_msg);
+	expect_refused(sb, fmt("%s/sub/../../data-evil/x.txt", data), O_RDONLY, EXDEV, dotdot_msg);
 	/* Symlinks leaving the root. */
 	expect_refused(sb, "esc_rel", O_RDONLY, EXDEV, symlink_msg);
 	expect_refused(sb, "chain_esc", O_RDONLY, EXDEV, symlink_msg);
@@ -422,8 +421,8 @@ static void test_sandbox_openat(void)
 		ASSERT_EQ(ctxd_sandbox_openat(sfd, bad[i], O_RDONLY, 0, false), -1);
 		ASSERT_EQ(errno, EXDEV);
 	}
-	const char *bad_root[] = {"esc_rel", "esc_abs", "esc_dirlink/secret.txt", "abs_inside",
-				  "..", "dangling_out"};
+	const char *bad_root[] = {"esc_rel",    "esc_abs", "esc_dirlink/secret.txt",
+				  "abs_inside", "..",      "dangling_out"};
 	for (size_t i = 0; i < sizeof(bad_root) / sizeof(bad_root[0]); i++) {
 		errno = 0;
 		ASSERT_EQ(ctxd_sandbox_openat(dfd, bad_root[i], O_RDONLY, 0, false), -1);
@@ -583,8 +582,7 @@ static int landlock_child(void)
 	}
 	close(fd);
 	errno = 0;
-	if (open(fmt("%s/outside/secret.txt", tmp), O_RDONLY | O_CLOEXEC) >= 0 ||
-	    errno != EACCES) {
+	if (open(fmt("%s/outside/secret.txt", tmp), O_RDONLY | O_CLOEXEC) >= 0 || errno != EACCES) {
 		return 2;
 	}
 	if (open(fmt("%s/r.txt", rodir), O_WRONLY | O_CLOEXEC) >= 0 || errno != EACCES) {

@@ -85,38 +85,41 @@ static const struct ctxd_skill_diag *find_diag(const struct ctxd_skill_doc *d, c
 static void test_skills_corpus(void)
 {
 	static const struct expect cases[] = {
-		{"good/basic.md", true, NULL, 0, 0, NULL, NULL},
-		{"good/crlf.md", true, NULL, 0, 0, NULL, NULL},
-		{"good/bom.md", true, NULL, 0, 0, NULL, NULL},
-		{"good/empty-body.md", true, NULL, 0, 0, NULL, NULL},
-		{"good/all-fields.md", true, NULL, 0, 0, NULL, NULL},
-		{"good/lenient-colon.md", true, "yaml-unquoted-value", 3, 1, NULL, NULL},
-		{"good/unknown-key.md", true, "unknown-key", 4, 1, NULL, NULL},
-		{"good/unicode-name.md", true, NULL, 0, 0, "donn\xc3\xa9" "es",
-		 "donn\xc3\xa9" "es"},
-		{"good/arguments.md", true, NULL, 0, 0, NULL, NULL},
-		{"good/argument-hint-list.md", true, NULL, 0, 0, NULL, NULL},
-		/* loaded with a warning, as the Agent Skills client guide says */
-		{"warn/name-missing.md", true, "name-required", 2, 1, NULL, NULL},
-		{"warn/name-format.md", true, "name-format", 2, 7, "Demo_Skill", NULL},
-		{"warn/name-format.md", true, "name-case", 2, 7, "Demo_Skill", NULL},
-		{"warn/name-hyphen.md", true, "name-hyphen", 2, 7, "demo--skill", NULL},
-		{"warn/name-length.md", true, "name-length", 2, 7,
-		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL},
-		{"warn/name-mismatch.md", true, "name-mismatch", 2, 7, "other-skill", NULL},
-		{"warn/name-served.md", true, "name-served", 2, 7, "Demo-Skill--v2", NULL},
-		{"warn/description-length.md", true, "description-length", 3, 14, NULL, NULL},
-		{"warn/compatibility-length.md", true, "compatibility-length", 4, 16, NULL, NULL},
-		{"warn/duplicate-key.md", true, "duplicate-key", 4, 1, NULL, NULL},
-		{"warn/argument-hint-unquoted.md", true, "yaml-unquoted-value", 4, 1, NULL, NULL},
-		/* skipped: the frontmatter cannot be read, or no description */
-		{"bad/no-frontmatter.md", false, "frontmatter-missing", 1, 1, NULL, NULL},
-		{"bad/unterminated.md", false, "frontmatter-unterminated", 1, 1, NULL, NULL},
-		{"bad/yaml-syntax.md", false, "yaml-syntax", 4, 1, NULL, NULL},
-		{"bad/description-required.md", false, "description-required", 2, 1, NULL, NULL},
-		{"bad/description-empty.md", false, "description-length", 3, 14, NULL, NULL},
-		{"bad/not-mapping.md", false, "frontmatter-not-mapping", 2, 1, NULL, NULL},
-		{"bad/encoding.md", false, "encoding", 3, 17, NULL, NULL},
+	    {"good/basic.md", true, NULL, 0, 0, NULL, NULL},
+	    {"good/crlf.md", true, NULL, 0, 0, NULL, NULL},
+	    {"good/bom.md", true, NULL, 0, 0, NULL, NULL},
+	    {"good/empty-body.md", true, NULL, 0, 0, NULL, NULL},
+	    {"good/all-fields.md", true, NULL, 0, 0, NULL, NULL},
+	    {"good/lenient-colon.md", true, "yaml-unquoted-value", 3, 1, NULL, NULL},
+	    {"good/unknown-key.md", true, "unknown-key", 4, 1, NULL, NULL},
+	    {"good/unicode-name.md", true, NULL, 0, 0,
+	     "donn\xc3\xa9"
+	     "es",
+	     "donn\xc3\xa9"
+	     "es"},
+	    {"good/arguments.md", true, NULL, 0, 0, NULL, NULL},
+	    {"good/argument-hint-list.md", true, NULL, 0, 0, NULL, NULL},
+	    /* loaded with a warning, as the Agent Skills client guide says */
+	    {"warn/name-missing.md", true, "name-required", 2, 1, NULL, NULL},
+	    {"warn/name-format.md", true, "name-format", 2, 7, "Demo_Skill", NULL},
+	    {"warn/name-format.md", true, "name-case", 2, 7, "Demo_Skill", NULL},
+	    {"warn/name-hyphen.md", true, "name-hyphen", 2, 7, "demo--skill", NULL},
+	    {"warn/name-length.md", true, "name-length", 2, 7,
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL},
+	    {"warn/name-mismatch.md", true, "name-mismatch", 2, 7, "other-skill", NULL},
+	    {"warn/name-served.md", true, "name-served", 2, 7, "Demo-Skill--v2", NULL},
+	    {"warn/description-length.md", true, "description-length", 3, 14, NULL, NULL},
+	    {"warn/compatibility-length.md", true, "compatibility-length", 4, 16, NULL, NULL},
+	    {"warn/duplicate-key.md", true, "duplicate-key", 4, 1, NULL, NULL},
+	    {"warn/argument-hint-unquoted.md", true, "yaml-unquoted-value", 4, 1, NULL, NULL},
+	    /* skipped: the frontmatter cannot be read, or no description */
+	    {"bad/no-frontmatter.md", false, "frontmatter-missing", 1, 1, NULL, NULL},
+	    {"bad/unterminated.md", false, "frontmatter-unterminated", 1, 1, NULL, NULL},
+	    {"bad/yaml-syntax.md", false, "yaml-syntax", 4, 1, NULL, NULL},
+	    {"bad/description-required.md", false, "description-required", 2, 1, NULL, NULL},
+	    {"bad/description-empty.md", false, "description-length", 3, 14, NULL, NULL},
+	    {"bad/not-mapping.md", false, "frontmatter-not-mapping", 2, 1, NULL, NULL},
+	    {"bad/encoding.md", false, "encoding", 3, 17, NULL, NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct expect *e = &cases[i];
@@ -163,12 +166,12 @@ static void test_skills_corpus(void)
 	struct {
 		const char *file, *field, *want;
 	} checks[] = {
-		{"good/crlf.md", "body", "Body line one.\r\nBody line two.\r\n"},
-		{"good/bom.md", "body", "Body after BOM.\n"},
-		{"good/empty-body.md", "body", ""},
-		{"good/basic.md", "body", "# Demo\n\nRun $ARGUMENTS now.\n"},
-		{"good/lenient-colon.md", "description", "Use this when: the user asks for a demo"},
-		{"good/crlf.md", "description", "CRLF line endings everywhere."},
+	    {"good/crlf.md", "body", "Body line one.\r\nBody line two.\r\n"},
+	    {"good/bom.md", "body", "Body after BOM.\n"},
+	    {"good/empty-body.md", "body", ""},
+	    {"good/basic.md", "body", "# Demo\n\nRun $ARGUMENTS now.\n"},
+	    {"good/lenient-colon.md", "description", "Use this when: the user asks for a demo"},
+	    {"good/crlf.md", "description", "CRLF line endings everywhere."},
 	};
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
 		char p[CTXD_PATH_MAX * 2];
@@ -210,10 +213,10 @@ static void test_skills_corpus(void)
 		const char *args;  /* arg_names joined by ',' */
 		const char *hints; /* hint_names joined by ',' */
 	} an[] = {
-		{"good/arguments.md", "file,mode", "file,mode"},
-		{"warn/argument-hint-unquoted.md", "", "pr-number,priority"},
-		{"good/argument-hint-list.md", "", "issue-number"},
-		{"good/basic.md", "", ""},
+	    {"good/arguments.md", "file,mode", "file,mode"},
+	    {"warn/argument-hint-unquoted.md", "", "pr-number,priority"},
+	    {"good/argument-hint-list.md", "", "issue-number"},
+	    {"good/basic.md", "", ""},
 	};
 	for (size_t i = 0; i < sizeof(an) / sizeof(an[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", corpus, an[i].file);
@@ -236,7 +239,10 @@ static void test_skills_corpus(void)
 	}
 	/* no name: the folder's, made safe for a prompt name and a URI (any bytes) */
 	static const char *const folders[][2] = {
-		{"bad\xff name", "bad--name"}, {"..", "--"}, {"a:b/c", "a-b-c"}, {"ok", "ok"},
+	    {"bad\xff name", "bad--name"},
+	    {"..", "--"},
+	    {"a:b/c", "a-b-c"},
+	    {"ok", "ok"},
 	};
 	for (size_t i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
 		const char *md = "---\ndescription: d\n---\nx\n";
@@ -254,9 +260,9 @@ static void test_skills_corpus(void)
 	}
 	/* hints that are not a list of words declare nothing */
 	static const char *const nohint[] = {
-		"---\nname: a\ndescription: d\nargument-hint: add [tagId] | remove [tagId]\n---\n",
-		"---\nname: a\ndescription: d\nargument-hint: {x: 1}\n---\n",
-		"---\nname: a\ndescription: d\narguments: [\"two words\", 7]\n---\n",
+	    "---\nname: a\ndescription: d\nargument-hint: add [tagId] | remove [tagId]\n---\n",
+	    "---\nname: a\ndescription: d\nargument-hint: {x: 1}\n---\n",
+	    "---\nname: a\ndescription: d\narguments: [\"two words\", 7]\n---\n",
 	};
 	for (size_t i = 0; i < sizeof(nohint) / sizeof(nohint[0]); i++) {
 		d = ctxd_skill_md_parse(nohint[i], strlen(nohint[i]), "a", "x");
@@ -321,23 +327,23 @@ static void test_skills_substitute(void)
 	       "${SKILL_DIR} and ${CLAUDE_SKILL_DIR} stay");
 	/* the real patterns public skills hold, with and without arguments */
 	static const char *const plain[] = {
-		/* outside code these hold $N that arguments do fill; without arguments they
-		 * stay as written */
-		"BASE_SHA=$(git log --oneline | grep \"Task 1\" | awk '{print $1}')\n",
-		"INSERT INTO t VALUES ($1, $2, $3);\n",
+	    /* outside code these hold $N that arguments do fill; without arguments they
+	     * stay as written */
+	    "BASE_SHA=$(git log --oneline | grep \"Task 1\" | awk '{print $1}')\n",
+	    "INSERT INTO t VALUES ($1, $2, $3);\n",
 	};
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
 		sub_is(plain[i], NULL, plain[i]);
 	}
 	static const char *const literal[] = {
-		"- Example: Use =B5*(1+$B$6) instead of =B5*1.05\n",
-		"```\nBASE_SHA=$(git log | awk '{print $1}')\n```\n",
-		"$$ct^{d}$$ and $$x$$\n",
-		"It costs $30/month, or $1.20 a day, $3,000 a year.\n",
-		"```bash\nawk '{print $1}' file | sort\necho $2\n```\n",
-		"~~~\nprintf \"%s\" $1\n~~~\n",
-		"Run `awk '{print $1}'` or ``echo $2 `x` $3`` inline.\n",
-		"Cell A$1 and $$1 and 5$1 stay.\n",
+	    "- Example: Use =B5*(1+$B$6) instead of =B5*1.05\n",
+	    "```\nBASE_SHA=$(git log | awk '{print $1}')\n```\n",
+	    "$$ct^{d}$$ and $$x$$\n",
+	    "It costs $30/month, or $1.20 a day, $3,000 a year.\n",
+	    "```bash\nawk '{print $1}' file | sort\necho $2\n```\n",
+	    "~~~\nprintf \"%s\" $1\n~~~\n",
+	    "Run `awk '{print $1}'` or ``echo $2 `x` $3`` inline.\n",
+	    "Cell A$1 and $$1 and 5$1 stay.\n",
 	};
 	for (size_t i = 0; i < sizeof(literal) / sizeof(literal[0]); i++) {
 		sub_is(literal[i], NULL, literal[i]);
@@ -441,7 +447,7 @@ static json_t *call(const char *name, const char *json)
 static const char *text(json_t *res)
 {
 	return json_string_value(
-		json_object_get(json_array_get(json_object_get(res, "content"), 0), "text"));
+	    json_object_get(json_array_get(json_object_get(res, "content"), 0), "text"));
 }
 
 static json_t *sc(json_t *res)
@@ -784,13 +790,15 @@ static void test_skills_providers(void)
 	out = json_array();
 	size_t total = 0;
 	ASSERT_EQ(rp->complete(rp->ud, &pc, "skill://{name}/SKILL.md", "name", "d", NULL, out,
-			       &total, &err), 0);
+			       &total, &err),
+		  0);
 	ASSERT_EQ(total, 2); /* deep5, dup */
 	json_decref(out);
 	out = json_array();
 	json_t *ctxa = json_pack("{s:s}", "name", "review");
 	ASSERT_EQ(rp->complete(rp->ud, &pc, "skill://{name}/{+path}", "path", "ref", ctxa, out,
-			       &total, &err), 0);
+			       &total, &err),
+		  0);
 	ASSERT_EQ(total, 1);
 	ASSERT_STR_EQ(json_string_value(json_array_get(out, 0)), "references/checklist.md");
 	json_decref(ctxa);
@@ -815,8 +823,9 @@ static void test_skills_sep(void)
 	ASSERT(!json_object_get(r, "nextCursor"));
 	json_t *rev = json_array_get(json_object_get(r, "skills"), 1);
 	ASSERT_STR_EQ(json_string_value(json_object_get(rev, "uri")), "skill://review/SKILL.md");
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(rev, "frontmatter"),
-							"name")), "review");
+	ASSERT_STR_EQ(
+	    json_string_value(json_object_get(json_object_get(rev, "frontmatter"), "name")),
+	    "review");
 	json_t *res = json_object_get(rev, "resources");
 	ASSERT_EQ(json_array_size(res), 3);
 	json_t *chk = json_array_get(res, 2);
@@ -836,8 +845,10 @@ static void test_skills_sep(void)
 	r = ctxd_skills_get_method(sk, &pc, "skills/get", p, &err);
 	json_decref(p);
 	ASSERT(r);
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(r, "skill"),
-		      "frontmatter"), "description")), "from the config dir");
+	ASSERT_STR_EQ(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(r, "skill"), "frontmatter"), "description")),
+	    "from the config dir");
 	json_decref(r);
 	p = json_pack("{s:s}", "uri", "skill://broken/SKILL.md");
 	ASSERT(!ctxd_skills_get_method(sk, &pc, "skills/get", p, &err));
@@ -889,7 +900,10 @@ static void test_skills_lenient(void)
 	mkp(p);
 	snprintf(p, sizeof(p), "%s/lower/skill.md", dir);
 	put(p, "---\nname: lower\ndescription: A lowercase skill.md.\n---\nLower body.\n");
-	skill(dir, "donn\xc3\xa9" "es", "Un nom en minuscules Unicode.", "Corps.\n");
+	skill(dir,
+	      "donn\xc3\xa9"
+	      "es",
+	      "Un nom en minuscules Unicode.", "Corps.\n");
 	/* one skill with two errors counts once in skill_list's skipped */
 	snprintf(p, sizeof(p), "%s/two-errors", dir);
 	mkp(p);
@@ -904,8 +918,9 @@ static void test_skills_lenient(void)
 	struct ctxd_skills *k = make_family(&c, dir, 0);
 	struct ctxd_skills_snapshot *s = ctxd_sk_snapshot(k);
 	ASSERT(s);
-	const char *want[] = {"donn\xc3\xa9" "es", "long-desc", "lower", longname,
-			      "template-skill"};
+	const char *want[] = {"donn\xc3\xa9"
+			      "es",
+			      "long-desc", "lower", longname, "template-skill"};
 	ASSERT_EQ(s->n_skills, 5);
 	for (size_t i = 0; i < 5; i++) {
 		ASSERT_STR_EQ(s->skills[i].name, want[i]);
@@ -972,7 +987,8 @@ static void make_catalogue(const char *dir)
 		} else {
 			int n = snprintf(desc, sizeof(desc),
 					 "Convert quarterly ledger%03d exports into reconciled "
-					 "spreadsheet%03d reports with audit trails", i, i);
+					 "spreadsheet%03d reports with audit trails",
+					 i, i);
 			for (int k = 0; k < i % 5; k++) {
 				n += snprintf(desc + n, sizeof(desc) - (size_t)n,
 					      " and widget%03d-%d checks", i, k);
@@ -1116,8 +1132,8 @@ static void turn(struct ev_loop *loop, struct ctxd_pool *pool, double start)
 }
 
 /* Run the loop until the catalogue holds (or lacks) `name`. */
-static bool wait_for(struct ev_loop *loop, struct ctxd_pool *pool, const char *name,
-		     bool present, const char *desc)
+static bool wait_for(struct ev_loop *loop, struct ctxd_pool *pool, const char *name, bool present,
+		     const char *desc)
 {
 	for (double start = now_s();; turn(loop, pool, start)) {
 		struct ctxd_skills_snapshot *s = ctxd_sk_snapshot_peek(sk);

@@ -170,7 +170,7 @@ static void test_subs_one_watch_per_directory(void)
 	ASSERT_EQ(ctxd_watch_count(w), 1);
 	errno = 0;
 	ASSERT_EQ(ctxd_subs_add(s, "file:///nonexistent-ctxd/x", "/nonexistent-ctxd", "x", &legacy),
-	          -1);
+		  -1);
 	ASSERT_EQ(errno, ENOENT);
 	ASSERT_EQ(ctxd_watch_count(w), 1);
 	ASSERT_EQ(ctxd_subs_count(s), 1000);

@@ -35,7 +35,7 @@ static void feed(struct ctxd_splitter *s, struct rec *r, const char *data)
 static void test_splitter_lines_crlf_blank(void)
 {
 	struct ctxd_splitter s;
-	struct rec r = { 0 };
+	struct rec r = {0};
 	ctxd_splitter_init(&s, 100);
 	feed(&s, &r, "{\"a\":1}\n\n\r\n  \n{\"b\":2}\r\n{\"c\"");
 	ASSERT_EQ(r.n, 2);
@@ -53,7 +53,7 @@ static void test_splitter_lines_crlf_blank(void)
 static void test_splitter_byte_by_byte(void)
 {
 	struct ctxd_splitter s;
-	struct rec r = { 0 };
+	struct rec r = {0};
 	ctxd_splitter_init(&s, 100);
 	const char *in = "abc\r\ndef\n";
 	for (size_t i = 0; in[i]; i++) {
@@ -68,7 +68,7 @@ static void test_splitter_byte_by_byte(void)
 static void test_splitter_oversize_resyncs(void)
 {
 	struct ctxd_splitter s;
-	struct rec r = { 0 };
+	struct rec r = {0};
 	ctxd_splitter_init(&s, 8);
 	/* exactly 8 bytes passes, also with CR; 9 does not */
 	feed(&s, &r, "12345678\n12345678\r\n123456789\nok\n");
@@ -78,7 +78,7 @@ static void test_splitter_oversize_resyncs(void)
 	ASSERT_STR_EQ(r.frames[2], "ok");
 	ASSERT_EQ(r.oversize, 1);
 	/* an oversize line arriving in pieces is reported once, then dropped to '\n' */
-	r = (struct rec){ 0 };
+	r = (struct rec){0};
 	feed(&s, &r, "aaaaa");
 	feed(&s, &r, "bbbbb");
 	feed(&s, &r, "ccccc");
@@ -124,9 +124,9 @@ static void test_transport_congestion_counts_bytes(void)
 	ASSERT(fcntl(out[1], F_SETPIPE_SZ, 4096) >= 4096);
 	long cap = fcntl(out[1], F_GETPIPE_SZ);
 	struct ev_loop *loop = ev_default_loop(0);
-	struct cong c = { 0 };
-	struct ctxd_transport_ops ops = { .frame = on_frame, .eof = ignore_eof,
-					  .congestion = on_congestion };
+	struct cong c = {0};
+	struct ctxd_transport_ops ops = {
+	    .frame = on_frame, .eof = ignore_eof, .congestion = on_congestion};
 	c.t = ctxd_transport_create(loop, in[0], out[1], 1024, 1000, &ops, &c);
 	ASSERT(c.t);
 	ctxd_transport_reserve(c.t, 1000);

@@ -26,8 +26,13 @@ static void test_trim_and_repair(void)
 	ASSERT_EQ(ctxd_utf8_trim("ab\xe2\x82\xac", 5), 5);
 	struct ctxd_strbuf b = {0};
 	/* each byte that starts no valid sequence becomes one U+FFFD */
-	ASSERT_EQ(ctxd_utf8_repair(&b, "a\xff\xfe" "b\xc3", 5), 3);
-	ASSERT_STR_EQ(b.p, "a\xef\xbf\xbd\xef\xbf\xbd" "b\xef\xbf\xbd");
+	ASSERT_EQ(ctxd_utf8_repair(&b,
+				   "a\xff\xfe"
+				   "b\xc3",
+				   5),
+		  3);
+	ASSERT_STR_EQ(b.p, "a\xef\xbf\xbd\xef\xbf\xbd"
+			   "b\xef\xbf\xbd");
 	free(b.p);
 	json_t *j = ctxd_utf8_json("x\x80y", 3);
 	ASSERT(j);

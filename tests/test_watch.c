@@ -16,11 +16,11 @@ struct seen {
 	int f_calls;      /* deliveries of "f.txt" */
 	int marker_calls; /* deliveries of the marker file's name */
 	char last[256];
-	uint32_t mask;    /* OR of the masks delivered for "f.txt" */
+	uint32_t mask; /* OR of the masks delivered for "f.txt" */
 };
 
 static const char *marker; /* name of the marker file of the current step */
-static struct seen *other;  /* when set: its f_calls is copied to other_f when the marker comes */
+static struct seen *other; /* when set: its f_calls is copied to other_f when the marker comes */
 static int other_f = -1;
 
 static void on_change(void *ud, const char *dir, const char *name, uint32_t mask)
@@ -85,7 +85,7 @@ static void test_watch_coalesces_and_removes(void)
 	struct ev_loop *loop = ev_default_loop(0);
 	struct ctxd_watch *w = ctxd_watch_create(loop, 50);
 	ASSERT(w);
-	struct seen a = { 0 }, b = { 0 };
+	struct seen a = {0}, b = {0};
 	int ida = ctxd_watch_add(w, dir, on_change, &a);
 	int idb = ctxd_watch_add(w, dir, on_change, &b); /* shares the inotify watch */
 	ASSERT(ida > 0 && idb > 0 && ida != idb);
@@ -152,10 +152,10 @@ static void test_watch_same_size_rewrite(void)
 	struct ctxd_watch *w = ctxd_watch_create(loop, 20);
 	ASSERT(w);
 	ctxd_watch_set_poll_ms(w, 10);
-	struct seen s = { 0 };
+	struct seen s = {0};
 	ASSERT(ctxd_watch_add(w, dir, on_change, &s) > 0);
 	write_text(path, "bbbb");
-	struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, st.st_mtim };
+	struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, st.st_mtim};
 	ASSERT_EQ(utimensat(AT_FDCWD, path, times, 0), 0);
 	run_until(loop, &s.f_calls, 1);
 	ASSERT(s.mask & CTXD_WATCH_MODIFY);
@@ -197,7 +197,7 @@ static void test_watch_poll_order(void)
 	struct ctxd_watch *w = ctxd_watch_create(loop, 20);
 	ASSERT(w);
 	ctxd_watch_set_poll_ms(w, 10);
-	struct seen a = { 0 }, b = { 0 };
+	struct seen a = {0}, b = {0};
 	/* the newest directory is listed first: A, then B */
 	ASSERT(ctxd_watch_add(w, order_b, on_change, &b) > 0);
 	ASSERT(ctxd_watch_add(w, order_a, on_change, &a) > 0);

@@ -39,32 +39,32 @@ enum {
 struct ctxd_config {
 	struct ctxd_config_root *roots; /* owned array */
 	size_t n_roots;
-	unsigned threads;         /* 0 = online CPU count (at least 2) */
-	size_t max_frame_bytes;   /* limits.frame_bytes, default 16 MiB */
-	size_t max_read_bytes;    /* limits.read_bytes, default 256 KiB */
-	size_t max_entries;       /* limits.entries, default 10000 */
-	size_t write_queue_bytes; /* limits.write_queue_bytes, default 8 MiB: budget of bytes owed
-				   * to the host (queued + held for batches) */
-	unsigned drain_ms;        /* limits.drain_ms: shutdown drain bound, default 5000 */
-	unsigned page_size;       /* limits.page_size: list pagination, default 100 */
+	unsigned threads;          /* 0 = online CPU count (at least 2) */
+	size_t max_frame_bytes;    /* limits.frame_bytes, default 16 MiB */
+	size_t max_read_bytes;     /* limits.read_bytes, default 256 KiB */
+	size_t max_entries;        /* limits.entries, default 10000 */
+	size_t write_queue_bytes;  /* limits.write_queue_bytes, default 8 MiB: budget of bytes owed
+				    * to the host (queued + held for batches) */
+	unsigned drain_ms;         /* limits.drain_ms: shutdown drain bound, default 5000 */
+	unsigned page_size;        /* limits.page_size: list pagination, default 100 */
 	unsigned roots_timeout_ms; /* limits.roots_timeout_ms: wait for roots/list, default 10000 */
-	size_t max_media_bytes;   /* limits.media_bytes: inline media cap, default 1 MiB */
-	unsigned poll_ms;         /* limits.poll_ms: how often the portable change watcher (no
-				   * inotify) lists the watched directories, default 100 */
-	unsigned call_ms;         /* limits.call_ms: a search (grep, search_files, directory_tree)
-				   * answers with what it found after this long; 0 = no limit;
-				   * default 60000 */
+	size_t max_media_bytes;    /* limits.media_bytes: inline media cap, default 1 MiB */
+	unsigned poll_ms;          /* limits.poll_ms: how often the portable change watcher (no
+				    * inotify) lists the watched directories, default 100 */
+	unsigned call_ms;          /* limits.call_ms: a search (grep, search_files, directory_tree)
+				    * answers with what it found after this long; 0 = no limit;
+				    * default 60000 */
 	enum ctxd_log_level log_level; /* log.level, default warning */
-	bool landlock;            /* sandbox.landlock, default true */
-	bool read_only;           /* sandbox.read_only: every root read-only, default false */
-	char **disabled_tools;    /* tools.disabled: names hidden from tools/list (owned) */
+	bool landlock;                 /* sandbox.landlock, default true */
+	bool read_only;                /* sandbox.read_only: every root read-only, default false */
+	char **disabled_tools;         /* tools.disabled: names hidden from tools/list (owned) */
 	size_t n_disabled_tools;
-	unsigned toolsets;        /* tools.toolsets / --toolsets: CTXD_TOOLSET_* bits of the tool
-				   * families offered, default CTXD_TOOLSET_ALL */
-	char *memory_bank_path;   /* memory_bank.path: bank directory (user path), NULL = auto-detect
-				   * (owned) */
+	unsigned toolsets;      /* tools.toolsets / --toolsets: CTXD_TOOLSET_* bits of the tool
+				 * families offered, default CTXD_TOOLSET_ALL */
+	char *memory_bank_path; /* memory_bank.path: bank directory (user path), NULL = auto-detect
+				 * (owned) */
 	bool memory_bank_multi_project; /* memory_bank.multi_project: one subdir per project */
-	unsigned memory_bank_history;   /* memory_bank.history: versions kept per file, default 20 */
+	unsigned memory_bank_history; /* memory_bank.history: versions kept per file, default 20 */
 	unsigned memory_bank_stale_days; /* memory_bank.stale_days: staleness age, default 7 */
 	size_t memory_bank_token_budget; /* memory_bank.token_budget: approx tokens/file, 8000 */
 	struct ctxd_config_names *memory_bank_sections; /* memory_bank.sections: per file, the
@@ -75,22 +75,22 @@ struct ctxd_config {
 							 * section, headings accepted besides the
 							 * built-in variants (owned) */
 	size_t n_memory_bank_variants;
-	char **skills_dirs;       /* skills.dirs: extra skill directories, highest precedence
-				   * (owned; --skills-dir DIR appends) */
+	char **skills_dirs; /* skills.dirs: extra skill directories, highest precedence
+			     * (owned; --skills-dir DIR appends) */
 	size_t n_skills_dirs;
-	bool skills_user_dirs;    /* skills.user_dirs: also ~/.claude/skills, ~/.agents/skills */
-	size_t skills_max_dirs;   /* skills.max_dirs: directories visited per scan, default 10000 */
+	bool skills_user_dirs;  /* skills.user_dirs: also ~/.claude/skills, ~/.agents/skills */
+	size_t skills_max_dirs; /* skills.max_dirs: directories visited per scan, default 10000 */
 	size_t skills_catalogue_bytes; /* skills.catalogue_bytes: bytes of the skill catalogue
 					* embedded in skill_activate's description, default 8 KiB */
-	char *source;             /* file the settings came from, or NULL (owned) */
-	unsigned max_subscriptions; /* limits.subscriptions: subscriptions one session may hold
-				     * (resources/subscribe URIs, subscriptions/listen streams and
-				     * their URIs), default 10000 */
-	size_t max_copy_bytes;    /* limits.copy_bytes: data copy_file (and move_file across
-				   * file systems, append_file's rewrite) may write, holes not
-				   * counted; default 1 GiB */
-	bool hardlinks_refuse;    /* sandbox.hardlinks: refuse (true) regular files with more
-				   * than one link in every tool, or allow (false, default) */
+	char *source;                  /* file the settings came from, or NULL (owned) */
+	unsigned max_subscriptions;    /* limits.subscriptions: subscriptions one session may hold
+					* (resources/subscribe URIs, subscriptions/listen streams and
+					* their URIs), default 10000 */
+	size_t max_copy_bytes;         /* limits.copy_bytes: data copy_file (and move_file across
+					* file systems, append_file's rewrite) may write, holes not
+					* counted; default 1 GiB */
+	bool hardlinks_refuse;         /* sandbox.hardlinks: refuse (true) regular files with more
+					* than one link in every tool, or allow (false, default) */
 };
 
 /* Fill `cfg` with the built-in defaults (no roots). Never fails. Release with
@@ -111,8 +111,8 @@ void ctxd_config_finish(struct ctxd_config *cfg);
  * one document. On failure `cfg` keeps a valid state, possibly with the keys before the
  * error applied (a half-read list is never applied), that ctxd_config_finish can release.
  * Safe on any input bytes. Thread-safe (libyaml parser is per call). */
-int ctxd_config_load_buffer(struct ctxd_config *cfg, const char *buf, size_t len,
-			    const char *name, struct ctxd_error *err);
+int ctxd_config_load_buffer(struct ctxd_config *cfg, const char *buf, size_t len, const char *name,
+			    struct ctxd_error *err);
 
 /* Read `path` (at most 1 MiB, else EFBIG) and call ctxd_config_load_buffer on it with
  * `path` as the name; once the file is read, records a copy of `path` in cfg->source.

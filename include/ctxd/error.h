@@ -19,11 +19,11 @@ struct ctxd_error {
 /* Fill `err` (may be NULL: then nothing happens) with `code`, errno 0 and a printf-style
  * message truncated to CTXD_ERROR_MSG_MAX-1 bytes. Thread-safe. */
 void ctxd_error_set(struct ctxd_error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Like ctxd_error_set, and record `sys_errno` too. Thread-safe. */
 void ctxd_error_set_errno(struct ctxd_error *err, int code, int sys_errno, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Reset `err` to code 0, errno 0 and an empty message. */
 void ctxd_error_clear(struct ctxd_error *err);

@@ -46,12 +46,12 @@ const char *ctxd_log_level_name(enum ctxd_log_level level);
 
 /* Write one record. Use the ctxd_log macro, which fills file and line. Thread-safe. */
 void ctxd_log_write(enum ctxd_log_level level, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 #define ctxd_log(level, ...) ctxd_log_write((level), __FILE__, __LINE__, __VA_ARGS__)
-#define ctxd_debug(...) ctxd_log(CTXD_LOG_DEBUG, __VA_ARGS__)
-#define ctxd_info(...) ctxd_log(CTXD_LOG_INFO, __VA_ARGS__)
-#define ctxd_warn(...) ctxd_log(CTXD_LOG_WARNING, __VA_ARGS__)
-#define ctxd_err(...) ctxd_log(CTXD_LOG_ERROR, __VA_ARGS__)
+#define ctxd_debug(...)      ctxd_log(CTXD_LOG_DEBUG, __VA_ARGS__)
+#define ctxd_info(...)       ctxd_log(CTXD_LOG_INFO, __VA_ARGS__)
+#define ctxd_warn(...)       ctxd_log(CTXD_LOG_WARNING, __VA_ARGS__)
+#define ctxd_err(...)        ctxd_log(CTXD_LOG_ERROR, __VA_ARGS__)
 
 #endif

@@ -19,13 +19,13 @@
 
 /* An open bank directory (filled by ctxd_mb_open, src/mb_store.c). */
 struct ctxd_mb_dir {
-	int fd;                       /* O_RDONLY|O_DIRECTORY, the caller closes it */
-	bool read_only;               /* its root is read-only */
-	char project[128];            /* the project name ("default" in single mode) */
-	char abs[CTXD_PATH_MAX];      /* absolute path, for messages and watches */
-	int root_fd;                  /* the root the bank lives in (O_PATH, borrowed from the
-				       * sandbox: valid while the sandbox given to open is) */
-	char rel[CTXD_PATH_MAX];      /* the bank's path relative to that root ("." = the root) */
+	int fd;                  /* O_RDONLY|O_DIRECTORY, the caller closes it */
+	bool read_only;          /* its root is read-only */
+	char project[128];       /* the project name ("default" in single mode) */
+	char abs[CTXD_PATH_MAX]; /* absolute path, for messages and watches */
+	int root_fd;             /* the root the bank lives in (O_PATH, borrowed from the
+				  * sandbox: valid while the sandbox given to open is) */
+	char rel[CTXD_PATH_MAX]; /* the bank's path relative to that root ("." = the root) */
 };
 
 /* True when `name` is a safe bank file name: [A-Za-z0-9._-]+ ending in ".md", no leading

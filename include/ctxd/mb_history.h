@@ -22,8 +22,8 @@
 /* A change computed under the lock: given the current content (`cur`, `len`; cur NULL
  * when the file does not exist), produce the new content in *out (malloc'd; the
  * transaction frees it) or return -1 with err set (nothing is written). */
-typedef int (*ctxd_mb_edit_fn)(void *arg, const char *cur, size_t len, char **out,
-			       size_t *out_len, struct ctxd_error *err);
+typedef int (*ctxd_mb_edit_fn)(void *arg, const char *cur, size_t len, char **out, size_t *out_len,
+			       struct ctxd_error *err);
 
 /* Error codes set in err->code by ctxd_mb_edit. */
 enum {
@@ -33,11 +33,11 @@ enum {
 
 /* What a successful edit did. */
 struct ctxd_mb_result {
-	char sha256[65];      /* of the new content */
-	char old_sha256[65];  /* of the previous content, "" when the file was created */
+	char sha256[65];     /* of the new content */
+	char old_sha256[65]; /* of the previous content, "" when the file was created */
 	size_t size;
-	long version;         /* history version recorded (0 when history is disabled) */
-	bool unchanged;       /* the new content equals the old: nothing written */
+	long version;   /* history version recorded (0 when history is disabled) */
+	bool unchanged; /* the new content equals the old: nothing written */
 };
 
 /* The write transaction: flock(<bank>/.history/.lock, LOCK_EX); read `file`; when `expected` is

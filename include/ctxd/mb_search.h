@@ -24,7 +24,7 @@ void ctxd_mb_search_destroy(struct ctxd_mb_search *s);
  * Returns a new array of at most `limit` hits {file, heading, line, score, snippet} best
  * first (the matched words in the snippet are wrapped in « and »), or NULL with err set.
  * Worker thread. */
-json_t *ctxd_mb_search(struct ctxd_mb_search *s, const struct ctxd_mb_dir *dir,
-		       const char *query, size_t limit, struct ctxd_error *err);
+json_t *ctxd_mb_search(struct ctxd_mb_search *s, const struct ctxd_mb_dir *dir, const char *query,
+		       size_t limit, struct ctxd_error *err);
 
 #endif

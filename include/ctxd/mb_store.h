@@ -83,8 +83,7 @@ int ctxd_mb_open(struct ctxd_mb *mb, const struct ctxd_sandbox *sb, const char *
 /* Names of the projects (multi mode: subdirectories of the bank root with safe names;
  * single mode: ["default"]), looked up through `sb` (as for ctxd_mb_open). Returns a new
  * array of strings, or NULL with err set. */
-json_t *ctxd_mb_projects(struct ctxd_mb *mb, const struct ctxd_sandbox *sb,
-			 struct ctxd_error *err);
+json_t *ctxd_mb_projects(struct ctxd_mb *mb, const struct ctxd_sandbox *sb, struct ctxd_error *err);
 
 /* The six core files in their standard order, and the "##" sections their templates
  * define (NULL-terminated lists; NULL for a file that is not a core file). */

@@ -21,7 +21,6 @@
  * "../" dropped), and is not checked when it leaves that root. Files over
  * memory_bank.token_budget (bytes / 4) and core files older than the newest change by more
  * than memory_bank.stale_days are warned about. Worker thread. */
-json_t *ctxd_mb_validate(struct ctxd_mb *mb, const struct ctxd_mb_dir *dir,
-			 struct ctxd_error *err);
+json_t *ctxd_mb_validate(struct ctxd_mb *mb, const struct ctxd_mb_dir *dir, struct ctxd_error *err);
 
 #endif

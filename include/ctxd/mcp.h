@@ -26,7 +26,7 @@
 
 /* Protocol versions, newest first. */
 #define CTXD_MCP_MODERN_VERSION "2026-07-28"
-#define CTXD_MCP_LATEST_LEGACY "2025-11-25"
+#define CTXD_MCP_LATEST_LEGACY  "2025-11-25"
 
 struct ctxd_mcp;
 
@@ -139,6 +139,5 @@ void ctxd_mcp_close_streams(struct ctxd_mcp *m);
 /* Periodic housekeeping (timeouts of our own requests to the client). Loop thread;
  * `now_ms` is a monotonic clock in milliseconds. */
 void ctxd_mcp_tick(struct ctxd_mcp *m, double now_ms);
-
 
 #endif

@@ -13,16 +13,16 @@
 /* One heading of a markdown document and the section it opens. Offsets are bytes into the
  * parsed buffer; lines are 1-based. */
 struct ctxd_md_section {
-	int level;           /* 1..6 (setext: '=' underline 1, '-' underline 2) */
-	bool setext;         /* underlined heading rather than '#' marks */
-	size_t line;         /* line of the heading (setext: its text line) */
-	size_t start;        /* first byte of the heading */
-	size_t body;         /* first byte after the heading's line(s) (after its newline) */
-	size_t end;          /* end of the section: the start of the next heading of the same
-			      * or a higher level (lower number), or the buffer's length */
-	size_t own_end;      /* end of the text before the next heading of any level */
-	size_t title;        /* the heading text, trimmed, '#' marks and closing sequence */
-	size_t title_len;    /* removed: buf[title .. title+title_len) */
+	int level;        /* 1..6 (setext: '=' underline 1, '-' underline 2) */
+	bool setext;      /* underlined heading rather than '#' marks */
+	size_t line;      /* line of the heading (setext: its text line) */
+	size_t start;     /* first byte of the heading */
+	size_t body;      /* first byte after the heading's line(s) (after its newline) */
+	size_t end;       /* end of the section: the start of the next heading of the same
+			   * or a higher level (lower number), or the buffer's length */
+	size_t own_end;   /* end of the text before the next heading of any level */
+	size_t title;     /* the heading text, trimmed, '#' marks and closing sequence */
+	size_t title_len; /* removed: buf[title .. title+title_len) */
 };
 
 /* Find the headings of markdown text `buf` (`len` bytes, need not be NUL-terminated; NULL

@@ -63,8 +63,8 @@ struct ctxd_resource_provider {
 	/* Subscriptions: write to `buf` (size `n`) the absolute filesystem path whose
 	 * changes change `uri` (a file or a directory). Returns 0, or -1 when the URI
 	 * cannot be watched or does not exist. Worker. May be NULL (no subscriptions). */
-	int (*watch_path)(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri,
-			  char *buf, size_t n);
+	int (*watch_path)(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri, char *buf,
+			  size_t n);
 
 	/* Completion of template variable `var` of template `uri_template` starting with
 	 * `value`; `context_args` (may be NULL) holds already-resolved variables. Append

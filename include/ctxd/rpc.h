@@ -14,21 +14,21 @@
 #include "ctxd/strbuf.h"
 
 /* JSON-RPC 2.0 standard codes (spec section 5.1). */
-#define CTXD_RPC_PARSE_ERROR -32700
-#define CTXD_RPC_INVALID_REQUEST -32600
+#define CTXD_RPC_PARSE_ERROR      -32700
+#define CTXD_RPC_INVALID_REQUEST  -32600
 #define CTXD_RPC_METHOD_NOT_FOUND -32601
-#define CTXD_RPC_INVALID_PARAMS -32602
-#define CTXD_RPC_INTERNAL_ERROR -32603
+#define CTXD_RPC_INVALID_PARAMS   -32602
+#define CTXD_RPC_INTERNAL_ERROR   -32603
 /* MCP codes carried by JSON-RPC errors. */
-#define CTXD_RPC_RESOURCE_NOT_FOUND -32002     /* MCP 2025-11-25 resources */
-#define CTXD_RPC_MISSING_CAPABILITY -32021     /* MCP 2026-07-28 */
-#define CTXD_RPC_UNSUPPORTED_VERSION -32022    /* MCP 2026-07-28 */
+#define CTXD_RPC_RESOURCE_NOT_FOUND  -32002 /* MCP 2025-11-25 resources */
+#define CTXD_RPC_MISSING_CAPABILITY  -32021 /* MCP 2026-07-28 */
+#define CTXD_RPC_UNSUPPORTED_VERSION -32022 /* MCP 2026-07-28 */
 
 enum ctxd_rpc_kind {
-	CTXD_RPC_INVALID = 0, /* not a JSON-RPC 2.0 message; see the error */
-	CTXD_RPC_REQUEST,     /* method + id */
+	CTXD_RPC_INVALID = 0,  /* not a JSON-RPC 2.0 message; see the error */
+	CTXD_RPC_REQUEST,      /* method + id */
 	CTXD_RPC_NOTIFICATION, /* method, no id */
-	CTXD_RPC_RESPONSE,    /* id + result|error, no method */
+	CTXD_RPC_RESPONSE,     /* id + result|error, no method */
 };
 
 /* A classified message. All pointers are borrowed from the message passed to classify. */
@@ -51,8 +51,7 @@ json_t *ctxd_rpc_parse(const char *buf, size_t len, struct ctxd_error *err);
  * method not a string, params not structured, response with both/neither result and
  * error. When an id of a valid type was present, out->id is set even for an invalid
  * message so the error can carry it. */
-enum ctxd_rpc_kind ctxd_rpc_classify(json_t *msg, struct ctxd_rpc_msg *out,
-				     struct ctxd_error *err);
+enum ctxd_rpc_kind ctxd_rpc_classify(json_t *msg, struct ctxd_rpc_msg *out, struct ctxd_error *err);
 
 /* {"jsonrpc":"2.0","id":id,"result":result}. `id` borrowed (copied); `result` stolen.
  * Returns a new reference, or NULL on ENOMEM. */

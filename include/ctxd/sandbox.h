@@ -33,9 +33,9 @@
 #define CTXD_PATH_MAX 4096
 
 struct ctxd_root {
-	char *path;      /* canonical absolute path (realpath at add time), owned */
-	char *given;     /* the path as configured (made absolute, lexically clean), owned */
-	int fd;          /* O_PATH|O_DIRECTORY|O_CLOEXEC */
+	char *path;  /* canonical absolute path (realpath at add time), owned */
+	char *given; /* the path as configured (made absolute, lexically clean), owned */
+	int fd;      /* O_PATH|O_DIRECTORY|O_CLOEXEC */
 	bool read_only;
 };
 
@@ -94,8 +94,8 @@ int ctxd_sandbox_locate(const struct ctxd_sandbox *sb, const char *user_path, si
  * or -1 with err set; err->sys_errno holds the errno (ENOENT, EXDEV/ELOOP for an escape,
  * ENOTDIR, EACCES ...). Write access (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_TMPFILE) to a
  * read-only root is refused up front with EROFS. Thread-safe. */
-int ctxd_sandbox_open(const struct ctxd_sandbox *sb, const char *user_path, size_t len,
-		      int flags, mode_t mode, bool nofollow_last, struct ctxd_sandbox_loc *loc,
+int ctxd_sandbox_open(const struct ctxd_sandbox *sb, const char *user_path, size_t len, int flags,
+		      mode_t mode, bool nofollow_last, struct ctxd_sandbox_loc *loc,
 		      struct ctxd_error *err);
 
 /* Open `rel` (a relative path produced by a walk, not user input) beneath `dirfd`, which
@@ -172,8 +172,8 @@ void ctxd_sandbox_set_hardlinks(bool refuse);
 bool ctxd_sandbox_link_refused(const struct stat *st);
 
 /* Why such a file is refused, for messages that report EMLINK from the functions here. */
-#define CTXD_SANDBOX_HARDLINK_WHY                                                          \
-	"it is a hard link (the file has more than one name, and another name may lie "    \
+#define CTXD_SANDBOX_HARDLINK_WHY                                                                  \
+	"it is a hard link (the file has more than one name, and another name may lie "            \
 	"outside the allowed directories) and sandbox.hardlinks is 'refuse'"
 
 /* The same policy for an entry a writer acts on by name: 0 when `name` in `dirfd` is not a

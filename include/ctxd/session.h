@@ -25,15 +25,15 @@ struct ctxd_batch;
  * Fields marked (worker) are read by the worker while the job runs; the loop leaves them
  * alone until the job's done callback. */
 struct ctxd_request {
-	struct ctxd_job job;   /* must stay first */
-	json_t *id;            /* owned copy of the request id (worker: echoed) */
-	char *key;             /* hash key derived from the id (owned) */
+	struct ctxd_job job; /* must stay first */
+	json_t *id;          /* owned copy of the request id (worker: echoed) */
+	char *key;           /* hash key derived from the id (owned) */
 	struct ctxd_request *hnext;
 	bool in_table;
-	bool cancelled;        /* notifications/cancelled arrived: answer nothing */
-	bool stream;           /* an open subscriptions/listen stream, not pool work: it stays
-				* in the table (its id taken) until it is closed */
-	bool modern;           /* (worker) answer in the 2026-07-28 shape */
+	bool cancelled;           /* notifications/cancelled arrived: answer nothing */
+	bool stream;              /* an open subscriptions/listen stream, not pool work: it stays
+				   * in the table (its id taken) until it is closed */
+	bool modern;              /* (worker) answer in the 2026-07-28 shape */
 	struct ctxd_batch *batch; /* non-NULL inside a 2025-03-26 batch */
 	json_t *progress_token;   /* owned, or NULL */
 	json_t *args;             /* (worker) owned */

@@ -30,25 +30,25 @@ struct ctxd_skill {
 				     * (names sorted per directory), SKILL.md excluded (owned) */
 	uint64_t *sizes;            /* their sizes */
 	size_t n_files;
-	bool files_truncated;       /* more than CTXD_SKILL_FILES_MAX */
-	bool lower_md;              /* the file is a lowercase skill.md (served as SKILL.md) */
+	bool files_truncated; /* more than CTXD_SKILL_FILES_MAX */
+	bool lower_md;        /* the file is a lowercase skill.md (served as SKILL.md) */
 };
 
 #define CTXD_SK_MEMO_SLOTS 4
 
 /* An immutable catalogue. Take with ctxd_sk_snapshot, release with ctxd_sk_snapshot_put. */
 struct ctxd_skills_snapshot {
-	unsigned refs;                /* atomic */
-	struct ctxd_skill *skills;    /* valid skills sorted by name (names unique) */
+	unsigned refs;             /* atomic */
+	struct ctxd_skill *skills; /* valid skills sorted by name (names unique) */
 	size_t n_skills;
 	struct ctxd_skill_diag *diags; /* every diagnostic of the scan (owned copies) */
 	size_t n_diags;
-	size_t n_skipped;             /* skills skipped (SKILL.md files with an error), each
-				       * counted once however many errors it has */
+	size_t n_skipped; /* skills skipped (SKILL.md files with an error), each
+			   * counted once however many errors it has */
 	size_t dirs_visited;
 	bool dir_cap_hit;
-	uint64_t signature;           /* changes when the catalogue the host sees changes */
-	void *memo[CTXD_SK_MEMO_SLOTS];            /* ctxd_sk_memo (__atomic) */
+	uint64_t signature;             /* changes when the catalogue the host sees changes */
+	void *memo[CTXD_SK_MEMO_SLOTS]; /* ctxd_sk_memo (__atomic) */
 	void (*memo_free[CTXD_SK_MEMO_SLOTS])(void *);
 };
 

@@ -18,22 +18,22 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define CTXD_SKILL_NAME_MAX 64     /* characters the specification allows (longer: a warning) */
-#define CTXD_SKILL_NAME_BYTES 255  /* a served name is at most this long (else: the folder's) */
-#define CTXD_SKILL_DESC_MAX 1024
+#define CTXD_SKILL_NAME_MAX   64  /* characters the specification allows (longer: a warning) */
+#define CTXD_SKILL_NAME_BYTES 255 /* a served name is at most this long (else: the folder's) */
+#define CTXD_SKILL_DESC_MAX   1024
 #define CTXD_SKILL_COMPAT_MAX 500
-#define CTXD_SKILL_MD_MAX ((size_t)1 << 20) /* a larger SKILL.md is refused */
-#define CTXD_SKILL_FILES_MAX 512            /* bundled files listed per skill (SEP-2640) */
+#define CTXD_SKILL_MD_MAX     ((size_t)1 << 20) /* a larger SKILL.md is refused */
+#define CTXD_SKILL_FILES_MAX  512               /* bundled files listed per skill (SEP-2640) */
 
 /* One diagnostic: a skipped ("error"), degraded or shadowed ("warning") skill. */
 struct ctxd_skill_diag {
-	char *file;     /* absolute path of the SKILL.md (owned) */
-	unsigned line;  /* 1-based, 0 when not tied to a position */
-	unsigned col;   /* 1-based, 0 when not tied to a position */
-	const char *rule;     /* static rule id, e.g. "name-format", "yaml-syntax" */
-	bool error;           /* true: the skill is skipped; false: warning */
-	char *message;  /* one sentence (owned) */
-	char *other;    /* for "shadowed": the winning SKILL.md path (owned), else NULL */
+	char *file;       /* absolute path of the SKILL.md (owned) */
+	unsigned line;    /* 1-based, 0 when not tied to a position */
+	unsigned col;     /* 1-based, 0 when not tied to a position */
+	const char *rule; /* static rule id, e.g. "name-format", "yaml-syntax" */
+	bool error;       /* true: the skill is skipped; false: warning */
+	char *message;    /* one sentence (owned) */
+	char *other;      /* for "shadowed": the winning SKILL.md path (owned), else NULL */
 };
 
 /* A growing list of diagnostics (the parser's, and the discovery's in src/sk_scan.c). */
@@ -45,22 +45,22 @@ struct ctxd_skill_diags {
 
 /* The parsed SKILL.md: immutable once built, shared between snapshots (refcounted). */
 struct ctxd_skill_doc {
-	unsigned refs;          /* atomic (ctxd_skill_md_get / ctxd_skill_md_put) */
-	bool valid;             /* no error diagnostic: usable */
-	char *name;             /* frontmatter name (owned; NULL when missing) */
-	char *description;      /* owned; NULL when missing */
-	json_t *frontmatter;    /* the frontmatter as a JSON object (owned reference) */
-	char *body;             /* markdown after the frontmatter and the blank lines that
-				 * separate them (owned, NUL-terminated) */
+	unsigned refs;       /* atomic (ctxd_skill_md_get / ctxd_skill_md_put) */
+	bool valid;          /* no error diagnostic: usable */
+	char *name;          /* frontmatter name (owned; NULL when missing) */
+	char *description;   /* owned; NULL when missing */
+	json_t *frontmatter; /* the frontmatter as a JSON object (owned reference) */
+	char *body;          /* markdown after the frontmatter and the blank lines that
+			      * separate them (owned, NUL-terminated) */
 	size_t body_len;
-	char **arg_names;       /* names of the frontmatter `arguments:` list, in order: `$name`
-				 * is argument word i (owned; NULL when none) */
+	char **arg_names; /* names of the frontmatter `arguments:` list, in order: `$name`
+			   * is argument word i (owned; NULL when none) */
 	size_t n_arg_names;
 	char **hint_names; /* the words of `argument-hint` ("[file] [mode]" -> file, mode),
 			    * used to declare prompt arguments when there is no `arguments:`
 			    * (owned; NULL when none or when the hint is not a list of words) */
 	size_t n_hint_names;
-	size_t md_size;         /* bytes of the whole SKILL.md */
+	size_t md_size; /* bytes of the whole SKILL.md */
 	struct ctxd_skill_diag *diags;
 	size_t n_diags;
 	/* identity of the file it came from, to skip re-parsing an unchanged file (set by the

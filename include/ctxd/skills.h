@@ -40,10 +40,10 @@ void ctxd_skills_prompts_init(struct ctxd_prompt_provider *p, struct ctxd_skills
  * set to CTXD_PROVIDER_INVALID (params not an object, an invalid cursor, a missing or
  * unknown skill URI: -32602 on the wire) or CTXD_PROVIDER_FAILED (out of memory: -32603).
  * Worker thread. */
-json_t *ctxd_skills_list_method(void *ud, const struct ctxd_provider_ctx *ctx,
-				const char *method, json_t *params, struct ctxd_error *err);
-json_t *ctxd_skills_get_method(void *ud, const struct ctxd_provider_ctx *ctx,
-			       const char *method, json_t *params, struct ctxd_error *err);
+json_t *ctxd_skills_list_method(void *ud, const struct ctxd_provider_ctx *ctx, const char *method,
+				json_t *params, struct ctxd_error *err);
+json_t *ctxd_skills_get_method(void *ud, const struct ctxd_provider_ctx *ctx, const char *method,
+			       json_t *params, struct ctxd_error *err);
 
 /* The capability value to advertise under capabilities.extensions
  * ["io.modelcontextprotocol/skills"] (a new object: {} - no directoryRead). */

@@ -36,7 +36,7 @@ void ctxd_strbuf_str(struct ctxd_strbuf *b, const char *s);
 
 /* Append printf-style formatted text, whole (no length limit). */
 void ctxd_strbuf_printf(struct ctxd_strbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Grow the array *p, of *cap elements of `elem` bytes each, to hold at least `need`
  * elements: the capacity doubles, from `first` (> 0) when the array is empty, until `need`

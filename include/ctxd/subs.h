@@ -40,7 +40,7 @@ void ctxd_subs_destroy(struct ctxd_subs *s);
  * set (ENOMEM, or the watch's errno such as ENOSPC when the inotify watch limit is
  * reached or ENOENT when `dir` is gone); then nothing changed. */
 int ctxd_subs_add(struct ctxd_subs *s, const char *uri, const char *dir, const char *name,
-                  void *holder);
+		  void *holder);
 
 /* Unsubscribe `holder` from `uri`. The URI's directory stops being watched with its last
  * subscription. Returns 1 when removed, 0 when `holder` did not hold it. */

@@ -40,9 +40,9 @@ struct ctxd_progress {
 struct ctxd_tool_ctx {
 	const struct ctxd_config *cfg;
 	const struct ctxd_sandbox *sandbox;
-	const struct ctxd_job *job;        /* for ctxd_job_cancelled(); may be NULL in tests */
-	struct ctxd_progress *progress;    /* may be NULL */
-	void *ud;                          /* the family state given to ctxd_registry_add */
+	const struct ctxd_job *job;     /* for ctxd_job_cancelled(); may be NULL in tests */
+	struct ctxd_progress *progress; /* may be NULL */
+	void *ud;                       /* the family state given to ctxd_registry_add */
 	/* The call deadline (limits.call_ms after the call started), as a ctxd_clock_ms() time;
 	 * 0 = none. Long searches (grep, search_files, directory_tree) stop there and answer
 	 * with what they found, marked truncated. */
@@ -70,7 +70,7 @@ bool ctxd_deadline_passed(int64_t deadline_ms);
 typedef json_t *(*ctxd_tool_fn)(const struct ctxd_tool_ctx *ctx, json_t *args);
 
 struct ctxd_tool {
-	const char *name;          /* [A-Za-z0-9_.-], unique */
+	const char *name; /* [A-Za-z0-9_.-], unique */
 	const char *title;
 	const char *description;
 	const char *input_schema;  /* JSON text, a JSON Schema 2020-12 object schema */

@@ -17,7 +17,7 @@
 typedef void (*ctxd_frame_fn)(void *ud, const char *line, size_t len);
 
 struct ctxd_splitter {
-	char *buf;       /* partial line carried between feeds (owned) */
+	char *buf; /* partial line carried between feeds (owned) */
 	size_t len, cap;
 	size_t max;      /* maximum frame bytes (excluding the newline) */
 	bool discarding; /* inside an oversize line: drop bytes until '\n' */
@@ -42,8 +42,8 @@ struct ev_loop;
 struct ctxd_transport;
 
 struct ctxd_transport_ops {
-	ctxd_frame_fn frame;       /* a frame or an oversize event */
-	void (*eof)(void *ud);     /* input closed (EOF or read error); called once */
+	ctxd_frame_fn frame;                    /* a frame or an oversize event */
+	void (*eof)(void *ud);                  /* input closed (EOF or read error); called once */
 	void (*write_error)(void *ud, int err); /* EPIPE etc.: output is gone (may be NULL) */
 	/* The bytes owed to the host (queued + reserved) passed the high-water mark (`on`),
 	 * or fell back to half of it (!on). Reading input stops and resumes by itself; this

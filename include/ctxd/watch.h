@@ -22,16 +22,16 @@ struct ctxd_watch;
  * code may test either). A polling backend reports CREATE (with CLOSE_WRITE for a new
  * regular file), DELETE, MODIFY|CLOSE_WRITE, ATTRIB and DELETE_SELF only: a move shows as
  * DELETE and CREATE. */
-#define CTXD_WATCH_MODIFY 0x00000002u      /* IN_MODIFY: a file's content changed */
-#define CTXD_WATCH_ATTRIB 0x00000004u      /* IN_ATTRIB: mode, owner, links, times */
+#define CTXD_WATCH_MODIFY      0x00000002u /* IN_MODIFY: a file's content changed */
+#define CTXD_WATCH_ATTRIB      0x00000004u /* IN_ATTRIB: mode, owner, links, times */
 #define CTXD_WATCH_CLOSE_WRITE 0x00000008u /* IN_CLOSE_WRITE: closed after writing */
-#define CTXD_WATCH_MOVED_FROM 0x00000040u  /* IN_MOVED_FROM: moved out of the directory */
-#define CTXD_WATCH_MOVED_TO 0x00000080u    /* IN_MOVED_TO: moved into the directory */
-#define CTXD_WATCH_CREATE 0x00000100u      /* IN_CREATE: created */
-#define CTXD_WATCH_DELETE 0x00000200u      /* IN_DELETE: deleted */
+#define CTXD_WATCH_MOVED_FROM  0x00000040u /* IN_MOVED_FROM: moved out of the directory */
+#define CTXD_WATCH_MOVED_TO    0x00000080u /* IN_MOVED_TO: moved into the directory */
+#define CTXD_WATCH_CREATE      0x00000100u /* IN_CREATE: created */
+#define CTXD_WATCH_DELETE      0x00000200u /* IN_DELETE: deleted */
 #define CTXD_WATCH_DELETE_SELF 0x00000400u /* IN_DELETE_SELF: the directory itself went */
-#define CTXD_WATCH_MOVE_SELF 0x00000800u   /* IN_MOVE_SELF: the directory itself moved */
-#define CTXD_WATCH_OVERFLOW 0x00004000u    /* IN_Q_OVERFLOW: events lost, anything changed */
+#define CTXD_WATCH_MOVE_SELF   0x00000800u /* IN_MOVE_SELF: the directory itself moved */
+#define CTXD_WATCH_OVERFLOW    0x00004000u /* IN_Q_OVERFLOW: events lost, anything changed */
 
 /* `dir`: the watched directory (absolute, borrowed for the call); `name`: the entry that
  * changed inside it ("" when the directory itself changed, e.g. deleted or moved);

@@ -68,199 +68,198 @@ struct ctxd_fs_ignore_cache *fs_family_ignore_cache(void *ud)
 	return ((struct ctxd_fs_family *)ud)->ignore;
 }
 
-
 /* ---- the table -------------------------------------------------------------------- */
 
 #define RO_FLAGS (CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT)
 
 const struct ctxd_tool ctxd_fs_tools[] = {
     {
-        .name = "read_text_file",
-        .title = "Read text file",
-        .description = "Read a text file's lines exactly as stored. head, tail, or "
-                       "offset+limit pick lines; a read over the size limit stops at a whole "
-                       "line with truncated and nextOffset. Refuses binary files.",
-        .input_schema = ctxd_schema_read_text_file_input,
-        .output_schema = ctxd_schema_read_text_file_output,
-        .flags = RO_FLAGS,
-        .writes = false,
-        .fn = fs_read_text_file,
+	.name = "read_text_file",
+	.title = "Read text file",
+	.description = "Read a text file's lines exactly as stored. head, tail, or "
+		       "offset+limit pick lines; a read over the size limit stops at a whole "
+		       "line with truncated and nextOffset. Refuses binary files.",
+	.input_schema = ctxd_schema_read_text_file_input,
+	.output_schema = ctxd_schema_read_text_file_output,
+	.flags = RO_FLAGS,
+	.writes = false,
+	.fn = fs_read_text_file,
     },
     {
-        .name = "list_directory",
-        .title = "List directory",
-        .description = "List one directory's entries, sorted by name, marked [DIR], [FILE], "
-                       "[LINK] (not followed) or [OTHER].",
-        .input_schema = ctxd_schema_list_directory_input,
-        .output_schema = ctxd_schema_list_directory_output,
-        .flags = RO_FLAGS,
-        .writes = false,
-        .fn = fs_list_directory,
+	.name = "list_directory",
+	.title = "List directory",
+	.description = "List one directory's entries, sorted by name, marked [DIR], [FILE], "
+		       "[LINK] (not followed) or [OTHER].",
+	.input_schema = ctxd_schema_list_directory_input,
+	.output_schema = ctxd_schema_list_directory_output,
+	.flags = RO_FLAGS,
+	.writes = false,
+	.fn = fs_list_directory,
     },
     {
-        .name = "get_file_info",
-        .title = "Get file info",
-        .description = "Type, size, times (ISO-8601 UTC), octal permissions and symlink status "
-                       "of a path, without reading it.",
-        .input_schema = ctxd_schema_get_file_info_input,
-        .output_schema = ctxd_schema_get_file_info_output,
-        .flags = RO_FLAGS,
-        .writes = false,
-        .fn = fs_get_file_info,
+	.name = "get_file_info",
+	.title = "Get file info",
+	.description = "Type, size, times (ISO-8601 UTC), octal permissions and symlink status "
+		       "of a path, without reading it.",
+	.input_schema = ctxd_schema_get_file_info_input,
+	.output_schema = ctxd_schema_get_file_info_output,
+	.flags = RO_FLAGS,
+	.writes = false,
+	.fn = fs_get_file_info,
     },
     {
-        .name = "search_files",
-        .title = "Search files by name",
-        .description = "Find files and directories whose path relative to path matches a glob "
-                       "('*.md' directly under path, '**/*.md' at any depth). Sorted absolute "
-                       "paths; hidden files included, ignored paths (.gitignore, .ignore, "
-                       ".rgignore, as rg) skipped by default. For file contents use grep.",
-        .input_schema = ctxd_schema_search_files_input,
-        .output_schema = ctxd_schema_search_files_output,
-        .flags = RO_FLAGS,
-        .writes = false,
-        .fn = fs_search_files,
+	.name = "search_files",
+	.title = "Search files by name",
+	.description = "Find files and directories whose path relative to path matches a glob "
+		       "('*.md' directly under path, '**/*.md' at any depth). Sorted absolute "
+		       "paths; hidden files included, ignored paths (.gitignore, .ignore, "
+		       ".rgignore, as rg) skipped by default. For file contents use grep.",
+	.input_schema = ctxd_schema_search_files_input,
+	.output_schema = ctxd_schema_search_files_output,
+	.flags = RO_FLAGS,
+	.writes = false,
+	.fn = fs_search_files,
     },
     {
-        .name = "list_allowed_directories",
-        .title = "List allowed directories",
-        .description = "The directories the file tools may access (read-only ones marked). "
-                       "Paths may be absolute or relative to the first.",
-        .input_schema = ctxd_schema_list_allowed_directories_input,
-        .output_schema = ctxd_schema_list_allowed_directories_output,
-        .flags = RO_FLAGS,
-        .writes = false,
-        .fn = fs_list_allowed_directories,
+	.name = "list_allowed_directories",
+	.title = "List allowed directories",
+	.description = "The directories the file tools may access (read-only ones marked). "
+		       "Paths may be absolute or relative to the first.",
+	.input_schema = ctxd_schema_list_allowed_directories_input,
+	.output_schema = ctxd_schema_list_allowed_directories_output,
+	.flags = RO_FLAGS,
+	.writes = false,
+	.fn = fs_list_allowed_directories,
     },
     {
-        .name = "read_media_file",
-        .title = "Read image or audio file",
-        .description = "Read an image or audio file as a base64 block (type from its content); "
-                       "a file over the media limit comes back as a resource_link.",
-        .input_schema = ctxd_schema_read_media_file_input,
-        .output_schema = NULL,
-        .flags = RO_FLAGS,
-        .fn = fs_read_media_file,
+	.name = "read_media_file",
+	.title = "Read image or audio file",
+	.description = "Read an image or audio file as a base64 block (type from its content); "
+		       "a file over the media limit comes back as a resource_link.",
+	.input_schema = ctxd_schema_read_media_file_input,
+	.output_schema = NULL,
+	.flags = RO_FLAGS,
+	.fn = fs_read_media_file,
     },
     {
-        .name = "read_multiple_files",
-        .title = "Read multiple files",
-        .description = "Read up to 100 text files in one call; each under its path, a failure "
-                       "reported for that file only.",
-        .input_schema = ctxd_schema_read_multiple_files_input,
-        .output_schema = ctxd_schema_read_multiple_files_output,
-        .flags = RO_FLAGS,
-        .fn = fs_read_multiple_files,
+	.name = "read_multiple_files",
+	.title = "Read multiple files",
+	.description = "Read up to 100 text files in one call; each under its path, a failure "
+		       "reported for that file only.",
+	.input_schema = ctxd_schema_read_multiple_files_input,
+	.output_schema = ctxd_schema_read_multiple_files_output,
+	.flags = RO_FLAGS,
+	.fn = fs_read_multiple_files,
     },
     {
-        .name = "list_directory_with_sizes",
-        .title = "List directory with sizes",
-        .description = "List one directory's entries with sizes and totals, sorted by name or "
-                       "size.",
-        .input_schema = ctxd_schema_list_directory_with_sizes_input,
-        .output_schema = ctxd_schema_list_directory_with_sizes_output,
-        .flags = RO_FLAGS,
-        .fn = fs_list_with_sizes,
+	.name = "list_directory_with_sizes",
+	.title = "List directory with sizes",
+	.description = "List one directory's entries with sizes and totals, sorted by name or "
+		       "size.",
+	.input_schema = ctxd_schema_list_directory_with_sizes_input,
+	.output_schema = ctxd_schema_list_directory_with_sizes_output,
+	.flags = RO_FLAGS,
+	.fn = fs_list_with_sizes,
     },
     {
-        .name = "directory_tree",
-        .title = "Directory tree",
-        .description = "Recursive tree of a directory, sorted by name: indented text and a "
-                       "JSON tree in structuredContent; symlinked directories not entered.",
-        .input_schema = ctxd_schema_directory_tree_input,
-        .output_schema = ctxd_schema_directory_tree_output,
-        .flags = RO_FLAGS,
-        .fn = fs_directory_tree,
+	.name = "directory_tree",
+	.title = "Directory tree",
+	.description = "Recursive tree of a directory, sorted by name: indented text and a "
+		       "JSON tree in structuredContent; symlinked directories not entered.",
+	.input_schema = ctxd_schema_directory_tree_input,
+	.output_schema = ctxd_schema_directory_tree_output,
+	.flags = RO_FLAGS,
+	.fn = fs_directory_tree,
     },
     {
-        .name = "grep",
-        .title = "Search file contents",
-        .description = "Search file contents for a PCRE2 regex (or literal text). Hidden "
-                       "files are searched; binary and ignored files (.gitignore, .ignore, "
-                       ".rgignore, as rg) skipped by default. Matches sorted by path and "
-                       "line as path:line:column:text, with optional context lines.",
-        .input_schema = ctxd_schema_grep_input,
-        .output_schema = ctxd_schema_grep_output,
-        .flags = RO_FLAGS,
-        .fn = fs_grep,
+	.name = "grep",
+	.title = "Search file contents",
+	.description = "Search file contents for a PCRE2 regex (or literal text). Hidden "
+		       "files are searched; binary and ignored files (.gitignore, .ignore, "
+		       ".rgignore, as rg) skipped by default. Matches sorted by path and "
+		       "line as path:line:column:text, with optional context lines.",
+	.input_schema = ctxd_schema_grep_input,
+	.output_schema = ctxd_schema_grep_output,
+	.flags = RO_FLAGS,
+	.fn = fs_grep,
     },
     {
-        .name = "write_file",
-        .title = "Write file",
-        .description = "Create or replace a file atomically (permissions kept). expectedSha256 "
-                       "refuses the write if the file changed since you read it. Prefer "
-                       "edit_file for partial changes.",
-        .input_schema = ctxd_schema_write_file_input,
-        .output_schema = ctxd_schema_write_file_output,
-        .flags = CTXD_TOOL_DESTRUCTIVE | CTXD_TOOL_IDEMPOTENT,
-        .writes = true,
-        .fn = fs_write_file,
+	.name = "write_file",
+	.title = "Write file",
+	.description = "Create or replace a file atomically (permissions kept). expectedSha256 "
+		       "refuses the write if the file changed since you read it. Prefer "
+		       "edit_file for partial changes.",
+	.input_schema = ctxd_schema_write_file_input,
+	.output_schema = ctxd_schema_write_file_output,
+	.flags = CTXD_TOOL_DESTRUCTIVE | CTXD_TOOL_IDEMPOTENT,
+	.writes = true,
+	.fn = fs_write_file,
     },
     {
-        .name = "edit_file",
-        .title = "Edit file",
-        .description = "Replace text in a file: edits apply in order, all or nothing, and a "
-                       "unified diff is returned. oldText must match once (or replaceAll); if "
-                       "none matches exactly, a match ignoring each line's indentation is "
-                       "tried.",
-        .input_schema = ctxd_schema_edit_file_input,
-        .output_schema = ctxd_schema_edit_file_output,
-        .flags = CTXD_TOOL_DESTRUCTIVE,
-        .writes = true,
-        .fn = fs_edit_file,
+	.name = "edit_file",
+	.title = "Edit file",
+	.description = "Replace text in a file: edits apply in order, all or nothing, and a "
+		       "unified diff is returned. oldText must match once (or replaceAll); if "
+		       "none matches exactly, a match ignoring each line's indentation is "
+		       "tried.",
+	.input_schema = ctxd_schema_edit_file_input,
+	.output_schema = ctxd_schema_edit_file_output,
+	.flags = CTXD_TOOL_DESTRUCTIVE,
+	.writes = true,
+	.fn = fs_edit_file,
     },
     {
-        .name = "append_file",
-        .title = "Append to file",
-        .description = "Append text to a file, creating it if missing.",
-        .input_schema = ctxd_schema_append_file_input,
-        .output_schema = ctxd_schema_file_change_output,
-        .flags = 0,
-        .writes = true,
-        .fn = fs_append_file,
+	.name = "append_file",
+	.title = "Append to file",
+	.description = "Append text to a file, creating it if missing.",
+	.input_schema = ctxd_schema_append_file_input,
+	.output_schema = ctxd_schema_file_change_output,
+	.flags = 0,
+	.writes = true,
+	.fn = fs_append_file,
     },
     {
-        .name = "copy_file",
-        .title = "Copy file",
-        .description = "Copy a regular file atomically; an existing destination needs "
-                       "overwrite.",
-        .input_schema = ctxd_schema_copy_file_input,
-        .output_schema = ctxd_schema_file_change_output,
-        .flags = CTXD_TOOL_DESTRUCTIVE,
-        .writes = true,
-        .fn = fs_copy_file,
+	.name = "copy_file",
+	.title = "Copy file",
+	.description = "Copy a regular file atomically; an existing destination needs "
+		       "overwrite.",
+	.input_schema = ctxd_schema_copy_file_input,
+	.output_schema = ctxd_schema_file_change_output,
+	.flags = CTXD_TOOL_DESTRUCTIVE,
+	.writes = true,
+	.fn = fs_copy_file,
     },
     {
-        .name = "move_file",
-        .title = "Move or rename",
-        .description = "Move or rename a file, directory or symlink; the destination must not "
-                       "exist.",
-        .input_schema = ctxd_schema_move_file_input,
-        .output_schema = ctxd_schema_file_change_output,
-        .flags = CTXD_TOOL_DESTRUCTIVE,
-        .writes = true,
-        .fn = fs_move_file,
+	.name = "move_file",
+	.title = "Move or rename",
+	.description = "Move or rename a file, directory or symlink; the destination must not "
+		       "exist.",
+	.input_schema = ctxd_schema_move_file_input,
+	.output_schema = ctxd_schema_file_change_output,
+	.flags = CTXD_TOOL_DESTRUCTIVE,
+	.writes = true,
+	.fn = fs_move_file,
     },
     {
-        .name = "delete_file",
-        .title = "Delete file or directory",
-        .description = "Delete a file or symlink (never its target); a directory only with "
-                       "recursive.",
-        .input_schema = ctxd_schema_delete_file_input,
-        .output_schema = ctxd_schema_file_change_output,
-        .flags = CTXD_TOOL_DESTRUCTIVE,
-        .writes = true,
-        .fn = fs_delete_file,
+	.name = "delete_file",
+	.title = "Delete file or directory",
+	.description = "Delete a file or symlink (never its target); a directory only with "
+		       "recursive.",
+	.input_schema = ctxd_schema_delete_file_input,
+	.output_schema = ctxd_schema_file_change_output,
+	.flags = CTXD_TOOL_DESTRUCTIVE,
+	.writes = true,
+	.fn = fs_delete_file,
     },
     {
-        .name = "create_directory",
-        .title = "Create directory",
-        .description = "Create a directory and missing parents; succeeds if it exists.",
-        .input_schema = ctxd_schema_create_directory_input,
-        .output_schema = ctxd_schema_file_change_output,
-        .flags = CTXD_TOOL_IDEMPOTENT,
-        .writes = true,
-        .fn = fs_create_directory,
+	.name = "create_directory",
+	.title = "Create directory",
+	.description = "Create a directory and missing parents; succeeds if it exists.",
+	.input_schema = ctxd_schema_create_directory_input,
+	.output_schema = ctxd_schema_file_change_output,
+	.flags = CTXD_TOOL_IDEMPOTENT,
+	.writes = true,
+	.fn = fs_create_directory,
     },
 };
 

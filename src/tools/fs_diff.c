@@ -17,8 +17,8 @@
 #include "fs_priv.h"
 #include "fs_write_priv.h"
 
-#define DIFF_CONTEXT    3
-#define DIFF_MAX_D      1500 /* Myers edit-distance bound before a coarse hunk */
+#define DIFF_CONTEXT 3
+#define DIFF_MAX_D   1500 /* Myers edit-distance bound before a coarse hunk */
 
 int fs_split_lines(const char *s, size_t len, struct lines *L)
 {
@@ -109,8 +109,8 @@ static bool dl_eq(const struct dl *a, const struct dl *b)
 /* Myers' greedy O((N+M)D) diff of a[0..n) and b[0..m), marking deleted lines in `del` and
  * inserted ones in `ins`. Returns 0, 1 when D exceeds DIFF_MAX_D (caller marks all), -1
  * on ENOMEM, CANCELLED when the job was cancelled (checked every round). */
-static int myers(const struct dl *a, size_t n, const struct dl *b, size_t m, bool *del,
-		 bool *ins, const struct ctxd_job *job)
+static int myers(const struct dl *a, size_t n, const struct dl *b, size_t m, bool *del, bool *ins,
+		 const struct ctxd_job *job)
 {
 	long max = (long)(n + m);
 	if (max > DIFF_MAX_D) {
@@ -264,8 +264,8 @@ static void diff_hunks(struct ctxd_strbuf *o, const char *name, const struct dl 
 		}
 		size_t be = blk[e].b + blk[e].bl + (ae - (blk[e].a + blk[e].al));
 		size_t al = ae - as, bl = be - bs;
-		ctxd_strbuf_printf(o, "@@ -%zu,%zu +%zu,%zu @@\n", al ? as + 1 : as, al, bl ? bs + 1 : bs,
-			     bl);
+		ctxd_strbuf_printf(o, "@@ -%zu,%zu +%zu,%zu @@\n", al ? as + 1 : as, al,
+				   bl ? bs + 1 : bs, bl);
 		size_t x = as, y = bs;
 		for (size_t q = h; q <= e; q++) {
 			while (x < blk[q].a) {
@@ -291,7 +291,7 @@ static void diff_hunks(struct ctxd_strbuf *o, const char *name, const struct dl 
 /* Unified diff of two texts (labelled `name`) into `o`; empty when equal. Returns 0, -1 on
  * ENOMEM, CANCELLED. */
 int fs_unified_diff(const char *name, const char *s1, size_t l1, const char *s2, size_t l2,
-			const struct ctxd_job *job, struct ctxd_strbuf *o)
+		    const struct ctxd_job *job, struct ctxd_strbuf *o)
 {
 	size_t n = 0, m = 0;
 	bool nonl_a, nonl_b;
@@ -339,4 +339,3 @@ out:
 	free(blk);
 	return rc;
 }
-

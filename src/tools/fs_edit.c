@@ -68,7 +68,8 @@ static int dup_n(const char *s, size_t n, struct text *out)
 static bool all_crlf(const char *s, size_t n)
 {
 	bool any = false;
-	for (const char *q = memchr(s, '\n', n); q; q = memchr(q + 1, '\n', n - (size_t)(q + 1 - s))) {
+	for (const char *q = memchr(s, '\n', n); q;
+	     q = memchr(q + 1, '\n', n - (size_t)(q + 1 - s))) {
 		if (q == s || q[-1] != '\r') {
 			return false;
 		}
@@ -100,7 +101,8 @@ static size_t count_occ(const char *h, size_t hl, const char *n, size_t nl, size
 static size_t line_of(const char *s, size_t off)
 {
 	size_t n = 1;
-	for (const char *q = memchr(s, '\n', off); q; q = memchr(q + 1, '\n', off - (size_t)(q + 1 - s))) {
+	for (const char *q = memchr(s, '\n', off); q;
+	     q = memchr(q + 1, '\n', off - (size_t)(q + 1 - s))) {
 		n++;
 	}
 	return n;
@@ -260,8 +262,8 @@ static size_t indent_len(const char *s, size_t a, size_t b)
 
 /* newText re-indented: a line starting with oldText's first-line indent gets the matched
  * line's indent instead; other lines are kept. */
-static int reindent(const char *nt, size_t nl, const char *old_ind, size_t oil,
-		    const char *act_ind, size_t ail, struct ctxd_strbuf *out)
+static int reindent(const char *nt, size_t nl, const char *old_ind, size_t oil, const char *act_ind,
+		    size_t ail, struct ctxd_strbuf *out)
 {
 	for (size_t i = 0; i < nl;) {
 		const char *q = memchr(nt + i, '\n', nl - i);
@@ -302,7 +304,7 @@ static int tline_cmp(const void *a, const void *b)
 	return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-#define NO_LINE   UINT32_MAX
+#define NO_LINE UINT32_MAX
 
 /* The windows of lines of `t` equal to the lines of oldText after trimming: leftmost first,
  * non-overlapping (the next search starts after a window). Each line of oldText gets the
@@ -399,8 +401,8 @@ out:
  * or any number with `all`, every window is replaced (newText re-indented to the window's
  * indentation) in one pass over the text. Returns the windows found (the first `max`
  * first-line numbers, 1-based, in `at`), -1 on ENOMEM or CANCELLED. */
-static long apply_ws(struct text *t, const char *o, size_t ol, const char *nt, size_t nl,
-		     bool all, const struct ctxd_job *job, size_t *at, size_t max)
+static long apply_ws(struct text *t, const char *o, size_t ol, const char *nt, size_t nl, bool all,
+		     const struct ctxd_job *job, size_t *at, size_t max)
 {
 	/* A trailing newline in oldText (and then in newText) belongs to the last line. */
 	bool o_nl = ol > 0 && o[ol - 1] == '\n';
@@ -505,8 +507,9 @@ static bool edit_load(struct edit_run *e, const char *expected, json_t **res)
 	const char *body = e->raw + (e->bom ? 3 : 0);
 	size_t blen = e->rlen - (e->bom ? 3 : 0);
 	if (fs_looks_binary(body, blen < FS_BINARY_PROBE ? blen : FS_BINARY_PROBE)) {
-		*res = fs_fail("'%s' is a binary file (it contains NUL bytes); edit_file edits text",
-			       e->loc.abs);
+		*res =
+		    fs_fail("'%s' is a binary file (it contains NUL bytes); edit_file edits text",
+			    e->loc.abs);
 		return false;
 	}
 	e->crlf = all_crlf(body, blen);
@@ -772,8 +775,8 @@ json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (!edit_load(&e, expected, &res) || !edit_apply_all(&e, edits, &res)) {
 		goto out;
 	}
-	int dr = fs_unified_diff(e.loc.abs, e.orig.p, e.orig.len, e.cur.p, e.cur.len, ctx->job,
-				 &diff);
+	int dr =
+	    fs_unified_diff(e.loc.abs, e.orig.p, e.orig.len, e.cur.p, e.cur.len, ctx->job, &diff);
 	if (dr == CANCELLED) {
 		res = fs_fail("edit of '%s' cancelled; nothing was written", e.loc.abs);
 		goto out;

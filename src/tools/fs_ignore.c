@@ -265,7 +265,8 @@ static struct ignore_set *set_compile(char *text, size_t len)
 		size_t ll = nl ? (size_t)(nl - line) : len - i;
 		i += ll + 1;
 		line[ll] = '\0';
-		while (ll > 0 && (line[ll - 1] == '\r' || line[ll - 1] == ' ' || line[ll - 1] == '\t') &&
+		while (ll > 0 &&
+		       (line[ll - 1] == '\r' || line[ll - 1] == ' ' || line[ll - 1] == '\t') &&
 		       !(ll >= 2 && line[ll - 2] == '\\')) {
 			line[--ll] = '\0';
 		}
@@ -353,7 +354,7 @@ static bool tested(struct ctxd_fs_ignore_ctx *c)
 }
 
 static bool rule_matches(const struct rule *r, const char *path, size_t plen, const char *name,
-                         size_t nlen)
+			 size_t nlen)
 {
 	switch (r->kind) {
 	case R_NAME_LIT:
@@ -380,7 +381,7 @@ static bool rule_matches(const struct rule *r, const char *path, size_t plen, co
 /* The index of the last rule of `s` that matches the entry (path relative to the file's
  * directory, and its final component `name`, NUL-terminated), or -1. */
 static int set_match(const struct ignore_set *s, struct ctxd_fs_ignore_ctx *c, const char *path,
-                     size_t plen, const char *name, size_t nlen, bool is_dir)
+		     size_t plen, const char *name, size_t nlen, bool is_dir)
 {
 	int best = hbest(&s->names, name, nlen, is_dir);
 	if (s->exts.n) {
@@ -458,7 +459,7 @@ static bool split_name(const char *rel, size_t len, char *buf, const char **name
 }
 
 bool ctxd_fs_ignore_path(struct ctxd_fs_ignore *ig, const char *rel, size_t len, bool is_dir,
-                         struct ctxd_fs_ignore_ctx *c)
+			 struct ctxd_fs_ignore_ctx *c)
 {
 	char buf[CTXD_PATH_MAX];
 	const char *name;
@@ -473,8 +474,7 @@ bool ctxd_fs_ignore_path(struct ctxd_fs_ignore *ig, const char *rel, size_t len,
 	return k >= 0 && !ig->set->rules[k].neg;
 }
 
-bool ctxd_fs_ignore_path_linear(struct ctxd_fs_ignore *ig, const char *rel, size_t len,
-                                bool is_dir)
+bool ctxd_fs_ignore_path_linear(struct ctxd_fs_ignore *ig, const char *rel, size_t len, bool is_dir)
 {
 	char buf[CTXD_PATH_MAX];
 	const char *name;
@@ -500,9 +500,9 @@ struct ignore_file {
 	ino_t ino;
 	off_t size;
 	struct timespec mtime, ctime;
-	struct ignore_set *set; /* NULL: the file could not be read (applies nothing) */
-	char *dir;              /* absolute directory path, for the watcher (or NULL) */
-	int watch_id;           /* watcher registration, or 0 */
+	struct ignore_set *set;   /* NULL: the file could not be read (applies nothing) */
+	char *dir;                /* absolute directory path, for the watcher (or NULL) */
+	int watch_id;             /* watcher registration, or 0 */
 	struct ignore_file *next; /* in its cache bucket */
 };
 
@@ -527,7 +527,8 @@ static void file_put(struct ignore_file *f)
 
 static size_t bucket_of(dev_t dev, ino_t ino)
 {
-	uint64_t h = ((uint64_t)dev * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)ino * 0xC2B2AE3D27D4EB4FULL);
+	uint64_t h =
+	    ((uint64_t)dev * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)ino * 0xC2B2AE3D27D4EB4FULL);
 	return (size_t)(h >> 56) % CACHE_BUCKETS;
 }
 
@@ -618,7 +619,7 @@ void ctxd_fs_ignore_cache_attach(struct ctxd_fs_ignore_cache *c, struct ctxd_wat
 }
 
 void ctxd_fs_ignore_cache_stats(struct ctxd_fs_ignore_cache *c, size_t *hits, size_t *misses,
-                                size_t *entries)
+				size_t *entries)
 {
 	pthread_mutex_lock(&c->mu);
 	*hits = c->hits;
@@ -650,7 +651,7 @@ static bool racy(const struct stat *st)
  * it is not a regular file. `abs_dir` (may be NULL) is the absolute path of the directory
  * holding it, for the watcher. *oom is set when memory ran out. */
 static struct ignore_file *file_get(struct ctxd_fs_ignore_cache *c, int dirfd, const char *rel,
-                                    const char *abs_dir, bool *oom)
+				    const char *abs_dir, bool *oom)
 {
 	int fd = ctxd_sandbox_openat(dirfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, true);
 	if (fd < 0) {
@@ -748,8 +749,8 @@ struct ctxd_fs_ignore_level {
 	const struct ctxd_fs_ignore_level *up;
 	struct ignore_file *files[N_CAT];
 	bool has_git;
-	size_t skip;  /* at or below the walk's start: bytes of an entry's path to skip */
-	char *above;  /* above the start: the start's path relative to this directory, + '/' */
+	size_t skip; /* at or below the walk's start: bytes of an entry's path to skip */
+	char *above; /* above the start: the start's path relative to this directory, + '/' */
 	size_t above_len;
 };
 
@@ -766,12 +767,12 @@ void ctxd_fs_ignore_level_free(struct ctxd_fs_ignore_level *lv)
 }
 
 static const char *const cat_names[N_CAT] = {".rgignore", ".ignore", ".gitignore",
-                                             ".git/info/exclude"};
+					     ".git/info/exclude"};
 
 struct ctxd_fs_ignore_level *ctxd_fs_ignore_enter(struct ctxd_fs_ignore_cache *c, int dirfd,
-                                                  const char *abs_dir, unsigned has,
-                                                  const struct ctxd_fs_ignore_level *up,
-                                                  size_t skip, const char *above, bool *oom)
+						  const char *abs_dir, unsigned has,
+						  const struct ctxd_fs_ignore_level *up,
+						  size_t skip, const char *above, bool *oom)
 {
 	*oom = false;
 	if (!has) {
@@ -792,7 +793,7 @@ struct ctxd_fs_ignore_level *ctxd_fs_ignore_enter(struct ctxd_fs_ignore_cache *c
 	}
 	lv->above_len = above ? strlen(above) : 0;
 	static const unsigned bits[N_CAT] = {CTXD_FS_HAS_RGIGNORE, CTXD_FS_HAS_IGNORE,
-	                                     CTXD_FS_HAS_GITIGNORE, CTXD_FS_HAS_GIT};
+					     CTXD_FS_HAS_GITIGNORE, CTXD_FS_HAS_GIT};
 	bool any = lv->has_git;
 	for (int k = 0; k < N_CAT && !*oom; k++) {
 		if (!(has & bits[k])) {
@@ -821,8 +822,8 @@ const struct ctxd_fs_ignore_level *ctxd_fs_ignore_level_up(const struct ctxd_fs_
 }
 
 bool ctxd_fs_ignore_test(const struct ctxd_fs_ignore_level *lv, struct ctxd_fs_ignore_ctx *c,
-                         const char *rel, size_t rel_len, const char *name, size_t name_len,
-                         bool is_dir)
+			 const char *rel, size_t rel_len, const char *name, size_t name_len,
+			 bool is_dir)
 {
 	if (c->gave_up) {
 		return true;
@@ -879,8 +880,8 @@ void ctxd_fs_ignore_chain_free(struct ctxd_fs_ignore_level *lv)
 }
 
 struct ctxd_fs_ignore_level *ctxd_fs_ignore_parents(struct ctxd_fs_ignore_cache *c, int root_fd,
-                                                    const char *root_abs, const char *start_rel,
-                                                    bool *oom)
+						    const char *root_abs, const char *start_rel,
+						    bool *oom)
 {
 	*oom = false;
 	size_t sl = strlen(start_rel);
@@ -898,16 +899,17 @@ struct ctxd_fs_ignore_level *ctxd_fs_ignore_parents(struct ctxd_fs_ignore_cache 
 		above[sl - rest] = '/';
 		above[sl - rest + 1] = '\0';
 		int fd = ctxd_sandbox_openat(root_fd, cut ? prefix : ".", O_RDONLY | O_DIRECTORY, 0,
-		                             false);
+					     false);
 		if (fd >= 0) {
 			struct stat st;
-			unsigned has = CTXD_FS_HAS_RGIGNORE | CTXD_FS_HAS_IGNORE | CTXD_FS_HAS_GITIGNORE;
+			unsigned has =
+			    CTXD_FS_HAS_RGIGNORE | CTXD_FS_HAS_IGNORE | CTXD_FS_HAS_GITIGNORE;
 			if (fstatat(fd, ".git", &st, AT_SYMLINK_NOFOLLOW) == 0) {
 				has |= CTXD_FS_HAS_GIT;
 			}
 			snprintf(abs, sizeof(abs), "%s%s%s", root_abs, cut ? "/" : "", prefix);
-			struct ctxd_fs_ignore_level *lv =
-			    ctxd_fs_ignore_enter(c, fd, root_abs ? abs : NULL, has, chain, 0, above, oom);
+			struct ctxd_fs_ignore_level *lv = ctxd_fs_ignore_enter(
+			    c, fd, root_abs ? abs : NULL, has, chain, 0, above, oom);
 			close(fd);
 			if (*oom) {
 				ctxd_fs_ignore_chain_free(chain);

@@ -129,7 +129,8 @@ json_t *fs_list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 		ctxd_strbuf_str(&s.text, "(empty directory)\n");
 	}
 	if (s.truncated) {
-		ctxd_strbuf_printf(&s.text, "(truncated: only the first %zu entries are listed)\n", s.max);
+		ctxd_strbuf_printf(&s.text, "(truncated: only the first %zu entries are listed)\n",
+				   s.max);
 	}
 	if (s.text.oom) {
 		goto out;
@@ -138,7 +139,7 @@ json_t *fs_list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 		s.text.p[--s.text.len] = '\0';
 	}
 	json_t *sc = json_pack("{s:s, s:O, s:b}", "path", loc.abs, "entries", s.entries,
-	                       "truncated", s.truncated);
+			       "truncated", s.truncated);
 	if (sc) {
 		res = ctxd_tool_result(s.text.p, sc);
 	}
@@ -232,9 +233,9 @@ json_t *fs_get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 	snprintf(perms, sizeof(perms), "%03o", (unsigned)(sx.stx_mode & 0777));
 	mode_t m = sx.stx_mode;
 	json_t *sc = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:b, s:b, s:b}", "path", loc.abs,
-	                       "type", mode_type(m), "size", (json_int_t)sx.stx_size, "modified",
-	                       mtime, "accessed", atime, "permissions", perms, "isDirectory",
-	                       S_ISDIR(m), "isFile", S_ISREG(m), "isSymlink", is_link);
+			       "type", mode_type(m), "size", (json_int_t)sx.stx_size, "modified",
+			       mtime, "accessed", atime, "permissions", perms, "isDirectory",
+			       S_ISDIR(m), "isFile", S_ISREG(m), "isSymlink", is_link);
 	if (!sc) {
 		return NULL;
 	}
@@ -250,7 +251,7 @@ json_t *fs_get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	ctxd_strbuf_printf(&t, "modified: %s\naccessed: %s\n", mtime, atime);
 	ctxd_strbuf_printf(&t, "isDirectory: %s\nisFile: %s\n", S_ISDIR(m) ? "true" : "false",
-	          S_ISREG(m) ? "true" : "false");
+			   S_ISREG(m) ? "true" : "false");
 	ctxd_strbuf_printf(&t, "permissions: %s\nisSymlink: %s", perms, is_link ? "true" : "false");
 	if (is_link && !target_ok) {
 		ctxd_strbuf_str(&t, "\n(the link's target is missing; the link itself is "
@@ -300,4 +301,3 @@ json_t *fs_list_allowed_directories(const struct ctxd_tool_ctx *ctx, json_t *arg
 	free(t.p);
 	return res;
 }
-

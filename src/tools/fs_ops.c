@@ -19,7 +19,7 @@
 #include "fs_priv.h"
 #include "fs_write_priv.h"
 
-#define RM_MAX_DEPTH    512
+#define RM_MAX_DEPTH 512
 
 /* ---- copies and appends: a temp file filled, then renamed ---------------------------- */
 
@@ -134,8 +134,8 @@ json_t *fs_append_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	if (src >= 0 && (fstat(src, &st) < 0 || !S_ISREG(st.st_mode))) {
 		res = S_ISDIR(st.st_mode)
-			      ? fs_fail("cannot append to '%s': it is a directory", loc.abs)
-			      : fs_fail("'%s' is not a regular file", loc.abs);
+			  ? fs_fail("cannot append to '%s': it is a directory", loc.abs)
+			  : fs_fail("'%s' is not a regular file", loc.abs);
 		goto out;
 	}
 	bool created = src < 0;
@@ -220,7 +220,8 @@ json_t *fs_copy_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	struct stat st;
 	if (fstat(sfd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(sfd);
-		return fs_fail("source '%s' is not a regular file; copy_file copies files", sloc.abs);
+		return fs_fail("source '%s' is not a regular file; copy_file copies files",
+			       sloc.abs);
 	}
 	char name[CTXD_PATH_MAX];
 	json_t *res = NULL;
@@ -241,7 +242,8 @@ json_t *fs_copy_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 			goto out;
 		}
 		if (!S_ISREG(dt.st_mode)) {
-			res = fs_fail("destination '%s' exists and is not a regular file", dloc.abs);
+			res =
+			    fs_fail("destination '%s' exists and is not a regular file", dloc.abs);
 			goto out;
 		}
 		if (dt.st_dev == st.st_dev && dt.st_ino == st.st_ino) {
@@ -309,11 +311,10 @@ static json_t *move_by_copy(const struct ctxd_tool_ctx *ctx, int sfd, const char
 		rc = -err.sys_errno;
 	}
 	if (res || rc < 0) {
-		return res ? res
-		       : rc == -EEXIST
-			   ? fs_fail("destination '%s' already exists", dloc->abs)
-			   : fs_fail("cannot move '%s' to '%s': %s", sloc->abs, dloc->abs,
-				     copy_error(rc));
+		return res             ? res
+		       : rc == -EEXIST ? fs_fail("destination '%s' already exists", dloc->abs)
+				       : fs_fail("cannot move '%s' to '%s': %s", sloc->abs,
+						 dloc->abs, copy_error(rc));
 	}
 	if (unlinkat(sfd, sname, 0) < 0) {
 		return fs_fail("copied '%s' to '%s' but cannot remove the source: %s", sloc->abs,
@@ -368,8 +369,8 @@ json_t *fs_move_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	char msg[2 * CTXD_PATH_MAX + 32];
 	snprintf(msg, sizeof(msg), "Moved %s to %s", sloc.abs, dloc.abs);
-	res = ctxd_tool_result(msg, json_pack("{s:s, s:s}", "path", sloc.abs, "destination",
-					      dloc.abs));
+	res = ctxd_tool_result(msg,
+			       json_pack("{s:s, s:s}", "path", sloc.abs, "destination", dloc.abs));
 out:
 	ctxd_dir_unlock(&lk[0]);
 	ctxd_dir_unlock(&lk[1]);
@@ -505,11 +506,12 @@ json_t *fs_delete_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	fsync(dfd);
 	char msg[CTXD_PATH_MAX + 96];
-	const char *what = S_ISDIR(st.st_mode) ? "directory" : S_ISLNK(st.st_mode) ? "symlink"
-										 : "file";
+	const char *what = S_ISDIR(st.st_mode)   ? "directory"
+			   : S_ISLNK(st.st_mode) ? "symlink"
+						 : "file";
 	if (S_ISDIR(st.st_mode)) {
-		snprintf(msg, sizeof(msg), "Deleted directory %s and %zu entries inside it", loc.abs,
-			 removed);
+		snprintf(msg, sizeof(msg), "Deleted directory %s and %zu entries inside it",
+			 loc.abs, removed);
 	} else {
 		snprintf(msg, sizeof(msg), "Deleted %s %s", what, loc.abs);
 	}
@@ -561,7 +563,8 @@ json_t *fs_create_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 			continue;
 		}
 		char name[CTXD_PATH_MAX];
-		int dfd = ctxd_sandbox_open_parent(ctx->sandbox, prefix, (size_t)k, name, NULL, &err);
+		int dfd =
+		    ctxd_sandbox_open_parent(ctx->sandbox, prefix, (size_t)k, name, NULL, &err);
 		if (dfd < 0) {
 			return fs_fail("cannot create '%s': %s", loc.abs, err.msg);
 		}
@@ -578,15 +581,16 @@ json_t *fs_create_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 		int fd = ctxd_sandbox_open(ctx->sandbox, prefix, (size_t)k, O_PATH | O_DIRECTORY, 0,
 					   false, NULL, &err);
 		if (fd < 0) {
-			return fs_fail("cannot create '%s': '%s' exists and is not a directory inside "
-				       "the allowed directories (%s)",
-				       loc.abs, prefix, err.msg);
+			return fs_fail(
+			    "cannot create '%s': '%s' exists and is not a directory inside "
+			    "the allowed directories (%s)",
+			    loc.abs, prefix, err.msg);
 		}
 		close(fd);
 	}
 	char msg[CTXD_PATH_MAX + 64];
 	snprintf(msg, sizeof(msg), created ? "Created directory %s" : "Directory %s already exists",
 		 loc.abs);
-	return ctxd_tool_result(msg, json_pack("{s:s, s:I}", "path", loc.abs, "createdLevels",
-					       (json_int_t)created));
+	return ctxd_tool_result(
+	    msg, json_pack("{s:s, s:I}", "path", loc.abs, "createdLevels", (json_int_t)created));
 }

@@ -165,7 +165,7 @@ void ctxd_fs_pw_counts(const struct ctxd_fs_pw *w, size_t *entries, size_t *dirs
 
 /* Walk order of (node a, then entry ea if has_a) against (node b, entry eb if has_b). */
 static int pos_cmp(const struct ctxd_fs_pw_node *a, bool has_a, uint32_t ea,
-                   const struct ctxd_fs_pw_node *b, bool has_b, uint32_t eb)
+		   const struct ctxd_fs_pw_node *b, bool has_b, uint32_t eb)
 {
 	unsigned na = a->depth + has_a, nb = b->depth + has_b;
 	unsigned n = na < nb ? na : nb;
@@ -321,7 +321,7 @@ static int read_entries(struct ctxd_fs_pw *w, struct slot *s, int fd, struct ctx
 {
 	struct reading r = {.s = s};
 	int rc = ctxd_fs_read_dir(fd, s->dents, sizeof(s->dents), w->o->job, w->o->deadline_ms,
-	                          reading_add, &r);
+				  reading_add, &r);
 	if (rc == -ECANCELED || rc == -ETIMEDOUT) {
 		check_stop(w, true);
 		return -ECANCELED;
@@ -348,8 +348,8 @@ static int read_entries(struct ctxd_fs_pw *w, struct slot *s, int fd, struct ctx
 }
 
 /* A node for entry `i` of `d` (a directory to read). NULL on ENOMEM. */
-static struct ctxd_fs_pw_node *node_new(struct ctxd_fs_pw *w, struct ctxd_fs_pw_node *d,
-                                        uint32_t i, const char *rel, size_t rel_len)
+static struct ctxd_fs_pw_node *node_new(struct ctxd_fs_pw *w, struct ctxd_fs_pw_node *d, uint32_t i,
+					const char *rel, size_t rel_len)
 {
 	struct ctxd_fs_pw_node *c = calloc(1, sizeof(*c));
 	char *r = c ? malloc(rel_len + 1) : NULL;
@@ -412,8 +412,8 @@ static unsigned ignore_bits(const struct ctxd_fs_pw_node *d)
 
 /* The file callback on the FILE entries of d[lo, hi); their DONE flags are published under
  * mu at the end. Returns the hits they got. */
-static size_t run_files(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d,
-                        uint32_t lo, uint32_t hi)
+static size_t run_files(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d, uint32_t lo,
+			uint32_t hi)
 {
 	struct slot *s = w->slots[slot];
 	size_t hits = 0;
@@ -501,7 +501,7 @@ static void dir_enter_ignores(struct ctxd_fs_pw *w, struct ctxd_fs_pw_node *d)
 	}
 	bool oom;
 	d->own_ign = ctxd_fs_ignore_enter(o->cache, d->fd, ap, has, d->ign,
-	                                  d->rel_len ? d->rel_len + 1 : 0, NULL, &oom);
+					  d->rel_len ? d->rel_len + 1 : 0, NULL, &oom);
 	if (oom) {
 		set_stop(w, STOP_NOMEM);
 	}
@@ -513,7 +513,7 @@ static void dir_enter_ignores(struct ctxd_fs_pw *w, struct ctxd_fs_pw_node *d)
 /* Whether entry e of d (its path in s->path, rel_len bytes) is skipped as .git or by an ignore
  * rule: 0 = no, 1 = skipped, -1 = the ignore matcher gave up and the walk stops. */
 static int entry_ignored(struct ctxd_fs_pw *w, struct slot *s, const struct ctxd_fs_pw_node *d,
-                         const struct ctxd_fs_pw_ent *e, size_t rel_len)
+			 const struct ctxd_fs_pw_ent *e, size_t rel_len)
 {
 	const char *name = d->names + e->name_off;
 	if (e->name_len == 4 && memcmp(name, ".git", 4) == 0) {
@@ -521,7 +521,7 @@ static int entry_ignored(struct ctxd_fs_pw *w, struct slot *s, const struct ctxd
 	}
 	if (d->ign &&
 	    ctxd_fs_ignore_test(d->ign, &s->ictx, s->path, rel_len, s->path + rel_len - e->name_len,
-	                        e->name_len, e->type == CTXD_FS_WALK_DIR)) {
+				e->name_len, e->type == CTXD_FS_WALK_DIR)) {
 		if (s->ictx.gave_up) {
 			check_stop(w, true);
 			if (!ctxd_fs_pw_stopping(w)) {
@@ -537,7 +537,7 @@ static int entry_ignored(struct ctxd_fs_pw *w, struct slot *s, const struct ctxd
 /* Classifies entry i of d (its path in s->path; the flags in *fp) and, when it is a directory
  * to read, makes its node a task in k; false when out of memory (the walk then stops). */
 static bool entry_classify(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d,
-                           uint32_t i, size_t rel_len, struct kid_list *k, unsigned *fp)
+			   uint32_t i, size_t rel_len, struct kid_list *k, unsigned *fp)
 {
 	const struct ctxd_fs_pw_opts *o = w->o;
 	struct slot *s = w->slots[slot];
@@ -550,7 +550,7 @@ static bool entry_classify(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_p
 	    !(o->max_depth && d->depth + 1 >= o->max_depth)) {
 		struct ctxd_fs_pw_node *c = node_new(w, d, i, s->path, rel_len);
 		if (!c || ctxd_grow((void **)&k->kids, &k->cap_kids, k->n_kids + 1,
-		                    sizeof(*k->kids), 64) < 0) {
+				    sizeof(*k->kids), 64) < 0) {
 			if (o->ops->free_state) {
 				o->ops->free_state(o->ud, child_state);
 			}
@@ -573,7 +573,7 @@ static bool entry_classify(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_p
  * subdirectories to read tasks in k; the first file to search in *first_file and their count in
  * *files. Returns the hits of the entries kept. */
 static size_t scan_entries(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d,
-                           struct kid_list *k, uint32_t *first_file, uint32_t *files)
+			   struct kid_list *k, uint32_t *first_file, uint32_t *files)
 {
 	const struct ctxd_fs_pw_opts *o = w->o;
 	struct slot *s = w->slots[slot];
@@ -625,7 +625,7 @@ static size_t scan_entries(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_p
 /* File batches of PW_BATCH files: the first runs here (its directory's fd is warm), the others
  * become tasks in k; each ends where the next begins. Returns where the first batch ends. */
 static uint32_t batch_files(struct ctxd_fs_pw *w, struct ctxd_fs_pw_node *d, struct kid_list *k,
-                            uint32_t first_file, uint32_t files)
+			    uint32_t first_file, uint32_t files)
 {
 	uint32_t inline_hi = d->n;
 	struct task *last = NULL;
@@ -634,7 +634,7 @@ static uint32_t batch_files(struct ctxd_fs_pw *w, struct ctxd_fs_pw_node *d, str
 			continue;
 		}
 		if (ctxd_grow((void **)&k->kids, &k->cap_kids, k->n_kids + 1, sizeof(*k->kids),
-		              64) < 0) {
+			      64) < 0) {
 			set_stop(w, STOP_NOMEM);
 			break;
 		}
@@ -801,7 +801,8 @@ static void run_tasks(struct ctxd_fs_pw *w, unsigned slot, bool helper)
 		pthread_mutex_lock(&w->mu);
 		w->running--;
 		if (w->o->limit && found > w->o->limit &&
-		    (!w->cut_node || pos_cmp(t.node, !t.dir, t.lo, w->cut_node, true, w->cut_idx) < 0)) {
+		    (!w->cut_node ||
+		     pos_cmp(t.node, !t.dir, t.lo, w->cut_node, true, w->cut_idx) < 0)) {
 			recompute_cut(w);
 		}
 		if (w->running == 0 && w->n_heap == 0) {
@@ -893,12 +894,12 @@ int ctxd_fs_pw_run(int dirfd, const struct ctxd_fs_pw_opts *o, struct ctxd_fs_pw
 }
 
 int ctxd_fs_pw_prepare(struct ctxd_fs_pw_opts *o, const struct ctxd_tool_ctx *ctx,
-                       const struct ctxd_sandbox_loc *loc, bool ignore, char *abs,
-                       size_t abs_cap, struct ctxd_fs_ignore_level **above)
+		       const struct ctxd_sandbox_loc *loc, bool ignore, char *abs, size_t abs_cap,
+		       struct ctxd_fs_ignore_level **above)
 {
 	bool at_root = strcmp(loc->rel, ".") == 0;
 	snprintf(abs, abs_cap, "%s%s%s", loc->root->path, at_root ? "" : "/",
-	         at_root ? "" : loc->rel);
+		 at_root ? "" : loc->rel);
 	o->job = ctx->job;
 	o->deadline_ms = ctx->deadline_ms;
 	o->progress = ctx->progress;
@@ -910,7 +911,7 @@ int ctxd_fs_pw_prepare(struct ctxd_fs_pw_opts *o, const struct ctxd_tool_ctx *ct
 	if (ignore) {
 		bool oom;
 		*above = ctxd_fs_ignore_parents(o->cache, loc->root->fd, loc->root->path, loc->rel,
-		                                &oom);
+						&oom);
 		if (oom) {
 			return -ENOMEM;
 		}
@@ -920,9 +921,9 @@ int ctxd_fs_pw_prepare(struct ctxd_fs_pw_opts *o, const struct ctxd_tool_ctx *ct
 }
 
 int ctxd_fs_pw_each(const struct ctxd_fs_pw *w,
-                    int (*fn)(void *ud, const struct ctxd_fs_pw_node *d,
-                              const struct ctxd_fs_pw_ent *e, const char *rel, size_t rel_len),
-                    void *ud)
+		    int (*fn)(void *ud, const struct ctxd_fs_pw_node *d,
+			      const struct ctxd_fs_pw_ent *e, const char *rel, size_t rel_len),
+		    void *ud)
 {
 	if (!w || !w->root->read) {
 		return 0;
@@ -961,7 +962,8 @@ int ctxd_fs_pw_each(const struct ctxd_fs_pw *w,
 		}
 		if (rc == 0 && e->child && e->child->read) {
 			if (n == cap) {
-				const struct ctxd_fs_pw_node **s2 = realloc(st, 2 * cap * sizeof(*st));
+				const struct ctxd_fs_pw_node **s2 =
+				    realloc(st, 2 * cap * sizeof(*st));
 				if (s2) {
 					st = s2;
 				}

@@ -45,7 +45,7 @@ struct ctxd_fs_pw_ent {
 	uint32_t name_len;
 	uint8_t type; /* enum ctxd_fs_walk_type */
 	uint8_t flags;
-	uint32_t hits; /* set by the callbacks: what counts towards opts.limit */
+	uint32_t hits;                 /* set by the callbacks: what counts towards opts.limit */
 	struct ctxd_fs_pw_node *child; /* the directory read for a DESCEND entry, or NULL */
 	void *rec;                     /* the callbacks' record for the entry */
 };
@@ -57,8 +57,8 @@ struct ctxd_fs_pw_node {
 	unsigned depth;                 /* 0 for the start; its entries have depth + 1 */
 	const char *rel;                /* path relative to the start ("" for the start) */
 	size_t rel_len;
-	int fd;                  /* open while callbacks run on its entries */
-	void *state;             /* the callbacks' per-directory state (see classify) */
+	int fd;      /* open while callbacks run on its entries */
+	void *state; /* the callbacks' per-directory state (see classify) */
 	struct ctxd_fs_pw_ent *ents;
 	uint32_t n;
 	char *names;
@@ -78,25 +78,25 @@ struct ctxd_fs_pw_ops {
 	 * state (freed with free_state). Any thread; `slot` (0 .. slots-1) is the calling
 	 * thread's, one thread per slot at a time. */
 	unsigned (*classify)(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d,
-	                     uint32_t i, const char *rel, size_t rel_len, void **child_state);
+			     uint32_t i, const char *rel, size_t rel_len, void **child_state);
 	/* Work on the FILE entry `i` of `d` (open it with ctxd_sandbox_openat(d->fd, name,
 	 * ...)); may set hits and rec. Any thread, as classify. May be NULL. */
 	void (*file)(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d, uint32_t i,
-	             const char *rel, size_t rel_len);
+		     const char *rel, size_t rel_len);
 	/* Free a state classify made. May be NULL. */
 	void (*free_state)(void *ud, void *state);
 };
 
 struct ctxd_fs_pw_opts {
-	unsigned max_depth;             /* 0 = unlimited; 1 = the start directory only */
-	const struct ctxd_job *job;     /* cancel flag, checked per entry; may be NULL */
-	int64_t deadline_ms;            /* ctxd_clock_ms() time to stop at; 0 = none */
-	struct ctxd_progress *progress; /* entries seen, every ~1000; may be NULL */
-	struct ctxd_pool *pool;         /* helpers come from here; NULL = the caller alone */
-	bool ignore;                    /* apply ignore files, skip .git directories */
-	struct ctxd_fs_ignore_cache *cache;        /* may be NULL */
-	const struct ctxd_fs_ignore_level *above;  /* the start's parents (borrowed), or NULL */
-	const char *abs;                /* absolute path of the start (the watcher), or NULL */
+	unsigned max_depth;                 /* 0 = unlimited; 1 = the start directory only */
+	const struct ctxd_job *job;         /* cancel flag, checked per entry; may be NULL */
+	int64_t deadline_ms;                /* ctxd_clock_ms() time to stop at; 0 = none */
+	struct ctxd_progress *progress;     /* entries seen, every ~1000; may be NULL */
+	struct ctxd_pool *pool;             /* helpers come from here; NULL = the caller alone */
+	bool ignore;                        /* apply ignore files, skip .git directories */
+	struct ctxd_fs_ignore_cache *cache; /* may be NULL */
+	const struct ctxd_fs_ignore_level *above; /* the start's parents (borrowed), or NULL */
+	const char *abs; /* absolute path of the start (the watcher), or NULL */
 	/* 0 = none. Else the walk may stop once the entries that hold the first limit + 1
 	 * hits in walk order are known: work past them is skipped. */
 	size_t limit;
@@ -124,8 +124,8 @@ int ctxd_fs_pw_run(int dirfd, const struct ctxd_fs_pw_opts *o, struct ctxd_fs_pw
  * directories up to its root (*above: free with ctxd_fs_ignore_chain_free after the walk).
  * Returns 0 or -ENOMEM. Worker thread. */
 int ctxd_fs_pw_prepare(struct ctxd_fs_pw_opts *o, const struct ctxd_tool_ctx *ctx,
-                       const struct ctxd_sandbox_loc *loc, bool ignore, char *abs,
-                       size_t abs_cap, struct ctxd_fs_ignore_level **above);
+		       const struct ctxd_sandbox_loc *loc, bool ignore, char *abs, size_t abs_cap,
+		       struct ctxd_fs_ignore_level **above);
 
 /* The opts->ud of the walk. */
 void *ctxd_fs_pw_ud(const struct ctxd_fs_pw *w);
@@ -152,9 +152,9 @@ void ctxd_fs_pw_counts(const struct ctxd_fs_pw *w, size_t *entries, size_t *dirs
  * (a directory's entry before what is under it); `rel` is its path relative to the start.
  * `fn` returns 0 to go on, anything else to stop (returned). */
 int ctxd_fs_pw_each(const struct ctxd_fs_pw *w,
-                    int (*fn)(void *ud, const struct ctxd_fs_pw_node *d,
-                              const struct ctxd_fs_pw_ent *e, const char *rel, size_t rel_len),
-                    void *ud);
+		    int (*fn)(void *ud, const struct ctxd_fs_pw_node *d,
+			      const struct ctxd_fs_pw_ent *e, const char *rel, size_t rel_len),
+		    void *ud);
 
 /* Free the tree and the states. NULL-safe. */
 void ctxd_fs_pw_free(struct ctxd_fs_pw *w);

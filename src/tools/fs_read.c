@@ -36,18 +36,18 @@ struct ext_mime {
 };
 
 static const struct ext_mime ext_table[] = {
-    {"png", "image/png"},   {"jpg", "image/jpeg"},     {"jpeg", "image/jpeg"},
-    {"gif", "image/gif"},   {"webp", "image/webp"},    {"bmp", "image/bmp"},
-    {"svg", "image/svg+xml"}, {"ico", "image/x-icon"}, {"tif", "image/tiff"},
-    {"tiff", "image/tiff"}, {"avif", "image/avif"},    {"heic", "image/heic"},
-    {"mp3", "audio/mpeg"},  {"wav", "audio/wav"},      {"ogg", "audio/ogg"},
-    {"oga", "audio/ogg"},   {"flac", "audio/flac"},    {"m4a", "audio/mp4"},
-    {"aac", "audio/aac"},   {"opus", "audio/opus"},    {"aif", "audio/aiff"},
-    {"aiff", "audio/aiff"}, {"weba", "audio/webm"},    {"txt", "text/plain"},
-    {"md", "text/markdown"}, {"json", "application/json"}, {"html", "text/html"},
-    {"css", "text/css"},    {"js", "text/javascript"}, {"c", "text/x-c"},
-    {"h", "text/x-c"},      {"py", "text/x-python"},   {"yaml", "application/yaml"},
-    {"yml", "application/yaml"}, {"xml", "application/xml"}, {"pdf", "application/pdf"},
+    {"png", "image/png"},        {"jpg", "image/jpeg"},        {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},        {"webp", "image/webp"},       {"bmp", "image/bmp"},
+    {"svg", "image/svg+xml"},    {"ico", "image/x-icon"},      {"tif", "image/tiff"},
+    {"tiff", "image/tiff"},      {"avif", "image/avif"},       {"heic", "image/heic"},
+    {"mp3", "audio/mpeg"},       {"wav", "audio/wav"},         {"ogg", "audio/ogg"},
+    {"oga", "audio/ogg"},        {"flac", "audio/flac"},       {"m4a", "audio/mp4"},
+    {"aac", "audio/aac"},        {"opus", "audio/opus"},       {"aif", "audio/aiff"},
+    {"aiff", "audio/aiff"},      {"weba", "audio/webm"},       {"txt", "text/plain"},
+    {"md", "text/markdown"},     {"json", "application/json"}, {"html", "text/html"},
+    {"css", "text/css"},         {"js", "text/javascript"},    {"c", "text/x-c"},
+    {"h", "text/x-c"},           {"py", "text/x-python"},      {"yaml", "application/yaml"},
+    {"yml", "application/yaml"}, {"xml", "application/xml"},   {"pdf", "application/pdf"},
 };
 
 static const char *mime_by_ext(const char *name)
@@ -176,8 +176,8 @@ json_t *fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 			      loc.abs, mime ? mime : "unrecognized content");
 		goto out;
 	}
-	size_t cap = ctx->cfg && ctx->cfg->max_media_bytes ? ctx->cfg->max_media_bytes
-							   : DEFAULT_MEDIA_BYTES;
+	size_t cap =
+	    ctx->cfg && ctx->cfg->max_media_bytes ? ctx->cfg->max_media_bytes : DEFAULT_MEDIA_BYTES;
 	size_t size = (size_t)st.st_size;
 	char uri[3 * CTXD_PATH_MAX + 16];
 	if (ctxd_path_to_file_uri(loc.abs, uri, sizeof(uri)) < 0) {
@@ -187,9 +187,9 @@ json_t *fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	const char *slash = strrchr(loc.abs, '/');
 	const char *base = slash ? slash + 1 : loc.abs;
 	if (size > cap) {
-		json_t *link = json_pack("{s:s, s:s, s:o, s:s, s:I}", "type", "resource_link", "uri",
-					 uri, "name", ctxd_utf8_json(base, strlen(base)), "mimeType",
-					 mime, "size", (json_int_t)size);
+		json_t *link = json_pack("{s:s, s:s, s:o, s:s, s:I}", "type", "resource_link",
+					 "uri", uri, "name", ctxd_utf8_json(base, strlen(base)),
+					 "mimeType", mime, "size", (json_int_t)size);
 		char note[CTXD_PATH_MAX + 200];
 		snprintf(note, sizeof(note),
 			 "%s is %zu bytes, over the %zu-byte inline limit (limits.media_bytes); "
@@ -211,8 +211,8 @@ json_t *fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	json_t *b64 = fs_base64(buf, (size_t)got);
 	if (b64) {
-		res = json_pack("{s:[{s:s, s:o, s:s}]}", "content", "type", image ? "image" : "audio",
-				"data", b64, "mimeType", mime);
+		res = json_pack("{s:[{s:s, s:o, s:s}]}", "content", "type",
+				image ? "image" : "audio", "data", b64, "mimeType", mime);
 	}
 out:
 	free(buf);
@@ -238,8 +238,7 @@ json_t *fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	/* Every file's text is in the answer twice (content and structuredContent): stop
 	 * reading once the answer could no longer fit in one message, instead of building it
 	 * only for the engine to refuse it. */
-	size_t frame =
-	    ctx->cfg && ctx->cfg->max_frame_bytes ? ctx->cfg->max_frame_bytes : SIZE_MAX;
+	size_t frame = ctx->cfg && ctx->cfg->max_frame_bytes ? ctx->cfg->max_frame_bytes : SIZE_MAX;
 	size_t i;
 	json_t *p;
 	json_array_foreach(paths, i, p)
@@ -247,7 +246,8 @@ json_t *fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		if (ctxd_job_cancelled(ctx->job)) {
 			json_decref(files);
 			free(t.p);
-			return fs_fail("read_multiple_files cancelled after %zu of %zu files", i, n);
+			return fs_fail("read_multiple_files cancelled after %zu of %zu files", i,
+				       n);
 		}
 		if (t.len > frame / 2) {
 			json_decref(files);
@@ -274,14 +274,15 @@ json_t *fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		if (json_is_true(json_object_get(r, "isError"))) {
 			failed++;
 			f = json_pack("{s:O, s:s}", "path", p, "error", msg ? msg : "failed");
-			ctxd_strbuf_printf(&t, "%s%s: Error - ", i ? "\n---\n" : "", json_string_value(p));
+			ctxd_strbuf_printf(&t, "%s%s: Error - ", i ? "\n---\n" : "",
+					   json_string_value(p));
 			ctxd_strbuf_str(&t, msg ? msg : "failed");
 		} else {
 			json_t *c = json_object_get(sc, "content");
 			f = json_pack("{s:O, s:O, s:O}", "path", json_object_get(sc, "path"),
 				      "content", c, "truncated", json_object_get(sc, "truncated"));
 			ctxd_strbuf_printf(&t, "%s%s:\n", i ? "\n---\n" : "",
-				     json_string_value(json_object_get(sc, "path")));
+					   json_string_value(json_object_get(sc, "path")));
 			ctxd_strbuf_add(&t, json_string_value(c), json_string_length(c));
 		}
 		json_decref(r);
@@ -296,8 +297,8 @@ json_t *fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		free(t.p);
 		return NULL;
 	}
-	json_t *res = ctxd_tool_result(t.p, json_pack("{s:o, s:I}", "files", files, "failed",
-						      (json_int_t)failed));
+	json_t *res = ctxd_tool_result(
+	    t.p, json_pack("{s:o, s:I}", "files", files, "failed", (json_int_t)failed));
 	free(t.p);
 	return res;
 }
@@ -375,8 +376,10 @@ static void human(unsigned long long b, char *out, size_t n)
 
 static const char *kind(int t)
 {
-	return t == CTXD_FS_WALK_FILE ? "file" : t == CTXD_FS_WALK_DIR ? "directory"
-					     : t == CTXD_FS_WALK_SYMLINK ? "symlink" : "other";
+	return t == CTXD_FS_WALK_FILE      ? "file"
+	       : t == CTXD_FS_WALK_DIR     ? "directory"
+	       : t == CTXD_FS_WALK_SYMLINK ? "symlink"
+					   : "other";
 }
 
 json_t *fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
@@ -393,8 +396,8 @@ json_t *fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	struct ctxd_error err = {0};
 	struct ctxd_sandbox_loc loc;
-	int fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc,
-				   &err);
+	int fd =
+	    ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc, &err);
 	if (fd < 0) {
 		return fs_fail("%s", err.msg);
 	}
@@ -443,10 +446,11 @@ json_t *fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
 			files++;
 			total += e->size;
 			ctxd_strbuf_printf(&t, "%s %-30s %10s\n",
-				     e->type == CTXD_FS_WALK_FILE      ? "[FILE]"
-				     : e->type == CTXD_FS_WALK_SYMLINK ? "[LINK]"
-								       : "[OTHER]",
-				     json_string_value(nm), e->type == CTXD_FS_WALK_FILE ? hs : "");
+					   e->type == CTXD_FS_WALK_FILE      ? "[FILE]"
+					   : e->type == CTXD_FS_WALK_SYMLINK ? "[LINK]"
+									     : "[OTHER]",
+					   json_string_value(nm),
+					   e->type == CTXD_FS_WALK_FILE ? hs : "");
 		}
 		json_decref(nm);
 	}
@@ -455,9 +459,11 @@ json_t *fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	char ts[32];
 	human(total, ts, sizeof(ts));
-	ctxd_strbuf_printf(&t, "\nTotal: %zu files, %zu directories\nCombined size: %s", files, dirs, ts);
+	ctxd_strbuf_printf(&t, "\nTotal: %zu files, %zu directories\nCombined size: %s", files,
+			   dirs, ts);
 	if (s.truncated) {
-		ctxd_strbuf_printf(&t, "\n(truncated: only the first %zu entries are listed)", s.max);
+		ctxd_strbuf_printf(&t, "\n(truncated: only the first %zu entries are listed)",
+				   s.max);
 	}
 	if (t.oom) {
 		goto out;
@@ -484,7 +490,7 @@ struct tree_state {
 	json_t *stack[TREE_MAX_DEPTH + 1]; /* stack[d]: children array at depth d (borrowed) */
 	struct ctxd_fs_globs ex;           /* excludePatterns, compiled */
 	json_t *kinds[4];                  /* shared "type" strings, one per kind */
-	struct ctxd_strbuf text;               /* the indented listing for the text block */
+	struct ctxd_strbuf text;           /* the indented listing for the text block */
 	size_t n, max;
 	unsigned max_depth;
 	size_t too_deep; /* entries below TREE_MAX_DEPTH, not shown */
@@ -534,10 +540,10 @@ static int tree_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 	}
 	ctxd_strbuf_add(&s->text, json_string_value(name), json_string_length(name));
 	ctxd_strbuf_add(&s->text, e->type == CTXD_FS_WALK_DIR ? "/\n" : "\n",
-		  e->type == CTXD_FS_WALK_DIR ? 2 : 1);
+			e->type == CTXD_FS_WALK_DIR ? 2 : 1);
 	s->n++;
-	if (e->type == CTXD_FS_WALK_DIR &&
-	    (s->max_depth == 0 || e->depth < s->max_depth) && e->depth < TREE_MAX_DEPTH) {
+	if (e->type == CTXD_FS_WALK_DIR && (s->max_depth == 0 || e->depth < s->max_depth) &&
+	    e->depth < TREE_MAX_DEPTH) {
 		json_t *kids = json_array();
 		if (!kids || json_object_set_new(node, "children", kids) < 0) {
 			s->oom = true;
@@ -557,16 +563,17 @@ static bool tree_excludes(json_t *args, struct tree_state *s, json_t **res)
 	json_array_foreach(json_object_get(args, "excludePatterns"), i, v)
 	{
 		if (!json_is_string(v) || json_string_length(v) == 0) {
-			*res = fs_fail("argument 'excludePatterns[%zu]' must be a non-empty glob", i);
+			*res =
+			    fs_fail("argument 'excludePatterns[%zu]' must be a non-empty glob", i);
 			return false;
 		}
 		int rc = ctxd_fs_globs_add(&s->ex, json_string_value(v), json_string_length(v));
 		if (rc < 0) {
 			*res = rc == -E2BIG
-			           ? fs_fail("argument 'excludePatterns[%zu]' is longer than "
-			                     "%d bytes: shorten the glob",
-			                     i, CTXD_FS_GLOB_MAX)
-			           : NULL;
+				   ? fs_fail("argument 'excludePatterns[%zu]' is longer than "
+					     "%d bytes: shorten the glob",
+					     i, CTXD_FS_GLOB_MAX)
+				   : NULL;
 			return false;
 		}
 	}
@@ -575,41 +582,42 @@ static bool tree_excludes(json_t *args, struct tree_state *s, json_t **res)
 
 /* Append to the listing t the notes on what the tree leaves out, and each reason to why. */
 static void tree_notes(const struct tree_state *s, const struct ctxd_fs_walk_stats *st,
-                       bool timed_out, struct ctxd_strbuf *t, json_t *why)
+		       bool timed_out, struct ctxd_strbuf *t, json_t *why)
 {
 	if (s->n == 0) {
 		ctxd_strbuf_str(t, "(empty directory)\n");
 	}
 	if (s->truncated) {
-		ctxd_strbuf_printf(t, "\n(truncated after %zu entries: use maxDepth or excludePatterns)",
-			     s->max);
+		ctxd_strbuf_printf(
+		    t, "\n(truncated after %zu entries: use maxDepth or excludePatterns)", s->max);
 		json_array_append_new(why, json_string("entries"));
 	}
 	if (timed_out) {
-		ctxd_strbuf_str(t,
-		                "\n(stopped at the call's time limit (limits.call_ms): the tree "
-		                "is incomplete; list a smaller directory)");
+		ctxd_strbuf_str(t, "\n(stopped at the call's time limit (limits.call_ms): the tree "
+				   "is incomplete; list a smaller directory)");
 		json_array_append_new(why, json_string("deadline"));
 	}
 	if (s->too_deep + st->too_long) {
 		ctxd_strbuf_printf(t,
-		                   "\n(%zu entries lie deeper than %d levels or the %d-byte path "
-		                   "limit and are not shown: call directory_tree on a deeper "
-		                   "directory to see them)",
-		                   s->too_deep + st->too_long, TREE_MAX_DEPTH, CTXD_PATH_MAX);
+				   "\n(%zu entries lie deeper than %d levels or the %d-byte path "
+				   "limit and are not shown: call directory_tree on a deeper "
+				   "directory to see them)",
+				   s->too_deep + st->too_long, TREE_MAX_DEPTH, CTXD_PATH_MAX);
 		json_array_append_new(why, json_string("depth"));
 	}
 	if (st->unreadable) {
-		ctxd_strbuf_printf(t, "\n(%zu directories could not be read and were skipped: the tree "
-				 "may be incomplete)",
-			     st->unreadable);
+		ctxd_strbuf_printf(
+		    t,
+		    "\n(%zu directories could not be read and were skipped: the tree "
+		    "may be incomplete)",
+		    st->unreadable);
 	}
 }
 
 /* The tool result: the indented listing as text, the JSON tree (borrowed, not stolen) in
  * structuredContent; NULL when out of memory. */
 static json_t *tree_result(struct tree_state *s, const char *base, json_t *tree,
-                           const struct ctxd_fs_walk_stats *st, bool timed_out)
+			   const struct ctxd_fs_walk_stats *st, bool timed_out)
 {
 	/* The text block is an indented listing (same facts as the JSON tree, far fewer
 	 * tokens than escaped JSON); names were made valid UTF-8 by ctxd_utf8_json. */
@@ -621,9 +629,9 @@ static json_t *tree_result(struct tree_state *s, const char *base, json_t *tree,
 	free(t.p);
 	json_t *sc =
 	    text ? json_pack("{s:s, s:O, s:I, s:b, s:I}", "path", base, "tree", tree, "entries",
-	                     (json_int_t)s->n, "truncated", json_array_size(why) > 0, "unreadable",
-	                     (json_int_t)st->unreadable)
-	         : NULL;
+			     (json_int_t)s->n, "truncated", json_array_size(why) > 0, "unreadable",
+			     (json_int_t)st->unreadable)
+		 : NULL;
 	if (sc && json_array_size(why)) {
 		json_object_set(sc, "truncatedReasons", why);
 	}
@@ -658,8 +666,8 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	struct ctxd_error err = {0};
 	struct ctxd_sandbox_loc loc;
-	int fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc,
-				   &err);
+	int fd =
+	    ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc, &err);
 	if (fd < 0) {
 		ctxd_fs_globs_finish(&s.ex);
 		return fs_fail("%s", err.msg);

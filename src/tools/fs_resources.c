@@ -31,7 +31,7 @@
 #define RES_LIST_MAX 1000u
 
 static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
-                    struct ctxd_error *err)
+		    struct ctxd_error *err)
 {
 	(void)ud;
 	size_t added = 0;
@@ -57,15 +57,15 @@ static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
 			}
 			char abs[CTXD_PATH_MAX], uri[3 * CTXD_PATH_MAX + 16];
 			bool slash = strcmp(root->path, "/") == 0;
-			if ((size_t)snprintf(abs, sizeof(abs), "%s%s%s", root->path, slash ? "" : "/",
-			                     de->d_name) >= sizeof(abs) ||
+			if ((size_t)snprintf(abs, sizeof(abs), "%s%s%s", root->path,
+					     slash ? "" : "/", de->d_name) >= sizeof(abs) ||
 			    ctxd_path_to_file_uri(abs, uri, sizeof(uri)) < 0) {
 				continue;
 			}
 			const char *mime = fs_sniff_mime(NULL, 0, de->d_name);
 			json_t *j = json_pack("{s:s, s:o, s:I}", "uri", uri, "name",
-			                      ctxd_utf8_json(de->d_name, strlen(de->d_name)),
-			                      "size", (json_int_t)st.st_size);
+					      ctxd_utf8_json(de->d_name, strlen(de->d_name)),
+					      "size", (json_int_t)st.st_size);
 			if (j && mime) {
 				json_object_set_new(j, "mimeType", json_string(mime));
 			}
@@ -85,13 +85,13 @@ static int res_templates(void *ud, json_t *out)
 {
 	(void)ud;
 	return json_array_append_new(
-	    out, json_pack("{s:s, s:s, s:s, s:s}", "uriTemplate", "file:///{+path}", "name",
-	                   "file", "title", "Files in the allowed directories", "description",
-	                   "Any file inside an allowed directory, by absolute path."));
+	    out, json_pack("{s:s, s:s, s:s, s:s}", "uriTemplate", "file:///{+path}", "name", "file",
+			   "title", "Files in the allowed directories", "description",
+			   "Any file inside an allowed directory, by absolute path."));
 }
 
 static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri,
-                        struct ctxd_error *err)
+			struct ctxd_error *err)
 {
 	(void)ud;
 	char path[CTXD_PATH_MAX];
@@ -103,20 +103,20 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	struct ctxd_error e2 = {0};
 	struct ctxd_sandbox_loc loc;
 	int fd = ctxd_sandbox_open(ctx->sandbox, path, (size_t)pl, O_RDONLY | O_NONBLOCK | O_NOCTTY,
-	                           0, false, &loc, &e2);
+				   0, false, &loc, &e2);
 	if (fd < 0) {
 		ctxd_error_set(err, CTXD_PROVIDER_NOT_FOUND, "Resource not found: %s", uri);
 		return NULL;
 	}
 	struct stat st;
 	size_t cap = ctx->cfg && ctx->cfg->max_media_bytes > ctx->cfg->max_read_bytes
-	                 ? ctx->cfg->max_media_bytes
-	                 : ctx->cfg && ctx->cfg->max_read_bytes ? ctx->cfg->max_read_bytes
-	                                                        : (size_t)1 << 20;
+			 ? ctx->cfg->max_media_bytes
+		     : ctx->cfg && ctx->cfg->max_read_bytes ? ctx->cfg->max_read_bytes
+							    : (size_t)1 << 20;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		ctxd_error_set(err, CTXD_PROVIDER_NOT_FOUND, "Resource not found: %s (not a file)",
-		               uri);
+			       uri);
 		return NULL;
 	}
 	char *buf = NULL;
@@ -125,19 +125,19 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 		int e = errno;
 		close(fd);
 		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "cannot read %s: %s", uri,
-		               e == EFBIG ? "larger than the server's read limit" : strerror(e));
+			       e == EFBIG ? "larger than the server's read limit" : strerror(e));
 		return NULL;
 	}
 	close(fd);
 	const char *mime = fs_sniff_mime((const unsigned char *)buf, n, loc.abs);
 	bool text = !fs_looks_binary(buf, n) && ctxd_utf8_invalid_at(buf, n) == n &&
-	            (!mime || strncmp(mime, "text/", 5) == 0 || strstr(mime, "json") ||
-	             strstr(mime, "xml") || strstr(mime, "yaml"));
+		    (!mime || strncmp(mime, "text/", 5) == 0 || strstr(mime, "json") ||
+		     strstr(mime, "xml") || strstr(mime, "yaml"));
 	json_t *c = text ? json_pack("{s:s, s:s, s:s%}", "uri", uri, "mimeType",
-	                             mime ? mime : "text/plain", "text", buf, n)
-	                 : json_pack("{s:s, s:s, s:o}", "uri", uri, "mimeType",
-	                             mime ? mime : "application/octet-stream", "blob",
-	                             fs_base64((const unsigned char *)buf, n));
+				     mime ? mime : "text/plain", "text", buf, n)
+			 : json_pack("{s:s, s:s, s:o}", "uri", uri, "mimeType",
+				     mime ? mime : "application/octet-stream", "blob",
+				     fs_base64((const unsigned char *)buf, n));
 	free(buf);
 	json_t *arr = c ? json_pack("[o]", c) : NULL;
 	if (!arr) {
@@ -146,8 +146,8 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	return arr;
 }
 
-static int res_watch_path(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri,
-                          char *buf, size_t n)
+static int res_watch_path(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri, char *buf,
+			  size_t n)
 {
 	(void)ud;
 	char path[CTXD_PATH_MAX];
@@ -204,8 +204,8 @@ static int complete_visit(const struct ctxd_fs_walk_entry *e, void *ud)
  * leading '/'. Entries of the directory it names that start with its last component; with
  * no directory inside a root yet, the roots themselves. */
 static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri_template,
-                        const char *var, const char *value, json_t *context_args, json_t *out,
-                        size_t *total, struct ctxd_error *err)
+			const char *var, const char *value, json_t *context_args, json_t *out,
+			size_t *total, struct ctxd_error *err)
 {
 	(void)ud;
 	(void)uri_template;
@@ -220,9 +220,9 @@ static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	}
 	const char *slash = strrchr(v, '/');
 	struct complete_state s = {.out = out,
-	                           .dir = v,
-	                           .dir_len = slash ? (size_t)(slash - v) + 1 : 0,
-	                           .prefix = slash ? slash + 1 : v};
+				   .dir = v,
+				   .dir_len = slash ? (size_t)(slash - v) + 1 : 0,
+				   .prefix = slash ? slash + 1 : v};
 	s.prefix_len = strlen(s.prefix);
 	char dir[CTXD_PATH_MAX];
 	int k = snprintf(dir, sizeof(dir), "/%.*s", (int)s.dir_len, v);
@@ -230,7 +230,7 @@ static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	struct ctxd_error e2 = {0};
 	if (k > 0 && (size_t)k < sizeof(dir)) {
 		fd = ctxd_sandbox_open(ctx->sandbox, dir, (size_t)k, O_PATH | O_DIRECTORY, 0, false,
-		                       NULL, &e2);
+				       NULL, &e2);
 	}
 	if (fd < 0) {
 		/* not inside a root yet: offer the roots */
@@ -277,4 +277,3 @@ const struct ctxd_resource_provider *ctxd_fs_resources(void)
 {
 	return &fs_provider;
 }
-

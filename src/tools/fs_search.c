@@ -76,7 +76,7 @@ static uint64_t glob_step(const struct glob *g, uint64_t m, const char *comp)
 		if (g->star2[i]) {
 			out |= (uint64_t)1 << i;
 		} else if (g->literal[i] ? strcmp(g->comps[i], comp) == 0
-		                         : fnmatch(g->comps[i], comp, 0) == 0) {
+					 : fnmatch(g->comps[i], comp, 0) == 0) {
 			out |= (uint64_t)1 << (i + 1);
 		}
 	}
@@ -127,7 +127,7 @@ static int glob_compile(struct globset *gs, const char *pat, size_t len, bool ex
  * pass with a stack of open braces (a scan from every '{' was quadratic: 4 s for 100,000
  * unmatched '{'). Sets *open and *close; false when there is none. `st` holds len slots. */
 static bool brace_group(const char *pat, size_t len, size_t *st, bool *comma, size_t *open,
-                        size_t *close)
+			size_t *close)
 {
 	size_t depth = 0;
 	bool found = false;
@@ -152,7 +152,7 @@ static bool brace_group(const char *pat, size_t len, size_t *st, bool *comma, si
 }
 
 static int brace_expand(const char *pat, size_t *budget,
-                        int (*emit)(void *ud, const char *p, size_t len), void *ud)
+			int (*emit)(void *ud, const char *p, size_t len), void *ud)
 {
 	size_t len = strlen(pat), i = 0, j = 0;
 	size_t *st = malloc((len + 1) * sizeof(*st));
@@ -208,7 +208,7 @@ static int brace_expand(const char *pat, size_t *budget,
  * matching '}' or without a top-level ',' is literal. Patterns longer than
  * CTXD_FS_GLOB_MAX are refused (-E2BIG) before any work. Shared by search_files and grep. */
 int fs_brace_expand(const char *pat, size_t *budget,
-                    int (*emit)(void *ud, const char *p, size_t len), void *ud)
+		    int (*emit)(void *ud, const char *p, size_t len), void *ud)
 {
 	if (strlen(pat) > CTXD_FS_GLOB_MAX) {
 		return -E2BIG;
@@ -243,7 +243,7 @@ struct search_state {
 /* The matcher state after the entry's name, from its directory's state; the entry's
  * walk flags (KEEP when it matches, DESCEND when a glob may match below it). */
 static unsigned search_classify(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d,
-                                uint32_t i, const char *rel, size_t rel_len, void **child_state)
+				uint32_t i, const char *rel, size_t rel_len, void **child_state)
 {
 	struct search_state *s = ctxd_fs_pw_ud(w);
 	struct ctxd_fs_pw_ent *e = &d->ents[i];
@@ -311,7 +311,7 @@ struct search_merge {
 };
 
 static int search_each(void *ud, const struct ctxd_fs_pw_node *d, const struct ctxd_fs_pw_ent *e,
-                       const char *rel, size_t rel_len)
+		       const char *rel, size_t rel_len)
 {
 	struct search_merge *m = ud;
 	(void)d;
@@ -363,13 +363,13 @@ static json_t *glob_refused(const char *arg, const char *pat, int rc)
 {
 	if (strlen(pat) > CTXD_FS_GLOB_MAX) {
 		return fs_fail("argument '%s' is longer than %d bytes: shorten the glob", arg,
-		               CTXD_FS_GLOB_MAX);
+			       CTXD_FS_GLOB_MAX);
 	}
 	size_t len = strlen(pat);
 	return fs_fail("argument '%s' (\"%.*s%s\") is not a usable glob: %s", arg,
-	               (int)(len > 200 ? 200 : len), pat, len > 200 ? "..." : "",
-	               rc == -ERANGE ? "more than 64 brace alternatives"
-	                             : "more than 63 path components");
+		       (int)(len > 200 ? 200 : len), pat, len > 200 ? "..." : "",
+		       rc == -ERANGE ? "more than 64 brace alternatives"
+				     : "more than 63 path components");
 }
 
 static int cmp_rel(const void *a, const void *b, void *arena)
@@ -397,7 +397,8 @@ static bool search_globs(json_t *args, const char *pattern, struct globset *gs, 
 	{
 		const char *xp = json_string_value(v);
 		if (!xp || xp[0] == '\0') {
-			*res = fs_fail("argument 'excludePatterns[%zu]' must be a non-empty glob", i);
+			*res =
+			    fs_fail("argument 'excludePatterns[%zu]' must be a non-empty glob", i);
 			return false;
 		}
 		budget = GLOB_MAX_ALTS;
@@ -427,13 +428,13 @@ struct search_walk {
 /* Walk the tree under fd (opened at loc) classifying entries against s's globs, into sw.
  * False with *res set (NULL when out of memory or aborted) when the walk failed. */
 static bool search_walk(const struct ctxd_tool_ctx *ctx, json_t *args, int fd,
-                        const struct ctxd_sandbox_loc *loc, struct search_state *s,
-                        uint64_t *root_state, struct search_walk *sw, json_t **res)
+			const struct ctxd_sandbox_loc *loc, struct search_state *s,
+			uint64_t *root_state, struct search_walk *sw, json_t **res)
 {
 	size_t max_depth = 0;
 	fs_int_arg(args, "maxDepth", &max_depth);
 	static const struct ctxd_fs_pw_ops ops = {.classify = search_classify,
-	                                          .free_state = search_free_state};
+						  .free_state = search_free_state};
 	sw->o = (struct ctxd_fs_pw_opts){
 	    .max_depth = (unsigned)(max_depth > 4096 ? 4096 : max_depth),
 	    .limit = s->max,
@@ -441,8 +442,9 @@ static bool search_walk(const struct ctxd_tool_ctx *ctx, json_t *args, int fd,
 	    .ud = s,
 	    .root_state = root_state,
 	};
-	if (ctxd_fs_pw_prepare(&sw->o, ctx, loc, !json_is_false(json_object_get(args, "respectGitignore")),
-	                       sw->abs, sizeof(sw->abs), &sw->above) < 0) {
+	if (ctxd_fs_pw_prepare(&sw->o, ctx, loc,
+			       !json_is_false(json_object_get(args, "respectGitignore")), sw->abs,
+			       sizeof(sw->abs), &sw->above) < 0) {
 		return false;
 	}
 	int rc = ctxd_fs_pw_run(fd, &sw->o, &sw->w);
@@ -465,7 +467,7 @@ static bool search_walk(const struct ctxd_tool_ctx *ctx, json_t *args, int fd,
  * text and in matches); path i is esc[eoff[i], eoff[i + 1]). *blen is the length of the
  * location's prefix with its '/'. False when out of memory. */
 static bool search_escape(const struct search_merge *m, const char *base, struct ctxd_strbuf *esc,
-                          size_t **eoff, size_t *blen)
+			  size_t **eoff, size_t *blen)
 {
 	/* Absolute path = the location's display path + "/" + rel ("/" root: no doubling). */
 	*blen = strlen(base);
@@ -496,20 +498,20 @@ static bool search_escape(const struct search_merge *m, const char *base, struct
 /* The notes after the matches (none found, truncated, deadline, depth, unreadable) and the
  * truncatedReasons, each as ",\"reason\"". */
 static void search_notes(const struct search_merge *m, bool timed_out, struct ctxd_strbuf *notes,
-                         struct ctxd_strbuf *why)
+			 struct ctxd_strbuf *why)
 {
 	if (m->n == 0) {
 		ctxd_strbuf_str(notes, "No matches found\n");
 	}
 	if (m->truncated) {
-		ctxd_strbuf_printf(notes,
-		                   "(truncated after %zu matches; narrow the pattern or the path)\n",
-		                   m->max);
+		ctxd_strbuf_printf(
+		    notes, "(truncated after %zu matches; narrow the pattern or the path)\n",
+		    m->max);
 		ctxd_strbuf_str(why, ",\"maxResults\"");
 	}
 	if (timed_out) {
 		ctxd_strbuf_str(notes, "(stopped at the call's time limit (limits.call_ms): the "
-		                       "result is incomplete; search a smaller directory)\n");
+				       "result is incomplete; search a smaller directory)\n");
 		ctxd_strbuf_str(why, ",\"deadline\"");
 	}
 	if (m->too_long) {
@@ -518,16 +520,16 @@ static void search_notes(const struct search_merge *m, bool timed_out, struct ct
 	}
 	if (m->unreadable) {
 		ctxd_strbuf_printf(notes,
-		                   "(%zu directories could not be read and were skipped: the "
-		                   "result may be incomplete)\n",
-		                   m->unreadable);
+				   "(%zu directories could not be read and were skipped: the "
+				   "result may be incomplete)\n",
+				   m->unreadable);
 	}
 }
 
 /* The tool result for the sorted matches, written as JSON straight into ctx->out (or a
  * local buffer); NULL when out of memory. */
-static json_t *search_result(const struct ctxd_tool_ctx *ctx, const char *base,
-                             const char *pattern, const struct search_merge *m, bool timed_out)
+static json_t *search_result(const struct ctxd_tool_ctx *ctx, const char *base, const char *pattern,
+			     const struct search_merge *m, bool timed_out)
 {
 	struct ctxd_strbuf esc = {0}, notes = {0}, why = {0};
 	size_t *eoff = NULL, blen;
@@ -539,8 +541,8 @@ static json_t *search_result(const struct ctxd_tool_ctx *ctx, const char *base,
 
 	struct ctxd_strbuf local = {0}, *b = ctx->out ? ctx->out : &local;
 	size_t from = b->len;
-	ctxd_strbuf_reserve(b, 2 * esc.len + 4 * m->n + 2 * notes.len + 2 * blen + 4 * strlen(pattern) +
-	                           256);
+	ctxd_strbuf_reserve(b, 2 * esc.len + 4 * m->n + 2 * notes.len + 2 * blen +
+				   4 * strlen(pattern) + 256);
 	ctxd_strbuf_str(b, "{\"content\":[{\"type\":\"text\",\"text\":\"");
 	for (size_t i = 0; i < m->n; i++) {
 		ctxd_strbuf_add(b, esc.p + eoff[i], eoff[i + 1] - eoff[i]);
@@ -561,7 +563,7 @@ static json_t *search_result(const struct ctxd_tool_ctx *ctx, const char *base,
 		ctxd_strbuf_add(b, "\"", 1);
 	}
 	ctxd_strbuf_printf(b, "],\"count\":%zu,\"truncated\":%s,\"unreadable\":%zu", m->n,
-	                   why.len ? "true" : "false", m->unreadable);
+			   why.len ? "true" : "false", m->unreadable);
 	if (why.len) {
 		ctxd_strbuf_str(b, ",\"truncatedReasons\":[");
 		ctxd_strbuf_add(b, why.p + 1, why.len - 1);

@@ -171,7 +171,7 @@ ssize_t fs_pread_full(int fd, char *buf, size_t n, off_t off)
  * backwards from the end; a final newline does not start an empty last line. Returns 0 or
  * -errno. */
 static int tail_start(int fd, off_t size, size_t n, char *buf, size_t bufsz,
-                      const struct ctxd_job *job, off_t *start)
+		      const struct ctxd_job *job, off_t *start)
 {
 	off_t pos = size;
 	bool first = true;
@@ -208,7 +208,7 @@ static int tail_start(int fd, off_t size, size_t n, char *buf, size_t bufsz,
 
 /* Newlines in [0, end). Returns the count or -errno (as a negative value in *err). */
 static int count_prefix(int fd, off_t end, char *buf, size_t bufsz, const struct ctxd_job *job,
-                        size_t *lines)
+			size_t *lines)
 {
 	off_t pos = 0;
 	*lines = 0;
@@ -234,15 +234,16 @@ static int count_prefix(int fd, off_t end, char *buf, size_t bufsz, const struct
 static json_t *probe_text(const char *p, size_t n, const char *abs)
 {
 	if (n >= 2 && ((p[0] == '\xFF' && p[1] == '\xFE') || (p[0] == '\xFE' && p[1] == '\xFF'))) {
-		return fs_fail("'%s' is UTF-16 text (it starts with a UTF-16 byte-order mark); only "
-		               "UTF-8 is read. Convert it, or use read_media_file for binary "
-		               "content",
-		               abs);
+		return fs_fail(
+		    "'%s' is UTF-16 text (it starts with a UTF-16 byte-order mark); only "
+		    "UTF-8 is read. Convert it, or use read_media_file for binary "
+		    "content",
+		    abs);
 	}
 	if (fs_looks_binary(p, n)) {
 		return fs_fail("'%s' is a binary file (it contains NUL bytes); use read_media_file "
-		               "for images and audio",
-		               abs);
+			       "for images and audio",
+			       abs);
 	}
 	return NULL;
 }
@@ -293,13 +294,13 @@ static bool text_args(json_t *args, struct text_read *t, json_t **res)
 	t->has_limit = fs_int_arg(args, "limit", &t->limit);
 	if (t->has_head && t->has_tail) {
 		*res = fs_fail("arguments 'head' and 'tail' cannot be used together; use one, or "
-		            "'offset' and 'limit' for a window");
+			       "'offset' and 'limit' for a window");
 		return false;
 	}
 	if ((t->has_head || t->has_tail) && (t->has_offset || t->has_limit)) {
 		*res = fs_fail("argument '%s' cannot be combined with 'offset'/'limit'; use either "
-		            "'%s' alone or 'offset' and 'limit'",
-		            t->has_head ? "head" : "tail", t->has_head ? "head" : "tail");
+			       "'%s' alone or 'offset' and 'limit'",
+			       t->has_head ? "head" : "tail", t->has_head ? "head" : "tail");
 		return false;
 	}
 	if (t->has_offset && t->offset < 1) {
@@ -312,16 +313,16 @@ static bool text_args(json_t *args, struct text_read *t, json_t **res)
 /* Open the path as a regular file into t->fd and t->st; false with *res set (and nothing
  * left open) otherwise. */
 static bool text_open(const struct ctxd_tool_ctx *ctx, const char *path, size_t plen,
-                      struct text_read *t, json_t **res)
+		      struct text_read *t, json_t **res)
 {
 	struct ctxd_error err = {0};
 	t->fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0,
-	                          false, &t->loc, &err);
+				  false, &t->loc, &err);
 	if (t->fd < 0) {
 		if (err.sys_errno == EISDIR) {
 			*res = fs_fail("'%s' is a directory, not a file; use list_directory to see "
-			            "its entries",
-			            path);
+				       "its entries",
+				       path);
 			return false;
 		}
 		*res = fs_fail("%s", err.msg);
@@ -330,12 +331,14 @@ static bool text_open(const struct ctxd_tool_ctx *ctx, const char *path, size_t 
 	if (fstat(t->fd, &t->st) < 0) {
 		*res = fs_fail("cannot read '%s': %s", t->loc.abs, strerror(errno));
 	} else if (S_ISDIR(t->st.st_mode)) {
-		*res = fs_fail("'%s' is a directory, not a file; use list_directory to see its entries",
-		           t->loc.abs);
+		*res = fs_fail(
+		    "'%s' is a directory, not a file; use list_directory to see its entries",
+		    t->loc.abs);
 	} else if (!S_ISREG(t->st.st_mode)) {
-		*res = fs_fail("'%s' is not a regular file (device, FIFO or socket); refusing to read "
-		           "it",
-		           t->loc.abs);
+		*res =
+		    fs_fail("'%s' is not a regular file (device, FIFO or socket); refusing to read "
+			    "it",
+			    t->loc.abs);
 	} else {
 		return true;
 	}
@@ -351,7 +354,7 @@ static bool text_tail_start(const struct ctxd_tool_ctx *ctx, struct text_read *t
 	/* The probe for binary content must look at the file's start even though the
 	 * read itself begins near the end. */
 	ssize_t got = fs_pread_full(t->fd, t->rbuf,
-	                            FS_BINARY_PROBE < t->fsize ? FS_BINARY_PROBE : t->fsize, 0);
+				    FS_BINARY_PROBE < t->fsize ? FS_BINARY_PROBE : t->fsize, 0);
 	if (got < 0) {
 		*res = fs_fail("cannot read '%s': %s", t->loc.abs, strerror(errno));
 		return false;
@@ -364,8 +367,8 @@ static bool text_tail_start(const struct ctxd_tool_ctx *ctx, struct text_read *t
 		return true;
 	}
 	size_t before = 0;
-	int rc = tail_start(t->fd, t->st.st_size, t->tail, t->rbuf, t->rsize, ctx->job,
-	                    &t->start_off);
+	int rc =
+	    tail_start(t->fd, t->st.st_size, t->tail, t->rbuf, t->rsize, ctx->job, &t->start_off);
 	/* The prefix is counted for a small file, or when the tail itself is
 	 * over the cap and nextOffset needs a real line number. */
 	if (!t->count_all && t->fsize - (size_t)t->start_off <= t->cap) {
@@ -374,8 +377,9 @@ static bool text_tail_start(const struct ctxd_tool_ctx *ctx, struct text_read *t
 		rc = count_prefix(t->fd, t->start_off, t->rbuf, t->rsize, ctx->job, &before);
 	}
 	if (rc < 0) {
-		*res = rc == -ECANCELED ? fs_fail("read of '%s' cancelled", t->loc.abs)
-		                        : fs_fail("cannot read '%s': %s", t->loc.abs, strerror(-rc));
+		*res = rc == -ECANCELED
+			   ? fs_fail("read of '%s' cancelled", t->loc.abs)
+			   : fs_fail("cannot read '%s': %s", t->loc.abs, strerror(-rc));
 		return false;
 	}
 	r->line = before + 1;
@@ -388,8 +392,8 @@ static bool text_tail_start(const struct ctxd_tool_ctx *ctx, struct text_read *t
 static bool text_window(const struct ctxd_tool_ctx *ctx, struct text_read *t, json_t **res)
 {
 	struct reader *r = &t->r;
-	t->cap = ctx->cfg && ctx->cfg->max_read_bytes ? ctx->cfg->max_read_bytes
-	                                              : DEFAULT_READ_BYTES;
+	t->cap =
+	    ctx->cfg && ctx->cfg->max_read_bytes ? ctx->cfg->max_read_bytes : DEFAULT_READ_BYTES;
 	t->fsize = t->st.st_size > 0 ? (size_t)t->st.st_size : 0;
 	t->rsize = t->fsize + 1 < READ_CHUNK ? t->fsize + 1 : READ_CHUNK;
 	if (t->rsize < FS_BINARY_PROBE) {
@@ -412,7 +416,8 @@ static bool text_window(const struct ctxd_tool_ctx *ctx, struct text_read *t, js
 		r->want_start = t->offset;
 		r->line = 1;
 		if (t->has_limit) {
-			r->want_end = t->offset + t->limit - 1; /* no overflow: both fit in 63 bits */
+			r->want_end =
+			    t->offset + t->limit - 1; /* no overflow: both fit in 63 bits */
 		}
 	}
 	if (t->has_tail && !text_tail_start(ctx, t, res)) {
@@ -447,9 +452,9 @@ static bool text_scan(const struct ctxd_tool_ctx *ctx, struct text_read *t, json
 			return false;
 		}
 		if (off == 0 &&
-		    (*res = probe_text(t->rbuf, (size_t)got < FS_BINARY_PROBE ? (size_t)got
-		                                                               : FS_BINARY_PROBE,
-		                       t->loc.abs))) {
+		    (*res = probe_text(
+			 t->rbuf, (size_t)got < FS_BINARY_PROBE ? (size_t)got : FS_BINARY_PROBE,
+			 t->loc.abs))) {
 			return false;
 		}
 		rd_feed(&t->r, t->rbuf, (size_t)got);
@@ -481,8 +486,9 @@ static bool text_bounds(struct text_read *t, json_t **res)
 		r->want_start = t->total + 1;
 	}
 	if (t->eof && t->has_offset && t->offset > 1 && t->offset > t->total) {
-		*res = fs_fail("argument 'offset' (%zu) is past the end of '%s', which has %zu lines",
-		           t->offset, t->loc.abs, t->total);
+		*res =
+		    fs_fail("argument 'offset' (%zu) is past the end of '%s', which has %zu lines",
+			    t->offset, t->loc.abs, t->total);
 		return false;
 	}
 	t->start_line = r->want_start;
@@ -508,10 +514,11 @@ static bool text_bounds(struct text_read *t, json_t **res)
 	}
 	size_t bad = ctxd_utf8_invalid_at(r->out, r->out_len);
 	if (bad != r->out_len) {
-		*res = fs_fail("'%s' is not UTF-8 text (invalid byte 0x%02X in the selection, %zu "
-		               "bytes into it); it may use another encoding (e.g. Latin-1 or UTF-16) "
-		               "or be binary. Use read_media_file for images and audio",
-		               t->loc.abs, (unsigned)(unsigned char)r->out[bad], bad);
+		*res =
+		    fs_fail("'%s' is not UTF-8 text (invalid byte 0x%02X in the selection, %zu "
+			    "bytes into it); it may use another encoding (e.g. Latin-1 or UTF-16) "
+			    "or be binary. Use read_media_file for images and audio",
+			    t->loc.abs, (unsigned)(unsigned char)r->out[bad], bad);
 		return false;
 	}
 	return true;
@@ -525,14 +532,14 @@ static bool text_add_note(const struct text_read *t, json_t *res)
 	char note[256];
 	if (r->partial) {
 		snprintf(note, sizeof(note),
-		         "[truncated: line %zu alone is longer than the %zu-byte read limit; "
-		         "only its first %zu bytes are shown%s]",
-		         t->start_line, t->cap, r->out_len,
-		         t->has_next ? "; the next line is at offset " : "");
+			 "[truncated: line %zu alone is longer than the %zu-byte read limit; "
+			 "only its first %zu bytes are shown%s]",
+			 t->start_line, t->cap, r->out_len,
+			 t->has_next ? "; the next line is at offset " : "");
 	} else {
 		int k = snprintf(note, sizeof(note),
-		                 "[truncated at the %zu-byte read limit: lines %zu-%zu", t->cap,
-		                 t->start_line, t->end_line);
+				 "[truncated at the %zu-byte read limit: lines %zu-%zu", t->cap,
+				 t->start_line, t->end_line);
 		if (k > 0 && (size_t)k < sizeof(note) && t->eof) {
 			snprintf(note + k, sizeof(note) - (size_t)k, " of %zu shown", t->total);
 		} else if (k > 0 && (size_t)k < sizeof(note)) {
@@ -543,7 +550,7 @@ static bool text_add_note(const struct text_read *t, json_t *res)
 	ctxd_strbuf_str(&nb, note);
 	if (t->has_next) {
 		ctxd_strbuf_printf(&nb, r->partial ? "%zu]" : "; continue with offset=%zu]",
-		                   r->next_offset);
+				   r->next_offset);
 	} else {
 		ctxd_strbuf_str(&nb, "]");
 	}
@@ -574,7 +581,7 @@ static json_t *text_result(struct text_read *t, json_t *args)
 		}
 	}
 	json_t *sc = json_pack("{s:s, s:O, s:b}", "path", t->loc.abs, "content", content,
-	                       "truncated", r->truncated);
+			       "truncated", r->truncated);
 	if (shown) {
 		json_decref(content);
 		content = shown;
@@ -582,7 +589,7 @@ static json_t *text_result(struct text_read *t, json_t *args)
 	/* After a partial line, a next line exists when its newline was seen and more
 	 * bytes follow (known at EOF), or the read stopped before EOF. */
 	t->has_next = r->truncated &&
-	              (t->eof ? r->next_offset <= t->total : !r->partial || r->line > r->end_line);
+		      (t->eof ? r->next_offset <= t->total : !r->partial || r->line > r->end_line);
 	if (sc && t->counted) {
 		if (t->eof) {
 			json_object_set_new(sc, "totalLines", json_integer((json_int_t)t->total));
@@ -591,12 +598,12 @@ static json_t *text_result(struct text_read *t, json_t *args)
 		json_object_set_new(sc, "endLine", json_integer((json_int_t)t->end_line));
 		if (t->has_next) {
 			json_object_set_new(sc, "nextOffset",
-			                    json_integer((json_int_t)r->next_offset));
+					    json_integer((json_int_t)r->next_offset));
 		}
 	}
 	json_t *res = sc ? json_pack("{s:[{s:s, s:o}], s:o}", "content", "type", "text", "text",
-	                             content, "structuredContent", sc)
-	                 : NULL;
+				     content, "structuredContent", sc)
+			 : NULL;
 	if (!res) {
 		json_decref(content);
 		json_decref(sc);

@@ -51,9 +51,9 @@ void fs_report_depth_cut(struct ctxd_strbuf *t, json_t *why, size_t too_deep)
 		return;
 	}
 	ctxd_strbuf_printf(t,
-	                   "(%zu entries lie deeper than the %d-byte path limit and were not "
-	                   "reached: start from a deeper directory to see them)\n",
-	                   too_deep, CTXD_PATH_MAX);
+			   "(%zu entries lie deeper than the %d-byte path limit and were not "
+			   "reached: start from a deeper directory to see them)\n",
+			   too_deep, CTXD_PATH_MAX);
 	if (why) {
 		json_array_append_new(why, json_string("depth"));
 	}
@@ -107,8 +107,8 @@ json_t *fs_open_dir_failed(const char *path, const struct ctxd_error *err)
 {
 	if (err->sys_errno == ENOTDIR) {
 		return fs_fail("'%s' is not a directory; use read_text_file or get_file_info for a "
-		            "file",
-		            path);
+			       "file",
+			       path);
 	}
 	return fs_fail("%s", err->msg);
 }

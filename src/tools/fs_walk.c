@@ -92,11 +92,9 @@ enum ctxd_fs_walk_type ctxd_fs_dirent_type(int dirfd, const char *name, unsigned
 	}
 }
 
-int ctxd_fs_read_dir(int fd, char *buf, size_t buf_len, const struct ctxd_job *job,
-                     int64_t deadline_ms,
-                     int (*add)(void *ud, const char *name, size_t len,
-                                enum ctxd_fs_walk_type type),
-                     void *ud)
+int ctxd_fs_read_dir(
+    int fd, char *buf, size_t buf_len, const struct ctxd_job *job, int64_t deadline_ms,
+    int (*add)(void *ud, const char *name, size_t len, enum ctxd_fs_walk_type type), void *ud)
 {
 	for (;;) {
 		if (ctxd_job_cancelled(job)) {
@@ -158,7 +156,7 @@ static int read_dir(struct walk *w, int fd, size_t *lo, size_t *hi)
 {
 	*lo = w->n_ents;
 	int rc = ctxd_fs_read_dir(fd, w->dents, sizeof(w->dents), w->o->job, w->o->deadline_ms,
-	                          walk_add, w);
+				  walk_add, w);
 	if (rc < 0) {
 		return rc;
 	}
@@ -217,7 +215,7 @@ static void pop(struct walk *w)
 
 /* The (fd, relative path) pair that reaches `rel` from the deepest level holding an fd. */
 static void reach(const struct walk *w, const struct frame *parent, const char *name, int *fd,
-                  const char **path)
+		  const char **path)
 {
 	if (parent->fd >= 0) {
 		*fd = parent->fd;
@@ -489,7 +487,7 @@ static bool comp_match(const struct gcomp *c, const char *name)
 
 /* The glob against the path split into `ns` NUL-terminated components at buf + off[k]. */
 static bool glob_split_match(const struct ctxd_fs_glob *g, const char *buf, const uint32_t *off,
-                             size_t ns)
+			     size_t ns)
 {
 	/* The components after the last '**' are anchored at the end of the path. */
 	size_t tl = g->n - g->tail;
@@ -597,12 +595,12 @@ int ctxd_fs_globs_add(struct ctxd_fs_globs *gl, const char *pat, size_t len)
 }
 
 bool ctxd_fs_globs_match(const struct ctxd_fs_globs *gl, const char *rel, size_t rel_len,
-                         const char *name)
+			 const char *name)
 {
 	for (size_t i = 0; i < gl->n; i++) {
 		const struct ctxd_fs_globs_item *it = &gl->v[i];
 		if (it->name_pat ? fnmatch(it->name_pat, name, 0) == 0
-		                 : ctxd_fs_glob_match(it->path, rel, rel_len)) {
+				 : ctxd_fs_glob_match(it->path, rel, rel_len)) {
 			return true;
 		}
 	}

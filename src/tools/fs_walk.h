@@ -71,7 +71,7 @@ struct ctxd_fs_walk_stats {
 	size_t dirs;       /* directories read */
 	size_t unreadable; /* subdirectories that could not be opened or read (skipped) */
 	size_t too_long;   /* entries skipped because their path exceeded CTXD_PATH_MAX: the
-	                    * walk did not reach them (report the result as truncated) */
+			    * walk did not reach them (report the result as truncated) */
 };
 
 /* Walk the tree under `dirfd` (borrowed, not closed; any fd of a directory inside a root,
@@ -91,11 +91,9 @@ enum ctxd_fs_walk_type ctxd_fs_dirent_type(int dirfd, const char *name, unsigned
  * `name`, valid during the call. The cancel flag and the deadline (0 = none) are checked
  * before each getdents64. Returns 0, -ECANCELED, -ETIMEDOUT, what add returned when
  * negative, or -errno. Thread-safe. */
-int ctxd_fs_read_dir(int fd, char *buf, size_t buf_len, const struct ctxd_job *job,
-                     int64_t deadline_ms,
-                     int (*add)(void *ud, const char *name, size_t len,
-                                enum ctxd_fs_walk_type type),
-                     void *ud);
+int ctxd_fs_read_dir(
+    int fd, char *buf, size_t buf_len, const struct ctxd_job *job, int64_t deadline_ms,
+    int (*add)(void *ud, const char *name, size_t len, enum ctxd_fs_walk_type type), void *ud);
 
 /* ---- path globs -----------------------------------------------------------------------
  *
@@ -144,7 +142,7 @@ int ctxd_fs_globs_add(struct ctxd_fs_globs *gl, const char *pat, size_t len);
 /* True when any glob of the list matches the entry (relative path `rel`, `rel_len` bytes,
  * final component `name`, NUL-terminated). */
 bool ctxd_fs_globs_match(const struct ctxd_fs_globs *gl, const char *rel, size_t rel_len,
-                         const char *name);
+			 const char *name);
 
 /* Free what the list holds and zero it. NULL-safe. */
 void ctxd_fs_globs_finish(struct ctxd_fs_globs *gl);
@@ -186,7 +184,7 @@ void ctxd_fs_ignore_cache_attach(struct ctxd_fs_ignore_cache *c, struct ctxd_wat
 
 /* Counters for tests: files served from the cache, files read, entries held. */
 void ctxd_fs_ignore_cache_stats(struct ctxd_fs_ignore_cache *c, size_t *hits, size_t *misses,
-                                size_t *entries);
+				size_t *entries);
 
 /* Seconds after a change during which a file is not cached (default 2: file timestamps are
  * coarser than the time between two writes). Tests set 0 before any call. */
@@ -216,9 +214,9 @@ struct ctxd_fs_ignore_level;
  * ctxd_fs_ignore_level_free), or NULL when the directory adds nothing (then use `up`) or
  * memory ran out (*oom). Any thread. */
 struct ctxd_fs_ignore_level *ctxd_fs_ignore_enter(struct ctxd_fs_ignore_cache *c, int dirfd,
-                                                  const char *abs_dir, unsigned has,
-                                                  const struct ctxd_fs_ignore_level *up,
-                                                  size_t skip, const char *above, bool *oom);
+						  const char *abs_dir, unsigned has,
+						  const struct ctxd_fs_ignore_level *up,
+						  size_t skip, const char *above, bool *oom);
 
 /* The level above (NULL at the top). */
 const struct ctxd_fs_ignore_level *ctxd_fs_ignore_level_up(const struct ctxd_fs_ignore_level *lv);
@@ -230,8 +228,8 @@ void ctxd_fs_ignore_level_free(struct ctxd_fs_ignore_level *lv);
  * final component `name`, both NUL-terminated) is ignored by the chain ending at `lv`
  * (NULL: nothing is). `c` is the thread's context (see above). Any thread. */
 bool ctxd_fs_ignore_test(const struct ctxd_fs_ignore_level *lv, struct ctxd_fs_ignore_ctx *c,
-                         const char *rel, size_t rel_len, const char *name, size_t name_len,
-                         bool is_dir);
+			 const char *rel, size_t rel_len, const char *name, size_t name_len,
+			 bool is_dir);
 
 /* The chain of the directories from the allowed root open as `root_fd` (absolute path
  * `root_abs`, for the watcher; may be NULL) down to the parent of the walk's start, which is
@@ -239,8 +237,8 @@ bool ctxd_fs_ignore_test(const struct ctxd_fs_ignore_level *lv, struct ctxd_fs_i
  * deepest level (free the whole chain with ctxd_fs_ignore_chain_free, after the levels made
  * below it), or NULL when none adds anything or memory ran out (*oom). Any thread. */
 struct ctxd_fs_ignore_level *ctxd_fs_ignore_parents(struct ctxd_fs_ignore_cache *c, int root_fd,
-                                                    const char *root_abs, const char *start_rel,
-                                                    bool *oom);
+						    const char *root_abs, const char *start_rel,
+						    bool *oom);
 
 /* Free `lv` and every level above it. NULL-safe. */
 void ctxd_fs_ignore_chain_free(struct ctxd_fs_ignore_level *lv);
@@ -258,11 +256,11 @@ void ctxd_fs_ignore_destroy(struct ctxd_fs_ignore *ig);
  * the entry is a directory). Only the path itself is tested (not its parents). `c` may be
  * NULL (no cancel checks). */
 bool ctxd_fs_ignore_path(struct ctxd_fs_ignore *ig, const char *rel, size_t len, bool is_dir,
-                         struct ctxd_fs_ignore_ctx *c);
+			 struct ctxd_fs_ignore_ctx *c);
 
 /* The same answer by trying every rule from the last back (the reference the compiled
  * buckets must agree with; the fuzz target compares them). */
 bool ctxd_fs_ignore_path_linear(struct ctxd_fs_ignore *ig, const char *rel, size_t len,
-                                bool is_dir);
+				bool is_dir);
 
 #endif

@@ -35,8 +35,8 @@
 #include "fs_priv.h"
 #include "fs_write_priv.h"
 
-#define EDIT_MAX        ((size_t)64 << 20) /* largest file edit_file/write_file reads */
-#define LINK_HOPS       8
+#define EDIT_MAX  ((size_t)64 << 20) /* largest file edit_file/write_file reads */
+#define LINK_HOPS 8
 
 /* ---- locking, targets ------------------------------------------------------------- */
 
@@ -82,7 +82,7 @@ json_t *fs_locate_failed(const char *what, const char *path, const struct ctxd_e
  * LINK_HOPS times); otherwise the call fails. `loc` describes the final target. Returns the
  * fd (caller closes) or -1 with *res set to an error result. */
 int fs_write_target(const struct ctxd_tool_ctx *ctx, const char *path, size_t plen,
-			char name[CTXD_PATH_MAX], struct ctxd_sandbox_loc *loc, json_t **res)
+		    char name[CTXD_PATH_MAX], struct ctxd_sandbox_loc *loc, json_t **res)
 {
 	struct ctxd_error err = {0};
 	char cur[CTXD_PATH_MAX];
@@ -130,10 +130,11 @@ int fs_write_target(const struct ctxd_tool_ctx *ctx, const char *path, size_t pl
 		}
 		dfd = ctxd_sandbox_open_parent(ctx->sandbox, cur, (size_t)k, name, loc, &err);
 		if (dfd < 0) {
-			*res = fs_fail("'%s' is a symlink to '%s', which is outside the allowed "
-				       "directories or not reachable (%s); refusing to write through "
-				       "it",
-				       shown, target, err.msg);
+			*res =
+			    fs_fail("'%s' is a symlink to '%s', which is outside the allowed "
+				    "directories or not reachable (%s); refusing to write through "
+				    "it",
+				    shown, target, err.msg);
 			return -1;
 		}
 	}
@@ -146,8 +147,8 @@ int fs_write_target(const struct ctxd_tool_ctx *ctx, const char *path, size_t pl
 
 /* Read the regular file `name` in `dfd` (not following a symlink). Returns 0 with *buf
  * (caller frees) / *len, 1 when it does not exist, or -1 with *res set. */
-int fs_read_existing(int dfd, const char *name, const struct ctxd_sandbox_loc *loc,
-			 char **buf, size_t *len, mode_t *mode, json_t **res)
+int fs_read_existing(int dfd, const char *name, const struct ctxd_sandbox_loc *loc, char **buf,
+		     size_t *len, mode_t *mode, json_t **res)
 {
 	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
@@ -183,7 +184,7 @@ int fs_read_existing(int dfd, const char *name, const struct ctxd_sandbox_loc *l
 
 /* Compare `expected` with the sha256 of the current content (NULL data = missing file). */
 json_t *fs_check_sha(const char *expected, const char *data, size_t len, bool exists,
-			 const struct ctxd_sandbox_loc *loc)
+		     const struct ctxd_sandbox_loc *loc)
 {
 	if (!expected) {
 		return NULL;
@@ -275,11 +276,9 @@ json_t *fs_write_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	snprintf(msg, sizeof(msg), "%s %s (%zu bytes)", exists ? "Wrote" : "Created", loc.abs,
 		 clen);
 	res = ctxd_tool_result(msg, json_pack("{s:s, s:I, s:s, s:b}", "path", loc.abs, "bytes",
-					      (json_int_t)clen, "sha256", sha, "created",
-					      !exists));
+					      (json_int_t)clen, "sha256", sha, "created", !exists));
 out:
 	ctxd_dir_unlock(&lk);
 	close(dfd);
 	return res;
 }
-

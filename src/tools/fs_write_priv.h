@@ -38,8 +38,8 @@ int fs_write_target(const struct ctxd_tool_ctx *ctx, const char *path, size_t pl
 
 /* Read the regular file `name` in `dfd` (not following a symlink). Returns 0 with *buf
  * (caller frees) / *len / *mode, 1 when it does not exist, or -1 with *res set. */
-int fs_read_existing(int dfd, const char *name, const struct ctxd_sandbox_loc *loc,
-		     char **buf, size_t *len, mode_t *mode, json_t **res);
+int fs_read_existing(int dfd, const char *name, const struct ctxd_sandbox_loc *loc, char **buf,
+		     size_t *len, mode_t *mode, json_t **res);
 
 /* Compare `expected` (hex sha256, may be NULL = no check) with the sha256 of the current
  * content (`exists` false = missing file): NULL when it matches, else an error result. */

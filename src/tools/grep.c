@@ -179,9 +179,9 @@ bool grep_needs_per_line(const char *p, size_t n)
 		} else if (p[i] == '(' && p[i + 1] == '*') {
 			return true;
 		} else if (p[i] == '(' && p[i + 1] == '?' && i + 2 < n &&
-		           (p[i + 2] == '=' || p[i + 2] == '!' ||
-		            (p[i + 2] == '<' && i + 3 < n &&
-		             (p[i + 3] == '=' || p[i + 3] == '!')))) {
+			   (p[i + 2] == '=' || p[i + 2] == '!' ||
+			    (p[i + 2] == '<' && i + 3 < n &&
+			     (p[i + 3] == '=' || p[i + 3] == '!')))) {
 			return true;
 		}
 	}
@@ -220,10 +220,10 @@ static void adapt(struct grep *g, int64_t t0)
 }
 
 static int call_re(struct grep *g, const pcre2_code *re, bool jit, const char *s, size_t n,
-                   size_t start)
+		   size_t start)
 {
 	return jit ? pcre2_jit_match(re, (PCRE2_SPTR)s, n, start, 0, g->md, g->mc)
-	           : pcre2_match(re, (PCRE2_SPTR)s, n, start, 0, g->md, g->mc);
+		   : pcre2_match(re, (PCRE2_SPTR)s, n, start, 0, g->md, g->mc);
 }
 
 /* The first match in the subject s[0..n) that starts at `start` or later: one call when
@@ -436,7 +436,7 @@ static void scan_chunk(struct grep *g, struct scan *f, size_t pos, size_t end)
 		size_t mo = ov[0];
 		if (mo == end && (end == 0 || s[end - 1] == '\n')) {
 			return; /* an empty match after the chunk's final newline is on no line here
-			         */
+				 */
 		}
 		const char *ls = mo > pos ? memrchr(s + pos, '\n', mo - pos) : NULL;
 		size_t lstart = ls ? (size_t)(ls - s) + 1 : pos;
@@ -483,10 +483,11 @@ static void search_buf(struct grep *g, const char *s, size_t n)
 		pos = end;
 		if (pos < n && g->w) {
 			/* a big file: entries seen so far plus the part of this one done */
-			ctxd_fs_pw_progress(g->w, (double)pos / (double)n, "searching a large file");
+			ctxd_fs_pw_progress(g->w, (double)pos / (double)n,
+					    "searching a large file");
 		} else if (pos < n && ctx->progress) {
 			ctx->progress->report(ctx->progress, (double)pos / (double)n, -1,
-			                      "searching a large file");
+					      "searching a large file");
 		}
 	}
 	if (f.any && !g->oom) {
@@ -600,7 +601,7 @@ static void write_sc(struct grep *g, const char *rel, size_t rel_len, size_t *pa
 /* Search the open file `fd` (closed here) as `rel` with a budget of `budget` matches;
  * the outcome goes to `r`. */
 void grep_file(struct grep *g, int fd, const char *rel, size_t rel_len, size_t budget,
-                      struct frec *r)
+	       struct frec *r)
 {
 	memset(r, 0, sizeof(*r));
 	if (!grep_ready(g)) {
@@ -690,15 +691,14 @@ int grep_parse_globs(json_t *args, const char *key, struct ctxd_fs_globs *g, jso
 	/* refused before any work: brace expansion and matching cost grows with the length */
 	size_t budget = GREP_MAX_ALTS;
 	int rc = json_string_length(j) > CTXD_FS_GLOB_MAX
-	             ? -E2BIG
-	             : fs_brace_expand(p, &budget, globs_emit, g);
+		     ? -E2BIG
+		     : fs_brace_expand(p, &budget, globs_emit, g);
 	if (rc == -ERANGE) {
 		*res = fs_fail("argument '%s' (\"%s\") expands to more than %d alternatives", key,
 			       p, GREP_MAX_ALTS);
 	} else if (rc == -E2BIG) {
 		*res = fs_fail("argument '%s' is longer than %d bytes: shorten the glob", key,
-		               CTXD_FS_GLOB_MAX);
+			       CTXD_FS_GLOB_MAX);
 	}
 	return rc < 0 ? -1 : 0;
 }
-

@@ -29,7 +29,7 @@ struct gwalk {
 };
 
 static unsigned grep_classify(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d,
-                              uint32_t i, const char *rel, size_t rel_len, void **child_state)
+			      uint32_t i, const char *rel, size_t rel_len, void **child_state)
 {
 	const struct gwalk *gw = ctxd_fs_pw_ud(w);
 	const struct gconf *c = gw->c;
@@ -51,7 +51,7 @@ static unsigned grep_classify(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_f
 }
 
 static void grep_walk_file(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_pw_node *d,
-                           uint32_t i, const char *rel, size_t rel_len)
+			   uint32_t i, const char *rel, size_t rel_len)
 {
 	struct gwalk *gw = ctxd_fs_pw_ud(w);
 	struct grep *g = &gw->slots[slot];
@@ -65,7 +65,7 @@ static void grep_walk_file(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_p
 	e->rec = r;
 	g->w = w;
 	int fd = ctxd_sandbox_openat(d->fd, d->names + e->name_off,
-	                             O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, true);
+				     O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, true);
 	if (fd < 0) {
 		memset(r, 0, sizeof(*r));
 		r->flags = F_UNREADABLE;
@@ -156,9 +156,9 @@ static const struct frec *research(struct merge *m, const char *rel, size_t rel_
 	struct grep *g = m->g0;
 	g->w = NULL; /* the walk is over */
 	struct frec *r = grep_blk_alloc(g, sizeof(*r));
-	int fd = r ? ctxd_sandbox_openat(m->start_fd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0,
-	                                 true)
-	           : -1;
+	int fd =
+	    r ? ctxd_sandbox_openat(m->start_fd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, true)
+	      : -1;
 	if (!r) {
 		m->oom = true;
 		return NULL;
@@ -176,7 +176,7 @@ static const struct frec *research(struct merge *m, const char *rel, size_t rel_
 }
 
 static int merge_each(void *ud, const struct ctxd_fs_pw_node *d, const struct ctxd_fs_pw_ent *e,
-                      const char *rel, size_t rel_len)
+		      const char *rel, size_t rel_len)
 {
 	struct merge *m = ud;
 	(void)d;
@@ -214,7 +214,7 @@ static void write_text(struct merge *m, struct ctxd_strbuf *b)
 		for (size_t i = 0; i < r->n_hits && !cut; i++) {
 			const struct hit *h = &r->hits[i];
 			if (c->context && ((i == 0 && b->len > start) ||
-			                   (i > 0 && h->line > r->hits[i - 1].line + 1))) {
+					   (i > 0 && h->line > r->hits[i - 1].line + 1))) {
 				ctxd_strbuf_str(b, "--\\n");
 			}
 			ctxd_strbuf_add(b, path, r->path_len);
@@ -229,8 +229,9 @@ static void write_text(struct merge *m, struct ctxd_strbuf *b)
 			ctxd_strbuf_str(b, "\\n");
 			if (b->len - start > GREP_TEXT_MAX) {
 				cut = true;
-				ctxd_strbuf_str(b, "(text output cut at 4 MiB; structuredContent has "
-				                   "every match)\\n");
+				ctxd_strbuf_str(b,
+						"(text output cut at 4 MiB; structuredContent has "
+						"every match)\\n");
 			}
 		}
 	}
@@ -244,58 +245,59 @@ static void report_cuts(const struct merge *m, struct ctxd_strbuf *t, struct ctx
 	struct ctxd_strbuf why = {0};
 	if (m->truncated) {
 		ctxd_strbuf_printf(t,
-		                   "(stopped after %zu matches: raise maxResults or narrow the "
-		                   "search)\n",
-		                   c->max);
+				   "(stopped after %zu matches: raise maxResults or narrow the "
+				   "search)\n",
+				   c->max);
 		ctxd_strbuf_str(&why, ",\"maxResults\"");
 	}
 	if (m->timed_out) {
 		ctxd_strbuf_printf(t,
-		                   "(stopped at the call's time limit (limits.call_ms): the result "
-		                   "is incomplete; narrow the path or add an include glob)\n");
+				   "(stopped at the call's time limit (limits.call_ms): the result "
+				   "is incomplete; narrow the path or add an include glob)\n");
 		ctxd_strbuf_str(&why, ",\"deadline\"");
 	}
 	if (m->too_deep) {
 		ctxd_strbuf_printf(t,
-		                   "(%zu entries lie deeper than the path-length limit (%d bytes) "
-		                   "and were not searched: start from a deeper directory)\n",
-		                   m->too_deep, CTXD_PATH_MAX);
+				   "(%zu entries lie deeper than the path-length limit (%d bytes) "
+				   "and were not searched: start from a deeper directory)\n",
+				   m->too_deep, CTXD_PATH_MAX);
 		ctxd_strbuf_str(&why, ",\"depth\"");
 	}
 	if (m->cut_files) {
 		ctxd_strbuf_printf(t,
-		                   "(%zu files are larger than %zu MiB: only their first %zu MiB "
-		                   "were searched)\n",
-		                   m->cut_files, GREP_FILE_MAX >> 20, GREP_FILE_MAX >> 20);
+				   "(%zu files are larger than %zu MiB: only their first %zu MiB "
+				   "were searched)\n",
+				   m->cut_files, GREP_FILE_MAX >> 20, GREP_FILE_MAX >> 20);
 		ctxd_strbuf_str(&why, ",\"fileSize\"");
 	}
 	if (m->lim_lines) {
 		ctxd_strbuf_printf(t,
-		                   "(%zu lines were not searched: the pattern hit the regex "
-		                   "backtracking limit there",
-		                   m->lim_lines);
+				   "(%zu lines were not searched: the pattern hit the regex "
+				   "backtracking limit there",
+				   m->lim_lines);
 		if (m->lim_files) {
 			ctxd_strbuf_printf(t,
-			                   "; the rest of %zu files was skipped after %u such "
-			                   "lines each",
-			                   m->lim_files, GREP_LIMIT_PER_FILE);
+					   "; the rest of %zu files was skipped after %u such "
+					   "lines each",
+					   m->lim_files, GREP_LIMIT_PER_FILE);
 		}
 		ctxd_strbuf_str(t, ". Rewrite the pattern without nested or adjacent unbounded "
-		                   "quantifiers such as (a+)+ or \\w+\\w+. Lines:");
-		ctxd_strbuf_printf(sc, ",\"regexLimit\":{\"lines\":%zu,\"filesGivenUp\":%zu,\"at\":[",
-		                   m->lim_lines, m->lim_files);
+				   "quantifiers such as (a+)+ or \\w+\\w+. Lines:");
+		ctxd_strbuf_printf(sc,
+				   ",\"regexLimit\":{\"lines\":%zu,\"filesGivenUp\":%zu,\"at\":[",
+				   m->lim_lines, m->lim_files);
 		for (size_t i = 0; i < m->n_lim; i++) {
 			const struct lim_out *h = &m->lim[i];
 			/* the path is kept escaped: undo the escapes for the plain text */
 			json_t *p = json_loadb(h->r->sc + PATH_AT - 1, h->r->path_len + 2,
-			                       JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+					       JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 			ctxd_strbuf_printf(t, " %s:%zu%s", p ? json_string_value(p) : "?", h->line,
-			                   h->to_end ? " (and every line after it)" : "");
+					   h->to_end ? " (and every line after it)" : "");
 			json_decref(p);
 			ctxd_strbuf_str(sc, i ? ",{\"path\":\"" : "{\"path\":\"");
 			ctxd_strbuf_add(sc, h->r->sc + PATH_AT, h->r->path_len);
 			ctxd_strbuf_printf(sc, "\",\"line\":%zu,\"restOfFile\":%s}", h->line,
-			                   h->to_end ? "true" : "false");
+					   h->to_end ? "true" : "false");
 		}
 		if (m->lim_lines > m->n_lim) {
 			ctxd_strbuf_str(t, " ...");
@@ -305,10 +307,11 @@ static void report_cuts(const struct merge *m, struct ctxd_strbuf *t, struct ctx
 		ctxd_strbuf_str(&why, ",\"regexLimit\"");
 	}
 	if (m->unreadable) {
-		ctxd_strbuf_printf(t,
-		                   "(%zu files or directories could not be read and were skipped: the "
-		                   "result may be incomplete)\n",
-		                   m->unreadable);
+		ctxd_strbuf_printf(
+		    t,
+		    "(%zu files or directories could not be read and were skipped: the "
+		    "result may be incomplete)\n",
+		    m->unreadable);
 	}
 	if (why.len) {
 		ctxd_strbuf_str(sc, ",\"truncatedReasons\":[");
@@ -323,7 +326,7 @@ static void report_cuts(const struct merge *m, struct ctxd_strbuf *t, struct ctx
 
 /* The CallToolResult, written as JSON into b: the text, then structuredContent. */
 static void write_answer(struct merge *m, const char *pattern, size_t pattern_len,
-                         struct ctxd_strbuf *b)
+			 struct ctxd_strbuf *b)
 {
 	const struct gconf *c = m->c;
 	/* reserve once: the parts are known but for the text, which stops at GREP_TEXT_MAX */
@@ -341,8 +344,8 @@ static void write_answer(struct merge *m, const char *pattern, size_t pattern_le
 
 	struct ctxd_strbuf trail = {0}, sc_tail = {0};
 	if (m->matches == 0) {
-		ctxd_strbuf_printf(&trail, "No matches found for \"%s\" (%zu files searched", pattern,
-		                   m->files);
+		ctxd_strbuf_printf(&trail, "No matches found for \"%s\" (%zu files searched",
+				   pattern, m->files);
 		if (m->binary) {
 			ctxd_strbuf_printf(&trail, ", %zu binary files skipped", m->binary);
 		}
@@ -375,12 +378,12 @@ static void write_answer(struct merge *m, const char *pattern, size_t pattern_le
 		ctxd_strbuf_add(b, r->sc, r->sc_len);
 	}
 	ctxd_strbuf_printf(b,
-	                   "],\"count\":%zu,\"filesSearched\":%zu,\"filesMatched\":%zu,"
-	                   "\"binarySkipped\":%zu,\"truncated\":%s,\"unreadable\":%zu",
-	                   m->matches, m->files, m->files_matched, m->binary,
-	                   strstr(sc_tail.p ? sc_tail.p : "", "\"truncatedReasons\"") ? "true"
-	                                                                              : "false",
-	                   m->unreadable);
+			   "],\"count\":%zu,\"filesSearched\":%zu,\"filesMatched\":%zu,"
+			   "\"binarySkipped\":%zu,\"truncated\":%s,\"unreadable\":%zu",
+			   m->matches, m->files, m->files_matched, m->binary,
+			   strstr(sc_tail.p ? sc_tail.p : "", "\"truncatedReasons\"") ? "true"
+										      : "false",
+			   m->unreadable);
 	if (sc_tail.p) {
 		ctxd_strbuf_add(b, sc_tail.p, sc_tail.len);
 	}
@@ -410,7 +413,7 @@ static void grep_parse_limits(json_t *args, struct gconf *c)
 /* Compiles the pattern into c->re and c->rew (with JIT where it works); -1 with *res set
  * when the pattern is not a valid regular expression, -1 alone when out of memory. */
 static int grep_compile(struct gconf *c, json_t *args, const char *pattern, size_t pattern_len,
-                        json_t **res)
+			json_t **res)
 {
 	uint32_t opts = PCRE2_MULTILINE;
 	bool literal = json_is_true(json_object_get(args, "literal"));
@@ -427,12 +430,12 @@ static int grep_compile(struct gconf *c, json_t *args, const char *pattern, size
 		char msg[160];
 		pcre2_get_error_message(ecode, (PCRE2_UCHAR *)msg, sizeof(msg));
 		*res = fs_fail("argument 'pattern' (\"%s\") is not a valid regular expression: %s "
-		               "at offset %zu (set literal: true to search for the text as is)",
-		               pattern, msg, (size_t)eoff);
+			       "at offset %zu (set literal: true to search for the text as is)",
+			       pattern, msg, (size_t)eoff);
 		return -1;
 	}
 	c->rew = pcre2_compile((PCRE2_SPTR)pattern, pattern_len, opts | PCRE2_USE_OFFSET_LIMIT,
-	                       &ecode, &eoff, NULL);
+			       &ecode, &eoff, NULL);
 	c->per_line = !literal && grep_needs_per_line(pattern, pattern_len);
 	c->jit = pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0;
 	c->jitw = c->rew && pcre2_jit_compile(c->rew, PCRE2_JIT_COMPLETE) == 0;
@@ -442,12 +445,12 @@ static int grep_compile(struct gconf *c, json_t *args, const char *pattern, size
 /* Searches the single regular file at path (loc) into m, display paths relative to its
  * directory; -1 (with *res set unless out of memory) when the answer is a failure. */
 static int grep_one_file(struct merge *m, const struct ctxd_tool_ctx *ctx, const char *path,
-                         size_t plen, const struct ctxd_sandbox_loc *loc, json_t **res)
+			 size_t plen, const struct ctxd_sandbox_loc *loc, json_t **res)
 {
 	struct gconf *c = m->c;
 	struct ctxd_error err = {0};
 	int rfd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_RDONLY | O_NONBLOCK, 0, false, NULL,
-	                            &err);
+				    &err);
 	if (rfd < 0) {
 		*res = fs_fail("cannot read '%s'", loc->abs);
 		return -1;
@@ -500,12 +503,12 @@ struct gtree {
  * walk order; t->w and t->above are the caller's to free; -1 (with *res set unless out of
  * memory) when the answer is a failure. */
 static int grep_walk_tree(struct merge *m, const struct ctxd_tool_ctx *ctx, json_t *args, int fd,
-                          const struct ctxd_sandbox_loc *loc, struct gtree *t, json_t **res)
+			  const struct ctxd_sandbox_loc *loc, struct gtree *t, json_t **res)
 {
 	struct gconf *c = m->c;
 	bool gi = !json_is_false(json_object_get(args, "respectGitignore"));
 	static const struct ctxd_fs_pw_ops ops = {.classify = grep_classify,
-	                                          .file = grep_walk_file};
+						  .file = grep_walk_file};
 	t->o = (struct ctxd_fs_pw_opts){.limit = c->max, .ops = &ops, .ud = &t->gw};
 	if (ctxd_fs_pw_prepare(&t->o, ctx, loc, gi, t->abs, sizeof(t->abs), &t->above) < 0) {
 		return -1;
@@ -533,7 +536,7 @@ static int grep_walk_tree(struct merge *m, const struct ctxd_tool_ctx *ctx, json
 /* The tool's answer once the search is over: NULL when out of memory, the failure when it was
  * cancelled or the engine gave up, else the CallToolResult written for the matches. */
 static json_t *grep_result(const struct ctxd_tool_ctx *ctx, struct merge *m, const char *where,
-                           const char *pattern, size_t pattern_len)
+			   const char *pattern, size_t pattern_len)
 {
 	if (m->oom) {
 		return NULL;
@@ -553,7 +556,7 @@ static json_t *grep_result(const struct ctxd_tool_ctx *ctx, struct merge *m, con
 /* Frees what a search made: the walk, the start's fd, the merged list, the globs, the slots'
  * searchers and the compiled patterns. */
 static void grep_free(struct gconf *c, struct merge *m, struct gtree *t, struct grep *slots,
-                      unsigned n_slots, int fd)
+		      unsigned n_slots, int fd)
 {
 	ctxd_fs_pw_free(t->w);
 	ctxd_fs_ignore_chain_free(t->above);

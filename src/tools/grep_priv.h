@@ -54,7 +54,6 @@
 #define GREP_LIMIT_PER_FILE 8u
 #define GREP_LIMIT_LIST     100u
 
-
 /* One line of a file's answer: a match, or a context line (col 0). */
 struct hit {
 	size_t line;
@@ -161,7 +160,6 @@ struct scan {
 	bool stop;       /* stop this file */
 	bool any;        /* something was reported */
 };
-
 
 /* ---- grep.c: the per-file engine (worker threads; `g` is one walk slot's state) ---- */
 

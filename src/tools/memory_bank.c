@@ -51,8 +51,8 @@ static void add_normalized(struct ctxd_strbuf *b, const char *s, size_t n, const
 			break;
 		}
 	}
-	while (n > a && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
-			 s[n - 1] == '\t')) {
+	while (n > a &&
+	       (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t')) {
 		n--;
 	}
 	for (size_t i = a; i < n;) {
@@ -87,10 +87,9 @@ static json_t *edit_result(const char *what, const char *file, int rc,
 		if (err->code != CTXD_MB_PRECONDITION) {
 			return fail_err(err);
 		}
-		json_t *r = ctxd_tool_result(err->msg,
-					     json_pack("{s:s, s:s, s:s}", "file", file, "error",
-						       "precondition_failed", "currentSha256",
-						       cur_sha));
+		json_t *r = ctxd_tool_result(err->msg, json_pack("{s:s, s:s, s:s}", "file", file,
+								 "error", "precondition_failed",
+								 "currentSha256", cur_sha));
 		if (r) {
 			json_object_set_new(r, "isError", json_true());
 		}
@@ -98,17 +97,21 @@ static json_t *edit_result(const char *what, const char *file, int rc,
 	}
 	char text[512];
 	if (res->unchanged) {
-		snprintf(text, sizeof(text), "%s: '%s' already had this content (sha256 %s); "
-			 "nothing written", what, file, res->sha256);
+		snprintf(text, sizeof(text),
+			 "%s: '%s' already had this content (sha256 %s); "
+			 "nothing written",
+			 what, file, res->sha256);
 	} else {
-		snprintf(text, sizeof(text), "%s: wrote '%s' (%zu bytes, sha256 %s, history "
-			 "version %ld)", what, file, res->size, res->sha256, res->version);
+		snprintf(text, sizeof(text),
+			 "%s: wrote '%s' (%zu bytes, sha256 %s, history "
+			 "version %ld)",
+			 what, file, res->size, res->sha256, res->version);
 	}
-	return ctxd_tool_result(text, json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:b}", "file", file,
-						"sha256", res->sha256, "previousSha256",
-						res->old_sha256, "size", (json_int_t)res->size,
-						"version", (json_int_t)res->version, "unchanged",
-						res->unchanged, "created", res->old_sha256[0] == '\0'));
+	return ctxd_tool_result(
+	    text, json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:b}", "file", file, "sha256",
+			    res->sha256, "previousSha256", res->old_sha256, "size",
+			    (json_int_t)res->size, "version", (json_int_t)res->version, "unchanged",
+			    res->unchanged, "created", res->old_sha256[0] == '\0'));
 }
 
 /* ---- memory_bank_init -------------------------------------------------------------- */
@@ -172,15 +175,18 @@ static json_t *mb_init(const struct ctxd_tool_ctx *ctx, json_t *args)
 			res = fail_err(&err);
 			goto out;
 		}
-		json_array_append_new(r.unchanged ? kept : r.old_sha256[0] ? over : created,
+		json_array_append_new(r.unchanged       ? kept
+				      : r.old_sha256[0] ? over
+							: created,
 				      json_string(f));
 	}
-	ctxd_strbuf_printf(&t, "memory bank '%s' (project %s): %zu created, %zu overwritten, %zu kept",
-		 dir.abs, dir.project, json_array_size(created), json_array_size(over),
-		 json_array_size(kept));
-	res = ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:s, s:O, s:O, s:O}", "bank",
-							  dir.abs, "project", dir.project, "created",
-							  created, "overwritten", over, "kept", kept));
+	ctxd_strbuf_printf(
+	    &t, "memory bank '%s' (project %s): %zu created, %zu overwritten, %zu kept", dir.abs,
+	    dir.project, json_array_size(created), json_array_size(over), json_array_size(kept));
+	res =
+	    ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:s, s:O, s:O, s:O}", "bank", dir.abs,
+						       "project", dir.project, "created", created,
+						       "overwritten", over, "kept", kept));
 out:
 	free(t.p);
 	json_decref(created);
@@ -264,8 +270,7 @@ static void append_new_section(struct ctxd_strbuf *b, const char *cur, size_t le
 
 /* `cur` with section `s` replaced, appended to or prepended to (a->op). */
 static void edit_section(struct ctxd_strbuf *b, const char *cur, size_t len,
-			 const struct ctxd_md_section *s, const struct sec_arg *a,
-			 const char *eol)
+			 const struct ctxd_md_section *s, const struct sec_arg *a, const char *eol)
 {
 	size_t body = s->body, end = s->end;
 	bool more = end < len; /* another heading follows */
@@ -391,14 +396,18 @@ static json_t *mb_update_section(const struct ctxd_tool_ctx *ctx, json_t *args)
 	const char *op = str_arg(args, "op");
 	json_t *jc = json_object_get(args, "content");
 	struct sec_arg a = {
-		.file = file, .heading = heading, .content = json_string_value(jc),
-		.content_len = json_string_length(jc),
-		.op = strcmp(op, "append") == 0 ? OP_APPEND
-		      : strcmp(op, "prepend") == 0 ? OP_PREPEND : OP_REPLACE,
+	    .file = file,
+	    .heading = heading,
+	    .content = json_string_value(jc),
+	    .content_len = json_string_length(jc),
+	    .op = strcmp(op, "append") == 0    ? OP_APPEND
+		  : strcmp(op, "prepend") == 0 ? OP_PREPEND
+					       : OP_REPLACE,
 	};
 	if (a.op == OP_REPLACE && strcmp(op, "replace") != 0) {
 		return ctxd_tool_error("argument 'op': expected replace, append or prepend, got "
-				       "'%.40s'", op);
+				       "'%.40s'",
+				       op);
 	}
 	if (a.op != OP_REPLACE && blank_range(a.content, 0, a.content_len)) {
 		return ctxd_tool_error("argument 'content' is empty: nothing to %s", op);
@@ -410,8 +419,8 @@ static json_t *mb_update_section(const struct ctxd_tool_ctx *ctx, json_t *args)
 	struct ctxd_mb_result r;
 	struct ctxd_error err = {0};
 	char cur[65];
-	int rc = ctxd_mb_edit(ctx->ud, &dir, file, str_arg(args, "expectedSha256"),
-				       section_fn, &a, &r, cur, &err);
+	int rc = ctxd_mb_edit(ctx->ud, &dir, file, str_arg(args, "expectedSha256"), section_fn, &a,
+			      &r, cur, &err);
 	close(dir.fd);
 	json_t *res = edit_result("memory_bank_update_section", file, rc, &r, cur, &err);
 	if (rc == 0 && res) {
@@ -448,21 +457,22 @@ static json_t *mb_search(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	struct ctxd_strbuf t = {0};
 	ctxd_strbuf_printf(&t, "%zu match%s for '%.200s'%s\n", json_array_size(hits),
-		 json_array_size(hits) == 1 ? "" : "es", query,
-		 json_array_size(hits) ? "" : " (no bank text contains those words)");
+			   json_array_size(hits) == 1 ? "" : "es", query,
+			   json_array_size(hits) ? "" : " (no bank text contains those words)");
 	size_t k;
 	json_t *v;
-	json_array_foreach(hits, k, v) {
+	json_array_foreach(hits, k, v)
+	{
 		const char *h = json_string_value(json_object_get(v, "heading"));
-		ctxd_strbuf_printf(&t, "%s:%lld%s%s: ", json_string_value(json_object_get(v, "file")),
-			 (long long)json_integer_value(json_object_get(v, "line")), *h ? " # " : "",
-			 h);
+		ctxd_strbuf_printf(
+		    &t, "%s:%lld%s%s: ", json_string_value(json_object_get(v, "file")),
+		    (long long)json_integer_value(json_object_get(v, "line")), *h ? " # " : "", h);
 		ctxd_strbuf_str(&t, json_string_value(json_object_get(v, "snippet")));
 		ctxd_strbuf_str(&t, "\n");
 	}
-	json_t *res = ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:s, s:o}", "project",
-								  dir.project, "query", query,
-								  "results", hits));
+	json_t *res =
+	    ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:s, s:o}", "project", dir.project,
+						       "query", query, "results", hits));
 	free(t.p);
 	return res;
 }
@@ -487,26 +497,29 @@ static json_t *mb_validate(const struct ctxd_tool_ctx *ctx, json_t *args)
 	size_t nerr = 0, nwarn = 0, ninfo = 0, k;
 	json_t *v;
 	struct ctxd_strbuf t = {0};
-	json_array_foreach(f, k, v) {
+	json_array_foreach(f, k, v)
+	{
 		const char *sev = json_string_value(json_object_get(v, "severity"));
 		nerr += sev[0] == 'e';
 		nwarn += sev[0] == 'w';
 		ninfo += sev[0] == 'i';
 	}
-	ctxd_strbuf_printf(&t, "%zu error(s), %zu warning(s), %zu note(s) in '%s'\n", nerr, nwarn, ninfo,
-		 dir.abs);
-	json_array_foreach(f, k, v) {
-		ctxd_strbuf_printf(&t, "%s:%lld: %s: %s (%s)\n", json_string_value(json_object_get(v, "file")),
-			 (long long)json_integer_value(json_object_get(v, "line")),
-			 json_string_value(json_object_get(v, "severity")),
-			 json_string_value(json_object_get(v, "message")),
-			 json_string_value(json_object_get(v, "hint")));
+	ctxd_strbuf_printf(&t, "%zu error(s), %zu warning(s), %zu note(s) in '%s'\n", nerr, nwarn,
+			   ninfo, dir.abs);
+	json_array_foreach(f, k, v)
+	{
+		ctxd_strbuf_printf(&t, "%s:%lld: %s: %s (%s)\n",
+				   json_string_value(json_object_get(v, "file")),
+				   (long long)json_integer_value(json_object_get(v, "line")),
+				   json_string_value(json_object_get(v, "severity")),
+				   json_string_value(json_object_get(v, "message")),
+				   json_string_value(json_object_get(v, "hint")));
 	}
-	json_t *res = ctxd_tool_result(
-		t.p ? t.p : "",
-		json_pack("{s:s, s:b, s:{s:I, s:I, s:I}, s:o}", "project", dir.project, "ok",
-			  nerr == 0, "counts", "error", (json_int_t)nerr, "warning",
-			  (json_int_t)nwarn, "info", (json_int_t)ninfo, "findings", f));
+	json_t *res = ctxd_tool_result(t.p ? t.p : "",
+				       json_pack("{s:s, s:b, s:{s:I, s:I, s:I}, s:o}", "project",
+						 dir.project, "ok", nerr == 0, "counts", "error",
+						 (json_int_t)nerr, "warning", (json_int_t)nwarn,
+						 "info", (json_int_t)ninfo, "findings", f));
 	free(t.p);
 	return res;
 }
@@ -535,21 +548,22 @@ static json_t *mb_history(const struct ctxd_tool_ctx *ctx, json_t *args)
 		return fail_err(&err);
 	}
 	struct ctxd_strbuf t = {0};
-	ctxd_strbuf_printf(&t, "%zu version(s) of '%s' kept (at most %u)\n", json_array_size(vs), file,
-		 ctxd_mb_history_max(ctx->ud));
+	ctxd_strbuf_printf(&t, "%zu version(s) of '%s' kept (at most %u)\n", json_array_size(vs),
+			   file, ctxd_mb_history_max(ctx->ud));
 	size_t k;
 	json_t *v;
-	json_array_foreach(vs, k, v) {
+	json_array_foreach(vs, k, v)
+	{
 		ctxd_strbuf_printf(&t, "  v%lld  %s  %lld bytes  +%lld -%lld  sha256 %s\n",
-			 (long long)json_integer_value(json_object_get(v, "version")),
-			 json_string_value(json_object_get(v, "time")),
-			 (long long)json_integer_value(json_object_get(v, "size")),
-			 (long long)json_integer_value(json_object_get(v, "added")),
-			 (long long)json_integer_value(json_object_get(v, "removed")),
-			 json_string_value(json_object_get(v, "sha256")));
+				   (long long)json_integer_value(json_object_get(v, "version")),
+				   json_string_value(json_object_get(v, "time")),
+				   (long long)json_integer_value(json_object_get(v, "size")),
+				   (long long)json_integer_value(json_object_get(v, "added")),
+				   (long long)json_integer_value(json_object_get(v, "removed")),
+				   json_string_value(json_object_get(v, "sha256")));
 	}
-	json_t *res = ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:o}", "file", file,
-								  "versions", vs));
+	json_t *res =
+	    ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:o}", "file", file, "versions", vs));
 	free(t.p);
 	return res;
 }
@@ -583,8 +597,8 @@ static json_t *mb_restore(const struct ctxd_tool_ctx *ctx, json_t *args)
 	struct put_arg a = {data, len, false, file};
 	struct ctxd_mb_result r;
 	char cur[65];
-	int rc = ctxd_mb_edit(ctx->ud, &dir, file, str_arg(args, "expectedSha256"),
-				       put_fn, &a, &r, cur, &err);
+	int rc = ctxd_mb_edit(ctx->ud, &dir, file, str_arg(args, "expectedSha256"), put_fn, &a, &r,
+			      cur, &err);
 	free(data);
 	close(dir.fd);
 	json_t *res = edit_result("memory_bank_restore", file, rc, &r, cur, &err);
@@ -599,105 +613,104 @@ static json_t *mb_restore(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 const struct ctxd_tool ctxd_memory_bank_tools[] = {
     {
-        .name = "memory_bank_init",
-        .title = "Initialise memory bank",
-        .description =
-            "Create the memory bank and its six core files from templates; existing files "
-            "kept unless overwrite.",
-        .input_schema = ctxd_schema_memory_bank_init_input,
-        .output_schema = ctxd_schema_memory_bank_init_output,
-        .flags = CTXD_TOOL_IDEMPOTENT,
-        .writes = true,
-        .fn = mb_init,
+	.name = "memory_bank_init",
+	.title = "Initialise memory bank",
+	.description =
+	    "Create the memory bank and its six core files from templates; existing files "
+	    "kept unless overwrite.",
+	.input_schema = ctxd_schema_memory_bank_init_input,
+	.output_schema = ctxd_schema_memory_bank_init_output,
+	.flags = CTXD_TOOL_IDEMPOTENT,
+	.writes = true,
+	.fn = mb_init,
     },
     {
-        .name = "memory_bank_list",
-        .title = "List memory bank",
-        .description = "The bank's files with size, time, sha256 and headings; missing core files.",
-        .input_schema = ctxd_schema_memory_bank_project_input,
-        .output_schema = ctxd_schema_memory_bank_list_output,
-        .flags = RO_FLAGS,
-        .fn = ctxd_memory_bank_list,
+	.name = "memory_bank_list",
+	.title = "List memory bank",
+	.description = "The bank's files with size, time, sha256 and headings; missing core files.",
+	.input_schema = ctxd_schema_memory_bank_project_input,
+	.output_schema = ctxd_schema_memory_bank_list_output,
+	.flags = RO_FLAGS,
+	.fn = ctxd_memory_bank_list,
     },
     {
-        .name = "memory_bank_read",
-        .title = "Read memory bank",
-        .description =
-            "Read bank files (file, files, or core: all core files in order), optionally "
-            "one section and a line window. Each comes with its sha256 for "
-            "expectedSha256.",
-        .input_schema = ctxd_schema_memory_bank_read_input,
-        .output_schema = ctxd_schema_memory_bank_read_output,
-        .flags = RO_FLAGS,
-        .fn = ctxd_memory_bank_read,
+	.name = "memory_bank_read",
+	.title = "Read memory bank",
+	.description =
+	    "Read bank files (file, files, or core: all core files in order), optionally "
+	    "one section and a line window. Each comes with its sha256 for "
+	    "expectedSha256.",
+	.input_schema = ctxd_schema_memory_bank_read_input,
+	.output_schema = ctxd_schema_memory_bank_read_output,
+	.flags = RO_FLAGS,
+	.fn = ctxd_memory_bank_read,
     },
     {
-        .name = "memory_bank_write",
-        .title = "Write memory bank file",
-        .description = "Write a whole bank file (locked, atomic, versioned). For one section use "
-                       "memory_bank_update_section.",
-        .input_schema = ctxd_schema_memory_bank_write_input,
-        .output_schema = ctxd_schema_memory_bank_change_output,
-        .flags = CTXD_TOOL_DESTRUCTIVE,
-        .writes = true,
-        .fn = mb_write,
+	.name = "memory_bank_write",
+	.title = "Write memory bank file",
+	.description = "Write a whole bank file (locked, atomic, versioned). For one section use "
+		       "memory_bank_update_section.",
+	.input_schema = ctxd_schema_memory_bank_write_input,
+	.output_schema = ctxd_schema_memory_bank_change_output,
+	.flags = CTXD_TOOL_DESTRUCTIVE,
+	.writes = true,
+	.fn = mb_write,
     },
     {
-        .name = "memory_bank_update_section",
-        .title = "Update memory bank section",
-        .description =
-            "Replace, append to or prepend to one section's body, leaving the rest of the "
-            "file untouched (locked, atomic, versioned); append creates a missing "
-            "section.",
-        .input_schema = ctxd_schema_memory_bank_update_section_input,
-        .output_schema = ctxd_schema_memory_bank_change_output,
-        .flags = CTXD_TOOL_DESTRUCTIVE,
-        .writes = true,
-        .fn = mb_update_section,
+	.name = "memory_bank_update_section",
+	.title = "Update memory bank section",
+	.description =
+	    "Replace, append to or prepend to one section's body, leaving the rest of the "
+	    "file untouched (locked, atomic, versioned); append creates a missing "
+	    "section.",
+	.input_schema = ctxd_schema_memory_bank_update_section_input,
+	.output_schema = ctxd_schema_memory_bank_change_output,
+	.flags = CTXD_TOOL_DESTRUCTIVE,
+	.writes = true,
+	.fn = mb_update_section,
     },
     {
-        .name = "memory_bank_search",
-        .title = "Search memory bank",
-        .description = "Ranked search of the bank's sections; returns file, heading, line and a "
-                       "snippet.",
-        .input_schema = ctxd_schema_memory_bank_search_input,
-        .output_schema = ctxd_schema_memory_bank_search_output,
-        .flags = RO_FLAGS,
-        .fn = mb_search,
+	.name = "memory_bank_search",
+	.title = "Search memory bank",
+	.description = "Ranked search of the bank's sections; returns file, heading, line and a "
+		       "snippet.",
+	.input_schema = ctxd_schema_memory_bank_search_input,
+	.output_schema = ctxd_schema_memory_bank_search_output,
+	.flags = RO_FLAGS,
+	.fn = mb_search,
     },
     {
-        .name = "memory_bank_validate",
-        .title = "Validate memory bank",
-        .description = "Check the bank: missing core files or sections, empty sections, stale "
-                       "context, broken links, conflict markers, duplicate headings, oversized "
-                       "files. Each finding has a fix hint.",
-        .input_schema = ctxd_schema_memory_bank_project_input,
-        .output_schema = ctxd_schema_memory_bank_validate_output,
-        .flags = RO_FLAGS,
-        .fn = mb_validate,
+	.name = "memory_bank_validate",
+	.title = "Validate memory bank",
+	.description = "Check the bank: missing core files or sections, empty sections, stale "
+		       "context, broken links, conflict markers, duplicate headings, oversized "
+		       "files. Each finding has a fix hint.",
+	.input_schema = ctxd_schema_memory_bank_project_input,
+	.output_schema = ctxd_schema_memory_bank_validate_output,
+	.flags = RO_FLAGS,
+	.fn = mb_validate,
     },
     {
-        .name = "memory_bank_history",
-        .title = "Memory bank file history",
-        .description = "A bank file's kept versions with time, size, sha256 and lines changed.",
-        .input_schema = ctxd_schema_memory_bank_history_input,
-        .output_schema = ctxd_schema_memory_bank_history_output,
-        .flags = RO_FLAGS,
-        .fn = mb_history,
+	.name = "memory_bank_history",
+	.title = "Memory bank file history",
+	.description = "A bank file's kept versions with time, size, sha256 and lines changed.",
+	.input_schema = ctxd_schema_memory_bank_history_input,
+	.output_schema = ctxd_schema_memory_bank_history_output,
+	.flags = RO_FLAGS,
+	.fn = mb_history,
     },
     {
-        .name = "memory_bank_restore",
-        .title = "Restore memory bank file",
-        .description =
-            "Restore a bank file to a version from memory_bank_history, as a new version.",
-        .input_schema = ctxd_schema_memory_bank_restore_input,
-        .output_schema = ctxd_schema_memory_bank_change_output,
-        .flags = CTXD_TOOL_DESTRUCTIVE,
-        .writes = true,
-        .fn = mb_restore,
+	.name = "memory_bank_restore",
+	.title = "Restore memory bank file",
+	.description =
+	    "Restore a bank file to a version from memory_bank_history, as a new version.",
+	.input_schema = ctxd_schema_memory_bank_restore_input,
+	.output_schema = ctxd_schema_memory_bank_change_output,
+	.flags = CTXD_TOOL_DESTRUCTIVE,
+	.writes = true,
+	.fn = mb_restore,
     },
 };
 
 const size_t ctxd_memory_bank_tools_count =
-	sizeof(ctxd_memory_bank_tools) / sizeof(ctxd_memory_bank_tools[0]);
-
+    sizeof(ctxd_memory_bank_tools) / sizeof(ctxd_memory_bank_tools[0]);

@@ -36,16 +36,17 @@ static json_t *bad_char_error(const char *key, size_t item, json_t *v, size_t at
 			       "control characters",
 			       key, where, c ? "a control character" : "a NUL byte", c, at,
 			       strcmp(key, "heading") == 0 || strcmp(key, "section") == 0
-				       ? "the heading's text"
-				       : strcmp(key, "query") == 0 ? "the words to look for"
-								   : "the name");
+				   ? "the heading's text"
+			       : strcmp(key, "query") == 0 ? "the words to look for"
+							   : "the name");
 }
 
 json_t *ctxd_memory_bank_check_chars(json_t *args)
 {
 	const char *key;
 	json_t *v;
-	json_object_foreach(args, key, v) {
+	json_object_foreach(args, key, v)
+	{
 		bool name = strcmp(key, "file") == 0 || strcmp(key, "project") == 0;
 		size_t at;
 		if (json_is_string(v) && strcmp(key, "content") != 0 &&
@@ -54,7 +55,8 @@ json_t *ctxd_memory_bank_check_chars(json_t *args)
 		}
 		size_t i;
 		json_t *item;
-		json_array_foreach(strcmp(key, "files") == 0 ? v : NULL, i, item) {
+		json_array_foreach(strcmp(key, "files") == 0 ? v : NULL, i, item)
+		{
 			if (json_is_string(item) && (at = bad_char(item, true)) != SIZE_MAX) {
 				return bad_char_error(key, i, item, at);
 			}
@@ -67,8 +69,7 @@ json_t *ctxd_memory_bank_open_arg(const struct ctxd_tool_ctx *ctx, json_t *args,
 				  struct ctxd_mb_dir *dir)
 {
 	struct ctxd_error err = {0};
-	if (ctxd_mb_open(ctx->ud, ctx->sandbox, str_arg(args, "project"), create, dir,
-				  &err)) {
+	if (ctxd_mb_open(ctx->ud, ctx->sandbox, str_arg(args, "project"), create, dir, &err)) {
 		return fail_err(&err);
 	}
 	return NULL;
@@ -77,10 +78,11 @@ json_t *ctxd_memory_bank_open_arg(const struct ctxd_tool_ctx *ctx, json_t *args,
 json_t *ctxd_memory_bank_check_file(const char *file)
 {
 	if (!ctxd_mb_file_ok(file)) {
-		return ctxd_tool_error("argument 'file': '%.200s' is not a bank file name (letters, "
-				       "digits, '.', '_', '-', ending in .md, no leading dot; no "
-				       "directories)",
-				       file);
+		return ctxd_tool_error(
+		    "argument 'file': '%.200s' is not a bank file name (letters, "
+		    "digits, '.', '_', '-', ending in .md, no leading dot; no "
+		    "directories)",
+		    file);
 	}
 	return NULL;
 }
@@ -109,8 +111,8 @@ void ctxd_memory_bank_heading_arg(const char *h, const char **s, size_t *n)
 	*n = e - a;
 }
 
-long ctxd_memory_bank_find_section(const char *buf, const struct ctxd_md_section *secs,
-				   size_t n, const char *heading, struct ctxd_strbuf *names)
+long ctxd_memory_bank_find_section(const char *buf, const struct ctxd_md_section *secs, size_t n,
+				   const char *heading, struct ctxd_strbuf *names)
 {
 	const char *h;
 	size_t hl;
@@ -122,8 +124,8 @@ long ctxd_memory_bank_find_section(const char *buf, const struct ctxd_md_section
 	}
 	for (size_t i = 0; names && i < n && i < 40; i++) {
 		ctxd_strbuf_printf(names, "%s'%.*s'", i ? ", " : "",
-			 (int)(secs[i].title_len > 100 ? 100 : secs[i].title_len),
-			 buf + secs[i].title);
+				   (int)(secs[i].title_len > 100 ? 100 : secs[i].title_len),
+				   buf + secs[i].title);
 	}
 	return -1;
 }

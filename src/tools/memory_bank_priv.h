@@ -59,8 +59,8 @@ void ctxd_memory_bank_heading_arg(const char *h, const char **s, size_t *n);
 /* Index of the first of the `n` sections `secs` of `buf` titled `heading` (trimmed as by
  * ctxd_memory_bank_heading_arg), or -1; then the headings are listed in `names` (may be
  * NULL). */
-long ctxd_memory_bank_find_section(const char *buf, const struct ctxd_md_section *secs,
-				   size_t n, const char *heading, struct ctxd_strbuf *names);
+long ctxd_memory_bank_find_section(const char *buf, const struct ctxd_md_section *secs, size_t n,
+				   const char *heading, struct ctxd_strbuf *names);
 
 /* The memory_bank_list and memory_bank_read handlers (src/tools/memory_bank_read.c). */
 json_t *ctxd_memory_bank_list(const struct ctxd_tool_ctx *ctx, json_t *args);

@@ -27,8 +27,7 @@ static json_t *headings_json(const char *buf, size_t len)
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(a, json_pack("{s:i, s:o, s:I}", "level", s[i].level, "text",
-						   ctxd_utf8_json(buf + s[i].title,
-									      s[i].title_len),
+						   ctxd_utf8_json(buf + s[i].title, s[i].title_len),
 						   "line", (json_int_t)s[i].line));
 	}
 	free(s);
@@ -57,7 +56,8 @@ json_t *ctxd_memory_bank_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 	ctxd_strbuf_printf(&t, "memory bank '%s' (project %s):\n", dir.abs, dir.project);
 	size_t k;
 	json_t *v;
-	json_array_foreach(names, k, v) {
+	json_array_foreach(names, k, v)
+	{
 		const char *f = json_string_value(v);
 		char *data;
 		size_t len;
@@ -71,7 +71,7 @@ json_t *ctxd_memory_bank_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 		iso_time(st.st_mtim.tv_sec, ts);
 		json_t *h = headings_json(data, len);
 		ctxd_strbuf_printf(&t, "  %s  %zu bytes  %s  %zu headings  sha256 %s\n", f, len, ts,
-			 json_array_size(h), sha);
+				   json_array_size(h), sha);
 		json_array_append_new(files, json_pack("{s:s, s:I, s:s, s:s, s:o}", "file", f,
 						       "size", (json_int_t)len, "mtime", ts,
 						       "sha256", sha, "headings", h));
@@ -79,7 +79,8 @@ json_t *ctxd_memory_bank_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	for (int i = 0; i < CTXD_MB_CORE_COUNT; i++) {
 		bool have = false;
-		json_array_foreach(names, k, v) {
+		json_array_foreach(names, k, v)
+		{
 			have = have || strcmp(json_string_value(v), ctxd_mb_core[i]) == 0;
 		}
 		if (!have) {
@@ -88,15 +89,15 @@ json_t *ctxd_memory_bank_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	if (json_array_size(missing)) {
 		ctxd_strbuf_str(&t, "missing core files:");
-		json_array_foreach(missing, k, v) {
+		json_array_foreach(missing, k, v)
+		{
 			ctxd_strbuf_printf(&t, " %s", json_string_value(v));
 		}
 		ctxd_strbuf_str(&t, " (memory_bank_init creates them)\n");
 	}
-	json_t *res = ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:s, s:o, s:o}", "bank",
-								  dir.abs, "project", dir.project,
-								  "files", files, "missingCore",
-								  missing));
+	json_t *res = ctxd_tool_result(
+	    t.p ? t.p : "", json_pack("{s:s, s:s, s:o, s:o}", "bank", dir.abs, "project",
+				      dir.project, "files", files, "missingCore", missing));
 	free(t.p);
 	json_decref(names);
 	close(dir.fd);
@@ -109,7 +110,7 @@ struct read_opts {
 	const char *section;
 	size_t offset, limit; /* offset 1-based; limit 0 = all */
 	bool has_limit;
-	size_t cap;           /* bytes left */
+	size_t cap; /* bytes left */
 };
 
 /* One file's entry, or NULL with *why set (missing file or section). */
@@ -120,8 +121,7 @@ static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct rea
 	size_t len;
 	if (ctxd_mb_read_file(dir->fd, f, &data, &len) < 0) {
 		char msg[400];
-		ctxd_strbuf_str(why, ctxd_mb_read_error(dir->fd, f, errno, msg,
-								 sizeof(msg)));
+		ctxd_strbuf_str(why, ctxd_mb_read_error(dir->fd, f, errno, msg, sizeof(msg)));
 		return NULL;
 	}
 	char sha[65];
@@ -139,8 +139,8 @@ static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct rea
 		struct ctxd_strbuf names = {0};
 		long i = ctxd_memory_bank_find_section(data, secs, n, o->section, &names);
 		if (i < 0) {
-			ctxd_strbuf_printf(why, "'%s' has no section '%.200s'; its headings: %s", f, o->section,
-				 names.p ? names.p : "(none)");
+			ctxd_strbuf_printf(why, "'%s' has no section '%.200s'; its headings: %s", f,
+					   o->section, names.p ? names.p : "(none)");
 			free(names.p);
 			free(secs);
 			free(data);
@@ -183,9 +183,9 @@ static json_t *read_one(const struct ctxd_mb_dir *dir, const char *f, struct rea
 	o->cap -= p - from;
 	size_t start_line = o->offset <= total ? o->offset : total + 1;
 	json_t *j = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:b}", "file", f, "sha256", sha,
-			      "content", ctxd_utf8_json(data + from, p - from),
-			      "totalLines", (json_int_t)total, "startLine", (json_int_t)start_line,
-			      "endLine", (json_int_t)(start_line + got - 1), "fileLine",
+			      "content", ctxd_utf8_json(data + from, p - from), "totalLines",
+			      (json_int_t)total, "startLine", (json_int_t)start_line, "endLine",
+			      (json_int_t)(start_line + got - 1), "fileLine",
 			      (json_int_t)(first_line + start_line - 1), "truncated", truncated);
 	if (j && heading) {
 		json_object_set_new(j, "heading", heading);
@@ -212,8 +212,8 @@ static json_t *read_args(const struct ctxd_tool_ctx *ctx, json_t *args, struct r
 	bool core = json_is_true(json_object_get(args, "core"));
 	int sel = (*file != NULL) + (*list != NULL) + core;
 	if (sel != 1) {
-		return ctxd_tool_error("give exactly one of 'file', 'files' or 'core': true (got %d)",
-				       sel);
+		return ctxd_tool_error(
+		    "give exactly one of 'file', 'files' or 'core': true (got %d)", sel);
 	}
 	json_t *bad = *file ? ctxd_memory_bank_check_file(*file) : NULL;
 	if (bad) {
@@ -221,7 +221,8 @@ static json_t *read_args(const struct ctxd_tool_ctx *ctx, json_t *args, struct r
 	}
 	size_t k;
 	json_t *v;
-	json_array_foreach(*list, k, v) {
+	json_array_foreach(*list, k, v)
+	{
 		if (!json_is_string(v) || !ctxd_mb_file_ok(json_string_value(v))) {
 			return ctxd_tool_error("argument 'files': item %zu is not a bank file name "
 					       "(letters, digits, '.', '_', '-', ending in .md)",
@@ -229,9 +230,9 @@ static json_t *read_args(const struct ctxd_tool_ctx *ctx, json_t *args, struct r
 		}
 	}
 	*o = (struct read_opts){
-		.section = str_arg(args, "section"),
-		.offset = 1,
-		.cap = ctx->cfg->max_read_bytes,
+	    .section = str_arg(args, "section"),
+	    .offset = 1,
+	    .cap = ctx->cfg->max_read_bytes,
 	};
 	json_t *jo = json_object_get(args, "offset"), *jl = json_object_get(args, "limit");
 	if (jo) {
@@ -258,7 +259,8 @@ static json_t *read_files(const struct ctxd_mb_dir *dir, json_t *names, bool one
 	bool oom = false;
 	size_t k;
 	json_t *v;
-	json_array_foreach(names, k, v) {
+	json_array_foreach(names, k, v)
+	{
 		const char *f = json_string_value(v);
 		why.len = 0;
 		json_t *one = read_one(dir, f, o, &why, &oom);
@@ -274,13 +276,14 @@ static json_t *read_files(const struct ctxd_mb_dir *dir, json_t *names, bool one
 			continue;
 		}
 		const char *h = json_string_value(json_object_get(one, "heading"));
-		ctxd_strbuf_printf(&t, "==> %s%s%s%s (sha256 %s, lines %lld-%lld of %lld%s) <==\n", f,
-			 h ? " # " : "", h ? h : "", "",
-			 json_string_value(json_object_get(one, "sha256")),
-			 (long long)json_integer_value(json_object_get(one, "startLine")),
-			 (long long)json_integer_value(json_object_get(one, "endLine")),
-			 (long long)json_integer_value(json_object_get(one, "totalLines")),
-			 json_is_true(json_object_get(one, "truncated")) ? ", truncated" : "");
+		ctxd_strbuf_printf(
+		    &t, "==> %s%s%s%s (sha256 %s, lines %lld-%lld of %lld%s) <==\n", f,
+		    h ? " # " : "", h ? h : "", "",
+		    json_string_value(json_object_get(one, "sha256")),
+		    (long long)json_integer_value(json_object_get(one, "startLine")),
+		    (long long)json_integer_value(json_object_get(one, "endLine")),
+		    (long long)json_integer_value(json_object_get(one, "totalLines")),
+		    json_is_true(json_object_get(one, "truncated")) ? ", truncated" : "");
 		ctxd_strbuf_str(&t, json_string_value(json_object_get(one, "content")));
 		if (t.len && t.p[t.len - 1] != '\n') {
 			ctxd_strbuf_str(&t, "\n");
@@ -289,13 +292,14 @@ static json_t *read_files(const struct ctxd_mb_dir *dir, json_t *names, bool one
 	}
 	if (json_array_size(missing)) {
 		ctxd_strbuf_str(&t, o->section ? "without that section or missing:" : "missing:");
-		json_array_foreach(missing, k, v) {
+		json_array_foreach(missing, k, v)
+		{
 			ctxd_strbuf_printf(&t, " %s", json_string_value(v));
 		}
 		ctxd_strbuf_str(&t, "\n");
 	}
 	res = ctxd_tool_result(t.p ? t.p : "", json_pack("{s:s, s:O, s:O}", "project", dir->project,
-							  "files", files, "missing", missing));
+							 "files", files, "missing", missing));
 out:
 	free(t.p);
 	free(why.p);

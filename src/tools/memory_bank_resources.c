@@ -34,8 +34,8 @@ static bool parse_uri(const char *uri, char *project, size_t pn, char *file, siz
 	return ctxd_mb_project_ok(project) && ctxd_mb_file_ok(file);
 }
 
-static int res_open(struct ctxd_mb *mb, const struct ctxd_provider_ctx *ctx,
-		    const char *project, struct ctxd_mb_dir *dir, struct ctxd_error *err)
+static int res_open(struct ctxd_mb *mb, const struct ctxd_provider_ctx *ctx, const char *project,
+		    struct ctxd_mb_dir *dir, struct ctxd_error *err)
 {
 	return ctxd_mb_open(mb, ctx ? ctx->sandbox : NULL, project, false, dir, err);
 }
@@ -50,7 +50,8 @@ static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
 	}
 	size_t i;
 	json_t *p;
-	json_array_foreach(projects, i, p) {
+	json_array_foreach(projects, i, p)
+	{
 		struct ctxd_mb_dir dir;
 		struct ctxd_error e2;
 		if (res_open(ud, ctx, json_string_value(p), &dir, &e2)) {
@@ -59,7 +60,8 @@ static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
 		json_t *files = ctxd_mb_files(dir.fd, &e2);
 		size_t k;
 		json_t *f;
-		json_array_foreach(files, k, f) {
+		json_array_foreach(files, k, f)
+		{
 			const char *name = json_string_value(f);
 			struct stat st;
 			if (fstatat(dir.fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -68,11 +70,10 @@ static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
 			char uri[512], title[300];
 			snprintf(uri, sizeof(uri), SCHEME "%s/%s", dir.project, name);
 			snprintf(title, sizeof(title), "%s/%s", dir.project, name);
-			json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:I}", "uri", uri,
-							     "name", title, "description",
-							     "Memory bank file", "mimeType",
-							     "text/markdown", "size",
-							     (json_int_t)st.st_size));
+			json_array_append_new(
+			    out, json_pack("{s:s, s:s, s:s, s:s, s:I}", "uri", uri, "name", title,
+					   "description", "Memory bank file", "mimeType",
+					   "text/markdown", "size", (json_int_t)st.st_size));
 		}
 		json_decref(files);
 		close(dir.fd);
@@ -84,12 +85,12 @@ static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
 static int res_templates(void *ud, json_t *out)
 {
 	(void)ud;
-	return json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}", "uriTemplate",
-						    SCHEME "{project}/{file}", "name",
-						    "memory-bank-file", "description",
-						    "A memory bank file; the project is \"default\" "
-						    "unless the server keeps one bank per project",
-						    "mimeType", "text/markdown"));
+	return json_array_append_new(
+	    out, json_pack("{s:s, s:s, s:s, s:s}", "uriTemplate", SCHEME "{project}/{file}", "name",
+			   "memory-bank-file", "description",
+			   "A memory bank file; the project is \"default\" "
+			   "unless the server keeps one bank per project",
+			   "mimeType", "text/markdown"));
 }
 
 static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri,
@@ -114,7 +115,8 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 		int e = errno;
 		char why[400];
 		ctxd_mb_read_error(dir.fd, file, e, why, sizeof(why));
-		ctxd_error_set_errno(err, e == ENOENT ? CTXD_PROVIDER_NOT_FOUND : CTXD_PROVIDER_FAILED,
+		ctxd_error_set_errno(err,
+				     e == ENOENT ? CTXD_PROVIDER_NOT_FOUND : CTXD_PROVIDER_FAILED,
 				     e, "cannot read %.300s: %s", uri, why);
 		close(dir.fd);
 		return NULL;
@@ -129,8 +131,8 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	return r;
 }
 
-static int res_watch_path(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri,
-			  char *buf, size_t n)
+static int res_watch_path(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri, char *buf,
+			  size_t n)
 {
 	(void)ctx;
 	char project[128], file[256];
@@ -145,8 +147,8 @@ static int res_watch_path(void *ud, const struct ctxd_provider_ctx *ctx, const c
 	struct stat st;
 	int rc = fstatat(dir.fd, file, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
 			 (size_t)snprintf(buf, n, "%s/%s", dir.abs, file) < n
-		 ? 0
-		 : -1;
+		     ? 0
+		     : -1;
 	close(dir.fd);
 	return rc;
 }
@@ -182,7 +184,8 @@ static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	}
 	size_t i, vl = value ? strlen(value) : 0;
 	json_t *c;
-	json_array_foreach(cands, i, c) {
+	json_array_foreach(cands, i, c)
+	{
 		if (strncmp(json_string_value(c), value ? value : "", vl) == 0) {
 			if (*total < 100) {
 				json_array_append(out, c);
@@ -194,8 +197,7 @@ static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	return 0;
 }
 
-void ctxd_memory_bank_provider_init(struct ctxd_mb *mb,
-				    struct ctxd_resource_provider *p)
+void ctxd_memory_bank_provider_init(struct ctxd_mb *mb, struct ctxd_resource_provider *p)
 {
 	p->scheme = "memory-bank";
 	p->ud = mb;
@@ -205,4 +207,3 @@ void ctxd_memory_bank_provider_init(struct ctxd_mb *mb,
 	p->watch_path = res_watch_path;
 	p->complete = res_complete;
 }
-

@@ -60,7 +60,7 @@ static void trim_output_schema(json_t *schema)
 	}
 	json_object_del(schema, "description");
 	json_object_del(schema, "additionalProperties");
-	static const char *const maps[] = { "properties", "patternProperties", "$defs" };
+	static const char *const maps[] = {"properties", "patternProperties", "$defs"};
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
 		const char *k;
 		json_t *v;
@@ -69,11 +69,11 @@ static void trim_output_schema(json_t *schema)
 			trim_output_schema(v);
 		}
 	}
-	static const char *const subs[] = { "items", "additionalProperties", "not" };
+	static const char *const subs[] = {"items", "additionalProperties", "not"};
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		trim_output_schema(json_object_get(schema, subs[i]));
 	}
-	static const char *const lists[] = { "anyOf", "oneOf", "allOf" };
+	static const char *const lists[] = {"anyOf", "oneOf", "allOf"};
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		size_t j;
 		json_t *v;
@@ -122,7 +122,8 @@ int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, 
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct ctxd_tool *t = &tools[i];
-		if (cfg && (ctxd_config_tool_disabled(cfg, t->name) || (cfg->read_only && t->writes))) {
+		if (cfg &&
+		    (ctxd_config_tool_disabled(cfg, t->name) || (cfg->read_only && t->writes))) {
 			continue;
 		}
 		if (ctxd_registry_find(reg, t->name)) {
@@ -140,7 +141,8 @@ int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, 
 		if (t->output_schema) {
 			output = json_loads(t->output_schema, 0, &je);
 			if (!json_is_object(output)) {
-				ctxd_error_set(err, 0, "tool '%s': outputSchema: %s", t->name, je.text);
+				ctxd_error_set(err, 0, "tool '%s': outputSchema: %s", t->name,
+					       je.text);
 				json_decref(input);
 				json_decref(output);
 				return -1;
@@ -160,7 +162,7 @@ int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, 
 			return -1;
 		}
 		reg->v[reg->n++] =
-			(struct reg_entry){ .tool = t, .input = input, .listed = listed, .ud = ud };
+		    (struct reg_entry){.tool = t, .input = input, .listed = listed, .ud = ud};
 	}
 	return 0;
 }
@@ -272,7 +274,8 @@ static int check_type(json_t *schema, json_t *v, const char *where, struct ctxd_
 	} else if (json_is_array(type)) {
 		size_t i;
 		json_t *t;
-		json_array_foreach(type, i, t) {
+		json_array_foreach(type, i, t)
+		{
 			if (json_is_string(t) && type_matches(json_string_value(t), v)) {
 				return 0;
 			}
@@ -289,7 +292,8 @@ static int check_object(json_t *schema, json_t *v, const char *where, struct ctx
 	json_t *req = json_object_get(schema, "required");
 	size_t i;
 	json_t *r;
-	json_array_foreach(req, i, r) {
+	json_array_foreach(req, i, r)
+	{
 		if (json_is_string(r) && !json_object_get(v, json_string_value(r))) {
 			ctxd_error_set(err, 0, "missing required argument '%s'",
 				       json_string_value(r));
@@ -299,7 +303,8 @@ static int check_object(json_t *schema, json_t *v, const char *where, struct ctx
 	bool closed = json_is_false(json_object_get(schema, "additionalProperties"));
 	const char *key;
 	json_t *val;
-	json_object_foreach(v, key, val) {
+	json_object_foreach(v, key, val)
+	{
 		json_t *ps = json_object_get(props, key);
 		char sub[256];
 		snprintf(sub, sizeof(sub), "argument '%s'", key);
@@ -338,14 +343,16 @@ static int check_bounds(json_t *schema, json_t *v, const char *where, struct ctx
 		size_t len = utf8_len(json_string_value(v), json_string_length(v));
 		if ((k = json_object_get(schema, "minLength")) &&
 		    (json_int_t)len < json_integer_value(k)) {
-			ctxd_error_set(err, 0, "%s: must be at least %" JSON_INTEGER_FORMAT
-				       " characters long", where, json_integer_value(k));
+			ctxd_error_set(
+			    err, 0, "%s: must be at least %" JSON_INTEGER_FORMAT " characters long",
+			    where, json_integer_value(k));
 			return -1;
 		}
 		if ((k = json_object_get(schema, "maxLength")) &&
 		    (json_int_t)len > json_integer_value(k)) {
-			ctxd_error_set(err, 0, "%s: must be at most %" JSON_INTEGER_FORMAT
-				       " characters long", where, json_integer_value(k));
+			ctxd_error_set(
+			    err, 0, "%s: must be at most %" JSON_INTEGER_FORMAT " characters long",
+			    where, json_integer_value(k));
 			return -1;
 		}
 	}
@@ -378,7 +385,8 @@ static int check(json_t *schema, json_t *v, const char *where, struct ctxd_error
 		size_t i;
 		json_t *e;
 		bool found = false;
-		json_array_foreach(en, i, e) {
+		json_array_foreach(en, i, e)
+		{
 			if (json_equal(e, v)) {
 				found = true;
 				break;
@@ -399,7 +407,8 @@ static int check(json_t *schema, json_t *v, const char *where, struct ctxd_error
 		json_t *items = json_object_get(schema, "items");
 		size_t i;
 		json_t *e;
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			char sub[300];
 			snprintf(sub, sizeof(sub), "%s[%zu]", where, i);
 			if (check(items, e, sub, err) < 0) {
@@ -443,12 +452,12 @@ json_t *ctxd_tool_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", msg,
-			 "isError", 1);
+	return json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", msg, "isError",
+			 1);
 }
 
 /* refcount (size_t)-1: jansson leaves it alone, as it does its own static values */
-json_t ctxd_tool_written_marker = { JSON_NULL, (size_t)-1 };
+json_t ctxd_tool_written_marker = {JSON_NULL, (size_t)-1};
 
 json_t *ctxd_tool_written(const struct ctxd_tool_ctx *ctx, struct ctxd_strbuf *b, size_t from)
 {
@@ -469,7 +478,7 @@ json_t *ctxd_tool_written(const struct ctxd_tool_ctx *ctx, struct ctxd_strbuf *b
 		}
 	}
 	free(b->p);
-	*b = (struct ctxd_strbuf){ 0 };
+	*b = (struct ctxd_strbuf){0};
 	return r;
 }
 

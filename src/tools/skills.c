@@ -86,16 +86,16 @@ char *ctxd_skills_b64(const unsigned char *buf, size_t len)
 const char *ctxd_skills_mime(const char *path)
 {
 	static const char *const map[][2] = {
-		{".md", "text/markdown"},      {".markdown", "text/markdown"},
-		{".txt", "text/plain"},        {".py", "text/x-python"},
-		{".sh", "text/x-shellscript"}, {".js", "text/javascript"},
-		{".ts", "text/x-typescript"},  {".json", "application/json"},
-		{".yaml", "application/yaml"}, {".yml", "application/yaml"},
-		{".html", "text/html"},        {".css", "text/css"},
-		{".csv", "text/csv"},          {".xml", "application/xml"},
-		{".png", "image/png"},         {".jpg", "image/jpeg"},
-		{".jpeg", "image/jpeg"},       {".gif", "image/gif"},
-		{".svg", "image/svg+xml"},     {".pdf", "application/pdf"},
+	    {".md", "text/markdown"},      {".markdown", "text/markdown"},
+	    {".txt", "text/plain"},        {".py", "text/x-python"},
+	    {".sh", "text/x-shellscript"}, {".js", "text/javascript"},
+	    {".ts", "text/x-typescript"},  {".json", "application/json"},
+	    {".yaml", "application/yaml"}, {".yml", "application/yaml"},
+	    {".html", "text/html"},        {".css", "text/css"},
+	    {".csv", "text/csv"},          {".xml", "application/xml"},
+	    {".png", "image/png"},         {".jpg", "image/jpeg"},
+	    {".jpeg", "image/jpeg"},       {".gif", "image/gif"},
+	    {".svg", "image/svg+xml"},     {".pdf", "application/pdf"},
 	};
 	const char *dot = strrchr(path, '.');
 	const char *slash = strrchr(path, '/');
@@ -150,7 +150,7 @@ const char *ctxd_skills_read_problem(int rc, char *buf, size_t n)
 
 /* Read up to `max` bytes of a skill file. Returns 0 (sets *out, *len, *total) or -errno. */
 int ctxd_skills_read_file(struct ctxd_skills *sk, const struct ctxd_skill *k, const char *rel,
-		     size_t max, char **out, size_t *len, size_t *total)
+			  size_t max, char **out, size_t *len, size_t *total)
 {
 	struct stat st;
 	int fd = open_regular(sk, k, rel, &st);
@@ -206,18 +206,19 @@ static size_t read_max(const struct ctxd_skills *sk)
  * -ENOMEM. The cap is limits.read_bytes, or the body plus the arguments when that is
  * larger: arguments can never amplify a body past it. */
 int ctxd_skills_activate(const struct ctxd_skills *sk, const struct ctxd_skill *k, const char *args,
-		    char **out, char *msg, size_t n)
+			 char **out, char *msg, size_t n)
 {
 	size_t plain = k->doc->body_len + (args ? strlen(args) : 0) + 16;
 	size_t cap = read_max(sk) > plain ? read_max(sk) : plain;
 	int rc = ctxd_skill_args_substitute(k->doc->body, args, k->doc->arg_names,
-					k->doc->n_arg_names, cap, out, NULL);
+					    k->doc->n_arg_names, cap, out, NULL);
 	if (rc == -E2BIG) {
 		snprintf(msg, n,
 			 "skill '%s' with these arguments would expand to more than %zu bytes (the "
 			 "read limit, limits.read_bytes): its instructions repeat the placeholders "
 			 "many times. Pass shorter arguments, or activate it without arguments and "
-			 "apply them yourself", k->name, cap);
+			 "apply them yourself",
+			 k->name, cap);
 	}
 	return rc;
 }
@@ -231,8 +232,8 @@ static json_t *unknown_skill(const struct ctxd_skills_snapshot *snap, const char
 				      snap->skills[i].name);
 	}
 	return fail("unknown skill '%.64s'; available: %s%s (see skill_list; skill_diagnostics "
-		    "explains skipped skills)", name, snap->n_skills ? avail : "none",
-		    i < snap->n_skills ? ", ..." : "");
+		    "explains skipped skills)",
+		    name, snap->n_skills ? avail : "none", i < snap->n_skills ? ", ..." : "");
 }
 
 /* ---- tools ---------------------------------------------------------------------------- */
@@ -282,8 +283,8 @@ static json_t *skill_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 			arr = NULL;
 			break;
 		}
-		fprintf(f, "- %s: %s\n  (%s; %zu bundled file%s)\n", k->name,
-			k->doc->description, k->skill_md, k->n_files, k->n_files == 1 ? "" : "s");
+		fprintf(f, "- %s: %s\n  (%s; %zu bundled file%s)\n", k->name, k->doc->description,
+			k->skill_md, k->n_files, k->n_files == 1 ? "" : "s");
 		shown++;
 	}
 	if (f) {
@@ -374,8 +375,8 @@ static json_t *skill_activate(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 /* ---- skill_read_file: windows like read_text_file ------------------------------------ */
 
-#define READ_CHUNK      ((size_t)64 << 10)
-#define LINE_COUNT_MAX  ((size_t)16 << 20) /* count every line of files up to this size */
+#define READ_CHUNK     ((size_t)64 << 10)
+#define LINE_COUNT_MAX ((size_t)16 << 20) /* count every line of files up to this size */
 
 /* A copy of s[0, n) with each invalid UTF-8 byte replaced by U+FFFD; *replaced counts
  * them. NULL on ENOMEM. */
@@ -392,7 +393,7 @@ static char *utf8_repair(const char *s, size_t n, size_t *out_len, size_t *repla
 }
 
 struct window {
-	size_t offset, limit;       /* text: first line (1-based) and lines; binary: bytes */
+	size_t offset, limit; /* text: first line (1-based) and lines; binary: bytes */
 	bool has_offset, has_limit;
 };
 
@@ -434,8 +435,7 @@ static void text_feed(struct text_read *r, const struct window *w, size_t cap, c
 			r->truncated = r->done = true;
 			if (r->line == w->offset) {
 				ctxd_strbuf_add(&r->out, p, cap - r->out.len);
-				r->out.len =
-				    ctxd_utf8_trim(r->out.p ? r->out.p : "", r->out.len);
+				r->out.len = ctxd_utf8_trim(r->out.p ? r->out.p : "", r->out.len);
 				r->partial = true;
 				r->end_line = r->line;
 				r->next = r->line + 1;
@@ -497,14 +497,16 @@ static json_t *read_text_window(const struct ctxd_tool_ctx *ctx, int fd, const s
 	if (eof && w->offset > 1 && w->offset > total) {
 		free(r.out.p);
 		return fail("argument 'offset' (%zu) is past the end of the file, which has %zu "
-			    "line%s", w->offset, total, total == 1 ? "" : "s");
+			    "line%s",
+			    w->offset, total, total == 1 ? "" : "s");
 	}
 	if (!r.done) {
 		r.end_line = total >= w->offset ? total : w->offset - 1;
 	}
 	size_t fixed_len = 0, replaced = 0;
-	char *text = r.out.oom ? NULL : utf8_repair(r.out.p ? r.out.p : "", r.out.len, &fixed_len,
-						    &replaced);
+	char *text = r.out.oom
+			 ? NULL
+			 : utf8_repair(r.out.p ? r.out.p : "", r.out.len, &fixed_len, &replaced);
 	free(r.out.p);
 	if (!text) {
 		return NULL;
@@ -521,12 +523,15 @@ static json_t *read_text_window(const struct ctxd_tool_ctx *ctx, int fd, const s
 		return NULL;
 	}
 	if (r.truncated && r.partial) {
-		ctxd_strbuf_printf(note, "\n[truncated: line %zu alone is longer than the %zu-byte "
-				   "read limit; only its first %zu bytes are shown", w->offset, cap,
-				   fixed_len);
+		ctxd_strbuf_printf(note,
+				   "\n[truncated: line %zu alone is longer than the %zu-byte "
+				   "read limit; only its first %zu bytes are shown",
+				   w->offset, cap, fixed_len);
 	} else if (r.truncated) {
-		ctxd_strbuf_printf(note, "\n[truncated at the %zu-byte read limit: lines %zu-%zu "
-				   "shown", cap, w->offset, r.end_line);
+		ctxd_strbuf_printf(note,
+				   "\n[truncated at the %zu-byte read limit: lines %zu-%zu "
+				   "shown",
+				   cap, w->offset, r.end_line);
 	}
 	if (more) {
 		ctxd_strbuf_printf(note, "%s; continue with offset %zu]",
@@ -543,13 +548,14 @@ static json_t *read_text_window(const struct ctxd_tool_ctx *ctx, int fd, const s
 
 /* Bytes [w->offset, w->offset + w->limit) of a binary file, at most `cap`, base64, with
  * truncated, offset and nextOffset in `sc`. Returns as read_text_window does. */
-static json_t *read_binary_window(int fd, const struct stat *st, const struct window *w,
-				  size_t cap, json_t *sc, struct ctxd_strbuf *note)
+static json_t *read_binary_window(int fd, const struct stat *st, const struct window *w, size_t cap,
+				  json_t *sc, struct ctxd_strbuf *note)
 {
 	size_t size = (size_t)st->st_size, off = w->has_offset ? w->offset : 0;
 	if (off > size || (off == size && size > 0)) {
 		return fail("argument 'offset' (%zu) is past the end of the file, which has %zu "
-			    "byte%s", off, size, size == 1 ? "" : "s");
+			    "byte%s",
+			    off, size, size == 1 ? "" : "s");
 	}
 	size_t n = size - off;
 	bool capped = n > cap && (!w->has_limit || w->limit > cap);
@@ -585,8 +591,8 @@ static json_t *read_binary_window(int fd, const struct stat *st, const struct wi
 	if (!content || json_object_set_new(sc, "content", content) < 0 ||
 	    json_object_set_new(sc, "truncated", json_boolean(capped)) < 0 ||
 	    json_object_set_new(sc, "offset", json_integer((json_int_t)off)) < 0 ||
-	    (more && json_object_set_new(sc, "nextOffset",
-					 json_integer((json_int_t)(off + got))) < 0)) {
+	    (more &&
+	     json_object_set_new(sc, "nextOffset", json_integer((json_int_t)(off + got))) < 0)) {
 		return NULL;
 	}
 	ctxd_strbuf_printf(note, "\n[bytes %zu-%zu of %zu%s", off, off + got, size,
@@ -751,44 +757,44 @@ static json_t *skill_diagnostics(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 const struct ctxd_tool ctxd_skills_tools[] = {
     {
-        .name = "skill_list",
-        .title = "List skills",
-        .description = "List installed Agent Skills (name, description, location, file count), "
-                       "optionally filtered. Broken skills are in skill_diagnostics.",
-        .input_schema = ctxd_schema_skill_list_input,
-        .output_schema = ctxd_schema_skill_list_output,
-        .flags = RO_FLAGS,
-        .fn = skill_list,
+	.name = "skill_list",
+	.title = "List skills",
+	.description = "List installed Agent Skills (name, description, location, file count), "
+		       "optionally filtered. Broken skills are in skill_diagnostics.",
+	.input_schema = ctxd_schema_skill_list_input,
+	.output_schema = ctxd_schema_skill_list_output,
+	.flags = RO_FLAGS,
+	.fn = skill_list,
     },
     {
-        .name = "skill_activate",
-        .title = "Activate skill",
+	.name = "skill_activate",
+	.title = "Activate skill",
 	.description = ctxd_skills_activate_description,
-        .input_schema = ctxd_schema_skill_activate_input,
-        .output_schema = ctxd_schema_skill_activate_output,
-        .flags = RO_FLAGS,
-        .fn = skill_activate,
+	.input_schema = ctxd_schema_skill_activate_input,
+	.output_schema = ctxd_schema_skill_activate_output,
+	.flags = RO_FLAGS,
+	.fn = skill_activate,
 	.describe = ctxd_skills_describe_activate,
     },
     {
-        .name = "skill_read_file",
-        .title = "Read skill file",
-        .description = "Read a file bundled with a skill: text as lines, other files as "
-                       "base64; nextOffset continues a capped answer.",
-        .input_schema = ctxd_schema_skill_read_file_input,
-        .output_schema = ctxd_schema_skill_read_file_output,
-        .flags = RO_FLAGS,
-        .fn = skill_read_file,
+	.name = "skill_read_file",
+	.title = "Read skill file",
+	.description = "Read a file bundled with a skill: text as lines, other files as "
+		       "base64; nextOffset continues a capped answer.",
+	.input_schema = ctxd_schema_skill_read_file_input,
+	.output_schema = ctxd_schema_skill_read_file_output,
+	.flags = RO_FLAGS,
+	.fn = skill_read_file,
     },
     {
-        .name = "skill_diagnostics",
-        .title = "Skill diagnostics",
-        .description = "Why each skill was skipped, degraded or shadowed: file, line, rule and "
-                       "reason.",
-        .input_schema = ctxd_schema_skill_diagnostics_input,
-        .output_schema = ctxd_schema_skill_diagnostics_output,
-        .flags = RO_FLAGS,
-        .fn = skill_diagnostics,
+	.name = "skill_diagnostics",
+	.title = "Skill diagnostics",
+	.description = "Why each skill was skipped, degraded or shadowed: file, line, rule and "
+		       "reason.",
+	.input_schema = ctxd_schema_skill_diagnostics_input,
+	.output_schema = ctxd_schema_skill_diagnostics_output,
+	.flags = RO_FLAGS,
+	.fn = skill_diagnostics,
     },
 };
 

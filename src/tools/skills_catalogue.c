@@ -87,12 +87,12 @@ static int cmp_pair(const void *a, const void *b)
 /* Words that say nothing about what a skill is for: English function words and the
  * generic verbs and nouns of skill descriptions. Sorted (bsearch). */
 static const char *const generic_words[] = {
-	"about", "all", "and", "any", "are", "assist", "assists", "can", "for", "from",
-	"general", "help", "helper", "helpful", "helps", "how", "into", "its", "make", "many",
-	"more", "other", "purpose", "should", "skill", "skills", "some", "such", "task",
-	"tasks", "that", "the", "their", "them", "these", "thing", "things", "this", "tool",
-	"tools", "use", "used", "useful", "user", "uses", "using", "various", "what", "when",
-	"which", "with", "work", "working", "you", "your",
+    "about",   "all",   "and",     "any",     "are",   "assist", "assists", "can",  "for",  "from",
+    "general", "help",  "helper",  "helpful", "helps", "how",    "into",    "its",  "make", "many",
+    "more",    "other", "purpose", "should",  "skill", "skills", "some",    "such", "task", "tasks",
+    "that",    "the",   "their",   "them",    "these", "thing",  "things",  "this", "tool", "tools",
+    "use",     "used",  "useful",  "user",    "uses",  "using",  "various", "what", "when", "which",
+    "with",    "work",  "working", "you",     "your",
 };
 
 static bool generic_word(const char *w)
@@ -307,8 +307,10 @@ static char *catalogue(const struct ctxd_skills_snapshot *snap, size_t budget)
 			ctxd_strbuf_str(&b, e[shown].name);
 			ctxd_strbuf_str(&b, ", ");
 		}
-		snprintf(tail, sizeof(tail), "... and %zu more: call skill_list (with a query to "
-			 "narrow it) to see them all.", n - shown);
+		snprintf(tail, sizeof(tail),
+			 "... and %zu more: call skill_list (with a query to "
+			 "narrow it) to see them all.",
+			 n - shown);
 		ctxd_strbuf_str(&b, tail);
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -330,8 +332,8 @@ static size_t catalogue_budget(const struct ctxd_skills *sk)
 
 /* skill_activate's description; ctxd_skills_describe_activate appends the catalogue to it. */
 const char ctxd_skills_activate_description[] =
-	"Load an Agent Skill: its instructions, base directory and bundled files (read those with "
-	"skill_read_file). Use a skill when the task matches its description.";
+    "Load an Agent Skill: its instructions, base directory and bundled files (read those with "
+    "skill_read_file). Use a skill when the task matches its description.";
 
 /* The skill_activate description, with the catalogue the model chooses from; built once
  * per snapshot. It waits for the first scan (and for a rescan after the client roots
@@ -366,4 +368,3 @@ char *ctxd_skills_describe_activate(void *ud)
 	ctxd_sk_snapshot_put(snap);
 	return out;
 }
-

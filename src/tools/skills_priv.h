@@ -56,8 +56,8 @@ bool ctxd_skills_has_file(const struct ctxd_skill *k, const char *rel);
  * -E2BIG when it would pass the cap (then `msg`, of size `n`, says so for the model), or
  * -ENOMEM. The cap is limits.read_bytes, or the body plus the arguments when that is
  * larger: arguments can never amplify a body past it. */
-int ctxd_skills_activate(const struct ctxd_skills *sk, const struct ctxd_skill *k,
-			 const char *args, char **out, char *msg, size_t n);
+int ctxd_skills_activate(const struct ctxd_skills *sk, const struct ctxd_skill *k, const char *args,
+			 char **out, char *msg, size_t n);
 
 /* skill_activate's description without the catalogue, and with it (the tool's `describe`;
  * skills_catalogue.c). */

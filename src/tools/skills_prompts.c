@@ -49,9 +49,9 @@ static int prompt_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *ou
 			snprintf(d, sizeof(d), "Argument %zu of the skill ($%s%s%zu)", j + 1,
 				 k->doc->n_arg_names ? names[j] : "",
 				 k->doc->n_arg_names ? ", $" : "", j);
-			if (json_array_append_new(args, json_pack("{s:s, s:s, s:b}", "name",
-								  names[j], "description", d,
-								  "required", 0)) < 0) {
+			if (json_array_append_new(args,
+						  json_pack("{s:s, s:s, s:b}", "name", names[j],
+							    "description", d, "required", 0)) < 0) {
 				json_decref(args);
 				args = NULL;
 			}
@@ -60,7 +60,8 @@ static int prompt_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *ou
 		    json_array_append_new(args, json_pack("{s:s, s:s, s:b}", "name", "arguments",
 							  "description",
 							  "Arguments for the skill ($ARGUMENTS, "
-							  "$0, $1 ...)", "required", 0)) < 0) {
+							  "$0, $1 ...)",
+							  "required", 0)) < 0) {
 			json_decref(args);
 			args = NULL;
 		}
@@ -112,7 +113,8 @@ static int prompt_argstring(const struct ctxd_skill *k, json_t *args, char **out
 	const char *key;
 	json_t *v;
 	*out = NULL;
-	json_object_foreach(args, key, v) {
+	json_object_foreach(args, key, v)
+	{
 		bool known = strcmp(key, "arguments") == 0;
 		for (size_t j = 0; j < n && !known; j++) {
 			known = strcmp(key, names[j]) == 0;
@@ -232,8 +234,8 @@ static void complete_path(const struct ctxd_sandbox *sb, const char *value, json
 	char dir[CTXD_PATH_MAX];
 	snprintf(dir, sizeof(dir), "%.*s", (int)(dlen ? dlen : 1), dlen ? value : ".");
 	struct ctxd_error e;
-	int fd = nroots ? ctxd_sandbox_open(sb, dir, strlen(dir), O_RDONLY | O_DIRECTORY |
-					    O_NONBLOCK, 0, false, NULL, &e)
+	int fd = nroots ? ctxd_sandbox_open(sb, dir, strlen(dir),
+					    O_RDONLY | O_DIRECTORY | O_NONBLOCK, 0, false, NULL, &e)
 			: -1;
 	if (fd < 0) {
 		for (size_t i = 0; value[0] == '/' && i < nroots; i++) {
@@ -330,10 +332,9 @@ static int prompt_complete(void *ud, const struct ctxd_provider_ctx *ctx, const 
 void ctxd_skills_prompts_init(struct ctxd_prompt_provider *p, struct ctxd_skills *sk)
 {
 	*p = (struct ctxd_prompt_provider){
-		.ud = sk,
-		.list = prompt_list,
-		.get = prompt_get,
-		.complete = prompt_complete,
+	    .ud = sk,
+	    .list = prompt_list,
+	    .get = prompt_get,
+	    .complete = prompt_complete,
 	};
 }
-

@@ -81,10 +81,10 @@ static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
 static int res_templates(void *ud, json_t *out)
 {
 	(void)ud;
-	json_t *a = json_pack("{s:s, s:s, s:s, s:s}", "uriTemplate", "skill://{name}/SKILL.md",
-			      "name", "skill", "description",
-			      "A skill's SKILL.md (frontmatter and instructions)", "mimeType",
-			      "text/markdown");
+	json_t *a =
+	    json_pack("{s:s, s:s, s:s, s:s}", "uriTemplate", "skill://{name}/SKILL.md", "name",
+		      "skill", "description", "A skill's SKILL.md (frontmatter and instructions)",
+		      "mimeType", "text/markdown");
 	json_t *b = json_pack("{s:s, s:s, s:s}", "uriTemplate", "skill://{name}/{+path}", "name",
 			      "skill-file", "description",
 			      "A file bundled with a skill, path relative to its folder");
@@ -117,9 +117,10 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	int rc = k ? ctxd_skills_read_file(sk, k, path, RESOURCE_MAX, &buf, &len, &total) : -ENOENT;
 	if (rc < 0) {
 		char why[64];
-		ctxd_error_set(err, rc == -ENOENT || rc == -EACCES || rc == -EISDIR ||
-					    rc == -NOT_REGULAR
-				       ? CTXD_PROVIDER_NOT_FOUND : CTXD_PROVIDER_FAILED,
+		ctxd_error_set(err,
+			       rc == -ENOENT || rc == -EACCES || rc == -EISDIR || rc == -NOT_REGULAR
+				   ? CTXD_PROVIDER_NOT_FOUND
+				   : CTXD_PROVIDER_FAILED,
 			       "resource not found: %.300s (%s)", uri,
 			       ctxd_skills_read_problem(rc, why, sizeof(why)));
 	} else if (len < total) {
@@ -146,8 +147,8 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	return res;
 }
 
-static int res_watch_path(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri,
-			  char *buf, size_t n)
+static int res_watch_path(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri, char *buf,
+			  size_t n)
 {
 	(void)ctx;
 	char name[CTXD_SKILL_NAME_BYTES + 1], path[CTXD_PATH_MAX];
@@ -208,13 +209,13 @@ static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 void ctxd_skills_resources_init(struct ctxd_resource_provider *p, struct ctxd_skills *sk)
 {
 	*p = (struct ctxd_resource_provider){
-		.scheme = "skill",
-		.ud = sk,
-		.list = res_list,
-		.templates = res_templates,
-		.read = res_read,
-		.watch_path = res_watch_path,
-		.complete = res_complete,
+	    .scheme = "skill",
+	    .ud = sk,
+	    .list = res_list,
+	    .templates = res_templates,
+	    .read = res_read,
+	    .watch_path = res_watch_path,
+	    .complete = res_complete,
 	};
 }
 
@@ -343,15 +344,15 @@ static json_t *sep_call(struct ctxd_skills *sk, const struct ctxd_provider_ctx *
 	return out;
 }
 
-json_t *ctxd_skills_list_method(void *ud, const struct ctxd_provider_ctx *ctx,
-				const char *method, json_t *params, struct ctxd_error *err)
+json_t *ctxd_skills_list_method(void *ud, const struct ctxd_provider_ctx *ctx, const char *method,
+				json_t *params, struct ctxd_error *err)
 {
 	(void)method;
 	return sep_call(ud, ctx, true, params, err);
 }
 
-json_t *ctxd_skills_get_method(void *ud, const struct ctxd_provider_ctx *ctx,
-			       const char *method, json_t *params, struct ctxd_error *err)
+json_t *ctxd_skills_get_method(void *ud, const struct ctxd_provider_ctx *ctx, const char *method,
+			       json_t *params, struct ctxd_error *err)
 {
 	(void)method;
 	return sep_call(ud, ctx, false, params, err);

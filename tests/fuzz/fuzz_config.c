@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		quiet = 1;
 	}
 	struct ctxd_config cfg;
-	struct ctxd_error err = { 0 };
+	struct ctxd_error err = {0};
 	ctxd_config_init(&cfg);
 	int rc = ctxd_config_load_buffer(&cfg, (const char *)data, size, "fuzz.yaml", &err);
 	check(&cfg);
@@ -58,7 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	} else {
 		size_t roots = cfg.n_roots;
-		if (ctxd_config_load_buffer(&cfg, (const char *)data, size, "fuzz.yaml", &err) < 0) {
+		if (ctxd_config_load_buffer(&cfg, (const char *)data, size, "fuzz.yaml", &err) <
+		    0) {
 			fprintf(stderr, "second load of an accepted input failed: %s\n", err.msg);
 			abort();
 		}

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void bad(const char *why, const char *pat, size_t plen, const char *path, size_t len)
 {
 	fprintf(stderr, "%s\npattern (%zu bytes): %.*s\npath (%zu bytes): %.*s\n", why, plen,
-	        (int)(plen > 300 ? 300 : plen), pat, len, (int)(len > 300 ? 300 : len), path);
+		(int)(plen > 300 ? 300 : plen), pat, len, (int)(len > 300 ? 300 : len), path);
 	abort();
 }
 
@@ -135,7 +135,7 @@ out:
 
 /* The pieces of `s` separated by '\n', each handed to fn. */
 static void each_line(const char *s, size_t n, void (*fn)(void *ud, const char *p, size_t len),
-                      void *ud)
+		      void *ud)
 {
 	while (n > 0) {
 		const char *nl = memchr(s, '\n', n);
@@ -251,7 +251,7 @@ static struct ctxd_fs_ignore *with_rule(const char *text, size_t n, const char *
 static void ignore_case(const char *text, size_t n, const char *paths, size_t pn)
 {
 	struct ignore_case c = {ctxd_fs_ignore_create_text(text, n), with_rule(text, n, "*"),
-	                        with_rule(text, n, "!*")};
+				with_rule(text, n, "!*")};
 	if (c.ig) {
 		each_line(paths, pn, ignore_one, &c);
 	}

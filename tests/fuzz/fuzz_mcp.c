@@ -48,7 +48,7 @@ static struct {
 	unsigned wakes;
 	bool ready;
 	bool echo; /* CTXD_FUZZ_ECHO=1: copy every output frame to stderr */
-} g = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+} g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -115,7 +115,7 @@ static void setup(void)
 		abort();
 	}
 
-	struct ctxd_error err = { 0 };
+	struct ctxd_error err = {0};
 	ctxd_config_init(&g.cfg);
 	g.cfg.read_only = true;
 	g.cfg.landlock = false;
@@ -144,8 +144,7 @@ static void setup(void)
 
 static void fail_frame(const char *why, const char *buf, size_t len)
 {
-	fprintf(stderr, "bad output frame (%s): %.*s\n", why, (int)(len > 2000 ? 2000 : len),
-		buf);
+	fprintf(stderr, "bad output frame (%s): %.*s\n", why, (int)(len > 2000 ? 2000 : len), buf);
 	abort();
 }
 
@@ -205,7 +204,8 @@ static void on_send(void *ud, char *buf, size_t len)
 		if (json_array_size(v) == 0) {
 			fail_frame("empty batch response", buf, len);
 		}
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			check_message(e, buf, len);
 		}
 	} else {
@@ -269,13 +269,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	size_t sent = 0;
 	struct ctxd_mcp_deps deps = {
-		.cfg = &g.cfg,
-		.sandbox = g.sb,
-		.registry = g.reg,
-		.pool = g.pool,
-		.send = on_send,
-		.send_ud = &sent,
-		.wake = wake,
+	    .cfg = &g.cfg,
+	    .sandbox = g.sb,
+	    .registry = g.reg,
+	    .pool = g.pool,
+	    .send = on_send,
+	    .send_ud = &sent,
+	    .wake = wake,
 	};
 	struct ctxd_mcp *m = ctxd_mcp_create(&deps);
 	if (!m) {

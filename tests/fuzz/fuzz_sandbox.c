@@ -112,7 +112,7 @@ static void setup(void)
 	ln("/", "root/slash");
 	ln("c.txt", "root/a/b/cl");
 
-	struct ctxd_error err = { 0 };
+	struct ctxd_error err = {0};
 	for (int walk = 0; walk < 2; walk++) {
 		if (walk) {
 			setenv("CTXD_SANDBOX_FORCE_WALK", "1", 1);
@@ -130,8 +130,7 @@ static void setup(void)
 }
 
 /* `fd` must name `dir` or something beneath it. */
-static void check_beneath(int fd, const char *dir, const char *what, const char *input,
-			  size_t len)
+static void check_beneath(int fd, const char *dir, const char *what, const char *input, size_t len)
 {
 	char link[64], target[CTXD_PATH_MAX + 64];
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
@@ -191,8 +190,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned flags = data[0];
 	const struct ctxd_sandbox *sb = (flags & 1) ? sb_walk : sb_fast;
 	bool nofollow = flags & 2;
-	int oflags = ((flags & 4) ? O_PATH : O_RDONLY | O_NONBLOCK) | ((flags & 8) ? O_DIRECTORY : 0);
-	const char *prefixes[4] = { "", root, root2, base };
+	int oflags =
+	    ((flags & 4) ? O_PATH : O_RDONLY | O_NONBLOCK) | ((flags & 8) ? O_DIRECTORY : 0);
+	const char *prefixes[4] = {"", root, root2, base};
 	const char *pre = prefixes[(flags >> 5) & 3];
 	size_t pl = strlen(pre);
 	size_t len = pl + (pl ? 1 : 0) + size - 1;
@@ -207,7 +207,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(path + pl + (pl ? 1 : 0), data + 1, size - 1);
 
 	struct ctxd_sandbox_loc *loc = malloc(sizeof(*loc));
-	struct ctxd_error err = { 0 };
+	struct ctxd_error err = {0};
 	if (!loc) {
 		abort();
 	}
@@ -230,7 +230,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_beneath(fd, loc->root->path, "open_parent", path, len);
 			struct stat st;
 			if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode) || name[0] == '\0' ||
-			    strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+			    strchr(name, '/') || strcmp(name, ".") == 0 ||
+			    strcmp(name, "..") == 0) {
 				fprintf(stderr, "open_parent: bad result for '%.*s' (name '%s')\n",
 					(int)len, path, name);
 				abort();

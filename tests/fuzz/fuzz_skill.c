@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const folders[] = { "demo", "pdf-tools", "a", "x-y-z", "", "Demo" };
+	static const char *const folders[] = {"demo", "pdf-tools", "a", "x-y-z", "", "Demo"};
 	static int quiet;
 	if (!quiet) {
 		ctxd_log_set_level(CTXD_LOG_OFF);
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	const char *folder = folders[data[0] % (sizeof(folders) / sizeof(folders[0]))];
 	struct ctxd_skill_doc *doc =
-		ctxd_skill_md_parse((const char *)data + 1, size - 1, folder, "/fuzz/SKILL.md");
+	    ctxd_skill_md_parse((const char *)data + 1, size - 1, folder, "/fuzz/SKILL.md");
 	if (!doc) {
 		fprintf(stderr, "ctxd_skill_md_parse returned NULL\n");
 		abort();
@@ -52,14 +52,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			}
 		}
-		static const char *const argv[] = { NULL, "a b", "'x y' \"z\" w\\ v", "",
-						    "0123456789abcdef0123456789abcdef" };
+		static const char *const argv[] = {NULL, "a b", "'x y' \"z\" w\\ v", "",
+						   "0123456789abcdef0123456789abcdef"};
 		const char *args = argv[(data[0] / 8) % (sizeof(argv) / sizeof(argv[0]))];
 		const size_t cap = 4096;
 		char *out = NULL;
 		size_t len = 0;
-		int rc = ctxd_skill_args_substitute(doc->body, args, doc->arg_names, doc->n_arg_names,
-						cap, &out, &len);
+		int rc = ctxd_skill_args_substitute(doc->body, args, doc->arg_names,
+						    doc->n_arg_names, cap, &out, &len);
 		if (rc == 0 && (len > cap || strlen(out) != len)) {
 			fprintf(stderr, "substitution past its cap: %zu > %zu\n", len, cap);
 			abort();

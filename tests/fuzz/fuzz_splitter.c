@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *stream = (const char *)data + 2;
 	size_t n = size - 2;
 
-	struct events whole = { .max = max }, chunked = { .max = max };
+	struct events whole = {.max = max}, chunked = {.max = max};
 	struct ctxd_splitter a, b;
 	ctxd_splitter_init(&a, max);
 	ctxd_splitter_init(&b, max);
