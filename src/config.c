@@ -47,7 +47,7 @@ void ctxd_config_init(struct ctxd_config *cfg)
 	cfg->hardlinks_refuse = false;
 }
 
-void cfg_free_roots(struct ctxd_config_root *roots, size_t n)
+void ctxd_cfg_free_roots(struct ctxd_config_root *roots, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(roots[i].path);
@@ -55,7 +55,7 @@ void cfg_free_roots(struct ctxd_config_root *roots, size_t n)
 	free(roots);
 }
 
-void cfg_free_strs(char **v, size_t n)
+void ctxd_cfg_free_strs(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(v[i]);
@@ -63,11 +63,11 @@ void cfg_free_strs(char **v, size_t n)
 	free(v);
 }
 
-void cfg_free_names(struct ctxd_config_names *v, size_t n)
+void ctxd_cfg_free_names(struct ctxd_config_names *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].key);
-		cfg_free_strs(v[i].names, v[i].n);
+		ctxd_cfg_free_strs(v[i].names, v[i].n);
 	}
 	free(v);
 }
@@ -77,17 +77,17 @@ void ctxd_config_finish(struct ctxd_config *cfg)
 	if (!cfg) {
 		return;
 	}
-	cfg_free_roots(cfg->roots, cfg->n_roots);
-	cfg_free_strs(cfg->disabled_tools, cfg->n_disabled_tools);
-	cfg_free_strs(cfg->skills_dirs, cfg->n_skills_dirs);
+	ctxd_cfg_free_roots(cfg->roots, cfg->n_roots);
+	ctxd_cfg_free_strs(cfg->disabled_tools, cfg->n_disabled_tools);
+	ctxd_cfg_free_strs(cfg->skills_dirs, cfg->n_skills_dirs);
 	free(cfg->memory_bank_path);
-	cfg_free_names(cfg->memory_bank_sections, cfg->n_memory_bank_sections);
-	cfg_free_names(cfg->memory_bank_variants, cfg->n_memory_bank_variants);
+	ctxd_cfg_free_names(cfg->memory_bank_sections, cfg->n_memory_bank_sections);
+	ctxd_cfg_free_names(cfg->memory_bank_variants, cfg->n_memory_bank_variants);
 	free(cfg->source);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-int cfg_push_root(struct ctxd_config_root **roots, size_t *n, const char *path, bool read_only)
+int ctxd_cfg_push_root(struct ctxd_config_root **roots, size_t *n, const char *path, bool read_only)
 {
 	char *copy = strdup(path);
 	if (!copy) {
@@ -112,7 +112,7 @@ int ctxd_config_add_root(struct ctxd_config *cfg, const char *path, bool read_on
 		errno = EINVAL;
 		return -1;
 	}
-	return cfg_push_root(&cfg->roots, &cfg->n_roots, path, read_only);
+	return ctxd_cfg_push_root(&cfg->roots, &cfg->n_roots, path, read_only);
 }
 
 int ctxd_config_add_skills_dir(struct ctxd_config *cfg, const char *path)
@@ -211,7 +211,7 @@ static int parse_digits(const char *s, const char **end, unsigned long long *out
 	return 0;
 }
 
-int cfg_parse_uint(const char *s, unsigned long long *out)
+int ctxd_cfg_parse_uint(const char *s, unsigned long long *out)
 {
 	const char *end;
 	int rc = parse_digits(s, &end, out);
@@ -222,7 +222,7 @@ int cfg_parse_uint(const char *s, unsigned long long *out)
 }
 
 /* Like ctxd_config_parse_size, telling junk (-1) from overflow (-2). */
-int cfg_parse_size(const char *s, size_t *out)
+int ctxd_cfg_parse_size(const char *s, size_t *out)
 {
 	static const struct {
 		const char *suffix;
@@ -261,7 +261,7 @@ int cfg_parse_size(const char *s, size_t *out)
 int ctxd_config_parse_size(const char *s, size_t *out)
 {
 	size_t v;
-	if (cfg_parse_size(s, &v) != 0) {
+	if (ctxd_cfg_parse_size(s, &v) != 0) {
 		return -1;
 	}
 	*out = v;

@@ -31,18 +31,18 @@ static int parse_root_map(struct loader *ld, const char *what, struct ctxd_confi
 	int rc;
 	char sub[KEY_MAX + 32], ex[64];
 
-	while ((rc = cfg_next_key(ld, what, keys, N_KEYS(keys), &seen, &k)) == 1) {
+	while ((rc = ctxd_cfg_next_key(ld, what, keys, N_KEYS(keys), &seen, &k)) == 1) {
 		snprintf(sub, sizeof(sub), "%s.%s", what, keys[k]);
 		if (k == 0) {
-			free(
-			    path); /* cfg_next_key refuses a second 'path'; this keeps that local */
+			free(path); /* ctxd_cfg_next_key refuses a second 'path'; this keeps that
+				       local */
 			path = NULL;
-			if (cfg_get_string(ld, sub, &path)) {
+			if (ctxd_cfg_get_string(ld, sub, &path)) {
 				return -1;
 			}
 		} else if (k == 1) {
 			const char *s;
-			if (cfg_scalar(ld, sub, "ro or rw", &s)) {
+			if (ctxd_cfg_scalar(ld, sub, "ro or rw", &s)) {
 				goto err;
 			}
 			if (strcmp(s, "ro") == 0) {
@@ -50,12 +50,12 @@ static int parse_root_map(struct loader *ld, const char *what, struct ctxd_confi
 			} else if (strcmp(s, "rw") == 0) {
 				ro = false;
 			} else {
-				cfg_fail_at(ld, ld->ev.start_mark,
-					    "%s: expected ro or rw, got '%s'", sub,
-					    cfg_value_excerpt(ld, ex, sizeof(ex)));
+				ctxd_cfg_fail_at(ld, ld->ev.start_mark,
+						 "%s: expected ro or rw, got '%s'", sub,
+						 ctxd_cfg_value_excerpt(ld, ex, sizeof(ex)));
 				goto err;
 			}
-		} else if (cfg_get_bool(ld, sub, &ro)) {
+		} else if (ctxd_cfg_get_bool(ld, sub, &ro)) {
 			goto err;
 		}
 	}
@@ -63,14 +63,14 @@ static int parse_root_map(struct loader *ld, const char *what, struct ctxd_confi
 		goto err;
 	}
 	if (!path) {
-		cfg_fail_at(ld, start, "%s: missing 'path'", what);
+		ctxd_cfg_fail_at(ld, start, "%s: missing 'path'", what);
 		return -1;
 	}
 	if (!path[0]) {
-		cfg_fail_at(ld, start, "%s.path: must not be empty", what);
+		ctxd_cfg_fail_at(ld, start, "%s.path: must not be empty", what);
 		goto err;
 	}
-	rc = cfg_push_root(roots, n, path, ro);
+	rc = ctxd_cfg_push_root(roots, n, path, ro);
 	free(path);
 	if (rc) {
 		ctxd_error_set_errno(ld->err, 0, ENOMEM, "%.200s: out of memory", ld->name);
@@ -89,14 +89,14 @@ static int parse_roots(struct loader *ld, struct ctxd_config *cfg)
 	size_t n = 0;
 	char what[32];
 
-	if (cfg_is_null(&ld->ev)) {
+	if (ctxd_cfg_is_null(&ld->ev)) {
 		goto done;
 	}
-	if (cfg_expect(ld, YAML_SEQUENCE_START_EVENT, "roots", "a sequence")) {
+	if (ctxd_cfg_expect(ld, YAML_SEQUENCE_START_EVENT, "roots", "a sequence")) {
 		return -1;
 	}
 	for (;;) {
-		if (cfg_next_event(ld)) {
+		if (ctxd_cfg_next_event(ld)) {
 			goto err;
 		}
 		if (ld->ev.type == YAML_SEQUENCE_END_EVENT) {
@@ -110,25 +110,25 @@ static int parse_roots(struct loader *ld, struct ctxd_config *cfg)
 			continue;
 		}
 		const char *s;
-		if (cfg_scalar(ld, what, "a path or a mapping", &s)) {
+		if (ctxd_cfg_scalar(ld, what, "a path or a mapping", &s)) {
 			goto err;
 		}
 		if (!s[0]) {
-			cfg_fail_at(ld, ld->ev.start_mark, "%s: path must not be empty", what);
+			ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: path must not be empty", what);
 			goto err;
 		}
-		if (cfg_push_root(&roots, &n, s, false)) {
+		if (ctxd_cfg_push_root(&roots, &n, s, false)) {
 			ctxd_error_set_errno(ld->err, 0, ENOMEM, "%.200s: out of memory", ld->name);
 			goto err;
 		}
 	}
 done:
-	cfg_free_roots(cfg->roots, cfg->n_roots);
+	ctxd_cfg_free_roots(cfg->roots, cfg->n_roots);
 	cfg->roots = roots;
 	cfg->n_roots = n;
 	return 0;
 err:
-	cfg_free_roots(roots, n);
+	ctxd_cfg_free_roots(roots, n);
 	return -1;
 }
 
@@ -145,65 +145,70 @@ static int parse_limits(struct loader *ld, struct ctxd_config *cfg)
 	unsigned long long v;
 	char what[48];
 
-	if (cfg_expect(ld, YAML_MAPPING_START_EVENT, "limits", "a mapping")) {
+	if (ctxd_cfg_expect(ld, YAML_MAPPING_START_EVENT, "limits", "a mapping")) {
 		return -1;
 	}
-	while ((rc = cfg_next_key(ld, "limits", keys, N_KEYS(keys), &seen, &k)) == 1) {
+	while ((rc = ctxd_cfg_next_key(ld, "limits", keys, N_KEYS(keys), &seen, &k)) == 1) {
 		snprintf(what, sizeof(what), "limits.%s", keys[k]);
 		switch (k) {
 		case 0:
-			rc = cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT, &cfg->max_frame_bytes);
+			rc = ctxd_cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT,
+					       &cfg->max_frame_bytes);
 			break;
 		case 1:
-			rc = cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT, &cfg->max_read_bytes);
+			rc = ctxd_cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT,
+					       &cfg->max_read_bytes);
 			break;
 		case 2:
-			rc = cfg_get_uint(ld, what, 1, 10000000, &v);
+			rc = ctxd_cfg_get_uint(ld, what, 1, 10000000, &v);
 			if (rc == 0) {
 				cfg->max_entries = (size_t)v;
 			}
 			break;
 		case 3:
-			rc = cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT, &cfg->write_queue_bytes);
+			rc = ctxd_cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT,
+					       &cfg->write_queue_bytes);
 			break;
 		case 4:
-			rc = cfg_get_uint(ld, what, 0, 600000, &v);
+			rc = ctxd_cfg_get_uint(ld, what, 0, 600000, &v);
 			if (rc == 0) {
 				cfg->drain_ms = (unsigned)v;
 			}
 			break;
 		case 5:
-			rc = cfg_get_uint(ld, what, 1, 10000, &v);
+			rc = ctxd_cfg_get_uint(ld, what, 1, 10000, &v);
 			if (rc == 0) {
 				cfg->page_size = (unsigned)v;
 			}
 			break;
 		case 6:
-			rc = cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT, &cfg->max_media_bytes);
+			rc = ctxd_cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT,
+					       &cfg->max_media_bytes);
 			break;
 		case 8:
-			rc = cfg_get_uint(ld, what, 0, 86400000, &v);
+			rc = ctxd_cfg_get_uint(ld, what, 0, 86400000, &v);
 			if (rc == 0) {
 				cfg->call_ms = (unsigned)v;
 			}
 			break;
 		case 9:
-			rc = cfg_get_uint(ld, what, 1, 10000000, &v);
+			rc = ctxd_cfg_get_uint(ld, what, 1, 10000000, &v);
 			if (rc == 0) {
 				cfg->max_subscriptions = (unsigned)v;
 			}
 			break;
 		case 10:
-			rc = cfg_get_size(ld, what, 1024, MAX_COPY_LIMIT, &cfg->max_copy_bytes);
+			rc =
+			    ctxd_cfg_get_size(ld, what, 1024, MAX_COPY_LIMIT, &cfg->max_copy_bytes);
 			break;
 		case 11:
-			rc = cfg_get_uint(ld, what, 10, 60000, &v);
+			rc = ctxd_cfg_get_uint(ld, what, 10, 60000, &v);
 			if (rc == 0) {
 				cfg->poll_ms = (unsigned)v;
 			}
 			break;
 		default:
-			rc = cfg_get_uint(ld, what, 100, 600000, &v);
+			rc = ctxd_cfg_get_uint(ld, what, 100, 600000, &v);
 			if (rc == 0) {
 				cfg->roots_timeout_ms = (unsigned)v;
 			}
@@ -223,11 +228,11 @@ static int parse_log(struct loader *ld, struct ctxd_config *cfg)
 	size_t k;
 	int rc;
 
-	if (cfg_expect(ld, YAML_MAPPING_START_EVENT, "log", "a mapping")) {
+	if (ctxd_cfg_expect(ld, YAML_MAPPING_START_EVENT, "log", "a mapping")) {
 		return -1;
 	}
-	while ((rc = cfg_next_key(ld, "log", keys, N_KEYS(keys), &seen, &k)) == 1) {
-		if (cfg_get_level(ld, "log.level", &cfg->log_level)) {
+	while ((rc = ctxd_cfg_next_key(ld, "log", keys, N_KEYS(keys), &seen, &k)) == 1) {
+		if (ctxd_cfg_get_level(ld, "log.level", &cfg->log_level)) {
 			return -1;
 		}
 	}
@@ -241,18 +246,19 @@ static int parse_sandbox(struct loader *ld, struct ctxd_config *cfg)
 	size_t k;
 	int rc;
 
-	if (cfg_expect(ld, YAML_MAPPING_START_EVENT, "sandbox", "a mapping")) {
+	if (ctxd_cfg_expect(ld, YAML_MAPPING_START_EVENT, "sandbox", "a mapping")) {
 		return -1;
 	}
-	while ((rc = cfg_next_key(ld, "sandbox", keys, N_KEYS(keys), &seen, &k)) == 1) {
+	while ((rc = ctxd_cfg_next_key(ld, "sandbox", keys, N_KEYS(keys), &seen, &k)) == 1) {
 		if (k == 2) {
-			if (cfg_get_hardlinks(ld, "sandbox.hardlinks", &cfg->hardlinks_refuse)) {
+			if (ctxd_cfg_get_hardlinks(ld, "sandbox.hardlinks",
+						   &cfg->hardlinks_refuse)) {
 				return -1;
 			}
 			continue;
 		}
-		if (k == 0 ? cfg_get_bool(ld, "sandbox.landlock", &cfg->landlock)
-			   : cfg_get_bool(ld, "sandbox.read_only", &cfg->read_only)) {
+		if (k == 0 ? ctxd_cfg_get_bool(ld, "sandbox.landlock", &cfg->landlock)
+			   : ctxd_cfg_get_bool(ld, "sandbox.read_only", &cfg->read_only)) {
 			return -1;
 		}
 	}
@@ -265,14 +271,14 @@ static int parse_disabled(struct loader *ld, struct ctxd_config *cfg)
 	struct str_list list = {NULL, 0};
 	char what[40];
 
-	if (cfg_is_null(&ld->ev)) {
+	if (ctxd_cfg_is_null(&ld->ev)) {
 		goto done;
 	}
-	if (cfg_expect(ld, YAML_SEQUENCE_START_EVENT, "tools.disabled", "a sequence")) {
+	if (ctxd_cfg_expect(ld, YAML_SEQUENCE_START_EVENT, "tools.disabled", "a sequence")) {
 		return -1;
 	}
 	for (;;) {
-		if (cfg_next_event(ld)) {
+		if (ctxd_cfg_next_event(ld)) {
 			goto err;
 		}
 		if (ld->ev.type == YAML_SEQUENCE_END_EVENT) {
@@ -280,7 +286,7 @@ static int parse_disabled(struct loader *ld, struct ctxd_config *cfg)
 		}
 		snprintf(what, sizeof(what), "tools.disabled[%zu]", list.n);
 		char *name;
-		if (cfg_get_string(ld, what, &name)) {
+		if (ctxd_cfg_get_string(ld, what, &name)) {
 			goto err;
 		}
 		char **grown = realloc(list.v, (list.n + 1) * sizeof(*list.v));
@@ -293,12 +299,12 @@ static int parse_disabled(struct loader *ld, struct ctxd_config *cfg)
 		list.v[list.n++] = name;
 	}
 done:
-	cfg_free_strs(cfg->disabled_tools, cfg->n_disabled_tools);
+	ctxd_cfg_free_strs(cfg->disabled_tools, cfg->n_disabled_tools);
 	cfg->disabled_tools = list.v;
 	cfg->n_disabled_tools = list.n;
 	return 0;
 err:
-	cfg_free_strs(list.v, list.n);
+	ctxd_cfg_free_strs(list.v, list.n);
 	return -1;
 }
 
@@ -309,12 +315,12 @@ static int parse_toolsets(struct loader *ld, struct ctxd_config *cfg)
 	size_t n = 0;
 	char what[40], ex[64];
 
-	if (cfg_expect(ld, YAML_SEQUENCE_START_EVENT, "tools.toolsets", "a sequence")) {
+	if (ctxd_cfg_expect(ld, YAML_SEQUENCE_START_EVENT, "tools.toolsets", "a sequence")) {
 		return -1;
 	}
 	yaml_mark_t start = ld->ev.start_mark;
 	for (;;) {
-		if (cfg_next_event(ld)) {
+		if (ctxd_cfg_next_event(ld)) {
 			return -1;
 		}
 		if (ld->ev.type == YAML_SEQUENCE_END_EVENT) {
@@ -322,21 +328,21 @@ static int parse_toolsets(struct loader *ld, struct ctxd_config *cfg)
 		}
 		snprintf(what, sizeof(what), "tools.toolsets[%zu]", n++);
 		const char *s;
-		if (cfg_scalar(ld, what, "a tool family name", &s)) {
+		if (ctxd_cfg_scalar(ld, what, "a tool family name", &s)) {
 			return -1;
 		}
 		unsigned bit = ctxd_config_toolset_bit(s, strlen(s));
 		if (!bit) {
-			cfg_fail_at(ld, ld->ev.start_mark,
-				    "%s: unknown tool family '%s' (files, skills or memory)", what,
-				    cfg_value_excerpt(ld, ex, sizeof(ex)));
+			ctxd_cfg_fail_at(ld, ld->ev.start_mark,
+					 "%s: unknown tool family '%s' (files, skills or memory)",
+					 what, ctxd_cfg_value_excerpt(ld, ex, sizeof(ex)));
 			return -1;
 		}
 		bits |= bit;
 	}
 	if (!bits) {
-		cfg_fail_at(ld, start,
-			    "tools.toolsets: name at least one of files, skills, memory");
+		ctxd_cfg_fail_at(ld, start,
+				 "tools.toolsets: name at least one of files, skills, memory");
 		return -1;
 	}
 	cfg->toolsets = bits;
@@ -350,10 +356,10 @@ static int parse_tools(struct loader *ld, struct ctxd_config *cfg)
 	size_t k;
 	int rc;
 
-	if (cfg_expect(ld, YAML_MAPPING_START_EVENT, "tools", "a mapping")) {
+	if (ctxd_cfg_expect(ld, YAML_MAPPING_START_EVENT, "tools", "a mapping")) {
 		return -1;
 	}
-	while ((rc = cfg_next_key(ld, "tools", keys, N_KEYS(keys), &seen, &k)) == 1) {
+	while ((rc = ctxd_cfg_next_key(ld, "tools", keys, N_KEYS(keys), &seen, &k)) == 1) {
 		if (k == 0 ? parse_disabled(ld, cfg) : parse_toolsets(ld, cfg)) {
 			return -1;
 		}
@@ -367,12 +373,13 @@ static int parse_tools(struct loader *ld, struct ctxd_config *cfg)
 /* A non-empty string of at most NAME_MAX_LEN bytes into a new copy. */
 static int get_name(struct loader *ld, const char *what, char **out)
 {
-	if (cfg_get_string(ld, what, out)) {
+	if (ctxd_cfg_get_string(ld, what, out)) {
 		return -1;
 	}
 	if (!(*out)[0] || strlen(*out) > NAME_MAX_LEN) {
 		free(*out);
-		cfg_fail_at(ld, ld->ev.start_mark, "%s: must be 1 to %d bytes", what, NAME_MAX_LEN);
+		ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: must be 1 to %d bytes", what,
+				 NAME_MAX_LEN);
 		return -1;
 	}
 	return 0;
@@ -382,15 +389,15 @@ static int get_name(struct loader *ld, const char *what, char **out)
 static int parse_names(struct loader *ld, const char *what, struct ctxd_config_names *e)
 {
 	char item[NAME_MAX_LEN + 96];
-	if (cfg_is_null(&ld->ev)) {
+	if (ctxd_cfg_is_null(&ld->ev)) {
 		return 0;
 	}
 	snprintf(item, sizeof(item), "%s.%s", what, e->key);
-	if (cfg_expect(ld, YAML_SEQUENCE_START_EVENT, item, "a sequence of headings")) {
+	if (ctxd_cfg_expect(ld, YAML_SEQUENCE_START_EVENT, item, "a sequence of headings")) {
 		return -1;
 	}
 	for (;;) {
-		if (cfg_next_event(ld)) {
+		if (ctxd_cfg_next_event(ld)) {
 			return -1;
 		}
 		if (ld->ev.type == YAML_SEQUENCE_END_EVENT) {
@@ -398,8 +405,8 @@ static int parse_names(struct loader *ld, const char *what, struct ctxd_config_n
 		}
 		snprintf(item, sizeof(item), "%s.%s[%zu]", what, e->key, e->n);
 		if (e->n == NAMES_MAX) {
-			cfg_fail_at(ld, ld->ev.start_mark, "%s: at most %d entries", item,
-				    NAMES_MAX);
+			ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: at most %d entries", item,
+					 NAMES_MAX);
 			return -1;
 		}
 		char *name;
@@ -424,12 +431,12 @@ static int parse_names_map(struct loader *ld, const char *what, bool md_keys,
 {
 	struct ctxd_config_names *v = NULL;
 	size_t n = 0;
-	if (!cfg_is_null(&ld->ev)) {
-		if (cfg_expect(ld, YAML_MAPPING_START_EVENT, what, "a mapping")) {
+	if (!ctxd_cfg_is_null(&ld->ev)) {
+		if (ctxd_cfg_expect(ld, YAML_MAPPING_START_EVENT, what, "a mapping")) {
 			return -1;
 		}
 		for (;;) {
-			if (cfg_next_event(ld)) {
+			if (ctxd_cfg_next_event(ld)) {
 				goto err;
 			}
 			if (ld->ev.type == YAML_MAPPING_END_EVENT) {
@@ -437,8 +444,8 @@ static int parse_names_map(struct loader *ld, const char *what, bool md_keys,
 			}
 			char *key;
 			if (n == NAMES_MAX) {
-				cfg_fail_at(ld, ld->ev.start_mark, "%s: at most %d entries", what,
-					    NAMES_MAX);
+				ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: at most %d entries",
+						 what, NAMES_MAX);
 				goto err;
 			}
 			if (get_name(ld, what, &key)) {
@@ -450,11 +457,12 @@ static int parse_names_map(struct loader *ld, const char *what, bool md_keys,
 				dup = strcmp(v[i].key, key) == 0;
 			}
 			if (dup || (md_keys && (kl < 4 || strcmp(key + kl - 3, ".md") != 0))) {
-				cfg_fail_at(ld, ld->ev.start_mark,
-					    dup ? "%s: duplicate key '%.200s'"
-						: "%s: '%.200s' is not a bank file name (it must "
-						  "end in .md)",
-					    what, key);
+				ctxd_cfg_fail_at(
+				    ld, ld->ev.start_mark,
+				    dup ? "%s: duplicate key '%.200s'"
+					: "%s: '%.200s' is not a bank file name (it must "
+					  "end in .md)",
+				    what, key);
 				free(key);
 				goto err;
 			}
@@ -467,17 +475,17 @@ static int parse_names_map(struct loader *ld, const char *what, bool md_keys,
 			}
 			v = grown;
 			v[n++] = (struct ctxd_config_names){.key = key};
-			if (cfg_next_event(ld) || parse_names(ld, what, &v[n - 1])) {
+			if (ctxd_cfg_next_event(ld) || parse_names(ld, what, &v[n - 1])) {
 				goto err;
 			}
 		}
 	}
-	cfg_free_names(*out, *n_out);
+	ctxd_cfg_free_names(*out, *n_out);
 	*out = v;
 	*n_out = n;
 	return 0;
 err:
-	cfg_free_names(v, n);
+	ctxd_cfg_free_names(v, n);
 	return -1;
 }
 
@@ -495,25 +503,26 @@ static int parse_memory_bank(struct loader *ld, struct ctxd_config *cfg)
 	unsigned long long v;
 	char what[48];
 
-	if (cfg_expect(ld, YAML_MAPPING_START_EVENT, "memory_bank", "a mapping")) {
+	if (ctxd_cfg_expect(ld, YAML_MAPPING_START_EVENT, "memory_bank", "a mapping")) {
 		return -1;
 	}
-	while ((rc = cfg_next_key(ld, "memory_bank", keys, N_KEYS(keys), &seen, &k)) == 1) {
+	while ((rc = ctxd_cfg_next_key(ld, "memory_bank", keys, N_KEYS(keys), &seen, &k)) == 1) {
 		snprintf(what, sizeof(what), "memory_bank.%s", keys[k]);
 		if (k == 0) {
 			char *path;
-			if (cfg_get_string(ld, what, &path)) {
+			if (ctxd_cfg_get_string(ld, what, &path)) {
 				return -1;
 			}
 			if (!path[0]) {
 				free(path);
-				cfg_fail_at(ld, ld->ev.start_mark, "%s: must not be empty", what);
+				ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: must not be empty",
+						 what);
 				return -1;
 			}
 			free(cfg->memory_bank_path);
 			cfg->memory_bank_path = path;
 		} else if (k == 1) {
-			if (cfg_get_bool(ld, what, &cfg->memory_bank_multi_project)) {
+			if (ctxd_cfg_get_bool(ld, what, &cfg->memory_bank_multi_project)) {
 				return -1;
 			}
 		} else if (k == 5) {
@@ -529,7 +538,7 @@ static int parse_memory_bank(struct loader *ld, struct ctxd_config *cfg)
 		} else {
 			unsigned long long lo = k == 4 ? 100 : 1;
 			unsigned long long hi = k == 2 ? 1000 : k == 3 ? 3650 : 10000000;
-			if (cfg_get_uint(ld, what, lo, hi, &v)) {
+			if (ctxd_cfg_get_uint(ld, what, lo, hi, &v)) {
 				return -1;
 			}
 			if (k == 2) {
@@ -554,62 +563,62 @@ static int parse_skills(struct loader *ld, struct ctxd_config *cfg)
 	int rc;
 	unsigned long long v;
 
-	if (cfg_expect(ld, YAML_MAPPING_START_EVENT, "skills", "a mapping")) {
+	if (ctxd_cfg_expect(ld, YAML_MAPPING_START_EVENT, "skills", "a mapping")) {
 		return -1;
 	}
-	while ((rc = cfg_next_key(ld, "skills", keys, N_KEYS(keys), &seen, &k)) == 1) {
+	while ((rc = ctxd_cfg_next_key(ld, "skills", keys, N_KEYS(keys), &seen, &k)) == 1) {
 		if (k == 1) {
-			if (cfg_get_bool(ld, "skills.user_dirs", &cfg->skills_user_dirs)) {
+			if (ctxd_cfg_get_bool(ld, "skills.user_dirs", &cfg->skills_user_dirs)) {
 				return -1;
 			}
 			continue;
 		}
 		if (k == 2) {
-			if (cfg_get_uint(ld, "skills.max_dirs", 1, 10000000, &v)) {
+			if (ctxd_cfg_get_uint(ld, "skills.max_dirs", 1, 10000000, &v)) {
 				return -1;
 			}
 			cfg->skills_max_dirs = (size_t)v;
 			continue;
 		}
 		if (k == 3) {
-			if (cfg_get_size(ld, "skills.catalogue_bytes", 256, MAX_BYTES_LIMIT,
-					 &cfg->skills_catalogue_bytes)) {
+			if (ctxd_cfg_get_size(ld, "skills.catalogue_bytes", 256, MAX_BYTES_LIMIT,
+					      &cfg->skills_catalogue_bytes)) {
 				return -1;
 			}
 			continue;
 		}
 		struct str_list list = {NULL, 0};
-		if (!cfg_is_null(&ld->ev)) {
-			if (cfg_expect(ld, YAML_SEQUENCE_START_EVENT, "skills.dirs",
-				       "a sequence")) {
+		if (!ctxd_cfg_is_null(&ld->ev)) {
+			if (ctxd_cfg_expect(ld, YAML_SEQUENCE_START_EVENT, "skills.dirs",
+					    "a sequence")) {
 				return -1;
 			}
 			for (;;) {
 				char what[40];
 				char *path;
-				if (cfg_next_event(ld)) {
-					cfg_free_strs(list.v, list.n);
+				if (ctxd_cfg_next_event(ld)) {
+					ctxd_cfg_free_strs(list.v, list.n);
 					return -1;
 				}
 				if (ld->ev.type == YAML_SEQUENCE_END_EVENT) {
 					break;
 				}
 				snprintf(what, sizeof(what), "skills.dirs[%zu]", list.n);
-				if (cfg_get_string(ld, what, &path)) {
-					cfg_free_strs(list.v, list.n);
+				if (ctxd_cfg_get_string(ld, what, &path)) {
+					ctxd_cfg_free_strs(list.v, list.n);
 					return -1;
 				}
 				if (!path[0]) {
 					free(path);
-					cfg_free_strs(list.v, list.n);
-					cfg_fail_at(ld, ld->ev.start_mark, "%s: must not be empty",
-						    what);
+					ctxd_cfg_free_strs(list.v, list.n);
+					ctxd_cfg_fail_at(ld, ld->ev.start_mark,
+							 "%s: must not be empty", what);
 					return -1;
 				}
 				char **grown = realloc(list.v, (list.n + 1) * sizeof(*list.v));
 				if (!grown) {
 					free(path);
-					cfg_free_strs(list.v, list.n);
+					ctxd_cfg_free_strs(list.v, list.n);
 					ctxd_error_set_errno(ld->err, 0, ENOMEM,
 							     "%.200s: out of memory", ld->name);
 					return -1;
@@ -618,7 +627,7 @@ static int parse_skills(struct loader *ld, struct ctxd_config *cfg)
 				list.v[list.n++] = path;
 			}
 		}
-		cfg_free_strs(cfg->skills_dirs, cfg->n_skills_dirs);
+		ctxd_cfg_free_strs(cfg->skills_dirs, cfg->n_skills_dirs);
 		cfg->skills_dirs = list.v;
 		cfg->n_skills_dirs = list.n;
 	}
@@ -636,7 +645,7 @@ static int parse_top(struct loader *ld, struct ctxd_config *cfg)
 	int rc;
 	unsigned long long v;
 
-	while ((rc = cfg_next_key(ld, "the top level", keys, N_KEYS(keys), &seen, &k)) == 1) {
+	while ((rc = ctxd_cfg_next_key(ld, "the top level", keys, N_KEYS(keys), &seen, &k)) == 1) {
 		switch (k) {
 		case 0:
 			rc = parse_roots(ld, cfg);
@@ -648,7 +657,7 @@ static int parse_top(struct loader *ld, struct ctxd_config *cfg)
 				rc = 0;
 				break;
 			}
-			rc = cfg_get_uint(ld, "threads", 0, 256, &v);
+			rc = ctxd_cfg_get_uint(ld, "threads", 0, 256, &v);
 			if (rc == 0) {
 				cfg->threads = (unsigned)v;
 			}
@@ -660,7 +669,7 @@ static int parse_top(struct loader *ld, struct ctxd_config *cfg)
 			rc = parse_log(ld, cfg);
 			break;
 		case 4:
-			rc = cfg_get_level(ld, "log_level", &cfg->log_level);
+			rc = ctxd_cfg_get_level(ld, "log_level", &cfg->log_level);
 			break;
 		case 5:
 			rc = parse_sandbox(ld, cfg);
@@ -684,36 +693,37 @@ static int parse_top(struct loader *ld, struct ctxd_config *cfg)
 
 static int parse_stream(struct loader *ld, struct ctxd_config *cfg)
 {
-	if (cfg_next_event(ld)) { /* STREAM-START */
+	if (ctxd_cfg_next_event(ld)) { /* STREAM-START */
 		return -1;
 	}
-	if (cfg_next_event(ld)) {
+	if (ctxd_cfg_next_event(ld)) {
 		return -1;
 	}
 	if (ld->ev.type == YAML_STREAM_END_EVENT) {
 		return 0; /* nothing but blanks and comments */
 	}
 	/* DOCUMENT-START, then the document's one node */
-	if (cfg_next_event(ld)) {
+	if (ctxd_cfg_next_event(ld)) {
 		return -1;
 	}
 	if (ld->ev.type == YAML_MAPPING_START_EVENT) {
 		if (parse_top(ld, cfg)) {
 			return -1;
 		}
-	} else if (!cfg_is_null(&ld->ev)) {
-		cfg_fail_at(ld, ld->ev.start_mark, "expected a mapping at the top level, got %s",
-			    cfg_kind(&ld->ev));
+	} else if (!ctxd_cfg_is_null(&ld->ev)) {
+		ctxd_cfg_fail_at(ld, ld->ev.start_mark,
+				 "expected a mapping at the top level, got %s",
+				 ctxd_cfg_kind(&ld->ev));
 		return -1;
 	}
-	if (cfg_next_event(ld)) { /* DOCUMENT-END */
+	if (ctxd_cfg_next_event(ld)) { /* DOCUMENT-END */
 		return -1;
 	}
-	if (cfg_next_event(ld)) {
+	if (ctxd_cfg_next_event(ld)) {
 		return -1;
 	}
 	if (ld->ev.type != YAML_STREAM_END_EVENT) {
-		cfg_fail_at(ld, ld->ev.start_mark, "only one YAML document is allowed");
+		ctxd_cfg_fail_at(ld, ld->ev.start_mark, "only one YAML document is allowed");
 		return -1;
 	}
 	return 0;

@@ -40,32 +40,34 @@ struct str_list {
 
 /* config.c: list freeing, number parsing (0, or -1 when not a number in range), root lists
  * (0, or -1 on ENOMEM). */
-void cfg_free_names(struct ctxd_config_names *v, size_t n);
-void cfg_free_roots(struct ctxd_config_root *roots, size_t n);
-void cfg_free_strs(char **v, size_t n);
-int cfg_parse_size(const char *s, size_t *out);
-int cfg_parse_uint(const char *s, unsigned long long *out);
-int cfg_push_root(struct ctxd_config_root **roots, size_t *n, const char *path, bool read_only);
+void ctxd_cfg_free_names(struct ctxd_config_names *v, size_t n);
+void ctxd_cfg_free_roots(struct ctxd_config_root *roots, size_t n);
+void ctxd_cfg_free_strs(char **v, size_t n);
+int ctxd_cfg_parse_size(const char *s, size_t *out);
+int ctxd_cfg_parse_uint(const char *s, unsigned long long *out);
+int ctxd_cfg_push_root(struct ctxd_config_root **roots, size_t *n, const char *path,
+		       bool read_only);
 
 /* config_yaml.c: the event walk. Functions returning int give 0, or -1 with ld->err set to
- * "NAME:LINE:COLUMN: what: expected ..., got ..."; cfg_next_key gives 1 with *index set and
+ * "NAME:LINE:COLUMN: what: expected ..., got ..."; ctxd_cfg_next_key gives 1 with *index set and
  * the parser on the value, 0 at the end of the mapping, or -1. */
-int cfg_expect(struct loader *ld, yaml_event_type_t type, const char *what, const char *expected);
-void cfg_fail_at(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
+int ctxd_cfg_expect(struct loader *ld, yaml_event_type_t type, const char *what,
+		    const char *expected);
+void ctxd_cfg_fail_at(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int cfg_get_bool(struct loader *ld, const char *what, bool *out);
-int cfg_get_hardlinks(struct loader *ld, const char *what, bool *refuse);
-int cfg_get_level(struct loader *ld, const char *what, enum ctxd_log_level *out);
-int cfg_get_size(struct loader *ld, const char *what, size_t lo, size_t hi, size_t *out);
-int cfg_get_string(struct loader *ld, const char *what, char **out);
-int cfg_get_uint(struct loader *ld, const char *what, unsigned long long lo, unsigned long long hi,
-		 unsigned long long *out);
-bool cfg_is_null(const yaml_event_t *ev);
-const char *cfg_kind(const yaml_event_t *ev);
-int cfg_next_event(struct loader *ld);
-int cfg_next_key(struct loader *ld, const char *section, const char *const *keys, size_t n_keys,
-		 unsigned *seen, size_t *index);
-int cfg_scalar(struct loader *ld, const char *what, const char *expected, const char **out);
-const char *cfg_value_excerpt(struct loader *ld, char *dst, size_t size);
+int ctxd_cfg_get_bool(struct loader *ld, const char *what, bool *out);
+int ctxd_cfg_get_hardlinks(struct loader *ld, const char *what, bool *refuse);
+int ctxd_cfg_get_level(struct loader *ld, const char *what, enum ctxd_log_level *out);
+int ctxd_cfg_get_size(struct loader *ld, const char *what, size_t lo, size_t hi, size_t *out);
+int ctxd_cfg_get_string(struct loader *ld, const char *what, char **out);
+int ctxd_cfg_get_uint(struct loader *ld, const char *what, unsigned long long lo,
+		      unsigned long long hi, unsigned long long *out);
+bool ctxd_cfg_is_null(const yaml_event_t *ev);
+const char *ctxd_cfg_kind(const yaml_event_t *ev);
+int ctxd_cfg_next_event(struct loader *ld);
+int ctxd_cfg_next_key(struct loader *ld, const char *section, const char *const *keys,
+		      size_t n_keys, unsigned *seen, size_t *index);
+int ctxd_cfg_scalar(struct loader *ld, const char *what, const char *expected, const char **out);
+const char *ctxd_cfg_value_excerpt(struct loader *ld, char *dst, size_t size);
 
 #endif

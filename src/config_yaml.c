@@ -4,7 +4,7 @@
  * way an alias is seen (and refused) before anything is expanded, every value is checked
  * against the one shape its key allows, and the first surprise ends the walk. Since no
  * subtree is ever skipped, our own recursion is bounded by the schema; the depth counter in
- * cfg_next_event() is a second fence in case the schema ever grows.
+ * ctxd_cfg_next_event() is a second fence in case the schema ever grows.
  */
 
 #include <errno.h>
@@ -41,7 +41,7 @@ static const char *excerpt(char *dst, size_t size, const unsigned char *s, size_
 	return dst;
 }
 
-void cfg_fail_at(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
+void ctxd_cfg_fail_at(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
 {
 	char msg[CTXD_ERROR_MSG_MAX];
 	va_list ap;
@@ -75,23 +75,23 @@ static void syntax_error(struct loader *ld)
 			}
 		}
 		if (p->problem_value != -1) {
-			cfg_fail_at(ld, mark, "%s (byte 0x%02X)", problem,
-				    (unsigned)p->problem_value);
+			ctxd_cfg_fail_at(ld, mark, "%s (byte 0x%02X)", problem,
+					 (unsigned)p->problem_value);
 		} else {
-			cfg_fail_at(ld, mark, "%s", problem);
+			ctxd_cfg_fail_at(ld, mark, "%s", problem);
 		}
 		return;
 	}
 	if (p->context) {
-		cfg_fail_at(ld, p->problem_mark, "%s (%s at line %zu, column %zu)", problem,
-			    p->context, p->context_mark.line + 1, p->context_mark.column + 1);
+		ctxd_cfg_fail_at(ld, p->problem_mark, "%s (%s at line %zu, column %zu)", problem,
+				 p->context, p->context_mark.line + 1, p->context_mark.column + 1);
 	} else {
-		cfg_fail_at(ld, p->problem_mark, "%s", problem);
+		ctxd_cfg_fail_at(ld, p->problem_mark, "%s", problem);
 	}
 }
 
 /* Advance to the next event. Aliases and over-deep nesting end the walk here. */
-int cfg_next_event(struct loader *ld)
+int ctxd_cfg_next_event(struct loader *ld)
 {
 	if (ld->have_ev) {
 		yaml_event_delete(&ld->ev);
@@ -107,14 +107,14 @@ int cfg_next_event(struct loader *ld)
 		char a[64];
 		const unsigned char *anchor = ld->ev.data.alias.anchor;
 		excerpt(a, sizeof(a), anchor, anchor ? strlen((const char *)anchor) : 0);
-		cfg_fail_at(ld, ld->ev.start_mark, "aliases are not allowed (*%s)", a);
+		ctxd_cfg_fail_at(ld, ld->ev.start_mark, "aliases are not allowed (*%s)", a);
 		return -1;
 	}
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
 		if (++ld->depth > MAX_DEPTH) {
-			cfg_fail_at(ld, ld->ev.start_mark, "nesting deeper than %d levels",
-				    MAX_DEPTH);
+			ctxd_cfg_fail_at(ld, ld->ev.start_mark, "nesting deeper than %d levels",
+					 MAX_DEPTH);
 			return -1;
 		}
 		break;
@@ -128,7 +128,7 @@ int cfg_next_event(struct loader *ld)
 	return 0;
 }
 
-bool cfg_is_null(const yaml_event_t *ev)
+bool ctxd_cfg_is_null(const yaml_event_t *ev)
 {
 	if (ev->type != YAML_SCALAR_EVENT || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
 		return false;
@@ -138,7 +138,7 @@ bool cfg_is_null(const yaml_event_t *ev)
 	       strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
 }
 
-const char *cfg_kind(const yaml_event_t *ev)
+const char *ctxd_cfg_kind(const yaml_event_t *ev)
 {
 	switch (ev->type) {
 	case YAML_SEQUENCE_START_EVENT:
@@ -146,92 +146,92 @@ const char *cfg_kind(const yaml_event_t *ev)
 	case YAML_MAPPING_START_EVENT:
 		return "a mapping";
 	case YAML_SCALAR_EVENT:
-		return cfg_is_null(ev) ? "null" : "a string";
+		return ctxd_cfg_is_null(ev) ? "null" : "a string";
 	default:
 		return "nothing";
 	}
 }
 
 /* The current event as a NUL-free, non-null scalar, or -1 with "WHAT: expected EXPECTED". */
-int cfg_scalar(struct loader *ld, const char *what, const char *expected, const char **out)
+int ctxd_cfg_scalar(struct loader *ld, const char *what, const char *expected, const char **out)
 {
 	yaml_event_t *ev = &ld->ev;
-	if (ev->type != YAML_SCALAR_EVENT || cfg_is_null(ev)) {
-		cfg_fail_at(ld, ev->start_mark, "%s: expected %s, got %s", what, expected,
-			    cfg_kind(ev));
+	if (ev->type != YAML_SCALAR_EVENT || ctxd_cfg_is_null(ev)) {
+		ctxd_cfg_fail_at(ld, ev->start_mark, "%s: expected %s, got %s", what, expected,
+				 ctxd_cfg_kind(ev));
 		return -1;
 	}
 	const char *v = (const char *)ev->data.scalar.value;
 	if (strlen(v) != ev->data.scalar.length) {
-		cfg_fail_at(ld, ev->start_mark, "%s: contains a NUL byte", what);
+		ctxd_cfg_fail_at(ld, ev->start_mark, "%s: contains a NUL byte", what);
 		return -1;
 	}
 	*out = v;
 	return 0;
 }
 
-const char *cfg_value_excerpt(struct loader *ld, char *dst, size_t size)
+const char *ctxd_cfg_value_excerpt(struct loader *ld, char *dst, size_t size)
 {
 	return excerpt(dst, size, ld->ev.data.scalar.value, ld->ev.data.scalar.length);
 }
 
-int cfg_get_uint(struct loader *ld, const char *what, unsigned long long lo, unsigned long long hi,
-		 unsigned long long *out)
+int ctxd_cfg_get_uint(struct loader *ld, const char *what, unsigned long long lo,
+		      unsigned long long hi, unsigned long long *out)
 {
 	const char *s;
 	char ex[64];
 	unsigned long long v = 0;
-	if (cfg_scalar(ld, what, "an integer", &s)) {
+	if (ctxd_cfg_scalar(ld, what, "an integer", &s)) {
 		return -1;
 	}
-	int rc = cfg_parse_uint(s, &v);
+	int rc = ctxd_cfg_parse_uint(s, &v);
 	if (rc == -1) {
-		cfg_fail_at(ld, ld->ev.start_mark, "%s: expected an integer, got '%s'", what,
-			    cfg_value_excerpt(ld, ex, sizeof(ex)));
+		ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: expected an integer, got '%s'", what,
+				 ctxd_cfg_value_excerpt(ld, ex, sizeof(ex)));
 		return -1;
 	}
 	if (rc == -2 || v < lo || v > hi) {
-		cfg_fail_at(ld, ld->ev.start_mark, "%s: %s is out of range (%llu..%llu)", what,
-			    cfg_value_excerpt(ld, ex, sizeof(ex)), lo, hi);
+		ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: %s is out of range (%llu..%llu)", what,
+				 ctxd_cfg_value_excerpt(ld, ex, sizeof(ex)), lo, hi);
 		return -1;
 	}
 	*out = v;
 	return 0;
 }
 
-int cfg_get_size(struct loader *ld, const char *what, size_t lo, size_t hi, size_t *out)
+int ctxd_cfg_get_size(struct loader *ld, const char *what, size_t lo, size_t hi, size_t *out)
 {
 	const char *s;
 	char ex[64];
 	size_t v = 0;
-	if (cfg_scalar(ld, what, "a size", &s)) {
+	if (ctxd_cfg_scalar(ld, what, "a size", &s)) {
 		return -1;
 	}
-	int rc = cfg_parse_size(s, &v);
+	int rc = ctxd_cfg_parse_size(s, &v);
 	if (rc == -1) {
-		cfg_fail_at(
+		ctxd_cfg_fail_at(
 		    ld, ld->ev.start_mark,
 		    "%s: invalid size '%s' (an integer with an optional K, KiB, M, MiB, G or "
 		    "GiB suffix)",
-		    what, cfg_value_excerpt(ld, ex, sizeof(ex)));
+		    what, ctxd_cfg_value_excerpt(ld, ex, sizeof(ex)));
 		return -1;
 	}
 	if (rc == -2 || v < lo || v > hi) {
-		cfg_fail_at(ld, ld->ev.start_mark, "%s: %s is out of range (%zu..%zu bytes)", what,
-			    cfg_value_excerpt(ld, ex, sizeof(ex)), lo, hi);
+		ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: %s is out of range (%zu..%zu bytes)",
+				 what, ctxd_cfg_value_excerpt(ld, ex, sizeof(ex)), lo, hi);
 		return -1;
 	}
 	*out = v;
 	return 0;
 }
 
-int cfg_get_bool(struct loader *ld, const char *what, bool *out)
+int ctxd_cfg_get_bool(struct loader *ld, const char *what, bool *out)
 {
 	static const char *const yes[] = {"true", "yes", "on"};
 	static const char *const no[] = {"false", "no", "off"};
 	const char *s;
 	char ex[64];
-	if (cfg_scalar(ld, what, "a boolean", &s)) {
+	if (ctxd_cfg_scalar(ld, what, "a boolean", &s)) {
 		return -1;
 	}
 	for (size_t i = 0; i < 3; i++) {
@@ -244,50 +244,50 @@ int cfg_get_bool(struct loader *ld, const char *what, bool *out)
 			return 0;
 		}
 	}
-	cfg_fail_at(ld, ld->ev.start_mark,
-		    "%s: expected a boolean (true/false/yes/no/on/off), got '%s'", what,
-		    cfg_value_excerpt(ld, ex, sizeof(ex)));
+	ctxd_cfg_fail_at(ld, ld->ev.start_mark,
+			 "%s: expected a boolean (true/false/yes/no/on/off), got '%s'", what,
+			 ctxd_cfg_value_excerpt(ld, ex, sizeof(ex)));
 	return -1;
 }
 
-int cfg_get_level(struct loader *ld, const char *what, enum ctxd_log_level *out)
+int ctxd_cfg_get_level(struct loader *ld, const char *what, enum ctxd_log_level *out)
 {
 	const char *s;
 	char ex[64];
-	if (cfg_scalar(ld, what, "a log level", &s)) {
+	if (ctxd_cfg_scalar(ld, what, "a log level", &s)) {
 		return -1;
 	}
 	if (ctxd_log_level_parse(s, out) != 0) {
-		cfg_fail_at(ld, ld->ev.start_mark,
-			    "%s: unknown log level '%s' (debug, info, notice, warning, error, "
-			    "critical, alert, emergency or off)",
-			    what, cfg_value_excerpt(ld, ex, sizeof(ex)));
+		ctxd_cfg_fail_at(ld, ld->ev.start_mark,
+				 "%s: unknown log level '%s' (debug, info, notice, warning, error, "
+				 "critical, alert, emergency or off)",
+				 what, ctxd_cfg_value_excerpt(ld, ex, sizeof(ex)));
 		return -1;
 	}
 	return 0;
 }
 
 /* sandbox.hardlinks: "allow" (false) or "refuse" (true). */
-int cfg_get_hardlinks(struct loader *ld, const char *what, bool *refuse)
+int ctxd_cfg_get_hardlinks(struct loader *ld, const char *what, bool *refuse)
 {
 	const char *s;
 	char ex[64];
-	if (cfg_scalar(ld, what, "allow or refuse", &s)) {
+	if (ctxd_cfg_scalar(ld, what, "allow or refuse", &s)) {
 		return -1;
 	}
 	if (strcasecmp(s, "allow") == 0 || strcasecmp(s, "refuse") == 0) {
 		*refuse = strcasecmp(s, "refuse") == 0;
 		return 0;
 	}
-	cfg_fail_at(ld, ld->ev.start_mark, "%s: expected allow or refuse, got '%s'", what,
-		    cfg_value_excerpt(ld, ex, sizeof(ex)));
+	ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: expected allow or refuse, got '%s'", what,
+			 ctxd_cfg_value_excerpt(ld, ex, sizeof(ex)));
 	return -1;
 }
 
-int cfg_get_string(struct loader *ld, const char *what, char **out)
+int ctxd_cfg_get_string(struct loader *ld, const char *what, char **out)
 {
 	const char *s;
-	if (cfg_scalar(ld, what, "a string", &s)) {
+	if (ctxd_cfg_scalar(ld, what, "a string", &s)) {
 		return -1;
 	}
 	char *copy = strdup(s);
@@ -299,11 +299,12 @@ int cfg_get_string(struct loader *ld, const char *what, char **out)
 	return 0;
 }
 
-int cfg_expect(struct loader *ld, yaml_event_type_t type, const char *what, const char *expected)
+int ctxd_cfg_expect(struct loader *ld, yaml_event_type_t type, const char *what,
+		    const char *expected)
 {
 	if (ld->ev.type != type) {
-		cfg_fail_at(ld, ld->ev.start_mark, "%s: expected %s, got %s", what, expected,
-			    cfg_kind(&ld->ev));
+		ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: expected %s, got %s", what, expected,
+				 ctxd_cfg_kind(&ld->ev));
 		return -1;
 	}
 	return 0;
@@ -311,18 +312,18 @@ int cfg_expect(struct loader *ld, yaml_event_type_t type, const char *what, cons
 
 /* Read the next key of the mapping being walked. Returns 1 with *index set (its position in
  * `keys`) and the parser moved onto the value, 0 at the end of the mapping, or -1. */
-int cfg_next_key(struct loader *ld, const char *section, const char *const *keys, size_t n_keys,
-		 unsigned *seen, size_t *index)
+int ctxd_cfg_next_key(struct loader *ld, const char *section, const char *const *keys,
+		      size_t n_keys, unsigned *seen, size_t *index)
 {
-	if (cfg_next_event(ld)) {
+	if (ctxd_cfg_next_event(ld)) {
 		return -1;
 	}
 	if (ld->ev.type == YAML_MAPPING_END_EVENT) {
 		return 0;
 	}
-	if (ld->ev.type != YAML_SCALAR_EVENT || cfg_is_null(&ld->ev)) {
-		cfg_fail_at(ld, ld->ev.start_mark, "%s: expected a key name, got %s", section,
-			    cfg_kind(&ld->ev));
+	if (ld->ev.type != YAML_SCALAR_EVENT || ctxd_cfg_is_null(&ld->ev)) {
+		ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: expected a key name, got %s", section,
+				 ctxd_cfg_kind(&ld->ev));
 		return -1;
 	}
 	const char *key = (const char *)ld->ev.data.scalar.value;
@@ -330,17 +331,17 @@ int cfg_next_key(struct loader *ld, const char *section, const char *const *keys
 	for (size_t i = 0; i < n_keys; i++) {
 		if (len == strlen(keys[i]) && memcmp(key, keys[i], len) == 0) {
 			if (*seen & (1u << i)) {
-				cfg_fail_at(ld, ld->ev.start_mark, "duplicate key '%s' in %s",
-					    keys[i], section);
+				ctxd_cfg_fail_at(ld, ld->ev.start_mark, "duplicate key '%s' in %s",
+						 keys[i], section);
 				return -1;
 			}
 			*seen |= 1u << i;
 			*index = i;
-			return cfg_next_event(ld) ? -1 : 1;
+			return ctxd_cfg_next_event(ld) ? -1 : 1;
 		}
 	}
 	char ex[64];
-	cfg_fail_at(ld, ld->ev.start_mark, "unknown key '%s' in %s",
-		    cfg_value_excerpt(ld, ex, sizeof(ex)), section);
+	ctxd_cfg_fail_at(ld, ld->ev.start_mark, "unknown key '%s' in %s",
+			 ctxd_cfg_value_excerpt(ld, ex, sizeof(ex)), section);
 	return -1;
 }

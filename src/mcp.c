@@ -43,9 +43,9 @@ static const char *const legacy_versions[] = {
 /* ---- output ---- */
 
 static void batch_add(struct ctxd_mcp *m, struct ctxd_batch *b, char *frame, size_t len);
-void mcp_batch_release(struct ctxd_mcp *m, struct ctxd_batch *b);
+void ctxd_mcp_batch_release(struct ctxd_mcp *m, struct ctxd_batch *b);
 
-void mcp_emit(struct ctxd_mcp *m, struct ctxd_batch *b, char *frame, size_t len)
+void ctxd_mcp_emit(struct ctxd_mcp *m, struct ctxd_batch *b, char *frame, size_t len)
 {
 	if (!frame) {
 		ctxd_err("out of memory serialising a response");
@@ -58,17 +58,17 @@ void mcp_emit(struct ctxd_mcp *m, struct ctxd_batch *b, char *frame, size_t len)
 	}
 }
 
-void mcp_emit_json(struct ctxd_mcp *m, struct ctxd_batch *b, json_t *msg)
+void ctxd_mcp_emit_json(struct ctxd_mcp *m, struct ctxd_batch *b, json_t *msg)
 {
 	size_t len = 0;
 	char *s = ctxd_rpc_dump_new(msg, &len);
-	mcp_emit(m, b, s, len);
+	ctxd_mcp_emit(m, b, s, len);
 }
 
-void mcp_send_error(struct ctxd_mcp *m, struct ctxd_batch *b, json_t *id, int code, const char *msg,
-		    json_t *data)
+void ctxd_mcp_send_error(struct ctxd_mcp *m, struct ctxd_batch *b, json_t *id, int code,
+			 const char *msg, json_t *data)
 {
-	mcp_emit_json(m, b, ctxd_rpc_error_new(id, code, msg, data));
+	ctxd_mcp_emit_json(m, b, ctxd_rpc_error_new(id, code, msg, data));
 }
 
 /* Tell the transport how many answer bytes unfinished batches hold: they are owed to
@@ -155,7 +155,7 @@ static void batch_add(struct ctxd_mcp *m, struct ctxd_batch *b, char *frame, siz
 
 /* Drop one reference; the last one writes the rest of the batch's answer (nothing at all
  * when every element was a notification). */
-void mcp_batch_release(struct ctxd_mcp *m, struct ctxd_batch *b)
+void ctxd_mcp_batch_release(struct ctxd_mcp *m, struct ctxd_batch *b)
 {
 	if (--b->pending > 0) {
 		return;
@@ -263,7 +263,7 @@ static json_t *m_initialize(struct ctxd_mcp *m, const struct call *c, struct rpc
 	json_decref(s->client_caps);
 	s->client_caps = caps ? json_incref(caps) : json_object();
 	m->client_has_roots = json_is_object(json_object_get(s->client_caps, "roots"));
-	mcp_roots_begin(m);
+	ctxd_mcp_roots_begin(m);
 	json_t *info = json_object_get(c->params, "clientInfo");
 	json_decref(s->client_info);
 	s->client_info = json_is_object(info) ? json_incref(info) : NULL;
@@ -323,17 +323,17 @@ static json_t *w_tools_list(struct ctxd_mcp *m, struct mreq *q, const struct ctx
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(all, ctxd_registry_entry(m->d.registry, i));
 	}
-	return mcp_paginate(m, q->r.args, "tools", "tools", all, e);
+	return ctxd_mcp_paginate(m, q->r.args, "tools", "tools", all, e);
 }
 
 static json_t *m_tools_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
 {
 	/* On a worker: descriptions may be computed (skill catalogue) and cost I/O. */
-	return mcp_submit(m, c, w_tools_list, NULL, NULL, c->params, true, e);
+	return ctxd_mcp_submit(m, c, w_tools_list, NULL, NULL, c->params, true, e);
 }
 
-json_t *mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
-		   struct rpc_err *e)
+json_t *ctxd_mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
+			struct rpc_err *e)
 {
 	const struct ctxd_tool *tool = q->target;
 	struct ctxd_error err;
@@ -356,10 +356,10 @@ json_t *mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provide
 	    .out = &q->raw,
 	};
 	/* A tool that writes its result itself appends it to the frame's start, within the
-	 * frame limit less what mcp_req_work appends after it (see mcp_frame_limit). */
+	 * frame limit less what ctxd_mcp_req_work appends after it (see ctxd_mcp_frame_limit). */
 	ctxd_rpc_result_open(&q->raw, q->r.id);
 	size_t start = q->raw.len;
-	q->raw.max = mcp_frame_limit(m, q) - mcp_written_tail(q);
+	q->raw.max = ctxd_mcp_frame_limit(m, q) - ctxd_mcp_written_tail(q);
 	json_t *result = tool->fn(&tctx, args ? args : empty);
 	if (result != CTXD_TOOL_WRITTEN || q->raw.len <= start) {
 		q->raw.len = 0;
@@ -394,7 +394,7 @@ static json_t *m_tools_call(struct ctxd_mcp *m, const struct call *c, struct rpc
 		e->data = json_pack("{s:O}", "name", name);
 		return NULL;
 	}
-	return mcp_submit(m, c, mcp_w_tool, NULL, tool, c->params, false, e);
+	return ctxd_mcp_submit(m, c, ctxd_mcp_w_tool, NULL, tool, c->params, false, e);
 }
 
 /* ---- extension methods ---- */
@@ -406,8 +406,9 @@ static json_t *w_ext(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provi
 	struct ctxd_error pe = {0};
 	json_t *r = p->call(p->ud, ctx, p->method, q->r.args, &pe);
 	if (!r) {
-		mcp_map_provider_error(m, &pe, q->r.modern, true,
-				       json_string_value(json_object_get(q->r.args, "uri")), e);
+		ctxd_mcp_map_provider_error(m, &pe, q->r.modern, true,
+					    json_string_value(json_object_get(q->r.args, "uri")),
+					    e);
 	}
 	return r;
 }
@@ -429,15 +430,15 @@ static const struct method methods[] = {
     {"logging/setLevel", m_set_level, M_LEGACY},
     {"tools/list", m_tools_list, M_LEGACY | M_MODERN},
     {"tools/call", m_tools_call, M_LEGACY | M_MODERN},
-    {"resources/list", mcp_m_resources_list, M_LEGACY | M_MODERN},
-    {"resources/templates/list", mcp_m_templates_list, M_LEGACY | M_MODERN | M_CACHEABLE},
-    {"resources/read", mcp_m_resources_read, M_LEGACY | M_MODERN},
-    {"resources/subscribe", mcp_m_subscribe, M_LEGACY},
-    {"resources/unsubscribe", mcp_m_unsubscribe, M_LEGACY},
-    {"prompts/list", mcp_m_prompts_list, M_LEGACY | M_MODERN},
-    {"prompts/get", mcp_m_prompts_get, M_LEGACY | M_MODERN},
-    {"completion/complete", mcp_m_complete, M_LEGACY | M_MODERN},
-    {"subscriptions/listen", mcp_m_listen, M_MODERN},
+    {"resources/list", ctxd_mcp_m_resources_list, M_LEGACY | M_MODERN},
+    {"resources/templates/list", ctxd_mcp_m_templates_list, M_LEGACY | M_MODERN | M_CACHEABLE},
+    {"resources/read", ctxd_mcp_m_resources_read, M_LEGACY | M_MODERN},
+    {"resources/subscribe", ctxd_mcp_m_subscribe, M_LEGACY},
+    {"resources/unsubscribe", ctxd_mcp_m_unsubscribe, M_LEGACY},
+    {"prompts/list", ctxd_mcp_m_prompts_list, M_LEGACY | M_MODERN},
+    {"prompts/get", ctxd_mcp_m_prompts_get, M_LEGACY | M_MODERN},
+    {"completion/complete", ctxd_mcp_m_complete, M_LEGACY | M_MODERN},
+    {"subscriptions/listen", ctxd_mcp_m_listen, M_MODERN},
 };
 
 static const struct method *find_method(const char *name)
@@ -498,14 +499,14 @@ static void handle_request(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg, s
 	struct call c = {.id = msg->id, .batch = b};
 	struct rpc_err e = {0};
 	if (msg->params && !json_is_object(msg->params)) {
-		mcp_send_error(m, b, msg->id, CTXD_RPC_INVALID_PARAMS,
-			       "Invalid params: MCP params must be an object", NULL);
+		ctxd_mcp_send_error(m, b, msg->id, CTXD_RPC_INVALID_PARAMS,
+				    "Invalid params: MCP params must be an object", NULL);
 		return;
 	}
 	c.params = msg->params;
 	int modern = check_modern(m, &c, &e);
 	if (modern < 0) {
-		mcp_send_error(m, b, msg->id, e.code, e.msg, e.data);
+		ctxd_mcp_send_error(m, b, msg->id, e.code, e.msg, e.data);
 		return;
 	}
 	c.modern = modern == 1;
@@ -515,29 +516,29 @@ static void handle_request(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg, s
 	if (!ext && (!meth || !(meth->flags & need) || !method_offered(m, meth))) {
 		char text[300];
 		snprintf(text, sizeof(text), "Method not found: %.200s", msg->method);
-		mcp_send_error(m, b, msg->id, CTXD_RPC_METHOD_NOT_FOUND, text, NULL);
+		ctxd_mcp_send_error(m, b, msg->id, CTXD_RPC_METHOD_NOT_FOUND, text, NULL);
 		return;
 	}
 	bool before_init_ok = meth && (meth->flags & M_BEFORE_INIT);
 	if (!c.modern && !m->sess.initialize_answered && !before_init_ok) {
-		mcp_send_error(m, b, msg->id, CTXD_RPC_INVALID_PARAMS,
-			       "Server not initialized: send initialize first, or carry "
-			       "_meta." META_VERSION " (2026-07-28) in params",
-			       NULL);
+		ctxd_mcp_send_error(m, b, msg->id, CTXD_RPC_INVALID_PARAMS,
+				    "Server not initialized: send initialize first, or carry "
+				    "_meta." META_VERSION " (2026-07-28) in params",
+				    NULL);
 		return;
 	}
 	if (c.modern && m->sess.era == CTXD_ERA_NONE && strcmp(msg->method, "server/discover")) {
 		m->sess.era = CTXD_ERA_MODERN;
 		ctxd_info("serving the stateless %s era", CTXD_MCP_MODERN_VERSION);
 	}
-	json_t *result =
-	    meth ? meth->fn(m, &c, &e) : mcp_submit(m, &c, w_ext, NULL, ext, c.params, true, &e);
+	json_t *result = meth ? meth->fn(m, &c, &e)
+			      : ctxd_mcp_submit(m, &c, w_ext, NULL, ext, c.params, true, &e);
 	if (result == ASYNC) {
 		return;
 	}
 	if (!result) {
-		mcp_send_error(m, b, msg->id, e.code ? e.code : CTXD_RPC_INTERNAL_ERROR,
-			       e.msg[0] ? e.msg : NULL, e.data);
+		ctxd_mcp_send_error(m, b, msg->id, e.code ? e.code : CTXD_RPC_INTERNAL_ERROR,
+				    e.msg[0] ? e.msg : NULL, e.data);
 		return;
 	}
 	if (c.modern || strcmp(msg->method, "server/discover") == 0) {
@@ -547,7 +548,7 @@ static void handle_request(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg, s
 			json_object_set_new(result, "cacheScope", json_string("private"));
 		}
 	}
-	mcp_emit_json(m, b, ctxd_rpc_result_new(msg->id, result));
+	ctxd_mcp_emit_json(m, b, ctxd_rpc_result_new(msg->id, result));
 }
 
 static void cancel_one(struct ctxd_mcp *m, struct ctxd_request *r)
@@ -561,12 +562,12 @@ static void handle_notification(struct ctxd_mcp *m, const struct ctxd_rpc_msg *m
 	const char *method = msg->method;
 	if (strcmp(method, "notifications/initialized") == 0) {
 		if (m->sess.era == CTXD_ERA_LEGACY && !m->sess.initialized && m->client_has_roots) {
-			mcp_send_roots_request(m);
+			ctxd_mcp_send_roots_request(m);
 		}
 		m->sess.initialized = true;
 	} else if (strcmp(method, "notifications/roots/list_changed") == 0) {
 		if (m->sess.era == CTXD_ERA_LEGACY && m->sess.initialized && m->client_has_roots) {
-			mcp_send_roots_request(m);
+			ctxd_mcp_send_roots_request(m);
 		}
 	} else if (strcmp(method, "notifications/cancelled") == 0) {
 		json_t *rid = json_object_get(msg->params, "requestId");
@@ -577,7 +578,7 @@ static void handle_notification(struct ctxd_mcp *m, const struct ctxd_rpc_msg *m
 				   json_is_string(reason) ? ": " : "",
 				   json_is_string(reason) ? json_string_value(reason) : "");
 			if (r->stream) {
-				mcp_listen_close(m, (struct listen *)r, false);
+				ctxd_mcp_listen_close(m, (struct listen *)r, false);
 			} else {
 				cancel_one(m, r);
 			}
@@ -598,7 +599,7 @@ static void handle_message(struct ctxd_mcp *m, json_t *v, struct ctxd_batch *b)
 		handle_notification(m, &msg);
 		break;
 	case CTXD_RPC_RESPONSE:
-		mcp_handle_response(m, &msg);
+		ctxd_mcp_handle_response(m, &msg);
 		break;
 	case CTXD_RPC_INVALID:
 		/* A malformed notification (method, no id) is still never answered. */
@@ -607,7 +608,7 @@ static void handle_message(struct ctxd_mcp *m, json_t *v, struct ctxd_batch *b)
 			ctxd_debug("ignoring a malformed notification: %s", err.msg);
 			break;
 		}
-		mcp_send_error(m, b, msg.id, err.code, err.msg, NULL);
+		ctxd_mcp_send_error(m, b, msg.id, err.code, err.msg, NULL);
 		break;
 	}
 }
@@ -615,14 +616,14 @@ static void handle_message(struct ctxd_mcp *m, json_t *v, struct ctxd_batch *b)
 static void handle_batch(struct ctxd_mcp *m, json_t *arr)
 {
 	if (json_array_size(arr) == 0) {
-		mcp_send_error(m, NULL, NULL, CTXD_RPC_INVALID_REQUEST,
-			       "Invalid Request: empty batch", NULL);
+		ctxd_mcp_send_error(m, NULL, NULL, CTXD_RPC_INVALID_REQUEST,
+				    "Invalid Request: empty batch", NULL);
 		return;
 	}
 	struct ctxd_batch *b = calloc(1, sizeof(*b));
 	if (!b) {
-		mcp_send_error(m, NULL, NULL, CTXD_RPC_INTERNAL_ERROR,
-			       "Internal error: out of memory", NULL);
+		ctxd_mcp_send_error(m, NULL, NULL, CTXD_RPC_INTERNAL_ERROR,
+				    "Internal error: out of memory", NULL);
 		return;
 	}
 	b->pending = 1;
@@ -639,15 +640,15 @@ static void handle_batch(struct ctxd_mcp *m, json_t *arr)
 		json_t *meth = json_object_get(v, "method");
 		if (json_is_string(meth) && strcmp(json_string_value(meth), "initialize") == 0) {
 			json_t *id = json_object_get(v, "id");
-			mcp_send_error(m, b, json_is_string(id) || json_is_integer(id) ? id : NULL,
-				       CTXD_RPC_INVALID_REQUEST,
-				       "Invalid Request: initialize cannot be part of a batch",
-				       NULL);
+			ctxd_mcp_send_error(
+			    m, b, json_is_string(id) || json_is_integer(id) ? id : NULL,
+			    CTXD_RPC_INVALID_REQUEST,
+			    "Invalid Request: initialize cannot be part of a batch", NULL);
 			continue;
 		}
 		handle_message(m, v, b);
 	}
-	mcp_batch_release(m, b);
+	ctxd_mcp_batch_release(m, b);
 }
 
 static void handle_frame(struct ctxd_mcp *m, const char *line, size_t len)
@@ -658,23 +659,24 @@ static void handle_frame(struct ctxd_mcp *m, const char *line, size_t len)
 			 "Parse error: message exceeds the %zu-byte frame limit and was dropped",
 			 m->d.cfg->max_frame_bytes);
 		ctxd_warn("%s", text);
-		mcp_send_error(m, NULL, NULL, CTXD_RPC_PARSE_ERROR, text, NULL);
+		ctxd_mcp_send_error(m, NULL, NULL, CTXD_RPC_PARSE_ERROR, text, NULL);
 		return;
 	}
 	struct ctxd_error err;
 	json_t *v = ctxd_rpc_parse(line, len, &err);
 	if (!v) {
-		mcp_send_error(m, NULL, NULL, CTXD_RPC_PARSE_ERROR, err.msg, NULL);
+		ctxd_mcp_send_error(m, NULL, NULL, CTXD_RPC_PARSE_ERROR, err.msg, NULL);
 		return;
 	}
 	if (json_is_array(v)) {
 		if (m->sess.era == CTXD_ERA_LEGACY && strcmp(m->sess.version, "2025-03-26") == 0) {
 			handle_batch(m, v);
 		} else {
-			mcp_send_error(m, NULL, NULL, CTXD_RPC_INVALID_REQUEST,
-				       "Invalid Request: JSON-RPC batches are only accepted with "
-				       "protocol 2025-03-26",
-				       NULL);
+			ctxd_mcp_send_error(
+			    m, NULL, NULL, CTXD_RPC_INVALID_REQUEST,
+			    "Invalid Request: JSON-RPC batches are only accepted with "
+			    "protocol 2025-03-26",
+			    NULL);
 		}
 	} else {
 		handle_message(m, v, NULL);
@@ -685,7 +687,7 @@ static void handle_frame(struct ctxd_mcp *m, const char *line, size_t len)
 void ctxd_mcp_handle_frame(struct ctxd_mcp *m, const char *line, size_t len)
 {
 	handle_frame(m, line, len);
-	if (m->test_hooks) { /* after the frame took effect: see mcp_test_hold */
+	if (m->test_hooks) { /* after the frame took effect: see ctxd_mcp_test_hold */
 		atomic_fetch_add_explicit(&m->frames_handled, 1, memory_order_release);
 	}
 }
@@ -702,7 +704,8 @@ static void log_sink(void *ud, enum ctxd_log_level level, const char *logger, co
 	json_t *params = json_pack("{s:s, s:s, s:s}", "level", ctxd_log_level_name(level), "logger",
 				   logger, "data", msg);
 	if (params) {
-		mcp_emit_json(m, NULL, ctxd_rpc_notification_new("notifications/message", params));
+		ctxd_mcp_emit_json(m, NULL,
+				   ctxd_rpc_notification_new("notifications/message", params));
 	}
 }
 
@@ -756,7 +759,7 @@ void ctxd_mcp_poll(struct ctxd_mcp *m)
 		if (n->kind == NOTE_PROGRESS) {
 			struct ctxd_request *r = ctxd_session_find_key(&m->sess, n->key);
 			if (r && !r->cancelled && !r->stream) { /* none after the response */
-				mcp_emit(m, NULL, n->frame, n->len);
+				ctxd_mcp_emit(m, NULL, n->frame, n->len);
 				n->frame = NULL;
 			}
 		} else if (n->kind == NOTE_LIST && n->list >= 0 && n->list < N_LISTS) {
@@ -776,7 +779,7 @@ void ctxd_mcp_poll(struct ctxd_mcp *m)
 	if (m->congested) {
 		m->lists_deferred |= lists;
 	} else if (lists) {
-		mcp_deliver_lists(m, lists);
+		ctxd_mcp_deliver_lists(m, lists);
 	}
 }
 
@@ -795,7 +798,7 @@ void ctxd_mcp_congested(struct ctxd_mcp *m, bool on)
 	} else if (m->lists_deferred) {
 		unsigned bits = m->lists_deferred;
 		m->lists_deferred = 0;
-		mcp_deliver_lists(m, bits);
+		ctxd_mcp_deliver_lists(m, bits);
 	}
 }
 
@@ -803,7 +806,7 @@ void ctxd_mcp_close_streams(struct ctxd_mcp *m)
 {
 	m->closing = true;
 	while (m->listens) {
-		mcp_listen_close(m, m->listens, true);
+		ctxd_mcp_listen_close(m, m->listens, true);
 	}
 }
 
@@ -889,7 +892,8 @@ struct ctxd_mcp *ctxd_mcp_create(const struct ctxd_mcp_deps *deps)
 	m->configured.refs = 1;
 	m->sb = &m->configured;
 	m->landlock_fd = -1;
-	if (deps->watch && !(m->subs = ctxd_subs_create(deps->watch, mcp_on_resource_changed, m))) {
+	if (deps->watch &&
+	    !(m->subs = ctxd_subs_create(deps->watch, ctxd_mcp_on_resource_changed, m))) {
 		ctxd_mcp_destroy(m);
 		return NULL;
 	}
@@ -907,7 +911,7 @@ void ctxd_mcp_destroy(struct ctxd_mcp *m)
 	}
 	ctxd_log_set_sink(NULL, NULL);
 	while (m->listens) {
-		mcp_listen_close(m, m->listens, false);
+		ctxd_mcp_listen_close(m, m->listens, false);
 	}
 	ctxd_subs_destroy(m->subs);
 	while (m->out_reqs) {
@@ -927,7 +931,7 @@ void ctxd_mcp_destroy(struct ctxd_mcp *m)
 	if (m->sb != &m->configured) {
 		struct sbref *s = m->sb;
 		m->sb = &m->configured;
-		mcp_sb_put(m, s);
+		ctxd_mcp_sb_put(m, s);
 	}
 	pthread_mutex_destroy(&m->notifier.mu);
 	free(m->roots_logged);

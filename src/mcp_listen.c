@@ -58,7 +58,7 @@ static bool subs_room(const struct ctxd_mcp *m, size_t need, struct rpc_err *e)
 static json_t *resolve_watch(const struct ctxd_mcp *m, const struct ctxd_provider_ctx *ctx,
 			     const char *uri)
 {
-	const struct ctxd_resource_provider *p = mcp_provider_for(m, uri);
+	const struct ctxd_resource_provider *p = ctxd_mcp_provider_for(m, uri);
 	char path[CTXD_PATH_MAX];
 	if (!p || !p->watch_path || p->watch_path(p->ud, ctx, uri, path, sizeof(path)) < 0) {
 		return NULL;
@@ -134,9 +134,9 @@ static void after_subscribe(struct ctxd_mcp *m, struct mreq *q)
 	}
 }
 
-json_t *mcp_m_subscribe(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+json_t *ctxd_mcp_m_subscribe(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
 {
-	const struct ctxd_resource_provider *p = mcp_resource_arg(m, c, false, e);
+	const struct ctxd_resource_provider *p = ctxd_mcp_resource_arg(m, c, false, e);
 	if (!p) {
 		return NULL;
 	}
@@ -147,7 +147,8 @@ json_t *mcp_m_subscribe(struct ctxd_mcp *m, const struct call *c, struct rpc_err
 	if (!subs_room(m, 1, e)) {
 		return NULL;
 	}
-	struct mreq *q = mcp_submit_req(m, c, w_subscribe, after_subscribe, p, c->params, false, e);
+	struct mreq *q =
+	    ctxd_mcp_submit_req(m, c, w_subscribe, after_subscribe, p, c->params, false, e);
 	if (!q) {
 		return NULL;
 	}
@@ -156,7 +157,7 @@ json_t *mcp_m_subscribe(struct ctxd_mcp *m, const struct call *c, struct rpc_err
 	return ASYNC;
 }
 
-json_t *mcp_m_unsubscribe(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+json_t *ctxd_mcp_m_unsubscribe(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
 {
 	json_t *uri = json_object_get(c->params, "uri");
 	if (!json_is_string(uri)) {
@@ -203,7 +204,7 @@ static void listen_note(struct ctxd_mcp *m, struct listen *L, const char *method
 		json_object_set_new(params, "_meta",
 				    json_pack("{s:O}", META_SUBSCRIPTION, L->r.id));
 	}
-	mcp_emit_json(m, NULL, ctxd_rpc_notification_new(method, params));
+	ctxd_mcp_emit_json(m, NULL, ctxd_rpc_notification_new(method, params));
 }
 
 /* The first message of a stream: the subset of the filter the server honours. */
@@ -263,15 +264,16 @@ static struct listen *listen_open(struct ctxd_mcp *m, json_t *id, unsigned lists
  * _meta names the stream as every message of it does. */
 static void send_stream_closed(struct ctxd_mcp *m, json_t *id)
 {
-	mcp_emit_json(m, NULL,
-		      ctxd_rpc_result_new(id, json_pack("{s:s, s:{s:O}}", "resultType", "complete",
-							"_meta", META_SUBSCRIPTION, id)));
+	ctxd_mcp_emit_json(
+	    m, NULL,
+	    ctxd_rpc_result_new(id, json_pack("{s:s, s:{s:O}}", "resultType", "complete", "_meta",
+					      META_SUBSCRIPTION, id)));
 }
 
 /* End stream `L`: drop its subscriptions; with `respond`, answer the listen request with
  * the empty result that tells the client the stream closed gracefully (shutdown). After
  * the client's notifications/cancelled nothing more is sent for it. */
-void mcp_listen_close(struct ctxd_mcp *m, struct listen *L, bool respond)
+void ctxd_mcp_listen_close(struct ctxd_mcp *m, struct listen *L, bool respond)
 {
 	for (size_t i = 0; i < L->n_uris; i++) {
 		ctxd_subs_remove(m->subs, L->uris[i], L);
@@ -328,15 +330,15 @@ static void after_listen(struct ctxd_mcp *m, struct mreq *q)
 	struct listen *L = listen_open(m, q->r.id, lists, true, &dup);
 	size_t n = json_array_size(q->keep);
 	if (L && n > 0 && !(L->uris = calloc(n, sizeof(*L->uris)))) {
-		mcp_listen_close(m, L, false);
+		ctxd_mcp_listen_close(m, L, false);
 		L = NULL;
 	}
 	if (!L) {
-		mcp_send_error(m, NULL, q->r.id,
-			       dup ? CTXD_RPC_INVALID_REQUEST : CTXD_RPC_INTERNAL_ERROR,
-			       dup ? "Invalid Request: a request with this id is in flight"
-				   : "Internal error: out of memory",
-			       NULL);
+		ctxd_mcp_send_error(m, NULL, q->r.id,
+				    dup ? CTXD_RPC_INVALID_REQUEST : CTXD_RPC_INTERNAL_ERROR,
+				    dup ? "Invalid Request: a request with this id is in flight"
+					: "Internal error: out of memory",
+				    NULL);
 		return;
 	}
 	size_t i;
@@ -364,7 +366,7 @@ static void after_listen(struct ctxd_mcp *m, struct mreq *q)
 
 /* subscriptions/listen (MCP 2026-07-28): check the filter, agree to what can be
  * delivered, and open the stream (at once, or after a worker resolved its URIs). */
-json_t *mcp_m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+json_t *ctxd_mcp_m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
 {
 	json_t *f = json_object_get(c->params, "notifications");
 	if (!json_is_object(f)) {
@@ -438,7 +440,7 @@ json_t *mcp_m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e
 	/* the providers resolve URIs against the filesystem: on a worker */
 	json_t *args = json_pack("{s:o, s:I}", "uris", uris, "lists", (json_int_t)lists);
 	struct mreq *q =
-	    args ? mcp_submit_req(m, c, w_listen, after_listen, NULL, args, false, e) : NULL;
+	    args ? ctxd_mcp_submit_req(m, c, w_listen, after_listen, NULL, args, false, e) : NULL;
 	json_decref(args);
 	if (!q) {
 		if (!args) {
@@ -452,15 +454,15 @@ json_t *mcp_m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e
 }
 
 /* Loop: `uri` changed for `holder` (the legacy session or a listen stream). */
-void mcp_on_resource_changed(void *ud, const char *uri, void *holder)
+void ctxd_mcp_on_resource_changed(void *ud, const char *uri, void *holder)
 {
 	struct ctxd_mcp *m = ud;
 	json_t *params = json_pack("{s:s}", "uri", uri);
 	if (holder != &m->sess) {
 		listen_note(m, holder, "notifications/resources/updated", params);
 	} else if (m->sess.era == CTXD_ERA_LEGACY && m->sess.initialized) {
-		mcp_emit_json(m, NULL,
-			      ctxd_rpc_notification_new("notifications/resources/updated", params));
+		ctxd_mcp_emit_json(
+		    m, NULL, ctxd_rpc_notification_new("notifications/resources/updated", params));
 	} else {
 		json_decref(params);
 	}
@@ -468,7 +470,7 @@ void mcp_on_resource_changed(void *ud, const char *uri, void *holder)
 
 /* Loop: the lists in `bits` changed: tell the legacy client (once it is initialized) and
  * every stream that asked for them. */
-void mcp_deliver_lists(struct ctxd_mcp *m, unsigned bits)
+void ctxd_mcp_deliver_lists(struct ctxd_mcp *m, unsigned bits)
 {
 	bits &= lists_offered(m);
 	bool legacy = m->sess.era == CTXD_ERA_LEGACY && m->sess.initialized;
@@ -477,7 +479,8 @@ void mcp_deliver_lists(struct ctxd_mcp *m, unsigned bits)
 			continue;
 		}
 		if (legacy) {
-			mcp_emit_json(m, NULL, ctxd_rpc_notification_new(list_methods[i], NULL));
+			ctxd_mcp_emit_json(m, NULL,
+					   ctxd_rpc_notification_new(list_methods[i], NULL));
 		}
 		for (struct listen *L = m->listens; L; L = L->next) {
 			if (L->lists & (1u << i)) {

@@ -205,79 +205,81 @@ static inline double mono_ms(void)
 
 /* mcp.c */
 /* Drop the dispatcher's hold on batch `b`; the batch is written once nothing is owed. */
-void mcp_batch_release(struct ctxd_mcp *m, struct ctxd_batch *b);
+void ctxd_mcp_batch_release(struct ctxd_mcp *m, struct ctxd_batch *b);
 /* Queue the response frame `frame` (owned, ends in '\n') alone or in batch `b`. */
-void mcp_emit(struct ctxd_mcp *m, struct ctxd_batch *b, char *frame, size_t len);
+void ctxd_mcp_emit(struct ctxd_mcp *m, struct ctxd_batch *b, char *frame, size_t len);
 /* Serialise `msg` (stolen) and emit it. */
-void mcp_emit_json(struct ctxd_mcp *m, struct ctxd_batch *b, json_t *msg);
+void ctxd_mcp_emit_json(struct ctxd_mcp *m, struct ctxd_batch *b, json_t *msg);
 /* Emit a JSON-RPC error response for `id` (`data` stolen, may be NULL). */
-void mcp_send_error(struct ctxd_mcp *m, struct ctxd_batch *b, json_t *id, int code, const char *msg,
-		    json_t *data);
+void ctxd_mcp_send_error(struct ctxd_mcp *m, struct ctxd_batch *b, json_t *id, int code,
+			 const char *msg, json_t *data);
 /* Worker side of tools/call: run the tool against the request's sandbox. Worker thread. */
-json_t *mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
-		   struct rpc_err *e);
+json_t *ctxd_mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
+			struct rpc_err *e);
 
 /* mcp_listen.c */
 /* Send list_changed for the lists in `bits` (1 << enum ctxd_list_kind) to the legacy
  * session and every listen stream that agreed to them. */
-void mcp_deliver_lists(struct ctxd_mcp *m, unsigned bits);
+void ctxd_mcp_deliver_lists(struct ctxd_mcp *m, unsigned bits);
 /* Close listen stream `L`, answering its request when `respond`. */
-void mcp_listen_close(struct ctxd_mcp *m, struct listen *L, bool respond);
+void ctxd_mcp_listen_close(struct ctxd_mcp *m, struct listen *L, bool respond);
 /* The method handlers (m_*): a new result, ASYNC (handed to the pool), or NULL with `e`
  * set. Loop thread. */
-json_t *mcp_m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
-json_t *mcp_m_subscribe(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
-json_t *mcp_m_unsubscribe(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
+json_t *ctxd_mcp_m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
+json_t *ctxd_mcp_m_subscribe(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
+json_t *ctxd_mcp_m_unsubscribe(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
 /* The watcher's callback for a subscribed `uri` held by `holder` (a session or a stream). */
-void mcp_on_resource_changed(void *ud, const char *uri, void *holder);
+void ctxd_mcp_on_resource_changed(void *ud, const char *uri, void *holder);
 
 /* mcp_requests.c */
 /* The largest response frame request `q` may send (limits.frame_bytes). */
-size_t mcp_frame_limit(const struct ctxd_mcp *m, const struct mreq *q);
+size_t ctxd_mcp_frame_limit(const struct ctxd_mcp *m, const struct mreq *q);
 /* Map a provider's error kind to a JSON-RPC error in `e` (era- and resource-aware). */
-void mcp_map_provider_error(const struct ctxd_mcp *m, const struct ctxd_error *pe, bool modern,
-			    bool resource, const char *uri, struct rpc_err *e);
+void ctxd_mcp_map_provider_error(const struct ctxd_mcp *m, const struct ctxd_error *pe, bool modern,
+				 bool resource, const char *uri, struct rpc_err *e);
 /* Page `all` (stolen) of list `list` under `key` by the cursor in `params`. */
-json_t *mcp_paginate(struct ctxd_mcp *m, json_t *params, const char *list, const char *key,
-		     json_t *all, struct rpc_err *e);
+json_t *ctxd_mcp_paginate(struct ctxd_mcp *m, json_t *params, const char *list, const char *key,
+			  json_t *all, struct rpc_err *e);
 /* The pool's completion (loop thread) and work (worker thread) of a request. */
-void mcp_req_done(struct ctxd_job *job, bool dropped);
-void mcp_req_work(struct ctxd_job *job);
+void ctxd_mcp_req_done(struct ctxd_job *job, bool dropped);
+void ctxd_mcp_req_work(struct ctxd_job *job);
 /* Take and release a reference on the sandbox new requests see. */
-struct sbref *mcp_sb_get(struct ctxd_mcp *m);
-void mcp_sb_put(struct ctxd_mcp *m, struct sbref *s);
+struct sbref *ctxd_mcp_sb_get(struct ctxd_mcp *m);
+void ctxd_mcp_sb_put(struct ctxd_mcp *m, struct sbref *s);
 /* Hand a request to the pool (held first while the client's first roots are awaited):
- * ASYNC, or NULL with `e` set. mcp_submit_req returns the request itself. */
-json_t *mcp_submit(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
-		   const void *target, json_t *params, bool cacheable, struct rpc_err *e);
-struct mreq *mcp_submit_req(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
-			    const void *target, json_t *params, bool cacheable, struct rpc_err *e);
+ * ASYNC, or NULL with `e` set. ctxd_mcp_submit_req returns the request itself. */
+json_t *ctxd_mcp_submit(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
+			const void *target, json_t *params, bool cacheable, struct rpc_err *e);
+struct mreq *ctxd_mcp_submit_req(struct ctxd_mcp *m, const struct call *c, work_fn work,
+				 after_fn after, const void *target, json_t *params, bool cacheable,
+				 struct rpc_err *e);
 /* The "ctxd.test/hold" test hook (inert without CTXD_TEST_HOOKS=1). Worker thread. */
-void mcp_test_hold(struct mreq *q);
+void ctxd_mcp_test_hold(struct mreq *q);
 /* Bytes a tool-written frame still needs after the result (the closing of the frame). */
-size_t mcp_written_tail(const struct mreq *q);
+size_t ctxd_mcp_written_tail(const struct mreq *q);
 
 /* mcp_resources.c */
-json_t *mcp_m_complete(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
-json_t *mcp_m_prompts_get(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
-json_t *mcp_m_prompts_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
-json_t *mcp_m_resources_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
-json_t *mcp_m_resources_read(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
-json_t *mcp_m_templates_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
+json_t *ctxd_mcp_m_complete(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
+json_t *ctxd_mcp_m_prompts_get(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
+json_t *ctxd_mcp_m_prompts_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
+json_t *ctxd_mcp_m_resources_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
+json_t *ctxd_mcp_m_resources_read(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
+json_t *ctxd_mcp_m_templates_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e);
 /* The provider whose scheme serves `uri`, or NULL. */
-const struct ctxd_resource_provider *mcp_provider_for(const struct ctxd_mcp *m, const char *uri);
+const struct ctxd_resource_provider *ctxd_mcp_provider_for(const struct ctxd_mcp *m,
+							   const char *uri);
 /* The provider of the request's `uri` argument, or NULL with `e` set. */
-const struct ctxd_resource_provider *mcp_resource_arg(struct ctxd_mcp *m, const struct call *c,
-						      bool modern, struct rpc_err *e);
+const struct ctxd_resource_provider *ctxd_mcp_resource_arg(struct ctxd_mcp *m, const struct call *c,
+							   bool modern, struct rpc_err *e);
 
 /* mcp_roots.c */
 /* A response from the client to a request the server sent (roots/list). */
-void mcp_handle_response(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg);
+void ctxd_mcp_handle_response(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg);
 /* Ask for the client's roots once it is initialised (when it offers them). */
-void mcp_roots_begin(struct ctxd_mcp *m);
+void ctxd_mcp_roots_begin(struct ctxd_mcp *m);
 /* True when request `q` was held until the first roots answer (it is submitted then). */
-bool mcp_roots_hold(struct ctxd_mcp *m, struct mreq *q);
+bool ctxd_mcp_roots_hold(struct ctxd_mcp *m, struct mreq *q);
 /* Send roots/list to the client. */
-void mcp_send_roots_request(struct ctxd_mcp *m);
+void ctxd_mcp_send_roots_request(struct ctxd_mcp *m);
 
 #endif

@@ -23,13 +23,13 @@
 
 /* ---- sandbox snapshots ---- */
 
-struct sbref *mcp_sb_get(struct ctxd_mcp *m)
+struct sbref *ctxd_mcp_sb_get(struct ctxd_mcp *m)
 {
 	m->sb->refs++;
 	return m->sb;
 }
 
-void mcp_sb_put(struct ctxd_mcp *m, struct sbref *s)
+void ctxd_mcp_sb_put(struct ctxd_mcp *m, struct sbref *s)
 {
 	if (s && --s->refs == 0 && s != m->sb && s->owned) {
 		ctxd_sandbox_destroy(s->sb);
@@ -49,7 +49,7 @@ static void request_free(struct ctxd_mcp *m, struct mreq *q)
 	json_decref(q->keep);
 	m->sub_reserved -= q->reserved;
 	free(q->raw.p);
-	mcp_sb_put(m, q->sb);
+	ctxd_mcp_sb_put(m, q->sb);
 	free(q);
 }
 
@@ -62,7 +62,7 @@ static void request_free(struct ctxd_mcp *m, struct mreq *q)
  * server that ignored the cancel still finishes the request and answers it, which the
  * test sees. With "ctxd.test/hold": "until-cancelled" only cancellation (the client's, or
  * the drain limit's at shutdown) ends the pause: the drain-limit tests use it. Worker. */
-void mcp_test_hold(struct mreq *q)
+void ctxd_mcp_test_hold(struct mreq *q)
 {
 	if (!q->hold) {
 		return;
@@ -131,11 +131,11 @@ static void progress_report(struct ctxd_progress *p, double progress, double tot
 	nt->tail = n;
 	pthread_mutex_unlock(&nt->mu);
 	nt->wake(nt->wake_ud);
-	mcp_test_hold(q);
+	ctxd_mcp_test_hold(q);
 }
 
-void mcp_map_provider_error(const struct ctxd_mcp *m, const struct ctxd_error *pe, bool modern,
-			    bool resource, const char *uri, struct rpc_err *e)
+void ctxd_mcp_map_provider_error(const struct ctxd_mcp *m, const struct ctxd_error *pe, bool modern,
+				 bool resource, const char *uri, struct rpc_err *e)
 {
 	(void)m;
 	if (pe->code < 0) { /* already a JSON-RPC code */
@@ -157,21 +157,21 @@ void mcp_map_provider_error(const struct ctxd_mcp *m, const struct ctxd_error *p
 	}
 }
 
-json_t *mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
-		   struct rpc_err *e);
+json_t *ctxd_mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
+			struct rpc_err *e);
 
 /* The most bytes one answer frame may have (its newline not counted): the frame limit
  * bounds our answers as it bounds the host's requests; inside a batch, leave room for the
  * array's brackets. */
-size_t mcp_frame_limit(const struct ctxd_mcp *m, const struct mreq *q)
+size_t ctxd_mcp_frame_limit(const struct ctxd_mcp *m, const struct mreq *q)
 {
 	return m->d.cfg->max_frame_bytes - (q->r.batch ? 2 : 0);
 }
 
-/* What mcp_req_work appends after a result a tool wrote itself (CTXD_TOOL_WRITTEN): the
+/* What ctxd_mcp_req_work appends after a result a tool wrote itself (CTXD_TOOL_WRITTEN): the
  * modern era's resultType inside the result object, then the frame's closing brace. */
 #define WRITTEN_MODERN ",\"resultType\":\"complete\"}"
-size_t mcp_written_tail(const struct mreq *q)
+size_t ctxd_mcp_written_tail(const struct mreq *q)
 {
 	return 1 + (q->r.modern ? sizeof(WRITTEN_MODERN) - 2 : 0);
 }
@@ -182,7 +182,7 @@ static char *too_big_answer(struct ctxd_mcp *m, struct mreq *q, size_t limit, si
 {
 	(void)m;
 	json_t *resp;
-	if (q->work == mcp_w_tool) {
+	if (q->work == ctxd_mcp_w_tool) {
 		const struct ctxd_tool *tool = q->target;
 		json_t *r = ctxd_tool_error(
 		    "%s: the answer is larger than %zu bytes, the most one message may "
@@ -207,12 +207,12 @@ static char *too_big_answer(struct ctxd_mcp *m, struct mreq *q, size_t limit, si
 }
 
 /* Worker: run the method, serialise the whole response frame. */
-void mcp_req_work(struct ctxd_job *job)
+void ctxd_mcp_req_work(struct ctxd_job *job)
 {
 	struct mreq *q = (struct mreq *)job;
 	struct ctxd_mcp *m = q->r.server;
 	if (!q->r.progress_token) {
-		mcp_test_hold(q);
+		ctxd_mcp_test_hold(q);
 	}
 	if (ctxd_job_cancelled(job)) {
 		return;
@@ -254,7 +254,7 @@ void mcp_req_work(struct ctxd_job *job)
 	if (!result && written_too_big) {
 		/* a tool writing its result itself reached the frame limit */
 		json_decref(e.data);
-		q->r.out = too_big_answer(m, q, mcp_frame_limit(m, q), &q->r.out_len);
+		q->r.out = too_big_answer(m, q, ctxd_mcp_frame_limit(m, q), &q->r.out_len);
 		return;
 	}
 	json_t *resp;
@@ -273,7 +273,7 @@ void mcp_req_work(struct ctxd_job *job)
 	}
 	/* Never build a line the host cannot read: the frame limit bounds our answers as it
 	 * bounds the host's requests (inside a batch, leave room for the array's brackets). */
-	size_t limit = mcp_frame_limit(m, q);
+	size_t limit = ctxd_mcp_frame_limit(m, q);
 	q->r.out = ctxd_rpc_dump_max(resp, limit, &q->r.out_len);
 	bool too_big = !q->r.out && errno == E2BIG;
 	json_decref(resp);
@@ -283,7 +283,7 @@ void mcp_req_work(struct ctxd_job *job)
 }
 
 /* Loop: the job finished (or was dropped before it ran). */
-void mcp_req_done(struct ctxd_job *job, bool dropped)
+void ctxd_mcp_req_done(struct ctxd_job *job, bool dropped)
 {
 	struct mreq *q = (struct mreq *)job;
 	struct ctxd_mcp *m = q->r.server;
@@ -295,15 +295,15 @@ void mcp_req_done(struct ctxd_job *job, bool dropped)
 		if (q->taken) {
 			/* the after hook answered, or the request stays open (a listen stream) */
 		} else if (q->r.out) {
-			mcp_emit(m, q->r.batch, q->r.out, q->r.out_len);
+			ctxd_mcp_emit(m, q->r.batch, q->r.out, q->r.out_len);
 			q->r.out = NULL;
 		} else if (!dropped) {
-			mcp_send_error(m, q->r.batch, q->r.id, CTXD_RPC_INTERNAL_ERROR,
-				       "Internal error: out of memory", NULL);
+			ctxd_mcp_send_error(m, q->r.batch, q->r.id, CTXD_RPC_INTERNAL_ERROR,
+					    "Internal error: out of memory", NULL);
 		}
 	}
 	if (q->r.batch) {
-		mcp_batch_release(m, q->r.batch);
+		ctxd_mcp_batch_release(m, q->r.batch);
 	}
 	request_free(m, q);
 	if (m->sess.count == m->n_listens && m->d.idle) {
@@ -311,12 +311,13 @@ void mcp_req_done(struct ctxd_job *job, bool dropped)
 	}
 }
 
-bool mcp_roots_hold(struct ctxd_mcp *m, struct mreq *q);
-void mcp_roots_begin(struct ctxd_mcp *m);
+bool ctxd_mcp_roots_hold(struct ctxd_mcp *m, struct mreq *q);
+void ctxd_mcp_roots_begin(struct ctxd_mcp *m);
 
 /* Hand the request to the pool. Returns it, or NULL with `e` set. */
-struct mreq *mcp_submit_req(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
-			    const void *target, json_t *params, bool cacheable, struct rpc_err *e)
+struct mreq *ctxd_mcp_submit_req(struct ctxd_mcp *m, const struct call *c, work_fn work,
+				 after_fn after, const void *target, json_t *params, bool cacheable,
+				 struct rpc_err *e)
 {
 	struct mreq *q = calloc(1, sizeof(*q));
 	if (!q) {
@@ -336,7 +337,7 @@ struct mreq *mcp_submit_req(struct ctxd_mcp *m, const struct call *c, work_fn wo
 	q->after = after;
 	q->target = target;
 	q->cacheable = cacheable;
-	q->sb = mcp_sb_get(m);
+	q->sb = ctxd_mcp_sb_get(m);
 	json_t *meta = json_object_get(c->params, "_meta");
 	json_t *tok = json_object_get(meta, "progressToken");
 	if (json_is_string(tok) || json_is_integer(tok)) {
@@ -369,18 +370,18 @@ struct mreq *mcp_submit_req(struct ctxd_mcp *m, const struct call *c, work_fn wo
 	if (q->r.batch) {
 		q->r.batch->pending++;
 	}
-	if (mcp_roots_hold(m, q)) {
+	if (ctxd_mcp_roots_hold(m, q)) {
 		return q;
 	}
-	ctxd_pool_submit(m->d.pool, &q->r.job, mcp_req_work, mcp_req_done);
+	ctxd_pool_submit(m->d.pool, &q->r.job, ctxd_mcp_req_work, ctxd_mcp_req_done);
 	return q;
 }
 
 /* Hand the request to the pool. Returns ASYNC, or NULL with `e` set. */
-json_t *mcp_submit(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
-		   const void *target, json_t *params, bool cacheable, struct rpc_err *e)
+json_t *ctxd_mcp_submit(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
+			const void *target, json_t *params, bool cacheable, struct rpc_err *e)
 {
-	return mcp_submit_req(m, c, work, after, target, params, cacheable, e) ? ASYNC : NULL;
+	return ctxd_mcp_submit_req(m, c, work, after, target, params, cacheable, e) ? ASYNC : NULL;
 }
 
 /* ---- pagination: opaque cursors (base64 of "ctxd:<list>:<offset>") ---- */
@@ -429,8 +430,8 @@ static long parse_cursor(json_t *cursor, const char *list, size_t total)
 
 /* Cut `all` (stolen) to the page the cursor names; sets `key` (and nextCursor) in a new
  * result object. NULL with `e` set for a bad cursor. */
-json_t *mcp_paginate(struct ctxd_mcp *m, json_t *params, const char *list, const char *key,
-		     json_t *all, struct rpc_err *e)
+json_t *ctxd_mcp_paginate(struct ctxd_mcp *m, json_t *params, const char *list, const char *key,
+			  json_t *all, struct rpc_err *e)
 {
 	size_t total = json_array_size(all);
 	long off = parse_cursor(json_object_get(params, "cursor"), list, total);

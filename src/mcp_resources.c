@@ -22,7 +22,8 @@
 
 /* ---- resources ---- */
 
-const struct ctxd_resource_provider *mcp_provider_for(const struct ctxd_mcp *m, const char *uri)
+const struct ctxd_resource_provider *ctxd_mcp_provider_for(const struct ctxd_mcp *m,
+							   const char *uri)
 {
 	const char *colon = uri ? strchr(uri, ':') : NULL;
 	if (!colon) {
@@ -51,15 +52,15 @@ static json_t *w_resources_list(struct ctxd_mcp *m, struct mreq *q,
 					      m->res[i]->scheme);
 		}
 	}
-	return mcp_paginate(m, q->r.args, "resources", "resources", all, e);
+	return ctxd_mcp_paginate(m, q->r.args, "resources", "resources", all, e);
 }
 
-json_t *mcp_m_resources_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+json_t *ctxd_mcp_m_resources_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
 {
-	return mcp_submit(m, c, w_resources_list, NULL, NULL, c->params, true, e);
+	return ctxd_mcp_submit(m, c, w_resources_list, NULL, NULL, c->params, true, e);
 }
 
-json_t *mcp_m_templates_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+json_t *ctxd_mcp_m_templates_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
 {
 	json_t *all = json_array();
 	for (size_t i = 0; i < m->n_res; i++) {
@@ -67,7 +68,7 @@ json_t *mcp_m_templates_list(struct ctxd_mcp *m, const struct call *c, struct rp
 			m->res[i]->templates(m->res[i]->ud, all);
 		}
 	}
-	return mcp_paginate(m, c->params, "templates", "resourceTemplates", all, e);
+	return ctxd_mcp_paginate(m, c->params, "templates", "resourceTemplates", all, e);
 }
 
 static json_t *w_resources_read(struct ctxd_mcp *m, struct mreq *q,
@@ -78,14 +79,14 @@ static json_t *w_resources_read(struct ctxd_mcp *m, struct mreq *q,
 	struct ctxd_error pe = {0};
 	json_t *contents = p->read(p->ud, ctx, uri, &pe);
 	if (!contents) {
-		mcp_map_provider_error(m, &pe, q->r.modern, true, uri, e);
+		ctxd_mcp_map_provider_error(m, &pe, q->r.modern, true, uri, e);
 		return NULL;
 	}
 	return json_pack("{s:o}", "contents", contents);
 }
 
-const struct ctxd_resource_provider *mcp_resource_arg(struct ctxd_mcp *m, const struct call *c,
-						      bool modern, struct rpc_err *e)
+const struct ctxd_resource_provider *ctxd_mcp_resource_arg(struct ctxd_mcp *m, const struct call *c,
+							   bool modern, struct rpc_err *e)
 {
 	json_t *uri = json_object_get(c->params, "uri");
 	if (!json_is_string(uri) || json_string_length(uri) == 0) {
@@ -99,7 +100,7 @@ const struct ctxd_resource_provider *mcp_resource_arg(struct ctxd_mcp *m, const 
 			"without it");
 		return NULL;
 	}
-	const struct ctxd_resource_provider *p = mcp_provider_for(m, json_string_value(uri));
+	const struct ctxd_resource_provider *p = ctxd_mcp_provider_for(m, json_string_value(uri));
 	if (!p || !p->read) {
 		set_err(e, modern ? CTXD_RPC_INVALID_PARAMS : CTXD_RPC_RESOURCE_NOT_FOUND,
 			"Resource not found: %.300s", json_string_value(uri));
@@ -109,10 +110,10 @@ const struct ctxd_resource_provider *mcp_resource_arg(struct ctxd_mcp *m, const 
 	return p;
 }
 
-json_t *mcp_m_resources_read(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+json_t *ctxd_mcp_m_resources_read(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
 {
-	const struct ctxd_resource_provider *p = mcp_resource_arg(m, c, c->modern, e);
-	return p ? mcp_submit(m, c, w_resources_read, NULL, p, c->params, true, e) : NULL;
+	const struct ctxd_resource_provider *p = ctxd_mcp_resource_arg(m, c, c->modern, e);
+	return p ? ctxd_mcp_submit(m, c, w_resources_read, NULL, p, c->params, true, e) : NULL;
 }
 
 /* ---- prompts ---- */
@@ -127,12 +128,12 @@ static json_t *w_prompts_list(struct ctxd_mcp *m, struct mreq *q,
 			ctxd_warn("prompts/list: %s", pe.msg);
 		}
 	}
-	return mcp_paginate(m, q->r.args, "prompts", "prompts", all, e);
+	return ctxd_mcp_paginate(m, q->r.args, "prompts", "prompts", all, e);
 }
 
-json_t *mcp_m_prompts_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+json_t *ctxd_mcp_m_prompts_list(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
 {
-	return mcp_submit(m, c, w_prompts_list, NULL, NULL, c->params, true, e);
+	return ctxd_mcp_submit(m, c, w_prompts_list, NULL, NULL, c->params, true, e);
 }
 
 static json_t *w_prompts_get(struct ctxd_mcp *m, struct mreq *q,
@@ -147,7 +148,7 @@ static json_t *w_prompts_get(struct ctxd_mcp *m, struct mreq *q,
 			return r;
 		}
 		if (pe.code != CTXD_PROVIDER_NOT_FOUND) {
-			mcp_map_provider_error(m, &pe, q->r.modern, false, NULL, e);
+			ctxd_mcp_map_provider_error(m, &pe, q->r.modern, false, NULL, e);
 			return NULL;
 		}
 	}
@@ -155,7 +156,7 @@ static json_t *w_prompts_get(struct ctxd_mcp *m, struct mreq *q,
 	return NULL;
 }
 
-json_t *mcp_m_prompts_get(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+json_t *ctxd_mcp_m_prompts_get(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
 {
 	json_t *name = json_object_get(c->params, "name");
 	json_t *args = json_object_get(c->params, "arguments");
@@ -180,7 +181,7 @@ json_t *mcp_m_prompts_get(struct ctxd_mcp *m, const struct call *c, struct rpc_e
 			}
 		}
 	}
-	return mcp_submit(m, c, w_prompts_get, NULL, NULL, c->params, false, e);
+	return ctxd_mcp_submit(m, c, w_prompts_get, NULL, NULL, c->params, false, e);
 }
 
 /* ---- completion ---- */
@@ -229,7 +230,7 @@ static json_t *w_complete(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_
 		}
 	} else {
 		const char *uri = json_string_value(json_object_get(ref, "uri"));
-		const struct ctxd_resource_provider *p = mcp_provider_for(m, uri);
+		const struct ctxd_resource_provider *p = ctxd_mcp_provider_for(m, uri);
 		if (p && p->complete) {
 			rc = p->complete(p->ud, ctx, uri, aname, value, context, values, &total,
 					 &pe);
@@ -242,7 +243,7 @@ static json_t *w_complete(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_
 			set_err(e, CTXD_RPC_INVALID_PARAMS,
 				"Invalid params: no prompt or resource template matches this ref");
 		} else {
-			mcp_map_provider_error(m, &pe, q->r.modern, false, NULL, e);
+			ctxd_mcp_map_provider_error(m, &pe, q->r.modern, false, NULL, e);
 		}
 		return NULL;
 	}
@@ -257,7 +258,7 @@ static json_t *w_complete(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_
 			 (json_int_t)total, "hasMore", total > n);
 }
 
-json_t *mcp_m_complete(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+json_t *ctxd_mcp_m_complete(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
 {
 	json_t *ref = json_object_get(c->params, "ref");
 	json_t *arg = json_object_get(c->params, "argument");
@@ -273,5 +274,5 @@ json_t *mcp_m_complete(struct ctxd_mcp *m, const struct call *c, struct rpc_err 
 			"{type: ref/resource, uri} and argument {name, value}");
 		return NULL;
 	}
-	return mcp_submit(m, c, w_complete, NULL, NULL, c->params, false, e);
+	return ctxd_mcp_submit(m, c, w_complete, NULL, NULL, c->params, false, e);
 }

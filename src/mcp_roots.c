@@ -30,7 +30,7 @@ static unsigned roots_timeout_ms(const struct ctxd_mcp *m)
 	return m->d.cfg->roots_timeout_ms ? m->d.cfg->roots_timeout_ms : 10000;
 }
 
-void mcp_send_roots_request(struct ctxd_mcp *m)
+void ctxd_mcp_send_roots_request(struct ctxd_mcp *m)
 {
 	struct pending_out *p = calloc(1, sizeof(*p));
 	char id[32];
@@ -46,7 +46,7 @@ void mcp_send_roots_request(struct ctxd_mcp *m)
 	p->next = m->out_reqs;
 	m->out_reqs = p;
 	json_t *jid = json_string(id);
-	mcp_emit_json(m, NULL, ctxd_rpc_request_new(jid, "roots/list", NULL));
+	ctxd_mcp_emit_json(m, NULL, ctxd_rpc_request_new(jid, "roots/list", NULL));
 	json_decref(jid);
 }
 
@@ -63,7 +63,7 @@ static void roots_install(struct ctxd_mcp *m, struct ctxd_sandbox *sb)
 	ref->refs = 1;
 	struct sbref *old = m->sb;
 	m->sb = ref;
-	mcp_sb_put(m, old);
+	ctxd_mcp_sb_put(m, old);
 }
 
 /* An empty root set whose refusals say why it is empty (`why` completes "no directory is
@@ -87,7 +87,7 @@ static void roots_install_none(struct ctxd_mcp *m, const char *why)
 /* Pool requests wait while the first roots are awaited (legacy era, roots capability),
  * so that a call made between `initialized` and the client's answer gets the answer the
  * same call gets after it. Takes the request when it must wait. */
-bool mcp_roots_hold(struct ctxd_mcp *m, struct mreq *q)
+bool ctxd_mcp_roots_hold(struct ctxd_mcp *m, struct mreq *q)
 {
 	if (!m->roots_wait) {
 		return false;
@@ -110,15 +110,15 @@ static void roots_release(struct ctxd_mcp *m)
 	m->held = NULL;
 	while (q) {
 		struct mreq *next = q->held_next;
-		mcp_sb_put(m, q->sb);
-		q->sb = mcp_sb_get(m);
-		ctxd_pool_submit(m->d.pool, &q->r.job, mcp_req_work, mcp_req_done);
+		ctxd_mcp_sb_put(m, q->sb);
+		q->sb = ctxd_mcp_sb_get(m);
+		ctxd_pool_submit(m->d.pool, &q->r.job, ctxd_mcp_req_work, ctxd_mcp_req_done);
 		q = next;
 	}
 }
 
 /* initialize was answered: decide whether requests must wait for the client's roots. */
-void mcp_roots_begin(struct ctxd_mcp *m)
+void ctxd_mcp_roots_begin(struct ctxd_mcp *m)
 {
 	if (m->client_has_roots) {
 		m->roots_wait = true;
@@ -394,7 +394,7 @@ static void roots_changed(struct ctxd_mcp *m, const struct ctxd_sandbox *before,
 	}
 }
 
-void mcp_handle_response(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg)
+void ctxd_mcp_handle_response(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg)
 {
 	const char *id = json_string_value(msg->id);
 	struct pending_out **pp = &m->out_reqs;
@@ -409,7 +409,7 @@ void mcp_handle_response(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg)
 	*pp = p->next;
 	free(p->id);
 	free(p);
-	struct sbref *before = mcp_sb_get(m);
+	struct sbref *before = ctxd_mcp_sb_get(m);
 	bool first = m->roots_wait;
 	json_t *roots = json_object_get(msg->result, "roots");
 	if (msg->error || !json_is_array(roots)) {
@@ -424,7 +424,7 @@ void mcp_handle_response(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg)
 		apply_roots(m, roots);
 	}
 	roots_changed(m, before->sb, first);
-	mcp_sb_put(m, before);
+	ctxd_mcp_sb_put(m, before);
 	if (first) {
 		roots_release(m);
 	}
@@ -442,8 +442,8 @@ void ctxd_mcp_tick(struct ctxd_mcp *m, double now_ms)
 			  "directories",
 			  roots_timeout_ms(m));
 		json_t *params = json_pack("{s:s, s:s}", "requestId", p->id, "reason", "timeout");
-		mcp_emit_json(m, NULL,
-			      ctxd_rpc_notification_new("notifications/cancelled", params));
+		ctxd_mcp_emit_json(m, NULL,
+				   ctxd_rpc_notification_new("notifications/cancelled", params));
 		*pp = p->next;
 		free(p->id);
 		free(p);
@@ -452,10 +452,10 @@ void ctxd_mcp_tick(struct ctxd_mcp *m, double now_ms)
 		char why[80];
 		snprintf(why, sizeof(why), "did not answer roots/list within %u ms",
 			 roots_timeout_ms(m));
-		struct sbref *before = mcp_sb_get(m);
+		struct sbref *before = ctxd_mcp_sb_get(m);
 		roots_failed(m, why);
 		roots_changed(m, before->sb, true);
-		mcp_sb_put(m, before);
+		ctxd_mcp_sb_put(m, before);
 		roots_release(m);
 	}
 }
@@ -465,10 +465,10 @@ void ctxd_mcp_input_closed(struct ctxd_mcp *m)
 	if (m->roots_wait) {
 		ctxd_info("roots: input closed before the client's roots arrived; waiting "
 			  "requests run on the current directories");
-		struct sbref *before = mcp_sb_get(m);
+		struct sbref *before = ctxd_mcp_sb_get(m);
 		roots_failed(m, "closed its input before sending roots");
 		roots_changed(m, before->sb, true);
-		mcp_sb_put(m, before);
+		ctxd_mcp_sb_put(m, before);
 		roots_release(m);
 	}
 }

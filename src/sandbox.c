@@ -84,7 +84,7 @@ static void show_path(const char *p, size_t len, char *out)
 /* Lexically clean `in` (`len` bytes, no NUL inside) into `out` (at least len + 2 bytes):
  * runs of '/' collapse, "." components go, trailing '/' goes, ".." stays. An absolute path
  * stays absolute ("/" alone for the root); an empty relative result becomes ".". */
-void sb_clean_path(const char *in, size_t len, char *out)
+void ctxd_sb_clean_path(const char *in, size_t len, char *out)
 {
 	size_t o = 0;
 	bool abs = len > 0 && in[0] == '/';
@@ -162,7 +162,7 @@ static const char *under_prefix(const char *p, const char *prefix)
 
 /* The remainder of clean absolute `p` under any spelling of root `e` (longest wins), and
  * that spelling's length in *plen; NULL when `p` is not under the root. */
-const char *sb_under_root(const char *p, const struct root_entry *e, size_t *plen)
+const char *ctxd_sb_under_root(const char *p, const struct root_entry *e, size_t *plen)
 {
 	const char *best = NULL;
 	size_t best_len = 0;
@@ -261,14 +261,15 @@ static int confined_open_any(int dirfd, const struct root_entry *root, const cha
 		int r = ctxd_plat_open_beneath(dirfd, rel, flags, mode, nofollow_last);
 		if (r != -ENOSYS) {
 			if (r == -EXDEV && root) {
-				return sb_walk_open(dirfd, root, rel, flags, mode, nofollow_last);
+				return ctxd_sb_walk_open(dirfd, root, rel, flags, mode,
+							 nofollow_last);
 			}
 			return r;
 		}
 		atomic_store(&openat2_missing, true);
 		ctxd_info("openat2 is not available; using the component walk for paths");
 	}
-	return sb_walk_open(dirfd, root, rel, flags, mode, nofollow_last);
+	return ctxd_sb_walk_open(dirfd, root, rel, flags, mode, nofollow_last);
 }
 
 /* confined_open_any, then the hard-link policy: a regular file with more than one link is
@@ -347,7 +348,7 @@ static char *absolute_clean(const char *path)
 	size_t l = strlen(joined);
 	char *out = malloc(l + 2);
 	if (out) {
-		sb_clean_path(joined, l, out);
+		ctxd_sb_clean_path(joined, l, out);
 	}
 	return out;
 }
@@ -537,7 +538,7 @@ static int locate(const struct ctxd_sandbox *sb, const char *user_path, size_t l
 		return -1;
 	}
 	char clean[CTXD_PATH_MAX + 2];
-	sb_clean_path(user_path, len, clean);
+	ctxd_sb_clean_path(user_path, len, clean);
 	if (sb->nroots == 0) {
 		ctxd_error_set_errno(err, 0, EACCES,
 				     "'%s' is outside the allowed directories: there are none (%s)",
@@ -561,7 +562,7 @@ static int locate(const struct ctxd_sandbox *sb, const char *user_path, size_t l
 	size_t best_len = 0;
 	for (size_t i = 0; i < sb->nroots; i++) {
 		size_t lc;
-		const char *rel = sb_under_root(clean, sb->roots[i], &lc);
+		const char *rel = ctxd_sb_under_root(clean, sb->roots[i], &lc);
 		if (!rel) {
 			continue;
 		}

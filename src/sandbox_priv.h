@@ -35,16 +35,16 @@ struct root_entry {
 /* sandbox.c */
 /* Lexically clean `in` (`len` bytes, no NUL inside) into `out` (at least len + 2 bytes):
  * runs of '/' collapse, "." components go, trailing '/' goes, ".." stays. */
-void sb_clean_path(const char *in, size_t len, char *out);
+void ctxd_sb_clean_path(const char *in, size_t len, char *out);
 /* The part of the absolute `p` below root `e` (or one of its aliases), with its length in
  * *plen; NULL when `p` is not under it. */
-const char *sb_under_root(const char *p, const struct root_entry *e, size_t *plen);
+const char *ctxd_sb_under_root(const char *p, const struct root_entry *e, size_t *plen);
 
 /* sandbox_walk.c */
 /* Open `rel` beneath `base` (root `root`) by walking one component at a time with
  * O_NOFOLLOW, following symlinks ourselves; `flags`/`mode` apply to the last component (not
  * followed when `nofollow_last`). Returns a new fd or -errno. Any thread. */
-int sb_walk_open(int base, const struct root_entry *root, const char *rel, int flags, mode_t mode,
-		 bool nofollow_last);
+int ctxd_sb_walk_open(int base, const struct root_entry *root, const char *rel, int flags,
+		      mode_t mode, bool nofollow_last);
 
 #endif

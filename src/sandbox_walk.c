@@ -128,8 +128,8 @@ static int walk_splice(struct walk *w, const char *target, const char *rest, cha
 	char clean[CTXD_PATH_MAX + 2];
 	const char *t = target;
 	if (target[0] == '/') {
-		sb_clean_path(target, strlen(target), clean);
-		t = w->root ? sb_under_root(clean, w->root, NULL) : NULL;
+		ctxd_sb_clean_path(target, strlen(target), clean);
+		t = w->root ? ctxd_sb_under_root(clean, w->root, NULL) : NULL;
 		if (!t) {
 			return -EXDEV;
 		}
@@ -252,8 +252,8 @@ static int walk_middle(struct walk *w, const char *comp, char *target, bool *fol
 
 /* Open `rel` beneath `base` by walking one component at a time with O_NOFOLLOW, following
  * symlinks ourselves. Returns a new fd or -errno. */
-int sb_walk_open(int base, const struct root_entry *root, const char *rel, int flags, mode_t mode,
-		 bool nofollow_last)
+int ctxd_sb_walk_open(int base, const struct root_entry *root, const char *rel, int flags,
+		      mode_t mode, bool nofollow_last)
 {
 	if (rel[0] == '/' && !root) {
 		return -EXDEV;

@@ -63,7 +63,7 @@ void ctxd_fs_family_destroy(struct ctxd_fs_family *f)
 	}
 }
 
-struct ctxd_fs_ignore_cache *fs_family_ignore_cache(void *ud)
+struct ctxd_fs_ignore_cache *ctxd_fs_family_ignore_cache(void *ud)
 {
 	return ((struct ctxd_fs_family *)ud)->ignore;
 }
@@ -83,7 +83,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.output_schema = ctxd_schema_read_text_file_output,
 	.flags = RO_FLAGS,
 	.writes = false,
-	.fn = fs_read_text_file,
+	.fn = ctxd_fs_read_text_file,
     },
     {
 	.name = "list_directory",
@@ -94,7 +94,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.output_schema = ctxd_schema_list_directory_output,
 	.flags = RO_FLAGS,
 	.writes = false,
-	.fn = fs_list_directory,
+	.fn = ctxd_fs_list_directory,
     },
     {
 	.name = "get_file_info",
@@ -105,7 +105,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.output_schema = ctxd_schema_get_file_info_output,
 	.flags = RO_FLAGS,
 	.writes = false,
-	.fn = fs_get_file_info,
+	.fn = ctxd_fs_get_file_info,
     },
     {
 	.name = "search_files",
@@ -118,7 +118,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.output_schema = ctxd_schema_search_files_output,
 	.flags = RO_FLAGS,
 	.writes = false,
-	.fn = fs_search_files,
+	.fn = ctxd_fs_search_files,
     },
     {
 	.name = "list_allowed_directories",
@@ -129,7 +129,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.output_schema = ctxd_schema_list_allowed_directories_output,
 	.flags = RO_FLAGS,
 	.writes = false,
-	.fn = fs_list_allowed_directories,
+	.fn = ctxd_fs_list_allowed_directories,
     },
     {
 	.name = "read_media_file",
@@ -139,7 +139,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.input_schema = ctxd_schema_read_media_file_input,
 	.output_schema = NULL,
 	.flags = RO_FLAGS,
-	.fn = fs_read_media_file,
+	.fn = ctxd_fs_read_media_file,
     },
     {
 	.name = "read_multiple_files",
@@ -149,7 +149,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.input_schema = ctxd_schema_read_multiple_files_input,
 	.output_schema = ctxd_schema_read_multiple_files_output,
 	.flags = RO_FLAGS,
-	.fn = fs_read_multiple_files,
+	.fn = ctxd_fs_read_multiple_files,
     },
     {
 	.name = "list_directory_with_sizes",
@@ -159,7 +159,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.input_schema = ctxd_schema_list_directory_with_sizes_input,
 	.output_schema = ctxd_schema_list_directory_with_sizes_output,
 	.flags = RO_FLAGS,
-	.fn = fs_list_with_sizes,
+	.fn = ctxd_fs_list_with_sizes,
     },
     {
 	.name = "directory_tree",
@@ -169,7 +169,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.input_schema = ctxd_schema_directory_tree_input,
 	.output_schema = ctxd_schema_directory_tree_output,
 	.flags = RO_FLAGS,
-	.fn = fs_directory_tree,
+	.fn = ctxd_fs_directory_tree,
     },
     {
 	.name = "grep",
@@ -181,7 +181,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.input_schema = ctxd_schema_grep_input,
 	.output_schema = ctxd_schema_grep_output,
 	.flags = RO_FLAGS,
-	.fn = fs_grep,
+	.fn = ctxd_fs_grep,
     },
     {
 	.name = "write_file",
@@ -193,7 +193,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.output_schema = ctxd_schema_write_file_output,
 	.flags = CTXD_TOOL_DESTRUCTIVE | CTXD_TOOL_IDEMPOTENT,
 	.writes = true,
-	.fn = fs_write_file,
+	.fn = ctxd_fs_write_file,
     },
     {
 	.name = "edit_file",
@@ -206,7 +206,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.output_schema = ctxd_schema_edit_file_output,
 	.flags = CTXD_TOOL_DESTRUCTIVE,
 	.writes = true,
-	.fn = fs_edit_file,
+	.fn = ctxd_fs_edit_file,
     },
     {
 	.name = "append_file",
@@ -216,7 +216,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.output_schema = ctxd_schema_file_change_output,
 	.flags = 0,
 	.writes = true,
-	.fn = fs_append_file,
+	.fn = ctxd_fs_append_file,
     },
     {
 	.name = "copy_file",
@@ -227,7 +227,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.output_schema = ctxd_schema_file_change_output,
 	.flags = CTXD_TOOL_DESTRUCTIVE,
 	.writes = true,
-	.fn = fs_copy_file,
+	.fn = ctxd_fs_copy_file,
     },
     {
 	.name = "move_file",
@@ -238,7 +238,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.output_schema = ctxd_schema_file_change_output,
 	.flags = CTXD_TOOL_DESTRUCTIVE,
 	.writes = true,
-	.fn = fs_move_file,
+	.fn = ctxd_fs_move_file,
     },
     {
 	.name = "delete_file",
@@ -249,7 +249,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.output_schema = ctxd_schema_file_change_output,
 	.flags = CTXD_TOOL_DESTRUCTIVE,
 	.writes = true,
-	.fn = fs_delete_file,
+	.fn = ctxd_fs_delete_file,
     },
     {
 	.name = "create_directory",
@@ -259,7 +259,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.output_schema = ctxd_schema_file_change_output,
 	.flags = CTXD_TOOL_IDEMPOTENT,
 	.writes = true,
-	.fn = fs_create_directory,
+	.fn = ctxd_fs_create_directory,
     },
 };
 

@@ -20,7 +20,7 @@
 #define DIFF_CONTEXT 3
 #define DIFF_MAX_D   1500 /* Myers edit-distance bound before a coarse hunk */
 
-int fs_split_lines(const char *s, size_t len, struct lines *L)
+int ctxd_fs_split_lines(const char *s, size_t len, struct lines *L)
 {
 	size_t cap = 16, n = 0;
 	L->start = malloc(cap * sizeof(size_t));
@@ -54,7 +54,7 @@ int fs_split_lines(const char *s, size_t len, struct lines *L)
 	return 0;
 }
 
-void fs_lines_free(struct lines *L)
+void ctxd_fs_lines_free(struct lines *L)
 {
 	free(L->start);
 	free(L->end);
@@ -81,8 +81,8 @@ static uint32_t hash_line(const char *p, size_t n)
 static struct dl *diff_lines(const char *s, size_t len, size_t *n, bool *nonl)
 {
 	struct lines L = {0};
-	if (fs_split_lines(s, len, &L) < 0) {
-		fs_lines_free(&L);
+	if (ctxd_fs_split_lines(s, len, &L) < 0) {
+		ctxd_fs_lines_free(&L);
 		return NULL;
 	}
 	struct dl *v = calloc(L.n + 1, sizeof(*v)); /* the sentinel entry stays zeroed */
@@ -96,7 +96,7 @@ static struct dl *diff_lines(const char *s, size_t len, size_t *n, bool *nonl)
 	}
 	*n = L.n;
 	*nonl = len > 0 && s[len - 1] != '\n';
-	fs_lines_free(&L);
+	ctxd_fs_lines_free(&L);
 	return v;
 }
 
@@ -290,8 +290,8 @@ static void diff_hunks(struct ctxd_strbuf *o, const char *name, const struct dl 
 
 /* Unified diff of two texts (labelled `name`) into `o`; empty when equal. Returns 0, -1 on
  * ENOMEM, CANCELLED. */
-int fs_unified_diff(const char *name, const char *s1, size_t l1, const char *s2, size_t l2,
-		    const struct ctxd_job *job, struct ctxd_strbuf *o)
+int ctxd_fs_unified_diff(const char *name, const char *s1, size_t l1, const char *s2, size_t l2,
+			 const struct ctxd_job *job, struct ctxd_strbuf *o)
 {
 	size_t n = 0, m = 0;
 	bool nonl_a, nonl_b;

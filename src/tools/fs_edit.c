@@ -416,7 +416,7 @@ static long apply_ws(struct text *t, const char *o, size_t ol, const char *nt, s
 	size_t *wins = NULL;
 	struct ctxd_strbuf r = {0};
 	long found = -1;
-	if (fs_split_lines(t->p, t->len, &L) < 0 || fs_split_lines(o, ol, &OL) < 0) {
+	if (ctxd_fs_split_lines(t->p, t->len, &L) < 0 || ctxd_fs_split_lines(o, ol, &OL) < 0) {
 		goto out;
 	}
 	size_t fj = 0; /* the first non-blank line of oldText gives the indentation */
@@ -465,8 +465,8 @@ static long apply_ws(struct text *t, const char *o, size_t ol, const char *nt, s
 out:
 	free(r.p);
 	free(wins);
-	fs_lines_free(&L);
-	fs_lines_free(&OL);
+	ctxd_fs_lines_free(&L);
+	ctxd_fs_lines_free(&OL);
 	return found;
 }
 
@@ -493,23 +493,23 @@ struct edit_run {
  * with *res set (NULL when out of memory) otherwise. */
 static bool edit_load(struct edit_run *e, const char *expected, json_t **res)
 {
-	int rc = fs_read_existing(e->dfd, e->name, &e->loc, &e->raw, &e->rlen, &e->mode, res);
+	int rc = ctxd_fs_read_existing(e->dfd, e->name, &e->loc, &e->raw, &e->rlen, &e->mode, res);
 	if (rc == 1) {
-		*res = fs_fail("'%s' does not exist; use write_file to create it", e->loc.abs);
+		*res = ctxd_fs_fail("'%s' does not exist; use write_file to create it", e->loc.abs);
 	}
 	if (rc != 0) {
 		return false;
 	}
-	if ((*res = fs_check_sha(expected, e->raw, e->rlen, true, &e->loc))) {
+	if ((*res = ctxd_fs_check_sha(expected, e->raw, e->rlen, true, &e->loc))) {
 		return false;
 	}
 	e->bom = e->rlen >= 3 && memcmp(e->raw, "\xEF\xBB\xBF", 3) == 0;
 	const char *body = e->raw + (e->bom ? 3 : 0);
 	size_t blen = e->rlen - (e->bom ? 3 : 0);
-	if (fs_looks_binary(body, blen < FS_BINARY_PROBE ? blen : FS_BINARY_PROBE)) {
-		*res =
-		    fs_fail("'%s' is a binary file (it contains NUL bytes); edit_file edits text",
-			    e->loc.abs);
+	if (ctxd_fs_looks_binary(body, blen < FS_BINARY_PROBE ? blen : FS_BINARY_PROBE)) {
+		*res = ctxd_fs_fail(
+		    "'%s' is a binary file (it contains NUL bytes); edit_file edits text",
+		    e->loc.abs);
 		return false;
 	}
 	e->crlf = all_crlf(body, blen);
@@ -531,7 +531,8 @@ static bool edit_texts(struct edit_run *e, json_t *ed, size_t i, json_t **res)
 {
 	json_t *jo = json_object_get(ed, "oldText"), *jn = json_object_get(ed, "newText");
 	if (!json_is_string(jo) || !json_is_string(jn)) {
-		*res = fs_fail("edit %zu of %zu needs string oldText and newText", i + 1, e->ne);
+		*res =
+		    ctxd_fs_fail("edit %zu of %zu needs string oldText and newText", i + 1, e->ne);
 		return false;
 	}
 	/* the model writes LF; CR-LF in its text is normalized unless the file mixes */
@@ -547,9 +548,9 @@ static bool edit_texts(struct edit_run *e, json_t *ed, size_t i, json_t **res)
 		return false;
 	}
 	if (e->on.len == 0) {
-		*res = fs_fail("edit %zu of %zu: oldText is empty; give the exact text to "
-			       "replace",
-			       i + 1, e->ne);
+		*res = ctxd_fs_fail("edit %zu of %zu: oldText is empty; give the exact text to "
+				    "replace",
+				    i + 1, e->ne);
 		return false;
 	}
 	return true;
@@ -576,7 +577,7 @@ static bool edit_apply_ws(struct edit_run *e, size_t i, bool all, json_t **res)
 	long w = apply_ws(&e->cur, e->on.p, e->on.len, e->nn.p, e->nn.len, all, e->ctx->job, pos,
 			  MAX_POS);
 	if (w == CANCELLED) {
-		*res = fs_fail("edit of '%s' cancelled; nothing was written", e->loc.abs);
+		*res = ctxd_fs_fail("edit of '%s' cancelled; nothing was written", e->loc.abs);
 		return false;
 	}
 	if (w < 0) {
@@ -588,18 +589,18 @@ static bool edit_apply_ws(struct edit_run *e, size_t i, bool all, json_t **res)
 	if (w > 1) {
 		char where[128];
 		line_list(where, sizeof(where), pos, w < MAX_POS ? (size_t)w : MAX_POS);
-		*res = fs_fail("edit %zu of %zu: oldText matches %ld times in '%s' when "
-			       "whitespace is ignored (at lines %s%s); include more "
-			       "surrounding lines to make it unique, or set replaceAll",
-			       i + 1, e->ne, w, e->loc.abs, where, w > MAX_POS ? ", ..." : "");
+		*res = ctxd_fs_fail("edit %zu of %zu: oldText matches %ld times in '%s' when "
+				    "whitespace is ignored (at lines %s%s); include more "
+				    "surrounding lines to make it unique, or set replaceAll",
+				    i + 1, e->ne, w, e->loc.abs, where, w > MAX_POS ? ", ..." : "");
 		return false;
 	}
 	char hint[300];
 	closest_line(e->cur.p, e->cur.len, e->on.p, e->on.len, hint, sizeof(hint));
-	*res = fs_fail("edit %zu of %zu: oldText matches 0 times in '%s' (also with "
-		       "whitespace ignored)%s%s",
-		       i + 1, e->ne, e->loc.abs, hint,
-		       i > 0 ? "; note that earlier edits were applied first" : "");
+	*res = ctxd_fs_fail("edit %zu of %zu: oldText matches 0 times in '%s' (also with "
+			    "whitespace ignored)%s%s",
+			    i + 1, e->ne, e->loc.abs, hint,
+			    i > 0 ? "; note that earlier edits were applied first" : "");
 	return false;
 }
 
@@ -627,10 +628,10 @@ static bool edit_apply_one(struct edit_run *e, json_t *ed, size_t i, json_t **re
 	}
 	char where[128];
 	line_list(where, sizeof(where), pos, shown);
-	*res = fs_fail("edit %zu of %zu: oldText matches %zu times in '%s' (at lines %s%s); "
-		       "include more surrounding lines to make it unique, or set "
-		       "replaceAll: true",
-		       i + 1, e->ne, c, e->loc.abs, where, c > MAX_POS ? ", ..." : "");
+	*res = ctxd_fs_fail("edit %zu of %zu: oldText matches %zu times in '%s' (at lines %s%s); "
+			    "include more surrounding lines to make it unique, or set "
+			    "replaceAll: true",
+			    i + 1, e->ne, c, e->loc.abs, where, c > MAX_POS ? ", ..." : "");
 	return false;
 }
 
@@ -643,7 +644,8 @@ static bool edit_apply_all(struct edit_run *e, json_t *edits, json_t **res)
 	json_array_foreach(edits, i, ed)
 	{
 		if (ctxd_job_cancelled(e->ctx->job)) {
-			*res = fs_fail("edit of '%s' cancelled; nothing was written", e->loc.abs);
+			*res =
+			    ctxd_fs_fail("edit of '%s' cancelled; nothing was written", e->loc.abs);
 			return false;
 		}
 		if (!edit_apply_one(e, ed, i, res)) {
@@ -701,7 +703,7 @@ static bool edit_write(struct edit_run *e, bool dry, char *sha, bool *changed, j
 	if (!dry && *changed) {
 		struct ctxd_error err = {0};
 		if (ctxd_atomic_write(e->dfd, e->name, out, olen, (int)e->mode, false, &err) < 0) {
-			*res = fs_fail("cannot write '%s': %s", e->loc.abs, err.msg);
+			*res = ctxd_fs_fail("cannot write '%s': %s", e->loc.abs, err.msg);
 			ok = false;
 		}
 	}
@@ -739,33 +741,34 @@ static json_t *edit_result(const struct edit_run *e, const struct ctxd_strbuf *d
 	return res;
 }
 
-json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
 	size_t plen;
-	if (!fs_get_path(args, &path, &plen)) {
-		return fs_fail("argument 'path' is required");
+	if (!ctxd_fs_get_path(args, &path, &plen)) {
+		return ctxd_fs_fail("argument 'path' is required");
 	}
 	json_t *edits = json_object_get(args, "edits");
 	size_t ne = json_array_size(edits);
 	if (ne == 0) {
-		return fs_fail("argument 'edits' must hold at least one {oldText, newText} edit");
+		return ctxd_fs_fail(
+		    "argument 'edits' must hold at least one {oldText, newText} edit");
 	}
 	bool dry = json_is_true(json_object_get(args, "dryRun"));
-	const char *expected = fs_opt_str(args, "expectedSha256", NULL);
+	const char *expected = ctxd_fs_opt_str(args, "expectedSha256", NULL);
 	struct edit_run e = {.ctx = ctx, .ne = ne, .mode = 0644};
 	json_t *res = NULL;
-	e.dfd = fs_write_target(ctx, path, plen, e.name, &e.loc, &res);
+	e.dfd = ctxd_fs_write_target(ctx, path, plen, e.name, &e.loc, &res);
 	if (e.dfd < 0) {
 		return res;
 	}
-	if (!dry && (res = fs_refuse_read_only(&e.loc))) {
+	if (!dry && (res = ctxd_fs_refuse_read_only(&e.loc))) {
 		close(e.dfd);
 		return res;
 	}
 	/* A dry run only reads: replacements are atomic renames, so no lock is needed. */
 	struct ctxd_dir_lock lk = {.fd = -1};
-	if (!dry && (res = fs_lock_dir(e.dfd, &e.loc, &lk))) {
+	if (!dry && (res = ctxd_fs_lock_dir(e.dfd, &e.loc, &lk))) {
 		close(e.dfd);
 		return res;
 	}
@@ -775,10 +778,10 @@ json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (!edit_load(&e, expected, &res) || !edit_apply_all(&e, edits, &res)) {
 		goto out;
 	}
-	int dr =
-	    fs_unified_diff(e.loc.abs, e.orig.p, e.orig.len, e.cur.p, e.cur.len, ctx->job, &diff);
+	int dr = ctxd_fs_unified_diff(e.loc.abs, e.orig.p, e.orig.len, e.cur.p, e.cur.len, ctx->job,
+				      &diff);
 	if (dr == CANCELLED) {
-		res = fs_fail("edit of '%s' cancelled; nothing was written", e.loc.abs);
+		res = ctxd_fs_fail("edit of '%s' cancelled; nothing was written", e.loc.abs);
 		goto out;
 	}
 	if (dr >= 0 && edit_write(&e, dry, sha, &changed, &res)) {

@@ -86,21 +86,21 @@ static int list_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 	return CTXD_FS_WALK_SKIP;
 }
 
-json_t *fs_list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
 	size_t plen;
-	if (!fs_get_path(args, &path, &plen)) {
-		return fs_fail("argument 'path' is required");
+	if (!ctxd_fs_get_path(args, &path, &plen)) {
+		return ctxd_fs_fail("argument 'path' is required");
 	}
 	struct ctxd_error err = {0};
 	struct ctxd_sandbox_loc loc;
 	int fd =
 	    ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc, &err);
 	if (fd < 0) {
-		return fs_open_dir_failed(path, &err);
+		return ctxd_fs_open_dir_failed(path, &err);
 	}
-	struct list_state s = {.entries = json_array(), .max = fs_cfg_entries(ctx)};
+	struct list_state s = {.entries = json_array(), .max = ctxd_fs_cfg_entries(ctx)};
 	json_t *res = NULL;
 	if (!s.entries) {
 		goto out;
@@ -118,11 +118,11 @@ json_t *fs_list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 		goto out;
 	}
 	if (rc == -ECANCELED) {
-		res = fs_fail("listing of '%s' cancelled", loc.abs);
+		res = ctxd_fs_fail("listing of '%s' cancelled", loc.abs);
 		goto out;
 	}
 	if (rc < 0) {
-		res = fs_fail("cannot list '%s': %s", loc.abs, strerror(-rc));
+		res = ctxd_fs_fail("cannot list '%s': %s", loc.abs, strerror(-rc));
 		goto out;
 	}
 	if (json_array_size(s.entries) == 0) {
@@ -178,12 +178,12 @@ static const char *mode_type(mode_t m)
 	return "other";
 }
 
-json_t *fs_get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
 	size_t plen;
-	if (!fs_get_path(args, &path, &plen)) {
-		return fs_fail("argument 'path' is required");
+	if (!ctxd_fs_get_path(args, &path, &plen)) {
+		return ctxd_fs_fail("argument 'path' is required");
 	}
 	struct ctxd_error err = {0};
 	struct ctxd_sandbox_loc loc;
@@ -191,14 +191,14 @@ json_t *fs_get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 	 * link, then, for a link, its target when the target stays inside the root. */
 	int fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH, 0, true, &loc, &err);
 	if (fd < 0) {
-		return fs_fail("%s", err.msg);
+		return ctxd_fs_fail("%s", err.msg);
 	}
 	const unsigned mask = STATX_BASIC_STATS | STATX_BTIME;
 	struct statx sx;
 	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, mask, &sx) < 0) {
 		int e = errno;
 		close(fd);
-		return fs_fail("cannot stat '%s': %s", loc.abs, strerror(e));
+		return ctxd_fs_fail("cannot stat '%s': %s", loc.abs, strerror(e));
 	}
 	close(fd);
 	bool is_link = S_ISLNK(sx.stx_mode);
@@ -211,7 +211,7 @@ json_t *fs_get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 		int tfd =
 		    ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH, 0, false, NULL, &err2);
 		if (tfd < 0 && err2.sys_errno != ENOENT) {
-			return fs_fail("%s", err2.msg);
+			return ctxd_fs_fail("%s", err2.msg);
 		}
 		struct statx tx;
 		if (tfd >= 0 && statx(tfd, "", AT_EMPTY_PATH, mask, &tx) == 0) {
@@ -268,7 +268,7 @@ json_t *fs_get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 /* ---- list_allowed_directories ----------------------------------------------------- */
 
-json_t *fs_list_allowed_directories(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_list_allowed_directories(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	(void)args;
 	json_t *dirs = json_array();

@@ -41,10 +41,11 @@ static json_t *over_cap(const struct ctxd_tool_ctx *ctx, const char *verb, const
 	if (data <= copy_cap(ctx)) {
 		return NULL;
 	}
-	return fs_fail("cannot %s '%s': it holds %llu bytes of data (holes not counted), more than "
-		       "limits.copy_bytes (%zu bytes) allows one call to write%s; nothing was "
-		       "written",
-		       verb, path, (unsigned long long)data, copy_cap(ctx), why);
+	return ctxd_fs_fail(
+	    "cannot %s '%s': it holds %llu bytes of data (holes not counted), more than "
+	    "limits.copy_bytes (%zu bytes) allows one call to write%s; nothing was "
+	    "written",
+	    verb, path, (unsigned long long)data, copy_cap(ctx), why);
 }
 
 /* A new temp file next to `name` in `dfd` holding the first `size` bytes of `src` with
@@ -99,26 +100,26 @@ static int pwrite_all(int fd, const char *p, size_t n, off_t off)
  * lock. A crash or a full disk leaves the old file or the whole new one, never a torn
  * tail, and the rename gives the name a new inode, so a hard link to the file (perhaps
  * from outside every root) keeps the old content instead of being changed through it. */
-json_t *fs_append_file(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_append_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
 	size_t plen, clen = 0;
-	if (!fs_get_path(args, &path, &plen)) {
-		return fs_fail("argument 'path' is required");
+	if (!ctxd_fs_get_path(args, &path, &plen)) {
+		return ctxd_fs_fail("argument 'path' is required");
 	}
-	const char *content = fs_opt_str(args, "content", &clen);
+	const char *content = ctxd_fs_opt_str(args, "content", &clen);
 	if (!content) {
-		return fs_fail("argument 'content' is required");
+		return ctxd_fs_fail("argument 'content' is required");
 	}
 	char name[CTXD_PATH_MAX];
 	struct ctxd_sandbox_loc loc;
 	json_t *res = NULL;
-	int dfd = fs_write_target(ctx, path, plen, name, &loc, &res);
+	int dfd = ctxd_fs_write_target(ctx, path, plen, name, &loc, &res);
 	if (dfd < 0) {
 		return res;
 	}
 	struct ctxd_dir_lock lk = {.fd = -1};
-	if ((res = fs_refuse_read_only(&loc)) || (res = fs_lock_dir(dfd, &loc, &lk))) {
+	if ((res = ctxd_fs_refuse_read_only(&loc)) || (res = ctxd_fs_lock_dir(dfd, &loc, &lk))) {
 		close(dfd);
 		return res;
 	}
@@ -128,14 +129,14 @@ json_t *fs_append_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	int src = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (src < 0 && errno != ENOENT) {
 		int e = errno;
-		res = fs_fail("cannot open '%s' for appending: %s", loc.abs,
-			      e == ELOOP ? "it is a symlink" : strerror(e));
+		res = ctxd_fs_fail("cannot open '%s' for appending: %s", loc.abs,
+				   e == ELOOP ? "it is a symlink" : strerror(e));
 		goto out;
 	}
 	if (src >= 0 && (fstat(src, &st) < 0 || !S_ISREG(st.st_mode))) {
 		res = S_ISDIR(st.st_mode)
-			  ? fs_fail("cannot append to '%s': it is a directory", loc.abs)
-			  : fs_fail("'%s' is not a regular file", loc.abs);
+			  ? ctxd_fs_fail("cannot append to '%s': it is a directory", loc.abs)
+			  : ctxd_fs_fail("'%s' is not a regular file", loc.abs);
 		goto out;
 	}
 	bool created = src < 0;
@@ -155,8 +156,8 @@ json_t *fs_append_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		rc = -err.sys_errno;
 	}
 	if (rc < 0) {
-		res = fs_fail("cannot append to '%s': %s; the file is unchanged", loc.abs,
-			      copy_error(rc));
+		res = ctxd_fs_fail("cannot append to '%s': %s; the file is unchanged", loc.abs,
+				   copy_error(rc));
 		goto out;
 	}
 	char msg[CTXD_PATH_MAX + 96];
@@ -181,18 +182,19 @@ static int parent_rw(const struct ctxd_tool_ctx *ctx, json_t *args, const char *
 		     char name[CTXD_PATH_MAX], struct ctxd_sandbox_loc *loc, json_t **res)
 {
 	size_t len = 0;
-	const char *p = fs_opt_str(args, key, &len);
+	const char *p = ctxd_fs_opt_str(args, key, &len);
 	if (!p) {
-		*res = fs_fail("argument '%s' is required", key);
+		*res = ctxd_fs_fail("argument '%s' is required", key);
 		return -1;
 	}
 	struct ctxd_error err = {0};
 	int dfd = ctxd_sandbox_open_parent(ctx->sandbox, p, len, name, loc, &err);
 	if (dfd < 0) {
-		*res = fs_fail("%s: %s", key, err.msg);
+		*res = ctxd_fs_fail("%s: %s", key, err.msg);
 		return -1;
 	}
-	if ((*res = fs_refuse_read_only(loc)) || (*res = fs_refuse_hardlink(dfd, name, loc))) {
+	if ((*res = ctxd_fs_refuse_read_only(loc)) ||
+	    (*res = ctxd_fs_refuse_hardlink(dfd, name, loc))) {
 		close(dfd);
 		return -1;
 	}
@@ -201,13 +203,13 @@ static int parent_rw(const struct ctxd_tool_ctx *ctx, json_t *args, const char *
 
 /* The copy is made without the lock (it may be large) and only the rename is locked: a
  * copy does not read what it replaces. */
-json_t *fs_copy_file(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_copy_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	size_t slen = 0, dlen = 0;
-	const char *src = fs_opt_str(args, "source", &slen);
-	const char *dst = fs_opt_str(args, "destination", &dlen);
+	const char *src = ctxd_fs_opt_str(args, "source", &slen);
+	const char *dst = ctxd_fs_opt_str(args, "destination", &dlen);
 	if (!src || !dst) {
-		return fs_fail("arguments 'source' and 'destination' are required");
+		return ctxd_fs_fail("arguments 'source' and 'destination' are required");
 	}
 	bool overwrite = json_is_true(json_object_get(args, "overwrite"));
 	struct ctxd_error err = {0};
@@ -215,18 +217,18 @@ json_t *fs_copy_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	int sfd = ctxd_sandbox_open(ctx->sandbox, src, slen, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0,
 				    false, &sloc, &err);
 	if (sfd < 0) {
-		return fs_fail("source: %s", err.msg);
+		return ctxd_fs_fail("source: %s", err.msg);
 	}
 	struct stat st;
 	if (fstat(sfd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(sfd);
-		return fs_fail("source '%s' is not a regular file; copy_file copies files",
-			       sloc.abs);
+		return ctxd_fs_fail("source '%s' is not a regular file; copy_file copies files",
+				    sloc.abs);
 	}
 	char name[CTXD_PATH_MAX];
 	json_t *res = NULL;
-	int dfd = fs_write_target(ctx, dst, dlen, name, &dloc, &res);
-	if (dfd < 0 || (res = fs_refuse_read_only(&dloc))) {
+	int dfd = ctxd_fs_write_target(ctx, dst, dlen, name, &dloc, &res);
+	if (dfd < 0 || (res = ctxd_fs_refuse_read_only(&dloc))) {
 		close(sfd);
 		if (dfd >= 0) {
 			close(dfd);
@@ -236,18 +238,20 @@ json_t *fs_copy_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	struct stat dt;
 	if (fstatat(dfd, name, &dt, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!overwrite) {
-			res = fs_fail("destination '%s' already exists; pass overwrite: true to "
-				      "replace it",
-				      dloc.abs);
+			res =
+			    ctxd_fs_fail("destination '%s' already exists; pass overwrite: true to "
+					 "replace it",
+					 dloc.abs);
 			goto out;
 		}
 		if (!S_ISREG(dt.st_mode)) {
-			res =
-			    fs_fail("destination '%s' exists and is not a regular file", dloc.abs);
+			res = ctxd_fs_fail("destination '%s' exists and is not a regular file",
+					   dloc.abs);
 			goto out;
 		}
 		if (dt.st_dev == st.st_dev && dt.st_ino == st.st_ino) {
-			res = fs_fail("source and destination are the same file ('%s')", dloc.abs);
+			res = ctxd_fs_fail("source and destination are the same file ('%s')",
+					   dloc.abs);
 			goto out;
 		}
 	}
@@ -259,7 +263,7 @@ json_t *fs_copy_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	int rc = fill_copy(ctx, sfd, st.st_size, dfd, name, &a);
 	if (rc == 0) {
 		struct ctxd_dir_lock lk;
-		if ((res = fs_lock_dir(dfd, &dloc, &lk))) {
+		if ((res = ctxd_fs_lock_dir(dfd, &dloc, &lk))) {
 			ctxd_atomic_abort(&a);
 			goto out;
 		}
@@ -269,9 +273,9 @@ json_t *fs_copy_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		ctxd_dir_unlock(&lk);
 	}
 	if (rc < 0) {
-		res = rc == -EEXIST ? fs_fail("destination '%s' already exists", dloc.abs)
-				    : fs_fail("cannot copy '%s' to '%s': %s", sloc.abs, dloc.abs,
-					      copy_error(rc));
+		res = rc == -EEXIST ? ctxd_fs_fail("destination '%s' already exists", dloc.abs)
+				    : ctxd_fs_fail("cannot copy '%s' to '%s': %s", sloc.abs,
+						   dloc.abs, copy_error(rc));
 		goto out;
 	}
 	char msg[2 * CTXD_PATH_MAX + 64];
@@ -292,13 +296,14 @@ static json_t *move_by_copy(const struct ctxd_tool_ctx *ctx, int sfd, const char
 			    const char *dname, const struct ctxd_sandbox_loc *dloc)
 {
 	if (!S_ISREG(st->st_mode)) {
-		return fs_fail("'%s' and '%s' are on different file systems and only regular files "
-			       "can be moved across them",
-			       sloc->abs, dloc->abs);
+		return ctxd_fs_fail(
+		    "'%s' and '%s' are on different file systems and only regular files "
+		    "can be moved across them",
+		    sloc->abs, dloc->abs);
 	}
 	int fd = openat(sfd, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
-		return fs_fail("cannot open '%s': %s", sloc->abs, strerror(errno));
+		return ctxd_fs_fail("cannot open '%s': %s", sloc->abs, strerror(errno));
 	}
 	json_t *res = over_cap(ctx, "move", sloc->abs, ctxd_data_bytes(fd, st->st_size),
 			       " (a move across file systems is a copy)");
@@ -312,19 +317,19 @@ static json_t *move_by_copy(const struct ctxd_tool_ctx *ctx, int sfd, const char
 	}
 	if (res || rc < 0) {
 		return res             ? res
-		       : rc == -EEXIST ? fs_fail("destination '%s' already exists", dloc->abs)
-				       : fs_fail("cannot move '%s' to '%s': %s", sloc->abs,
-						 dloc->abs, copy_error(rc));
+		       : rc == -EEXIST ? ctxd_fs_fail("destination '%s' already exists", dloc->abs)
+				       : ctxd_fs_fail("cannot move '%s' to '%s': %s", sloc->abs,
+						      dloc->abs, copy_error(rc));
 	}
 	if (unlinkat(sfd, sname, 0) < 0) {
-		return fs_fail("copied '%s' to '%s' but cannot remove the source: %s", sloc->abs,
-			       dloc->abs, strerror(errno));
+		return ctxd_fs_fail("copied '%s' to '%s' but cannot remove the source: %s",
+				    sloc->abs, dloc->abs, strerror(errno));
 	}
 	fsync(sfd);
 	return NULL;
 }
 
-json_t *fs_move_file(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_move_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	char sname[CTXD_PATH_MAX], dname[CTXD_PATH_MAX];
 	struct ctxd_sandbox_loc sloc, dloc;
@@ -341,30 +346,32 @@ json_t *fs_move_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	struct ctxd_dir_lock lk[2];
 	struct ctxd_error err = {0};
 	if (ctxd_dir_lock_pair(sfd, dfd, lk, &err) < 0) {
-		res = fs_fail("cannot move '%s': %s", sloc.abs, err.msg);
+		res = ctxd_fs_fail("cannot move '%s': %s", sloc.abs, err.msg);
 		close(sfd);
 		close(dfd);
 		return res;
 	}
 	struct stat st;
 	if (fstatat(sfd, sname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		res = fs_fail("source '%s': %s", sloc.abs, strerror(errno));
+		res = ctxd_fs_fail("source '%s': %s", sloc.abs, strerror(errno));
 		goto out;
 	}
 	if (renameat2(sfd, sname, dfd, dname, RENAME_NOREPLACE) == 0) {
 		fsync(dfd);
 		fsync(sfd);
 	} else if (errno == EEXIST || errno == ENOTEMPTY) {
-		res = fs_fail("destination '%s' already exists; move_file never replaces anything "
-			      "(delete it first if that is intended)",
-			      dloc.abs);
+		res = ctxd_fs_fail(
+		    "destination '%s' already exists; move_file never replaces anything "
+		    "(delete it first if that is intended)",
+		    dloc.abs);
 		goto out;
 	} else if (errno == EXDEV) {
 		if ((res = move_by_copy(ctx, sfd, sname, &st, &sloc, dfd, dname, &dloc))) {
 			goto out;
 		}
 	} else {
-		res = fs_fail("cannot move '%s' to '%s': %s", sloc.abs, dloc.abs, strerror(errno));
+		res = ctxd_fs_fail("cannot move '%s' to '%s': %s", sloc.abs, dloc.abs,
+				   strerror(errno));
 		goto out;
 	}
 	char msg[2 * CTXD_PATH_MAX + 32];
@@ -449,7 +456,7 @@ static int unlink_locked(int dfd, const char *name, int flags, const struct ctxd
 			 json_t **res)
 {
 	struct ctxd_dir_lock lk;
-	if ((*res = fs_lock_dir(dfd, loc, &lk))) {
+	if ((*res = ctxd_fs_lock_dir(dfd, loc, &lk))) {
 		return -1;
 	}
 	int rc = unlinkat(dfd, name, flags) < 0 ? -errno : 0;
@@ -457,13 +464,13 @@ static int unlink_locked(int dfd, const char *name, int flags, const struct ctxd
 	return rc;
 }
 
-json_t *fs_delete_file(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_delete_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	char name[CTXD_PATH_MAX];
 	struct ctxd_sandbox_loc loc;
 	json_t *res = NULL;
 	if (!json_is_string(json_object_get(args, "path"))) {
-		return fs_fail("argument 'path' is required");
+		return ctxd_fs_fail("argument 'path' is required");
 	}
 	int dfd = parent_rw(ctx, args, "path", name, &loc, &res);
 	if (dfd < 0) {
@@ -473,14 +480,15 @@ json_t *fs_delete_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	struct stat st;
 	size_t removed = 0;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		res = fs_fail("cannot delete '%s': %s", loc.abs, strerror(errno));
+		res = ctxd_fs_fail("cannot delete '%s': %s", loc.abs, strerror(errno));
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		if (!recursive) {
-			res = fs_fail("'%s' is a directory; pass recursive: true to delete it and "
-				      "everything in it",
-				      loc.abs);
+			res = ctxd_fs_fail(
+			    "'%s' is a directory; pass recursive: true to delete it and "
+			    "everything in it",
+			    loc.abs);
 			goto out;
 		}
 		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -492,15 +500,17 @@ json_t *fs_delete_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 			goto out;
 		}
 		if (rc < 0) {
-			res = fs_fail("cannot delete '%s'%s: %s (%zu entries inside were removed)",
-				      loc.abs, rc == -ECANCELED ? "" : " completely",
-				      rc == -ECANCELED ? "cancelled" : strerror(-rc), removed);
+			res = ctxd_fs_fail(
+			    "cannot delete '%s'%s: %s (%zu entries inside were removed)", loc.abs,
+			    rc == -ECANCELED ? "" : " completely",
+			    rc == -ECANCELED ? "cancelled" : strerror(-rc), removed);
 			goto out;
 		}
 	} else {
 		int rc = unlink_locked(dfd, name, 0, &loc, &res);
 		if (res || rc < 0) {
-			res = res ? res : fs_fail("cannot delete '%s': %s", loc.abs, strerror(-rc));
+			res = res ? res
+				  : ctxd_fs_fail("cannot delete '%s': %s", loc.abs, strerror(-rc));
 			goto out;
 		}
 	}
@@ -524,19 +534,19 @@ out:
 
 /* ---- create_directory ------------------------------------------------------------- */
 
-json_t *fs_create_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_create_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
 	size_t plen;
-	if (!fs_get_path(args, &path, &plen)) {
-		return fs_fail("argument 'path' is required");
+	if (!ctxd_fs_get_path(args, &path, &plen)) {
+		return ctxd_fs_fail("argument 'path' is required");
 	}
 	struct ctxd_error err = {0};
 	struct ctxd_sandbox_loc loc;
 	if (ctxd_sandbox_locate(ctx->sandbox, path, plen, &loc, &err) < 0) {
-		return fs_fail("%s", err.msg);
+		return ctxd_fs_fail("%s", err.msg);
 	}
-	json_t *res = fs_refuse_read_only(&loc);
+	json_t *res = ctxd_fs_refuse_read_only(&loc);
 	if (res) {
 		return res;
 	}
@@ -553,7 +563,7 @@ json_t *fs_create_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 		}
 		int k = snprintf(prefix, sizeof(prefix), "%s/%.*s", loc.root->path, (int)i, rel);
 		if (k < 0 || (size_t)k >= sizeof(prefix)) {
-			return fs_fail("path '%s' is too long", path);
+			return ctxd_fs_fail("path '%s' is too long", path);
 		}
 		const char *last = prefix + k;
 		while (last > prefix && last[-1] != '/') {
@@ -566,7 +576,7 @@ json_t *fs_create_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 		int dfd =
 		    ctxd_sandbox_open_parent(ctx->sandbox, prefix, (size_t)k, name, NULL, &err);
 		if (dfd < 0) {
-			return fs_fail("cannot create '%s': %s", loc.abs, err.msg);
+			return ctxd_fs_fail("cannot create '%s': %s", loc.abs, err.msg);
 		}
 		if (mkdirat(dfd, name, 0777) == 0) {
 			created++;
@@ -574,14 +584,15 @@ json_t *fs_create_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 		} else if (errno != EEXIST) {
 			int e = errno;
 			close(dfd);
-			return fs_fail("cannot create '%.*s/%.*s': %s", (int)strlen(loc.root->path),
-				       loc.root->path, (int)i, rel, strerror(e));
+			return ctxd_fs_fail("cannot create '%.*s/%.*s': %s",
+					    (int)strlen(loc.root->path), loc.root->path, (int)i,
+					    rel, strerror(e));
 		}
 		close(dfd);
 		int fd = ctxd_sandbox_open(ctx->sandbox, prefix, (size_t)k, O_PATH | O_DIRECTORY, 0,
 					   false, NULL, &err);
 		if (fd < 0) {
-			return fs_fail(
+			return ctxd_fs_fail(
 			    "cannot create '%s': '%s' exists and is not a directory inside "
 			    "the allowed directories (%s)",
 			    loc.abs, prefix, err.msg);

@@ -18,81 +18,81 @@
 #define FS_BINARY_PROBE    8192u
 
 /* Append a text content block holding `text` to the CallToolResult `result`. */
-void fs_add_text_block(json_t *result, const char *text);
+void ctxd_fs_add_text_block(json_t *result, const char *text);
 
 /* An isError CallToolResult with a printf-style message made valid UTF-8. New reference. */
-json_t *fs_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+json_t *ctxd_fs_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Expand the {a,b} alternatives of a glob (nested, backslash escapes), calling `emit` for
  * each result; at most *budget results (-ERANGE past it). Returns 0, -ENOMEM, -ERANGE or
  * what `emit` returned when negative. */
-int fs_brace_expand(const char *pat, size_t *budget,
-		    int (*emit)(void *ud, const char *p, size_t len), void *ud);
+int ctxd_fs_brace_expand(const char *pat, size_t *budget,
+			 int (*emit)(void *ud, const char *p, size_t len), void *ud);
 
 /* When `too_deep` > 0 (entries a walk skipped because their path exceeded CTXD_PATH_MAX),
  * append a line saying so to `t` and "depth" to the `why` array (truncatedReasons; may be
  * NULL). */
-void fs_report_depth_cut(struct ctxd_strbuf *t, json_t *why, size_t too_deep);
+void ctxd_fs_report_depth_cut(struct ctxd_strbuf *t, json_t *why, size_t too_deep);
 
 /* The compiled ignore files cache of the family state `ud` (ctxd_fs_family). */
-struct ctxd_fs_ignore_cache *fs_family_ignore_cache(void *ud);
+struct ctxd_fs_ignore_cache *ctxd_fs_family_ignore_cache(void *ud);
 
 /* The "path" string argument (borrowed) and its JSON length. False when absent. */
-bool fs_get_path(json_t *args, const char **p, size_t *len);
+bool ctxd_fs_get_path(json_t *args, const char **p, size_t *len);
 
 /* The integer argument `key` of `args` into *v (negative values as 0). False when absent or
  * not an integer. */
-bool fs_int_arg(json_t *args, const char *key, size_t *v);
+bool ctxd_fs_int_arg(json_t *args, const char *key, size_t *v);
 
 /* The isError result for a directory argument ctxd_sandbox_open refused with `err` (a file
  * given where a directory was wanted is said so). */
-json_t *fs_open_dir_failed(const char *path, const struct ctxd_error *err);
+json_t *ctxd_fs_open_dir_failed(const char *path, const struct ctxd_error *err);
 
 /* The configured entry cap (limits.entries), or the default without a config. */
-size_t fs_cfg_entries(const struct ctxd_tool_ctx *ctx);
+size_t ctxd_fs_cfg_entries(const struct ctxd_tool_ctx *ctx);
 
 /* pread until `n` bytes or EOF; returns bytes read or -1 with errno set. */
-ssize_t fs_pread_full(int fd, char *buf, size_t n, off_t off);
+ssize_t ctxd_fs_pread_full(int fd, char *buf, size_t n, off_t off);
 
 /* Number of '\n' bytes in p[0..n). */
-size_t fs_count_nl(const char *p, size_t n);
+size_t ctxd_fs_count_nl(const char *p, size_t n);
 
 /* True when the first `n` bytes look binary (a NUL byte). */
-bool fs_looks_binary(const char *p, size_t n);
+bool ctxd_fs_looks_binary(const char *p, size_t n);
 
 /* read_text_file (fs_text.c), reused by read_multiple_files. Worker thread. */
-json_t *fs_read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args);
 
 /* list_directory, get_file_info, list_allowed_directories (fs_info.c) and search_files
  * (fs_search.c). Worker thread. */
-json_t *fs_list_directory(const struct ctxd_tool_ctx *ctx, json_t *args);
-json_t *fs_get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args);
-json_t *fs_list_allowed_directories(const struct ctxd_tool_ctx *ctx, json_t *args);
-json_t *fs_search_files(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_list_directory(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_list_allowed_directories(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_search_files(const struct ctxd_tool_ctx *ctx, json_t *args);
 
 /* More reading tools (fs_read.c). Worker thread. */
-json_t *fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args);
-json_t *fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *args);
-json_t *fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args);
-json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args);
 
 /* MIME type of a file from its first bytes (`n` of them) and its name; NULL when neither
  * tells. Static strings. */
-const char *fs_sniff_mime(const unsigned char *p, size_t n, const char *name);
+const char *ctxd_fs_sniff_mime(const unsigned char *p, size_t n, const char *name);
 
 /* Base64 of p[0..n) as a new JSON string (NULL on ENOMEM). */
-json_t *fs_base64(const unsigned char *p, size_t n);
+json_t *ctxd_fs_base64(const unsigned char *p, size_t n);
 
 /* Writing tools (fs_write.c). Worker thread. */
-json_t *fs_write_file(const struct ctxd_tool_ctx *ctx, json_t *args);
-json_t *fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args);
-json_t *fs_append_file(const struct ctxd_tool_ctx *ctx, json_t *args);
-json_t *fs_copy_file(const struct ctxd_tool_ctx *ctx, json_t *args);
-json_t *fs_move_file(const struct ctxd_tool_ctx *ctx, json_t *args);
-json_t *fs_delete_file(const struct ctxd_tool_ctx *ctx, json_t *args);
-json_t *fs_create_directory(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_write_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_edit_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_append_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_copy_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_move_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_delete_file(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_create_directory(const struct ctxd_tool_ctx *ctx, json_t *args);
 
 /* Content search (grep.c). Worker thread. */
-json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args);
+json_t *ctxd_fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args);
 
 #endif

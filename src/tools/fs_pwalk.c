@@ -905,7 +905,7 @@ int ctxd_fs_pw_prepare(struct ctxd_fs_pw_opts *o, const struct ctxd_tool_ctx *ct
 	o->progress = ctx->progress;
 	o->pool = ctx->pool;
 	o->ignore = ignore;
-	o->cache = ctx->ud ? fs_family_ignore_cache(ctx->ud) : NULL;
+	o->cache = ctx->ud ? ctxd_fs_family_ignore_cache(ctx->ud) : NULL;
 	o->abs = abs;
 	*above = NULL;
 	if (ignore) {

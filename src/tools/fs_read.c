@@ -64,7 +64,7 @@ static const char *mime_by_ext(const char *name)
 	return NULL;
 }
 
-const char *fs_sniff_mime(const unsigned char *p, size_t n, const char *name)
+const char *ctxd_fs_sniff_mime(const unsigned char *p, size_t n, const char *name)
 {
 #define HAS(off, lit) (n >= (off) + sizeof(lit) - 1 && memcmp(p + (off), lit, sizeof(lit) - 1) == 0)
 	if (HAS(0, "\x89PNG\r\n\x1a\n")) {
@@ -129,7 +129,7 @@ const char *fs_sniff_mime(const unsigned char *p, size_t n, const char *name)
 	return e;
 }
 
-json_t *fs_base64(const unsigned char *p, size_t n)
+json_t *ctxd_fs_base64(const unsigned char *p, size_t n)
 {
 	size_t olen;
 	char *o = ctxd_base64_encode(p, n, &olen);
@@ -140,40 +140,41 @@ json_t *fs_base64(const unsigned char *p, size_t n)
 
 /* ---- read_media_file -------------------------------------------------------------- */
 
-json_t *fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
 	size_t plen;
-	if (!fs_get_path(args, &path, &plen)) {
-		return fs_fail("argument 'path' is required");
+	if (!ctxd_fs_get_path(args, &path, &plen)) {
+		return ctxd_fs_fail("argument 'path' is required");
 	}
 	struct ctxd_error err = {0};
 	struct ctxd_sandbox_loc loc;
 	int fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0,
 				   false, &loc, &err);
 	if (fd < 0) {
-		return fs_fail("%s", err.msg);
+		return ctxd_fs_fail("%s", err.msg);
 	}
 	json_t *res = NULL;
 	unsigned char *buf = NULL;
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		res = fs_fail("'%s' is not a regular file", loc.abs);
+		res = ctxd_fs_fail("'%s' is not a regular file", loc.abs);
 		goto out;
 	}
 	unsigned char head[64];
-	ssize_t hn = fs_pread_full(fd, (char *)head, sizeof(head), 0);
+	ssize_t hn = ctxd_fs_pread_full(fd, (char *)head, sizeof(head), 0);
 	if (hn < 0) {
-		res = fs_fail("cannot read '%s': %s", loc.abs, strerror(errno));
+		res = ctxd_fs_fail("cannot read '%s': %s", loc.abs, strerror(errno));
 		goto out;
 	}
-	const char *mime = fs_sniff_mime(head, (size_t)hn, loc.abs);
+	const char *mime = ctxd_fs_sniff_mime(head, (size_t)hn, loc.abs);
 	bool image = mime && strncmp(mime, "image/", 6) == 0;
 	bool audio = mime && strncmp(mime, "audio/", 6) == 0;
 	if (!image && !audio) {
-		res = fs_fail("'%s' is not an image or audio file (%s); use read_text_file for "
-			      "text",
-			      loc.abs, mime ? mime : "unrecognized content");
+		res =
+		    ctxd_fs_fail("'%s' is not an image or audio file (%s); use read_text_file for "
+				 "text",
+				 loc.abs, mime ? mime : "unrecognized content");
 		goto out;
 	}
 	size_t cap =
@@ -181,7 +182,7 @@ json_t *fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	size_t size = (size_t)st.st_size;
 	char uri[3 * CTXD_PATH_MAX + 16];
 	if (ctxd_path_to_file_uri(loc.abs, uri, sizeof(uri)) < 0) {
-		res = fs_fail("path of '%s' is too long for a URI", loc.abs);
+		res = ctxd_fs_fail("path of '%s' is too long for a URI", loc.abs);
 		goto out;
 	}
 	const char *slash = strrchr(loc.abs, '/');
@@ -204,12 +205,12 @@ json_t *fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (!buf) {
 		goto out;
 	}
-	ssize_t got = fs_pread_full(fd, (char *)buf, size, 0);
+	ssize_t got = ctxd_fs_pread_full(fd, (char *)buf, size, 0);
 	if (got < 0) {
-		res = fs_fail("cannot read '%s': %s", loc.abs, strerror(errno));
+		res = ctxd_fs_fail("cannot read '%s': %s", loc.abs, strerror(errno));
 		goto out;
 	}
-	json_t *b64 = fs_base64(buf, (size_t)got);
+	json_t *b64 = ctxd_fs_base64(buf, (size_t)got);
 	if (b64) {
 		res = json_pack("{s:[{s:s, s:o, s:s}]}", "content", "type",
 				image ? "image" : "audio", "data", b64, "mimeType", mime);
@@ -222,12 +223,12 @@ out:
 
 /* ---- read_multiple_files ---------------------------------------------------------- */
 
-json_t *fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	json_t *paths = json_object_get(args, "paths");
 	size_t n = json_array_size(paths);
 	if (n == 0) {
-		return fs_fail("argument 'paths' must list at least one file");
+		return ctxd_fs_fail("argument 'paths' must list at least one file");
 	}
 	json_t *files = json_array();
 	struct ctxd_strbuf t = {0};
@@ -246,21 +247,22 @@ json_t *fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		if (ctxd_job_cancelled(ctx->job)) {
 			json_decref(files);
 			free(t.p);
-			return fs_fail("read_multiple_files cancelled after %zu of %zu files", i,
-				       n);
+			return ctxd_fs_fail("read_multiple_files cancelled after %zu of %zu files",
+					    i, n);
 		}
 		if (t.len > frame / 2) {
 			json_decref(files);
 			free(t.p);
-			return fs_fail("the answer would be larger than %zu bytes, the most "
-				       "one message may carry (limits.frame_bytes): only the "
-				       "first %zu of the %zu files fit. Read the others in another "
-				       "call, or a window of each (read_text_file with head, tail, "
-				       "or offset and limit)",
-				       frame, i - 1, n);
+			return ctxd_fs_fail(
+			    "the answer would be larger than %zu bytes, the most "
+			    "one message may carry (limits.frame_bytes): only the "
+			    "first %zu of the %zu files fit. Read the others in another "
+			    "call, or a window of each (read_text_file with head, tail, "
+			    "or offset and limit)",
+			    frame, i - 1, n);
 		}
 		json_t *a = json_pack("{s:O}", "path", p);
-		json_t *r = a ? fs_read_text_file(ctx, a) : NULL;
+		json_t *r = a ? ctxd_fs_read_text_file(ctx, a) : NULL;
 		json_decref(a);
 		if (!r) {
 			json_decref(files);
@@ -382,26 +384,26 @@ static const char *kind(int t)
 					   : "other";
 }
 
-json_t *fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
 	size_t plen;
-	if (!fs_get_path(args, &path, &plen)) {
-		return fs_fail("argument 'path' is required");
+	if (!ctxd_fs_get_path(args, &path, &plen)) {
+		return ctxd_fs_fail("argument 'path' is required");
 	}
 	const char *sort = json_string_value(json_object_get(args, "sortBy"));
 	bool size_sort = sort && strcmp(sort, "size") == 0;
 	if (sort && !size_sort && strcmp(sort, "name") != 0) {
-		return fs_fail("argument 'sortBy' must be \"name\" or \"size\"");
+		return ctxd_fs_fail("argument 'sortBy' must be \"name\" or \"size\"");
 	}
 	struct ctxd_error err = {0};
 	struct ctxd_sandbox_loc loc;
 	int fd =
 	    ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc, &err);
 	if (fd < 0) {
-		return fs_fail("%s", err.msg);
+		return ctxd_fs_fail("%s", err.msg);
 	}
-	struct sizes_state s = {.max = fs_cfg_entries(ctx)};
+	struct sizes_state s = {.max = ctxd_fs_cfg_entries(ctx)};
 	struct ctxd_fs_walk_opts o = {
 	    .max_depth = 1,
 	    .sorted = true,
@@ -418,7 +420,7 @@ json_t *fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
 		goto out;
 	}
 	if (rc < 0) {
-		res = fs_fail("cannot list '%s': %s", loc.abs, strerror(-rc));
+		res = ctxd_fs_fail("cannot list '%s': %s", loc.abs, strerror(-rc));
 		goto out;
 	}
 	if (size_sort && s.n > 1) {
@@ -563,16 +565,16 @@ static bool tree_excludes(json_t *args, struct tree_state *s, json_t **res)
 	json_array_foreach(json_object_get(args, "excludePatterns"), i, v)
 	{
 		if (!json_is_string(v) || json_string_length(v) == 0) {
-			*res =
-			    fs_fail("argument 'excludePatterns[%zu]' must be a non-empty glob", i);
+			*res = ctxd_fs_fail(
+			    "argument 'excludePatterns[%zu]' must be a non-empty glob", i);
 			return false;
 		}
 		int rc = ctxd_fs_globs_add(&s->ex, json_string_value(v), json_string_length(v));
 		if (rc < 0) {
 			*res = rc == -E2BIG
-				   ? fs_fail("argument 'excludePatterns[%zu]' is longer than "
-					     "%d bytes: shorten the glob",
-					     i, CTXD_FS_GLOB_MAX)
+				   ? ctxd_fs_fail("argument 'excludePatterns[%zu]' is longer than "
+						  "%d bytes: shorten the glob",
+						  i, CTXD_FS_GLOB_MAX)
 				   : NULL;
 			return false;
 		}
@@ -645,14 +647,14 @@ static json_t *tree_result(struct tree_state *s, const char *base, json_t *tree,
 	return res;
 }
 
-json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
 	size_t plen;
-	if (!fs_get_path(args, &path, &plen)) {
-		return fs_fail("argument 'path' is required");
+	if (!ctxd_fs_get_path(args, &path, &plen)) {
+		return ctxd_fs_fail("argument 'path' is required");
 	}
-	struct tree_state s = {.max = fs_cfg_entries(ctx)};
+	struct tree_state s = {.max = ctxd_fs_cfg_entries(ctx)};
 	json_t *res = NULL;
 	if (!tree_excludes(args, &s, &res)) {
 		ctxd_fs_globs_finish(&s.ex);
@@ -670,7 +672,7 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 	    ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc, &err);
 	if (fd < 0) {
 		ctxd_fs_globs_finish(&s.ex);
-		return fs_fail("%s", err.msg);
+		return ctxd_fs_fail("%s", err.msg);
 	}
 	json_t *tree = json_array();
 	s.stack[0] = tree;
@@ -691,9 +693,9 @@ json_t *fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (s.oom || rc == -ENOMEM) {
 		res = NULL;
 	} else if (rc == -ECANCELED) {
-		res = fs_fail("directory_tree of '%s' cancelled", loc.abs);
+		res = ctxd_fs_fail("directory_tree of '%s' cancelled", loc.abs);
 	} else if (rc < 0 && !timed_out) {
-		res = fs_fail("cannot read '%s': %s", loc.abs, strerror(-rc));
+		res = ctxd_fs_fail("cannot read '%s': %s", loc.abs, strerror(-rc));
 	} else {
 		res = tree_result(&s, loc.abs, tree, &st, timed_out);
 	}

@@ -62,7 +62,7 @@ static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
 			    ctxd_path_to_file_uri(abs, uri, sizeof(uri)) < 0) {
 				continue;
 			}
-			const char *mime = fs_sniff_mime(NULL, 0, de->d_name);
+			const char *mime = ctxd_fs_sniff_mime(NULL, 0, de->d_name);
 			json_t *j = json_pack("{s:s, s:o, s:I}", "uri", uri, "name",
 					      ctxd_utf8_json(de->d_name, strlen(de->d_name)),
 					      "size", (json_int_t)st.st_size);
@@ -129,15 +129,15 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 		return NULL;
 	}
 	close(fd);
-	const char *mime = fs_sniff_mime((const unsigned char *)buf, n, loc.abs);
-	bool text = !fs_looks_binary(buf, n) && ctxd_utf8_invalid_at(buf, n) == n &&
+	const char *mime = ctxd_fs_sniff_mime((const unsigned char *)buf, n, loc.abs);
+	bool text = !ctxd_fs_looks_binary(buf, n) && ctxd_utf8_invalid_at(buf, n) == n &&
 		    (!mime || strncmp(mime, "text/", 5) == 0 || strstr(mime, "json") ||
 		     strstr(mime, "xml") || strstr(mime, "yaml"));
 	json_t *c = text ? json_pack("{s:s, s:s, s:s%}", "uri", uri, "mimeType",
 				     mime ? mime : "text/plain", "text", buf, n)
 			 : json_pack("{s:s, s:s, s:o}", "uri", uri, "mimeType",
 				     mime ? mime : "application/octet-stream", "blob",
-				     fs_base64((const unsigned char *)buf, n));
+				     ctxd_fs_base64((const unsigned char *)buf, n));
 	free(buf);
 	json_t *arr = c ? json_pack("[o]", c) : NULL;
 	if (!arr) {

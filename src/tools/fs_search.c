@@ -207,8 +207,8 @@ static int brace_expand(const char *pat, size_t *budget,
  * for each resulting pattern; at most *budget results (-ERANGE past it). A '{' without a
  * matching '}' or without a top-level ',' is literal. Patterns longer than
  * CTXD_FS_GLOB_MAX are refused (-E2BIG) before any work. Shared by search_files and grep. */
-int fs_brace_expand(const char *pat, size_t *budget,
-		    int (*emit)(void *ud, const char *p, size_t len), void *ud)
+int ctxd_fs_brace_expand(const char *pat, size_t *budget,
+			 int (*emit)(void *ud, const char *p, size_t len), void *ud)
 {
 	if (strlen(pat) > CTXD_FS_GLOB_MAX) {
 		return -E2BIG;
@@ -231,7 +231,7 @@ static int glob_emit(void *ud, const char *p, size_t len)
 static int glob_expand(struct globset *gs, const char *pat, bool exclude, size_t *budget)
 {
 	struct glob_emit_ud u = {gs, exclude};
-	return fs_brace_expand(pat, budget, glob_emit, &u);
+	return ctxd_fs_brace_expand(pat, budget, glob_emit, &u);
 }
 
 struct search_state {
@@ -362,14 +362,14 @@ static int search_each(void *ud, const struct ctxd_fs_pw_node *d, const struct c
 static json_t *glob_refused(const char *arg, const char *pat, int rc)
 {
 	if (strlen(pat) > CTXD_FS_GLOB_MAX) {
-		return fs_fail("argument '%s' is longer than %d bytes: shorten the glob", arg,
-			       CTXD_FS_GLOB_MAX);
+		return ctxd_fs_fail("argument '%s' is longer than %d bytes: shorten the glob", arg,
+				    CTXD_FS_GLOB_MAX);
 	}
 	size_t len = strlen(pat);
-	return fs_fail("argument '%s' (\"%.*s%s\") is not a usable glob: %s", arg,
-		       (int)(len > 200 ? 200 : len), pat, len > 200 ? "..." : "",
-		       rc == -ERANGE ? "more than 64 brace alternatives"
-				     : "more than 63 path components");
+	return ctxd_fs_fail("argument '%s' (\"%.*s%s\") is not a usable glob: %s", arg,
+			    (int)(len > 200 ? 200 : len), pat, len > 200 ? "..." : "",
+			    rc == -ERANGE ? "more than 64 brace alternatives"
+					  : "more than 63 path components");
 }
 
 static int cmp_rel(const void *a, const void *b, void *arena)
@@ -397,8 +397,8 @@ static bool search_globs(json_t *args, const char *pattern, struct globset *gs, 
 	{
 		const char *xp = json_string_value(v);
 		if (!xp || xp[0] == '\0') {
-			*res =
-			    fs_fail("argument 'excludePatterns[%zu]' must be a non-empty glob", i);
+			*res = ctxd_fs_fail(
+			    "argument 'excludePatterns[%zu]' must be a non-empty glob", i);
 			return false;
 		}
 		budget = GLOB_MAX_ALTS;
@@ -432,7 +432,7 @@ static bool search_walk(const struct ctxd_tool_ctx *ctx, json_t *args, int fd,
 			uint64_t *root_state, struct search_walk *sw, json_t **res)
 {
 	size_t max_depth = 0;
-	fs_int_arg(args, "maxDepth", &max_depth);
+	ctxd_fs_int_arg(args, "maxDepth", &max_depth);
 	static const struct ctxd_fs_pw_ops ops = {.classify = search_classify,
 						  .free_state = search_free_state};
 	sw->o = (struct ctxd_fs_pw_opts){
@@ -452,12 +452,12 @@ static bool search_walk(const struct ctxd_tool_ctx *ctx, json_t *args, int fd,
 		return false;
 	}
 	if (rc == -ECANCELED) {
-		*res = fs_fail("search in '%s' cancelled", loc->abs);
+		*res = ctxd_fs_fail("search in '%s' cancelled", loc->abs);
 		return false;
 	}
 	sw->timed_out = rc == -ETIMEDOUT;
 	if (rc < 0 && !sw->timed_out) {
-		*res = fs_fail("cannot search '%s': %s", loc->abs, strerror(-rc));
+		*res = ctxd_fs_fail("cannot search '%s': %s", loc->abs, strerror(-rc));
 		return false;
 	}
 	return true;
@@ -515,7 +515,7 @@ static void search_notes(const struct search_merge *m, bool timed_out, struct ct
 		ctxd_strbuf_str(why, ",\"deadline\"");
 	}
 	if (m->too_long) {
-		fs_report_depth_cut(notes, NULL, m->too_long);
+		ctxd_fs_report_depth_cut(notes, NULL, m->too_long);
 		ctxd_strbuf_str(why, ",\"depth\"");
 	}
 	if (m->unreadable) {
@@ -580,18 +580,18 @@ static json_t *search_result(const struct ctxd_tool_ctx *ctx, const char *base, 
 	return ctxd_tool_written(ctx, b, from);
 }
 
-json_t *fs_search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
 	size_t plen;
-	if (!fs_get_path(args, &path, &plen)) {
-		return fs_fail("argument 'path' is required");
+	if (!ctxd_fs_get_path(args, &path, &plen)) {
+		return ctxd_fs_fail("argument 'path' is required");
 	}
 	const char *pattern = json_string_value(json_object_get(args, "pattern"));
 	if (!pattern || pattern[0] == '\0') {
-		return fs_fail("argument 'pattern' must be a non-empty glob, e.g. \"**/*.c\"");
+		return ctxd_fs_fail("argument 'pattern' must be a non-empty glob, e.g. \"**/*.c\"");
 	}
-	struct search_state s = {.max = fs_cfg_entries(ctx)};
+	struct search_state s = {.max = ctxd_fs_cfg_entries(ctx)};
 	struct search_merge m = {.max = s.max};
 	struct search_walk sw = {0};
 	uint64_t *root_state = NULL;
@@ -615,7 +615,7 @@ json_t *fs_search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	fd =
 	    ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc, &err);
 	if (fd < 0) {
-		res = fs_open_dir_failed(path, &err);
+		res = ctxd_fs_open_dir_failed(path, &err);
 		goto out;
 	}
 	if (!search_walk(ctx, args, fd, &loc, &s, root_state, &sw, &res)) {

@@ -1,6 +1,6 @@
 /* fs_text.c - read_text_file: lines exactly as stored, head/tail/offset+limit windows,
  * capped at limits.read_bytes at a whole line with nextOffset, exact totalLines up to
- * 16 MiB. Also the chunked reading helpers fs_read.c uses (fs_pread_full, fs_count_nl).
+ * 16 MiB. Also the chunked reading helpers fs_read.c uses (ctxd_fs_pread_full, ctxd_fs_count_nl).
  */
 #include "ctxd/tools_fs.h"
 
@@ -38,7 +38,7 @@
 
 /* Count '\n' bytes, eight at a time: a byte of x = w ^ "\n\n..." is zero exactly when the
  * high bit of ((x & 0x7f..) + 0x7f..) | x is clear (no carries cross byte lanes). */
-size_t fs_count_nl(const char *p, size_t n)
+size_t ctxd_fs_count_nl(const char *p, size_t n)
 {
 	const uint64_t ones = 0x0101010101010101ULL;
 	const uint64_t high = ones * 0x80;
@@ -107,7 +107,7 @@ static void rd_feed(struct reader *r, const char *p, size_t n)
 	}
 	while (p < e) {
 		if (r->done) {
-			r->line += fs_count_nl(p, (size_t)(e - p));
+			r->line += ctxd_fs_count_nl(p, (size_t)(e - p));
 			return;
 		}
 		const char *q = memchr(p, '\n', (size_t)(e - p));
@@ -148,7 +148,7 @@ static void rd_feed(struct reader *r, const char *p, size_t n)
 	}
 }
 
-ssize_t fs_pread_full(int fd, char *buf, size_t n, off_t off)
+ssize_t ctxd_fs_pread_full(int fd, char *buf, size_t n, off_t off)
 {
 	size_t got = 0;
 	while (got < n) {
@@ -182,7 +182,7 @@ static int tail_start(int fd, off_t size, size_t n, char *buf, size_t bufsz,
 		}
 		size_t k = (size_t)pos < bufsz ? (size_t)pos : bufsz;
 		pos -= (off_t)k;
-		ssize_t got = fs_pread_full(fd, buf, k, pos);
+		ssize_t got = ctxd_fs_pread_full(fd, buf, k, pos);
 		if (got < 0) {
 			return -errno;
 		}
@@ -217,14 +217,14 @@ static int count_prefix(int fd, off_t end, char *buf, size_t bufsz, const struct
 			return -ECANCELED;
 		}
 		size_t k = (size_t)(end - pos) < bufsz ? (size_t)(end - pos) : bufsz;
-		ssize_t got = fs_pread_full(fd, buf, k, pos);
+		ssize_t got = ctxd_fs_pread_full(fd, buf, k, pos);
 		if (got < 0) {
 			return -errno;
 		}
 		if (got == 0) {
 			break;
 		}
-		*lines += fs_count_nl(buf, (size_t)got);
+		*lines += ctxd_fs_count_nl(buf, (size_t)got);
 		pos += got;
 	}
 	return 0;
@@ -234,16 +234,17 @@ static int count_prefix(int fd, off_t end, char *buf, size_t bufsz, const struct
 static json_t *probe_text(const char *p, size_t n, const char *abs)
 {
 	if (n >= 2 && ((p[0] == '\xFF' && p[1] == '\xFE') || (p[0] == '\xFE' && p[1] == '\xFF'))) {
-		return fs_fail(
+		return ctxd_fs_fail(
 		    "'%s' is UTF-16 text (it starts with a UTF-16 byte-order mark); only "
 		    "UTF-8 is read. Convert it, or use read_media_file for binary "
 		    "content",
 		    abs);
 	}
-	if (fs_looks_binary(p, n)) {
-		return fs_fail("'%s' is a binary file (it contains NUL bytes); use read_media_file "
-			       "for images and audio",
-			       abs);
+	if (ctxd_fs_looks_binary(p, n)) {
+		return ctxd_fs_fail(
+		    "'%s' is a binary file (it contains NUL bytes); use read_media_file "
+		    "for images and audio",
+		    abs);
 	}
 	return NULL;
 }
@@ -288,23 +289,26 @@ struct text_read {
 static bool text_args(json_t *args, struct text_read *t, json_t **res)
 {
 	t->offset = 1;
-	t->has_head = fs_int_arg(args, "head", &t->head);
-	t->has_tail = fs_int_arg(args, "tail", &t->tail);
-	t->has_offset = fs_int_arg(args, "offset", &t->offset);
-	t->has_limit = fs_int_arg(args, "limit", &t->limit);
+	t->has_head = ctxd_fs_int_arg(args, "head", &t->head);
+	t->has_tail = ctxd_fs_int_arg(args, "tail", &t->tail);
+	t->has_offset = ctxd_fs_int_arg(args, "offset", &t->offset);
+	t->has_limit = ctxd_fs_int_arg(args, "limit", &t->limit);
 	if (t->has_head && t->has_tail) {
-		*res = fs_fail("arguments 'head' and 'tail' cannot be used together; use one, or "
-			       "'offset' and 'limit' for a window");
+		*res =
+		    ctxd_fs_fail("arguments 'head' and 'tail' cannot be used together; use one, or "
+				 "'offset' and 'limit' for a window");
 		return false;
 	}
 	if ((t->has_head || t->has_tail) && (t->has_offset || t->has_limit)) {
-		*res = fs_fail("argument '%s' cannot be combined with 'offset'/'limit'; use either "
-			       "'%s' alone or 'offset' and 'limit'",
-			       t->has_head ? "head" : "tail", t->has_head ? "head" : "tail");
+		*res = ctxd_fs_fail(
+		    "argument '%s' cannot be combined with 'offset'/'limit'; use either "
+		    "'%s' alone or 'offset' and 'limit'",
+		    t->has_head ? "head" : "tail", t->has_head ? "head" : "tail");
 		return false;
 	}
 	if (t->has_offset && t->offset < 1) {
-		*res = fs_fail("argument 'offset' must be at least 1 (lines are counted from 1)");
+		*res =
+		    ctxd_fs_fail("argument 'offset' must be at least 1 (lines are counted from 1)");
 		return false;
 	}
 	return true;
@@ -320,25 +324,26 @@ static bool text_open(const struct ctxd_tool_ctx *ctx, const char *path, size_t 
 				  false, &t->loc, &err);
 	if (t->fd < 0) {
 		if (err.sys_errno == EISDIR) {
-			*res = fs_fail("'%s' is a directory, not a file; use list_directory to see "
-				       "its entries",
-				       path);
+			*res = ctxd_fs_fail(
+			    "'%s' is a directory, not a file; use list_directory to see "
+			    "its entries",
+			    path);
 			return false;
 		}
-		*res = fs_fail("%s", err.msg);
+		*res = ctxd_fs_fail("%s", err.msg);
 		return false;
 	}
 	if (fstat(t->fd, &t->st) < 0) {
-		*res = fs_fail("cannot read '%s': %s", t->loc.abs, strerror(errno));
+		*res = ctxd_fs_fail("cannot read '%s': %s", t->loc.abs, strerror(errno));
 	} else if (S_ISDIR(t->st.st_mode)) {
-		*res = fs_fail(
+		*res = ctxd_fs_fail(
 		    "'%s' is a directory, not a file; use list_directory to see its entries",
 		    t->loc.abs);
 	} else if (!S_ISREG(t->st.st_mode)) {
-		*res =
-		    fs_fail("'%s' is not a regular file (device, FIFO or socket); refusing to read "
-			    "it",
-			    t->loc.abs);
+		*res = ctxd_fs_fail(
+		    "'%s' is not a regular file (device, FIFO or socket); refusing to read "
+		    "it",
+		    t->loc.abs);
 	} else {
 		return true;
 	}
@@ -353,10 +358,10 @@ static bool text_tail_start(const struct ctxd_tool_ctx *ctx, struct text_read *t
 	struct reader *r = &t->r;
 	/* The probe for binary content must look at the file's start even though the
 	 * read itself begins near the end. */
-	ssize_t got = fs_pread_full(t->fd, t->rbuf,
-				    FS_BINARY_PROBE < t->fsize ? FS_BINARY_PROBE : t->fsize, 0);
+	ssize_t got = ctxd_fs_pread_full(
+	    t->fd, t->rbuf, FS_BINARY_PROBE < t->fsize ? FS_BINARY_PROBE : t->fsize, 0);
 	if (got < 0) {
-		*res = fs_fail("cannot read '%s': %s", t->loc.abs, strerror(errno));
+		*res = ctxd_fs_fail("cannot read '%s': %s", t->loc.abs, strerror(errno));
 		return false;
 	}
 	if ((*res = probe_text(t->rbuf, (size_t)got, t->loc.abs))) {
@@ -378,8 +383,8 @@ static bool text_tail_start(const struct ctxd_tool_ctx *ctx, struct text_read *t
 	}
 	if (rc < 0) {
 		*res = rc == -ECANCELED
-			   ? fs_fail("read of '%s' cancelled", t->loc.abs)
-			   : fs_fail("cannot read '%s': %s", t->loc.abs, strerror(-rc));
+			   ? ctxd_fs_fail("read of '%s' cancelled", t->loc.abs)
+			   : ctxd_fs_fail("cannot read '%s': %s", t->loc.abs, strerror(-rc));
 		return false;
 	}
 	r->line = before + 1;
@@ -440,7 +445,7 @@ static bool text_scan(const struct ctxd_tool_ctx *ctx, struct text_read *t, json
 	off_t off = t->start_off;
 	for (;;) {
 		if (ctxd_job_cancelled(ctx->job)) {
-			*res = fs_fail("read of '%s' cancelled", t->loc.abs);
+			*res = ctxd_fs_fail("read of '%s' cancelled", t->loc.abs);
 			return false;
 		}
 		ssize_t got = pread(t->fd, t->rbuf, t->rsize, off);
@@ -448,7 +453,7 @@ static bool text_scan(const struct ctxd_tool_ctx *ctx, struct text_read *t, json
 			if (errno == EINTR) {
 				continue;
 			}
-			*res = fs_fail("cannot read '%s': %s", t->loc.abs, strerror(errno));
+			*res = ctxd_fs_fail("cannot read '%s': %s", t->loc.abs, strerror(errno));
 			return false;
 		}
 		if (off == 0 &&
@@ -486,9 +491,9 @@ static bool text_bounds(struct text_read *t, json_t **res)
 		r->want_start = t->total + 1;
 	}
 	if (t->eof && t->has_offset && t->offset > 1 && t->offset > t->total) {
-		*res =
-		    fs_fail("argument 'offset' (%zu) is past the end of '%s', which has %zu lines",
-			    t->offset, t->loc.abs, t->total);
+		*res = ctxd_fs_fail(
+		    "argument 'offset' (%zu) is past the end of '%s', which has %zu lines",
+		    t->offset, t->loc.abs, t->total);
 		return false;
 	}
 	t->start_line = r->want_start;
@@ -514,11 +519,11 @@ static bool text_bounds(struct text_read *t, json_t **res)
 	}
 	size_t bad = ctxd_utf8_invalid_at(r->out, r->out_len);
 	if (bad != r->out_len) {
-		*res =
-		    fs_fail("'%s' is not UTF-8 text (invalid byte 0x%02X in the selection, %zu "
-			    "bytes into it); it may use another encoding (e.g. Latin-1 or UTF-16) "
-			    "or be binary. Use read_media_file for images and audio",
-			    t->loc.abs, (unsigned)(unsigned char)r->out[bad], bad);
+		*res = ctxd_fs_fail(
+		    "'%s' is not UTF-8 text (invalid byte 0x%02X in the selection, %zu "
+		    "bytes into it); it may use another encoding (e.g. Latin-1 or UTF-16) "
+		    "or be binary. Use read_media_file for images and audio",
+		    t->loc.abs, (unsigned)(unsigned char)r->out[bad], bad);
 		return false;
 	}
 	return true;
@@ -558,7 +563,7 @@ static bool text_add_note(const struct text_read *t, json_t *res)
 		free(nb.p);
 		return false;
 	}
-	fs_add_text_block(res, nb.p);
+	ctxd_fs_add_text_block(res, nb.p);
 	free(nb.p);
 	return true;
 }
@@ -616,12 +621,12 @@ static json_t *text_result(struct text_read *t, json_t *args)
 	return res;
 }
 
-json_t *fs_read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
 	size_t plen;
-	if (!fs_get_path(args, &path, &plen)) {
-		return fs_fail("argument 'path' is required");
+	if (!ctxd_fs_get_path(args, &path, &plen)) {
+		return ctxd_fs_fail("argument 'path' is required");
 	}
 	struct text_read t = {0};
 	json_t *res = NULL;

@@ -30,7 +30,7 @@
 /* ---- small helpers ---------------------------------------------------------------- */
 
 /* An isError result; the message is made valid UTF-8 (a long path may be cut mid-way). */
-json_t *fs_fail(const char *fmt, ...)
+json_t *ctxd_fs_fail(const char *fmt, ...)
 {
 	char msg[1900];
 	va_list ap;
@@ -45,7 +45,7 @@ json_t *fs_fail(const char *fmt, ...)
 	return r;
 }
 
-void fs_report_depth_cut(struct ctxd_strbuf *t, json_t *why, size_t too_deep)
+void ctxd_fs_report_depth_cut(struct ctxd_strbuf *t, json_t *why, size_t too_deep)
 {
 	if (too_deep == 0) {
 		return;
@@ -59,7 +59,7 @@ void fs_report_depth_cut(struct ctxd_strbuf *t, json_t *why, size_t too_deep)
 	}
 }
 
-bool fs_get_path(json_t *args, const char **p, size_t *len)
+bool ctxd_fs_get_path(json_t *args, const char **p, size_t *len)
 {
 	json_t *j = json_object_get(args, "path");
 	if (!json_is_string(j)) {
@@ -70,18 +70,18 @@ bool fs_get_path(json_t *args, const char **p, size_t *len)
 	return true;
 }
 
-size_t fs_cfg_entries(const struct ctxd_tool_ctx *ctx)
+size_t ctxd_fs_cfg_entries(const struct ctxd_tool_ctx *ctx)
 {
 	return ctx->cfg && ctx->cfg->max_entries ? ctx->cfg->max_entries : FS_DEFAULT_ENTRIES;
 }
 
-bool fs_looks_binary(const char *p, size_t n)
+bool ctxd_fs_looks_binary(const char *p, size_t n)
 {
 	return memchr(p, '\0', n) != NULL;
 }
 
 /* Add a text block to a CallToolResult's content array. */
-void fs_add_text_block(json_t *result, const char *text)
+void ctxd_fs_add_text_block(json_t *result, const char *text)
 {
 	json_t *content = json_object_get(result, "content");
 	json_t *t = json_string(text);
@@ -92,7 +92,7 @@ void fs_add_text_block(json_t *result, const char *text)
 	}
 }
 
-bool fs_int_arg(json_t *args, const char *key, size_t *v)
+bool ctxd_fs_int_arg(json_t *args, const char *key, size_t *v)
 {
 	json_t *j = json_object_get(args, key);
 	if (!json_is_integer(j)) {
@@ -103,12 +103,13 @@ bool fs_int_arg(json_t *args, const char *key, size_t *v)
 	return true;
 }
 
-json_t *fs_open_dir_failed(const char *path, const struct ctxd_error *err)
+json_t *ctxd_fs_open_dir_failed(const char *path, const struct ctxd_error *err)
 {
 	if (err->sys_errno == ENOTDIR) {
-		return fs_fail("'%s' is not a directory; use read_text_file or get_file_info for a "
-			       "file",
-			       path);
+		return ctxd_fs_fail(
+		    "'%s' is not a directory; use read_text_file or get_file_info for a "
+		    "file",
+		    path);
 	}
-	return fs_fail("%s", err->msg);
+	return ctxd_fs_fail("%s", err->msg);
 }

@@ -41,48 +41,49 @@
 /* ---- locking, targets ------------------------------------------------------------- */
 
 /* Take the write lock of the directory `dfd` (ctxd_dir_lock): NULL, or an error result. */
-json_t *fs_lock_dir(int dfd, const struct ctxd_sandbox_loc *loc, struct ctxd_dir_lock *lk)
+json_t *ctxd_fs_lock_dir(int dfd, const struct ctxd_sandbox_loc *loc, struct ctxd_dir_lock *lk)
 {
 	struct ctxd_error err = {0};
 	if (ctxd_dir_lock(dfd, lk, &err) < 0) {
-		return fs_fail("'%s': %s", loc->abs, err.msg);
+		return ctxd_fs_fail("'%s': %s", loc->abs, err.msg);
 	}
 	return NULL;
 }
 
 /* The hard-link policy for the entry `name` in `dfd`: NULL, or an error result. */
-json_t *fs_refuse_hardlink(int dfd, const char *name, const struct ctxd_sandbox_loc *loc)
+json_t *ctxd_fs_refuse_hardlink(int dfd, const char *name, const struct ctxd_sandbox_loc *loc)
 {
 	struct ctxd_error err = {0};
 	if (ctxd_sandbox_check_links(dfd, name, loc->abs, &err) < 0) {
-		return fs_fail("%s", err.msg);
+		return ctxd_fs_fail("%s", err.msg);
 	}
 	return NULL;
 }
 
 /* Why a write to `loc` is refused, or NULL when allowed. */
-json_t *fs_refuse_read_only(const struct ctxd_sandbox_loc *loc)
+json_t *ctxd_fs_refuse_read_only(const struct ctxd_sandbox_loc *loc)
 {
 	if (ctxd_sandbox_loc_read_only(loc)) {
-		return fs_fail("'%s' is inside the read-only directory '%s'; writing tools cannot "
-			       "change it",
-			       loc->abs, loc->root->path);
+		return ctxd_fs_fail(
+		    "'%s' is inside the read-only directory '%s'; writing tools cannot "
+		    "change it",
+		    loc->abs, loc->root->path);
 	}
 	return NULL;
 }
 
-json_t *fs_locate_failed(const char *what, const char *path, const struct ctxd_error *err)
+json_t *ctxd_fs_locate_failed(const char *what, const char *path, const struct ctxd_error *err)
 {
 	(void)path;
-	return fs_fail("%s%s", what, err->msg);
+	return ctxd_fs_fail("%s%s", what, err->msg);
 }
 
 /* The directory fd and final name a content write to `path` should change. A final symlink
  * is followed while its target stays inside a root (re-located as a user path, at most
  * LINK_HOPS times); otherwise the call fails. `loc` describes the final target. Returns the
  * fd (caller closes) or -1 with *res set to an error result. */
-int fs_write_target(const struct ctxd_tool_ctx *ctx, const char *path, size_t plen,
-		    char name[CTXD_PATH_MAX], struct ctxd_sandbox_loc *loc, json_t **res)
+int ctxd_fs_write_target(const struct ctxd_tool_ctx *ctx, const char *path, size_t plen,
+			 char name[CTXD_PATH_MAX], struct ctxd_sandbox_loc *loc, json_t **res)
 {
 	struct ctxd_error err = {0};
 	char cur[CTXD_PATH_MAX];
@@ -91,7 +92,7 @@ int fs_write_target(const struct ctxd_tool_ctx *ctx, const char *path, size_t pl
 	}
 	int dfd = ctxd_sandbox_open_parent(ctx->sandbox, path, plen, name, loc, &err);
 	if (dfd < 0) {
-		*res = fs_locate_failed("", path, &err);
+		*res = ctxd_fs_locate_failed("", path, &err);
 		return -1;
 	}
 	for (int hop = 0;; hop++) {
@@ -101,7 +102,7 @@ int fs_write_target(const struct ctxd_tool_ctx *ctx, const char *path, size_t pl
 		}
 		if (hop == LINK_HOPS) {
 			close(dfd);
-			*res = fs_fail("'%s': too many levels of symbolic links", loc->abs);
+			*res = ctxd_fs_fail("'%s': too many levels of symbolic links", loc->abs);
 			return -1;
 		}
 		char target[CTXD_PATH_MAX];
@@ -109,7 +110,8 @@ int fs_write_target(const struct ctxd_tool_ctx *ctx, const char *path, size_t pl
 		if (n < 0) {
 			int e = errno;
 			close(dfd);
-			*res = fs_fail("cannot read the symlink '%s': %s", loc->abs, strerror(e));
+			*res =
+			    ctxd_fs_fail("cannot read the symlink '%s': %s", loc->abs, strerror(e));
 			return -1;
 		}
 		target[n] = '\0';
@@ -125,20 +127,21 @@ int fs_write_target(const struct ctxd_tool_ctx *ctx, const char *path, size_t pl
 		snprintf(shown, sizeof(shown), "%s", loc->abs);
 		close(dfd);
 		if (k < 0 || (size_t)k >= sizeof(cur)) {
-			*res = fs_fail("'%s' is a symlink whose target path is too long", shown);
+			*res =
+			    ctxd_fs_fail("'%s' is a symlink whose target path is too long", shown);
 			return -1;
 		}
 		dfd = ctxd_sandbox_open_parent(ctx->sandbox, cur, (size_t)k, name, loc, &err);
 		if (dfd < 0) {
-			*res =
-			    fs_fail("'%s' is a symlink to '%s', which is outside the allowed "
-				    "directories or not reachable (%s); refusing to write through "
-				    "it",
-				    shown, target, err.msg);
+			*res = ctxd_fs_fail(
+			    "'%s' is a symlink to '%s', which is outside the allowed "
+			    "directories or not reachable (%s); refusing to write through "
+			    "it",
+			    shown, target, err.msg);
 			return -1;
 		}
 	}
-	if ((*res = fs_refuse_hardlink(dfd, name, loc))) {
+	if ((*res = ctxd_fs_refuse_hardlink(dfd, name, loc))) {
 		close(dfd);
 		return -1;
 	}
@@ -147,8 +150,8 @@ int fs_write_target(const struct ctxd_tool_ctx *ctx, const char *path, size_t pl
 
 /* Read the regular file `name` in `dfd` (not following a symlink). Returns 0 with *buf
  * (caller frees) / *len, 1 when it does not exist, or -1 with *res set. */
-int fs_read_existing(int dfd, const char *name, const struct ctxd_sandbox_loc *loc, char **buf,
-		     size_t *len, mode_t *mode, json_t **res)
+int ctxd_fs_read_existing(int dfd, const char *name, const struct ctxd_sandbox_loc *loc, char **buf,
+			  size_t *len, mode_t *mode, json_t **res)
 {
 	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
@@ -156,15 +159,16 @@ int fs_read_existing(int dfd, const char *name, const struct ctxd_sandbox_loc *l
 			return 1;
 		}
 		int e = errno;
-		*res = fs_fail("cannot open '%s': %s", loc->abs,
-			       e == ELOOP ? "it is a symlink" : strerror(e));
+		*res = ctxd_fs_fail("cannot open '%s': %s", loc->abs,
+				    e == ELOOP ? "it is a symlink" : strerror(e));
 		return -1;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		*res = S_ISDIR(st.st_mode) ? fs_fail("'%s' is a directory, not a file", loc->abs)
-					   : fs_fail("'%s' is not a regular file", loc->abs);
+		*res = S_ISDIR(st.st_mode)
+			   ? ctxd_fs_fail("'%s' is a directory, not a file", loc->abs)
+			   : ctxd_fs_fail("'%s' is not a regular file", loc->abs);
 		return -1;
 	}
 	if (mode) {
@@ -173,9 +177,9 @@ int fs_read_existing(int dfd, const char *name, const struct ctxd_sandbox_loc *l
 	if (ctxd_read_all(fd, EDIT_MAX, buf, len) < 0) {
 		int e = errno;
 		close(fd);
-		*res = e == EFBIG ? fs_fail("'%s' is larger than %zu MiB; refusing to load it",
-					    loc->abs, EDIT_MAX >> 20)
-				  : fs_fail("cannot read '%s': %s", loc->abs, strerror(e));
+		*res = e == EFBIG ? ctxd_fs_fail("'%s' is larger than %zu MiB; refusing to load it",
+						 loc->abs, EDIT_MAX >> 20)
+				  : ctxd_fs_fail("cannot read '%s': %s", loc->abs, strerror(e));
 		return -1;
 	}
 	close(fd);
@@ -183,28 +187,30 @@ int fs_read_existing(int dfd, const char *name, const struct ctxd_sandbox_loc *l
 }
 
 /* Compare `expected` with the sha256 of the current content (NULL data = missing file). */
-json_t *fs_check_sha(const char *expected, const char *data, size_t len, bool exists,
-		     const struct ctxd_sandbox_loc *loc)
+json_t *ctxd_fs_check_sha(const char *expected, const char *data, size_t len, bool exists,
+			  const struct ctxd_sandbox_loc *loc)
 {
 	if (!expected) {
 		return NULL;
 	}
 	if (!exists) {
-		return fs_fail("'%s' does not exist, but expectedSha256 was given; it was deleted "
-			       "or moved since it was read",
-			       loc->abs);
+		return ctxd_fs_fail(
+		    "'%s' does not exist, but expectedSha256 was given; it was deleted "
+		    "or moved since it was read",
+		    loc->abs);
 	}
 	char now[CTXD_SHA256_HEX_LEN + 1];
 	ctxd_sha256_hex(data, len, now);
 	if (strcasecmp(now, expected) != 0) {
-		return fs_fail("'%s' changed since it was read (expectedSha256 %s, current sha256 "
-			       "%s); read it again and redo the change",
-			       loc->abs, expected, now);
+		return ctxd_fs_fail(
+		    "'%s' changed since it was read (expectedSha256 %s, current sha256 "
+		    "%s); read it again and redo the change",
+		    loc->abs, expected, now);
 	}
 	return NULL;
 }
 
-const char *fs_opt_str(json_t *args, const char *key, size_t *len)
+const char *ctxd_fs_opt_str(json_t *args, const char *key, size_t *len)
 {
 	json_t *j = json_object_get(args, key);
 	if (!json_is_string(j)) {
@@ -218,48 +224,48 @@ const char *fs_opt_str(json_t *args, const char *key, size_t *len)
 
 /* ---- write_file ------------------------------------------------------------------- */
 
-json_t *fs_write_file(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_write_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
 	size_t plen, clen = 0;
-	if (!fs_get_path(args, &path, &plen)) {
-		return fs_fail("argument 'path' is required");
+	if (!ctxd_fs_get_path(args, &path, &plen)) {
+		return ctxd_fs_fail("argument 'path' is required");
 	}
-	const char *content = fs_opt_str(args, "content", &clen);
+	const char *content = ctxd_fs_opt_str(args, "content", &clen);
 	if (!content) {
-		return fs_fail("argument 'content' is required");
+		return ctxd_fs_fail("argument 'content' is required");
 	}
-	const char *expected = fs_opt_str(args, "expectedSha256", NULL);
+	const char *expected = ctxd_fs_opt_str(args, "expectedSha256", NULL);
 	char name[CTXD_PATH_MAX];
 	struct ctxd_sandbox_loc loc;
 	json_t *res = NULL;
-	int dfd = fs_write_target(ctx, path, plen, name, &loc, &res);
+	int dfd = ctxd_fs_write_target(ctx, path, plen, name, &loc, &res);
 	if (dfd < 0) {
 		return res;
 	}
-	if ((res = fs_refuse_read_only(&loc))) {
+	if ((res = ctxd_fs_refuse_read_only(&loc))) {
 		close(dfd);
 		return res;
 	}
 	struct ctxd_dir_lock lk;
-	if ((res = fs_lock_dir(dfd, &loc, &lk))) {
+	if ((res = ctxd_fs_lock_dir(dfd, &loc, &lk))) {
 		close(dfd);
 		return res;
 	}
 	struct stat st;
 	bool exists = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	if (exists && S_ISDIR(st.st_mode)) {
-		res = fs_fail("'%s' is a directory; write_file writes files", loc.abs);
+		res = ctxd_fs_fail("'%s' is a directory; write_file writes files", loc.abs);
 		goto out;
 	}
 	if (expected) {
 		char *old = NULL;
 		size_t olen = 0;
-		int rc = fs_read_existing(dfd, name, &loc, &old, &olen, NULL, &res);
+		int rc = ctxd_fs_read_existing(dfd, name, &loc, &old, &olen, NULL, &res);
 		if (rc < 0) {
 			goto out;
 		}
-		res = fs_check_sha(expected, old, olen, rc == 0, &loc);
+		res = ctxd_fs_check_sha(expected, old, olen, rc == 0, &loc);
 		free(old);
 		if (res) {
 			goto out;
@@ -267,7 +273,7 @@ json_t *fs_write_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	struct ctxd_error err = {0};
 	if (ctxd_atomic_write(dfd, name, content, clen, -1, false, &err) < 0) {
-		res = fs_fail("cannot write '%s': %s", loc.abs, err.msg);
+		res = ctxd_fs_fail("cannot write '%s': %s", loc.abs, err.msg);
 		goto out;
 	}
 	char sha[CTXD_SHA256_HEX_LEN + 1];

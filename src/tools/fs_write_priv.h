@@ -17,34 +17,34 @@
 #include "ctxd/tool.h"
 
 /* Take the write lock of the directory `dfd` (ctxd_dir_lock): NULL, or an error result. */
-json_t *fs_lock_dir(int dfd, const struct ctxd_sandbox_loc *loc, struct ctxd_dir_lock *lk);
+json_t *ctxd_fs_lock_dir(int dfd, const struct ctxd_sandbox_loc *loc, struct ctxd_dir_lock *lk);
 
 /* The hard-link policy (sandbox.hardlinks) for the entry `name` in `dfd`: NULL, or an error
  * result. */
-json_t *fs_refuse_hardlink(int dfd, const char *name, const struct ctxd_sandbox_loc *loc);
+json_t *ctxd_fs_refuse_hardlink(int dfd, const char *name, const struct ctxd_sandbox_loc *loc);
 
 /* Why a write to `loc` is refused (a read-only root), or NULL when allowed. */
-json_t *fs_refuse_read_only(const struct ctxd_sandbox_loc *loc);
+json_t *ctxd_fs_refuse_read_only(const struct ctxd_sandbox_loc *loc);
 
 /* The error result for a `path` (argument `what`) the sandbox could not locate. */
-json_t *fs_locate_failed(const char *what, const char *path, const struct ctxd_error *err);
+json_t *ctxd_fs_locate_failed(const char *what, const char *path, const struct ctxd_error *err);
 
 /* The directory fd and final name a content write to `path` should change. A final symlink
  * is followed while its target stays inside a root; otherwise the call fails. `loc`
  * describes the final target. Returns the fd (caller closes) or -1 with *res set to an
  * error result. */
-int fs_write_target(const struct ctxd_tool_ctx *ctx, const char *path, size_t plen,
-		    char name[CTXD_PATH_MAX], struct ctxd_sandbox_loc *loc, json_t **res);
+int ctxd_fs_write_target(const struct ctxd_tool_ctx *ctx, const char *path, size_t plen,
+			 char name[CTXD_PATH_MAX], struct ctxd_sandbox_loc *loc, json_t **res);
 
 /* Read the regular file `name` in `dfd` (not following a symlink). Returns 0 with *buf
  * (caller frees) / *len / *mode, 1 when it does not exist, or -1 with *res set. */
-int fs_read_existing(int dfd, const char *name, const struct ctxd_sandbox_loc *loc, char **buf,
-		     size_t *len, mode_t *mode, json_t **res);
+int ctxd_fs_read_existing(int dfd, const char *name, const struct ctxd_sandbox_loc *loc, char **buf,
+			  size_t *len, mode_t *mode, json_t **res);
 
 /* Compare `expected` (hex sha256, may be NULL = no check) with the sha256 of the current
  * content (`exists` false = missing file): NULL when it matches, else an error result. */
-json_t *fs_check_sha(const char *expected, const char *data, size_t len, bool exists,
-		     const struct ctxd_sandbox_loc *loc);
+json_t *ctxd_fs_check_sha(const char *expected, const char *data, size_t len, bool exists,
+			  const struct ctxd_sandbox_loc *loc);
 
 /* What a cancelled edit's steps return (besides 0 and -1 for ENOMEM). */
 #define CANCELLED (-2)
@@ -58,17 +58,17 @@ struct lines {
 };
 
 /* Fill `L` with the lines of s[0..len). Returns 0, or -1 on ENOMEM (free L anyway). */
-int fs_split_lines(const char *s, size_t len, struct lines *L);
+int ctxd_fs_split_lines(const char *s, size_t len, struct lines *L);
 
 /* Free the tables of `L`. */
-void fs_lines_free(struct lines *L);
+void ctxd_fs_lines_free(struct lines *L);
 
 /* Unified diff of two texts (labelled `name`) into `o`; empty when equal. Returns 0, -1 on
  * ENOMEM, or CANCELLED when `job` was cancelled. */
-int fs_unified_diff(const char *name, const char *s1, size_t l1, const char *s2, size_t l2,
-		    const struct ctxd_job *job, struct ctxd_strbuf *o);
+int ctxd_fs_unified_diff(const char *name, const char *s1, size_t l1, const char *s2, size_t l2,
+			 const struct ctxd_job *job, struct ctxd_strbuf *o);
 
 /* The optional string argument `key` (borrowed) and its length, or NULL when absent. */
-const char *fs_opt_str(json_t *args, const char *key, size_t *len);
+const char *ctxd_fs_opt_str(json_t *args, const char *key, size_t *len);
 
 #endif

@@ -54,7 +54,7 @@
 #include "fs_pwalk.h"
 #include "fs_walk.h"
 
-void *grep_blk_alloc(struct grep *g, size_t n)
+void *ctxd_grep_blk_alloc(struct grep *g, size_t n)
 {
 	n = (n + 15) & ~(size_t)15;
 	if (!g->blocks || g->blocks->cap - g->blocks->used < n) {
@@ -139,7 +139,7 @@ static int read_file(struct grep *g, int fd, size_t *len, bool *cut)
 		g->buf = b;
 		g->buf_cap = c;
 	}
-	ssize_t got = fs_pread_full(fd, g->buf, want, 0);
+	ssize_t got = ctxd_fs_pread_full(fd, g->buf, want, 0);
 	if (got < 0) {
 		return -1;
 	}
@@ -149,7 +149,7 @@ static int read_file(struct grep *g, int fd, size_t *len, bool *cut)
 
 /* True when the call must stop now (cancelled, past its deadline, or, during a walk,
  * stopped by another thread); says which in g when no walk runs. */
-bool grep_must_stop(struct grep *g)
+bool ctxd_grep_must_stop(struct grep *g)
 {
 	if (g->w) {
 		return ctxd_fs_pw_check(g->w);
@@ -167,7 +167,7 @@ bool grep_must_stop(struct grep *g)
  * answer on the whole buffer than on the line alone, so such patterns are matched line by
  * line. Conservative: an escaped "(?=" in a
  * character class also counts (it only costs speed). */
-bool grep_needs_per_line(const char *p, size_t n)
+bool ctxd_grep_needs_per_line(const char *p, size_t n)
 {
 	for (size_t i = 0; i + 1 < n; i++) {
 		if (p[i] == '\\') {
@@ -195,7 +195,7 @@ static bool tick(struct grep *g)
 		return false;
 	}
 	g->calls = 0;
-	return grep_must_stop(g);
+	return ctxd_grep_must_stop(g);
 }
 
 /* The coarse clock: 8 ns a read instead of 57 (read around every chunk); its few-ms
@@ -251,7 +251,7 @@ static int run_match(struct grep *g, const char *s, size_t n, size_t start, size
 			return rc;
 		}
 		start = lim + 1;
-		if (grep_must_stop(g)) {
+		if (ctxd_grep_must_stop(g)) {
 			return GREP_STOPPED;
 		}
 	}
@@ -266,7 +266,7 @@ static bool is_limit(int rc)
 /* Advance f->line to the line that starts at `lstart`. */
 static void seek_line(struct scan *f, size_t lstart)
 {
-	f->line += fs_count_nl(f->s + f->line_pos, lstart - f->line_pos);
+	f->line += ctxd_fs_count_nl(f->s + f->line_pos, lstart - f->line_pos);
 	f->line_pos = lstart;
 }
 
@@ -463,7 +463,7 @@ static void search_buf(struct grep *g, const char *s, size_t n)
 	/* the caller looked at must_stop just before; a file of one chunk is not timed (the
 	 * window starts afresh with the next file anyway) */
 	for (size_t pos = 0; pos < n && !f.stop;) {
-		if (pos > 0 && grep_must_stop(g)) {
+		if (pos > 0 && ctxd_grep_must_stop(g)) {
 			break;
 		}
 		size_t end = n;
@@ -496,7 +496,7 @@ static void search_buf(struct grep *g, const char *s, size_t n)
 }
 
 /* Make slot state `g` usable (match data and JIT stack are per thread). False on ENOMEM. */
-bool grep_ready(struct grep *g)
+bool ctxd_grep_ready(struct grep *g)
 {
 	if (g->ready) {
 		return true;
@@ -517,7 +517,7 @@ bool grep_ready(struct grep *g)
 	return true;
 }
 
-void grep_finish(struct grep *g)
+void ctxd_grep_finish(struct grep *g)
 {
 	pcre2_match_data_free(g->md);
 	pcre2_match_context_free(g->mc);
@@ -600,11 +600,11 @@ static void write_sc(struct grep *g, const char *rel, size_t rel_len, size_t *pa
 
 /* Search the open file `fd` (closed here) as `rel` with a budget of `budget` matches;
  * the outcome goes to `r`. */
-void grep_file(struct grep *g, int fd, const char *rel, size_t rel_len, size_t budget,
-	       struct frec *r)
+void ctxd_grep_file(struct grep *g, int fd, const char *rel, size_t rel_len, size_t budget,
+		    struct frec *r)
 {
 	memset(r, 0, sizeof(*r));
-	if (!grep_ready(g)) {
+	if (!ctxd_grep_ready(g)) {
 		close(fd);
 		g->oom = true;
 		return;
@@ -621,7 +621,7 @@ void grep_file(struct grep *g, int fd, const char *rel, size_t rel_len, size_t b
 		return;
 	}
 	r->flags = F_SEARCHED;
-	if (fs_looks_binary(g->buf, n < FS_BINARY_PROBE ? n : FS_BINARY_PROBE)) {
+	if (ctxd_fs_looks_binary(g->buf, n < FS_BINARY_PROBE ? n : FS_BINARY_PROBE)) {
 		r->flags |= F_BINARY;
 		return;
 	}
@@ -635,7 +635,7 @@ void grep_file(struct grep *g, int fd, const char *rel, size_t rel_len, size_t b
 	}
 	if (g->match_error) {
 		size_t el = strlen(g->err);
-		char *e = grep_blk_alloc(g, el + 1);
+		char *e = ctxd_grep_blk_alloc(g, el + 1);
 		if (e) {
 			memcpy(e, g->err, el + 1);
 		}
@@ -653,9 +653,9 @@ void grep_file(struct grep *g, int fd, const char *rel, size_t rel_len, size_t b
 		return;
 	}
 	write_sc(g, rel, rel_len, &r->path_len);
-	struct hit *hits = grep_blk_alloc(g, g->n_hits * sizeof(*hits));
-	char *texts = grep_blk_alloc(g, g->arena_len);
-	char *sc = grep_blk_alloc(g, g->sc.len);
+	struct hit *hits = ctxd_grep_blk_alloc(g, g->n_hits * sizeof(*hits));
+	char *texts = ctxd_grep_blk_alloc(g, g->arena_len);
+	char *sc = ctxd_grep_blk_alloc(g, g->sc.len);
 	if (!hits || !texts || !sc || g->oom) {
 		g->oom = true;
 		return;
@@ -675,7 +675,7 @@ static int globs_emit(void *ud, const char *p, size_t len)
 	return ctxd_fs_globs_add(ud, p, len);
 }
 
-int grep_parse_globs(json_t *args, const char *key, struct ctxd_fs_globs *g, json_t **res)
+int ctxd_grep_parse_globs(json_t *args, const char *key, struct ctxd_fs_globs *g, json_t **res)
 {
 	json_t *j = json_object_get(args, key);
 	if (!j) {
@@ -683,22 +683,22 @@ int grep_parse_globs(json_t *args, const char *key, struct ctxd_fs_globs *g, jso
 	}
 	const char *p = json_string_value(j);
 	if (!p || !p[0]) {
-		*res = fs_fail("argument '%s' must be a non-empty glob such as \"*.c\" or "
-			       "\"*.{c,h}\"",
-			       key);
+		*res = ctxd_fs_fail("argument '%s' must be a non-empty glob such as \"*.c\" or "
+				    "\"*.{c,h}\"",
+				    key);
 		return -1;
 	}
 	/* refused before any work: brace expansion and matching cost grows with the length */
 	size_t budget = GREP_MAX_ALTS;
 	int rc = json_string_length(j) > CTXD_FS_GLOB_MAX
 		     ? -E2BIG
-		     : fs_brace_expand(p, &budget, globs_emit, g);
+		     : ctxd_fs_brace_expand(p, &budget, globs_emit, g);
 	if (rc == -ERANGE) {
-		*res = fs_fail("argument '%s' (\"%s\") expands to more than %d alternatives", key,
-			       p, GREP_MAX_ALTS);
+		*res = ctxd_fs_fail("argument '%s' (\"%s\") expands to more than %d alternatives",
+				    key, p, GREP_MAX_ALTS);
 	} else if (rc == -E2BIG) {
-		*res = fs_fail("argument '%s' is longer than %d bytes: shorten the glob", key,
-			       CTXD_FS_GLOB_MAX);
+		*res = ctxd_fs_fail("argument '%s' is longer than %d bytes: shorten the glob", key,
+				    CTXD_FS_GLOB_MAX);
 	}
 	return rc < 0 ? -1 : 0;
 }

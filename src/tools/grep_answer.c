@@ -56,7 +56,7 @@ static void grep_walk_file(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_p
 	struct gwalk *gw = ctxd_fs_pw_ud(w);
 	struct grep *g = &gw->slots[slot];
 	struct ctxd_fs_pw_ent *e = &d->ents[i];
-	struct frec *r = grep_blk_alloc(g, sizeof(*r));
+	struct frec *r = ctxd_grep_blk_alloc(g, sizeof(*r));
 	if (!r) {
 		atomic_store(&gw->c->oom, true);
 		ctxd_fs_pw_abort(w);
@@ -71,7 +71,7 @@ static void grep_walk_file(struct ctxd_fs_pw *w, unsigned slot, struct ctxd_fs_p
 		r->flags = F_UNREADABLE;
 		return;
 	}
-	grep_file(g, fd, rel, rel_len, gw->c->max, r);
+	ctxd_grep_file(g, fd, rel, rel_len, gw->c->max, r);
 	e->hits = (uint32_t)r->matches;
 	if (g->oom) {
 		atomic_store(&gw->c->oom, true);
@@ -155,7 +155,7 @@ static const struct frec *research(struct merge *m, const char *rel, size_t rel_
 {
 	struct grep *g = m->g0;
 	g->w = NULL; /* the walk is over */
-	struct frec *r = grep_blk_alloc(g, sizeof(*r));
+	struct frec *r = ctxd_grep_blk_alloc(g, sizeof(*r));
 	int fd =
 	    r ? ctxd_sandbox_openat(m->start_fd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, true)
 	      : -1;
@@ -168,7 +168,7 @@ static const struct frec *research(struct merge *m, const char *rel, size_t rel_
 		r->flags = F_UNREADABLE;
 		return r;
 	}
-	grep_file(g, fd, rel, rel_len, m->c->max - m->matches, r);
+	ctxd_grep_file(g, fd, rel, rel_len, m->c->max - m->matches, r);
 	m->oom |= g->oom;
 	m->cancelled |= g->cancelled;
 	m->timed_out |= g->timed_out;
@@ -429,14 +429,15 @@ static int grep_compile(struct gconf *c, json_t *args, const char *pattern, size
 	if (!c->re) {
 		char msg[160];
 		pcre2_get_error_message(ecode, (PCRE2_UCHAR *)msg, sizeof(msg));
-		*res = fs_fail("argument 'pattern' (\"%s\") is not a valid regular expression: %s "
-			       "at offset %zu (set literal: true to search for the text as is)",
-			       pattern, msg, (size_t)eoff);
+		*res = ctxd_fs_fail(
+		    "argument 'pattern' (\"%s\") is not a valid regular expression: %s "
+		    "at offset %zu (set literal: true to search for the text as is)",
+		    pattern, msg, (size_t)eoff);
 		return -1;
 	}
 	c->rew = pcre2_compile((PCRE2_SPTR)pattern, pattern_len, opts | PCRE2_USE_OFFSET_LIMIT,
 			       &ecode, &eoff, NULL);
-	c->per_line = !literal && grep_needs_per_line(pattern, pattern_len);
+	c->per_line = !literal && ctxd_grep_needs_per_line(pattern, pattern_len);
 	c->jit = pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0;
 	c->jitw = c->rew && pcre2_jit_compile(c->rew, PCRE2_JIT_COMPLETE) == 0;
 	return c->rew ? 0 : -1;
@@ -452,7 +453,7 @@ static int grep_one_file(struct merge *m, const struct ctxd_tool_ctx *ctx, const
 	int rfd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_RDONLY | O_NONBLOCK, 0, false, NULL,
 				    &err);
 	if (rfd < 0) {
-		*res = fs_fail("cannot read '%s'", loc->abs);
+		*res = ctxd_fs_fail("cannot read '%s'", loc->abs);
 		return -1;
 	}
 	const char *slash = strrchr(loc->abs, '/');
@@ -463,16 +464,16 @@ static int grep_one_file(struct merge *m, const struct ctxd_tool_ctx *ctx, const
 		c->root_len = slash - loc->abs == 0 ? 1 : (size_t)(slash - loc->abs);
 		c->slash_root = c->root_len == 1;
 	}
-	struct frec *r = grep_blk_alloc(m->g0, sizeof(*r));
+	struct frec *r = ctxd_grep_blk_alloc(m->g0, sizeof(*r));
 	if (!r) {
 		close(rfd);
 		return -1;
 	}
-	if (grep_must_stop(m->g0)) {
+	if (ctxd_grep_must_stop(m->g0)) {
 		close(rfd);
 		memset(r, 0, sizeof(*r));
 	} else {
-		grep_file(m->g0, rfd, name, strlen(name), c->max, r);
+		ctxd_grep_file(m->g0, rfd, name, strlen(name), c->max, r);
 	}
 	m->cancelled = m->g0->cancelled;
 	m->timed_out = m->g0->timed_out;
@@ -480,7 +481,7 @@ static int grep_one_file(struct merge *m, const struct ctxd_tool_ctx *ctx, const
 		return -1;
 	}
 	if (r->flags & F_UNREADABLE) {
-		*res = fs_fail("cannot read '%s'", loc->abs);
+		*res = ctxd_fs_fail("cannot read '%s'", loc->abs);
 		return -1;
 	}
 	if (r->flags & F_SEARCHED) {
@@ -490,7 +491,7 @@ static int grep_one_file(struct merge *m, const struct ctxd_tool_ctx *ctx, const
 }
 
 /* A directory search's walk: the walk reads its options until ctxd_fs_pw_free, so they live
- * as long as it does (in fs_grep's frame). */
+ * as long as it does (in ctxd_fs_grep's frame). */
 struct gtree {
 	struct gwalk gw;
 	struct ctxd_fs_pw_opts o;
@@ -521,7 +522,7 @@ static int grep_walk_tree(struct merge *m, const struct ctxd_tool_ctx *ctx, json
 	} else if (rc == -ENOMEM || atomic_load(&c->oom)) {
 		return -1;
 	} else if (rc < 0 && rc != -ECONNABORTED) {
-		*res = fs_fail("cannot search '%s': %s", loc->abs, strerror(-rc));
+		*res = ctxd_fs_fail("cannot search '%s': %s", loc->abs, strerror(-rc));
 		return -1;
 	}
 	if (!m->cancelled) {
@@ -542,10 +543,11 @@ static json_t *grep_result(const struct ctxd_tool_ctx *ctx, struct merge *m, con
 		return NULL;
 	}
 	if (m->cancelled) {
-		return fs_fail("grep in '%s' cancelled", where);
+		return ctxd_fs_fail("grep in '%s' cancelled", where);
 	}
 	if (m->err) {
-		return fs_fail("grep of \"%s\" failed: %s (simplify the pattern)", pattern, m->err);
+		return ctxd_fs_fail("grep of \"%s\" failed: %s (simplify the pattern)", pattern,
+				    m->err);
 	}
 	struct ctxd_strbuf local = {0}, *b = ctx->out ? ctx->out : &local;
 	size_t from = b->len;
@@ -567,23 +569,23 @@ static void grep_free(struct gconf *c, struct merge *m, struct gtree *t, struct 
 	ctxd_fs_globs_finish(&c->inc);
 	ctxd_fs_globs_finish(&c->exc);
 	for (unsigned i = 0; i < n_slots; i++) {
-		grep_finish(&slots[i]);
+		ctxd_grep_finish(&slots[i]);
 	}
 	free(slots);
 	pcre2_code_free(c->re);
 	pcre2_code_free(c->rew);
 }
 
-json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
+json_t *ctxd_fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
 	const char *path;
 	size_t plen;
-	if (!fs_get_path(args, &path, &plen)) {
-		return fs_fail("argument 'path' is required");
+	if (!ctxd_fs_get_path(args, &path, &plen)) {
+		return ctxd_fs_fail("argument 'path' is required");
 	}
 	json_t *jp = json_object_get(args, "pattern");
 	if (!json_is_string(jp) || json_string_length(jp) == 0) {
-		return fs_fail("argument 'pattern' must be a non-empty regular expression");
+		return ctxd_fs_fail("argument 'pattern' must be a non-empty regular expression");
 	}
 	const char *pattern = json_string_value(jp);
 	size_t pattern_len = json_string_length(jp);
@@ -602,18 +604,18 @@ json_t *fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 		slots[i].c = &c;
 	}
 	m.g0 = &slots[0];
-	if (grep_parse_globs(args, "include", &c.inc, &res) < 0 ||
-	    grep_parse_globs(args, "exclude", &c.exc, &res) < 0) {
+	if (ctxd_grep_parse_globs(args, "include", &c.inc, &res) < 0 ||
+	    ctxd_grep_parse_globs(args, "exclude", &c.exc, &res) < 0) {
 		goto out;
 	}
-	if (grep_compile(&c, args, pattern, pattern_len, &res) < 0 || !grep_ready(m.g0)) {
+	if (grep_compile(&c, args, pattern, pattern_len, &res) < 0 || !ctxd_grep_ready(m.g0)) {
 		goto out;
 	}
 	struct ctxd_error err = {0};
 	struct ctxd_sandbox_loc loc;
 	fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH, 0, false, &loc, &err);
 	if (fd < 0) {
-		res = fs_fail("%s", err.msg);
+		res = ctxd_fs_fail("%s", err.msg);
 		goto out;
 	}
 	c.root = loc.abs;

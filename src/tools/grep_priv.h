@@ -165,29 +165,29 @@ struct scan {
 
 /* `n` bytes (16-aligned) from g's blocks, which live until the answer is written; NULL on
  * ENOMEM. */
-void *grep_blk_alloc(struct grep *g, size_t n);
+void *ctxd_grep_blk_alloc(struct grep *g, size_t n);
 
 /* True when the call must stop now (cancelled, past its deadline, or, during a walk,
  * stopped by another thread); says which in g when no walk runs. */
-bool grep_must_stop(struct grep *g);
+bool ctxd_grep_must_stop(struct grep *g);
 
 /* True when pattern p[0..n) must be matched line by line (lookaround, \A \z \Z \G \K,
  * verbs). */
-bool grep_needs_per_line(const char *p, size_t n);
+bool ctxd_grep_needs_per_line(const char *p, size_t n);
 
 /* Make slot state `g` usable (match data and JIT stack are per thread). False on ENOMEM. */
-bool grep_ready(struct grep *g);
+bool ctxd_grep_ready(struct grep *g);
 
-/* Free what grep_ready made. */
-void grep_finish(struct grep *g);
+/* Free what ctxd_grep_ready made. */
+void ctxd_grep_finish(struct grep *g);
 
 /* Search the open file `fd` (closed here) as `rel` with a budget of `budget` matches; the
  * outcome goes to `r`. */
-void grep_file(struct grep *g, int fd, const char *rel, size_t rel_len, size_t budget,
-	       struct frec *r);
+void ctxd_grep_file(struct grep *g, int fd, const char *rel, size_t rel_len, size_t budget,
+		    struct frec *r);
 
 /* The include or exclude glob argument `key` compiled into `g`: 0, or -1 with *res set to an
  * isError result. */
-int grep_parse_globs(json_t *args, const char *key, struct ctxd_fs_globs *g, json_t **res);
+int ctxd_grep_parse_globs(json_t *args, const char *key, struct ctxd_fs_globs *g, json_t **res);
 
 #endif

@@ -1,5 +1,5 @@
 /* fuzz_glob.c - the path glob (ctxd_fs_glob_*), .gitignore (ctxd_fs_ignore_*) and brace
- * expansion (fs_brace_expand) matchers of the file tools.
+ * expansion (ctxd_fs_brace_expand) matchers of the file tools.
  *
  * Input: the first byte picks the matcher (value % 3), the rest is
  *   0  PATTERN '\n' PATH '\n' PATH ...        a path glob against each path
@@ -279,7 +279,7 @@ static int brace_emit(void *ud, const char *p, size_t len)
 
 static void brace_case(const char *pat, size_t plen, const char *paths, size_t n)
 {
-	char *z = malloc(plen + 1); /* fs_brace_expand takes a C string */
+	char *z = malloc(plen + 1); /* ctxd_fs_brace_expand takes a C string */
 	if (!z) {
 		return;
 	}
@@ -288,7 +288,7 @@ static void brace_case(const char *pat, size_t plen, const char *paths, size_t n
 	size_t zl = strlen(z);
 	struct brace_case c = {.plen = zl, .pat = z, .paths = paths, .n = n};
 	size_t budget = 64;
-	int rc = fs_brace_expand(z, &budget, brace_emit, &c);
+	int rc = ctxd_fs_brace_expand(z, &budget, brace_emit, &c);
 	if ((rc == -E2BIG) != (zl > CTXD_FS_GLOB_MAX)) {
 		bad("-E2BIG does not follow the length cap", z, zl, "", 0);
 	}
