@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ctxd/fsutil.h"
+#include "ctxd/strbuf.h"
 
 /* ---- names ------------------------------------------------------------------------- */
 
@@ -83,15 +84,9 @@ json_t *ctxd_mb_list(int dirfd, bool dirs, bool (*keep)(const char *), struct ct
 		if (dirs ? t != DT_DIR : t != DT_REG) {
 			continue;
 		}
-		if (n == cap) {
-			size_t c = cap ? cap * 2 : 16;
-			char **q = realloc(v, c * sizeof(*q));
-			if (!q) {
-				oom = true;
-				break;
-			}
-			v = q;
-			cap = c;
+		if (ctxd_grow((void **)&v, &cap, n + 1, sizeof(*v), 16) < 0) {
+			oom = true;
+			break;
 		}
 		if (!(v[n] = strdup(de->d_name))) {
 			oom = true;

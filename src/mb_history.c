@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "ctxd/fsutil.h"
+#include "ctxd/strbuf.h"
 
 #define HISTORY_DIR    ".history"
 #define LOCK_NAME      ".lock"      /* inside HISTORY_DIR */
@@ -88,18 +89,12 @@ static int history_versions(int hfd, long **out, size_t *n)
 		if (errno || strcmp(end, ".md") != 0) {
 			continue;
 		}
-		if (*n == cap) {
-			size_t c = cap ? cap * 2 : 32;
-			long *q = realloc(*out, c * sizeof(*q));
-			if (!q) {
-				closedir(d);
-				free(*out);
-				*out = NULL;
-				errno = ENOMEM;
-				return -1;
-			}
-			*out = q;
-			cap = c;
+		if (ctxd_grow((void **)out, &cap, *n + 1, sizeof(**out), 32) < 0) {
+			closedir(d);
+			free(*out);
+			*out = NULL;
+			errno = ENOMEM;
+			return -1;
 		}
 		(*out)[(*n)++] = v;
 	}

@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctxd/strbuf.h"
 #include "ctxd/watch.h"
 #include "watch_os.h"
 
@@ -194,15 +195,9 @@ static int list_dir(DIR *d, struct entry **out, size_t *nout)
 			}
 			goto fail;
 		}
-		if (n == cap) {
-			size_t c = cap ? cap * 2 : 16;
-			struct entry *m = realloc(ents, c * sizeof(*m));
-			if (!m) {
-				errno = ENOMEM;
-				goto fail;
-			}
-			ents = m;
-			cap = c;
+		if (ctxd_grow((void **)&ents, &cap, n + 1, sizeof(*ents), 16) < 0) {
+			errno = ENOMEM;
+			goto fail;
 		}
 		ents[n] = (struct entry){.name = strdup(de->d_name), .st = st};
 		if (!ents[n].name) {

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "ctxd/sandbox.h"
+#include "ctxd/strbuf.h"
 #include "ctxd/watch.h"
 #include "fs_walk.h"
 
@@ -310,16 +311,10 @@ static struct ignore_set *set_compile(char *text, size_t len)
 			set_free(s);
 			return NULL;
 		}
-		if (s->n == cap) {
-			size_t c = cap ? cap * 2 : 16;
-			struct rule *v = realloc(s->rules, c * sizeof(*v));
-			if (!v) {
-				ctxd_fs_glob_free(r.glob);
-				set_free(s);
-				return NULL;
-			}
-			s->rules = v;
-			cap = c;
+		if (ctxd_grow((void **)&s->rules, &cap, s->n + 1, sizeof(*s->rules), 16) < 0) {
+			ctxd_fs_glob_free(r.glob);
+			set_free(s);
+			return NULL;
 		}
 		s->rules[s->n++] = r;
 	}

@@ -326,15 +326,9 @@ static int sizes_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 		s->truncated = true;
 		return CTXD_FS_WALK_STOP;
 	}
-	if (s->n == s->cap) {
-		size_t c = s->cap ? s->cap * 2 : 64;
-		struct sized *v = realloc(s->v, c * sizeof(*v));
-		if (!v) {
-			s->oom = true;
-			return CTXD_FS_WALK_STOP;
-		}
-		s->v = v;
-		s->cap = c;
+	if (ctxd_grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v), 64) < 0) {
+		s->oom = true;
+		return CTXD_FS_WALK_STOP;
 	}
 	struct stat st;
 	unsigned long long size = 0;

@@ -324,28 +324,11 @@ static int search_each(void *ud, const struct ctxd_fs_pw_node *d, const struct c
 			m->truncated = true;
 			return 1;
 		}
-		if (m->n == m->cap) {
-			size_t c = m->cap ? m->cap * 2 : 64;
-			size_t *o = realloc(m->offs, c * sizeof(*o));
-			if (!o) {
-				m->oom = true;
-				return 1;
-			}
-			m->offs = o;
-			m->cap = c;
-		}
-		if (m->arena_len + rel_len + 1 > m->arena_cap) {
-			size_t c = m->arena_cap ? m->arena_cap * 2 : 4096;
-			while (c < m->arena_len + rel_len + 1) {
-				c *= 2;
-			}
-			char *a = realloc(m->arena, c);
-			if (!a) {
-				m->oom = true;
-				return 1;
-			}
-			m->arena = a;
-			m->arena_cap = c;
+		if (ctxd_grow((void **)&m->offs, &m->cap, m->n + 1, sizeof(*m->offs), 64) < 0 ||
+		    ctxd_grow((void **)&m->arena, &m->arena_cap, m->arena_len + rel_len + 1, 1,
+			      4096) < 0) {
+			m->oom = true;
+			return 1;
 		}
 		m->offs[m->n++] = m->arena_len;
 		memcpy(m->arena + m->arena_len, rel, rel_len + 1);

@@ -76,18 +76,9 @@ void *ctxd_grep_blk_alloc(struct grep *g, size_t n)
 
 static size_t arena_put(struct grep *g, const char *s, size_t n)
 {
-	if (g->arena_len + n + 1 > g->arena_cap) {
-		size_t c = g->arena_cap ? g->arena_cap * 2 : 65536;
-		while (c < g->arena_len + n + 1) {
-			c *= 2;
-		}
-		char *a = realloc(g->arena, c);
-		if (!a) {
-			g->oom = true;
-			return 0;
-		}
-		g->arena = a;
-		g->arena_cap = c;
+	if (ctxd_grow((void **)&g->arena, &g->arena_cap, g->arena_len + n + 1, 1, 65536) < 0) {
+		g->oom = true;
+		return 0;
 	}
 	size_t off = g->arena_len;
 	if (n) { /* memcpy's arguments must be valid even for 0 bytes */
