@@ -354,6 +354,7 @@ json_t *ctxd_mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_pr
 	    .deadline_ms = ctx->cfg->call_ms ? ctxd_clock_ms() + ctx->cfg->call_ms : 0,
 	    .pool = m->d.pool,
 	    .out = &q->raw,
+	    .nowait = q->nowait,
 	};
 	/* A tool that writes its result itself appends it to the frame's start, within the
 	 * frame limit less what ctxd_mcp_req_work appends after it (see ctxd_mcp_frame_limit). */
@@ -361,6 +362,12 @@ json_t *ctxd_mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_pr
 	size_t start = q->raw.len;
 	q->raw.max = ctxd_mcp_frame_limit(m, q) - ctxd_mcp_written_tail(q);
 	json_t *result = tool->fn(&tctx, args ? args : empty);
+	if (result == CTXD_TOOL_WOULD_BLOCK) {
+		q->raw.len = 0;
+		json_decref(empty);
+		q->would_block = true;
+		return NULL;
+	}
 	if (result != CTXD_TOOL_WRITTEN || q->raw.len <= start) {
 		q->raw.len = 0;
 		if (result == CTXD_TOOL_WRITTEN) {

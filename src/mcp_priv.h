@@ -177,6 +177,8 @@ struct mreq {
 	unsigned long hold_until; /* ... until frames_handled reaches this */
 	struct mreq *held_next;   /* waiting for the client's first roots (roots_hold) */
 	struct ctxd_strbuf raw;   /* a response frame a tool wrote itself (CTXD_TOOL_WRITTEN) */
+	bool nowait;              /* the loop thread's attempt is running (CTXD_TOOL_NOWAIT) */
+	bool would_block;         /* ... and found that the call has to run on a worker */
 };
 
 /* Fill `e` with `code` and a printf-style message. */

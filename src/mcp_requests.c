@@ -227,6 +227,9 @@ void ctxd_mcp_req_work(struct ctxd_job *job)
 	};
 	struct rpc_err e = {0};
 	json_t *result = q->work(m, q, &ctx, &e);
+	if (q->would_block) {
+		return; /* the loop thread's attempt: the call goes to a worker instead */
+	}
 	if (ctxd_job_cancelled(job)) {
 		json_decref(result);
 		json_decref(e.data);
@@ -314,10 +317,34 @@ void ctxd_mcp_req_done(struct ctxd_job *job, bool dropped)
 bool ctxd_mcp_roots_hold(struct ctxd_mcp *m, struct mreq *q);
 void ctxd_mcp_roots_begin(struct ctxd_mcp *m);
 
-/* Hand the request to the pool. Returns it, or NULL with `e` set. */
-struct mreq *ctxd_mcp_submit_req(struct ctxd_mcp *m, const struct call *c, work_fn work,
-				 after_fn after, const void *target, json_t *params, bool cacheable,
-				 struct rpc_err *e)
+/* Small calls (docs/architecture.md): a tool with a non-blocking attempt (CTXD_TOOL_NOWAIT)
+ * runs first here, on the loop thread, and is answered at once unless it would have to
+ * wait; then it goes to the pool as every other call does. That saves the two thread
+ * switches of the hand-off, most of a small call's cost. Not for calls with a
+ * progressToken or a test hold, nor when answers are already held back (congested). True
+ * when the call was answered here (q is freed then). */
+static bool try_on_loop(struct ctxd_mcp *m, struct mreq *q)
+{
+	const struct ctxd_tool *tool = q->target;
+	if (q->work != ctxd_mcp_w_tool || !(tool->flags & CTXD_TOOL_NOWAIT) ||
+	    q->r.progress_token || q->hold || m->congested) {
+		return false;
+	}
+	q->nowait = true;
+	ctxd_mcp_req_work(&q->r.job);
+	q->nowait = false;
+	if (q->would_block) {
+		q->would_block = false;
+		return false;
+	}
+	ctxd_mcp_req_done(&q->r.job, false);
+	return true;
+}
+
+/* A new request, in the session's in-flight table and counted in its batch. Returns it, or
+ * NULL with `e` set. */
+static struct mreq *new_req(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
+			    const void *target, json_t *params, bool cacheable, struct rpc_err *e)
 {
 	struct mreq *q = calloc(1, sizeof(*q));
 	if (!q) {
@@ -370,18 +397,34 @@ struct mreq *ctxd_mcp_submit_req(struct ctxd_mcp *m, const struct call *c, work_
 	if (q->r.batch) {
 		q->r.batch->pending++;
 	}
-	if (ctxd_mcp_roots_hold(m, q)) {
-		return q;
-	}
-	ctxd_pool_submit(m->d.pool, &q->r.job, ctxd_mcp_req_work, ctxd_mcp_req_done);
 	return q;
 }
 
-/* Hand the request to the pool. Returns ASYNC, or NULL with `e` set. */
+/* Hand the request to the pool. Returns it, or NULL with `e` set. */
+struct mreq *ctxd_mcp_submit_req(struct ctxd_mcp *m, const struct call *c, work_fn work,
+				 after_fn after, const void *target, json_t *params, bool cacheable,
+				 struct rpc_err *e)
+{
+	struct mreq *q = new_req(m, c, work, after, target, params, cacheable, e);
+	if (q && !ctxd_mcp_roots_hold(m, q)) {
+		ctxd_pool_submit(m->d.pool, &q->r.job, ctxd_mcp_req_work, ctxd_mcp_req_done);
+	}
+	return q;
+}
+
+/* Hand the request to the pool, or answer it on the loop thread (try_on_loop). Returns
+ * ASYNC, or NULL with `e` set. */
 json_t *ctxd_mcp_submit(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
 			const void *target, json_t *params, bool cacheable, struct rpc_err *e)
 {
-	return ctxd_mcp_submit_req(m, c, work, after, target, params, cacheable, e) ? ASYNC : NULL;
+	struct mreq *q = new_req(m, c, work, after, target, params, cacheable, e);
+	if (!q) {
+		return NULL;
+	}
+	if (!ctxd_mcp_roots_hold(m, q) && !try_on_loop(m, q)) {
+		ctxd_pool_submit(m->d.pool, &q->r.job, ctxd_mcp_req_work, ctxd_mcp_req_done);
+	}
+	return ASYNC;
 }
 
 /* ---- pagination: opaque cursors (base64 of "ctxd:<list>:<offset>") ---- */

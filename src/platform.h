@@ -25,6 +25,13 @@
  * itself, and keeps walking). Thread-safe. */
 int ctxd_plat_open_beneath(int dirfd, const char *rel, int flags, mode_t mode, bool nofollow_last);
 
+/* Like ctxd_plat_open_beneath for reading (`flags` without O_CREAT/O_TMPFILE), but only
+ * when the whole lookup can be served from the kernel's caches, so that the call never
+ * waits for a disk or a network filesystem (openat2 RESOLVE_CACHED, Linux 5.12). Returns
+ * a new fd or -errno; -EAGAIN when the lookup would need I/O or this system cannot promise
+ * that (the caller then opens it the ordinary way, on a worker). Thread-safe. */
+int ctxd_plat_open_cached(int dirfd, const char *rel, int flags);
+
 /* One directory the kernel sandbox admits: `fd` an open directory (or file) descriptor,
  * borrowed; `path` for messages; `writable` grants every right, else read only. */
 struct ctxd_plat_grant {

@@ -64,6 +64,20 @@ int ctxd_plat_open_beneath(int dirfd, const char *rel, int flags, mode_t mode, b
 	}
 }
 
+int ctxd_plat_open_cached(int dirfd, const char *rel, int flags)
+{
+	struct open_how how;
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)(unsigned int)(flags | O_CLOEXEC);
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_CACHED;
+	long r = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+	if (r >= 0) {
+		return (int)r;
+	}
+	/* EINVAL: a kernel without RESOLVE_CACHED; ENOSYS: without openat2 */
+	return errno == EINVAL || errno == ENOSYS ? -EAGAIN : -errno;
+}
+
 /* ---- Landlock -------------------------------------------------------------------------- */
 
 /* Every filesystem right Landlock ABI `abi` knows. */

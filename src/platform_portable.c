@@ -17,6 +17,14 @@ int ctxd_plat_open_beneath(int dirfd, const char *rel, int flags, mode_t mode, b
 	return -ENOSYS;
 }
 
+int ctxd_plat_open_cached(int dirfd, const char *rel, int flags)
+{
+	(void)dirfd;
+	(void)rel;
+	(void)flags;
+	return -EAGAIN; /* no way to know that an open will not wait */
+}
+
 int ctxd_plat_confine_ruleset(const struct ctxd_plat_grant *grants, size_t n,
 			      const char *const *extra_ro, struct ctxd_error *err)
 {

@@ -635,6 +635,27 @@ int ctxd_sandbox_open(const struct ctxd_sandbox *sb, const char *user_path, size
 	return fd;
 }
 
+int ctxd_sandbox_open_cached(const struct ctxd_sandbox *sb, const char *user_path, size_t len,
+			     int flags, struct ctxd_sandbox_loc *loc)
+{
+	char shown[SHOW_MAX + 8];
+	if (wants_write(flags) || (flags & (O_CREAT | O_PATH)) ||
+	    atomic_load_explicit(&force_walk, memory_order_relaxed) ||
+	    atomic_load_explicit(&openat2_missing, memory_order_relaxed) ||
+	    locate(sb, user_path, len, loc, NULL, shown) < 0) {
+		return -1;
+	}
+	const struct root_entry *e = (const struct root_entry *)loc->root;
+	int fd = ctxd_plat_open_cached(e->pub.fd, loc->rel, flags);
+	struct stat st;
+	if (fd >= 0 && atomic_load_explicit(&refuse_links, memory_order_relaxed) &&
+	    (fstat(fd, &st) < 0 || ctxd_sandbox_link_refused(&st))) {
+		close(fd);
+		return -1;
+	}
+	return fd < 0 ? -1 : fd;
+}
+
 int ctxd_sandbox_openat(int dirfd, const char *rel, int flags, mode_t mode, bool nofollow_last)
 {
 	if (!rel || rel[0] == '\0') {

@@ -793,7 +793,8 @@ static void test_fs_table(void)
 			writers++;
 			ASSERT(!(t->flags & CTXD_TOOL_READ_ONLY));
 		} else {
-			ASSERT_EQ(t->flags, CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT);
+			ASSERT_EQ(t->flags & ~CTXD_TOOL_NOWAIT,
+				  CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT);
 		}
 		json_error_t je;
 		json_t *in = json_loads(t->input_schema, 0, &je);
@@ -805,6 +806,64 @@ static void test_fs_table(void)
 		json_decref(out);
 	}
 	ASSERT_EQ(writers, 7);
+}
+
+/* The loop thread's attempt (ctx.nowait, CTXD_TOOL_NOWAIT): a small cached file gets the
+ * very answer a worker gives; anything that could wait or fail - a file over 64 KiB, a
+ * missing path, a directory, a FIFO (which must not block the attempt), an escape - is
+ * handed back as CTXD_TOOL_WOULD_BLOCK, and the worker's run then gives the message. */
+static void test_fs_read_nowait(void)
+{
+	ASSERT(tool("read_text_file")->flags & CTXD_TOOL_NOWAIT);
+	mkd("nw");
+	puts_file("nw/small.txt", "one\ntwo\nthree\n");
+	char big[100 * 1024];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	puts_file("nw/big.txt", big);
+	mkd("nw/dir");
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/nw/fifo", root);
+	ASSERT_EQ(mkfifo(p, 0644), 0);
+	lnk("../../outside", "nw/esc");
+	const char *cases[] = {"", ",\"tail\":1", ",\"offset\":2,\"limit\":1,\"lineNumbers\":true"};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *want = rd("nw/small.txt", cases[i]);
+		char a[2 * CTXD_PATH_MAX];
+		snprintf(a, sizeof(a), "{\"path\":\"%s/nw/small.txt\"%s}", root, cases[i]);
+		json_t *args = json_loads(a, 0, NULL);
+		struct ctxd_tool_ctx nw = ctx;
+		nw.nowait = true;
+		json_t *got = tool("read_text_file")->fn(&nw, args);
+		ASSERT(got && got != CTXD_TOOL_WOULD_BLOCK);
+		ASSERT(json_equal(got, want));
+		json_decref(got);
+		json_decref(want);
+		json_decref(args);
+	}
+	const char *blocked[] = {"nw/big.txt", "nw/missing.txt", "nw/dir",
+				 "nw/fifo",    "nw/esc",         "../etc/passwd"};
+	for (size_t i = 0; i < sizeof(blocked) / sizeof(blocked[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", root, blocked[i]);
+		json_t *args = json_pack("{s:s}", "path", p);
+		struct ctxd_tool_ctx nw = ctx;
+		nw.nowait = true;
+		ASSERT(tool("read_text_file")->fn(&nw, args) == CTXD_TOOL_WOULD_BLOCK);
+		/* the worker's run answers it: read, or refused with its message */
+		json_t *r = tool("read_text_file")->fn(&ctx, args);
+		ASSERT(r && r != CTXD_TOOL_WOULD_BLOCK);
+		ASSERT_EQ(is_error(r), i != 0);
+		json_decref(r);
+		json_decref(args);
+	}
+	/* a bad argument needs no file: answered by the attempt itself */
+	json_t *args = json_pack("{s:s, s:i, s:i}", "path", "nw/small.txt", "head", 1, "tail", 1);
+	struct ctxd_tool_ctx nw = ctx;
+	nw.nowait = true;
+	json_t *r = tool("read_text_file")->fn(&nw, args);
+	ASSERT(r && r != CTXD_TOOL_WOULD_BLOCK && is_error(r));
+	json_decref(r);
+	json_decref(args);
 }
 
 int main(void)
@@ -825,6 +884,7 @@ int main(void)
 	RUN(test_fs_read_errors);
 	RUN(test_fs_read_cap);
 	RUN(test_fs_read_huge);
+	RUN(test_fs_read_nowait);
 	RUN(test_fs_list_directory);
 	RUN(test_fs_get_file_info);
 	RUN(test_fs_list_sizes_types);

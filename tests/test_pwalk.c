@@ -432,10 +432,11 @@ static void frame(struct ctxd_mcp *m, const char *fmt, ...)
 }
 
 /* Issue 13 item 1: one huge call does not starve other requests. Two workers: the grep's
- * own and one helper. While the helper runs a task, a read_text_file and a ping arrive; the
- * helper must give its worker to the read after that task (no helper task starts while the
- * read waits), and both are answered while the grep still runs (its thread waits in the
- * hook until the read's answer was sent). */
+ * own and one helper. While the helper runs a task, a get_file_info (a call that needs a
+ * worker: read_text_file of a small cached file would be answered on the loop thread) and a
+ * ping arrive; the helper must give its worker to the call after that task (no helper task
+ * starts while the call waits), and both are answered while the grep still runs (its
+ * thread waits in the hook until the call's answer was sent). */
 static void test_request_during_grep(void)
 {
 	struct ctxd_registry *reg = ctxd_registry_create();
@@ -473,7 +474,7 @@ static void test_request_during_grep(void)
 	/* the helper is inside a task: queue a read (it waits for a worker) and a ping */
 	frame(m,
 	      "{\"jsonrpc\":\"2.0\",\"id\":\"read\",\"method\":\"tools/call\",\"params\":"
-	      "{\"name\":\"read_text_file\",\"arguments\":{\"path\":\"%s/t/keep.log\"}}}",
+	      "{\"name\":\"get_file_info\",\"arguments\":{\"path\":\"%s/t/keep.log\"}}}",
 	      root);
 	frame(m, "{\"jsonrpc\":\"2.0\",\"id\":\"ping\",\"method\":\"ping\"}");
 	pthread_mutex_lock(&h.mu);

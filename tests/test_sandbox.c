@@ -442,6 +442,58 @@ static void test_sandbox_openat(void)
 	ctxd_sandbox_destroy(sb);
 }
 
+/* The non-blocking open of the loop thread: with openat2 a cached in-root file (or an
+ * in-root relative symlink to one) opens and is located as ctxd_sandbox_open locates it;
+ * everything else gives -1 for the worker to retry: escapes, absolute symlinks (they need
+ * the walk), missing files, write or create flags, O_PATH, refused hard links, and every
+ * path in walk mode and in the portable build (they cannot promise not to wait). */
+static void test_sandbox_open_cached(void)
+{
+	struct ctxd_sandbox *sb = make_sandbox();
+	struct ctxd_error err;
+	struct ctxd_sandbox_loc loc, want;
+	const char *ok[] = {"file.txt", "good_link", "sub/inner.txt"};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		/* the ordinary open first: the lookup is then in the kernel's caches */
+		int fd =
+		    ctxd_sandbox_open(sb, ok[i], strlen(ok[i]), O_RDONLY, 0, false, &want, &err);
+		ASSERT(fd >= 0);
+		close(fd);
+		fd = ctxd_sandbox_open_cached(sb, ok[i], strlen(ok[i]), O_RDONLY, &loc);
+		if (walk_mode || CTXD_PORTABLE_BUILD) {
+			ASSERT_EQ(fd, -1);
+			continue;
+		}
+		ASSERT(fd >= 0);
+		close(fd);
+		ASSERT_STR_EQ(loc.abs, want.abs);
+	}
+	const char *refused[] = {"esc_rel",     "esc_abs",    "../outside/secret.txt",
+				 "/etc/passwd", "abs_inside", "missing.txt",
+				 "proc_link",   "loop1"};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		ASSERT_EQ(
+		    ctxd_sandbox_open_cached(sb, refused[i], strlen(refused[i]), O_RDONLY, &loc),
+		    -1);
+	}
+	ASSERT_EQ(ctxd_sandbox_open_cached(sb, "file.txt", 8, O_WRONLY, &loc), -1);
+	ASSERT_EQ(ctxd_sandbox_open_cached(sb, "file.txt", 8, O_RDWR, &loc), -1);
+	ASSERT_EQ(ctxd_sandbox_open_cached(sb, "new.txt", 7, O_RDONLY | O_CREAT, &loc), -1);
+	ASSERT(!exists(fmt("%s/new.txt", data)));
+	ASSERT_EQ(ctxd_sandbox_open_cached(sb, "file.txt", 8, O_PATH, &loc), -1);
+	ASSERT_EQ(link(fmt("%s/file.txt", data), fmt("%s/hard.txt", data)), 0);
+	ctxd_sandbox_set_hardlinks(true);
+	ASSERT_EQ(ctxd_sandbox_open_cached(sb, "hard.txt", 8, O_RDONLY, &loc), -1);
+	ctxd_sandbox_set_hardlinks(false);
+	int fd = ctxd_sandbox_open_cached(sb, "hard.txt", 8, O_RDONLY, &loc);
+	ASSERT(walk_mode || CTXD_PORTABLE_BUILD ? fd == -1 : fd >= 0);
+	if (fd >= 0) {
+		close(fd);
+	}
+	ASSERT_EQ(unlink(fmt("%s/hard.txt", data)), 0);
+	ctxd_sandbox_destroy(sb);
+}
+
 /* Run the confinement suites once through openat2 and once through the walk. */
 static void run_both_modes(void)
 {
@@ -455,6 +507,7 @@ static void run_both_modes(void)
 		RUN(test_sandbox_read_only);
 		RUN(test_sandbox_open_parent);
 		RUN(test_sandbox_openat);
+		RUN(test_sandbox_open_cached);
 	}
 	walk_mode = false;
 	ctxd_sandbox_test_force_walk(false);

@@ -98,6 +98,17 @@ int ctxd_sandbox_open(const struct ctxd_sandbox *sb, const char *user_path, size
 		      mode_t mode, bool nofollow_last, struct ctxd_sandbox_loc *loc,
 		      struct ctxd_error *err);
 
+/* The non-blocking attempt of ctxd_sandbox_open, for the loop thread: open `user_path` for
+ * reading (`flags` must not ask for write access or creation) only when the kernel can
+ * resolve it from its caches without waiting (openat2 RESOLVE_CACHED), with the same
+ * confinement and hard-link policy. Returns a new fd (caller closes) and fills `loc`, or
+ * -1 when it cannot promise that or anything fails (not cached, an absolute symlink that
+ * needs the component walk, the portable build, any error): the caller then makes the
+ * ordinary ctxd_sandbox_open on a worker, which gives the error its message. Never sets an
+ * error. Thread-safe. */
+int ctxd_sandbox_open_cached(const struct ctxd_sandbox *sb, const char *user_path, size_t len,
+			     int flags, struct ctxd_sandbox_loc *loc);
+
 /* Open `rel` (a relative path produced by a walk, not user input) beneath `dirfd`, which
  * must itself be inside a root, with the same confinement rules. Confinement is relative
  * to `dirfd`, not to the root: a symlink that climbs above `dirfd` (or an absolute one) is

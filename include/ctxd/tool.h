@@ -27,6 +27,9 @@ enum {
 	CTXD_TOOL_READ_ONLY = 1 << 0,   /* readOnlyHint: true */
 	CTXD_TOOL_DESTRUCTIVE = 1 << 1, /* destructiveHint: true (only meaningful if writing) */
 	CTXD_TOOL_IDEMPOTENT = 1 << 2,  /* idempotentHint: true */
+	/* The handler has a non-blocking attempt (ctxd_tool_ctx.nowait): the engine first runs
+	 * the call on the loop thread, and on a worker only when that attempt would block. */
+	CTXD_TOOL_NOWAIT = 1 << 3,
 };
 
 /* Progress reporter handed to a handler; rate limiting and ordering are the callee's job.
@@ -55,6 +58,13 @@ struct ctxd_tool_ctx {
 	 * thousand items (grep, search_files): it appends the object to *out and returns
 	 * ctxd_tool_written(). With NULL it returns a json_t as usual. */
 	struct ctxd_strbuf *out;
+	/* True for the non-blocking attempt of a CTXD_TOOL_NOWAIT tool, made on the loop thread
+	 * (docs/architecture.md, "small calls"): the handler must not wait for anything - it
+	 * opens with ctxd_sandbox_open_cached and reads only what is in the page cache
+	 * (preadv2 RWF_NOWAIT) - and returns CTXD_TOOL_WOULD_BLOCK, having changed nothing,
+	 * as soon as something could wait or fail; the call then runs again on a worker with
+	 * nowait false, which also gives every error its message. */
+	bool nowait;
 };
 
 /* CLOCK_MONOTONIC_COARSE time in milliseconds (resolution a few ms): the clock of
@@ -133,6 +143,11 @@ int ctxd_schema_validate(json_t *schema, json_t *instance, const char *where,
  * a marker, never a real value (do not decref or read it). */
 extern json_t ctxd_tool_written_marker;
 #define CTXD_TOOL_WRITTEN (&ctxd_tool_written_marker)
+
+/* What a handler returns from a non-blocking attempt (ctxd_tool_ctx.nowait) that would have
+ * to wait: a marker, never a real value. */
+extern json_t ctxd_tool_would_block_marker;
+#define CTXD_TOOL_WOULD_BLOCK (&ctxd_tool_would_block_marker)
 
 /* Finish a CallToolResult a handler wrote as JSON text: bytes [from, b->len) of `b` hold
  * the object. When `b` is ctx->out the bytes stay there and CTXD_TOOL_WRITTEN is

@@ -81,7 +81,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 		       "line with truncated and nextOffset. Refuses binary files.",
 	.input_schema = ctxd_schema_read_text_file_input,
 	.output_schema = ctxd_schema_read_text_file_output,
-	.flags = RO_FLAGS,
+	.flags = RO_FLAGS | CTXD_TOOL_NOWAIT,
 	.writes = false,
 	.fn = ctxd_fs_read_text_file,
     },

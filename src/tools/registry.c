@@ -458,6 +458,7 @@ json_t *ctxd_tool_error(const char *fmt, ...)
 
 /* refcount (size_t)-1: jansson leaves it alone, as it does its own static values */
 json_t ctxd_tool_written_marker = {JSON_NULL, (size_t)-1};
+json_t ctxd_tool_would_block_marker = {JSON_NULL, (size_t)-1};
 
 json_t *ctxd_tool_written(const struct ctxd_tool_ctx *ctx, struct ctxd_strbuf *b, size_t from)
 {
