@@ -240,6 +240,10 @@ json_t *ctxd_fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *arg
 	 * reading once the answer could no longer fit in one message, instead of building it
 	 * only for the engine to refuse it. */
 	size_t frame = ctx->cfg && ctx->cfg->max_frame_bytes ? ctx->cfg->max_frame_bytes : SIZE_MAX;
+	/* each file's read builds its result as a json_t (no ctx->out), on this thread */
+	struct ctxd_tool_ctx one = *ctx;
+	one.out = NULL;
+	one.nowait = false;
 	size_t i;
 	json_t *p;
 	json_array_foreach(paths, i, p)
@@ -262,7 +266,7 @@ json_t *ctxd_fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *arg
 			    frame, i - 1, n);
 		}
 		json_t *a = json_pack("{s:O}", "path", p);
-		json_t *r = a ? ctxd_fs_read_text_file(ctx, a) : NULL;
+		json_t *r = a ? ctxd_fs_read_text_file(&one, a) : NULL;
 		json_decref(a);
 		if (!r) {
 			json_decref(files);

@@ -250,25 +250,18 @@ static json_t *probe_text(const char *p, size_t n, const char *abs)
 	return NULL;
 }
 
-/* The text with each line prefixed by its number (cat -n style: right-aligned, a tab). */
-static json_t *numbered(const char *s, size_t n, size_t first)
+/* Append to `b` the text with each line prefixed by its number (cat -n style:
+ * right-aligned, a tab), as the body of a JSON string (the text is valid UTF-8). */
+static void numbered(struct ctxd_strbuf *b, const char *s, size_t n, size_t first)
 {
-	struct ctxd_strbuf b = {0};
 	size_t line = first;
 	for (size_t i = 0; i < n;) {
 		const char *q = memchr(s + i, '\n', n - i);
 		size_t e = q ? (size_t)(q - s) + 1 : n;
-		ctxd_strbuf_printf(&b, "%6zu\t", line++);
-		ctxd_strbuf_add(&b, s + i, e - i);
+		ctxd_strbuf_printf(b, "%6zu\\t", line++);
+		ctxd_json_text_part(b, s + i, e - i);
 		i = e;
 	}
-	if (b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	json_t *j = ctxd_utf8_json(b.p ? b.p : "", b.len);
-	free(b.p);
-	return j;
 }
 
 /* One read_text_file call: its window arguments, the open file, and what the read found. */
@@ -277,7 +270,7 @@ struct text_read {
 	bool has_head, has_tail, has_offset, has_limit;
 	int fd;
 	struct stat st;
-	struct ctxd_sandbox_loc loc;
+	struct ctxd_sandbox_loc *loc; /* the caller's, not zeroed: two paths of 4 KiB */
 	size_t cap, fsize, rsize;
 	char *rbuf;
 	struct reader r;
@@ -322,7 +315,7 @@ static bool text_open(const struct ctxd_tool_ctx *ctx, const char *path, size_t 
 {
 	struct ctxd_error err = {0};
 	t->fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0,
-				  false, &t->loc, &err);
+				  false, t->loc, &err);
 	if (t->fd < 0) {
 		if (err.sys_errno == EISDIR) {
 			*res = ctxd_fs_fail(
@@ -335,16 +328,16 @@ static bool text_open(const struct ctxd_tool_ctx *ctx, const char *path, size_t 
 		return false;
 	}
 	if (fstat(t->fd, &t->st) < 0) {
-		*res = ctxd_fs_fail("cannot read '%s': %s", t->loc.abs, strerror(errno));
+		*res = ctxd_fs_fail("cannot read '%s': %s", t->loc->abs, strerror(errno));
 	} else if (S_ISDIR(t->st.st_mode)) {
 		*res = ctxd_fs_fail(
 		    "'%s' is a directory, not a file; use list_directory to see its entries",
-		    t->loc.abs);
+		    t->loc->abs);
 	} else if (!S_ISREG(t->st.st_mode)) {
 		*res = ctxd_fs_fail(
 		    "'%s' is not a regular file (device, FIFO or socket); refusing to read "
 		    "it",
-		    t->loc.abs);
+		    t->loc->abs);
 	} else {
 		return true;
 	}
@@ -364,7 +357,7 @@ static bool text_open_cached(const struct ctxd_tool_ctx *ctx, const char *path, 
 			     struct text_read *t)
 {
 	t->fd = ctxd_sandbox_open_cached(ctx->sandbox, path, plen, O_RDONLY | O_NONBLOCK | O_NOCTTY,
-					 &t->loc);
+					 t->loc);
 	if (t->fd < 0) {
 		return false;
 	}
@@ -395,10 +388,10 @@ static bool text_tail_start(const struct ctxd_tool_ctx *ctx, struct text_read *t
 	ssize_t got = ctxd_fs_pread_full(
 	    t->fd, t->rbuf, FS_BINARY_PROBE < t->fsize ? FS_BINARY_PROBE : t->fsize, 0);
 	if (got < 0) {
-		*res = ctxd_fs_fail("cannot read '%s': %s", t->loc.abs, strerror(errno));
+		*res = ctxd_fs_fail("cannot read '%s': %s", t->loc->abs, strerror(errno));
 		return false;
 	}
-	if ((*res = probe_text(t->rbuf, (size_t)got, t->loc.abs))) {
+	if ((*res = probe_text(t->rbuf, (size_t)got, t->loc->abs))) {
 		return false;
 	}
 	if (t->tail == 0) {
@@ -417,8 +410,8 @@ static bool text_tail_start(const struct ctxd_tool_ctx *ctx, struct text_read *t
 	}
 	if (rc < 0) {
 		*res = rc == -ECANCELED
-			   ? ctxd_fs_fail("read of '%s' cancelled", t->loc.abs)
-			   : ctxd_fs_fail("cannot read '%s': %s", t->loc.abs, strerror(-rc));
+			   ? ctxd_fs_fail("read of '%s' cancelled", t->loc->abs)
+			   : ctxd_fs_fail("cannot read '%s': %s", t->loc->abs, strerror(-rc));
 		return false;
 	}
 	r->line = before + 1;
@@ -479,7 +472,7 @@ static bool text_scan(const struct ctxd_tool_ctx *ctx, struct text_read *t, json
 	off_t off = t->start_off;
 	for (;;) {
 		if (ctxd_job_cancelled(ctx->job)) {
-			*res = ctxd_fs_fail("read of '%s' cancelled", t->loc.abs);
+			*res = ctxd_fs_fail("read of '%s' cancelled", t->loc->abs);
 			return false;
 		}
 		ssize_t got = pread(t->fd, t->rbuf, t->rsize, off);
@@ -487,13 +480,13 @@ static bool text_scan(const struct ctxd_tool_ctx *ctx, struct text_read *t, json
 			if (errno == EINTR) {
 				continue;
 			}
-			*res = ctxd_fs_fail("cannot read '%s': %s", t->loc.abs, strerror(errno));
+			*res = ctxd_fs_fail("cannot read '%s': %s", t->loc->abs, strerror(errno));
 			return false;
 		}
 		if (off == 0 &&
 		    (*res = probe_text(
 			 t->rbuf, (size_t)got < FS_BINARY_PROBE ? (size_t)got : FS_BINARY_PROBE,
-			 t->loc.abs))) {
+			 t->loc->abs))) {
 			return false;
 		}
 		rd_feed(&t->r, t->rbuf, (size_t)got);
@@ -527,7 +520,7 @@ static bool text_bounds(struct text_read *t, json_t **res)
 	if (t->eof && t->has_offset && t->offset > 1 && t->offset > t->total) {
 		*res = ctxd_fs_fail(
 		    "argument 'offset' (%zu) is past the end of '%s', which has %zu lines",
-		    t->offset, t->loc.abs, t->total);
+		    t->offset, t->loc->abs, t->total);
 		return false;
 	}
 	t->start_line = r->want_start;
@@ -557,102 +550,91 @@ static bool text_bounds(struct text_read *t, json_t **res)
 		    "'%s' is not UTF-8 text (invalid byte 0x%02X in the selection, %zu "
 		    "bytes into it); it may use another encoding (e.g. Latin-1 or UTF-16) "
 		    "or be binary. Use read_media_file for images and audio",
-		    t->loc.abs, (unsigned)(unsigned char)r->out[bad], bad);
+		    t->loc->abs, (unsigned)(unsigned char)r->out[bad], bad);
 		return false;
 	}
 	return true;
 }
 
-/* Append the note saying where a truncated read stopped and how to continue; false when
- * out of memory. */
-static bool text_add_note(const struct text_read *t, json_t *res)
+/* Append to `b`, as the body of a JSON string, the note saying where a truncated read
+ * stopped and how to continue. */
+static void text_note(const struct text_read *t, struct ctxd_strbuf *b)
 {
 	const struct reader *r = &t->r;
-	char note[256];
 	if (r->partial) {
-		snprintf(note, sizeof(note),
-			 "[truncated: line %zu alone is longer than the %zu-byte read limit; "
-			 "only its first %zu bytes are shown%s]",
-			 t->start_line, t->cap, r->out_len,
-			 t->has_next ? "; the next line is at offset " : "");
+		ctxd_strbuf_printf(b,
+				   "[truncated: line %zu alone is longer than the %zu-byte read "
+				   "limit; only its first %zu bytes are shown",
+				   t->start_line, t->cap, r->out_len);
+		if (t->has_next) {
+			ctxd_strbuf_printf(b, "; the next line is at offset %zu", r->next_offset);
+		}
 	} else {
-		int k = snprintf(note, sizeof(note),
-				 "[truncated at the %zu-byte read limit: lines %zu-%zu", t->cap,
-				 t->start_line, t->end_line);
-		if (k > 0 && (size_t)k < sizeof(note) && t->eof) {
-			snprintf(note + k, sizeof(note) - (size_t)k, " of %zu shown", t->total);
-		} else if (k > 0 && (size_t)k < sizeof(note)) {
-			snprintf(note + k, sizeof(note) - (size_t)k, " shown");
+		ctxd_strbuf_printf(b, "[truncated at the %zu-byte read limit: lines %zu-%zu",
+				   t->cap, t->start_line, t->end_line);
+		if (t->eof) {
+			ctxd_strbuf_printf(b, " of %zu", t->total);
+		}
+		ctxd_strbuf_str(b, " shown");
+		if (t->has_next) {
+			ctxd_strbuf_printf(b, "; continue with offset=%zu", r->next_offset);
 		}
 	}
-	struct ctxd_strbuf nb = {0};
-	ctxd_strbuf_str(&nb, note);
-	if (t->has_next) {
-		ctxd_strbuf_printf(&nb, r->partial ? "%zu]" : "; continue with offset=%zu]",
-				   r->next_offset);
-	} else {
-		ctxd_strbuf_str(&nb, "]");
-	}
-	if (nb.oom) {
-		free(nb.p);
-		return false;
-	}
-	ctxd_fs_add_text_block(res, nb.p);
-	free(nb.p);
-	return true;
+	ctxd_strbuf_str(b, "]");
 }
 
-/* The tool result for the selection: its text (numbered on request), structuredContent with
- * the line numbers, and a truncation note. NULL when out of memory. */
-static json_t *text_result(struct text_read *t, json_t *args)
+/* The tool result for the selection, written as JSON text (json_write.h) into ctx->out, or
+ * built as a json_t when the handler is called without one: its text (numbered on
+ * request), a truncation note, and structuredContent with the line numbers. NULL when out
+ * of memory. */
+static json_t *text_result(const struct ctxd_tool_ctx *ctx, struct text_read *t, json_t *args)
 {
 	const struct reader *r = &t->r;
-	json_t *content = json_stringn_nocheck(r->out, r->out_len); /* checked before */
-	if (!content) {
-		return NULL;
-	}
-	json_t *shown = NULL;
-	if (json_is_true(json_object_get(args, "lineNumbers"))) {
-		shown = numbered(r->out, r->out_len, t->start_line);
-		if (!shown) {
-			json_decref(content);
-			return NULL;
-		}
-	}
-	json_t *sc = json_pack("{s:s, s:O, s:b}", "path", t->loc.abs, "content", content,
-			       "truncated", r->truncated);
-	if (shown) {
-		json_decref(content);
-		content = shown;
-	}
 	/* After a partial line, a next line exists when its newline was seen and more
 	 * bytes follow (known at EOF), or the read stopped before EOF. */
 	t->has_next = r->truncated &&
 		      (t->eof ? r->next_offset <= t->total : !r->partial || r->line > r->end_line);
-	if (sc && t->counted) {
+	struct ctxd_strbuf local = {0}, *b = ctx->out ? ctx->out : &local;
+	size_t from = b->len;
+	bool lines = json_is_true(json_object_get(args, "lineNumbers"));
+	/* room for the worst case of both copies (json_write.h escapes into room for six bytes
+	 * per byte), so that the buffer grows once, not once per copy - within the frame limit */
+	size_t room = (lines ? 18 : 12) * r->out_len + 512 + 6 * strlen(t->loc->abs);
+	if (b->max && room > b->max - b->len) {
+		room = b->max - b->len;
+	}
+	ctxd_strbuf_reserve(b, room);
+	ctxd_strbuf_str(b, "{\"content\":[{\"type\":\"text\",\"text\":");
+	if (lines) {
+		ctxd_strbuf_add(b, "\"", 1);
+		numbered(b, r->out, r->out_len, t->start_line);
+		ctxd_strbuf_add(b, "\"", 1);
+	} else {
+		ctxd_json_str(b, r->out, r->out_len); /* valid UTF-8: checked before */
+	}
+	ctxd_strbuf_str(b, "}");
+	if (r->truncated) {
+		ctxd_strbuf_str(b, ",{\"type\":\"text\",\"text\":\"");
+		text_note(t, b);
+		ctxd_strbuf_str(b, "\"}");
+	}
+	ctxd_strbuf_str(b, "],\"structuredContent\":{\"path\":");
+	ctxd_json_text(b, t->loc->abs, strlen(t->loc->abs));
+	ctxd_strbuf_str(b, ",\"content\":");
+	ctxd_json_str(b, r->out, r->out_len);
+	ctxd_strbuf_str(b, r->truncated ? ",\"truncated\":true" : ",\"truncated\":false");
+	if (t->counted) {
 		if (t->eof) {
-			json_object_set_new(sc, "totalLines", json_integer((json_int_t)t->total));
+			ctxd_strbuf_printf(b, ",\"totalLines\":%zu", t->total);
 		}
-		json_object_set_new(sc, "startLine", json_integer((json_int_t)t->start_line));
-		json_object_set_new(sc, "endLine", json_integer((json_int_t)t->end_line));
+		ctxd_strbuf_printf(b, ",\"startLine\":%zu,\"endLine\":%zu", t->start_line,
+				   t->end_line);
 		if (t->has_next) {
-			json_object_set_new(sc, "nextOffset",
-					    json_integer((json_int_t)r->next_offset));
+			ctxd_strbuf_printf(b, ",\"nextOffset\":%zu", r->next_offset);
 		}
 	}
-	json_t *res = sc ? json_pack("{s:[{s:s, s:o}], s:o}", "content", "type", "text", "text",
-				     content, "structuredContent", sc)
-			 : NULL;
-	if (!res) {
-		json_decref(content);
-		json_decref(sc);
-		return NULL;
-	}
-	if (r->truncated && !text_add_note(t, res)) {
-		json_decref(res);
-		return NULL;
-	}
-	return res;
+	ctxd_strbuf_str(b, "}}");
+	return ctxd_tool_written(ctx, b, from);
 }
 
 json_t *ctxd_fs_read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
@@ -662,7 +644,8 @@ json_t *ctxd_fs_read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (!ctxd_fs_get_path(args, &path, &plen)) {
 		return ctxd_fs_fail("argument 'path' is required");
 	}
-	struct text_read t = {0};
+	struct ctxd_sandbox_loc loc;
+	struct text_read t = {.loc = &loc};
 	json_t *res = NULL;
 	if (!text_args(args, &t, &res)) {
 		return res;
@@ -672,7 +655,7 @@ json_t *ctxd_fs_read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		return ctx->nowait ? CTXD_TOOL_WOULD_BLOCK : res;
 	}
 	if (text_window(ctx, &t, &res) && text_scan(ctx, &t, &res) && text_bounds(&t, &res)) {
-		res = text_result(&t, args);
+		res = text_result(ctx, &t, args);
 	}
 	free(t.r.out);
 	free(t.rbuf);
