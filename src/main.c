@@ -226,6 +226,13 @@ static int apply_cli(struct ctxd_config *cfg, const struct cli *c)
  * 62 MiB, malloc_trim after each large answer 91 MiB: bench/RESULTS.md). */
 #define CTXD_MMAP_THRESHOLD (1 << 20)
 
+/* Setting the mmap threshold also freezes glibc's trim threshold at its 128 KiB default:
+ * the top of the loop thread's heap then shrank and grew again around every answer frame
+ * of a small call (tens of KiB), a page fault per page each time - a third of a 4 KiB
+ * read_text_file's CPU time. 2 MiB of free heap top may stay per arena instead (blocks of
+ * 1 MiB and more are mappings of their own in any case). bench/RESULTS.md. */
+#define CTXD_TRIM_THRESHOLD (2 << 20)
+
 /* Reads the options into c and the roots and skill directories given on the command line
  * into cli_roots. Returns -1 to go on, else the exit code (0 after --help or --version, 2 on
  * a usage error). */
@@ -486,6 +493,7 @@ int main(int argc, char **argv)
 {
 #if defined(__GLIBC__)
 	mallopt(M_MMAP_THRESHOLD, CTXD_MMAP_THRESHOLD);
+	mallopt(M_TRIM_THRESHOLD, CTXD_TRIM_THRESHOLD);
 #endif
 	ctxd_loop_hold_signals();
 	struct cli c = {.threads = -1};
