@@ -93,6 +93,11 @@ struct ctxd_tool {
 	 * or NULL to use `description`. `ud` is the family state. A worker thread (it may wait
 	 * for the family's data, e.g. the first skills scan). */
 	char *(*describe)(void *ud);
+	/* Optional: adjusts the parsed inputSchema `input` to `cfg` once, at registration, before
+	 * it is listed and used to validate calls, e.g. removes a property that `cfg` makes
+	 * meaningless, so that a call passing it gets the usual "unknown argument" refusal.
+	 * `cfg` may be NULL (then leave the schema whole). Loop thread, at start-up. */
+	void (*input_for_config)(json_t *input, const struct ctxd_config *cfg);
 };
 
 struct ctxd_registry;

@@ -611,6 +611,15 @@ static json_t *mb_restore(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 /* ---- schemas and the table --------------------------------------------------------- */
 
+/* `project` chooses a bank only with memory_bank.multi_project; with one bank the property
+ * is neither listed nor accepted (a call passing it is refused as an unknown argument). */
+static void mb_input_for_config(json_t *input, const struct ctxd_config *cfg)
+{
+	if (cfg && !cfg->memory_bank_multi_project) {
+		json_object_del(json_object_get(input, "properties"), "project");
+	}
+}
+
 const struct ctxd_tool ctxd_memory_bank_tools[] = {
     {
 	.name = "memory_bank_init",
@@ -622,6 +631,7 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 	.output_schema = ctxd_schema_memory_bank_init_output,
 	.flags = CTXD_TOOL_IDEMPOTENT,
 	.writes = true,
+	.input_for_config = mb_input_for_config,
 	.fn = mb_init,
     },
     {
@@ -631,6 +641,7 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 	.input_schema = ctxd_schema_memory_bank_project_input,
 	.output_schema = ctxd_schema_memory_bank_list_output,
 	.flags = RO_FLAGS,
+	.input_for_config = mb_input_for_config,
 	.fn = ctxd_memory_bank_list,
     },
     {
@@ -643,6 +654,7 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 	.input_schema = ctxd_schema_memory_bank_read_input,
 	.output_schema = ctxd_schema_memory_bank_read_output,
 	.flags = RO_FLAGS,
+	.input_for_config = mb_input_for_config,
 	.fn = ctxd_memory_bank_read,
     },
     {
@@ -654,6 +666,7 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 	.output_schema = ctxd_schema_memory_bank_change_output,
 	.flags = CTXD_TOOL_DESTRUCTIVE,
 	.writes = true,
+	.input_for_config = mb_input_for_config,
 	.fn = mb_write,
     },
     {
@@ -667,6 +680,7 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 	.output_schema = ctxd_schema_memory_bank_change_output,
 	.flags = CTXD_TOOL_DESTRUCTIVE,
 	.writes = true,
+	.input_for_config = mb_input_for_config,
 	.fn = mb_update_section,
     },
     {
@@ -677,6 +691,7 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 	.input_schema = ctxd_schema_memory_bank_search_input,
 	.output_schema = ctxd_schema_memory_bank_search_output,
 	.flags = RO_FLAGS,
+	.input_for_config = mb_input_for_config,
 	.fn = mb_search,
     },
     {
@@ -688,6 +703,7 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 	.input_schema = ctxd_schema_memory_bank_project_input,
 	.output_schema = ctxd_schema_memory_bank_validate_output,
 	.flags = RO_FLAGS,
+	.input_for_config = mb_input_for_config,
 	.fn = mb_validate,
     },
     {
@@ -697,6 +713,7 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 	.input_schema = ctxd_schema_memory_bank_history_input,
 	.output_schema = ctxd_schema_memory_bank_history_output,
 	.flags = RO_FLAGS,
+	.input_for_config = mb_input_for_config,
 	.fn = mb_history,
     },
     {
@@ -708,6 +725,7 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 	.output_schema = ctxd_schema_memory_bank_change_output,
 	.flags = CTXD_TOOL_DESTRUCTIVE,
 	.writes = true,
+	.input_for_config = mb_input_for_config,
 	.fn = mb_restore,
     },
 };

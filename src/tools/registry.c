@@ -137,6 +137,9 @@ int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, 
 			json_decref(input);
 			return -1;
 		}
+		if (t->input_for_config) {
+			t->input_for_config(input, cfg);
+		}
 		json_t *output = NULL;
 		if (t->output_schema) {
 			output = json_loads(t->output_schema, 0, &je);
