@@ -25,7 +25,8 @@ static const struct ctxd_tool tools[] = {
 			 "\"description\":{\"type\":\"string\",\"description\":\"prose\"},"
 			 "\"list\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
 			 "\"description\":\"prose\",\"properties\":{\"a\":{\"type\":"
-			 "\"integer\",\"description\":\"prose\"}}}}},"
+			 "\"integer\",\"description\":\"prose\"}}}},"
+			 "\"required\":{\"type\":\"boolean\"}},"
 			 "\"required\":[\"description\"]}",
 	.flags = CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT,
 	.fn = echo,
@@ -96,17 +97,15 @@ static void test_registry_entries_and_filters(void)
 	json_t *ann = json_object_get(entry, "annotations");
 	/* only the hints that differ from the MCP defaults, plus readOnlyHint; no second title */
 	ASSERT(json_is_true(json_object_get(ann, "readOnlyHint")));
-	ASSERT(json_is_false(json_object_get(ann, "openWorldHint")));
-	ASSERT_EQ(json_object_size(ann), 2);
-	/* the outputSchema keeps its structure without prose; a property named "description"
-	 * stays */
+	ASSERT_EQ(json_object_size(ann), 1);
+	/* the outputSchema keeps its structure without prose or "required"; properties named
+	 * "description" and "required" stay */
 	char *out =
 	    json_dumps(json_object_get(entry, "outputSchema"), JSON_COMPACT | JSON_SORT_KEYS);
-	ASSERT_STR_EQ(out,
-		      "{\"properties\":{\"description\":{\"type\":\"string\"},\"list\":{"
-		      "\"items\":{\"properties\":{\"a\":{\"type\":\"integer\"}},\"type\":"
-		      "\"object\"},\"type\":\"array\"}},\"required\":[\"description\"],\"type\":"
-		      "\"object\"}");
+	ASSERT_STR_EQ(out, "{\"properties\":{\"description\":{\"type\":\"string\"},\"list\":{"
+			   "\"items\":{\"properties\":{\"a\":{\"type\":\"integer\"}},\"type\":"
+			   "\"object\"},\"type\":\"array\"},\"required\":{\"type\":\"boolean\"}},"
+			   "\"type\":\"object\"}");
 	free(out);
 	ASSERT(json_is_object(json_object_get(entry, "inputSchema")));
 	/* a duplicate name is refused */
@@ -120,10 +119,65 @@ static void test_registry_entries_and_filters(void)
 	json_decref(entry);
 	ann = json_object_get(entry, "annotations");
 	ASSERT(json_is_false(json_object_get(ann, "readOnlyHint")));
-	ASSERT(json_is_false(json_object_get(ann, "openWorldHint")));
-	ASSERT_EQ(json_object_size(ann), 2);
+	ASSERT_EQ(json_object_size(ann), 1);
 	ASSERT(!json_object_get(entry, "outputSchema"));
 	ctxd_registry_destroy(reg);
+	ctxd_config_finish(&cfg);
+}
+
+/* Drops "secret" from the schema unless the config is read-only (a stand-in for a config
+ * switch that makes a property meaningless). */
+static void hide_secret(json_t *input, const struct ctxd_config *cfg)
+{
+	if (cfg && !cfg->read_only) {
+		json_object_del(json_object_get(input, "properties"), "secret");
+	}
+}
+
+static const struct ctxd_tool gated[] = {
+    {
+	.name = "gated",
+	.title = "Gated",
+	.description = "Has a property the config hides, and a status answer",
+	.input_schema = "{\"type\":\"object\",\"properties\":{\"secret\":{\"type\":\"string\"},"
+			"\"path\":{\"type\":\"string\"}},\"additionalProperties\":false}",
+	.output_schema = "{\"type\":\"object\",\"properties\":{\"ok\":{\"type\":\"boolean\"}}}",
+	.output_unlisted = true,
+	.flags = CTXD_TOOL_READ_ONLY,
+	.input_for_config = hide_secret,
+	.fn = echo,
+    },
+};
+
+/* input_for_config trims the schema both listed and validated against; output_unlisted
+ * lists no outputSchema. */
+static void test_registry_config_hooks(void)
+{
+	struct ctxd_config cfg;
+	ctxd_config_init(&cfg);
+	struct ctxd_error e;
+	for (int ro = 0; ro < 2; ro++) {
+		cfg.read_only = ro;
+		struct ctxd_registry *reg = ctxd_registry_create();
+		ASSERT_EQ(ctxd_registry_add(reg, gated, 1, &cfg, NULL, &e), 0);
+		json_t *entry = ctxd_registry_entry(reg, 0);
+		json_decref(entry);
+		json_t *props =
+		    json_object_get(json_object_get(entry, "inputSchema"), "properties");
+		ASSERT(json_object_get(props, "path"));
+		ASSERT_EQ(json_object_get(props, "secret") != NULL, ro == 1);
+		ASSERT(!json_object_get(entry, "outputSchema"));
+		json_t *a = json_pack("{s:s}", "secret", "x");
+		int rc = ctxd_registry_validate(reg, &gated[0], a, &e);
+		json_decref(a);
+		if (ro) {
+			ASSERT_EQ(rc, 0);
+		} else {
+			ASSERT_EQ(rc, -1);
+			ASSERT_CONTAINS(e.msg, "unknown argument 'secret'");
+		}
+		ctxd_registry_destroy(reg);
+	}
 	ctxd_config_finish(&cfg);
 }
 
@@ -145,6 +199,7 @@ int main(void)
 {
 	RUN(test_registry_validate);
 	RUN(test_registry_entries_and_filters);
+	RUN(test_registry_config_hooks);
 	RUN(test_tool_result_helpers);
 	return 0;
 }

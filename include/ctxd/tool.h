@@ -22,7 +22,8 @@
 #include "ctxd/sandbox.h"
 #include "ctxd/strbuf.h"
 
-/* Annotation flags (readOnlyHint etc.). openWorldHint is always false for ctxd tools. */
+/* Annotation flags (readOnlyHint etc.). ctxd's tools touch no open world, but openWorldHint
+ * is not listed (registry.c says why). */
 enum {
 	CTXD_TOOL_READ_ONLY = 1 << 0,   /* readOnlyHint: true */
 	CTXD_TOOL_DESTRUCTIVE = 1 << 1, /* destructiveHint: true (only meaningful if writing) */
@@ -98,6 +99,10 @@ struct ctxd_tool {
 	 * meaningless, so that a call passing it gets the usual "unknown argument" refusal.
 	 * `cfg` may be NULL (then leave the schema whole). Loop thread, at start-up. */
 	void (*input_for_config)(json_t *input, const struct ctxd_config *cfg);
+	/* The answer is a one-line status: no outputSchema is listed (the spec allows
+	 * structuredContent without one). `output_schema` stays the documentation of the
+	 * structuredContent, which the unit tests check results against. */
+	bool output_unlisted;
 };
 
 struct ctxd_registry;

@@ -48,17 +48,19 @@ void ctxd_registry_destroy(struct ctxd_registry *reg)
 }
 
 /* Trims an outputSchema for tools/list: removes its prose ("description" keywords at every
- * schema level, never a property that happens to be named "description"), which the model
- * never reads and every tools/list carries, and its "additionalProperties", so that a host
- * holding an older list still accepts a result with a field added since. Types, enums and
- * "required" stay for hosts that validate structuredContent. schemas/NAME.output.json keeps
- * the descriptions as the documentation of structuredContent. */
+ * schema level, never a property that happens to be named "description") and its
+ * "required" lists, which the model never reads and every tools/list carries (hosts still
+ * type-check structuredContent against the types and enums that stay), and its
+ * "additionalProperties", so that a host holding an older list still accepts a result with
+ * a field added since. schemas/NAME.output.json keeps all three as the documentation of
+ * structuredContent, and the tests check results against those files, "required" included. */
 static void trim_output_schema(json_t *schema)
 {
 	if (!json_is_object(schema)) {
 		return;
 	}
 	json_object_del(schema, "description");
+	json_object_del(schema, "required");
 	json_object_del(schema, "additionalProperties");
 	static const char *const maps[] = {"properties", "patternProperties", "$defs"};
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
@@ -84,14 +86,14 @@ static void trim_output_schema(json_t *schema)
 	}
 }
 
-/* Annotations carry only the hints that differ from the defaults of the MCP schema
- * (ToolAnnotations: readOnlyHint false, destructiveHint true, idempotentHint false,
- * openWorldHint true), and readOnlyHint always; destructiveHint and idempotentHint mean
- * nothing for a read-only tool. The title is the tool's own, not repeated here. */
+/* Annotations carry readOnlyHint always (hosts read it to decide on confirmations), and
+ * destructiveHint and idempotentHint only where they differ from the defaults of the MCP
+ * schema (ToolAnnotations: destructiveHint true, idempotentHint false); both mean nothing
+ * for a read-only tool. openWorldHint is left out (22 bytes a tool in every tools/list for a
+ * hint hosts do not act on). The title is the tool's own, not repeated here. */
 static json_t *build_annotations(const struct ctxd_tool *t)
 {
 	json_t *ann = json_object();
-	/* readOnlyHint always, as hosts read it to decide on confirmations */
 	json_object_set_new(ann, "readOnlyHint", json_boolean(t->flags & CTXD_TOOL_READ_ONLY));
 	if (!(t->flags & CTXD_TOOL_READ_ONLY)) {
 		if (!(t->flags & CTXD_TOOL_DESTRUCTIVE)) {
@@ -101,7 +103,6 @@ static json_t *build_annotations(const struct ctxd_tool *t)
 			json_object_set_new(ann, "idempotentHint", json_true());
 		}
 	}
-	json_object_set_new(ann, "openWorldHint", json_false());
 	return ann;
 }
 
@@ -141,7 +142,7 @@ int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, 
 			t->input_for_config(input, cfg);
 		}
 		json_t *output = NULL;
-		if (t->output_schema) {
+		if (t->output_schema && !t->output_unlisted) {
 			output = json_loads(t->output_schema, 0, &je);
 			if (!json_is_object(output)) {
 				ctxd_error_set(err, 0, "tool '%s': outputSchema: %s", t->name,

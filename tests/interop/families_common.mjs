@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { HANG_GUARD, schemaProblems, short, textOf } from './common.mjs';
+import { HANG_GUARD, checkStructured, short, textOf } from './common.mjs';
 
 export const FILE_TOOLS = [
 	'read_text_file', 'list_directory', 'get_file_info', 'search_files', 'list_allowed_directories',
@@ -138,11 +138,8 @@ async function callOk(t, client, tools, name, args, what) {
 	t.check(`${what}: no isError`, r && r.isError !== true, r);
 	t.check(`${what}: content array`, r && Array.isArray(r.content) && r.content.length > 0, r);
 	const tool = tools.get(name);
-	if (tool && tool.outputSchema && r && r.isError !== true) {
-		if (t.check(`${what}: structuredContent present`, r.structuredContent !== undefined, r))
-			t.eq(`${what}: structuredContent conforms to outputSchema`,
-				schemaProblems(tool.outputSchema, r.structuredContent), []);
-	}
+	if (tool && r && r.isError !== true)
+		checkStructured(t, what, tool, r);
 	return r || {};
 }
 
