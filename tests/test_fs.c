@@ -453,7 +453,7 @@ static void test_fs_list_directory(void)
 	expect_error(call("list_directory", "{\"path\":\"/etc\"}"), "/etc");
 }
 
-/* list_directory_with_sizes names a FIFO (or any other non-file, non-link) [OTHER], not
+/* list_directory with sizes names a FIFO (or any other non-file, non-link) [OTHER], not
  * [LINK] (issue 12 item 13); a symlink stays [LINK]. */
 static void test_fs_list_sizes_types(void)
 {
@@ -463,7 +463,7 @@ static void test_fs_list_sizes_types(void)
 	char p[2 * CTXD_PATH_MAX];
 	snprintf(p, sizeof(p), "%s/lsz/fifo", root);
 	ASSERT_EQ(mkfifo(p, 0644), 0);
-	json_t *r = call("list_directory_with_sizes", "{\"path\":\"%s/lsz\"}", root);
+	json_t *r = call("list_directory", "{\"path\":\"%s/lsz\",\"sizes\":true}", root);
 	ASSERT(!is_error(r));
 	ASSERT_CONTAINS(text(r), "[OTHER] fifo");
 	ASSERT_CONTAINS(text(r), "[LINK] l ");
@@ -785,7 +785,7 @@ static void test_fs_allowed_directories(void)
 
 static void test_fs_table(void)
 {
-	ASSERT_EQ(ctxd_fs_tools_count, 17);
+	ASSERT_EQ(ctxd_fs_tools_count, 16);
 	size_t writers = 0;
 	for (size_t i = 0; i < ctxd_fs_tools_count; i++) {
 		const struct ctxd_tool *t = &ctxd_fs_tools[i];

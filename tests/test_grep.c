@@ -1,5 +1,5 @@
 /* test_grep.c - grep, .gitignore handling (grep, search_files), directory_tree,
- * list_directory_with_sizes, read_media_file, read_multiple_files and the file:// provider. */
+ * list_directory with sizes, read_media_file, read_multiple_files and the file:// provider. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -379,7 +379,7 @@ static void test_tree_sizes(void)
 	r = call("directory_tree", "{\"path\":\"%s/g/a.c\"}", root);
 	ASSERT(is_error(r));
 	json_decref(r);
-	r = call("list_directory_with_sizes", "{\"path\":\"%s/g\",\"sortBy\":\"size\"}", root);
+	r = call("list_directory", "{\"path\":\"%s/g\",\"sizes\":true,\"sortBy\":\"size\"}", root);
 	json_t *e = json_object_get(sc(r), "entries");
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(e, 0), "name")), "a.c");
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "totalFiles")), 3);

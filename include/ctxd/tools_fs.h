@@ -1,5 +1,5 @@
 /* tools_fs.h - the file tools (read_text_file, read_media_file, read_multiple_files,
- * list_directory, list_directory_with_sizes, directory_tree, get_file_info, search_files,
+ * list_directory, directory_tree, get_file_info, search_files,
  * grep, list_allowed_directories, and the writing tools write_file, edit_file, append_file,
  * copy_file, move_file, delete_file, create_directory), names and arguments as in the
  * reference filesystem server, plus the file:// resource provider. Every path goes through

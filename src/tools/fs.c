@@ -89,7 +89,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.name = "list_directory",
 	.title = "List directory",
 	.description = "List one directory's entries, sorted by name, marked [DIR], [FILE], "
-		       "[LINK] (not followed) or [OTHER].",
+		       "[LINK] (not followed) or [OTHER]; sizes adds sizes and totals.",
 	.input_schema = ctxd_schema_list_directory_input,
 	.output_schema = ctxd_schema_list_directory_output,
 	.flags = RO_FLAGS,
@@ -150,16 +150,6 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.output_schema = ctxd_schema_read_multiple_files_output,
 	.flags = RO_FLAGS,
 	.fn = ctxd_fs_read_multiple_files,
-    },
-    {
-	.name = "list_directory_with_sizes",
-	.title = "List directory with sizes",
-	.description = "List one directory's entries with sizes and totals, sorted by name or "
-		       "size.",
-	.input_schema = ctxd_schema_list_directory_with_sizes_input,
-	.output_schema = ctxd_schema_list_directory_with_sizes_output,
-	.flags = RO_FLAGS,
-	.fn = ctxd_fs_list_with_sizes,
     },
     {
 	.name = "directory_tree",

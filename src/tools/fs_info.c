@@ -88,6 +88,10 @@ static int list_visit(const struct ctxd_fs_walk_entry *e, void *ud)
 
 json_t *ctxd_fs_list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
+	const char *sort = json_string_value(json_object_get(args, "sortBy"));
+	if (json_is_true(json_object_get(args, "sizes")) || (sort && strcmp(sort, "size") == 0)) {
+		return ctxd_fs_list_with_sizes(ctx, args);
+	}
 	const char *path;
 	size_t plen;
 	if (!ctxd_fs_get_path(args, &path, &plen)) {

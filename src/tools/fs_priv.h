@@ -73,6 +73,7 @@ json_t *ctxd_fs_search_files(const struct ctxd_tool_ctx *ctx, json_t *args);
 /* More reading tools (fs_read.c). Worker thread. */
 json_t *ctxd_fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args);
 json_t *ctxd_fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *args);
+/* list_directory's answer with `sizes` (or sortBy size): entries with sizes, and totals. */
 json_t *ctxd_fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args);
 json_t *ctxd_fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args);
 

@@ -1,5 +1,5 @@
 /* fs_read.c - more reading tools: read_media_file, read_multiple_files,
- * list_directory_with_sizes, directory_tree; and the MIME/URI/base64 helpers the file://
+ * list_directory with sizes, directory_tree; and the MIME/URI/base64 helpers the file://
  * resource provider shares.
  *
  * read_multiple_files reads its files one after the other on the worker that runs the
@@ -309,7 +309,7 @@ json_t *ctxd_fs_read_multiple_files(const struct ctxd_tool_ctx *ctx, json_t *arg
 	return res;
 }
 
-/* ---- list_directory_with_sizes ---------------------------------------------------- */
+/* ---- list_directory with sizes ---------------------------------------------------- */
 
 struct sized {
 	char *name;
@@ -399,7 +399,7 @@ json_t *ctxd_fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
 	int fd =
 	    ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc, &err);
 	if (fd < 0) {
-		return ctxd_fs_fail("%s", err.msg);
+		return ctxd_fs_open_dir_failed(path, &err);
 	}
 	struct sizes_state s = {.max = ctxd_fs_cfg_entries(ctx)};
 	struct ctxd_fs_walk_opts o = {

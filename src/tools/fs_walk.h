@@ -8,7 +8,7 @@
  * first FS_WALK_FD_DEPTH levels; deeper directories are reopened relative to the deepest
  * held fd, so a pathological tree cannot exhaust the fd table.
  *
- * Used by list_directory, list_directory_with_sizes, directory_tree, search_files and grep.
+ * Used by list_directory, directory_tree, search_files and grep.
  */
 #ifndef CTXD_FS_WALK_H
 #define CTXD_FS_WALK_H

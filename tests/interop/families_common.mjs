@@ -22,7 +22,7 @@ import { HANG_GUARD, checkStructured, short, textOf } from './common.mjs';
 
 export const FILE_TOOLS = [
 	'read_text_file', 'list_directory', 'get_file_info', 'search_files', 'list_allowed_directories',
-	'read_media_file', 'read_multiple_files', 'list_directory_with_sizes', 'directory_tree', 'grep',
+	'read_media_file', 'read_multiple_files', 'directory_tree', 'grep',
 	'write_file', 'edit_file', 'append_file', 'copy_file', 'move_file', 'delete_file',
 	'create_directory',
 ];
@@ -180,7 +180,7 @@ export async function checkToolList(t, client) {
 	const byName = new Map(tools.map((x) => [x.name, x]));
 	for (const n of [...FILE_TOOLS, ...SKILL_TOOLS, ...MB_TOOLS])
 		t.check(`tools/list has ${n}`, byName.has(n), [...byName.keys()]);
-	t.eq('tools/list: 17 file tools', FILE_TOOLS.filter((n) => byName.has(n)).length, 17);
+	t.eq('tools/list: 16 file tools', FILE_TOOLS.filter((n) => byName.has(n)).length, 16);
 	for (const n of WRITE_TOOLS)
 		t.eq(`${n}: readOnlyHint false`, byName.get(n)?.annotations?.readOnlyHint, false);
 	for (const n of SKILL_TOOLS)
@@ -303,9 +303,9 @@ export async function checkFileTools(t, client, tools, ws) {
 			'delete a missing file');
 	});
 
-	await t.section('list_directory_with_sizes', async () => {
+	await t.section('list_directory sizes', async () => {
 		fs.writeFileSync(p('play/sizes-small.txt'), 'x');
-		const r = await callOk(t, client, tools, 'list_directory_with_sizes', { path: p('docs'), sortBy: 'size' });
+		const r = await callOk(t, client, tools, 'list_directory', { path: p('docs'), sizes: true, sortBy: 'size' });
 		const want = fs.readdirSync(p('docs')).map((n) => ({ name: n, type: 'file',
 			size: fs.statSync(p('docs/' + n)).size })).sort((x, y) => y.size - x.size);
 		t.eq('sizes docs: entries sorted by size', sc(r).entries, want);
@@ -313,7 +313,7 @@ export async function checkFileTools(t, client, tools, ws) {
 		t.eq('sizes docs: totalFiles', sc(r).totalFiles, want.length);
 		t.check('sizes docs: text lists each file', want.every((e) => (textOf(r) ?? '').includes(e.name)),
 			textOf(r));
-		const byName = await callOk(t, client, tools, 'list_directory_with_sizes', { path: p('gi-test') });
+		const byName = await callOk(t, client, tools, 'list_directory', { path: p('gi-test'), sizes: true });
 		const names = (sc(byName).entries || []).map((e) => e.name);
 		t.eq('sizes gi-test: sorted by name', names, [...names].sort());
 		t.check('sizes gi-test: sub is a directory',

@@ -66,13 +66,12 @@ def build_tree(root):
 # Fixed argument makers: k = call sequence number.
 SIMPLE = {
     "read_text_file": lambda k: {"path": "docs/f%02d.txt" % (k % 20), "head": 5},
-    "list_directory": lambda k: {"path": "docs"},
+    "list_directory": lambda k: {"path": "docs", "sizes": k % 2 == 1},
     "get_file_info": lambda k: {"path": "docs/a.txt"},
     "search_files": lambda k: {"path": ".", "pattern": "**/*.c"},
     "list_allowed_directories": lambda k: {},
     "read_media_file": lambda k: {"path": "img.png"},
     "read_multiple_files": lambda k: {"paths": ["docs/a.txt", "docs/f01.txt"]},
-    "list_directory_with_sizes": lambda k: {"path": "docs"},
     "directory_tree": lambda k: {"path": "src"},
     "grep": lambda k: {"path": "src", "pattern": "needle"},
     "write_file": lambda k: {"path": "scratch/w%d.txt" % (k % 16), "content": "soak %d\n" % k},
