@@ -1,5 +1,5 @@
 /* memory_bank_bench.c - memory bank figures: validate a 50-file bank, search 1,000 files x
- * 10 KiB (cold and warm), update_section calls/s (every call fsyncs file, history and dirs).
+ * 10 KiB (cold and warm), memory_bank_write section-append calls/s (every call fsyncs file, history and dirs).
  *
  * Build (after `meson setup build-x && ninja -C build-x`, or any build dir with libctxd.a):
  *   cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude bench/memory_bank_bench.c build-x/libctxd.a \
@@ -173,7 +173,7 @@ int main(int argc, char **argv)
 	       cold, t[50], t[90]);
 	env_finish(&e);
 
-	/* update_section with fsync: appends to one section */
+	/* memory_bank_write on one section, with fsync: appends to it */
 	mk_bank(d3, 0, 0);
 	env_init(&e, d3);
 	run(&e.ctx, "memory_bank_init", "{}");
@@ -182,13 +182,13 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		char a[256];
 		snprintf(a, sizeof(a),
-			 "{\"file\": \"progress.md\", \"heading\": \"What Works\", "
-			 "\"content\": \"- item %d\", \"op\": \"append\"}",
+			 "{\"file\": \"progress.md\", \"section\": \"What Works\", "
+			 "\"content\": \"- item %d\", \"mode\": \"append\"}",
 			 i);
-		run(&e.ctx, "memory_bank_update_section", a);
+		run(&e.ctx, "memory_bank_write", a);
 	}
 	double el = now_ms() - t0;
-	printf("update_section append with fsync + history: %.0f calls/s (%d calls, %.2f ms "
+	printf("section append with fsync + history: %.0f calls/s (%d calls, %.2f ms "
 	       "each)\n",
 	       n / (el / 1e3), n, el / n);
 	env_finish(&e);

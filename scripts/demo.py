@@ -110,9 +110,9 @@ def run(binary, workspace):
     call("skill_read_file", "skill_read_file",
          {"name": "commit-message", "path": "references/types.md"})
     call("memory_bank_init", "memory_bank_init", {})
-    call("memory_bank_update_section progress.md / What Works (append)",
-         "memory_bank_update_section",
-         {"file": "progress.md", "heading": "What Works", "op": "append",
+    call("memory_bank_write progress.md / What Works (section append)",
+         "memory_bank_write",
+         {"file": "progress.md", "section": "What Works", "mode": "append",
           "content": "- The greeter prints one line per name."})
     call("memory_bank_search greeter", "memory_bank_search", {"query": "greeter"})
     call("memory_bank_validate", "memory_bank_validate", {})

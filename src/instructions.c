@@ -73,9 +73,9 @@ static const struct family families[] = {
 	    {"Read it at the start of a task (memory_bank_read with core: true).",
 	     {"memory_bank_read"}},
 	    {"Search it with memory_bank_search.", {"memory_bank_search"}},
-	    {"Record decisions and progress with memory_bank_update_section rather "
-	     "than rewriting whole files.",
-	     {"memory_bank_update_section"}},
+	    {"Record decisions and progress with memory_bank_write on one section "
+	     "rather than rewriting whole files.",
+	     {"memory_bank_write"}},
 	},
     },
 };

@@ -518,12 +518,11 @@ static void check_sections(const struct ctxd_config *cfg, const char *file, cons
 	} else {
 		for (size_t k = 0; have && k < nreq; k++) {
 			if (!have[k]) {
-				finding(
-				    out, "warning", "missing_section", file, 0,
-				    "add the section with memory_bank_update_section (op append "
-				    "creates it), or name the heading it goes by in "
-				    "memory_bank.section_variants",
-				    "required section '## %s' is missing", req[k]);
+				finding(out, "warning", "missing_section", file, 0,
+					"add the section with memory_bank_write (section and mode "
+					"append create it), or name the heading it goes by in "
+					"memory_bank.section_variants",
+					"required section '## %s' is missing", req[k]);
 			}
 		}
 	}
@@ -626,12 +625,12 @@ static void check_stale(const struct ctxd_config *cfg, const struct ages *a, jso
 		}
 		double age = difftime(a->newest.tv_sec, a->mt[ci].tv_sec);
 		if (age > (double)cfg->memory_bank_stale_days * 86400.0) {
-			finding(
-			    out, "warning", "stale", ctxd_mb_core[ci], 0,
-			    "bring it up to date with the latest work (memory_bank_update_section)",
-			    "last changed %.0f days before the newest change in the bank (%s); "
-			    "the limit is %u days",
-			    age / 86400.0, a->newest_file, cfg->memory_bank_stale_days);
+			finding(out, "warning", "stale", ctxd_mb_core[ci], 0,
+				"bring it up to date with the latest work (memory_bank_write with "
+				"section)",
+				"last changed %.0f days before the newest change in the bank (%s); "
+				"the limit is %u days",
+				age / 86400.0, a->newest_file, cfg->memory_bank_stale_days);
 		}
 	}
 }

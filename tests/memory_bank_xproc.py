@@ -4,7 +4,7 @@
 Usage: memory_bank_xproc.py CTXD [N]
 
 Starts two ctxd servers on one temporary root, drives both over stdio (newline-delimited
-JSON-RPC), and has each send N (default 1000) memory_bank_update_section op:append calls
+JSON-RPC), and has each send N (default 1000) memory_bank_write section appends (mode append)
 against the same file, pipelined, while the other does the same. Afterwards every one of
 the 2*N lines must be in the section exactly once, each whole (no torn or merged lines),
 and the file must still end with the section that followed. Exit 0 pass, 1 fail, 77 skip
@@ -87,8 +87,8 @@ def hammer(srv, tag, n, errors):
     def writer():
         for i in range(n):
             srv.send({"jsonrpc": "2.0", "id": "%s-%d" % (tag, i), "method": "tools/call",
-                      "params": {"name": "memory_bank_update_section", "arguments": {
-                          "file": "log.md", "heading": "Log", "op": "append",
+                      "params": {"name": "memory_bank_write", "arguments": {
+                          "file": "log.md", "section": "Log", "mode": "append",
                           "content": "- %s line %04d %s" % (tag, i, "x" * (i % 50 + 1))}}})
     t = threading.Thread(target=writer)
     t.start()

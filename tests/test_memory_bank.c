@@ -419,14 +419,14 @@ static void test_write(void)
 	free(gi);
 }
 
-static void test_update_section(void)
+static void test_write_section(void)
 {
 	put_bank("s.md", "# S\n\n## Current Focus\n\n- one\n\n## Next Steps\n\n- later\n");
 	char sha[65];
 	sha_of_file("s.md", sha);
-	json_t *r = call("memory_bank_update_section",
-			 "{\"file\": \"s.md\", \"heading\": \"Current Focus\", \"content\": "
-			 "\"- two\", \"op\": \"append\", \"expectedSha256\": \"%s\"}",
+	json_t *r = call("memory_bank_write",
+			 "{\"file\": \"s.md\", \"section\": \"Current Focus\", \"content\": "
+			 "\"- two\", \"mode\": \"append\", \"expectedSha256\": \"%s\"}",
 			 sha);
 	ASSERT(!is_error(r));
 	ASSERT(json_is_false(json_object_get(sc(r), "sectionCreated")));
@@ -434,30 +434,30 @@ static void test_update_section(void)
 	char *t = bank_file("s.md");
 	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\n- one\n- two\n\n## Next Steps\n\n- later\n");
 	free(t);
-	expect_ok(call("memory_bank_update_section",
-		       "{\"file\": \"s.md\", \"heading\": \"Current Focus\", \"content\": "
-		       "\"- zero\\n\", \"op\": \"prepend\"}"));
+	expect_ok(call("memory_bank_write",
+		       "{\"file\": \"s.md\", \"section\": \"Current Focus\", \"content\": "
+		       "\"- zero\\n\", \"mode\": \"prepend\"}"));
 	t = bank_file("s.md");
 	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\n- zero\n\n- one\n- two\n\n## Next Steps\n\n"
 			 "- later\n");
 	free(t);
-	expect_ok(call("memory_bank_update_section",
-		       "{\"file\": \"s.md\", \"heading\": \"Next Steps\", \"content\": "
-		       "\"\\n\\n- ship it\\n\\n\", \"op\": \"replace\"}"));
+	expect_ok(call("memory_bank_write",
+		       "{\"file\": \"s.md\", \"section\": \"Next Steps\", \"content\": "
+		       "\"\\n\\n- ship it\\n\\n\", \"mode\": \"replace\"}"));
 	t = bank_file("s.md");
 	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\n- zero\n\n- one\n- two\n\n## Next Steps\n\n"
 			 "- ship it\n");
 	free(t);
 	/* replace keeps one blank line before the next heading */
-	expect_ok(call("memory_bank_update_section",
-		       "{\"file\": \"s.md\", \"heading\": \"Current Focus\", \"content\": "
-		       "\"only\", \"op\": \"replace\"}"));
+	expect_ok(call("memory_bank_write",
+		       "{\"file\": \"s.md\", \"section\": \"Current Focus\", \"content\": "
+		       "\"only\", \"mode\": \"replace\"}"));
 	t = bank_file("s.md");
 	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\nonly\n\n## Next Steps\n\n- ship it\n");
 	free(t);
 	/* append to a missing section creates it at the end */
-	r = call("memory_bank_update_section",
-		 "{\"file\": \"s.md\", \"heading\": \"Decisions\", \"content\": \"- d1\", \"op\": "
+	r = call("memory_bank_write",
+		 "{\"file\": \"s.md\", \"section\": \"Decisions\", \"content\": \"- d1\", \"mode\": "
 		 "\"append\"}");
 	ASSERT(json_is_true(json_object_get(sc(r), "sectionCreated")));
 	json_decref(r);
@@ -465,24 +465,24 @@ static void test_update_section(void)
 	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\nonly\n\n## Next Steps\n\n- ship it\n\n"
 			 "## Decisions\n\n- d1\n");
 	free(t);
-	expect_error(call("memory_bank_update_section",
-			  "{\"file\": \"s.md\", \"heading\": \"Nope\", \"content\": \"x\", "
-			  "\"op\": \"replace\"}"),
+	expect_error(call("memory_bank_write",
+			  "{\"file\": \"s.md\", \"section\": \"Nope\", \"content\": \"x\", "
+			  "\"mode\": \"replace\"}"),
 		     "no section 'Nope'");
-	expect_error(call("memory_bank_update_section",
-			  "{\"file\": \"missing.md\", \"heading\": \"A\", \"content\": \"x\", "
-			  "\"op\": \"append\"}"),
+	expect_error(call("memory_bank_write",
+			  "{\"file\": \"missing.md\", \"section\": \"A\", \"content\": \"x\", "
+			  "\"mode\": \"append\"}"),
 		     "does not exist");
-	expect_error(call("memory_bank_update_section",
-			  "{\"file\": \"s.md\", \"heading\": \"  \", \"content\": \"x\", "
-			  "\"op\": \"append\"}"),
-		     "argument 'heading'");
-	expect_error(call("memory_bank_update_section",
-			  "{\"file\": \"s.md\", \"heading\": \"Decisions\", \"content\": \"\\n\", "
-			  "\"op\": \"append\"}"),
+	expect_error(call("memory_bank_write",
+			  "{\"file\": \"s.md\", \"section\": \"  \", \"content\": \"x\", "
+			  "\"mode\": \"append\"}"),
+		     "argument 'section'");
+	expect_error(call("memory_bank_write",
+			  "{\"file\": \"s.md\", \"section\": \"Decisions\", \"content\": \"\\n\", "
+			  "\"mode\": \"append\"}"),
 		     "argument 'content' is empty");
-	r = call("memory_bank_update_section",
-		 "{\"file\": \"s.md\", \"heading\": \"Decisions\", \"content\": \"x\", \"op\": "
+	r = call("memory_bank_write",
+		 "{\"file\": \"s.md\", \"section\": \"Decisions\", \"content\": \"x\", \"mode\": "
 		 "\"append\", \"expectedSha256\": \"%s\"}",
 		 sha);
 	ASSERT(is_error(r));
@@ -491,29 +491,29 @@ static void test_update_section(void)
 
 	/* CRLF files stay CRLF; a heading inside a code fence is not a section */
 	put_bank("crlf.md", "# C\r\n\r\n```\r\n## Log\r\n```\r\n\r\n## Log\r\n\r\n- a\r\n");
-	expect_ok(call("memory_bank_update_section",
-		       "{\"file\": \"crlf.md\", \"heading\": \"Log\", \"content\": \"- b\\n- c\", "
-		       "\"op\": \"append\"}"));
+	expect_ok(call("memory_bank_write",
+		       "{\"file\": \"crlf.md\", \"section\": \"Log\", \"content\": \"- b\\n- c\", "
+		       "\"mode\": \"append\"}"));
 	t = bank_file("crlf.md");
 	ASSERT_STR_EQ(t, "# C\r\n\r\n```\r\n## Log\r\n```\r\n\r\n## Log\r\n\r\n- a\r\n- b\r\n"
 			 "- c\r\n");
 	free(t);
 	/* a heading on the last line without a newline; an empty section */
 	put_bank("tail.md", "# T\n\n## Empty\n\n## End");
-	expect_ok(call("memory_bank_update_section",
-		       "{\"file\": \"tail.md\", \"heading\": \"End\", \"content\": \"x\", "
-		       "\"op\": \"append\"}"));
-	expect_ok(call("memory_bank_update_section",
-		       "{\"file\": \"tail.md\", \"heading\": \"Empty\", \"content\": \"y\", "
-		       "\"op\": \"prepend\"}"));
+	expect_ok(call("memory_bank_write",
+		       "{\"file\": \"tail.md\", \"section\": \"End\", \"content\": \"x\", "
+		       "\"mode\": \"append\"}"));
+	expect_ok(call("memory_bank_write",
+		       "{\"file\": \"tail.md\", \"section\": \"Empty\", \"content\": \"y\", "
+		       "\"mode\": \"prepend\"}"));
 	t = bank_file("tail.md");
 	ASSERT_STR_EQ(t, "# T\n\n## Empty\n\ny\n\n## End\n\nx\n");
 	free(t);
 	/* setext headings are sections too */
 	put_bank("setext.md", "Title\n=====\n\nStatus\n------\n\nold\n");
-	expect_ok(call("memory_bank_update_section",
-		       "{\"file\": \"setext.md\", \"heading\": \"Status\", \"content\": \"new\", "
-		       "\"op\": \"replace\"}"));
+	expect_ok(call("memory_bank_write",
+		       "{\"file\": \"setext.md\", \"section\": \"Status\", \"content\": \"new\", "
+		       "\"mode\": \"replace\"}"));
 	t = bank_file("setext.md");
 	ASSERT_STR_EQ(t, "Title\n=====\n\nStatus\n------\n\nnew\n");
 	free(t);
@@ -524,24 +524,24 @@ static void test_update_section(void)
 static void test_prepend_blank_line(void)
 {
 	put_bank("pre.md", "# P\n\n## Notes\n\nOld paragraph.\n\n## End\n\nx\n");
-	expect_ok(call("memory_bank_update_section",
-		       "{\"file\": \"pre.md\", \"heading\": \"Notes\", \"content\": "
-		       "\"New paragraph.\\n\\n\\n\", \"op\": \"prepend\"}"));
+	expect_ok(call("memory_bank_write",
+		       "{\"file\": \"pre.md\", \"section\": \"Notes\", \"content\": "
+		       "\"New paragraph.\\n\\n\\n\", \"mode\": \"prepend\"}"));
 	char *t = bank_file("pre.md");
 	ASSERT_STR_EQ(t, "# P\n\n## Notes\n\nNew paragraph.\n\nOld paragraph.\n\n## End\n\nx\n");
 	free(t);
 	/* text right under the heading, no blank line: the new text goes there, then a blank */
 	put_bank("pre.md", "## Notes\nOld directly.\n");
-	expect_ok(call("memory_bank_update_section",
-		       "{\"file\": \"pre.md\", \"heading\": \"Notes\", \"content\": "
-		       "\"New\", \"op\": \"prepend\"}"));
+	expect_ok(call("memory_bank_write",
+		       "{\"file\": \"pre.md\", \"section\": \"Notes\", \"content\": "
+		       "\"New\", \"mode\": \"prepend\"}"));
 	t = bank_file("pre.md");
 	ASSERT_STR_EQ(t, "## Notes\nNew\n\nOld directly.\n");
 	free(t);
 	put_bank("pre.md", "## N\r\n\r\nold\r\n");
-	expect_ok(call("memory_bank_update_section",
-		       "{\"file\": \"pre.md\", \"heading\": \"N\", \"content\": \"new\", "
-		       "\"op\": \"prepend\"}"));
+	expect_ok(call("memory_bank_write",
+		       "{\"file\": \"pre.md\", \"section\": \"N\", \"content\": \"new\", "
+		       "\"mode\": \"prepend\"}"));
 	t = bank_file("pre.md");
 	ASSERT_STR_EQ(t, "## N\r\n\r\nnew\r\n\r\nold\r\n");
 	free(t);
@@ -576,20 +576,20 @@ static void test_nul_names(void)
 	expect_refused("memory_bank_write",
 		       json_pack("{s:s, s:s}", "content", "x", "mode", "replace"), "file",
 		       "ctl\x01.md", 7, "argument 'file' contains a control character");
-	expect_refused("memory_bank_update_section",
-		       json_pack("{s:s, s:s, s:s}", "heading", "H", "content", "x", "op", "append"),
+	expect_refused("memory_bank_write",
+		       json_pack("{s:s, s:s, s:s}", "section", "H", "content", "x", "mode", "append"),
 		       "file", nul, nl, "NUL byte");
 	expect_refused(
-	    "memory_bank_update_section",
-	    json_pack("{s:s, s:s, s:s}", "file", "notes.md", "content", "x", "op", "append"),
-	    "heading", "One\0Two", 7, "argument 'heading' contains a NUL byte");
+	    "memory_bank_write",
+	    json_pack("{s:s, s:s, s:s}", "file", "notes.md", "content", "x", "mode", "append"),
+	    "section", "One\0Two", 7, "argument 'section' contains a NUL byte");
 	expect_refused("memory_bank_read", json_object(), "file", nul, nl, "NUL byte");
 	expect_refused("memory_bank_read", json_object(), "files", nul, nl,
 		       "argument 'files' item 1 contains a NUL byte");
 	expect_refused("memory_bank_read", json_pack("{s:s}", "file", "notes.md"), "section",
 		       "One\0x", 5, "argument 'section' contains a NUL byte");
 	expect_refused("memory_bank_history", json_object(), "file", nul, nl, "NUL byte");
-	expect_refused("memory_bank_restore", json_pack("{s:i}", "version", 1), "file", nul, nl,
+	expect_refused("memory_bank_write", json_pack("{s:i}", "fromVersion", 1), "file", nul, nl,
 		       "NUL byte");
 	expect_refused("memory_bank_search", json_object(), "query", "a\0b", 3,
 		       "argument 'query' contains a NUL byte");
@@ -621,9 +621,9 @@ static void *appender(void *p)
 {
 	struct app *a = p;
 	for (int i = 0; i < a->n; i++) {
-		json_t *r = call("memory_bank_update_section",
-				 "{\"file\": \"t.md\", \"heading\": \"Log\", \"content\": "
-				 "\"- t%d line %04d\", \"op\": \"append\"}",
+		json_t *r = call("memory_bank_write",
+				 "{\"file\": \"t.md\", \"section\": \"Log\", \"content\": "
+				 "\"- t%d line %04d\", \"mode\": \"append\"}",
 				 a->id, i);
 		ASSERT(!is_error(r));
 		json_decref(r);
@@ -676,7 +676,7 @@ static void test_history_restore(void)
 	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(vs, 0), "added")), 2);
 	ASSERT_EQ(strlen(json_string_value(json_object_get(v2, "time"))), 20);
 	json_decref(r);
-	r = call("memory_bank_restore", "{\"file\": \"h.md\", \"version\": 2}");
+	r = call("memory_bank_write", "{\"file\": \"h.md\", \"fromVersion\": 2}");
 	ASSERT(!is_error(r));
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "version")), 5);
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "restoredVersion")), 2);
@@ -684,9 +684,9 @@ static void test_history_restore(void)
 	char *t = bank_file("h.md");
 	ASSERT_STR_EQ(t, "a\nc\nd\n");
 	free(t);
-	expect_error(call("memory_bank_restore", "{\"file\": \"h.md\", \"version\": 99}"),
+	expect_error(call("memory_bank_write", "{\"file\": \"h.md\", \"fromVersion\": 99}"),
 		     "no version 99");
-	expect_error(call("memory_bank_restore", "{\"file\": \"../h.md\", \"version\": 1}"),
+	expect_error(call("memory_bank_write", "{\"file\": \"../h.md\", \"fromVersion\": 1}"),
 		     "argument 'file'");
 	r = call("memory_bank_history", "{\"file\": \"never.md\"}");
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "versions")), 0);
@@ -704,7 +704,7 @@ static void test_history_restore(void)
 	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(vs, 0), "version")), 11);
 	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(vs, 19), "version")), 30);
 	json_decref(r);
-	expect_error(call("memory_bank_restore", "{\"file\": \"h.md\", \"version\": 3}"),
+	expect_error(call("memory_bank_write", "{\"file\": \"h.md\", \"fromVersion\": 3}"),
 		     "no version 3");
 }
 
@@ -1159,9 +1159,9 @@ static void test_git_status(void)
 	struct other_bank ob;
 	other_bank_open(&ob, mbp);
 	const struct ctxd_tool_ctx *cx = &ob.cx;
-	expect_ok(callc(cx, "memory_bank_update_section",
-			"{\"file\": \"activeContext.md\", \"heading\": \"Current Focus\", "
-			"\"content\": \"- b\", \"op\": \"append\"}"));
+	expect_ok(callc(cx, "memory_bank_write",
+			"{\"file\": \"activeContext.md\", \"section\": \"Current Focus\", "
+			"\"content\": \"- b\", \"mode\": \"append\"}"));
 	expect_ok(callc(cx, "memory_bank_write",
 			"{\"file\": \"notes.md\", \"content\": \"n\\n\", \"mode\": \"create\"}"));
 	st = run("cd '%s' && git status --porcelain --untracked-files=all", proj);
@@ -1210,9 +1210,9 @@ static void test_fifos(void)
 			   "{\"file\": \"activeContext.md\", "
 			   "\"content\": \"x\", \"mode\": \"replace\"}"),
 		     fifo_msg);
-	expect_error(callc(cx, "memory_bank_update_section",
-			   "{\"file\": \"activeContext.md\", \"heading\": \"A\", \"content\": "
-			   "\"x\", \"op\": \"append\"}"),
+	expect_error(callc(cx, "memory_bank_write",
+			   "{\"file\": \"activeContext.md\", \"section\": \"A\", \"content\": "
+			   "\"x\", \"mode\": \"append\"}"),
 		     fifo_msg);
 	struct stat st;
 	snprintf(p, sizeof(p), "%s/activeContext.md", fb);
@@ -1243,7 +1243,7 @@ static void test_fifos(void)
 	r = callc(cx, "memory_bank_history", "{\"file\": \"notes.md\"}");
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "versions")), 2);
 	json_decref(r);
-	expect_error(callc(cx, "memory_bank_restore", "{\"file\": \"notes.md\", \"version\": 3}"),
+	expect_error(callc(cx, "memory_bank_write", "{\"file\": \"notes.md\", \"fromVersion\": 3}"),
 		     "cannot read version 3 of 'notes.md': '3.md' is a FIFO (named pipe)");
 	/* a FIFO where the lock goes: writes are refused with what to do */
 	snprintf(p, sizeof(p), "%s/.history/.lock", fb);
@@ -1358,7 +1358,7 @@ int main(void)
 	RUN(test_init_list);
 	RUN(test_read);
 	RUN(test_write);
-	RUN(test_update_section);
+	RUN(test_write_section);
 	RUN(test_prepend_blank_line);
 	RUN(test_nul_names);
 	RUN(test_threads_append);

@@ -4,7 +4,7 @@
 usage: write_lock_mix.py CTXD [N]
 
 The memory bank's file memory-bank/log.md is changed concurrently by N (default 100)
-memory_bank_update_section appends to its "Log" section and N append_file calls that add a
+memory_bank_write appends (section "Log", mode append) and N append_file calls that add a
 line at the end of the file, all pipelined so that they run in parallel on the server's
 workers:
   1. in one ctxd process (2N calls);
@@ -86,8 +86,8 @@ def batch(srv, tag, n, path, errors):
     """n bank appends and n file appends, interleaved, sent in one write; then the 2n answers."""
     frames = []
     for i in range(n):
-        frames.append(req("%s-u%d" % (tag, i), "memory_bank_update_section", {
-            "file": "log.md", "heading": "Log", "op": "append",
+        frames.append(req("%s-u%d" % (tag, i), "memory_bank_write", {
+            "file": "log.md", "section": "Log", "mode": "append",
             "content": "- %s bank %03d" % (tag, i)}))
         frames.append(req("%s-f%d" % (tag, i), "append_file", {
             "path": path, "content": "- %s file %03d\n" % (tag, i)}))
@@ -139,8 +139,8 @@ def main():
         a.start()
         a.send({"jsonrpc": "2.0", "id": "tools", "method": "tools/list"})
         names = [t["name"] for t in a.answer("tools")["result"]["tools"]]
-        if "memory_bank_update_section" not in names or "append_file" not in names:
-            print("SKIP: this ctxd lacks memory_bank_update_section or append_file")
+        if "memory_bank_write" not in names or "append_file" not in names:
+            print("SKIP: this ctxd lacks memory_bank_write or append_file")
             a.close()
             return 77
         a.call("memory_bank_init", {})

@@ -80,6 +80,13 @@ bool ctxd_deadline_passed(int64_t deadline_ms);
  * NULL means out of memory (the caller answers -32603). Worker thread. */
 typedef json_t *(*ctxd_tool_fn)(const struct ctxd_tool_ctx *ctx, json_t *args);
 
+/* A former tool whose work a tool now does through one of its arguments (e.g.
+ * list_directory_with_sizes: list_directory's `sizes`). */
+struct ctxd_tool_merged {
+	const char *name;     /* the former tool's name */
+	const char *argument; /* the argument that does its work now */
+};
+
 struct ctxd_tool {
 	const char *name; /* [A-Za-z0-9_.-], unique */
 	const char *title;
@@ -103,6 +110,10 @@ struct ctxd_tool {
 	 * structuredContent without one). `output_schema` stays the documentation of the
 	 * structuredContent, which the unit tests check results against. */
 	bool output_unlisted;
+	/* Optional, ended by an entry with a NULL name: the former tools merged into this one.
+	 * A config naming one in tools.disabled still loads; registration warns once that it
+	 * disables nothing and names this tool to disable instead. */
+	const struct ctxd_tool_merged *merged;
 };
 
 struct ctxd_registry;
@@ -115,7 +126,9 @@ void ctxd_registry_destroy(struct ctxd_registry *reg);
 
 /* Register `n` tools from a static table (borrowed; must outlive the registry). `ud` is
  * the family's state, handed to each handler as ctx->ud (may be NULL). Tools named in
- * cfg->disabled_tools, and writing tools when cfg->read_only, are skipped. Returns 0, or
+ * cfg->disabled_tools, and writing tools when cfg->read_only, are skipped; a former tool
+ * merged into one of `tools` (ctxd_tool.merged) named in cfg->disabled_tools is logged as a
+ * warning (it disables nothing) once per call. Returns 0, or
  * -1 with err set when a schema does not parse or a name is duplicated (a programming
  * error: main exits). Loop thread, at start-up. */
 int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, size_t n,

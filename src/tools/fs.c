@@ -95,6 +95,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.flags = RO_FLAGS,
 	.writes = false,
 	.fn = ctxd_fs_list_directory,
+	.merged = (const struct ctxd_tool_merged[]){{"list_directory_with_sizes", "sizes"}, {0}},
     },
     {
 	.name = "get_file_info",

@@ -196,41 +196,28 @@ out:
 	return res;
 }
 
-/* ---- memory_bank_write ------------------------------------------------------------- */
+/* ---- memory_bank_write: the whole file ---------------------------------------------- */
 
-static json_t *mb_write(const struct ctxd_tool_ctx *ctx, json_t *args)
+static json_t *write_whole(const struct ctxd_tool_ctx *ctx, json_t *args, const char *file,
+			   bool create)
 {
-	json_t *bad = ctxd_memory_bank_check_chars(args);
-	if (bad) {
-		return bad;
-	}
-	const char *file = str_arg(args, "file");
-	const char *mode = str_arg(args, "mode");
 	json_t *jc = json_object_get(args, "content");
-	json_t *e = ctxd_memory_bank_check_file(file);
-	if (e) {
-		return e;
-	}
-	bool create = strcmp(mode, "create") == 0;
-	if (!create && strcmp(mode, "replace") != 0) {
-		return ctxd_tool_error("argument 'mode': expected create or replace, got '%.40s'",
-				       mode);
-	}
-	const char *expected = str_arg(args, "expectedSha256");
 	struct ctxd_mb_dir dir;
-	if ((e = ctxd_memory_bank_open_arg(ctx, args, false, &dir))) {
+	json_t *e = ctxd_memory_bank_open_arg(ctx, args, false, &dir);
+	if (e) {
 		return e;
 	}
 	struct put_arg a = {json_string_value(jc), json_string_length(jc), create, file};
 	struct ctxd_mb_result r;
 	struct ctxd_error err = {0};
 	char cur[65];
-	int rc = ctxd_mb_edit(ctx->ud, &dir, file, expected, put_fn, &a, &r, cur, &err);
+	int rc = ctxd_mb_edit(ctx->ud, &dir, file, str_arg(args, "expectedSha256"), put_fn, &a, &r,
+			      cur, &err);
 	close(dir.fd);
 	return edit_result("memory_bank_write", file, rc, &r, cur, &err);
 }
 
-/* ---- memory_bank_update_section ---------------------------------------------------- */
+/* ---- memory_bank_write: one section ------------------------------------------------- */
 
 enum sec_op { OP_REPLACE, OP_APPEND, OP_PREPEND };
 
@@ -333,7 +320,8 @@ static int section_fn(void *arg, const char *cur, size_t len, char **out, size_t
 	if (!cur) {
 		ctxd_error_set_errno(err, 0, ENOENT,
 				     "'%s' does not exist in the bank; create it with "
-				     "memory_bank_write or memory_bank_init",
+				     "memory_bank_write (mode create, no section) or "
+				     "memory_bank_init",
 				     a->file);
 		return -1;
 	}
@@ -349,8 +337,8 @@ static int section_fn(void *arg, const char *cur, size_t len, char **out, size_t
 	int rc = 0;
 	if (i < 0 && a->op != OP_APPEND) {
 		ctxd_error_set_errno(err, 0, ENOENT,
-				     "argument 'heading': '%s' has no section '%.200s' (only "
-				     "op append creates one); its headings: %s",
+				     "argument 'section': '%s' has no section '%.200s' (only "
+				     "mode append creates one); its headings: %s",
 				     a->file, a->heading, names.p ? names.p : "(none)");
 		rc = -1;
 	} else if (i < 0) {
@@ -374,46 +362,32 @@ static int section_fn(void *arg, const char *cur, size_t len, char **out, size_t
 	return rc;
 }
 
-static json_t *mb_update_section(const struct ctxd_tool_ctx *ctx, json_t *args)
+static json_t *write_section(const struct ctxd_tool_ctx *ctx, json_t *args, const char *file,
+			     enum sec_op op)
 {
-	json_t *bad = ctxd_memory_bank_check_chars(args);
-	if (bad) {
-		return bad;
-	}
-	const char *file = str_arg(args, "file");
-	json_t *e = ctxd_memory_bank_check_file(file);
-	if (e) {
-		return e;
-	}
-	const char *heading = str_arg(args, "heading");
+	const char *heading = str_arg(args, "section");
 	const char *hs;
 	size_t hl;
 	ctxd_memory_bank_heading_arg(heading, &hs, &hl);
 	if (hl == 0 || memchr(hs, '\n', hl) || memchr(hs, '\r', hl)) {
-		return ctxd_tool_error("argument 'heading': give the heading's text without the "
+		return ctxd_tool_error("argument 'section': give the heading's text without the "
 				       "'#' marks, on one line (e.g. \"Current Focus\")");
 	}
-	const char *op = str_arg(args, "op");
 	json_t *jc = json_object_get(args, "content");
 	struct sec_arg a = {
 	    .file = file,
 	    .heading = heading,
 	    .content = json_string_value(jc),
 	    .content_len = json_string_length(jc),
-	    .op = strcmp(op, "append") == 0    ? OP_APPEND
-		  : strcmp(op, "prepend") == 0 ? OP_PREPEND
-					       : OP_REPLACE,
+	    .op = op,
 	};
-	if (a.op == OP_REPLACE && strcmp(op, "replace") != 0) {
-		return ctxd_tool_error("argument 'op': expected replace, append or prepend, got "
-				       "'%.40s'",
-				       op);
-	}
 	if (a.op != OP_REPLACE && blank_range(a.content, 0, a.content_len)) {
-		return ctxd_tool_error("argument 'content' is empty: nothing to %s", op);
+		return ctxd_tool_error("argument 'content' is empty: nothing to %s",
+				       a.op == OP_APPEND ? "append" : "prepend");
 	}
 	struct ctxd_mb_dir dir;
-	if ((e = ctxd_memory_bank_open_arg(ctx, args, false, &dir))) {
+	json_t *e = ctxd_memory_bank_open_arg(ctx, args, false, &dir);
+	if (e) {
 		return e;
 	}
 	struct ctxd_mb_result r;
@@ -422,7 +396,7 @@ static json_t *mb_update_section(const struct ctxd_tool_ctx *ctx, json_t *args)
 	int rc = ctxd_mb_edit(ctx->ud, &dir, file, str_arg(args, "expectedSha256"), section_fn, &a,
 			      &r, cur, &err);
 	close(dir.fd);
-	json_t *res = edit_result("memory_bank_update_section", file, rc, &r, cur, &err);
+	json_t *res = edit_result("memory_bank_write", file, rc, &r, cur, &err);
 	if (rc == 0 && res) {
 		json_t *sc = json_object_get(res, "structuredContent");
 		json_object_set_new(sc, "sectionCreated", json_boolean(a.created));
@@ -524,16 +498,12 @@ static json_t *mb_validate(const struct ctxd_tool_ctx *ctx, json_t *args)
 	return res;
 }
 
-/* ---- memory_bank_history / restore ------------------------------------------------- */
+/* ---- memory_bank_history ----------------------------------------------------------- */
 
 static json_t *mb_history(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	json_t *bad = ctxd_memory_bank_check_chars(args);
-	if (bad) {
-		return bad;
-	}
-	const char *file = str_arg(args, "file");
-	json_t *e = ctxd_memory_bank_check_file(file);
+	const char *file;
+	json_t *e = ctxd_memory_bank_file_args(args, &file);
 	if (e) {
 		return e;
 	}
@@ -568,23 +538,17 @@ static json_t *mb_history(const struct ctxd_tool_ctx *ctx, json_t *args)
 	return res;
 }
 
-static json_t *mb_restore(const struct ctxd_tool_ctx *ctx, json_t *args)
+/* ---- memory_bank_write: a version from the history -------------------------------- */
+
+static json_t *write_version(const struct ctxd_tool_ctx *ctx, json_t *args, const char *file)
 {
-	json_t *bad = ctxd_memory_bank_check_chars(args);
-	if (bad) {
-		return bad;
-	}
-	const char *file = str_arg(args, "file");
-	json_t *e = ctxd_memory_bank_check_file(file);
-	if (e) {
-		return e;
-	}
-	json_int_t version = json_integer_value(json_object_get(args, "version"));
+	json_int_t version = json_integer_value(json_object_get(args, "fromVersion"));
 	if (version < 1) {
-		return ctxd_tool_error("argument 'version' must be at least 1");
+		return ctxd_tool_error("argument 'fromVersion' must be at least 1");
 	}
 	struct ctxd_mb_dir dir;
-	if ((e = ctxd_memory_bank_open_arg(ctx, args, false, &dir))) {
+	json_t *e = ctxd_memory_bank_open_arg(ctx, args, false, &dir);
+	if (e) {
 		return e;
 	}
 	struct ctxd_error err = {0};
@@ -601,12 +565,73 @@ static json_t *mb_restore(const struct ctxd_tool_ctx *ctx, json_t *args)
 			      cur, &err);
 	free(data);
 	close(dir.fd);
-	json_t *res = edit_result("memory_bank_restore", file, rc, &r, cur, &err);
+	json_t *res = edit_result("memory_bank_write", file, rc, &r, cur, &err);
 	if (rc == 0 && res) {
 		json_object_set_new(json_object_get(res, "structuredContent"), "restoredVersion",
 				    json_integer(version));
 	}
 	return res;
+}
+
+/* ---- memory_bank_write: which of the three ----------------------------------------- */
+
+/* What a bad combination of memory_bank_write arguments is told. */
+static const char write_forms[] =
+    "memory_bank_write takes {file, content, mode: create|replace} (the whole file), {file, "
+    "section, content, mode: replace|append|prepend} (one section) or {file, fromVersion} (a "
+    "version from memory_bank_history), each with expectedSha256 if you like";
+
+static json_t *mb_write(const struct ctxd_tool_ctx *ctx, json_t *args)
+{
+	const char *file;
+	json_t *e = ctxd_memory_bank_file_args(args, &file);
+	if (e) {
+		return e;
+	}
+	bool content = json_object_get(args, "content") != NULL;
+	bool section = json_object_get(args, "section") != NULL;
+	const char *mode = str_arg(args, "mode");
+	if (json_object_get(args, "fromVersion")) {
+		if (content || section || mode) {
+			return ctxd_tool_error(
+			    "fromVersion restores a whole version: leave out %s. "
+			    "%s",
+			    content   ? "content"
+			    : section ? "section"
+				      : "mode",
+			    write_forms);
+		}
+		return write_version(ctx, args, file);
+	}
+	if (!content) {
+		return ctxd_tool_error("argument 'content' is missing. %s", write_forms);
+	}
+	if (!mode) {
+		return ctxd_tool_error("argument 'mode' is missing: %s. %s",
+				       section ? "replace, append or prepend the section"
+					       : "create (a new file) or replace",
+				       write_forms);
+	}
+	if (section) {
+		enum sec_op op = strcmp(mode, "append") == 0    ? OP_APPEND
+				 : strcmp(mode, "prepend") == 0 ? OP_PREPEND
+								: OP_REPLACE;
+		if (op == OP_REPLACE && strcmp(mode, "replace") != 0) {
+			return ctxd_tool_error(
+			    "argument 'mode': with section it is replace, append "
+			    "or prepend, not '%.40s'. %s",
+			    mode, write_forms);
+		}
+		return write_section(ctx, args, file, op);
+	}
+	bool create = strcmp(mode, "create") == 0;
+	if (!create && strcmp(mode, "replace") != 0) {
+		return ctxd_tool_error("argument 'mode': '%.40s' edits one section: add section "
+				       "(its heading), or write the whole file with mode create or "
+				       "replace. %s",
+				       mode, write_forms);
+	}
+	return write_whole(ctx, args, file, create);
 }
 
 /* ---- schemas and the table --------------------------------------------------------- */
@@ -660,28 +685,18 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
     {
 	.name = "memory_bank_write",
 	.title = "Write memory bank file",
-	.description = "Write a whole bank file (locked, atomic, versioned). For one section use "
-		       "memory_bank_update_section.",
+	.description = "Write a bank file (locked, atomic, versioned): the whole file, one "
+		       "section (replace, append or prepend; append creates it), or a version from "
+		       "memory_bank_history restored as a new version.",
 	.input_schema = ctxd_schema_memory_bank_write_input,
 	.output_schema = ctxd_schema_memory_bank_change_output,
 	.flags = CTXD_TOOL_DESTRUCTIVE,
 	.writes = true,
 	.input_for_config = mb_input_for_config,
 	.fn = mb_write,
-    },
-    {
-	.name = "memory_bank_update_section",
-	.title = "Update memory bank section",
-	.description =
-	    "Replace, append to or prepend to one section's body, leaving the rest of the "
-	    "file untouched (locked, atomic, versioned); append creates a missing "
-	    "section.",
-	.input_schema = ctxd_schema_memory_bank_update_section_input,
-	.output_schema = ctxd_schema_memory_bank_change_output,
-	.flags = CTXD_TOOL_DESTRUCTIVE,
-	.writes = true,
-	.input_for_config = mb_input_for_config,
-	.fn = mb_update_section,
+	.merged = (const struct ctxd_tool_merged[]){{"memory_bank_update_section", "section"},
+						    {"memory_bank_restore", "fromVersion"},
+						    {0}},
     },
     {
 	.name = "memory_bank_search",
@@ -715,18 +730,6 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
 	.flags = RO_FLAGS,
 	.input_for_config = mb_input_for_config,
 	.fn = mb_history,
-    },
-    {
-	.name = "memory_bank_restore",
-	.title = "Restore memory bank file",
-	.description =
-	    "Restore a bank file to a version from memory_bank_history, as a new version.",
-	.input_schema = ctxd_schema_memory_bank_restore_input,
-	.output_schema = ctxd_schema_memory_bank_change_output,
-	.flags = CTXD_TOOL_DESTRUCTIVE,
-	.writes = true,
-	.input_for_config = mb_input_for_config,
-	.fn = mb_restore,
     },
 };
 

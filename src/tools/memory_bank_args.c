@@ -87,6 +87,16 @@ json_t *ctxd_memory_bank_check_file(const char *file)
 	return NULL;
 }
 
+json_t *ctxd_memory_bank_file_args(json_t *args, const char **file)
+{
+	json_t *bad = ctxd_memory_bank_check_chars(args);
+	if (bad) {
+		return bad;
+	}
+	*file = str_arg(args, "file");
+	return ctxd_memory_bank_check_file(*file);
+}
+
 void ctxd_memory_bank_heading_arg(const char *h, const char **s, size_t *n)
 {
 	size_t a = 0, e = strlen(h);

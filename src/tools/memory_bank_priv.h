@@ -52,6 +52,11 @@ json_t *ctxd_memory_bank_open_arg(const struct ctxd_tool_ctx *ctx, json_t *args,
 /* An isError result when `file` is not a bank file name, else NULL. */
 json_t *ctxd_memory_bank_check_file(const char *file);
 
+/* The checks of a tool acting on one bank file: ctxd_memory_bank_check_chars, then the
+ * `file` argument (into *file, borrowed from `args`) by ctxd_memory_bank_check_file.
+ * Returns an isError result, or NULL. */
+json_t *ctxd_memory_bank_file_args(json_t *args, const char **file);
+
 /* Trim a heading argument to [*s, *s + *n): blanks around, and '#' marks an agent may have
  * included. */
 void ctxd_memory_bank_heading_arg(const char *h, const char **s, size_t *n);

@@ -118,11 +118,25 @@ static json_t *build_entry(const struct ctxd_tool *t, json_t *input, json_t *out
 	return e;
 }
 
+/* tools.disabled naming a tool merged into `t`: the config still loads, as it did before
+ * the merge, but the name disables nothing now, which the user is told once. */
+static void warn_merged(const struct ctxd_tool *t, const struct ctxd_config *cfg)
+{
+	for (const struct ctxd_tool_merged *m = t->merged; cfg && m && m->name; m++) {
+		if (ctxd_config_tool_disabled(cfg, m->name)) {
+			ctxd_warn("tools.disabled: %s was merged into %s (its %s argument) and "
+				  "disables nothing now; disable %s to hide both",
+				  m->name, t->name, m->argument, t->name);
+		}
+	}
+}
+
 int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, size_t n,
 		      const struct ctxd_config *cfg, void *ud, struct ctxd_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct ctxd_tool *t = &tools[i];
+		warn_merged(t, cfg);
 		if (cfg &&
 		    (ctxd_config_tool_disabled(cfg, t->name) || (cfg->read_only && t->writes))) {
 			continue;

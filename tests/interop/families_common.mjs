@@ -30,8 +30,7 @@ export const WRITE_TOOLS = ['write_file', 'edit_file', 'append_file', 'copy_file
 	'delete_file', 'create_directory'];
 export const SKILL_TOOLS = ['skill_list', 'skill_activate', 'skill_read_file', 'skill_diagnostics'];
 export const MB_TOOLS = ['memory_bank_init', 'memory_bank_list', 'memory_bank_read',
-	'memory_bank_write', 'memory_bank_update_section', 'memory_bank_search',
-	'memory_bank_validate', 'memory_bank_history', 'memory_bank_restore'];
+	'memory_bank_write', 'memory_bank_search', 'memory_bank_validate', 'memory_bank_history'];
 export const EXAMPLE_SKILLS = ['changelog', 'code-review', 'commit-message'];
 export const CORE_FILES = ['projectbrief.md', 'productContext.md', 'activeContext.md',
 	'systemPatterns.md', 'techContext.md', 'progress.md'];
@@ -714,32 +713,32 @@ export async function checkMemoryBank(t, client, tools, ws) {
 			'memory_bank_read unsafe name');
 	});
 
-	await t.section('memory_bank_update_section', async () => {
+	await t.section('memory_bank_write on one section', async () => {
 		const sha0 = sha256(disk('activeContext.md'));
-		const r = sc(await callOk(t, client, tools, 'memory_bank_update_section', { file: 'activeContext.md',
-			heading: 'Current Focus', content: 'Working on the zebra parser.', op: 'replace',
+		const r = sc(await callOk(t, client, tools, 'memory_bank_write', { file: 'activeContext.md',
+			section: 'Current Focus', content: 'Working on the zebra parser.', mode: 'replace',
 			expectedSha256: sha0 }));
 		t.eq('update replace: sha256 of disk', r.sha256, sha256(disk('activeContext.md')));
 		t.check('update replace: section replaced', /## Current Focus\n\nWorking on the zebra parser\.\n\n## Recent/
 			.test(disk('activeContext.md')), disk('activeContext.md'));
-		const r2 = sc(await callOk(t, client, tools, 'memory_bank_update_section', { file: 'activeContext.md',
-			heading: 'Current Focus', content: 'Then the lexer.', op: 'append', expectedSha256: r.sha256 }));
+		const r2 = sc(await callOk(t, client, tools, 'memory_bank_write', { file: 'activeContext.md',
+			section: 'Current Focus', content: 'Then the lexer.', mode: 'append', expectedSha256: r.sha256 }));
 		t.check('update append: after the old body', /Working on the zebra parser\.\n+Then the lexer\.\n/
 			.test(disk('activeContext.md')), disk('activeContext.md'));
 		const before = disk('activeContext.md');
-		const stale = await callErr(t, client, 'memory_bank_update_section', { file: 'activeContext.md',
-			heading: 'Current Focus', content: 'lost', op: 'replace', expectedSha256: sha0 },
-		/precondition|changed/i, 'update_section stale sha');
+		const stale = await callErr(t, client, 'memory_bank_write', { file: 'activeContext.md',
+			section: 'Current Focus', content: 'lost', mode: 'replace', expectedSha256: sha0 },
+		/precondition|changed/i, 'memory_bank_write section stale sha');
 		t.eq('stale sha: currentSha256', sc(stale).currentSha256, r2.sha256);
 		t.eq('stale sha: error code', sc(stale).error, 'precondition_failed');
 		t.eq('stale sha: nothing written', disk('activeContext.md'), before);
-		const n = sc(await callOk(t, client, tools, 'memory_bank_update_section', { file: 'progress.md',
-			heading: 'Release Plan', content: 'Ship the zebra release on Friday.', op: 'append' }));
+		const n = sc(await callOk(t, client, tools, 'memory_bank_write', { file: 'progress.md',
+			section: 'Release Plan', content: 'Ship the zebra release on Friday.', mode: 'append' }));
 		t.eq('update append to a new heading: sectionCreated', n.sectionCreated, true);
 		t.check('update new heading: on disk', disk('progress.md').includes('Release Plan') &&
 			disk('progress.md').includes('Ship the zebra release'), disk('progress.md'));
-		await callErr(t, client, 'memory_bank_update_section', { file: 'progress.md', heading: 'Nope',
-			content: 'x', op: 'replace' }, /Nope|not found|no section|heading/i, 'update replace of a missing heading');
+		await callErr(t, client, 'memory_bank_write', { file: 'progress.md', section: 'Nope',
+			content: 'x', mode: 'replace' }, /Nope|not found|no section|heading/i, 'update replace of a missing heading');
 		const w = sc(await callOk(t, client, tools, 'memory_bank_write', { file: 'notes.md',
 			content: '# Notes\n\n## Animals\n\nA zebra has stripes.\n', mode: 'create' }));
 		t.eq('write create: created', w.created, true);
@@ -781,20 +780,20 @@ export async function checkMemoryBank(t, client, tools, ws) {
 			x.hint.length > 0), f);
 	});
 
-	await t.section('memory_bank_history and restore', async () => {
+	await t.section('memory_bank_history and memory_bank_write fromVersion', async () => {
 		const h = sc(await callOk(t, client, tools, 'memory_bank_history', { file: 'activeContext.md' }));
 		const vs = h.versions || [];
 		t.eq('history: three versions (init, replace, append)', vs.map((x) => x.version), [1, 2, 3]);
 		t.eq('history: newest sha is the file', vs[vs.length - 1]?.sha256, sha256(disk('activeContext.md')));
-		const r = sc(await callOk(t, client, tools, 'memory_bank_restore', { file: 'activeContext.md',
-			version: 1, expectedSha256: sha256(disk('activeContext.md')) }));
+		const r = sc(await callOk(t, client, tools, 'memory_bank_write', { file: 'activeContext.md',
+			fromVersion: 1, expectedSha256: sha256(disk('activeContext.md')) }));
 		t.eq('restore: content is version 1', sha256(disk('activeContext.md')), vs[0]?.sha256);
 		t.eq('restore: restoredVersion', r.restoredVersion, 1);
 		t.check('restore: template back', disk('activeContext.md').includes('<!-- What is being worked on'),
 			disk('activeContext.md'));
 		const h2 = sc(await callOk(t, client, tools, 'memory_bank_history', { file: 'activeContext.md' }));
 		t.eq('restore: recorded as a new version', (h2.versions || []).length, 4);
-		await callErr(t, client, 'memory_bank_restore', { file: 'activeContext.md', version: 99 },
+		await callErr(t, client, 'memory_bank_write', { file: 'activeContext.md', fromVersion: 99 },
 			/version|not found|no such/i, 'restore a missing version');
 	});
 

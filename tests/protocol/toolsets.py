@@ -142,6 +142,7 @@ class Session:
         rc = self.p.wait(timeout=HANG_GUARD)
         err = self.p.stderr.read().decode()
         check(rc == 0, "ctxd exited %d; stderr: %s" % (rc, err))
+        return err
 
 
 def schema_has(schema, keyword):
@@ -190,7 +191,7 @@ def session(binary, args, home):
         seen[key] = r.get("result", {}).get(key) if "result" in r else r["error"]
     seen["fds"] = s.fd_targets()
     seen["watches"] = s.inotify_watches()
-    s.close()
+    seen["stderr"] = s.close()
     return seen
 
 
@@ -263,8 +264,7 @@ def main():
 
         # Disabled and read-only tools are not named either.
         writing = {"write_file", "edit_file", "append_file", "copy_file", "move_file",
-                   "delete_file", "create_directory", "memory_bank_init", "memory_bank_write",
-                   "memory_bank_update_section", "memory_bank_restore"}
+                   "delete_file", "create_directory", "memory_bank_init", "memory_bank_write"}
         seen = session(binary, ["--read-only"] + common, home)
         verify("--read-only", seen, FAMILIES, all_tools, writing, skills_dir)
         cfg = os.path.join(base, "ctxd.yaml")
@@ -275,6 +275,24 @@ def main():
         verify("tools.disabled", seen, FAMILIES, all_tools,
                {"list_allowed_directories", "skill_activate", "memory_bank_read",
                 "read_text_file"}, skills_dir)
+
+        # Tools merged into others, still named in tools.disabled: the config loads, each name
+        # is warned about once (it disables nothing now), the other names still disable.
+        merged = {"list_directory_with_sizes": ("list_directory", "sizes"),
+                  "memory_bank_update_section": ("memory_bank_write", "section"),
+                  "memory_bank_restore": ("memory_bank_write", "fromVersion")}
+        with open(cfg, "w") as f:
+            f.write("tools:\n  disabled: [%s, grep]\n" % ", ".join(sorted(merged)))
+        seen = session(binary, ["--config", cfg] + common, home)
+        verify("tools.disabled naming merged tools", seen, FAMILIES, all_tools, {"grep"},
+               skills_dir)
+        for old, (new, arg) in merged.items():
+            want = ("tools.disabled: %s was merged into %s (its %s argument) and disables "
+                    "nothing now; disable %s to hide both" % (old, new, arg, new))
+            check(seen["stderr"].count(want) == 1,
+                  "tools.disabled %s: want the warning %r once, stderr: %s" %
+                  (old, want, seen["stderr"]))
+            check(old not in all_tools, "%s is still offered" % old)
 
         combos = []
         for mask in range(1, 8):

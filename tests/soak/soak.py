@@ -88,11 +88,11 @@ SIMPLE = {
     "memory_bank_search": lambda k: {"query": "alpha"},
     "memory_bank_validate": lambda k: {},
     "memory_bank_history": lambda k: {"file": "projectbrief.md"},
-    "memory_bank_update_section": lambda k: {"file": "projectbrief.md", "heading": "Scope",
-                                             "content": "needle %d\n" % (k % 7),
-                                             "op": "replace"},
-    "memory_bank_write": lambda k: {"file": "soak%d.md" % (k % 8), "mode": "replace",
-                                    "content": "# Soak\n\n## Run\n%d\n" % k},
+    "memory_bank_write": lambda k: (
+        {"file": "soak%d.md" % (k % 8), "mode": "replace",
+         "content": "# Soak\n\n## Run\n%d\n" % k} if k % 2 else
+        {"file": "projectbrief.md", "section": "Scope", "content": "needle %d\n" % (k % 7),
+         "mode": "replace"}),
     "skill_read_file": lambda k: {"name": "demo", "path": "SKILL.md"},
 }
 
