@@ -76,9 +76,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
 	.name = "read_text_file",
 	.title = "Read text file",
-	.description = "Read a text file's lines exactly as stored. head, tail, or "
-		       "offset+limit pick lines; a read over the size limit stops at a whole "
-		       "line with truncated and nextOffset. Refuses binary files.",
+	.description = "Lines of a text file (head, tail or offset+limit); a capped read ends with "
+		       "nextOffset.",
 	.input_schema = ctxd_schema_read_text_file_input,
 	.output_schema = ctxd_schema_read_text_file_output,
 	.flags = RO_FLAGS | CTXD_TOOL_NOWAIT,
@@ -88,8 +87,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
 	.name = "list_directory",
 	.title = "List directory",
-	.description = "List one directory's entries, sorted by name, marked [DIR], [FILE], "
-		       "[LINK] (not followed) or [OTHER]; sizes adds sizes and totals.",
+	.description = "Entries of a directory; sizes adds sizes and totals.",
 	.input_schema = ctxd_schema_list_directory_input,
 	.output_schema = ctxd_schema_list_directory_output,
 	.flags = RO_FLAGS,
@@ -100,8 +98,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
 	.name = "get_file_info",
 	.title = "Get file info",
-	.description = "Type, size, times (ISO-8601 UTC), octal permissions and symlink status "
-		       "of a path, without reading it.",
+	.description = "Type, size, times and permissions of a path.",
 	.input_schema = ctxd_schema_get_file_info_input,
 	.output_schema = ctxd_schema_get_file_info_output,
 	.flags = RO_FLAGS,
@@ -111,10 +108,9 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
 	.name = "search_files",
 	.title = "Search files by name",
-	.description = "Find files and directories whose path relative to path matches a glob "
-		       "('*.md' directly under path, '**/*.md' at any depth). Sorted absolute "
-		       "paths; hidden files included, ignored paths (.gitignore, .ignore, "
-		       ".rgignore, as rg) skipped by default. For file contents use grep.",
+	.description =
+	    "Find paths under path matching a glob (.gitignore'd skipped). For contents use "
+	    "grep.",
 	.input_schema = ctxd_schema_search_files_input,
 	.output_schema = ctxd_schema_search_files_output,
 	.flags = RO_FLAGS,
@@ -124,8 +120,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
 	.name = "list_allowed_directories",
 	.title = "List allowed directories",
-	.description = "The directories the file tools may access (read-only ones marked). "
-		       "Paths may be absolute or relative to the first.",
+	.description = "Directories the file tools may access; relative paths start at the first.",
 	.input_schema = ctxd_schema_list_allowed_directories_input,
 	.output_schema = ctxd_schema_list_allowed_directories_output,
 	.flags = RO_FLAGS,
@@ -135,8 +130,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
 	.name = "read_media_file",
 	.title = "Read image or audio file",
-	.description = "Read an image or audio file as a base64 block (type from its content); "
-		       "a file over the media limit comes back as a resource_link.",
+	.description = "An image or audio file as base64; over the media limit, a resource_link.",
 	.input_schema = ctxd_schema_read_media_file_input,
 	.output_schema = NULL,
 	.flags = RO_FLAGS,
@@ -145,8 +139,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
 	.name = "read_multiple_files",
 	.title = "Read multiple files",
-	.description = "Read up to 100 text files in one call; each under its path, a failure "
-		       "reported for that file only.",
+	.description = "Read up to 100 text files at once.",
 	.input_schema = ctxd_schema_read_multiple_files_input,
 	.output_schema = ctxd_schema_read_multiple_files_output,
 	.flags = RO_FLAGS,
@@ -155,8 +148,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
 	.name = "directory_tree",
 	.title = "Directory tree",
-	.description = "Recursive tree of a directory, sorted by name: indented text and a "
-		       "JSON tree in structuredContent; symlinked directories not entered.",
+	.description = "Recursive tree of a directory (JSON in structuredContent).",
 	.input_schema = ctxd_schema_directory_tree_input,
 	.output_schema = ctxd_schema_directory_tree_output,
 	.flags = RO_FLAGS,
@@ -165,10 +157,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
 	.name = "grep",
 	.title = "Search file contents",
-	.description = "Search file contents for a PCRE2 regex (or literal text). Hidden "
-		       "files are searched; binary and ignored files (.gitignore, .ignore, "
-		       ".rgignore, as rg) skipped by default. Matches sorted by path and "
-		       "line as path:line:column:text, with optional context lines.",
+	.description = "Search file contents for a PCRE2 regex or literal text, as rg (binary and "
+		       ".gitignore'd files skipped). Answers path:line:column:text.",
 	.input_schema = ctxd_schema_grep_input,
 	.output_schema = ctxd_schema_grep_output,
 	.flags = RO_FLAGS,
@@ -177,9 +167,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
 	.name = "write_file",
 	.title = "Write file",
-	.description = "Create or replace a file atomically (permissions kept). expectedSha256 "
-		       "refuses the write if the file changed since you read it. Prefer "
-		       "edit_file for partial changes.",
+	.description = "Create or replace a file atomically. Prefer edit_file for partial changes.",
 	.input_schema = ctxd_schema_write_file_input,
 	.output_schema = ctxd_schema_write_file_output,
 	.output_unlisted = true,
@@ -190,10 +178,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
 	.name = "edit_file",
 	.title = "Edit file",
-	.description = "Replace text in a file: edits apply in order, all or nothing, and a "
-		       "unified diff is returned. oldText must match once (or replaceAll); if "
-		       "none matches exactly, a match ignoring each line's indentation is "
-		       "tried.",
+	.description = "Replace text in a file; returns a diff. Edits apply in order, all or none; "
+		       "oldText must match once (or replaceAll).",
 	.input_schema = ctxd_schema_edit_file_input,
 	.output_schema = ctxd_schema_edit_file_output,
 	.flags = CTXD_TOOL_DESTRUCTIVE,
@@ -214,8 +200,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
 	.name = "copy_file",
 	.title = "Copy file",
-	.description = "Copy a regular file atomically; an existing destination needs "
-		       "overwrite.",
+	.description = "Copy a regular file; an existing destination needs overwrite.",
 	.input_schema = ctxd_schema_copy_file_input,
 	.output_schema = ctxd_schema_file_change_output,
 	.output_unlisted = true,
@@ -226,8 +211,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
 	.name = "move_file",
 	.title = "Move or rename",
-	.description = "Move or rename a file, directory or symlink; the destination must not "
-		       "exist.",
+	.description = "Move or rename; the destination must not exist.",
 	.input_schema = ctxd_schema_move_file_input,
 	.output_schema = ctxd_schema_file_change_output,
 	.output_unlisted = true,
@@ -238,8 +222,8 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
 	.name = "delete_file",
 	.title = "Delete file or directory",
-	.description = "Delete a file or symlink (never its target); a directory only with "
-		       "recursive.",
+	.description =
+	    "Delete a file, symlink (not its target) or directory (non-empty: recursive).",
 	.input_schema = ctxd_schema_delete_file_input,
 	.output_schema = ctxd_schema_file_change_output,
 	.output_unlisted = true,
@@ -250,7 +234,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
     {
 	.name = "create_directory",
 	.title = "Create directory",
-	.description = "Create a directory and missing parents; succeeds if it exists.",
+	.description = "Create a directory and its parents; fine if it exists.",
 	.input_schema = ctxd_schema_create_directory_input,
 	.output_schema = ctxd_schema_file_change_output,
 	.output_unlisted = true,

@@ -649,9 +649,8 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
     {
 	.name = "memory_bank_init",
 	.title = "Initialise memory bank",
-	.description =
-	    "Create the memory bank and its six core files from templates; existing files "
-	    "kept unless overwrite.",
+	.description = "Create the bank's six core files from templates (existing kept unless "
+		       "overwrite).",
 	.input_schema = ctxd_schema_memory_bank_init_input,
 	.output_schema = ctxd_schema_memory_bank_init_output,
 	.flags = CTXD_TOOL_IDEMPOTENT,
@@ -662,7 +661,7 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
     {
 	.name = "memory_bank_list",
 	.title = "List memory bank",
-	.description = "The bank's files with size, time, sha256 and headings; missing core files.",
+	.description = "Bank files with sha256 and headings; missing core files.",
 	.input_schema = ctxd_schema_memory_bank_project_input,
 	.output_schema = ctxd_schema_memory_bank_list_output,
 	.flags = RO_FLAGS,
@@ -672,10 +671,8 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
     {
 	.name = "memory_bank_read",
 	.title = "Read memory bank",
-	.description =
-	    "Read bank files (file, files, or core: all core files in order), optionally "
-	    "one section and a line window. Each comes with its sha256 for "
-	    "expectedSha256.",
+	.description = "Read bank files (file, files, or core: the six core files), optionally one "
+		       "section and a line window, with sha256.",
 	.input_schema = ctxd_schema_memory_bank_read_input,
 	.output_schema = ctxd_schema_memory_bank_read_output,
 	.flags = RO_FLAGS,
@@ -685,9 +682,10 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
     {
 	.name = "memory_bank_write",
 	.title = "Write memory bank file",
-	.description = "Write a bank file (locked, atomic, versioned): the whole file, one "
-		       "section (replace, append or prepend; append creates it), or a version from "
-		       "memory_bank_history restored as a new version.",
+	.description =
+	    "Write a bank file (locked, versioned): whole (content, mode create|replace), "
+	    "one section (section, content, mode replace|append|prepend) or a history "
+	    "version (fromVersion).",
 	.input_schema = ctxd_schema_memory_bank_write_input,
 	.output_schema = ctxd_schema_memory_bank_change_output,
 	.flags = CTXD_TOOL_DESTRUCTIVE,
@@ -701,8 +699,7 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
     {
 	.name = "memory_bank_search",
 	.title = "Search memory bank",
-	.description = "Ranked search of the bank's sections; returns file, heading, line and a "
-		       "snippet.",
+	.description = "Ranked search of the bank's sections.",
 	.input_schema = ctxd_schema_memory_bank_search_input,
 	.output_schema = ctxd_schema_memory_bank_search_output,
 	.flags = RO_FLAGS,
@@ -712,9 +709,8 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
     {
 	.name = "memory_bank_validate",
 	.title = "Validate memory bank",
-	.description = "Check the bank: missing core files or sections, empty sections, stale "
-		       "context, broken links, conflict markers, duplicate headings, oversized "
-		       "files. Each finding has a fix hint.",
+	.description = "Check the bank (missing files or sections, staleness, broken links, "
+		       "conflicts...) with fix hints.",
 	.input_schema = ctxd_schema_memory_bank_project_input,
 	.output_schema = ctxd_schema_memory_bank_validate_output,
 	.flags = RO_FLAGS,
@@ -724,7 +720,7 @@ const struct ctxd_tool ctxd_memory_bank_tools[] = {
     {
 	.name = "memory_bank_history",
 	.title = "Memory bank file history",
-	.description = "A bank file's kept versions with time, size, sha256 and lines changed.",
+	.description = "A bank file's kept versions (time, size, sha256, lines changed).",
 	.input_schema = ctxd_schema_memory_bank_history_input,
 	.output_schema = ctxd_schema_memory_bank_history_output,
 	.flags = RO_FLAGS,

@@ -759,8 +759,7 @@ const struct ctxd_tool ctxd_skills_tools[] = {
     {
 	.name = "skill_list",
 	.title = "List skills",
-	.description = "List installed Agent Skills (name, description, location, file count), "
-		       "optionally filtered. Broken skills are in skill_diagnostics.",
+	.description = "List installed Agent Skills; broken ones are in skill_diagnostics.",
 	.input_schema = ctxd_schema_skill_list_input,
 	.output_schema = ctxd_schema_skill_list_output,
 	.flags = RO_FLAGS,
@@ -779,8 +778,8 @@ const struct ctxd_tool ctxd_skills_tools[] = {
     {
 	.name = "skill_read_file",
 	.title = "Read skill file",
-	.description = "Read a file bundled with a skill: text as lines, other files as "
-		       "base64; nextOffset continues a capped answer.",
+	.description = "Read a file bundled with a skill (text lines or base64); continue from "
+		       "nextOffset.",
 	.input_schema = ctxd_schema_skill_read_file_input,
 	.output_schema = ctxd_schema_skill_read_file_output,
 	.flags = RO_FLAGS,
@@ -789,8 +788,7 @@ const struct ctxd_tool ctxd_skills_tools[] = {
     {
 	.name = "skill_diagnostics",
 	.title = "Skill diagnostics",
-	.description = "Why each skill was skipped, degraded or shadowed: file, line, rule and "
-		       "reason.",
+	.description = "Why skills were skipped, degraded or shadowed.",
 	.input_schema = ctxd_schema_skill_diagnostics_input,
 	.output_schema = ctxd_schema_skill_diagnostics_output,
 	.flags = RO_FLAGS,

@@ -332,8 +332,8 @@ static size_t catalogue_budget(const struct ctxd_skills *sk)
 
 /* skill_activate's description; ctxd_skills_describe_activate appends the catalogue to it. */
 const char ctxd_skills_activate_description[] =
-    "Load an Agent Skill: its instructions, base directory and bundled files (read those with "
-    "skill_read_file). Use a skill when the task matches its description.";
+    "Load an Agent Skill's instructions when the task matches its description; read its "
+    "files with skill_read_file.";
 
 /* The skill_activate description, with the catalogue the model chooses from; built once
  * per snapshot. It waits for the first scan (and for a rescan after the client roots
