@@ -19,8 +19,9 @@ Bad --toolsets values and an empty tools.toolsets exit 2 with a message.
 Then it prints the bytes of the tools/list answer with no skill installed (skill_activate's
 description embeds the skill catalogue): the `tools` array as sent (compact UTF-8) and the
 whole frame, per family and all together, and per tool; it fails when the whole list is over
-TOOLS_BUDGET bytes, or an outputSchema carries prose, or annotations repeat the title. Exits
-non-zero on the first failed check.
+TOOLS_BUDGET bytes, or an outputSchema carries prose or "required", or a one-line-status tool
+lists one, or annotations repeat the title or carry openWorldHint. Exits non-zero on the first
+failed check.
 """
 import json
 import os
@@ -44,6 +45,9 @@ LABELS = {"files": "FILES", "skills": "SKILLS", "memory": "MEMORY BANK"}
 # openWorldHint, no outputSchema for one-line status answers, three tools merged into
 # others, shorter prose); see README "Toolsets".
 TOOLS_BUDGET = 20000
+# Tools whose answer is a one-line status: no outputSchema listed (structuredContent still sent).
+STATUS_ONLY = {"write_file", "append_file", "copy_file", "move_file", "delete_file",
+               "create_directory"}
 HANG_GUARD = 30.0  # seconds; only a guard against a hung server, never a pass criterion
 
 
@@ -184,8 +188,15 @@ def session(binary, args, home):
         out = t.get("outputSchema")
         check(out is None or not schema_has(out, "description"),
               "%s: outputSchema carries prose (description)" % t["name"])
+        check(out is None or not schema_has(out, "required"),
+              "%s: outputSchema lists required (schemas/*.output.json documents it)" %
+              t["name"])
+        check(out is None or t["name"] not in STATUS_ONLY,
+              "%s answers a one-line status but lists an outputSchema" % t["name"])
         check("title" not in t.get("annotations", {}),
               "%s: annotations repeat the title" % t["name"])
+        check("openWorldHint" not in t.get("annotations", {}),
+              "%s: annotations carry openWorldHint" % t["name"])
         seen["per_tool"].append((t["name"], len(json.dumps(t, separators=(",", ":"),
                                                            ensure_ascii=False).encode())))
     for method, key in (("prompts/list", "prompts"), ("resources/list", "resources"),
