@@ -1,5 +1,6 @@
 /* memory_bank_bench.c - memory bank figures: validate a 50-file bank, search 1,000 files x
- * 10 KiB (cold and warm), memory_bank_write section-append calls/s (every call fsyncs file, history and dirs).
+ * 10 KiB (cold and warm), memory_bank_write section-append calls/s (every call fsyncs file,
+ * history and dirs).
  *
  * Build (after `meson setup build-x && ninja -C build-x`, or any build dir with libctxd.a):
  *   cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude bench/memory_bank_bench.c build-x/libctxd.a \

@@ -456,9 +456,10 @@ static void test_write_section(void)
 	ASSERT_STR_EQ(t, "# S\n\n## Current Focus\n\nonly\n\n## Next Steps\n\n- ship it\n");
 	free(t);
 	/* append to a missing section creates it at the end */
-	r = call("memory_bank_write",
-		 "{\"file\": \"s.md\", \"section\": \"Decisions\", \"content\": \"- d1\", \"mode\": "
-		 "\"append\"}");
+	r = call(
+	    "memory_bank_write",
+	    "{\"file\": \"s.md\", \"section\": \"Decisions\", \"content\": \"- d1\", \"mode\": "
+	    "\"append\"}");
 	ASSERT(json_is_true(json_object_get(sc(r), "sectionCreated")));
 	json_decref(r);
 	t = bank_file("s.md");
@@ -576,9 +577,10 @@ static void test_nul_names(void)
 	expect_refused("memory_bank_write",
 		       json_pack("{s:s, s:s}", "content", "x", "mode", "replace"), "file",
 		       "ctl\x01.md", 7, "argument 'file' contains a control character");
-	expect_refused("memory_bank_write",
-		       json_pack("{s:s, s:s, s:s}", "section", "H", "content", "x", "mode", "append"),
-		       "file", nul, nl, "NUL byte");
+	expect_refused(
+	    "memory_bank_write",
+	    json_pack("{s:s, s:s, s:s}", "section", "H", "content", "x", "mode", "append"), "file",
+	    nul, nl, "NUL byte");
 	expect_refused(
 	    "memory_bank_write",
 	    json_pack("{s:s, s:s, s:s}", "file", "notes.md", "content", "x", "mode", "append"),
