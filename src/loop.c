@@ -14,6 +14,7 @@
 #include "ctxd/pool.h"
 #include "ctxd/transport.h"
 #include "ctxd/watch.h"
+#include "loop_status.h"
 
 /* In-flight cap: past it stop reading requests until half have completed, so a host that
  * floods us cannot queue unbounded work. Well above the 256 the issue asks for. */
@@ -33,6 +34,9 @@ struct ctxd_loop {
 	struct ctxd_watch *watch;
 	bool shutting_down, abandoned, flooded;
 	bool congested, idle_said; /* bytes owed to the host over budget; said workers idle */
+	/* answer bytes held for unfinished batches; ctxd://status and the minute line */
+	size_t reserved;
+	struct ctxd_loop_status *status;
 };
 
 static void maybe_finish(struct ctxd_loop *l)
@@ -139,7 +143,7 @@ static void on_wake(struct ev_loop *ev, ev_async *w, int revents)
 	(void)revents;
 	ctxd_transport_cork(l->tr, true); /* one writev for the whole batch */
 	ctxd_mcp_poll(l->mcp);            /* progress first: it must precede its response */
-	ctxd_pool_drain(l->pool);
+	ctxd_loop_status_ran(l->status, ctxd_pool_drain(l->pool));
 	ctxd_transport_cork(l->tr, false);
 	if (l->flooded && ctxd_mcp_inflight(l->mcp) <= MAX_INFLIGHT / 2) {
 		l->flooded = false;
@@ -201,6 +205,7 @@ static void send_frame(void *ud, char *buf, size_t len)
 static void reserve_bytes(void *ud, size_t bytes)
 {
 	struct ctxd_loop *l = ud;
+	l->reserved = bytes;
 	ctxd_transport_reserve(l->tr, bytes);
 }
 
@@ -281,6 +286,8 @@ struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct c
 		ctxd_error_set(err, 0, "out of memory");
 		goto fail;
 	}
+	struct ctxd_status_src src = {l->ev, l->pool, l->tr, l->mcp, &l->reserved};
+	l->status = ctxd_loop_status_start(&src);
 	ctxd_info("ready: %u worker thread(s)", ctxd_pool_size(l->pool));
 	return l;
 fail:
@@ -350,6 +357,7 @@ void ctxd_loop_destroy(struct ctxd_loop *l)
 	if (!l) {
 		return;
 	}
+	ctxd_loop_status_stop(l->status);
 	ctxd_pool_destroy(l->pool); /* completes queued jobs as dropped, joins workers */
 	ctxd_mcp_destroy(l->mcp);
 	ctxd_watch_destroy(l->watch);

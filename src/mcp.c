@@ -194,7 +194,7 @@ static json_t *server_capabilities(const struct ctxd_mcp *m, bool modern)
 	if (!modern) {
 		json_object_set_new(caps, "logging", json_object());
 	}
-	if (m->n_res > 0) {
+	if (m->n_res > 0 || m->status.figures) {
 		/* resources/subscribe (legacy) and resourceSubscriptions of subscriptions/listen
 		 * (modern) are the same index: offered when changes can be watched */
 		bool subscribe = m->subs != NULL;
@@ -401,6 +401,10 @@ static json_t *m_tools_call(struct ctxd_mcp *m, const struct call *c, struct rpc
 		e->data = json_pack("{s:O}", "name", name);
 		return NULL;
 	}
+	json_t *ir = ctxd_mcp_mrtr_roots(m, c, "tools/call", e); /* modern, no directory */
+	if (ir || e->code) {
+		return ir;
+	}
 	return ctxd_mcp_submit(m, c, ctxd_mcp_w_tool, NULL, tool, c->params, false, e);
 }
 
@@ -462,7 +466,7 @@ static const struct method *find_method(const char *name)
 static bool method_offered(const struct ctxd_mcp *m, const struct method *meth)
 {
 	if (strncmp(meth->name, "resources/", 10) == 0) {
-		if (m->n_res == 0) {
+		if (m->n_res == 0 && !m->status.figures) {
 			return false;
 		}
 		return strstr(meth->name, "subscribe") == NULL || m->subs != NULL;
@@ -548,7 +552,8 @@ static void handle_request(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg, s
 				    e.msg[0] ? e.msg : NULL, e.data);
 		return;
 	}
-	if (c.modern || strcmp(msg->method, "server/discover") == 0) {
+	if ((c.modern || strcmp(msg->method, "server/discover") == 0) &&
+	    !json_object_get(result, "resultType")) { /* input_required (MRTR) kept */
 		json_object_set_new(result, "resultType", json_string("complete"));
 		if (meth && (meth->flags & M_CACHEABLE)) {
 			json_object_set_new(result, "ttlMs", json_integer(0));
@@ -590,6 +595,9 @@ static void handle_notification(struct ctxd_mcp *m, const struct ctxd_rpc_msg *m
 				cancel_one(m, r);
 			}
 		}
+	} else if (m->test_hooks && strcmp(method, "ctxd.test/minute") == 0 &&
+		   m->status.end_minute) {
+		m->status.end_minute(m->status.ud); /* see struct ctxd_status_ops */
 	} else {
 		ctxd_debug("ignoring notification %.200s", method);
 	}
@@ -821,6 +829,11 @@ void ctxd_mcp_landlock_client_roots(struct ctxd_mcp *m, const char *const *extra
 {
 	m->landlock_pending = true;
 	m->landlock_extra = extra_ro;
+}
+
+void ctxd_mcp_set_status(struct ctxd_mcp *m, const struct ctxd_status_ops *ops)
+{
+	m->status = *ops;
 }
 
 struct ctxd_notifier *ctxd_mcp_notifier(struct ctxd_mcp *m)

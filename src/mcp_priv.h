@@ -112,6 +112,8 @@ struct ctxd_mcp {
 	char *roots_logged; /* the note of the last root set logged (owned) */
 	ctxd_roots_fn roots_fn;
 	void *roots_ud;
+	struct sbref *mrtr_sb; /* MRTR: the root set the next submitted request takes (owned) */
+	struct ctxd_status_ops status; /* ctxd://status (status.figures NULL: not offered) */
 };
 
 /* What a method handler sees. */
@@ -283,5 +285,23 @@ void ctxd_mcp_roots_begin(struct ctxd_mcp *m);
 bool ctxd_mcp_roots_hold(struct ctxd_mcp *m, struct mreq *q);
 /* Send roots/list to the client. */
 void ctxd_mcp_send_roots_request(struct ctxd_mcp *m);
+/* MRTR: a call's own root set built from the client's roots (`roots`, a roots/list result's
+ * array; nothing configured): sealed, in a new reference the caller owns. The first one with a
+ * root fixes the Landlock domain, as the first roots/list answer does in the legacy era.
+ * NULL on ENOMEM. */
+struct sbref *ctxd_mcp_roots_snapshot(struct ctxd_mcp *m, json_t *roots);
+
+/* mcp_mrtr.c */
+/* The longest requestState accepted (those issued are 100 bytes). */
+#define CTXD_MRTR_STATE_MAX 256
+/* True when call `c` gets its roots through MRTR: modern era, no directory configured, the
+ * request's client capabilities declare roots (and the process key could be made). */
+bool ctxd_mcp_mrtr_applies(const struct ctxd_mcp *m, const struct call *c);
+/* The MRTR step of a tools/call or resources/read (`method`) before it is submitted: NULL with
+ * e->code 0 to go on (with m->mrtr_sb set to the call's own root set when the retry carried
+ * them), the InputRequiredResult to answer, or NULL with `e` set (-32602: a bad requestState
+ * or inputResponses). Loop thread. */
+json_t *ctxd_mcp_mrtr_roots(struct ctxd_mcp *m, const struct call *c, const char *method,
+			    struct rpc_err *e);
 
 #endif

@@ -346,8 +346,11 @@ static bool try_on_loop(struct ctxd_mcp *m, struct mreq *q)
 static struct mreq *new_req(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
 			    const void *target, json_t *params, bool cacheable, struct rpc_err *e)
 {
+	struct sbref *own = m->mrtr_sb; /* the call's own root set (MRTR), or NULL */
+	m->mrtr_sb = NULL;
 	struct mreq *q = calloc(1, sizeof(*q));
 	if (!q) {
+		ctxd_mcp_sb_put(m, own);
 		set_err(e, CTXD_RPC_INTERNAL_ERROR, "Internal error: out of memory");
 		return NULL;
 	}
@@ -364,7 +367,7 @@ static struct mreq *new_req(struct ctxd_mcp *m, const struct call *c, work_fn wo
 	q->after = after;
 	q->target = target;
 	q->cacheable = cacheable;
-	q->sb = ctxd_mcp_sb_get(m);
+	q->sb = own ? own : ctxd_mcp_sb_get(m);
 	json_t *meta = json_object_get(c->params, "_meta");
 	json_t *tok = json_object_get(meta, "progressToken");
 	if (json_is_string(tok) || json_is_integer(tok)) {

@@ -42,6 +42,15 @@ static json_t *w_resources_list(struct ctxd_mcp *m, struct mreq *q,
 				const struct ctxd_provider_ctx *ctx, struct rpc_err *e)
 {
 	json_t *all = json_array();
+	if (m->status.figures) {
+		json_array_append_new(
+		    all, json_pack("{s:s, s:s, s:s, s:s, s:s}", "uri", CTXD_STATUS_URI, "name",
+				   "status", "title", "ctxd status", "description",
+				   "The server's own figures: uptime, event-loop lag (p50/p99 over "
+				   "the last minute), worker pool queue and busy workers, requests "
+				   "in flight, bytes owed to the host, resident memory",
+				   "mimeType", "application/json"));
+	}
 	for (size_t i = 0; i < m->n_res; i++) {
 		struct ctxd_error pe = {0};
 		if (m->res[i]->list && m->res[i]->list(m->res[i]->ud, ctx, all, &pe) < 0) {
@@ -110,10 +119,40 @@ const struct ctxd_resource_provider *ctxd_mcp_resource_arg(struct ctxd_mcp *m, c
 	return p;
 }
 
+/* ctxd://status, answered on the loop thread (its figures are the loop's). */
+static json_t *status_read(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+{
+	json_t *fig = m->status.figures(m->status.ud);
+	char *text = fig ? json_dumps(fig, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(fig);
+	json_t *r = text ? json_pack("{s:[{s:s, s:s, s:s}]}", "contents", "uri", CTXD_STATUS_URI,
+				     "mimeType", "application/json", "text", text)
+			 : NULL;
+	free(text);
+	if (!r) {
+		set_err(e, CTXD_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+	} else if (c->modern) { /* as every resources/read result */
+		json_object_set_new(r, "ttlMs", json_integer(0));
+		json_object_set_new(r, "cacheScope", json_string("private"));
+	}
+	return r;
+}
+
 json_t *ctxd_mcp_m_resources_read(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
 {
+	const char *uri = json_string_value(json_object_get(c->params, "uri"));
+	if (m->status.figures && uri && strcmp(uri, CTXD_STATUS_URI) == 0) {
+		return status_read(m, c, e);
+	}
 	const struct ctxd_resource_provider *p = ctxd_mcp_resource_arg(m, c, c->modern, e);
-	return p ? ctxd_mcp_submit(m, c, w_resources_read, NULL, p, c->params, true, e) : NULL;
+	if (!p) {
+		return NULL;
+	}
+	json_t *ir = ctxd_mcp_mrtr_roots(m, c, "resources/read", e); /* modern, no directory */
+	if (ir || e->code) {
+		return ir;
+	}
+	return ctxd_mcp_submit(m, c, w_resources_read, NULL, p, c->params, true, e);
 }
 
 /* ---- prompts ---- */

@@ -68,7 +68,7 @@ static void roots_install(struct ctxd_mcp *m, struct ctxd_sandbox *sb)
 
 /* An empty root set whose refusals say why it is empty (`why` completes "no directory is
  * configured and the client ..."). */
-static void roots_install_none(struct ctxd_mcp *m, const char *why)
+static struct ctxd_sandbox *roots_none(const char *why)
 {
 	char note[400];
 	snprintf(note, sizeof(note),
@@ -77,11 +77,19 @@ static void roots_install_none(struct ctxd_mcp *m, const char *why)
 		 why);
 	struct ctxd_sandbox *sb = ctxd_sandbox_create();
 	if (!sb) {
-		return;
+		return NULL;
 	}
 	ctxd_sandbox_set_note(sb, note);
 	ctxd_sandbox_seal(sb);
-	roots_install(m, sb);
+	return sb;
+}
+
+static void roots_install_none(struct ctxd_mcp *m, const char *why)
+{
+	struct ctxd_sandbox *sb = roots_none(why);
+	if (sb) {
+		roots_install(m, sb);
+	}
 }
 
 /* Pool requests wait while the first roots are awaited (legacy era, roots capability),
@@ -367,6 +375,35 @@ static void apply_roots(struct ctxd_mcp *m, json_t *roots)
 		roots_install(m, sb);
 	}
 	roots_log(m, warn);
+}
+
+struct sbref *ctxd_mcp_roots_snapshot(struct ctxd_mcp *m, json_t *roots)
+{
+	char outside[240] = "";
+	struct ctxd_sandbox *sb = ctxd_sandbox_create();
+	if (!sb) {
+		return NULL;
+	}
+	roots_collect(m, roots, sb, outside, sizeof(outside)); /* nothing configured: all */
+	if (ctxd_sandbox_root_count(sb) > 0) {
+		ctxd_sandbox_set_note(sb, "the client's roots");
+		ctxd_sandbox_seal(sb);
+		landlock_client_roots(m, sb);
+	} else {
+		ctxd_sandbox_destroy(sb);
+		sb = roots_none(json_array_size(roots) == 0
+				    ? "sent no roots"
+				    : "sent no root that is a local directory");
+	}
+	struct sbref *ref = sb ? calloc(1, sizeof(*ref)) : NULL;
+	if (!ref) {
+		ctxd_sandbox_destroy(sb);
+		return NULL;
+	}
+	ref->sb = sb;
+	ref->owned = true;
+	ref->refs = 1;
+	return ref;
 }
 
 /* The client's roots could not be had (an error answer, or none in time). The set in

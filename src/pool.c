@@ -265,6 +265,11 @@ void ctxd_pool_hold(struct ctxd_pool *pool, bool held)
 	pthread_mutex_unlock(&pool->mu);
 }
 
+unsigned ctxd_pool_queued(const struct ctxd_pool *pool)
+{
+	return atomic_load_explicit(&pool->queued, memory_order_relaxed);
+}
+
 unsigned ctxd_pool_running(struct ctxd_pool *pool)
 {
 	pthread_mutex_lock(&pool->mu);

@@ -117,6 +117,25 @@ void ctxd_mcp_on_roots(struct ctxd_mcp *m, ctxd_roots_fn fn, void *ud);
  * Loop thread. */
 void ctxd_mcp_input_closed(struct ctxd_mcp *m);
 
+/* The runtime's figures behind the read-only resource ctxd://status (both eras), borrowed. */
+struct ctxd_status_ops {
+	/* A new JSON object of figures (names and units in README: uptime_ms, the event loop's
+	 * lag, the pool, requests in flight, bytes owed to the host, RSS), or NULL on ENOMEM.
+	 * Loop thread. */
+	json_t *(*figures)(void *ud);
+	/* Test hook, only with CTXD_TEST_HOOKS=1: the notification "ctxd.test/minute" ends the
+	 * current minute of the status log line now. May be NULL. Loop thread. */
+	void (*end_minute)(void *ud);
+	void *ud;
+};
+
+/* Offer ctxd://status in resources/list and resources/read (and so the resources
+ * capability) with the figures of `ops` (copied). Loop thread, before the first frame. */
+void ctxd_mcp_set_status(struct ctxd_mcp *m, const struct ctxd_status_ops *ops);
+
+/* The URI of the status resource. */
+#define CTXD_STATUS_URI "ctxd://status"
+
 /* The change notifier providers use (thread-safe; see provider.h). Borrowed. */
 struct ctxd_notifier *ctxd_mcp_notifier(struct ctxd_mcp *m);
 

@@ -95,6 +95,10 @@ void ctxd_pool_hold(struct ctxd_pool *pool, bool held);
 /* Jobs running on a worker right now. Thread-safe. */
 unsigned ctxd_pool_running(struct ctxd_pool *pool);
 
+/* Jobs of ctxd_pool_submit waiting for a worker right now (helper jobs not counted).
+ * Lock-free; any thread. */
+unsigned ctxd_pool_queued(const struct ctxd_pool *pool);
+
 /* Run `done` for every completed job. Loop thread. Returns how many ran. */
 size_t ctxd_pool_drain(struct ctxd_pool *pool);
 

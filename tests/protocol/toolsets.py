@@ -8,7 +8,8 @@ tools.disabled and the config-file form, one session (server/discover, then the 
 handshake) checks:
   - tools/list holds exactly the enabled families' tools (minus disabled/writing ones);
   - prompts/list and the skills extension exist only with skills; resources/list and
-    resources/templates/list carry only the enabled families' URI schemes, each of them;
+    resources/templates/list carry only the enabled families' URI schemes, each of them
+    (and resources/list the server's own ctxd://status);
   - capabilities follow: prompts and extensions only with skills;
   - the instructions (initialize and server/discover alike) name no tool that tools/list
     does not offer, and name each enabled family;
@@ -239,7 +240,7 @@ def verify(name, seen, families, all_tools, hidden, skills_dir):
     else:
         check(isinstance(seen["prompts"], dict) and seen["prompts"].get("code") == -32601,
               "%s: prompts/list without skills must be -32601, got %s" % (name, seen["prompts"]))
-    want_schemes = {SCHEMES[f] for f in families}
+    want_schemes = {SCHEMES[f] for f in families} | {"ctxd"}  # ctxd://status: always
     got = {scheme(r["uri"]) for r in seen["resources"]}
     check(got == want_schemes, "%s: resources/list schemes %s, expected %s" % (name, got, want_schemes))
     got = {scheme(r["uriTemplate"]) for r in seen["resourceTemplates"]}
