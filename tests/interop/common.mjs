@@ -689,3 +689,20 @@ export async function checkConcurrent(t, client, tree) {
 	t.check('50 concurrent reads all answered correctly', good === 50,
 		`${good}/50 ok; ${bad.slice(0, 5).join('; ')}`);
 }
+
+// The end of a run: no server process left, no sanitizer report on its stderr (`stderrText`),
+// no client error; then clean up (`cleanup()`), print the summary and return the exit code.
+export function finishRun(t, spawned, stderrText, clientErrors, cleanup) {
+	const kids = childProcesses();
+	if (kids !== null)
+		t.eq('no server process left', kids.map((k) => k.pid), []);
+	t.check('no sanitizer report on the server\'s stderr',
+		!/AddressSanitizer|LeakSanitizer|runtime error:/.test(stderrText), stderrText.slice(-2000));
+	t.eq('client saw no transport/protocol errors',
+		clientErrors.map((e) => String(e.message || e)), []);
+	killAll(spawned);
+	cleanup();
+	if (t.failed.length > 0 && stderrText)
+		console.error(`--- ctxd stderr ---\n${stderrText.slice(0, 4000)}`);
+	return t.finish();
+}
