@@ -161,7 +161,9 @@ static json_t *input_required(uint64_t expiry, const uint8_t digest[SHA256_DIGES
 	return r;
 }
 
-bool ctxd_mcp_mrtr_applies(const struct ctxd_mcp *m, const struct call *c)
+/* True when call `c` gets its roots through MRTR: modern era, no directory configured, the
+ * request's client capabilities declare roots (and the process key could be made). */
+static bool mrtr_applies(const struct ctxd_mcp *m, const struct call *c)
 {
 	if (!c->modern || ctxd_sandbox_root_count(m->configured.sb) > 0) {
 		return false;
@@ -177,7 +179,7 @@ bool ctxd_mcp_mrtr_applies(const struct ctxd_mcp *m, const struct call *c)
 json_t *ctxd_mcp_mrtr_roots(struct ctxd_mcp *m, const struct call *c, const char *method,
 			    struct rpc_err *e)
 {
-	if (!ctxd_mcp_mrtr_applies(m, c)) {
+	if (!mrtr_applies(m, c)) {
 		return NULL;
 	}
 	unsigned ttl = m->d.cfg->roots_timeout_ms ? m->d.cfg->roots_timeout_ms : 10000;

@@ -294,9 +294,6 @@ struct sbref *ctxd_mcp_roots_snapshot(struct ctxd_mcp *m, json_t *roots);
 /* mcp_mrtr.c */
 /* The longest requestState accepted (those issued are 100 bytes). */
 #define CTXD_MRTR_STATE_MAX 256
-/* True when call `c` gets its roots through MRTR: modern era, no directory configured, the
- * request's client capabilities declare roots (and the process key could be made). */
-bool ctxd_mcp_mrtr_applies(const struct ctxd_mcp *m, const struct call *c);
 /* The MRTR step of a tools/call or resources/read (`method`) before it is submitted: NULL with
  * e->code 0 to go on (with m->mrtr_sb set to the call's own root set when the retry carried
  * them), the InputRequiredResult to answer, or NULL with `e` set (-32602: a bad requestState

@@ -141,6 +141,8 @@ static void test_pool_destroy_drops_queued(void)
 		q[i] = (struct tjob){0};
 		ctxd_pool_submit(p, &q[i].job, work, done);
 	}
+	ASSERT(ctxd_pool_queued(p) == 5); /* the figures ctxd://status reports */
+	ASSERT(ctxd_pool_running(p) == 2);
 	atomic_store(&gate, true);
 	ctxd_pool_destroy(p);
 	for (int i = 0; i < 2; i++) {
