@@ -28,6 +28,7 @@ struct ctxd_loop_status {
 	size_t ran;             /* pool jobs completed in the current minute */
 	struct lag_sample ring[CTXD_LAG_SAMPLES];
 	size_t next, count;
+	bool running; /* the first firing came: the loop runs (start-up is not lag) */
 };
 
 static double now_ms(void)
@@ -133,11 +134,14 @@ static void on_timer(struct ev_loop *ev, ev_timer *w, int revents)
 	(void)revents;
 	double now = now_ms();
 	double lag = now - st->due_ms;
-	st->ring[st->next] = (struct lag_sample){now, (float)(lag > 0 ? lag : 0)};
-	st->next = (st->next + 1) % CTXD_LAG_SAMPLES;
-	if (st->count < CTXD_LAG_SAMPLES) {
-		st->count++;
+	if (st->running) {
+		st->ring[st->next] = (struct lag_sample){now, (float)(lag > 0 ? lag : 0)};
+		st->next = (st->next + 1) % CTXD_LAG_SAMPLES;
+		if (st->count < CTXD_LAG_SAMPLES) {
+			st->count++;
+		}
 	}
+	st->running = true;
 	if (now - st->minute_start_ms >= 60000.0) {
 		end_minute(st);
 	}
