@@ -1,7 +1,7 @@
 /* loop_status.c - what the async core is doing: event-loop lag (how late a 100 ms timer
  * fires, kept for the last minute in a fixed ring, percentiles computed on read), uptime, the
  * pool, requests in flight, bytes owed to the host and RSS; served as ctxd://status and
- * written as one `info` line per minute in which any pool job ran. */
+ * written as one `info` line per minute in which a request or a pool job ran. */
 #include "loop_status.h"
 
 #include <fcntl.h>
@@ -26,6 +26,7 @@ struct ctxd_loop_status {
 	double due_ms;          /* when the timer should fire next */
 	double minute_start_ms; /* the current minute of the log line */
 	size_t ran;             /* pool jobs completed in the current minute */
+	size_t completed;       /* ctxd_mcp_completed when the current minute began */
 	struct lag_sample ring[CTXD_LAG_SAMPLES];
 	size_t next, count;
 	bool running; /* the first firing came: the loop runs (start-up is not lag) */
@@ -101,18 +102,22 @@ static json_t *figures(void *ud)
 			 "rss_bytes", rss >= 0 ? json_integer(rss) : json_null());
 }
 
-/* The minute is over: one line with the figures when any pool job ran in it. */
+/* The minute is over: one line with the figures when a request or a pool job ran in it. */
 static void end_minute(void *ud)
 {
 	struct ctxd_loop_status *st = ud;
+	size_t done = ctxd_mcp_completed(st->src.mcp);
+	size_t requests = done - st->completed, jobs = st->ran;
 	st->minute_start_ms = now_ms();
-	if (st->ran == 0) {
+	st->completed = done;
+	st->ran = 0;
+	if (requests == 0 && jobs == 0) {
 		return;
 	}
 	json_t *fig = figures(st);
 	char line[600];
-	size_t o = (size_t)snprintf(line, sizeof(line), "status: jobs=%zu", st->ran);
-	st->ran = 0;
+	size_t o =
+	    (size_t)snprintf(line, sizeof(line), "status: requests=%zu jobs=%zu", requests, jobs);
 	const char *key;
 	json_t *v;
 	json_object_foreach(fig, key, v)

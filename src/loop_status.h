@@ -31,7 +31,8 @@ struct ctxd_loop_status;
  * through the engine (ctxd_mcp_set_status). Returns NULL on ENOMEM (nothing offered). */
 struct ctxd_loop_status *ctxd_loop_status_start(const struct ctxd_status_src *src);
 
-/* `n` pool jobs completed (the minute log line is written only for minutes where some did). */
+/* `n` pool jobs completed (the minute log line is written only for minutes in which a request
+ * or a pool job ran). */
 void ctxd_loop_status_ran(struct ctxd_loop_status *st, size_t n);
 
 /* Stop the timer and free. NULL-safe. */

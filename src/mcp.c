@@ -966,6 +966,11 @@ void ctxd_mcp_destroy(struct ctxd_mcp *m)
 	ctxd_session_finish(&m->sess);
 	free(m);
 }
+size_t ctxd_mcp_completed(const struct ctxd_mcp *m)
+{
+	return m->completed;
+}
+
 size_t ctxd_mcp_inflight(const struct ctxd_mcp *m)
 {
 	return m->sess.count - m->n_listens; /* open streams are not work in flight */

@@ -113,6 +113,7 @@ struct ctxd_mcp {
 	ctxd_roots_fn roots_fn;
 	void *roots_ud;
 	struct sbref *mrtr_sb; /* MRTR: the root set the next submitted request takes (owned) */
+	size_t completed;      /* requests completed (ctxd_mcp_completed) */
 	struct ctxd_status_ops status; /* ctxd://status (status.figures NULL: not offered) */
 };
 

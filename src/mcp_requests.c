@@ -290,6 +290,7 @@ void ctxd_mcp_req_done(struct ctxd_job *job, bool dropped)
 {
 	struct mreq *q = (struct mreq *)job;
 	struct ctxd_mcp *m = q->r.server;
+	m->completed++;
 	ctxd_session_remove(&m->sess, &q->r);
 	if (!q->r.cancelled) {
 		if (q->after && q->r.out) {

@@ -77,6 +77,10 @@ void ctxd_mcp_handle_frame(struct ctxd_mcp *m, const char *line, size_t len);
 /* Number of requests in flight (submitted to the pool, not yet completed). */
 size_t ctxd_mcp_inflight(const struct ctxd_mcp *m);
 
+/* Requests that ran and completed since start (on the pool or answered by the loop thread's
+ * small-call path; answered, cancelled or dropped alike). Loop thread. */
+size_t ctxd_mcp_completed(const struct ctxd_mcp *m);
+
 /* Mark every in-flight request cancelled (no response will be written) and ask the
  * workers to stop. Used when the shutdown drain time runs out. */
 void ctxd_mcp_cancel_all(struct ctxd_mcp *m);

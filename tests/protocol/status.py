@@ -14,9 +14,9 @@ For the legacy (initialize) and the modern (2026-07-28, _meta-carried) era, one 
     figures count it: requests_in_flight 1 (the status read itself is answered on the loop
     thread and never counts), pool_busy + pool_queued 1;
   - the minute log line, driven by the test hook notification "ctxd.test/minute" (it ends the
-    current minute at once) instead of waiting a minute: after a minute in which a request ran
-    on the pool, one `info` line "status: jobs=N ..." with the same figures; after an idle
-    minute, none. Each check is made after a ping is answered: every line the server logged
+    current minute at once) instead of waiting a minute: after a minute in which requests ran
+    (on the pool, or answered on the loop thread), one `info` line "status: requests=N jobs=M
+    ..." with the same figures; after an idle minute, none. Each check is made after a ping is answered: every line the server logged
     before that answer is already in its stderr pipe.
 ctxd runs with --toolsets files (no family has background jobs on the pool) and one worker.
 Nothing waits for a time; HANG_GUARD only turns a hang into a failure. Exits non-zero on the
@@ -131,6 +131,18 @@ def read_status(s, era):
     return fig
 
 
+def minute_lines(s, era, want):
+    """End the minute (test hook), then check every status line logged so far."""
+    s.send({"jsonrpc": "2.0", "method": "ctxd.test/minute"})
+    s.barrier()
+    lines = [ln for ln in s.stderr_now().splitlines() if "status: requests=" in ln]
+    check(len(lines) == len(want) and all(w in ln for w, ln in zip(want, lines)),
+          "%s: status lines %s, expected %s" % (era, lines, want))
+    for k in INTS + ("loop_lag_p50_ms", "loop_lag_p99_ms", "rss_bytes"):
+        check(" %s=" % k in lines[-1], "%s: the status line lacks %s: %s" % (era, k, lines[-1]))
+    check("info" in lines[-1], "%s: not at info: %s" % (era, lines[-1]))
+
+
 def run(binary, root, modern):
     era = "modern" if modern else "legacy"
     s = Session(binary, ["--no-landlock", "-l", "info", "--threads", "1", "--toolsets", "files", root], modern)
@@ -155,21 +167,19 @@ def run(binary, root, modern):
           "%s: one held call: %s" % (era, fig))
     s.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
             "params": {"requestId": held, "reason": "test"}})
-    # the minute log line: a request ran on the pool in this minute, then an idle minute (one
-    # worker: the cancelled call has completed before the next call is answered)
+    # the minute log line: resources/list, the cancelled call and list_directory ran on the
+    # pool in this minute (one worker: list_directory is answered after the cancelled call
+    # completed)
+    r = s.request("tools/call", {"name": "list_directory", "arguments": {"path": "."}})
+    check("a.txt" in json.dumps(r.get("result")), "%s: %s" % (era, r))
+    minute_lines(s, era, ["status: requests=3 jobs=3 "])
+    # read_text_file of a small file may be answered on the loop thread (no pool job): it
+    # still counts as a request that ran
     r = s.request("tools/call", {"name": "read_text_file", "arguments": {"path": "a.txt"}})
     check(r["result"]["content"][0]["text"] == "hello\n", "%s: %s" % (era, r))
-    s.send({"jsonrpc": "2.0", "method": "ctxd.test/minute"})
-    s.barrier()
-    lines = [ln for ln in s.stderr_now().splitlines() if "status: jobs=" in ln]
-    check(len(lines) == 1, "%s: one status line expected: %s" % (era, lines))
-    for k in INTS + ("loop_lag_p50_ms", "loop_lag_p99_ms", "rss_bytes"):
-        check(" %s=" % k in lines[0], "%s: the status line lacks %s: %s" % (era, k, lines[0]))
-    check(" info " in lines[0] or "info [" in lines[0], "%s: not at info: %s" % (era, lines[0]))
-    s.send({"jsonrpc": "2.0", "method": "ctxd.test/minute"})  # nothing ran since: no line
-    s.barrier()
-    lines = [ln for ln in s.stderr_now().splitlines() if "status: jobs=" in ln]
-    check(len(lines) == 1, "%s: an idle minute logged a status line: %s" % (era, lines))
+    minute_lines(s, era, ["status: requests=3 jobs=3 ", "status: requests=1 "])
+    # nothing ran since: an idle minute logs nothing
+    minute_lines(s, era, ["status: requests=3 jobs=3 ", "status: requests=1 "])
     s.close()
 
 
