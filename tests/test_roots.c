@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ctxd/config.h"
+#include "ctxd/fsutil.h"
 #include "ctxd/mcp.h"
 #include "ctxd/pool.h"
 #include "ctxd/sandbox.h"
@@ -358,6 +359,73 @@ static void test_roots_skills_follow_client_roots(void)
 	stop(&w);
 }
 
+#define MODERN_META                                                                                \
+	"\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","                   \
+	"\"io.modelcontextprotocol/clientCapabilities\":{\"roots\":{}}}"
+
+/* A modern skill_list call (id `id`), with a retry's `state` and root A when state is set. */
+static void mrtr_call(const char *id, const char *state)
+{
+	char text[1200];
+	int n = snprintf(text, sizeof(text),
+			 "{\"jsonrpc\":\"2.0\",\"id\":\"%s\",\"method\":\"tools/call\",\"params\":"
+			 "{\"name\":\"skill_list\",\"arguments\":{}," MODERN_META,
+			 id);
+	if (state) {
+		n += snprintf(text + n, sizeof(text) - (size_t)n,
+			      ",\"requestState\":\"%s\",\"inputResponses\":{\"roots\":{\"roots\":"
+			      "[{\"uri\":\"file://%s\"}]}}",
+			      state, root_a);
+	}
+	snprintf(text + n, sizeof(text) - (size_t)n, "}}");
+	frame(text);
+}
+
+/* Issue 15 item 5: requestState is authenticated as a whole. Every single-bit change of a
+ * state this server issued (version, expiry, request digest or MAC), and a cut one, is refused
+ * with -32602 before anything runs; the state as issued is served, on the client's root. */
+static void test_roots_mrtr_state_tamper(void)
+{
+	struct world w;
+	start(&w, NULL);
+	mrtr_call("q", NULL);
+	const char *ir = sent("\"id\":\"q\"", "\"input_required\"");
+	ASSERT(ir);
+	json_t *msg = json_loads(ir, 0, NULL);
+	const char *state =
+	    json_string_value(json_object_get(json_object_get(msg, "result"), "requestState"));
+	ASSERT(state);
+	unsigned char raw[128];
+	size_t n = 0;
+	ASSERT_EQ(ctxd_base64_decode(state, strlen(state), raw, &n), 0);
+	ASSERT_EQ(n, (size_t)73);
+	for (size_t i = 0; i < n; i++) {
+		for (unsigned bit = 0; bit < 8; bit += 7) {
+			raw[i] ^= (unsigned char)(1u << bit);
+			char *bad = ctxd_base64_encode(raw, n, NULL);
+			raw[i] ^= (unsigned char)(1u << bit);
+			ASSERT(bad);
+			char id[32];
+			snprintf(id, sizeof(id), "t%zu-%u", i, bit);
+			mrtr_call(id, bad);
+			free(bad);
+			char want[48];
+			snprintf(want, sizeof(want), "\"id\":\"%s\"", id);
+			ASSERT(sent(want, "\"code\":-32602"));
+		}
+	}
+	char cut[200];
+	snprintf(cut, sizeof(cut), "%.*s", (int)strlen(state) - 4, state);
+	mrtr_call("cut", cut);
+	ASSERT(sent("\"id\":\"cut\"", "\"code\":-32602"));
+	mrtr_call("ok", state);
+	settle();
+	ASSERT(sent("\"id\":\"ok\"", "\"resultType\":\"complete\""));
+	ASSERT(!sent("\"id\":\"ok\"", "\"error\""));
+	json_decref(msg);
+	stop(&w);
+}
+
 int main(void)
 {
 	test_tmp_root(tmp, sizeof(tmp), "roots");
@@ -369,6 +437,7 @@ int main(void)
 
 	RUN(test_roots_startup_scan_not_announced);
 	RUN(test_roots_skills_follow_client_roots);
+	RUN(test_roots_mrtr_state_tamper);
 
 	ASSERT_EQ(tree_rm_rf(tmp), 0);
 	sem_destroy(&woke);
