@@ -5,7 +5,8 @@
 # bench/build-release, unless CTXD=/path/to/ctxd is given), installs the reference server
 # (npm ci into bench/node_modules), builds the fixtures in bench/fx, runs every workload
 # against ctxd, the reference server and the ceiling, prints a markdown table and writes it,
-# with the machine facts, to bench/RESULTS.md.
+# with the machine facts, at the top of bench/RESULTS.md (the sections from the first "## "
+# heading on, other benchmarks' figures, are kept).
 #
 # Environment:
 #   RUNS=3        runs per workload and server; the run with the median calls/s is kept
@@ -294,6 +295,11 @@ if [ "$RESULTS" != "-" ]; then
 		echo "  the whole file, as text and again as structuredContent (compare the answer sizes below)."
 		echo
 		printf '%s\n' "$TABLE"
+		# the other benchmarks' sections (from the first "## " heading on) stay as they are
+		if [ -f "$RESULTS" ]; then
+			echo
+			sed -n '/^## /,$p' "$RESULTS"
+		fi
 	} >"$RESULTS.tmp"
 	mv "$RESULTS.tmp" "$RESULTS"
 	say "== wrote $RESULTS"
