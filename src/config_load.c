@@ -73,7 +73,8 @@ static int parse_root_map(struct loader *ld, const char *what, struct ctxd_confi
 	rc = ctxd_cfg_push_root(roots, n, path, ro);
 	free(path);
 	if (rc) {
-		ctxd_error_set_errno(ld->err, 0, ENOMEM, "%.200s: out of memory", ld->name);
+		ctxd_error_set_errno(ld->err, CTXD_ERR_TOOL, ENOMEM, "%.200s: out of memory",
+				     ld->name);
 		return -1;
 	}
 	return 0;
@@ -118,7 +119,8 @@ static int parse_roots(struct loader *ld, struct ctxd_config *cfg)
 			goto err;
 		}
 		if (ctxd_cfg_push_root(&roots, &n, s, false)) {
-			ctxd_error_set_errno(ld->err, 0, ENOMEM, "%.200s: out of memory", ld->name);
+			ctxd_error_set_errno(ld->err, CTXD_ERR_TOOL, ENOMEM,
+					     "%.200s: out of memory", ld->name);
 			goto err;
 		}
 	}
@@ -292,7 +294,8 @@ static int parse_disabled(struct loader *ld, struct ctxd_config *cfg)
 		char **grown = realloc(list.v, (list.n + 1) * sizeof(*list.v));
 		if (!grown) {
 			free(name);
-			ctxd_error_set_errno(ld->err, 0, ENOMEM, "%.200s: out of memory", ld->name);
+			ctxd_error_set_errno(ld->err, CTXD_ERR_TOOL, ENOMEM,
+					     "%.200s: out of memory", ld->name);
 			goto err;
 		}
 		list.v = grown;
@@ -416,7 +419,8 @@ static int parse_names(struct loader *ld, const char *what, struct ctxd_config_n
 		char **grown = realloc(e->names, (e->n + 1) * sizeof(*e->names));
 		if (!grown) {
 			free(name);
-			ctxd_error_set_errno(ld->err, 0, ENOMEM, "%.200s: out of memory", ld->name);
+			ctxd_error_set_errno(ld->err, CTXD_ERR_TOOL, ENOMEM,
+					     "%.200s: out of memory", ld->name);
 			return -1;
 		}
 		e->names = grown;
@@ -469,8 +473,8 @@ static int parse_names_map(struct loader *ld, const char *what, bool md_keys,
 			struct ctxd_config_names *grown = realloc(v, (n + 1) * sizeof(*v));
 			if (!grown) {
 				free(key);
-				ctxd_error_set_errno(ld->err, 0, ENOMEM, "%.200s: out of memory",
-						     ld->name);
+				ctxd_error_set_errno(ld->err, CTXD_ERR_TOOL, ENOMEM,
+						     "%.200s: out of memory", ld->name);
 				goto err;
 			}
 			v = grown;
@@ -619,7 +623,7 @@ static int parse_skills(struct loader *ld, struct ctxd_config *cfg)
 				if (!grown) {
 					free(path);
 					ctxd_cfg_free_strs(list.v, list.n);
-					ctxd_error_set_errno(ld->err, 0, ENOMEM,
+					ctxd_error_set_errno(ld->err, CTXD_ERR_TOOL, ENOMEM,
 							     "%.200s: out of memory", ld->name);
 					return -1;
 				}
@@ -740,7 +744,7 @@ int ctxd_config_load_buffer(struct ctxd_config *cfg, const char *buf, size_t len
 	ld.err = err;
 
 	if (!yaml_parser_initialize(&ld.parser)) {
-		ctxd_error_set_errno(err, 0, ENOMEM, "%.200s: out of memory", ld.name);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM, "%.200s: out of memory", ld.name);
 		return -1;
 	}
 	yaml_parser_set_input_string(&ld.parser, ld.buf, ld.len);
@@ -770,24 +774,25 @@ static int read_file(const char *path, char **out, size_t *out_len, struct ctxd_
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		int e = errno;
-		ctxd_error_set_errno(err, 0, e, "%.300s: %s", path, strerror(e));
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "%.300s: %s", path, strerror(e));
 		return -1;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		int e = errno;
 		close(fd);
-		ctxd_error_set_errno(err, 0, e, "%.300s: %s", path, strerror(e));
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "%.300s: %s", path, strerror(e));
 		return -1;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		close(fd);
-		ctxd_error_set_errno(err, 0, EISDIR, "%.300s: %s", path, strerror(EISDIR));
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EISDIR, "%.300s: %s", path,
+				     strerror(EISDIR));
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		ctxd_error_set_errno(err, 0, EINVAL,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EINVAL,
 				     "%.300s: the configuration must be a regular file, this is %s",
 				     path, file_kind(st.st_mode));
 		return -1;
@@ -796,7 +801,7 @@ static int read_file(const char *path, char **out, size_t *out_len, struct ctxd_
 	char *buf = malloc(cap);
 	if (!buf) {
 		close(fd);
-		ctxd_error_set_errno(err, 0, ENOMEM, "%.300s: out of memory", path);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM, "%.300s: out of memory", path);
 		return -1;
 	}
 	/* Reading one byte past the limit tells "exactly 1 MiB" from "too big". */
@@ -807,7 +812,8 @@ static int read_file(const char *path, char **out, size_t *out_len, struct ctxd_
 				continue;
 			}
 			int e = errno;
-			ctxd_error_set_errno(err, 0, e, "%.300s: %s", path, strerror(e));
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "%.300s: %s", path,
+					     strerror(e));
 			goto err;
 		}
 		if (n == 0) {
@@ -816,8 +822,8 @@ static int read_file(const char *path, char **out, size_t *out_len, struct ctxd_
 		len += (size_t)n;
 	}
 	if (len > MAX_FILE_BYTES) {
-		ctxd_error_set_errno(err, 0, EFBIG, "%.300s: file is larger than %zu bytes", path,
-				     MAX_FILE_BYTES);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EFBIG,
+				     "%.300s: file is larger than %zu bytes", path, MAX_FILE_BYTES);
 		goto err;
 	}
 	close(fd);
@@ -835,7 +841,7 @@ int ctxd_config_load_file(struct ctxd_config *cfg, const char *path, struct ctxd
 	char *buf;
 	size_t len;
 	if (!path) {
-		ctxd_error_set_errno(err, 0, EINVAL, "no configuration file given");
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EINVAL, "no configuration file given");
 		return -1;
 	}
 	if (read_file(path, &buf, &len, err)) {
@@ -844,7 +850,7 @@ int ctxd_config_load_file(struct ctxd_config *cfg, const char *path, struct ctxd
 	char *source = strdup(path);
 	if (!source) {
 		free(buf);
-		ctxd_error_set_errno(err, 0, ENOMEM, "%.300s: out of memory", path);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM, "%.300s: out of memory", path);
 		return -1;
 	}
 	free(cfg->source);

@@ -48,8 +48,8 @@ void ctxd_cfg_fail_at(struct loader *ld, yaml_mark_t mark, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	ctxd_error_set(ld->err, 0, "%.200s:%zu:%zu: %s", ld->name, mark.line + 1, mark.column + 1,
-		       msg);
+	ctxd_error_set(ld->err, CTXD_ERR_TOOL, "%.200s:%zu:%zu: %s", ld->name, mark.line + 1,
+		       mark.column + 1, msg);
 }
 
 /* Report a libyaml failure. Reader errors (bad encoding) only carry a byte offset, so the
@@ -60,7 +60,8 @@ static void syntax_error(struct loader *ld)
 	const char *problem = p->problem ? p->problem : "invalid YAML";
 
 	if (p->error == YAML_MEMORY_ERROR) {
-		ctxd_error_set(ld->err, 0, "%.200s: out of memory while parsing", ld->name);
+		ctxd_error_set(ld->err, CTXD_ERR_TOOL, "%.200s: out of memory while parsing",
+			       ld->name);
 		return;
 	}
 	if (p->error == YAML_READER_ERROR) {
@@ -292,7 +293,8 @@ int ctxd_cfg_get_string(struct loader *ld, const char *what, char **out)
 	}
 	char *copy = strdup(s);
 	if (!copy) {
-		ctxd_error_set_errno(ld->err, 0, ENOMEM, "%.200s: out of memory", ld->name);
+		ctxd_error_set_errno(ld->err, CTXD_ERR_TOOL, ENOMEM, "%.200s: out of memory",
+				     ld->name);
 		return -1;
 	}
 	*out = copy;

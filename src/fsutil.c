@@ -126,15 +126,16 @@ int ctxd_atomic_begin(struct ctxd_atomic *a, int dirfd, const char *name, struct
 	a->dirfd = dirfd;
 	a->tmp[0] = '\0';
 	if (bad_name(name)) {
-		ctxd_error_set_errno(err, 0, EINVAL, "'%s' is not a file name", name);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EINVAL, "'%s' is not a file name", name);
 		return -1;
 	}
 	a->fd = make_temp(dirfd, name, a->tmp, sizeof(a->tmp));
 	if (a->fd < 0) {
 		int e = errno;
 		a->tmp[0] = '\0';
-		ctxd_error_set_errno(err, 0, e, "cannot create a temporary file next to '%s': %s",
-				     name, strerror(e));
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e,
+				     "cannot create a temporary file next to '%s': %s", name,
+				     strerror(e));
 		errno = e;
 		return -1;
 	}
@@ -176,7 +177,7 @@ static int atomic_seal(struct ctxd_atomic *a, int mode, const char *name, struct
 fail : {
 	int e = errno;
 	ctxd_atomic_abort(a);
-	ctxd_error_set_errno(err, 0, e, "cannot %s '%s': %s", step, name, strerror(e));
+	ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "cannot %s '%s': %s", step, name, strerror(e));
 	errno = e;
 	return -1;
 }
@@ -190,8 +191,9 @@ static int atomic_rename(struct ctxd_atomic *a, const char *name, bool no_replac
 	if (r < 0) {
 		int e = errno;
 		ctxd_atomic_abort(a);
-		ctxd_error_set_errno(err, 0, e, "cannot rename the temporary file over '%s': %s",
-				     name, strerror(e));
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e,
+				     "cannot rename the temporary file over '%s': %s", name,
+				     strerror(e));
 		errno = e;
 		return -1;
 	}
@@ -226,7 +228,8 @@ int ctxd_atomic_write(int dirfd, const char *name, const void *data, size_t len,
 	if (write_full(a.fd, data, len) < 0) {
 		int e = errno;
 		ctxd_atomic_abort(&a);
-		ctxd_error_set_errno(err, 0, e, "cannot write '%s': %s", name, strerror(e));
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "cannot write '%s': %s", name,
+				     strerror(e));
 		errno = e;
 		return -1;
 	}
@@ -263,7 +266,7 @@ static int lock_open(int dirfd, struct stat *st, struct ctxd_error *err)
 		if (fd >= 0) {
 			close(fd);
 		}
-		ctxd_error_set_errno(err, 0, e,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e,
 				     "cannot lock the directory for writing (%s); nothing was "
 				     "changed",
 				     e == EACCES ? "it is not readable, and the lock needs that"
@@ -296,7 +299,7 @@ static int lock_take(int fd, const struct stat *st, struct ctxd_dir_lock *lk,
 			return 0;
 		}
 		close(fd);
-		ctxd_error_set_errno(err, 0, e,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e,
 				     "cannot lock the directory for writing: %s; nothing was "
 				     "changed",
 				     strerror(e));

@@ -220,13 +220,13 @@ struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct c
 {
 	struct ctxd_loop *l = calloc(1, sizeof(*l));
 	if (!l) {
-		ctxd_error_set(err, 0, "out of memory");
+		ctxd_error_set(err, CTXD_ERR_TOOL, "out of memory");
 		return NULL;
 	}
 	l->cfg = cfg;
 	l->ev = ev_default_loop(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 	if (!l->ev) {
-		ctxd_error_set(err, 0, "cannot initialise libev");
+		ctxd_error_set(err, CTXD_ERR_TOOL, "cannot initialise libev");
 		free(l);
 		return NULL;
 	}
@@ -255,7 +255,7 @@ struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct c
 	json_object_seed(0); /* before any thread uses jansson */
 	l->pool = ctxd_pool_create(cfg->threads, pool_wake, l);
 	if (!l->pool) {
-		ctxd_error_set_errno(err, 0, errno, "cannot start worker threads: %s",
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, errno, "cannot start worker threads: %s",
 				     strerror(errno));
 		goto fail;
 	}
@@ -283,7 +283,7 @@ struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct c
 	};
 	l->mcp = l->tr ? ctxd_mcp_create(&deps) : NULL;
 	if (!l->mcp) {
-		ctxd_error_set(err, 0, "out of memory");
+		ctxd_error_set(err, CTXD_ERR_TOOL, "out of memory");
 		goto fail;
 	}
 	struct ctxd_status_src src = {l->ev, l->pool, l->tr, l->mcp, &l->reserved};

@@ -60,7 +60,8 @@ json_t *ctxd_mb_list(int dirfd, bool dirs, bool (*keep)(const char *), struct ct
 		if (fd >= 0) {
 			close(fd);
 		}
-		ctxd_error_set_errno(err, 0, e, "cannot list the memory bank: %s", strerror(e));
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "cannot list the memory bank: %s",
+				     strerror(e));
 		return NULL;
 	}
 	size_t n = 0, cap = 0;
@@ -109,7 +110,7 @@ json_t *ctxd_mb_list(int dirfd, bool dirs, bool (*keep)(const char *), struct ct
 	}
 	free(v);
 	if (!arr) {
-		ctxd_error_set_errno(err, 0, ENOMEM, "out of memory");
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM, "out of memory");
 	}
 	return arr;
 }

@@ -119,7 +119,8 @@ static long history_add(int hfd, const char *data, size_t len, unsigned keep,
 	long *vs;
 	size_t n;
 	if (history_versions(hfd, &vs, &n)) {
-		ctxd_error_set_errno(err, 0, errno, "cannot read the history: %s", strerror(errno));
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, errno, "cannot read the history: %s",
+				     strerror(errno));
 		return -1;
 	}
 	long next = n ? vs[n - 1] + 1 : 1;
@@ -199,7 +200,7 @@ static int lock_bank(const struct ctxd_mb_dir *dir, struct ctxd_error *err)
 {
 	if (mkdirat(dir->fd, HISTORY_DIR, 0755) < 0 && errno != EEXIST) {
 		int e = errno;
-		ctxd_error_set_errno(err, 0, e,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e,
 				     "cannot create '%s/%s' for the bank's lock and "
 				     "history: %s",
 				     dir->abs, HISTORY_DIR, strerror(e));
@@ -208,7 +209,7 @@ static int lock_bank(const struct ctxd_mb_dir *dir, struct ctxd_error *err)
 	int hfd = openat(dir->fd, HISTORY_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (hfd < 0) {
 		int e = errno;
-		ctxd_error_set_errno(err, 0, e,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e,
 				     "'%s/%s' is not a directory (%s); the memory bank "
 				     "keeps its lock and history there: move it away",
 				     dir->abs, HISTORY_DIR, strerror(e));
@@ -237,13 +238,14 @@ static int lock_bank(const struct ctxd_mb_dir *dir, struct ctxd_error *err)
 			close(lfd);
 		}
 		if (e == EINVAL) {
-			ctxd_error_set_errno(err, 0, e,
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, e,
 					     "the bank's lock '%s/%s/%s' is not a regular file; "
 					     "remove it",
 					     dir->abs, HISTORY_DIR, LOCK_NAME);
 		} else {
-			ctxd_error_set_errno(err, 0, e, "cannot lock the bank ('%s/%s/%s'): %s",
-					     dir->abs, HISTORY_DIR, LOCK_NAME, strerror(e));
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, e,
+					     "cannot lock the bank ('%s/%s/%s'): %s", dir->abs,
+					     HISTORY_DIR, LOCK_NAME, strerror(e));
 		}
 		return -1;
 	}
@@ -260,7 +262,7 @@ static int read_current(const struct ctxd_mb_dir *dir, const char *file, char **
 		if (errno != ENOENT) {
 			int e = errno;
 			char why[400];
-			ctxd_error_set_errno(err, 0, e, "%s (in '%s')",
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "%s (in '%s')",
 					     ctxd_mb_read_error(dir->fd, file, e, why, sizeof(why)),
 					     dir->abs);
 			return -1;
@@ -288,7 +290,7 @@ static int write_with_history(unsigned keep, const struct ctxd_mb_dir *dir, cons
 	}
 	if (ctxd_atomic_write(dir->fd, file, neu, neu_len, -1, cur == NULL, err)) {
 		if (err->sys_errno == EEXIST) {
-			ctxd_error_set_errno(err, CTXD_MB_PRECONDITION, EEXIST,
+			ctxd_error_set_errno(err, CTXD_ERR_PRECONDITION, EEXIST,
 					     "'%s' appeared while writing; read it and retry",
 					     file);
 		}
@@ -325,7 +327,7 @@ static int edit_locked(const struct ctxd_mb *mb, const struct ctxd_mb_dir *dir, 
 	}
 	if (expected && strcmp(expected, sha) != 0) {
 		ctxd_error_set_errno(
-		    err, CTXD_MB_PRECONDITION, 0,
+		    err, CTXD_ERR_PRECONDITION, 0,
 		    cur ? "precondition failed: '%s' changed (expectedSha256 %.64s, "
 			  "current %s); read it again and retry"
 			: "precondition failed: '%s' does not exist (expectedSha256 "
@@ -361,14 +363,14 @@ int ctxd_mb_edit(struct ctxd_mb *mb, const struct ctxd_mb_dir *dir, const char *
 		cur_sha[0] = '\0';
 	}
 	if (dir->read_only) {
-		ctxd_error_set_errno(err, 0, EROFS,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EROFS,
 				     "the memory bank at '%s' is in a read-only root; writes are "
 				     "refused",
 				     dir->abs);
 		return -1;
 	}
 	if (!ctxd_mb_file_ok(file)) {
-		ctxd_error_set_errno(err, 0, EINVAL,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EINVAL,
 				     "argument 'file': '%.200s' is not a bank file name (letters, "
 				     "digits, '.', '_', '-', ending in .md, no leading dot)",
 				     file);
@@ -464,8 +466,8 @@ json_t *ctxd_mb_history(const struct ctxd_mb_dir *dir, const char *file, struct 
 		if (errno == ENOENT) {
 			return json_array();
 		}
-		ctxd_error_set_errno(err, 0, errno, "cannot open the history of '%s': %s", file,
-				     strerror(errno));
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, errno,
+				     "cannot open the history of '%s': %s", file, strerror(errno));
 		return NULL;
 	}
 	long *vs;
@@ -474,7 +476,8 @@ json_t *ctxd_mb_history(const struct ctxd_mb_dir *dir, const char *file, struct 
 	if (!arr || history_versions(hfd, &vs, &n)) {
 		close(hfd);
 		json_decref(arr);
-		ctxd_error_set_errno(err, 0, ENOMEM, "cannot read the history of '%s'", file);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM, "cannot read the history of '%s'",
+				     file);
 		return NULL;
 	}
 	char *prev = NULL;
@@ -520,7 +523,7 @@ int ctxd_mb_version(const struct ctxd_mb_dir *dir, const char *file, long versio
 	}
 	int e = errno;
 	if (e == ENOENT) {
-		ctxd_error_set_errno(err, 0, ENOENT,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOENT,
 				     "argument 'version': '%s' has no version %ld; "
 				     "memory_bank_history lists the versions kept",
 				     file, version);
@@ -528,7 +531,7 @@ int ctxd_mb_version(const struct ctxd_mb_dir *dir, const char *file, long versio
 		char name[32], why[200];
 		snprintf(name, sizeof(name), "%ld.md", version);
 		ctxd_error_set_errno(
-		    err, 0, e, "cannot read version %ld of '%s': %s", version, file,
+		    err, CTXD_ERR_TOOL, e, "cannot read version %ld of '%s': %s", version, file,
 		    hfd >= 0 ? ctxd_mb_read_error(hfd, name, e, why, sizeof(why)) : strerror(e));
 	}
 	if (hfd >= 0) {

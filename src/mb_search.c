@@ -378,7 +378,7 @@ static int index_refresh(struct sindex *ix, int dirfd, struct ctxd_error *err)
 		}
 	}
 	if (rc) {
-		ctxd_error_set_errno(err, 0, ENOMEM, "search index: out of memory");
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM, "search index: out of memory");
 	}
 	return rc;
 }
@@ -711,7 +711,7 @@ json_t *ctxd_mb_search(struct ctxd_mb_search *s, const struct ctxd_mb_dir *dir, 
 	struct sindex *ix = index_of(s, dir->abs);
 	if (!ix) {
 		pthread_mutex_unlock(&s->lock);
-		ctxd_error_set_errno(err, 0, ENOMEM, "search index: out of memory");
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM, "search index: out of memory");
 		return NULL;
 	}
 	json_t *out = NULL;
@@ -730,7 +730,7 @@ json_t *ctxd_mb_search(struct ctxd_mb_search *s, const struct ctxd_mb_dir *dir, 
 	if (!hits || render(ix, &qr, hits, nh, limit, out)) {
 		json_decref(out);
 		out = NULL;
-		ctxd_error_set_errno(err, 0, ENOMEM, "search: out of memory");
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM, "search: out of memory");
 	}
 done:
 	free(hits);

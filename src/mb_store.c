@@ -121,7 +121,7 @@ struct ctxd_mb *ctxd_mb_create(const struct ctxd_config *cfg, const struct ctxd_
 	}
 	if (!mb || !mb->search) {
 		free(mb);
-		ctxd_error_set_errno(err, 0, ENOMEM, "memory bank: out of memory");
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM, "memory bank: out of memory");
 		return NULL;
 	}
 	mb->cfg = cfg;
@@ -180,13 +180,14 @@ static int bank_root(struct ctxd_mb *mb, const struct ctxd_sandbox *sb, char *ou
 {
 	if (mb->cfg->memory_bank_path) {
 		if ((size_t)snprintf(out, n, "%s", mb->cfg->memory_bank_path) >= n) {
-			ctxd_error_set_errno(err, 0, ENAMETOOLONG, "memory_bank.path is too long");
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENAMETOOLONG,
+					     "memory_bank.path is too long");
 			return -1;
 		}
 		return 0;
 	}
 	if (ctxd_sandbox_root_count(sb) == 0) {
-		ctxd_error_set_errno(err, 0, ENOENT,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOENT,
 				     "no allowed directories (%s): the memory bank needs a root to "
 				     "live in",
 				     ctxd_sandbox_note(sb));
@@ -234,7 +235,7 @@ static int mkdir_confined(const struct ctxd_sandbox *sb, const char *path, struc
 			if (exists) {
 				continue;
 			}
-			ctxd_error_set_errno(err, 0, EROFS,
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, EROFS,
 					     "cannot create the memory bank at '%s': it is in a "
 					     "read-only root",
 					     loc.abs);
@@ -243,8 +244,8 @@ static int mkdir_confined(const struct ctxd_sandbox *sb, const char *path, struc
 		if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST) {
 			int e = errno;
 			close(pfd);
-			ctxd_error_set_errno(err, 0, e, "cannot create '%s': %s", loc.abs,
-					     strerror(e));
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "cannot create '%s': %s",
+					     loc.abs, strerror(e));
 			return -1;
 		}
 		close(pfd);
@@ -263,19 +264,19 @@ int ctxd_mb_open(struct ctxd_mb *mb, const struct ctxd_sandbox *sb, const char *
 	if (ctxd_mb_multi(mb)) {
 		if (!project) {
 			ctxd_error_set_errno(
-			    err, 0, EINVAL,
+			    err, CTXD_ERR_TOOL, EINVAL,
 			    "argument 'project' is required: this server keeps one "
 			    "memory bank per project (memory_bank.multi_project)");
 			return -1;
 		}
 	} else if (project && strcmp(project, CTXD_MB_DEFAULT_PROJECT) != 0) {
-		ctxd_error_set_errno(err, 0, EINVAL,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EINVAL,
 				     "argument 'project': this server keeps a single memory bank "
 				     "(project \"default\"); omit 'project' or pass \"default\"");
 		return -1;
 	}
 	if (project && !ctxd_mb_project_ok(project)) {
-		ctxd_error_set_errno(err, 0, EINVAL,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EINVAL,
 				     "argument 'project': '%.100s' is not a valid project name "
 				     "(letters, digits, '.', '_', '-'; no leading dot)",
 				     project);
@@ -287,7 +288,8 @@ int ctxd_mb_open(struct ctxd_mb *mb, const struct ctxd_sandbox *sb, const char *
 	if (ctxd_mb_multi(mb)) {
 		size_t l = strlen(path);
 		if (l + strlen(project) + 2 > sizeof(path)) {
-			ctxd_error_set_errno(err, 0, ENAMETOOLONG, "memory bank path too long");
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENAMETOOLONG,
+					     "memory bank path too long");
 			return -1;
 		}
 		snprintf(path + l, sizeof(path) - l, "/%s", project);
@@ -306,7 +308,7 @@ int ctxd_mb_open(struct ctxd_mb *mb, const struct ctxd_sandbox *sb, const char *
 	}
 	if (fd < 0) {
 		if (err->sys_errno == ENOENT) {
-			ctxd_error_set_errno(err, 0, ENOENT,
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOENT,
 					     "there is no memory bank%s%s yet (looked for '%s'); "
 					     "create it with memory_bank_init",
 					     ctxd_mb_multi(mb) ? " for project " : "",

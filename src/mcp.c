@@ -417,9 +417,8 @@ static json_t *w_ext(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provi
 	struct ctxd_error pe = {0};
 	json_t *r = p->call(p->ud, ctx, p->method, q->r.args, &pe);
 	if (!r) {
-		ctxd_mcp_map_provider_error(m, &pe, q->r.modern, true,
-					    json_string_value(json_object_get(q->r.args, "uri")),
-					    e);
+		ctxd_mcp_map_provider_error(
+		    &pe, q->r.modern, json_string_value(json_object_get(q->r.args, "uri")), e);
 	}
 	return r;
 }
@@ -623,7 +622,9 @@ static void handle_message(struct ctxd_mcp *m, json_t *v, struct ctxd_batch *b)
 			ctxd_debug("ignoring a malformed notification: %s", err.msg);
 			break;
 		}
-		ctxd_mcp_send_error(m, b, msg.id, err.code, err.msg, NULL);
+		ctxd_mcp_send_error(m, b, msg.id,
+				    ctxd_mcp_error_code(err.kind, m->sess.era == CTXD_ERA_MODERN),
+				    err.msg, NULL);
 		break;
 	}
 }
@@ -680,7 +681,9 @@ static void handle_frame(struct ctxd_mcp *m, const char *line, size_t len)
 	struct ctxd_error err;
 	json_t *v = ctxd_rpc_parse(line, len, &err);
 	if (!v) {
-		ctxd_mcp_send_error(m, NULL, NULL, CTXD_RPC_PARSE_ERROR, err.msg, NULL);
+		ctxd_mcp_send_error(m, NULL, NULL,
+				    ctxd_mcp_error_code(err.kind, m->sess.era == CTXD_ERA_MODERN),
+				    err.msg, NULL);
 		return;
 	}
 	if (json_is_array(v)) {

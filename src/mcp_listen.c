@@ -109,7 +109,8 @@ static json_t *w_subscribe(struct ctxd_mcp *m, struct mreq *q, const struct ctxd
 	const char *uri = json_string_value(json_object_get(q->r.args, "uri"));
 	q->keep = resolve_watch(m, ctx, uri);
 	if (!q->keep) {
-		set_err(e, CTXD_RPC_RESOURCE_NOT_FOUND, "Resource not found: %.300s", uri);
+		set_err(e, ctxd_mcp_error_code(CTXD_ERR_NOT_FOUND, q->r.modern),
+			"Resource not found: %.300s", uri);
 		e->data = json_pack("{s:s}", "uri", uri);
 		return NULL;
 	}

@@ -236,12 +236,19 @@ json_t *ctxd_mcp_m_unsubscribe(struct ctxd_mcp *m, const struct call *c, struct 
 /* The watcher's callback for a subscribed `uri` held by `holder` (a session or a stream). */
 void ctxd_mcp_on_resource_changed(void *ud, const char *uri, void *holder);
 
+/* mcp_errors.c: the one mapping from an error kind to a JSON-RPC error code. */
+/* The JSON-RPC error code a failure of `kind` is answered with, for a client of the modern
+ * era (2026-07-28) or not. Pure; any thread. */
+int ctxd_mcp_error_code(enum ctxd_err_kind kind, bool modern);
+/* Fill `e` with the JSON-RPC error for a provider's failure `pe`: its code for the era, its
+ * message (a standard text when empty) and, for a resource not found, data {uri} when `uri`
+ * is not NULL. Any thread. */
+void ctxd_mcp_map_provider_error(const struct ctxd_error *pe, bool modern, const char *uri,
+				 struct rpc_err *e);
+
 /* mcp_requests.c */
 /* The largest response frame request `q` may send (limits.frame_bytes). */
 size_t ctxd_mcp_frame_limit(const struct ctxd_mcp *m, const struct mreq *q);
-/* Map a provider's error kind to a JSON-RPC error in `e` (era- and resource-aware). */
-void ctxd_mcp_map_provider_error(const struct ctxd_mcp *m, const struct ctxd_error *pe, bool modern,
-				 bool resource, const char *uri, struct rpc_err *e);
 /* Page `all` (stolen) of list `list` under `key` by the cursor in `params`. */
 json_t *ctxd_mcp_paginate(struct ctxd_mcp *m, json_t *params, const char *list, const char *key,
 			  json_t *all, struct rpc_err *e);

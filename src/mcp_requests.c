@@ -134,29 +134,6 @@ static void progress_report(struct ctxd_progress *p, double progress, double tot
 	ctxd_mcp_test_hold(q);
 }
 
-void ctxd_mcp_map_provider_error(const struct ctxd_mcp *m, const struct ctxd_error *pe, bool modern,
-				 bool resource, const char *uri, struct rpc_err *e)
-{
-	(void)m;
-	if (pe->code < 0) { /* already a JSON-RPC code */
-		set_err(e, pe->code, "%s", pe->msg[0] ? pe->msg : ctxd_rpc_code_message(pe->code));
-		if (uri && pe->code == CTXD_RPC_RESOURCE_NOT_FOUND) {
-			e->data = json_pack("{s:s}", "uri", uri);
-		}
-	} else if (pe->code == CTXD_PROVIDER_NOT_FOUND) {
-		set_err(e,
-			resource && !modern ? CTXD_RPC_RESOURCE_NOT_FOUND : CTXD_RPC_INVALID_PARAMS,
-			"%s", pe->msg[0] ? pe->msg : "Not found");
-		if (uri) {
-			e->data = json_pack("{s:s}", "uri", uri);
-		}
-	} else if (pe->code == CTXD_PROVIDER_INVALID) {
-		set_err(e, CTXD_RPC_INVALID_PARAMS, "%s", pe->msg);
-	} else {
-		set_err(e, CTXD_RPC_INTERNAL_ERROR, "%s", pe->msg[0] ? pe->msg : "Internal error");
-	}
-}
-
 json_t *ctxd_mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
 			struct rpc_err *e);
 

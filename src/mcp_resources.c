@@ -88,7 +88,7 @@ static json_t *w_resources_read(struct ctxd_mcp *m, struct mreq *q,
 	struct ctxd_error pe = {0};
 	json_t *contents = p->read(p->ud, ctx, uri, &pe);
 	if (!contents) {
-		ctxd_mcp_map_provider_error(m, &pe, q->r.modern, true, uri, e);
+		ctxd_mcp_map_provider_error(&pe, q->r.modern, uri, e);
 		return NULL;
 	}
 	return json_pack("{s:o}", "contents", contents);
@@ -111,7 +111,7 @@ const struct ctxd_resource_provider *ctxd_mcp_resource_arg(struct ctxd_mcp *m, c
 	}
 	const struct ctxd_resource_provider *p = ctxd_mcp_provider_for(m, json_string_value(uri));
 	if (!p || !p->read) {
-		set_err(e, modern ? CTXD_RPC_INVALID_PARAMS : CTXD_RPC_RESOURCE_NOT_FOUND,
+		set_err(e, ctxd_mcp_error_code(CTXD_ERR_NOT_FOUND, modern),
 			"Resource not found: %.300s", json_string_value(uri));
 		e->data = json_pack("{s:O}", "uri", uri);
 		return NULL;
@@ -186,8 +186,8 @@ static json_t *w_prompts_get(struct ctxd_mcp *m, struct mreq *q,
 		if (r) {
 			return r;
 		}
-		if (pe.code != CTXD_PROVIDER_NOT_FOUND) {
-			ctxd_mcp_map_provider_error(m, &pe, q->r.modern, false, NULL, e);
+		if (pe.kind != CTXD_ERR_NOT_FOUND) {
+			ctxd_mcp_map_provider_error(&pe, q->r.modern, NULL, e);
 			return NULL;
 		}
 	}
@@ -260,7 +260,7 @@ static json_t *w_complete(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_
 			}
 			rc = m->prompts[i]->complete(m->prompts[i]->ud, ctx, name, aname, value,
 						     context, values, &total, &pe);
-			if (rc == 0 || pe.code != CTXD_PROVIDER_NOT_FOUND) {
+			if (rc == 0 || pe.kind != CTXD_ERR_NOT_FOUND) {
 				known = true; /* answered, or a real failure */
 				break;
 			}
@@ -282,7 +282,7 @@ static json_t *w_complete(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_
 			set_err(e, CTXD_RPC_INVALID_PARAMS,
 				"Invalid params: no prompt or resource template matches this ref");
 		} else {
-			ctxd_mcp_map_provider_error(m, &pe, q->r.modern, false, NULL, e);
+			ctxd_mcp_map_provider_error(&pe, q->r.modern, NULL, e);
 		}
 		return NULL;
 	}

@@ -126,11 +126,11 @@ int ctxd_plat_confine_ruleset(const struct ctxd_plat_grant *grants, size_t n,
 	if (abi < 0) {
 		int e = errno;
 		if (e == EOPNOTSUPP) {
-			ctxd_error_set_errno(err, 0, e,
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, e,
 					     "Landlock is disabled in this kernel (not "
 					     "in the lsm= list); only path confinement applies");
 		} else {
-			ctxd_error_set_errno(err, 0, e,
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, e,
 					     "Landlock is unavailable (%s); only path "
 					     "confinement applies",
 					     errstr(e, buf));
@@ -147,15 +147,17 @@ int ctxd_plat_confine_ruleset(const struct ctxd_plat_grant *grants, size_t n,
 	int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
 	if (rs < 0) {
 		int e = errno;
-		ctxd_error_set_errno(err, 0, e, "Landlock ruleset creation failed (ABI %ld): %s",
-				     abi, errstr(e, buf));
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e,
+				     "Landlock ruleset creation failed (ABI %ld): %s", abi,
+				     errstr(e, buf));
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (add_rule(rs, grants[i].fd, grants[i].writable ? rw : ro) < 0) {
 			int e = errno;
-			ctxd_error_set_errno(err, 0, e, "Landlock rule for root %s failed: %s",
-					     grants[i].path, errstr(e, buf));
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, e,
+					     "Landlock rule for root %s failed: %s", grants[i].path,
+					     errstr(e, buf));
 			close(rs);
 			return -1;
 		}
@@ -171,8 +173,9 @@ int ctxd_plat_confine_ruleset(const struct ctxd_plat_grant *grants, size_t n,
 		int e = errno;
 		close(fd);
 		if (rc < 0) {
-			ctxd_error_set_errno(err, 0, e, "Landlock rule for %s failed: %s",
-					     extra_ro[i], errstr(e, buf));
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, e,
+					     "Landlock rule for %s failed: %s", extra_ro[i],
+					     errstr(e, buf));
 			close(rs);
 			return -1;
 		}

@@ -31,7 +31,7 @@ int ctxd_plat_confine_ruleset(const struct ctxd_plat_grant *grants, size_t n,
 	(void)grants;
 	(void)n;
 	(void)extra_ro;
-	ctxd_error_set_errno(err, 0, ENOSYS,
+	ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOSYS,
 			     "this build of ctxd has no kernel sandbox (built portable: "
 			     "-Dportable=true, or a system without Landlock); only path "
 			     "confinement applies");

@@ -15,8 +15,8 @@ json_t *ctxd_rpc_parse(const char *buf, size_t len, struct ctxd_error *err)
 	 * are allowed here so that the tools can refuse them with a clear message. */
 	json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (!v) {
-		ctxd_error_set(err, CTXD_RPC_PARSE_ERROR, "Parse error: %s at line %d column %d",
-			       je.text, je.line, je.column);
+		ctxd_error_set(err, CTXD_ERR_PARSE, "Parse error: %s at line %d column %d", je.text,
+			       je.line, je.column);
 	}
 	return v;
 }
@@ -30,7 +30,7 @@ enum ctxd_rpc_kind ctxd_rpc_classify(json_t *msg, struct ctxd_rpc_msg *out, stru
 {
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(msg)) {
-		ctxd_error_set(err, CTXD_RPC_INVALID_REQUEST,
+		ctxd_error_set(err, CTXD_ERR_INVALID_REQUEST,
 			       "Invalid Request: a message must be a JSON object");
 		return CTXD_RPC_INVALID;
 	}
@@ -40,21 +40,21 @@ enum ctxd_rpc_kind ctxd_rpc_classify(json_t *msg, struct ctxd_rpc_msg *out, stru
 	}
 	json_t *ver = json_object_get(msg, "jsonrpc");
 	if (!json_is_string(ver) || strcmp(json_string_value(ver), "2.0") != 0) {
-		ctxd_error_set(err, CTXD_RPC_INVALID_REQUEST,
+		ctxd_error_set(err, CTXD_ERR_INVALID_REQUEST,
 			       "Invalid Request: \"jsonrpc\" must be \"2.0\"");
 		return CTXD_RPC_INVALID;
 	}
 	json_t *method = json_object_get(msg, "method");
 	if (method) {
 		if (!json_is_string(method)) {
-			ctxd_error_set(err, CTXD_RPC_INVALID_REQUEST,
+			ctxd_error_set(err, CTXD_ERR_INVALID_REQUEST,
 				       "Invalid Request: \"method\" must be a string");
 			return CTXD_RPC_INVALID;
 		}
 		out->method = json_string_value(method);
 		json_t *params = json_object_get(msg, "params");
 		if (params && !json_is_object(params) && !json_is_array(params)) {
-			ctxd_error_set(err, CTXD_RPC_INVALID_REQUEST,
+			ctxd_error_set(err, CTXD_ERR_INVALID_REQUEST,
 				       "Invalid Request: \"params\" must be an object or an array");
 			return CTXD_RPC_INVALID;
 		}
@@ -64,7 +64,7 @@ enum ctxd_rpc_kind ctxd_rpc_classify(json_t *msg, struct ctxd_rpc_msg *out, stru
 			return out->kind;
 		}
 		if (!valid_id(id)) {
-			ctxd_error_set(err, CTXD_RPC_INVALID_REQUEST,
+			ctxd_error_set(err, CTXD_ERR_INVALID_REQUEST,
 				       "Invalid Request: \"id\" must be a string or an integer");
 			return CTXD_RPC_INVALID;
 		}
@@ -74,12 +74,12 @@ enum ctxd_rpc_kind ctxd_rpc_classify(json_t *msg, struct ctxd_rpc_msg *out, stru
 	json_t *result = json_object_get(msg, "result");
 	json_t *error = json_object_get(msg, "error");
 	if (!id || (!result && !error)) {
-		ctxd_error_set(err, CTXD_RPC_INVALID_REQUEST,
+		ctxd_error_set(err, CTXD_ERR_INVALID_REQUEST,
 			       "Invalid Request: missing \"method\"");
 		return CTXD_RPC_INVALID;
 	}
 	if ((result && error) || (!valid_id(id) && !json_is_null(id))) {
-		ctxd_error_set(err, CTXD_RPC_INVALID_REQUEST,
+		ctxd_error_set(err, CTXD_ERR_INVALID_REQUEST,
 			       "Invalid Request: malformed response");
 		return CTXD_RPC_INVALID;
 	}

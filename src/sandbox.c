@@ -194,7 +194,7 @@ static const char *errstr(int e, char *buf)
 
 static void set_link_error(struct ctxd_error *err, const char *shown)
 {
-	ctxd_error_set_errno(err, 0, EMLINK,
+	ctxd_error_set_errno(err, CTXD_ERR_TOOL, EMLINK,
 			     "'%s' is refused: " CTXD_SANDBOX_HARDLINK_WHY
 			     ", so files with several links are neither read nor changed",
 			     shown);
@@ -205,45 +205,46 @@ static void set_open_error(struct ctxd_error *err, int e, const char *shown)
 {
 	switch (e) {
 	case ENOENT:
-		ctxd_error_set_errno(err, 0, e, "'%s': no such file or directory", shown);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "'%s': no such file or directory",
+				     shown);
 		break;
 	case ENOTDIR:
-		ctxd_error_set_errno(err, 0, e,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e,
 				     "'%s': not a directory (a component of the path "
 				     "is not a directory)",
 				     shown);
 		break;
 	case EACCES:
 	case EPERM:
-		ctxd_error_set_errno(err, 0, e, "'%s': permission denied", shown);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "'%s': permission denied", shown);
 		break;
 	case EXDEV:
-		ctxd_error_set_errno(err, 0, e,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e,
 				     "'%s' escapes its root through a symlink (outside "
 				     "the allowed directories)",
 				     shown);
 		break;
 	case ELOOP:
-		ctxd_error_set_errno(err, 0, e,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e,
 				     "'%s': too many levels of symbolic links, or a "
 				     "symlink that may not be followed here",
 				     shown);
 		break;
 	case EISDIR:
-		ctxd_error_set_errno(err, 0, e, "'%s' is a directory", shown);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "'%s' is a directory", shown);
 		break;
 	case EEXIST:
-		ctxd_error_set_errno(err, 0, e, "'%s' already exists", shown);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "'%s' already exists", shown);
 		break;
 	case ENAMETOOLONG:
-		ctxd_error_set_errno(err, 0, e, "'%s': path too long", shown);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "'%s': path too long", shown);
 		break;
 	case EMLINK:
 		set_link_error(err, shown);
 		break;
 	default: {
 		char buf[ERRBUF];
-		ctxd_error_set_errno(err, 0, e, "'%s': %s", shown, errstr(e, buf));
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "'%s': %s", shown, errstr(e, buf));
 		break;
 	}
 	}
@@ -372,23 +373,28 @@ int ctxd_sandbox_add_root(struct ctxd_sandbox *sb, const char *path, bool read_o
 	char shown[SHOW_MAX + 8];
 	show_path(path, strlen(path), shown);
 	if (sb->sealed) {
-		ctxd_error_set_errno(err, 0, EPERM, "root '%s': the root set is sealed", shown);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EPERM, "root '%s': the root set is sealed",
+				     shown);
 		return -1;
 	}
 	if (path[0] == '\0' || strlen(path) >= CTXD_PATH_MAX) {
-		ctxd_error_set_errno(err, 0, EINVAL, "root '%s': empty or too long", shown);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EINVAL, "root '%s': empty or too long",
+				     shown);
 		return -1;
 	}
 	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 		if (e == ENOENT) {
-			ctxd_error_set_errno(err, 0, e, "root '%s': no such directory", shown);
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "root '%s': no such directory",
+					     shown);
 		} else if (e == ENOTDIR) {
-			ctxd_error_set_errno(err, 0, e, "root '%s' is not a directory", shown);
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "root '%s' is not a directory",
+					     shown);
 		} else {
 			char buf[ERRBUF];
-			ctxd_error_set_errno(err, 0, e, "root '%s': %s", shown, errstr(e, buf));
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "root '%s': %s", shown,
+					     errstr(e, buf));
 		}
 		return -1;
 	}
@@ -399,13 +405,15 @@ int ctxd_sandbox_add_root(struct ctxd_sandbox *sb, const char *path, bool read_o
 	struct root_entry *e = NULL;
 	if (!canon || !given) {
 		int en = errno ? errno : ENOMEM;
-		ctxd_error_set_errno(err, 0, en, "root '%s': cannot resolve the path", shown);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, en, "root '%s': cannot resolve the path",
+				     shown);
 		goto fail;
 	}
 	/* The fd is what confines; check the canonical name still means the same directory. */
 	if (fstat(fd, &a) < 0 || stat(canon, &b) < 0 || a.st_dev != b.st_dev ||
 	    a.st_ino != b.st_ino) {
-		ctxd_error_set_errno(err, 0, EAGAIN, "root '%s' changed while being added", shown);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EAGAIN,
+				     "root '%s' changed while being added", shown);
 		goto fail;
 	}
 	for (size_t i = 0; i < sb->nroots; i++) {
@@ -417,8 +425,8 @@ int ctxd_sandbox_add_root(struct ctxd_sandbox *sb, const char *path, bool read_o
 		if (!has_alias(old, given)) {
 			char **na = realloc(old->aliases, (old->naliases + 1) * sizeof(*na));
 			if (!na) {
-				ctxd_error_set_errno(err, 0, ENOMEM, "root '%s': out of memory",
-						     shown);
+				ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM,
+						     "root '%s': out of memory", shown);
 				goto fail;
 			}
 			old->aliases = na;
@@ -436,7 +444,7 @@ int ctxd_sandbox_add_root(struct ctxd_sandbox *sb, const char *path, bool read_o
 		if (nr) {
 			sb->roots = nr;
 		}
-		ctxd_error_set_errno(err, 0, ENOMEM, "root '%s': out of memory", shown);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM, "root '%s': out of memory", shown);
 		goto fail;
 	}
 	sb->roots = nr;
@@ -510,7 +518,8 @@ static int fill_loc(const struct root_entry *e, const char *rel, struct ctxd_san
 		n = snprintf(loc->abs, sizeof(loc->abs), "%s/%s", e->pub.path, r);
 	}
 	if (n < 0 || (size_t)n >= sizeof(loc->abs) || lr >= sizeof(loc->rel)) {
-		ctxd_error_set_errno(err, 0, ENAMETOOLONG, "'%s': path too long", shown);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENAMETOOLONG, "'%s': path too long",
+				     shown);
 		return -1;
 	}
 	memcpy(loc->rel, r, lr + 1);
@@ -524,15 +533,16 @@ static int locate(const struct ctxd_sandbox *sb, const char *user_path, size_t l
 {
 	show_path(user_path, len, shown);
 	if (len == 0) {
-		ctxd_error_set_errno(err, 0, ENOENT, "the path is empty");
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOENT, "the path is empty");
 		return -1;
 	}
 	if (memchr(user_path, '\0', len)) {
-		ctxd_error_set_errno(err, 0, EINVAL, "path '%s' contains a NUL byte", shown);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EINVAL, "path '%s' contains a NUL byte",
+				     shown);
 		return -1;
 	}
 	if (len >= CTXD_PATH_MAX) {
-		ctxd_error_set_errno(err, 0, ENAMETOOLONG,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENAMETOOLONG,
 				     "'%s': path too long (%zu bytes, at most %d)", shown, len,
 				     CTXD_PATH_MAX - 1);
 		return -1;
@@ -540,14 +550,14 @@ static int locate(const struct ctxd_sandbox *sb, const char *user_path, size_t l
 	char clean[CTXD_PATH_MAX + 2];
 	ctxd_sb_clean_path(user_path, len, clean);
 	if (sb->nroots == 0) {
-		ctxd_error_set_errno(err, 0, EACCES,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EACCES,
 				     "'%s' is outside the allowed directories: there are none (%s)",
 				     shown, sb->note ? sb->note : NO_ROOTS_NOTE);
 		return -1;
 	}
 	if (clean[0] != '/') {
 		if (lexically_escapes(clean)) {
-			ctxd_error_set_errno(err, 0, EXDEV,
+			ctxd_error_set_errno(err, CTXD_ERR_TOOL, EXDEV,
 					     "'%s' is outside the allowed directories: '..' leaves "
 					     "the root %s",
 					     shown, sb->roots[0]->pub.path);
@@ -580,18 +590,19 @@ static int locate(const struct ctxd_sandbox *sb, const char *user_path, size_t l
 		return fill_loc(best, best_rel, loc, shown, err);
 	}
 	if (escaped) {
-		ctxd_error_set_errno(err, 0, EXDEV,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EXDEV,
 				     "'%s' is outside the allowed directories: "
 				     "'..' leaves the root %s",
 				     shown, escaped->pub.path);
 		return -1;
 	}
 	if (sb->note) {
-		ctxd_error_set_errno(err, 0, EACCES, "'%s' is outside the allowed directories (%s)",
-				     shown, sb->note);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EACCES,
+				     "'%s' is outside the allowed directories (%s)", shown,
+				     sb->note);
 	} else {
-		ctxd_error_set_errno(err, 0, EACCES, "'%s' is outside the allowed directories",
-				     shown);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EACCES,
+				     "'%s' is outside the allowed directories", shown);
 	}
 	return -1;
 }
@@ -623,8 +634,8 @@ int ctxd_sandbox_open(const struct ctxd_sandbox *sb, const char *user_path, size
 	}
 	const struct root_entry *e = (const struct root_entry *)loc->root;
 	if (e->pub.read_only && !(flags & O_PATH) && wants_write(flags)) {
-		ctxd_error_set_errno(err, 0, EROFS, "'%s' is in a read-only root (%s)", shown,
-				     e->pub.path);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EROFS, "'%s' is in a read-only root (%s)",
+				     shown, e->pub.path);
 		return -1;
 	}
 	int fd = confined_open(e->pub.fd, e, loc->rel, flags, mode, nofollow_last);
@@ -686,7 +697,7 @@ int ctxd_sandbox_open_parent(const struct ctxd_sandbox *sb, const char *user_pat
 		return -1;
 	}
 	if (strcmp(loc->rel, ".") == 0) {
-		ctxd_error_set_errno(err, 0, EPERM,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EPERM,
 				     "'%s' is a root directory; it has no parent "
 				     "inside the allowed directories",
 				     shown);
@@ -695,8 +706,8 @@ int ctxd_sandbox_open_parent(const struct ctxd_sandbox *sb, const char *user_pat
 	const char *slash = strrchr(loc->rel, '/');
 	const char *last = slash ? slash + 1 : loc->rel;
 	if (strcmp(last, "..") == 0 || strcmp(last, ".") == 0) {
-		ctxd_error_set_errno(err, 0, EINVAL, "'%s' ends in '%s'; name the entry itself",
-				     shown, last);
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, EINVAL,
+				     "'%s' ends in '%s'; name the entry itself", shown, last);
 		return -1;
 	}
 	char parent[CTXD_PATH_MAX];
@@ -747,7 +758,8 @@ int ctxd_sandbox_landlock_ruleset(const struct ctxd_sandbox *sb, const char *con
 {
 	struct ctxd_plat_grant *g = calloc(sb->nroots ? sb->nroots : 1, sizeof(*g));
 	if (!g) {
-		ctxd_error_set_errno(err, 0, ENOMEM, "out of memory building the Landlock ruleset");
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM,
+				     "out of memory building the Landlock ruleset");
 		return -1;
 	}
 	for (size_t i = 0; i < sb->nroots; i++) {
@@ -776,7 +788,7 @@ enum ctxd_sandbox_level ctxd_sandbox_apply_landlock(struct ctxd_sandbox *sb,
 	if (ctxd_sandbox_landlock_enforce(rs) < 0) {
 		char buf[ERRBUF];
 		int e = errno;
-		ctxd_error_set_errno(err, 0, e, "Landlock could not be enforced: %s",
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, e, "Landlock could not be enforced: %s",
 				     errstr(e, buf));
 		close(rs);
 		return CTXD_SANDBOX_PATHS;

@@ -17,7 +17,7 @@ struct ctxd_skills *ctxd_sk_create(const struct ctxd_config *cfg, const struct c
 {
 	struct ctxd_skills *sk = calloc(1, sizeof(*sk));
 	if (!sk) {
-		ctxd_error_set_errno(err, 0, ENOMEM, "skills: out of memory");
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM, "skills: out of memory");
 		return NULL;
 	}
 	sk->cfg = cfg;
@@ -26,7 +26,7 @@ struct ctxd_skills *ctxd_sk_create(const struct ctxd_config *cfg, const struct c
 	pthread_mutex_init(&sk->scan_lock, NULL);
 	pthread_mutex_init(&sk->snap_lock, NULL);
 	if (ctxd_sk_dirs_init(sk) < 0) {
-		ctxd_error_set_errno(err, 0, ENOMEM, "skills: out of memory");
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM, "skills: out of memory");
 		ctxd_sk_destroy(sk);
 		return NULL;
 	}

@@ -402,7 +402,7 @@ static void test_config_errors(void)
 	ASSERT_EQ(ctxd_config_load_buffer(&cfg, "foo: 1", 6, "x", NULL), -1);
 	ASSERT_EQ(ctxd_config_load_buffer(&cfg, "foo: 1", 6, NULL, &err), -1);
 	ASSERT_STR_EQ(err.msg, "<config>:1:1: unknown key 'foo' in the top level");
-	ASSERT_EQ(err.code, 0);
+	ASSERT_EQ(err.kind, CTXD_ERR_TOOL);
 	ctxd_config_finish(&cfg);
 }
 

@@ -9,15 +9,15 @@ static void test_error_set_truncates(void)
 	char big[2000];
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	ctxd_error_set(&e, -32602, "%s", big);
-	ASSERT_EQ(e.code, -32602);
+	ctxd_error_set(&e, CTXD_ERR_INVALID_PARAMS, "%s", big);
+	ASSERT_EQ(e.kind, CTXD_ERR_INVALID_PARAMS);
 	ASSERT_EQ(strlen(e.msg), CTXD_ERROR_MSG_MAX - 1);
-	ctxd_error_set_errno(&e, 0, 2, "no %s", "file");
+	ctxd_error_set_errno(&e, CTXD_ERR_TOOL, 2, "no %s", "file");
 	ASSERT_EQ(e.sys_errno, 2);
 	ASSERT_STR_EQ(e.msg, "no file");
 	ctxd_error_clear(&e);
 	ASSERT_STR_EQ(e.msg, "");
-	ctxd_error_set(NULL, 1, "ignored");
+	ctxd_error_set(NULL, CTXD_ERR_INTERNAL, "ignored");
 }
 
 static void test_log_levels(void)

@@ -453,10 +453,10 @@ static void test_provider(void)
 	ASSERT(json_object_get(json_array_get(c, 0), "blob"));
 	json_decref(c);
 	ASSERT(!p->read(p->ud, &pc, "file:///etc/passwd", &err));
-	ASSERT_EQ(err.code, CTXD_PROVIDER_NOT_FOUND);
+	ASSERT_EQ(err.kind, CTXD_ERR_NOT_FOUND);
 	snprintf(uri, sizeof(uri), "file://%s/nope", root);
 	ASSERT(!p->read(p->ud, &pc, uri, &err));
-	ASSERT_EQ(err.code, CTXD_PROVIDER_NOT_FOUND);
+	ASSERT_EQ(err.kind, CTXD_ERR_NOT_FOUND);
 	char w[CTXD_PATH_MAX];
 	snprintf(uri, sizeof(uri), "file://%s/g/b.h", root);
 	ASSERT_EQ(p->watch_path(p->ud, &pc, uri, w, sizeof(w)), 0);

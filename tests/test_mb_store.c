@@ -51,7 +51,7 @@ static int put_fn(void *arg, const char *cur, size_t len, char **out, size_t *ou
 static int fail_fn(void *arg, const char *cur, size_t len, char **out, size_t *out_len,
 		   struct ctxd_error *err)
 {
-	ctxd_error_set_errno(err, 0, EINVAL, "refused by the edit");
+	ctxd_error_set_errno(err, CTXD_ERR_TOOL, EINVAL, "refused by the edit");
 	return -1;
 }
 
@@ -118,7 +118,7 @@ static void test_open_edit_callback(void)
 	memcpy(one_sha, r.sha256, sizeof(one_sha));
 	/* a failed precondition or a refusing edit: nothing reported either */
 	ASSERT_EQ(ctxd_mb_edit(m, &dir, "notes.md", "", put_fn, "two\n", &r, cur, &err), -1);
-	ASSERT_EQ(err.code, CTXD_MB_PRECONDITION);
+	ASSERT_EQ(err.kind, CTXD_ERR_PRECONDITION);
 	ASSERT_STR_EQ(cur, one_sha);
 	ASSERT_EQ(ctxd_mb_edit(m, &dir, "notes.md", NULL, fail_fn, NULL, &r, cur, &err), -1);
 	ASSERT_STR_EQ(err.msg, "refused by the edit");

@@ -1025,7 +1025,7 @@ static void test_resources(void)
 		      "# Notes\n\n## One\n\nx\n");
 	json_decref(c);
 	ASSERT(!p->read(p->ud, &pc, "memory-bank://default/none.md", &err));
-	ASSERT_EQ(err.code, CTXD_PROVIDER_NOT_FOUND);
+	ASSERT_EQ(err.kind, CTXD_ERR_NOT_FOUND);
 	ASSERT(!p->read(p->ud, &pc, "memory-bank://default/../x.md", &err));
 	ASSERT(!p->read(p->ud, &pc, "memory-bank://other/notes.md", &err));
 	char buf[CTXD_PATH_MAX];

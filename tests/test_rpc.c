@@ -16,7 +16,7 @@ static void test_rpc_parse_error(void)
 {
 	struct ctxd_error e;
 	ASSERT(!ctxd_rpc_parse("{\"a\":", 5, &e));
-	ASSERT_EQ(e.code, CTXD_RPC_PARSE_ERROR);
+	ASSERT_EQ(e.kind, CTXD_ERR_PARSE);
 	ASSERT_CONTAINS(e.msg, "Parse error");
 	ASSERT(!ctxd_rpc_parse("42", 2, &e));                   /* a bare scalar is not a frame */
 	ASSERT(!ctxd_rpc_parse("{\"id\":1,\"id\":2}", 15, &e)); /* duplicate keys */
@@ -46,7 +46,7 @@ static void test_rpc_classify(void)
 	/* invalid: wrong version keeps the id for the error */
 	ASSERT_EQ(kind_of("{\"jsonrpc\":\"1.0\",\"id\":5,\"method\":\"x\"}", &m, &e, &v),
 		  CTXD_RPC_INVALID);
-	ASSERT_EQ(e.code, CTXD_RPC_INVALID_REQUEST);
+	ASSERT_EQ(e.kind, CTXD_ERR_INVALID_REQUEST);
 	ASSERT_EQ(json_integer_value(m.id), 5);
 	json_decref(v);
 	const char *bad[] = {
@@ -62,7 +62,7 @@ static void test_rpc_classify(void)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ASSERT_EQ(kind_of(bad[i], &m, &e, &v), CTXD_RPC_INVALID);
-		ASSERT_EQ(e.code, CTXD_RPC_INVALID_REQUEST);
+		ASSERT_EQ(e.kind, CTXD_ERR_INVALID_REQUEST);
 		json_decref(v);
 	}
 }

@@ -149,7 +149,7 @@ static void expect_refused_len(const struct ctxd_sandbox *sb, const char *path, 
 			err.msg);
 		abort();
 	}
-	ASSERT_EQ(err.code, 0);
+	ASSERT_EQ(err.kind, CTXD_ERR_TOOL);
 }
 
 static void expect_refused(const struct ctxd_sandbox *sb, const char *path, int flags,
@@ -534,7 +534,7 @@ static void test_sandbox_locate(void)
 	p = fmt("%s/data-evil/x", tmp);
 	ASSERT_EQ(ctxd_sandbox_locate(sb, p, strlen(p), &loc, &err), -1);
 	ASSERT_CONTAINS(err.msg, outside_msg);
-	ASSERT_EQ(err.code, 0);
+	ASSERT_EQ(err.kind, CTXD_ERR_TOOL);
 	ctxd_sandbox_destroy(sb);
 
 	/* Nested roots: the most specific one decides (its read-only flag applies). */

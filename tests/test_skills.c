@@ -739,10 +739,10 @@ static void test_skills_providers(void)
 			"Review lib.c against");
 	json_decref(g);
 	ASSERT(!pp->get(pp->ud, &pc, "nope", NULL, &err));
-	ASSERT_EQ(err.code, CTXD_PROVIDER_NOT_FOUND);
+	ASSERT_EQ(err.kind, CTXD_ERR_NOT_FOUND);
 	args = json_pack("{s:i}", "arguments", 3);
 	ASSERT(!pp->get(pp->ud, &pc, "review", args, &err));
-	ASSERT_EQ(err.code, CTXD_PROVIDER_INVALID);
+	ASSERT_EQ(err.kind, CTXD_ERR_INVALID_PARAMS);
 	json_decref(args);
 
 	struct ctxd_resource_provider res;
@@ -780,10 +780,10 @@ static void test_skills_providers(void)
 		      "iVBORwABAg==");
 	json_decref(c);
 	ASSERT(!rp->read(rp->ud, &pc, "skill://review/escape.txt", &err));
-	ASSERT_EQ(err.code, CTXD_PROVIDER_NOT_FOUND);
+	ASSERT_EQ(err.kind, CTXD_ERR_NOT_FOUND);
 	ASSERT(!rp->read(rp->ud, &pc, "skill://review/../dup/SKILL.md", &err));
 	ASSERT(!rp->read(rp->ud, &pc, "skill://broken/SKILL.md", &err));
-	ASSERT_EQ(err.code, CTXD_PROVIDER_NOT_FOUND);
+	ASSERT_EQ(err.kind, CTXD_ERR_NOT_FOUND);
 	char wp[CTXD_PATH_MAX];
 	ASSERT_EQ(rp->watch_path(rp->ud, &pc, "skill://review/SKILL.md", wp, sizeof(wp)), 0);
 	ASSERT_CONTAINS(wp, "/.claude/skills/review/SKILL.md");
@@ -839,7 +839,7 @@ static void test_skills_sep(void)
 	json_decref(r);
 	p = json_pack("{s:s}", "cursor", "zz");
 	ASSERT(!ctxd_skills_list_method(sk, &pc, "skills/list", p, &err));
-	ASSERT_EQ(err.code, CTXD_PROVIDER_INVALID);
+	ASSERT_EQ(err.kind, CTXD_ERR_INVALID_PARAMS);
 	json_decref(p);
 	p = json_pack("{s:s}", "uri", "skill://dup/SKILL.md");
 	r = ctxd_skills_get_method(sk, &pc, "skills/get", p, &err);
@@ -852,11 +852,11 @@ static void test_skills_sep(void)
 	json_decref(r);
 	p = json_pack("{s:s}", "uri", "skill://broken/SKILL.md");
 	ASSERT(!ctxd_skills_get_method(sk, &pc, "skills/get", p, &err));
-	ASSERT_EQ(err.code, CTXD_PROVIDER_INVALID);
+	ASSERT_EQ(err.kind, CTXD_ERR_INVALID_PARAMS);
 	json_decref(p);
 	json_t *bad = json_array();
 	ASSERT(!ctxd_skills_list_method(sk, &pc, "skills/list", bad, &err));
-	ASSERT_EQ(err.code, CTXD_PROVIDER_INVALID);
+	ASSERT_EQ(err.kind, CTXD_ERR_INVALID_PARAMS);
 	json_decref(bad);
 	json_t *cap = ctxd_skills_capability();
 	ASSERT(json_is_object(cap) && json_object_size(cap) == 0);

@@ -25,12 +25,6 @@
 typedef int (*ctxd_mb_edit_fn)(void *arg, const char *cur, size_t len, char **out, size_t *out_len,
 			       struct ctxd_error *err);
 
-/* Error codes set in err->code by ctxd_mb_edit. */
-enum {
-	CTXD_MB_PRECONDITION = 1, /* expected sha256 did not match; `cur_sha` holds the
-				   * current one ("" when the file does not exist) */
-};
-
 /* What a successful edit did. */
 struct ctxd_mb_result {
 	char sha256[65];     /* of the new content */
@@ -42,7 +36,8 @@ struct ctxd_mb_result {
 
 /* The write transaction: flock(<bank>/.history/.lock, LOCK_EX); read `file`; when `expected` is
  * non-NULL compare it with the current sha256 (missing file: only "" matches) and fail
- * with code CTXD_MB_PRECONDITION and `cur_sha` (65 bytes, may be NULL) filled; run `fn`;
+ * with err->kind CTXD_ERR_PRECONDITION and `cur_sha` (65 bytes, may be NULL) filled with
+ * the current one ("" when the file does not exist); run `fn`;
  * atomically replace the file; record history (a changed on-disk version not yet in the
  * history is recorded first, so external edits are kept too); unlock; report the change
  * (ctxd_mb_on_change) unless nothing changed. Refused on a read-only root. Returns 0 with

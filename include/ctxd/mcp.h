@@ -54,7 +54,8 @@ struct ctxd_mcp_deps {
 };
 
 /* An extra request method served on a worker (e.g. an extension's skills/list).
- * `call` returns a new result object, or NULL with err set (CTXD_PROVIDER_* codes). */
+ * `call` returns a new result object, or NULL with err set (err->kind as for
+ * providers, provider.h). */
 struct ctxd_method_provider {
 	const char *method;
 	void *ud;

@@ -7,8 +7,10 @@
  * pagination, era shapes, error codes and subscriptions; providers only produce data.
  * Callbacks marked "worker" run on a pool thread and may block on I/O; they must be
  * thread-safe against each other. No provider knows JSON-RPC exists: failures are
- * reported through struct ctxd_error with err->code set to one of the CTXD_PROVIDER_*
- * kinds below, which the engine maps to the right code for the negotiated era.
+ * reported through struct ctxd_error with err->kind set (error.h): CTXD_ERR_NOT_FOUND
+ * for an unknown resource or prompt, CTXD_ERR_INVALID_PARAMS for bad arguments,
+ * CTXD_ERR_INTERNAL (or CTXD_ERR_TOOL from a shared helper) for anything else; the engine
+ * maps the kind to the code for the negotiated era (ctxd_mcp_error_code).
  */
 #ifndef CTXD_PROVIDER_H
 #define CTXD_PROVIDER_H
@@ -22,16 +24,6 @@
 #include "ctxd/pool.h"
 #include "ctxd/sandbox.h"
 #include "ctxd/tool.h"
-
-/* err->code values a provider may set. */
-enum {
-	CTXD_PROVIDER_FAILED = 0,    /* any other failure: -32603 */
-	CTXD_PROVIDER_NOT_FOUND = 1, /* unknown resource/prompt: -32002 legacy / -32602 modern
-				      * for resources, -32602 for prompts */
-	CTXD_PROVIDER_INVALID = 2,   /* bad arguments (e.g. a missing required prompt argument):
-				      * -32602 */
-	/* A negative value is taken as the JSON-RPC code itself (e.g. -32602). */
-};
 
 /* What provider callbacks get. All borrowed for the duration of the call. */
 struct ctxd_provider_ctx {
@@ -56,7 +48,7 @@ struct ctxd_resource_provider {
 
 	/* Read `uri` (its scheme is this provider's). Returns a new array of contents
 	 * [{uri, mimeType?, text} | {uri, mimeType?, blob (base64)}], or NULL with err set
-	 * (CTXD_PROVIDER_NOT_FOUND when there is no such resource). Worker. */
+	 * (CTXD_ERR_NOT_FOUND when there is no such resource). Worker. */
 	json_t *(*read)(void *ud, const struct ctxd_provider_ctx *ctx, const char *uri,
 			struct ctxd_error *err);
 
@@ -85,8 +77,8 @@ struct ctxd_prompt_provider {
 
 	/* Get prompt `name` with `args` (object of string values; may be NULL). Returns a
 	 * new GetPromptResult {description?, messages: [{role, content}]}, or NULL with err
-	 * set: CTXD_PROVIDER_NOT_FOUND for an unknown prompt (the engine tries the next
-	 * provider), CTXD_PROVIDER_INVALID for a missing or bad argument. Worker. */
+	 * set: CTXD_ERR_NOT_FOUND for an unknown prompt (the engine tries the next
+	 * provider), CTXD_ERR_INVALID_PARAMS for a missing or bad argument. Worker. */
 	json_t *(*get)(void *ud, const struct ctxd_provider_ctx *ctx, const char *name,
 		       json_t *args, struct ctxd_error *err);
 

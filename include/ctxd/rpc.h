@@ -1,7 +1,9 @@
 /* rpc.h - JSON-RPC 2.0 envelopes: parse, classify, build responses and errors.
  *
- * Knows nothing about MCP. The one place that names JSON-RPC error codes. Pure functions,
- * safe on any thread (each call works on its own jansson values).
+ * Knows nothing about MCP. Defines the JSON-RPC error codes (the wire's numbers) that the
+ * protocol layer answers with; its own failures are error kinds (error.h), which the
+ * protocol layer maps to codes in one place (ctxd_mcp_error_code, src/mcp_errors.c). Pure
+ * functions, safe on any thread (each call works on its own jansson values).
  */
 #ifndef CTXD_RPC_H
 #define CTXD_RPC_H
@@ -42,11 +44,11 @@ struct ctxd_rpc_msg {
 };
 
 /* Parse one frame (`len` bytes, need not be NUL-terminated). Returns a new reference, or
- * NULL with err->code = CTXD_RPC_PARSE_ERROR and a message quoting jansson's error text. */
+ * NULL with err->kind = CTXD_ERR_PARSE and a message quoting jansson's error text. */
 json_t *ctxd_rpc_parse(const char *buf, size_t len, struct ctxd_error *err);
 
 /* Classify one message (an object; arrays are the caller's batch business). Fills `out`.
- * Returns the kind; CTXD_RPC_INVALID with err->code = CTXD_RPC_INVALID_REQUEST and a
+ * Returns the kind; CTXD_RPC_INVALID with err->kind = CTXD_ERR_INVALID_REQUEST and a
  * message for: not an object, jsonrpc != "2.0", bad id type (null, float, bool, object),
  * method not a string, params not structured, response with both/neither result and
  * error. When an id of a valid type was present, out->id is set even for an invalid

@@ -1,7 +1,7 @@
 /* skills.h - the Agent Skills tool family (src/tools/skills*.c): the skill_* tools, one
  * prompt per skill, the `skill://` resources (SKILL.md and bundled files) and the SEP-2640
  * skills/list and skills/get methods, all over the store's catalogue (sk_store.h,
- * sk_catalog.h). The family knows no JSON-RPC: its failures are CTXD_PROVIDER_* kinds,
+ * sk_catalog.h). The family knows no JSON-RPC: its failures are error kinds (error.h),
  * which the protocol engine maps to error codes.
  */
 #ifndef CTXD_SKILLS_H
@@ -36,9 +36,9 @@ void ctxd_skills_prompts_init(struct ctxd_prompt_provider *p, struct ctxd_skills
  * ({uri} -> {skill}), with the signature of struct ctxd_method_provider's `call` (`ud` is
  * the struct ctxd_skills *; `method` is not looked at: the engine dispatched on it).
  * `params` is borrowed (may be NULL). Return a new result object (without the
- * era-specific resultType/ttlMs/cacheScope, which the engine adds), or NULL with err->code
- * set to CTXD_PROVIDER_INVALID (params not an object, an invalid cursor, a missing or
- * unknown skill URI: -32602 on the wire) or CTXD_PROVIDER_FAILED (out of memory: -32603).
+ * era-specific resultType/ttlMs/cacheScope, which the engine adds), or NULL with err->kind
+ * set to CTXD_ERR_INVALID_PARAMS (params not an object, an invalid cursor, a missing or
+ * unknown skill URI) or CTXD_ERR_INTERNAL (out of memory).
  * Worker thread. */
 json_t *ctxd_skills_list_method(void *ud, const struct ctxd_provider_ctx *ctx, const char *method,
 				json_t *params, struct ctxd_error *err);

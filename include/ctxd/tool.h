@@ -77,7 +77,7 @@ bool ctxd_deadline_passed(int64_t deadline_ms);
 
 /* A handler: `args` is the validated arguments object (borrowed, never NULL: {} when the
  * client sent none). Returns a new CallToolResult ({content, structuredContent?, isError?});
- * NULL means out of memory (the caller answers -32603). Worker thread. */
+ * NULL means out of memory (the engine answers with an internal error). Worker thread. */
 typedef json_t *(*ctxd_tool_fn)(const struct ctxd_tool_ctx *ctx, json_t *args);
 
 /* A former tool whose work a tool now does through one of its arguments (e.g.

@@ -35,7 +35,7 @@ extern const size_t ctxd_fs_tools_count;
  * reads any file inside a root through the sandbox, as text (valid UTF-8, text-like MIME
  * type) or a base64 blob with its sniffed mimeType, up to the larger of limits.read_bytes
  * and limits.media_bytes; anything outside the roots or missing is
- * CTXD_PROVIDER_NOT_FOUND. watch_path gives the file's absolute path; complete proposes
+ * CTXD_ERR_NOT_FOUND. watch_path gives the file's absolute path; complete proposes
  * paths inside the roots for {path}. main.c registers it with
  * ctxd_mcp_add_resource_provider(mcp, ctxd_fs_resources()). Any thread. */
 const struct ctxd_resource_provider *ctxd_fs_resources(void);

@@ -71,7 +71,7 @@ static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
 			}
 			if (!j || json_array_append_new(out, j) < 0) {
 				closedir(d);
-				ctxd_error_set(err, CTXD_PROVIDER_FAILED, "out of memory");
+				ctxd_error_set(err, CTXD_ERR_INTERNAL, "out of memory");
 				return -1;
 			}
 			added++;
@@ -97,7 +97,7 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	char path[CTXD_PATH_MAX];
 	long pl = ctxd_file_uri_to_path(uri, path, sizeof(path));
 	if (pl <= 0) {
-		ctxd_error_set(err, CTXD_PROVIDER_NOT_FOUND, "not a file:// URI: %s", uri);
+		ctxd_error_set(err, CTXD_ERR_NOT_FOUND, "not a file:// URI: %s", uri);
 		return NULL;
 	}
 	struct ctxd_error e2 = {0};
@@ -105,7 +105,7 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	int fd = ctxd_sandbox_open(ctx->sandbox, path, (size_t)pl, O_RDONLY | O_NONBLOCK | O_NOCTTY,
 				   0, false, &loc, &e2);
 	if (fd < 0) {
-		ctxd_error_set(err, CTXD_PROVIDER_NOT_FOUND, "Resource not found: %s", uri);
+		ctxd_error_set(err, CTXD_ERR_NOT_FOUND, "Resource not found: %s", uri);
 		return NULL;
 	}
 	struct stat st;
@@ -115,8 +115,7 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 							    : (size_t)1 << 20;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		ctxd_error_set(err, CTXD_PROVIDER_NOT_FOUND, "Resource not found: %s (not a file)",
-			       uri);
+		ctxd_error_set(err, CTXD_ERR_NOT_FOUND, "Resource not found: %s (not a file)", uri);
 		return NULL;
 	}
 	char *buf = NULL;
@@ -124,7 +123,7 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	if (ctxd_read_all(fd, cap, &buf, &n) < 0) {
 		int e = errno;
 		close(fd);
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "cannot read %s: %s", uri,
+		ctxd_error_set(err, CTXD_ERR_INTERNAL, "cannot read %s: %s", uri,
 			       e == EFBIG ? "larger than the server's read limit" : strerror(e));
 		return NULL;
 	}
@@ -141,7 +140,7 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	free(buf);
 	json_t *arr = c ? json_pack("[o]", c) : NULL;
 	if (!arr) {
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "out of memory");
+		ctxd_error_set(err, CTXD_ERR_INTERNAL, "out of memory");
 	}
 	return arr;
 }
@@ -256,7 +255,7 @@ static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	int rc = ctxd_fs_walk(fd, &o, NULL);
 	close(fd);
 	if (rc < 0 && rc != -ECANCELED) {
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "cannot list %s: %s", dir, strerror(-rc));
+		ctxd_error_set(err, CTXD_ERR_INTERNAL, "cannot list %s: %s", dir, strerror(-rc));
 		return -1;
 	}
 	*total = s.total;

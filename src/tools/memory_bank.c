@@ -84,7 +84,7 @@ static json_t *edit_result(const char *what, const char *file, int rc,
 			   const struct ctxd_error *err)
 {
 	if (rc) {
-		if (err->code != CTXD_MB_PRECONDITION) {
+		if (err->kind != CTXD_ERR_PRECONDITION) {
 			return fail_err(err);
 		}
 		json_t *r = ctxd_tool_result(err->msg, json_pack("{s:s, s:s, s:s}", "file", file,
@@ -129,7 +129,7 @@ static int put_fn(void *arg, const char *cur, size_t len, char **out, size_t *ou
 	struct put_arg *a = arg;
 	(void)len;
 	if (cur && a->must_be_new) {
-		ctxd_error_set_errno(err, CTXD_MB_PRECONDITION, EEXIST,
+		ctxd_error_set_errno(err, CTXD_ERR_PRECONDITION, EEXIST,
 				     "'%s' already exists; use mode replace (with expectedSha256 "
 				     "from memory_bank_read) to overwrite it",
 				     a->file);
@@ -137,7 +137,7 @@ static int put_fn(void *arg, const char *cur, size_t len, char **out, size_t *ou
 	}
 	*out = malloc(a->len ? a->len : 1);
 	if (!*out) {
-		ctxd_error_set_errno(err, 0, ENOMEM, "out of memory");
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM, "out of memory");
 		return -1;
 	}
 	memcpy(*out, a->data, a->len);
@@ -168,7 +168,7 @@ static json_t *mb_init(const struct ctxd_tool_ctx *ctx, json_t *args)
 		struct ctxd_error err = {0};
 		char cur[65];
 		if (ctxd_mb_edit(ctx->ud, &dir, f, NULL, put_fn, &a, &r, cur, &err)) {
-			if (err.code == CTXD_MB_PRECONDITION) {
+			if (err.kind == CTXD_ERR_PRECONDITION) {
 				json_array_append_new(kept, json_string(f));
 				continue;
 			}
@@ -318,7 +318,7 @@ static int section_fn(void *arg, const char *cur, size_t len, char **out, size_t
 {
 	struct sec_arg *a = arg;
 	if (!cur) {
-		ctxd_error_set_errno(err, 0, ENOENT,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOENT,
 				     "'%s' does not exist in the bank; create it with "
 				     "memory_bank_write (mode create, no section) or "
 				     "memory_bank_init",
@@ -328,7 +328,7 @@ static int section_fn(void *arg, const char *cur, size_t len, char **out, size_t
 	struct ctxd_md_section *secs;
 	size_t n;
 	if (ctxd_md_sections(cur, len, &secs, &n)) {
-		ctxd_error_set_errno(err, 0, ENOMEM, "out of memory");
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM, "out of memory");
 		return -1;
 	}
 	const char *eol = file_eol(cur, len);
@@ -336,7 +336,7 @@ static int section_fn(void *arg, const char *cur, size_t len, char **out, size_t
 	long i = ctxd_memory_bank_find_section(cur, secs, n, a->heading, &names);
 	int rc = 0;
 	if (i < 0 && a->op != OP_APPEND) {
-		ctxd_error_set_errno(err, 0, ENOENT,
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOENT,
 				     "argument 'section': '%s' has no section '%.200s' (only "
 				     "mode append creates one); its headings: %s",
 				     a->file, a->heading, names.p ? names.p : "(none)");
@@ -348,7 +348,7 @@ static int section_fn(void *arg, const char *cur, size_t len, char **out, size_t
 		edit_section(&b, cur, len, &secs[i], a, eol);
 	}
 	if (rc == 0 && b.oom) {
-		ctxd_error_set_errno(err, 0, ENOMEM, "out of memory");
+		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENOMEM, "out of memory");
 		rc = -1;
 	}
 	if (rc == 0) {

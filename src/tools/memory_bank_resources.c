@@ -99,13 +99,12 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	(void)ctx;
 	char project[128], file[256];
 	if (!parse_uri(uri, project, sizeof(project), file, sizeof(file))) {
-		ctxd_error_set(err, CTXD_PROVIDER_NOT_FOUND, "not a memory bank file URI: %.300s",
-			       uri);
+		ctxd_error_set(err, CTXD_ERR_NOT_FOUND, "not a memory bank file URI: %.300s", uri);
 		return NULL;
 	}
 	struct ctxd_mb_dir dir;
 	if (res_open(ud, ctx, project, &dir, err)) {
-		err->code = CTXD_PROVIDER_NOT_FOUND;
+		err->kind = CTXD_ERR_NOT_FOUND;
 		return NULL;
 	}
 	char *data;
@@ -115,9 +114,8 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 		int e = errno;
 		char why[400];
 		ctxd_mb_read_error(dir.fd, file, e, why, sizeof(why));
-		ctxd_error_set_errno(err,
-				     e == ENOENT ? CTXD_PROVIDER_NOT_FOUND : CTXD_PROVIDER_FAILED,
-				     e, "cannot read %.300s: %s", uri, why);
+		ctxd_error_set_errno(err, e == ENOENT ? CTXD_ERR_NOT_FOUND : CTXD_ERR_INTERNAL, e,
+				     "cannot read %.300s: %s", uri, why);
 		close(dir.fd);
 		return NULL;
 	}
@@ -126,7 +124,7 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 			      ctxd_utf8_json(data, len));
 	free(data);
 	if (!r) {
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "out of memory");
+		ctxd_error_set(err, CTXD_ERR_INTERNAL, "out of memory");
 	}
 	return r;
 }

@@ -142,13 +142,14 @@ int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, 
 			continue;
 		}
 		if (ctxd_registry_find(reg, t->name)) {
-			ctxd_error_set(err, 0, "tool '%s' registered twice", t->name);
+			ctxd_error_set(err, CTXD_ERR_TOOL, "tool '%s' registered twice", t->name);
 			return -1;
 		}
 		json_error_t je;
 		json_t *input = json_loads(t->input_schema, 0, &je);
 		if (!json_is_object(input)) {
-			ctxd_error_set(err, 0, "tool '%s': inputSchema: %s", t->name, je.text);
+			ctxd_error_set(err, CTXD_ERR_TOOL, "tool '%s': inputSchema: %s", t->name,
+				       je.text);
 			json_decref(input);
 			return -1;
 		}
@@ -159,8 +160,8 @@ int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, 
 		if (t->output_schema && !t->output_unlisted) {
 			output = json_loads(t->output_schema, 0, &je);
 			if (!json_is_object(output)) {
-				ctxd_error_set(err, 0, "tool '%s': outputSchema: %s", t->name,
-					       je.text);
+				ctxd_error_set(err, CTXD_ERR_TOOL, "tool '%s': outputSchema: %s",
+					       t->name, je.text);
 				json_decref(input);
 				json_decref(output);
 				return -1;
@@ -169,14 +170,14 @@ int ctxd_registry_add(struct ctxd_registry *reg, const struct ctxd_tool *tools, 
 		if (ctxd_grow((void **)&reg->v, &reg->cap, reg->n + 1, sizeof(*reg->v), 16)) {
 			json_decref(input);
 			json_decref(output);
-			ctxd_error_set(err, 0, "out of memory");
+			ctxd_error_set(err, CTXD_ERR_TOOL, "out of memory");
 			return -1;
 		}
 		json_t *listed = build_entry(t, input, output);
 		json_decref(output);
 		if (!listed) {
 			json_decref(input);
-			ctxd_error_set(err, 0, "out of memory");
+			ctxd_error_set(err, CTXD_ERR_TOOL, "out of memory");
 			return -1;
 		}
 		reg->v[reg->n++] =
@@ -285,7 +286,7 @@ static int check_type(json_t *schema, json_t *v, const char *where, struct ctxd_
 	json_t *type = json_object_get(schema, "type");
 	if (json_is_string(type)) {
 		if (!type_matches(json_string_value(type), v)) {
-			ctxd_error_set(err, 0, "%s: expected %s, got %s", where,
+			ctxd_error_set(err, CTXD_ERR_TOOL, "%s: expected %s, got %s", where,
 				       json_string_value(type), type_name(v));
 			return -1;
 		}
@@ -298,7 +299,7 @@ static int check_type(json_t *schema, json_t *v, const char *where, struct ctxd_
 				return 0;
 			}
 		}
-		ctxd_error_set(err, 0, "%s: unexpected type %s", where, type_name(v));
+		ctxd_error_set(err, CTXD_ERR_TOOL, "%s: unexpected type %s", where, type_name(v));
 		return -1;
 	}
 	return 0;
@@ -313,7 +314,7 @@ static int check_object(json_t *schema, json_t *v, const char *where, struct ctx
 	json_array_foreach(req, i, r)
 	{
 		if (json_is_string(r) && !json_object_get(v, json_string_value(r))) {
-			ctxd_error_set(err, 0, "missing required argument '%s'",
+			ctxd_error_set(err, CTXD_ERR_TOOL, "missing required argument '%s'",
 				       json_string_value(r));
 			return -1;
 		}
@@ -328,7 +329,7 @@ static int check_object(json_t *schema, json_t *v, const char *where, struct ctx
 		snprintf(sub, sizeof(sub), "argument '%s'", key);
 		if (!ps) {
 			if (closed) {
-				ctxd_error_set(err, 0, "unknown argument '%s'", key);
+				ctxd_error_set(err, CTXD_ERR_TOOL, "unknown argument '%s'", key);
 				return -1;
 			}
 			continue;
@@ -347,12 +348,12 @@ static int check_bounds(json_t *schema, json_t *v, const char *where, struct ctx
 	if (json_is_number(v)) {
 		double d = json_number_value(v);
 		if ((k = json_object_get(schema, "minimum")) && d < json_number_value(k)) {
-			ctxd_error_set(err, 0, "%s: must be at least %g, got %g", where,
+			ctxd_error_set(err, CTXD_ERR_TOOL, "%s: must be at least %g, got %g", where,
 				       json_number_value(k), d);
 			return -1;
 		}
 		if ((k = json_object_get(schema, "maximum")) && d > json_number_value(k)) {
-			ctxd_error_set(err, 0, "%s: must be at most %g, got %g", where,
+			ctxd_error_set(err, CTXD_ERR_TOOL, "%s: must be at most %g, got %g", where,
 				       json_number_value(k), d);
 			return -1;
 		}
@@ -361,29 +362,33 @@ static int check_bounds(json_t *schema, json_t *v, const char *where, struct ctx
 		size_t len = utf8_len(json_string_value(v), json_string_length(v));
 		if ((k = json_object_get(schema, "minLength")) &&
 		    (json_int_t)len < json_integer_value(k)) {
-			ctxd_error_set(
-			    err, 0, "%s: must be at least %" JSON_INTEGER_FORMAT " characters long",
-			    where, json_integer_value(k));
+			ctxd_error_set(err, CTXD_ERR_TOOL,
+				       "%s: must be at least %" JSON_INTEGER_FORMAT
+				       " characters long",
+				       where, json_integer_value(k));
 			return -1;
 		}
 		if ((k = json_object_get(schema, "maxLength")) &&
 		    (json_int_t)len > json_integer_value(k)) {
-			ctxd_error_set(
-			    err, 0, "%s: must be at most %" JSON_INTEGER_FORMAT " characters long",
-			    where, json_integer_value(k));
+			ctxd_error_set(err, CTXD_ERR_TOOL,
+				       "%s: must be at most %" JSON_INTEGER_FORMAT
+				       " characters long",
+				       where, json_integer_value(k));
 			return -1;
 		}
 	}
 	if (json_is_array(v)) {
 		json_int_t n = (json_int_t)json_array_size(v);
 		if ((k = json_object_get(schema, "minItems")) && n < json_integer_value(k)) {
-			ctxd_error_set(err, 0, "%s: needs at least %" JSON_INTEGER_FORMAT " items",
-				       where, json_integer_value(k));
+			ctxd_error_set(err, CTXD_ERR_TOOL,
+				       "%s: needs at least %" JSON_INTEGER_FORMAT " items", where,
+				       json_integer_value(k));
 			return -1;
 		}
 		if ((k = json_object_get(schema, "maxItems")) && n > json_integer_value(k)) {
-			ctxd_error_set(err, 0, "%s: takes at most %" JSON_INTEGER_FORMAT " items",
-				       where, json_integer_value(k));
+			ctxd_error_set(err, CTXD_ERR_TOOL,
+				       "%s: takes at most %" JSON_INTEGER_FORMAT " items", where,
+				       json_integer_value(k));
 			return -1;
 		}
 	}
@@ -412,7 +417,7 @@ static int check(json_t *schema, json_t *v, const char *where, struct ctxd_error
 		}
 		if (!found) {
 			char *allowed = json_dumps(en, JSON_COMPACT);
-			ctxd_error_set(err, 0, "%s: must be one of %s", where,
+			ctxd_error_set(err, CTXD_ERR_TOOL, "%s: must be one of %s", where,
 				       allowed ? allowed : "the listed values");
 			free(allowed);
 			return -1;
@@ -451,7 +456,7 @@ int ctxd_registry_validate(const struct ctxd_registry *reg, const struct ctxd_to
 		e = reg->v[i].tool == tool ? &reg->v[i] : NULL;
 	}
 	if (!e) {
-		ctxd_error_set(err, 0, "unknown tool '%s'", tool->name);
+		ctxd_error_set(err, CTXD_ERR_TOOL, "unknown tool '%s'", tool->name);
 		return -1;
 	}
 	json_t *empty = NULL;

@@ -35,7 +35,7 @@ static int prompt_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *ou
 	(void)ctx;
 	struct ctxd_skills_snapshot *snap = ctxd_sk_snapshot(ud);
 	if (!snap) {
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "skills: out of memory");
+		ctxd_error_set(err, CTXD_ERR_INTERNAL, "skills: out of memory");
 		return -1;
 	}
 	int rc = 0;
@@ -69,7 +69,7 @@ static int prompt_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *ou
 					     k->doc->description, "arguments", args)
 				 : NULL;
 		if (!p || json_array_append_new(out, p) < 0) {
-			ctxd_error_set(err, CTXD_PROVIDER_FAILED, "skills: out of memory");
+			ctxd_error_set(err, CTXD_ERR_INTERNAL, "skills: out of memory");
 			rc = -1;
 		}
 	}
@@ -124,14 +124,14 @@ static int prompt_argstring(const struct ctxd_skill *k, json_t *args, char **out
 			for (size_t j = 0; j < n; j++) {
 				ctxd_strbuf_printf(&l, "%s%s", j ? ", " : "", names[j]);
 			}
-			ctxd_error_set(err, CTXD_PROVIDER_INVALID,
+			ctxd_error_set(err, CTXD_ERR_INVALID_PARAMS,
 				       "unknown argument '%.64s' for prompt '%s' (it takes: %s)",
 				       key, k->name, l.p && !l.oom ? l.p : "arguments");
 			free(l.p);
 			return -1;
 		}
 		if (!json_is_string(v) && !json_is_null(v)) {
-			ctxd_error_set(err, CTXD_PROVIDER_INVALID,
+			ctxd_error_set(err, CTXD_ERR_INVALID_PARAMS,
 				       "argument '%.64s' must be a string", key);
 			return -1;
 		}
@@ -160,7 +160,7 @@ static int prompt_argstring(const struct ctxd_skill *k, json_t *args, char **out
 	}
 	if (b.oom) {
 		free(b.p);
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "skills: out of memory");
+		ctxd_error_set(err, CTXD_ERR_INTERNAL, "skills: out of memory");
 		return -1;
 	}
 	*out = b.p;
@@ -174,26 +174,26 @@ static json_t *prompt_get(void *ud, const struct ctxd_provider_ctx *ctx, const c
 	struct ctxd_skills *sk = ud;
 	struct ctxd_skills_snapshot *snap = ctxd_sk_snapshot(sk);
 	if (!snap) {
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "skills: out of memory");
+		ctxd_error_set(err, CTXD_ERR_INTERNAL, "skills: out of memory");
 		return NULL;
 	}
 	const struct ctxd_skill *k = ctxd_sk_find(snap, name);
 	json_t *res = NULL;
 	char *argstr = NULL;
 	if (!k) {
-		ctxd_error_set(err, CTXD_PROVIDER_NOT_FOUND, "unknown prompt '%.100s'", name);
+		ctxd_error_set(err, CTXD_ERR_NOT_FOUND, "unknown prompt '%.100s'", name);
 	} else if (prompt_argstring(k, args, &argstr, err) == 0) {
 		char *body = NULL, msg[600];
 		int rc = ctxd_skills_activate(sk, k, argstr, &body, msg, sizeof(msg));
 		if (rc == -E2BIG) {
-			ctxd_error_set(err, CTXD_PROVIDER_INVALID, "%s", msg);
+			ctxd_error_set(err, CTXD_ERR_INVALID_PARAMS, "%s", msg);
 		} else {
 			res = rc == 0 ? json_pack("{s:s, s:[{s:s, s:{s:s, s:s}}]}", "description",
 						  k->doc->description, "messages", "role", "user",
 						  "content", "type", "text", "text", body)
 				      : NULL;
 			if (!res) {
-				ctxd_error_set(err, CTXD_PROVIDER_FAILED, "skills: out of memory");
+				ctxd_error_set(err, CTXD_ERR_INTERNAL, "skills: out of memory");
 			}
 		}
 		free(body);
@@ -304,14 +304,14 @@ static int prompt_complete(void *ud, const struct ctxd_provider_ctx *ctx, const 
 	(void)context_args;
 	struct ctxd_skills_snapshot *snap = ctxd_sk_snapshot(ud);
 	if (!snap) {
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "skills: out of memory");
+		ctxd_error_set(err, CTXD_ERR_INTERNAL, "skills: out of memory");
 		return -1;
 	}
 	const struct ctxd_skill *k = ctxd_sk_find(snap, name ? name : "");
 	int rc = 0;
 	*total = 0;
 	if (!k) {
-		ctxd_error_set(err, CTXD_PROVIDER_NOT_FOUND, "unknown prompt '%.100s'",
+		ctxd_error_set(err, CTXD_ERR_NOT_FOUND, "unknown prompt '%.100s'",
 			       name ? name : "");
 		rc = -1;
 	} else {

@@ -59,7 +59,7 @@ static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
 	(void)ctx;
 	struct ctxd_skills_snapshot *snap = ctxd_sk_snapshot(ud);
 	if (!snap) {
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "skills: out of memory");
+		ctxd_error_set(err, CTXD_ERR_INTERNAL, "skills: out of memory");
 		return -1;
 	}
 	int rc = 0;
@@ -73,7 +73,7 @@ static int res_list(void *ud, const struct ctxd_provider_ctx *ctx, json_t *out,
 	}
 	ctxd_sk_snapshot_put(snap);
 	if (rc) {
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "skills: out of memory");
+		ctxd_error_set(err, CTXD_ERR_INTERNAL, "skills: out of memory");
 	}
 	return rc ? -1 : 0;
 }
@@ -102,12 +102,12 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	struct ctxd_skills *sk = ud;
 	char name[CTXD_SKILL_NAME_BYTES + 1], path[CTXD_PATH_MAX];
 	if (!parse_uri(uri, name, sizeof(name), path, sizeof(path))) {
-		ctxd_error_set(err, CTXD_PROVIDER_NOT_FOUND, "not a skill resource: %.300s", uri);
+		ctxd_error_set(err, CTXD_ERR_NOT_FOUND, "not a skill resource: %.300s", uri);
 		return NULL;
 	}
 	struct ctxd_skills_snapshot *snap = ctxd_sk_snapshot(sk);
 	if (!snap) {
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "skills: out of memory");
+		ctxd_error_set(err, CTXD_ERR_INTERNAL, "skills: out of memory");
 		return NULL;
 	}
 	const struct ctxd_skill *k = ctxd_sk_find(snap, name);
@@ -119,12 +119,12 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 		char why[64];
 		ctxd_error_set(err,
 			       rc == -ENOENT || rc == -EACCES || rc == -EISDIR || rc == -NOT_REGULAR
-				   ? CTXD_PROVIDER_NOT_FOUND
-				   : CTXD_PROVIDER_FAILED,
+				   ? CTXD_ERR_NOT_FOUND
+				   : CTXD_ERR_INTERNAL,
 			       "resource not found: %.300s (%s)", uri,
 			       ctxd_skills_read_problem(rc, why, sizeof(why)));
 	} else if (len < total) {
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "%.300s is larger than 16 MiB", uri);
+		ctxd_error_set(err, CTXD_ERR_INTERNAL, "%.300s is larger than 16 MiB", uri);
 	} else {
 		const char *mime =
 		    strcmp(path, "SKILL.md") == 0 ? "text/markdown" : ctxd_skills_mime(path);
@@ -139,7 +139,7 @@ static json_t *res_read(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 			free(enc);
 		}
 		if (!res) {
-			ctxd_error_set(err, CTXD_PROVIDER_FAILED, "skills: out of memory");
+			ctxd_error_set(err, CTXD_ERR_INTERNAL, "skills: out of memory");
 		}
 	}
 	free(buf);
@@ -178,7 +178,7 @@ static int res_complete(void *ud, const struct ctxd_provider_ctx *ctx, const cha
 	(void)uri_template;
 	struct ctxd_skills_snapshot *snap = ctxd_sk_snapshot(ud);
 	if (!snap) {
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "skills: out of memory");
+		ctxd_error_set(err, CTXD_ERR_INTERNAL, "skills: out of memory");
 		return -1;
 	}
 	size_t vl = value ? strlen(value) : 0;
@@ -269,7 +269,7 @@ static json_t *sep_list(struct ctxd_skills *sk, const struct ctxd_provider_ctx *
 		char *end = NULL;
 		unsigned long long v = c && *c >= '0' && *c <= '9' ? strtoull(c, &end, 10) : 0;
 		if (!c || !end || *end || v > snap->n_skills) {
-			ctxd_error_set(err, CTXD_PROVIDER_INVALID, "invalid cursor");
+			ctxd_error_set(err, CTXD_ERR_INVALID_PARAMS, "invalid cursor");
 			return NULL;
 		}
 		start = (size_t)v;
@@ -294,7 +294,7 @@ static json_t *sep_list(struct ctxd_skills *sk, const struct ctxd_provider_ctx *
 		json_object_set_new(out, "nextCursor", json_string(c));
 	}
 	if (!out) {
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "skills: out of memory");
+		ctxd_error_set(err, CTXD_ERR_INTERNAL, "skills: out of memory");
 	}
 	return out;
 }
@@ -311,17 +311,18 @@ static json_t *sep_get(struct ctxd_skills *sk, const struct ctxd_skills_snapshot
 		k = ctxd_sk_find(snap, name);
 	}
 	if (!uri) {
-		ctxd_error_set(err, CTXD_PROVIDER_INVALID, "params.uri (string) is required");
+		ctxd_error_set(err, CTXD_ERR_INVALID_PARAMS, "params.uri (string) is required");
 		return NULL;
 	}
 	if (!k) {
-		ctxd_error_set(err, CTXD_PROVIDER_INVALID, "not a skill served here: %.300s", uri);
+		ctxd_error_set(err, CTXD_ERR_INVALID_PARAMS, "not a skill served here: %.300s",
+			       uri);
 		return NULL;
 	}
 	json_t *e = skill_entry(sk, k);
 	json_t *out = e ? json_pack("{s:o}", "skill", e) : NULL;
 	if (!out) {
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "skills: out of memory");
+		ctxd_error_set(err, CTXD_ERR_INTERNAL, "skills: out of memory");
 	}
 	return out;
 }
@@ -331,12 +332,12 @@ static json_t *sep_call(struct ctxd_skills *sk, const struct ctxd_provider_ctx *
 			json_t *params, struct ctxd_error *err)
 {
 	if (params && !json_is_object(params)) {
-		ctxd_error_set(err, CTXD_PROVIDER_INVALID, "params must be an object");
+		ctxd_error_set(err, CTXD_ERR_INVALID_PARAMS, "params must be an object");
 		return NULL;
 	}
 	struct ctxd_skills_snapshot *snap = ctxd_sk_snapshot(sk);
 	if (!snap) {
-		ctxd_error_set(err, CTXD_PROVIDER_FAILED, "skills: out of memory");
+		ctxd_error_set(err, CTXD_ERR_INTERNAL, "skills: out of memory");
 		return NULL;
 	}
 	json_t *out = list ? sep_list(sk, ctx, snap, params, err) : sep_get(sk, snap, params, err);
