@@ -10,10 +10,10 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "ctxd/fs.h"
 #include "ctxd/memory_bank.h"
 #include "ctxd/skills.h"
 #include "ctxd/strbuf.h"
-#include "ctxd/tools_fs.h"
 
 struct hint {
 	const char *text;

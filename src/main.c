@@ -14,15 +14,15 @@
 #include <unistd.h>
 
 #include "ctxd/config.h"
+#include "ctxd/fs.h"
 #include "ctxd/instructions.h"
 #include "ctxd/log.h"
 #include "ctxd/loop.h"
 #include "ctxd/mcp.h"
 #include "ctxd/memory_bank.h"
+#include "ctxd/registry.h"
 #include "ctxd/sandbox.h"
 #include "ctxd/skills.h"
-#include "ctxd/tool.h"
-#include "ctxd/tools_fs.h"
 #include "ctxd_version.h"
 
 static const char usage[] =

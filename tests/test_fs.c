@@ -12,8 +12,8 @@
 
 #include "../src/tools/fs_walk.h"
 #include "ctxd/config.h"
+#include "ctxd/fs.h"
 #include "ctxd/sandbox.h"
-#include "ctxd/tools_fs.h"
 #include "test.h"
 
 static char root[CTXD_PATH_MAX];

@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #include "ctxd/config.h"
+#include "ctxd/fs.h"
 #include "ctxd/fsutil.h"
 #include "ctxd/pool.h"
 #include "ctxd/sandbox.h"
 #include "ctxd/strbuf.h"
-#include "ctxd/tools_fs.h"
 #include "test.h"
 
 static char base[2048], root[CTXD_PATH_MAX], out[CTXD_PATH_MAX], ro[CTXD_PATH_MAX];

@@ -11,11 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../src/tools/fs_ignore.h"
 #include "../src/tools/fs_walk.h"
 #include "ctxd/config.h"
+#include "ctxd/fs.h"
 #include "ctxd/sandbox.h"
 #include "ctxd/strbuf.h"
-#include "ctxd/tools_fs.h"
 #include "test.h"
 
 static char root[2048];

@@ -20,11 +20,11 @@
 
 #include "../src/tools/fs_pwalk.h"
 #include "ctxd/config.h"
+#include "ctxd/fs.h"
 #include "ctxd/mcp.h"
 #include "ctxd/pool.h"
 #include "ctxd/rpc.h"
 #include "ctxd/sandbox.h"
-#include "ctxd/tools_fs.h"
 #include "test.h"
 
 #define WORKERS 4

@@ -1,5 +1,5 @@
 /* Unit tests for tools/registry.c: registration, tools/list entries, argument validation. */
-#include "ctxd/tool.h"
+#include "ctxd/registry.h"
 #include "test.h"
 
 static json_t *echo(const struct ctxd_tool_ctx *ctx, json_t *args)

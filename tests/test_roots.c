@@ -21,9 +21,9 @@
 #include "ctxd/fsutil.h"
 #include "ctxd/mcp.h"
 #include "ctxd/pool.h"
+#include "ctxd/registry.h"
 #include "ctxd/sandbox.h"
 #include "ctxd/skills.h"
-#include "ctxd/tool.h"
 #include "test.h"
 
 static char tmp[PATH_MAX];

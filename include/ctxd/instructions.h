@@ -9,7 +9,7 @@
 #ifndef CTXD_INSTRUCTIONS_H
 #define CTXD_INSTRUCTIONS_H
 
-#include "ctxd/tool.h"
+#include "ctxd/registry.h"
 
 /* Build the instructions for the tools registered in `reg` (borrowed). Returns a malloc'd
  * NUL-terminated string the caller frees, or NULL with errno 0 when no tool is registered

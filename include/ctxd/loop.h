@@ -11,8 +11,8 @@
 
 #include "ctxd/config.h"
 #include "ctxd/error.h"
+#include "ctxd/registry.h"
 #include "ctxd/sandbox.h"
-#include "ctxd/tool.h"
 
 struct ctxd_loop;
 

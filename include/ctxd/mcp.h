@@ -21,8 +21,8 @@
 #include "ctxd/config.h"
 #include "ctxd/pool.h"
 #include "ctxd/provider.h"
+#include "ctxd/registry.h"
 #include "ctxd/sandbox.h"
-#include "ctxd/tool.h"
 
 /* Protocol versions, newest first. */
 #define CTXD_MCP_MODERN_VERSION "2026-07-28"
@@ -141,7 +141,25 @@ void ctxd_mcp_set_status(struct ctxd_mcp *m, const struct ctxd_status_ops *ops);
 /* The URI of the status resource. */
 #define CTXD_STATUS_URI "ctxd://status"
 
-/* The change notifier providers use (thread-safe; see provider.h). Borrowed. */
+/* Change notifications, callable from ANY thread (they are queued and handed to the loop
+ * thread, which coalesces them and writes notifications/.../list_changed or
+ * notifications/resources/updated when the client may receive them). */
+enum ctxd_list_kind {
+	CTXD_LIST_TOOLS = 0,
+	CTXD_LIST_PROMPTS = 1,
+	CTXD_LIST_RESOURCES = 2,
+};
+
+struct ctxd_notifier;
+
+/* The tools, prompts or resources list changed. Thread-safe. NULL-safe (no-op). */
+void ctxd_notify_list_changed(struct ctxd_notifier *n, enum ctxd_list_kind kind);
+
+/* The resource `uri` (copied) changed: sent only if a client subscribed to it.
+ * Thread-safe. NULL-safe (no-op). */
+void ctxd_notify_resource_updated(struct ctxd_notifier *n, const char *uri);
+
+/* The change notifier (thread-safe; see ctxd_notify_list_changed above). Borrowed. */
 struct ctxd_notifier *ctxd_mcp_notifier(struct ctxd_mcp *m);
 
 /* Deliver queued notifications (progress, list_changed, resources/updated). Loop thread;

@@ -15,7 +15,7 @@
 
 #include "ctxd/mb_store.h"
 #include "ctxd/provider.h"
-#include "ctxd/tool.h"
+#include "ctxd/registry.h"
 
 /* The memory_bank_* tools (static, borrowed). Register them with
  * ctxd_registry_add(reg, ctxd_memory_bank_tools, ctxd_memory_bank_tools_count, cfg, mb,

@@ -1,5 +1,7 @@
-/* provider.h - how a tool family plugs resources, prompts and change notifications into the
- * MCP engine (MCP 2025-11-25 server/resources, server/prompts, server/utilities/completion).
+/* provider.h - how a tool family plugs resources and prompts into the MCP engine (MCP
+ * 2025-11-25 server/resources, server/prompts, server/utilities/completion); an interface
+ * only, implemented by the families' *_resources.c and *_prompts.c. Change notifications
+ * are the engine's (ctxd_notify_list_changed, mcp.h).
  *
  * A family (files, skills, memory bank) fills a struct ctxd_resource_provider for its URI
  * scheme and/or a struct ctxd_prompt_provider, and main.c registers them with the engine
@@ -22,8 +24,8 @@
 #include "ctxd/config.h"
 #include "ctxd/error.h"
 #include "ctxd/pool.h"
+#include "ctxd/registry.h"
 #include "ctxd/sandbox.h"
-#include "ctxd/tool.h"
 
 /* What provider callbacks get. All borrowed for the duration of the call. */
 struct ctxd_provider_ctx {
@@ -88,23 +90,5 @@ struct ctxd_prompt_provider {
 			const char *arg, const char *value, json_t *context_args, json_t *out,
 			size_t *total, struct ctxd_error *err);
 };
-
-/* Change notifications, callable from ANY thread (they are queued and handed to the loop
- * thread, which coalesces them and writes notifications/.../list_changed or
- * notifications/resources/updated when the client may receive them). */
-enum ctxd_list_kind {
-	CTXD_LIST_TOOLS = 0,
-	CTXD_LIST_PROMPTS = 1,
-	CTXD_LIST_RESOURCES = 2,
-};
-
-struct ctxd_notifier;
-
-/* The tools, prompts or resources list changed. Thread-safe. NULL-safe (no-op). */
-void ctxd_notify_list_changed(struct ctxd_notifier *n, enum ctxd_list_kind kind);
-
-/* The resource `uri` (copied) changed: sent only if a client subscribed to it.
- * Thread-safe. NULL-safe (no-op). */
-void ctxd_notify_resource_updated(struct ctxd_notifier *n, const char *uri);
 
 #endif

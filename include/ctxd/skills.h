@@ -11,10 +11,10 @@
 
 #include "ctxd/error.h"
 #include "ctxd/provider.h"
+#include "ctxd/registry.h"
 #include "ctxd/sk_catalog.h"
 #include "ctxd/sk_dirs.h"
 #include "ctxd/sk_store.h"
-#include "ctxd/tool.h"
 
 /* skill_list, skill_activate, skill_read_file, skill_diagnostics: register with
  * ud = the struct ctxd_skills *. */

@@ -8,7 +8,7 @@
  * not guaranteed to be UTF-8, while JSON strings must be; invalid sequences become U+FFFD
  * so a stray Latin-1 byte never turns into a protocol error.
  */
-#include "ctxd/tools_fs.h"
+#include "ctxd/fs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +27,7 @@
 #include "ctxd/json_write.h"
 #include "ctxd/provider.h"
 #include "ctxd/sandbox.h"
+#include "fs_ignore.h"
 #include "fs_priv.h"
 #include "fs_pwalk.h"
 #include "fs_walk.h"

@@ -32,6 +32,7 @@
 #include "ctxd/sandbox.h"
 #include "ctxd/strbuf.h"
 #include "ctxd/watch.h"
+#include "fs_ignore.h"
 #include "fs_walk.h"
 
 #define IGNORE_FILE_MAX (1u << 20)

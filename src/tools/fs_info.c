@@ -1,7 +1,7 @@
 /* fs_info.c - list_directory, get_file_info and list_allowed_directories (names and
  * arguments as in the reference filesystem server). Every path goes through the sandbox.
  */
-#include "ctxd/tools_fs.h"
+#include "ctxd/fs.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "ctxd/registry.h"
 #include "ctxd/strbuf.h"
-#include "ctxd/tool.h"
 #include "ctxd/utf8.h"
 
 #define FS_DEFAULT_ENTRIES 10000u

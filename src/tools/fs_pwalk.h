@@ -24,8 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctxd/registry.h"
 #include "ctxd/sandbox.h"
-#include "ctxd/tool.h"
+#include "fs_ignore.h"
 #include "fs_walk.h"
 
 /* Entry flags. The classify callback returns KEEP, FILE and DESCEND; the walk adds the

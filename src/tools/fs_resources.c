@@ -1,7 +1,7 @@
 /* fs_resources.c - file:// resources over the allowed directories: resources/list,
  * templates, read, subscriptions' watch paths and path completion.
  */
-#include "ctxd/tools_fs.h"
+#include "ctxd/fs.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* fs_search.c - search_files: globs compiled once (braces expanded with a budget), the
  * parallel walk of fs_pwalk.c with the ignore rules of fs_ignore.c, sorted absolute paths.
  */
-#include "ctxd/tools_fs.h"
+#include "ctxd/fs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +20,7 @@
 #include "ctxd/json_write.h"
 #include "ctxd/provider.h"
 #include "ctxd/sandbox.h"
+#include "fs_ignore.h"
 #include "fs_priv.h"
 #include "fs_pwalk.h"
 #include "fs_walk.h"

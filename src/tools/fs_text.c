@@ -2,7 +2,7 @@
  * capped at limits.read_bytes at a whole line with nextOffset, exact totalLines up to
  * 16 MiB. Also the chunked reading helpers fs_read.c uses (ctxd_fs_pread_full, ctxd_fs_count_nl).
  */
-#include "ctxd/tools_fs.h"
+#include "ctxd/fs.h"
 
 #include <dirent.h>
 #include <errno.h>

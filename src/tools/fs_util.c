@@ -2,7 +2,7 @@
  * sequences as U+FFFD), the path argument, the entry limit, binary detection, the depth-cut
  * report. Calls nothing else of the file tools.
  */
-#include "ctxd/tools_fs.h"
+#include "ctxd/fs.h"
 
 #include <dirent.h>
 #include <errno.h>

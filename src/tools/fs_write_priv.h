@@ -12,9 +12,9 @@
 #include <sys/types.h>
 
 #include "ctxd/fsutil.h"
+#include "ctxd/registry.h"
 #include "ctxd/sandbox.h"
 #include "ctxd/strbuf.h"
-#include "ctxd/tool.h"
 
 /* Take the write lock of the directory `dfd` (ctxd_dir_lock): NULL, or an error result. */
 json_t *ctxd_fs_lock_dir(int dfd, const struct ctxd_sandbox_loc *loc, struct ctxd_dir_lock *lk);

@@ -16,6 +16,7 @@
 
 #include "ctxd/json_write.h"
 #include "ctxd/sandbox.h"
+#include "fs_ignore.h"
 #include "fs_priv.h"
 #include "fs_pwalk.h"
 #include "fs_walk.h"

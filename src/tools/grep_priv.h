@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "ctxd/registry.h"
 #include "ctxd/strbuf.h"
-#include "ctxd/tool.h"
 #include "fs_priv.h"
 #include "fs_pwalk.h"
 #include "fs_walk.h"

@@ -14,8 +14,8 @@
 
 #include "ctxd/mb_files.h"
 #include "ctxd/md_sections.h"
+#include "ctxd/registry.h"
 #include "ctxd/strbuf.h"
-#include "ctxd/tool.h"
 
 /* A string argument (borrowed), or NULL when absent or not a string. */
 static inline const char *str_arg(json_t *args, const char *key)

@@ -4,7 +4,7 @@
  * the loop thread and the workers (jansson allows concurrent reads). Validation covers the
  * JSON Schema keywords our tools use, so every handler gets arguments of the declared
  * shape and every refusal names the argument. */
-#include "ctxd/tool.h"
+#include "ctxd/registry.h"
 
 #include <errno.h>
 #include <math.h>

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/tools/fs_ignore.h"
 #include "../../src/tools/fs_priv.h"
 #include "../../src/tools/fs_walk.h"
 

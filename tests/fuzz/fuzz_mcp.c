@@ -27,12 +27,12 @@
 #include <unistd.h>
 
 #include "ctxd/config.h"
+#include "ctxd/fs.h"
 #include "ctxd/log.h"
 #include "ctxd/mcp.h"
 #include "ctxd/pool.h"
+#include "ctxd/registry.h"
 #include "ctxd/sandbox.h"
-#include "ctxd/tool.h"
-#include "ctxd/tools_fs.h"
 #include "ctxd/transport.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

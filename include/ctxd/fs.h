@@ -1,17 +1,17 @@
-/* tools_fs.h - the file tools (read_text_file, read_media_file, read_multiple_files,
- * list_directory, directory_tree, get_file_info, search_files,
- * grep, list_allowed_directories, and the writing tools write_file, edit_file, append_file,
+/* fs.h - the file tools, tabled in src/tools/fs.c (read_text_file, read_media_file,
+ * read_multiple_files, list_directory, directory_tree, get_file_info, search_files, grep,
+ * list_allowed_directories, and the writing tools write_file, edit_file, append_file,
  * copy_file, move_file, delete_file, create_directory), names and arguments as in the
  * reference filesystem server, plus the file:// resource provider. Every path goes through
  * the sandbox (sandbox.h).
  */
-#ifndef CTXD_TOOLS_FS_H
-#define CTXD_TOOLS_FS_H
+#ifndef CTXD_FS_H
+#define CTXD_FS_H
 
 #include <stddef.h>
 
 #include "ctxd/provider.h"
-#include "ctxd/tool.h"
+#include "ctxd/registry.h"
 
 /* The file tools' shared state: compiled ignore files (.gitignore and the like) kept across
  * calls. Register the tools with it as their `ud` (ctxd_registry_add); without it (ud

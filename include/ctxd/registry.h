@@ -1,4 +1,5 @@
-/* tool.h - the tool registry and what a tool handler sees (MCP 2025-11-25 server/tools).
+/* registry.h - the tool registry (src/tools/registry.c) and what a tool handler sees (MCP
+ * 2025-11-25 server/tools).
  *
  * A tool family exports a const table of struct ctxd_tool. The registry parses each
  * tool's input/output schema (JSON text) once, validates `tools/call` arguments against
@@ -8,8 +9,8 @@
  * the sandbox, the config, and the cancel flag; they return a new CallToolResult object.
  * No handler knows JSON-RPC exists: failures the model can fix are isError results.
  */
-#ifndef CTXD_TOOL_H
-#define CTXD_TOOL_H
+#ifndef CTXD_REGISTRY_H
+#define CTXD_REGISTRY_H
 
 #include <jansson.h>
 #include <stdbool.h>
