@@ -250,6 +250,37 @@ static void test_fs_read_errors(void)
 	expect_error(rd("escape", ""), "escape");
 }
 
+/* How every file tool that takes a `path` words a missing argument and a path of the wrong
+ * kind (ctxd_fs_open_arg): the listing tools that take hints say which tool reads a file,
+ * read_text_file says which lists a directory, the others give the sandbox's refusal. */
+static void test_fs_path_arg_messages(void)
+{
+	const char *tools[] = {"read_text_file", "read_media_file", "list_directory",
+			       "directory_tree", "get_file_info"};
+	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+		expect_error(call(tools[i], "{}"), "argument 'path' is required");
+	}
+	expect_error(call("search_files", "{\"pattern\":\"*\"}"), "argument 'path' is required");
+	expect_error(call("grep", "{\"pattern\":\"x\"}"), "argument 'path' is required");
+	puts_file("pa_file.txt", "x\n");
+	mkd("pa_dir");
+	const char *hint = "is not a directory; use read_text_file or get_file_info for a file";
+	expect_error(call("list_directory", "{\"path\":\"%s/pa_file.txt\"}", root), hint);
+	expect_error(call("list_directory", "{\"path\":\"%s/pa_file.txt\",\"sizes\":true}", root),
+		     hint);
+	expect_error(call("search_files", "{\"path\":\"%s/pa_file.txt\",\"pattern\":\"*\"}", root),
+		     hint);
+	json_t *t = call("directory_tree", "{\"path\":\"%s/pa_file.txt\"}", root);
+	ASSERT(is_error(t));
+	ASSERT(strstr(text(t), "use read_text_file") == NULL);
+	expect_error(t, "pa_file.txt");
+	expect_error(call("read_text_file", "{\"path\":\"%s/pa_dir\"}", root),
+		     "pa_dir' is a directory, not a file; use list_directory to see its entries");
+	json_t *r = call("read_media_file", "{\"path\":\"%s/pa_dir\"}", root);
+	ASSERT(strstr(text(r), "use list_directory") == NULL);
+	expect_error(r, "pa_dir");
+}
+
 static void test_fs_read_cap(void)
 {
 	size_t saved = cfg.max_read_bytes;
@@ -937,6 +968,7 @@ int main(void)
 	RUN(test_fs_table);
 	RUN(test_fs_read_selections);
 	RUN(test_fs_read_errors);
+	RUN(test_fs_path_arg_messages);
 	RUN(test_fs_read_cap);
 	RUN(test_fs_read_huge);
 	RUN(test_fs_read_nowait);

@@ -92,20 +92,12 @@ json_t *ctxd_fs_list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (json_is_true(json_object_get(args, "sizes")) || (sort && strcmp(sort, "size") == 0)) {
 		return ctxd_fs_list_with_sizes(ctx, args);
 	}
-	const char *path;
-	size_t plen;
-	if (!ctxd_fs_get_path(args, &path, &plen)) {
-		return ctxd_fs_fail("argument 'path' is required");
-	}
-	struct ctxd_error err = {0};
-	struct ctxd_sandbox_loc loc;
-	int fd =
-	    ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc, &err);
-	if (fd < 0) {
-		return ctxd_fs_open_dir_failed(path, &err);
+	struct ctxd_fs_arg a;
+	json_t *res = ctxd_fs_open_arg(ctx, args, O_PATH | O_DIRECTORY, CTXD_FS_ARG_DIR_HINT, &a);
+	if (res) {
+		return res;
 	}
 	struct list_state s = {.entries = json_array(), .max = ctxd_fs_cfg_entries(ctx)};
-	json_t *res = NULL;
 	if (!s.entries) {
 		goto out;
 	}
@@ -117,16 +109,16 @@ json_t *ctxd_fs_list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 	    .visit = list_visit,
 	    .ud = &s,
 	};
-	int rc = ctxd_fs_walk(fd, &o, NULL);
+	int rc = ctxd_fs_walk(a.fd, &o, NULL);
 	if (s.oom || rc == -ENOMEM || s.text.oom) {
 		goto out;
 	}
 	if (rc == -ECANCELED) {
-		res = ctxd_fs_fail("listing of '%s' cancelled", loc.abs);
+		res = ctxd_fs_fail("listing of '%s' cancelled", a.loc.abs);
 		goto out;
 	}
 	if (rc < 0) {
-		res = ctxd_fs_fail("cannot list '%s': %s", loc.abs, strerror(-rc));
+		res = ctxd_fs_fail("cannot list '%s': %s", a.loc.abs, strerror(-rc));
 		goto out;
 	}
 	if (json_array_size(s.entries) == 0) {
@@ -142,7 +134,7 @@ json_t *ctxd_fs_list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (s.text.len > 0 && s.text.p[s.text.len - 1] == '\n') {
 		s.text.p[--s.text.len] = '\0';
 	}
-	json_t *sc = json_pack("{s:s, s:O, s:b}", "path", loc.abs, "entries", s.entries,
+	json_t *sc = json_pack("{s:s, s:O, s:b}", "path", a.loc.abs, "entries", s.entries,
 			       "truncated", s.truncated);
 	if (sc) {
 		res = ctxd_tool_result(s.text.p, sc);
@@ -150,7 +142,7 @@ json_t *ctxd_fs_list_directory(const struct ctxd_tool_ctx *ctx, json_t *args)
 out:
 	json_decref(s.entries);
 	free(s.text.p);
-	close(fd);
+	close(a.fd);
 	return res;
 }
 
@@ -184,27 +176,21 @@ static const char *mode_type(mode_t m)
 
 json_t *ctxd_fs_get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	const char *path;
-	size_t plen;
-	if (!ctxd_fs_get_path(args, &path, &plen)) {
-		return ctxd_fs_fail("argument 'path' is required");
-	}
-	struct ctxd_error err = {0};
-	struct ctxd_sandbox_loc loc;
 	/* First the path itself (a final symlink not followed) to learn whether it is a
 	 * link, then, for a link, its target when the target stays inside the root. */
-	int fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH, 0, true, &loc, &err);
-	if (fd < 0) {
-		return ctxd_fs_fail("%s", err.msg);
+	struct ctxd_fs_arg a;
+	json_t *res = ctxd_fs_open_arg(ctx, args, O_PATH, CTXD_FS_ARG_NOFOLLOW, &a);
+	if (res) {
+		return res;
 	}
 	const unsigned mask = STATX_BASIC_STATS | STATX_BTIME;
 	struct statx sx;
-	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, mask, &sx) < 0) {
+	if (statx(a.fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, mask, &sx) < 0) {
 		int e = errno;
-		close(fd);
-		return ctxd_fs_fail("cannot stat '%s': %s", loc.abs, strerror(e));
+		close(a.fd);
+		return ctxd_fs_fail("cannot stat '%s': %s", a.loc.abs, strerror(e));
 	}
-	close(fd);
+	close(a.fd);
 	bool is_link = S_ISLNK(sx.stx_mode);
 	bool target_ok = true;
 	if (is_link) {
@@ -213,7 +199,7 @@ json_t *ctxd_fs_get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 		 * only a dangling link inside a root is described itself. */
 		struct ctxd_error err2 = {0};
 		int tfd =
-		    ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH, 0, false, NULL, &err2);
+		    ctxd_sandbox_open(ctx->sandbox, a.path, a.len, O_PATH, 0, false, NULL, &err2);
 		if (tfd < 0 && err2.sys_errno != ENOENT) {
 			return ctxd_fs_fail("%s", err2.msg);
 		}
@@ -236,7 +222,7 @@ json_t *ctxd_fs_get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 	snprintf(perms, sizeof(perms), "%03o", (unsigned)(sx.stx_mode & 0777));
 	mode_t m = sx.stx_mode;
-	json_t *sc = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:b, s:b, s:b}", "path", loc.abs,
+	json_t *sc = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:b, s:b, s:b}", "path", a.loc.abs,
 			       "type", mode_type(m), "size", (json_int_t)sx.stx_size, "modified",
 			       mtime, "accessed", atime, "permissions", perms, "isDirectory",
 			       S_ISDIR(m), "isFile", S_ISREG(m), "isSymlink", is_link);
@@ -247,7 +233,7 @@ json_t *ctxd_fs_get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 		json_object_set_new(sc, "created", json_string(btime));
 	}
 	struct ctxd_strbuf t = {0};
-	ctxd_strbuf_printf(&t, "path: %s\n", loc.abs);
+	ctxd_strbuf_printf(&t, "path: %s\n", a.loc.abs);
 	ctxd_strbuf_printf(&t, "type: %s\n", mode_type(m));
 	ctxd_strbuf_printf(&t, "size: %llu\n", (unsigned long long)sx.stx_size);
 	if (has_birth) {
@@ -265,7 +251,7 @@ json_t *ctxd_fs_get_file_info(const struct ctxd_tool_ctx *ctx, json_t *args)
 		json_decref(sc);
 		return NULL;
 	}
-	json_t *res = ctxd_tool_result(t.p, sc);
+	res = ctxd_tool_result(t.p, sc);
 	free(t.p);
 	return res;
 }

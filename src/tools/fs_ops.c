@@ -102,24 +102,17 @@ static int pwrite_all(int fd, const char *p, size_t n, off_t off)
  * from outside every root) keeps the old content instead of being changed through it. */
 json_t *ctxd_fs_append_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	const char *path;
-	size_t plen, clen = 0;
-	if (!ctxd_fs_get_path(args, &path, &plen)) {
-		return ctxd_fs_fail("argument 'path' is required");
-	}
-	const char *content = ctxd_fs_opt_str(args, "content", &clen);
-	if (!content) {
-		return ctxd_fs_fail("argument 'content' is required");
-	}
+	const char *content;
+	size_t clen;
 	char name[CTXD_PATH_MAX];
 	struct ctxd_sandbox_loc loc;
 	json_t *res = NULL;
-	int dfd = ctxd_fs_write_target(ctx, path, plen, name, &loc, &res);
+	int dfd = ctxd_fs_content_target(ctx, args, &content, &clen, name, &loc, &res);
 	if (dfd < 0) {
 		return res;
 	}
 	struct ctxd_dir_lock lk = {.fd = -1};
-	if ((res = ctxd_fs_refuse_read_only(&loc)) || (res = ctxd_fs_lock_dir(dfd, &loc, &lk))) {
+	if ((res = ctxd_fs_lock_dir(dfd, &loc, &lk))) {
 		close(dfd);
 		return res;
 	}

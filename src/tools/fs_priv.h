@@ -44,9 +44,32 @@ bool ctxd_fs_get_path(json_t *args, const char **p, size_t *len);
  * not an integer. */
 bool ctxd_fs_int_arg(json_t *args, const char *key, size_t *v);
 
-/* The isError result for a directory argument ctxd_sandbox_open refused with `err` (a file
- * given where a directory was wanted is said so). */
-json_t *ctxd_fs_open_dir_failed(const char *path, const struct ctxd_error *err);
+/* How ctxd_fs_open_arg opens the argument and words a refusal. */
+enum {
+	CTXD_FS_ARG_NOFOLLOW = 1u << 0,  /* a final symlink is opened itself (with O_PATH) */
+	CTXD_FS_ARG_DIR_HINT = 1u << 1,  /* a file where a directory was wanted: say so */
+	CTXD_FS_ARG_FILE_HINT = 1u << 2, /* a directory where a file was wanted: say so */
+};
+
+/* A file tool's `path` argument, opened through the call's sandbox. */
+struct ctxd_fs_arg {
+	const char *path; /* the argument as given (borrowed from the arguments) */
+	size_t len;       /* its JSON length */
+	int fd;           /* the caller closes it */
+	struct ctxd_sandbox_loc loc;
+};
+
+/* Open `path` (`len` bytes, as the client gave it) through the call's sandbox with `flags`
+ * (ctxd_sandbox_open; `opts`: CTXD_FS_ARG_* bits) into *fd and *loc. Returns NULL, or an
+ * isError result with nothing left open: the sandbox's refusal, or the hint `opts` asks
+ * for. Worker thread. */
+json_t *ctxd_fs_open_path(const struct ctxd_tool_ctx *ctx, const char *path, size_t len, int flags,
+			  unsigned opts, int *fd, struct ctxd_sandbox_loc *loc);
+
+/* ctxd_fs_open_path for the `path` argument of `args`, into *a; also an isError result when
+ * the argument is missing. Worker thread. */
+json_t *ctxd_fs_open_arg(const struct ctxd_tool_ctx *ctx, json_t *args, int flags, unsigned opts,
+			 struct ctxd_fs_arg *a);
 
 /* The configured entry cap (limits.entries), or the default without a config. */
 size_t ctxd_fs_cfg_entries(const struct ctxd_tool_ctx *ctx);

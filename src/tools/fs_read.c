@@ -142,51 +142,43 @@ json_t *ctxd_fs_base64(const unsigned char *p, size_t n)
 
 json_t *ctxd_fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	const char *path;
-	size_t plen;
-	if (!ctxd_fs_get_path(args, &path, &plen)) {
-		return ctxd_fs_fail("argument 'path' is required");
+	struct ctxd_fs_arg a;
+	json_t *res = ctxd_fs_open_arg(ctx, args, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, &a);
+	if (res) {
+		return res;
 	}
-	struct ctxd_error err = {0};
-	struct ctxd_sandbox_loc loc;
-	int fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0,
-				   false, &loc, &err);
-	if (fd < 0) {
-		return ctxd_fs_fail("%s", err.msg);
-	}
-	json_t *res = NULL;
 	unsigned char *buf = NULL;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		res = ctxd_fs_fail("'%s' is not a regular file", loc.abs);
+	if (fstat(a.fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		res = ctxd_fs_fail("'%s' is not a regular file", a.loc.abs);
 		goto out;
 	}
 	unsigned char head[64];
-	ssize_t hn = ctxd_fs_pread_full(fd, (char *)head, sizeof(head), 0);
+	ssize_t hn = ctxd_fs_pread_full(a.fd, (char *)head, sizeof(head), 0);
 	if (hn < 0) {
-		res = ctxd_fs_fail("cannot read '%s': %s", loc.abs, strerror(errno));
+		res = ctxd_fs_fail("cannot read '%s': %s", a.loc.abs, strerror(errno));
 		goto out;
 	}
-	const char *mime = ctxd_fs_sniff_mime(head, (size_t)hn, loc.abs);
+	const char *mime = ctxd_fs_sniff_mime(head, (size_t)hn, a.loc.abs);
 	bool image = mime && strncmp(mime, "image/", 6) == 0;
 	bool audio = mime && strncmp(mime, "audio/", 6) == 0;
 	if (!image && !audio) {
 		res =
 		    ctxd_fs_fail("'%s' is not an image or audio file (%s); use read_text_file for "
 				 "text",
-				 loc.abs, mime ? mime : "unrecognized content");
+				 a.loc.abs, mime ? mime : "unrecognized content");
 		goto out;
 	}
 	size_t cap =
 	    ctx->cfg && ctx->cfg->max_media_bytes ? ctx->cfg->max_media_bytes : DEFAULT_MEDIA_BYTES;
 	size_t size = (size_t)st.st_size;
 	char uri[3 * CTXD_PATH_MAX + 16];
-	if (ctxd_path_to_file_uri(loc.abs, uri, sizeof(uri)) < 0) {
-		res = ctxd_fs_fail("path of '%s' is too long for a URI", loc.abs);
+	if (ctxd_path_to_file_uri(a.loc.abs, uri, sizeof(uri)) < 0) {
+		res = ctxd_fs_fail("path of '%s' is too long for a URI", a.loc.abs);
 		goto out;
 	}
-	const char *slash = strrchr(loc.abs, '/');
-	const char *base = slash ? slash + 1 : loc.abs;
+	const char *slash = strrchr(a.loc.abs, '/');
+	const char *base = slash ? slash + 1 : a.loc.abs;
 	if (size > cap) {
 		json_t *link = json_pack("{s:s, s:s, s:o, s:s, s:I}", "type", "resource_link",
 					 "uri", uri, "name", ctxd_utf8_json(base, strlen(base)),
@@ -195,7 +187,7 @@ json_t *ctxd_fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 		snprintf(note, sizeof(note),
 			 "%s is %zu bytes, over the %zu-byte inline limit (limits.media_bytes); "
 			 "returned as a link to read through resources/read",
-			 loc.abs, size, cap);
+			 a.loc.abs, size, cap);
 		res = link ? json_pack("{s:[{s:s, s:s}, o]}", "content", "type", "text", "text",
 				       note, link)
 			   : NULL;
@@ -205,9 +197,9 @@ json_t *ctxd_fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (!buf) {
 		goto out;
 	}
-	ssize_t got = ctxd_fs_pread_full(fd, (char *)buf, size, 0);
+	ssize_t got = ctxd_fs_pread_full(a.fd, (char *)buf, size, 0);
 	if (got < 0) {
-		res = ctxd_fs_fail("cannot read '%s': %s", loc.abs, strerror(errno));
+		res = ctxd_fs_fail("cannot read '%s': %s", a.loc.abs, strerror(errno));
 		goto out;
 	}
 	json_t *b64 = ctxd_fs_base64(buf, (size_t)got);
@@ -217,7 +209,7 @@ json_t *ctxd_fs_read_media_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	}
 out:
 	free(buf);
-	close(fd);
+	close(a.fd);
 	return res;
 }
 
@@ -384,22 +376,15 @@ static const char *kind(int t)
 
 json_t *ctxd_fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	const char *path;
-	size_t plen;
-	if (!ctxd_fs_get_path(args, &path, &plen)) {
-		return ctxd_fs_fail("argument 'path' is required");
-	}
 	const char *sort = json_string_value(json_object_get(args, "sortBy"));
 	bool size_sort = sort && strcmp(sort, "size") == 0;
 	if (sort && !size_sort && strcmp(sort, "name") != 0) {
 		return ctxd_fs_fail("argument 'sortBy' must be \"name\" or \"size\"");
 	}
-	struct ctxd_error err = {0};
-	struct ctxd_sandbox_loc loc;
-	int fd =
-	    ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc, &err);
-	if (fd < 0) {
-		return ctxd_fs_open_dir_failed(path, &err);
+	struct ctxd_fs_arg a;
+	json_t *res = ctxd_fs_open_arg(ctx, args, O_PATH | O_DIRECTORY, CTXD_FS_ARG_DIR_HINT, &a);
+	if (res) {
+		return res;
 	}
 	struct sizes_state s = {.max = ctxd_fs_cfg_entries(ctx)};
 	struct ctxd_fs_walk_opts o = {
@@ -409,16 +394,15 @@ json_t *ctxd_fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
 	    .visit = sizes_visit,
 	    .ud = &s,
 	};
-	int rc = ctxd_fs_walk(fd, &o, NULL);
-	close(fd);
-	json_t *res = NULL;
+	int rc = ctxd_fs_walk(a.fd, &o, NULL);
+	close(a.fd);
 	json_t *entries = NULL;
 	struct ctxd_strbuf t = {0};
 	if (s.oom || rc == -ENOMEM) {
 		goto out;
 	}
 	if (rc < 0) {
-		res = ctxd_fs_fail("cannot list '%s': %s", loc.abs, strerror(-rc));
+		res = ctxd_fs_fail("cannot list '%s': %s", a.loc.abs, strerror(-rc));
 		goto out;
 	}
 	if (size_sort && s.n > 1) {
@@ -468,7 +452,7 @@ json_t *ctxd_fs_list_with_sizes(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (t.oom) {
 		goto out;
 	}
-	res = ctxd_tool_result(t.p, json_pack("{s:s, s:O, s:I, s:I, s:I, s:b}", "path", loc.abs,
+	res = ctxd_tool_result(t.p, json_pack("{s:s, s:O, s:I, s:I, s:I, s:b}", "path", a.loc.abs,
 					      "entries", entries, "totalFiles", (json_int_t)files,
 					      "totalDirectories", (json_int_t)dirs, "totalSize",
 					      (json_int_t)total, "truncated", s.truncated));
@@ -647,11 +631,6 @@ static json_t *tree_result(struct tree_state *s, const char *base, json_t *tree,
 
 json_t *ctxd_fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	const char *path;
-	size_t plen;
-	if (!ctxd_fs_get_path(args, &path, &plen)) {
-		return ctxd_fs_fail("argument 'path' is required");
-	}
 	struct tree_state s = {.max = ctxd_fs_cfg_entries(ctx)};
 	json_t *res = NULL;
 	if (!tree_excludes(args, &s, &res)) {
@@ -664,13 +643,11 @@ json_t *ctxd_fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 				  ? TREE_MAX_DEPTH
 				  : (unsigned)json_integer_value(md);
 	}
-	struct ctxd_error err = {0};
-	struct ctxd_sandbox_loc loc;
-	int fd =
-	    ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc, &err);
-	if (fd < 0) {
+	struct ctxd_fs_arg a;
+	res = ctxd_fs_open_arg(ctx, args, O_PATH | O_DIRECTORY, 0, &a);
+	if (res) {
 		ctxd_fs_globs_finish(&s.ex);
-		return ctxd_fs_fail("%s", err.msg);
+		return res;
 	}
 	json_t *tree = json_array();
 	s.stack[0] = tree;
@@ -685,17 +662,17 @@ json_t *ctxd_fs_directory_tree(const struct ctxd_tool_ctx *ctx, json_t *args)
 	    .ud = &s,
 	};
 	struct ctxd_fs_walk_stats st = {0};
-	int rc = tree ? ctxd_fs_walk(fd, &o, &st) : -ENOMEM;
-	close(fd);
+	int rc = tree ? ctxd_fs_walk(a.fd, &o, &st) : -ENOMEM;
+	close(a.fd);
 	bool timed_out = rc == -ETIMEDOUT;
 	if (s.oom || rc == -ENOMEM) {
 		res = NULL;
 	} else if (rc == -ECANCELED) {
-		res = ctxd_fs_fail("directory_tree of '%s' cancelled", loc.abs);
+		res = ctxd_fs_fail("directory_tree of '%s' cancelled", a.loc.abs);
 	} else if (rc < 0 && !timed_out) {
-		res = ctxd_fs_fail("cannot read '%s': %s", loc.abs, strerror(-rc));
+		res = ctxd_fs_fail("cannot read '%s': %s", a.loc.abs, strerror(-rc));
 	} else {
-		res = tree_result(&s, loc.abs, tree, &st, timed_out);
+		res = tree_result(&s, a.loc.abs, tree, &st, timed_out);
 	}
 	json_decref(tree);
 	for (int k = 0; k < 4; k++) {

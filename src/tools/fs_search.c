@@ -566,11 +566,6 @@ static json_t *search_result(const struct ctxd_tool_ctx *ctx, const char *base, 
 
 json_t *ctxd_fs_search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	const char *path;
-	size_t plen;
-	if (!ctxd_fs_get_path(args, &path, &plen)) {
-		return ctxd_fs_fail("argument 'path' is required");
-	}
 	const char *pattern = json_string_value(json_object_get(args, "pattern"));
 	if (!pattern || pattern[0] == '\0') {
 		return ctxd_fs_fail("argument 'pattern' must be a non-empty glob, e.g. \"**/*.c\"");
@@ -580,7 +575,8 @@ json_t *ctxd_fs_search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	struct search_walk sw = {0};
 	uint64_t *root_state = NULL;
 	json_t *res = NULL;
-	int fd = -1;
+	struct ctxd_fs_arg a; /* not zeroed: a path of 4 KiB */
+	a.fd = -1;
 	if (!search_globs(args, pattern, &s.gs, &res)) {
 		goto out;
 	}
@@ -594,15 +590,11 @@ json_t *ctxd_fs_search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 		root_state[i] = glob_closure(&s.gs.v[i], 1);
 	}
 
-	struct ctxd_error err = {0};
-	struct ctxd_sandbox_loc loc;
-	fd =
-	    ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH | O_DIRECTORY, 0, false, &loc, &err);
-	if (fd < 0) {
-		res = ctxd_fs_open_dir_failed(path, &err);
+	res = ctxd_fs_open_arg(ctx, args, O_PATH | O_DIRECTORY, CTXD_FS_ARG_DIR_HINT, &a);
+	if (res) {
 		goto out;
 	}
-	if (!search_walk(ctx, args, fd, &loc, &s, root_state, &sw, &res)) {
+	if (!search_walk(ctx, args, a.fd, &a.loc, &s, root_state, &sw, &res)) {
 		goto out;
 	}
 	if (ctxd_fs_pw_each(sw.w, search_each, &m) == -ENOMEM || m.oom) {
@@ -611,12 +603,12 @@ json_t *ctxd_fs_search_files(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (m.n > 1) {
 		qsort_r(m.offs, m.n, sizeof(*m.offs), cmp_rel, m.arena);
 	}
-	res = search_result(ctx, loc.abs, pattern, &m, sw.timed_out);
+	res = search_result(ctx, a.loc.abs, pattern, &m, sw.timed_out);
 out:
 	ctxd_fs_pw_free(sw.w);
 	ctxd_fs_ignore_chain_free(sw.above);
-	if (fd >= 0) {
-		close(fd);
+	if (a.fd >= 0) {
+		close(a.fd);
 	}
 	globset_free(&s.gs);
 	free(s.rows);

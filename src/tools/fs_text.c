@@ -313,18 +313,9 @@ static bool text_args(json_t *args, struct text_read *t, json_t **res)
 static bool text_open(const struct ctxd_tool_ctx *ctx, const char *path, size_t plen,
 		      struct text_read *t, json_t **res)
 {
-	struct ctxd_error err = {0};
-	t->fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0,
-				  false, t->loc, &err);
-	if (t->fd < 0) {
-		if (err.sys_errno == EISDIR) {
-			*res = ctxd_fs_fail(
-			    "'%s' is a directory, not a file; use list_directory to see "
-			    "its entries",
-			    path);
-			return false;
-		}
-		*res = ctxd_fs_fail("%s", err.msg);
+	*res = ctxd_fs_open_path(ctx, path, plen, O_RDONLY | O_NONBLOCK | O_NOCTTY,
+				 CTXD_FS_ARG_FILE_HINT, &t->fd, t->loc);
+	if (*res) {
 		return false;
 	}
 	if (fstat(t->fd, &t->st) < 0) {

@@ -103,7 +103,9 @@ bool ctxd_fs_int_arg(json_t *args, const char *key, size_t *v)
 	return true;
 }
 
-json_t *ctxd_fs_open_dir_failed(const char *path, const struct ctxd_error *err)
+/* The isError result for a directory argument ctxd_sandbox_open refused with `err` (a file
+ * given where a directory was wanted is said so). */
+static json_t *open_dir_failed(const char *path, const struct ctxd_error *err)
 {
 	if (err->sys_errno == ENOTDIR) {
 		return ctxd_fs_fail(
@@ -112,4 +114,34 @@ json_t *ctxd_fs_open_dir_failed(const char *path, const struct ctxd_error *err)
 		    path);
 	}
 	return ctxd_fs_fail("%s", err->msg);
+}
+
+json_t *ctxd_fs_open_path(const struct ctxd_tool_ctx *ctx, const char *path, size_t len, int flags,
+			  unsigned opts, int *fd, struct ctxd_sandbox_loc *loc)
+{
+	struct ctxd_error err = {0};
+	*fd = ctxd_sandbox_open(ctx->sandbox, path, len, flags, 0,
+				(opts & CTXD_FS_ARG_NOFOLLOW) != 0, loc, &err);
+	if (*fd >= 0) {
+		return NULL;
+	}
+	if (opts & CTXD_FS_ARG_DIR_HINT) {
+		return open_dir_failed(path, &err);
+	}
+	if ((opts & CTXD_FS_ARG_FILE_HINT) && err.sys_errno == EISDIR) {
+		return ctxd_fs_fail("'%s' is a directory, not a file; use list_directory to see "
+				    "its entries",
+				    path);
+	}
+	return ctxd_fs_fail("%s", err.msg);
+}
+
+json_t *ctxd_fs_open_arg(const struct ctxd_tool_ctx *ctx, json_t *args, int flags, unsigned opts,
+			 struct ctxd_fs_arg *a)
+{
+	a->fd = -1;
+	if (!ctxd_fs_get_path(args, &a->path, &a->len)) {
+		return ctxd_fs_fail("argument 'path' is required");
+	}
+	return ctxd_fs_open_path(ctx, a->path, a->len, flags, opts, &a->fd, &a->loc);
 }

@@ -222,29 +222,42 @@ const char *ctxd_fs_opt_str(json_t *args, const char *key, size_t *len)
 	return json_string_value(j);
 }
 
+int ctxd_fs_content_target(const struct ctxd_tool_ctx *ctx, json_t *args, const char **content,
+			   size_t *clen, char name[CTXD_PATH_MAX], struct ctxd_sandbox_loc *loc,
+			   json_t **res)
+{
+	const char *path;
+	size_t plen;
+	*clen = 0;
+	if (!ctxd_fs_get_path(args, &path, &plen)) {
+		*res = ctxd_fs_fail("argument 'path' is required");
+		return -1;
+	}
+	*content = ctxd_fs_opt_str(args, "content", clen);
+	if (!*content) {
+		*res = ctxd_fs_fail("argument 'content' is required");
+		return -1;
+	}
+	int dfd = ctxd_fs_write_target(ctx, path, plen, name, loc, res);
+	if (dfd >= 0 && (*res = ctxd_fs_refuse_read_only(loc))) {
+		close(dfd);
+		return -1;
+	}
+	return dfd;
+}
+
 /* ---- write_file ------------------------------------------------------------------- */
 
 json_t *ctxd_fs_write_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	const char *path;
-	size_t plen, clen = 0;
-	if (!ctxd_fs_get_path(args, &path, &plen)) {
-		return ctxd_fs_fail("argument 'path' is required");
-	}
-	const char *content = ctxd_fs_opt_str(args, "content", &clen);
-	if (!content) {
-		return ctxd_fs_fail("argument 'content' is required");
-	}
+	const char *content;
+	size_t clen;
 	const char *expected = ctxd_fs_opt_str(args, "expectedSha256", NULL);
 	char name[CTXD_PATH_MAX];
 	struct ctxd_sandbox_loc loc;
 	json_t *res = NULL;
-	int dfd = ctxd_fs_write_target(ctx, path, plen, name, &loc, &res);
+	int dfd = ctxd_fs_content_target(ctx, args, &content, &clen, name, &loc, &res);
 	if (dfd < 0) {
-		return res;
-	}
-	if ((res = ctxd_fs_refuse_read_only(&loc))) {
-		close(dfd);
 		return res;
 	}
 	struct ctxd_dir_lock lk;

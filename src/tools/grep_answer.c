@@ -579,11 +579,6 @@ static void grep_free(struct gconf *c, struct merge *m, struct gtree *t, struct 
 
 json_t *ctxd_fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	const char *path;
-	size_t plen;
-	if (!ctxd_fs_get_path(args, &path, &plen)) {
-		return ctxd_fs_fail("argument 'path' is required");
-	}
 	json_t *jp = json_object_get(args, "pattern");
 	if (!json_is_string(jp) || json_string_length(jp) == 0) {
 		return ctxd_fs_fail("argument 'pattern' must be a non-empty regular expression");
@@ -597,7 +592,8 @@ json_t *ctxd_fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 	struct merge m = {.c = &c, .start_fd = -1};
 	struct gtree t = {.gw = {.c = &c, .slots = slots, .n_slots = n_slots}};
 	json_t *res = NULL;
-	int fd = -1;
+	struct ctxd_fs_arg a; /* not zeroed: a path of 4 KiB */
+	a.fd = -1;
 	if (!slots) {
 		return NULL;
 	}
@@ -612,26 +608,23 @@ json_t *ctxd_fs_grep(const struct ctxd_tool_ctx *ctx, json_t *args)
 	if (grep_compile(&c, args, pattern, pattern_len, &res) < 0 || !ctxd_grep_ready(m.g0)) {
 		goto out;
 	}
-	struct ctxd_error err = {0};
-	struct ctxd_sandbox_loc loc;
-	fd = ctxd_sandbox_open(ctx->sandbox, path, plen, O_PATH, 0, false, &loc, &err);
-	if (fd < 0) {
-		res = ctxd_fs_fail("%s", err.msg);
+	res = ctxd_fs_open_arg(ctx, args, O_PATH, 0, &a);
+	if (res) {
 		goto out;
 	}
-	c.root = loc.abs;
-	c.root_len = strlen(loc.abs);
-	c.slash_root = c.root_len == 1 && loc.abs[0] == '/';
+	c.root = a.loc.abs;
+	c.root_len = strlen(a.loc.abs);
+	c.slash_root = c.root_len == 1 && a.loc.abs[0] == '/';
 	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		if (grep_one_file(&m, ctx, path, plen, &loc, &res) < 0) {
+	if (fstat(a.fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (grep_one_file(&m, ctx, a.path, a.len, &a.loc, &res) < 0) {
 			goto out;
 		}
-	} else if (grep_walk_tree(&m, ctx, args, fd, &loc, &t, &res) < 0) {
+	} else if (grep_walk_tree(&m, ctx, args, a.fd, &a.loc, &t, &res) < 0) {
 		goto out;
 	}
-	res = grep_result(ctx, &m, loc.abs, pattern, pattern_len);
+	res = grep_result(ctx, &m, a.loc.abs, pattern, pattern_len);
 out:
-	grep_free(&c, &m, &t, slots, n_slots, fd);
+	grep_free(&c, &m, &t, slots, n_slots, a.fd);
 	return res;
 }
