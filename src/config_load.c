@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,89 +135,75 @@ err:
 	return -1;
 }
 
+/* The limits section, one row a key: how its value is read (a size with an optional unit
+ * suffix, or a plain count stored in a size_t or an unsigned field), its bounds, and where
+ * it goes. */
+enum limit_kind {
+	LIMIT_BYTES, /* ctxd_cfg_get_size into a size_t */
+	LIMIT_COUNT, /* ctxd_cfg_get_uint into a size_t */
+	LIMIT_UINT,  /* ctxd_cfg_get_uint into an unsigned */
+};
+
+static const struct limit_key {
+	const char *key;
+	enum limit_kind kind;
+	unsigned long long lo, hi;
+	size_t off; /* of the field in struct ctxd_config */
+} limit_keys[] = {
+    {"frame_bytes", LIMIT_BYTES, 1024, MAX_BYTES_LIMIT,
+     offsetof(struct ctxd_config, max_frame_bytes)},
+    {"read_bytes", LIMIT_BYTES, 1024, MAX_BYTES_LIMIT,
+     offsetof(struct ctxd_config, max_read_bytes)},
+    {"entries", LIMIT_COUNT, 1, 10000000, offsetof(struct ctxd_config, max_entries)},
+    {"write_queue_bytes", LIMIT_BYTES, 1024, MAX_BYTES_LIMIT,
+     offsetof(struct ctxd_config, write_queue_bytes)},
+    {"drain_ms", LIMIT_UINT, 0, 600000, offsetof(struct ctxd_config, drain_ms)},
+    {"page_size", LIMIT_UINT, 1, 10000, offsetof(struct ctxd_config, page_size)},
+    {"media_bytes", LIMIT_BYTES, 1024, MAX_BYTES_LIMIT,
+     offsetof(struct ctxd_config, max_media_bytes)},
+    {"roots_timeout_ms", LIMIT_UINT, 100, 600000, offsetof(struct ctxd_config, roots_timeout_ms)},
+    {"call_ms", LIMIT_UINT, 0, 86400000, offsetof(struct ctxd_config, call_ms)},
+    {"subscriptions", LIMIT_UINT, 1, 10000000, offsetof(struct ctxd_config, max_subscriptions)},
+    {"copy_bytes", LIMIT_BYTES, 1024, MAX_COPY_LIMIT, offsetof(struct ctxd_config, max_copy_bytes)},
+    {"poll_ms", LIMIT_UINT, 10, 60000, offsetof(struct ctxd_config, poll_ms)},
+};
+
+/* Read limits.<l->key> into its field of `cfg`. Returns 0 or -1 with the loader's error set. */
+static int get_limit(struct loader *ld, const struct limit_key *l, struct ctxd_config *cfg)
+{
+	char what[48];
+	snprintf(what, sizeof(what), "limits.%s", l->key);
+	void *field = (char *)cfg + l->off;
+	if (l->kind == LIMIT_BYTES) {
+		return ctxd_cfg_get_size(ld, what, (size_t)l->lo, (size_t)l->hi, field);
+	}
+	unsigned long long v;
+	if (ctxd_cfg_get_uint(ld, what, l->lo, l->hi, &v)) {
+		return -1;
+	}
+	if (l->kind == LIMIT_COUNT) {
+		*(size_t *)field = (size_t)v;
+	} else {
+		*(unsigned *)field = (unsigned)v;
+	}
+	return 0;
+}
+
 static int parse_limits(struct loader *ld, struct ctxd_config *cfg)
 {
-	static const char *const keys[] = {
-	    "frame_bytes", "read_bytes",    "entries",     "write_queue_bytes",
-	    "drain_ms",    "page_size",     "media_bytes", "roots_timeout_ms",
-	    "call_ms",     "subscriptions", "copy_bytes",  "poll_ms",
-	};
+	const char *keys[N_KEYS(limit_keys)];
+	for (size_t i = 0; i < N_KEYS(limit_keys); i++) {
+		keys[i] = limit_keys[i].key;
+	}
 	unsigned seen = 0;
 	size_t k;
 	int rc;
-	unsigned long long v;
-	char what[48];
 
 	if (ctxd_cfg_expect(ld, YAML_MAPPING_START_EVENT, "limits", "a mapping")) {
 		return -1;
 	}
 	while ((rc = ctxd_cfg_next_key(ld, "limits", keys, N_KEYS(keys), &seen, &k)) == 1) {
-		snprintf(what, sizeof(what), "limits.%s", keys[k]);
-		switch (k) {
-		case 0:
-			rc = ctxd_cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT,
-					       &cfg->max_frame_bytes);
-			break;
-		case 1:
-			rc = ctxd_cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT,
-					       &cfg->max_read_bytes);
-			break;
-		case 2:
-			rc = ctxd_cfg_get_uint(ld, what, 1, 10000000, &v);
-			if (rc == 0) {
-				cfg->max_entries = (size_t)v;
-			}
-			break;
-		case 3:
-			rc = ctxd_cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT,
-					       &cfg->write_queue_bytes);
-			break;
-		case 4:
-			rc = ctxd_cfg_get_uint(ld, what, 0, 600000, &v);
-			if (rc == 0) {
-				cfg->drain_ms = (unsigned)v;
-			}
-			break;
-		case 5:
-			rc = ctxd_cfg_get_uint(ld, what, 1, 10000, &v);
-			if (rc == 0) {
-				cfg->page_size = (unsigned)v;
-			}
-			break;
-		case 6:
-			rc = ctxd_cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT,
-					       &cfg->max_media_bytes);
-			break;
-		case 8:
-			rc = ctxd_cfg_get_uint(ld, what, 0, 86400000, &v);
-			if (rc == 0) {
-				cfg->call_ms = (unsigned)v;
-			}
-			break;
-		case 9:
-			rc = ctxd_cfg_get_uint(ld, what, 1, 10000000, &v);
-			if (rc == 0) {
-				cfg->max_subscriptions = (unsigned)v;
-			}
-			break;
-		case 10:
-			rc =
-			    ctxd_cfg_get_size(ld, what, 1024, MAX_COPY_LIMIT, &cfg->max_copy_bytes);
-			break;
-		case 11:
-			rc = ctxd_cfg_get_uint(ld, what, 10, 60000, &v);
-			if (rc == 0) {
-				cfg->poll_ms = (unsigned)v;
-			}
-			break;
-		default:
-			rc = ctxd_cfg_get_uint(ld, what, 100, 600000, &v);
-			if (rc == 0) {
-				cfg->roots_timeout_ms = (unsigned)v;
-			}
-			break;
-		}
-		if (rc) {
+		if (get_limit(ld, &limit_keys[k], cfg)) {
 			return -1;
 		}
 	}

@@ -3,6 +3,7 @@
 #include "ctxd/config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1010,6 +1011,67 @@ static void test_config_mutations(void)
 	}
 }
 
+/* Every limits key: its least and greatest values load into its field; one below and one
+ * above are refused with the key and the range in the message. */
+static void test_config_limits_bounds(void)
+{
+	static const struct {
+		const char *key;
+		unsigned long long lo, hi;
+		bool bytes;
+		size_t off;
+		bool is_size_t; /* the field is a size_t (else unsigned) */
+	} lim[] = {
+	    {"frame_bytes", 1024, 1ull << 30, true, offsetof(struct ctxd_config, max_frame_bytes),
+	     true},
+	    {"read_bytes", 1024, 1ull << 30, true, offsetof(struct ctxd_config, max_read_bytes),
+	     true},
+	    {"entries", 1, 10000000, false, offsetof(struct ctxd_config, max_entries), true},
+	    {"write_queue_bytes", 1024, 1ull << 30, true,
+	     offsetof(struct ctxd_config, write_queue_bytes), true},
+	    {"drain_ms", 0, 600000, false, offsetof(struct ctxd_config, drain_ms), false},
+	    {"page_size", 1, 10000, false, offsetof(struct ctxd_config, page_size), false},
+	    {"media_bytes", 1024, 1ull << 30, true, offsetof(struct ctxd_config, max_media_bytes),
+	     true},
+	    {"roots_timeout_ms", 100, 600000, false, offsetof(struct ctxd_config, roots_timeout_ms),
+	     false},
+	    {"call_ms", 0, 86400000, false, offsetof(struct ctxd_config, call_ms), false},
+	    {"subscriptions", 1, 10000000, false, offsetof(struct ctxd_config, max_subscriptions),
+	     false},
+	    {"copy_bytes", 1024, 1ull << 40, true, offsetof(struct ctxd_config, max_copy_bytes),
+	     true},
+	    {"poll_ms", 10, 60000, false, offsetof(struct ctxd_config, poll_ms), false},
+	};
+	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
+		unsigned long long ok[2] = {lim[i].lo, lim[i].hi};
+		for (int j = 0; j < 2; j++) {
+			char y[128];
+			snprintf(y, sizeof(y), "limits: {%s: %llu}\n", lim[i].key, ok[j]);
+			struct ctxd_config c;
+			struct ctxd_error e;
+			ctxd_config_init(&c);
+			ASSERT_EQ(load(&c, y, &e), 0);
+			const char *f = (const char *)&c + lim[i].off;
+			unsigned long long got = lim[i].is_size_t
+						     ? *(const size_t *)(const void *)f
+						     : *(const unsigned *)(const void *)f;
+			ASSERT_EQ(got, ok[j]);
+			ctxd_config_finish(&c);
+		}
+		unsigned long long bad[2] = {lim[i].lo - 1, lim[i].hi + 1};
+		for (int j = lim[i].lo == 0 ? 1 : 0; j < 2; j++) {
+			char y[128], msg[256];
+			int col = snprintf(y, sizeof(y), "limits: {%s: ", lim[i].key) + 1;
+			snprintf(y + col - 1, sizeof(y) - (size_t)col + 1, "%llu}\n", bad[j]);
+			snprintf(msg, sizeof(msg),
+				 "t.yaml:1:%d: limits.%s: %llu is out of range (%llu..%llu%s)", col,
+				 lim[i].key, bad[j], lim[i].lo, lim[i].hi,
+				 lim[i].bytes ? " bytes" : "");
+			expect_error(y, msg);
+		}
+	}
+}
+
 int main(void)
 {
 	make_tmpdir();
@@ -1031,6 +1093,7 @@ int main(void)
 	RUN(test_config_load_file);
 	RUN(test_config_example_file);
 	RUN(test_config_mutations);
+	RUN(test_config_limits_bounds);
 	ASSERT_EQ(rmdir(tmpdir), 0);
 	return 0;
 }
