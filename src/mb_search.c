@@ -16,6 +16,7 @@
 
 #include "ctxd/mb_words.h"
 #include "ctxd/md_sections.h"
+#include "ctxd/strbuf.h"
 #include "ctxd/utf8.h"
 
 struct posting {
@@ -97,6 +98,18 @@ static uint32_t word_hash(const char *s, size_t n)
 	return h;
 }
 
+/* ctxd_grow for the index's 32-bit capacities (the counts are 32-bit to keep terms and
+ * postings small): a capacity past UINT32_MAX is recorded as UINT32_MAX. */
+static int grow32(void **p, uint32_t *cap, size_t need, size_t elem, size_t first)
+{
+	size_t c = *cap;
+	if (ctxd_grow(p, &c, need, elem, first) < 0) {
+		return -1;
+	}
+	*cap = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
+	return 0;
+}
+
 /* Look up (and with `add`, insert) a word of the text; words are kept folded (ctxd_mb_word_fold),
  * so lookups match across case and accents. Returns its id or UINT32_MAX. */
 static uint32_t term_id(struct sindex *ix, const char *s, size_t n, bool add)
@@ -142,14 +155,8 @@ static uint32_t term_id(struct sindex *ix, const char *s, size_t n, bool add)
 	if (!add) {
 		goto out;
 	}
-	if (ix->nterms == ix->cap_terms) {
-		uint32_t c = ix->cap_terms ? ix->cap_terms * 2 : 1024;
-		struct term *q = realloc(ix->terms, c * sizeof(*q));
-		if (!q) {
-			goto out;
-		}
-		ix->terms = q;
-		ix->cap_terms = c;
+	if (grow32((void **)&ix->terms, &ix->cap_terms, ix->nterms + 1, sizeof(*ix->terms), 1024)) {
+		goto out;
 	}
 	char *w = malloc(fl + 1);
 	if (!w) {
@@ -187,26 +194,16 @@ static int add_chunk(struct sindex *ix, uint32_t fi, size_t s, size_t e, size_t 
 			free(ids);
 			return -1;
 		}
-		if (words == cap) {
-			cap *= 2;
-			uint32_t *q = realloc(ids, cap * sizeof(*q));
-			if (!q) {
-				free(ids);
-				return -1;
-			}
-			ids = q;
-		}
-		ids[words++] = id;
-	}
-	if (ix->nchunks == ix->cap_chunks) {
-		uint32_t c = ix->cap_chunks ? ix->cap_chunks * 2 : 256;
-		struct chunk *q = realloc(ix->chunks, c * sizeof(*q));
-		if (!q) {
+		if (ctxd_grow((void **)&ids, &cap, words + 1, sizeof(*ids), 64)) {
 			free(ids);
 			return -1;
 		}
-		ix->chunks = q;
-		ix->cap_chunks = c;
+		ids[words++] = id;
+	}
+	if (grow32((void **)&ix->chunks, &ix->cap_chunks, ix->nchunks + 1, sizeof(*ix->chunks),
+		   256)) {
+		free(ids);
+		return -1;
 	}
 	uint32_t ci = ix->nchunks;
 	if (words > 1) { /* qsort needs a valid array even for 0 items */
@@ -219,15 +216,9 @@ static int add_chunk(struct sindex *ix, uint32_t fi, size_t s, size_t e, size_t 
 			j++;
 		}
 		struct term *t = &ix->terms[ids[i]];
-		if (t->n == t->cap) {
-			uint32_t c = t->cap ? t->cap * 2 : 4;
-			struct posting *q = realloc(t->p, c * sizeof(*q));
-			if (!q) {
-				free(ids);
-				return -1;
-			}
-			t->p = q;
-			t->cap = c;
+		if (grow32((void **)&t->p, &t->cap, t->n + 1, sizeof(*t->p), 4)) {
+			free(ids);
+			return -1;
 		}
 		t->p[t->n++] = (struct posting){ci, (uint32_t)(j - i)};
 		t->df++;
@@ -333,15 +324,10 @@ static int index_refresh(struct sindex *ix, int dirfd, struct ctxd_error *err)
 			free(f->text);
 			f->text = NULL;
 		} else {
-			if (ix->nfiles == ix->cap_files) {
-				uint32_t c = ix->cap_files ? ix->cap_files * 2 : 64;
-				struct ifile *q = realloc(ix->files, c * sizeof(*q));
-				if (!q) {
-					rc = -1;
-					break;
-				}
-				ix->files = q;
-				ix->cap_files = c;
+			if (grow32((void **)&ix->files, &ix->cap_files, ix->nfiles + 1,
+				   sizeof(*ix->files), 64)) {
+				rc = -1;
+				break;
 			}
 			fi = ix->nfiles++;
 			ix->files[fi] = (struct ifile){.name = strdup(name), .seen = true};

@@ -20,6 +20,7 @@
 
 #include "ctxd/mb_words.h"
 #include "ctxd/md_sections.h"
+#include "ctxd/strbuf.h"
 #include "ctxd/uri.h"
 #include "ctxd/utf8.h"
 
@@ -410,14 +411,9 @@ static struct mheading *match_headings(const char *buf, size_t len,
 		    memmem(buf + a + 2, e - a - 4, "**", 2)) {
 			continue;
 		}
-		if (*n == cap) {
-			cap *= 2;
-			struct mheading *q = realloc(v, cap * sizeof(*v));
-			if (!q) {
-				free(v);
-				return NULL;
-			}
-			v = q;
+		if (ctxd_grow((void **)&v, &cap, *n + 1, sizeof(*v), 16)) {
+			free(v);
+			return NULL;
 		}
 		v[*n].len = norm_heading(buf + a + 2, e - a - 4, v[*n].norm, sizeof(v[*n].norm));
 		(*n)++;

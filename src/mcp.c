@@ -25,6 +25,7 @@
 #include "ctxd/log.h"
 #include "ctxd/rpc.h"
 #include "ctxd/session.h"
+#include "ctxd/strbuf.h"
 #include "ctxd/subs.h"
 #include "ctxd/watch.h"
 #include "ctxd_version.h"
@@ -129,19 +130,10 @@ static void batch_add(struct ctxd_mcp *m, struct ctxd_batch *b, char *frame, siz
 	if (b->n > 0 && b->bytes + len + 1 > limit) {
 		batch_flush(m, b);
 	}
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 8;
-		char **f = realloc(b->frames, cap * sizeof(*f));
-		size_t *l = f ? realloc(b->lens, cap * sizeof(*l)) : NULL;
-		if (f) {
-			b->frames = f;
-		}
-		if (!f || !l) {
-			free(frame);
-			return;
-		}
-		b->lens = l;
-		b->cap = cap;
+	if (ctxd_grow_pair((void **)&b->frames, sizeof(*b->frames), (void **)&b->lens,
+			   sizeof(*b->lens), &b->cap, b->n + 1, 8)) {
+		free(frame);
+		return;
 	}
 	b->frames[b->n] = frame;
 	b->lens[b->n++] = len;

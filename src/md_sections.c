@@ -2,6 +2,7 @@
  * memory bank's reads, section edits, validation and search. Pure: no I/O, no globals.
  */
 #include "ctxd/md_sections.h"
+#include "ctxd/strbuf.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -125,14 +126,8 @@ struct secvec {
 
 static int sec_push(struct secvec *sv, const struct ctxd_md_section *s)
 {
-	if (sv->n == sv->cap) {
-		size_t c = sv->cap ? sv->cap * 2 : 16;
-		struct ctxd_md_section *q = realloc(sv->v, c * sizeof(*q));
-		if (!q) {
-			return -1;
-		}
-		sv->v = q;
-		sv->cap = c;
+	if (ctxd_grow((void **)&sv->v, &sv->cap, sv->n + 1, sizeof(*sv->v), 16)) {
+		return -1;
 	}
 	sv->v[sv->n++] = *s;
 	return 0;

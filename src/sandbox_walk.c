@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ctxd/log.h"
+#include "ctxd/strbuf.h"
 #include "platform.h"
 #include "sandbox_priv.h"
 
@@ -51,21 +52,10 @@ static int walk_push(struct walk *w, int fd, const struct stat *st)
 		close(fd);
 		return -ENAMETOOLONG;
 	}
-	if (w->depth + 1 >= w->cap) {
-		size_t ncap = w->cap * 2;
-		dev_t *nd = realloc(w->dev, ncap * sizeof(*nd));
-		if (!nd) {
-			close(fd);
-			return -ENOMEM;
-		}
-		w->dev = nd;
-		ino_t *ni = realloc(w->ino, ncap * sizeof(*ni));
-		if (!ni) {
-			close(fd);
-			return -ENOMEM;
-		}
-		w->ino = ni;
-		w->cap = ncap;
+	if (ctxd_grow_pair((void **)&w->dev, sizeof(*w->dev), (void **)&w->ino, sizeof(*w->ino),
+			   &w->cap, w->depth + 2, 64)) {
+		close(fd);
+		return -ENOMEM;
 	}
 	w->depth++;
 	w->dev[w->depth] = st->st_dev;

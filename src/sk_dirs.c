@@ -18,6 +18,7 @@
 
 #include "ctxd/fsutil.h"
 #include "ctxd/log.h"
+#include "ctxd/strbuf.h"
 #include "sk_priv.h"
 
 static int add_base(struct ctxd_skills *sk, enum base_kind kind, const char *abs, int fd,
@@ -478,13 +479,8 @@ char **ctxd_sk_read_names(int dirfd, size_t *n, unsigned char **types)
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
 			continue;
 		}
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 16;
-			char **g = realloc(v, cap * sizeof(*v));
-			if (!g) {
-				goto fail;
-			}
-			v = g;
+		if (ctxd_grow((void **)&v, &cap, cnt + 1, sizeof(*v), 16)) {
+			goto fail;
 		}
 		/* names and their d_type share one block: pointers first, then types */
 		v[cnt] = malloc(strlen(e->d_name) + 2);

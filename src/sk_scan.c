@@ -109,19 +109,10 @@ static void files_add(struct scan *sc, struct files *fl, const char *rel, uint64
 		fl->truncated = true;
 		return;
 	}
-	if (fl->n == fl->cap) {
-		size_t cap = fl->cap ? fl->cap * 2 : 8;
-		char **v = realloc(fl->v, cap * sizeof(*v));
-		if (v) {
-			fl->v = v;
-		}
-		uint64_t *z = v ? realloc(fl->sz, cap * sizeof(*z)) : NULL;
-		if (!z) {
-			sc->oom = true;
-			return;
-		}
-		fl->sz = z;
-		fl->cap = cap;
+	if (ctxd_grow_pair((void **)&fl->v, sizeof(*fl->v), (void **)&fl->sz, sizeof(*fl->sz),
+			   &fl->cap, fl->n + 1, 8)) {
+		sc->oom = true;
+		return;
 	}
 	char *c = strdup(rel);
 	if (!c) {

@@ -131,15 +131,10 @@ static void code_spans(const char *s, size_t a, size_t b, struct ranges *r)
 		while (j < b && s[j] == '`') {
 			j++;
 		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			struct run *g = realloc(runs, cap * sizeof(*g));
-			if (!g) {
-				free(runs);
-				r->oom = true;
-				return;
-			}
-			runs = g;
+		if (ctxd_grow((void **)&runs, &cap, n + 1, sizeof(*runs), 8)) {
+			free(runs);
+			r->oom = true;
+			return;
 		}
 		runs[n++] = (struct run){i, j - i, -1};
 		i = j;

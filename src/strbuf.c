@@ -95,3 +95,15 @@ int ctxd_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first)
 	*cap = n;
 	return 0;
 }
+
+int ctxd_grow_pair(void **p, size_t elem_p, void **q, size_t elem_q, size_t *cap, size_t need,
+		   size_t first)
+{
+	size_t cap_p = *cap, cap_q = *cap;
+	if (ctxd_grow(p, &cap_p, need, elem_p, first) < 0 ||
+	    ctxd_grow(q, &cap_q, need, elem_q, first) < 0) {
+		return -1;
+	}
+	*cap = cap_p; /* == cap_q: the same doubling from the same start */
+	return 0;
+}

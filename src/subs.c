@@ -9,6 +9,7 @@
  * (URIs that are the directory itself); a change of the directory itself walks its list.
  * Tables double when they hold more records than buckets. */
 #include "ctxd/subs.h"
+#include "ctxd/strbuf.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -405,18 +406,13 @@ int ctxd_subs_add(struct ctxd_subs *s, const char *uri, const char *dir, const c
 		table_insert(&s->by_uri, u);
 		table_insert(&s->by_path, u);
 	}
-	if (u->n_holders == u->cap_holders) {
-		size_t cap = u->cap_holders ? u->cap_holders * 2 : 2;
-		void **h = realloc(u->holders, cap * sizeof(*h));
-		if (!h) {
-			if (u->n_holders == 0) {
-				uent_free(s, u);
-			}
-			errno = ENOMEM;
-			return -1;
+	if (ctxd_grow((void **)&u->holders, &u->cap_holders, u->n_holders + 1, sizeof(*u->holders),
+		      2)) {
+		if (u->n_holders == 0) {
+			uent_free(s, u);
 		}
-		u->holders = h;
-		u->cap_holders = cap;
+		errno = ENOMEM;
+		return -1;
 	}
 	u->holders[u->n_holders++] = holder;
 	s->pairs++;

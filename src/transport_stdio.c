@@ -4,6 +4,7 @@
  * Writing: write first; only leftovers arm the writable watcher (Redis' habit). The write
  * queue is bounded by `high_water`: above it we stop reading input, so a host that stops
  * reading our output cannot make us buffer its requests' answers without bound. */
+#include "ctxd/strbuf.h"
 #include "ctxd/transport.h"
 
 #include <errno.h>
@@ -57,18 +58,9 @@ static void emit(const char *line, size_t len, ctxd_frame_fn fn, void *ud)
 
 static int carry(struct ctxd_splitter *s, const char *data, size_t n)
 {
-	if (s->len + n > s->cap) {
-		size_t cap = s->cap ? s->cap : 4096;
-		while (cap < s->len + n) {
-			cap *= 2;
-		}
-		char *p = realloc(s->buf, cap);
-		if (!p) {
-			s->len = 0;
-			return -1;
-		}
-		s->buf = p;
-		s->cap = cap;
+	if (ctxd_grow((void **)&s->buf, &s->cap, s->len + n, 1, 4096)) {
+		s->len = 0;
+		return -1;
 	}
 	memcpy(s->buf + s->len, data, n);
 	s->len += n;

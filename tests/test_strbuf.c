@@ -1,7 +1,8 @@
 /* test_strbuf.c - the growable text buffer (src/strbuf.c): appends of every kind, the
- * terminating NUL, reserve, the byte limit and the sticky failure. Links only the base
- * layer. */
+ * terminating NUL, reserve, the byte limit and the sticky failure; the growable-array
+ * helpers (ctxd_grow, ctxd_grow_pair). Links only the base layer. */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "ctxd/strbuf.h"
 #include "test.h"
@@ -100,10 +101,63 @@ static void test_max(void)
 	ASSERT(b.too_big);
 }
 
+/* Capacities double from `first` (or from the current one) until `need` fits; a size that
+ * would overflow is refused with the array left as it was. */
+static void test_grow(void)
+{
+	int *v = NULL;
+	size_t cap = 0;
+	ASSERT_EQ(ctxd_grow((void **)&v, &cap, 1, sizeof(*v), 16), 0);
+	ASSERT_EQ(cap, 16);
+	v[15] = 7;
+	ASSERT_EQ(ctxd_grow((void **)&v, &cap, 16, sizeof(*v), 16), 0); /* fits: no change */
+	ASSERT_EQ(cap, 16);
+	ASSERT_EQ(ctxd_grow((void **)&v, &cap, 17, sizeof(*v), 16), 0);
+	ASSERT_EQ(cap, 32);
+	ASSERT_EQ(v[15], 7);
+	ASSERT_EQ(ctxd_grow((void **)&v, &cap, 100, sizeof(*v), 16), 0);
+	ASSERT_EQ(cap, 128);
+	int *keep = v;
+	ASSERT_EQ(ctxd_grow((void **)&v, &cap, SIZE_MAX / 2, sizeof(*v), 16), -1);
+	ASSERT(v == keep);
+	ASSERT_EQ(cap, 128);
+	free(v);
+}
+
+/* Two arrays grown in step end with one shared capacity and keep their elements; a refusal
+ * leaves the shared capacity as it was. */
+static void test_grow_pair(void)
+{
+	char **names = NULL;
+	uint64_t *sizes = NULL;
+	size_t cap = 0;
+	for (size_t n = 0; n < 100; n++) {
+		ASSERT_EQ(ctxd_grow_pair((void **)&names, sizeof(*names), (void **)&sizes,
+					 sizeof(*sizes), &cap, n + 1, 8),
+			  0);
+		ASSERT(cap >= n + 1);
+		names[n] = NULL;
+		sizes[n] = n;
+	}
+	ASSERT_EQ(cap, 128);
+	for (size_t n = 0; n < 100; n++) {
+		ASSERT_EQ(sizes[n], n);
+	}
+	ASSERT_EQ(ctxd_grow_pair((void **)&names, sizeof(*names), (void **)&sizes, sizeof(*sizes),
+				 &cap, SIZE_MAX / 4, 8),
+		  -1);
+	ASSERT_EQ(cap, 128);
+	ASSERT_EQ(sizes[99], 99);
+	free(names);
+	free(sizes);
+}
+
 int main(void)
 {
 	RUN(test_appends);
 	RUN(test_reserve);
 	RUN(test_max);
+	RUN(test_grow);
+	RUN(test_grow_pair);
 	return 0;
 }

@@ -45,4 +45,12 @@ void ctxd_strbuf_printf(struct ctxd_strbuf *b, const char *fmt, ...)
  * Not thread-safe per array; no global state. */
 int ctxd_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first);
 
+/* ctxd_grow for two arrays indexed alike (*p of `elem_p`-byte and *q of `elem_q`-byte
+ * elements) that share one capacity *cap: both grow to the same new capacity. Returns 0, or
+ * -1 when memory ran out or a size would overflow; then *cap is unchanged and both arrays
+ * still hold at least *cap elements (one of them may have been moved and grown already: the
+ * pointers stay the caller's). Not thread-safe per array; no global state. */
+int ctxd_grow_pair(void **p, size_t elem_p, void **q, size_t elem_q, size_t *cap, size_t need,
+		   size_t first);
+
 #endif

@@ -14,6 +14,7 @@
 
 #include "ctxd/fsutil.h"
 #include "ctxd/sandbox.h"
+#include "ctxd/strbuf.h"
 #include "fs_priv.h"
 #include "fs_write_priv.h"
 
@@ -30,18 +31,9 @@ int ctxd_fs_split_lines(const char *s, size_t len, struct lines *L)
 	}
 	size_t i = 0;
 	while (i < len) {
-		if (n == cap) {
-			cap *= 2;
-			size_t *a = realloc(L->start, cap * sizeof(size_t));
-			if (!a) {
-				return -1;
-			}
-			L->start = a;
-			a = realloc(L->end, cap * sizeof(size_t));
-			if (!a) {
-				return -1;
-			}
-			L->end = a;
+		if (ctxd_grow_pair((void **)&L->start, sizeof(*L->start), (void **)&L->end,
+				   sizeof(*L->end), &cap, n + 1, 16)) {
+			return -1;
 		}
 		const char *q = memchr(s + i, '\n', len - i);
 		size_t e = q ? (size_t)(q - s) : len;
@@ -133,15 +125,8 @@ static int myers(const struct dl *a, size_t n, const struct dl *b, size_t m, boo
 		}
 		/* snapshot v[-d-1 .. d+1] before round d */
 		size_t need = (size_t)(2 * d + 3);
-		if (tlen + need > tcap) {
-			while (tlen + need > tcap) {
-				tcap *= 2;
-			}
-			long *t2 = realloc(trace, tcap * sizeof(long));
-			if (!t2) {
-				goto out;
-			}
-			trace = t2;
+		if (ctxd_grow((void **)&trace, &tcap, tlen + need, sizeof(*trace), 1024)) {
+			goto out;
 		}
 		tpos[d] = tlen;
 		memcpy(trace + tlen, v + off - d - 1, need * sizeof(long));

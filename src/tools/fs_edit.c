@@ -16,6 +16,7 @@
 
 #include "ctxd/fsutil.h"
 #include "ctxd/sandbox.h"
+#include "ctxd/strbuf.h"
 #include "fs_priv.h"
 #include "fs_write_priv.h"
 
@@ -373,14 +374,9 @@ static long ws_windows(const struct text *t, const struct lines *L, const char *
 			q++;
 		}
 		if (q == m) {
-			if ((size_t)found == cap) {
-				cap = cap ? cap * 2 : 16;
-				size_t *w = realloc(*wins, cap * sizeof(**wins));
-				if (!w) {
-					found = -1;
-					goto out;
-				}
-				*wins = w;
+			if (ctxd_grow((void **)wins, &cap, (size_t)found + 1, sizeof(**wins), 16)) {
+				found = -1;
+				goto out;
 			}
 			(*wins)[found++] = i + 1 - m;
 			q = 0; /* windows do not overlap */

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "ctxd/sandbox.h"
+#include "ctxd/strbuf.h"
 #include "fs_priv.h"
 #include "fs_pwalk_priv.h"
 
@@ -483,19 +484,10 @@ int ctxd_fs_pw_each(const struct ctxd_fs_pw *w,
 			rc = fn(ud, d, e, path, len);
 		}
 		if (rc == 0 && e->child && e->child->read) {
-			if (n == cap) {
-				const struct ctxd_fs_pw_node **s2 =
-				    realloc(st, 2 * cap * sizeof(*st));
-				if (s2) {
-					st = s2;
-				}
-				uint32_t *a2 = s2 ? realloc(at, 2 * cap * sizeof(*at)) : NULL;
-				if (!a2) {
-					rc = -ENOMEM;
-					break;
-				}
-				at = a2;
-				cap *= 2;
+			if (ctxd_grow_pair((void **)&st, sizeof(*st), (void **)&at, sizeof(*at),
+					   &cap, n + 1, 64)) {
+				rc = -ENOMEM;
+				break;
 			}
 			st[n] = e->child;
 			at[n++] = 0;

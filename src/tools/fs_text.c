@@ -22,6 +22,7 @@
 #include "ctxd/json_write.h"
 #include "ctxd/provider.h"
 #include "ctxd/sandbox.h"
+#include "ctxd/strbuf.h"
 #include "fs_priv.h"
 #include "fs_pwalk.h"
 #include "fs_walk.h"
@@ -81,19 +82,10 @@ struct reader {
 
 static void rd_append(struct reader *r, const char *p, size_t n)
 {
-	if (r->out_len + n > r->out_cap) {
-		size_t c = r->out_cap ? r->out_cap : 4096;
-		while (c < r->out_len + n) {
-			c *= 2;
-		}
-		char *q = realloc(r->out, c);
-		if (!q) {
-			r->oom = true;
-			r->done = true;
-			return;
-		}
-		r->out = q;
-		r->out_cap = c;
+	if (ctxd_grow((void **)&r->out, &r->out_cap, r->out_len + n, 1, 4096)) {
+		r->oom = true;
+		r->done = true;
+		return;
 	}
 	memcpy(r->out + r->out_len, p, n);
 	r->out_len += n;

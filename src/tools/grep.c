@@ -50,6 +50,7 @@
 
 #include "ctxd/json_write.h"
 #include "ctxd/sandbox.h"
+#include "ctxd/strbuf.h"
 #include "fs_priv.h"
 #include "fs_pwalk.h"
 #include "fs_walk.h"
@@ -117,18 +118,9 @@ static int read_file(struct grep *g, int fd, size_t *len, bool *cut)
 	if (*cut) {
 		want = GREP_FILE_MAX;
 	}
-	if (want + 1 > g->buf_cap) {
-		size_t c = g->buf_cap ? g->buf_cap : 65536;
-		while (c < want + 1) {
-			c *= 2;
-		}
-		char *b = realloc(g->buf, c);
-		if (!b) {
-			g->oom = true;
-			return -1;
-		}
-		g->buf = b;
-		g->buf_cap = c;
+	if (ctxd_grow((void **)&g->buf, &g->buf_cap, want + 1, 1, 65536)) {
+		g->oom = true;
+		return -1;
 	}
 	ssize_t got = ctxd_fs_pread_full(fd, g->buf, want, 0);
 	if (got < 0) {

@@ -16,6 +16,7 @@
 
 #include "ctxd/json_write.h"
 #include "ctxd/sandbox.h"
+#include "ctxd/strbuf.h"
 #include "fs_ignore.h"
 #include "fs_priv.h"
 #include "fs_pwalk.h"
@@ -131,15 +132,10 @@ static bool merge_rec(struct merge *m, const struct frec *r)
 		}
 	}
 	if (r->n_hits || r->n_lim) {
-		if (m->n_recs == m->cap_recs) {
-			size_t c = m->cap_recs ? m->cap_recs * 2 : 256;
-			const struct frec **v = realloc(m->recs, c * sizeof(*v));
-			if (!v) {
-				m->oom = true;
-				return false;
-			}
-			m->recs = v;
-			m->cap_recs = c;
+		if (ctxd_grow((void **)&m->recs, &m->cap_recs, m->n_recs + 1, sizeof(*m->recs),
+			      256)) {
+			m->oom = true;
+			return false;
 		}
 		m->recs[m->n_recs++] = r;
 	}

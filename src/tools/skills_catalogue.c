@@ -139,14 +139,9 @@ static int specificity(struct centry *e, size_t n)
 			if (shortw || generic_word(s)) {
 				continue;
 			}
-			if (nv == cap) {
-				cap = cap ? cap * 2 : 256;
-				struct pair *g = realloc(v, cap * sizeof(*g));
-				if (!g) {
-					rc = -1;
-					break;
-				}
-				v = g;
+			if (ctxd_grow((void **)&v, &cap, nv + 1, sizeof(*v), 256)) {
+				rc = -1;
+				break;
 			}
 			v[nv++] = (struct pair){s, i};
 		}

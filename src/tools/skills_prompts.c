@@ -266,13 +266,8 @@ static void complete_path(const struct ctxd_sandbox *sb, const char *value, json
 			struct stat st;
 			isdir = fstatat(dirfd(d), nm, &st, 0) == 0 && S_ISDIR(st.st_mode);
 		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **g = realloc(names, cap * sizeof(*g));
-			if (!g) {
-				break;
-			}
-			names = g;
+		if (ctxd_grow((void **)&names, &cap, n + 1, sizeof(*names), 64)) {
+			break;
 		}
 		size_t l = strlen(nm);
 		if (!(names[n] = malloc(dlen + l + 2))) {
