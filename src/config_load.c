@@ -19,6 +19,7 @@
 #include <yaml.h>
 
 #include "config_priv.h"
+#include "ctxd/strbuf.h"
 
 static int parse_root_map(struct loader *ld, const char *what, struct ctxd_config_root **roots,
 			  size_t *n)
@@ -254,16 +255,18 @@ static int parse_sandbox(struct loader *ld, struct ctxd_config *cfg)
 	return rc;
 }
 
-/* tools.disabled: a sequence of tool names. Replaces the current list. */
-static int parse_disabled(struct loader *ld, struct ctxd_config *cfg)
+/* `what`: null (none) or a sequence of strings (with `non_empty`, none of them ""), into
+ * *out (free with ctxd_cfg_free_strs). Returns 0, or -1 with the loader's error set and
+ * nothing left allocated. */
+static int get_str_list(struct loader *ld, const char *what, bool non_empty, struct str_list *out)
 {
-	struct str_list list = {NULL, 0};
-	char what[40];
+	struct str_list list = {NULL, 0, 0};
+	char item[48];
 
 	if (ctxd_cfg_is_null(&ld->ev)) {
 		goto done;
 	}
-	if (ctxd_cfg_expect(ld, YAML_SEQUENCE_START_EVENT, "tools.disabled", "a sequence")) {
+	if (ctxd_cfg_expect(ld, YAML_SEQUENCE_START_EVENT, what, "a sequence")) {
 		return -1;
 	}
 	for (;;) {
@@ -273,29 +276,43 @@ static int parse_disabled(struct loader *ld, struct ctxd_config *cfg)
 		if (ld->ev.type == YAML_SEQUENCE_END_EVENT) {
 			break;
 		}
-		snprintf(what, sizeof(what), "tools.disabled[%zu]", list.n);
-		char *name;
-		if (ctxd_cfg_get_string(ld, what, &name)) {
+		snprintf(item, sizeof(item), "%s[%zu]", what, list.n);
+		char *s;
+		if (ctxd_cfg_get_string(ld, item, &s)) {
 			goto err;
 		}
-		char **grown = realloc(list.v, (list.n + 1) * sizeof(*list.v));
-		if (!grown) {
-			free(name);
+		if (non_empty && !s[0]) {
+			free(s);
+			ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: must not be empty", item);
+			goto err;
+		}
+		if (ctxd_grow((void **)&list.v, &list.cap, list.n + 1, sizeof(*list.v), 4)) {
+			free(s);
 			ctxd_error_set_errno(ld->err, CTXD_ERR_TOOL, ENOMEM,
 					     "%.200s: out of memory", ld->name);
 			goto err;
 		}
-		list.v = grown;
-		list.v[list.n++] = name;
+		list.v[list.n++] = s;
 	}
 done:
-	ctxd_cfg_free_strs(cfg->disabled_tools, cfg->n_disabled_tools);
-	cfg->disabled_tools = list.v;
-	cfg->n_disabled_tools = list.n;
+	*out = list;
 	return 0;
 err:
 	ctxd_cfg_free_strs(list.v, list.n);
 	return -1;
+}
+
+/* tools.disabled: a sequence of tool names. Replaces the current list. */
+static int parse_disabled(struct loader *ld, struct ctxd_config *cfg)
+{
+	struct str_list list;
+	if (get_str_list(ld, "tools.disabled", false, &list)) {
+		return -1;
+	}
+	ctxd_cfg_free_strs(cfg->disabled_tools, cfg->n_disabled_tools);
+	cfg->disabled_tools = list.v;
+	cfg->n_disabled_tools = list.n;
+	return 0;
 }
 
 /* tools.toolsets: a non-empty sequence of family names. Replaces the current set. */
@@ -578,45 +595,9 @@ static int parse_skills(struct loader *ld, struct ctxd_config *cfg)
 			}
 			continue;
 		}
-		struct str_list list = {NULL, 0};
-		if (!ctxd_cfg_is_null(&ld->ev)) {
-			if (ctxd_cfg_expect(ld, YAML_SEQUENCE_START_EVENT, "skills.dirs",
-					    "a sequence")) {
-				return -1;
-			}
-			for (;;) {
-				char what[40];
-				char *path;
-				if (ctxd_cfg_next_event(ld)) {
-					ctxd_cfg_free_strs(list.v, list.n);
-					return -1;
-				}
-				if (ld->ev.type == YAML_SEQUENCE_END_EVENT) {
-					break;
-				}
-				snprintf(what, sizeof(what), "skills.dirs[%zu]", list.n);
-				if (ctxd_cfg_get_string(ld, what, &path)) {
-					ctxd_cfg_free_strs(list.v, list.n);
-					return -1;
-				}
-				if (!path[0]) {
-					free(path);
-					ctxd_cfg_free_strs(list.v, list.n);
-					ctxd_cfg_fail_at(ld, ld->ev.start_mark,
-							 "%s: must not be empty", what);
-					return -1;
-				}
-				char **grown = realloc(list.v, (list.n + 1) * sizeof(*list.v));
-				if (!grown) {
-					free(path);
-					ctxd_cfg_free_strs(list.v, list.n);
-					ctxd_error_set_errno(ld->err, CTXD_ERR_TOOL, ENOMEM,
-							     "%.200s: out of memory", ld->name);
-					return -1;
-				}
-				list.v = grown;
-				list.v[list.n++] = path;
-			}
+		struct str_list list;
+		if (get_str_list(ld, "skills.dirs", true, &list)) {
+			return -1;
 		}
 		ctxd_cfg_free_strs(cfg->skills_dirs, cfg->n_skills_dirs);
 		cfg->skills_dirs = list.v;

@@ -32,7 +32,7 @@ struct loader {
 /* A list being built; it replaces the configured one only when complete. */
 struct str_list {
 	char **v;
-	size_t n;
+	size_t n, cap;
 };
 
 /* Elements of a key table. */

@@ -107,13 +107,9 @@ json_t *ctxd_fs_append_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	char name[CTXD_PATH_MAX];
 	struct ctxd_sandbox_loc loc;
 	json_t *res = NULL;
-	int dfd = ctxd_fs_content_target(ctx, args, &content, &clen, name, &loc, &res);
-	if (dfd < 0) {
-		return res;
-	}
 	struct ctxd_dir_lock lk = {.fd = -1};
-	if ((res = ctxd_fs_lock_dir(dfd, &loc, &lk))) {
-		close(dfd);
+	int dfd = ctxd_fs_content_target(ctx, args, &content, &clen, name, &loc, &lk, &res);
+	if (dfd < 0) {
 		return res;
 	}
 	struct ctxd_atomic a = {.fd = -1};

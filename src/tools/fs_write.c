@@ -224,7 +224,7 @@ const char *ctxd_fs_opt_str(json_t *args, const char *key, size_t *len)
 
 int ctxd_fs_content_target(const struct ctxd_tool_ctx *ctx, json_t *args, const char **content,
 			   size_t *clen, char name[CTXD_PATH_MAX], struct ctxd_sandbox_loc *loc,
-			   json_t **res)
+			   struct ctxd_dir_lock *lk, json_t **res)
 {
 	const char *path;
 	size_t plen;
@@ -239,7 +239,8 @@ int ctxd_fs_content_target(const struct ctxd_tool_ctx *ctx, json_t *args, const 
 		return -1;
 	}
 	int dfd = ctxd_fs_write_target(ctx, path, plen, name, loc, res);
-	if (dfd >= 0 && (*res = ctxd_fs_refuse_read_only(loc))) {
+	if (dfd >= 0 &&
+	    ((*res = ctxd_fs_refuse_read_only(loc)) || (*res = ctxd_fs_lock_dir(dfd, loc, lk)))) {
 		close(dfd);
 		return -1;
 	}
@@ -256,13 +257,9 @@ json_t *ctxd_fs_write_file(const struct ctxd_tool_ctx *ctx, json_t *args)
 	char name[CTXD_PATH_MAX];
 	struct ctxd_sandbox_loc loc;
 	json_t *res = NULL;
-	int dfd = ctxd_fs_content_target(ctx, args, &content, &clen, name, &loc, &res);
-	if (dfd < 0) {
-		return res;
-	}
 	struct ctxd_dir_lock lk;
-	if ((res = ctxd_fs_lock_dir(dfd, &loc, &lk))) {
-		close(dfd);
+	int dfd = ctxd_fs_content_target(ctx, args, &content, &clen, name, &loc, &lk, &res);
+	if (dfd < 0) {
 		return res;
 	}
 	struct stat st;

@@ -37,12 +37,13 @@ int ctxd_fs_write_target(const struct ctxd_tool_ctx *ctx, const char *path, size
 			 char name[CTXD_PATH_MAX], struct ctxd_sandbox_loc *loc, json_t **res);
 
 /* The `path` and `content` arguments of a content write (write_file, append_file) and its
- * target (ctxd_fs_write_target), refused on a read-only root. Returns the directory fd
- * (caller closes) with *content (borrowed from `args`), *clen, `name` and `loc` filled, or -1
- * with *res set to an error result. */
+ * target (ctxd_fs_write_target), refused on a read-only root, its directory locked
+ * (ctxd_fs_lock_dir). Returns the directory fd (caller closes it after releasing `lk`) with
+ * *content (borrowed from `args`), *clen, `name` and `loc` filled, or -1 with *res set to an
+ * error result (nothing left open or locked). */
 int ctxd_fs_content_target(const struct ctxd_tool_ctx *ctx, json_t *args, const char **content,
 			   size_t *clen, char name[CTXD_PATH_MAX], struct ctxd_sandbox_loc *loc,
-			   json_t **res);
+			   struct ctxd_dir_lock *lk, json_t **res);
 
 /* Read the regular file `name` in `dfd` (not following a symlink). Returns 0 with *buf
  * (caller frees) / *len / *mode, 1 when it does not exist, or -1 with *res set. */

@@ -147,12 +147,8 @@ static int put_fn(void *arg, const char *cur, size_t len, char **out, size_t *ou
 
 static json_t *mb_init(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	json_t *bad = ctxd_memory_bank_check_chars(args);
-	if (bad) {
-		return bad;
-	}
 	struct ctxd_mb_dir dir;
-	json_t *e = ctxd_memory_bank_open_arg(ctx, args, true, &dir);
+	json_t *e = ctxd_memory_bank_begin(ctx, args, true, &dir);
 	if (e) {
 		return e;
 	}
@@ -453,12 +449,8 @@ static json_t *mb_search(const struct ctxd_tool_ctx *ctx, json_t *args)
 
 static json_t *mb_validate(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	json_t *bad = ctxd_memory_bank_check_chars(args);
-	if (bad) {
-		return bad;
-	}
 	struct ctxd_mb_dir dir;
-	json_t *e = ctxd_memory_bank_open_arg(ctx, args, false, &dir);
+	json_t *e = ctxd_memory_bank_begin(ctx, args, false, &dir);
 	if (e) {
 		return e;
 	}

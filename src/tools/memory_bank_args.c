@@ -75,6 +75,13 @@ json_t *ctxd_memory_bank_open_arg(const struct ctxd_tool_ctx *ctx, json_t *args,
 	return NULL;
 }
 
+json_t *ctxd_memory_bank_begin(const struct ctxd_tool_ctx *ctx, json_t *args, bool create,
+			       struct ctxd_mb_dir *dir)
+{
+	json_t *bad = ctxd_memory_bank_check_chars(args);
+	return bad ? bad : ctxd_memory_bank_open_arg(ctx, args, create, dir);
+}
+
 json_t *ctxd_memory_bank_check_file(const char *file)
 {
 	if (!ctxd_mb_file_ok(file)) {

@@ -49,6 +49,11 @@ json_t *ctxd_memory_bank_check_chars(json_t *args);
 json_t *ctxd_memory_bank_open_arg(const struct ctxd_tool_ctx *ctx, json_t *args, bool create,
 				  struct ctxd_mb_dir *dir);
 
+/* ctxd_memory_bank_check_chars, then ctxd_memory_bank_open_arg: for the tools that check
+ * nothing else before opening the bank. Returns an isError result, or NULL with `dir` open. */
+json_t *ctxd_memory_bank_begin(const struct ctxd_tool_ctx *ctx, json_t *args, bool create,
+			       struct ctxd_mb_dir *dir);
+
 /* An isError result when `file` is not a bank file name, else NULL. */
 json_t *ctxd_memory_bank_check_file(const char *file);
 

@@ -36,12 +36,8 @@ static json_t *headings_json(const char *buf, size_t len)
 
 json_t *ctxd_memory_bank_list(const struct ctxd_tool_ctx *ctx, json_t *args)
 {
-	json_t *bad = ctxd_memory_bank_check_chars(args);
-	if (bad) {
-		return bad;
-	}
 	struct ctxd_mb_dir dir;
-	json_t *e = ctxd_memory_bank_open_arg(ctx, args, false, &dir);
+	json_t *e = ctxd_memory_bank_begin(ctx, args, false, &dir);
 	if (e) {
 		return e;
 	}
