@@ -15,6 +15,7 @@
 #include "ctxd/fs.h"
 #include "ctxd/sandbox.h"
 #include "test.h"
+#include "tool_test.h"
 
 static char root[CTXD_PATH_MAX];
 static struct ctxd_config cfg;
@@ -43,59 +44,20 @@ static void lnk(const char *target, const char *rel)
 
 static const struct ctxd_tool *tool(const char *name)
 {
-	for (size_t i = 0; i < ctxd_fs_tools_count; i++) {
-		if (strcmp(ctxd_fs_tools[i].name, name) == 0) {
-			return &ctxd_fs_tools[i];
-		}
-	}
-	fprintf(stderr, "no tool %s\n", name);
-	abort();
+	return tt_tool(ctxd_fs_tools, ctxd_fs_tools_count, name);
 }
 
 /* Call `name` with args built from a printf format (JSON text). */
 static json_t *call(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static json_t *call(const char *name, const char *fmt, ...)
 {
-	char buf[8192];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	json_t *args = tt_args(0, fmt, ap);
 	va_end(ap);
-	json_error_t je;
-	json_t *args = json_loads(buf, 0, &je);
-	if (!args) {
-		fprintf(stderr, "bad test json %s: %s\n", buf, je.text);
-		abort();
-	}
-	const struct ctxd_tool *t = tool(name);
-	json_t *res = t->fn(&ctx, args);
+	json_t *res = tt_run(tool(name), &ctx, args);
 	json_decref(args);
-	ASSERT(res);
-	ASSERT(json_is_array(json_object_get(res, "content")));
-	/* structuredContent always satisfies the declared outputSchema. */
-	json_t *s = json_object_get(res, "structuredContent");
-	if (s) {
-		json_t *schema = json_loads(t->output_schema, 0, &je);
-		struct ctxd_error err;
-		ASSERT(schema);
-		if (ctxd_schema_validate(schema, s, "structuredContent", &err) < 0) {
-			fprintf(stderr, "%s: %s\n", name, err.msg);
-			abort();
-		}
-		json_decref(schema);
-	}
 	return res;
-}
-
-static bool is_error(json_t *res)
-{
-	return json_is_true(json_object_get(res, "isError"));
-}
-
-static const char *text(json_t *res)
-{
-	return json_string_value(
-	    json_object_get(json_array_get(json_object_get(res, "content"), 0), "text"));
 }
 
 static json_t *sc(json_t *res)
@@ -134,12 +96,12 @@ static void expect_read(const char *rel, const char *extra, const char *content,
 			long long start, long long end)
 {
 	json_t *r = rd(rel, extra);
-	if (is_error(r)) {
-		fprintf(stderr, "unexpected error for %s %s: %s\n", rel, extra, text(r));
+	if (tt_is_error(r)) {
+		fprintf(stderr, "unexpected error for %s %s: %s\n", rel, extra, tt_text(r));
 		abort();
 	}
 	ASSERT_STR_EQ(str(r, "content"), content);
-	ASSERT_STR_EQ(text(r), content);
+	ASSERT_STR_EQ(tt_text(r), content);
 	ASSERT_EQ(num(r, "totalLines"), total);
 	ASSERT_EQ(num(r, "startLine"), start);
 	ASSERT_EQ(num(r, "endLine"), end);
@@ -150,8 +112,8 @@ static void expect_read(const char *rel, const char *extra, const char *content,
 
 static void expect_error(json_t *r, const char *needle)
 {
-	ASSERT(is_error(r));
-	ASSERT_CONTAINS(text(r), needle);
+	ASSERT(tt_is_error(r));
+	ASSERT_CONTAINS(tt_text(r), needle);
 	ASSERT(!json_object_get(r, "structuredContent"));
 	json_decref(r);
 }
@@ -213,16 +175,16 @@ static void test_fs_read_selections(void)
 	expect_read("bom.txt", "", "one\ntwo\n", 2, 1, 2);
 	expect_read("bom.txt", ",\"offset\":2", "two\n", 2, 2, 2);
 	json_t *ln = rd("bom.txt", ",\"lineNumbers\":true");
-	ASSERT_STR_EQ(text(ln), "     1\tone\n     2\ttwo\n");
+	ASSERT_STR_EQ(tt_text(ln), "     1\tone\n     2\ttwo\n");
 	ASSERT_STR_EQ(str(ln, "content"), "one\ntwo\n");
 	json_decref(ln);
 	ln = rd("bom.txt", ",\"offset\":2,\"lineNumbers\":true");
-	ASSERT_STR_EQ(text(ln), "     2\ttwo\n");
+	ASSERT_STR_EQ(tt_text(ln), "     2\ttwo\n");
 	json_decref(ln);
 
 	/* Relative paths resolve against the first root. */
 	json_t *r = call("read_text_file", "{\"path\":\"abc.txt\",\"head\":1}");
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_STR_EQ(str(r, "content"), "a\n");
 	json_decref(r);
 }
@@ -271,13 +233,13 @@ static void test_fs_path_arg_messages(void)
 	expect_error(call("search_files", "{\"path\":\"%s/pa_file.txt\",\"pattern\":\"*\"}", root),
 		     hint);
 	json_t *t = call("directory_tree", "{\"path\":\"%s/pa_file.txt\"}", root);
-	ASSERT(is_error(t));
-	ASSERT(strstr(text(t), "use read_text_file") == NULL);
+	ASSERT(tt_is_error(t));
+	ASSERT(strstr(tt_text(t), "use read_text_file") == NULL);
 	expect_error(t, "pa_file.txt");
 	expect_error(call("read_text_file", "{\"path\":\"%s/pa_dir\"}", root),
 		     "pa_dir' is a directory, not a file; use list_directory to see its entries");
 	json_t *r = call("read_media_file", "{\"path\":\"%s/pa_dir\"}", root);
-	ASSERT(strstr(text(r), "use list_directory") == NULL);
+	ASSERT(strstr(tt_text(r), "use list_directory") == NULL);
 	expect_error(r, "pa_dir");
 }
 
@@ -287,7 +249,7 @@ static void test_fs_read_cap(void)
 	cfg.max_read_bytes = 10;
 	puts_file("five.txt", "1234\n1234\n1234\n1234\n1234\n");
 	json_t *r = rd("five.txt", "");
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_STR_EQ(str(r, "content"), "1234\n1234\n");
 	ASSERT(flag(r, "truncated"));
 	ASSERT_EQ(num(r, "nextOffset"), 3);
@@ -351,7 +313,7 @@ static void test_fs_read_cap(void)
 		char extra[64];
 		snprintf(extra, sizeof(extra), ",\"offset\":%lld", off);
 		r = rd("big.txt", extra);
-		ASSERT(!is_error(r));
+		ASSERT(!tt_is_error(r));
 		ASSERT_EQ(num(r, "totalLines"), (long long)nlines);
 		ASSERT_EQ(num(r, "startLine"), off);
 		const char *c = str(r, "content");
@@ -398,7 +360,7 @@ static void test_fs_read_huge(void)
 	}
 	put("huge.txt", buf, n * line);
 	json_t *r = rd("huge.txt", ",\"tail\":2");
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_EQ(strlen(str(r, "content")), 2 * line);
 	ASSERT(memcmp(str(r, "content"), buf + (n - 2) * line, 2 * line) == 0);
 	ASSERT(!json_object_get(sc(r), "startLine"));
@@ -447,7 +409,7 @@ static void test_fs_list_directory(void)
 	lnk("a.txt", "ls/d_link");
 	mkd("ls/.dot");
 	json_t *r = call("list_directory", "{\"path\":\"%s/ls\"}", root);
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	json_t *ents = json_object_get(sc(r), "entries");
 	ASSERT_EQ(json_array_size(ents), 5);
 	const char *order[] = {".dot", "a.txt", "b.txt", "c_dir", "d_link"};
@@ -461,8 +423,8 @@ static void test_fs_list_directory(void)
 		      "file");
 	ASSERT_STR_EQ(json_string_value(json_object_get(entry_named(ents, "d_link"), "type")),
 		      "symlink");
-	ASSERT_STR_EQ(text(r), "[DIR] .dot\n[FILE] a.txt\n[FILE] b.txt\n[DIR] c_dir\n"
-			       "[LINK] d_link");
+	ASSERT_STR_EQ(tt_text(r), "[DIR] .dot\n[FILE] a.txt\n[FILE] b.txt\n[DIR] c_dir\n"
+				  "[LINK] d_link");
 	ASSERT(!flag(r, "truncated"));
 	json_decref(r);
 
@@ -470,13 +432,13 @@ static void test_fs_list_directory(void)
 	r = call("list_directory", "{\"path\":\"%s/ls\"}", root);
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "entries")), 2);
 	ASSERT(flag(r, "truncated"));
-	ASSERT_CONTAINS(text(r), "truncated");
+	ASSERT_CONTAINS(tt_text(r), "truncated");
 	json_decref(r);
 	cfg.max_entries = 10000;
 
 	mkd("emptydir");
 	r = call("list_directory", "{\"path\":\"%s/emptydir\"}", root);
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "entries")), 0);
 	json_decref(r);
 
@@ -495,11 +457,11 @@ static void test_fs_list_sizes_types(void)
 	snprintf(p, sizeof(p), "%s/lsz/fifo", root);
 	ASSERT_EQ(mkfifo(p, 0644), 0);
 	json_t *r = call("list_directory", "{\"path\":\"%s/lsz\",\"sizes\":true}", root);
-	ASSERT(!is_error(r));
-	ASSERT_CONTAINS(text(r), "[OTHER] fifo");
-	ASSERT_CONTAINS(text(r), "[LINK] l ");
-	ASSERT_CONTAINS(text(r), "[FILE] f.txt");
-	ASSERT(!strstr(text(r), "[LINK] fifo"));
+	ASSERT(!tt_is_error(r));
+	ASSERT_CONTAINS(tt_text(r), "[OTHER] fifo");
+	ASSERT_CONTAINS(tt_text(r), "[LINK] l ");
+	ASSERT_CONTAINS(tt_text(r), "[FILE] f.txt");
+	ASSERT(!strstr(tt_text(r), "[LINK] fifo"));
 	ASSERT_STR_EQ(json_string_value(json_object_get(
 			  entry_named(json_object_get(sc(r), "entries"), "fifo"), "type")),
 		      "other");
@@ -513,7 +475,7 @@ static void test_fs_get_file_info(void)
 	snprintf(p, sizeof(p), "%s/info.txt", root);
 	ASSERT_EQ(chmod(p, 0640), 0);
 	json_t *r = call("get_file_info", "{\"path\":\"%s\"}", p);
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_EQ(num(r, "size"), 5);
 	ASSERT_STR_EQ(str(r, "type"), "file");
 	ASSERT_STR_EQ(str(r, "permissions"), "640");
@@ -524,15 +486,15 @@ static void test_fs_get_file_info(void)
 	ASSERT(m && strlen(m) == 24 && m[4] == '-' && m[10] == 'T' && m[23] == 'Z');
 	ASSERT(str(r, "accessed"));
 	ASSERT_STR_EQ(str(r, "path"), p);
-	ASSERT_CONTAINS(text(r), "size: 5");
-	ASSERT_CONTAINS(text(r), "permissions: 640");
-	ASSERT_CONTAINS(text(r), "isFile: true");
-	ASSERT_CONTAINS(text(r), m);
+	ASSERT_CONTAINS(tt_text(r), "size: 5");
+	ASSERT_CONTAINS(tt_text(r), "permissions: 640");
+	ASSERT_CONTAINS(tt_text(r), "isFile: true");
+	ASSERT_CONTAINS(tt_text(r), m);
 	json_decref(r);
 
 	lnk("info.txt", "info.lnk");
 	r = call("get_file_info", "{\"path\":\"%s/info.lnk\"}", root);
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT(flag(r, "isSymlink"));
 	ASSERT(flag(r, "isFile"));
 	ASSERT_EQ(num(r, "size"), 5);
@@ -541,17 +503,17 @@ static void test_fs_get_file_info(void)
 	/* a link leading out of the roots is refused like every other tool refuses it, not
 	 * described by the link's own lstat (issue 11 section 5) */
 	r = call("get_file_info", "{\"path\":\"%s/escape\"}", root);
-	ASSERT(is_error(r));
-	ASSERT_CONTAINS(text(r), "escapes its root");
+	ASSERT(tt_is_error(r));
+	ASSERT_CONTAINS(tt_text(r), "escapes its root");
 	ASSERT(!json_object_get(r, "structuredContent"));
 	json_decref(r);
 	/* a dangling link inside the root is still described itself */
 	lnk("no-such-target", "dangling.lnk");
 	r = call("get_file_info", "{\"path\":\"%s/dangling.lnk\"}", root);
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT(flag(r, "isSymlink"));
 	ASSERT_STR_EQ(str(r, "type"), "symlink");
-	ASSERT_CONTAINS(text(r), "target is missing");
+	ASSERT_CONTAINS(tt_text(r), "target is missing");
 	json_decref(r);
 
 	r = call("get_file_info", "{\"path\":\"%s\"}", root);
@@ -575,13 +537,13 @@ static void expect_search(const char *pattern, const char *excludes, const char 
 	} else {
 		r = call("search_files", "{\"path\":\"%s/s\",\"pattern\":\"%s\"}", root, pattern);
 	}
-	if (is_error(r)) {
-		fprintf(stderr, "search %s failed: %s\n", pattern, text(r));
+	if (tt_is_error(r)) {
+		fprintf(stderr, "search %s failed: %s\n", pattern, tt_text(r));
 		abort();
 	}
 	json_t *m = json_object_get(sc(r), "matches");
 	if (json_array_size(m) != n) {
-		fprintf(stderr, "search %s: got\n%s\n", pattern, text(r));
+		fprintf(stderr, "search %s: got\n%s\n", pattern, tt_text(r));
 	}
 	ASSERT_EQ(json_array_size(m), n);
 	ASSERT_EQ(num(r, "count"), (long long)n);
@@ -591,10 +553,10 @@ static void expect_search(const char *pattern, const char *excludes, const char 
 	for (size_t i = 0; i < n; i++) {
 		snprintf(want, sizeof(want), "%s/s/%s", root, expect[i]);
 		ASSERT_STR_EQ(json_string_value(json_array_get(m, i)), want);
-		ASSERT_CONTAINS(text(r), want);
+		ASSERT_CONTAINS(tt_text(r), want);
 	}
 	if (n == 0) {
-		ASSERT_STR_EQ(text(r), "No matches found");
+		ASSERT_STR_EQ(tt_text(r), "No matches found");
 	}
 	json_decref(r);
 }
@@ -640,10 +602,10 @@ static void test_fs_search_files(void)
 
 	/* The symlinked directory is listed, never entered. */
 	json_t *r = call("search_files", "{\"path\":\"%s/s\",\"pattern\":\"**\"}", root);
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_EQ(num(r, "count"), 11);
-	ASSERT(!strstr(text(r), "linkdir/"));
-	ASSERT_CONTAINS(text(r), "/s/linkdir");
+	ASSERT(!strstr(tt_text(r), "linkdir/"));
+	ASSERT_CONTAINS(tt_text(r), "/s/linkdir");
 	json_decref(r);
 
 	cfg.max_entries = 2;
@@ -651,7 +613,7 @@ static void test_fs_search_files(void)
 	ASSERT_EQ(num(r, "count"), 2);
 	ASSERT(flag(r, "truncated"));
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "matches")), 2);
-	ASSERT_CONTAINS(text(r), "truncated");
+	ASSERT_CONTAINS(tt_text(r), "truncated");
 	json_decref(r);
 	cfg.max_entries = 10000;
 
@@ -803,10 +765,10 @@ static void test_fs_cancel(void)
 static void test_fs_allowed_directories(void)
 {
 	json_t *r = call("list_allowed_directories", "{}");
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	char want[CTXD_PATH_MAX + 32];
 	snprintf(want, sizeof(want), "Allowed directories:\n%s", root);
-	ASSERT_STR_EQ(text(r), want);
+	ASSERT_STR_EQ(tt_text(r), want);
 	json_t *dirs = json_object_get(sc(r), "directories");
 	ASSERT_EQ(json_array_size(dirs), 1);
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(dirs, 0), "path")), root);
@@ -869,7 +831,7 @@ static void expect_nowait_answers(const struct ctxd_tool_ctx *tctx, const char *
 		json_t *args = json_loads(a, 0, NULL);
 		ASSERT(args);
 		json_t *want = tool("read_text_file")->fn(tctx, args);
-		ASSERT(want && !is_error(want));
+		ASSERT(want && !tt_is_error(want));
 		struct ctxd_tool_ctx nw = *tctx;
 		nw.nowait = true;
 		json_t *got = tool("read_text_file")->fn(&nw, args);
@@ -916,7 +878,7 @@ static void test_fs_read_nowait(void)
 		/* the worker's run answers it: read, or refused with its message */
 		json_t *r = tool("read_text_file")->fn(&ctx, args);
 		ASSERT(r && r != CTXD_TOOL_WOULD_BLOCK);
-		ASSERT_EQ(is_error(r), i != 0);
+		ASSERT_EQ(tt_is_error(r), i != 0);
 		json_decref(r);
 		json_decref(args);
 	}
@@ -925,7 +887,7 @@ static void test_fs_read_nowait(void)
 	struct ctxd_tool_ctx nw = ctx;
 	nw.nowait = true;
 	json_t *r = tool("read_text_file")->fn(&nw, args);
-	ASSERT(r && r != CTXD_TOOL_WOULD_BLOCK && is_error(r));
+	ASSERT(r && r != CTXD_TOOL_WOULD_BLOCK && tt_is_error(r));
 	json_decref(r);
 	json_decref(args);
 }

@@ -18,6 +18,7 @@
 #include "ctxd/sandbox.h"
 #include "ctxd/strbuf.h"
 #include "test.h"
+#include "tool_test.h"
 
 static char base[2048], root[CTXD_PATH_MAX], out[CTXD_PATH_MAX], ro[CTXD_PATH_MAX];
 static struct ctxd_config cfg;
@@ -43,64 +44,22 @@ static bool exists(const char *dir, const char *rel)
 	return tree_exists(dir, rel);
 }
 
-static const struct ctxd_tool *tool(const char *name)
-{
-	for (size_t i = 0; i < ctxd_fs_tools_count; i++) {
-		if (strcmp(ctxd_fs_tools[i].name, name) == 0) {
-			return &ctxd_fs_tools[i];
-		}
-	}
-	fprintf(stderr, "no tool %s\n", name);
-	abort();
-}
-
 static json_t *call(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static json_t *call(const char *name, const char *fmt, ...)
 {
-	static char buf[1 << 16];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	json_t *args = tt_args(JSON_ALLOW_NUL, fmt, ap);
 	va_end(ap);
-	json_error_t je;
-	json_t *args = json_loads(buf, JSON_ALLOW_NUL, &je);
-	if (!args) {
-		fprintf(stderr, "bad test json %s: %s\n", buf, je.text);
-		abort();
-	}
-	const struct ctxd_tool *t = tool(name);
-	json_t *res = t->fn(&ctx, args);
+	json_t *res = tt_run(tt_tool(ctxd_fs_tools, ctxd_fs_tools_count, name), &ctx, args);
 	json_decref(args);
-	ASSERT(res);
-	json_t *s = json_object_get(res, "structuredContent");
-	if (s && t->output_schema) {
-		json_t *schema = json_loads(t->output_schema, 0, &je);
-		struct ctxd_error err;
-		ASSERT(schema);
-		if (ctxd_schema_validate(schema, s, "structuredContent", &err) < 0) {
-			fprintf(stderr, "%s: %s\n", name, err.msg);
-			abort();
-		}
-		json_decref(schema);
-	}
 	return res;
-}
-
-static bool is_error(json_t *r)
-{
-	return json_is_true(json_object_get(r, "isError"));
-}
-
-static const char *text(json_t *r)
-{
-	return json_string_value(
-	    json_object_get(json_array_get(json_object_get(r, "content"), 0), "text"));
 }
 
 static void ok(json_t *r)
 {
-	if (is_error(r)) {
-		fprintf(stderr, "unexpected error: %s\n", text(r));
+	if (tt_is_error(r)) {
+		fprintf(stderr, "unexpected error: %s\n", tt_text(r));
 		abort();
 	}
 	json_decref(r);
@@ -108,11 +67,11 @@ static void ok(json_t *r)
 
 static void err_has(json_t *r, const char *needle)
 {
-	if (!is_error(r)) {
-		fprintf(stderr, "expected an error containing '%s', got: %s\n", needle, text(r));
+	if (!tt_is_error(r)) {
+		fprintf(stderr, "expected an error containing '%s', got: %s\n", needle, tt_text(r));
 		abort();
 	}
-	ASSERT_CONTAINS(text(r), needle);
+	ASSERT_CONTAINS(tt_text(r), needle);
 	json_decref(r);
 }
 
@@ -177,8 +136,8 @@ static void test_edit_file(void)
 	    call("edit_file",
 		 "{\"path\":\"e.txt\",\"edits\":[{\"oldText\":\"alpha\",\"newText\":\"ALPHA\"}"
 		 ",{\"oldText\":\"gamma\\n\",\"newText\":\"\"}]}");
-	ASSERT(!is_error(r));
-	ASSERT_CONTAINS(text(r), "@@ -1,4 +1,3 @@\n-alpha\n+ALPHA\n beta\n-gamma\n beta\n");
+	ASSERT(!tt_is_error(r));
+	ASSERT_CONTAINS(tt_text(r), "@@ -1,4 +1,3 @@\n-alpha\n+ALPHA\n beta\n-gamma\n beta\n");
 	json_decref(r);
 	ASSERT_STR_EQ(slurp(root, "e.txt"), "ALPHA\nbeta\nbeta\n");
 	/* several matches: error naming the edit, the count and the lines; nothing written */
@@ -198,8 +157,8 @@ static void test_edit_file(void)
 	r = call("edit_file",
 		 "{\"path\":\"e.txt\",\"dryRun\":true,\"edits\":[{\"oldText\":\"ALPHA\","
 		 "\"newText\":\"Z\"}]}");
-	ASSERT_CONTAINS(text(r), "+Z");
-	ASSERT_CONTAINS(text(r), "dry run");
+	ASSERT_CONTAINS(tt_text(r), "+Z");
+	ASSERT_CONTAINS(tt_text(r), "dry run");
 	json_decref(r);
 	ASSERT_STR_EQ(slurp(root, "e.txt"), "ALPHA\nB\nB\n");
 	/* whitespace-tolerant fallback keeps the file's indentation */
@@ -218,7 +177,7 @@ static void test_edit_file(void)
 	put(root, "nonl.txt", "a\nb");
 	r = call("edit_file",
 		 "{\"path\":\"nonl.txt\",\"edits\":[{\"oldText\":\"b\",\"newText\":\"c\"}]}");
-	ASSERT_CONTAINS(text(r),
+	ASSERT_CONTAINS(tt_text(r),
 			"-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n");
 	json_decref(r);
 	/* expectedSha256 */
@@ -251,9 +210,9 @@ static void test_edit_file(void)
 	r = call("edit_file", "{\"path\":\"big.txt\",\"edits\":[{\"oldText\":\"line 10 of\","
 			      "\"newText\":\"LINE 10 of\"},{\"oldText\":\"line 30000 of\","
 			      "\"newText\":\"LINE 30000 of\"}]}");
-	ASSERT(!is_error(r));
-	ASSERT(strlen(text(r)) < 1000);
-	ASSERT_CONTAINS(text(r), "+LINE 30000 of the big file\n");
+	ASSERT(!tt_is_error(r));
+	ASSERT(strlen(tt_text(r)) < 1000);
+	ASSERT_CONTAINS(tt_text(r), "+LINE 30000 of the big file\n");
 	json_decref(r);
 }
 
@@ -289,7 +248,7 @@ static void test_other_writers(void)
 	ok(call("create_directory", "{\"path\":\"m/n/o\"}"));
 	ASSERT(exists(root, "m/n/o"));
 	json_t *r = call("create_directory", "{\"path\":\"m/n/o\"}");
-	ASSERT_CONTAINS(text(r), "already exists");
+	ASSERT_CONTAINS(tt_text(r), "already exists");
 	ok(r);
 	err_has(call("create_directory", "{\"path\":\"ap.txt/x\"}"), "");
 	err_has(call("create_directory", "{\"path\":\"%s/newdir\"}", ro), "read-only");
@@ -319,9 +278,8 @@ static void test_other_writers(void)
 static json_t *call_new(const char *name, json_t *args)
 {
 	ASSERT(args);
-	json_t *res = tool(name)->fn(&ctx, args);
+	json_t *res = tt_run(tt_tool(ctxd_fs_tools, ctxd_fs_tools_count, name), &ctx, args);
 	json_decref(args);
-	ASSERT(res);
 	return res;
 }
 
@@ -362,8 +320,8 @@ static void test_edit_ws_scale(void)
 	o.p[o.len - 1] = 'q';
 	json_t *r = call_new("edit_file", json_pack("{s:s, s:[{s:s, s:s}]}", "path", path, "edits",
 						    "oldText", o.p, "newText", "z"));
-	ASSERT(is_error(r));
-	ASSERT_CONTAINS(text(r), "matches 0 times");
+	ASSERT(tt_is_error(r));
+	ASSERT_CONTAINS(tt_text(r), "matches 0 times");
 	json_decref(r);
 	/* the one window, at the end of the file */
 	o.p[o.len - 1] = 'y';
@@ -453,7 +411,7 @@ static void test_hardlinks(void)
 	unlink(in);
 	ASSERT_EQ(link(outp, in), 0);
 	json_t *r = call("read_text_file", "{\"path\":\"hl.txt\"}");
-	ASSERT(!is_error(r)); /* allowed by default */
+	ASSERT(!tt_is_error(r)); /* allowed by default */
 	json_decref(r);
 	ctxd_sandbox_set_hardlinks(true);
 	static const char *const calls[][2] = {
@@ -633,50 +591,50 @@ static void test_escapes(void)
 		json_t *r;
 		make_links();
 		r = call("write_file", "{\"path\":\"%s\",\"content\":\"pwned\\n\"}", t);
-		ASSERT(is_error(r));
+		ASSERT(tt_is_error(r));
 		json_decref(r);
 		outside_intact();
 		r = call("edit_file",
 			 "{\"path\":\"%s\",\"edits\":[{\"oldText\":\"secret\","
 			 "\"newText\":\"pwned\"}]}",
 			 t);
-		ASSERT(is_error(r));
+		ASSERT(tt_is_error(r));
 		json_decref(r);
 		outside_intact();
 		r = call("append_file", "{\"path\":\"%s\",\"content\":\"pwned\\n\"}", t);
-		ASSERT(is_error(r));
+		ASSERT(tt_is_error(r));
 		json_decref(r);
 		outside_intact();
 		r = call("copy_file",
 			 "{\"source\":\"src.txt\",\"destination\":\"%s\",\"overwrite\":true}", t);
-		ASSERT(is_error(r));
+		ASSERT(tt_is_error(r));
 		json_decref(r);
 		outside_intact();
 		if (!strstr(t, "secret.txt") || strstr(t, "esc_dir")) {
 			r = call("copy_file", "{\"source\":\"%s\",\"destination\":\"copied.txt\"}",
 				 t);
-			ASSERT(is_error(r));
+			ASSERT(tt_is_error(r));
 			json_decref(r);
 			ASSERT(!exists(root, "copied.txt"));
 		}
 		r = call("move_file", "{\"source\":\"src.txt\",\"destination\":\"%s\"}", t);
-		ASSERT(is_error(r));
+		ASSERT(tt_is_error(r));
 		json_decref(r);
 		ASSERT(exists(root, "src.txt"));
 		outside_intact();
 		r = call("move_file", "{\"source\":\"%s\",\"destination\":\"moved\"}", t);
-		ASSERT(is_error(r) == !link_itself);
+		ASSERT(tt_is_error(r) == !link_itself);
 		json_decref(r);
 		unlink(strcat(strcpy(targets[15], root), "/moved"));
 		outside_intact();
 		make_links();
 		r = call("delete_file", "{\"path\":\"%s\",\"recursive\":true}", t);
-		ASSERT(is_error(r) == !link_itself);
+		ASSERT(tt_is_error(r) == !link_itself);
 		json_decref(r);
 		outside_intact();
 		make_links();
 		r = call("create_directory", "{\"path\":\"%s\"}", t);
-		ASSERT(is_error(r));
+		ASSERT(tt_is_error(r));
 		json_decref(r);
 		outside_intact();
 	}

@@ -18,6 +18,7 @@
 #include "ctxd/sandbox.h"
 #include "ctxd/strbuf.h"
 #include "test.h"
+#include "tool_test.h"
 
 static char root[2048];
 static struct ctxd_config cfg;
@@ -43,53 +44,20 @@ static void mkd(const char *rel)
  * against the tool's output schema. */
 static json_t *call_json(const char *name, json_t *args)
 {
-	json_error_t je;
 	ASSERT(args);
-	const struct ctxd_tool *t = NULL;
-	for (size_t i = 0; i < ctxd_fs_tools_count; i++) {
-		if (strcmp(ctxd_fs_tools[i].name, name) == 0) {
-			t = &ctxd_fs_tools[i];
-		}
-	}
-	ASSERT(t);
-	json_t *res = t->fn(&ctx, args);
+	json_t *res = tt_run(tt_tool(ctxd_fs_tools, ctxd_fs_tools_count, name), &ctx, args);
 	json_decref(args);
-	ASSERT(res);
-	json_t *s = json_object_get(res, "structuredContent");
-	if (s && t->output_schema) {
-		json_t *schema = json_loads(t->output_schema, 0, &je);
-		struct ctxd_error err;
-		ASSERT(schema);
-		if (ctxd_schema_validate(schema, s, "structuredContent", &err) < 0) {
-			fprintf(stderr, "%s: %s\n", name, err.msg);
-			abort();
-		}
-		json_decref(schema);
-	}
 	return res;
 }
 
 static json_t *call(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static json_t *call(const char *name, const char *fmt, ...)
 {
-	char buf[8192];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	json_t *args = tt_args(0, fmt, ap);
 	va_end(ap);
-	json_error_t je;
-	return call_json(name, json_loads(buf, 0, &je));
-}
-
-static bool is_error(json_t *r)
-{
-	return json_is_true(json_object_get(r, "isError"));
-}
-
-static const char *text(json_t *r)
-{
-	return json_string_value(
-	    json_object_get(json_array_get(json_object_get(r, "content"), 0), "text"));
+	return call_json(name, args);
 }
 
 static json_t *sc(json_t *r)
@@ -143,12 +111,12 @@ static void test_grep_basic(void)
 	putn("g/bin.dat", "foo\0bar", 7);
 	char want[4 * CTXD_PATH_MAX];
 	json_t *r = call("grep", "{\"path\":\"%s/g\",\"pattern\":\"foo\"}", root);
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	snprintf(want, sizeof(want),
 		 "%s/g/a.c:3:9:\treturn foo(1);\n%s/g/b.h:2:5:int foo(int);\n"
 		 "%s/g/sub/c.txt:2:1:foo foo",
 		 root, root, root);
-	ASSERT_STR_EQ(text(r), want);
+	ASSERT_STR_EQ(tt_text(r), want);
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "count")), 3);
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "binarySkipped")), 1);
 	json_decref(r);
@@ -169,7 +137,7 @@ static void test_grep_basic(void)
 	r = call("grep", "{\"path\":\"%s/g/a.c\",\"pattern\":\"return\",\"contextLines\":1}", root);
 	snprintf(want, sizeof(want), "%s/g/a.c-2-{\n%s/g/a.c:3:2:\treturn foo(1);\n%s/g/a.c-4-}",
 		 root, root, root);
-	ASSERT_STR_EQ(text(r), want);
+	ASSERT_STR_EQ(tt_text(r), want);
 	json_t *m0 = nth_match(r, 0, NULL);
 	ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(m0, "before"), 0)), "{");
 	ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(m0, "after"), 0)), "}");
@@ -180,15 +148,15 @@ static void test_grep_basic(void)
 	json_decref(r);
 	/* nothing found is not an error; a bad regex is */
 	r = call("grep", "{\"path\":\"%s/g\",\"pattern\":\"zzz\"}", root);
-	ASSERT(!is_error(r));
-	ASSERT_CONTAINS(text(r), "No matches");
+	ASSERT(!tt_is_error(r));
+	ASSERT_CONTAINS(tt_text(r), "No matches");
 	json_decref(r);
 	r = call("grep", "{\"path\":\"%s/g\",\"pattern\":\"(unclosed\"}", root);
-	ASSERT(is_error(r));
-	ASSERT_CONTAINS(text(r), "(unclosed");
+	ASSERT(tt_is_error(r));
+	ASSERT_CONTAINS(tt_text(r), "(unclosed");
 	json_decref(r);
 	r = call("grep", "{\"path\":\"/etc\",\"pattern\":\"root\"}");
-	ASSERT(is_error(r));
+	ASSERT(tt_is_error(r));
 	json_decref(r);
 }
 
@@ -317,7 +285,7 @@ static void test_ignore_like_rg(void)
 
 	/* search_files lists directories too: keep the files, relative, in C order */
 	json_t *r = call("search_files", "{\"path\":\"%s/igrg\",\"pattern\":\"**\"}", root);
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	json_t *m = json_object_get(sc(r), "matches");
 	size_t prefix = strlen(root) + strlen("/igrg/");
 	char **rel = calloc(json_array_size(m) + 1, sizeof(*rel));
@@ -361,7 +329,7 @@ static char *tree_json(json_t *r)
 static void test_tree_sizes(void)
 {
 	json_t *r = call("directory_tree", "{\"path\":\"%s/g\"}", root);
-	ASSERT_STR_EQ(text(r), "a.c\nb.h\nbin.dat\nsub/\n  c.txt\n");
+	ASSERT_STR_EQ(tt_text(r), "a.c\nb.h\nbin.dat\nsub/\n  c.txt\n");
 	char *j = tree_json(r);
 	ASSERT_STR_EQ(j, "[{\"name\":\"a.c\",\"type\":\"file\"},{\"name\":\"b.h\",\"type\":"
 			 "\"file\"},{\"name\":\"bin.dat\",\"type\":\"file\"},{\"name\":\"sub\","
@@ -371,21 +339,21 @@ static void test_tree_sizes(void)
 	json_decref(r);
 	r = call("directory_tree",
 		 "{\"path\":\"%s/g\",\"maxDepth\":1,\"excludePatterns\":[\"*.h\"]}", root);
-	ASSERT_STR_EQ(text(r), "a.c\nbin.dat\nsub/\n");
+	ASSERT_STR_EQ(tt_text(r), "a.c\nbin.dat\nsub/\n");
 	j = tree_json(r);
 	ASSERT_STR_EQ(j, "[{\"name\":\"a.c\",\"type\":\"file\"},{\"name\":\"bin.dat\",\"type\":"
 			 "\"file\"},{\"name\":\"sub\",\"type\":\"directory\"}]");
 	free(j);
 	json_decref(r);
 	r = call("directory_tree", "{\"path\":\"%s/g/a.c\"}", root);
-	ASSERT(is_error(r));
+	ASSERT(tt_is_error(r));
 	json_decref(r);
 	r = call("list_directory", "{\"path\":\"%s/g\",\"sizes\":true,\"sortBy\":\"size\"}", root);
 	json_t *e = json_object_get(sc(r), "entries");
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(e, 0), "name")), "a.c");
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "totalFiles")), 3);
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "totalDirectories")), 1);
-	ASSERT_CONTAINS(text(r), "Total: 3 files, 1 directories");
+	ASSERT_CONTAINS(tt_text(r), "Total: 3 files, 1 directories");
 	json_decref(r);
 }
 
@@ -405,7 +373,7 @@ static void test_media_multi(void)
 	ASSERT_STR_EQ(json_string_value(json_object_get(b, "type")), "audio");
 	json_decref(r);
 	r = call("read_media_file", "{\"path\":\"g/a.c\"}");
-	ASSERT(is_error(r));
+	ASSERT(tt_is_error(r));
 	json_decref(r);
 	/* over the cap: a resource_link */
 	static char big[4096];
@@ -421,10 +389,10 @@ static void test_media_multi(void)
 	json_decref(r);
 	cfg.max_media_bytes = 1 << 20;
 	r = call("read_multiple_files", "{\"paths\":[\"g/b.h\",\"missing\",\"g/sub/c.txt\"]}");
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "failed")), 1);
-	ASSERT_CONTAINS(text(r), "int foo(int);\n\n---\nmissing: Error - ");
-	ASSERT_CONTAINS(text(r), "c.txt:\nnothing here\nfoo foo\n");
+	ASSERT_CONTAINS(tt_text(r), "int foo(int);\n\n---\nmissing: Error - ");
+	ASSERT_CONTAINS(tt_text(r), "c.txt:\nnothing here\nfoo foo\n");
 	json_decref(r);
 }
 
@@ -489,8 +457,8 @@ static char *repeat(const char *unit, size_t n, const char *tail)
 /* `r` is an isError result whose text holds `needle`; released. */
 static void expect_refused(json_t *r, const char *needle)
 {
-	ASSERT(is_error(r));
-	ASSERT_CONTAINS(text(r), needle);
+	ASSERT(tt_is_error(r));
+	ASSERT_CONTAINS(tt_text(r), needle);
 	json_decref(r);
 }
 
@@ -514,7 +482,7 @@ static long long grep_count(const char *rel, const char *pattern)
 	char p[2 * CTXD_PATH_MAX];
 	snprintf(p, sizeof(p), "%s/%s", root, rel);
 	json_t *r = call_json("grep", json_pack("{s:s, s:s}", "path", p, "pattern", pattern));
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	long long n = num(r, "count");
 	json_decref(r);
 	return n;
@@ -586,12 +554,12 @@ static void test_glob_deep_pattern(void)
 	char *pat = repeat("**/", 1300, "x");
 	json_t *r = call_json("directory_tree",
 			      json_pack("{s:s, s:[s]}", "path", dir, "excludePatterns", pat));
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_EQ(num(r, "entries"), 11); /* 5 directories and 6 y */
 	json_decref(r);
 	r = call_json("search_files", json_pack("{s:s, s:s, s:[s]}", "path", dir, "pattern", "**",
 						"excludePatterns", pat));
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_EQ(num(r, "count"), 11);
 	json_decref(r);
 	char *big = repeat("**/", 3000, "x");
@@ -610,7 +578,7 @@ static void test_glob_deep_pattern(void)
 	put("deep5/.gitignore", gi);
 	free(gi);
 	r = call("grep", "{\"path\":\"%s\",\"pattern\":\"needle\"}", dir);
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_EQ(num(r, "count"), 6);
 	json_decref(r);
 	r = call("search_files", "{\"path\":\"%s\",\"pattern\":\"**/x\"}", dir);
@@ -665,7 +633,7 @@ static void test_brace_bound(void)
 	/* 4,000 unmatched '{' then one real group: two alternatives, answered */
 	b = repeat("{", 4000, "{g,zz}");
 	r = call_json("search_files", json_pack("{s:s, s:s}", "path", root, "pattern", b));
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_EQ(num(r, "count"), 0);
 	json_decref(r);
 	free(b);
@@ -726,7 +694,7 @@ static void test_grep_regex_limit(void)
 	free(ten);
 	free(a40);
 	json_t *r = call("grep", "{\"path\":\"%s/cat\",\"pattern\":\"(a+)+b|!\"}", root);
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_EQ(num(r, "count"), 2); /* a.txt:1 and b.txt:2; a.txt:12 was given up */
 	ASSERT(json_is_true(json_object_get(sc(r), "truncated")));
 	ASSERT(reason(r, "regexLimit"));
@@ -741,8 +709,8 @@ static void test_grep_regex_limit(void)
 	ASSERT(json_is_true(json_object_get(json_array_get(at, 7), "restOfFile")));
 	ASSERT_CONTAINS(json_string_value(json_object_get(json_array_get(at, 8), "path")),
 			"cat/b.txt");
-	ASSERT_CONTAINS(text(r), "9 lines were not searched");
-	ASSERT_CONTAINS(text(r), "cat/a.txt:9 (and every line after it)");
+	ASSERT_CONTAINS(tt_text(r), "9 lines were not searched");
+	ASSERT_CONTAINS(tt_text(r), "cat/a.txt:9 (and every line after it)");
 	json_decref(r);
 }
 
@@ -783,8 +751,8 @@ static void test_grep_cancel_in_file(void)
 			 root);
 	ctx.job = NULL;
 	ctx.progress = NULL;
-	ASSERT(is_error(r));
-	ASSERT_CONTAINS(text(r), "cancelled");
+	ASSERT(tt_is_error(r));
+	ASSERT_CONTAINS(tt_text(r), "cancelled");
 	ASSERT_EQ(cp.calls, 1);
 	json_decref(r);
 }
@@ -795,21 +763,21 @@ static void test_deadline(void)
 {
 	ctx.deadline_ms = 1; /* long past */
 	json_t *r = call("grep", "{\"path\":\"%s/g\",\"pattern\":\"foo\"}", root);
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT(json_is_true(json_object_get(sc(r), "truncated")));
 	ASSERT(reason(r, "deadline"));
-	ASSERT_CONTAINS(text(r), "limits.call_ms");
+	ASSERT_CONTAINS(tt_text(r), "limits.call_ms");
 	json_decref(r);
 	r = call("grep", "{\"path\":\"%s/big.txt\",\"pattern\":\"needle\"}", root);
 	ASSERT(reason(r, "deadline"));
 	ASSERT_EQ(num(r, "count"), 0);
 	json_decref(r);
 	r = call("search_files", "{\"path\":\"%s\",\"pattern\":\"**\"}", root);
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT(reason(r, "deadline"));
 	json_decref(r);
 	r = call("directory_tree", "{\"path\":\"%s\"}", root);
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT(reason(r, "deadline"));
 	json_decref(r);
 	ctx.deadline_ms = 0;
@@ -873,7 +841,7 @@ static void test_depth_cut(void)
 	ASSERT_EQ(num(r, "count"), 0);
 	ASSERT(json_is_true(json_object_get(sc(r), "truncated")));
 	ASSERT(reason(r, "depth"));
-	ASSERT_CONTAINS(text(r), "deeper than the 4096-byte path limit");
+	ASSERT_CONTAINS(tt_text(r), "deeper than the 4096-byte path limit");
 	json_decref(r);
 	r = call("grep", "{\"path\":\"%s\",\"pattern\":\"needle\"}", p);
 	ASSERT_EQ(num(r, "count"), 0);
@@ -892,7 +860,7 @@ static void test_depth_cut(void)
 	r = call("directory_tree", "{\"path\":\"%s\"}", p);
 	ASSERT(json_is_true(json_object_get(sc(r), "truncated")));
 	ASSERT(reason(r, "depth"));
-	ASSERT_CONTAINS(text(r), "deeper than 256 levels");
+	ASSERT_CONTAINS(tt_text(r), "deeper than 256 levels");
 	json_decref(r);
 	r = call("search_files", "{\"path\":\"%s\",\"pattern\":\"**/needle.txt\"}", p);
 	ASSERT_EQ(num(r, "count"), 1); /* well within the path limit: found */

@@ -23,6 +23,7 @@
 #include "ctxd/memory_bank.h"
 #include "ctxd/sandbox.h"
 #include "test.h"
+#include "tool_test.h"
 
 static char root[CTXD_PATH_MAX];
 static char bank[CTXD_PATH_MAX + 16];
@@ -33,15 +34,11 @@ static struct ctxd_tool_ctx ctx;
 
 static const struct ctxd_tool *tool(const char *name)
 {
-	for (size_t i = 0; i < ctxd_memory_bank_tools_count; i++) {
-		if (strcmp(ctxd_memory_bank_tools[i].name, name) == 0) {
-			return &ctxd_memory_bank_tools[i];
-		}
-	}
-	fprintf(stderr, "no tool %s\n", name);
-	abort();
+	return tt_tool(ctxd_memory_bank_tools, ctxd_memory_bank_tools_count, name);
 }
 
+/* Run `name` with `args` (borrowed), which must satisfy its inputSchema (as the engine
+ * checks them before a handler runs). */
 static json_t *call_args(const struct ctxd_tool_ctx *c, const char *name, json_t *args)
 {
 	const struct ctxd_tool *t = tool(name);
@@ -54,54 +51,23 @@ static json_t *call_args(const struct ctxd_tool_ctx *c, const char *name, json_t
 		abort();
 	}
 	json_decref(schema);
-	json_t *res = t->fn(c, args);
-	ASSERT(res);
-	ASSERT(json_is_array(json_object_get(res, "content")));
-	json_t *s = json_object_get(res, "structuredContent");
-	if (s) {
-		schema = json_loads(t->output_schema, 0, &je);
-		ASSERT(schema);
-		if (ctxd_schema_validate(schema, s, "structuredContent", &err) < 0) {
-			fprintf(stderr, "%s: %s\n", name, err.msg);
-			abort();
-		}
-		json_decref(schema);
-	}
-	return res;
+	return tt_run(t, c, args);
 }
 
 static json_t *callc(const struct ctxd_tool_ctx *c, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static json_t *callc(const struct ctxd_tool_ctx *c, const char *name, const char *fmt, ...)
 {
-	char buf[16384];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	json_t *args = tt_args(0, fmt, ap);
 	va_end(ap);
-	json_error_t je;
-	json_t *args = json_loads(buf, 0, &je);
-	if (!args) {
-		fprintf(stderr, "bad test json %s: %s\n", buf, je.text);
-		abort();
-	}
 	json_t *res = call_args(c, name, args);
 	json_decref(args);
 	return res;
 }
 
 #define call(...) callc(&ctx, __VA_ARGS__)
-
-static bool is_error(json_t *res)
-{
-	return json_is_true(json_object_get(res, "isError"));
-}
-
-static const char *text(json_t *res)
-{
-	return json_string_value(
-	    json_object_get(json_array_get(json_object_get(res, "content"), 0), "text"));
-}
 
 static json_t *sc(json_t *res)
 {
@@ -117,18 +83,18 @@ static const char *sstr(json_t *res, const char *key)
 
 static void expect_error(json_t *res, const char *part)
 {
-	if (!is_error(res)) {
-		fprintf(stderr, "expected an error containing '%s', got: %s\n", part, text(res));
+	if (!tt_is_error(res)) {
+		fprintf(stderr, "expected an error containing '%s', got: %s\n", part, tt_text(res));
 		abort();
 	}
-	ASSERT_CONTAINS(text(res), part);
+	ASSERT_CONTAINS(tt_text(res), part);
 	json_decref(res);
 }
 
 static void expect_ok(json_t *res)
 {
-	if (is_error(res)) {
-		fprintf(stderr, "unexpected error: %s\n", text(res));
+	if (tt_is_error(res)) {
+		fprintf(stderr, "unexpected error: %s\n", tt_text(res));
 		abort();
 	}
 	json_decref(res);
@@ -204,7 +170,7 @@ static void test_init_list(void)
 	/* nothing yet: tools other than init say how to create the bank */
 	expect_error(call("memory_bank_list", "{}"), "memory_bank_init");
 	json_t *r = call("memory_bank_init", "{}");
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "created")), 6);
 	ASSERT_STR_EQ(sstr(r, "bank"), bank);
 	ASSERT_STR_EQ(sstr(r, "project"), "default");
@@ -235,7 +201,7 @@ static void test_init_list(void)
 	put_bank(".secret.md", "hidden\n");
 	put_bank("data.txt", "not markdown\n");
 	r = call("memory_bank_list", "{}");
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	json_t *files = json_object_get(sc(r), "files");
 	ASSERT_EQ(json_array_size(files), 7);
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "missingCore")), 0);
@@ -263,7 +229,7 @@ static void test_init_list(void)
 	r = call("memory_bank_list", "{}");
 	ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(sc(r), "missingCore"), 0)),
 		      "techContext.md");
-	ASSERT_CONTAINS(text(r), "missing core files: techContext.md");
+	ASSERT_CONTAINS(tt_text(r), "missing core files: techContext.md");
 	json_decref(r);
 	ASSERT_EQ(rename(q, p), 0);
 }
@@ -271,7 +237,7 @@ static void test_init_list(void)
 static void test_read(void)
 {
 	json_t *r = call("memory_bank_read", "{\"file\": \"notes.md\"}");
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	json_t *f = json_array_get(json_object_get(sc(r), "files"), 0);
 	ASSERT_STR_EQ(json_string_value(json_object_get(f, "content")), "# Notes\n\n## One\n\nx\n");
 	char sha[65];
@@ -304,12 +270,12 @@ static void test_read(void)
 		      "projectbrief.md");
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(files, 5), "file")),
 		      "progress.md");
-	ASSERT_CONTAINS(text(r), "==> activeContext.md");
+	ASSERT_CONTAINS(tt_text(r), "==> activeContext.md");
 	json_decref(r);
 
 	r = call("memory_bank_read", "{\"files\": [\"notes.md\", \"gone.md\"], \"section\": "
 				     "\"One\"}");
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "files")), 1);
 	ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(sc(r), "missing"), 0)),
 		      "gone.md");
@@ -345,7 +311,7 @@ static void test_write(void)
 {
 	json_t *r = call("memory_bank_write", "{\"file\": \"w.md\", \"content\": \"# W\\n\", "
 					      "\"mode\": \"create\"}");
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT(json_is_true(json_object_get(sc(r), "created")));
 	char sha[65];
 	ctxd_sha256_hex("# W\n", 4, sha);
@@ -355,7 +321,7 @@ static void test_write(void)
 	/* create on an existing file: isError with the current sha256 */
 	r = call("memory_bank_write", "{\"file\": \"w.md\", \"content\": \"x\", \"mode\": "
 				      "\"create\"}");
-	ASSERT(is_error(r));
+	ASSERT(tt_is_error(r));
 	ASSERT_STR_EQ(sstr(r, "currentSha256"), sha);
 	ASSERT_STR_EQ(sstr(r, "error"), "precondition_failed");
 	json_decref(r);
@@ -364,9 +330,9 @@ static void test_write(void)
 		 "{\"file\": \"w.md\", \"content\": \"x\", \"mode\": "
 		 "\"replace\", \"expectedSha256\": \"%064d\"}",
 		 0);
-	ASSERT(is_error(r));
-	ASSERT_CONTAINS(text(r), "precondition failed");
-	ASSERT_CONTAINS(text(r), sha);
+	ASSERT(tt_is_error(r));
+	ASSERT_CONTAINS(tt_text(r), "precondition failed");
+	ASSERT_CONTAINS(tt_text(r), sha);
 	ASSERT_STR_EQ(sstr(r, "currentSha256"), sha);
 	json_decref(r);
 	char *t = bank_file("w.md");
@@ -377,7 +343,7 @@ static void test_write(void)
 		 "{\"file\": \"w.md\", \"content\": \"# W2\\n\", \"mode\": "
 		 "\"replace\", \"expectedSha256\": \"%s\"}",
 		 sha);
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_STR_EQ(sstr(r, "previousSha256"), sha);
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "version")), 2);
 	json_decref(r);
@@ -391,15 +357,15 @@ static void test_write(void)
 					    "\"replace\", \"expectedSha256\": \"\"}"));
 	r = call("memory_bank_write", "{\"file\": \"new.md\", \"content\": \"n2\", \"mode\": "
 				      "\"replace\", \"expectedSha256\": \"\"}");
-	ASSERT(is_error(r));
+	ASSERT(tt_is_error(r));
 	json_decref(r);
 	r = call("memory_bank_write",
 		 "{\"file\": \"absent.md\", \"content\": \"n2\", \"mode\": "
 		 "\"replace\", \"expectedSha256\": \"%s\"}",
 		 sha);
-	ASSERT(is_error(r));
+	ASSERT(tt_is_error(r));
 	ASSERT_STR_EQ(sstr(r, "currentSha256"), "");
-	ASSERT_CONTAINS(text(r), "does not exist");
+	ASSERT_CONTAINS(tt_text(r), "does not exist");
 	json_decref(r);
 	expect_error(call("memory_bank_write", "{\"file\": \"../../x.md\", \"content\": \"n\", "
 					       "\"mode\": \"create\"}"),
@@ -428,7 +394,7 @@ static void test_write_section(void)
 			 "{\"file\": \"s.md\", \"section\": \"Current Focus\", \"content\": "
 			 "\"- two\", \"mode\": \"append\", \"expectedSha256\": \"%s\"}",
 			 sha);
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT(json_is_false(json_object_get(sc(r), "sectionCreated")));
 	json_decref(r);
 	char *t = bank_file("s.md");
@@ -486,7 +452,7 @@ static void test_write_section(void)
 		 "{\"file\": \"s.md\", \"section\": \"Decisions\", \"content\": \"x\", \"mode\": "
 		 "\"append\", \"expectedSha256\": \"%s\"}",
 		 sha);
-	ASSERT(is_error(r));
+	ASSERT(tt_is_error(r));
 	ASSERT_STR_EQ(sstr(r, "currentSha256"), sha_of_file("s.md", sha));
 	json_decref(r);
 
@@ -609,8 +575,8 @@ static void test_nul_names(void)
 	ASSERT(stat(p, &st) < 0 && errno == ENOENT);
 	/* a tab in a heading is text, not a control character to refuse */
 	json_t *r = call("memory_bank_read", "{\"file\": \"notes.md\", \"section\": \"a\\tb\"}");
-	ASSERT(is_error(r));
-	ASSERT_CONTAINS(text(r), "has no section");
+	ASSERT(tt_is_error(r));
+	ASSERT_CONTAINS(tt_text(r), "has no section");
 	json_decref(r);
 }
 
@@ -627,7 +593,7 @@ static void *appender(void *p)
 				 "{\"file\": \"t.md\", \"section\": \"Log\", \"content\": "
 				 "\"- t%d line %04d\", \"mode\": \"append\"}",
 				 a->id, i);
-		ASSERT(!is_error(r));
+		ASSERT(!tt_is_error(r));
 		json_decref(r);
 	}
 	return NULL;
@@ -679,7 +645,7 @@ static void test_history_restore(void)
 	ASSERT_EQ(strlen(json_string_value(json_object_get(v2, "time"))), 20);
 	json_decref(r);
 	r = call("memory_bank_write", "{\"file\": \"h.md\", \"fromVersion\": 2}");
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "version")), 5);
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "restoredVersion")), 2);
 	json_decref(r);
@@ -718,7 +684,7 @@ static void test_search(void)
 	put_bank("search2.md", "Intro text about green tea and blue skies.\n\n## Blue Green\n\n"
 			       "Blue green deployment keeps two environments.\n");
 	json_t *r = call("memory_bank_search", "{\"query\": \"blue green deployment\"}");
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	json_t *res = json_object_get(sc(r), "results");
 	ASSERT(json_array_size(res) >= 2);
 	json_t *top = json_array_get(res, 0);
@@ -738,7 +704,7 @@ static void test_search(void)
 	json_decref(r);
 	/* nothing found is a success with zero results */
 	r = call("memory_bank_search", "{\"query\": \"zyzzyva\"}");
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "results")), 0);
 	json_decref(r);
 	/* the index follows changes: new words, removed files */
@@ -846,7 +812,7 @@ static void validate_case(const char *dir)
 	struct ctxd_mb *m = ctxd_mb_create(&c, s, &err);
 	struct ctxd_tool_ctx cx = {.cfg = &c, .sandbox = s, .ud = m};
 	json_t *r = callc(&cx, "memory_bank_validate", "{}");
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	char path[3 * CTXD_PATH_MAX];
 	snprintf(path, sizeof(path), "%s/expected", dir);
 	char *want = slurp(path, NULL);
@@ -864,7 +830,7 @@ static void validate_case(const char *dir)
 		ASSERT(json_string_value(json_object_get(v, "hint"))[0]);
 		char *hit = strstr(want, line);
 		if (!hit || (hit > want && hit[-1] != '\n') || hit[strlen(line)] != '\n') {
-			fprintf(stderr, "%s: unexpected finding: %s\n%s\n", dir, line, text(r));
+			fprintf(stderr, "%s: unexpected finding: %s\n%s\n", dir, line, tt_text(r));
 			abort();
 		}
 	}
@@ -872,7 +838,7 @@ static void validate_case(const char *dir)
 		nwant += *p == '\n';
 	}
 	if (nwant != json_array_size(f)) {
-		fprintf(stderr, "%s: want %zu findings, got:\n%s\n", dir, nwant, text(r));
+		fprintf(stderr, "%s: want %zu findings, got:\n%s\n", dir, nwant, tt_text(r));
 		abort();
 	}
 	ASSERT_EQ(json_is_true(json_object_get(sc(r), "ok")), strstr(want, "error ") == NULL);
@@ -971,8 +937,9 @@ static void test_validate_config(void)
 	expect_codes(r, "activeContext.md", "");
 	expect_codes(r, "progress.md", "");
 	expect_codes(r, "decisions.md", "missing_section");
-	ASSERT_CONTAINS(text(r), "decisions.md:0: warning: required section '## Decision Log' is "
-				 "missing");
+	ASSERT_CONTAINS(tt_text(r),
+			"decisions.md:0: warning: required section '## Decision Log' is "
+			"missing");
 	json_decref(r);
 	tree_put(vb, "decisions.md", "# Decisions\n\n## Decision Log (2024)\n\nz\n");
 	r = callc(&ob.cx, "memory_bank_validate", "{}");
@@ -992,8 +959,8 @@ static void test_validate_stale(void)
 	snprintf(p, sizeof(p), "%s/activeContext.md", bank);
 	ASSERT_EQ(utimensat(AT_FDCWD, p, ts, 0), 0);
 	json_t *r = call("memory_bank_validate", "{}");
-	ASSERT_CONTAINS(text(r), "activeContext.md:0: warning: last changed 10 days before");
-	ASSERT(!strstr(text(r), "progress.md:0: warning: last changed"));
+	ASSERT_CONTAINS(tt_text(r), "activeContext.md:0: warning: last changed 10 days before");
+	ASSERT(!strstr(tt_text(r), "progress.md:0: warning: last changed"));
 	json_decref(r);
 }
 
@@ -1220,8 +1187,9 @@ static void test_fifos(void)
 	snprintf(p, sizeof(p), "%s/activeContext.md", fb);
 	ASSERT(lstat(p, &st) == 0 && S_ISFIFO(st.st_mode)); /* never replaced */
 	json_t *r = callc(cx, "memory_bank_validate", "{}");
-	ASSERT_CONTAINS(text(r), "activeContext.md:0: error: 'activeContext.md' is a FIFO (named "
-				 "pipe), not a regular file");
+	ASSERT_CONTAINS(tt_text(r),
+			"activeContext.md:0: error: 'activeContext.md' is a FIFO (named "
+			"pipe), not a regular file");
 	json_decref(r);
 	r = callc(cx, "memory_bank_search", "{\"query\": \"zebra\"}");
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "results")), 1);
@@ -1325,7 +1293,7 @@ static void test_sigkill_mid_write(void)
 	/* a write after the kills works, and leftover temp files are not bank files */
 	json_t *r = call("memory_bank_write", "{\"file\": \"k.md\", \"content\": \"ok\\n\", "
 					      "\"mode\": \"replace\"}");
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	json_decref(r);
 	r = call("memory_bank_list", "{}");
 	size_t i;

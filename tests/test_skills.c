@@ -20,6 +20,7 @@
 #include "ctxd/skills.h"
 #include "ctxd/watch.h"
 #include "test.h"
+#include "tool_test.h"
 
 static char tmp[1024];   /* everything lives here */
 static char root[1100];  /* the sandbox root */
@@ -419,45 +420,14 @@ static json_t *call(const char *name, const char *json)
 	json_error_t je;
 	json_t *args = json_loads(json, 0, &je);
 	ASSERT(args);
-	const struct ctxd_tool *t = NULL;
-	for (size_t i = 0; i < ctxd_skills_tools_count; i++) {
-		if (strcmp(ctxd_skills_tools[i].name, name) == 0) {
-			t = &ctxd_skills_tools[i];
-		}
-	}
-	ASSERT(t);
 	struct ctxd_tool_ctx ctx = {&cfg, sb, NULL, NULL, sk};
-	json_t *res = t->fn(&ctx, args);
+	json_t *res = tt_run(tt_tool(ctxd_skills_tools, ctxd_skills_tools_count, name), &ctx, args);
 	json_decref(args);
-	ASSERT(res);
-	json_t *s = json_object_get(res, "structuredContent");
-	if (s) {
-		json_t *schema = json_loads(t->output_schema, 0, &je);
-		struct ctxd_error err;
-		ASSERT(schema);
-		if (ctxd_schema_validate(schema, s, "structuredContent", &err) < 0) {
-			fprintf(stderr, "%s: %s\n", name, err.msg);
-			abort();
-		}
-		json_decref(schema);
-	}
 	return res;
 }
-
-static const char *text(json_t *res)
-{
-	return json_string_value(
-	    json_object_get(json_array_get(json_object_get(res, "content"), 0), "text"));
-}
-
 static json_t *sc(json_t *res)
 {
 	return json_object_get(res, "structuredContent");
-}
-
-static bool is_error(json_t *res)
-{
-	return json_is_true(json_object_get(res, "isError"));
 }
 
 static const struct ctxd_skill_diag *snap_diag(const struct ctxd_skills_snapshot *s,
@@ -620,7 +590,7 @@ static void test_skills_tools(void)
 	json_t *r = call("skill_list", "{}");
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "skills")), 6);
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "skipped")), 1);
-	ASSERT_CONTAINS(text(r), "review: Review code changes with a checklist");
+	ASSERT_CONTAINS(tt_text(r), "review: Review code changes with a checklist");
 	json_decref(r);
 	r = call("skill_list", "{\"query\":\"CHECKLIST\"}");
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "skills")), 1);
@@ -632,26 +602,26 @@ static void test_skills_tools(void)
 	json_decref(r);
 
 	r = call("skill_activate", "{\"name\":\"review\",\"arguments\":\"src/main.c extra\"}");
-	ASSERT(!is_error(r));
+	ASSERT(!tt_is_error(r));
 	const char *body = json_string_value(json_object_get(sc(r), "body"));
 	ASSERT_STR_EQ(body, "Review src/main.c against references/checklist.md (${SKILL_DIR} "
 			    "stays).\n");
-	ASSERT_CONTAINS(text(r), "/.claude/skills/review\n");
+	ASSERT_CONTAINS(tt_text(r), "/.claude/skills/review\n");
 	ASSERT_EQ(json_array_size(json_object_get(sc(r), "files")), 2);
-	ASSERT_CONTAINS(text(r), "Base directory: ");
-	ASSERT_CONTAINS(text(r), "- references/checklist.md");
+	ASSERT_CONTAINS(tt_text(r), "Base directory: ");
+	ASSERT_CONTAINS(tt_text(r), "- references/checklist.md");
 	json_decref(r);
 	r = call("skill_activate", "{\"name\":\"agent-only\",\"arguments\":\"go\"}");
 	ASSERT_STR_EQ(json_string_value(json_object_get(sc(r), "body")), "agents\n\nARGUMENTS: go");
 	json_decref(r);
 	r = call("skill_activate", "{\"name\":\"broken\"}");
-	ASSERT(is_error(r));
-	ASSERT_CONTAINS(text(r), "unknown skill 'broken'");
+	ASSERT(tt_is_error(r));
+	ASSERT_CONTAINS(tt_text(r), "unknown skill 'broken'");
 	json_decref(r);
 
 	r = call("skill_read_file", "{\"name\":\"review\",\"path\":\"references/checklist.md\"}");
-	ASSERT(!is_error(r));
-	ASSERT_STR_EQ(text(r), "# Checklist\n- tests\n");
+	ASSERT(!tt_is_error(r));
+	ASSERT_STR_EQ(tt_text(r), "# Checklist\n- tests\n");
 	ASSERT_STR_EQ(json_string_value(json_object_get(sc(r), "encoding")), "utf-8");
 	json_decref(r);
 	r = call("skill_read_file", "{\"name\":\"review\",\"path\":\"logo.bin\"}");
@@ -664,13 +634,13 @@ static void test_skills_tools(void)
 		char a[256];
 		snprintf(a, sizeof(a), "{\"name\":\"review\",\"path\":\"%s\"}", bad[i]);
 		r = call("skill_read_file", a);
-		ASSERT(is_error(r));
+		ASSERT(tt_is_error(r));
 		json_decref(r);
 	}
 
 	r = call("skill_diagnostics", "{}");
-	ASSERT_CONTAINS(text(r), "broken/SKILL.md:2:1: error [description-required]");
-	ASSERT_CONTAINS(text(r), "[shadowed]");
+	ASSERT_CONTAINS(tt_text(r), "broken/SKILL.md:2:1: error [description-required]");
+	ASSERT_CONTAINS(tt_text(r), "[shadowed]");
 	json_decref(r);
 
 	/* the skill_activate description embeds the catalogue */
@@ -703,11 +673,11 @@ static void test_skills_invalid_utf8_name(void)
 	json_t *args = json_pack("{s:s}", "name", "latin");
 	json_t *r = act->fn(&ctx, args);
 	json_decref(args);
-	ASSERT(r && !is_error(r));
+	ASSERT(r && !tt_is_error(r));
 	json_t *files = json_object_get(sc(r), "files");
 	ASSERT_EQ(json_array_size(files), 1);
 	ASSERT_STR_EQ(json_string_value(json_array_get(files, 0)), "caf\xEF\xBF\xBD.txt");
-	ASSERT_CONTAINS(text(r), "\n- caf\xEF\xBF\xBD.txt");
+	ASSERT_CONTAINS(tt_text(r), "\n- caf\xEF\xBF\xBD.txt");
 	json_decref(r);
 	ctxd_sk_destroy(k);
 	ctxd_config_finish(&c2);
@@ -956,7 +926,7 @@ static void test_skills_lenient(void)
 	sk = k;
 	json_t *r = call("skill_list", "{}");
 	ASSERT_EQ(json_integer_value(json_object_get(sc(r), "skipped")), 1);
-	ASSERT_CONTAINS(text(r), "1 skill was skipped");
+	ASSERT_CONTAINS(tt_text(r), "1 skill was skipped");
 	json_decref(r);
 	r = call("skill_read_file", "{\"name\":\"lower\",\"path\":\"SKILL.md\"}");
 	ASSERT_CONTAINS(json_string_value(json_object_get(sc(r), "content")), "Lower body.");
