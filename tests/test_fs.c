@@ -14,6 +14,7 @@
 #include "ctxd/config.h"
 #include "ctxd/fs.h"
 #include "ctxd/sandbox.h"
+#include "ctxd_version.h"
 #include "test.h"
 #include "tool_test.h"
 
@@ -818,12 +819,12 @@ static bool reads_nowait(const char *path)
 
 /* The attempt on a small cached file gives the very answer a worker gives (`dir` holds
  * small.txt; `tctx` is confined to it), or, where the file system cannot read without
- * waiting, hands the call on. */
+ * waiting, or in the portable build (no openat2 RESOLVE_CACHED), hands the call on. */
 static void expect_nowait_answers(const struct ctxd_tool_ctx *tctx, const char *dir)
 {
 	char p[2 * CTXD_PATH_MAX];
 	snprintf(p, sizeof(p), "%s/small.txt", dir);
-	bool cached = reads_nowait(p);
+	bool cached = reads_nowait(p) && !CTXD_PORTABLE_BUILD; /* no cached open there */
 	const char *cases[] = {"", ",\"tail\":1", ",\"offset\":2,\"limit\":1,\"lineNumbers\":true"};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char a[3 * CTXD_PATH_MAX];
