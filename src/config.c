@@ -45,6 +45,11 @@ void ctxd_config_init(struct ctxd_config *cfg)
 	cfg->max_subscriptions = 10000;
 	cfg->max_copy_bytes = (size_t)1 << 30;
 	cfg->hardlinks_refuse = false;
+	cfg->call_timeout_ms = 0;
+	cfg->tasks_after_ms = 1000;
+	cfg->tasks_ttl_ms = 300000;
+	cfg->tasks_max = 100;
+	cfg->tasks_timeout_ms = 1800000;
 }
 
 void ctxd_cfg_free_roots(struct ctxd_config_root *roots, size_t n)

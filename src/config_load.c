@@ -167,6 +167,7 @@ static const struct limit_key {
     {"subscriptions", LIMIT_UINT, 1, 10000000, offsetof(struct ctxd_config, max_subscriptions)},
     {"copy_bytes", LIMIT_BYTES, 1024, MAX_COPY_LIMIT, offsetof(struct ctxd_config, max_copy_bytes)},
     {"poll_ms", LIMIT_UINT, 10, 60000, offsetof(struct ctxd_config, poll_ms)},
+    {"call_timeout_ms", LIMIT_UINT, 0, 86400000, offsetof(struct ctxd_config, call_timeout_ms)},
 };
 
 /* Read limits.<l->key> into its field of `cfg`. Returns 0 or -1 with the loader's error set. */
@@ -207,6 +208,33 @@ static int parse_limits(struct loader *ld, struct ctxd_config *cfg)
 		if (get_limit(ld, &limit_keys[k], cfg)) {
 			return -1;
 		}
+	}
+	return rc;
+}
+
+/* tasks: {after_ms, ttl_ms, max, timeout_ms} (MCP tasks, both eras). */
+static int parse_tasks(struct loader *ld, struct ctxd_config *cfg)
+{
+	static const char *const keys[] = {"after_ms", "ttl_ms", "max", "timeout_ms"};
+	static const unsigned long long lo[] = {0, 1, 0, 0};
+	static const unsigned long long hi[] = {86400000, 86400000, 100000, 604800000};
+	unsigned *const out[] = {&cfg->tasks_after_ms, &cfg->tasks_ttl_ms, &cfg->tasks_max,
+				 &cfg->tasks_timeout_ms};
+	unsigned seen = 0;
+	size_t k;
+	int rc;
+	unsigned long long v;
+	char what[48];
+
+	if (ctxd_cfg_expect(ld, YAML_MAPPING_START_EVENT, "tasks", "a mapping")) {
+		return -1;
+	}
+	while ((rc = ctxd_cfg_next_key(ld, "tasks", keys, N_KEYS(keys), &seen, &k)) == 1) {
+		snprintf(what, sizeof(what), "tasks.%s", keys[k]);
+		if (ctxd_cfg_get_uint(ld, what, lo[k], hi[k], &v)) {
+			return -1;
+		}
+		*out[k] = (unsigned)v;
 	}
 	return rc;
 }
@@ -610,7 +638,7 @@ static int parse_top(struct loader *ld, struct ctxd_config *cfg)
 {
 	static const char *const keys[] = {
 	    "roots",   "threads", "limits",      "log",    "log_level",
-	    "sandbox", "tools",   "memory_bank", "skills",
+	    "sandbox", "tools",   "memory_bank", "skills", "tasks",
 	};
 	unsigned seen = 0;
 	size_t k;
@@ -652,8 +680,11 @@ static int parse_top(struct loader *ld, struct ctxd_config *cfg)
 		case 7:
 			rc = parse_memory_bank(ld, cfg);
 			break;
-		default:
+		case 8:
 			rc = parse_skills(ld, cfg);
+			break;
+		default:
+			rc = parse_tasks(ld, cfg);
 			break;
 		}
 		if (rc) {

@@ -203,6 +203,15 @@ static json_t *server_capabilities(const struct ctxd_mcp *m, bool modern)
 	if (m->extra_caps) {
 		json_object_update(caps, m->extra_caps);
 	}
+	json_t *tasks = ctxd_mcp_tasks_capability(m, modern);
+	if (tasks && modern) {
+		json_t *ext = json_object_get(caps, "extensions");
+		ext = json_is_object(ext) ? json_copy(ext) : json_object();
+		json_object_set_new(ext, EXT_TASKS, tasks);
+		json_object_set_new(caps, "extensions", ext);
+	} else if (tasks) {
+		json_object_set_new(caps, "tasks", tasks);
+	}
 	return caps;
 }
 
@@ -312,8 +321,23 @@ static json_t *w_tools_list(struct ctxd_mcp *m, struct mreq *q, const struct ctx
 	(void)ctx;
 	json_t *all = json_array();
 	size_t n = ctxd_registry_count(m->d.registry);
+	bool tasks = !q->r.modern && m->d.cfg->tasks_max > 0;
 	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(all, ctxd_registry_entry(m->d.registry, i));
+		json_t *entry = ctxd_registry_entry(m->d.registry, i);
+		const struct ctxd_tool *tool =
+		    tasks ? ctxd_registry_find(m->d.registry,
+					       json_string_value(json_object_get(entry, "name")))
+			  : NULL;
+		if (tool && (tool->flags & CTXD_TOOL_LONG)) {
+			/* 2025-11-25 basic/utilities/tasks: may run as a task (the entry is
+			 * shared: add to a copy) */
+			json_t *copy = json_copy(entry);
+			json_decref(entry);
+			entry = copy;
+			json_object_set_new(entry, "execution",
+					    json_pack("{s:s}", "taskSupport", "optional"));
+		}
+		json_array_append_new(all, entry);
 	}
 	return ctxd_mcp_paginate(m, q->r.args, "tools", "tools", all, e);
 }
@@ -343,7 +367,7 @@ json_t *ctxd_mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_pr
 	    .job = ctx->job,
 	    .progress = ctx->progress,
 	    .ud = ctxd_registry_tool_ud(m->d.registry, tool),
-	    .deadline_ms = ctx->cfg->call_ms ? ctxd_clock_ms() + ctx->cfg->call_ms : 0,
+	    .deadline_ms = q->budget_ms ? ctxd_clock_ms() + q->budget_ms : 0,
 	    .pool = m->d.pool,
 	    .out = &q->raw,
 	    .nowait = q->nowait,
@@ -393,11 +417,20 @@ static json_t *m_tools_call(struct ctxd_mcp *m, const struct call *c, struct rpc
 		e->data = json_pack("{s:O}", "name", name);
 		return NULL;
 	}
+	struct call_plan plan; /* first: no state is held for the request until it is submitted */
+	if (ctxd_mcp_call_plan(m, c, tool, &plan, e) < 0) {
+		return NULL;
+	}
 	json_t *ir = ctxd_mcp_mrtr_roots(m, c, "tools/call", e); /* modern, no directory */
 	if (ir || e->code) {
 		return ir;
 	}
-	return ctxd_mcp_submit(m, c, ctxd_mcp_w_tool, NULL, tool, c->params, false, e);
+	struct call cp = *c;
+	cp.plan = &plan;
+	struct mreq *q;
+	json_t *r =
+	    ctxd_mcp_submit_live(m, &cp, ctxd_mcp_w_tool, NULL, tool, c->params, false, e, &q);
+	return r && q ? ctxd_mcp_call_started(m, q, e) : r;
 }
 
 /* ---- extension methods ---- */
@@ -441,6 +474,11 @@ static const struct method methods[] = {
     {"prompts/get", ctxd_mcp_m_prompts_get, M_LEGACY | M_MODERN},
     {"completion/complete", ctxd_mcp_m_complete, M_LEGACY | M_MODERN},
     {"subscriptions/listen", ctxd_mcp_m_listen, M_MODERN},
+    {"tasks/get", ctxd_mcp_m_tasks_get, M_LEGACY | M_MODERN},
+    {"tasks/result", ctxd_mcp_m_tasks_result, M_LEGACY},
+    {"tasks/list", ctxd_mcp_m_tasks_list, M_LEGACY},
+    {"tasks/cancel", ctxd_mcp_m_tasks_cancel, M_LEGACY | M_MODERN},
+    {"tasks/update", ctxd_mcp_m_tasks_update, M_MODERN},
 };
 
 static const struct method *find_method(const char *name)
@@ -467,6 +505,9 @@ static bool method_offered(const struct ctxd_mcp *m, const struct method *meth)
 	}
 	if (strcmp(meth->name, "completion/complete") == 0) {
 		return any_completion(m);
+	}
+	if (strncmp(meth->name, "tasks/", 6) == 0) {
+		return m->d.cfg->tasks_max > 0;
 	}
 	return true;
 }
@@ -544,7 +585,8 @@ static void handle_request(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg, s
 		return;
 	}
 	if ((c.modern || strcmp(msg->method, "server/discover") == 0) &&
-	    !json_object_get(result, "resultType")) { /* input_required (MRTR) kept */
+	    !json_object_get(
+		result, "resultType")) { /* input_required (MRTR), task (CreateTaskResult) kept */
 		json_object_set_new(result, "resultType", json_string("complete"));
 		if (meth && (meth->flags & M_CACHEABLE)) {
 			json_object_set_new(result, "ttlMs", json_integer(0));
@@ -912,6 +954,10 @@ struct ctxd_mcp *ctxd_mcp_create(const struct ctxd_mcp_deps *deps)
 		ctxd_mcp_destroy(m);
 		return NULL;
 	}
+	if (ctxd_mcp_tasks_init(m) < 0) {
+		ctxd_mcp_destroy(m);
+		return NULL;
+	}
 	const char *hooks = getenv("CTXD_TEST_HOOKS");
 	m->test_hooks = hooks && strcmp(hooks, "1") == 0;
 	atomic_init(&m->frames_handled, 0);
@@ -929,6 +975,7 @@ void ctxd_mcp_destroy(struct ctxd_mcp *m)
 		ctxd_mcp_listen_close(m, m->listens, false);
 	}
 	ctxd_subs_destroy(m->subs);
+	ctxd_mcp_tasks_finish(m);
 	while (m->out_reqs) {
 		struct pending_out *p = m->out_reqs;
 		m->out_reqs = p->next;
@@ -968,7 +1015,13 @@ size_t ctxd_mcp_completed(const struct ctxd_mcp *m)
 
 size_t ctxd_mcp_inflight(const struct ctxd_mcp *m)
 {
-	return m->sess.count - m->n_listens; /* open streams are not work in flight */
+	/* open streams are not work in flight; the work of tasks is */
+	return m->sess.count - m->n_listens + m->tasks.jobs;
+}
+
+size_t ctxd_mcp_tasks_live(const struct ctxd_mcp *m)
+{
+	return m->tasks.count;
 }
 
 static void cancel_cb(struct ctxd_request *r, void *ud)
@@ -981,4 +1034,5 @@ static void cancel_cb(struct ctxd_request *r, void *ud)
 void ctxd_mcp_cancel_all(struct ctxd_mcp *m)
 {
 	ctxd_session_foreach(&m->sess, cancel_cb, m);
+	ctxd_mcp_tasks_cancel_all(m);
 }

@@ -224,6 +224,9 @@ static void listen_ack(struct ctxd_mcp *m, struct listen *L)
 		}
 		json_object_set_new(filter, "resourceSubscriptions", uris);
 	}
+	if (L->task_ids) {
+		json_object_set(filter, "taskIds", L->task_ids);
+	}
 	listen_note(m, L, "notifications/subscriptions/acknowledged",
 		    json_pack("{s:o}", "notifications", filter));
 }
@@ -281,6 +284,7 @@ void ctxd_mcp_listen_close(struct ctxd_mcp *m, struct listen *L, bool respond)
 		free(L->uris[i]);
 	}
 	free(L->uris);
+	json_decref(L->task_ids);
 	ctxd_session_remove(&m->sess, &L->r);
 	*(L->prev ? &L->prev->next : &m->listens) = L->next;
 	if (L->next) {
@@ -342,6 +346,7 @@ static void after_listen(struct ctxd_mcp *m, struct mreq *q)
 				    NULL);
 		return;
 	}
+	L->task_ids = json_incref(json_object_get(q->r.args, "taskIds"));
 	size_t i;
 	json_t *w;
 	json_array_foreach(q->keep, i, w)
@@ -409,6 +414,24 @@ json_t *ctxd_mcp_m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_e
 			return NULL;
 		}
 	}
+	/* notifications/tasks (the tasks extension): agreed for the tasks this session holds */
+	json_t *tids = json_object_get(f, "taskIds");
+	if (tids && !json_is_array(tids)) {
+		set_err(e, CTXD_RPC_INVALID_PARAMS,
+			"subscriptions/listen: notifications.taskIds must be an array of task ids");
+		return NULL;
+	}
+	if (tids && !ctxd_mcp_declares_tasks(c)) {
+		ctxd_mcp_tasks_missing(e, "subscriptions/listen with notifications.taskIds");
+		return NULL;
+	}
+	json_t *task_ids = tids ? json_array() : NULL;
+	json_array_foreach(tids, i, u)
+	{
+		if (json_is_string(u) && ctxd_mcp_task_find(m, json_string_value(u))) {
+			json_array_append(task_ids, u);
+		}
+	}
 	/* resource updates are agreed when changes can be watched; each URI once */
 	bool resources = rs && m->subs && m->n_res > 0;
 	json_t *uris = json_array(), *seen = json_object();
@@ -423,6 +446,7 @@ json_t *ctxd_mcp_m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_e
 	size_t n = json_array_size(uris);
 	if (!subs_room(m, 1 + n, e)) {
 		json_decref(uris);
+		json_decref(task_ids);
 		return NULL;
 	}
 	if (n == 0) {
@@ -430,16 +454,19 @@ json_t *ctxd_mcp_m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_e
 		bool dup;
 		struct listen *L = listen_open(m, c->id, lists, resources, &dup);
 		if (!L) {
+			json_decref(task_ids);
 			set_err(e, dup ? CTXD_RPC_INVALID_REQUEST : CTXD_RPC_INTERNAL_ERROR,
 				dup ? "Invalid Request: a request with this id is still in flight"
 				    : "Internal error: out of memory");
 			return NULL;
 		}
+		L->task_ids = task_ids;
 		listen_ack(m, L);
 		return ASYNC; /* answered only when the stream ends */
 	}
 	/* the providers resolve URIs against the filesystem: on a worker */
-	json_t *args = json_pack("{s:o, s:I}", "uris", uris, "lists", (json_int_t)lists);
+	json_t *args = json_pack("{s:o, s:I, s:o*}", "uris", uris, "lists", (json_int_t)lists,
+				 "taskIds", task_ids);
 	struct mreq *q =
 	    args ? ctxd_mcp_submit_req(m, c, w_listen, after_listen, NULL, args, false, e) : NULL;
 	json_decref(args);
@@ -489,4 +516,20 @@ void ctxd_mcp_deliver_lists(struct ctxd_mcp *m, unsigned bits)
 			}
 		}
 	}
+}
+
+void ctxd_mcp_listen_task(struct ctxd_mcp *m, const char *id, json_t *params)
+{
+	for (struct listen *L = m->listens; L; L = L->next) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(L->task_ids, i, v)
+		{
+			if (strcmp(json_string_value(v), id) == 0) {
+				listen_note(m, L, "notifications/tasks", json_copy(params));
+				break;
+			}
+		}
+	}
+	json_decref(params);
 }

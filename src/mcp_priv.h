@@ -20,6 +20,10 @@
 #define META_INFO         "io.modelcontextprotocol/clientInfo"
 #define META_SERVER_INFO  "io.modelcontextprotocol/serverInfo"
 #define META_SUBSCRIPTION "io.modelcontextprotocol/subscriptionId"
+#define EXT_TASKS         "io.modelcontextprotocol/tasks"
+#define META_TIMEOUT      "dev.ctxd/timeoutMs" /* per-request deadline on a call's work */
+
+#include "mcp_tasks.h"
 
 struct ctxd_batch {
 	size_t pending; /* answers still owed, +1 while the batch is being dispatched */
@@ -62,7 +66,8 @@ struct listen {
 	unsigned lists; /* bit (1 << enum ctxd_list_kind) per list_changed agreed */
 	char **uris;    /* resource subscriptions agreed (owned), each held in m->subs */
 	size_t n_uris;
-	bool resources; /* resourceSubscriptions agreed (possibly empty) */
+	bool resources;   /* resourceSubscriptions agreed (possibly empty) */
+	json_t *task_ids; /* taskIds agreed (array of strings, owned), or NULL: not asked */
 	struct listen *prev, *next;
 };
 
@@ -115,6 +120,7 @@ struct ctxd_mcp {
 	struct sbref *mrtr_sb; /* MRTR: the root set the next submitted request takes (owned) */
 	size_t completed;      /* requests completed (ctxd_mcp_completed) */
 	struct ctxd_status_ops status; /* ctxd://status (status.figures NULL: not offered) */
+	struct ctxd_tasks tasks;       /* MCP tasks of both eras (mcp_tasks.c) */
 };
 
 /* What a method handler sees. */
@@ -123,6 +129,7 @@ struct call {
 	json_t *params; /* object or NULL */
 	bool modern;
 	struct ctxd_batch *batch;
+	const struct call_plan *plan; /* tools/call: applied to the request before submission */
 };
 
 /* A handler returns a new result object, or NULL with `e` filled (code, message, data),
@@ -182,6 +189,24 @@ struct mreq {
 	struct ctxd_strbuf raw;   /* a response frame a tool wrote itself (CTXD_TOOL_WRITTEN) */
 	bool nowait;              /* the loop thread's attempt is running (CTXD_TOOL_NOWAIT) */
 	bool would_block;         /* ... and found that the call has to run on a worker */
+	/* tools/call deadlines and tasks (mcp_tasks.c); loop thread unless marked */
+	bool task_capable;          /* (worker) may become a task: leaves room in the frame,
+				     * reports progress into status_text */
+	struct ctxd_task *task;     /* the task it became, or NULL */
+	bool batch_released;        /* its batch was released when it became a task */
+	bool timed_out;             /* its deadline passed: the work was told to stop */
+	int64_t budget_ms;          /* (worker) a search's budget (limits.call_ms); 0 = none */
+	double start_ms;            /* mono_ms() at submission */
+	double task_at;             /* mono_ms() time it becomes a task; 0 = never */
+	double deadline_at;         /* mono_ms() time its work is cut off; 0 = none */
+	unsigned timeout_ms;        /* the deadline in ms from the start, for the message */
+	const char *timeout_key;    /* what set it (a config key or the _meta key) */
+	bool timeout_override;      /* set by the request's _meta */
+	bool task_now;              /* becomes a task as soon as it is submitted */
+	long long ttl_req;          /* 2025-11-25 params.task.ttl, or -1 */
+	struct mreq *tprev, *tnext; /* m->tasks.timed: requests with task_at or deadline_at */
+	bool timed;
+	char status_text[160]; /* (worker, under notifier.mu) the last progress, as words */
 };
 
 /* Fill `e` with `code` and a printf-style message. */
@@ -265,6 +290,11 @@ json_t *ctxd_mcp_submit(struct ctxd_mcp *m, const struct call *c, work_fn work, 
 struct mreq *ctxd_mcp_submit_req(struct ctxd_mcp *m, const struct call *c, work_fn work,
 				 after_fn after, const void *target, json_t *params, bool cacheable,
 				 struct rpc_err *e);
+/* As ctxd_mcp_submit; `*live` is set to the request while it is still running (on the pool,
+ * or waiting for the client's roots), to NULL when it was answered on the loop thread. */
+json_t *ctxd_mcp_submit_live(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
+			     const void *target, json_t *params, bool cacheable, struct rpc_err *e,
+			     struct mreq **live);
 /* The "ctxd.test/hold" test hook (inert without CTXD_TEST_HOOKS=1). Worker thread. */
 void ctxd_mcp_test_hold(struct mreq *q);
 /* Bytes a tool-written frame still needs after the result (the closing of the frame). */

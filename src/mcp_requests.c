@@ -85,7 +85,7 @@ static void progress_report(struct ctxd_progress *p, double progress, double tot
 	struct prog *pg = (struct prog *)p;
 	struct mreq *q = pg->q;
 	struct ctxd_mcp *m = q->r.server;
-	if (!q->r.progress_token || ctxd_job_cancelled(&q->r.job)) {
+	if (ctxd_job_cancelled(&q->r.job)) {
 		return;
 	}
 	double now = mono_ms();
@@ -95,6 +95,22 @@ static void progress_report(struct ctxd_progress *p, double progress, double tot
 	pg->any = true;
 	pg->last_ms = now;
 	pg->last_value = progress;
+	if (q->task_capable) { /* a task's progress shows in its statusMessage */
+		char text[sizeof(q->status_text)];
+		if (message) {
+			snprintf(text, sizeof(text), "%s", message);
+		} else if (total > 0) {
+			snprintf(text, sizeof(text), "%.0f of %.0f done", progress, total);
+		} else {
+			snprintf(text, sizeof(text), "%.0f done", progress);
+		}
+		pthread_mutex_lock(&m->notifier.mu);
+		memcpy(q->status_text, text, sizeof(text));
+		pthread_mutex_unlock(&m->notifier.mu);
+	}
+	if (!q->r.progress_token) {
+		return;
+	}
 	json_t *params =
 	    json_pack("{s:O, s:f}", "progressToken", q->r.progress_token, "progress", progress);
 	if (!params) {
@@ -142,7 +158,9 @@ json_t *ctxd_mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_pr
  * array's brackets. */
 size_t ctxd_mcp_frame_limit(const struct ctxd_mcp *m, const struct mreq *q)
 {
-	return m->d.cfg->max_frame_bytes - (q->r.batch ? 2 : 0);
+	/* a call that may become a task leaves room for the task's fields around its result
+	 * (tasks/get, notifications/tasks) */
+	return m->d.cfg->max_frame_bytes - (q->r.batch ? 2 : 0) - (q->task_capable ? 1024 : 0);
 }
 
 /* What ctxd_mcp_req_work appends after a result a tool wrote itself (CTXD_TOOL_WRITTEN): the
@@ -200,7 +218,7 @@ void ctxd_mcp_req_work(struct ctxd_job *job)
 	    .cfg = m->d.cfg,
 	    .sandbox = q->sb->sb,
 	    .job = job,
-	    .progress = q->r.progress_token ? &q->prog.base : NULL,
+	    .progress = q->r.progress_token || q->task_capable ? &q->prog.base : NULL,
 	};
 	struct rpc_err e = {0};
 	json_t *result = q->work(m, q, &ctx, &e);
@@ -269,7 +287,9 @@ void ctxd_mcp_req_done(struct ctxd_job *job, bool dropped)
 	struct ctxd_mcp *m = q->r.server;
 	m->completed++;
 	ctxd_session_remove(&m->sess, &q->r);
-	if (!q->r.cancelled) {
+	if (ctxd_mcp_call_done(m, q, dropped)) {
+		/* a task: its outcome is kept for tasks/get; the request was answered */
+	} else if (!q->r.cancelled) {
 		if (q->after && q->r.out) {
 			q->after(m, q);
 		}
@@ -283,11 +303,11 @@ void ctxd_mcp_req_done(struct ctxd_job *job, bool dropped)
 					    "Internal error: out of memory", NULL);
 		}
 	}
-	if (q->r.batch) {
+	if (q->r.batch && !q->batch_released) {
 		ctxd_mcp_batch_release(m, q->r.batch);
 	}
 	request_free(m, q);
-	if (m->sess.count == m->n_listens && m->d.idle) {
+	if (ctxd_mcp_inflight(m) == 0 && m->d.idle) {
 		m->d.idle(m->d.idle_ud);
 	}
 }
@@ -346,6 +366,9 @@ static struct mreq *new_req(struct ctxd_mcp *m, const struct call *c, work_fn wo
 	q->target = target;
 	q->cacheable = cacheable;
 	q->sb = own ? own : ctxd_mcp_sb_get(m);
+	if (c->plan) {
+		ctxd_mcp_plan_apply(q, c->plan);
+	}
 	json_t *meta = json_object_get(c->params, "_meta");
 	json_t *tok = json_object_get(meta, "progressToken");
 	if (json_is_string(tok) || json_is_integer(tok)) {
@@ -398,12 +421,24 @@ struct mreq *ctxd_mcp_submit_req(struct ctxd_mcp *m, const struct call *c, work_
 json_t *ctxd_mcp_submit(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
 			const void *target, json_t *params, bool cacheable, struct rpc_err *e)
 {
+	struct mreq *live;
+	return ctxd_mcp_submit_live(m, c, work, after, target, params, cacheable, e, &live);
+}
+
+json_t *ctxd_mcp_submit_live(struct ctxd_mcp *m, const struct call *c, work_fn work, after_fn after,
+			     const void *target, json_t *params, bool cacheable, struct rpc_err *e,
+			     struct mreq **live)
+{
 	struct mreq *q = new_req(m, c, work, after, target, params, cacheable, e);
+	*live = NULL;
 	if (!q) {
 		return NULL;
 	}
-	if (!ctxd_mcp_roots_hold(m, q) && !try_on_loop(m, q)) {
+	if (ctxd_mcp_roots_hold(m, q)) {
+		*live = q;
+	} else if (!try_on_loop(m, q)) {
 		ctxd_pool_submit(m->d.pool, &q->r.job, ctxd_mcp_req_work, ctxd_mcp_req_done);
+		*live = q;
 	}
 	return ASYNC;
 }

@@ -469,6 +469,7 @@ void ctxd_mcp_handle_response(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg
 
 void ctxd_mcp_tick(struct ctxd_mcp *m, double now_ms)
 {
+	ctxd_mcp_tasks_tick(m, now_ms);
 	for (struct pending_out **pp = &m->out_reqs; *pp;) {
 		struct pending_out *p = *pp;
 		if (p->deadline > now_ms) {
@@ -499,6 +500,7 @@ void ctxd_mcp_tick(struct ctxd_mcp *m, double now_ms)
 
 void ctxd_mcp_input_closed(struct ctxd_mcp *m)
 {
+	ctxd_mcp_tasks_cancel_all(m); /* nobody is left to fetch their results */
 	if (m->roots_wait) {
 		ctxd_info("roots: input closed before the client's roots arrived; waiting "
 			  "requests run on the current directories");

@@ -58,6 +58,11 @@ static void check_defaults(const struct ctxd_config *cfg)
 	ASSERT_EQ(cfg->toolsets, CTXD_TOOLSET_ALL);
 	ASSERT_EQ(cfg->max_copy_bytes, (size_t)1 << 30);
 	ASSERT(!cfg->hardlinks_refuse);
+	ASSERT_EQ(cfg->call_timeout_ms, 0);
+	ASSERT_EQ(cfg->tasks_after_ms, 1000);
+	ASSERT_EQ(cfg->tasks_ttl_ms, 300000);
+	ASSERT_EQ(cfg->tasks_max, 100);
+	ASSERT_EQ(cfg->tasks_timeout_ms, 1800000);
 }
 
 static void test_config_defaults(void)
@@ -359,6 +364,28 @@ static void test_config_errors(void)
 		ASSERT_EQ(mc.poll_ms, 10);
 		ctxd_config_finish(&mc);
 	}
+	{ /* per-call deadlines and MCP tasks */
+		struct ctxd_config mc;
+		struct ctxd_error me;
+		ctxd_config_init(&mc);
+		ASSERT_EQ(load(&mc,
+			       "limits: {call_timeout_ms: 5000}\n"
+			       "tasks: {after_ms: 0, ttl_ms: 1, max: 0, timeout_ms: 0}\n",
+			       &me),
+			  0);
+		ASSERT_EQ(mc.call_timeout_ms, 5000);
+		ASSERT_EQ(mc.tasks_after_ms, 0);
+		ASSERT_EQ(mc.tasks_ttl_ms, 1);
+		ASSERT_EQ(mc.tasks_max, 0);
+		ASSERT_EQ(mc.tasks_timeout_ms, 0);
+		ctxd_config_finish(&mc);
+	}
+	expect_error("tasks: {ttl_ms: 0}\n",
+		     "t.yaml:1:17: tasks.ttl_ms: 0 is out of range (1..86400000)");
+	expect_error("tasks: {max: 100001}\n",
+		     "t.yaml:1:14: tasks.max: 100001 is out of range (0..100000)");
+	expect_error("limits: {call_timeout_ms: 86400001}\n",
+		     "t.yaml:1:27: limits.call_timeout_ms: 86400001 is out of range (0..86400000)");
 	expect_error("limits: {poll_ms: 9}\n",
 		     "t.yaml:1:19: limits.poll_ms: 9 is out of range (10..60000)");
 	expect_error("limits: {call_ms: 86400001}\n",

@@ -788,9 +788,14 @@ static void test_fs_table(void)
 			writers++;
 			ASSERT(!(t->flags & CTXD_TOOL_READ_ONLY));
 		} else {
-			ASSERT_EQ(t->flags & ~CTXD_TOOL_NOWAIT,
+			ASSERT_EQ(t->flags & ~(CTXD_TOOL_NOWAIT | CTXD_TOOL_LONG),
 				  CTXD_TOOL_READ_ONLY | CTXD_TOOL_IDEMPOTENT);
 		}
+		/* the walkers may run long (MCP tasks); nothing else does */
+		bool walker = strcmp(t->name, "grep") == 0 ||
+			      strcmp(t->name, "search_files") == 0 ||
+			      strcmp(t->name, "directory_tree") == 0;
+		ASSERT_EQ(!!(t->flags & CTXD_TOOL_LONG), walker);
 		json_error_t je;
 		json_t *in = json_loads(t->input_schema, 0, &je);
 		json_t *out =

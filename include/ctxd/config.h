@@ -91,6 +91,19 @@ struct ctxd_config {
 					* counted; default 1 GiB */
 	bool hardlinks_refuse;         /* sandbox.hardlinks: refuse (true) regular files with more
 					* than one link in every tool, or allow (false, default) */
+	unsigned call_timeout_ms;      /* limits.call_timeout_ms: deadline on a tool call's work
+					* (a per-request _meta "dev.ctxd/timeoutMs" overrides it);
+					* past it the work stops and the call answers an isError
+					* result; 0 = none (default) */
+	unsigned tasks_after_ms;       /* tasks.after_ms: a task-eligible call still running after
+					* this long becomes a task (MCP tasks); 0 = at once;
+					* default 1000 */
+	unsigned tasks_ttl_ms;         /* tasks.ttl_ms: how long a finished task's result is kept
+					* after it finished, default 300000 */
+	unsigned tasks_max;            /* tasks.max: tasks held at once (working or finished and
+					* not yet expired); 0 = tasks off; default 100 */
+	unsigned tasks_timeout_ms;     /* tasks.timeout_ms: deadline on a task's work, from the
+					* call's start; 0 = none; default 1800000 */
 };
 
 /* Fill `cfg` with the built-in defaults (no roots). Never fails. Release with

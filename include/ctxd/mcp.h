@@ -178,8 +178,13 @@ void ctxd_mcp_congested(struct ctxd_mcp *m, bool on);
  * set up is closed the same way as soon as it is ready. Loop thread. */
 void ctxd_mcp_close_streams(struct ctxd_mcp *m);
 
-/* Periodic housekeeping (timeouts of our own requests to the client). Loop thread;
- * `now_ms` is a monotonic clock in milliseconds. */
+/* Periodic housekeeping (timeouts of our own requests to the client; tools/call calls
+ * becoming tasks after tasks.after_ms, deadlines on their work, expiry of ended tasks).
+ * Loop thread; `now_ms` is a monotonic clock (CLOCK_MONOTONIC) in milliseconds. */
 void ctxd_mcp_tick(struct ctxd_mcp *m, double now_ms);
+
+/* Tasks this engine holds (MCP tasks, both eras): working ones and ended ones whose result
+ * is kept until tasks.ttl_ms after they ended; at most tasks.max. Loop thread. */
+size_t ctxd_mcp_tasks_live(const struct ctxd_mcp *m);
 
 #endif

@@ -32,6 +32,10 @@ enum {
 	/* The handler has a non-blocking attempt (ctxd_tool_ctx.nowait): the engine first runs
 	 * the call on the loop thread, and on a worker only when that attempt would block. */
 	CTXD_TOOL_NOWAIT = 1 << 3,
+	/* The work may run long (a walk of a whole tree): a call may become a task (MCP tasks,
+	 * tasks.after_ms), and tools/list marks it execution.taskSupport "optional". Tools whose
+	 * work is always small never are tasks. */
+	CTXD_TOOL_LONG = 1 << 4,
 };
 
 /* Progress reporter handed to a handler; rate limiting and ordering are the callee's job.

@@ -114,7 +114,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	    "grep.",
 	.input_schema = ctxd_schema_search_files_input,
 	.output_schema = ctxd_schema_search_files_output,
-	.flags = RO_FLAGS,
+	.flags = RO_FLAGS | CTXD_TOOL_LONG,
 	.writes = false,
 	.fn = ctxd_fs_search_files,
     },
@@ -152,7 +152,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 	.description = "Recursive tree of a directory (JSON in structuredContent).",
 	.input_schema = ctxd_schema_directory_tree_input,
 	.output_schema = ctxd_schema_directory_tree_output,
-	.flags = RO_FLAGS,
+	.flags = RO_FLAGS | CTXD_TOOL_LONG,
 	.fn = ctxd_fs_directory_tree,
     },
     {
@@ -162,7 +162,7 @@ const struct ctxd_tool ctxd_fs_tools[] = {
 		       ".gitignore'd files skipped). Answers path:line:column:text.",
 	.input_schema = ctxd_schema_grep_input,
 	.output_schema = ctxd_schema_grep_output,
-	.flags = RO_FLAGS,
+	.flags = RO_FLAGS | CTXD_TOOL_LONG,
 	.fn = ctxd_fs_grep,
     },
     {

@@ -791,7 +791,7 @@ const struct ctxd_tool ctxd_skills_tools[] = {
 	.description = "Why skills were skipped, degraded or shadowed.",
 	.input_schema = ctxd_schema_skill_diagnostics_input,
 	.output_schema = ctxd_schema_skill_diagnostics_output,
-	.flags = RO_FLAGS,
+	.flags = RO_FLAGS | CTXD_TOOL_LONG,
 	.fn = skill_diagnostics,
     },
 };

@@ -10,7 +10,7 @@ handshake) checks:
   - prompts/list and the skills extension exist only with skills; resources/list and
     resources/templates/list carry only the enabled families' URI schemes, each of them
     (and resources/list the server's own ctxd://status);
-  - capabilities follow: prompts and extensions only with skills;
+  - capabilities follow: prompts and the skills extension only with skills;
   - the instructions (initialize and server/discover alike) name no tool that tools/list
     does not offer, and name each enabled family;
   - a family that is off did no start-up work: the --skills-dir directory is never opened
@@ -223,7 +223,8 @@ def verify(name, seen, families, all_tools, hidden, skills_dir):
         text = seen[era].get("instructions", "")
         check(("prompts" in caps) == ("skills" in families),
               "%s: %s capabilities.prompts with families %s: %s" % (name, era, families, caps))
-        check(("extensions" in caps) == ("skills" in families),
+        skills_ext = "io.modelcontextprotocol/skills" in caps.get("extensions", {})
+        check(skills_ext == ("skills" in families),
               "%s: %s capabilities.extensions: %s" % (name, era, caps))
         check("resources" in caps and "tools" in caps, "%s: %s capabilities: %s" % (name, era, caps))
         for t in all_tools:
