@@ -321,7 +321,7 @@ static json_t *w_tools_list(struct ctxd_mcp *m, struct mreq *q, const struct ctx
 	(void)ctx;
 	json_t *all = json_array();
 	size_t n = ctxd_registry_count(m->d.registry);
-	bool tasks = !q->r.modern && m->d.cfg->tasks_max > 0;
+	bool tasks = !q->r.modern && ctxd_mcp_tasks_on(m, false);
 	for (size_t i = 0; i < n; i++) {
 		json_t *entry = ctxd_registry_entry(m->d.registry, i);
 		const struct ctxd_tool *tool =
@@ -507,7 +507,7 @@ static bool method_offered(const struct ctxd_mcp *m, const struct method *meth)
 		return any_completion(m);
 	}
 	if (strncmp(meth->name, "tasks/", 6) == 0) {
-		return m->d.cfg->tasks_max > 0;
+		return ctxd_mcp_tasks_on(m, m->sess.era != CTXD_ERA_LEGACY);
 	}
 	return true;
 }

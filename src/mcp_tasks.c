@@ -127,9 +127,16 @@ void ctxd_mcp_tasks_missing(struct rpc_err *e, const char *what)
 	e->data = json_pack("{s:{s:{s:{}}}}", "requiredCapabilities", "extensions", EXT_TASKS);
 }
 
+bool ctxd_mcp_tasks_on(const struct ctxd_mcp *m, bool modern)
+{
+	/* the legacy era's tasks exist from 2025-11-25 on */
+	return m->d.cfg->tasks_max > 0 &&
+	       (modern || strcmp(m->sess.version, CTXD_MCP_LATEST_LEGACY) == 0);
+}
+
 json_t *ctxd_mcp_tasks_capability(const struct ctxd_mcp *m, bool modern)
 {
-	if (m->d.cfg->tasks_max == 0) {
+	if (!ctxd_mcp_tasks_on(m, modern)) {
 		return NULL;
 	}
 	if (modern) {
@@ -307,7 +314,7 @@ int ctxd_mcp_call_plan(struct ctxd_mcp *m, const struct call *c, const void *too
 	const struct ctxd_config *cfg = m->d.cfg;
 	memset(p, 0, sizeof(*p));
 	p->ttl_req = -1;
-	bool on = cfg->tasks_max > 0;
+	bool on = ctxd_mcp_tasks_on(m, c->modern);
 	bool eligible = on && (tool->flags & CTXD_TOOL_LONG);
 	json_t *to = json_object_get(json_object_get(c->params, "_meta"), META_TIMEOUT);
 	if (to) {
@@ -575,6 +582,10 @@ void ctxd_mcp_tasks_tick(struct ctxd_mcp *m, double now)
 {
 	for (struct mreq *q = m->tasks.timed, *next; q; q = next) {
 		next = q->tnext;
+		if (q->r.cancelled) { /* notifications/cancelled: nothing more is owed */
+			timed_remove(m, q);
+			continue;
+		}
 		if (q->task_at != 0 && now >= q->task_at && !q->task) {
 			q->task_at = 0;
 			if (m->tasks.count >= m->d.cfg->tasks_max) {

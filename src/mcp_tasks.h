@@ -107,7 +107,11 @@ void ctxd_mcp_tasks_tick(struct ctxd_mcp *m, double now_ms);
  * time): they end cancelled. */
 void ctxd_mcp_tasks_cancel_all(struct ctxd_mcp *m);
 
-/* The capability objects advertised: legacy `tasks`, modern extensions entry. */
+/* Tasks are offered: tasks.max > 0 and, in the legacy era, protocol 2025-11-25. */
+bool ctxd_mcp_tasks_on(const struct ctxd_mcp *m, bool modern);
+
+/* The capability objects advertised: legacy `tasks`, modern extensions entry; NULL when
+ * tasks are not offered. */
 json_t *ctxd_mcp_tasks_capability(const struct ctxd_mcp *m, bool modern);
 
 /* True when the request's per-request client capabilities declare the tasks extension. */
