@@ -164,6 +164,7 @@ def bench_a(ctxd, runs):
             time.sleep(0.05)
         rows["poll"].append(time.monotonic() - t0)
         s.close()
+    sys.stdout.flush()
     print("(a) grep 'rare_token' over 100,000 files (1,000 match), %d runs, median [min..max] s:"
           % runs)
     for k, label in (("plain", "plain call, request to answer"),
@@ -205,7 +206,7 @@ def bench_b(ctxd, main, runs):
         bins.insert(0, ("main", main, None))
     work = [("read_text_file 4 KiB", "read_text_file", {"path": os.path.join(small, "f4k.txt")}),
             ("grep, one file", "grep", {"pattern": "needle", "path": one})]
-    print("(b) 10,000 small calls (none a task), calls/s, median of %d runs [min..max]:" % runs)
+    print("(b) 10,000 small calls (none a task), calls/s, median of %d runs [min..max]:" % runs, flush=True)
     for wlabel, tool, args in work:
         for depth in (1, 16):
             got = {b[0]: [] for b in bins}
@@ -227,7 +228,7 @@ def bench_c(ctxd):
     os.makedirs(one, exist_ok=True)
     with open(os.path.join(one, "a.txt"), "w") as f:
         f.write("hello needle\n")
-    print("(c) resident memory (KiB) after 10,000 calls:")
+    print("(c) resident memory (KiB) after 10,000 calls:", flush=True)
     for label, task in (("plain grep calls", None), ("tasks (params.task ttl 1 ms), all expired", {"ttl": 1})):
         s = Server([ctxd, one], "tasks: {max: 100000}\n")
         s.wait_id(s.request("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
@@ -237,15 +238,14 @@ def bench_c(ctxd):
         params = {"name": "grep", "arguments": {"pattern": "needle", "path": one}}
         if task:
             params["task"] = task
-        pending = 0
-        last = 0
-        for i in range(10000):
-            last = s.request("tools/call", params)
-            pending += 1
-            if pending >= 64:
-                s.wait_id(last - 32)
-                pending = 32
-        s.wait_id(last)
+        for _ in range(10000 // 50):  # 50 in flight, then their 50 answers
+            ids = {s.request("tools/call", params) for _ in range(50)}
+            while ids:
+                m = s.recv()
+                if "id" in m:
+                    if "error" in m:
+                        raise RuntimeError("call failed: %s" % json.dumps(m)[:300])
+                    ids.discard(m["id"])
         live = -1
         while live != 0:
             r = s.wait_id(s.request("tasks/list", {}))
@@ -269,11 +269,11 @@ def main():
         sys.exit(__doc__)
     ctxd = os.path.abspath(argv[0])
     main_bin = os.path.abspath(argv[1]) if len(argv) > 1 else None
-    print("machine: %d CPUs, load average %s" % (os.cpu_count(), open("/proc/loadavg").read().split()[:3]))
+    print("machine: %d CPUs, load average %s" % (os.cpu_count(), open("/proc/loadavg").read().split()[:3]), flush=True)
     bench_a(ctxd, runs)
     bench_b(ctxd, main_bin, runs)
     bench_c(ctxd)
-    print("load average at the end: %s" % open("/proc/loadavg").read().split()[:3])
+    print("load average at the end: %s" % open("/proc/loadavg").read().split()[:3], flush=True)
 
 
 if __name__ == "__main__":

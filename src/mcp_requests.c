@@ -102,7 +102,7 @@ static void progress_report(struct ctxd_progress *p, double progress, double tot
 		} else if (total > 0) {
 			snprintf(text, sizeof(text), "%.0f of %.0f done", progress, total);
 		} else {
-			snprintf(text, sizeof(text), "%.0f done", progress);
+			snprintf(text, sizeof(text), "%.0f entries seen so far", progress);
 		}
 		pthread_mutex_lock(&m->notifier.mu);
 		memcpy(q->status_text, text, sizeof(text));
