@@ -706,3 +706,14 @@ export function finishRun(t, spawned, stderrText, clientErrors, cleanup) {
 		console.error(`--- ctxd stderr ---\n${stderrText.slice(0, 4000)}`);
 	return t.finish();
 }
+
+// The watchdog of one test file: after `ms`, kill the servers, clean up and fail the run.
+export function startWatchdog(label, ms, spawned, cleanup) {
+	return setTimeout(() => {
+		console.error(`${label}: watchdog expired after ${ms / 1000} s`);
+		killAll(spawned);
+		cleanup();
+		console.log(`${label}: FAIL (watchdog)`);
+		process.exit(1);
+	}, ms);
+}
