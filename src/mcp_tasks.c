@@ -362,8 +362,11 @@ int ctxd_mcp_call_plan(struct ctxd_mcp *m, const struct call *c, const void *too
 		}
 	}
 	if (p->task_now && m->tasks.count >= cfg->tasks_max) {
-		cap_error(m, e);
-		return -1;
+		if (!c->modern) { /* the client asked for a task: say why there is none */
+			cap_error(m, e);
+			return -1;
+		}
+		p->task_now = p->task_capable = false; /* the server's choice: a plain request */
 	}
 	p->budget_ms = cfg->call_ms;
 	if (p->task_capable && (p->task_now || cfg->tasks_after_ms < cfg->call_ms)) {
