@@ -92,14 +92,15 @@ static json_t *figures(void *ud)
 	}
 	long long rss = rss_bytes();
 	size_t owed = ctxd_transport_queued(st->src.tr) + *st->src.reserved;
-	return json_pack("{s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "uptime_ms",
+	return json_pack("{s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "uptime_ms",
 			 (json_int_t)(now - st->started_ms), "loop_lag_p50_ms", p50,
 			 "loop_lag_p99_ms", p99, "loop_lag_samples", (json_int_t)n, "pool_queued",
 			 (json_int_t)ctxd_pool_queued(st->src.pool), "pool_busy",
 			 (json_int_t)ctxd_pool_running(st->src.pool), "pool_workers",
 			 (json_int_t)ctxd_pool_size(st->src.pool), "requests_in_flight",
-			 (json_int_t)ctxd_mcp_inflight(st->src.mcp), "bytes_owed", (json_int_t)owed,
-			 "rss_bytes", rss >= 0 ? json_integer(rss) : json_null());
+			 (json_int_t)ctxd_mcp_inflight(st->src.mcp), "tasks_live",
+			 (json_int_t)ctxd_mcp_tasks_live(st->src.mcp), "bytes_owed",
+			 (json_int_t)owed, "rss_bytes", rss >= 0 ? json_integer(rss) : json_null());
 }
 
 /* The minute is over: one line with the figures when a request or a pool job ran in it. */

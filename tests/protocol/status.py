@@ -37,7 +37,7 @@ from toolsets import HANG_GUARD, check, fail  # noqa: E402
 META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientCapabilities": {}}
 INTS = ("uptime_ms", "loop_lag_samples", "pool_queued", "pool_busy", "pool_workers",
-        "requests_in_flight", "bytes_owed")
+        "requests_in_flight", "tasks_live", "bytes_owed")
 
 
 class Session:
