@@ -18,8 +18,8 @@
 #include "ctxd/config.h"
 #include "ctxd/mcp.h"
 #include "ctxd/pool.h"
+#include "ctxd/registry.h"
 #include "ctxd/sandbox.h"
-#include "ctxd/tool.h"
 #include "test.h"
 
 static sem_t woke;
