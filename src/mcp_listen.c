@@ -372,34 +372,32 @@ static void after_listen(struct ctxd_mcp *m, struct mreq *q)
 
 /* subscriptions/listen (MCP 2026-07-28): check the filter, agree to what can be
  * delivered, and open the stream (at once, or after a worker resolved its URIs). */
-json_t *ctxd_mcp_m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+/* subscriptions/listen's filter: the list_changed kinds asked for and offered into *lists,
+ * resourceSubscriptions (borrowed, may be NULL) into *rsp; false with `e` set when a part
+ * of it is malformed. */
+static bool listen_filter(struct ctxd_mcp *m, json_t *f, unsigned *lists, json_t **rsp,
+			  struct rpc_err *e)
 {
-	json_t *f = json_object_get(c->params, "notifications");
-	if (!json_is_object(f)) {
-		set_err(e, CTXD_RPC_INVALID_PARAMS,
-			"subscriptions/listen: params.notifications (the notification filter) must "
-			"be an object");
-		return NULL;
-	}
-	unsigned lists = 0, offered = lists_offered(m);
+	unsigned offered = lists_offered(m);
+	*lists = 0;
 	for (int i = 0; i < N_LISTS; i++) {
 		json_t *v = json_object_get(f, list_filter_keys[i]);
 		if (v && !json_is_boolean(v)) {
 			set_err(e, CTXD_RPC_INVALID_PARAMS,
 				"subscriptions/listen: notifications.%s must be a boolean",
 				list_filter_keys[i]);
-			return NULL;
+			return false;
 		}
 		if (json_is_true(v) && (offered & (1u << i))) {
-			lists |= 1u << i;
+			*lists |= 1u << i;
 		}
 	}
-	json_t *rs = json_object_get(f, "resourceSubscriptions");
+	json_t *rs = *rsp = json_object_get(f, "resourceSubscriptions");
 	if (rs && !json_is_array(rs)) {
 		set_err(e, CTXD_RPC_INVALID_PARAMS,
 			"subscriptions/listen: notifications.resourceSubscriptions must be an "
 			"array of resource URIs");
-		return NULL;
+		return false;
 	}
 	size_t i;
 	json_t *u;
@@ -411,27 +409,57 @@ json_t *ctxd_mcp_m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_e
 				"subscriptions/listen: notifications.resourceSubscriptions[%zu] "
 				"must be a non-empty URI string without NUL characters",
 				i);
-			return NULL;
+			return false;
 		}
 	}
-	/* notifications/tasks (the tasks extension): agreed for the tasks this session holds */
+	return true;
+}
+
+/* notifications/tasks (the tasks extension): the filter's taskIds agreed, those of tasks
+ * this session holds, into *task_ids (a new array, or NULL when none were asked for); false
+ * with `e` set for a malformed list or a client that did not declare the extension. */
+static bool listen_task_ids(struct ctxd_mcp *m, const struct call *c, json_t *f, json_t **task_ids,
+			    struct rpc_err *e)
+{
+	*task_ids = NULL;
 	json_t *tids = json_object_get(f, "taskIds");
 	if (tids && !json_is_array(tids)) {
 		set_err(e, CTXD_RPC_INVALID_PARAMS,
 			"subscriptions/listen: notifications.taskIds must be an array of task ids");
-		return NULL;
+		return false;
 	}
 	if (tids && !ctxd_mcp_declares_tasks(c)) {
 		ctxd_mcp_tasks_missing(e, "subscriptions/listen with notifications.taskIds");
-		return NULL;
+		return false;
 	}
-	json_t *task_ids = tids ? json_array() : NULL;
+	*task_ids = tids ? json_array() : NULL;
+	size_t i;
+	json_t *u;
 	json_array_foreach(tids, i, u)
 	{
 		if (json_is_string(u) && ctxd_mcp_task_find(m, json_string_value(u))) {
-			json_array_append(task_ids, u);
+			json_array_append(*task_ids, u);
 		}
 	}
+	return true;
+}
+
+json_t *ctxd_mcp_m_listen(struct ctxd_mcp *m, const struct call *c, struct rpc_err *e)
+{
+	json_t *f = json_object_get(c->params, "notifications");
+	if (!json_is_object(f)) {
+		set_err(e, CTXD_RPC_INVALID_PARAMS,
+			"subscriptions/listen: params.notifications (the notification filter) must "
+			"be an object");
+		return NULL;
+	}
+	unsigned lists;
+	json_t *rs, *task_ids;
+	if (!listen_filter(m, f, &lists, &rs, e) || !listen_task_ids(m, c, f, &task_ids, e)) {
+		return NULL;
+	}
+	size_t i;
+	json_t *u;
 	/* resource updates are agreed when changes can be watched; each URI once */
 	bool resources = rs && m->subs && m->n_res > 0;
 	json_t *uris = json_array(), *seen = json_object();

@@ -233,9 +233,11 @@ static inline double mono_ms(void)
 /* The three lists with list_changed notifications (enum ctxd_list_kind). */
 #define N_LISTS 3
 
-/* mcp.c */
+/* mcp_output.c */
 /* Drop the dispatcher's hold on batch `b`; the batch is written once nothing is owed. */
 void ctxd_mcp_batch_release(struct ctxd_mcp *m, struct ctxd_batch *b);
+/* Write out the answers a batch holds so far (congested host: in parts). */
+void ctxd_mcp_batch_flush(struct ctxd_mcp *m, struct ctxd_batch *b);
 /* Queue the response frame `frame` (owned, ends in '\n') alone or in batch `b`. */
 void ctxd_mcp_emit(struct ctxd_mcp *m, struct ctxd_batch *b, char *frame, size_t len);
 /* Serialise `msg` (stolen) and emit it. */
@@ -243,6 +245,7 @@ void ctxd_mcp_emit_json(struct ctxd_mcp *m, struct ctxd_batch *b, json_t *msg);
 /* Emit a JSON-RPC error response for `id` (`data` stolen, may be NULL). */
 void ctxd_mcp_send_error(struct ctxd_mcp *m, struct ctxd_batch *b, json_t *id, int code,
 			 const char *msg, json_t *data);
+/* mcp.c */
 /* Worker side of tools/call: run the tool against the request's sandbox. Worker thread. */
 json_t *ctxd_mcp_w_tool(struct ctxd_mcp *m, struct mreq *q, const struct ctxd_provider_ctx *ctx,
 			struct rpc_err *e);
