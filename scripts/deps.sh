@@ -24,6 +24,8 @@ need /usr/include/yaml.h libyaml-dev
 need /usr/include/nettle/sha2.h nettle-dev
 need /usr/include/pcre2.h libpcre2-dev
 need /usr/include/uninorm.h libunistring-dev
+# the Streamable HTTP transport (TLS through GnuTLS)
+need /usr/include/microhttpd.h libmicrohttpd-dev
 if [ "$want" = test ]; then
 	need node nodejs
 	need npm npm
@@ -38,6 +40,8 @@ if [ "$want" = test ]; then
 	need dpkg-buildpackage dpkg-dev
 	need dh debhelper
 	need lintian lintian
+	# the load-balancer test of the HTTP transport (tests/http/nginx.py)
+	need /usr/sbin/nginx nginx-light
 fi
 [ -z "$pkgs" ] && exit 0
 echo "ctxd: installing missing packages:$pkgs" >&2

@@ -100,6 +100,7 @@ run_tests() { # run_tests DIR [VAR=value...]: the whole suite of one build, adde
 prep_log=$(mktemp)
 {
 	sh tests/interop/run.sh --install
+	python3 tests/conformance/run.py --install
 	python3 tests/fixtures.py wide-20-100-50
 	python3 tests/fixtures.py flat-1500
 } >"$prep_log" 2>&1 &

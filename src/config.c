@@ -50,6 +50,7 @@ void ctxd_config_init(struct ctxd_config *cfg)
 	cfg->tasks_ttl_ms = 300000;
 	cfg->tasks_max = 100;
 	cfg->tasks_timeout_ms = 1800000;
+	ctxd_cfg_http_init(&cfg->http);
 }
 
 void ctxd_cfg_free_roots(struct ctxd_config_root *roots, size_t n)
@@ -89,6 +90,7 @@ void ctxd_config_finish(struct ctxd_config *cfg)
 	ctxd_cfg_free_names(cfg->memory_bank_sections, cfg->n_memory_bank_sections);
 	ctxd_cfg_free_names(cfg->memory_bank_variants, cfg->n_memory_bank_variants);
 	free(cfg->source);
+	ctxd_cfg_http_finish(&cfg->http);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -637,8 +637,8 @@ static int parse_skills(struct loader *ld, struct ctxd_config *cfg)
 static int parse_top(struct loader *ld, struct ctxd_config *cfg)
 {
 	static const char *const keys[] = {
-	    "roots",   "threads", "limits",      "log",    "log_level",
-	    "sandbox", "tools",   "memory_bank", "skills", "tasks",
+	    "roots", "threads",     "limits", "log",   "log_level", "sandbox",
+	    "tools", "memory_bank", "skills", "tasks", "http",
 	};
 	unsigned seen = 0;
 	size_t k;
@@ -682,6 +682,9 @@ static int parse_top(struct loader *ld, struct ctxd_config *cfg)
 			break;
 		case 8:
 			rc = parse_skills(ld, cfg);
+			break;
+		case 10:
+			rc = ctxd_cfg_parse_http(ld, cfg);
 			break;
 		default:
 			rc = parse_tasks(ld, cfg);

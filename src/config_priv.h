@@ -70,4 +70,8 @@ int ctxd_cfg_next_key(struct loader *ld, const char *section, const char *const 
 int ctxd_cfg_scalar(struct loader *ld, const char *what, const char *expected, const char **out);
 const char *ctxd_cfg_value_excerpt(struct loader *ld, char *dst, size_t size);
 
+/* config_http.c: the http section's defaults, frees and parser (0, or -1 with ld->err). */
+void ctxd_cfg_http_init(struct ctxd_config_http *h);
+void ctxd_cfg_http_finish(struct ctxd_config_http *h);
+int ctxd_cfg_parse_http(struct loader *ld, struct ctxd_config *cfg);
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctxd/http_server.h"
 #include "ctxd/log.h"
 #include "ctxd/mcp.h"
 #include "ctxd/pool.h"
@@ -30,7 +31,8 @@ struct ctxd_loop {
 	const struct ctxd_config *cfg;
 	struct ctxd_pool *pool;
 	struct ctxd_transport *tr;
-	struct ctxd_mcp *mcp;
+	struct ctxd_mcp *mcp;          /* stdio: the one engine (NULL in HTTP mode) */
+	struct ctxd_http_server *http; /* HTTP mode: the server and its engines */
 	struct ctxd_watch *watch;
 	bool shutting_down, abandoned, flooded;
 	bool congested, idle_said; /* bytes owed to the host over budget; said workers idle */
@@ -39,9 +41,14 @@ struct ctxd_loop {
 	struct ctxd_loop_status *status;
 };
 
+static size_t inflight(const struct ctxd_loop *l)
+{
+	return l->http ? ctxd_http_server_inflight(l->http) : ctxd_mcp_inflight(l->mcp);
+}
+
 static void maybe_finish(struct ctxd_loop *l)
 {
-	if (l->shutting_down && ctxd_mcp_inflight(l->mcp) == 0) {
+	if (l->shutting_down && inflight(l) == 0) {
 		ev_break(l->ev, EVBREAK_ALL);
 	}
 }
@@ -52,7 +59,14 @@ static void begin_shutdown(struct ctxd_loop *l, const char *why)
 		return;
 	}
 	l->shutting_down = true;
-	ctxd_info("shutting down (%s), %zu request(s) in flight", why, ctxd_mcp_inflight(l->mcp));
+	ctxd_info("shutting down (%s), %zu request(s) in flight", why, inflight(l));
+	if (l->http) {
+		ctxd_http_server_shutdown(l->http);
+		ev_timer_set(&l->drain_timer, l->cfg->drain_ms / 1000.0, 0.);
+		ev_timer_start(l->ev, &l->drain_timer);
+		maybe_finish(l);
+		return;
+	}
 	ctxd_transport_close_input(l->tr);
 	ctxd_mcp_close_streams(l->mcp); /* subscriptions/listen: graceful closing responses */
 	ctxd_mcp_input_closed(l->mcp);
@@ -67,13 +81,17 @@ static void on_drain_timeout(struct ev_loop *ev, ev_timer *w, int revents)
 {
 	struct ctxd_loop *l = w->data;
 	(void)revents;
-	size_t n = ctxd_mcp_inflight(l->mcp);
+	size_t n = inflight(l);
 	if (n > 0) {
 		ctxd_warn("drain limit of %u ms reached: abandoning %zu request(s)",
 			  l->cfg->drain_ms, n);
-		ctxd_mcp_cancel_all(l->mcp);
+		if (l->http) {
+			ctxd_http_server_cancel_all(l->http);
+		} else {
+			ctxd_mcp_cancel_all(l->mcp);
+		}
 		ctxd_pool_drain(l->pool); /* completes jobs that never started */
-		l->abandoned = ctxd_mcp_inflight(l->mcp) > 0;
+		l->abandoned = inflight(l) > 0;
 	}
 	ev_break(ev, EVBREAK_ALL);
 }
@@ -141,6 +159,13 @@ static void on_wake(struct ev_loop *ev, ev_async *w, int revents)
 	struct ctxd_loop *l = w->data;
 	(void)ev;
 	(void)revents;
+	if (l->http) {
+		ctxd_http_server_poll(l->http); /* progress first: it must precede its response */
+		ctxd_pool_drain(l->pool);
+		ctxd_http_server_reap(l->http);
+		maybe_finish(l);
+		return;
+	}
 	ctxd_transport_cork(l->tr, true); /* one writev for the whole batch */
 	ctxd_mcp_poll(l->mcp);            /* progress first: it must precede its response */
 	ctxd_loop_status_ran(l->status, ctxd_pool_drain(l->pool));
@@ -177,7 +202,11 @@ static void on_signal(struct ev_loop *ev, ev_signal *w, int revents)
 	if (l->shutting_down) {
 		ctxd_info("%s during shutdown: still finishing %zu request(s) and writing their "
 			  "answers",
-			  name, ctxd_mcp_inflight(l->mcp));
+			  name, inflight(l));
+		return;
+	}
+	if (l->http) {
+		begin_shutdown(l, name);
 		return;
 	}
 	/* Requests already written to us are answered: a host that closes stdin and signals
@@ -193,7 +222,11 @@ static void on_tick(struct ev_loop *ev, ev_timer *w, int revents)
 	(void)ev;
 	(void)revents;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ctxd_mcp_tick(l->mcp, ts.tv_sec * 1e3 + ts.tv_nsec / 1e6);
+	if (l->http) {
+		ctxd_http_server_tick(l->http, ts.tv_sec * 1e3 + ts.tv_nsec / 1e6);
+	} else {
+		ctxd_mcp_tick(l->mcp, ts.tv_sec * 1e3 + ts.tv_nsec / 1e6);
+	}
 }
 
 static void send_frame(void *ud, char *buf, size_t len)
@@ -259,6 +292,27 @@ struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct c
 				     strerror(errno));
 		goto fail;
 	}
+	if (cfg->http.n_listen > 0) {
+		struct ctxd_http_server_deps hd = {
+		    .ev = l->ev,
+		    .cfg = cfg,
+		    .pool = l->pool,
+		    .watch = l->watch,
+		    .sandbox = sb,
+		    .registry = reg,
+		    .wake = pool_wake,
+		    .wake_ud = l,
+		    .idle = on_idle,
+		    .idle_ud = l,
+		};
+		l->http = ctxd_http_server_create(&hd, err);
+		if (!l->http) {
+			goto fail;
+		}
+		ctxd_info("ready: %u worker thread(s), serving Streamable HTTP",
+			  ctxd_pool_size(l->pool));
+		return l;
+	}
 	static const struct ctxd_transport_ops ops = {
 	    .frame = on_frame,
 	    .eof = on_eof,
@@ -304,6 +358,9 @@ int ctxd_loop_run(struct ctxd_loop *l)
 	shutdown_signals(&set);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	ev_run(l->ev, 0);
+	if (l->http) {
+		return 0;
+	}
 	int flush_ms = FLUSH_AT_EXIT_MS;
 	if (l->cfg->drain_ms > FLUSH_AT_EXIT_MS) {
 		flush_ms = (int)l->cfg->drain_ms;
@@ -344,7 +401,40 @@ struct ctxd_watch *ctxd_loop_watch(struct ctxd_loop *l)
 
 void ctxd_loop_landlock_client_roots(struct ctxd_loop *l, const char *const *extra_ro)
 {
-	ctxd_mcp_landlock_client_roots(l->mcp, extra_ro);
+	if (l->mcp) {
+		ctxd_mcp_landlock_client_roots(l->mcp, extra_ro);
+	}
+}
+
+void ctxd_loop_set_engine_setup(struct ctxd_loop *l, ctxd_engine_setup_fn fn, void *ud)
+{
+	if (l->http) {
+		ctxd_http_server_set_setup(l->http, fn, ud);
+	} else {
+		fn(ud, l->mcp, false);
+	}
+}
+
+void ctxd_loop_set_read_only(struct ctxd_loop *l, const struct ctxd_sandbox *sb,
+			     const struct ctxd_registry *reg)
+{
+	if (l->http) {
+		ctxd_http_server_set_read_only(l->http, sb, reg);
+	}
+}
+
+bool ctxd_loop_is_http(const struct ctxd_loop *l)
+{
+	return l->http != NULL;
+}
+
+void ctxd_loop_list_changed(struct ctxd_loop *l, enum ctxd_list_kind kind)
+{
+	if (l->http) {
+		ctxd_http_server_list_changed(l->http, kind);
+	} else {
+		ctxd_notify_list_changed(ctxd_mcp_notifier(l->mcp), kind);
+	}
 }
 
 int ctxd_loop_abandoned(const struct ctxd_loop *l)
@@ -360,6 +450,7 @@ void ctxd_loop_destroy(struct ctxd_loop *l)
 	ctxd_loop_status_stop(l->status);
 	ctxd_pool_destroy(l->pool); /* completes queued jobs as dropped, joins workers */
 	ctxd_mcp_destroy(l->mcp);
+	ctxd_http_server_destroy(l->http);
 	ctxd_watch_destroy(l->watch);
 	ctxd_transport_destroy(l->tr);
 	ev_async_stop(l->ev, &l->wake);

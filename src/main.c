@@ -48,6 +48,8 @@ static const char usage[] =
     "      --toolsets LIST    tool families to offer, comma-separated: files, skills,\n"
     "                         memory (default: all three)\n"
     "      --no-landlock      do not restrict the process with Landlock\n"
+    "      --http ADDR        serve Streamable HTTP on ADDR (HOST:PORT or [IPV6]:PORT,\n"
+    "                         repeatable) instead of stdio; replaces http.listen\n"
     "  -h, --help             show this help and exit\n"
     "  -V, --version          print the version and exit\n"
     "\n"
@@ -68,12 +70,30 @@ static const char usage[] =
 #define MAX_EXTRA_RO 256 /* skill directories and their symlink targets outside the roots */
 static const char *extra_ro[MAX_EXTRA_RO + 1];
 
-static void collect_extra_ro(struct ctxd_skills *skills)
+/* The directories of the HTTP transport's files (tokens, TLS): read when the server
+ * starts, after Landlock. */
+static char http_dirs[3][4096];
+
+static void collect_extra_ro(struct ctxd_skills *skills, const struct ctxd_config *cfg)
 {
 	size_t n = 0;
 #ifdef CTXD_SANITIZER
 	extra_ro[n++] = "/proc";
 #endif
+	const char *files[3] = {cfg->http.tokens_file, cfg->http.tls_cert, cfg->http.tls_key};
+	for (size_t i = 0; i < 3 && cfg->http.n_listen > 0; i++) {
+		if (!files[i]) {
+			continue;
+		}
+		const char *slash = strrchr(files[i], '/');
+		if (!slash) {
+			snprintf(http_dirs[i], sizeof(http_dirs[i]), ".");
+		} else {
+			snprintf(http_dirs[i], sizeof(http_dirs[i]), "%.*s",
+				 (int)(slash == files[i] ? 1 : slash - files[i]), files[i]);
+		}
+		extra_ro[n++] = http_dirs[i];
+	}
 	const char *dirs[MAX_EXTRA_RO];
 	size_t total = skills ? ctxd_sk_extra_dirs(skills, dirs, MAX_EXTRA_RO) : 0;
 	for (size_t i = 0; i < total && i < MAX_EXTRA_RO && n < MAX_EXTRA_RO; i++) {
@@ -96,12 +116,12 @@ static struct ctxd_method_provider skills_get_method = {"skills/get", NULL, ctxd
 static struct ctxd_resource_provider skills_resources;
 static struct ctxd_prompt_provider skills_prompts;
 
-/* The skills store's change callback: a catalogue the client could have seen changed. */
+/* The skills store's change callback: a catalogue the clients could have seen changed. */
 static void skills_changed(void *ud)
 {
-	ctxd_notify_list_changed(ud, CTXD_LIST_TOOLS);
-	ctxd_notify_list_changed(ud, CTXD_LIST_PROMPTS);
-	ctxd_notify_list_changed(ud, CTXD_LIST_RESOURCES);
+	ctxd_loop_list_changed(ud, CTXD_LIST_TOOLS);
+	ctxd_loop_list_changed(ud, CTXD_LIST_PROMPTS);
+	ctxd_loop_list_changed(ud, CTXD_LIST_RESOURCES);
 }
 
 /* With no directory configured the skills follow the client's roots (a no-op otherwise). */
@@ -113,34 +133,34 @@ static void skills_follow_roots(void *ud, const struct ctxd_sandbox *roots)
 /* The memory bank's resource provider: its table filled by the tool family, registered here. */
 static struct ctxd_resource_provider mbank_resources;
 
-/* Hand the enabled families' resources, prompts, methods and capabilities to the engine,
- * with instructions naming only the registered tools, and start hot reload. `skills` and
- * `mbank` are NULL when their family is off (tools.toolsets). Loop thread, before the
- * first frame. */
-static int wire_families(struct ctxd_loop *loop, const struct ctxd_config *cfg,
-			 const struct ctxd_registry *reg, struct ctxd_skills *skills,
-			 struct ctxd_mb *mbank, struct ctxd_fs_family *files)
+/* What every engine is given (engine_setup): the families that are on, and the
+ * instructions naming the tools each registry offers. */
+struct families {
+	const struct ctxd_config *cfg;
+	struct ctxd_skills *skills;
+	struct ctxd_mb *mbank;
+	bool follow_roots;    /* stdio: the skills follow the one client's roots */
+	char *text, *text_ro; /* instructions for the full and the read-only registry (owned) */
+	bool failed;
+};
+
+/* Hand the enabled families' resources, prompts, methods and capabilities to engine `mcp`,
+ * with instructions naming only its registry's tools. Loop thread, before its first frame. */
+static void engine_setup(void *ud, struct ctxd_mcp *mcp, bool read_only)
 {
-	struct ctxd_mcp *mcp = ctxd_loop_mcp(loop);
-	char *text = ctxd_instructions_build(reg);
-	int rc = (!text && errno) ? -1 : ctxd_mcp_set_instructions(mcp, text);
-	free(text);
-	if (rc < 0) {
-		return -1;
+	struct families *f = ud;
+	const struct ctxd_config *cfg = f->cfg;
+	const char *text = read_only && f->text_ro ? f->text_ro : f->text;
+	if (ctxd_mcp_set_instructions(mcp, text) < 0 ||
+	    ((cfg->toolsets & CTXD_TOOLSET_FILES) &&
+	     ctxd_mcp_add_resource_provider(mcp, ctxd_fs_resources()) < 0)) {
+		f->failed = true;
+		return;
 	}
-	if ((cfg->toolsets & CTXD_TOOLSET_FILES) &&
-	    ctxd_mcp_add_resource_provider(mcp, ctxd_fs_resources()) < 0) {
-		return -1;
-	}
-	ctxd_fs_family_attach(files, ctxd_loop_watch(loop));
-	if (skills) {
-		skills_list_method.ud = skills_get_method.ud = skills;
-		ctxd_sk_set_pool(skills, ctxd_loop_pool(loop));
-		ctxd_sk_on_change(skills, skills_changed, ctxd_mcp_notifier(mcp));
-		ctxd_sk_attach(skills, ctxd_loop_watch(loop));
-		ctxd_mcp_on_roots(mcp, skills_follow_roots, skills);
-		ctxd_skills_resources_init(&skills_resources, skills);
-		ctxd_skills_prompts_init(&skills_prompts, skills);
+	if (f->skills) {
+		if (f->follow_roots) {
+			ctxd_mcp_on_roots(mcp, skills_follow_roots, f->skills);
+		}
 		if (ctxd_mcp_add_resource_provider(mcp, &skills_resources) < 0 ||
 		    ctxd_mcp_add_prompt_provider(mcp, &skills_prompts) < 0 ||
 		    ctxd_mcp_add_method(mcp, &skills_list_method) < 0 ||
@@ -148,22 +168,63 @@ static int wire_families(struct ctxd_loop *loop, const struct ctxd_config *cfg,
 		    ctxd_mcp_set_capability(mcp, "extensions",
 					    json_pack("{s:o}", "io.modelcontextprotocol/skills",
 						      ctxd_skills_capability())) < 0) {
-			return -1;
+			f->failed = true;
+			return;
 		}
+	}
+	if (f->mbank && ctxd_mcp_add_resource_provider(mcp, &mbank_resources) < 0) {
+		f->failed = true;
+	}
+}
+
+static struct families families;
+
+/* Wire the enabled families once (hot reload, the watcher, the providers' tables), then
+ * hand them to every engine through engine_setup. `skills` and `mbank` are NULL when their
+ * family is off (tools.toolsets); `reg_ro` is the read-only registry (HTTP) or NULL.
+ * Loop thread, before the first frame. */
+static int wire_families(struct ctxd_loop *loop, const struct ctxd_config *cfg,
+			 const struct ctxd_registry *reg, const struct ctxd_registry *reg_ro,
+			 struct ctxd_skills *skills, struct ctxd_mb *mbank,
+			 struct ctxd_fs_family *files)
+{
+	families = (struct families){.cfg = cfg, .skills = skills, .mbank = mbank};
+	families.follow_roots = !ctxd_loop_is_http(loop);
+	families.text = ctxd_instructions_build(reg);
+	if (!families.text && errno) {
+		return -1;
+	}
+	if (reg_ro && !(families.text_ro = ctxd_instructions_build(reg_ro)) && errno) {
+		return -1;
+	}
+	ctxd_fs_family_attach(files, ctxd_loop_watch(loop));
+	if (skills) {
+		skills_list_method.ud = skills_get_method.ud = skills;
+		ctxd_sk_set_pool(skills, ctxd_loop_pool(loop));
+		ctxd_sk_on_change(skills, skills_changed, loop);
+		ctxd_sk_attach(skills, ctxd_loop_watch(loop));
+		ctxd_skills_resources_init(&skills_resources, skills);
+		ctxd_skills_prompts_init(&skills_prompts, skills);
 	}
 	if (mbank) {
 		ctxd_memory_bank_provider_init(mbank, &mbank_resources);
-		if (ctxd_mcp_add_resource_provider(mcp, &mbank_resources) < 0) {
-			return -1;
-		}
 	}
-	return 0;
+	ctxd_loop_set_engine_setup(loop, engine_setup, &families);
+	return families.failed ? -1 : 0;
 }
 
 #define KIB ((size_t)1024)
 #define GIB ((size_t)1024 * 1024 * 1024)
 
-enum { OPT_RO = 256, OPT_NO_LANDLOCK, OPT_MAX_FRAME, OPT_MAX_READ, OPT_SKILLS_DIR, OPT_TOOLSETS };
+enum {
+	OPT_RO = 256,
+	OPT_NO_LANDLOCK,
+	OPT_MAX_FRAME,
+	OPT_MAX_READ,
+	OPT_SKILLS_DIR,
+	OPT_TOOLSETS,
+	OPT_HTTP,
+};
 
 struct cli {
 	const char *config;
@@ -249,6 +310,7 @@ static int parse_args(int argc, char **argv, struct cli *c, struct ctxd_config *
 	    {"skills-dir", required_argument, NULL, OPT_SKILLS_DIR},
 	    {"no-landlock", no_argument, NULL, OPT_NO_LANDLOCK},
 	    {"toolsets", required_argument, NULL, OPT_TOOLSETS},
+	    {"http", required_argument, NULL, OPT_HTTP},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {0},
@@ -293,6 +355,9 @@ static int parse_args(int argc, char **argv, struct cli *c, struct ctxd_config *
 		case OPT_TOOLSETS:
 			c->toolsets = optarg;
 			break;
+		case OPT_HTTP:
+			ctxd_config_add_listen(cli_roots, optarg);
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -334,6 +399,18 @@ static int load_settings(struct ctxd_config *cfg, struct cli *c,
 	for (size_t i = 0; i < cli_roots->n_skills_dirs; i++) {
 		ctxd_config_add_skills_dir(cfg, cli_roots->skills_dirs[i]);
 	}
+	if (cli_roots->http.n_listen > 0) { /* --http replaces http.listen */
+		struct ctxd_config_http *h = &cfg->http;
+		for (size_t i = 0; i < h->n_listen; i++) {
+			free(h->listen[i]);
+		}
+		free(h->listen);
+		h->listen = NULL;
+		h->n_listen = 0;
+		for (size_t i = 0; i < cli_roots->http.n_listen; i++) {
+			ctxd_config_add_listen(cfg, cli_roots->http.listen[i]);
+		}
+	}
 	ctxd_log_set_level(cfg->log_level);
 	return 0;
 }
@@ -342,11 +419,48 @@ static int load_settings(struct ctxd_config *cfg, struct cli *c,
 struct app {
 	struct ctxd_sandbox *sb;
 	struct ctxd_registry *reg;
+	struct ctxd_sandbox *sb_ro;   /* HTTP: every root read-only, for read-only tokens */
+	struct ctxd_registry *reg_ro; /* HTTP: no writing tool, for read-only tokens */
+	struct ctxd_config cfg_ro;    /* HTTP: the settings with sandbox.read_only */
 	struct ctxd_loop *loop;
 	struct ctxd_skills *skills;
 	struct ctxd_mb *mbank;
 	struct ctxd_fs_family *files;
 };
+
+/* HTTP: the sandbox and registry of clients whose token is read-only: every root
+ * read-only, no writing tool (cfg_ro: the settings with sandbox.read_only, sharing cfg's
+ * strings). Returns 0, or 1 once the error is written to stderr. */
+static int app_read_only(struct app *a, const struct ctxd_config *cfg)
+{
+	struct ctxd_error err = {0};
+	a->cfg_ro = *cfg;
+	a->cfg_ro.read_only = true;
+	a->sb_ro = ctxd_sandbox_create();
+	a->reg_ro = ctxd_registry_create();
+	if (!a->sb_ro || !a->reg_ro) {
+		fprintf(stderr, "ctxd: out of memory\n");
+		return 1;
+	}
+	for (size_t i = 0; i < cfg->n_roots; i++) {
+		if (ctxd_sandbox_add_root(a->sb_ro, cfg->roots[i].path, true, &err) < 0) {
+			fprintf(stderr, "ctxd: %s\n", err.msg);
+			return 2;
+		}
+	}
+	ctxd_sandbox_seal(a->sb_ro);
+	const struct ctxd_config *c = &a->cfg_ro;
+	if ((a->files && ctxd_registry_add(a->reg_ro, ctxd_fs_tools, ctxd_fs_tools_count, c,
+					   a->files, &err) < 0) ||
+	    (a->skills && ctxd_registry_add(a->reg_ro, ctxd_skills_tools, ctxd_skills_tools_count,
+					    c, a->skills, &err) < 0) ||
+	    (a->mbank && ctxd_registry_add(a->reg_ro, ctxd_memory_bank_tools,
+					   ctxd_memory_bank_tools_count, c, a->mbank, &err) < 0)) {
+		fprintf(stderr, "ctxd: %s\n", err.msg);
+		return 1;
+	}
+	return 0;
+}
 
 /* Creates the enabled tool families and registers their tools. A family that is off
  * (tools.toolsets) is not even created: no skill directories opened or scanned, no bank
@@ -361,7 +475,7 @@ static int app_families(struct app *a, const struct ctxd_config *cfg)
 			return 1;
 		}
 	}
-	collect_extra_ro(a->skills);
+	collect_extra_ro(a->skills, cfg);
 	if (cfg->toolsets & CTXD_TOOLSET_MEMORY) {
 		a->mbank = ctxd_mb_create(cfg, a->sb, &err);
 		if (!a->mbank) {
@@ -384,7 +498,7 @@ static int app_families(struct app *a, const struct ctxd_config *cfg)
 		fprintf(stderr, "ctxd: %s\n", err.msg);
 		return 1;
 	}
-	return 0;
+	return cfg->http.n_listen > 0 ? app_read_only(a, cfg) : 0;
 }
 
 /* Landlock at start-up on the configured directories. It binds the calling thread and
@@ -446,13 +560,18 @@ static int app_start(struct app *a, const struct ctxd_config *cfg)
 		fprintf(stderr, "ctxd: %s\n", err.msg);
 		return 1;
 	}
-	if (cfg->landlock && ctxd_sandbox_root_count(a->sb) == 0) {
+	ctxd_loop_set_read_only(a->loop, a->sb_ro, a->reg_ro);
+	if (cfg->landlock && ctxd_sandbox_root_count(a->sb) == 0 && ctxd_loop_is_http(a->loop)) {
+		ctxd_info("sandbox: no directories configured: each HTTP session's roots narrow "
+			  "its own sandbox; Landlock is process-wide and is not applied to "
+			  "client roots when serving many clients");
+	} else if (cfg->landlock && ctxd_sandbox_root_count(a->sb) == 0) {
 		ctxd_info(
 		    "sandbox: no directories configured: the client's roots will be used, and "
 		    "Landlock applied to the first ones that arrive");
 		ctxd_loop_landlock_client_roots(a->loop, extra_ro);
 	}
-	if (wire_families(a->loop, cfg, a->reg, a->skills, a->mbank, a->files) < 0) {
+	if (wire_families(a->loop, cfg, a->reg, a->reg_ro, a->skills, a->mbank, a->files) < 0) {
 		fprintf(stderr, "ctxd: out of memory\n");
 		return 1;
 	}
@@ -470,6 +589,10 @@ static void app_stop(struct app *a)
 	ctxd_mb_destroy(a->mbank);
 	ctxd_registry_destroy(a->reg);
 	ctxd_sandbox_destroy(a->sb);
+	ctxd_registry_destroy(a->reg_ro);
+	ctxd_sandbox_destroy(a->sb_ro);
+	free(families.text);
+	free(families.text_ro);
 }
 
 /* Starts the server on cfg and runs it until the client goes or a signal comes; the exit

@@ -840,7 +840,9 @@ struct ctxd_mcp *ctxd_mcp_create(const struct ctxd_mcp_deps *deps)
 	const char *hooks = getenv("CTXD_TEST_HOOKS");
 	m->test_hooks = hooks && strcmp(hooks, "1") == 0;
 	atomic_init(&m->frames_handled, 0);
-	ctxd_log_set_sink(log_sink, m);
+	if (!deps->no_log_sink) {
+		ctxd_log_set_sink(log_sink, m);
+	}
 	return m;
 }
 
@@ -849,7 +851,9 @@ void ctxd_mcp_destroy(struct ctxd_mcp *m)
 	if (!m) {
 		return;
 	}
-	ctxd_log_set_sink(NULL, NULL);
+	if (!m->d.no_log_sink) {
+		ctxd_log_set_sink(NULL, NULL);
+	}
 	while (m->listens) {
 		ctxd_mcp_listen_close(m, m->listens, false);
 	}

@@ -36,6 +36,33 @@ enum {
 	CTXD_TOOLSET_ALL = CTXD_TOOLSET_FILES | CTXD_TOOLSET_SKILLS | CTXD_TOOLSET_MEMORY,
 };
 
+/* The Streamable HTTP transport (section `http`; used only with --http or http.listen). */
+struct ctxd_config_http {
+	char **listen; /* http.listen: "HOST:PORT" or "[V6]:PORT" to bind, repeatable (owned);
+			* none = stdio */
+	size_t n_listen;
+	char *path;             /* http.path: the MCP endpoint, default "/mcp" (owned) */
+	char **allowed_origins; /* http.allowed_origins: Origin values accepted besides the
+				 * loopback ones of a loopback bind (owned) */
+	size_t n_allowed_origins;
+	char **allowed_hosts; /* http.allowed_hosts: Host values accepted besides the bound
+			       * names (owned), e.g. the name a proxy forwards */
+	size_t n_allowed_hosts;
+	char *tokens_file;           /* http.tokens_file: bearer tokens, NULL = none (owned) */
+	char *tls_cert, *tls_key;    /* http.tls_cert, http.tls_key: PEM files (owned) */
+	unsigned max_connections;    /* http.max_connections, default 1024 */
+	unsigned max_sessions;       /* http.max_sessions: 2025-11-25 sessions, default 10000 */
+	size_t max_body_bytes;       /* http.max_body_bytes: larger POSTs get 413, default 4 MiB */
+	size_t max_queued_bytes;     /* http.max_queued_bytes: output one connection may owe
+				      * before it is dropped, default 8 MiB */
+	unsigned idle_timeout_ms;    /* http.idle_timeout_ms: a connection idle this long is
+				      * closed (whole seconds), default 30000 */
+	unsigned session_timeout_ms; /* http.session_timeout_ms: a session unused this long
+				      * ends, default 3600000 */
+	unsigned keepalive_ms;       /* http.keepalive_ms: SSE comment interval, default 15000 */
+	bool metrics;                /* http.metrics: serve GET /metrics, default false */
+};
+
 struct ctxd_config {
 	struct ctxd_config_root *roots; /* owned array */
 	size_t n_roots;
@@ -104,6 +131,7 @@ struct ctxd_config {
 					* not yet expired); 0 = tasks off; default 100 */
 	unsigned tasks_timeout_ms;     /* tasks.timeout_ms: deadline on a task's work, from the
 					* call's start; 0 = none; default 1800000 */
+	struct ctxd_config_http http;  /* http.*: the Streamable HTTP transport */
 };
 
 /* Fill `cfg` with the built-in defaults (no roots). Never fails. Release with
@@ -143,6 +171,9 @@ int ctxd_config_parse_size(const char *s, size_t *out);
 
 /* Append a skills directory (path copied) to cfg->skills_dirs. Returns 0 or -1 with errno
  * ENOMEM, or EINVAL when `path` is NULL. */
+/* Append `addr` ("HOST:PORT", "[V6]:PORT") to http.listen (copied). 0, or -1 (ENOMEM). */
+int ctxd_config_add_listen(struct ctxd_config *cfg, const char *addr);
+
 int ctxd_config_add_skills_dir(struct ctxd_config *cfg, const char *path);
 
 /* Parse a comma-separated list of tool family names ("files", "skills", "memory"; blanks

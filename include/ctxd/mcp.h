@@ -51,6 +51,9 @@ struct ctxd_mcp_deps {
 	 * wake-up serves). Required. */
 	void (*wake)(void *ud);
 	void *wake_ud;
+	/* Do not take the process's log sink (ctxd_log_set_sink): with many engines in one
+	 * process (HTTP), none forwards the server's log as notifications/message. */
+	bool no_log_sink;
 };
 
 /* An extra request method served on a worker (e.g. an extension's skills/list).

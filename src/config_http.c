@@ -1,0 +1,231 @@
+/* config_http.c - the `http` section of the configuration (the Streamable HTTP transport):
+ * defaults, frees and the parser. Part of the configuration's sources (config_priv.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_priv.h"
+
+void ctxd_cfg_http_init(struct ctxd_config_http *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->path = NULL; /* "/mcp" unless set: see ctxd_config_http_path */
+	h->max_connections = 1024;
+	h->max_sessions = 10000;
+	h->max_body_bytes = (size_t)4 << 20;
+	h->max_queued_bytes = (size_t)8 << 20;
+	h->idle_timeout_ms = 30000;
+	h->session_timeout_ms = 3600000;
+	h->keepalive_ms = 15000;
+	h->metrics = false;
+}
+
+void ctxd_cfg_http_finish(struct ctxd_config_http *h)
+{
+	ctxd_cfg_free_strs(h->listen, h->n_listen);
+	ctxd_cfg_free_strs(h->allowed_origins, h->n_allowed_origins);
+	ctxd_cfg_free_strs(h->allowed_hosts, h->n_allowed_hosts);
+	free(h->path);
+	free(h->tokens_file);
+	free(h->tls_cert);
+	free(h->tls_key);
+	memset(h, 0, sizeof(*h));
+}
+
+static int push_str(char ***v, size_t *n, const char *s)
+{
+	char *copy = strdup(s);
+	char **grown = copy ? realloc(*v, (*n + 1) * sizeof(**v)) : NULL;
+	if (!grown) {
+		free(copy);
+		errno = ENOMEM;
+		return -1;
+	}
+	grown[(*n)++] = copy;
+	*v = grown;
+	return 0;
+}
+
+int ctxd_config_add_listen(struct ctxd_config *cfg, const char *addr)
+{
+	if (!addr) {
+		errno = EINVAL;
+		return -1;
+	}
+	return push_str(&cfg->http.listen, &cfg->http.n_listen, addr);
+}
+
+/* A string or a sequence of non-empty strings; replaces *v when whole. */
+static int parse_strs(struct loader *ld, const char *what, char ***v, size_t *n)
+{
+	struct str_list list = {NULL, 0};
+	char *s = NULL;
+	if (ld->ev.type == YAML_SCALAR_EVENT) {
+		if (ctxd_cfg_get_string(ld, what, &s)) {
+			return -1;
+		}
+		if (!s[0] || push_str(&list.v, &list.n, s)) {
+			goto bad;
+		}
+		free(s);
+		s = NULL;
+	} else {
+		if (ctxd_cfg_expect(ld, YAML_SEQUENCE_START_EVENT, what,
+				    "a string or a sequence")) {
+			return -1;
+		}
+		for (;;) {
+			if (ctxd_cfg_next_event(ld)) {
+				goto fail;
+			}
+			if (ld->ev.type == YAML_SEQUENCE_END_EVENT) {
+				break;
+			}
+			if (ctxd_cfg_get_string(ld, what, &s)) {
+				goto fail;
+			}
+			if (!s[0] || push_str(&list.v, &list.n, s)) {
+				goto bad;
+			}
+			free(s);
+			s = NULL;
+		}
+	}
+	ctxd_cfg_free_strs(*v, *n);
+	*v = list.v;
+	*n = list.n;
+	return 0;
+bad:
+	if (s && !s[0]) {
+		ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: must not be empty", what);
+	} else {
+		ctxd_error_set_errno(ld->err, 0, ENOMEM, "%.200s: out of memory", ld->name);
+	}
+	free(s);
+fail:
+	ctxd_cfg_free_strs(list.v, list.n);
+	return -1;
+}
+
+/* One string key: replaces *out. */
+static int parse_str(struct loader *ld, const char *what, char **out)
+{
+	char *s;
+	if (ctxd_cfg_get_string(ld, what, &s)) {
+		return -1;
+	}
+	if (!s[0]) {
+		free(s);
+		ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: must not be empty", what);
+		return -1;
+	}
+	free(*out);
+	*out = s;
+	return 0;
+}
+
+static int parse_uint(struct loader *ld, const char *what, unsigned long long lo,
+		      unsigned long long hi, unsigned *out)
+{
+	unsigned long long v;
+	if (ctxd_cfg_get_uint(ld, what, lo, hi, &v)) {
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* http: {listen, path, allowed_origins, allowed_hosts, tokens_file, tls_cert, tls_key,
+ * max_connections, max_sessions, max_body_bytes, max_queued_bytes, idle_timeout_ms,
+ * session_timeout_ms, keepalive_ms, metrics}. */
+int ctxd_cfg_parse_http(struct loader *ld, struct ctxd_config *cfg)
+{
+	static const char *const keys[] = {
+	    "listen",
+	    "path",
+	    "allowed_origins",
+	    "allowed_hosts",
+	    "tokens_file",
+	    "tls_cert",
+	    "tls_key",
+	    "max_connections",
+	    "max_sessions",
+	    "max_body_bytes",
+	    "max_queued_bytes",
+	    "idle_timeout_ms",
+	    "session_timeout_ms",
+	    "keepalive_ms",
+	    "metrics",
+	};
+	struct ctxd_config_http *h = &cfg->http;
+	unsigned seen = 0;
+	size_t k;
+	int rc;
+	char what[48];
+
+	if (ctxd_cfg_expect(ld, YAML_MAPPING_START_EVENT, "http", "a mapping")) {
+		return -1;
+	}
+	while ((rc = ctxd_cfg_next_key(ld, "http", keys, N_KEYS(keys), &seen, &k)) == 1) {
+		snprintf(what, sizeof(what), "http.%s", keys[k]);
+		switch (k) {
+		case 0:
+			rc = parse_strs(ld, what, &h->listen, &h->n_listen);
+			break;
+		case 1:
+			rc = parse_str(ld, what, &h->path);
+			if (rc == 0 && h->path[0] != '/') {
+				ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: must start with '/'",
+						 what);
+				rc = -1;
+			}
+			break;
+		case 2:
+			rc = parse_strs(ld, what, &h->allowed_origins, &h->n_allowed_origins);
+			break;
+		case 3:
+			rc = parse_strs(ld, what, &h->allowed_hosts, &h->n_allowed_hosts);
+			break;
+		case 4:
+			rc = parse_str(ld, what, &h->tokens_file);
+			break;
+		case 5:
+			rc = parse_str(ld, what, &h->tls_cert);
+			break;
+		case 6:
+			rc = parse_str(ld, what, &h->tls_key);
+			break;
+		case 7:
+			rc = parse_uint(ld, what, 1, 1000000, &h->max_connections);
+			break;
+		case 8:
+			rc = parse_uint(ld, what, 1, 10000000, &h->max_sessions);
+			break;
+		case 9:
+			rc = ctxd_cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT, &h->max_body_bytes);
+			break;
+		case 10:
+			rc = ctxd_cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT,
+					       &h->max_queued_bytes);
+			break;
+		case 11:
+			rc = parse_uint(ld, what, 1000, 86400000, &h->idle_timeout_ms);
+			break;
+		case 12:
+			rc = parse_uint(ld, what, 1000, 604800000, &h->session_timeout_ms);
+			break;
+		case 13:
+			rc = parse_uint(ld, what, 100, 3600000, &h->keepalive_ms);
+			break;
+		default:
+			rc = ctxd_cfg_get_bool(ld, what, &h->metrics);
+			break;
+		}
+		if (rc) {
+			return -1;
+		}
+	}
+	return rc;
+}

@@ -1,0 +1,1016 @@
+/* http_server.c - Streamable HTTP, the runtime side (http_server.h): sessions and their
+ * engines, the stateless engines, and the routing of every frame an engine sends to the
+ * HTTP exchange it belongs to. Metrics in http_metrics.c (http_server_priv.h).
+ *
+ * Routing. An engine writes whole frames through its `send` callback. A response goes to
+ * the POST that carried its request (found by its id), a progress notification to the POST
+ * whose request named the progressToken (the POST's answer becomes an SSE stream), a
+ * subscriptions/listen message to that listen request's stream (its _meta names the
+ * stream), anything else of a session (list_changed, resources/updated, log messages,
+ * roots/list) to the session's GET stream, or to an open POST stream of the session while
+ * none is open, or waits (bounded) for one. The stateless engines serve requests of many
+ * clients whose ids may collide: each request gets the engine-wide id "h<N>" (and the same
+ * progressToken), given back its own in what is sent.
+ */
+#include "ctxd/http_server.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "ctxd/json_write.h"
+#include "ctxd/log.h"
+#include "ctxd/rpc.h"
+#include "ctxd/strbuf.h"
+#include "http_server_priv.h"
+
+#define META_VERSION      "io.modelcontextprotocol/protocolVersion"
+#define META_SUBSCRIPTION "io.modelcontextprotocol/subscriptionId"
+#define HEADER_MISMATCH   -32020 /* MCP 2026-07-28 HeaderMismatch */
+
+static const char *const legacy_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26",
+					      "2024-11-05", NULL};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* ---- pending requests ---- */
+
+static void pend_free(struct pend *p)
+{
+	struct eng *e = p->e;
+	if (p->prev) {
+		p->prev->next = p->next;
+	} else if (e->pend == p) {
+		e->pend = p->next;
+	}
+	if (p->next) {
+		p->next->prev = p->prev;
+	}
+	if (p->req) {
+		ctxd_http_req_set_ud(p->req, NULL);
+	}
+	json_decref(p->orig_id);
+	json_decref(p->orig_ptok);
+	free(p->key);
+	free(p->ptok);
+	free(p->method);
+	free(p->tool);
+	free(p);
+}
+
+static struct pend *pend_find(struct eng *e, const char *key, size_t len, bool by_ptok)
+{
+	for (struct pend *p = e->pend; p; p = p->next) {
+		const char *k = by_ptok ? p->ptok : p->key;
+		if (k && strlen(k) == len && memcmp(k, key, len) == 0) {
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* The JSON text of `v` (as the engine writes it), malloc'd, or NULL. */
+static char *json_key(const json_t *v)
+{
+	struct ctxd_strbuf b = {0};
+	if (ctxd_json_value(&b, v) < 0 || b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
+/* Turn the POST of `p` into an SSE stream (when its client accepts one). */
+static bool pend_stream(struct pend *p)
+{
+	if (!p->req) {
+		return false;
+	}
+	if (!p->sse) {
+		if (!p->accept_sse) {
+			return false;
+		}
+		const char *hdr[] = {"Mcp-Session-Id", p->e->sess ? p->e->sess->id : NULL, NULL};
+		if (ctxd_http_sse_open(p->req, p->e->sess ? hdr : NULL) < 0) {
+			return false;
+		}
+		p->sse = true;
+	}
+	return true;
+}
+
+/* ---- sessions ---- */
+
+static void sess_unlink(struct ctxd_http_server *s, struct sess *x)
+{
+	if (x->prev) {
+		x->prev->next = x->next;
+	} else if (s->sessions == x) {
+		s->sessions = x->next;
+	}
+	if (x->next) {
+		x->next->prev = x->prev;
+	}
+	x->prev = x->next = NULL;
+}
+
+static void outq_clear(struct sess *x)
+{
+	while (x->q) {
+		struct outq *o = x->q;
+		x->q = o->next;
+		free(o->buf);
+		free(o);
+	}
+	x->qtail = &x->q;
+	x->qbytes = 0;
+}
+
+/* A frame for the session's GET stream: sent at once, on a POST stream of the session
+ * while no GET stream is open, or kept (up to http.max_queued_bytes) until one opens. */
+static void sess_push(struct sess *x, char *buf, size_t len)
+{
+	struct ctxd_http_server *s = x->e.srv;
+	if (x->get) {
+		ctxd_http_sse_send(x->get, buf, len);
+		free(buf);
+		return;
+	}
+	for (struct pend *p = x->e.pend; p; p = p->next) {
+		if (!p->listen && pend_stream(p)) {
+			ctxd_http_sse_send(p->req, buf, len);
+			free(buf);
+			return;
+		}
+	}
+	struct outq *o = malloc(sizeof(*o));
+	if (!o || x->qbytes + len > s->cfg->http.max_queued_bytes) {
+		ctxd_debug("http: session %.8s...: no stream open, a message of %zu byte(s) "
+			   "dropped",
+			   x->id, len);
+		free(o);
+		free(buf);
+		return;
+	}
+	o->buf = buf;
+	o->len = len;
+	o->next = NULL;
+	*x->qtail = o;
+	x->qtail = &o->next;
+	x->qbytes += len;
+}
+
+/* End session `x`: no more requests; its engine is freed once nothing is in flight. */
+static void sess_end(struct ctxd_http_server *s, struct sess *x)
+{
+	if (x->ended) {
+		return;
+	}
+	x->ended = true;
+	sess_unlink(s, x);
+	s->n_sessions--;
+	if (x->get) {
+		ctxd_http_req_set_ud(x->get, NULL);
+		ctxd_http_sse_close(x->get);
+		x->get = NULL;
+	}
+	outq_clear(x);
+	ctxd_mcp_close_streams(x->e.mcp);
+	ctxd_mcp_cancel_all(x->e.mcp);
+	x->next = s->ended;
+	s->ended = x;
+}
+
+/* ---- engine output ---- */
+
+/* The end of the JSON value starting at `p` (a string, number, or literal), or NULL. */
+static const char *skip_value(const char *p, const char *end)
+{
+	if (p < end && *p == '"') {
+		for (p++; p < end; p++) {
+			if (*p == '\\') {
+				p++;
+			} else if (*p == '"') {
+				return p + 1;
+			}
+		}
+		return NULL;
+	}
+	while (p < end && *p != ',' && *p != '}') {
+		p++;
+	}
+	return p < end ? p : NULL;
+}
+
+static bool starts(const char *p, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+	return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
+}
+
+/* Deliver a response frame to `p` (the buffer is consumed). */
+static void deliver_response(struct eng *e, struct pend *p, char *buf, size_t len)
+{
+	struct ctxd_http_server *s = e->srv;
+	ctxd_http_metrics_done(s, p, buf, len);
+	if (p->req) {
+		if (p->sse) {
+			ctxd_http_sse_send(p->req, buf, len);
+			ctxd_http_sse_close(p->req);
+			free(buf);
+		} else {
+			const char *hdr[] = {"Mcp-Session-Id", e->sess ? e->sess->id : NULL, NULL};
+			ctxd_http_respond(p->req, 200, "application/json", buf, len,
+					  e->sess ? hdr : NULL);
+		}
+	} else {
+		free(buf);
+	}
+	pend_free(p);
+}
+
+/* Replace the bytes [a, b) of frame *buf with `with`. */
+static int splice(char **buf, size_t *len, size_t a, size_t b, const char *with)
+{
+	size_t w = strlen(with);
+	char *out = malloc(*len - (b - a) + w);
+	if (!out) {
+		return -1;
+	}
+	memcpy(out, *buf, a);
+	memcpy(out + a, with, w);
+	memcpy(out + a + w, *buf + b, *len - b);
+	free(*buf);
+	*buf = out;
+	*len = *len - (b - a) + w;
+	return 0;
+}
+
+/* A notification (or, from a session, a server request) that is not a response. */
+static void route_other(struct eng *e, char *buf, size_t len, bool request)
+{
+	json_t *msg = request ? NULL : json_loadb(buf, len, 0, NULL);
+	json_t *params = json_object_get(msg, "params");
+	json_t *tok = json_object_get(params, "progressToken");
+	json_t *sub = json_object_get(json_object_get(params, "_meta"), META_SUBSCRIPTION);
+	json_t *which = tok ? tok : sub;
+	struct pend *p = NULL;
+	if (which) {
+		char *k = json_key(which);
+		p = k ? pend_find(e, k, strlen(k), tok != NULL) : NULL;
+		free(k);
+	}
+	if (p && !e->sess) { /* give the client back its own token or stream id */
+		json_t *orig = tok ? p->orig_ptok : p->orig_id;
+		if (tok) {
+			json_object_set(params, "progressToken", orig);
+		} else {
+			json_object_set(json_object_get(params, "_meta"), META_SUBSCRIPTION, orig);
+		}
+		size_t n;
+		char *again = ctxd_rpc_dump(msg, &n);
+		free(buf);
+		buf = again;
+		len = n;
+	}
+	json_decref(msg);
+	if (!buf) {
+		return;
+	}
+	if (p) {
+		if (pend_stream(p)) {
+			ctxd_http_sse_send(p->req, buf, len);
+		}
+		free(buf);
+		return;
+	}
+	if (e->sess && !e->sess->ended) {
+		sess_push(e->sess, buf, len);
+		return;
+	}
+	free(buf); /* a stateless engine's message for no open stream */
+}
+
+/* The engine's send callback: route one frame (ownership passed). */
+static void eng_send(void *ud, char *buf, size_t len)
+{
+	struct eng *e = ud;
+	static const char pfx[] = "{\"jsonrpc\":\"2.0\",";
+	const char *end = buf + len;
+	const char *p = buf + sizeof(pfx) - 1;
+	if (len > sizeof(pfx) && memcmp(buf, pfx, sizeof(pfx) - 1) == 0 &&
+	    starts(p, end, "\"id\":")) {
+		const char *a = p + 5;
+		const char *b = skip_value(a, end);
+		if (b && !starts(b, end, ",\"method\"")) {
+			struct pend *q = pend_find(e, a, (size_t)(b - a), false);
+			if (!q) {
+				free(buf);
+				return;
+			}
+			if (!e->sess && q->orig_id) {
+				char *orig = json_key(q->orig_id);
+				if (!orig || splice(&buf, &len, (size_t)(a - buf),
+						    (size_t)(b - buf), orig) < 0) {
+					free(orig);
+					free(buf);
+					return;
+				}
+				free(orig);
+			}
+			deliver_response(e, q, buf, len);
+			return;
+		}
+		route_other(e, buf, len, b != NULL);
+		return;
+	}
+	route_other(e, buf, len, false);
+}
+
+/* The engine's wake-up (any thread): mark it for ctxd_http_server_poll, wake the loop. */
+static void eng_wake(void *ud)
+{
+	struct eng *e = ud;
+	struct ctxd_http_server *s = e->srv;
+	pthread_mutex_lock(&s->mu);
+	if (!e->dirty) {
+		e->dirty = true;
+		e->dirty_next = s->dirty;
+		s->dirty = e;
+	}
+	pthread_mutex_unlock(&s->mu);
+	s->d.wake(s->d.wake_ud);
+}
+
+static void eng_idle(void *ud)
+{
+	struct eng *e = ud;
+	if (e->srv->d.idle) {
+		e->srv->d.idle(e->srv->d.idle_ud);
+	}
+}
+
+static int eng_init(struct ctxd_http_server *s, struct eng *e, bool ro)
+{
+	e->srv = s;
+	e->ro = ro;
+	struct ctxd_mcp_deps deps = {
+	    .cfg = s->cfg,
+	    .sandbox = ro && s->sb_ro ? s->sb_ro : s->d.sandbox,
+	    .registry = ro && s->reg_ro ? s->reg_ro : s->d.registry,
+	    .pool = s->d.pool,
+	    .send = eng_send,
+	    .send_ud = e,
+	    .idle = eng_idle,
+	    .idle_ud = e,
+	    .watch = s->d.watch,
+	    .wake = eng_wake,
+	    .wake_ud = e,
+	    .no_log_sink = true,
+	};
+	e->mcp = ctxd_mcp_create(&deps);
+	if (!e->mcp) {
+		return -1;
+	}
+	if (s->setup) {
+		s->setup(s->setup_ud, e->mcp, ro);
+	}
+	return 0;
+}
+
+static void eng_finish(struct ctxd_http_server *s, struct eng *e)
+{
+	pthread_mutex_lock(&s->mu);
+	for (struct eng **pp = &s->dirty; *pp; pp = &(*pp)->dirty_next) {
+		if (*pp == e) {
+			*pp = e->dirty_next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	while (e->pend) {
+		pend_free(e->pend);
+	}
+	ctxd_mcp_destroy(e->mcp);
+	e->mcp = NULL;
+}
+
+/* ---- requests ---- */
+
+static void reply_error(struct ctxd_http_req *r, unsigned status, json_t *id, int code,
+			const char *msg)
+{
+	size_t len = 0;
+	char *body = ctxd_rpc_dump_new(ctxd_rpc_error_new(id, code, msg, NULL), &len);
+	ctxd_http_respond(r, status, "application/json", body, body ? len : 0, NULL);
+}
+
+static bool accepts_sse(const struct ctxd_http_req *r)
+{
+	const char *a = ctxd_http_req_header(r, "Accept");
+	return !a || strstr(a, "text/event-stream") || strstr(a, "*/*");
+}
+
+static bool legacy_version(const char *v)
+{
+	for (size_t i = 0; legacy_versions[i]; i++) {
+		if (strcmp(v, legacy_versions[i]) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Hand request `msg` (stolen) of `r` to engine `e`: record where its answer goes. With
+ * `rewrite` (stateless engines) its id and progressToken become engine-wide ones. */
+static void submit(struct eng *e, struct ctxd_http_req *r, json_t *msg, const char *method,
+		   bool rewrite)
+{
+	struct ctxd_http_server *s = e->srv;
+	struct pend *p = calloc(1, sizeof(*p));
+	json_t *id = json_object_get(msg, "id");
+	json_t *meta = json_object_get(json_object_get(msg, "params"), "_meta");
+	json_t *tok = json_object_get(meta, "progressToken");
+	if (!p || !(p->method = strdup(method))) {
+		free(p);
+		json_decref(msg);
+		reply_error(r, 500, id, CTXD_RPC_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	p->e = e;
+	p->req = r;
+	p->accept_sse = accepts_sse(r);
+	p->listen = strcmp(method, "subscriptions/listen") == 0;
+	p->t0 = now_ms();
+	p->tool = ctxd_http_metrics_tool(msg);
+	if (rewrite) {
+		char internal[32];
+		snprintf(internal, sizeof(internal), "h%llu", ++s->next_id);
+		p->orig_id = json_incref(id);
+		json_object_set_new(msg, "id", json_string(internal));
+		if (tok) {
+			p->orig_ptok = json_incref(tok);
+			json_object_set_new(meta, "progressToken", json_string(internal));
+		}
+	}
+	p->key = json_key(json_object_get(msg, "id"));
+	tok = json_object_get(meta, "progressToken");
+	p->ptok = tok ? json_key(tok) : NULL;
+	if (!p->key || (tok && !p->ptok)) {
+		reply_error(r, 500, NULL, CTXD_RPC_INTERNAL_ERROR, "out of memory");
+		pend_free(p); /* not linked yet: only freed */
+		json_decref(msg);
+		return;
+	}
+	if (pend_find(e, p->key, strlen(p->key), false)) {
+		reply_error(r, 200, id, CTXD_RPC_INVALID_REQUEST,
+			    "Invalid Request: a request with this id is still in flight in this "
+			    "session; use a new id");
+		pend_free(p);
+		json_decref(msg);
+		return;
+	}
+	p->next = e->pend;
+	if (e->pend) {
+		e->pend->prev = p;
+	}
+	e->pend = p;
+	ctxd_http_req_set_ud(r, p);
+	if (p->listen) {
+		pend_stream(p);
+	}
+	size_t len;
+	char *frame = ctxd_rpc_dump(msg, &len);
+	json_decref(msg);
+	if (!frame) {
+		reply_error(r, 500, NULL, CTXD_RPC_INTERNAL_ERROR, "out of memory");
+		pend_free(p);
+		return;
+	}
+	ctxd_mcp_handle_frame(e->mcp, frame, len - 1);
+	free(frame);
+}
+
+/* A notification or a response from the client: to the engine, 202. */
+static void feed(struct eng *e, struct ctxd_http_req *r, const char *body, size_t len)
+{
+	ctxd_mcp_handle_frame(e->mcp, body, len);
+	ctxd_http_respond(r, 202, NULL, NULL, 0, NULL);
+}
+
+/* The 2026-07-28 request metadata headers: MCP-Protocol-Version, Mcp-Method and, for
+ * tools/call, prompts/get (params.name) and resources/read (params.uri), Mcp-Name, each
+ * present and equal to the body. NULL when they agree, else what is wrong. */
+static const char *modern_headers(const struct ctxd_http_req *r, const char *method, json_t *params,
+				  bool request)
+{
+	const char *pv = ctxd_http_req_header(r, "MCP-Protocol-Version");
+	const char *mm = ctxd_http_req_header(r, "Mcp-Method");
+	const char *mn = ctxd_http_req_header(r, "Mcp-Name");
+	const char *body_pv =
+	    json_string_value(json_object_get(json_object_get(params, "_meta"), META_VERSION));
+	if (pv && body_pv && strcmp(pv, body_pv) != 0) {
+		return "MCP-Protocol-Version header does not match _meta protocolVersion";
+	}
+	if (request && !mm) {
+		return "Mcp-Method header is required";
+	}
+	if (mm && strcmp(mm, method) != 0) {
+		return "Mcp-Method header does not match the body's method";
+	}
+	const char *name = NULL;
+	if (strcmp(method, "tools/call") == 0 || strcmp(method, "prompts/get") == 0) {
+		name = json_string_value(json_object_get(params, "name"));
+	} else if (strcmp(method, "resources/read") == 0) {
+		name = json_string_value(json_object_get(params, "uri"));
+	}
+	if (name && request && !mn) {
+		return "Mcp-Name header is required for this method";
+	}
+	if (name && mn && strcmp(mn, name) != 0) {
+		return "Mcp-Name header does not match the body";
+	}
+	return NULL;
+}
+
+static struct sess *sess_find(struct ctxd_http_server *s, const char *id)
+{
+	for (struct sess *x = s->sessions; x; x = x->next) {
+		if (strcmp(x->id, id) == 0) {
+			return x;
+		}
+	}
+	return NULL;
+}
+
+static struct sess *sess_new(struct ctxd_http_server *s, struct ctxd_http_req *r)
+{
+	if (s->n_sessions >= s->cfg->http.max_sessions) {
+		return NULL;
+	}
+	unsigned char raw[16];
+	struct sess *x = calloc(1, sizeof(*x));
+	if (!x || getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+		free(x);
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		snprintf(x->id + 2 * i, 3, "%02x", raw[i]);
+	}
+	x->token = ctxd_http_req_token(r);
+	x->qtail = &x->q;
+	x->last_ms = now_ms();
+	x->e.sess = x;
+	if (eng_init(s, &x->e, ctxd_http_req_read_only(r)) < 0) {
+		free(x);
+		return NULL;
+	}
+	x->next = s->sessions;
+	if (s->sessions) {
+		s->sessions->prev = x;
+	}
+	s->sessions = x;
+	s->n_sessions++;
+	s->sessions_total++;
+	return x;
+}
+
+/* POST with a parsed single message `msg` (stolen). */
+static void on_post_msg(struct ctxd_http_server *s, struct ctxd_http_req *r, json_t *msg,
+			const char *body, size_t len)
+{
+	struct ctxd_rpc_msg m = {0};
+	struct ctxd_error err = {0};
+	enum ctxd_rpc_kind kind = ctxd_rpc_classify(msg, &m, &err);
+	if (kind == CTXD_RPC_INVALID) {
+		reply_error(r, 400, m.id, CTXD_RPC_INVALID_REQUEST, err.msg);
+		json_decref(msg);
+		return;
+	}
+	const char *sid = ctxd_http_req_header(r, "Mcp-Session-Id");
+	const char *pv = ctxd_http_req_header(r, "MCP-Protocol-Version");
+	json_t *params = json_is_object(m.params) ? m.params : NULL;
+	bool modern = json_object_get(json_object_get(params, "_meta"), META_VERSION) ||
+		      (pv && strcmp(pv, CTXD_MCP_MODERN_VERSION) == 0) ||
+		      (m.method && strcmp(m.method, "server/discover") == 0);
+	if (sid && !modern) {
+		struct sess *x = sess_find(s, sid);
+		if (!x || x->token != ctxd_http_req_token(r)) {
+			reply_error(r, 404, m.id, CTXD_RPC_INVALID_REQUEST,
+				    "Session not found: it ended or never existed; initialize a "
+				    "new session");
+			json_decref(msg);
+			return;
+		}
+		if (pv && !legacy_version(pv)) {
+			reply_error(r, 400, m.id, CTXD_RPC_INVALID_REQUEST,
+				    "Bad Request: unsupported MCP-Protocol-Version header");
+			json_decref(msg);
+			return;
+		}
+		x->last_ms = now_ms();
+		if (kind == CTXD_RPC_REQUEST) {
+			submit(&x->e, r, msg, m.method, false);
+		} else {
+			json_decref(msg);
+			feed(&x->e, r, body, len);
+		}
+		return;
+	}
+	if (!modern && kind == CTXD_RPC_REQUEST && strcmp(m.method, "initialize") == 0) {
+		struct sess *x = sess_new(s, r);
+		if (!x) {
+			reply_error(r, 503, m.id, CTXD_RPC_INTERNAL_ERROR,
+				    "Service Unavailable: too many sessions (http.max_sessions)");
+			json_decref(msg);
+			return;
+		}
+		submit(&x->e, r, msg, m.method, false);
+		return;
+	}
+	if (!modern) {
+		reply_error(r, 400, m.id, CTXD_RPC_INVALID_REQUEST,
+			    "Bad Request: Mcp-Session-Id header is required (send initialize "
+			    "first), or carry _meta." META_VERSION " (2026-07-28)");
+		json_decref(msg);
+		return;
+	}
+	bool ro = ctxd_http_req_read_only(r);
+	struct eng *e = ro ? &s->stateless_ro : &s->stateless;
+	if (!e->mcp && eng_init(s, e, ro) < 0) {
+		reply_error(r, 500, m.id, CTXD_RPC_INTERNAL_ERROR, "out of memory");
+		json_decref(msg);
+		return;
+	}
+	if (kind == CTXD_RPC_RESPONSE) {
+		json_decref(msg);
+		reply_error(r, 400, NULL, CTXD_RPC_INVALID_REQUEST,
+			    "Bad Request: the 2026-07-28 era has no server-to-client requests to "
+			    "answer");
+		return;
+	}
+	const char *bad = modern_headers(r, m.method, params, kind == CTXD_RPC_REQUEST);
+	if (bad) {
+		reply_error(r, 400, m.id, HEADER_MISMATCH, bad);
+		json_decref(msg);
+		return;
+	}
+	if (kind == CTXD_RPC_REQUEST) {
+		submit(e, r, msg, m.method, true);
+	} else {
+		/* notifications/cancelled names the client's id, which the stateless engine
+		 * does not know: closing the request's stream is how it cancels */
+		json_decref(msg);
+		ctxd_http_respond(r, 202, NULL, NULL, 0, NULL);
+	}
+}
+
+static void on_post(struct ctxd_http_server *s, struct ctxd_http_req *r)
+{
+	size_t len;
+	const char *body = ctxd_http_req_body(r, &len);
+	struct ctxd_error err = {0};
+	json_t *msg = body ? ctxd_rpc_parse(body, len, &err) : NULL;
+	if (!msg) {
+		reply_error(r, 400, NULL, CTXD_RPC_PARSE_ERROR,
+			    body ? err.msg : "Parse error: the body is empty");
+		return;
+	}
+	if (json_is_array(msg)) {
+		json_decref(msg);
+		reply_error(r, 400, NULL, CTXD_RPC_INVALID_REQUEST,
+			    "Invalid Request: JSON-RPC batches are not accepted over HTTP; send "
+			    "one message per POST");
+		return;
+	}
+	on_post_msg(s, r, msg, body, len);
+}
+
+static void on_get(struct ctxd_http_server *s, struct ctxd_http_req *r)
+{
+	const char *sid = ctxd_http_req_header(r, "Mcp-Session-Id");
+	struct sess *x = sid ? sess_find(s, sid) : NULL;
+	if (!sid) {
+		const char *allow[] = {"Allow", "POST, DELETE", NULL};
+		ctxd_http_respond(r, 405, NULL, NULL, 0, allow);
+		return;
+	}
+	if (!x || x->token != ctxd_http_req_token(r)) {
+		reply_error(r, 404, NULL, CTXD_RPC_INVALID_REQUEST, "Session not found");
+		return;
+	}
+	if (x->get) {
+		reply_error(r, 409, NULL, CTXD_RPC_INVALID_REQUEST,
+			    "Conflict: this session's GET stream is already open");
+		return;
+	}
+	const char *hdr[] = {"Mcp-Session-Id", x->id, NULL};
+	if (ctxd_http_sse_open(r, hdr) < 0) {
+		return;
+	}
+	x->get = r;
+	x->last_ms = now_ms();
+	ctxd_http_req_set_ud(r, x);
+	s->get_streams++;
+	while (x->q) {
+		struct outq *o = x->q;
+		x->q = o->next;
+		ctxd_http_sse_send(r, o->buf, o->len);
+		free(o->buf);
+		free(o);
+	}
+	x->qtail = &x->q;
+	x->qbytes = 0;
+}
+
+static void on_delete(struct ctxd_http_server *s, struct ctxd_http_req *r)
+{
+	const char *sid = ctxd_http_req_header(r, "Mcp-Session-Id");
+	struct sess *x = sid ? sess_find(s, sid) : NULL;
+	if (!x || x->token != ctxd_http_req_token(r)) {
+		reply_error(r, sid ? 404 : 400, NULL, CTXD_RPC_INVALID_REQUEST,
+			    sid ? "Session not found" : "Bad Request: Mcp-Session-Id is required");
+		return;
+	}
+	sess_end(s, x);
+	ctxd_http_respond(r, 200, NULL, NULL, 0, NULL);
+}
+
+static void on_request(void *ud, struct ctxd_http_req *r)
+{
+	struct ctxd_http_server *s = ud;
+	const char *method = ctxd_http_req_method(r);
+	s->http_requests++;
+	if (strcmp(ctxd_http_req_path(r), "/metrics") == 0) {
+		ctxd_http_metrics_serve(s, r);
+	} else if (s->closing) {
+		reply_error(r, 503, NULL, CTXD_RPC_INTERNAL_ERROR,
+			    "Service Unavailable: the server is shutting down");
+	} else if (strcmp(method, "POST") == 0) {
+		on_post(s, r);
+	} else if (strcmp(method, "GET") == 0) {
+		on_get(s, r);
+	} else if (strcmp(method, "DELETE") == 0) {
+		on_delete(s, r);
+	} else {
+		const char *allow[] = {"Allow", "GET, POST, DELETE", NULL};
+		ctxd_http_respond(r, 405, NULL, NULL, 0, allow);
+	}
+}
+
+static void on_done(void *ud, struct ctxd_http_req *r, bool aborted)
+{
+	struct ctxd_http_server *s = ud;
+	void *owner = ctxd_http_req_ud(r);
+	if (!owner) {
+		return;
+	}
+	for (struct sess *x = s->sessions; x; x = x->next) {
+		if (x->get == r) {
+			x->get = NULL;
+			s->get_streams--;
+			return;
+		}
+	}
+	struct pend *p = owner;
+	p->req = NULL;
+	if (!aborted) {
+		return;
+	}
+	s->aborted++;
+	/* 2026-07-28: closing the stream cancels the request (for a listen stream, ends it).
+	 * 2025-11-25: a disconnection is not a cancellation; the answer is dropped. */
+	if (!p->e->sess) {
+		json_t *n = ctxd_rpc_notification_new(
+		    "notifications/cancelled", json_pack("{s:s, s:{s:s}}", "requestId", "", "_meta",
+							 META_VERSION, CTXD_MCP_MODERN_VERSION));
+		json_t *params = json_object_get(n, "params");
+		json_t *id = json_loads(p->key, JSON_DECODE_ANY, NULL);
+		if (params && id) {
+			json_object_set_new(params, "requestId", id);
+			size_t len;
+			char *frame = ctxd_rpc_dump(n, &len);
+			if (frame) {
+				ctxd_mcp_handle_frame(p->e->mcp, frame, len - 1);
+				free(frame);
+			}
+		} else {
+			json_decref(id);
+		}
+		json_decref(n);
+	}
+}
+
+/* ---- the server ---- */
+
+static const struct ctxd_http_ops http_ops = {
+    .request = on_request,
+    .done = on_done,
+};
+
+struct ctxd_http_server *ctxd_http_server_create(const struct ctxd_http_server_deps *deps,
+						 struct ctxd_error *err)
+{
+	struct ctxd_http_server *s = calloc(1, sizeof(*s));
+	if (!s) {
+		ctxd_error_set(err, 0, "out of memory");
+		return NULL;
+	}
+	s->d = *deps;
+	s->cfg = deps->cfg;
+	pthread_mutex_init(&s->mu, NULL);
+	s->http = ctxd_http_create(deps->ev, &deps->cfg->http, &http_ops, s, err);
+	if (!s->http) {
+		pthread_mutex_destroy(&s->mu);
+		free(s);
+		return NULL;
+	}
+	for (size_t i = 0; i < deps->cfg->http.n_listen; i++) {
+		ctxd_info("listening on http%s://%s (port %u), endpoint %s",
+			  deps->cfg->http.tls_cert ? "s" : "", deps->cfg->http.listen[i],
+			  ctxd_http_port(s->http, i),
+			  deps->cfg->http.path ? deps->cfg->http.path : "/mcp");
+	}
+	return s;
+}
+
+void ctxd_http_server_set_setup(struct ctxd_http_server *s, ctxd_engine_setup_fn fn, void *ud)
+{
+	s->setup = fn;
+	s->setup_ud = ud;
+}
+
+void ctxd_http_server_set_read_only(struct ctxd_http_server *s, const struct ctxd_sandbox *sb,
+				    const struct ctxd_registry *reg)
+{
+	s->sb_ro = sb;
+	s->reg_ro = reg;
+}
+
+void ctxd_http_server_poll(struct ctxd_http_server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	struct eng *e = s->dirty;
+	s->dirty = NULL;
+	for (struct eng *x = e; x; x = x->dirty_next) {
+		x->dirty = false;
+	}
+	pthread_mutex_unlock(&s->mu);
+	while (e) {
+		struct eng *next = e->dirty_next;
+		if (e->mcp) {
+			ctxd_mcp_poll(e->mcp);
+		}
+		e = next;
+	}
+}
+
+void ctxd_http_server_reap(struct ctxd_http_server *s)
+{
+	for (struct sess **pp = &s->ended; *pp;) {
+		struct sess *x = *pp;
+		if (ctxd_mcp_inflight(x->e.mcp) == 0) {
+			*pp = x->next;
+			eng_finish(s, &x->e);
+			free(x);
+		} else {
+			pp = &x->next;
+		}
+	}
+}
+
+static size_t eng_inflight(const struct eng *e)
+{
+	return e->mcp ? ctxd_mcp_inflight(e->mcp) : 0;
+}
+
+size_t ctxd_http_server_inflight(const struct ctxd_http_server *s)
+{
+	size_t n = eng_inflight(&s->stateless) + eng_inflight(&s->stateless_ro);
+	for (const struct sess *x = s->sessions; x; x = x->next) {
+		n += eng_inflight(&x->e);
+	}
+	for (const struct sess *x = s->ended; x; x = x->next) {
+		n += eng_inflight(&x->e);
+	}
+	return n;
+}
+
+static void each_engine(struct ctxd_http_server *s, void (*fn)(struct ctxd_mcp *m, void *ud),
+			void *ud)
+{
+	if (s->stateless.mcp) {
+		fn(s->stateless.mcp, ud);
+	}
+	if (s->stateless_ro.mcp) {
+		fn(s->stateless_ro.mcp, ud);
+	}
+	for (struct sess *x = s->sessions; x; x = x->next) {
+		fn(x->e.mcp, ud);
+	}
+}
+
+static void close_streams(struct ctxd_mcp *m, void *ud)
+{
+	(void)ud;
+	ctxd_mcp_close_streams(m);
+	ctxd_mcp_input_closed(m);
+}
+
+void ctxd_http_server_shutdown(struct ctxd_http_server *s)
+{
+	s->closing = true;
+	ctxd_http_stop_listening(s->http);
+	each_engine(s, close_streams, NULL);
+	for (struct sess *x = s->sessions; x; x = x->next) {
+		if (x->get) {
+			ctxd_http_req_set_ud(x->get, NULL);
+			ctxd_http_sse_close(x->get);
+			x->get = NULL;
+			s->get_streams--;
+		}
+	}
+}
+
+static void cancel_engine(struct ctxd_mcp *m, void *ud)
+{
+	(void)ud;
+	ctxd_mcp_cancel_all(m);
+}
+
+void ctxd_http_server_cancel_all(struct ctxd_http_server *s)
+{
+	each_engine(s, cancel_engine, NULL);
+}
+
+static void list_changed(struct ctxd_mcp *m, void *ud)
+{
+	ctxd_notify_list_changed(ctxd_mcp_notifier(m), *(enum ctxd_list_kind *)ud);
+}
+
+void ctxd_http_server_list_changed(struct ctxd_http_server *s, enum ctxd_list_kind kind)
+{
+	each_engine(s, list_changed, &kind);
+}
+
+void ctxd_http_server_tick(struct ctxd_http_server *s, double now)
+{
+	if (s->stateless.mcp) {
+		ctxd_mcp_tick(s->stateless.mcp, now);
+	}
+	if (s->stateless_ro.mcp) {
+		ctxd_mcp_tick(s->stateless_ro.mcp, now);
+	}
+	for (struct sess *x = s->sessions, *next; x; x = next) {
+		next = x->next;
+		ctxd_mcp_tick(x->e.mcp, now);
+		if (!x->get && !x->e.pend &&
+		    now - x->last_ms > (double)s->cfg->http.session_timeout_ms) {
+			ctxd_info("http: session %.8s... unused for %u ms: ended", x->id,
+				  s->cfg->http.session_timeout_ms);
+			sess_end(s, x);
+		}
+	}
+	ctxd_http_server_reap(s);
+}
+
+unsigned ctxd_http_server_port(const struct ctxd_http_server *s, size_t i)
+{
+	return ctxd_http_port(s->http, i);
+}
+
+void ctxd_http_server_destroy(struct ctxd_http_server *s)
+{
+	if (!s) {
+		return;
+	}
+	ctxd_http_destroy(s->http); /* every exchange ends: on_done forgets them */
+	while (s->sessions) {
+		sess_end(s, s->sessions);
+	}
+	while (s->ended) {
+		struct sess *x = s->ended;
+		s->ended = x->next;
+		eng_finish(s, &x->e);
+		free(x);
+	}
+	if (s->stateless.mcp) {
+		eng_finish(s, &s->stateless);
+	}
+	if (s->stateless_ro.mcp) {
+		eng_finish(s, &s->stateless_ro);
+	}
+	ctxd_http_metrics_free(s);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}

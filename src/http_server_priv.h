@@ -1,0 +1,110 @@
+/* http_server_priv.h - what the runtime's HTTP sources share (http_server.c: sessions,
+ * engines, routing; http_metrics.c: GET /metrics). Internal to the runtime layer; loop
+ * thread unless a field says otherwise.
+ */
+#ifndef CTXD_HTTP_SERVER_PRIV_H
+#define CTXD_HTTP_SERVER_PRIV_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ctxd/http_server.h"
+#include "ctxd/transport_http.h"
+
+struct sess;
+
+/* One engine: a session's, or a stateless one (sess NULL). */
+struct eng {
+	struct ctxd_http_server *srv;
+	struct ctxd_mcp *mcp;
+	struct sess *sess;
+	bool ro;           /* for read-only tokens */
+	struct pend *pend; /* requests whose answer is owed */
+	bool dirty;        /* in srv->dirty (srv->mu) */
+	struct eng *dirty_next;
+};
+
+/* A request handed to an engine, until its response. */
+struct pend {
+	struct pend *prev, *next;
+	struct eng *e;
+	struct ctxd_http_req *req; /* NULL once the exchange ended */
+	char *key;                 /* the id as the engine writes it (JSON text) */
+	char *ptok;                /* the progressToken likewise, or NULL */
+	json_t *orig_id;           /* stateless: the client's id and token */
+	json_t *orig_ptok;
+	char *method; /* for metrics */
+	char *tool;   /* tools/call: the tool's name, or NULL */
+	double t0;    /* ms, monotonic */
+	bool accept_sse, sse, listen;
+};
+
+/* A frame waiting for the session's GET stream. */
+struct outq {
+	struct outq *next;
+	char *buf;
+	size_t len;
+};
+
+/* A 2025-11-25 session. */
+struct sess {
+	struct sess *prev, *next;
+	char id[33]; /* Mcp-Session-Id: 128 random bits in hex */
+	struct eng e;
+	int token;                 /* the token it was created with (-1: none configured) */
+	struct ctxd_http_req *get; /* the GET stream, or NULL */
+	struct outq *q, **qtail;
+	size_t qbytes;
+	double last_ms;
+	bool ended;
+};
+
+#define N_BUCKETS 15
+
+struct counter {
+	char *label; /* owned */
+	unsigned long long n;
+};
+
+struct counters {
+	struct counter *v;
+	size_t n;
+};
+
+struct ctxd_http_server {
+	struct ctxd_http_server_deps d;
+	const struct ctxd_config *cfg;
+	struct ctxd_http *http;
+	ctxd_engine_setup_fn setup;
+	void *setup_ud;
+	const struct ctxd_sandbox *sb_ro;
+	const struct ctxd_registry *reg_ro;
+	struct eng stateless, stateless_ro; /* created on first use */
+	struct sess *sessions;              /* live */
+	struct sess *ended;                 /* waiting for their requests to finish */
+	size_t n_sessions;
+	unsigned long long sessions_total, next_id, http_requests, aborted;
+	size_t get_streams;
+	bool closing;
+	pthread_mutex_t mu; /* guards dirty and each engine's dirty flag (any thread) */
+	struct eng *dirty;
+	/* metrics (http_metrics.c) */
+	struct counters by_method, by_tool, by_code;
+	unsigned long long buckets[N_BUCKETS + 1]; /* + the +Inf bucket */
+	double latency_sum;
+	unsigned long long latency_count;
+};
+
+/* http_metrics.c */
+/* The tool name of a tools/call request `msg` (malloc'd), or NULL. */
+char *ctxd_http_metrics_tool(json_t *msg);
+/* Request `p` is answered by the response frame `buf` (`len` bytes): count it. */
+void ctxd_http_metrics_done(struct ctxd_http_server *s, const struct pend *p, const char *buf,
+			    size_t len);
+/* Answer GET /metrics (Prometheus text format 0.0.4). */
+void ctxd_http_metrics_serve(struct ctxd_http_server *s, struct ctxd_http_req *r);
+void ctxd_http_metrics_free(struct ctxd_http_server *s);
+
+#endif
