@@ -25,9 +25,9 @@ TOP = "the top level"
 def config_keys(text):
     """[(section, key)] in source order; section '' for the top level."""
     out = []
-    funcs = re.split(r"\n(?=static int (?:\w+)\()", text)
+    funcs = re.split(r"\n(?=(?:static )?int (?:\w+)\()", text)
     for body in funcs:
-        m = re.match(r"static int (\w+)\(", body)
+        m = re.match(r"(?:static )?int (\w+)\(", body)
         table = re.search(r"static const char \*const keys\[\] = \{(.*?)\};", body, re.S)
         if not m or not table:
             continue
@@ -74,6 +74,8 @@ def main():
         return 2
     root = sys.argv[1]
     src = open(os.path.join(root, "src", "config_load.c")).read()
+    # sections parsed in files of their own (config_http.c: http)
+    src += "\n" + open(os.path.join(root, "src", "config_http.c")).read()
     man = open(os.path.join(root, "doc", "ctxd.yaml.5.scd")).read()
     example = open(os.path.join(root, "config", "ctxd.example.yaml")).read()
     keys = config_keys(src)
