@@ -434,7 +434,7 @@ static bool legacy_version(const char *v)
 /* Hand request `msg` (stolen) of `r` to engine `e`: record where its answer goes. With
  * `rewrite` (stateless engines) its id and progressToken become engine-wide ones. */
 static void submit(struct eng *e, struct ctxd_http_req *r, json_t *msg, const char *method,
-		   bool rewrite)
+		   bool rewrite, const char *body, size_t body_len)
 {
 	struct ctxd_http_server *s = e->srv;
 	struct pend *p = calloc(1, sizeof(*p));
@@ -488,6 +488,11 @@ static void submit(struct eng *e, struct ctxd_http_req *r, json_t *msg, const ch
 	ctxd_http_req_set_ud(r, p);
 	if (p->listen) {
 		pend_stream(p);
+	}
+	if (!rewrite) { /* the body as the client sent it */
+		json_decref(msg);
+		ctxd_mcp_handle_frame(e->mcp, body, body_len);
+		return;
 	}
 	size_t len;
 	char *frame = ctxd_rpc_dump(msg, &len);
@@ -620,7 +625,7 @@ static void on_post_msg(struct ctxd_http_server *s, struct ctxd_http_req *r, jso
 		}
 		x->last_ms = now_ms();
 		if (kind == CTXD_RPC_REQUEST) {
-			submit(&x->e, r, msg, m.method, false);
+			submit(&x->e, r, msg, m.method, false, body, len);
 		} else {
 			json_decref(msg);
 			feed(&x->e, r, body, len);
@@ -635,7 +640,7 @@ static void on_post_msg(struct ctxd_http_server *s, struct ctxd_http_req *r, jso
 			json_decref(msg);
 			return;
 		}
-		submit(&x->e, r, msg, m.method, false);
+		submit(&x->e, r, msg, m.method, false, body, len);
 		return;
 	}
 	if (!modern) {
@@ -666,7 +671,7 @@ static void on_post_msg(struct ctxd_http_server *s, struct ctxd_http_req *r, jso
 		return;
 	}
 	if (kind == CTXD_RPC_REQUEST) {
-		submit(e, r, msg, m.method, true);
+		submit(e, r, msg, m.method, true, NULL, 0);
 	} else {
 		/* notifications/cancelled names the client's id, which the stateless engine
 		 * does not know: closing the request's stream is how it cancels */
