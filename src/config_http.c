@@ -31,6 +31,7 @@ void ctxd_cfg_http_finish(struct ctxd_config_http *h)
 	free(h->tokens_file);
 	free(h->tls_cert);
 	free(h->tls_key);
+	free(h->session_prefix);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -139,7 +140,7 @@ static int parse_uint(struct loader *ld, const char *what, unsigned long long lo
 
 /* http: {listen, path, allowed_origins, allowed_hosts, tokens_file, tls_cert, tls_key,
  * max_connections, max_sessions, max_body_bytes, max_queued_bytes, idle_timeout_ms,
- * session_timeout_ms, keepalive_ms, metrics}. */
+ * session_timeout_ms, keepalive_ms, metrics, session_prefix}. */
 int ctxd_cfg_parse_http(struct loader *ld, struct ctxd_config *cfg)
 {
 	static const char *const keys[] = {
@@ -158,6 +159,7 @@ int ctxd_cfg_parse_http(struct loader *ld, struct ctxd_config *cfg)
 	    "session_timeout_ms",
 	    "keepalive_ms",
 	    "metrics",
+	    "session_prefix",
 	};
 	struct ctxd_config_http *h = &cfg->http;
 	unsigned seen = 0;
@@ -219,8 +221,20 @@ int ctxd_cfg_parse_http(struct loader *ld, struct ctxd_config *cfg)
 		case 13:
 			rc = parse_uint(ld, what, 100, 3600000, &h->keepalive_ms);
 			break;
-		default:
+		case 14:
 			rc = ctxd_cfg_get_bool(ld, what, &h->metrics);
+			break;
+		default:
+			rc = parse_str(ld, what, &h->session_prefix);
+			if (rc == 0 &&
+			    (strlen(h->session_prefix) > 16 ||
+			     strspn(h->session_prefix,
+				    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789_") != strlen(h->session_prefix))) {
+				ctxd_cfg_fail_at(ld, ld->ev.start_mark,
+						 "%s: at most 16 letters, digits or '_'", what);
+				rc = -1;
+			}
 			break;
 		}
 		if (rc) {

@@ -569,8 +569,10 @@ static struct sess *sess_new(struct ctxd_http_server *s, struct ctxd_http_req *r
 		free(x);
 		return NULL;
 	}
+	const char *prefix = s->cfg->http.session_prefix;
+	size_t at = prefix ? (size_t)snprintf(x->id, sizeof(x->id), "%s-", prefix) : 0;
 	for (size_t i = 0; i < sizeof(raw); i++) {
-		snprintf(x->id + 2 * i, 3, "%02x", raw[i]);
+		snprintf(x->id + at + 2 * i, 3, "%02x", raw[i]);
 	}
 	x->token = ctxd_http_req_token(r);
 	x->qtail = &x->q;

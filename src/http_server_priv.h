@@ -51,7 +51,7 @@ struct outq {
 /* A 2025-11-25 session. */
 struct sess {
 	struct sess *prev, *next;
-	char id[33]; /* Mcp-Session-Id: 128 random bits in hex */
+	char id[56]; /* Mcp-Session-Id: [http.session_prefix "-"] 128 random bits in hex */
 	struct eng e;
 	int token;                 /* the token it was created with (-1: none configured) */
 	struct ctxd_http_req *get; /* the GET stream, or NULL */

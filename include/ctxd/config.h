@@ -61,6 +61,8 @@ struct ctxd_config_http {
 				      * ends, default 3600000 */
 	unsigned keepalive_ms;       /* http.keepalive_ms: SSE comment interval, default 15000 */
 	bool metrics;                /* http.metrics: serve GET /metrics, default false */
+	char *session_prefix; /* http.session_prefix: "PREFIX-" starts every Mcp-Session-Id, so
+			       * a load balancer can pin a session to this instance (owned) */
 };
 
 struct ctxd_config {
