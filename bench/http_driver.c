@@ -79,17 +79,19 @@ static void send_call(struct client *c, int id)
 	char body[1024], req[2048];
 	int bl;
 	if (use_sessions) {
-		bl = snprintf(body, sizeof(body),
-			      "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":{"
-			      "\"name\":\"read_text_file\",\"arguments\":{\"path\":\"%s\"}}}",
-			      id, file);
+		bl =
+		    snprintf(body, sizeof(body),
+			     "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":{"
+			     "\"name\":\"read_text_file\",\"arguments\":{\"path\":\"%s\"}}}",
+			     id, file);
 	} else {
-		bl = snprintf(body, sizeof(body),
-			      "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":{"
-			      "\"name\":\"read_text_file\",\"arguments\":{\"path\":\"%s\"},\"_meta\":{"
-			      "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
-			      "\"io.modelcontextprotocol/clientCapabilities\":{}}}}",
-			      id, file);
+		bl = snprintf(
+		    body, sizeof(body),
+		    "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":{"
+		    "\"name\":\"read_text_file\",\"arguments\":{\"path\":\"%s\"},\"_meta\":{"
+		    "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
+		    "\"io.modelcontextprotocol/clientCapabilities\":{}}}}",
+		    id, file);
 	}
 	int rl = snprintf(req, sizeof(req),
 			  "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: "
@@ -160,8 +162,8 @@ static void post_raw(struct client *c, const char *body)
 			  "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: "
 			  "application/json\r\nAccept: application/json, text/event-stream\r\n"
 			  "%s%s%sContent-Length: %zu\r\n\r\n%s",
-			  port, c->sid[0] ? "Mcp-Session-Id: " : "", c->sid, c->sid[0] ? "\r\n" : "",
-			  strlen(body), body);
+			  port, c->sid[0] ? "Mcp-Session-Id: " : "", c->sid,
+			  c->sid[0] ? "\r\n" : "", strlen(body), body);
 	send_all(c->fd, req, (size_t)rl);
 	read_response(c);
 }

@@ -758,8 +758,11 @@ static void on_request(void *ud, struct ctxd_http_req *r)
 	struct ctxd_http_server *s = ud;
 	const char *method = ctxd_http_req_method(r);
 	s->http_requests++;
-	if (strcmp(ctxd_http_req_path(r), "/metrics") == 0) {
+	if (strcmp(ctxd_http_req_path(r), "/metrics") == 0 && strcmp(method, "GET") == 0) {
 		ctxd_http_metrics_serve(s, r);
+	} else if (strcmp(ctxd_http_req_path(r), "/metrics") == 0) {
+		const char *allow[] = {"Allow", "GET", NULL};
+		ctxd_http_respond(r, 405, NULL, NULL, 0, allow);
 	} else if (s->closing) {
 		reply_error(r, 503, NULL, CTXD_RPC_INTERNAL_ERROR,
 			    "Service Unavailable: the server is shutting down");
