@@ -301,6 +301,22 @@ static void route_other(struct eng *e, char *buf, size_t len, bool request)
 	free(buf); /* a stateless engine's message for no open stream */
 }
 
+/* The closing result of a stateless listen stream: the client's id back in its id and in
+ * its _meta's subscriptionId. Returns the new frame (the old one consumed), or NULL. */
+static char *listen_result(const struct pend *q, char *buf, size_t *len)
+{
+	json_t *msg = json_loadb(buf, *len, 0, NULL);
+	free(buf);
+	json_t *meta = json_object_get(json_object_get(msg, "result"), "_meta");
+	json_object_set(msg, "id", q->orig_id);
+	if (json_object_get(meta, META_SUBSCRIPTION)) {
+		json_object_set(meta, META_SUBSCRIPTION, q->orig_id);
+	}
+	char *out = msg ? ctxd_rpc_dump(msg, len) : NULL;
+	json_decref(msg);
+	return out;
+}
+
 /* The engine's send callback: route one frame (ownership passed). */
 static void eng_send(void *ud, char *buf, size_t len)
 {
@@ -318,7 +334,9 @@ static void eng_send(void *ud, char *buf, size_t len)
 				free(buf);
 				return;
 			}
-			if (!e->sess && q->orig_id) {
+			if (!e->sess && q->listen) {
+				buf = listen_result(q, buf, &len);
+			} else if (!e->sess && q->orig_id) {
 				char *orig = json_key(q->orig_id);
 				if (!orig || splice(&buf, &len, (size_t)(a - buf),
 						    (size_t)(b - buf), orig) < 0) {
@@ -327,6 +345,10 @@ static void eng_send(void *ud, char *buf, size_t len)
 					return;
 				}
 				free(orig);
+			}
+			if (!buf) {
+				pend_free(q);
+				return;
 			}
 			deliver_response(e, q, buf, len);
 			return;
@@ -778,9 +800,22 @@ static void on_request(void *ud, struct ctxd_http_req *r)
 	}
 }
 
+static void on_done_owner(struct ctxd_http_server *s, struct ctxd_http_req *r, bool aborted);
+
 static void on_done(void *ud, struct ctxd_http_req *r, bool aborted)
 {
 	struct ctxd_http_server *s = ud;
+	if (s->destroying) {
+		return;
+	}
+	on_done_owner(s, r, aborted);
+	if (s->closing && s->d.idle) { /* shutdown waits for the last exchange */
+		s->d.idle(s->d.idle_ud);
+	}
+}
+
+static void on_done_owner(struct ctxd_http_server *s, struct ctxd_http_req *r, bool aborted)
+{
 	void *owner = ctxd_http_req_ud(r);
 	if (!owner) {
 		return;
@@ -958,6 +993,11 @@ static void cancel_engine(struct ctxd_mcp *m, void *ud)
 	ctxd_mcp_cancel_all(m);
 }
 
+bool ctxd_http_server_flushed(const struct ctxd_http_server *s)
+{
+	return ctxd_http_live(s->http) == 0;
+}
+
 void ctxd_http_server_cancel_all(struct ctxd_http_server *s)
 {
 	each_engine(s, cancel_engine, NULL);
@@ -1004,7 +1044,8 @@ void ctxd_http_server_destroy(struct ctxd_http_server *s)
 	if (!s) {
 		return;
 	}
-	ctxd_http_destroy(s->http); /* every exchange ends: on_done forgets them */
+	s->destroying = true;
+	ctxd_http_destroy(s->http); /* every exchange ends (aborted), the engines unbothered */
 	while (s->sessions) {
 		sess_end(s, s->sessions);
 	}

@@ -87,7 +87,8 @@ struct ctxd_http_server {
 	size_t n_sessions;
 	unsigned long long sessions_total, next_id, http_requests, aborted;
 	size_t get_streams;
-	bool closing;
+	bool closing;       /* shutdown began */
+	bool destroying;    /* exchanges end aborted: nothing more to the engines */
 	pthread_mutex_t mu; /* guards dirty and each engine's dirty flag (any thread) */
 	struct eng *dirty;
 	/* metrics (http_metrics.c) */

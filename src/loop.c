@@ -48,7 +48,9 @@ static size_t inflight(const struct ctxd_loop *l)
 
 static void maybe_finish(struct ctxd_loop *l)
 {
-	if (l->shutting_down && inflight(l) == 0) {
+	/* over HTTP also every answer and closing stream written (within drain_ms) */
+	if (l->shutting_down && inflight(l) == 0 &&
+	    (!l->http || ctxd_http_server_flushed(l->http))) {
 		ev_break(l->ev, EVBREAK_ALL);
 	}
 }

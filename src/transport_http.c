@@ -528,6 +528,15 @@ size_t ctxd_http_owed(const struct ctxd_http *h)
 	return h->owed;
 }
 
+size_t ctxd_http_live(const struct ctxd_http *h)
+{
+	size_t n = 0;
+	for (const struct ctxd_http_req *r = h->reqs; r; r = r->next) {
+		n++;
+	}
+	return n;
+}
+
 /* ---- daemons on the loop ---- */
 
 static void run_daemon(struct ctxd_http_daemon *d)

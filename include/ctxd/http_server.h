@@ -81,6 +81,9 @@ size_t ctxd_http_server_inflight(const struct ctxd_http_server *s);
  * let requests in flight finish. */
 void ctxd_http_server_shutdown(struct ctxd_http_server *s);
 
+/* Shutdown: true once every HTTP exchange is over (answers and closed streams written). */
+bool ctxd_http_server_flushed(const struct ctxd_http_server *s);
+
 /* Cancel every request in flight (drain bound reached). */
 void ctxd_http_server_cancel_all(struct ctxd_http_server *s);
 

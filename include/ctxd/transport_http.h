@@ -71,6 +71,10 @@ size_t ctxd_http_token_count(const struct ctxd_http *h);
 /* Bytes queued for clients' streams and not yet written (metrics). */
 size_t ctxd_http_owed(const struct ctxd_http *h);
 
+/* Requests whose exchange is not over (reading, computing, or answer not yet written):
+ * 0 once every answer and stream has been written out (shutdown). */
+size_t ctxd_http_live(const struct ctxd_http *h);
+
 /* Open connections (metrics). */
 size_t ctxd_http_connections(const struct ctxd_http *h);
 

@@ -470,6 +470,40 @@ def case_refuse_network(binary, root):
           p.stderr.decode(), p.stderr)
 
 
+def case_shutdown(binary, root):
+    """SIGTERM: an open subscriptions/listen stream gets its graceful closing result (MCP
+    2026-07-28 subscriptions, "Graceful Closure") before the server exits, and a session's
+    GET stream ends cleanly."""
+    srv = Server(binary, root)
+    try:
+        c = srv.conn()
+        c.request('POST', '/mcp', body=json.dumps(modern('subscriptions/listen', {
+            'notifications': {'toolsListChanged': True}}, id_='S1')), headers=dict(
+            modern_headers('subscriptions/listen'),
+            **{'Content-Type': 'application/json',
+               'Accept': 'application/json, text/event-stream'}))
+        ls = c.getresponse()
+        events = sse_events(ls)
+        first = next(events, None)
+        check('shutdown: listen acknowledged', first is not None, first)
+        st, sid, _ = initialize(srv)
+        g = srv.conn()
+        g.request('GET', '/mcp', headers={'Mcp-Session-Id': sid, 'Accept': 'text/event-stream'})
+        gs = g.getresponse()
+        check('shutdown: GET stream open', gs.status == 200, gs.status)
+        srv.proc.terminate()
+        rest = list(events)
+        last = rest[-1] if rest else None
+        check('shutdown: the listen stream ends with its closing result',
+              last is not None and last.get('id') == 'S1' and 'result' in last and
+              last['result'].get('_meta', {}).get(
+                  'io.modelcontextprotocol/subscriptionId') == 'S1', rest)
+        check('shutdown: the GET stream ends', gs.read() is not None)
+        check('shutdown: exit 0', srv.proc.wait(HANG_GUARD) == 0)
+    finally:
+        srv.stop()
+
+
 def case_limits(binary, root):
     """Slow-loris: connections beyond http.max_connections are closed at once; a connection
     that sends half a request is closed after http.idle_timeout_ms; then the server serves
@@ -523,7 +557,7 @@ def main():
     root = make_root()
     try:
         for case in (case_refuse_network, case_legacy, case_modern, case_security,
-                     case_limits):
+                     case_shutdown, case_limits):
             try:
                 case(binary, root)
             except Exception as e:  # a crash fails the case, the others still run
