@@ -1,7 +1,7 @@
 /* http_metrics.c - GET /metrics of the HTTP transport (http.metrics), in the Prometheus text
  * exposition format 0.0.4: requests by method and by tool, their latency histogram,
- * JSON-RPC errors by code, sessions, requests in flight, busy workers, connections and the
- * bytes owed to clients' streams (http_server_priv.h).
+ * JSON-RPC errors by code, sessions, requests in flight, busy workers, the pool's queue,
+ * connections and the bytes owed to clients' streams (http_server_priv.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +162,8 @@ void ctxd_http_metrics_serve(struct ctxd_http_server *s, struct ctxd_http_req *r
 	gauge(&b, "ctxd_pool_busy_workers", "Worker threads running a job",
 	      (double)ctxd_pool_running(s->d.pool));
 	gauge(&b, "ctxd_pool_workers", "Worker threads", (double)ctxd_pool_size(s->d.pool));
+	gauge(&b, "ctxd_pool_queued_jobs", "Jobs waiting for a worker",
+	      (double)ctxd_pool_queued(s->d.pool));
 	gauge(&b, "ctxd_http_connections", "Open HTTP connections",
 	      (double)ctxd_http_connections(s->http));
 	gauge(&b, "ctxd_http_owed_bytes", "Stream bytes queued for clients and not yet written",

@@ -379,6 +379,7 @@ def case_modern(binary, root):
         check('metrics: errors by code', f'ctxd_errors_total{{code="{code}"}} 1' in text,
               text[:600])
         check('metrics: histogram', 'ctxd_request_duration_seconds_bucket{le="+Inf"}' in text)
+        check('metrics: pool queue depth', re.search(r'^ctxd_pool_queued_jobs \d', text, re.M))
     finally:
         check('modern: clean exit', srv.stop() == 0)
 
