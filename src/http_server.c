@@ -225,8 +225,11 @@ static void deliver_response(struct eng *e, struct pend *p, char *buf, size_t le
 	ctxd_http_metrics_done(s, p, buf, len);
 	if (p->req) {
 		if (p->sse) {
-			ctxd_http_sse_send(p->req, buf, len);
-			ctxd_http_sse_close(p->req);
+			/* a send past http.max_queued_bytes drops the connection: p->req is
+			 * gone then (on_done) */
+			if (ctxd_http_sse_send(p->req, buf, len) == 0 && p->req) {
+				ctxd_http_sse_close(p->req);
+			}
 			free(buf);
 		} else {
 			const char *hdr[] = {"Mcp-Session-Id", e->sess ? e->sess->id : NULL, NULL};

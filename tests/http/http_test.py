@@ -505,6 +505,42 @@ def case_shutdown(binary, root):
         srv.stop()
 
 
+def case_output_cap(binary, root):
+    """http.max_queued_bytes: a stream that would owe its client more is dropped (here one
+    answer larger than the cap, after a progress notification made the POST's answer an SSE
+    stream); the server goes on serving."""
+    tree = os.path.join(root, 'cap-tree')
+    for d in range(3):
+        os.makedirs(os.path.join(tree, 'd%d' % d), exist_ok=True)
+        for f in range(500):
+            open(os.path.join(tree, 'd%d' % d, 'f%03d.txt' % f), 'w').close()
+    srv = Server(binary, root, config='http:\n  max_queued_bytes: 1KiB\n')
+    try:
+        st, sid, _ = initialize(srv)
+        r = post(srv, {'jsonrpc': '2.0', 'id': 2, 'method': 'tools/call', 'params': {
+            'name': 'search_files', 'arguments': {'path': tree, 'pattern': '**/*.txt'},
+            '_meta': {'progressToken': 'p'}}}, legacy_headers(sid))
+        check('cap: answered as a stream', r.getheader('Content-Type') == 'text/event-stream',
+              r.getheader('Content-Type'))
+        got = []
+        try:
+            for ev in sse_events(r):
+                got.append(ev)
+        except (http.client.IncompleteRead, ConnectionError):
+            pass
+        check('cap: progress came first', got and got[0].get('method') ==
+              'notifications/progress', got[:1])
+        check('cap: the answer over the cap never came', not any('result' in e for e in got),
+              [e.get('id') for e in got])
+        check('cap: the drop is logged', srv.wait_log(r'max_queued_bytes .* dropping') is not None)
+        r = post(srv, {'jsonrpc': '2.0', 'id': 3, 'method': 'ping'}, legacy_headers(sid))
+        body = read_json(r)
+        check('cap: the session goes on', r.status == 200 and 'result' in body, body)
+    finally:
+        check('cap: clean exit', srv.stop() == 0)
+        shutil.rmtree(tree, ignore_errors=True)
+
+
 def case_limits(binary, root):
     """Slow-loris: connections beyond http.max_connections are closed at once; a connection
     that sends half a request is closed after http.idle_timeout_ms; then the server serves
@@ -558,7 +594,7 @@ def main():
     root = make_root()
     try:
         for case in (case_refuse_network, case_legacy, case_modern, case_security,
-                     case_shutdown, case_limits):
+                     case_shutdown, case_output_cap, case_limits):
             try:
                 case(binary, root)
             except Exception as e:  # a crash fails the case, the others still run
