@@ -31,8 +31,8 @@
 #include "ctxd/mcp.h"
 #include "ctxd/pool.h"
 #include "ctxd/provider.h"
-#include "ctxd/sandbox.h"
 #include "ctxd/registry.h"
+#include "ctxd/sandbox.h"
 
 struct ev_loop;
 struct ctxd_watch;
