@@ -141,6 +141,76 @@ static int parse_uint(struct loader *ld, const char *what, unsigned long long lo
 /* http: {listen, path, allowed_origins, allowed_hosts, tokens_file, tls_cert, tls_key,
  * max_connections, max_sessions, max_body_bytes, max_queued_bytes, idle_timeout_ms,
  * session_timeout_ms, keepalive_ms, metrics, session_prefix}. */
+/* Read the value of http.<keys[k]> (`what`) into `h`. Returns 0 or -1 with the loader's
+ * error set. */
+static int parse_http_key(struct loader *ld, size_t k, const char *what, struct ctxd_config_http *h)
+{
+	int rc;
+	switch (k) {
+	case 0:
+		rc = parse_strs(ld, what, &h->listen, &h->n_listen);
+		break;
+	case 1:
+		rc = parse_str(ld, what, &h->path);
+		if (rc == 0 && h->path[0] != '/') {
+			ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: must start with '/'", what);
+			rc = -1;
+		}
+		break;
+	case 2:
+		rc = parse_strs(ld, what, &h->allowed_origins, &h->n_allowed_origins);
+		break;
+	case 3:
+		rc = parse_strs(ld, what, &h->allowed_hosts, &h->n_allowed_hosts);
+		break;
+	case 4:
+		rc = parse_str(ld, what, &h->tokens_file);
+		break;
+	case 5:
+		rc = parse_str(ld, what, &h->tls_cert);
+		break;
+	case 6:
+		rc = parse_str(ld, what, &h->tls_key);
+		break;
+	case 7:
+		rc = parse_uint(ld, what, 1, 1000000, &h->max_connections);
+		break;
+	case 8:
+		rc = parse_uint(ld, what, 1, 10000000, &h->max_sessions);
+		break;
+	case 9:
+		rc = ctxd_cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT, &h->max_body_bytes);
+		break;
+	case 10:
+		rc = ctxd_cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT, &h->max_queued_bytes);
+		break;
+	case 11:
+		rc = parse_uint(ld, what, 1000, 86400000, &h->idle_timeout_ms);
+		break;
+	case 12:
+		rc = parse_uint(ld, what, 1000, 604800000, &h->session_timeout_ms);
+		break;
+	case 13:
+		rc = parse_uint(ld, what, 100, 3600000, &h->keepalive_ms);
+		break;
+	case 14:
+		rc = ctxd_cfg_get_bool(ld, what, &h->metrics);
+		break;
+	default:
+		rc = parse_str(ld, what, &h->session_prefix);
+		if (rc == 0 && (strlen(h->session_prefix) > 16 ||
+				strspn(h->session_prefix,
+				       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "0123456789_") != strlen(h->session_prefix))) {
+			ctxd_cfg_fail_at(ld, ld->ev.start_mark,
+					 "%s: at most 16 letters, digits or '_'", what);
+			rc = -1;
+		}
+		break;
+	}
+	return rc;
+}
+
 int ctxd_cfg_parse_http(struct loader *ld, struct ctxd_config *cfg)
 {
 	static const char *const keys[] = {
@@ -172,71 +242,7 @@ int ctxd_cfg_parse_http(struct loader *ld, struct ctxd_config *cfg)
 	}
 	while ((rc = ctxd_cfg_next_key(ld, "http", keys, N_KEYS(keys), &seen, &k)) == 1) {
 		snprintf(what, sizeof(what), "http.%s", keys[k]);
-		switch (k) {
-		case 0:
-			rc = parse_strs(ld, what, &h->listen, &h->n_listen);
-			break;
-		case 1:
-			rc = parse_str(ld, what, &h->path);
-			if (rc == 0 && h->path[0] != '/') {
-				ctxd_cfg_fail_at(ld, ld->ev.start_mark, "%s: must start with '/'",
-						 what);
-				rc = -1;
-			}
-			break;
-		case 2:
-			rc = parse_strs(ld, what, &h->allowed_origins, &h->n_allowed_origins);
-			break;
-		case 3:
-			rc = parse_strs(ld, what, &h->allowed_hosts, &h->n_allowed_hosts);
-			break;
-		case 4:
-			rc = parse_str(ld, what, &h->tokens_file);
-			break;
-		case 5:
-			rc = parse_str(ld, what, &h->tls_cert);
-			break;
-		case 6:
-			rc = parse_str(ld, what, &h->tls_key);
-			break;
-		case 7:
-			rc = parse_uint(ld, what, 1, 1000000, &h->max_connections);
-			break;
-		case 8:
-			rc = parse_uint(ld, what, 1, 10000000, &h->max_sessions);
-			break;
-		case 9:
-			rc = ctxd_cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT, &h->max_body_bytes);
-			break;
-		case 10:
-			rc = ctxd_cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT,
-					       &h->max_queued_bytes);
-			break;
-		case 11:
-			rc = parse_uint(ld, what, 1000, 86400000, &h->idle_timeout_ms);
-			break;
-		case 12:
-			rc = parse_uint(ld, what, 1000, 604800000, &h->session_timeout_ms);
-			break;
-		case 13:
-			rc = parse_uint(ld, what, 100, 3600000, &h->keepalive_ms);
-			break;
-		case 14:
-			rc = ctxd_cfg_get_bool(ld, what, &h->metrics);
-			break;
-		default:
-			rc = parse_str(ld, what, &h->session_prefix);
-			if (rc == 0 &&
-			    (strlen(h->session_prefix) > 16 ||
-			     strspn(h->session_prefix,
-				    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				    "0123456789_") != strlen(h->session_prefix))) {
-				ctxd_cfg_fail_at(ld, ld->ev.start_mark,
-						 "%s: at most 16 letters, digits or '_'", what);
-				rc = -1;
-			}
-			break;
-		}
+		rc = parse_http_key(ld, k, what, h);
 		if (rc) {
 			return -1;
 		}

@@ -43,154 +43,6 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* ---- pending requests ---- */
-
-static void pend_free(struct pend *p)
-{
-	struct eng *e = p->e;
-	if (p->prev) {
-		p->prev->next = p->next;
-	} else if (e->pend == p) {
-		e->pend = p->next;
-	}
-	if (p->next) {
-		p->next->prev = p->prev;
-	}
-	if (p->req) {
-		ctxd_http_req_set_ud(p->req, NULL);
-	}
-	json_decref(p->orig_id);
-	json_decref(p->orig_ptok);
-	free(p->key);
-	free(p->ptok);
-	free(p->method);
-	free(p->tool);
-	free(p);
-}
-
-static struct pend *pend_find(struct eng *e, const char *key, size_t len, bool by_ptok)
-{
-	for (struct pend *p = e->pend; p; p = p->next) {
-		const char *k = by_ptok ? p->ptok : p->key;
-		if (k && strlen(k) == len && memcmp(k, key, len) == 0) {
-			return p;
-		}
-	}
-	return NULL;
-}
-
-/* The JSON text of `v` (as the engine writes it), malloc'd, or NULL. */
-static char *json_key(const json_t *v)
-{
-	struct ctxd_strbuf b = {0};
-	if (ctxd_json_value(&b, v) < 0 || b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p;
-}
-
-/* Turn the POST of `p` into an SSE stream (when its client accepts one). */
-static bool pend_stream(struct pend *p)
-{
-	if (!p->req) {
-		return false;
-	}
-	if (!p->sse) {
-		if (!p->accept_sse) {
-			return false;
-		}
-		const char *hdr[] = {"Mcp-Session-Id", p->e->sess ? p->e->sess->id : NULL, NULL};
-		if (ctxd_http_sse_open(p->req, p->e->sess ? hdr : NULL) < 0) {
-			return false;
-		}
-		p->sse = true;
-	}
-	return true;
-}
-
-/* ---- sessions ---- */
-
-static void sess_unlink(struct ctxd_http_server *s, struct sess *x)
-{
-	if (x->prev) {
-		x->prev->next = x->next;
-	} else if (s->sessions == x) {
-		s->sessions = x->next;
-	}
-	if (x->next) {
-		x->next->prev = x->prev;
-	}
-	x->prev = x->next = NULL;
-}
-
-static void outq_clear(struct sess *x)
-{
-	while (x->q) {
-		struct outq *o = x->q;
-		x->q = o->next;
-		free(o->buf);
-		free(o);
-	}
-	x->qtail = &x->q;
-	x->qbytes = 0;
-}
-
-/* A frame for the session's GET stream: sent at once, on a POST stream of the session
- * while no GET stream is open, or kept (up to http.max_queued_bytes) until one opens. */
-static void sess_push(struct sess *x, char *buf, size_t len)
-{
-	struct ctxd_http_server *s = x->e.srv;
-	if (x->get) {
-		ctxd_http_sse_send(x->get, buf, len);
-		free(buf);
-		return;
-	}
-	for (struct pend *p = x->e.pend; p; p = p->next) {
-		if (!p->listen && pend_stream(p)) {
-			ctxd_http_sse_send(p->req, buf, len);
-			free(buf);
-			return;
-		}
-	}
-	struct outq *o = malloc(sizeof(*o));
-	if (!o || x->qbytes + len > s->cfg->http.max_queued_bytes) {
-		ctxd_debug("http: session %.8s...: no stream open, a message of %zu byte(s) "
-			   "dropped",
-			   x->id, len);
-		free(o);
-		free(buf);
-		return;
-	}
-	o->buf = buf;
-	o->len = len;
-	o->next = NULL;
-	*x->qtail = o;
-	x->qtail = &o->next;
-	x->qbytes += len;
-}
-
-/* End session `x`: no more requests; its engine is freed once nothing is in flight. */
-static void sess_end(struct ctxd_http_server *s, struct sess *x)
-{
-	if (x->ended) {
-		return;
-	}
-	x->ended = true;
-	sess_unlink(s, x);
-	s->n_sessions--;
-	if (x->get) {
-		ctxd_http_req_set_ud(x->get, NULL);
-		ctxd_http_sse_close(x->get);
-		x->get = NULL;
-	}
-	outq_clear(x);
-	ctxd_mcp_close_streams(x->e.mcp);
-	ctxd_mcp_cancel_all(x->e.mcp);
-	x->next = s->ended;
-	s->ended = x;
-}
-
 /* ---- engine output ---- */
 
 /* The end of the JSON value starting at `p` (a string, number, or literal), or NULL. */
@@ -239,7 +91,7 @@ static void deliver_response(struct eng *e, struct pend *p, char *buf, size_t le
 	} else {
 		free(buf);
 	}
-	pend_free(p);
+	ctxd_http_pend_free(p);
 }
 
 /* Replace the bytes [a, b) of frame *buf with `with`. */
@@ -269,8 +121,8 @@ static void route_other(struct eng *e, char *buf, size_t len, bool request)
 	json_t *which = tok ? tok : sub;
 	struct pend *p = NULL;
 	if (which) {
-		char *k = json_key(which);
-		p = k ? pend_find(e, k, strlen(k), tok != NULL) : NULL;
+		char *k = ctxd_http_json_key(which);
+		p = k ? ctxd_http_pend_find(e, k, strlen(k), tok != NULL) : NULL;
 		free(k);
 	}
 	if (p && !e->sess) { /* give the client back its own token or stream id */
@@ -291,14 +143,14 @@ static void route_other(struct eng *e, char *buf, size_t len, bool request)
 		return;
 	}
 	if (p) {
-		if (pend_stream(p)) {
+		if (ctxd_http_pend_stream(p)) {
 			ctxd_http_sse_send(p->req, buf, len);
 		}
 		free(buf);
 		return;
 	}
 	if (e->sess && !e->sess->ended) {
-		sess_push(e->sess, buf, len);
+		ctxd_http_sess_push(e->sess, buf, len);
 		return;
 	}
 	free(buf); /* a stateless engine's message for no open stream */
@@ -332,7 +184,7 @@ static void eng_send(void *ud, char *buf, size_t len)
 		const char *a = p + 5;
 		const char *b = skip_value(a, end);
 		if (b && !starts(b, end, ",\"method\"")) {
-			struct pend *q = pend_find(e, a, (size_t)(b - a), false);
+			struct pend *q = ctxd_http_pend_find(e, a, (size_t)(b - a), false);
 			if (!q) {
 				free(buf);
 				return;
@@ -340,7 +192,7 @@ static void eng_send(void *ud, char *buf, size_t len)
 			if (!e->sess && q->listen) {
 				buf = listen_result(q, buf, &len);
 			} else if (!e->sess && q->orig_id) {
-				char *orig = json_key(q->orig_id);
+				char *orig = ctxd_http_json_key(q->orig_id);
 				if (!orig || splice(&buf, &len, (size_t)(a - buf),
 						    (size_t)(b - buf), orig) < 0) {
 					free(orig);
@@ -350,7 +202,7 @@ static void eng_send(void *ud, char *buf, size_t len)
 				free(orig);
 			}
 			if (!buf) {
-				pend_free(q);
+				ctxd_http_pend_free(q);
 				return;
 			}
 			deliver_response(e, q, buf, len);
@@ -424,7 +276,7 @@ static void eng_finish(struct ctxd_http_server *s, struct eng *e)
 	}
 	pthread_mutex_unlock(&s->mu);
 	while (e->pend) {
-		pend_free(e->pend);
+		ctxd_http_pend_free(e->pend);
 	}
 	ctxd_mcp_destroy(e->mcp);
 	e->mcp = NULL;
@@ -488,20 +340,20 @@ static void submit(struct eng *e, struct ctxd_http_req *r, json_t *msg, const ch
 			json_object_set_new(meta, "progressToken", json_string(internal));
 		}
 	}
-	p->key = json_key(json_object_get(msg, "id"));
+	p->key = ctxd_http_json_key(json_object_get(msg, "id"));
 	tok = json_object_get(meta, "progressToken");
-	p->ptok = tok ? json_key(tok) : NULL;
+	p->ptok = tok ? ctxd_http_json_key(tok) : NULL;
 	if (!p->key || (tok && !p->ptok)) {
 		reply_error(r, 500, NULL, CTXD_RPC_INTERNAL_ERROR, "out of memory");
-		pend_free(p); /* not linked yet: only freed */
+		ctxd_http_pend_free(p); /* not linked yet: only freed */
 		json_decref(msg);
 		return;
 	}
-	if (pend_find(e, p->key, strlen(p->key), false)) {
+	if (ctxd_http_pend_find(e, p->key, strlen(p->key), false)) {
 		reply_error(r, 200, id, CTXD_RPC_INVALID_REQUEST,
 			    "Invalid Request: a request with this id is still in flight in this "
 			    "session; use a new id");
-		pend_free(p);
+		ctxd_http_pend_free(p);
 		json_decref(msg);
 		return;
 	}
@@ -512,7 +364,7 @@ static void submit(struct eng *e, struct ctxd_http_req *r, json_t *msg, const ch
 	e->pend = p;
 	ctxd_http_req_set_ud(r, p);
 	if (p->listen) {
-		pend_stream(p);
+		ctxd_http_pend_stream(p);
 	}
 	if (!rewrite) { /* the body as the client sent it */
 		json_decref(msg);
@@ -524,7 +376,7 @@ static void submit(struct eng *e, struct ctxd_http_req *r, json_t *msg, const ch
 	json_decref(msg);
 	if (!frame) {
 		reply_error(r, 500, NULL, CTXD_RPC_INTERNAL_ERROR, "out of memory");
-		pend_free(p);
+		ctxd_http_pend_free(p);
 		return;
 	}
 	ctxd_mcp_handle_frame(e->mcp, frame, len - 1);
@@ -774,7 +626,7 @@ static void on_delete(struct ctxd_http_server *s, struct ctxd_http_req *r)
 			    sid ? "Session not found" : "Bad Request: Mcp-Session-Id is required");
 		return;
 	}
-	sess_end(s, x);
+	ctxd_http_sess_end(s, x);
 	ctxd_http_respond(r, 200, NULL, NULL, 0, NULL);
 }
 
@@ -1031,7 +883,7 @@ void ctxd_http_server_tick(struct ctxd_http_server *s, double now)
 		    now - x->last_ms > (double)s->cfg->http.session_timeout_ms) {
 			ctxd_info("http: session %.8s... unused for %u ms: ended", x->id,
 				  s->cfg->http.session_timeout_ms);
-			sess_end(s, x);
+			ctxd_http_sess_end(s, x);
 		}
 	}
 	ctxd_http_server_reap(s);
@@ -1050,7 +902,7 @@ void ctxd_http_server_destroy(struct ctxd_http_server *s)
 	s->destroying = true;
 	ctxd_http_destroy(s->http); /* every exchange ends (aborted), the engines unbothered */
 	while (s->sessions) {
-		sess_end(s, s->sessions);
+		ctxd_http_sess_end(s, s->sessions);
 	}
 	while (s->ended) {
 		struct sess *x = s->ended;

@@ -98,6 +98,22 @@ struct ctxd_http_server {
 	unsigned long long latency_count;
 };
 
+/* http_sessions.c */
+/* Free pending request `p` and take it out of its engine's table. */
+void ctxd_http_pend_free(struct pend *p);
+/* The pending request of engine `e` whose id (or, with `by_ptok`, progressToken) has the
+ * JSON text `key` (`len` bytes), or NULL. */
+struct pend *ctxd_http_pend_find(struct eng *e, const char *key, size_t len, bool by_ptok);
+/* The JSON text of `v` (as the engine writes it), malloc'd, or NULL. */
+char *ctxd_http_json_key(const json_t *v);
+/* Turn the POST of `p` into an SSE stream (when its client accepts one). */
+bool ctxd_http_pend_stream(struct pend *p);
+/* A frame for the session's GET stream: sent at once, on a POST stream of the session
+ * while no GET stream is open, or kept (up to http.max_queued_bytes) until one opens. */
+void ctxd_http_sess_push(struct sess *x, char *buf, size_t len);
+/* End session `x`: no more requests; its engine is freed once nothing is in flight. */
+void ctxd_http_sess_end(struct ctxd_http_server *s, struct sess *x);
+
 /* http_metrics.c */
 /* The tool name of a tools/call request `msg` (malloc'd), or NULL. */
 char *ctxd_http_metrics_tool(json_t *msg);

@@ -249,6 +249,33 @@ static void on_idle(void *ud)
 	maybe_finish(ud);
 }
 
+/* HTTP mode (http.listen): the Streamable HTTP server takes the place of stdio and its one
+ * engine. False, with `l` destroyed and `err` set, when it cannot start. */
+static bool start_http(struct ctxd_loop *l, const struct ctxd_sandbox *sb,
+		       const struct ctxd_registry *reg, struct ctxd_error *err)
+{
+	const struct ctxd_config *cfg = l->cfg;
+	struct ctxd_http_server_deps hd = {
+	    .ev = l->ev,
+	    .cfg = cfg,
+	    .pool = l->pool,
+	    .watch = l->watch,
+	    .sandbox = sb,
+	    .registry = reg,
+	    .wake = pool_wake,
+	    .wake_ud = l,
+	    .idle = on_idle,
+	    .idle_ud = l,
+	};
+	l->http = ctxd_http_server_create(&hd, err);
+	if (!l->http) {
+		ctxd_loop_destroy(l);
+		return false;
+	}
+	ctxd_info("ready: %u worker thread(s), serving Streamable HTTP", ctxd_pool_size(l->pool));
+	return true;
+}
+
 struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct ctxd_sandbox *sb,
 				   const struct ctxd_registry *reg, int in_fd, int out_fd,
 				   struct ctxd_error *err)
@@ -295,25 +322,7 @@ struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct c
 		goto fail;
 	}
 	if (cfg->http.n_listen > 0) {
-		struct ctxd_http_server_deps hd = {
-		    .ev = l->ev,
-		    .cfg = cfg,
-		    .pool = l->pool,
-		    .watch = l->watch,
-		    .sandbox = sb,
-		    .registry = reg,
-		    .wake = pool_wake,
-		    .wake_ud = l,
-		    .idle = on_idle,
-		    .idle_ud = l,
-		};
-		l->http = ctxd_http_server_create(&hd, err);
-		if (!l->http) {
-			goto fail;
-		}
-		ctxd_info("ready: %u worker thread(s), serving Streamable HTTP",
-			  ctxd_pool_size(l->pool));
-		return l;
+		return start_http(l, sb, reg, err) ? l : NULL;
 	}
 	static const struct ctxd_transport_ops ops = {
 	    .frame = on_frame,

@@ -1,0 +1,158 @@
+/* http_sessions.c - Streamable HTTP, the runtime side: the requests an engine owes an answer
+ * to (struct pend: found by id or progressToken) and the 2025-11-25 sessions (their queued
+ * output for the GET stream, their end). Loop thread (http_server_priv.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctxd/json_write.h"
+#include "ctxd/log.h"
+#include "ctxd/mcp.h"
+#include "http_server_priv.h"
+
+/* ---- pending requests ---- */
+
+void ctxd_http_pend_free(struct pend *p)
+{
+	struct eng *e = p->e;
+	if (p->prev) {
+		p->prev->next = p->next;
+	} else if (e->pend == p) {
+		e->pend = p->next;
+	}
+	if (p->next) {
+		p->next->prev = p->prev;
+	}
+	if (p->req) {
+		ctxd_http_req_set_ud(p->req, NULL);
+	}
+	json_decref(p->orig_id);
+	json_decref(p->orig_ptok);
+	free(p->key);
+	free(p->ptok);
+	free(p->method);
+	free(p->tool);
+	free(p);
+}
+
+struct pend *ctxd_http_pend_find(struct eng *e, const char *key, size_t len, bool by_ptok)
+{
+	for (struct pend *p = e->pend; p; p = p->next) {
+		const char *k = by_ptok ? p->ptok : p->key;
+		if (k && strlen(k) == len && memcmp(k, key, len) == 0) {
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* The JSON text of `v` (as the engine writes it), malloc'd, or NULL. */
+char *ctxd_http_json_key(const json_t *v)
+{
+	struct ctxd_strbuf b = {0};
+	if (ctxd_json_value(&b, v) < 0 || b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
+/* Turn the POST of `p` into an SSE stream (when its client accepts one). */
+bool ctxd_http_pend_stream(struct pend *p)
+{
+	if (!p->req) {
+		return false;
+	}
+	if (!p->sse) {
+		if (!p->accept_sse) {
+			return false;
+		}
+		const char *hdr[] = {"Mcp-Session-Id", p->e->sess ? p->e->sess->id : NULL, NULL};
+		if (ctxd_http_sse_open(p->req, p->e->sess ? hdr : NULL) < 0) {
+			return false;
+		}
+		p->sse = true;
+	}
+	return true;
+}
+
+/* ---- sessions ---- */
+
+static void sess_unlink(struct ctxd_http_server *s, struct sess *x)
+{
+	if (x->prev) {
+		x->prev->next = x->next;
+	} else if (s->sessions == x) {
+		s->sessions = x->next;
+	}
+	if (x->next) {
+		x->next->prev = x->prev;
+	}
+	x->prev = x->next = NULL;
+}
+
+static void outq_clear(struct sess *x)
+{
+	while (x->q) {
+		struct outq *o = x->q;
+		x->q = o->next;
+		free(o->buf);
+		free(o);
+	}
+	x->qtail = &x->q;
+	x->qbytes = 0;
+}
+
+/* A frame for the session's GET stream: sent at once, on a POST stream of the session
+ * while no GET stream is open, or kept (up to http.max_queued_bytes) until one opens. */
+void ctxd_http_sess_push(struct sess *x, char *buf, size_t len)
+{
+	struct ctxd_http_server *s = x->e.srv;
+	if (x->get) {
+		ctxd_http_sse_send(x->get, buf, len);
+		free(buf);
+		return;
+	}
+	for (struct pend *p = x->e.pend; p; p = p->next) {
+		if (!p->listen && ctxd_http_pend_stream(p)) {
+			ctxd_http_sse_send(p->req, buf, len);
+			free(buf);
+			return;
+		}
+	}
+	struct outq *o = malloc(sizeof(*o));
+	if (!o || x->qbytes + len > s->cfg->http.max_queued_bytes) {
+		ctxd_debug("http: session %.8s...: no stream open, a message of %zu byte(s) "
+			   "dropped",
+			   x->id, len);
+		free(o);
+		free(buf);
+		return;
+	}
+	o->buf = buf;
+	o->len = len;
+	o->next = NULL;
+	*x->qtail = o;
+	x->qtail = &o->next;
+	x->qbytes += len;
+}
+
+/* End session `x`: no more requests; its engine is freed once nothing is in flight. */
+void ctxd_http_sess_end(struct ctxd_http_server *s, struct sess *x)
+{
+	if (x->ended) {
+		return;
+	}
+	x->ended = true;
+	sess_unlink(s, x);
+	s->n_sessions--;
+	if (x->get) {
+		ctxd_http_req_set_ud(x->get, NULL);
+		ctxd_http_sse_close(x->get);
+		x->get = NULL;
+	}
+	outq_clear(x);
+	ctxd_mcp_close_streams(x->e.mcp);
+	ctxd_mcp_cancel_all(x->e.mcp);
+	x->next = s->ended;
+	s->ended = x;
+}
