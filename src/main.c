@@ -23,6 +23,7 @@
 #include "ctxd/registry.h"
 #include "ctxd/sandbox.h"
 #include "ctxd/skills.h"
+#include "ctxd/transport_http.h"
 #include "ctxd_version.h"
 
 static const char usage[] =
@@ -541,6 +542,11 @@ static int app_start(struct app *a, const struct ctxd_config *cfg)
 	}
 	ctxd_sandbox_seal(a->sb);
 	ctxd_sandbox_set_hardlinks(cfg->hardlinks_refuse);
+	/* HTTP mode: the library is loaded now, before Landlock hides its file */
+	if (cfg->http.n_listen > 0 && ctxd_http_lib_load(&err) < 0) {
+		fprintf(stderr, "ctxd: %s\n", err.msg);
+		return 2;
+	}
 	int rc = app_families(a, cfg);
 	if (rc != 0) {
 		return rc;

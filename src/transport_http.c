@@ -1,7 +1,8 @@
 /* transport_http.c - GNU libmicrohttpd on the libev loop: listening, the checks of every
  * request (path, Host, Origin, bearer token, body size), suspended exchanges, JSON answers
  * and Server-Sent Events streams (see transport_http.h). Tokens and addresses in
- * transport_http_auth.c (transport_http_priv.h).
+ * transport_http_auth.c; the library is loaded at run time by transport_http_lib.c
+ * (transport_http_priv.h), so libmicrohttpd's calls go through ctxd_mhd.
  */
 #include "ctxd/transport_http.h"
 
@@ -78,7 +79,7 @@ static void resume(struct ctxd_http_req *r)
 	if (r->suspended) {
 		ev_io_stop(r->h->ev, &r->watch);
 		r->suspended = false;
-		MHD_resume_connection(r->con);
+		ctxd_mhd.resume_connection(r->con);
 		ctxd_http_kick(r->h);
 	}
 }
@@ -110,7 +111,7 @@ static void suspend(struct ctxd_http_req *r)
 		return;
 	}
 	r->suspended = true;
-	MHD_suspend_connection(r->con);
+	ctxd_mhd.suspend_connection(r->con);
 	if (r->fd >= 0) {
 		ev_io_init(&r->watch, on_client_io, r->fd, EV_READ);
 		r->watch.data = r;
@@ -121,7 +122,7 @@ static void suspend(struct ctxd_http_req *r)
 static void add_headers(struct MHD_Response *resp, const char *const *headers)
 {
 	for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2) {
-		MHD_add_response_header(resp, headers[i], headers[i + 1]);
+		ctxd_mhd.add_response_header(resp, headers[i], headers[i + 1]);
 	}
 }
 
@@ -129,8 +130,8 @@ static enum MHD_Result queue(struct ctxd_http_req *r)
 {
 	struct MHD_Response *resp = r->resp;
 	r->resp = NULL;
-	enum MHD_Result rc = MHD_queue_response(r->con, r->status, resp);
-	MHD_destroy_response(resp);
+	enum MHD_Result rc = ctxd_mhd.queue_response(r->con, r->status, resp);
+	ctxd_mhd.destroy_response(resp);
 	return rc;
 }
 
@@ -157,21 +158,24 @@ static unsigned check(struct ctxd_http_req *r, const char **why)
 		*why = "Not Found: the MCP endpoint is elsewhere";
 		return 404;
 	}
-	if (!ctxd_http_host_ok(h, MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Host"))) {
+	if (!ctxd_http_host_ok(h,
+			       ctxd_mhd.lookup_connection_value(r->con, MHD_HEADER_KIND, "Host"))) {
 		*why = "Misdirected Request: Host is not a name this server is bound to";
 		return 421;
 	}
-	if (!ctxd_http_origin_ok(h,
-				 MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Origin"))) {
+	if (!ctxd_http_origin_ok(
+		h, ctxd_mhd.lookup_connection_value(r->con, MHD_HEADER_KIND, "Origin"))) {
 		*why = "Forbidden: Origin not allowed";
 		return 403;
 	}
-	const char *auth = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Authorization");
+	const char *auth =
+	    ctxd_mhd.lookup_connection_value(r->con, MHD_HEADER_KIND, "Authorization");
 	if (!ctxd_http_auth(h, auth, &r->token, &r->read_only)) {
 		*why = "Unauthorized: send Authorization: Bearer with a valid token";
 		return 401;
 	}
-	const char *cl = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Content-Length");
+	const char *cl =
+	    ctxd_mhd.lookup_connection_value(r->con, MHD_HEADER_KIND, "Content-Length");
 	if (cl && strtoull(cl, NULL, 10) > h->cfg->max_body_bytes) {
 		*why = "Payload Too Large: the body exceeds http.max_body_bytes";
 		return 413;
@@ -215,7 +219,7 @@ static struct ctxd_http_req *req_new(struct ctxd_http *h, struct MHD_Connection 
 	r->method = method;
 	r->token = -1;
 	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+	    ctxd_mhd.get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
 	r->fd = ci ? ci->connect_fd : -1;
 	r->next = h->reqs;
 	if (h->reqs) {
@@ -308,7 +312,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	owed_sub(r);
 	req_unlink(r);
 	if (r->resp) {
-		MHD_destroy_response(r->resp);
+		ctxd_mhd.destroy_response(r->resp);
 	}
 	free(r->path);
 	free(r->body);
@@ -363,14 +367,14 @@ int ctxd_http_respond(struct ctxd_http_req *r, unsigned status, const char *ctyp
 		return -1;
 	}
 	struct MHD_Response *resp =
-	    body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
-		 : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	    body ? ctxd_mhd.create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
+		 : ctxd_mhd.create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (!resp) {
 		free(body);
 		return -1;
 	}
 	if (ctype) {
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+		ctxd_mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	}
 	add_headers(resp, headers);
 	return set_answer(r, status, resp);
@@ -382,13 +386,13 @@ int ctxd_http_sse_open(struct ctxd_http_req *r, const char *const *headers)
 		return -1;
 	}
 	struct MHD_Response *resp =
-	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, sse_read, r, NULL);
+	    ctxd_mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, sse_read, r, NULL);
 	if (!resp) {
 		return -1;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+	ctxd_mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+	ctxd_mhd.add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	ctxd_mhd.add_response_header(resp, "X-Accel-Buffering", "no");
 	add_headers(resp, headers);
 	r->sse = true;
 	return set_answer(r, 200, resp);
@@ -489,7 +493,7 @@ const char *ctxd_http_req_path(const struct ctxd_http_req *r)
 
 const char *ctxd_http_req_header(const struct ctxd_http_req *r, const char *name)
 {
-	return MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, name);
+	return ctxd_mhd.lookup_connection_value(r->con, MHD_HEADER_KIND, name);
 }
 
 const char *ctxd_http_req_body(const struct ctxd_http_req *r, size_t *len)
@@ -541,10 +545,10 @@ size_t ctxd_http_live(const struct ctxd_http *h)
 
 static void run_daemon(struct ctxd_http_daemon *d)
 {
-	MHD_run(d->mhd);
+	ctxd_mhd.run(d->mhd);
 	MHD_UNSIGNED_LONG_LONG ms;
 	ev_timer_stop(d->h->ev, &d->timer);
-	if (MHD_get_timeout(d->mhd, &ms) == MHD_YES) {
+	if (ctxd_mhd.get_timeout(d->mhd, &ms) == MHD_YES) {
 		ev_timer_set(&d->timer, (double)ms / 1000.0, 0.);
 		ev_timer_start(d->h->ev, &d->timer);
 	}
@@ -616,12 +620,12 @@ static int start_daemon(struct ctxd_http *h, struct ctxd_http_daemon *d, const c
 	    {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
 	    {MHD_OPTION_END, 0, NULL},
 	};
-	d->mhd =
-	    MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_LISTEN_SOCKET, d->fd,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->cfg->max_connections,
-			     MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
-			     on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
-			     MHD_OPTION_ARRAY, h->tls_cert ? tls : tls + 2, MHD_OPTION_END);
+	d->mhd = ctxd_mhd.start_daemon(
+	    flags, 0, NULL, NULL, on_access, h, MHD_OPTION_LISTEN_SOCKET, d->fd,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->cfg->max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_ARRAY,
+	    h->tls_cert ? tls : tls + 2, MHD_OPTION_END);
 	if (!d->mhd) {
 		close(d->fd);
 		d->fd = -1;
@@ -631,7 +635,7 @@ static int start_daemon(struct ctxd_http *h, struct ctxd_http_daemon *d, const c
 			       addr);
 		return -1;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	const union MHD_DaemonInfo *di = ctxd_mhd.get_daemon_info(d->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	ev_io_init(&d->io, on_epoll, di->epoll_fd, EV_READ);
 	d->io.data = d;
 	ev_io_start(h->ev, &d->io);
@@ -645,6 +649,9 @@ struct ctxd_http *ctxd_http_create(struct ev_loop *loop, const struct ctxd_confi
 				   const struct ctxd_http_ops *ops, void *ud,
 				   struct ctxd_error *err)
 {
+	if (ctxd_http_lib_load(err) < 0) {
+		return NULL;
+	}
 	struct ctxd_http *h = calloc(1, sizeof(*h));
 	if (!h || !(h->daemons = calloc(cfg->n_listen ? cfg->n_listen : 1, sizeof(*h->daemons)))) {
 		free(h);
@@ -696,8 +703,8 @@ size_t ctxd_http_connections(const struct ctxd_http *h)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < h->n_daemons; i++) {
-		const union MHD_DaemonInfo *di =
-		    MHD_get_daemon_info(h->daemons[i].mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		const union MHD_DaemonInfo *di = ctxd_mhd.get_daemon_info(
+		    h->daemons[i].mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 		n += di ? di->num_connections : 0;
 	}
 	return n;
@@ -708,7 +715,7 @@ void ctxd_http_stop_listening(struct ctxd_http *h)
 	for (size_t i = 0; h && i < h->n_daemons; i++) {
 		struct ctxd_http_daemon *d = &h->daemons[i];
 		if (d->fd >= 0) {
-			MHD_socket s = MHD_quiesce_daemon(d->mhd);
+			MHD_socket s = ctxd_mhd.quiesce_daemon(d->mhd);
 			if (s != MHD_INVALID_SOCKET) {
 				close(s);
 			}
@@ -736,8 +743,8 @@ void ctxd_http_destroy(struct ctxd_http *h)
 		struct ctxd_http_daemon *d = &h->daemons[i];
 		ev_io_stop(h->ev, &d->io);
 		ev_timer_stop(h->ev, &d->timer);
-		MHD_run(d->mhd); /* the resumed connections are closed */
-		MHD_stop_daemon(d->mhd);
+		ctxd_mhd.run(d->mhd); /* the resumed connections are closed */
+		ctxd_mhd.stop_daemon(d->mhd);
 	}
 	ctxd_http_free_secrets(h);
 	free(h->daemons);

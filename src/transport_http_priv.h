@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <microhttpd.h>
+
 #include "ctxd/transport_http.h"
 
 struct MHD_Daemon;
@@ -70,5 +72,27 @@ bool ctxd_http_auth(const struct ctxd_http *h, const char *header, int *token, b
 /* Read http.tokens_file, http.tls_cert and http.tls_key; 0, or -1 with err set. */
 int ctxd_http_load_secrets(struct ctxd_http *h, struct ctxd_error *err);
 void ctxd_http_free_secrets(struct ctxd_http *h);
+
+/* transport_http_lib.c: libmicrohttpd's functions, resolved by ctxd_http_lib_load (it is
+ * loaded only in HTTP mode, so that stdio pays nothing for it or for GnuTLS). Read-only
+ * once loaded. */
+struct ctxd_mhd {
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+	__typeof__(MHD_quiesce_daemon) *quiesce_daemon;
+	__typeof__(MHD_run) *run;
+	__typeof__(MHD_get_timeout) *get_timeout;
+	__typeof__(MHD_get_daemon_info) *get_daemon_info;
+	__typeof__(MHD_get_connection_info) *get_connection_info;
+	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+	__typeof__(MHD_suspend_connection) *suspend_connection;
+	__typeof__(MHD_resume_connection) *resume_connection;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_create_response_from_callback) *create_response_from_callback;
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_destroy_response) *destroy_response;
+};
+extern struct ctxd_mhd ctxd_mhd;
 
 #endif

@@ -48,6 +48,13 @@ struct ctxd_http_ops {
 	void (*done)(void *ud, struct ctxd_http_req *r, bool aborted);
 };
 
+/* Load GNU libmicrohttpd (CTXD_MHD_SONAME) and resolve the functions the transport calls;
+ * done once, before ctxd_http_create, and before Landlock is applied (the library file
+ * must still be readable). Idempotent. Returns 0, or -1 with err set (kind
+ * CTXD_ERR_TOOL: the library is missing or too old; the message says what to install).
+ * Main thread, at start-up. */
+int ctxd_http_lib_load(struct ctxd_error *err);
+
 /* Bind every address of cfg->listen ("HOST:PORT", "[V6]:PORT"; port 0 = any free port,
  * see ctxd_http_port), load cfg->tokens_file and the TLS files, and start serving on
  * `loop`. `cfg` is borrowed and must outlive the server. Returns NULL with err set (a
