@@ -242,7 +242,7 @@ static int eng_init(struct ctxd_http_server *s, struct eng *e, bool ro)
 	e->srv = s;
 	e->ro = ro;
 	struct ctxd_mcp_deps deps = {
-	    .cfg = s->cfg,
+	    .cfg = ro ? &s->cfg_ro : s->cfg, /* client roots of a read-only token: read-only */
 	    .sandbox = ro && s->sb_ro ? s->sb_ro : s->d.sandbox,
 	    .registry = ro && s->reg_ro ? s->reg_ro : s->d.registry,
 	    .pool = s->d.pool,
@@ -415,6 +415,10 @@ static const char *modern_headers(const struct ctxd_http_req *r, const char *met
 		name = json_string_value(json_object_get(params, "name"));
 	} else if (strcmp(method, "resources/read") == 0) {
 		name = json_string_value(json_object_get(params, "uri"));
+	} else if (strcmp(method, "tasks/get") == 0 || strcmp(method, "tasks/update") == 0 ||
+		   strcmp(method, "tasks/cancel") == 0) {
+		/* the tasks extension: Mcp-Name carries the taskId (routing to its instance) */
+		name = json_string_value(json_object_get(params, "taskId"));
 	}
 	if (name && request && !mn) {
 		return "Mcp-Name header is required for this method";
@@ -728,6 +732,8 @@ struct ctxd_http_server *ctxd_http_server_create(const struct ctxd_http_server_d
 	}
 	s->d = *deps;
 	s->cfg = deps->cfg;
+	s->cfg_ro = *deps->cfg; /* shallow: the lists stay the configuration's */
+	s->cfg_ro.read_only = true;
 	pthread_mutex_init(&s->mu, NULL);
 	s->http = ctxd_http_create(deps->ev, &deps->cfg->http, &http_ops, s, err);
 	if (!s->http) {

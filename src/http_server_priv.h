@@ -76,6 +76,7 @@ struct counters {
 struct ctxd_http_server {
 	struct ctxd_http_server_deps d;
 	const struct ctxd_config *cfg;
+	struct ctxd_config cfg_ro; /* *cfg with read_only set: the read-only tokens' engines */
 	struct ctxd_http *http;
 	ctxd_engine_setup_fn setup;
 	void *setup_ud;

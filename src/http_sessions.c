@@ -7,6 +7,7 @@
 #include "ctxd/json_write.h"
 #include "ctxd/log.h"
 #include "ctxd/mcp.h"
+#include "ctxd/rpc.h"
 #include "http_server_priv.h"
 
 /* ---- pending requests ---- */
@@ -149,10 +150,35 @@ void ctxd_http_sess_end(struct ctxd_http_server *s, struct sess *x)
 		ctxd_http_req_set_ud(x->get, NULL);
 		ctxd_http_sse_close(x->get);
 		x->get = NULL;
+		s->get_streams--;
 	}
 	outq_clear(x);
 	ctxd_mcp_close_streams(x->e.mcp);
 	ctxd_mcp_cancel_all(x->e.mcp);
+	/* Cancelled legacy requests get no answer from the engine: end their exchanges here,
+	 * or their POSTs would stay suspended, each holding a connection, until the client
+	 * gave up. */
+	for (struct pend *p = x->e.pend; p; p = p->next) {
+		if (!p->req) {
+			continue;
+		}
+		struct ctxd_http_req *r = p->req;
+		ctxd_http_req_set_ud(r, NULL);
+		p->req = NULL;
+		if (ctxd_http_req_answered(r)) {
+			ctxd_http_sse_close(r);
+			continue;
+		}
+		json_t *id = json_loads(p->key, JSON_DECODE_ANY, NULL);
+		size_t len = 0;
+		char *body = ctxd_rpc_dump_new(
+		    ctxd_rpc_error_new(id, CTXD_RPC_INVALID_REQUEST,
+				       "Session ended (DELETE) before this request was answered",
+				       NULL),
+		    &len);
+		json_decref(id);
+		ctxd_http_respond(r, 404, "application/json", body, body ? len : 0, NULL);
+	}
 	x->next = s->ended;
 	s->ended = x;
 }

@@ -410,7 +410,9 @@ static int out_add(struct ctxd_http_req *r, const char *p, size_t n)
 		if (r->fd >= 0) {
 			shutdown(r->fd, SHUT_RDWR); /* libmicrohttpd sees it and closes */
 		}
-		report_done(r, true);
+		/* The owner hears of it from on_completed, inside the library's run and never
+		 * in the middle of an engine's fan-out that called this send (telling it here
+		 * let the engine free the listen stream it was iterating over). */
 		resume(r);
 		return -1;
 	}

@@ -593,12 +593,49 @@ def case_limits(binary, root):
         srv.stop()
 
 
+def case_delete_inflight(binary, root):
+    """DELETE of a 2025-11-25 session whose request is still running: the cancelled request
+    gets no answer from the engine, so its POST is ended with a 404 JSON-RPC error instead
+    of staying suspended (holding a connection) until the client gives up."""
+    srv = Server(binary, root, config='http:\n  metrics: true\n')
+    try:
+        st, sid, _ = initialize(srv)
+        held = {'jsonrpc': '2.0', 'id': 5, 'method': 'tools/call', 'params': {
+            'name': 'read_text_file', 'arguments': {'path': os.path.join(root, 'a.txt')},
+            '_meta': {'ctxd.test/hold': 'until-cancelled'}}}
+        c = srv.conn()
+        c.request('POST', '/mcp', body=json.dumps(held), headers=dict(
+            legacy_headers(sid), **{'Content-Type': 'application/json',
+                                    'Accept': 'application/json'}))
+        ok = wait_until(lambda: metric(srv, 'ctxd_inflight_requests') == 1)
+        check('delete: held request in flight', ok)
+        d = srv.conn()
+        d.request('DELETE', '/mcp', headers=legacy_headers(sid))
+        r = d.getresponse()
+        r.read()
+        check('delete: session ended', r.status in (200, 204), r.status)
+        c.sock.settimeout(60)  # before the fix the answer never came: fail, do not hang
+        try:
+            r = c.getresponse()
+            body = read_json(r)
+        except (socket.timeout, ConnectionError, http.client.HTTPException) as e:
+            r, body = None, repr(e)
+        check('delete: the held POST is answered 404',
+              r is not None and r.status == 404, body)
+        check('delete: with a JSON-RPC error for its id',
+              isinstance(body, dict) and body.get('id') == 5 and 'error' in body, body)
+        ok = wait_until(lambda: metric(srv, 'ctxd_inflight_requests') == 0)
+        check('delete: nothing left in flight', ok)
+    finally:
+        check('delete: clean exit', srv.stop() == 0)
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     root = make_root()
     try:
         for case in (case_refuse_network, case_legacy, case_modern, case_security,
-                     case_shutdown, case_output_cap, case_limits):
+                     case_shutdown, case_output_cap, case_limits, case_delete_inflight):
             try:
                 case(binary, root)
             except Exception as e:  # a crash fails the case, the others still run
