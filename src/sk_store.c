@@ -106,11 +106,13 @@ static void on_watch_event(void *ud, const char *dir, const char *name, uint32_t
 	schedule(r->sk);
 }
 
-/* Make the registrations match `want` (sorted here): loop thread. */
-static void sync_watches(struct ctxd_skills *sk, struct watch_want *want, size_t n)
+/* Make the registrations match `want` (sorted here): loop thread. Returns how many
+ * directories are watched that were not before. */
+static size_t sync_watches(struct ctxd_skills *sk, struct watch_want *want, size_t n)
 {
+	size_t added = 0;
 	if (!sk->watch) {
-		return;
+		return 0;
 	}
 	if (n > 1) { /* qsort needs a valid array even for 0 items */
 		qsort(want, n, sizeof(*want), cmp_want);
@@ -129,7 +131,7 @@ static void sync_watches(struct ctxd_skills *sk, struct watch_want *want, size_t
 	}
 	struct watch_reg **next = calloc(n ? n : 1, sizeof(*next));
 	if (!next) {
-		return; /* keep the old registrations */
+		return 0; /* keep the old registrations */
 	}
 	n = u;
 	size_t i = 0, j = 0, k = 0;
@@ -154,6 +156,7 @@ static void sync_watches(struct ctxd_skills *sk, struct watch_want *want, size_t
 				if (r->id > 0) {
 					want[j].dir = NULL; /* now owned by r */
 					next[k++] = r;
+					added++;
 				} else {
 					free(r);
 				}
@@ -164,6 +167,7 @@ static void sync_watches(struct ctxd_skills *sk, struct watch_want *want, size_t
 	free(sk->regs);
 	sk->regs = next;
 	sk->n_regs = k;
+	return added;
 }
 
 static void reload_done(struct ctxd_job *job, bool dropped)
@@ -175,7 +179,13 @@ static void reload_done(struct ctxd_job *job, bool dropped)
 		if (rj->changed && sk->on_change) {
 			sk->on_change(sk->on_change_ud);
 		}
-		sync_watches(sk, rj->want, rj->n_want);
+		/* A directory the scan found is watched only from now on: what was written in
+		 * it between the scan's listing and this registration (a SKILL.md right after
+		 * its new directory) would never be reported. Scan once more when anything new
+		 * is watched; that scan registers nothing new unless more appeared. */
+		if (sync_watches(sk, rj->want, rj->n_want) > 0) {
+			sk->dirty = true;
+		}
 	}
 	ctxd_sk_want_free(rj->want, rj->n_want);
 	rj->want = NULL;
