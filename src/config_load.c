@@ -136,9 +136,9 @@ err:
 	return -1;
 }
 
-/* The limits section, one row a key: how its value is read (a size with an optional unit
- * suffix, or a plain count stored in a size_t or an unsigned field), its bounds, and where
- * it goes. */
+/* Sections of plain numbers (limits, tasks), one row a key: how its value is read (a size
+ * with an optional unit suffix, or a plain count stored in a size_t or an unsigned field),
+ * its bounds, and where it goes. */
 enum limit_kind {
 	LIMIT_BYTES, /* ctxd_cfg_get_size into a size_t */
 	LIMIT_COUNT, /* ctxd_cfg_get_uint into a size_t */
@@ -170,11 +170,21 @@ static const struct limit_key {
     {"call_timeout_ms", LIMIT_UINT, 0, 86400000, offsetof(struct ctxd_config, call_timeout_ms)},
 };
 
-/* Read limits.<l->key> into its field of `cfg`. Returns 0 or -1 with the loader's error set. */
-static int get_limit(struct loader *ld, const struct limit_key *l, struct ctxd_config *cfg)
+/* tasks: MCP tasks, both eras. */
+static const struct limit_key task_keys[] = {
+    {"after_ms", LIMIT_UINT, 0, 86400000, offsetof(struct ctxd_config, tasks_after_ms)},
+    {"ttl_ms", LIMIT_UINT, 1, 86400000, offsetof(struct ctxd_config, tasks_ttl_ms)},
+    {"max", LIMIT_UINT, 0, 100000, offsetof(struct ctxd_config, tasks_max)},
+    {"timeout_ms", LIMIT_UINT, 0, 604800000, offsetof(struct ctxd_config, tasks_timeout_ms)},
+};
+
+/* Read <section>.<l->key> into its field of `cfg`. Returns 0 or -1 with the loader's error
+ * set. */
+static int get_limit(struct loader *ld, const char *section, const struct limit_key *l,
+		     struct ctxd_config *cfg)
 {
 	char what[48];
-	snprintf(what, sizeof(what), "limits.%s", l->key);
+	snprintf(what, sizeof(what), "%s.%s", section, l->key);
 	void *field = (char *)cfg + l->off;
 	if (l->kind == LIMIT_BYTES) {
 		return ctxd_cfg_get_size(ld, what, (size_t)l->lo, (size_t)l->hi, field);
@@ -191,52 +201,38 @@ static int get_limit(struct loader *ld, const struct limit_key *l, struct ctxd_c
 	return 0;
 }
 
-static int parse_limits(struct loader *ld, struct ctxd_config *cfg)
+/* A mapping of the `n` keys of `table` (at most 32), each read by get_limit. */
+static int parse_numbers(struct loader *ld, const char *section, const struct limit_key *table,
+			 size_t n, struct ctxd_config *cfg)
 {
-	const char *keys[N_KEYS(limit_keys)];
-	for (size_t i = 0; i < N_KEYS(limit_keys); i++) {
-		keys[i] = limit_keys[i].key;
+	const char *keys[32];
+	for (size_t i = 0; i < n; i++) {
+		keys[i] = table[i].key;
 	}
 	unsigned seen = 0;
 	size_t k;
 	int rc;
 
-	if (ctxd_cfg_expect(ld, YAML_MAPPING_START_EVENT, "limits", "a mapping")) {
+	if (ctxd_cfg_expect(ld, YAML_MAPPING_START_EVENT, section, "a mapping")) {
 		return -1;
 	}
-	while ((rc = ctxd_cfg_next_key(ld, "limits", keys, N_KEYS(keys), &seen, &k)) == 1) {
-		if (get_limit(ld, &limit_keys[k], cfg)) {
+	while ((rc = ctxd_cfg_next_key(ld, section, keys, n, &seen, &k)) == 1) {
+		if (get_limit(ld, section, &table[k], cfg)) {
 			return -1;
 		}
 	}
 	return rc;
 }
 
-/* tasks: {after_ms, ttl_ms, max, timeout_ms} (MCP tasks, both eras). */
+static int parse_limits(struct loader *ld, struct ctxd_config *cfg)
+{
+	_Static_assert(N_KEYS(limit_keys) <= 32, "parse_numbers takes at most 32 keys");
+	return parse_numbers(ld, "limits", limit_keys, N_KEYS(limit_keys), cfg);
+}
+
 static int parse_tasks(struct loader *ld, struct ctxd_config *cfg)
 {
-	static const char *const keys[] = {"after_ms", "ttl_ms", "max", "timeout_ms"};
-	static const unsigned long long lo[] = {0, 1, 0, 0};
-	static const unsigned long long hi[] = {86400000, 86400000, 100000, 604800000};
-	unsigned *const out[] = {&cfg->tasks_after_ms, &cfg->tasks_ttl_ms, &cfg->tasks_max,
-				 &cfg->tasks_timeout_ms};
-	unsigned seen = 0;
-	size_t k;
-	int rc;
-	unsigned long long v;
-	char what[48];
-
-	if (ctxd_cfg_expect(ld, YAML_MAPPING_START_EVENT, "tasks", "a mapping")) {
-		return -1;
-	}
-	while ((rc = ctxd_cfg_next_key(ld, "tasks", keys, N_KEYS(keys), &seen, &k)) == 1) {
-		snprintf(what, sizeof(what), "tasks.%s", keys[k]);
-		if (ctxd_cfg_get_uint(ld, what, lo[k], hi[k], &v)) {
-			return -1;
-		}
-		*out[k] = (unsigned)v;
-	}
-	return rc;
+	return parse_numbers(ld, "tasks", task_keys, N_KEYS(task_keys), cfg);
 }
 
 static int parse_log(struct loader *ld, struct ctxd_config *cfg)
