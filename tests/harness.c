@@ -156,3 +156,33 @@ int tree_rm_rf(const char *path)
 {
 	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }
+
+void test_frames_send(void *ud, char *buf, size_t len)
+{
+	struct test_frames *f = ud;
+	(void)len;
+	char **v = realloc(f->v, (f->n + 1) * sizeof(*v));
+	ASSERT(v);
+	f->v = v;
+	f->v[f->n++] = buf;
+}
+
+void test_frames_clear(struct test_frames *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->v[i]);
+	}
+	free(f->v);
+	f->v = NULL;
+	f->n = 0;
+}
+
+const char *test_frames_find(const struct test_frames *f, const char *a, const char *b)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		if (strstr(f->v[i], a) && (!b || strstr(f->v[i], b))) {
+			return f->v[i];
+		}
+	}
+	return NULL;
+}

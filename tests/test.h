@@ -114,4 +114,19 @@ char *tree_slurp(const char *dir, const char *rel, size_t *len);
  * removed (or `path` did not exist). */
 int tree_rm_rf(const char *path);
 
+/* The frames an engine under test sent through its deps.send, in order (owned). */
+struct test_frames {
+	char **v;
+	size_t n;
+};
+
+/* A ctxd_send_fn: append `buf` (taken; `len` bytes) to the struct test_frames `ud`. */
+void test_frames_send(void *ud, char *buf, size_t len);
+
+/* Free every frame of `f`, leaving it empty. */
+void test_frames_clear(struct test_frames *f);
+
+/* The first frame of `f` holding `a` (and `b`, when not NULL), or NULL. */
+const char *test_frames_find(const struct test_frames *f, const char *a, const char *b);
+
 #endif

@@ -13,32 +13,12 @@
 #include "test.h"
 
 static atomic_int wakes;
-static char **frames;
-static size_t n_frames;
+static struct test_frames sent; /* what the engine sent */
 
 static void wake_cb(void *ud)
 {
 	(void)ud;
 	atomic_fetch_add(&wakes, 1);
-}
-
-static void send_cb(void *ud, char *buf, size_t len)
-{
-	(void)ud;
-	(void)len;
-	frames = realloc(frames, (n_frames + 1) * sizeof(*frames));
-	ASSERT(frames);
-	frames[n_frames++] = buf;
-}
-
-static void clear(void)
-{
-	for (size_t i = 0; i < n_frames; i++) {
-		free(frames[i]);
-	}
-	free(frames);
-	frames = NULL;
-	n_frames = 0;
 }
 
 /* Providers that offer the prompts and resources lists (never called here). */
@@ -80,7 +60,8 @@ static void start(void)
 	    .sandbox = sb,
 	    .registry = reg,
 	    .pool = pool,
-	    .send = send_cb,
+	    .send = test_frames_send,
+	    .send_ud = &sent,
 	    .wake = wake_cb,
 	};
 	mcp = ctxd_mcp_create(&deps);
@@ -97,7 +78,7 @@ static void stop(void)
 	ctxd_registry_destroy(reg);
 	ctxd_sandbox_destroy(sb);
 	ctxd_config_finish(&cfg);
-	clear();
+	test_frames_clear(&sent);
 }
 
 #define INIT                                                                                       \
@@ -110,18 +91,18 @@ static void handshake(void)
 	frame(INIT);
 	frame(INITIALIZED);
 	ctxd_mcp_poll(mcp);
-	ASSERT_EQ(n_frames, 1); /* the initialize result */
-	ASSERT_CONTAINS(frames[0], "\"id\":0");
-	clear();
+	ASSERT_EQ(sent.n, 1); /* the initialize result */
+	ASSERT_CONTAINS(sent.v[0], "\"id\":0");
+	test_frames_clear(&sent);
 }
 
-/* The methods of the frames sent since the last clear(), in order, joined by a space, are
- * `want`; then clear(). */
+/* The methods of the frames sent since the last test_frames_clear(&sent), in order, joined by a
+ * space, are `want`; then test_frames_clear(&sent). */
 static void expect_lists(const char *want)
 {
 	char got[512] = "";
-	for (size_t i = 0; i < n_frames; i++) {
-		json_t *j = json_loads(frames[i], 0, NULL);
+	for (size_t i = 0; i < sent.n; i++) {
+		json_t *j = json_loads(sent.v[i], 0, NULL);
 		ASSERT(j);
 		const char *m = json_string_value(json_object_get(j, "method"));
 		ASSERT(m);
@@ -130,7 +111,7 @@ static void expect_lists(const char *want)
 		json_decref(j);
 	}
 	ASSERT_STR_EQ(got, want);
-	clear();
+	test_frames_clear(&sent);
 }
 
 #define TOOLS     "notifications/tools/list_changed"
@@ -149,7 +130,7 @@ static void test_coalesce_order(void)
 	ctxd_notify_list_changed(n, CTXD_LIST_PROMPTS);
 	ctxd_notify_list_changed(n, CTXD_LIST_TOOLS);
 	ASSERT_EQ(atomic_load(&wakes) - w0, 5); /* every note wakes the loop */
-	ASSERT_EQ(n_frames, 0);                 /* nothing leaves before the poll */
+	ASSERT_EQ(sent.n, 0);                   /* nothing leaves before the poll */
 	ctxd_mcp_poll(mcp);
 	expect_lists(TOOLS " " PROMPTS " " RESOURCES);
 	ctxd_mcp_poll(mcp); /* the queue is empty now */
@@ -212,8 +193,8 @@ static void test_initialized_congested(void)
 	start();
 	frame(INIT);
 	ctxd_mcp_poll(mcp);
-	ASSERT_EQ(n_frames, 1);
-	clear();
+	ASSERT_EQ(sent.n, 1);
+	test_frames_clear(&sent);
 	struct ctxd_notifier *n = ctxd_mcp_notifier(mcp);
 	ctxd_notify_list_changed(n, CTXD_LIST_TOOLS);
 	ctxd_mcp_poll(mcp);

@@ -30,8 +30,7 @@ static char tmp[PATH_MAX];
 static char root_a[PATH_MAX + 8], root_b[PATH_MAX + 8];
 
 static sem_t woke;
-static char **frames;
-static size_t n_frames;
+static struct test_frames sent; /* what the engine sent */
 
 static struct ctxd_config cfg;
 static struct ctxd_pool *pool;
@@ -59,41 +58,10 @@ static void make_tree(void)
 	}
 }
 
-static void send_cb(void *ud, char *buf, size_t len)
-{
-	(void)ud;
-	(void)len;
-	char **v = realloc(frames, (n_frames + 1) * sizeof(*v));
-	ASSERT(v);
-	frames = v;
-	frames[n_frames++] = buf;
-}
-
 static void wake_cb(void *ud)
 {
 	(void)ud;
 	sem_post(&woke);
-}
-
-static void clear(void)
-{
-	for (size_t i = 0; i < n_frames; i++) {
-		free(frames[i]);
-	}
-	free(frames);
-	frames = NULL;
-	n_frames = 0;
-}
-
-/* The frame holding `a` (and `b`, when not NULL), or NULL. */
-static const char *sent(const char *a, const char *b)
-{
-	for (size_t i = 0; i < n_frames; i++) {
-		if (strstr(frames[i], a) && (!b || strstr(frames[i], b))) {
-			return frames[i];
-		}
-	}
-	return NULL;
 }
 
 static void frame(const char *text)
@@ -188,7 +156,8 @@ static void start(struct world *w, const char *configured)
 	    .sandbox = w->sb,
 	    .registry = w->reg,
 	    .pool = pool,
-	    .send = send_cb,
+	    .send = test_frames_send,
+	    .send_ud = &sent,
 	    .wake = wake_cb,
 	};
 	mcp = ctxd_mcp_create(&deps);
@@ -216,7 +185,7 @@ static void stop(struct world *w)
 	ctxd_registry_destroy(w->reg);
 	ctxd_sandbox_destroy(w->sb);
 	ctxd_config_finish(&cfg);
-	clear();
+	test_frames_clear(&sent);
 }
 
 #define INIT_NO_ROOTS                                                                              \
@@ -262,16 +231,16 @@ static void test_roots_startup_scan_not_announced(void)
 	start(&w, root_a);
 	frame(INIT_NO_ROOTS);
 	frame(INITIALIZED);
-	ASSERT(sent("\"id\":0", "protocolVersion"));
+	ASSERT(test_frames_find(&sent, "\"id\":0", "protocolVersion"));
 	attach(&w);
 	settle();
-	ASSERT(!sent("list_changed", NULL));
+	ASSERT(!test_frames_find(&sent, "list_changed", NULL));
 	request("t1", "tools/list");
 	request("p1", "prompts/list");
 	settle();
-	ASSERT(sent("\"id\":\"t1\"", "alpha: the alpha skill"));
-	ASSERT(sent("\"id\":\"p1\"", "\"name\":\"alpha\""));
-	ASSERT(!sent("list_changed", NULL));
+	ASSERT(test_frames_find(&sent, "\"id\":\"t1\"", "alpha: the alpha skill"));
+	ASSERT(test_frames_find(&sent, "\"id\":\"p1\"", "\"name\":\"alpha\""));
+	ASSERT(!test_frames_find(&sent, "list_changed", NULL));
 	stop(&w);
 }
 
@@ -286,36 +255,36 @@ static void test_roots_skills_follow_client_roots(void)
 	settle();
 	frame(INIT_ROOTS);
 	frame(INITIALIZED);
-	ASSERT(sent("\"id\":\"ctxd-roots-1\"", "roots/list"));
+	ASSERT(test_frames_find(&sent, "\"id\":\"ctxd-roots-1\"", "roots/list"));
 	/* asked before the roots arrive: waits for them */
 	request("p1", "prompts/list");
 	request("t1", "tools/list");
 	settle();
-	ASSERT(!sent("\"id\":\"p1\"", NULL));
-	ASSERT(!sent("\"id\":\"t1\"", NULL));
+	ASSERT(!test_frames_find(&sent, "\"id\":\"p1\"", NULL));
+	ASSERT(!test_frames_find(&sent, "\"id\":\"t1\"", NULL));
 	const char *first[] = {root_a, NULL};
 	answer_roots("ctxd-roots-1", first);
 	settle();
-	ASSERT(sent("\"id\":\"p1\"", "\"name\":\"alpha\""));
-	ASSERT(sent("\"id\":\"t1\"", "alpha: the alpha skill"));
-	ASSERT(!sent("list_changed", NULL));
-	clear();
+	ASSERT(test_frames_find(&sent, "\"id\":\"p1\"", "\"name\":\"alpha\""));
+	ASSERT(test_frames_find(&sent, "\"id\":\"t1\"", "alpha: the alpha skill"));
+	ASSERT(!test_frames_find(&sent, "list_changed", NULL));
+	test_frames_clear(&sent);
 
 	/* the client switches to root B: alpha goes, beta comes, and the client hears of it */
 	frame(ROOTS_CHANGED);
-	ASSERT(sent("\"id\":\"ctxd-roots-2\"", "roots/list"));
+	ASSERT(test_frames_find(&sent, "\"id\":\"ctxd-roots-2\"", "roots/list"));
 	const char *second[] = {root_b, NULL};
 	answer_roots("ctxd-roots-2", second);
 	settle();
-	ASSERT(sent("notifications/prompts/list_changed", NULL));
-	ASSERT(sent("notifications/tools/list_changed", NULL));
-	ASSERT(sent("notifications/resources/list_changed", NULL));
+	ASSERT(test_frames_find(&sent, "notifications/prompts/list_changed", NULL));
+	ASSERT(test_frames_find(&sent, "notifications/tools/list_changed", NULL));
+	ASSERT(test_frames_find(&sent, "notifications/resources/list_changed", NULL));
 	request("p2", "prompts/list");
 	settle();
-	const char *p2 = sent("\"id\":\"p2\"", NULL);
+	const char *p2 = test_frames_find(&sent, "\"id\":\"p2\"", NULL);
 	ASSERT_CONTAINS(p2, "\"name\":\"beta\"");
 	ASSERT(!strstr(p2, "alpha"));
-	clear();
+	test_frames_clear(&sent);
 
 	/* both roots, in the client's order: both catalogues, announced */
 	frame(ROOTS_CHANGED);
@@ -323,10 +292,10 @@ static void test_roots_skills_follow_client_roots(void)
 	answer_roots("ctxd-roots-3", both);
 	request("p3", "prompts/list");
 	settle();
-	ASSERT(sent("notifications/prompts/list_changed", NULL));
-	ASSERT(sent("\"id\":\"p3\"", "\"name\":\"alpha\""));
-	ASSERT(sent("\"id\":\"p3\"", "\"name\":\"beta\""));
-	clear();
+	ASSERT(test_frames_find(&sent, "notifications/prompts/list_changed", NULL));
+	ASSERT(test_frames_find(&sent, "\"id\":\"p3\"", "\"name\":\"alpha\""));
+	ASSERT(test_frames_find(&sent, "\"id\":\"p3\"", "\"name\":\"beta\""));
+	test_frames_clear(&sent);
 
 	/* root A leaves, B stays: alpha goes with its root (announced), beta stays, and the
 	 * skill of the root that left can no longer be activated */
@@ -334,18 +303,18 @@ static void test_roots_skills_follow_client_roots(void)
 	const char *only_b[] = {root_b, NULL};
 	answer_roots("ctxd-roots-4", only_b);
 	settle();
-	ASSERT(sent("notifications/prompts/list_changed", NULL));
-	ASSERT(sent("notifications/tools/list_changed", NULL));
-	ASSERT(sent("notifications/resources/list_changed", NULL));
+	ASSERT(test_frames_find(&sent, "notifications/prompts/list_changed", NULL));
+	ASSERT(test_frames_find(&sent, "notifications/tools/list_changed", NULL));
+	ASSERT(test_frames_find(&sent, "notifications/resources/list_changed", NULL));
 	request("p4", "prompts/list");
 	frame("{\"jsonrpc\":\"2.0\",\"id\":\"c4\",\"method\":\"tools/call\",\"params\":"
 	      "{\"name\":\"skill_activate\",\"arguments\":{\"name\":\"alpha\"}}}");
 	settle();
-	const char *p4 = sent("\"id\":\"p4\"", NULL);
+	const char *p4 = test_frames_find(&sent, "\"id\":\"p4\"", NULL);
 	ASSERT_CONTAINS(p4, "\"name\":\"beta\"");
 	ASSERT(!strstr(p4, "alpha"));
-	ASSERT(sent("\"id\":\"c4\"", "\"isError\":true"));
-	clear();
+	ASSERT(test_frames_find(&sent, "\"id\":\"c4\"", "\"isError\":true"));
+	test_frames_clear(&sent);
 
 	/* then none: no skills, announced */
 	frame(ROOTS_CHANGED);
@@ -353,8 +322,8 @@ static void test_roots_skills_follow_client_roots(void)
 	answer_roots("ctxd-roots-5", none);
 	request("p5", "prompts/list");
 	settle();
-	ASSERT(sent("notifications/prompts/list_changed", NULL));
-	const char *p5 = sent("\"id\":\"p5\"", NULL);
+	ASSERT(test_frames_find(&sent, "notifications/prompts/list_changed", NULL));
+	const char *p5 = test_frames_find(&sent, "\"id\":\"p5\"", NULL);
 	ASSERT(p5 && !strstr(p5, "alpha") && !strstr(p5, "beta"));
 	stop(&w);
 }
@@ -389,7 +358,7 @@ static void test_roots_mrtr_state_tamper(void)
 	struct world w;
 	start(&w, NULL);
 	mrtr_call("q", NULL);
-	const char *ir = sent("\"id\":\"q\"", "\"input_required\"");
+	const char *ir = test_frames_find(&sent, "\"id\":\"q\"", "\"input_required\"");
 	ASSERT(ir);
 	json_t *msg = json_loads(ir, 0, NULL);
 	const char *state =
@@ -411,17 +380,17 @@ static void test_roots_mrtr_state_tamper(void)
 			free(bad);
 			char want[48];
 			snprintf(want, sizeof(want), "\"id\":\"%s\"", id);
-			ASSERT(sent(want, "\"code\":-32602"));
+			ASSERT(test_frames_find(&sent, want, "\"code\":-32602"));
 		}
 	}
 	char cut[200];
 	snprintf(cut, sizeof(cut), "%.*s", (int)strlen(state) - 4, state);
 	mrtr_call("cut", cut);
-	ASSERT(sent("\"id\":\"cut\"", "\"code\":-32602"));
+	ASSERT(test_frames_find(&sent, "\"id\":\"cut\"", "\"code\":-32602"));
 	mrtr_call("ok", state);
 	settle();
-	ASSERT(sent("\"id\":\"ok\"", "\"resultType\":\"complete\""));
-	ASSERT(!sent("\"id\":\"ok\"", "\"error\""));
+	ASSERT(test_frames_find(&sent, "\"id\":\"ok\"", "\"resultType\":\"complete\""));
+	ASSERT(!test_frames_find(&sent, "\"id\":\"ok\"", "\"error\""));
 	json_decref(msg);
 	stop(&w);
 }

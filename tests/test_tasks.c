@@ -23,8 +23,7 @@
 #include "test.h"
 
 static sem_t woke;
-static char **frames;
-static size_t n_frames;
+static struct test_frames sent; /* what the engine sent */
 static struct ctxd_config cfg;
 static struct ctxd_pool *pool;
 static struct ctxd_mcp *mcp;
@@ -53,41 +52,10 @@ static const struct ctxd_tool tools[] = {{
     .fn = slow_fn,
 }};
 
-static void send_cb(void *ud, char *buf, size_t len)
-{
-	(void)ud;
-	(void)len;
-	char **v = realloc(frames, (n_frames + 1) * sizeof(*v));
-	ASSERT(v);
-	frames = v;
-	frames[n_frames++] = buf;
-}
-
 static void wake_cb(void *ud)
 {
 	(void)ud;
 	sem_post(&woke);
-}
-
-static void clear(void)
-{
-	for (size_t i = 0; i < n_frames; i++) {
-		free(frames[i]);
-	}
-	free(frames);
-	frames = NULL;
-	n_frames = 0;
-}
-
-/* The frame holding `a` (and `b`, when not NULL), or NULL. */
-static const char *sent(const char *a, const char *b)
-{
-	for (size_t i = 0; i < n_frames; i++) {
-		if (strstr(frames[i], a) && (!b || strstr(frames[i], b))) {
-			return frames[i];
-		}
-	}
-	return NULL;
 }
 
 static void frame(const char *text)
@@ -135,7 +103,8 @@ static void start(unsigned after_ms, unsigned timeout_ms)
 	    .sandbox = sb,
 	    .registry = reg,
 	    .pool = pool,
-	    .send = send_cb,
+	    .send = test_frames_send,
+	    .send_ud = &sent,
 	    .wake = wake_cb,
 	};
 	mcp = ctxd_mcp_create(&deps);
@@ -151,7 +120,7 @@ static void stop(void)
 	ctxd_registry_destroy(reg);
 	ctxd_sandbox_destroy(sb);
 	ctxd_config_finish(&cfg);
-	clear();
+	test_frames_clear(&sent);
 }
 
 #define MODERN_META                                                                                \
@@ -171,10 +140,11 @@ static void test_threshold_and_expiry(void)
 		sched_yield();
 	}
 	ctxd_mcp_tick(mcp, t0 + 999); /* a tick before the threshold */
-	ASSERT_EQ(n_frames, 0);
+	ASSERT_EQ(sent.n, 0);
 	ASSERT_EQ(ctxd_mcp_tasks_live(mcp), 0);
 	ctxd_mcp_tick(mcp, now_ms() + 1001);
-	const char *f = sent("\"resultType\":\"task\"", "\"status\":\"working\"");
+	const char *f =
+	    test_frames_find(&sent, "\"resultType\":\"task\"", "\"status\":\"working\"");
 	ASSERT(f);
 	json_t *v = json_loads(f, 0, NULL);
 	ASSERT(v);
@@ -188,22 +158,22 @@ static void test_threshold_and_expiry(void)
 	atomic_store(&release_tool, true);
 	complete_one();
 	ASSERT_EQ(ctxd_mcp_inflight(mcp), 0);
-	clear();
+	test_frames_clear(&sent);
 	char get[512];
 	snprintf(get, sizeof(get),
 		 "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tasks/get\",\"params\":{\"taskId\":"
 		 "\"%s\"," MODERN_META "}}",
 		 id);
 	frame(get);
-	ASSERT(sent("\"status\":\"completed\"", "\"text\":\"done\""));
+	ASSERT(test_frames_find(&sent, "\"status\":\"completed\"", "\"text\":\"done\""));
 	/* kept tasks.ttl_ms after it ended, then freed */
 	ctxd_mcp_tick(mcp, now_ms() + 30000);
 	ASSERT_EQ(ctxd_mcp_tasks_live(mcp), 1);
 	ctxd_mcp_tick(mcp, now_ms() + 60001);
 	ASSERT_EQ(ctxd_mcp_tasks_live(mcp), 0);
-	clear();
+	test_frames_clear(&sent);
 	frame(get);
-	ASSERT(sent("-32602", "Task has expired"));
+	ASSERT(test_frames_find(&sent, "-32602", "Task has expired"));
 	stop();
 }
 
@@ -219,11 +189,13 @@ static void test_deadline(void)
 		sched_yield();
 	}
 	ctxd_mcp_tick(mcp, now_ms() + 4000);
-	ASSERT_EQ(n_frames, 0);
+	ASSERT_EQ(sent.n, 0);
 	ctxd_mcp_tick(mcp, now_ms() + 5001);
 	complete_one();
-	ASSERT(sent("\"isError\":true", "slow timed out after 5000 ms (limits.call_timeout_ms)"));
-	ASSERT(!sent("\"resultType\":\"task\"", NULL)); /* the client did not declare tasks */
+	ASSERT(test_frames_find(&sent, "\"isError\":true",
+				"slow timed out after 5000 ms (limits.call_timeout_ms)"));
+	ASSERT(!test_frames_find(&sent, "\"resultType\":\"task\"",
+				 NULL)); /* the client did not declare tasks */
 	ASSERT_EQ(ctxd_mcp_tasks_live(mcp), 0);
 	stop();
 }
@@ -245,12 +217,13 @@ static void test_many_expire(void)
 		complete_one();
 	}
 	ASSERT_EQ(ctxd_mcp_tasks_live(mcp), 100);
-	clear();
+	test_frames_clear(&sent);
 	frame(req); /* the cap (tasks.max 100): this one stays a plain request */
-	ASSERT(!sent("\"error\"", NULL)); /* not refused: the client did not ask for a task */
+	ASSERT(!test_frames_find(&sent, "\"error\"",
+				 NULL)); /* not refused: the client did not ask for a task */
 	complete_one();
-	ASSERT(sent("\"resultType\":\"complete\"", "\"text\":\"done\""));
-	ASSERT(!sent("\"resultType\":\"task\"", NULL));
+	ASSERT(test_frames_find(&sent, "\"resultType\":\"complete\"", "\"text\":\"done\""));
+	ASSERT(!test_frames_find(&sent, "\"resultType\":\"task\"", NULL));
 	ASSERT_EQ(ctxd_mcp_tasks_live(mcp), 100);
 	ctxd_mcp_tick(mcp, now_ms() + 10);
 	ASSERT_EQ(ctxd_mcp_tasks_live(mcp), 0);
