@@ -5,12 +5,17 @@
  *
  * Build: cc -O2 -o http_driver http_driver.c
  * Usage: http_driver --port P [--clients C] [--calls N] [--warmup W] [--path FILE]
- *                    [--sessions] [--label TEXT]
+ *                    [--sessions] [--version V] [--label TEXT] [--json]
  *        http_driver --port P --idle N      (open N sessions, print "ready", wait for EOF on
  *                                            stdin, then exit)
- * Each call is tools/call read_text_file {"path": FILE}. A response counts as an error when
- * its status is not 200 or its body holds "\"error\"" or "\"isError\":true". Exit status 0
- * when every measured call succeeded, 1 otherwise, 2 on usage or connection failure.
+ * Each call is tools/call read_text_file {"path": FILE}; without --sessions its params carry
+ * the 2026-07-28 _meta (protocolVersion, clientCapabilities) and the MCP-Protocol-Version
+ * header says V (default 2026-07-28; a server of the 2025-11-25 era, such as the TypeScript
+ * SDK's stateless example, gets the same body with --version 2025-11-25). A response counts
+ * as an error when its status is not 200 or its body holds "\"error\"" or
+ * "\"isError\":true"; a response without Content-Length is refused (exit 2). With --json a
+ * second line holds the figures as JSON. Exit status 0 when every measured call succeeded,
+ * 1 otherwise, 2 on usage or connection failure.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -35,7 +40,8 @@ struct client {
 };
 
 static int port = 0, n_clients = 64, n_calls = 20000, n_warmup = 2000, use_sessions = 0;
-static const char *file = "a.txt", *label = "http";
+static int json_out = 0;
+static const char *file = "a.txt", *label = "http", *stateless_version = "2026-07-28";
 
 static double now_ms(void)
 {
@@ -98,11 +104,38 @@ static void send_call(struct client *c, int id)
 			  "application/json\r\nAccept: application/json, text/event-stream\r\n"
 			  "MCP-Protocol-Version: %s\r\nMcp-Method: tools/call\r\nMcp-Name: "
 			  "read_text_file\r\n%s%s%sContent-Length: %d\r\n\r\n%s",
-			  port, use_sessions ? "2025-11-25" : "2026-07-28",
+			  port, use_sessions ? "2025-11-25" : stateless_version,
 			  c->sid[0] ? "Mcp-Session-Id: " : "", c->sid, c->sid[0] ? "\r\n" : "", bl,
 			  body);
 	c->sent_at = now_ms();
 	send_all(c->fd, req, (size_t)rl);
+}
+
+/* The length of a whole chunked body at `p` (the chunks with their size lines, up to the
+ * last-chunk "0\r\n\r\n"; no trailers) in *len: 1, or 0 when more is needed. The body
+ * handed on is the chunked bytes as they came (enough for the error checks). */
+static int chunked_len(const char *p, size_t n, size_t *len)
+{
+	size_t at = 0;
+	for (;;) {
+		const char *eol = memmem(p + at, n - at, "\r\n", 2);
+		if (!eol) {
+			return 0;
+		}
+		size_t sz = strtoul(p + at, NULL, 16);
+		at = (size_t)(eol - p) + 2;
+		if (sz == 0) {
+			if (n - at < 2) {
+				return 0;
+			}
+			*len = at + 2;
+			return 1;
+		}
+		if (n - at < sz + 2) {
+			return 0;
+		}
+		at += sz + 2;
+	}
 }
 
 /* A whole response in c->in: its length (headers + body), or 0 when more is needed. */
@@ -115,7 +148,19 @@ static size_t response_len(struct client *c, int *status, const char **body, siz
 	}
 	size_t head = (size_t)(end - c->in) + 4;
 	const char *cl = strcasestr(c->in, "\r\nContent-Length:");
-	size_t len = cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0;
+	const char *te = strcasestr(c->in, "\r\nTransfer-Encoding: chunked");
+	size_t len;
+	if (cl && cl < end) {
+		len = strtoul(cl + 17, NULL, 10);
+	} else if (te && te < end) {
+		if (!chunked_len(c->in + head, c->in_len - head, &len)) {
+			return 0;
+		}
+	} else {
+		fprintf(stderr, "http_driver: a response with neither Content-Length nor chunked "
+				"transfer coding\n");
+		exit(2);
+	}
 	if (c->in_len < head + len) {
 		return 0;
 	}
@@ -220,6 +265,10 @@ int main(int argc, char **argv)
 			label = v, i++;
 		} else if (!strcmp(argv[i], "--idle")) {
 			idle = atoi(v), i++;
+		} else if (!strcmp(argv[i], "--version")) {
+			stateless_version = v, i++;
+		} else if (!strcmp(argv[i], "--json")) {
+			json_out = 1;
 		} else if (!strcmp(argv[i], "--sessions")) {
 			use_sessions = 1;
 		} else {
@@ -248,6 +297,9 @@ int main(int argc, char **argv)
 	double *lat = calloc((size_t)n_calls, sizeof(double));
 	size_t n_lat = 0;
 	double t0 = 0;
+	if (n_warmup == 0) {
+		t0 = now_ms();
+	}
 	for (int i = 0; i < n_clients && sent < total; i++) {
 		send_call(&cs[i], ++sent);
 	}
@@ -295,5 +347,11 @@ int main(int argc, char **argv)
 	       "%d error(s)\n",
 	       label, n_clients, n_lat, secs, (double)n_lat / secs, lat[n_lat / 2],
 	       lat[(size_t)((double)n_lat * 0.99)], errors);
+	if (json_out) {
+		printf("{\"label\":\"%s\",\"clients\":%d,\"calls\":%zu,\"secs\":%.3f,"
+		       "\"calls_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%d}\n",
+		       label, n_clients, n_lat, secs, (double)n_lat / secs, lat[n_lat / 2],
+		       lat[(size_t)((double)n_lat * 0.99)], errors);
+	}
 	return errors ? 1 : 0;
 }

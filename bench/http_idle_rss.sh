@@ -1,24 +1,46 @@
 #!/bin/sh
-# http_idle_rss.sh CTXD ROOT [DRIVER]: RSS of ctxd --http before and after 1,000 idle 2025-11-25 sessions
+# http_idle_rss.sh SERVER ROOT [DRIVER] [N]: the RSS of an MCP Streamable HTTP server before
+# and after N (default 1,000) idle 2025-11-25 sessions, each initialized and its connection
+# closed. SERVER is a ctxd binary (run as SERVER --http 127.0.0.1:0 ROOT) or a .mjs file (run
+# as node SERVER ROOT 0: bench/ts_http_server.mjs). Prints one line.
 set -eu
-CTXD=$1; ROOT=$2; D=${3:-/tmp/http_driver}
-log=$(mktemp)
-"$CTXD" --http 127.0.0.1:0 -l info "$ROOT" 2>"$log" &
+SERVER=$1; ROOT=$2; D=${3:-/tmp/http_driver}; N=${4:-1000}
+tmp=$(mktemp -d)
+case $SERVER in
+*.mjs)
+	node "$SERVER" "$ROOT" 0 >"$tmp/log" 2>&1 &
+	pat="listening on port "
+	;;
+*)
+	"$SERVER" --http 127.0.0.1:0 -l info "$ROOT" 2>"$tmp/log" &
+	pat="(port "
+	;;
+esac
 pid=$!
-while ! grep -q "(port" "$log"; do sleep 0.05; done
-P=$(grep -o "port [0-9]*" "$log" | cut -d' ' -f2)
+i=0
+while ! grep -q "$pat" "$tmp/log"; do
+	i=$((i + 1))
+	[ $i -lt 400 ] || { cat "$tmp/log" >&2; kill $pid; exit 1; }
+	sleep 0.05
+done
+P=$(grep -o "$pat[0-9]*" "$tmp/log" | head -n 1 | sed "s/$pat//")
 rss() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }
+# idle DRIVER_OUTPUT COUNT: open COUNT sessions (the driver holds nothing open), wait for them
+idle() {
+	$D --port "$P" --idle "$2" <"$tmp/fifo" >"$1" &
+	while ! grep -q ready "$1" 2>/dev/null; do sleep 0.05; done
+}
+mkfifo "$tmp/fifo"
+exec 3<>"$tmp/fifo" # the drivers wait for EOF on it after "ready"
 # warm: 10 sessions first (the first engine's one-time allocations)
-mkfifo /tmp/idle_fifo.$$
-$D --port $P --idle 10 < /tmp/idle_fifo.$$ > /tmp/idle_out.$$ & d1=$!
-exec 3>/tmp/idle_fifo.$$
-while ! grep -q ready /tmp/idle_out.$$; do sleep 0.05; done
+idle "$tmp/out1" 10
 a=$(rss)
-$D --port $P --idle 1000 < /tmp/idle_fifo.$$ > /tmp/idle_out2.$$ 3>&- & d2=$!
-while ! grep -q ready /tmp/idle_out2.$$ 2>/dev/null; do sleep 0.05; done
+idle "$tmp/out2" "$N"
 b=$(rss)
 exec 3>&-
-wait $d1 $d2 || true
-kill $pid; wait $pid || true
-echo "RSS with 10 sessions: $a KiB; with 1,010: $b KiB; per idle session: $(( (b - a) * 1024 / 1000 )) bytes"
-rm -f /tmp/idle_fifo.$$ /tmp/idle_out.$$ /tmp/idle_out2.$$ "$log"
+wait_drivers() { for j in $(jobs -p); do [ "$j" = "$pid" ] || wait "$j" || true; done; }
+kill $pid
+wait_drivers
+wait $pid 2>/dev/null || true
+echo "RSS with 10 sessions: $a KiB; with $((N + 10)): $b KiB; per idle session: $(( (b - a) * 1024 / N )) bytes"
+rm -rf "$tmp"
