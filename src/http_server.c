@@ -311,7 +311,7 @@ static bool legacy_version(const char *v)
 /* Hand request `msg` (stolen) of `r` to engine `e`: record where its answer goes. With
  * `rewrite` (stateless engines) its id and progressToken become engine-wide ones. */
 static void submit(struct eng *e, struct ctxd_http_req *r, json_t *msg, const char *method,
-		   bool rewrite, const char *body, size_t body_len)
+		   bool rewrite)
 {
 	struct ctxd_http_server *s = e->srv;
 	struct pend *p = calloc(1, sizeof(*p));
@@ -366,21 +366,9 @@ static void submit(struct eng *e, struct ctxd_http_req *r, json_t *msg, const ch
 	if (p->listen) {
 		ctxd_http_pend_stream(p);
 	}
-	if (!rewrite) { /* the body as the client sent it */
-		json_decref(msg);
-		ctxd_mcp_handle_frame(e->mcp, body, body_len);
-		return;
-	}
-	size_t len;
-	char *frame = ctxd_rpc_dump(msg, &len);
+	/* the message parsed here (its id rewritten for a stateless engine), not parsed again */
+	ctxd_mcp_handle_message(e->mcp, msg);
 	json_decref(msg);
-	if (!frame) {
-		reply_error(r, 500, NULL, CTXD_RPC_INTERNAL_ERROR, "out of memory");
-		ctxd_http_pend_free(p);
-		return;
-	}
-	ctxd_mcp_handle_frame(e->mcp, frame, len - 1);
-	free(frame);
 }
 
 /* A notification or a response from the client: to the engine, 202. */
@@ -508,7 +496,7 @@ static void on_post_msg(struct ctxd_http_server *s, struct ctxd_http_req *r, jso
 		}
 		x->last_ms = now_ms();
 		if (kind == CTXD_RPC_REQUEST) {
-			submit(&x->e, r, msg, m.method, false, body, len);
+			submit(&x->e, r, msg, m.method, false);
 		} else {
 			json_decref(msg);
 			feed(&x->e, r, body, len);
@@ -523,7 +511,7 @@ static void on_post_msg(struct ctxd_http_server *s, struct ctxd_http_req *r, jso
 			json_decref(msg);
 			return;
 		}
-		submit(&x->e, r, msg, m.method, false, body, len);
+		submit(&x->e, r, msg, m.method, false);
 		return;
 	}
 	if (!modern) {
@@ -554,7 +542,7 @@ static void on_post_msg(struct ctxd_http_server *s, struct ctxd_http_req *r, jso
 		return;
 	}
 	if (kind == CTXD_RPC_REQUEST) {
-		submit(e, r, msg, m.method, true, NULL, 0);
+		submit(e, r, msg, m.method, true);
 	} else {
 		/* notifications/cancelled names the client's id, which the stateless engine
 		 * does not know: closing the request's stream is how it cancels */

@@ -623,6 +623,14 @@ void ctxd_mcp_handle_frame(struct ctxd_mcp *m, const char *line, size_t len)
 	}
 }
 
+void ctxd_mcp_handle_message(struct ctxd_mcp *m, json_t *msg)
+{
+	handle_message(m, msg, NULL);
+	if (m->test_hooks) { /* as for a frame: see ctxd_mcp_test_hold */
+		atomic_fetch_add_explicit(&m->frames_handled, 1, memory_order_release);
+	}
+}
+
 /* ---- log forwarding (logging capability) ---- */
 
 static void log_sink(void *ud, enum ctxd_log_level level, const char *logger, const char *msg)

@@ -78,6 +78,12 @@ void ctxd_mcp_destroy(struct ctxd_mcp *m);
  * becomes a JSON-RPC error response (requests) or nothing (notifications). */
 void ctxd_mcp_handle_frame(struct ctxd_mcp *m, const char *line, size_t len);
 
+/* Handle one message already parsed by ctxd_rpc_parse (a JSON object, not a batch): what
+ * ctxd_mcp_handle_frame does after its parse, so a transport that had to parse the message
+ * itself (Streamable HTTP routes by id and method) does not parse it twice. `msg` is
+ * borrowed (the caller keeps its reference). Loop thread. JSON-RPC 2.0 section 4. */
+void ctxd_mcp_handle_message(struct ctxd_mcp *m, json_t *msg);
+
 /* Number of requests in flight (submitted to the pool, not yet completed). */
 size_t ctxd_mcp_inflight(const struct ctxd_mcp *m);
 
