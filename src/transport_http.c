@@ -604,6 +604,13 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	ctxd_debug("http: %s", msg);
 }
 
+/* libmicrohttpd's memory pool of a connection (request line, headers, read buffer, response
+ * headers; bodies are ours). The library zeroes the whole pool after every request of a
+ * keep-alive connection: its default of 32 KiB cost a third of the library's work per call
+ * (bench/RESULTS.md, HTTP profile). 16 KiB still takes a header block of 15 KiB (nginx's
+ * default limit per header line is 8 KiB); a larger one is answered 431. */
+#define CONN_POOL_BYTES ((size_t)16 * 1024)
+
 static int start_daemon(struct ctxd_http *h, struct ctxd_http_daemon *d, const char *addr,
 			struct ctxd_error *err)
 {
@@ -625,7 +632,8 @@ static int start_daemon(struct ctxd_http *h, struct ctxd_http_daemon *d, const c
 	d->mhd = ctxd_mhd.start_daemon(
 	    flags, 0, NULL, NULL, on_access, h, MHD_OPTION_LISTEN_SOCKET, d->fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->cfg->max_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    CONN_POOL_BYTES, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_ARRAY,
 	    h->tls_cert ? tls : tls + 2, MHD_OPTION_END);
 	if (!d->mhd) {
