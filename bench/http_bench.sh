@@ -145,6 +145,7 @@ for line in open(sys.argv[1]):
     if line:
         j = json.loads(line)
         rows.setdefault(j["label"], []).append(j)
+targets = []
 order = ["ctxd http stateless", "ts http stateless", "ctxd http sessions", "ts http sessions",
          "ctxd stdio"]
 print("| | calls/s | p50 ms | p99 ms | errors | every round: calls/s (p99 ms) |")
@@ -157,6 +158,11 @@ for k in order:
     every = ", ".join("%s (%.2f)" % (format(round(j["calls_per_s"]), ","), j["p99_ms"]) for j in rs)
     print("| %s | %s | %.2f | %.2f | %d | %s |" % (k, format(round(m["calls_per_s"]), ","),
           m["p50_ms"], m["p99_ms"], sum(j.get("errors", 0) for j in rs), every))
+    if k.startswith("ctxd http"):
+        ok = m["calls_per_s"] >= 20000 and m["p99_ms"] < 5
+        targets.append("%s %s" % (k[5:], "met" if ok else "not met"))
+print()
+print("Target >= 20,000 calls/s with p99 < 5 ms (issue 16), median rounds: " + "; ".join(targets) + ".")
 EOF
 )
 printf '%s\n\n' "$TABLE"
@@ -179,7 +185,7 @@ if [ "$RESULTS" != "-" ]; then
 			echo "- ctxd: $CTXD (git $REV)."
 		fi
 		echo "- $CLIENTS clients, each one keep-alive connection with one call in flight; $WARMUP warm-up"
-		echo "  calls, then $CALLS measured; $RUNS interleaved rounds, the round with the median calls/s"
+		echo "  calls, then $CALLS measured; $RUNS interleaved round(s), the round with the median calls/s"
 		echo "  shown. stdio: one ctxd, $CLIENTS calls in flight on its pipe."
 		echo
 		printf '%s\n' "$TABLE"
@@ -187,7 +193,8 @@ if [ "$RESULTS" != "-" ]; then
 		echo "RSS of $IDLE idle 2025-11-25 sessions (bench/http_idle_rss.sh: VmRSS after 10 sessions"
 		echo "and after $((IDLE + 10)), each session initialized and its connection closed):"
 		echo
-		echo "- ctxd: $RSS_CTXD"
+		echo "- ctxd: $RSS_CTXD (target <= 16 KiB per idle session: $(echo "$RSS_CTXD" |
+			awk '{ print ($NF == "bytes" && $(NF - 1) <= 16384) ? "met" : "not met" }'))"
 		[ -z "$RSS_TS" ] || echo "- TypeScript SDK peer: $RSS_TS"
 		echo "<!-- http_bench.sh: end -->"
 	} >"$dir/block"

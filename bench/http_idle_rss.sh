@@ -25,22 +25,24 @@ while ! grep -q "$pat" "$tmp/log"; do
 done
 P=$(grep -o "$pat[0-9]*" "$tmp/log" | head -n 1 | sed "s/$pat//")
 rss() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }
-# idle DRIVER_OUTPUT COUNT: open COUNT sessions (the driver holds nothing open), wait for them
+# idle DRIVER_OUTPUT COUNT: open COUNT sessions (the driver holds no connection open after
+# each initialize), wait for its "ready"; it exits at EOF on the fifo
+dpids=""
 idle() {
-	$D --port "$P" --idle "$2" <"$tmp/fifo" >"$1" &
+	$D --port "$P" --idle "$2" <"$tmp/fifo" >"$1" 3>&- &
+	dpids="$dpids $!"
 	while ! grep -q ready "$1" 2>/dev/null; do sleep 0.05; done
 }
 mkfifo "$tmp/fifo"
-exec 3<>"$tmp/fifo" # the drivers wait for EOF on it after "ready"
+exec 3<>"$tmp/fifo" # the one writer: closing it ends the drivers
 # warm: 10 sessions first (the first engine's one-time allocations)
 idle "$tmp/out1" 10
 a=$(rss)
 idle "$tmp/out2" "$N"
 b=$(rss)
 exec 3>&-
-wait_drivers() { for j in $(jobs -p); do [ "$j" = "$pid" ] || wait "$j" || true; done; }
+for d in $dpids; do wait "$d" || true; done
 kill $pid
-wait_drivers
 wait $pid 2>/dev/null || true
 echo "RSS with 10 sessions: $a KiB; with $((N + 10)): $b KiB; per idle session: $(( (b - a) * 1024 / N )) bytes"
 rm -rf "$tmp"
