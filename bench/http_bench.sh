@@ -91,34 +91,47 @@ wait_port() {
 }
 
 "$CTXD" --http 127.0.0.1:0 -l info "$dir" 2>"$dir/ctxd.log" &
-pids="$pids $!"
+CPID=$!
+pids="$pids $CPID"
 CPORT=$(wait_port "$dir/ctxd.log" "(port ")
 if [ "$PEER" = 1 ]; then
 	node "$BENCH/ts_http_server.mjs" "$dir" 0 >"$dir/ts.log" 2>&1 &
-	pids="$pids $!"
+	TPID=$!
+	pids="$pids $TPID"
 	TPORT=$(wait_port "$dir/ts.log" "listening on port ")
 fi
 
-hd() { # hd LABEL PORT ARGS...: one HTTP run, its JSON line appended to $res
-	l=$1 p=$2
-	shift 2
+TCK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hd() { # hd LABEL PORT PID ARGS...: one HTTP run, its JSON line (with the server's CPU time
+	# per call, warm-up included) appended to $res
+	l=$1 p=$2 sp=$3
+	shift 3
+	c0=$(cpu_ticks "$sp")
 	"$OUT/http_driver" --port "$p" --clients "$CLIENTS" --calls "$CALLS" --warmup "$WARMUP" \
 		--path a.txt --label "$l" --json "$@" >"$dir/one" || say "$l: some calls failed"
+	c1=$(cpu_ticks "$sp")
 	head -n 1 "$dir/one" >&2
-	sed -n 2p "$dir/one" >>"$res"
+	us=$(awk -v a="$c0" -v b="$c1" -v t="$TCK" -v n=$((CALLS + WARMUP)) \
+		'BEGIN { printf "%.1f", (b - a) / t * 1e6 / n }')
+	sed -n 2p "$dir/one" | sed "s/}\$/,\"cpu_us\":$us}/" >>"$res"
 }
 r=1
 while [ $r -le "$RUNS" ]; do
 	say "== round $r of $RUNS (load $(cut -d' ' -f1 /proc/loadavg))"
-	hd "ctxd http stateless" "$CPORT"
-	[ "$PEER" = 1 ] && hd "ts http stateless" "$TPORT" --version 2025-11-25
-	hd "ctxd http sessions" "$CPORT" --sessions
-	[ "$PEER" = 1 ] && hd "ts http sessions" "$TPORT" --sessions
+	hd "ctxd http stateless" "$CPORT" "$CPID"
+	[ "$PEER" = 1 ] && hd "ts http stateless" "$TPORT" "$TPID" --version 2025-11-25
+	hd "ctxd http sessions" "$CPORT" "$CPID" --sessions
+	[ "$PEER" = 1 ] && hd "ts http sessions" "$TPORT" "$TPID" --sessions
 	"$OUT/driver" --tool read_text_file --args "{\"path\":\"$dir/a.txt\"}" --calls "$CALLS" \
 		--warmup "$WARMUP" --depth "$CLIENTS" --label "ctxd stdio" --json -- "$CTXD" "$dir" \
 		>"$dir/one" || say "stdio: some calls failed"
 	head -n 1 "$dir/one" >&2
-	sed -n 2p "$dir/one" >>"$res"
+	# driver.c's server_cpu_s: the whole process, start-up and warm-up included
+	sed -n 2p "$dir/one" | awk -v n=$((CALLS + WARMUP)) '{
+		match($0, /"server_cpu_s":[0-9.]+/)
+		cpu = substr($0, RSTART + 15, RLENGTH - 15)
+		sub(/}$/, sprintf(",\"cpu_us\":%.1f}", cpu * 1e6 / n)); print }' >>"$res"
 	r=$((r + 1))
 done
 for p in $pids; do kill "$p" 2>/dev/null || true; done
@@ -148,16 +161,16 @@ for line in open(sys.argv[1]):
 targets = []
 order = ["ctxd http stateless", "ts http stateless", "ctxd http sessions", "ts http sessions",
          "ctxd stdio"]
-print("| | calls/s | p50 ms | p99 ms | errors | every round: calls/s (p99 ms) |")
-print("|---|---:|---:|---:|---:|---|")
+print("| | calls/s | p50 ms | p99 ms | server CPU us/call | errors | every round: calls/s (p99 ms) |")
+print("|---|---:|---:|---:|---:|---:|---|")
 for k in order:
     if k not in rows:
         continue
     rs = rows[k]
     m = sorted(rs, key=lambda j: j["calls_per_s"])[len(rs) // 2]
     every = ", ".join("%s (%.2f)" % (format(round(j["calls_per_s"]), ","), j["p99_ms"]) for j in rs)
-    print("| %s | %s | %.2f | %.2f | %d | %s |" % (k, format(round(m["calls_per_s"]), ","),
-          m["p50_ms"], m["p99_ms"], sum(j.get("errors", 0) for j in rs), every))
+    print("| %s | %s | %.2f | %.2f | %.1f | %d | %s |" % (k, format(round(m["calls_per_s"]), ","),
+          m["p50_ms"], m["p99_ms"], m["cpu_us"], sum(j.get("errors", 0) for j in rs), every))
     if k.startswith("ctxd http"):
         ok = m["calls_per_s"] >= 20000 and m["p99_ms"] < 5
         targets.append("%s %s" % (k[5:], "met" if ok else "not met"))
@@ -186,7 +199,9 @@ if [ "$RESULTS" != "-" ]; then
 		fi
 		echo "- $CLIENTS clients, each one keep-alive connection with one call in flight; $WARMUP warm-up"
 		echo "  calls, then $CALLS measured; $RUNS interleaved round(s), the round with the median calls/s"
-		echo "  shown. stdio: one ctxd, $CLIENTS calls in flight on its pipe."
+		echo "  shown. stdio: one ctxd, $CLIENTS calls in flight on its pipe. Server CPU: user + system"
+		echo "  time of the server process (all threads) over the driver's run, warm-up included, per"
+		echo "  call (stdio: the whole process, start-up included); the clock tick is 10 ms."
 		echo
 		printf '%s\n' "$TABLE"
 		echo
