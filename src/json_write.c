@@ -246,10 +246,15 @@ static int put_value(struct ctxd_strbuf *b, const json_t *v, int depth)
 	case JSON_STRING:
 		ctxd_json_str(b, json_string_value(v), json_string_length(v));
 		return b->oom ? -1 : 0;
-	case JSON_INTEGER:
-		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		ctxd_strbuf_add(b, num, (size_t)n);
+	case JSON_INTEGER: {
+		json_int_t x = json_integer_value(v);
+		if (x < 0) {
+			ctxd_strbuf_add(b, "-", 1);
+		}
+		/* the magnitude as unsigned: no overflow for the most negative value */
+		ctxd_json_uint(b, x < 0 ? 0 - (uint64_t)x : (uint64_t)x);
 		return b->oom ? -1 : 0;
+	}
 	case JSON_REAL: {
 		double x = json_real_value(v);
 		if (x != x || x - x != 0) {

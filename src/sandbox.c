@@ -647,7 +647,7 @@ int ctxd_sandbox_open(const struct ctxd_sandbox *sb, const char *user_path, size
 }
 
 int ctxd_sandbox_open_cached(const struct ctxd_sandbox *sb, const char *user_path, size_t len,
-			     int flags, struct ctxd_sandbox_loc *loc)
+			     int flags, struct ctxd_sandbox_loc *loc, struct stat *st)
 {
 	char shown[SHOW_MAX + 8];
 	if (wants_write(flags) || (flags & (O_CREAT | O_PATH)) ||
@@ -658,13 +658,19 @@ int ctxd_sandbox_open_cached(const struct ctxd_sandbox *sb, const char *user_pat
 	}
 	const struct root_entry *e = (const struct root_entry *)loc->root;
 	int fd = ctxd_plat_open_cached(e->pub.fd, loc->rel, flags);
-	struct stat st;
-	if (fd >= 0 && atomic_load_explicit(&refuse_links, memory_order_relaxed) &&
-	    (fstat(fd, &st) < 0 || ctxd_sandbox_link_refused(&st))) {
+	if (fd < 0) {
+		return -1;
+	}
+	/* one fstat for the caller and the hard-link policy */
+	struct stat own;
+	if (!st && !atomic_load_explicit(&refuse_links, memory_order_relaxed)) {
+		return fd;
+	}
+	if (fstat(fd, st ? st : &own) < 0 || ctxd_sandbox_link_refused(st ? st : &own)) {
 		close(fd);
 		return -1;
 	}
-	return fd < 0 ? -1 : fd;
+	return fd;
 }
 
 int ctxd_sandbox_openat(int dirfd, const char *rel, int flags, mode_t mode, bool nofollow_last)

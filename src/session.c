@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctxd/json_write.h"
+#include "ctxd/strbuf.h"
+
 int ctxd_session_init(struct ctxd_session *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -36,9 +39,16 @@ char *ctxd_session_id_key(const json_t *id)
 			key[n + 2] = '\0';
 		}
 	} else if (json_is_integer(id)) {
-		key = malloc(32);
-		if (key) {
-			snprintf(key, 32, "i:%" JSON_INTEGER_FORMAT, json_integer_value(id));
+		/* "i:" and the digits as "%" JSON_INTEGER_FORMAT writes them, without snprintf
+		 * (this runs for every request) */
+		json_int_t v = json_integer_value(id);
+		struct ctxd_strbuf b = {0};
+		ctxd_strbuf_add(&b, v < 0 ? "i:-" : "i:", v < 0 ? 3 : 2);
+		ctxd_json_uint(&b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+		if (b.oom) {
+			free(b.p);
+		} else {
+			key = b.p;
 		}
 	}
 	return key;

@@ -197,6 +197,11 @@ static void read_some(struct ctxd_transport *t)
 				t->ops.frame(t->ud, NULL, 0);
 			}
 			budget -= (size_t)n < budget ? (size_t)n : budget;
+			if ((size_t)n < sizeof(buf) && !t->last_read) {
+				/* a short read emptied the pipe: no read that says EAGAIN (the
+				 * watcher is level-triggered, so more input wakes the loop again) */
+				return;
+			}
 			continue;
 		}
 		if (n < 0 && errno == EINTR) {

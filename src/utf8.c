@@ -1,6 +1,9 @@
 /* utf8.c - the one UTF-8 validator and repairer (see utf8.h). */
 #include "ctxd/utf8.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +13,29 @@ size_t ctxd_utf8_invalid_at(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
 		uint64_t w;
+		/* ASCII runs 32 bytes at a time (the usual text), then 8, then one sequence */
+		while (i + 32 <= n) {
+#if defined(__SSE2__)
+			__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+			__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + i + 16));
+			if (_mm_movemask_epi8(_mm_or_si128(a, b)) != 0) {
+				break;
+			}
+#else
+			uint64_t a, b, c, d;
+			memcpy(&a, s + i, 8);
+			memcpy(&b, s + i + 8, 8);
+			memcpy(&c, s + i + 16, 8);
+			memcpy(&d, s + i + 24, 8);
+			if (((a | b | c | d) & HIGHS) != 0) {
+				break;
+			}
+#endif
+			i += 32;
+		}
+		if (i == n) {
+			break;
+		}
 		if (i + 8 <= n && (memcpy(&w, s + i, 8), (w & HIGHS) == 0)) {
 			i += 8;
 			continue;

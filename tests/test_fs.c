@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../src/tools/fs_priv.h"
 #include "../src/tools/fs_walk.h"
 #include "ctxd/config.h"
 #include "ctxd/fs.h"
@@ -242,6 +243,67 @@ static void test_fs_path_arg_messages(void)
 	json_t *r = call("read_media_file", "{\"path\":\"%s/pa_dir\"}", root);
 	ASSERT(strstr(tt_text(r), "use list_directory") == NULL);
 	expect_error(r, "pa_dir");
+}
+
+/* Newlines counted in 16-byte lanes whose per-lane counts are summed every 255 rounds: all
+ * newlines (every lane full), none, and every length and alignment of a short tail. */
+static void test_fs_count_nl(void)
+{
+	char buf[20000];
+	memset(buf, '\n', sizeof(buf));
+	ASSERT_EQ(ctxd_fs_count_nl(buf, sizeof(buf)), sizeof(buf));
+	ASSERT_EQ(ctxd_fs_count_nl(buf + 3, 16 * 255 + 1), 16 * 255 + 1);
+	memset(buf, 'x', sizeof(buf));
+	ASSERT_EQ(ctxd_fs_count_nl(buf, sizeof(buf)), 0);
+	for (size_t i = 0; i < sizeof(buf); i += 7) {
+		buf[i] = '\n';
+	}
+	for (size_t off = 0; off < 20; off++) {
+		for (size_t n = 0; n < 100; n++) {
+			size_t want = 0;
+			for (size_t i = off; i < off + n; i++) {
+				want += buf[i] == '\n';
+			}
+			ASSERT_EQ(ctxd_fs_count_nl(buf + off, n), want);
+		}
+	}
+	ASSERT_EQ(ctxd_fs_count_nl(buf, sizeof(buf)), (sizeof(buf) + 6) / 7);
+}
+
+/* The cap reached in the line that spans two read chunks, after a whole chunk was taken in
+ * one piece: the answer ends at the last whole line of the first chunk. 70-byte lines: line
+ * 937 runs from byte 65,520 across the 64 KiB chunk boundary. */
+static void test_fs_read_cap_chunks(void)
+{
+	size_t saved = cfg.max_read_bytes;
+	cfg.max_read_bytes = 65560;
+	size_t lines = 2000, len = 70;
+	char *text = malloc(lines * len + 1);
+	ASSERT(text);
+	for (size_t i = 0; i < lines; i++) {
+		memset(text + i * len, 'a' + (int)(i % 26), len - 1);
+		text[i * len + len - 1] = '\n';
+	}
+	text[lines * len] = '\0';
+	puts_file("chunks.txt", text);
+	json_t *r = rd("chunks.txt", "");
+	ASSERT(!tt_is_error(r));
+	ASSERT(flag(r, "truncated"));
+	ASSERT_EQ(num(r, "endLine"), 936);
+	ASSERT_EQ(num(r, "nextOffset"), 937);
+	ASSERT_EQ(num(r, "totalLines"), 2000);
+	ASSERT_EQ(strlen(str(r, "content")), 936 * len);
+	ASSERT_EQ(memcmp(str(r, "content"), text, 936 * len), 0);
+	json_decref(r);
+	/* under the cap: all of it, in whole chunks */
+	cfg.max_read_bytes = 1 << 20;
+	r = rd("chunks.txt", "");
+	ASSERT(!flag(r, "truncated"));
+	ASSERT_EQ(num(r, "endLine"), 2000);
+	ASSERT_STR_EQ(str(r, "content"), text);
+	json_decref(r);
+	cfg.max_read_bytes = saved;
+	free(text);
 }
 
 static void test_fs_read_cap(void)
@@ -898,6 +960,96 @@ static void test_fs_read_nowait(void)
 	json_decref(args);
 }
 
+/* What the loop thread's attempt answers, compared with a worker's answer to the same
+ * arguments; `blocked` when the attempt must hand the call on instead. */
+static void expect_nowait_same(const struct ctxd_tool_ctx *tctx, const char *path, bool blocked)
+{
+	json_t *args = json_pack("{s:s}", "path", path);
+	struct ctxd_tool_ctx nw = *tctx;
+	nw.nowait = true;
+	json_t *got = tool("read_text_file")->fn(&nw, args);
+	json_t *want = tool("read_text_file")->fn(tctx, args);
+	ASSERT(want && want != CTXD_TOOL_WOULD_BLOCK);
+	if (blocked) {
+		ASSERT(got == CTXD_TOOL_WOULD_BLOCK);
+	} else {
+		ASSERT(got && got != CTXD_TOOL_WOULD_BLOCK);
+		ASSERT(json_equal(got, want));
+		json_decref(got);
+	}
+	json_decref(want);
+	json_decref(args);
+}
+
+static char hook_path[2 * CTXD_PATH_MAX];
+static int hook_change; /* bytes appended (> 0) or cut off the end (< 0) */
+
+/* ctxd_fs_nowait_test_hook: change the file between the attempt's fstat and its read. */
+static void change_file(int fd)
+{
+	(void)fd;
+	struct stat st;
+	ASSERT_EQ(stat(hook_path, &st), 0);
+	if (hook_change > 0) {
+		int w = open(hook_path, O_WRONLY | O_APPEND);
+		ASSERT(w >= 0);
+		char more[100];
+		memset(more, 'y', sizeof(more));
+		ASSERT_EQ(write(w, more, (size_t)hook_change), hook_change);
+		close(w);
+	} else {
+		ASSERT_EQ(truncate(hook_path, st.st_size + hook_change), 0);
+	}
+}
+
+/* The attempt's one read (its RWF_NOWAIT probe is the read the answer is made of) at its
+ * edges, where the file system reads without waiting: an empty file, exactly 64 KiB (the
+ * most it takes), text that is not UTF-8 (the same refusal a worker gives); a file grown past
+ * 64 KiB, and a file that grows or shrinks between the fstat and the read, go to a worker. */
+static void expect_nowait_edges(const struct ctxd_tool_ctx *tctx, const char *dir)
+{
+	char p[2 * CTXD_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/small.txt", dir);
+	if (!reads_nowait(p) || CTXD_PORTABLE_BUILD) {
+		return; /* every attempt hands on: expect_nowait_answers checked that */
+	}
+	static char big[64 * 1024 + 1];
+	memset(big, 'x', sizeof(big) - 1);
+	for (size_t i = 99; i < sizeof(big) - 1; i += 100) {
+		big[i] = '\n';
+	}
+	tree_put(dir, "empty.txt", "");
+	tree_put(dir, "exact.txt", big);
+	tree_put(dir, "latin1.txt", "caf\xe9\n");
+	const char *same[] = {"empty.txt", "exact.txt", "latin1.txt"};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, same[i]);
+		int fd = open(p, O_RDONLY); /* into the page cache */
+		ASSERT(fd >= 0);
+		ASSERT(read(fd, big, 0) == 0);
+		close(fd);
+		expect_nowait_same(tctx, p, false);
+	}
+	/* one byte past 64 KiB */
+	snprintf(p, sizeof(p), "%s/exact.txt", dir);
+	int fd = open(p, O_WRONLY | O_APPEND);
+	ASSERT(fd >= 0);
+	ASSERT_EQ(write(fd, "z", 1), 1);
+	close(fd);
+	expect_nowait_same(tctx, p, true);
+	/* changed between the fstat and the read: grown (even within 64 KiB), shrunk */
+	tree_put(dir, "moving.txt", "one\ntwo\nthree\n");
+	snprintf(hook_path, sizeof(hook_path), "%s/moving.txt", dir);
+	int changes[] = {1, 50, -1, -14};
+	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+		expect_nowait_same(tctx, hook_path, false); /* cached, unchanged: answered */
+		hook_change = changes[i];
+		ctxd_fs_nowait_test_hook = change_file;
+		expect_nowait_same(tctx, hook_path, true);
+		ctxd_fs_nowait_test_hook = NULL;
+	}
+}
+
 /* The same on a directory made in the working directory (the build tree, on disk when the
  * test trees are on tmpfs), so that the answer of the attempt itself is checked wherever
  * the build's file system allows it. */
@@ -916,6 +1068,7 @@ static void test_fs_read_nowait_disk(void)
 	struct ctxd_tool_ctx dctx = ctx;
 	dctx.sandbox = dsb;
 	expect_nowait_answers(&dctx, dir);
+	expect_nowait_edges(&dctx, dir);
 	ctxd_sandbox_destroy(dsb);
 	tree_rm_rf(dir);
 }
@@ -938,6 +1091,8 @@ int main(void)
 	RUN(test_fs_read_errors);
 	RUN(test_fs_path_arg_messages);
 	RUN(test_fs_read_cap);
+	RUN(test_fs_read_cap_chunks);
+	RUN(test_fs_count_nl);
 	RUN(test_fs_read_huge);
 	RUN(test_fs_read_nowait);
 	RUN(test_fs_read_nowait_disk);

@@ -78,6 +78,16 @@ static void test_registry_validate(void)
 	expect_invalid(reg, "{\"path\":\"x\",\"list\":[1]}", "argument 'list'[0]: expected string");
 	expect_invalid(reg, "{\"path\":\"x\",\"list\":[\"a\",\"b\",\"c\"]}", "at most 2 items");
 	expect_invalid(reg, "{\"path\":\"x\",\"bogus\":1}", "unknown argument 'bogus'");
+	/* where the value is, written only for the message: items of items */
+	json_t *schema = json_loads("{\"type\":\"array\",\"items\":{\"type\":\"array\","
+				    "\"items\":{\"type\":\"string\"}}}",
+				    0, NULL);
+	json_t *grid = json_loads("[[\"a\"],[\"b\",1]]", 0, NULL);
+	ASSERT(schema && grid);
+	ASSERT_EQ(ctxd_schema_validate(schema, grid, "grid", &e), -1);
+	ASSERT_STR_EQ(e.msg, "grid[1][1]: expected string, got integer");
+	json_decref(grid);
+	json_decref(schema);
 	ctxd_registry_destroy(reg);
 }
 

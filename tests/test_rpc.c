@@ -1,4 +1,6 @@
 /* Unit tests for rpc.c: parsing, classification, envelopes. */
+#include <stdint.h>
+
 #include "ctxd/json_write.h"
 #include "ctxd/rpc.h"
 #include "test.h"
@@ -118,6 +120,11 @@ static void test_rpc_dump_matches_jansson(void)
 	    json_pack("{s:[i,I,f,f,f,b,b,n], s:{}, s:[], s:s, s:{s:{s:[{}]}}}", "nums", 0,
 		      (json_int_t)-9007199254740993LL, 0.1, 1e300, -2.5e-7, 1, 0, "e", "a", "s",
 		      "caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80 / \\ \"", "deep", "x", "y");
+	expect_same_as_jansson(v);
+	json_decref(v);
+	/* integers are written by hand: zero, signs, the ends of the range */
+	v = json_pack("[I,I,I,I,I,I]", (json_int_t)0, (json_int_t)-1, (json_int_t)1000000007,
+		      (json_int_t)-1000000007, (json_int_t)INT64_MAX, (json_int_t)INT64_MIN);
 	expect_same_as_jansson(v);
 	json_decref(v);
 	/* every control character and escape, at every alignment of the 8-byte scanner */

@@ -459,12 +459,16 @@ static void test_sandbox_open_cached(void)
 		    ctxd_sandbox_open(sb, ok[i], strlen(ok[i]), O_RDONLY, 0, false, &want, &err);
 		ASSERT(fd >= 0);
 		close(fd);
-		fd = ctxd_sandbox_open_cached(sb, ok[i], strlen(ok[i]), O_RDONLY, &loc);
+		struct stat st, fst;
+		fd = ctxd_sandbox_open_cached(sb, ok[i], strlen(ok[i]), O_RDONLY, &loc, &st);
 		if (walk_mode || CTXD_PORTABLE_BUILD) {
 			ASSERT_EQ(fd, -1);
 			continue;
 		}
 		ASSERT(fd >= 0);
+		/* the stat handed back is the opened file's */
+		ASSERT_EQ(fstat(fd, &fst), 0);
+		ASSERT(st.st_ino == fst.st_ino && st.st_dev == fst.st_dev && S_ISREG(st.st_mode));
 		close(fd);
 		ASSERT_STR_EQ(loc.abs, want.abs);
 	}
@@ -472,20 +476,20 @@ static void test_sandbox_open_cached(void)
 				 "/etc/passwd", "abs_inside", "missing.txt",
 				 "proc_link",   "loop1"};
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		ASSERT_EQ(
-		    ctxd_sandbox_open_cached(sb, refused[i], strlen(refused[i]), O_RDONLY, &loc),
-		    -1);
+		ASSERT_EQ(ctxd_sandbox_open_cached(sb, refused[i], strlen(refused[i]), O_RDONLY,
+						   &loc, NULL),
+			  -1);
 	}
-	ASSERT_EQ(ctxd_sandbox_open_cached(sb, "file.txt", 8, O_WRONLY, &loc), -1);
-	ASSERT_EQ(ctxd_sandbox_open_cached(sb, "file.txt", 8, O_RDWR, &loc), -1);
-	ASSERT_EQ(ctxd_sandbox_open_cached(sb, "new.txt", 7, O_RDONLY | O_CREAT, &loc), -1);
+	ASSERT_EQ(ctxd_sandbox_open_cached(sb, "file.txt", 8, O_WRONLY, &loc, NULL), -1);
+	ASSERT_EQ(ctxd_sandbox_open_cached(sb, "file.txt", 8, O_RDWR, &loc, NULL), -1);
+	ASSERT_EQ(ctxd_sandbox_open_cached(sb, "new.txt", 7, O_RDONLY | O_CREAT, &loc, NULL), -1);
 	ASSERT(!exists(fmt("%s/new.txt", data)));
-	ASSERT_EQ(ctxd_sandbox_open_cached(sb, "file.txt", 8, O_PATH, &loc), -1);
+	ASSERT_EQ(ctxd_sandbox_open_cached(sb, "file.txt", 8, O_PATH, &loc, NULL), -1);
 	ASSERT_EQ(link(fmt("%s/file.txt", data), fmt("%s/hard.txt", data)), 0);
 	ctxd_sandbox_set_hardlinks(true);
-	ASSERT_EQ(ctxd_sandbox_open_cached(sb, "hard.txt", 8, O_RDONLY, &loc), -1);
+	ASSERT_EQ(ctxd_sandbox_open_cached(sb, "hard.txt", 8, O_RDONLY, &loc, NULL), -1);
 	ctxd_sandbox_set_hardlinks(false);
-	int fd = ctxd_sandbox_open_cached(sb, "hard.txt", 8, O_RDONLY, &loc);
+	int fd = ctxd_sandbox_open_cached(sb, "hard.txt", 8, O_RDONLY, &loc, NULL);
 	ASSERT(walk_mode || CTXD_PORTABLE_BUILD ? fd == -1 : fd >= 0);
 	if (fd >= 0) {
 		close(fd);

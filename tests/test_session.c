@@ -2,6 +2,7 @@
  * apart, add/find/remove, duplicate ids, growth past the first bucket count, the walk.
  * Links only the protocol layer. */
 #include <errno.h>
+#include <stdint.h>
 
 #include "ctxd/session.h"
 #include "test.h"
@@ -20,6 +21,16 @@ static void test_keys(void)
 	for (size_t k = 0; k < 4; k++) {
 		ASSERT(!ctxd_session_id_key(other[k]));
 		json_decref(other[k]);
+	}
+	/* integer keys are written by hand: the ends of the range, zero, as printf writes them */
+	json_int_t ends[] = {0, -1, 10, INT64_MAX, INT64_MIN};
+	for (size_t k = 0; k < sizeof(ends) / sizeof(ends[0]); k++) {
+		json_t *id = json_integer(ends[k]);
+		char want[32], *got = ctxd_session_id_key(id);
+		snprintf(want, sizeof(want), "i:%" JSON_INTEGER_FORMAT, ends[k]);
+		ASSERT_STR_EQ(got, want);
+		free(got);
+		json_decref(id);
 	}
 	free(ks);
 	free(ki);

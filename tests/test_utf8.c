@@ -17,6 +17,20 @@ static void test_seq_and_invalid_at(void)
 	ASSERT_EQ(ctxd_utf8_invalid_at(ok, sizeof(ok) - 1), sizeof(ok) - 1);
 	const char bad[] = "0123456789abcdef\xff tail";
 	ASSERT_EQ(ctxd_utf8_invalid_at(bad, sizeof(bad) - 1), 16);
+	/* a bad byte, and a valid sequence, at every position of the 32- and 8-byte ASCII
+	 * runs and the tail after them */
+	char text[100];
+	for (size_t at = 0; at < sizeof(text); at++) {
+		memset(text, 'a', sizeof(text));
+		text[at] = '\xff';
+		ASSERT_EQ(ctxd_utf8_invalid_at(text, sizeof(text)), at);
+		if (at + 2 <= sizeof(text)) {
+			text[at] = '\xc3';
+			text[at + 1] = '\xa9';
+			ASSERT_EQ(ctxd_utf8_invalid_at(text, sizeof(text)), sizeof(text));
+			ASSERT_EQ(ctxd_utf8_invalid_at(text, at + 1), at); /* cut short */
+		}
+	}
 }
 
 static void test_trim_and_repair(void)

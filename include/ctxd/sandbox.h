@@ -105,9 +105,10 @@ int ctxd_sandbox_open(const struct ctxd_sandbox *sb, const char *user_path, size
  * -1 when it cannot promise that or anything fails (not cached, an absolute symlink that
  * needs the component walk, the portable build, any error): the caller then makes the
  * ordinary ctxd_sandbox_open on a worker, which gives the error its message. Never sets an
- * error. Thread-safe. */
+ * error. With `st` (may be NULL) the opened file's fstat is stored there: the one the
+ * hard-link policy looks at, so the caller needs none of its own. Thread-safe. */
 int ctxd_sandbox_open_cached(const struct ctxd_sandbox *sb, const char *user_path, size_t len,
-			     int flags, struct ctxd_sandbox_loc *loc);
+			     int flags, struct ctxd_sandbox_loc *loc, struct stat *st);
 
 /* Open `rel` (a relative path produced by a walk, not user input) beneath `dirfd`, which
  * must itself be inside a root, with the same confinement rules. Confinement is relative

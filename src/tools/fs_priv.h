@@ -83,6 +83,11 @@ size_t ctxd_fs_count_nl(const char *p, size_t n);
 /* True when the first `n` bytes look binary (a NUL byte). */
 bool ctxd_fs_looks_binary(const char *p, size_t n);
 
+/* Test-only hook (NULL otherwise): read_text_file's loop-thread attempt calls it with the
+ * opened file's fd between the fstat that sized the file and the one read of it, so a test
+ * can change the file in that window. */
+extern void (*ctxd_fs_nowait_test_hook)(int fd);
+
 /* read_text_file (fs_text.c), reused by read_multiple_files. Worker thread. */
 json_t *ctxd_fs_read_text_file(const struct ctxd_tool_ctx *ctx, json_t *args);
 

@@ -5,6 +5,9 @@
 #include "ctxd/fs.h"
 
 #include <dirent.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -38,14 +41,30 @@
 
 /* ---- read_text_file --------------------------------------------------------------- */
 
-/* Count '\n' bytes, eight at a time: a byte of x = w ^ "\n\n..." is zero exactly when the
- * high bit of ((x & 0x7f..) + 0x7f..) | x is clear (no carries cross byte lanes). */
+/* Count '\n' bytes, 16 at a time with SSE2 (the x86-64 baseline), else eight at a time: a byte of x
+ * = w ^ "\n\n..." is zero exactly when the high bit of ((x & 0x7f..) + 0x7f..) | x is clear (no
+ * carries cross byte lanes). */
 size_t ctxd_fs_count_nl(const char *p, size_t n)
 {
 	const uint64_t ones = 0x0101010101010101ULL;
 	const uint64_t high = ones * 0x80;
 	const uint64_t nl = ones * '\n';
 	size_t c = 0;
+#if defined(__SSE2__)
+	/* per-lane counts (a match is -1: subtracted), summed before a lane can overflow;
+	 * no popcount, which the x86-64 baseline lacks */
+	const __m128i nl16 = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+	while (n >= 16) {
+		__m128i acc = zero;
+		for (int k = 0; k < 255 && n >= 16; k++, p += 16, n -= 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(x, nl16));
+		}
+		__m128i sum = _mm_sad_epu8(acc, zero);
+		c += (size_t)_mm_cvtsi128_si32(sum) +
+		     (size_t)_mm_cvtsi128_si32(_mm_srli_si128(sum, 8));
+	}
+#endif
 	while (n >= 8) {
 		uint64_t w;
 		memcpy(&w, p, 8);
@@ -97,6 +116,19 @@ static void rd_feed(struct reader *r, const char *p, size_t n)
 	if (n) {
 		r->last = p[n - 1];
 		r->fed += n;
+	}
+	if (!r->done && r->line >= r->want_start && r->want_end == SIZE_MAX &&
+	    r->out_len + n <= r->cap) {
+		/* every line from here to the end, and this chunk fits: take it whole (one copy,
+		 * newlines counted 16 bytes at a time, not one memchr per line) */
+		size_t nl = ctxd_fs_count_nl(p, n);
+		if (nl) {
+			const char *last = memrchr(p, '\n', n);
+			r->line_start = r->out_len + (size_t)(last + 1 - p);
+			r->line += nl;
+		}
+		rd_append(r, p, n);
+		return;
 	}
 	while (p < e) {
 		if (r->done) {
@@ -265,6 +297,8 @@ struct text_read {
 	struct ctxd_sandbox_loc *loc; /* the caller's, not zeroed: two paths of 4 KiB */
 	size_t cap, fsize, rsize;
 	char *rbuf;
+	size_t prefilled; /* bytes of the file's start already in rbuf (the loop thread's read) */
+	bool has_prefill;
 	struct reader r;
 	bool count_all, counted, eof, has_next;
 	off_t start_off;
@@ -332,30 +366,41 @@ static bool text_open(const struct ctxd_tool_ctx *ctx, const char *path, size_t 
  * there costs a few microseconds, against two thread switches saved. */
 #define NOWAIT_MAX (64 * 1024)
 
+void (*ctxd_fs_nowait_test_hook)(int fd);
+
 /* The loop thread's attempt (ctx->nowait): open the path from the kernel's caches, and keep
  * it only when it is a regular file of at most NOWAIT_MAX bytes that is wholly in the page
- * cache (preadv2 RWF_NOWAIT reads it all without waiting), so that the reads after it do
- * not wait either. False, with nothing left open, when any of that does not hold. */
+ * cache. Its one read (preadv2 RWF_NOWAIT, which never waits for a disk) is the read the
+ * answer is made of: the bytes stay in t->rbuf (t->prefilled) for text_scan. False, with
+ * nothing left open or allocated, when any of that does not hold: a short read (bytes not
+ * cached, or the file shrank since the fstat) and a long one (it grew) alike. */
 static bool text_open_cached(const struct ctxd_tool_ctx *ctx, const char *path, size_t plen,
 			     struct text_read *t)
 {
 	t->fd = ctxd_sandbox_open_cached(ctx->sandbox, path, plen, O_RDONLY | O_NONBLOCK | O_NOCTTY,
-					 t->loc);
+					 t->loc, &t->st);
 	if (t->fd < 0) {
 		return false;
 	}
-	if (fstat(t->fd, &t->st) == 0 && S_ISREG(t->st.st_mode) && t->st.st_size <= NOWAIT_MAX) {
-		char buf[16384];
-		off_t off = 0;
-		ssize_t n;
-		do {
-			struct iovec iov = {buf, sizeof(buf)};
-			n = preadv2(t->fd, &iov, 1, off, RWF_NOWAIT);
-			off += n > 0 ? n : 0;
-		} while (n == (ssize_t)sizeof(buf));
-		if (n >= 0 && off == t->st.st_size) {
-			return true;
+	if (S_ISREG(t->st.st_mode) && t->st.st_size <= NOWAIT_MAX) {
+		/* one byte more than the size: a file that grew since the fstat shows */
+		size_t want = (size_t)t->st.st_size + 1;
+		t->rsize = want < FS_BINARY_PROBE ? FS_BINARY_PROBE : want;
+		t->rbuf = malloc(t->rsize);
+		if (ctxd_fs_nowait_test_hook) {
+			ctxd_fs_nowait_test_hook(t->fd);
 		}
+		if (t->rbuf) {
+			struct iovec iov = {t->rbuf, want};
+			ssize_t n = preadv2(t->fd, &iov, 1, 0, RWF_NOWAIT);
+			if (n == (ssize_t)t->st.st_size) {
+				t->prefilled = (size_t)n;
+				t->has_prefill = true;
+				return true;
+			}
+		}
+		free(t->rbuf);
+		t->rbuf = NULL;
 	}
 	close(t->fd);
 	return false;
@@ -368,6 +413,7 @@ static bool text_tail_start(const struct ctxd_tool_ctx *ctx, struct text_read *t
 	struct reader *r = &t->r;
 	/* The probe for binary content must look at the file's start even though the
 	 * read itself begins near the end. */
+	t->has_prefill = false; /* rbuf is the tail search's scratch space from here */
 	ssize_t got = ctxd_fs_pread_full(
 	    t->fd, t->rbuf, FS_BINARY_PROBE < t->fsize ? FS_BINARY_PROBE : t->fsize, 0);
 	if (got < 0) {
@@ -410,13 +456,15 @@ static bool text_window(const struct ctxd_tool_ctx *ctx, struct text_read *t, js
 	t->cap =
 	    ctx->cfg && ctx->cfg->max_read_bytes ? ctx->cfg->max_read_bytes : DEFAULT_READ_BYTES;
 	t->fsize = t->st.st_size > 0 ? (size_t)t->st.st_size : 0;
-	t->rsize = t->fsize + 1 < READ_CHUNK ? t->fsize + 1 : READ_CHUNK;
-	if (t->rsize < FS_BINARY_PROBE) {
-		t->rsize = FS_BINARY_PROBE;
-	}
-	t->rbuf = malloc(t->rsize);
-	if (!t->rbuf) {
-		return false;
+	if (!t->rbuf) { /* not read already by text_open_cached */
+		t->rsize = t->fsize + 1 < READ_CHUNK ? t->fsize + 1 : READ_CHUNK;
+		if (t->rsize < FS_BINARY_PROBE) {
+			t->rsize = FS_BINARY_PROBE;
+		}
+		t->rbuf = malloc(t->rsize);
+		if (!t->rbuf) {
+			return false;
+		}
 	}
 
 	t->count_all = t->fsize <= LINE_COUNT_MAX;
@@ -458,7 +506,13 @@ static bool text_scan(const struct ctxd_tool_ctx *ctx, struct text_read *t, json
 			*res = ctxd_fs_fail("read of '%s' cancelled", t->loc->abs);
 			return false;
 		}
-		ssize_t got = pread(t->fd, t->rbuf, t->rsize, off);
+		ssize_t got;
+		if (t->has_prefill && off == 0) {
+			got = (ssize_t)t->prefilled; /* the whole file (text_open_cached) */
+			t->has_prefill = false;
+		} else {
+			got = pread(t->fd, t->rbuf, t->rsize, off);
+		}
 		if (got < 0) {
 			if (errno == EINTR) {
 				continue;
@@ -588,6 +642,7 @@ static json_t *text_result(const struct ctxd_tool_ctx *ctx, struct text_read *t,
 	}
 	ctxd_strbuf_reserve(b, room);
 	ctxd_strbuf_str(b, "{\"content\":[{\"type\":\"text\",\"text\":");
+	size_t esc = b->len; /* where the escaped text starts, quotes included */
 	if (lines) {
 		ctxd_strbuf_add(b, "\"", 1);
 		numbered(b, r->out, r->out_len, t->start_line);
@@ -595,6 +650,7 @@ static json_t *text_result(const struct ctxd_tool_ctx *ctx, struct text_read *t,
 	} else {
 		ctxd_json_str(b, r->out, r->out_len); /* valid UTF-8: checked before */
 	}
+	size_t esc_len = b->len - esc;
 	ctxd_strbuf_str(b, "}");
 	if (r->truncated) {
 		ctxd_strbuf_str(b, ",{\"type\":\"text\",\"text\":\"");
@@ -604,16 +660,27 @@ static json_t *text_result(const struct ctxd_tool_ctx *ctx, struct text_read *t,
 	ctxd_strbuf_str(b, "],\"structuredContent\":{\"path\":");
 	ctxd_json_text(b, t->loc->abs, strlen(t->loc->abs));
 	ctxd_strbuf_str(b, ",\"content\":");
-	ctxd_json_str(b, r->out, r->out_len);
+	if (lines) {
+		ctxd_json_str(b, r->out, r->out_len);
+	} else if (!b->oom && ctxd_strbuf_reserve(b, esc_len)) {
+		/* the same text, escaped once above: copy it (the buffer may have moved) */
+		memcpy(b->p + b->len, b->p + esc, esc_len);
+		b->len += esc_len;
+		b->p[b->len] = '\0';
+	}
 	ctxd_strbuf_str(b, r->truncated ? ",\"truncated\":true" : ",\"truncated\":false");
 	if (t->counted) {
 		if (t->eof) {
-			ctxd_strbuf_printf(b, ",\"totalLines\":%zu", t->total);
+			ctxd_strbuf_str(b, ",\"totalLines\":");
+			ctxd_json_uint(b, t->total);
 		}
-		ctxd_strbuf_printf(b, ",\"startLine\":%zu,\"endLine\":%zu", t->start_line,
-				   t->end_line);
+		ctxd_strbuf_str(b, ",\"startLine\":");
+		ctxd_json_uint(b, t->start_line);
+		ctxd_strbuf_str(b, ",\"endLine\":");
+		ctxd_json_uint(b, t->end_line);
 		if (t->has_next) {
-			ctxd_strbuf_printf(b, ",\"nextOffset\":%zu", r->next_offset);
+			ctxd_strbuf_str(b, ",\"nextOffset\":");
+			ctxd_json_uint(b, r->next_offset);
 		}
 	}
 	ctxd_strbuf_str(b, "}}");

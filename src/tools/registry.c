@@ -279,15 +279,53 @@ static size_t utf8_len(const char *s, size_t n)
 	return u8_mbsnlen((const uint8_t *)s, n);
 }
 
-static int check(json_t *schema, json_t *v, const char *where, struct ctxd_error *err);
+/* Where in the arguments a value is, kept as a chain and written out only for an error
+ * message (building the text for every property cost more than the checks). */
+struct where {
+	const struct where *up; /* the array of an item; NULL otherwise */
+	const char *name;       /* the root's text, or the property's name */
+	bool prop;              /* a property: "argument '<name>'" */
+	size_t index;           /* an item of `up`: "<up>[<index>]" */
+};
 
-static int check_type(json_t *schema, json_t *v, const char *where, struct ctxd_error *err)
+/* Write `w` into out[0..size) as the messages name it. */
+static void where_text(const struct where *w, char *out, size_t size)
+{
+	if (w->up) {
+		size = size < 300 ? size : 300;
+		where_text(w->up, out, size);
+		size_t n = strlen(out);
+		snprintf(out + n, size - n, "[%zu]", w->index);
+	} else if (w->prop) {
+		snprintf(out, size < 256 ? size : 256, "argument '%s'", w->name);
+	} else {
+		snprintf(out, size, "%s", w->name);
+	}
+}
+
+/* Set `err` to "<where>: <what>" (what: printf-style). */
+static void where_error(struct ctxd_error *err, const struct where *w, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void where_error(struct ctxd_error *err, const struct where *w, const char *fmt, ...)
+{
+	char at[300], what[CTXD_ERROR_MSG_MAX];
+	where_text(w, at, sizeof(at));
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	ctxd_error_set(err, CTXD_ERR_TOOL, "%s: %s", at, what);
+}
+
+static int check(json_t *schema, json_t *v, const struct where *where, struct ctxd_error *err);
+
+static int check_type(json_t *schema, json_t *v, const struct where *where, struct ctxd_error *err)
 {
 	json_t *type = json_object_get(schema, "type");
 	if (json_is_string(type)) {
 		if (!type_matches(json_string_value(type), v)) {
-			ctxd_error_set(err, CTXD_ERR_TOOL, "%s: expected %s, got %s", where,
-				       json_string_value(type), type_name(v));
+			where_error(err, where, "expected %s, got %s", json_string_value(type),
+				    type_name(v));
 			return -1;
 		}
 	} else if (json_is_array(type)) {
@@ -299,13 +337,14 @@ static int check_type(json_t *schema, json_t *v, const char *where, struct ctxd_
 				return 0;
 			}
 		}
-		ctxd_error_set(err, CTXD_ERR_TOOL, "%s: unexpected type %s", where, type_name(v));
+		where_error(err, where, "unexpected type %s", type_name(v));
 		return -1;
 	}
 	return 0;
 }
 
-static int check_object(json_t *schema, json_t *v, const char *where, struct ctxd_error *err)
+static int check_object(json_t *schema, json_t *v, const struct where *where,
+			struct ctxd_error *err)
 {
 	json_t *props = json_object_get(schema, "properties");
 	json_t *req = json_object_get(schema, "required");
@@ -325,8 +364,7 @@ static int check_object(json_t *schema, json_t *v, const char *where, struct ctx
 	json_object_foreach(v, key, val)
 	{
 		json_t *ps = json_object_get(props, key);
-		char sub[256];
-		snprintf(sub, sizeof(sub), "argument '%s'", key);
+		struct where sub = {.name = key, .prop = true};
 		if (!ps) {
 			if (closed) {
 				ctxd_error_set(err, CTXD_ERR_TOOL, "unknown argument '%s'", key);
@@ -334,7 +372,7 @@ static int check_object(json_t *schema, json_t *v, const char *where, struct ctx
 			}
 			continue;
 		}
-		if (check(ps, val, sub, err) < 0) {
+		if (check(ps, val, &sub, err) < 0) {
 			return -1;
 		}
 	}
@@ -342,60 +380,59 @@ static int check_object(json_t *schema, json_t *v, const char *where, struct ctx
 	return 0;
 }
 
-static int check_bounds(json_t *schema, json_t *v, const char *where, struct ctxd_error *err)
+static int check_bounds(json_t *schema, json_t *v, const struct where *where,
+			struct ctxd_error *err)
 {
 	json_t *k;
 	if (json_is_number(v)) {
 		double d = json_number_value(v);
 		if ((k = json_object_get(schema, "minimum")) && d < json_number_value(k)) {
-			ctxd_error_set(err, CTXD_ERR_TOOL, "%s: must be at least %g, got %g", where,
-				       json_number_value(k), d);
+			where_error(err, where, "must be at least %g, got %g", json_number_value(k),
+				    d);
 			return -1;
 		}
 		if ((k = json_object_get(schema, "maximum")) && d > json_number_value(k)) {
-			ctxd_error_set(err, CTXD_ERR_TOOL, "%s: must be at most %g, got %g", where,
-				       json_number_value(k), d);
+			where_error(err, where, "must be at most %g, got %g", json_number_value(k),
+				    d);
 			return -1;
 		}
 	}
-	if (json_is_string(v)) {
+	/* counting the characters only when a bound needs them */
+	if (json_is_string(v) &&
+	    (json_object_get(schema, "minLength") || json_object_get(schema, "maxLength"))) {
 		size_t len = utf8_len(json_string_value(v), json_string_length(v));
 		if ((k = json_object_get(schema, "minLength")) &&
 		    (json_int_t)len < json_integer_value(k)) {
-			ctxd_error_set(err, CTXD_ERR_TOOL,
-				       "%s: must be at least %" JSON_INTEGER_FORMAT
-				       " characters long",
-				       where, json_integer_value(k));
+			where_error(err, where,
+				    "must be at least %" JSON_INTEGER_FORMAT " characters long",
+				    json_integer_value(k));
 			return -1;
 		}
 		if ((k = json_object_get(schema, "maxLength")) &&
 		    (json_int_t)len > json_integer_value(k)) {
-			ctxd_error_set(err, CTXD_ERR_TOOL,
-				       "%s: must be at most %" JSON_INTEGER_FORMAT
-				       " characters long",
-				       where, json_integer_value(k));
+			where_error(err, where,
+				    "must be at most %" JSON_INTEGER_FORMAT " characters long",
+				    json_integer_value(k));
 			return -1;
 		}
 	}
 	if (json_is_array(v)) {
 		json_int_t n = (json_int_t)json_array_size(v);
 		if ((k = json_object_get(schema, "minItems")) && n < json_integer_value(k)) {
-			ctxd_error_set(err, CTXD_ERR_TOOL,
-				       "%s: needs at least %" JSON_INTEGER_FORMAT " items", where,
-				       json_integer_value(k));
+			where_error(err, where, "needs at least %" JSON_INTEGER_FORMAT " items",
+				    json_integer_value(k));
 			return -1;
 		}
 		if ((k = json_object_get(schema, "maxItems")) && n > json_integer_value(k)) {
-			ctxd_error_set(err, CTXD_ERR_TOOL,
-				       "%s: takes at most %" JSON_INTEGER_FORMAT " items", where,
-				       json_integer_value(k));
+			where_error(err, where, "takes at most %" JSON_INTEGER_FORMAT " items",
+				    json_integer_value(k));
 			return -1;
 		}
 	}
 	return 0;
 }
 
-static int check(json_t *schema, json_t *v, const char *where, struct ctxd_error *err)
+static int check(json_t *schema, json_t *v, const struct where *where, struct ctxd_error *err)
 {
 	if (!json_is_object(schema)) {
 		return 0;
@@ -417,8 +454,8 @@ static int check(json_t *schema, json_t *v, const char *where, struct ctxd_error
 		}
 		if (!found) {
 			char *allowed = json_dumps(en, JSON_COMPACT);
-			ctxd_error_set(err, CTXD_ERR_TOOL, "%s: must be one of %s", where,
-				       allowed ? allowed : "the listed values");
+			where_error(err, where, "must be one of %s",
+				    allowed ? allowed : "the listed values");
 			free(allowed);
 			return -1;
 		}
@@ -432,9 +469,8 @@ static int check(json_t *schema, json_t *v, const char *where, struct ctxd_error
 		json_t *e;
 		json_array_foreach(v, i, e)
 		{
-			char sub[300];
-			snprintf(sub, sizeof(sub), "%s[%zu]", where, i);
-			if (check(items, e, sub, err) < 0) {
+			struct where sub = {.up = where, .index = i};
+			if (check(items, e, &sub, err) < 0) {
 				return -1;
 			}
 		}
@@ -445,7 +481,8 @@ static int check(json_t *schema, json_t *v, const char *where, struct ctxd_error
 int ctxd_schema_validate(json_t *schema, json_t *instance, const char *where,
 			 struct ctxd_error *err)
 {
-	return check(schema, instance, where, err);
+	struct where root = {.name = where};
+	return check(schema, instance, &root, err);
 }
 
 int ctxd_registry_validate(const struct ctxd_registry *reg, const struct ctxd_tool *tool,
@@ -463,7 +500,8 @@ int ctxd_registry_validate(const struct ctxd_registry *reg, const struct ctxd_to
 	if (!args) {
 		args = empty = json_object();
 	}
-	int rc = check(e->input, args, "arguments", err);
+	struct where root = {.name = "arguments"};
+	int rc = check(e->input, args, &root, err);
 	json_decref(empty);
 	return rc;
 }
