@@ -46,6 +46,7 @@ void ctxd_config_init(struct ctxd_config *cfg)
 	cfg->max_copy_bytes = (size_t)1 << 30;
 	cfg->hardlinks_refuse = false;
 	cfg->call_timeout_ms = 0;
+	cfg->spin_us = 100;
 	cfg->tasks_after_ms = 1000;
 	cfg->tasks_ttl_ms = 300000;
 	cfg->tasks_max = 100;

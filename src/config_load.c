@@ -168,6 +168,7 @@ static const struct limit_key {
     {"copy_bytes", LIMIT_BYTES, 1024, MAX_COPY_LIMIT, offsetof(struct ctxd_config, max_copy_bytes)},
     {"poll_ms", LIMIT_UINT, 10, 60000, offsetof(struct ctxd_config, poll_ms)},
     {"call_timeout_ms", LIMIT_UINT, 0, 86400000, offsetof(struct ctxd_config, call_timeout_ms)},
+    {"spin_us", LIMIT_UINT, 0, 10000, offsetof(struct ctxd_config, spin_us)},
 };
 
 /* tasks: MCP tasks, both eras. */

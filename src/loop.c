@@ -332,6 +332,9 @@ struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct c
 	};
 	l->tr = ctxd_transport_create(l->ev, in_fd, out_fd, cfg->max_frame_bytes,
 				      cfg->write_queue_bytes, &ops, l);
+	if (l->tr) {
+		ctxd_transport_set_spin(l->tr, cfg->spin_us);
+	}
 	struct ctxd_mcp_deps deps = {
 	    .cfg = cfg,
 	    .sandbox = sb,

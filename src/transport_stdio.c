@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -131,8 +132,27 @@ struct ctxd_transport {
 	struct out_chunk *head, *tail;
 	size_t queued, reserved, high_water;
 	bool input_open, paused, throttled, write_failed, corked, checking;
-	bool last_read; /* ctxd_transport_read_available: read despite pause and throttle */
+	bool last_read;   /* ctxd_transport_read_available: read despite pause and throttle */
+	ev_idle spin;     /* active during the poll window after input (ctxd_transport_set_spin) */
+	ev_tstamp spin_s; /* the window's length; 0 = none */
+	ev_tstamp spin_until;
 };
+
+/* The poll window: while it is active the loop polls its descriptors without sleeping
+ * (libev gives the backend a zero timeout while an idle watcher is active), so the host's
+ * next request is seen without a sleep and wake-up of the loop thread. It closes when its
+ * time is up, or at once when there is no input to wait for. The loop yields the CPU on
+ * every turn, so a host sharing it can run. */
+static void on_spin(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct ctxd_transport *t = w->data;
+	(void)revents;
+	if (!t->input_open || t->paused || t->throttled || ev_now(loop) >= t->spin_until) {
+		ev_idle_stop(loop, w);
+		return;
+	}
+	sched_yield();
+}
 
 static void set_nonblock(int fd)
 {
@@ -181,6 +201,12 @@ static void on_read(struct ev_loop *loop, ev_io *w, int revents)
 	t->corked = true;
 	read_some(t);
 	ctxd_transport_cork(t, was_corked);
+	if (t->spin_s > 0 && t->input_open) {
+		t->spin_until = ev_now(t->loop) + t->spin_s;
+		if (!ev_is_active(&t->spin)) {
+			ev_idle_start(t->loop, &t->spin);
+		}
+	}
 }
 
 static void read_some(struct ctxd_transport *t)
@@ -199,7 +225,8 @@ static void read_some(struct ctxd_transport *t)
 			budget -= (size_t)n < budget ? (size_t)n : budget;
 			if ((size_t)n < sizeof(buf) && !t->last_read) {
 				/* a short read emptied the pipe: no read that says EAGAIN (the
-				 * watcher is level-triggered, so more input wakes the loop again) */
+				 * watcher is level-triggered, so more input wakes the loop again)
+				 */
 				return;
 			}
 			continue;
@@ -343,6 +370,8 @@ struct ctxd_transport *ctxd_transport_create(struct ev_loop *loop, int in_fd, in
 	ev_io_init(&t->wr, on_write, out_fd, EV_WRITE);
 	t->rd.data = t;
 	t->wr.data = t;
+	ev_idle_init(&t->spin, on_spin);
+	t->spin.data = t;
 	update_reading(t);
 	return t;
 }
@@ -354,6 +383,7 @@ void ctxd_transport_destroy(struct ctxd_transport *t)
 	}
 	ev_io_stop(t->loop, &t->rd);
 	ev_io_stop(t->loop, &t->wr);
+	ev_idle_stop(t->loop, &t->spin);
 	drop_queue(t);
 	ctxd_splitter_finish(&t->sp);
 	free(t);
@@ -398,6 +428,19 @@ void ctxd_transport_cork(struct ctxd_transport *t, bool corked)
 	if (!corked && t->head && !ev_is_active(&t->wr) && !t->write_failed) {
 		after_flush(t, flush_some(t));
 	}
+}
+
+void ctxd_transport_set_spin(struct ctxd_transport *t, unsigned us)
+{
+	t->spin_s = us / 1e6;
+	if (us == 0) {
+		ev_idle_stop(t->loop, &t->spin);
+	}
+}
+
+bool ctxd_transport_spinning(const struct ctxd_transport *t)
+{
+	return ev_is_active(&t->spin);
 }
 
 void ctxd_transport_read_available(struct ctxd_transport *t)

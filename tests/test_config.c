@@ -59,6 +59,7 @@ static void check_defaults(const struct ctxd_config *cfg)
 	ASSERT_EQ(cfg->max_copy_bytes, (size_t)1 << 30);
 	ASSERT(!cfg->hardlinks_refuse);
 	ASSERT_EQ(cfg->call_timeout_ms, 0);
+	ASSERT_EQ(cfg->spin_us, 100);
 	ASSERT_EQ(cfg->tasks_after_ms, 1000);
 	ASSERT_EQ(cfg->tasks_ttl_ms, 300000);
 	ASSERT_EQ(cfg->tasks_max, 100);
@@ -369,11 +370,12 @@ static void test_config_errors(void)
 		struct ctxd_error me;
 		ctxd_config_init(&mc);
 		ASSERT_EQ(load(&mc,
-			       "limits: {call_timeout_ms: 5000}\n"
+			       "limits: {call_timeout_ms: 5000, spin_us: 0}\n"
 			       "tasks: {after_ms: 0, ttl_ms: 1, max: 0, timeout_ms: 0}\n",
 			       &me),
 			  0);
 		ASSERT_EQ(mc.call_timeout_ms, 5000);
+		ASSERT_EQ(mc.spin_us, 0);
 		ASSERT_EQ(mc.tasks_after_ms, 0);
 		ASSERT_EQ(mc.tasks_ttl_ms, 1);
 		ASSERT_EQ(mc.tasks_max, 0);
@@ -386,6 +388,8 @@ static void test_config_errors(void)
 		     "t.yaml:1:14: tasks.max: 100001 is out of range (0..100000)");
 	expect_error("limits: {call_timeout_ms: 86400001}\n",
 		     "t.yaml:1:27: limits.call_timeout_ms: 86400001 is out of range (0..86400000)");
+	expect_error("limits: {spin_us: 10001}\n",
+		     "t.yaml:1:19: limits.spin_us: 10001 is out of range (0..10000)");
 	expect_error("limits: {poll_ms: 9}\n",
 		     "t.yaml:1:19: limits.poll_ms: 9 is out of range (10..60000)");
 	expect_error("limits: {call_ms: 86400001}\n",

@@ -175,11 +175,71 @@ static void test_transport_congestion_counts_bytes(void)
 	close(out[1]);
 }
 
+struct rec_eof {
+	struct rec r; /* first: on_frame takes the same pointer */
+	int eofs;
+};
+
+static void count_eof(void *ud)
+{
+	((struct rec_eof *)ud)->eofs++;
+}
+
+/* The poll window after input (ctxd_transport_set_spin): opened by a read of input, not
+ * opened at all when turned off, closed by turning it off and by the end of input; frames
+ * and EOF are delivered as without it. Its length (60 s here) is never waited for. */
+static void test_transport_spin_window(void)
+{
+	int in[2], out[2];
+	ASSERT_EQ(pipe(in), 0);
+	ASSERT_EQ(pipe(out), 0);
+	struct ev_loop *loop = ev_default_loop(0);
+	struct rec_eof re = {0};
+	struct rec *rp = &re.r;
+	struct ctxd_transport_ops ops = {.frame = on_frame, .eof = count_eof};
+	struct ctxd_transport *t =
+	    ctxd_transport_create(loop, in[0], out[1], 1024, 1 << 20, &ops, &re);
+	ASSERT(t);
+	/* off (the default of the transport itself): input opens no window */
+	ASSERT_EQ(write(in[1], "a\n", 2), 2);
+	ev_run(loop, EVRUN_NOWAIT);
+	ASSERT_EQ(rp->n, 1);
+	ASSERT(!ctxd_transport_spinning(t));
+	ctxd_transport_set_spin(t, 60u * 1000 * 1000);
+	ASSERT(!ctxd_transport_spinning(t)); /* opened by input only */
+	ASSERT_EQ(write(in[1], "b\n", 2), 2);
+	ev_run(loop, EVRUN_NOWAIT);
+	ASSERT_EQ(rp->n, 2);
+	ASSERT_STR_EQ(rp->frames[1], "b");
+	ASSERT(ctxd_transport_spinning(t));
+	ev_run(loop, EVRUN_NOWAIT); /* turns of the open window, no input: it stays open */
+	ASSERT(ctxd_transport_spinning(t));
+	ctxd_transport_set_spin(t, 0);
+	ASSERT(!ctxd_transport_spinning(t));
+	/* open again, then the host closes its end: EOF is delivered and the window closes */
+	ctxd_transport_set_spin(t, 60u * 1000 * 1000);
+	ASSERT_EQ(write(in[1], "c\n", 2), 2);
+	ev_run(loop, EVRUN_NOWAIT);
+	ASSERT(ctxd_transport_spinning(t));
+	close(in[1]);
+	for (int i = 0; i < 4 && (re.eofs == 0 || ctxd_transport_spinning(t)); i++) {
+		ev_run(loop, EVRUN_NOWAIT);
+	}
+	ASSERT_EQ(rp->n, 3);
+	ASSERT_EQ(re.eofs, 1);
+	ASSERT(!ctxd_transport_spinning(t));
+	ctxd_transport_destroy(t);
+	close(in[0]);
+	close(out[0]);
+	close(out[1]);
+}
+
 int main(void)
 {
 	RUN(test_splitter_lines_crlf_blank);
 	RUN(test_splitter_byte_by_byte);
 	RUN(test_splitter_oversize_resyncs);
 	RUN(test_transport_congestion_counts_bytes);
+	RUN(test_transport_spin_window);
 	return 0;
 }

@@ -134,6 +134,9 @@ struct ctxd_config {
 	unsigned tasks_timeout_ms;     /* tasks.timeout_ms: deadline on a task's work, from the
 					* call's start; 0 = none; default 1800000 */
 	struct ctxd_config_http http;  /* http.*: the Streamable HTTP transport */
+
+	unsigned spin_us; /* limits.spin_us: after input on stdio, how long the loop polls for
+			   * the next request instead of sleeping, default 100; 0 = off */
 };
 
 /* Fill `cfg` with the built-in defaults (no roots). Never fails. Release with

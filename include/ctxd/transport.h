@@ -72,6 +72,16 @@ int ctxd_transport_send(struct ctxd_transport *t, char *buf, size_t len);
  * queued with as few writev calls as possible. Used around a batch of completions. */
 void ctxd_transport_cork(struct ctxd_transport *t, bool corked);
 
+/* The poll window after input (limits.spin_us; docs/architecture.md, "Small calls"): for
+ * `us` microseconds after each read of input the loop keeps polling its descriptors
+ * instead of sleeping, yielding the CPU on each turn, so that a host's next request costs
+ * no sleep and wake-up of the loop thread. The window closes early when input ends,
+ * pauses or is throttled. 0 turns it off (and closes an open one). Loop thread. */
+void ctxd_transport_set_spin(struct ctxd_transport *t, unsigned us);
+
+/* True while the poll window is open (for tests). Loop thread. */
+bool ctxd_transport_spinning(const struct ctxd_transport *t);
+
 /* Read, without waiting, what the peer has already written (at most 1 MiB), even while
  * reading is paused or throttled, handing complete frames to ops.frame and reporting EOF
  * through ops.eof as usual. Used when a signal ends the session: requests a client sent
