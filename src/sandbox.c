@@ -509,19 +509,22 @@ static int fill_loc(const struct root_entry *e, const char *rel, struct ctxd_san
 {
 	const char *r = rel[0] ? rel : ".";
 	size_t lr = strlen(r);
-	int n;
-	if (strcmp(r, ".") == 0) {
-		n = snprintf(loc->abs, sizeof(loc->abs), "%s", e->pub.path);
-	} else if (strcmp(e->pub.path, "/") == 0) {
-		n = snprintf(loc->abs, sizeof(loc->abs), "/%s", r);
-	} else {
-		n = snprintf(loc->abs, sizeof(loc->abs), "%s/%s", e->pub.path, r);
-	}
-	if (n < 0 || (size_t)n >= sizeof(loc->abs) || lr >= sizeof(loc->rel)) {
+	/* abs = the root's path, '/' (unless the root is "/"), rel (unless it is "."); joined
+	 * by hand, not snprintf: this runs for every path a tool opens */
+	bool here = strcmp(r, ".") == 0;
+	size_t lp = strcmp(e->pub.path, "/") == 0 && !here ? 0 : strlen(e->pub.path);
+	size_t n = here ? lp : lp + 1 + lr;
+	if (n >= sizeof(loc->abs) || lr >= sizeof(loc->rel)) {
 		ctxd_error_set_errno(err, CTXD_ERR_TOOL, ENAMETOOLONG, "'%s': path too long",
 				     shown);
 		return -1;
 	}
+	memcpy(loc->abs, e->pub.path, lp);
+	if (!here) {
+		loc->abs[lp] = '/';
+		memcpy(loc->abs + lp + 1, r, lr);
+	}
+	loc->abs[n] = '\0';
 	memcpy(loc->rel, r, lr + 1);
 	loc->root = &e->pub;
 	return 0;
