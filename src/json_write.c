@@ -3,9 +3,10 @@
  * Why not jansson's dumper: it validates and copies strings one code point at a time, which
  * made it most of the cost of answering a file read (perf: 64% of server CPU for 4 KiB
  * reads), and building a jansson value per match made it a quarter of grep's CPU. Strings
- * are written in two passes: count what escaping adds, reserve once, then copy clean runs
- * with memcpy and write the escapes in place. Clean runs are found 16 bytes at a time with
- * SSE2 (the x86-64 baseline), eight at a time in a register elsewhere.
+ * up to 64 KiB are written in one pass into room for the worst case, longer ones in two
+ * (count what escaping adds, reserve once); clean runs are copied as they are scanned, 16
+ * bytes at a time with SSE2 (the x86-64 baseline), eight at a time in a register
+ * elsewhere, and the escapes written in place.
  */
 #include "ctxd/json_write.h"
 #include "ctxd/utf8.h"
@@ -46,21 +47,27 @@ static inline bool word_special(uint64_t w, bool utf8)
 }
 #endif
 
+#if defined(__SSE2__)
+/* Bit k set when byte k of the 16 in `x` is special. */
+static inline unsigned block_special(__m128i x, bool utf8)
+{
+	const __m128i ctl = _mm_set1_epi8(0x1F), quote = _mm_set1_epi8('"'),
+		      bslash = _mm_set1_epi8('\\');
+	__m128i hit =
+	    _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl),
+			 _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)));
+	unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+	return utf8 ? mask | (unsigned)_mm_movemask_epi8(x) : mask;
+}
+#endif
+
 /* Index of the first special byte at or after `i`, or `n`. */
 static inline size_t next_special(const char *s, size_t i, size_t n, bool utf8)
 {
 #if defined(__SSE2__)
-	const __m128i ctl = _mm_set1_epi8(0x1F), quote = _mm_set1_epi8('"'),
-		      bslash = _mm_set1_epi8('\\');
 	for (; i + 16 <= n; i += 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		__m128i hit =
-		    _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl),
-				 _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)));
-		unsigned mask = (unsigned)_mm_movemask_epi8(hit);
-		if (utf8) {
-			mask |= (unsigned)_mm_movemask_epi8(x);
-		}
+		unsigned mask =
+		    block_special(_mm_loadu_si128((const __m128i *)(const void *)(s + i)), utf8);
 		if (mask) {
 			return i + (size_t)__builtin_ctz(mask);
 		}
@@ -77,6 +84,41 @@ static inline size_t next_special(const char *s, size_t i, size_t n, bool utf8)
 	while (i < n && !special(s[i], utf8)) {
 		i++;
 	}
+	return i;
+}
+
+/* Copy s[i..j) to *op, where j is the first special byte at or after `i` (or `n`), and
+ * return j; *op is advanced past the copy. Clean blocks are stored as they are scanned, a
+ * whole block even when it holds the special byte (the bytes from it on are written again
+ * after): the room put_body reserved holds at least one output byte per input byte left. */
+static inline size_t copy_clean(char **op, const char *s, size_t i, size_t n, bool utf8)
+{
+	char *o = *op;
+#if defined(__SSE2__)
+	for (; i + 16 <= n; i += 16, o += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		unsigned mask = block_special(x, utf8);
+		_mm_storeu_si128((__m128i *)(void *)o, x);
+		if (mask) {
+			unsigned z = (unsigned)__builtin_ctz(mask);
+			*op = o + z;
+			return i + z;
+		}
+	}
+#else
+	for (; i + 8 <= n; i += 8, o += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if (word_special(w, utf8)) {
+			break;
+		}
+		memcpy(o, &w, 8);
+	}
+#endif
+	while (i < n && !special(s[i], utf8)) {
+		*o++ = s[i++];
+	}
+	*op = o;
 	return i;
 }
 
@@ -111,27 +153,27 @@ static void put_body(struct ctxd_strbuf *b, const char *s, size_t n, bool utf8, 
 	if (quotes) {
 		*o++ = '"';
 	}
-	size_t start = 0;
-	size_t i = measure && !extra ? n : next_special(s, 0, n, utf8);
-	while (i < n) {
+	size_t i = 0;
+	if (measure && !extra) {
+		memcpy(o, s, n);
+		o += n;
+		i = n;
+	}
+	while ((i = copy_clean(&o, s, i, n, utf8)) < n) {
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x80) {
 			size_t k = ctxd_utf8_seq(s + i, n - i);
-			if (k) { /* valid: stays in the clean run */
-				i = next_special(s, i + k, n, utf8);
+			if (k) { /* valid: copied as it is */
+				memcpy(o, s + i, k);
+				o += k;
+				i += k;
 				continue;
 			}
-			memcpy(o, s + start, i - start);
-			o += i - start;
 			memcpy(o, CTXD_UTF8_REPLACEMENT, CTXD_UTF8_REPLACEMENT_LEN);
 			o += CTXD_UTF8_REPLACEMENT_LEN;
-			start = ++i;
-			i = next_special(s, i, n, utf8);
+			i++;
 			continue;
 		}
-		memcpy(o, s + start, i - start);
-		o += i - start;
-		start = i + 1;
 		*o++ = '\\';
 		switch (c) {
 		case '"':
@@ -162,10 +204,8 @@ static void put_body(struct ctxd_strbuf *b, const char *s, size_t n, bool utf8, 
 			*o++ = hex[c >> 4];
 			*o++ = hex[c & 15];
 		}
-		i = next_special(s, i + 1, n, utf8);
+		i++;
 	}
-	memcpy(o, s + start, n - start);
-	o += n - start;
 	if (quotes) {
 		*o++ = '"';
 	}

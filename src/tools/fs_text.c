@@ -54,15 +54,19 @@ size_t ctxd_fs_count_nl(const char *p, size_t n)
 	/* per-lane counts (a match is -1: subtracted), summed before a lane can overflow;
 	 * no popcount, which the x86-64 baseline lacks */
 	const __m128i nl16 = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
-	while (n >= 16) {
+	for (size_t blocks = n / 16; blocks > 0;) {
+		size_t m = blocks < 255 ? blocks : 255;
 		__m128i acc = zero;
-		for (int k = 0; k < 255 && n >= 16; k++, p += 16, n -= 16) {
-			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		for (size_t k = 0; k < m; k++) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
 			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(x, nl16));
 		}
 		__m128i sum = _mm_sad_epu8(acc, zero);
 		c += (size_t)_mm_cvtsi128_si32(sum) +
 		     (size_t)_mm_cvtsi128_si32(_mm_srli_si128(sum, 8));
+		blocks -= m;
+		p += 16 * m;
+		n -= 16 * m;
 	}
 #endif
 	while (n >= 8) {
