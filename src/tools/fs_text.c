@@ -41,9 +41,9 @@
 
 /* ---- read_text_file --------------------------------------------------------------- */
 
-/* Count '\n' bytes, 16 at a time with SSE2 (the x86-64 baseline), else eight at a time: a byte of x
- * = w ^ "\n\n..." is zero exactly when the high bit of ((x & 0x7f..) + 0x7f..) | x is clear (no
- * carries cross byte lanes). */
+/* Count '\n' bytes, 16 at a time with SSE2 (the x86-64 baseline), else eight at a time:
+ * a byte of x = w ^ "\n\n..." is zero exactly when the high bit of
+ * ((x & 0x7f..) + 0x7f..) | x is clear (no carries cross byte lanes). */
 size_t ctxd_fs_count_nl(const char *p, size_t n)
 {
 	const uint64_t ones = 0x0101010101010101ULL;
