@@ -1,8 +1,10 @@
 /* http_metrics.c - GET /metrics of the HTTP transport (http.metrics), in the Prometheus text
  * exposition format 0.0.4: requests by method and by tool, their latency histogram,
- * JSON-RPC errors by code, sessions, requests in flight, busy workers, the pool's queue,
- * connections and the bytes owed to clients' streams (http_server_priv.h).
+ * JSON-RPC errors by code, tasks by status, the event-loop lag (histogram, last minute's
+ * p50/p99), sessions, requests in flight, busy workers, the pool's queue, connections and
+ * the bytes owed to clients' streams (http_server_priv.h).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "ctxd/pool.h"
 #include "ctxd/strbuf.h"
 #include "http_server_priv.h"
+#include "loop_status.h"
 
 #define MAX_LABELS 64 /* distinct values per label; later ones count as "other" */
 
@@ -126,7 +129,37 @@ static void counters(struct ctxd_strbuf *b, const char *name, const char *key,
 static void gauge(struct ctxd_strbuf *b, const char *name, const char *help, double v)
 {
 	family(b, name, "gauge", help);
-	ctxd_strbuf_printf(b, "%s %.17g\n", name, v);
+	if (isnan(v)) {
+		ctxd_strbuf_printf(b, "%s NaN\n", name);
+	} else {
+		ctxd_strbuf_printf(b, "%s %.17g\n", name, v);
+	}
+}
+
+/* The event-loop lag as ctxd://status measures it (how late a 100 ms timer fires): every
+ * sample since start in a histogram, and the last minute's p50 and p99 (NaN before the
+ * first sample). */
+static void lag_metrics(struct ctxd_strbuf *b, const struct ctxd_loop_status *st)
+{
+	struct ctxd_lag_stats lag;
+	ctxd_loop_status_lag(st, &lag);
+	family(b, "ctxd_event_loop_lag_seconds", "histogram",
+	       "How late the event loop's 100 ms timer fired, every firing since start");
+	unsigned long long cum = 0;
+	for (size_t i = 0; i < CTXD_LAG_BUCKETS; i++) {
+		cum += lag.buckets[i];
+		ctxd_strbuf_printf(b, "ctxd_event_loop_lag_seconds_bucket{le=\"%g\"} %llu\n",
+				   ctxd_lag_bounds[i], cum);
+	}
+	cum += lag.buckets[CTXD_LAG_BUCKETS];
+	ctxd_strbuf_printf(b, "ctxd_event_loop_lag_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
+	ctxd_strbuf_printf(b, "ctxd_event_loop_lag_seconds_sum %.9f\n", lag.sum_s);
+	ctxd_strbuf_printf(b, "ctxd_event_loop_lag_seconds_count %llu\n", lag.count);
+	gauge(b, "ctxd_event_loop_lag_p50_seconds", "Event-loop lag, median of the last minute",
+	      lag.samples ? lag.p50_ms / 1000.0 : NAN);
+	gauge(b, "ctxd_event_loop_lag_p99_seconds",
+	      "Event-loop lag, 99th percentile of the last minute",
+	      lag.samples ? lag.p99_ms / 1000.0 : NAN);
 }
 
 void ctxd_http_metrics_serve(struct ctxd_http_server *s, struct ctxd_http_req *r)
@@ -154,6 +187,17 @@ void ctxd_http_metrics_serve(struct ctxd_http_server *s, struct ctxd_http_req *r
 	}
 	ctxd_strbuf_printf(&b, "ctxd_request_duration_seconds_sum %.9f\n", s->latency_sum);
 	ctxd_strbuf_printf(&b, "ctxd_request_duration_seconds_count %llu\n", s->latency_count);
+	struct ctxd_http_figures f;
+	ctxd_http_server_figures(s, &f);
+	family(&b, "ctxd_tasks", "gauge",
+	       "MCP tasks held (working, or ended and kept until tasks.ttl_ms), by status");
+	for (size_t i = 0; i < CTXD_TASK_STATUSES; i++) {
+		ctxd_strbuf_printf(&b, "ctxd_tasks{status=\"%s\"} %zu\n", ctxd_task_status_names[i],
+				   f.tasks_by[i]);
+	}
+	if (s->loop_stat) {
+		lag_metrics(&b, s->loop_stat);
+	}
 	gauge(&b, "ctxd_sessions", "Open 2025-11-25 sessions", (double)s->n_sessions);
 	family(&b, "ctxd_sessions_created_total", "counter", "2025-11-25 sessions created");
 	ctxd_strbuf_printf(&b, "ctxd_sessions_created_total %llu\n", s->sessions_total);

@@ -262,6 +262,9 @@ static int eng_init(struct ctxd_http_server *s, struct eng *e, bool ro)
 	if (s->setup) {
 		s->setup(s->setup_ud, e->mcp, ro);
 	}
+	if (s->status.figures) {
+		ctxd_mcp_set_status(e->mcp, &s->status);
+	}
 	return 0;
 }
 
@@ -278,6 +281,7 @@ static void eng_finish(struct ctxd_http_server *s, struct eng *e)
 	while (e->pend) {
 		ctxd_http_pend_free(e->pend);
 	}
+	s->completed_gone += ctxd_mcp_completed(e->mcp);
 	ctxd_mcp_destroy(e->mcp);
 	e->mcp = NULL;
 }
@@ -461,6 +465,30 @@ static struct sess *sess_new(struct ctxd_http_server *s, struct ctxd_http_req *r
 	return x;
 }
 
+/* The stateless engine of the token `r` authenticated with (created on first use). Each
+ * token has its own, so a task (its id leaked or guessed) or a listen stream of one token
+ * is unknown to every other: tasks/get and tasks/cancel answer "Task not found". NULL on
+ * ENOMEM. */
+static struct eng *stateless_eng(struct ctxd_http_server *s, struct ctxd_http_req *r)
+{
+	int tok = ctxd_http_req_token(r);
+	size_t i = tok < 0 ? 0 : (size_t)tok;
+	if (i >= s->n_stateless) {
+		return NULL;
+	}
+	struct eng *e = s->stateless[i];
+	if (!e) {
+		e = calloc(1, sizeof(*e));
+		if (!e || eng_init(s, e, ctxd_http_req_read_only(r)) < 0) {
+			free(e);
+			return NULL;
+		}
+		s->stateless[i] = e;
+	}
+	e->last_ms = now_ms();
+	return e;
+}
+
 /* POST with a parsed single message `msg` (stolen). */
 static void on_post_msg(struct ctxd_http_server *s, struct ctxd_http_req *r, json_t *msg,
 			const char *body, size_t len)
@@ -521,9 +549,8 @@ static void on_post_msg(struct ctxd_http_server *s, struct ctxd_http_req *r, jso
 		json_decref(msg);
 		return;
 	}
-	bool ro = ctxd_http_req_read_only(r);
-	struct eng *e = ro ? &s->stateless_ro : &s->stateless;
-	if (!e->mcp && eng_init(s, e, ro) < 0) {
+	struct eng *e = stateless_eng(s, r);
+	if (!e) {
 		reply_error(r, 500, m.id, CTXD_RPC_INTERNAL_ERROR, "out of memory");
 		json_decref(msg);
 		return;
@@ -724,7 +751,15 @@ struct ctxd_http_server *ctxd_http_server_create(const struct ctxd_http_server_d
 	s->cfg_ro.read_only = true;
 	pthread_mutex_init(&s->mu, NULL);
 	s->http = ctxd_http_create(deps->ev, &deps->cfg->http, &http_ops, s, err);
-	if (!s->http) {
+	size_t n = s->http ? ctxd_http_token_count(s->http) : 0;
+	s->n_stateless = n ? n : 1;
+	s->stateless = s->http ? calloc(s->n_stateless, sizeof(*s->stateless)) : NULL;
+	if (!s->stateless) {
+		if (s->http) {
+			ctxd_error_set(err, 0, "out of memory");
+		}
+		s->destroying = true;
+		ctxd_http_destroy(s->http);
 		pthread_mutex_destroy(&s->mu);
 		free(s);
 		return NULL;
@@ -790,7 +825,10 @@ static size_t eng_inflight(const struct eng *e)
 
 size_t ctxd_http_server_inflight(const struct ctxd_http_server *s)
 {
-	size_t n = eng_inflight(&s->stateless) + eng_inflight(&s->stateless_ro);
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_stateless; i++) {
+		n += s->stateless[i] ? eng_inflight(s->stateless[i]) : 0;
+	}
 	for (const struct sess *x = s->sessions; x; x = x->next) {
 		n += eng_inflight(&x->e);
 	}
@@ -800,14 +838,48 @@ size_t ctxd_http_server_inflight(const struct ctxd_http_server *s)
 	return n;
 }
 
+static void eng_figures(const struct eng *e, struct ctxd_http_figures *f)
+{
+	f->inflight += ctxd_mcp_inflight(e->mcp);
+	f->tasks += ctxd_mcp_tasks_live(e->mcp);
+	f->completed += ctxd_mcp_completed(e->mcp);
+	ctxd_mcp_tasks_by_status(e->mcp, f->tasks_by);
+}
+
+void ctxd_http_server_figures(const struct ctxd_http_server *s, struct ctxd_http_figures *f)
+{
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 0; i < s->n_stateless; i++) {
+		if (s->stateless[i]) {
+			eng_figures(s->stateless[i], f);
+		}
+	}
+	for (const struct sess *x = s->sessions; x; x = x->next) {
+		eng_figures(&x->e, f);
+	}
+	for (const struct sess *x = s->ended; x; x = x->next) {
+		eng_figures(&x->e, f);
+	}
+	f->completed += s->completed_gone;
+	f->sessions = s->n_sessions;
+	f->owed = ctxd_http_owed(s->http);
+	f->connections = ctxd_http_connections(s->http);
+}
+
+void ctxd_http_server_set_status(struct ctxd_http_server *s, const struct ctxd_status_ops *ops,
+				 struct ctxd_loop_status *st)
+{
+	s->status = *ops;
+	s->loop_stat = st;
+}
+
 static void each_engine(struct ctxd_http_server *s, void (*fn)(struct ctxd_mcp *m, void *ud),
 			void *ud)
 {
-	if (s->stateless.mcp) {
-		fn(s->stateless.mcp, ud);
-	}
-	if (s->stateless_ro.mcp) {
-		fn(s->stateless_ro.mcp, ud);
+	for (size_t i = 0; i < s->n_stateless; i++) {
+		if (s->stateless[i]) {
+			fn(s->stateless[i]->mcp, ud);
+		}
 	}
 	for (struct sess *x = s->sessions; x; x = x->next) {
 		fn(x->e.mcp, ud);
@@ -864,11 +936,22 @@ void ctxd_http_server_list_changed(struct ctxd_http_server *s, enum ctxd_list_ki
 
 void ctxd_http_server_tick(struct ctxd_http_server *s, double now)
 {
-	if (s->stateless.mcp) {
-		ctxd_mcp_tick(s->stateless.mcp, now);
-	}
-	if (s->stateless_ro.mcp) {
-		ctxd_mcp_tick(s->stateless_ro.mcp, now);
+	for (size_t i = 0; i < s->n_stateless; i++) {
+		struct eng *e = s->stateless[i];
+		if (!e) {
+			continue;
+		}
+		ctxd_mcp_tick(e->mcp, now);
+		/* idle: nothing owed, running or held (tasks keep their results until
+		 * tasks.ttl_ms), unused for http.session_timeout_ms */
+		if (!e->pend && eng_inflight(e) == 0 && ctxd_mcp_tasks_live(e->mcp) == 0 &&
+		    now - e->last_ms > (double)s->cfg->http.session_timeout_ms) {
+			ctxd_debug("http: stateless engine %zu unused for %u ms: freed", i,
+				   s->cfg->http.session_timeout_ms);
+			eng_finish(s, e);
+			free(e);
+			s->stateless[i] = NULL;
+		}
 	}
 	for (struct sess *x = s->sessions, *next; x; x = next) {
 		next = x->next;
@@ -904,12 +987,13 @@ void ctxd_http_server_destroy(struct ctxd_http_server *s)
 		eng_finish(s, &x->e);
 		free(x);
 	}
-	if (s->stateless.mcp) {
-		eng_finish(s, &s->stateless);
+	for (size_t i = 0; i < s->n_stateless; i++) {
+		if (s->stateless[i]) {
+			eng_finish(s, s->stateless[i]);
+			free(s->stateless[i]);
+		}
 	}
-	if (s->stateless_ro.mcp) {
-		eng_finish(s, &s->stateless_ro);
-	}
+	free(s->stateless);
 	ctxd_http_metrics_free(s);
 	pthread_mutex_destroy(&s->mu);
 	free(s);

@@ -24,6 +24,7 @@ struct eng {
 	struct pend *pend; /* requests whose answer is owed */
 	bool dirty;        /* in srv->dirty (srv->mu) */
 	struct eng *dirty_next;
+	double last_ms; /* stateless: when a request last came (idle engines are freed) */
 };
 
 /* A request handed to an engine, until its response. */
@@ -82,11 +83,18 @@ struct ctxd_http_server {
 	void *setup_ud;
 	const struct ctxd_sandbox *sb_ro;
 	const struct ctxd_registry *reg_ro;
-	struct eng stateless, stateless_ro; /* created on first use */
-	struct sess *sessions;              /* live */
-	struct sess *ended;                 /* waiting for their requests to finish */
+	/* The stateless engines: one per token (index 0 without http.tokens_file), so a task
+	 * or a listen stream is reached only with the token that made it; created on first
+	 * use, freed once idle for http.session_timeout_ms with nothing in flight or held. */
+	struct eng **stateless;
+	size_t n_stateless;
+	struct sess *sessions; /* live */
+	struct sess *ended;    /* waiting for their requests to finish */
 	size_t n_sessions;
 	unsigned long long sessions_total, next_id, http_requests, aborted;
+	size_t completed_gone;         /* requests completed by engines since freed (status line) */
+	struct ctxd_status_ops status; /* ctxd://status on every engine (figures NULL: none) */
+	struct ctxd_loop_status *loop_stat; /* the event-loop lag for /metrics, or NULL */
 	size_t get_streams;
 	bool closing;       /* shutdown began */
 	bool destroying;    /* exchanges end aborted: nothing more to the engines */

@@ -163,7 +163,7 @@ static void on_wake(struct ev_loop *ev, ev_async *w, int revents)
 	(void)revents;
 	if (l->http) {
 		ctxd_http_server_poll(l->http); /* progress first: it must precede its response */
-		ctxd_pool_drain(l->pool);
+		ctxd_loop_status_ran(l->status, ctxd_pool_drain(l->pool));
 		ctxd_http_server_reap(l->http);
 		maybe_finish(l);
 		return;
@@ -272,6 +272,8 @@ static bool start_http(struct ctxd_loop *l, const struct ctxd_sandbox *sb,
 		ctxd_loop_destroy(l);
 		return false;
 	}
+	struct ctxd_status_src src = {.ev = l->ev, .pool = l->pool, .http = l->http};
+	l->status = ctxd_loop_status_start(&src);
 	ctxd_info("ready: %u worker thread(s), serving Streamable HTTP", ctxd_pool_size(l->pool));
 	return true;
 }
@@ -354,7 +356,7 @@ struct ctxd_loop *ctxd_loop_create(const struct ctxd_config *cfg, const struct c
 		ctxd_error_set(err, CTXD_ERR_TOOL, "out of memory");
 		goto fail;
 	}
-	struct ctxd_status_src src = {l->ev, l->pool, l->tr, l->mcp, &l->reserved};
+	struct ctxd_status_src src = {l->ev, l->pool, l->tr, l->mcp, &l->reserved, NULL};
 	l->status = ctxd_loop_status_start(&src);
 	ctxd_info("ready: %u worker thread(s)", ctxd_pool_size(l->pool));
 	return l;

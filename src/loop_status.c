@@ -1,7 +1,9 @@
 /* loop_status.c - what the async core is doing: event-loop lag (how late a 100 ms timer
- * fires, kept for the last minute in a fixed ring, percentiles computed on read), uptime, the
- * pool, requests in flight, bytes owed to the host and RSS; served as ctxd://status and
- * written as one `info` line per minute in which a request or a pool job ran. */
+ * fires, kept for the last minute in a fixed ring, percentiles computed on read, and counted
+ * in a histogram since start), uptime, the pool, requests in flight, tasks, bytes owed to the
+ * host (HTTP: to every client, and the sessions and connections) and RSS; served as
+ * ctxd://status and written as one `info` line per minute in which a request or a pool job
+ * ran. */
 #include "loop_status.h"
 
 #include <fcntl.h>
@@ -29,8 +31,14 @@ struct ctxd_loop_status {
 	size_t completed;       /* ctxd_mcp_completed when the current minute began */
 	struct lag_sample ring[CTXD_LAG_SAMPLES];
 	size_t next, count;
+	unsigned long long buckets[CTXD_LAG_BUCKETS + 1]; /* every sample since start */
+	unsigned long long total;
+	double sum_s;
 	bool running; /* the first firing came: the loop runs (start-up is not lag) */
 };
+
+const double ctxd_lag_bounds[CTXD_LAG_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+						  0.1,   0.25,   0.5,   1,    2.5};
 
 static double now_ms(void)
 {
@@ -73,10 +81,8 @@ static long long rss_bytes(void)
 	return resident * sysconf(_SC_PAGESIZE);
 }
 
-/* The figures, in the order the log line shows them. */
-static json_t *figures(void *ud)
+void ctxd_loop_status_lag(const struct ctxd_loop_status *st, struct ctxd_lag_stats *out)
 {
-	struct ctxd_loop_status *st = ud;
 	double now = now_ms();
 	float lags[CTXD_LAG_SAMPLES];
 	size_t n = 0;
@@ -85,29 +91,68 @@ static json_t *figures(void *ud)
 			lags[n++] = st->ring[i].lag_ms;
 		}
 	}
+	out->samples = n;
+	out->p50_ms = n ? ctxd_lag_percentile(lags, n, 50) : 0;
+	out->p99_ms = n ? ctxd_lag_percentile(lags, n, 99) : 0;
+	memcpy(out->buckets, st->buckets, sizeof(out->buckets));
+	out->count = st->total;
+	out->sum_s = st->sum_s;
+}
+
+/* The figures, in the order the log line shows them; in HTTP mode over every engine, with
+ * the open sessions and connections. */
+static json_t *figures(void *ud)
+{
+	struct ctxd_loop_status *st = ud;
+	struct ctxd_lag_stats lag;
+	ctxd_loop_status_lag(st, &lag);
 	json_t *p50 = json_null(), *p99 = json_null();
-	if (n > 0) {
-		p50 = json_real(ctxd_lag_percentile(lags, n, 50));
-		p99 = json_real(ctxd_lag_percentile(lags, n, 99));
+	if (lag.samples > 0) {
+		p50 = json_real(lag.p50_ms);
+		p99 = json_real(lag.p99_ms);
 	}
 	long long rss = rss_bytes();
-	size_t owed = ctxd_transport_queued(st->src.tr) + *st->src.reserved;
-	return json_pack("{s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "uptime_ms",
-			 (json_int_t)(now - st->started_ms), "loop_lag_p50_ms", p50,
-			 "loop_lag_p99_ms", p99, "loop_lag_samples", (json_int_t)n, "pool_queued",
-			 (json_int_t)ctxd_pool_queued(st->src.pool), "pool_busy",
-			 (json_int_t)ctxd_pool_running(st->src.pool), "pool_workers",
-			 (json_int_t)ctxd_pool_size(st->src.pool), "requests_in_flight",
-			 (json_int_t)ctxd_mcp_inflight(st->src.mcp), "tasks_live",
-			 (json_int_t)ctxd_mcp_tasks_live(st->src.mcp), "bytes_owed",
-			 (json_int_t)owed, "rss_bytes", rss >= 0 ? json_integer(rss) : json_null());
+	struct ctxd_http_figures hf = {0};
+	if (st->src.http) {
+		ctxd_http_server_figures(st->src.http, &hf);
+	} else {
+		hf.inflight = ctxd_mcp_inflight(st->src.mcp);
+		hf.tasks = ctxd_mcp_tasks_live(st->src.mcp);
+		hf.owed = ctxd_transport_queued(st->src.tr) + *st->src.reserved;
+	}
+	json_t *o =
+	    json_pack("{s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "uptime_ms",
+		      (json_int_t)(now_ms() - st->started_ms), "loop_lag_p50_ms", p50,
+		      "loop_lag_p99_ms", p99, "loop_lag_samples", (json_int_t)lag.samples,
+		      "pool_queued", (json_int_t)ctxd_pool_queued(st->src.pool), "pool_busy",
+		      (json_int_t)ctxd_pool_running(st->src.pool), "pool_workers",
+		      (json_int_t)ctxd_pool_size(st->src.pool), "requests_in_flight",
+		      (json_int_t)hf.inflight, "tasks_live", (json_int_t)hf.tasks, "bytes_owed",
+		      (json_int_t)hf.owed, "rss_bytes", rss >= 0 ? json_integer(rss) : json_null());
+	if (o && st->src.http) {
+		json_object_set_new(o, "sessions", json_integer((json_int_t)hf.sessions));
+		json_object_set_new(o, "http_connections",
+				    json_integer((json_int_t)hf.connections));
+	}
+	return o;
+}
+
+/* Requests completed since start (every engine's, in HTTP mode). */
+static size_t completed(const struct ctxd_loop_status *st)
+{
+	if (st->src.http) {
+		struct ctxd_http_figures hf = {0};
+		ctxd_http_server_figures(st->src.http, &hf);
+		return hf.completed;
+	}
+	return ctxd_mcp_completed(st->src.mcp);
 }
 
 /* The minute is over: one line with the figures when a request or a pool job ran in it. */
 static void end_minute(void *ud)
 {
 	struct ctxd_loop_status *st = ud;
-	size_t done = ctxd_mcp_completed(st->src.mcp);
+	size_t done = completed(st);
 	size_t requests = done - st->completed, jobs = st->ran;
 	st->minute_start_ms = now_ms();
 	st->completed = done;
@@ -141,6 +186,14 @@ static void on_timer(struct ev_loop *ev, ev_timer *w, int revents)
 	double now = now_ms();
 	double lag = now - st->due_ms;
 	if (st->running) {
+		double s = lag > 0 ? lag / 1000.0 : 0;
+		size_t b = 0;
+		while (b < CTXD_LAG_BUCKETS && s > ctxd_lag_bounds[b]) {
+			b++;
+		}
+		st->buckets[b]++;
+		st->total++;
+		st->sum_s += s;
 		st->ring[st->next] = (struct lag_sample){now, (float)(lag > 0 ? lag : 0)};
 		st->next = (st->next + 1) % CTXD_LAG_SAMPLES;
 		if (st->count < CTXD_LAG_SAMPLES) {
@@ -165,6 +218,7 @@ struct ctxd_loop_status *ctxd_loop_status_start(const struct ctxd_status_src *sr
 	}
 	st->src = *src;
 	st->started_ms = st->minute_start_ms = now_ms();
+	st->completed = completed(st);
 	ev_now_update(src->ev);
 	st->due_ms = now_ms() + CTXD_LAG_PERIOD_MS;
 	ev_timer_init(&st->timer, on_timer, CTXD_LAG_PERIOD_MS / 1000.0, 0.);
@@ -172,7 +226,11 @@ struct ctxd_loop_status *ctxd_loop_status_start(const struct ctxd_status_src *sr
 	ev_timer_start(src->ev, &st->timer);
 	ev_unref(src->ev); /* the measurement alone does not keep the loop alive */
 	struct ctxd_status_ops ops = {.figures = figures, .end_minute = end_minute, .ud = st};
-	ctxd_mcp_set_status(src->mcp, &ops);
+	if (src->http) {
+		ctxd_http_server_set_status(src->http, &ops, st);
+	} else {
+		ctxd_mcp_set_status(src->mcp, &ops);
+	}
 	return st;
 }
 

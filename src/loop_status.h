@@ -1,11 +1,13 @@
 /* loop_status.h - the runtime's own figures (internal to the runtime layer): event-loop lag,
- * uptime, and what ctxd://status and the minute log line report. Loop thread only. */
+ * uptime, and what ctxd://status, the minute log line and (HTTP) GET /metrics report. Loop
+ * thread only. */
 #ifndef CTXD_LOOP_STATUS_H
 #define CTXD_LOOP_STATUS_H
 
 #include <ev.h>
 #include <stddef.h>
 
+#include "ctxd/http_server.h"
 #include "ctxd/mcp.h"
 #include "ctxd/pool.h"
 #include "ctxd/transport.h"
@@ -14,15 +16,32 @@
 #define CTXD_LAG_PERIOD_MS 100
 #define CTXD_LAG_SAMPLES   (60000 / CTXD_LAG_PERIOD_MS)
 
-/* Where the figures come from (borrowed; they must outlive the status). `reserved` points at
- * the answer bytes the engine holds for unfinished batches (owed to the host like queued
- * ones). */
+/* Where the figures come from (borrowed; they must outlive the status). Over stdio `tr`,
+ * `mcp` and `reserved` (the answer bytes the engine holds for unfinished batches, owed to
+ * the host like queued ones); in HTTP mode `http` instead (figures over every engine, plus
+ * sessions and connections), the others NULL. */
 struct ctxd_status_src {
 	struct ev_loop *ev;
 	struct ctxd_pool *pool;
 	struct ctxd_transport *tr;
 	struct ctxd_mcp *mcp;
 	const size_t *reserved;
+	struct ctxd_http_server *http;
+};
+
+/* Upper bounds (seconds) of the event-loop lag histogram's buckets (GET /metrics). */
+#define CTXD_LAG_BUCKETS 11
+extern const double ctxd_lag_bounds[CTXD_LAG_BUCKETS];
+
+/* The event-loop lag: over the last minute (what ctxd://status reports; `samples` 0: no
+ * percentile) and, since start, every sample counted in its bucket (not cumulative; the
+ * last one is +Inf) with their sum. */
+struct ctxd_lag_stats {
+	size_t samples;
+	double p50_ms, p99_ms;
+	unsigned long long buckets[CTXD_LAG_BUCKETS + 1];
+	unsigned long long count;
+	double sum_s;
 };
 
 struct ctxd_loop_status;
@@ -34,6 +53,9 @@ struct ctxd_loop_status *ctxd_loop_status_start(const struct ctxd_status_src *sr
 /* `n` pool jobs completed (the minute log line is written only for minutes in which a request
  * or a pool job ran). */
 void ctxd_loop_status_ran(struct ctxd_loop_status *st, size_t n);
+
+/* The lag figures now (see struct ctxd_lag_stats). */
+void ctxd_loop_status_lag(const struct ctxd_loop_status *st, struct ctxd_lag_stats *out);
 
 /* Stop the timer and free. NULL-safe. */
 void ctxd_loop_status_stop(struct ctxd_loop_status *st);

@@ -28,7 +28,9 @@
 
 #define POLL_MS 500 /* pollInterval(Ms) suggested to clients */
 
-static const char *const status_names[] = {"working", "completed", "failed", "cancelled"};
+const char *const ctxd_task_status_names[CTXD_TASK_STATUSES] = {"working", "completed", "failed",
+								"cancelled"};
+_Static_assert((int)TASK_CANCELLED == (int)CTXD_TASK_CANCELLED, "task statuses in mcp.h order");
 
 int ctxd_mcp_tasks_init(struct ctxd_mcp *m)
 {
@@ -165,9 +167,9 @@ static json_t *task_json(struct ctxd_mcp *m, const struct ctxd_task *t, bool det
 	char created[48], updated[48], live[160];
 	iso_time(&t->created_wall, created, sizeof(created));
 	iso_time(&t->updated_wall, updated, sizeof(updated));
-	json_t *o =
-	    json_pack("{s:s, s:s, s:s, s:s}", "taskId", t->id, "status", status_names[t->status],
-		      "createdAt", created, "lastUpdatedAt", updated);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "taskId", t->id, "status",
+			      ctxd_task_status_names[t->status], "createdAt", created,
+			      "lastUpdatedAt", updated);
 	if (!o) {
 		return NULL;
 	}
@@ -241,7 +243,7 @@ static json_t *payload(const struct ctxd_task *t, json_t *id)
 static void task_ended(struct ctxd_mcp *m, struct ctxd_task *t)
 {
 	clock_gettime(CLOCK_REALTIME, &t->updated_wall);
-	ctxd_debug("task %s: %s", t->id, status_names[t->status]);
+	ctxd_debug("task %s: %s", t->id, ctxd_task_status_names[t->status]);
 	if (t->modern) {
 		json_t *params = task_json(m, t, true);
 		if (params) {
@@ -572,7 +574,7 @@ static void expire(struct ctxd_mcp *m, double now)
 			continue;
 		}
 		*pp = t->next;
-		ctxd_debug("task %s expired (%s)", t->id, status_names[t->status]);
+		ctxd_debug("task %s expired (%s)", t->id, ctxd_task_status_names[t->status]);
 		memcpy(m->tasks.expired[m->tasks.n_expired++ % TASK_TOMBSTONES], t->id,
 		       sizeof(t->id));
 		m->tasks.count--;
@@ -641,6 +643,13 @@ void ctxd_mcp_tasks_cancel_all(struct ctxd_mcp *m)
 		if (t->status == TASK_WORKING) {
 			cancel_task(m, t, "Cancelled: the server is shutting down", false);
 		}
+	}
+}
+
+void ctxd_mcp_tasks_by_status(const struct ctxd_mcp *m, size_t counts[CTXD_TASK_STATUSES])
+{
+	for (const struct ctxd_task *t = m->tasks.head; t; t = t->next) {
+		counts[t->status]++;
 	}
 }
 
@@ -738,7 +747,7 @@ json_t *ctxd_mcp_m_tasks_cancel(struct ctxd_mcp *m, const struct call *c, struct
 		set_err(e, CTXD_RPC_INVALID_PARAMS,
 			"Cannot cancel task: it already ended (%s); its result stays until "
 			"tasks.ttl_ms after it ended",
-			status_names[t->status]);
+			ctxd_task_status_names[t->status]);
 		return NULL;
 	}
 	return c->modern ? json_object() : task_json(m, t, false);

@@ -8,9 +8,12 @@
  *     server request (roots/list) comes before its response; GET opens the session's
  *     stream for notifications and server requests; DELETE ends the session; an unknown or
  *     ended session gets 404, a session used with another token too.
- *   - 2026-07-28 stateless requests: served by one shared engine per token kind (read-write,
- *     read-only) without session state. The request metadata headers are checked against
- *     the body (MCP-Protocol-Version, Mcp-Method, Mcp-Name; 400 with -32020 HeaderMismatch
+ *   - 2026-07-28 stateless requests: served without session state by one engine per bearer
+ *     token (one in all without http.tokens_file), created on first use and freed once idle,
+ *     so tasks (and listen streams) are bound to the token that made them: another token's
+ *     tasks/get or tasks/cancel of the same taskId answers "Task not
+ *     found". The request metadata headers are checked against the body
+ *     (MCP-Protocol-Version, Mcp-Method, Mcp-Name; 400 with -32020 HeaderMismatch
  *     otherwise). subscriptions/listen is a long-lived SSE stream; a client closing a
  *     request's connection cancels the request.
  *   - Notifications and responses POSTed get 202.
@@ -76,6 +79,25 @@ void ctxd_http_server_reap(struct ctxd_http_server *s);
 
 /* Requests in flight over every engine. */
 size_t ctxd_http_server_inflight(const struct ctxd_http_server *s);
+
+/* The daemon's figures for ctxd://status, the minute log line and GET /metrics: open
+ * 2025-11-25 sessions; requests in flight, tasks held (working, or ended and kept until
+ * tasks.ttl_ms; `tasks_by` split by status as enum ctxd_task_status) and requests completed
+ * since start, over every engine (freed ones included for `completed`); bytes queued for
+ * clients' streams; open connections. */
+struct ctxd_http_figures {
+	size_t sessions, inflight, tasks, completed, owed, connections;
+	size_t tasks_by[CTXD_TASK_STATUSES];
+};
+void ctxd_http_server_figures(const struct ctxd_http_server *s, struct ctxd_http_figures *f);
+
+struct ctxd_loop_status;
+
+/* Offer ctxd://status on every engine created from now on with the figures of `ops`
+ * (copied; the loop's, see ctxd_mcp_set_status), and the event-loop lag of `st` (borrowed)
+ * in GET /metrics. Before the first request. */
+void ctxd_http_server_set_status(struct ctxd_http_server *s, const struct ctxd_status_ops *ops,
+				 struct ctxd_loop_status *st);
 
 /* Shutdown: stop listening, end every stream (subscriptions/listen gracefully, GET streams),
  * let requests in flight finish. */

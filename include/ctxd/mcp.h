@@ -196,4 +196,20 @@ void ctxd_mcp_tick(struct ctxd_mcp *m, double now_ms);
  * is kept until tasks.ttl_ms after they ended; at most tasks.max. Loop thread. */
 size_t ctxd_mcp_tasks_live(const struct ctxd_mcp *m);
 
+/* The statuses of a task (MCP tasks, both eras), in this order. */
+enum ctxd_task_status {
+	CTXD_TASK_WORKING,
+	CTXD_TASK_COMPLETED,
+	CTXD_TASK_FAILED,
+	CTXD_TASK_CANCELLED,
+	CTXD_TASK_STATUSES
+};
+
+/* The status names ("working", "completed", "failed", "cancelled"), by enum
+ * ctxd_task_status. */
+extern const char *const ctxd_task_status_names[CTXD_TASK_STATUSES];
+
+/* Add the tasks this engine holds to `counts`, by status. Loop thread. */
+void ctxd_mcp_tasks_by_status(const struct ctxd_mcp *m, size_t counts[CTXD_TASK_STATUSES]);
+
 #endif

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Streamable HTTP: ctxd --http against raw HTTP requests (both eras, security, limits).
 
-usage: http_test.py CTXD_BINARY
+usage: http_test.py CTXD_BINARY [CASE ...]   (CASE: a case_* name without case_; default all)
 
 Each case starts its own ctxd on 127.0.0.1 port 0 (the kernel picks a free port; ctxd
 logs it) and talks plain HTTP/1.1 to it. Nothing waits for a time: a wait is for an
@@ -24,6 +24,7 @@ MODERN = '2026-07-28'
 LEGACY = '2025-11-25'
 TOKEN_RW = 'rw-token-0123456789abcdef'
 TOKEN_RO = 'ro-token-0123456789abcdef'
+TOKEN_RW2 = 'rw2-token-0123456789abcdef'
 
 failures = []
 passed = 0
@@ -634,12 +635,299 @@ def case_delete_inflight(binary, root):
         check('delete: clean exit', srv.stop() == 0)
 
 
+TASKS_META = {'io.modelcontextprotocol/clientCapabilities': {
+    'extensions': {'io.modelcontextprotocol/tasks': {}}}}
+
+
+def tasks_call(srv, auth, id_, hold=None):
+    """A 2026-07-28 grep of a client declaring the tasks extension (tasks.after_ms 0: it
+    becomes a task at once); `hold`: the test hook ctxd.test/hold."""
+    meta = dict(TASKS_META)
+    if hold is not None:
+        meta['ctxd.test/hold'] = hold
+    args = {'name': 'grep', 'arguments': {'pattern': 'hello', 'path': '.'}}
+    r = post(srv, modern('tools/call', args, id_=id_, extra_meta=meta),
+             dict(auth, **modern_headers('tools/call', 'grep')))
+    return r, read_json(r)
+
+
+def tasks_req(srv, auth, method, task_id, id_):
+    r = post(srv, modern(method, {'taskId': task_id}, id_=id_, extra_meta=TASKS_META),
+             dict(auth, **modern_headers(method, task_id)))
+    return r, read_json(r)
+
+
+def open_listen(srv, auth, id_, notifications):
+    c = srv.conn()
+    c.request('POST', '/mcp', body=json.dumps(modern('subscriptions/listen', {
+        'notifications': notifications}, id_=id_, extra_meta=TASKS_META)), headers=dict(
+        auth, **modern_headers('subscriptions/listen'),
+        **{'Content-Type': 'application/json',
+           'Accept': 'application/json, text/event-stream'}))
+    r = c.getresponse()
+    return c, r, sse_events(r)
+
+
+def case_tasks_modern(binary, root):
+    """MCP tasks of 2026-07-28 (the io.modelcontextprotocol/tasks extension) over stateless
+    POSTs: the task answer to tools/call, tasks/get and tasks/cancel on later POSTs (other
+    connections), notifications/tasks on a subscriptions/listen stream; and every task is
+    bound to the bearer token that made it: another read-write token's tasks/get, tasks/cancel
+    and listen know nothing of it (the same error as an unknown taskId)."""
+    d = tempfile.mkdtemp(prefix='ctxd-http-tasks-')
+    tokens = os.path.join(d, 'tokens')
+    with open(tokens, 'w') as f:
+        f.write(f'{TOKEN_RW}\n{TOKEN_RW2}\n')
+    srv = Server(binary, root, config=(f'tasks:\n  after_ms: 0\nhttp:\n  tokens_file: {tokens}\n'
+                                       f'  metrics: true\n'))
+    a = {'Authorization': 'Bearer ' + TOKEN_RW}
+    b = {'Authorization': 'Bearer ' + TOKEN_RW2}
+    try:
+        r, body = tasks_call(srv, a, 'c1', hold='until-cancelled')
+        res = (body or {}).get('result', {})
+        check('tasks modern: tools/call answered with a task',
+              r.status == 200 and res.get('resultType') == 'task' and
+              res.get('status') == 'working' and body.get('id') == 'c1', body)
+        tid = res.get('taskId', 'none')
+        r, got = tasks_req(srv, a, 'tasks/get', tid, 'g1')
+        check('tasks modern: tasks/get on a later POST', (got or {}).get('result', {}).get(
+            'status') == 'working' and got.get('id') == 'g1', got)
+        # token B: the task does not exist for it, exactly like an unknown id
+        _, unknown = tasks_req(srv, b, 'tasks/get', '0123456789abcdef0123456789abcdef', 'u')
+        for method in ('tasks/get', 'tasks/cancel'):
+            r, other = tasks_req(srv, b, method, tid, 'x')
+            err = (other or {}).get('error', {})
+            check(f'tasks modern: another token\'s {method} is refused',
+                  err.get('code') == -32602 and
+                  err.get('message') == unknown.get('error', {}).get('message'), other)
+        c, ls, events = open_listen(srv, b, 'LB', {'taskIds': [tid]})
+        ack = next(events, None)
+        check('tasks modern: another token\'s listen is not given the task',
+              (ack or {}).get('params', {}).get('notifications', {}).get('taskIds') == [], ack)
+        c.close()
+        r, got = tasks_req(srv, a, 'tasks/get', tid, 'g2')
+        check('tasks modern: the task still runs after the other token\'s cancel',
+              (got or {}).get('result', {}).get('status') == 'working', got)
+        r, got = tasks_req(srv, a, 'tasks/cancel', tid, 'k1')
+        check('tasks modern: tasks/cancel by its own token', r.status == 200 and
+              (got or {}).get('result', {}).get('resultType') == 'complete', got)
+        r, got = tasks_req(srv, a, 'tasks/get', tid, 'g3')
+        check('tasks modern: cancelled', (got or {}).get('result', {}).get('status') ==
+              'cancelled', got)
+        # a task held until the server handles one more frame of this token's engine (the
+        # listen request): its end arrives on the listen stream that asked for it
+        r, body = tasks_call(srv, a, 'c2', hold=True)
+        tid2 = (body or {}).get('result', {}).get('taskId', 'none')
+        c, ls, events = open_listen(srv, a, 'LA', {'taskIds': [tid2]})
+        ack = next(events, None)
+        check('tasks modern: listen acknowledged for the task with the client\'s id',
+              (ack or {}).get('params', {}).get('notifications', {}).get('taskIds') == [tid2]
+              and ack['params']['_meta'].get('io.modelcontextprotocol/subscriptionId') == 'LA',
+              ack)
+        ev = next(events, None)
+        p = (ev or {}).get('params', {})
+        check('tasks modern: notifications/tasks on the listen stream',
+              (ev or {}).get('method') == 'notifications/tasks' and p.get('taskId') == tid2 and
+              p.get('status') == 'completed' and 'hello' in json.dumps(p.get('result')) and
+              p.get('_meta', {}).get('io.modelcontextprotocol/subscriptionId') == 'LA', ev)
+        c.close()
+        r, got = tasks_req(srv, a, 'tasks/get', tid2, 'g4')
+        check('tasks modern: tasks/get of the completed task has its result',
+              'hello' in json.dumps((got or {}).get('result', {}).get('result')), got)
+        r, got = tasks_req(srv, b, 'tasks/get', tid2, 'g5')
+        check('tasks modern: another token cannot read the result',
+              (got or {}).get('error', {}).get('code') == -32602 and 'hello' not in
+              json.dumps(got), got)
+    finally:
+        check('tasks modern: clean exit', srv.stop() == 0)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def case_tasks_threshold(binary, root):
+    """2026-07-28: the server decides (tasks.after_ms) that a tools/call still running
+    becomes a task: its POST, still waiting, is answered with the task; once the task
+    expired (tasks.ttl_ms) and the token's engine was unused for http.session_timeout_ms,
+    the engine is freed and the next request gets a new one."""
+    srv = Server(binary, root, config=('tasks:\n  after_ms: 1\n  ttl_ms: 1\n'
+                                       'http:\n  session_timeout_ms: 1000\n'))
+    try:
+        r, body = tasks_call(srv, {}, 't1', hold='until-cancelled')
+        res = (body or {}).get('result', {})
+        check('tasks threshold: the waiting POST answered with the task',
+              r.status == 200 and res.get('resultType') == 'task' and body.get('id') == 't1',
+              body)
+        tid = res.get('taskId', 'none')
+        r, got = tasks_req(srv, {}, 'tasks/cancel', tid, 'k')
+        check('tasks threshold: cancelled', 'result' in (got or {}), got)
+        check('tasks threshold: the idle engine freed',
+              srv.wait_log(r'stateless engine 0 unused for 1000 ms: freed') is not None)
+        r, got = tasks_req(srv, {}, 'tasks/get', tid, 'g')
+        check('tasks threshold: a new engine knows no old task',
+              (got or {}).get('error', {}).get('code') == -32602, got)
+    finally:
+        check('tasks threshold: clean exit', srv.stop() == 0)
+
+
+def metrics_text(srv, headers=None):
+    c = srv.conn()
+    c.request('GET', '/metrics', headers=headers or {})
+    return c.getresponse().read().decode()
+
+
+def case_status(binary, root):
+    """ctxd://status in HTTP mode, in both eras, with the daemon's figures (sessions, requests
+    in flight and tasks over every engine, bytes owed to clients, connections); the minute
+    log line (ended at once by the test hook notification ctxd.test/minute); and in
+    GET /metrics the tasks by status and the event-loop lag."""
+    srv = Server(binary, root, config='tasks:\n  after_ms: 0\nhttp:\n  metrics: true\n')
+    try:
+        st, sid, _ = initialize(srv)
+        post(srv, {'jsonrpc': '2.0', 'method': 'notifications/initialized'},
+             legacy_headers(sid)).read()
+        body = read_json(post(srv, {'jsonrpc': '2.0', 'id': 2, 'method': 'resources/list'},
+                              legacy_headers(sid)))
+        uris = [x.get('uri') for x in (body or {}).get('result', {}).get('resources', [])]
+        check('status: offered to a session', 'ctxd://status' in uris, uris)
+        # a task held running in the stateless era: counted by a session's status read
+        r, body = tasks_call(srv, {}, 'c1', hold='until-cancelled')
+        tid = (body or {}).get('result', {}).get('taskId', 'none')
+        body = read_json(post(srv, {'jsonrpc': '2.0', 'id': 3, 'method': 'resources/read',
+                                    'params': {'uri': 'ctxd://status'}}, legacy_headers(sid)))
+        try:
+            fig = json.loads(body['result']['contents'][0]['text'])
+        except (KeyError, IndexError, TypeError, ValueError):
+            fig = {}
+        check('status: legacy read', fig.get('sessions') == 1 and fig.get('tasks_live') == 1
+              and fig.get('requests_in_flight') == 1 and
+              isinstance(fig.get('http_connections'), int) and fig['http_connections'] >= 1 and
+              isinstance(fig.get('bytes_owed'), int) and 'loop_lag_p99_ms' in fig, body)
+        r = post(srv, modern('resources/read', {'uri': 'ctxd://status'}),
+                 modern_headers('resources/read', 'ctxd://status'))
+        body = read_json(r)
+        try:
+            fig = json.loads(body['result']['contents'][0]['text'])
+        except (KeyError, IndexError, TypeError, ValueError):
+            fig = {}
+        check('status: modern read', fig.get('sessions') == 1 and fig.get('tasks_live') == 1,
+              body)
+        text = metrics_text(srv)
+        check('metrics: tasks by status (working)',
+              re.search(r'^ctxd_tasks\{status="working"\} 1$', text, re.M), text[:400])
+        count = re.search(r'^ctxd_event_loop_lag_seconds_count (\d+)$', text, re.M)
+        inf = re.search(r'^ctxd_event_loop_lag_seconds_bucket\{le="\+Inf"\} (\d+)$', text, re.M)
+        check('metrics: event-loop lag histogram', count and inf and
+              count.group(1) == inf.group(1) and
+              '# TYPE ctxd_event_loop_lag_seconds histogram' in text, text[-1500:])
+        check('metrics: event-loop lag p99 gauge',
+              re.search(r'^ctxd_event_loop_lag_p99_seconds (NaN|[0-9.e+-]+)$', text, re.M),
+              text[-800:])
+        tasks_req(srv, {}, 'tasks/cancel', tid, 'k')
+        text = metrics_text(srv)
+        check('metrics: tasks by status (cancelled)',
+              re.search(r'^ctxd_tasks\{status="cancelled"\} 1$', text, re.M) and
+              re.search(r'^ctxd_tasks\{status="working"\} 0$', text, re.M), text[:400])
+        # the minute line: requests ran in this minute
+        r = post(srv, {'jsonrpc': '2.0', 'method': 'ctxd.test/minute'}, legacy_headers(sid))
+        r.read()
+        line = srv.wait_log(r'status: requests=\d+ jobs=\d+ ')
+        check('status: the minute line in HTTP mode', line and re.search(
+            r'requests=[1-9]\d* .*tasks_live=1 .*sessions=1 http_connections=\d+', line), line)
+    finally:
+        check('status: clean exit', srv.stop() == 0)
+
+
+def case_tasks_legacy(binary, root):
+    """MCP tasks of 2025-11-25 within a session: tools/call with params.task answered with
+    the task, notifications/tasks/status on the session's GET stream, tasks/get,
+    tasks/result (answered when the task ends), tasks/list and tasks/cancel on later POSTs;
+    another session knows none of its tasks."""
+    srv = Server(binary, root)
+    try:
+        st, sid, body = initialize(srv)
+        check('tasks legacy: the tasks capability', 'tasks' in (body or {}).get(
+            'result', {}).get('capabilities', {}), body)
+        post(srv, {'jsonrpc': '2.0', 'method': 'notifications/initialized'},
+             legacy_headers(sid)).read()
+        c = srv.conn()
+        c.request('GET', '/mcp', headers={'Mcp-Session-Id': sid, 'Accept': 'text/event-stream'})
+        g = c.getresponse()
+        events = sse_events(g)
+
+        def call(id_, hold=None):
+            p = {'name': 'grep', 'arguments': {'pattern': 'hello', 'path': root},
+                 'task': {'ttl': 60000}}
+            if hold is not None:
+                p['_meta'] = {'ctxd.test/hold': hold}
+            r = post(srv, {'jsonrpc': '2.0', 'id': id_, 'method': 'tools/call', 'params': p},
+                     legacy_headers(sid))
+            return read_json(r)
+
+        def req(id_, method, params, session=None):
+            r = post(srv, {'jsonrpc': '2.0', 'id': id_, 'method': method, 'params': params},
+                     legacy_headers(session or sid))
+            return read_json(r)
+
+        body = call(2)
+        task = (body or {}).get('result', {}).get('task', {})
+        tid = task.get('taskId', 'none')
+        check('tasks legacy: tools/call answered with a task', task.get('status') == 'working'
+              and body.get('id') == 2, body)
+        ev = next(events, None)
+        check('tasks legacy: notifications/tasks/status on the GET stream',
+              (ev or {}).get('method') == 'notifications/tasks/status' and
+              ev['params'].get('taskId') == tid and ev['params'].get('status') == 'completed',
+              ev)
+        got = req(3, 'tasks/get', {'taskId': tid})
+        check('tasks legacy: tasks/get', (got or {}).get('result', {}).get('status') ==
+              'completed', got)
+        got = req(4, 'tasks/result', {'taskId': tid})
+        res = (got or {}).get('result', {})
+        check('tasks legacy: tasks/result is the call\'s result',
+              'hello' in json.dumps(res.get('content')) and res.get('_meta', {}).get(
+                  'io.modelcontextprotocol/related-task') == {'taskId': tid}, got)
+        got = req(5, 'tasks/list', {})
+        check('tasks legacy: tasks/list', [t.get('taskId') for t in (got or {}).get(
+            'result', {}).get('tasks', [])] == [tid], got)
+        # tasks/result of a running task is answered when it ends (the work is held until
+        # cancelled; tasks/cancel on another POST ends it)
+        body = call(6, hold='until-cancelled')
+        tid2 = (body or {}).get('result', {}).get('task', {}).get('taskId', 'none')
+        rc = srv.conn()
+        rc.request('POST', '/mcp', body=json.dumps({
+            'jsonrpc': '2.0', 'id': 7, 'method': 'tasks/result', 'params': {'taskId': tid2}}),
+            headers=dict(legacy_headers(sid), **{
+                'Content-Type': 'application/json',
+                'Accept': 'application/json, text/event-stream'}))
+        got = req(8, 'tasks/cancel', {'taskId': tid2})
+        check('tasks legacy: tasks/cancel', (got or {}).get('result', {}).get('status') ==
+              'cancelled', got)
+        ev = next(events, None)
+        check('tasks legacy: the cancelled status on the GET stream',
+              (ev or {}).get('params', {}).get('taskId') == tid2 and
+              ev['params'].get('status') == 'cancelled', ev)
+        held = read_json(rc.getresponse())
+        check('tasks legacy: the waiting tasks/result answered when the task ended',
+              (held or {}).get('id') == 7 and 'cancelled' in json.dumps(
+                  held.get('error', {})), held)
+        # another session does not see this session's tasks
+        st, sid2, _ = initialize(srv)
+        got = req(9, 'tasks/get', {'taskId': tid}, session=sid2)
+        check('tasks legacy: another session\'s tasks/get refused',
+              (got or {}).get('error', {}).get('code') == -32602, got)
+        c.close()
+    finally:
+        check('tasks legacy: clean exit', srv.stop() == 0)
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     root = make_root()
     try:
         for case in (case_refuse_network, case_legacy, case_modern, case_security,
-                     case_shutdown, case_output_cap, case_limits, case_delete_inflight):
+                     case_shutdown, case_output_cap, case_limits, case_delete_inflight,
+                     case_tasks_legacy, case_tasks_modern, case_tasks_threshold, case_status):
+            if sys.argv[2:] and case.__name__[5:] not in sys.argv[2:]:
+                continue
             try:
                 case(binary, root)
             except Exception as e:  # a crash fails the case, the others still run
