@@ -31,6 +31,7 @@
 
 #define META_VERSION      "io.modelcontextprotocol/protocolVersion"
 #define META_SUBSCRIPTION "io.modelcontextprotocol/subscriptionId"
+#define META_LOG_LEVEL    "io.modelcontextprotocol/logLevel"
 #define HEADER_MISMATCH   -32020 /* MCP 2026-07-28 HeaderMismatch */
 
 static const char *const legacy_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26",
@@ -172,10 +173,9 @@ static char *listen_result(const struct pend *q, char *buf, size_t *len)
 	return out;
 }
 
-/* The engine's send callback: route one frame (ownership passed). */
-static void eng_send(void *ud, char *buf, size_t len)
+/* Route one frame of engine `e` (ownership passed). */
+static void eng_route(struct eng *e, char *buf, size_t len)
 {
-	struct eng *e = ud;
 	static const char pfx[] = "{\"jsonrpc\":\"2.0\",";
 	const char *end = buf + len;
 	const char *p = buf + sizeof(pfx) - 1;
@@ -212,6 +212,73 @@ static void eng_send(void *ud, char *buf, size_t len)
 		return;
 	}
 	route_other(e, buf, len, false);
+}
+
+/* The engine's send callback. */
+static void eng_send(void *ud, char *buf, size_t len)
+{
+	struct eng *e = ud;
+	bool was = e->srv->log_mute;
+	e->srv->log_mute = true;
+	eng_route(e, buf, len);
+	e->srv->log_mute = was;
+}
+
+/* ---- log forwarding ---- */
+
+/* The loop thread works for engine `e` (and request `p`, or NULL) until log_leave: a
+ * record it logs meanwhile is that client's (log_sink). */
+static void log_enter(struct ctxd_http_server *s, struct eng *e, struct pend *p)
+{
+	s->log_e = e;
+	s->log_p = p;
+}
+
+static void log_leave(struct ctxd_http_server *s)
+{
+	s->log_e = NULL;
+	s->log_p = NULL;
+}
+
+/* The log sink (loop thread): a record written while the loop thread works for a client's
+ * engine goes to that client as notifications/message (never a record of the server's own,
+ * which may name other clients), as its era says: 2025-11-25, at or above the session's
+ * logging/setLevel, on the stream of the request it belongs to, else on the session's GET
+ * stream (ctxd_http_sess_push); 2026-07-28, only for a request whose _meta carried
+ * io.modelcontextprotocol/logLevel, at or above it, on that request's stream. */
+static void log_sink(void *ud, enum ctxd_log_level level, const char *logger, const char *msg)
+{
+	struct ctxd_http_server *s = ud;
+	struct eng *e = s->log_e;
+	struct pend *p = s->log_p && s->log_p->e == e ? s->log_p : NULL;
+	if (!e || !e->mcp || s->log_mute || level >= CTXD_LOG_OFF) {
+		return;
+	}
+	bool wanted = e->sess ? !e->sess->ended && ctxd_mcp_log_wanted(e->mcp, level)
+			      : p && p->log_on && level >= p->log_level;
+	if (!wanted) {
+		return;
+	}
+	size_t len = 0;
+	char *frame =
+	    ctxd_rpc_dump_new(ctxd_rpc_notification_new("notifications/message",
+							json_pack("{s:s, s:s, s:s}", "level",
+								  ctxd_log_level_name(level),
+								  "logger", logger, "data", msg)),
+			      &len);
+	if (!frame) {
+		return;
+	}
+	s->log_mute = true;
+	if (p && !p->listen && ctxd_http_pend_stream(p)) {
+		ctxd_http_sse_send(p->req, frame, len);
+		free(frame);
+	} else if (e->sess) {
+		ctxd_http_sess_push(e->sess, frame, len);
+	} else {
+		free(frame);
+	}
+	s->log_mute = false;
 }
 
 /* The engine's wake-up (any thread): mark it for ctxd_http_server_poll, wake the loop. */
@@ -334,6 +401,8 @@ static void submit(struct eng *e, struct ctxd_http_req *r, json_t *msg, const ch
 	p->listen = strcmp(method, "subscriptions/listen") == 0;
 	p->t0 = now_ms();
 	p->tool = ctxd_http_metrics_tool(msg);
+	const char *lv = json_string_value(json_object_get(meta, META_LOG_LEVEL));
+	p->log_on = rewrite && lv && ctxd_log_level_parse(lv, &p->log_level) == 0;
 	if (rewrite) {
 		char internal[32];
 		snprintf(internal, sizeof(internal), "h%llu", ++s->next_id);
@@ -371,14 +440,18 @@ static void submit(struct eng *e, struct ctxd_http_req *r, json_t *msg, const ch
 		ctxd_http_pend_stream(p);
 	}
 	/* the message parsed here (its id rewritten for a stateless engine), not parsed again */
+	log_enter(s, e, p);
 	ctxd_mcp_handle_message(e->mcp, msg);
+	log_leave(s);
 	json_decref(msg);
 }
 
 /* A notification or a response from the client: to the engine, 202. */
 static void feed(struct eng *e, struct ctxd_http_req *r, const char *body, size_t len)
 {
+	log_enter(e->srv, e, NULL);
 	ctxd_mcp_handle_frame(e->mcp, body, len);
+	log_leave(e->srv);
 	ctxd_http_respond(r, 202, NULL, NULL, 0, NULL);
 }
 
@@ -720,7 +793,9 @@ static void on_done_owner(struct ctxd_http_server *s, struct ctxd_http_req *r, b
 			size_t len;
 			char *frame = ctxd_rpc_dump(n, &len);
 			if (frame) {
+				log_enter(s, p->e, NULL);
 				ctxd_mcp_handle_frame(p->e->mcp, frame, len - 1);
+				log_leave(s);
 				free(frame);
 			}
 		} else {
@@ -764,6 +839,7 @@ struct ctxd_http_server *ctxd_http_server_create(const struct ctxd_http_server_d
 		free(s);
 		return NULL;
 	}
+	ctxd_log_set_sink(log_sink, s);
 	for (size_t i = 0; i < deps->cfg->http.n_listen; i++) {
 		ctxd_info("listening on http%s://%s (port %u), endpoint %s",
 			  deps->cfg->http.tls_cert ? "s" : "", deps->cfg->http.listen[i],
@@ -798,7 +874,9 @@ void ctxd_http_server_poll(struct ctxd_http_server *s)
 	while (e) {
 		struct eng *next = e->dirty_next;
 		if (e->mcp) {
+			log_enter(s, e, NULL);
 			ctxd_mcp_poll(e->mcp);
+			log_leave(s);
 		}
 		e = next;
 	}
@@ -941,7 +1019,9 @@ void ctxd_http_server_tick(struct ctxd_http_server *s, double now)
 		if (!e) {
 			continue;
 		}
+		log_enter(s, e, NULL);
 		ctxd_mcp_tick(e->mcp, now);
+		log_leave(s);
 		/* idle: nothing owed, running or held (tasks keep their results until
 		 * tasks.ttl_ms), unused for http.session_timeout_ms */
 		if (!e->pend && eng_inflight(e) == 0 && ctxd_mcp_tasks_live(e->mcp) == 0 &&
@@ -955,7 +1035,9 @@ void ctxd_http_server_tick(struct ctxd_http_server *s, double now)
 	}
 	for (struct sess *x = s->sessions, *next; x; x = next) {
 		next = x->next;
+		log_enter(s, &x->e, NULL);
 		ctxd_mcp_tick(x->e.mcp, now);
+		log_leave(s);
 		if (!x->get && !x->e.pend &&
 		    now - x->last_ms > (double)s->cfg->http.session_timeout_ms) {
 			ctxd_info("http: session %.8s... unused for %u ms: ended", x->id,
@@ -977,6 +1059,7 @@ void ctxd_http_server_destroy(struct ctxd_http_server *s)
 		return;
 	}
 	s->destroying = true;
+	ctxd_log_set_sink(NULL, NULL);
 	ctxd_http_destroy(s->http); /* every exchange ends (aborted), the engines unbothered */
 	while (s->sessions) {
 		ctxd_http_sess_end(s, s->sessions);

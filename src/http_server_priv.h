@@ -40,6 +40,8 @@ struct pend {
 	char *tool;   /* tools/call: the tool's name, or NULL */
 	double t0;    /* ms, monotonic */
 	bool accept_sse, sse, listen;
+	bool log_on; /* stateless: _meta io.modelcontextprotocol/logLevel was given: */
+	enum ctxd_log_level log_level; /* records at or above it go on its stream */
 };
 
 /* A frame waiting for the session's GET stream. */
@@ -95,6 +97,12 @@ struct ctxd_http_server {
 	size_t completed_gone;         /* requests completed by engines since freed (status line) */
 	struct ctxd_status_ops status; /* ctxd://status on every engine (figures NULL: none) */
 	struct ctxd_loop_status *loop_stat; /* the event-loop lag for /metrics, or NULL */
+	/* Log forwarding: the engine (and request) the loop thread is working for, while it
+	 * is; log_mute while a frame is being routed (a record about the transport itself is
+	 * not sent through it). */
+	struct eng *log_e;
+	struct pend *log_p;
+	bool log_mute;
 	size_t get_streams;
 	bool closing;       /* shutdown began */
 	bool destroying;    /* exchanges end aborted: nothing more to the engines */

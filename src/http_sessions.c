@@ -15,6 +15,9 @@
 void ctxd_http_pend_free(struct pend *p)
 {
 	struct eng *e = p->e;
+	if (e->srv->log_p == p) {
+		e->srv->log_p = NULL;
+	}
 	if (p->prev) {
 		p->prev->next = p->next;
 	} else if (e->pend == p) {

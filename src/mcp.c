@@ -633,11 +633,16 @@ void ctxd_mcp_handle_message(struct ctxd_mcp *m, json_t *msg)
 
 /* ---- log forwarding (logging capability) ---- */
 
+bool ctxd_mcp_log_wanted(const struct ctxd_mcp *m, enum ctxd_log_level level)
+{
+	return m->sess.era == CTXD_ERA_LEGACY && m->sess.client_log_set &&
+	       level >= m->sess.client_log_level && level < CTXD_LOG_OFF;
+}
+
 static void log_sink(void *ud, enum ctxd_log_level level, const char *logger, const char *msg)
 {
 	struct ctxd_mcp *m = ud;
-	if (m->sess.era != CTXD_ERA_LEGACY || !m->sess.client_log_set ||
-	    level < m->sess.client_log_level || level >= CTXD_LOG_OFF) {
+	if (!ctxd_mcp_log_wanted(m, level)) {
 		return;
 	}
 	json_t *params = json_pack("{s:s, s:s, s:s}", "level", ctxd_log_level_name(level), "logger",

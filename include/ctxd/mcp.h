@@ -52,9 +52,15 @@ struct ctxd_mcp_deps {
 	void (*wake)(void *ud);
 	void *wake_ud;
 	/* Do not take the process's log sink (ctxd_log_set_sink): with many engines in one
-	 * process (HTTP), none forwards the server's log as notifications/message. */
+	 * process (HTTP), none forwards the server's log as notifications/message itself (the
+	 * HTTP server does, see ctxd_mcp_log_wanted). */
 	bool no_log_sink;
 };
+
+/* True when a record at `level` is to be sent to this engine's client as
+ * notifications/message: a 2025-11-25-era client asked for them with logging/setLevel at
+ * that level or below (MCP 2025-11-25 server/utilities/logging). Loop thread. */
+bool ctxd_mcp_log_wanted(const struct ctxd_mcp *m, enum ctxd_log_level level);
 
 /* An extra request method served on a worker (e.g. an extension's skills/list).
  * `call` returns a new result object, or NULL with err set (err->kind as for

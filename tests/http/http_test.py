@@ -135,6 +135,19 @@ def sse_events(r):
             data = []
 
 
+def answer_events(r):
+    """The messages of a POST's answer up to its response: the SSE events (notifications,
+    then the response), or the one JSON body."""
+    if r.getheader('Content-Type') != 'text/event-stream':
+        return [read_json(r)]
+    got = []
+    for ev in sse_events(r):
+        got.append(ev)
+        if 'id' in ev and ('result' in ev or 'error' in ev):
+            break
+    return got
+
+
 def initialize(srv, headers=None, caps=None):
     r = post(srv, {'jsonrpc': '2.0', 'id': 1, 'method': 'initialize',
                    'params': {'protocolVersion': LEGACY, 'capabilities': caps or {},
@@ -836,6 +849,91 @@ def case_status(binary, root):
         check('status: clean exit', srv.stop() == 0)
 
 
+def case_logs(binary, root):
+    """Log forwarding over HTTP (notifications/message). 2025-11-25: after logging/setLevel,
+    a record written while the server handles a session's request goes on that request's
+    stream (its answer becomes SSE, the record first), one written for a notification the
+    session POSTed goes on its GET stream; records below the level are not sent. 2026-07-28:
+    only a request whose _meta carries io.modelcontextprotocol/logLevel gets records, on its
+    own stream, at or above that level. No token appears in a forwarded record."""
+    d = tempfile.mkdtemp(prefix='ctxd-http-logs-')
+    tokens = os.path.join(d, 'tokens')
+    with open(tokens, 'w') as f:
+        f.write(f'{TOKEN_RW}\n')
+    srv = Server(binary, root, config=f'tasks:\n  after_ms: 0\nhttp:\n  tokens_file: {tokens}\n')
+    auth = {'Authorization': 'Bearer ' + TOKEN_RW}
+    seen = []
+    try:
+        st, sid, _ = initialize(srv, auth)
+        h = dict(legacy_headers(sid), **auth)
+        post(srv, {'jsonrpc': '2.0', 'method': 'notifications/initialized'}, h).read()
+        c = srv.conn()
+        c.request('GET', '/mcp', headers=dict(auth, **{'Mcp-Session-Id': sid,
+                                                        'Accept': 'text/event-stream'}))
+        events = sse_events(c.getresponse())
+        body = read_json(post(srv, {'jsonrpc': '2.0', 'id': 2, 'method': 'logging/setLevel',
+                                    'params': {'level': 'debug'}}, h))
+        check('logs legacy: setLevel', 'result' in (body or {}), body)
+        r = post(srv, {'jsonrpc': '2.0', 'method': 'notifications/whatever'}, h)
+        r.read()
+        ev = next(events, None)
+        seen.append(ev)
+        check('logs legacy: a notification\'s record on the GET stream',
+              (ev or {}).get('method') == 'notifications/message' and
+              ev['params'].get('level') == 'debug' and
+              'notifications/whatever' in str(ev['params'].get('data')), ev)
+        r = post(srv, {'jsonrpc': '2.0', 'id': 3, 'method': 'tools/call', 'params': {
+            'name': 'grep', 'arguments': {'pattern': 'hello', 'path': root},
+            'task': {'ttl': 60000}}}, h)
+        got = answer_events(r)
+        seen.extend(got)
+        check('logs legacy: the request\'s record on its own stream, before its answer',
+              len(got) >= 2 and got[0].get('method') == 'notifications/message' and
+              'became task' in str(got[0]['params'].get('data')) and got[-1].get('id') == 3 and
+              'task' in got[-1].get('result', {}), got)
+        # below the level: not sent (the next record on the GET stream is the later one)
+        read_json(post(srv, {'jsonrpc': '2.0', 'id': 4, 'method': 'logging/setLevel',
+                             'params': {'level': 'error'}}, h))
+        post(srv, {'jsonrpc': '2.0', 'method': 'notifications/below'}, h).read()
+        read_json(post(srv, {'jsonrpc': '2.0', 'id': 5, 'method': 'logging/setLevel',
+                             'params': {'level': 'debug'}}, h))
+        post(srv, {'jsonrpc': '2.0', 'method': 'notifications/above'}, h).read()
+        while True:
+            ev = next(events, None)
+            seen.append(ev)
+            if ev is None or ev.get('method') == 'notifications/message':
+                break
+        check('logs legacy: nothing below the level',
+              'notifications/above' in str((ev or {}).get('params', {}).get('data')), ev)
+        c.close()
+        # 2026-07-28: per request
+        args = {'name': 'grep', 'arguments': {'pattern': 'hello', 'path': '.'}}
+        hm = dict(auth, **modern_headers('tools/call', 'grep'))
+        meta = dict(TASKS_META, **{'io.modelcontextprotocol/logLevel': 'debug'})
+        r = post(srv, modern('tools/call', args, id_='m1', extra_meta=meta), hm)
+        got = answer_events(r)
+        seen.extend(got)
+        check('logs modern: logLevel debug: the record on the request\'s stream first',
+              len(got) >= 2 and all(x.get('method') == 'notifications/message'
+                                    for x in got[:-1]) and
+              any('became task' in str(x['params'].get('data')) for x in got[:-1]) and
+              got[-1].get('id') == 'm1' and got[-1].get('result', {}).get('resultType') ==
+              'task', got)
+        for label, extra in (('no logLevel', TASKS_META),
+                             ('logLevel error', dict(TASKS_META, **{
+                                 'io.modelcontextprotocol/logLevel': 'error'}))):
+            r = post(srv, modern('tools/call', args, id_='m2', extra_meta=extra), hm)
+            body = read_json(r)
+            check(f'logs modern: {label}: no record, a plain JSON answer',
+                  r.getheader('Content-Type') == 'application/json' and
+                  (body or {}).get('result', {}).get('resultType') == 'task', body)
+        check('logs: no token in a forwarded record', TOKEN_RW not in json.dumps(seen), seen)
+    finally:
+        check('logs: clean exit', srv.stop() == 0)
+        check('logs: no token in the log', TOKEN_RW not in ''.join(x for x in srv.log if x))
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def case_tasks_legacy(binary, root):
     """MCP tasks of 2025-11-25 within a session: tools/call with params.task answered with
     the task, notifications/tasks/status on the session's GET stream, tasks/get,
@@ -925,7 +1023,8 @@ def main():
     try:
         for case in (case_refuse_network, case_legacy, case_modern, case_security,
                      case_shutdown, case_output_cap, case_limits, case_delete_inflight,
-                     case_tasks_legacy, case_tasks_modern, case_tasks_threshold, case_status):
+                     case_tasks_legacy, case_tasks_modern, case_tasks_threshold, case_status,
+                     case_logs):
             if sys.argv[2:] and case.__name__[5:] not in sys.argv[2:]:
                 continue
             try:
