@@ -665,7 +665,10 @@ def tasks_call(srv, auth, id_, hold=None):
 
 
 def tasks_req(srv, auth, method, task_id, id_):
-    r = post(srv, modern(method, {'taskId': task_id}, id_=id_, extra_meta=TASKS_META),
+    params = {'taskId': task_id}
+    if method == 'tasks/update':
+        params['inputResponses'] = {}
+    r = post(srv, modern(method, params, id_=id_, extra_meta=TASKS_META),
              dict(auth, **modern_headers(method, task_id)))
     return r, read_json(r)
 
@@ -707,7 +710,10 @@ def case_tasks_modern(binary, root):
             'status') == 'working' and got.get('id') == 'g1', got)
         # token B: the task does not exist for it, exactly like an unknown id
         _, unknown = tasks_req(srv, b, 'tasks/get', '0123456789abcdef0123456789abcdef', 'u')
-        for method in ('tasks/get', 'tasks/cancel'):
+        r, got = tasks_req(srv, a, 'tasks/update', tid, 'u1')
+        check('tasks modern: tasks/update by its own token', (got or {}).get('result', {}).get(
+            'resultType') == 'complete', got)
+        for method in ('tasks/get', 'tasks/update', 'tasks/cancel'):
             r, other = tasks_req(srv, b, method, tid, 'x')
             err = (other or {}).get('error', {})
             check(f'tasks modern: another token\'s {method} is refused',
