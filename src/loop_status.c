@@ -60,16 +60,28 @@ double ctxd_lag_percentile(float *v, size_t n, unsigned p)
 	return v[rank > 0 ? rank - 1 : 0];
 }
 
+/* /proc/self/statm, opened before Landlock hides /proc (ctxd_loop_status_preopen), or -1. */
+static int statm_fd = -1;
+
+void ctxd_loop_status_preopen(void)
+{
+	if (statm_fd < 0) {
+		statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	}
+}
+
 /* Resident set size in bytes from /proc/self/statm, or -1 where there is none. */
 static long long rss_bytes(void)
 {
 	char buf[128];
-	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	int fd = statm_fd >= 0 ? statm_fd : open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		return -1;
 	}
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (fd != statm_fd) {
+		close(fd);
+	}
 	long long size, resident;
 	if (n <= 0) {
 		return -1;

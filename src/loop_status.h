@@ -54,6 +54,12 @@ struct ctxd_loop_status *ctxd_loop_status_start(const struct ctxd_status_src *sr
  * or a pool job ran). */
 void ctxd_loop_status_ran(struct ctxd_loop_status *st, size_t n);
 
+/* Open /proc/self/statm for the rss_bytes figure while the filesystem is still open to the
+ * process: call before Landlock is applied (after it, /proc is out of reach and rss_bytes
+ * would be null). Idempotent; the descriptor stays open for the process's life. Main
+ * thread, at start-up. */
+void ctxd_loop_status_preopen(void);
+
 /* The lag figures now (see struct ctxd_lag_stats). */
 void ctxd_loop_status_lag(const struct ctxd_loop_status *st, struct ctxd_lag_stats *out);
 

@@ -25,6 +25,7 @@
 #include "ctxd/skills.h"
 #include "ctxd/transport_http.h"
 #include "ctxd_version.h"
+#include "loop_status.h"
 
 static const char usage[] =
     "Usage: ctxd [OPTIONS] [DIR...]\n"
@@ -559,6 +560,7 @@ static int app_start(struct app *a, const struct ctxd_config *cfg)
 		fprintf(stderr, "ctxd: cannot set up stdout: %s\n", strerror(errno));
 		return 1;
 	}
+	ctxd_loop_status_preopen(); /* /proc/self/statm for ctxd://status, before Landlock */
 	landlock_at_start(cfg, a->sb);
 
 	a->loop = ctxd_loop_create(cfg, a->sb, a->reg, STDIN_FILENO, out_fd, &err);
