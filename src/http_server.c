@@ -541,15 +541,20 @@ static struct sess *sess_new(struct ctxd_http_server *s, struct ctxd_http_req *r
 /* The stateless engine of the token `r` authenticated with (created on first use). Each
  * token has its own, so a task (its id leaked or guessed) or a listen stream of one token
  * is unknown to every other: tasks/get and tasks/cancel answer "Task not found". NULL on
- * ENOMEM. */
-static struct eng *stateless_eng(struct ctxd_http_server *s, struct ctxd_http_req *r)
+ * ENOMEM, or with *full set when http.max_sessions engines are live already. */
+static struct eng *stateless_eng(struct ctxd_http_server *s, struct ctxd_http_req *r, bool *full)
 {
 	int tok = ctxd_http_req_token(r);
 	size_t i = tok < 0 ? 0 : (size_t)tok;
+	*full = false;
 	if (i >= s->n_stateless) {
 		return NULL;
 	}
 	struct eng *e = s->stateless[i];
+	if (!e && s->stateless_live >= s->cfg->http.max_sessions) {
+		*full = true;
+		return NULL;
+	}
 	if (!e) {
 		e = calloc(1, sizeof(*e));
 		if (!e || eng_init(s, e, ctxd_http_req_read_only(r)) < 0) {
@@ -557,6 +562,7 @@ static struct eng *stateless_eng(struct ctxd_http_server *s, struct ctxd_http_re
 			return NULL;
 		}
 		s->stateless[i] = e;
+		s->stateless_live++;
 	}
 	e->last_ms = now_ms();
 	return e;
@@ -622,7 +628,15 @@ static void on_post_msg(struct ctxd_http_server *s, struct ctxd_http_req *r, jso
 		json_decref(msg);
 		return;
 	}
-	struct eng *e = stateless_eng(s, r);
+	bool full;
+	struct eng *e = stateless_eng(s, r, &full);
+	if (!e && full) {
+		reply_error(r, 503, m.id, CTXD_RPC_INTERNAL_ERROR,
+			    "Service Unavailable: too many tokens in use at once (each has its own "
+			    "stateless engine; http.max_sessions)");
+		json_decref(msg);
+		return;
+	}
 	if (!e) {
 		reply_error(r, 500, m.id, CTXD_RPC_INTERNAL_ERROR, "out of memory");
 		json_decref(msg);
@@ -1031,6 +1045,7 @@ void ctxd_http_server_tick(struct ctxd_http_server *s, double now)
 			eng_finish(s, e);
 			free(e);
 			s->stateless[i] = NULL;
+			s->stateless_live--;
 		}
 	}
 	for (struct sess *x = s->sessions, *next; x; x = next) {

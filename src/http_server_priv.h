@@ -90,6 +90,7 @@ struct ctxd_http_server {
 	 * use, freed once idle for http.session_timeout_ms with nothing in flight or held. */
 	struct eng **stateless;
 	size_t n_stateless;
+	size_t stateless_live; /* created and not freed: at most http.max_sessions */
 	struct sess *sessions; /* live */
 	struct sess *ended;    /* waiting for their requests to finish */
 	size_t n_sessions;

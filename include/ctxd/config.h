@@ -51,7 +51,8 @@ struct ctxd_config_http {
 	char *tokens_file;           /* http.tokens_file: bearer tokens, NULL = none (owned) */
 	char *tls_cert, *tls_key;    /* http.tls_cert, http.tls_key: PEM files (owned) */
 	unsigned max_connections;    /* http.max_connections, default 1024 */
-	unsigned max_sessions;       /* http.max_sessions: 2025-11-25 sessions, default 10000 */
+	unsigned max_sessions;       /* http.max_sessions: 2025-11-25 sessions (and, apart,
+				      * per-token stateless engines), default 10000 */
 	size_t max_body_bytes;       /* http.max_body_bytes: larger POSTs get 413, default 4 MiB */
 	size_t max_queued_bytes;     /* http.max_queued_bytes: output one connection may owe
 				      * before it is dropped, default 8 MiB */

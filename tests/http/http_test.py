@@ -943,6 +943,29 @@ def case_logs(binary, root):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def case_engines_cap(binary, root):
+    """Each bearer token in use has its own stateless engine; at most http.max_sessions of
+    them live at once: one more token gets 503, the tokens in use go on."""
+    d = tempfile.mkdtemp(prefix='ctxd-http-cap-')
+    tokens = os.path.join(d, 'tokens')
+    with open(tokens, 'w') as f:
+        f.write(f'{TOKEN_RW}\n{TOKEN_RW2}\n')
+    srv = Server(binary, root, config=f'http:\n  tokens_file: {tokens}\n  max_sessions: 1\n')
+    try:
+        for label, tok, want in (('first token', TOKEN_RW, 200), ('second token', TOKEN_RW2, 503),
+                                 ('first token again', TOKEN_RW, 200)):
+            r = post(srv, modern('tools/list'), dict(
+                {'Authorization': 'Bearer ' + tok}, **modern_headers('tools/list')))
+            body = read_json(r)
+            check(f'engines cap: {label} {want}', r.status == want, (r.status, body))
+            if want == 503:
+                check('engines cap: the refusal names the limit', 'http.max_sessions' in
+                      (body or {}).get('error', {}).get('message', ''), body)
+    finally:
+        check('engines cap: clean exit', srv.stop() == 0)
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def case_tasks_legacy(binary, root):
     """MCP tasks of 2025-11-25 within a session: tools/call with params.task answered with
     the task, notifications/tasks/status on the session's GET stream, tasks/get,
@@ -1033,7 +1056,7 @@ def main():
         for case in (case_refuse_network, case_legacy, case_modern, case_security,
                      case_shutdown, case_output_cap, case_limits, case_delete_inflight,
                      case_tasks_legacy, case_tasks_modern, case_tasks_threshold, case_status,
-                     case_logs):
+                     case_logs, case_engines_cap):
             if sys.argv[2:] and case.__name__[5:] not in sys.argv[2:]:
                 continue
             try:
