@@ -238,6 +238,23 @@ static void log_leave(struct ctxd_http_server *s)
 {
 	s->log_e = NULL;
 	s->log_p = NULL;
+	s->log_id = NULL;
+	s->log_scoped = false;
+}
+
+/* The engine's scope callback: a request of `e` completes (id), or is done (NULL). Inside
+ * another context (a request answered on the loop thread at once) that one stands. */
+static void eng_scope(void *ud, const json_t *id)
+{
+	struct eng *e = ud;
+	struct ctxd_http_server *s = e->srv;
+	if (id && !s->log_e) {
+		log_enter(s, e, NULL);
+		s->log_id = id;
+		s->log_scoped = true;
+	} else if (!id && s->log_scoped) {
+		log_leave(s);
+	}
 }
 
 /* The log sink (loop thread): a record written while the loop thread works for a client's
@@ -253,6 +270,11 @@ static void log_sink(void *ud, enum ctxd_log_level level, const char *logger, co
 	struct pend *p = s->log_p && s->log_p->e == e ? s->log_p : NULL;
 	if (!e || !e->mcp || s->log_mute || level >= CTXD_LOG_OFF) {
 		return;
+	}
+	if (!p && s->log_id) { /* a completion: the request's pending answer, if any */
+		char *k = ctxd_http_json_key(s->log_id);
+		p = k ? ctxd_http_pend_find(e, k, strlen(k), false) : NULL;
+		free(k);
 	}
 	bool wanted = e->sess ? !e->sess->ended && ctxd_mcp_log_wanted(e->mcp, level)
 			      : p && p->log_on && level >= p->log_level;
@@ -321,6 +343,7 @@ static int eng_init(struct ctxd_http_server *s, struct eng *e, bool ro)
 	    .wake = eng_wake,
 	    .wake_ud = e,
 	    .no_log_sink = true,
+	    .scope = eng_scope,
 	};
 	e->mcp = ctxd_mcp_create(&deps);
 	if (!e->mcp) {

@@ -103,7 +103,8 @@ struct ctxd_http_server {
 	 * not sent through it). */
 	struct eng *log_e;
 	struct pend *log_p;
-	bool log_mute;
+	const json_t *log_id; /* a completion's request id (log_p found from it when needed) */
+	bool log_mute, log_scoped;
 	size_t get_streams;
 	bool closing;       /* shutdown began */
 	bool destroying;    /* exchanges end aborted: nothing more to the engines */

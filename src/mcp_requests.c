@@ -285,6 +285,9 @@ void ctxd_mcp_req_done(struct ctxd_job *job, bool dropped)
 {
 	struct mreq *q = (struct mreq *)job;
 	struct ctxd_mcp *m = q->r.server;
+	if (m->d.scope) {
+		m->d.scope(m->d.send_ud, q->r.id);
+	}
 	m->completed++;
 	ctxd_session_remove(&m->sess, &q->r);
 	if (ctxd_mcp_call_done(m, q, dropped)) {
@@ -305,6 +308,9 @@ void ctxd_mcp_req_done(struct ctxd_job *job, bool dropped)
 	}
 	if (q->r.batch && !q->batch_released) {
 		ctxd_mcp_batch_release(m, q->r.batch);
+	}
+	if (m->d.scope) {
+		m->d.scope(m->d.send_ud, NULL);
 	}
 	request_free(m, q);
 	if (ctxd_mcp_inflight(m) == 0 && m->d.idle) {

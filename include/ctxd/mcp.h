@@ -55,6 +55,11 @@ struct ctxd_mcp_deps {
 	 * process (HTTP), none forwards the server's log as notifications/message itself (the
 	 * HTTP server does, see ctxd_mcp_log_wanted). */
 	bool no_log_sink;
+	/* Called around the completion of a request taken back from the pool: with its id
+	 * (borrowed, valid until the next call), then with NULL. What the loop thread logs in
+	 * between belongs to that request (the HTTP server forwards it to the request's client).
+	 * Called with send_ud. May be NULL. */
+	void (*scope)(void *ud, const json_t *id);
 };
 
 /* True when a record at `level` is to be sent to this engine's client as

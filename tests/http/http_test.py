@@ -901,6 +901,19 @@ def case_logs(binary, root):
               len(got) >= 2 and got[0].get('method') == 'notifications/message' and
               'became task' in str(got[0]['params'].get('data')) and got[-1].get('id') == 3 and
               'task' in got[-1].get('result', {}), got)
+        # the record written when the task's work came back from the pool (it belongs to the
+        # request, whose answer is out): on the GET stream, before the task's status
+        tid = got[-1].get('result', {}).get('task', {}).get('taskId', 'none')
+        before = []
+        while True:
+            ev = next(events, None)
+            seen.append(ev)
+            if ev is None or ev.get('method') == 'notifications/tasks/status':
+                break
+            before.append(ev)
+        check('logs legacy: a completion\'s record on the GET stream',
+              any(f'task {tid}: completed' in str(x.get('params', {}).get('data'))
+                  for x in before) and ev is not None, (before, ev))
         # below the level: not sent (the next record on the GET stream is the later one)
         read_json(post(srv, {'jsonrpc': '2.0', 'id': 4, 'method': 'logging/setLevel',
                              'params': {'level': 'error'}}, h))
