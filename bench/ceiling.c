@@ -1,7 +1,9 @@
 /* ceiling.c - the pipe ceiling: a stdio "server" that does no work.
  *
  * Answers every request line that has a numeric "id" with a canned result holding a text of
- * SIZE bytes (default 4096), and ignores notifications. Running the driver against it gives
+ * SIZE bytes (default 4096) twice, as a content text and as structuredContent, the shape of
+ * both servers' read_text_file answers (so the ceiling is for answers of their size), and
+ * ignores notifications. Running the driver against it gives
  * the most the driver, the pipes and the scheduler allow on this machine, so a server's
  * figures can be read against it.
  *
@@ -52,7 +54,8 @@ int main(int argc, char **argv)
 {
 	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
 	static const char mid[] = ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"";
-	static const char tail[] = "\"}]}}\n";
+	static const char mid2[] = "\"}],\"structuredContent\":{\"content\":\"";
+	static const char tail[] = "\"}}}\n";
 	size_t size = argc > 1 ? strtoul(argv[1], NULL, 10) : 4096;
 	size_t cap = 1 << 20, len = 0;
 	char *text = malloc(size + 1);
@@ -86,6 +89,8 @@ int main(int argc, char **argv)
 					put(head, sizeof(head) - 1);
 					put(num, (size_t)k);
 					put(mid, sizeof(mid) - 1);
+					put(text, size);
+					put(mid2, sizeof(mid2) - 1);
 					put(text, size);
 					put(tail, sizeof(tail) - 1);
 				}
