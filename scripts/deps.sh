@@ -42,6 +42,8 @@ if [ "$want" = test ]; then
 	need lintian lintian
 	# the load-balancer test of the HTTP transport (tests/http/nginx.py)
 	need /usr/sbin/nginx nginx-light
+	# the HTTPS test makes a self-signed certificate (tests/http/httpsec_test.py)
+	need openssl openssl
 fi
 [ -z "$pkgs" ] && exit 0
 echo "ctxd: installing missing packages:$pkgs" >&2

@@ -20,6 +20,8 @@ void ctxd_cfg_http_init(struct ctxd_config_http *h)
 	h->session_timeout_ms = 3600000;
 	h->keepalive_ms = 15000;
 	h->metrics = false;
+	h->max_connections_per_ip = 256;
+	h->replay_buffer_bytes = (size_t)256 << 10;
 }
 
 void ctxd_cfg_http_finish(struct ctxd_config_http *h)
@@ -140,7 +142,8 @@ static int parse_uint(struct loader *ld, const char *what, unsigned long long lo
 
 /* http: {listen, path, allowed_origins, allowed_hosts, tokens_file, tls_cert, tls_key,
  * max_connections, max_sessions, max_body_bytes, max_queued_bytes, idle_timeout_ms,
- * session_timeout_ms, keepalive_ms, metrics, session_prefix}. */
+ * session_timeout_ms, keepalive_ms, metrics, session_prefix, max_connections_per_ip,
+ * replay_buffer_bytes}. */
 /* Read the value of http.<keys[k]> (`what`) into `h`. Returns 0 or -1 with the loader's
  * error set. */
 static int parse_http_key(struct loader *ld, size_t k, const char *what, struct ctxd_config_http *h)
@@ -196,6 +199,12 @@ static int parse_http_key(struct loader *ld, size_t k, const char *what, struct 
 	case 14:
 		rc = ctxd_cfg_get_bool(ld, what, &h->metrics);
 		break;
+	case 16:
+		rc = parse_uint(ld, what, 1, 1000000, &h->max_connections_per_ip);
+		break;
+	case 17:
+		rc = ctxd_cfg_get_size(ld, what, 0, MAX_BYTES_LIMIT, &h->replay_buffer_bytes);
+		break;
 	default:
 		rc = parse_str(ld, what, &h->session_prefix);
 		if (rc == 0 && (strlen(h->session_prefix) > 16 ||
@@ -230,6 +239,8 @@ int ctxd_cfg_parse_http(struct loader *ld, struct ctxd_config *cfg)
 	    "keepalive_ms",
 	    "metrics",
 	    "session_prefix",
+	    "max_connections_per_ip",
+	    "replay_buffer_bytes",
 	};
 	struct ctxd_config_http *h = &cfg->http;
 	unsigned seen = 0;

@@ -633,6 +633,7 @@ static int start_daemon(struct ctxd_http *h, struct ctxd_http_daemon *d, const c
 	d->mhd = ctxd_mhd.start_daemon(
 	    flags, 0, NULL, NULL, on_access, h, MHD_OPTION_LISTEN_SOCKET, d->fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->cfg->max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)h->cfg->max_connections_per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    CONN_POOL_BYTES, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_ARRAY,

@@ -64,6 +64,11 @@ struct ctxd_config_http {
 	bool metrics;                /* http.metrics: serve GET /metrics, default false */
 	char *session_prefix; /* http.session_prefix: "PREFIX-" starts every Mcp-Session-Id, so
 			       * a load balancer can pin a session to this instance (owned) */
+	unsigned max_connections_per_ip; /* http.max_connections_per_ip: open connections from
+					  * one client address, default 256 */
+	size_t replay_buffer_bytes; /* http.replay_buffer_bytes: SSE events a 2025-11-25 session
+				     * keeps for Last-Event-ID resumption, default 256 KiB; 0: no
+				     * event ids, no resumption */
 };
 
 struct ctxd_config {

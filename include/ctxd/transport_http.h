@@ -14,8 +14,10 @@
  *     (compared in constant time), else 401 with `WWW-Authenticate: Bearer`; no token is
  *     ever logged;
  *   - a body larger than http.max_body_bytes gets 413.
- * Connections are limited by http.max_connections (per listening address) and closed after
- * http.idle_timeout_ms without traffic (not while the upper layer owes an answer). A
+ * Connections are limited by http.max_connections (per listening address) and by
+ * http.max_connections_per_ip (per client address: a further one is closed at once), and
+ * closed after http.idle_timeout_ms without traffic (not while the upper layer owes an
+ * answer). A
  * connection owing its client more than http.max_queued_bytes of stream output is dropped.
  * A client that closes its connection while an answer is owed is reported at once
  * (ops.done with aborted), so the upper layer can cancel the work.

