@@ -628,8 +628,9 @@ static void on_post_msg(struct ctxd_http_server *s, struct ctxd_http_req *r, jso
 		if (kind == CTXD_RPC_REQUEST) {
 			submit(&x->e, r, msg, m.method, false);
 		} else {
-			json_decref(msg);
 			feed(&x->e, r, body, len);
+			ctxd_http_sess_cancelled(&x->e, msg);
+			json_decref(msg);
 		}
 		return;
 	}

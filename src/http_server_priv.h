@@ -132,6 +132,11 @@ bool ctxd_http_pend_stream(struct pend *p);
 void ctxd_http_sess_push(struct sess *x, char *buf, size_t len);
 /* End session `x`: no more requests; its engine is freed once nothing is in flight. */
 void ctxd_http_sess_end(struct ctxd_http_server *s, struct sess *x);
+/* After the session engine `e` was given `msg`: when it is notifications/cancelled naming a
+ * request POSTed to `e` (2025-11-25 basic/utilities/cancellation), end that POST (the
+ * engine does not answer a cancelled request): an SSE stream closes without a response,
+ * a POST waiting for JSON gets a JSON-RPC error for its id. Anything else: nothing. */
+void ctxd_http_sess_cancelled(struct eng *e, json_t *msg);
 
 /* http_metrics.c */
 /* The tool name of a tools/call request `msg` (malloc'd), or NULL. */

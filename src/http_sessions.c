@@ -185,3 +185,36 @@ void ctxd_http_sess_end(struct ctxd_http_server *s, struct sess *x)
 	x->next = s->ended;
 	s->ended = x;
 }
+
+/* notifications/cancelled for a POSTed request of engine `e`: end its exchange. */
+void ctxd_http_sess_cancelled(struct eng *e, json_t *msg)
+{
+	const char *method = json_string_value(json_object_get(msg, "method"));
+	json_t *rid = json_object_get(json_object_get(msg, "params"), "requestId");
+	if (!method || strcmp(method, "notifications/cancelled") != 0 || !rid) {
+		return;
+	}
+	char *key = ctxd_http_json_key(rid);
+	struct pend *p = key ? ctxd_http_pend_find(e, key, strlen(key), false) : NULL;
+	free(key);
+	if (!p || p->listen) {
+		return;
+	}
+	/* The answer, should the work still produce one, finds no pending request and is
+	 * dropped; the id is free for a new request at once. */
+	struct ctxd_http_req *r = p->req;
+	if (r && (p->sse || ctxd_http_pend_stream(p))) {
+		ctxd_http_sse_close(r);
+	} else if (r && !ctxd_http_req_answered(r)) {
+		size_t len = 0;
+		char *body = ctxd_rpc_dump_new(
+		    ctxd_rpc_error_new(rid, CTXD_RPC_INVALID_REQUEST,
+				       "Request cancelled (notifications/cancelled) before it was "
+				       "answered",
+				       NULL),
+		    &len);
+		const char *hdr[] = {"Mcp-Session-Id", e->sess->id, NULL};
+		ctxd_http_respond(r, 200, "application/json", body, body ? len : 0, hdr);
+	}
+	ctxd_http_pend_free(p);
+}

@@ -16,7 +16,9 @@
  *     (MCP-Protocol-Version, Mcp-Method, Mcp-Name; 400 with -32020 HeaderMismatch
  *     otherwise). subscriptions/listen is a long-lived SSE stream; a client closing a
  *     request's connection cancels the request.
- *   - Notifications and responses POSTed get 202.
+ *   - Notifications and responses POSTed get 202. A session's notifications/cancelled for
+ *     a request whose POST is still open ends that POST (an SSE answer closes without a
+ *     response; a JSON one gets a JSON-RPC error), since the engine does not answer it.
  * The pool, the registry, the skills catalogue, the memory banks and the watcher are shared
  * by every engine. Landlock is process-wide, so in HTTP mode it covers the configured
  * directories only; a session's roots only narrow its own sandbox snapshot.

@@ -24,6 +24,25 @@ from http_test import (HANG_GUARD, LEGACY, Server, check, initialize, legacy_hea
                        post, read_json)
 
 
+def sse_messages(r):
+    """[(event id or None, message)] of an SSE response until its end (chunked framing
+    decoded, so the end of the stream is seen on a kept-alive connection)."""
+    out, data, eid = [], [], None
+    while True:
+        line = r.readline()
+        if not line:
+            return out
+        line = line.decode().rstrip('\r\n')
+        if line.startswith('data:'):
+            data.append(line[5:].lstrip())
+        elif line.startswith('id:'):
+            eid = line[3:].strip()
+        elif line == '':
+            if data:
+                out.append((eid, json.loads('\n'.join(data))))
+            data, eid = [], None
+
+
 def recv_eof(s):
     """True when the server closed `s` (EOF or reset) before sending anything."""
     try:
@@ -128,11 +147,64 @@ def case_tls(binary, root):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def held_call(srv, root, sid, id_, accept):
+    """POST a tools/call held by the test hook until cancelled, on its own connection."""
+    held = {'jsonrpc': '2.0', 'id': id_, 'method': 'tools/call', 'params': {
+        'name': 'read_text_file', 'arguments': {'path': os.path.join(root, 'a.txt')},
+        '_meta': {'ctxd.test/hold': 'until-cancelled'}}}
+    c = srv.conn()
+    c.request('POST', '/mcp', body=json.dumps(held), headers=dict(
+        legacy_headers(sid), **{'Content-Type': 'application/json', 'Accept': accept}))
+    return c
+
+
+def case_cancel_post(binary, root):
+    """2025-11-25 notifications/cancelled for a POSTed request: the engine does not answer
+    it, so the transport ends the POST itself: an SSE answer closes with no response, a
+    JSON-only one gets a JSON-RPC error for its id; the id is free again at once."""
+    srv = Server(binary, root, config='http:\n  metrics: true\n')
+    try:
+        st, sid, _ = initialize(srv)
+        for id_, accept in ((5, 'application/json, text/event-stream'),
+                            (6, 'application/json')):
+            c = held_call(srv, root, sid, id_, accept)
+            ok = ht.wait_until(lambda: ht.metric(srv, 'ctxd_inflight_requests') == 1)
+            check(f'cancel {id_}: held request in flight', ok)
+            r = post(srv, {'jsonrpc': '2.0', 'method': 'notifications/cancelled',
+                           'params': {'requestId': id_, 'reason': 'test'}},
+                     legacy_headers(sid))
+            r.read()
+            check(f'cancel {id_}: notification 202', r.status == 202, r.status)
+            c.sock.settimeout(60)  # before the fix the answer never came: fail, do not hang
+            try:
+                r = c.getresponse()
+                ctype = r.getheader('Content-Type') or ''
+                body = (sse_messages(r) if ctype.startswith('text/event-stream')
+                        else read_json(r))
+            except (socket.timeout, ConnectionError, http.client.HTTPException) as e:
+                r, ctype, body = None, '', repr(e)
+            if id_ == 5:
+                check('cancel: the SSE answer ends without a response',
+                      r is not None and r.status == 200 and body == [], (ctype, body))
+            else:
+                check('cancel: the JSON answer is an error for its id',
+                      r is not None and isinstance(body, dict) and body.get('id') == 6 and
+                      'error' in body, body)
+            ok = ht.wait_until(lambda: ht.metric(srv, 'ctxd_inflight_requests') == 0)
+            check(f'cancel {id_}: nothing left in flight', ok)
+            r = post(srv, {'jsonrpc': '2.0', 'id': id_, 'method': 'ping'}, legacy_headers(sid))
+            body = read_json(r)
+            check(f'cancel {id_}: the id is free again', r.status == 200 and
+                  isinstance(body, dict) and 'result' in body, body)
+    finally:
+        check('cancel: clean exit', srv.stop() == 0)
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     root = ht.make_root()
     try:
-        for case in (case_per_ip, case_tls):
+        for case in (case_per_ip, case_tls, case_cancel_post):
             try:
                 case(binary, root)
             except Exception as e:  # a crash fails the case, the others still run
