@@ -176,6 +176,10 @@ static char *listen_result(const struct pend *q, char *buf, size_t *len)
 /* Route one frame of engine `e` (ownership passed). */
 static void eng_route(struct eng *e, char *buf, size_t len)
 {
+	if (len > 0 && buf[0] == '[') {
+		ctxd_http_batch_route(e, buf, len);
+		return;
+	}
 	static const char pfx[] = "{\"jsonrpc\":\"2.0\",";
 	const char *end = buf + len;
 	const char *p = buf + sizeof(pfx) - 1;
@@ -701,10 +705,17 @@ static void on_post(struct ctxd_http_server *s, struct ctxd_http_req *r)
 		return;
 	}
 	if (json_is_array(msg)) {
+		const char *sid = ctxd_http_req_header(r, "Mcp-Session-Id");
+		struct sess *x = sid ? sess_find(s, sid) : NULL;
+		if (x && x->token == ctxd_http_req_token(r) && ctxd_mcp_accepts_batches(x->e.mcp)) {
+			x->last_ms = now_ms();
+			ctxd_http_batch_submit(&x->e, r, msg, body, len);
+			return;
+		}
 		json_decref(msg);
 		reply_error(r, 400, NULL, CTXD_RPC_INVALID_REQUEST,
-			    "Invalid Request: JSON-RPC batches are not accepted over HTTP; send "
-			    "one message per POST");
+			    "Invalid Request: JSON-RPC batches are accepted only in a session "
+			    "that negotiated 2025-03-26; send one message per POST");
 		return;
 	}
 	on_post_msg(s, r, msg, body, len);

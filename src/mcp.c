@@ -600,7 +600,7 @@ static void handle_frame(struct ctxd_mcp *m, const char *line, size_t len)
 		return;
 	}
 	if (json_is_array(v)) {
-		if (m->sess.era == CTXD_ERA_LEGACY && strcmp(m->sess.version, "2025-03-26") == 0) {
+		if (ctxd_mcp_accepts_batches(m)) {
 			handle_batch(m, v);
 		} else {
 			ctxd_mcp_send_error(
@@ -918,6 +918,11 @@ size_t ctxd_mcp_inflight(const struct ctxd_mcp *m)
 size_t ctxd_mcp_tasks_live(const struct ctxd_mcp *m)
 {
 	return m->tasks.count;
+}
+
+bool ctxd_mcp_accepts_batches(const struct ctxd_mcp *m)
+{
+	return m->sess.era == CTXD_ERA_LEGACY && strcmp(m->sess.version, "2025-03-26") == 0;
 }
 
 static void cancel_cb(struct ctxd_request *r, void *ud)

@@ -16,6 +16,9 @@
  *     (MCP-Protocol-Version, Mcp-Method, Mcp-Name; 400 with -32020 HeaderMismatch
  *     otherwise). subscriptions/listen is a long-lived SSE stream; a client closing a
  *     request's connection cancels the request.
+ *   - JSON-RPC batches: only in a session that negotiated 2025-03-26 (answered with the
+ *     array of responses, 202 without requests); otherwise 400 with -32600, id null
+ *     (batches were removed in 2025-06-18; 2026-07-28 has none).
  *   - Notifications and responses POSTed get 202. A session's notifications/cancelled for
  *     a request whose POST is still open ends that POST (an SSE answer closes without a
  *     response; a JSON one gets a JSON-RPC error), since the engine does not answer it.

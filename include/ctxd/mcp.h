@@ -223,4 +223,9 @@ extern const char *const ctxd_task_status_names[CTXD_TASK_STATUSES];
 /* Add the tasks this engine holds to `counts`, by status. Loop thread. */
 void ctxd_mcp_tasks_by_status(const struct ctxd_mcp *m, size_t counts[CTXD_TASK_STATUSES]);
 
+/* Whether this engine takes a JSON-RPC batch (an array of messages) as one frame: only a
+ * session that negotiated 2025-03-26 (2025-03-26 basic, "JSON-RPC batching"; removed in
+ * 2025-06-18, where an array is answered -32600). Loop thread. */
+bool ctxd_mcp_accepts_batches(const struct ctxd_mcp *m);
+
 #endif

@@ -200,11 +200,54 @@ def case_cancel_post(binary, root):
         check('cancel: clean exit', srv.stop() == 0)
 
 
+def case_batches(binary, root):
+    """A batch POSTed to a session that negotiated 2025-03-26 is answered with the array of
+    its responses (202 when it holds no request); in a 2025-11-25 session and in the
+    2026-07-28 era an array is refused: 400 with a -32600 error whose id is null."""
+    srv = Server(binary, root)
+    try:
+        r = post(srv, {'jsonrpc': '2.0', 'id': 1, 'method': 'initialize', 'params': {
+            'protocolVersion': '2025-03-26', 'capabilities': {},
+            'clientInfo': {'name': 'http-test', 'version': '1'}}})
+        body = read_json(r)
+        sid = r.getheader('Mcp-Session-Id')
+        check('batch: 2025-03-26 session', body['result']['protocolVersion'] == '2025-03-26',
+              body)
+        h = {'Mcp-Session-Id': sid}
+        r = post(srv, [{'jsonrpc': '2.0', 'method': 'notifications/initialized'}], h)
+        r.read()
+        check('batch: notifications only 202', r.status == 202, r.status)
+        call = {'jsonrpc': '2.0', 'id': 'b', 'method': 'tools/call', 'params': {
+            'name': 'read_text_file', 'arguments': {'path': os.path.join(root, 'a.txt')}}}
+        r = post(srv, [{'jsonrpc': '2.0', 'id': 'a', 'method': 'ping'}, call,
+                       {'jsonrpc': '2.0', 'method': 'notifications/progress',
+                        'params': {'progressToken': 'x', 'progress': 1}}], h)
+        body = read_json(r)
+        ids = sorted(m.get('id') for m in body) if isinstance(body, list) else body
+        check('batch: 2025-03-26 answered with the array of responses',
+              r.status == 200 and r.getheader('Content-Type') == 'application/json' and
+              ids == ['a', 'b'], (r.status, body))
+        r = post(srv, {'jsonrpc': '2.0', 'id': 'a', 'method': 'ping'}, h)
+        body = read_json(r)
+        check('batch: the ids are free afterwards', 'result' in body, body)
+        st, lsid, _ = initialize(srv)
+        r = post(srv, [{'jsonrpc': '2.0', 'id': 2, 'method': 'ping'}], legacy_headers(lsid))
+        body = read_json(r)
+        check('batch: refused in a 2025-11-25 session', r.status == 400 and
+              body.get('id', 0) is None and body['error']['code'] == -32600, (r.status, body))
+        r = post(srv, [ht.modern('ping')], ht.modern_headers('ping'))
+        body = read_json(r)
+        check('batch: refused in the 2026-07-28 era', r.status == 400 and
+              body.get('id', 0) is None and body['error']['code'] == -32600, (r.status, body))
+    finally:
+        check('batch: clean exit', srv.stop() == 0)
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     root = ht.make_root()
     try:
-        for case in (case_per_ip, case_tls, case_cancel_post):
+        for case in (case_per_ip, case_tls, case_cancel_post, case_batches):
             try:
                 case(binary, root)
             except Exception as e:  # a crash fails the case, the others still run
