@@ -466,6 +466,11 @@ static void submit(struct eng *e, struct ctxd_http_req *r, json_t *msg, const ch
 	if (p->listen) {
 		ctxd_http_pend_stream(p);
 	}
+	char who[24] = ""; /* the principal an MRTR requestState is bound to: the token */
+	if (ctxd_http_req_token(r) >= 0) {
+		snprintf(who, sizeof(who), "token:%d", ctxd_http_req_token(r));
+	}
+	ctxd_mcp_set_principal(e->mcp, who);
 	/* the message parsed here (its id rewritten for a stateless engine), not parsed again */
 	log_enter(s, e, p);
 	ctxd_mcp_handle_message(e->mcp, msg);

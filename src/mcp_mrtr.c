@@ -5,9 +5,11 @@
  * client's retry carrying inputResponses.roots and that requestState runs on its own root set.
  *
  * requestState is attacker-controlled input: it is an HMAC-SHA256 (per-process random key)
- * over a version, an expiry and a digest of the request it was issued for (method and params
- * without _meta, inputResponses and requestState); a forged, altered, expired, oversized or
- * misapplied one is refused with -32602. Nothing is stored per issued state. */
+ * over a version, an expiry, a digest of the request it was issued for (method and params
+ * without _meta, inputResponses and requestState) and a digest of the principal it was issued
+ * to (ctxd_mcp_set_principal: over HTTP, the bearer token); a forged, altered, expired,
+ * oversized, misapplied or borrowed one is refused with -32602. Nothing is stored per issued
+ * state. */
 #include <nettle/hmac.h>
 #include <nettle/memops.h>
 #include <nettle/sha2.h>
@@ -22,8 +24,10 @@
 #include "ctxd/log.h"
 #include "mcp_priv.h"
 
-#define STATE_VERSION 1
-#define STATE_RAW     (1 + 8 + SHA256_DIGEST_SIZE + SHA256_DIGEST_SIZE)
+#define STATE_VERSION 2
+#define DIGEST        SHA256_DIGEST_SIZE
+#define STATE_SIGNED  (1 + 8 + DIGEST + DIGEST) /* version, expiry, request, principal */
+#define STATE_RAW     (STATE_SIGNED + DIGEST)   /* + the MAC */
 #define INPUT_KEY     "roots" /* the inputRequests key of our roots/list request */
 
 /* The one process-wide secret (never leaves the process; a restart invalidates every state). */
@@ -74,16 +78,32 @@ static void state_mac(const uint8_t *msg, size_t len, uint8_t out[SHA256_DIGEST_
 	hmac_sha256_digest(&h, SHA256_DIGEST_SIZE, out);
 }
 
-/* A new requestState: base64 of version | expiry (ms, monotonic, big-endian) | digest | MAC. */
-static char *state_issue(uint64_t expiry, const uint8_t digest[SHA256_DIGEST_SIZE])
+/* The digest of principal `who` ("" for none). */
+static void principal_digest(const char *who, uint8_t out[DIGEST])
+{
+	struct sha256_ctx c;
+	sha256_init(&c);
+	sha256_update(&c, strlen(who), (const uint8_t *)who);
+	sha256_digest(&c, DIGEST, out);
+}
+
+void ctxd_mcp_set_principal(struct ctxd_mcp *m, const char *principal)
+{
+	snprintf(m->principal, sizeof(m->principal), "%s", principal ? principal : "");
+}
+
+/* A new requestState: base64 of version | expiry (ms, monotonic, big-endian) | request
+ * digest | principal digest | MAC. */
+static char *state_issue(uint64_t expiry, const uint8_t digest[DIGEST], const char *who)
 {
 	uint8_t raw[STATE_RAW];
 	raw[0] = STATE_VERSION;
 	for (int i = 0; i < 8; i++) {
 		raw[1 + i] = (uint8_t)(expiry >> (56 - 8 * i));
 	}
-	memcpy(raw + 9, digest, SHA256_DIGEST_SIZE);
-	state_mac(raw, 9 + SHA256_DIGEST_SIZE, raw + 9 + SHA256_DIGEST_SIZE);
+	memcpy(raw + 9, digest, DIGEST);
+	principal_digest(who, raw + 9 + DIGEST);
+	state_mac(raw, STATE_SIGNED, raw + STATE_SIGNED);
 	return ctxd_base64_encode(raw, sizeof(raw), NULL);
 }
 
@@ -92,7 +112,7 @@ static char *state_issue(uint64_t expiry, const uint8_t digest[SHA256_DIGEST_SIZ
 	"new input_required result"
 
 /* Check a requestState the client sent back: 0, or -1 with `e` set (-32602). */
-static int state_check(json_t *state, const uint8_t digest[SHA256_DIGEST_SIZE], double now,
+static int state_check(json_t *state, const uint8_t digest[DIGEST], const char *who, double now,
 		       unsigned ttl_ms, struct rpc_err *e)
 {
 	if (!json_is_string(state)) {
@@ -115,8 +135,8 @@ static int state_check(json_t *state, const uint8_t digest[SHA256_DIGEST_SIZE], 
 	bool ok = len % 4 == 0 && ctxd_base64_decode(json_string_value(state), len, raw, &n) == 0 &&
 		  n == STATE_RAW && raw[0] == STATE_VERSION;
 	if (ok) {
-		state_mac(raw, 9 + SHA256_DIGEST_SIZE, mac);
-		ok = memeql_sec(mac, raw + 9 + SHA256_DIGEST_SIZE, SHA256_DIGEST_SIZE);
+		state_mac(raw, STATE_SIGNED, mac);
+		ok = memeql_sec(mac, raw + STATE_SIGNED, DIGEST);
 	}
 	if (!ok) {
 		set_err(e, CTXD_RPC_INVALID_PARAMS,
@@ -142,14 +162,22 @@ static int state_check(json_t *state, const uint8_t digest[SHA256_DIGEST_SIZE], 
 			"received it" RETRY_HINT);
 		return -1;
 	}
+	uint8_t mine[DIGEST];
+	principal_digest(who, mine);
+	if (!memeql_sec(mine, raw + 9 + DIGEST, DIGEST)) {
+		set_err(e, CTXD_RPC_INVALID_PARAMS,
+			"Invalid params: requestState was issued to another client (another bearer "
+			"token); only the client that received it may send it back" RETRY_HINT);
+		return -1;
+	}
 	return 0;
 }
 
 /* The InputRequiredResult asking for the client's roots (MCP 2026-07-28 basic/patterns/mrtr). */
-static json_t *input_required(uint64_t expiry, const uint8_t digest[SHA256_DIGEST_SIZE],
+static json_t *input_required(uint64_t expiry, const uint8_t digest[DIGEST], const char *who,
 			      struct rpc_err *e)
 {
-	char *state = state_issue(expiry, digest);
+	char *state = state_issue(expiry, digest, who);
 	json_t *r = state ? json_pack("{s:s, s:{s:{s:s, s:{}}}, s:s}", "resultType",
 				      "input_required", "inputRequests", INPUT_KEY, "method",
 				      "roots/list", "params", "requestState", state)
@@ -197,7 +225,7 @@ json_t *ctxd_mcp_mrtr_roots(struct ctxd_mcp *m, const struct call *c, const char
 	}
 	json_t *state = json_object_get(c->params, "requestState");
 	json_t *responses = json_object_get(c->params, "inputResponses");
-	if (state && state_check(state, digest, now, ttl, e) < 0) {
+	if (state && state_check(state, digest, m->principal, now, ttl, e) < 0) {
 		return NULL;
 	}
 	if (responses && !json_is_object(responses)) {
@@ -215,7 +243,7 @@ json_t *ctxd_mcp_mrtr_roots(struct ctxd_mcp *m, const struct call *c, const char
 		return NULL;
 	}
 	if (!answer) { /* a first call, or a retry without our answer: ask (again) */
-		return input_required((uint64_t)(now + ttl), digest, e);
+		return input_required((uint64_t)(now + ttl), digest, m->principal, e);
 	}
 	json_t *roots = json_object_get(answer, "roots");
 	if (!json_is_array(roots)) {

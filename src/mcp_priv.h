@@ -118,6 +118,7 @@ struct ctxd_mcp {
 	ctxd_roots_fn roots_fn;
 	void *roots_ud;
 	struct sbref *mrtr_sb; /* MRTR: the root set the next submitted request takes (owned) */
+	char principal[64];    /* who sends the frames now (ctxd_mcp_set_principal), or "" */
 	size_t completed;      /* requests completed (ctxd_mcp_completed) */
 	struct ctxd_status_ops status; /* ctxd://status (status.figures NULL: not offered) */
 	struct ctxd_tasks tasks;       /* MCP tasks of both eras (mcp_tasks.c) */

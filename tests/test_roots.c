@@ -351,8 +351,9 @@ static void mrtr_call(const char *id, const char *state)
 }
 
 /* Issue 15 item 5: requestState is authenticated as a whole. Every single-bit change of a
- * state this server issued (version, expiry, request digest or MAC), and a cut one, is refused
- * with -32602 before anything runs; the state as issued is served, on the client's root. */
+ * state this server issued (version, expiry, request digest, principal digest or MAC), and a
+ * cut one, is refused with -32602 before anything runs; the state as issued is served, on the
+ * client's root. */
 static void test_roots_mrtr_state_tamper(void)
 {
 	struct world w;
@@ -367,7 +368,7 @@ static void test_roots_mrtr_state_tamper(void)
 	unsigned char raw[128];
 	size_t n = 0;
 	ASSERT_EQ(ctxd_base64_decode(state, strlen(state), raw, &n), 0);
-	ASSERT_EQ(n, (size_t)73);
+	ASSERT_EQ(n, (size_t)105);
 	for (size_t i = 0; i < n; i++) {
 		for (unsigned bit = 0; bit < 8; bit += 7) {
 			raw[i] ^= (unsigned char)(1u << bit);

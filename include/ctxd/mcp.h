@@ -223,6 +223,13 @@ extern const char *const ctxd_task_status_names[CTXD_TASK_STATUSES];
 /* Add the tasks this engine holds to `counts`, by status. Loop thread. */
 void ctxd_mcp_tasks_by_status(const struct ctxd_mcp *m, size_t counts[CTXD_TASK_STATUSES]);
 
+/* Who sends the frames handed to the engine from now on (the transport's principal, e.g.
+ * "token:3" for the bearer token on line 3 of http.tokens_file; NULL or "": nobody in
+ * particular). Bound into every MRTR requestState the engine issues (2026-07-28
+ * basic/patterns/mrtr), so that a retry carrying it from another principal is refused with
+ * -32602. Copied (at most 63 bytes kept). Loop thread, before ctxd_mcp_handle_frame. */
+void ctxd_mcp_set_principal(struct ctxd_mcp *m, const char *principal);
+
 /* Whether this engine takes a JSON-RPC batch (an array of messages) as one frame: only a
  * session that negotiated 2025-03-26 (2025-03-26 basic, "JSON-RPC batching"; removed in
  * 2025-06-18, where an array is answered -32600). Loop thread. */

@@ -243,11 +243,48 @@ def case_batches(binary, root):
         check('batch: clean exit', srv.stop() == 0)
 
 
+def case_state_principal(binary, root):
+    """MRTR (2026-07-28, no directory configured): a requestState issued to token A is
+    refused with -32602 when token B sends it back, and served for A."""
+    d = tempfile.mkdtemp(prefix='ctxd-http-mrtr-')
+    tokens = os.path.join(d, 'tokens')
+    tok_a, tok_b = 'token-a-0123456789abcdef', 'token-b-0123456789abcdef'
+    with open(tokens, 'w') as f:
+        f.write(f'{tok_a}\n{tok_b}\n')
+    srv = Server(binary, '--', config=f'http:\n  tokens_file: {tokens}\n')  # no directory
+    caps = {'io.modelcontextprotocol/clientCapabilities': {'roots': {}}}
+    args = {'name': 'read_text_file', 'arguments': {'path': os.path.join(root, 'a.txt')}}
+    hdr = ht.modern_headers('tools/call', 'read_text_file')
+
+    def call(token, extra=None):
+        body = ht.modern('tools/call', dict(args, **(extra or {})), extra_meta=caps)
+        r = post(srv, body, dict(hdr, Authorization='Bearer ' + token))
+        return r.status, read_json(r)
+
+    try:
+        st, body = call(tok_a)
+        state = (body or {}).get('result', {}).get('requestState')
+        check('mrtr: token A asked for its roots', st == 200 and state, body)
+        retry = {'requestState': state,
+                 'inputResponses': {'roots': {'roots': [{'uri': 'file://' + root}]}}}
+        st, body = call(tok_b, retry)
+        err = (body or {}).get('error', {})
+        check('mrtr: token B cannot use A\'s requestState', err.get('code') == -32602 and
+              'another client' in err.get('message', ''), body)
+        st, body = call(tok_a, retry)
+        text = (body or {}).get('result', {}).get('content', [{}])[0].get('text')
+        check('mrtr: token A\'s retry served', text == 'hello\n', body)
+    finally:
+        check('mrtr: clean exit', srv.stop() == 0)
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     root = ht.make_root()
     try:
-        for case in (case_per_ip, case_tls, case_cancel_post, case_batches):
+        for case in (case_per_ip, case_tls, case_cancel_post, case_batches,
+                     case_state_principal):
             try:
                 case(binary, root)
             except Exception as e:  # a crash fails the case, the others still run
