@@ -21,7 +21,7 @@ void ctxd_cfg_http_init(struct ctxd_config_http *h)
 	h->keepalive_ms = 15000;
 	h->metrics = false;
 	h->max_connections_per_ip = 256;
-	h->replay_buffer_bytes = (size_t)256 << 10;
+	h->replay_buffer_bytes = (size_t)64 << 10;
 }
 
 void ctxd_cfg_http_finish(struct ctxd_config_http *h)

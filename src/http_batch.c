@@ -126,7 +126,7 @@ void ctxd_http_batch_route(struct eng *e, char *buf, size_t len)
 		free(buf);
 	} else if (p->sse || (!last && ctxd_http_pend_stream(p))) {
 		/* a send past http.max_queued_bytes drops the connection (p->req then NULL) */
-		if (ctxd_http_sse_send(p->req, buf, len) == 0 && last && p->req) {
+		if (ctxd_http_emit(e, p, p->req, buf, len) == 0 && last && p->req) {
 			ctxd_http_sse_close(p->req);
 		}
 		free(buf);

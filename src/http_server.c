@@ -76,19 +76,16 @@ static void deliver_response(struct eng *e, struct pend *p, char *buf, size_t le
 {
 	struct ctxd_http_server *s = e->srv;
 	ctxd_http_metrics_done(s, p, buf, len);
-	if (p->req) {
-		if (p->sse) {
-			/* a send past http.max_queued_bytes drops the connection: p->req is
-			 * gone then (on_done) */
-			if (ctxd_http_sse_send(p->req, buf, len) == 0 && p->req) {
-				ctxd_http_sse_close(p->req);
-			}
-			free(buf);
-		} else {
-			const char *hdr[] = {"Mcp-Session-Id", e->sess ? e->sess->id : NULL, NULL};
-			ctxd_http_respond(p->req, 200, "application/json", buf, len,
-					  e->sess ? hdr : NULL);
+	if (p->sse && (p->req || e->sess)) {
+		/* a send past http.max_queued_bytes drops the connection: p->req is gone then
+		 * (on_done); a session keeps the event for a resumption (http_replay.c) */
+		if (ctxd_http_emit(e, p, p->req, buf, len) == 0 && p->req) {
+			ctxd_http_sse_close(p->req);
 		}
+		free(buf);
+	} else if (p->req) {
+		const char *hdr[] = {"Mcp-Session-Id", e->sess ? e->sess->id : NULL, NULL};
+		ctxd_http_respond(p->req, 200, "application/json", buf, len, e->sess ? hdr : NULL);
 	} else {
 		free(buf);
 	}
@@ -144,8 +141,8 @@ static void route_other(struct eng *e, char *buf, size_t len, bool request)
 		return;
 	}
 	if (p) {
-		if (ctxd_http_pend_stream(p)) {
-			ctxd_http_sse_send(p->req, buf, len);
+		if (ctxd_http_pend_stream(p) || (p->sse && e->sess)) {
+			ctxd_http_emit(e, p, p->req, buf, len);
 		}
 		free(buf);
 		return;
@@ -739,13 +736,17 @@ static void on_get(struct ctxd_http_server *s, struct ctxd_http_req *r)
 		reply_error(r, 404, NULL, CTXD_RPC_INVALID_REQUEST, "Session not found");
 		return;
 	}
-	if (x->get) {
+	const char *last = ctxd_http_req_header(r, "Last-Event-ID");
+	if (last && s->cfg->http.replay_buffer_bytes && ctxd_http_sess_resume(x, r, last)) {
+		return; /* refused, or a POST's stream resumed */
+	}
+	if (x->get && !ctxd_http_req_answered(r)) {
 		reply_error(r, 409, NULL, CTXD_RPC_INVALID_REQUEST,
 			    "Conflict: this session's GET stream is already open");
 		return;
 	}
 	const char *hdr[] = {"Mcp-Session-Id", x->id, NULL};
-	if (ctxd_http_sse_open(r, hdr) < 0) {
+	if (!ctxd_http_req_answered(r) && ctxd_http_sse_open(r, hdr) < 0) {
 		return;
 	}
 	x->get = r;
@@ -755,7 +756,7 @@ static void on_get(struct ctxd_http_server *s, struct ctxd_http_req *r)
 	while (x->q) {
 		struct outq *o = x->q;
 		x->q = o->next;
-		ctxd_http_sse_send(r, o->buf, o->len);
+		ctxd_http_emit(&x->e, NULL, r, o->buf, o->len);
 		free(o->buf);
 		free(o);
 	}

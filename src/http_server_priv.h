@@ -14,6 +14,7 @@
 #include "ctxd/transport_http.h"
 
 struct sess;
+struct revent;
 
 /* One engine: a session's, or a stateless one (sess NULL). */
 struct eng {
@@ -44,6 +45,8 @@ struct pend {
 	enum ctxd_log_level log_level; /* records at or above it go on its stream */
 	char **bkeys; /* a 2025-03-26 batch: its requests' ids (JSON text), else NULL */
 	size_t n_bkeys, n_answered;
+	unsigned stream;        /* a session's POST stream: its number in event ids, or 0 */
+	unsigned long long seq; /* the last event id's count on that stream */
 };
 
 /* A frame waiting for the session's GET stream. */
@@ -64,6 +67,10 @@ struct sess {
 	size_t qbytes;
 	double last_ms;
 	bool ended;
+	struct revent *rq, **rq_tail; /* the replay buffer (http_replay.c), oldest first */
+	size_t rbytes;
+	unsigned streams;           /* POST streams numbered so far */
+	unsigned long long get_seq; /* events sent on the GET stream (stream 0) */
 };
 
 #define N_BUCKETS 15
@@ -148,6 +155,21 @@ void ctxd_http_batch_submit(struct eng *e, struct ctxd_http_req *r, json_t *arr,
 			    size_t len);
 /* The engine sent an array frame (`buf`, `len`; consumed): the answer of a batch. */
 void ctxd_http_batch_route(struct eng *e, char *buf, size_t len);
+
+/* http_replay.c */
+/* Send `buf` (`len` bytes, one JSON-RPC message; borrowed) as an event of the stream of
+ * POST `p` (NULL: the session's GET stream) on exchange `r` (NULL: nobody listens now). In
+ * a session with http.replay_buffer_bytes the event gets its id and a copy is kept for
+ * Last-Event-ID; elsewhere it is sent as it is. ctxd_http_sse_send's result (0 when only
+ * kept; -1 with nothing sent nor kept). */
+int ctxd_http_emit(struct eng *e, struct pend *p, struct ctxd_http_req *r, const char *buf,
+		   size_t len);
+/* A GET of session `x` with Last-Event-ID `last_id`: replay what that stream missed. True
+ * when `r` is answered (an error, or a POST's stream resumed); false when the GET stream's
+ * events were replayed on `r`, now open, which the caller makes the session's GET stream. */
+bool ctxd_http_sess_resume(struct sess *x, struct ctxd_http_req *r, const char *last_id);
+/* Forget the replay buffer of `x`. */
+void ctxd_http_replay_clear(struct sess *x);
 
 /* http_metrics.c */
 /* The tool name of a tools/call request `msg` (malloc'd), or NULL. */

@@ -116,13 +116,13 @@ void ctxd_http_sess_push(struct sess *x, char *buf, size_t len)
 {
 	struct ctxd_http_server *s = x->e.srv;
 	if (x->get) {
-		ctxd_http_sse_send(x->get, buf, len);
+		ctxd_http_emit(&x->e, NULL, x->get, buf, len);
 		free(buf);
 		return;
 	}
 	for (struct pend *p = x->e.pend; p; p = p->next) {
 		if (!p->listen && ctxd_http_pend_stream(p)) {
-			ctxd_http_sse_send(p->req, buf, len);
+			ctxd_http_emit(&x->e, p, p->req, buf, len);
 			free(buf);
 			return;
 		}
@@ -160,6 +160,7 @@ void ctxd_http_sess_end(struct ctxd_http_server *s, struct sess *x)
 		s->get_streams--;
 	}
 	outq_clear(x);
+	ctxd_http_replay_clear(x);
 	ctxd_mcp_close_streams(x->e.mcp);
 	ctxd_mcp_cancel_all(x->e.mcp);
 	/* Cancelled legacy requests get no answer from the engine: end their exchanges here,

@@ -443,6 +443,11 @@ static int out_add(struct ctxd_http_req *r, const char *p, size_t n)
 
 int ctxd_http_sse_send(struct ctxd_http_req *r, const char *json, size_t len)
 {
+	return ctxd_http_sse_send_id(r, NULL, json, len);
+}
+
+int ctxd_http_sse_send_id(struct ctxd_http_req *r, const char *id, const char *json, size_t len)
+{
 	if (!r->sse || r->gone || r->sse_closed) {
 		return -1;
 	}
@@ -450,7 +455,9 @@ int ctxd_http_sse_send(struct ctxd_http_req *r, const char *json, size_t len)
 		len--;
 	}
 	static const char head[] = "event: message\ndata: ";
-	if (out_add(r, head, sizeof(head) - 1) < 0 || out_add(r, json, len) < 0 ||
+	if ((id && (out_add(r, "id: ", 4) < 0 || out_add(r, id, strlen(id)) < 0 ||
+		    out_add(r, "\n", 1) < 0)) ||
+	    out_add(r, head, sizeof(head) - 1) < 0 || out_add(r, json, len) < 0 ||
 	    out_add(r, "\n\n", 2) < 0) {
 		return -1;
 	}

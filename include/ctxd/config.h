@@ -67,7 +67,7 @@ struct ctxd_config_http {
 	unsigned max_connections_per_ip; /* http.max_connections_per_ip: open connections from
 					  * one client address, default 256 */
 	size_t replay_buffer_bytes; /* http.replay_buffer_bytes: SSE events a 2025-11-25 session
-				     * keeps for Last-Event-ID resumption, default 256 KiB; 0: no
+				     * keeps for Last-Event-ID resumption, default 64 KiB; 0: no
 				     * event ids, no resumption */
 };
 

@@ -16,6 +16,9 @@
  *     (MCP-Protocol-Version, Mcp-Method, Mcp-Name; 400 with -32020 HeaderMismatch
  *     otherwise). subscriptions/listen is a long-lived SSE stream; a client closing a
  *     request's connection cancels the request.
+ *   - Resumption (2025-11-25 sessions): every SSE event carries an id "STREAM-SEQ" and is
+ *     kept (http.replay_buffer_bytes); a GET with Last-Event-ID replays what that stream
+ *     missed and goes on as it; 410 Gone when the events were forgotten (http_replay.c).
  *   - JSON-RPC batches: only in a session that negotiated 2025-03-26 (answered with the
  *     array of responses, 202 without requests); otherwise 400 with -32600, id null
  *     (batches were removed in 2025-06-18; 2026-07-28 has none).

@@ -122,6 +122,11 @@ int ctxd_http_sse_open(struct ctxd_http_req *r, const char *const *headers);
  * owes more than http.max_queued_bytes: then it is dropped (done with aborted follows). */
 int ctxd_http_sse_send(struct ctxd_http_req *r, const char *json, size_t len);
 
+/* As ctxd_http_sse_send, the event carrying the SSE field `id: ID` first (`id`: NULL for
+ * none; no newline in it), which a client sends back as Last-Event-ID to resume
+ * (2025-11-25 basic/transports, "Resumability and Redelivery"). */
+int ctxd_http_sse_send_id(struct ctxd_http_req *r, const char *id, const char *json, size_t len);
+
 /* End the stream once what is queued is written. */
 void ctxd_http_sse_close(struct ctxd_http_req *r);
 

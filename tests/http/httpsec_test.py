@@ -27,20 +27,12 @@ from http_test import (HANG_GUARD, LEGACY, Server, check, initialize, legacy_hea
 def sse_messages(r):
     """[(event id or None, message)] of an SSE response until its end (chunked framing
     decoded, so the end of the stream is seen on a kept-alive connection)."""
-    out, data, eid = [], [], None
+    out = []
     while True:
-        line = r.readline()
-        if not line:
+        e = next_event(r)
+        if e is None:
             return out
-        line = line.decode().rstrip('\r\n')
-        if line.startswith('data:'):
-            data.append(line[5:].lstrip())
-        elif line.startswith('id:'):
-            eid = line[3:].strip()
-        elif line == '':
-            if data:
-                out.append((eid, json.loads('\n'.join(data))))
-            data, eid = [], None
+        out.append(e)
 
 
 def recv_eof(s):
@@ -279,12 +271,158 @@ def case_state_principal(binary, root):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def next_event(r):
+    """The next (event id, message) of an open SSE response, or None at its end."""
+    data, eid = [], None
+    while True:
+        line = r.readline()
+        if not line:
+            return None
+        line = line.decode().rstrip('\r\n')
+        if line.startswith('data:'):
+            data.append(line[5:].lstrip())
+        elif line.startswith('id:'):
+            eid = line[3:].strip()
+        elif line == '' and data:
+            return eid, json.loads('\n'.join(data))
+
+
+def open_get(srv, sid, last=None):
+    h = dict(legacy_headers(sid), Accept='text/event-stream')
+    if last is not None:
+        h['Last-Event-ID'] = last
+    c = srv.conn()
+    c.request('GET', '/mcp', headers=h)
+    return c, c.getresponse()
+
+
+def roots_list_changed(srv, sid):
+    """The client's roots changed: the server sends a roots/list request."""
+    r = post(srv, {'jsonrpc': '2.0', 'method': 'notifications/roots/list_changed'},
+             legacy_headers(sid))
+    r.read()
+    return r.status
+
+
+def case_resume_get(binary, root):
+    """Last-Event-ID on the session's GET stream: its events carry ids 0-N; a GET naming
+    one replays the later ones of that stream and goes on as the GET stream (the stale one
+    is closed)."""
+    srv = Server(binary, root, config='http:\n  keepalive_ms: 3600000\n')
+    try:
+        st, sid, _ = initialize(srv, caps={'roots': {}})
+        c1, g1 = open_get(srv, sid)
+        post(srv, {'jsonrpc': '2.0', 'method': 'notifications/initialized'},
+             legacy_headers(sid)).read()
+        roots_list_changed(srv, sid)
+        roots_list_changed(srv, sid)
+        got = [next_event(g1) for _ in range(3)]
+        ids = [e and e[0] for e in got]
+        check('resume: GET events carry ids 0-1, 0-2, 0-3', ids == ['0-1', '0-2', '0-3'], got)
+        c2, g2 = open_get(srv, sid, last='0-1')
+        check('resume: GET with Last-Event-ID is a stream', g2.status == 200 and
+              g2.getheader('Content-Type') == 'text/event-stream', g2.status)
+        replay = [next_event(g2) for _ in range(2)]
+        check('resume: the missed events replayed, ids and messages as sent',
+              replay == got[1:], (replay, got))
+        check('resume: the stale GET stream is closed', next_event(g1) is None)
+        roots_list_changed(srv, sid)
+        e = next_event(g2)
+        check('resume: the resumed stream goes on', e and e[0] == '0-4' and
+              e[1].get('method') == 'roots/list', e)
+        c2.close()
+        c1.close()
+    finally:
+        check('resume: clean exit', srv.stop() == 0)
+
+
+def case_resume_post(binary, root):
+    """Last-Event-ID naming a POST's stream: a tools/call waiting for the client's roots
+    streams the roots/list request (id 1-1); the client drops that connection, answers the
+    roots, and resumes with a GET: the call's response (1-2) comes on the GET, then it ends.
+    Only that stream's events are replayed."""
+    srv = Server(binary, root, config='http:\n  keepalive_ms: 3600000\n')
+    try:
+        st, sid, _ = initialize(srv, caps={'roots': {}})
+        post(srv, {'jsonrpc': '2.0', 'method': 'notifications/initialized'},
+             legacy_headers(sid)).read()  # roots/list 1: kept for the GET stream
+        call = {'jsonrpc': '2.0', 'id': 7, 'method': 'tools/call', 'params': {
+            'name': 'read_text_file', 'arguments': {'path': os.path.join(root, 'a.txt')}}}
+        c = srv.conn()
+        c.request('POST', '/mcp', body=json.dumps(call), headers=dict(
+            legacy_headers(sid), **{'Content-Type': 'application/json',
+                                    'Accept': 'application/json, text/event-stream'}))
+        roots_list_changed(srv, sid)  # roots/list 2: on the open POST's stream
+        r = c.getresponse()
+        first = next_event(r) if r.status == 200 else None
+        check('resume: the POST streams the roots/list request as 1-1',
+              first and first[0] == '1-1' and first[1].get('method') == 'roots/list', first)
+        c.close()  # the connection drops before the response
+        for n in (1, 2):
+            post(srv, {'jsonrpc': '2.0', 'id': f'ctxd-roots-{n}',
+                       'result': {'roots': [{'uri': 'file://' + root}]}},
+                 legacy_headers(sid)).read()
+        c2, g = open_get(srv, sid, last='1-1')
+        events = []
+        try:
+            for _ in range(3):  # the stream must end after one event: read a few at most
+                e = next_event(g)
+                if e is None:
+                    break
+                events.append(e)
+        except socket.timeout:  # no keep-alive comment comes (keepalive_ms: an hour)
+            events.append('timed out')
+        check('resume: the POST stream resumed on a GET: its response, then the end',
+              g.status == 200 and len(events) == 1 and events[0][0] == '1-2' and
+              events[0][1].get('id') == 7 and
+              events[0][1].get('result', {}).get('content', [{}])[0].get('text') == 'hello\n',
+              (g.status, events))
+        c2.close()
+    finally:
+        check('resume post: clean exit', srv.stop() == 0)
+
+
+def case_resume_gone(binary, root):
+    """Past http.replay_buffer_bytes: a Last-Event-ID whose following events were forgotten
+    is answered 410 with a JSON-RPC error saying so; one still covered is replayed; an id
+    the session never issued is 400."""
+    srv = Server(binary, root,
+                 config='http:\n  replay_buffer_bytes: 1024\n  keepalive_ms: 3600000\n')
+    try:
+        st, sid, _ = initialize(srv, caps={'roots': {}})
+        c1, g1 = open_get(srv, sid)
+        post(srv, {'jsonrpc': '2.0', 'method': 'notifications/initialized'},
+             legacy_headers(sid)).read()
+        for _ in range(29):
+            roots_list_changed(srv, sid)
+        got = [next_event(g1) for _ in range(30)]
+        check('gone: 30 events', got[-1] and got[-1][0] == '0-30', got[-1])
+        c2, g2 = open_get(srv, sid, last='0-1')
+        body = read_json(g2)
+        check('gone: forgotten events answered 410', g2.status == 410 and
+              body['error']['code'] == -32600 and 'no longer held' in body['error']['message'],
+              (g2.status, body))
+        c3, g3 = open_get(srv, sid, last='9-1')
+        body = read_json(g3)
+        check('gone: an id never issued is 400', g3.status == 400 and 'error' in body,
+              (g3.status, body))
+        c4, g4 = open_get(srv, sid, last='0-28')
+        replay = [next_event(g4) for _ in range(2)]
+        check('gone: events still held are replayed', g4.status == 200 and
+              replay == got[28:], (g4.status, replay))
+        for c in (c1, c2, c3, c4):
+            c.close()
+    finally:
+        check('gone: clean exit', srv.stop() == 0)
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     root = ht.make_root()
     try:
         for case in (case_per_ip, case_tls, case_cancel_post, case_batches,
-                     case_state_principal):
+                     case_state_principal, case_resume_get, case_resume_post,
+                     case_resume_gone):
             try:
                 case(binary, root)
             except Exception as e:  # a crash fails the case, the others still run
