@@ -872,6 +872,7 @@ void ctxd_mcp_destroy(struct ctxd_mcp *m)
 	}
 	ctxd_subs_destroy(m->subs);
 	ctxd_mcp_tasks_finish(m);
+	ctxd_mcp_roots_finish(m);
 	while (m->out_reqs) {
 		struct pending_out *p = m->out_reqs;
 		m->out_reqs = p->next;
@@ -912,7 +913,7 @@ size_t ctxd_mcp_completed(const struct ctxd_mcp *m)
 size_t ctxd_mcp_inflight(const struct ctxd_mcp *m)
 {
 	/* open streams are not work in flight; the work of tasks is */
-	return m->sess.count - m->n_listens + m->tasks.jobs;
+	return m->sess.count - m->n_listens + m->tasks.jobs + m->roots_jobs;
 }
 
 size_t ctxd_mcp_tasks_live(const struct ctxd_mcp *m)

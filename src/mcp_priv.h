@@ -114,7 +114,9 @@ struct ctxd_mcp {
 	bool roots_wait;
 	double roots_wait_deadline; /* ms, monotonic */
 	struct mreq *held, **held_tail;
-	char *roots_logged; /* the note of the last root set logged (owned) */
+	char *roots_logged;        /* the note of the last root set logged (owned) */
+	struct roots_job *roots_q; /* roots answers being resolved on a worker, oldest first */
+	size_t roots_jobs;         /* how many (in flight: ctxd_mcp_inflight counts them) */
 	ctxd_roots_fn roots_fn;
 	void *roots_ud;
 	struct sbref *mrtr_sb; /* MRTR: the root set the next submitted request takes (owned) */
@@ -327,6 +329,8 @@ void ctxd_mcp_roots_begin(struct ctxd_mcp *m);
 bool ctxd_mcp_roots_hold(struct ctxd_mcp *m, struct mreq *q);
 /* Send roots/list to the client. */
 void ctxd_mcp_send_roots_request(struct ctxd_mcp *m);
+/* Forget the roots answers not yet resolved (engine destroyed; the pool is gone first). */
+void ctxd_mcp_roots_finish(struct ctxd_mcp *m);
 /* MRTR: a call's own root set built from the client's roots (`roots`, a roots/list result's
  * array; nothing configured): sealed, in a new reference the caller owns. The first one with a
  * root fixes the Landlock domain, as the first roots/list answer does in the legacy era.

@@ -1,7 +1,8 @@
 /* mcp_roots.c - client roots (MCP 2025-11-25 client/roots): roots/list requests and their
- * answers, the policy (client roots narrow the configured directories, never widen or empty
- * them), requests held until the first answer, Landlock for client roots, the tick that times
- * out requests the server sent. */
+ * answers (resolved on a pool worker, applied on the loop thread in arrival order), the policy
+ * (client roots narrow the configured directories, never widen or empty them), requests held
+ * until the first answer, Landlock for client roots, the tick that times out requests the
+ * server sent. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -94,10 +95,12 @@ static void roots_install_none(struct ctxd_mcp *m, const char *why)
 
 /* Pool requests wait while the first roots are awaited (legacy era, roots capability),
  * so that a call made between `initialized` and the client's answer gets the answer the
- * same call gets after it. Takes the request when it must wait. */
+ * same call gets after it, and while a roots answer is being resolved on a worker, so that
+ * a call made after an answer runs on the roots it sent. Takes the request when it must
+ * wait. */
 bool ctxd_mcp_roots_hold(struct ctxd_mcp *m, struct mreq *q)
 {
-	if (!m->roots_wait) {
+	if (!m->roots_wait && !m->roots_q) {
 		return false;
 	}
 	q->held_next = NULL;
@@ -155,6 +158,21 @@ static void enforce_on_worker(void *ud)
 	}
 }
 
+/* Enforce ruleset `rs` (built for `sb`; consumed) as the process's client-roots domain:
+ * on the loop thread here, on every worker before its next job. */
+static void landlock_enforce_roots(struct ctxd_mcp *m, const struct ctxd_sandbox *sb, int rs)
+{
+	if (ctxd_sandbox_landlock_enforce(rs) < 0) {
+		ctxd_warn("sandbox: Landlock could not be enforced: %s", strerror(errno));
+		close(rs);
+		return;
+	}
+	m->landlock_fd = rs;
+	ctxd_pool_broadcast(m->d.pool, enforce_on_worker, &m->landlock_fd);
+	ctxd_info("sandbox: Landlock active on the client's %zu root(s)",
+		  ctxd_sandbox_root_count(sb));
+}
+
 /* The first roots in client-roots mode fix the Landlock domain for the whole process:
  * later root changes can narrow within it, never widen it. */
 static void landlock_client_roots(struct ctxd_mcp *m, const struct ctxd_sandbox *sb)
@@ -168,15 +186,7 @@ static void landlock_client_roots(struct ctxd_mcp *m, const struct ctxd_sandbox 
 		ctxd_warn("sandbox: %s", err.msg);
 		return;
 	}
-	if (ctxd_sandbox_landlock_enforce(rs) < 0) {
-		ctxd_warn("sandbox: Landlock could not be enforced: %s", strerror(errno));
-		close(rs);
-		return;
-	}
-	m->landlock_fd = rs;
-	ctxd_pool_broadcast(m->d.pool, enforce_on_worker, &m->landlock_fd);
-	ctxd_info("sandbox: Landlock active on the client's %zu root(s)",
-		  ctxd_sandbox_root_count(sb));
+	landlock_enforce_roots(m, sb, rs);
 }
 
 /* Two root sets allow the same directories with the same access. */
@@ -320,6 +330,26 @@ static void roots_log(struct ctxd_mcp *m, bool warn)
 	}
 }
 
+/* One roots/list answer. Its roots are resolved (realpath, open, stat, the Landlock
+ * ruleset) on a pool worker, never on the loop thread: a root on a hung network mount would
+ * stall every client. The answers take effect on the loop thread in the order they came
+ * (one resolved at a time); until the first has, requests wait as before (roots_hold). */
+struct roots_job {
+	struct ctxd_job job; /* first: the pool hands it back */
+	struct ctxd_mcp *m;
+	struct roots_job *next;
+	json_t *roots; /* the answer's roots array (owned), or NULL: the answer failed */
+	bool submitted, want_ruleset;
+	unsigned long hold_until; /* test hook: resolve once this many frames were handled */
+	/* results, made by the worker */
+	struct ctxd_sandbox *sb; /* sealed; NULL: none (none_why), or out of memory */
+	const char *none_why;
+	char note[400];
+	bool warn;
+	int ruleset; /* client-roots mode: the Landlock ruleset for sb, or -1 */
+	char rs_err[sizeof(((struct ctxd_error *)0)->msg)];
+};
+
 /* The policy (the client's roots may narrow the configured directories, never widen them,
  * never empty them):
  * - directories configured, the client sends no roots ([]): keep the configured ones;
@@ -331,50 +361,64 @@ static void roots_log(struct ctxd_mcp *m, bool warn)
  *   is allowed and refusals say why.
  * Each resulting set carries a note naming its case, which refusals quote. Landlock, applied
  * at start-up to the configured directories, keeps holding whatever the client says; in
- * client-roots mode the first roots fix the Landlock domain. */
-static void apply_roots(struct ctxd_mcp *m, json_t *roots)
+ * client-roots mode the first roots fix the Landlock domain. Worker: reads only what does
+ * not change (the configured set, the configuration). */
+static void roots_build(struct roots_job *j)
 {
+	struct ctxd_mcp *m = j->m;
 	const struct ctxd_sandbox *conf = m->configured.sb;
 	size_t nconf = ctxd_sandbox_root_count(conf);
-	size_t given = json_array_size(roots);
+	size_t given = json_array_size(j->roots);
 	char outside[240] = "";
 	struct ctxd_sandbox *sb = ctxd_sandbox_create();
 	if (!sb) {
 		return;
 	}
-	size_t usable = roots_collect(m, roots, sb, outside, sizeof(outside));
-	char note[400];
-	bool warn = outside[0] != '\0';
+	size_t usable = roots_collect(m, j->roots, sb, outside, sizeof(outside));
+	j->warn = outside[0] != '\0';
 	if (nconf > 0 && ctxd_sandbox_root_count(sb) == 0) {
 		/* never empty a configured set: keep it, as configured */
 		ctxd_sandbox_destroy(sb);
-		sb = roots_keep_configured(conf, given, usable, outside, note, sizeof(note));
+		sb = roots_keep_configured(conf, given, usable, outside, j->note, sizeof(j->note));
 		if (!sb) {
 			return;
 		}
 	} else if (nconf > 0) {
-		snprintf(note, sizeof(note),
+		snprintf(j->note, sizeof(j->note),
 			 "the client's roots within the configured directories%s%s%s",
-			 warn ? "; the client's roots (" : "", outside,
-			 warn ? ") lie outside them and are not allowed" : "");
+			 j->warn ? "; the client's roots (" : "", outside,
+			 j->warn ? ") lie outside them and are not allowed" : "");
 	} else if (ctxd_sandbox_root_count(sb) > 0) {
-		snprintf(note, sizeof(note), "the client's roots");
+		snprintf(j->note, sizeof(j->note), "the client's roots");
 	} else {
 		ctxd_sandbox_destroy(sb);
-		roots_install_none(m, given == 0 ? "sent no roots"
-						 : "sent no root that is a local directory");
-		sb = NULL;
-		warn = true;
+		j->none_why =
+		    given == 0 ? "sent no roots" : "sent no root that is a local directory";
+		j->warn = true;
+		return;
 	}
-	if (sb) {
-		ctxd_sandbox_set_note(sb, note);
-		ctxd_sandbox_seal(sb);
-		if (nconf == 0) {
-			landlock_client_roots(m, sb);
+	ctxd_sandbox_set_note(sb, j->note);
+	ctxd_sandbox_seal(sb);
+	j->sb = sb;
+}
+
+/* Worker: resolve the answer's roots. */
+static void roots_resolve(struct ctxd_job *job)
+{
+	struct roots_job *j = (struct roots_job *)job;
+	struct timespec tick = {0, 1000 * 1000};
+	while (j->hold_until &&
+	       atomic_load_explicit(&j->m->frames_handled, memory_order_acquire) < j->hold_until) {
+		nanosleep(&tick, NULL);
+	}
+	roots_build(j);
+	if (j->sb && j->want_ruleset && ctxd_sandbox_root_count(j->m->configured.sb) == 0) {
+		struct ctxd_error err = {0};
+		j->ruleset = ctxd_sandbox_landlock_ruleset(j->sb, j->m->landlock_extra, &err);
+		if (j->ruleset < 0) {
+			snprintf(j->rs_err, sizeof(j->rs_err), "%s", err.msg);
 		}
-		roots_install(m, sb);
 	}
-	roots_log(m, warn);
 }
 
 struct sbref *ctxd_mcp_roots_snapshot(struct ctxd_mcp *m, json_t *roots)
@@ -431,6 +475,83 @@ static void roots_changed(struct ctxd_mcp *m, const struct ctxd_sandbox *before,
 	}
 }
 
+static void roots_job_free(struct ctxd_mcp *m, struct roots_job *j)
+{
+	json_decref(j->roots);
+	ctxd_sandbox_destroy(j->sb);
+	if (j->ruleset >= 0) {
+		close(j->ruleset);
+	}
+	free(j);
+	m->roots_jobs--;
+}
+
+/* Loop: the answer of `j` takes effect (the set in force, Landlock, the log, the families,
+ * the requests waiting for the first roots). */
+static void roots_apply(struct ctxd_mcp *m, struct roots_job *j)
+{
+	struct sbref *before = ctxd_mcp_sb_get(m);
+	bool first = m->roots_wait;
+	if (!j->roots) {
+		roots_failed(m, "answered roots/list with an error");
+	} else if (j->sb) {
+		if (j->ruleset >= 0 && m->landlock_pending && m->landlock_fd < 0) {
+			landlock_enforce_roots(m, j->sb, j->ruleset);
+			j->ruleset = -1;
+		} else if (j->rs_err[0]) {
+			ctxd_warn("sandbox: %s", j->rs_err);
+		}
+		roots_install(m, j->sb);
+		j->sb = NULL;
+		roots_log(m, j->warn);
+	} else if (j->none_why) {
+		roots_install_none(m, j->none_why);
+		roots_log(m, j->warn);
+	}
+	roots_changed(m, before->sb, first);
+	ctxd_mcp_sb_put(m, before);
+	if (first || !m->roots_q) { /* m->roots_q: the answers after this one */
+		roots_release(m);
+	}
+}
+
+static void roots_next(struct ctxd_mcp *m);
+
+/* Loop: the worker resolved the oldest answer (dropped: the pool is going away). */
+static void roots_done(struct ctxd_job *job, bool dropped)
+{
+	struct roots_job *j = (struct roots_job *)job;
+	struct ctxd_mcp *m = j->m;
+	m->roots_q = j->next;
+	if (!dropped) {
+		roots_apply(m, j);
+	}
+	roots_job_free(m, j);
+	if (!dropped) {
+		roots_next(m);
+	}
+}
+
+/* Start on the oldest answer not yet under way; failed answers need no worker. */
+static void roots_next(struct ctxd_mcp *m)
+{
+	while (m->roots_q && !m->roots_q->submitted) {
+		struct roots_job *j = m->roots_q;
+		j->submitted = true;
+		j->want_ruleset = m->landlock_pending && m->landlock_fd < 0;
+		if (j->roots &&
+		    ctxd_pool_submit(m->d.pool, &j->job, roots_resolve, roots_done) == 0) {
+			return;
+		}
+		if (j->roots) { /* the pool took no job: resolve it here */
+			roots_resolve(&j->job);
+		}
+		m->roots_q = j->next;
+		roots_apply(m, j);
+		roots_job_free(m, j);
+	}
+}
+
 void ctxd_mcp_handle_response(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg)
 {
 	const char *id = json_string_value(msg->id);
@@ -446,8 +567,13 @@ void ctxd_mcp_handle_response(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg
 	*pp = p->next;
 	free(p->id);
 	free(p);
-	struct sbref *before = ctxd_mcp_sb_get(m);
-	bool first = m->roots_wait;
+	struct roots_job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		ctxd_err("roots/list: out of memory taking the client's answer");
+		return;
+	}
+	j->m = m;
+	j->ruleset = -1;
 	json_t *roots = json_object_get(msg->result, "roots");
 	if (msg->error || !json_is_array(roots)) {
 		const char *why = "the answer has no roots array";
@@ -456,14 +582,30 @@ void ctxd_mcp_handle_response(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg
 		}
 		ctxd_warn("roots/list failed: %.200s; keeping the current directories",
 			  why ? why : "(no message)");
-		roots_failed(m, "answered roots/list with an error");
-	} else {
-		apply_roots(m, roots);
+	} else if (!(j->roots = json_deep_copy(roots))) {
+		free(j);
+		ctxd_err("roots/list: out of memory taking the client's answer");
+		return;
 	}
-	roots_changed(m, before->sb, first);
-	ctxd_mcp_sb_put(m, before);
-	if (first) {
-		roots_release(m);
+	json_t *hold = json_object_get(json_object_get(msg->result, "_meta"), "ctxd.test/hold");
+	if (m->test_hooks && json_is_true(hold)) { /* see ctxd_mcp_test_hold: the next frame */
+		j->hold_until = atomic_load_explicit(&m->frames_handled, memory_order_relaxed) + 2;
+	}
+	struct roots_job **tail = &m->roots_q;
+	while (*tail) {
+		tail = &(*tail)->next;
+	}
+	*tail = j;
+	m->roots_jobs++;
+	roots_next(m);
+}
+
+void ctxd_mcp_roots_finish(struct ctxd_mcp *m)
+{
+	while (m->roots_q) {
+		struct roots_job *j = m->roots_q;
+		m->roots_q = j->next;
+		roots_job_free(m, j);
 	}
 }
 

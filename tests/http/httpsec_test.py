@@ -304,16 +304,23 @@ def roots_list_changed(srv, sid):
     return r.status
 
 
+def roots_session(srv):
+    """A 2025-11-25 session of a client with roots, its GET stream open, initialized (the
+    server's roots/list request is the stream's first event): (sid, connection, stream)."""
+    st, sid, _ = initialize(srv, caps={'roots': {}})
+    c, g = open_get(srv, sid)
+    post(srv, {'jsonrpc': '2.0', 'method': 'notifications/initialized'},
+         legacy_headers(sid)).read()
+    return sid, c, g
+
+
 def case_resume_get(binary, root):
     """Last-Event-ID on the session's GET stream: its events carry ids 0-N; a GET naming
     one replays the later ones of that stream and goes on as the GET stream (the stale one
     is closed)."""
     srv = Server(binary, root, config='http:\n  keepalive_ms: 3600000\n')
     try:
-        st, sid, _ = initialize(srv, caps={'roots': {}})
-        c1, g1 = open_get(srv, sid)
-        post(srv, {'jsonrpc': '2.0', 'method': 'notifications/initialized'},
-             legacy_headers(sid)).read()
+        sid, c1, g1 = roots_session(srv)
         roots_list_changed(srv, sid)
         roots_list_changed(srv, sid)
         got = [next_event(g1) for _ in range(3)]
@@ -389,10 +396,7 @@ def case_resume_gone(binary, root):
     srv = Server(binary, root,
                  config='http:\n  replay_buffer_bytes: 1024\n  keepalive_ms: 3600000\n')
     try:
-        st, sid, _ = initialize(srv, caps={'roots': {}})
-        c1, g1 = open_get(srv, sid)
-        post(srv, {'jsonrpc': '2.0', 'method': 'notifications/initialized'},
-             legacy_headers(sid)).read()
+        sid, c1, g1 = roots_session(srv)
         for _ in range(29):
             roots_list_changed(srv, sid)
         got = [next_event(g1) for _ in range(30)]
@@ -416,13 +420,58 @@ def case_resume_gone(binary, root):
         check('gone: clean exit', srv.stop() == 0)
 
 
+def case_roots_worker(binary, root):
+    """A 2025-11-25 session's roots/list answer is resolved on a worker, not on the loop
+    thread: while its resolution is held (test hook ctxd.test/hold in the answer's _meta,
+    released by the session's next frame) the loop answers a ping; a call made after the
+    answer runs on the roots it sent (narrowed to root/sub)."""
+    sub = os.path.join(root, 'sub')
+    os.makedirs(sub, exist_ok=True)
+    with open(os.path.join(sub, 'b.txt'), 'w') as f:
+        f.write('bee\n')
+    srv = Server(binary, root, config='http:\n  keepalive_ms: 3600000\n')
+    try:
+        sid, c1, g1 = roots_session(srv)
+        e = next_event(g1)
+        check('roots: asked for the roots', e and e[1].get('method') == 'roots/list', e)
+        r = post(srv, {'jsonrpc': '2.0', 'id': e[1]['id'], 'result': {
+            'roots': [{'uri': 'file://' + sub}], '_meta': {'ctxd.test/hold': True}}},
+            legacy_headers(sid))
+        r.read()
+        check('roots: answer 202', r.status == 202, r.status)
+        try:
+            r = post(srv, {'jsonrpc': '2.0', 'id': 2, 'method': 'ping'}, legacy_headers(sid))
+            body = read_json(r)
+        except (socket.timeout, ConnectionError, http.client.HTTPException) as ex:
+            body = repr(ex)  # the loop was stuck resolving the roots
+        check('roots: the loop answers a ping while the roots resolve',
+              isinstance(body, dict) and 'result' in body, body)
+
+        def read(path, id_):
+            r = post(srv, {'jsonrpc': '2.0', 'id': id_, 'method': 'tools/call', 'params': {
+                'name': 'read_text_file', 'arguments': {'path': path}}}, legacy_headers(sid))
+            msgs = ([m for _, m in sse_messages(r)] if (r.getheader('Content-Type') or '')
+                    .startswith('text/event-stream') else [read_json(r)])
+            return next((m for m in msgs if m.get('id') == id_), msgs)
+        body = read(os.path.join(root, 'a.txt'), 3)
+        check('roots: outside the client\'s root refused',
+              body.get('result', {}).get('isError') is True, body)
+        body = read(os.path.join(sub, 'b.txt'), 4)
+        check('roots: inside it served',
+              body.get('result', {}).get('content', [{}])[0].get('text') == 'bee\n', body)
+        c1.close()
+    finally:
+        check('roots: clean exit', srv.stop() == 0)
+        shutil.rmtree(sub, ignore_errors=True)
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     root = ht.make_root()
     try:
         for case in (case_per_ip, case_tls, case_cancel_post, case_batches,
                      case_state_principal, case_resume_get, case_resume_post,
-                     case_resume_gone):
+                     case_resume_gone, case_roots_worker):
             try:
                 case(binary, root)
             except Exception as e:  # a crash fails the case, the others still run
