@@ -210,6 +210,11 @@ json_t *ctxd_mcp_mrtr_roots(struct ctxd_mcp *m, const struct call *c, const char
 	if (!mrtr_applies(m, c)) {
 		return NULL;
 	}
+	if (m->mrtr_ready) { /* the call run again: its roots were resolved (checks passed) */
+		m->mrtr_sb = m->mrtr_ready;
+		m->mrtr_ready = NULL;
+		return NULL;
+	}
 	unsigned ttl = m->d.cfg->roots_timeout_ms ? m->d.cfg->roots_timeout_ms : 10000;
 	double now = mono_ms();
 	json_t *later = m->test_hooks ? json_object_get(json_object_get(c->params, "_meta"),
@@ -253,9 +258,14 @@ json_t *ctxd_mcp_mrtr_roots(struct ctxd_mcp *m, const struct call *c, const char
 			INPUT_KEY);
 		return NULL;
 	}
-	m->mrtr_sb = ctxd_mcp_roots_snapshot(m, roots);
-	if (!m->mrtr_sb) {
+	/* realpath, open and stat of the roots happen on a worker (a root on a hung network
+	 * mount must not stall the loop); the call runs again once they are resolved */
+	json_t *hold = m->test_hooks ? json_object_get(json_object_get(c->params, "_meta"),
+						       "ctxd.test/hold_roots")
+				     : NULL;
+	if (ctxd_mcp_roots_defer(m, c, method, roots, json_is_true(hold)) < 0) {
 		set_err(e, CTXD_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+		return NULL;
 	}
-	return NULL;
+	return ASYNC;
 }

@@ -119,9 +119,10 @@ struct ctxd_mcp {
 	size_t roots_jobs;         /* how many (in flight: ctxd_mcp_inflight counts them) */
 	ctxd_roots_fn roots_fn;
 	void *roots_ud;
-	struct sbref *mrtr_sb; /* MRTR: the root set the next submitted request takes (owned) */
-	char principal[64];    /* who sends the frames now (ctxd_mcp_set_principal), or "" */
-	size_t completed;      /* requests completed (ctxd_mcp_completed) */
+	struct sbref *mrtr_sb;    /* MRTR: the root set the next submitted request takes (owned) */
+	struct sbref *mrtr_ready; /* MRTR: the resolved root set of the call run again (owned) */
+	char principal[64];       /* who sends the frames now (ctxd_mcp_set_principal), or "" */
+	size_t completed;         /* requests completed (ctxd_mcp_completed) */
 	struct ctxd_status_ops status; /* ctxd://status (status.figures NULL: not offered) */
 	struct ctxd_tasks tasks;       /* MCP tasks of both eras (mcp_tasks.c) */
 };
@@ -331,19 +332,23 @@ bool ctxd_mcp_roots_hold(struct ctxd_mcp *m, struct mreq *q);
 void ctxd_mcp_send_roots_request(struct ctxd_mcp *m);
 /* Forget the roots answers not yet resolved (engine destroyed; the pool is gone first). */
 void ctxd_mcp_roots_finish(struct ctxd_mcp *m);
-/* MRTR: a call's own root set built from the client's roots (`roots`, a roots/list result's
- * array; nothing configured): sealed, in a new reference the caller owns. The first one with a
- * root fixes the Landlock domain, as the first roots/list answer does in the legacy era.
- * NULL on ENOMEM. */
-struct sbref *ctxd_mcp_roots_snapshot(struct ctxd_mcp *m, json_t *roots);
+/* MRTR: build the call's own root set from the client's roots (`roots`, a roots/list result's
+ * array; nothing configured) on a pool worker, then run the call (`method` with c's id and
+ * params, copied) again on the loop thread with m->mrtr_ready holding that set (sealed; the
+ * first one with a root fixes the Landlock domain, as the first roots/list answer does in the
+ * legacy era). `hold`: the test hook (resolve once the next frame was handled). 0, or -1 on
+ * ENOMEM. Loop thread. */
+int ctxd_mcp_roots_defer(struct ctxd_mcp *m, const struct call *c, const char *method,
+			 json_t *roots, bool hold);
 
 /* mcp_mrtr.c */
-/* The longest requestState accepted (those issued are 100 bytes). */
+/* The longest requestState accepted (those issued are 140 bytes). */
 #define CTXD_MRTR_STATE_MAX 256
 /* The MRTR step of a tools/call or resources/read (`method`) before it is submitted: NULL with
  * e->code 0 to go on (with m->mrtr_sb set to the call's own root set when the retry carried
- * them), the InputRequiredResult to answer, or NULL with `e` set (-32602: a bad requestState
- * or inputResponses). Loop thread. */
+ * them: the call runs again once they are resolved), ASYNC when the retry's roots are being
+ * resolved on a worker, the InputRequiredResult to answer, or NULL with `e` set (-32602: a bad
+ * requestState or inputResponses). Loop thread. */
 json_t *ctxd_mcp_mrtr_roots(struct ctxd_mcp *m, const struct call *c, const char *method,
 			    struct rpc_err *e);
 

@@ -158,8 +158,10 @@ static void enforce_on_worker(void *ud)
 	}
 }
 
-/* Enforce ruleset `rs` (built for `sb`; consumed) as the process's client-roots domain:
- * on the loop thread here, on every worker before its next job. */
+/* The first roots in client-roots mode fix the Landlock domain for the whole process:
+ * later root changes can narrow within it, never widen it. Enforce ruleset `rs` (built for
+ * `sb` on the worker that resolved the roots; consumed) as that domain: on the loop thread
+ * here, on every worker before its next job. */
 static void landlock_enforce_roots(struct ctxd_mcp *m, const struct ctxd_sandbox *sb, int rs)
 {
 	if (ctxd_sandbox_landlock_enforce(rs) < 0) {
@@ -171,22 +173,6 @@ static void landlock_enforce_roots(struct ctxd_mcp *m, const struct ctxd_sandbox
 	ctxd_pool_broadcast(m->d.pool, enforce_on_worker, &m->landlock_fd);
 	ctxd_info("sandbox: Landlock active on the client's %zu root(s)",
 		  ctxd_sandbox_root_count(sb));
-}
-
-/* The first roots in client-roots mode fix the Landlock domain for the whole process:
- * later root changes can narrow within it, never widen it. */
-static void landlock_client_roots(struct ctxd_mcp *m, const struct ctxd_sandbox *sb)
-{
-	if (!m->landlock_pending || m->landlock_fd >= 0 || ctxd_sandbox_root_count(sb) == 0) {
-		return;
-	}
-	struct ctxd_error err = {0};
-	int rs = ctxd_sandbox_landlock_ruleset(sb, m->landlock_extra, &err);
-	if (rs < 0) {
-		ctxd_warn("sandbox: %s", err.msg);
-		return;
-	}
-	landlock_enforce_roots(m, sb, rs);
 }
 
 /* Two root sets allow the same directories with the same access. */
@@ -338,7 +324,8 @@ struct roots_job {
 	struct ctxd_job job; /* first: the pool hands it back */
 	struct ctxd_mcp *m;
 	struct roots_job *next;
-	json_t *roots; /* the answer's roots array (owned), or NULL: the answer failed */
+	json_t *roots;   /* the answer's roots array (owned), or NULL: the answer failed */
+	json_t *request; /* MRTR: the call to run again once resolved (owned), else NULL */
 	bool submitted, want_ruleset;
 	unsigned long hold_until; /* test hook: resolve once this many frames were handled */
 	/* results, made by the worker */
@@ -402,6 +389,27 @@ static void roots_build(struct roots_job *j)
 	j->sb = sb;
 }
 
+/* MRTR: a call's own root set (nothing configured): the client's roots, or none. Worker. */
+static void mrtr_build(struct roots_job *j)
+{
+	char outside[240] = "";
+	struct ctxd_sandbox *sb = ctxd_sandbox_create();
+	if (!sb) {
+		return;
+	}
+	roots_collect(j->m, j->roots, sb, outside, sizeof(outside)); /* nothing configured: all */
+	if (ctxd_sandbox_root_count(sb) == 0) {
+		ctxd_sandbox_destroy(sb);
+		j->none_why = json_array_size(j->roots) == 0
+				  ? "sent no roots"
+				  : "sent no root that is a local directory";
+		return;
+	}
+	ctxd_sandbox_set_note(sb, "the client's roots");
+	ctxd_sandbox_seal(sb);
+	j->sb = sb;
+}
+
 /* Worker: resolve the answer's roots. */
 static void roots_resolve(struct ctxd_job *job)
 {
@@ -411,7 +419,11 @@ static void roots_resolve(struct ctxd_job *job)
 	       atomic_load_explicit(&j->m->frames_handled, memory_order_acquire) < j->hold_until) {
 		nanosleep(&tick, NULL);
 	}
-	roots_build(j);
+	if (j->request) {
+		mrtr_build(j);
+	} else {
+		roots_build(j);
+	}
 	if (j->sb && j->want_ruleset && ctxd_sandbox_root_count(j->m->configured.sb) == 0) {
 		struct ctxd_error err = {0};
 		j->ruleset = ctxd_sandbox_landlock_ruleset(j->sb, j->m->landlock_extra, &err);
@@ -419,35 +431,6 @@ static void roots_resolve(struct ctxd_job *job)
 			snprintf(j->rs_err, sizeof(j->rs_err), "%s", err.msg);
 		}
 	}
-}
-
-struct sbref *ctxd_mcp_roots_snapshot(struct ctxd_mcp *m, json_t *roots)
-{
-	char outside[240] = "";
-	struct ctxd_sandbox *sb = ctxd_sandbox_create();
-	if (!sb) {
-		return NULL;
-	}
-	roots_collect(m, roots, sb, outside, sizeof(outside)); /* nothing configured: all */
-	if (ctxd_sandbox_root_count(sb) > 0) {
-		ctxd_sandbox_set_note(sb, "the client's roots");
-		ctxd_sandbox_seal(sb);
-		landlock_client_roots(m, sb);
-	} else {
-		ctxd_sandbox_destroy(sb);
-		sb = roots_none(json_array_size(roots) == 0
-				    ? "sent no roots"
-				    : "sent no root that is a local directory");
-	}
-	struct sbref *ref = sb ? calloc(1, sizeof(*ref)) : NULL;
-	if (!ref) {
-		ctxd_sandbox_destroy(sb);
-		return NULL;
-	}
-	ref->sb = sb;
-	ref->owned = true;
-	ref->refs = 1;
-	return ref;
 }
 
 /* The client's roots could not be had (an error answer, or none in time). The set in
@@ -478,6 +461,7 @@ static void roots_changed(struct ctxd_mcp *m, const struct ctxd_sandbox *before,
 static void roots_job_free(struct ctxd_mcp *m, struct roots_job *j)
 {
 	json_decref(j->roots);
+	json_decref(j->request);
 	ctxd_sandbox_destroy(j->sb);
 	if (j->ruleset >= 0) {
 		close(j->ruleset);
@@ -550,6 +534,80 @@ static void roots_next(struct ctxd_mcp *m)
 		roots_apply(m, j);
 		roots_job_free(m, j);
 	}
+}
+
+/* Loop: an MRTR retry's roots are resolved: run the call again on them. */
+static void mrtr_apply(struct ctxd_mcp *m, struct roots_job *j)
+{
+	struct ctxd_sandbox *sb = j->sb;
+	j->sb = NULL;
+	if (sb && j->ruleset >= 0 && m->landlock_pending && m->landlock_fd < 0) {
+		landlock_enforce_roots(m, sb, j->ruleset);
+		j->ruleset = -1;
+	} else if (sb && j->rs_err[0]) {
+		ctxd_warn("sandbox: %s", j->rs_err);
+	}
+	if (!sb && j->none_why) {
+		sb = roots_none(j->none_why);
+	}
+	struct sbref *ref = sb ? calloc(1, sizeof(*ref)) : NULL;
+	size_t len = 0;
+	char *frame = ref ? ctxd_rpc_dump(j->request, &len) : NULL;
+	if (!frame) {
+		free(ref);
+		ctxd_sandbox_destroy(sb);
+		json_t *id = json_object_get(j->request, "id");
+		ctxd_mcp_send_error(m, NULL, id, CTXD_RPC_INTERNAL_ERROR,
+				    "Internal error: out of memory", NULL);
+		return;
+	}
+	ref->sb = sb;
+	ref->owned = true;
+	ref->refs = 1;
+	ctxd_mcp_sb_put(m, m->mrtr_ready);
+	m->mrtr_ready = ref;
+	ctxd_mcp_handle_frame(m, frame, len - 1);
+	free(frame);
+	ctxd_mcp_sb_put(m, m->mrtr_ready); /* not taken (the call failed before its MRTR step) */
+	m->mrtr_ready = NULL;
+}
+
+static void mrtr_done(struct ctxd_job *job, bool dropped)
+{
+	struct roots_job *j = (struct roots_job *)job;
+	if (!dropped) {
+		mrtr_apply(j->m, j);
+	}
+	roots_job_free(j->m, j);
+}
+
+int ctxd_mcp_roots_defer(struct ctxd_mcp *m, const struct call *c, const char *method,
+			 json_t *roots, bool hold)
+{
+	struct roots_job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		return -1;
+	}
+	j->m = m;
+	j->ruleset = -1;
+	j->roots = json_deep_copy(roots);
+	j->request = ctxd_rpc_request_new(c->id, method, json_deep_copy(c->params));
+	if (!j->roots || !j->request) {
+		json_decref(j->roots);
+		json_decref(j->request);
+		free(j);
+		return -1;
+	}
+	if (hold) { /* see ctxd_mcp_test_hold: the next frame */
+		j->hold_until = atomic_load_explicit(&m->frames_handled, memory_order_relaxed) + 2;
+	}
+	m->roots_jobs++;
+	j->want_ruleset = m->landlock_pending && m->landlock_fd < 0;
+	if (ctxd_pool_submit(m->d.pool, &j->job, roots_resolve, mrtr_done) < 0) {
+		roots_resolve(&j->job); /* the pool took no job: resolve it here */
+		mrtr_done(&j->job, false);
+	}
+	return 0;
 }
 
 void ctxd_mcp_handle_response(struct ctxd_mcp *m, const struct ctxd_rpc_msg *msg)

@@ -465,13 +465,56 @@ def case_roots_worker(binary, root):
         shutil.rmtree(sub, ignore_errors=True)
 
 
+def case_mrtr_worker(binary, root):
+    """An MRTR retry's roots (2026-07-28, no directory configured) are resolved on a worker,
+    not on the loop thread: while their resolution is held (test hook ctxd.test/hold_roots,
+    released by the engine's next frame) the loop answers server/discover; then the retry is
+    served on those roots."""
+    srv = Server(binary, '--', config='http:\n  metrics: true\n  keepalive_ms: 3600000\n')
+    caps = {'io.modelcontextprotocol/clientCapabilities': {'roots': {}}}
+    args = {'name': 'read_text_file', 'arguments': {'path': os.path.join(root, 'a.txt')}}
+    hdr = ht.modern_headers('tools/call', 'read_text_file')
+    try:
+        r = post(srv, ht.modern('tools/call', args, extra_meta=caps), hdr)
+        body = read_json(r)
+        state = (body or {}).get('result', {}).get('requestState')
+        check('mrtr worker: asked for the roots', state, body)
+        retry = ht.modern('tools/call', dict(args, requestState=state, inputResponses={
+            'roots': {'roots': [{'uri': 'file://' + root}]}}), id_=2,
+            extra_meta=dict(caps, **{'ctxd.test/hold_roots': True}))
+        c = srv.conn()
+        c.request('POST', '/mcp', body=json.dumps(retry), headers=dict(
+            hdr, **{'Content-Type': 'application/json',
+                    'Accept': 'application/json, text/event-stream'}))
+        ok = ht.wait_until(lambda: ht.metric(srv, 'ctxd_inflight_requests') == 1)
+        check('mrtr worker: the retry is in flight', ok)
+        try:
+            r = post(srv, ht.modern('server/discover', id_=3),
+                     ht.modern_headers('server/discover'))
+            body = read_json(r)
+        except (socket.timeout, ConnectionError, http.client.HTTPException) as ex:
+            body = repr(ex)  # the loop was stuck resolving the roots
+        check('mrtr worker: the loop answers server/discover while the roots resolve',
+              isinstance(body, dict) and 'result' in body, body)
+        try:
+            r = c.getresponse()
+            body = read_json(r)
+        except (socket.timeout, ConnectionError, http.client.HTTPException) as ex:
+            body = repr(ex)
+        text = (body if isinstance(body, dict) else {}).get('result', {}).get(
+            'content', [{}])[0].get('text')
+        check('mrtr worker: the retry served on its roots', text == 'hello\n', body)
+    finally:
+        check('mrtr worker: clean exit', srv.stop() == 0)
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     root = ht.make_root()
     try:
         for case in (case_per_ip, case_tls, case_cancel_post, case_batches,
                      case_state_principal, case_resume_get, case_resume_post,
-                     case_resume_gone, case_roots_worker):
+                     case_resume_gone, case_roots_worker, case_mrtr_worker):
             try:
                 case(binary, root)
             except Exception as e:  # a crash fails the case, the others still run
