@@ -551,10 +551,7 @@ static void mrtr_apply(struct ctxd_mcp *m, struct roots_job *j)
 		sb = roots_none(j->none_why);
 	}
 	struct sbref *ref = sb ? calloc(1, sizeof(*ref)) : NULL;
-	size_t len = 0;
-	char *frame = ref ? ctxd_rpc_dump(j->request, &len) : NULL;
-	if (!frame) {
-		free(ref);
+	if (!ref) {
 		ctxd_sandbox_destroy(sb);
 		json_t *id = json_object_get(j->request, "id");
 		ctxd_mcp_send_error(m, NULL, id, CTXD_RPC_INTERNAL_ERROR,
@@ -566,8 +563,7 @@ static void mrtr_apply(struct ctxd_mcp *m, struct roots_job *j)
 	ref->refs = 1;
 	ctxd_mcp_sb_put(m, m->mrtr_ready);
 	m->mrtr_ready = ref;
-	ctxd_mcp_handle_frame(m, frame, len - 1);
-	free(frame);
+	ctxd_mcp_handle_message(m, j->request);
 	ctxd_mcp_sb_put(m, m->mrtr_ready); /* not taken (the call failed before its MRTR step) */
 	m->mrtr_ready = NULL;
 }
