@@ -294,7 +294,7 @@ static void log_sink(void *ud, enum ctxd_log_level level, const char *logger, co
 	}
 	s->log_mute = true;
 	if (p && !p->listen && ctxd_http_pend_stream(p)) {
-		ctxd_http_sse_send(p->req, frame, len);
+		ctxd_http_emit(e, p, p->req, frame, len); /* in a session: with its event id */
 		free(frame);
 	} else if (e->sess) {
 		ctxd_http_sess_push(e->sess, frame, len);
