@@ -135,7 +135,7 @@ struct ctxd_transport {
 	bool last_read;   /* ctxd_transport_read_available: read despite pause and throttle */
 	ev_idle spin;     /* active during the poll window after input (ctxd_transport_set_spin) */
 	ev_tstamp spin_s; /* the window's length; 0 = none */
-	ev_tstamp spin_until;
+	ev_tstamp spin_until; /* CLOCK_MONOTONIC seconds (mono_s) */
 };
 
 /* The poll window: while it is active the loop polls its descriptors without sleeping
@@ -143,11 +143,21 @@ struct ctxd_transport {
  * next request is seen without a sleep and wake-up of the loop thread. It closes when its
  * time is up, or at once when there is no input to wait for. The loop yields the CPU on
  * every turn, so a host sharing it can run. */
+/* Seconds on CLOCK_MONOTONIC. The window is timed on it, not on ev_now(): libev's time is
+ * the wall clock, and a step back of it (NTP, a restored VM) would keep the window, and the
+ * CPU, busy for as long as the step. */
+static ev_tstamp mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ev_tstamp)ts.tv_sec + (ev_tstamp)ts.tv_nsec / 1e9;
+}
+
 static void on_spin(struct ev_loop *loop, ev_idle *w, int revents)
 {
 	struct ctxd_transport *t = w->data;
 	(void)revents;
-	if (!t->input_open || t->paused || t->throttled || ev_now(loop) >= t->spin_until) {
+	if (!t->input_open || t->paused || t->throttled || mono_s() >= t->spin_until) {
 		ev_idle_stop(loop, w);
 		return;
 	}
@@ -202,7 +212,7 @@ static void on_read(struct ev_loop *loop, ev_io *w, int revents)
 	read_some(t);
 	ctxd_transport_cork(t, was_corked);
 	if (t->spin_s > 0 && t->input_open) {
-		t->spin_until = ev_now(t->loop) + t->spin_s;
+		t->spin_until = mono_s() + t->spin_s;
 		if (!ev_is_active(&t->spin)) {
 			ev_idle_start(t->loop, &t->spin);
 		}

@@ -2,6 +2,9 @@
  * bytes owed to the host (queued + reserved). */
 #include <ev.h>
 #include <fcntl.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctxd/transport.h"
@@ -234,6 +237,65 @@ static void test_transport_spin_window(void)
 	close(out[1]);
 }
 
+/* The wall clock as this test binary sees it, stepped back by wall_step_s: these
+ * definitions take the place of libc's for the process, libev included. */
+static time_t wall_step_s;
+
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+	long r = syscall(SYS_clock_gettime, id, ts);
+	if (r == 0 && id == CLOCK_REALTIME) {
+		ts->tv_sec -= wall_step_s;
+	}
+	return (int)r;
+}
+
+int gettimeofday(struct timeval *restrict tv, void *restrict tz)
+{
+	struct timespec ts;
+	(void)tz;
+	int r = clock_gettime(CLOCK_REALTIME, &ts);
+	tv->tv_sec = ts.tv_sec;
+	tv->tv_usec = ts.tv_nsec / 1000;
+	return r;
+}
+
+/* The poll window is timed on the monotonic clock: with the wall clock stepped back an hour
+ * (NTP, a restored VM) while it is open, it still closes after its own length (1 s here),
+ * instead of spinning for the hour. libev re-reads the wall clock about every 0.5 s, so
+ * its time steps back within the window. */
+static void test_transport_spin_clock_step(void)
+{
+	int in[2], out[2];
+	ASSERT_EQ(pipe(in), 0);
+	ASSERT_EQ(pipe(out), 0);
+	struct ev_loop *loop = ev_default_loop(0);
+	struct rec_eof re = {0};
+	struct ctxd_transport_ops ops = {.frame = on_frame, .eof = count_eof};
+	struct ctxd_transport *t =
+	    ctxd_transport_create(loop, in[0], out[1], 1024, 1 << 20, &ops, &re);
+	ASSERT(t);
+	ctxd_transport_set_spin(t, 1000u * 1000);
+	ASSERT_EQ(write(in[1], "a\n", 2), 2);
+	ev_run(loop, EVRUN_NOWAIT);
+	ASSERT_EQ(re.r.n, 1);
+	ASSERT(ctxd_transport_spinning(t));
+	wall_step_s = 3600;
+	struct timespec t0, now;
+	syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &t0);
+	do { /* hang guard: 5 s of turns, each a zero-timeout poll while the window is open */
+		ev_run(loop, EVRUN_NOWAIT);
+		syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &now);
+	} while (ctxd_transport_spinning(t) && now.tv_sec - t0.tv_sec < 5);
+	ASSERT(!ctxd_transport_spinning(t));
+	wall_step_s = 0;
+	ctxd_transport_destroy(t);
+	close(in[0]);
+	close(in[1]);
+	close(out[0]);
+	close(out[1]);
+}
+
 int main(void)
 {
 	RUN(test_splitter_lines_crlf_blank);
@@ -241,5 +303,6 @@ int main(void)
 	RUN(test_splitter_oversize_resyncs);
 	RUN(test_transport_congestion_counts_bytes);
 	RUN(test_transport_spin_window);
+	RUN(test_transport_spin_clock_step);
 	return 0;
 }
