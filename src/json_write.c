@@ -239,6 +239,15 @@ void ctxd_json_uint(struct ctxd_strbuf *b, uint64_t v)
 	ctxd_strbuf_add(b, d + k, sizeof(d) - k);
 }
 
+void ctxd_json_int(struct ctxd_strbuf *b, int64_t v)
+{
+	if (v < 0) {
+		ctxd_strbuf_add(b, "-", 1);
+	}
+	/* the magnitude as unsigned: no overflow for the most negative value */
+	ctxd_json_uint(b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+}
+
 static int put_value(struct ctxd_strbuf *b, const json_t *v, int depth)
 {
 	char num[64];
@@ -286,15 +295,9 @@ static int put_value(struct ctxd_strbuf *b, const json_t *v, int depth)
 	case JSON_STRING:
 		ctxd_json_str(b, json_string_value(v), json_string_length(v));
 		return b->oom ? -1 : 0;
-	case JSON_INTEGER: {
-		json_int_t x = json_integer_value(v);
-		if (x < 0) {
-			ctxd_strbuf_add(b, "-", 1);
-		}
-		/* the magnitude as unsigned: no overflow for the most negative value */
-		ctxd_json_uint(b, x < 0 ? 0 - (uint64_t)x : (uint64_t)x);
+	case JSON_INTEGER:
+		ctxd_json_int(b, json_integer_value(v));
 		return b->oom ? -1 : 0;
-	}
 	case JSON_REAL: {
 		double x = json_real_value(v);
 		if (x != x || x - x != 0) {

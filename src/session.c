@@ -41,10 +41,9 @@ char *ctxd_session_id_key(const json_t *id)
 	} else if (json_is_integer(id)) {
 		/* "i:" and the digits as "%" JSON_INTEGER_FORMAT writes them, without snprintf
 		 * (this runs for every request) */
-		json_int_t v = json_integer_value(id);
 		struct ctxd_strbuf b = {0};
-		ctxd_strbuf_add(&b, v < 0 ? "i:-" : "i:", v < 0 ? 3 : 2);
-		ctxd_json_uint(&b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+		ctxd_strbuf_add(&b, "i:", 2);
+		ctxd_json_int(&b, json_integer_value(id));
 		if (b.oom) {
 			free(b.p);
 		} else {

@@ -35,6 +35,10 @@ void ctxd_json_text_part(struct ctxd_strbuf *b, const char *s, size_t n);
 /* Append the decimal digits of `v`. */
 void ctxd_json_uint(struct ctxd_strbuf *b, uint64_t v);
 
+/* Append `v` as a JSON number ("-" and the digits; INT64_MIN included). Any thread (`b` is
+ * the caller's); out of memory sets b->oom. */
+void ctxd_json_int(struct ctxd_strbuf *b, int64_t v);
+
 /* Append `v` (borrowed) compactly. Returns 0, or -1 when it has no JSON form (a NaN or an
  * infinite real, or nesting deeper than 2048) or memory ran out; what was appended before
  * the failure stays in the buffer. */
