@@ -32,12 +32,34 @@ static size_t limit(const struct sess *x)
 	return x->e.srv->cfg->http.replay_buffer_bytes;
 }
 
-/* Keep a copy of event (stream, seq); forget the oldest past the limit. */
+/* Forget the events held of `stream`. */
+static void forget_stream(struct sess *x, unsigned stream)
+{
+	struct revent **pp = &x->rq;
+	x->rq_tail = &x->rq;
+	while (*pp) {
+		struct revent *ev = *pp;
+		if (ev->stream == stream) {
+			*pp = ev->next;
+			x->rbytes -= ev->len;
+			free(ev);
+		} else {
+			pp = &ev->next;
+			x->rq_tail = pp;
+		}
+	}
+}
+
+/* Keep a copy of event (stream, seq); forget the oldest past the limit. An event larger
+ * than the whole buffer is never held, and its stream's earlier events are forgotten with
+ * it: a resume from before it then finds a gap at its start (410), which lost() sees, rather
+ * than a replay that skips it. */
 static void keep(struct sess *x, unsigned stream, unsigned long long seq, const char *buf,
 		 size_t len)
 {
 	if (len > limit(x)) {
-		return; /* never held: a resume past it is told so */
+		forget_stream(x, stream);
+		return;
 	}
 	while (x->rq && x->rbytes + len > limit(x)) {
 		struct revent *old = x->rq;
