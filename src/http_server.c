@@ -173,10 +173,6 @@ static char *listen_result(const struct pend *q, char *buf, size_t *len)
 /* Route one frame of engine `e` (ownership passed). */
 static void eng_route(struct eng *e, char *buf, size_t len)
 {
-	if (len > 0 && buf[0] == '[') {
-		ctxd_http_batch_route(e, buf, len);
-		return;
-	}
 	static const char pfx[] = "{\"jsonrpc\":\"2.0\",";
 	const char *end = buf + len;
 	const char *p = buf + sizeof(pfx) - 1;
@@ -707,17 +703,12 @@ static void on_post(struct ctxd_http_server *s, struct ctxd_http_req *r)
 		return;
 	}
 	if (json_is_array(msg)) {
-		const char *sid = ctxd_http_req_header(r, "Mcp-Session-Id");
-		struct sess *x = sid ? sess_find(s, sid) : NULL;
-		if (x && x->token == ctxd_http_req_token(r) && ctxd_mcp_accepts_batches(x->e.mcp)) {
-			x->last_ms = now_ms();
-			ctxd_http_batch_submit(&x->e, r, msg, body, len);
-			return;
-		}
+		/* 2025-06-18 removed batches; a 2025-03-26 session over stdio takes them, over
+		 * HTTP it sends one message per POST (docs/deploy.md) */
 		json_decref(msg);
 		reply_error(r, 400, NULL, CTXD_RPC_INVALID_REQUEST,
-			    "Invalid Request: JSON-RPC batches are accepted only in a session "
-			    "that negotiated 2025-03-26; send one message per POST");
+			    "Invalid Request: JSON-RPC batches are not accepted over HTTP (MCP "
+			    "2025-06-18 removed them); send one message per POST");
 		return;
 	}
 	on_post_msg(s, r, msg, body, len);
@@ -803,11 +794,13 @@ static void on_request(void *ud, struct ctxd_http_req *r)
 }
 
 static void on_done_owner(struct ctxd_http_server *s, struct ctxd_http_req *r, bool aborted);
+static struct pend *unlink_req(struct ctxd_http_server *s, struct ctxd_http_req *r);
 
 static void on_done(void *ud, struct ctxd_http_req *r, bool aborted)
 {
 	struct ctxd_http_server *s = ud;
-	if (s->destroying) {
+	if (s->destroying) { /* the exchange is freed: only cut the links to it */
+		unlink_req(s, r);
 		return;
 	}
 	on_done_owner(s, r, aborted);
@@ -816,22 +809,30 @@ static void on_done(void *ud, struct ctxd_http_req *r, bool aborted)
 	}
 }
 
-static void on_done_owner(struct ctxd_http_server *s, struct ctxd_http_req *r, bool aborted)
+/* Exchange `r` ends: nothing keeps pointing at it. The POST's pending request it answered,
+ * or NULL (a session's GET stream, or no owner). */
+static struct pend *unlink_req(struct ctxd_http_server *s, struct ctxd_http_req *r)
 {
 	void *owner = ctxd_http_req_ud(r);
 	if (!owner) {
-		return;
+		return NULL;
 	}
 	for (struct sess *x = s->sessions; x; x = x->next) {
 		if (x->get == r) {
 			x->get = NULL;
 			s->get_streams--;
-			return;
+			return NULL;
 		}
 	}
 	struct pend *p = owner;
 	p->req = NULL;
-	if (!aborted) {
+	return p;
+}
+
+static void on_done_owner(struct ctxd_http_server *s, struct ctxd_http_req *r, bool aborted)
+{
+	struct pend *p = unlink_req(s, r);
+	if (!p || !aborted) {
 		return;
 	}
 	s->aborted++;

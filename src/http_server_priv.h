@@ -43,8 +43,6 @@ struct pend {
 	bool accept_sse, sse, listen;
 	bool log_on; /* stateless: _meta io.modelcontextprotocol/logLevel was given: */
 	enum ctxd_log_level log_level; /* records at or above it go on its stream */
-	char **bkeys; /* a 2025-03-26 batch: its requests' ids (JSON text), else NULL */
-	size_t n_bkeys, n_answered;
 	unsigned stream;        /* a session's POST stream: its number in event ids, or 0 */
 	unsigned long long seq; /* the last event id's count on that stream */
 };
@@ -146,15 +144,6 @@ void ctxd_http_sess_end(struct ctxd_http_server *s, struct sess *x);
  * engine does not answer a cancelled request): an SSE stream closes without a response,
  * a POST waiting for JSON gets a JSON-RPC error for its id. Anything else: nothing. */
 void ctxd_http_sess_cancelled(struct eng *e, json_t *msg);
-
-/* http_batch.c */
-/* POST of a JSON-RPC batch `arr` (stolen; `body`, `len`: as sent) to session engine `e`
- * (one that accepts batches): 202 when it holds no request, else its answer is the
- * engine's array of responses (application/json, or SSE when it comes in parts). */
-void ctxd_http_batch_submit(struct eng *e, struct ctxd_http_req *r, json_t *arr, const char *body,
-			    size_t len);
-/* The engine sent an array frame (`buf`, `len`; consumed): the answer of a batch. */
-void ctxd_http_batch_route(struct eng *e, char *buf, size_t len);
 
 /* http_replay.c */
 /* Send `buf` (`len` bytes, one JSON-RPC message; borrowed) as an event of the stream of

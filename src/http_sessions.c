@@ -29,10 +29,6 @@ void ctxd_http_pend_free(struct pend *p)
 	if (p->req) {
 		ctxd_http_req_set_ud(p->req, NULL);
 	}
-	for (size_t i = 0; i < p->n_bkeys; i++) {
-		free(p->bkeys[i]);
-	}
-	free(p->bkeys);
 	json_decref(p->orig_id);
 	json_decref(p->orig_ptok);
 	free(p->key);

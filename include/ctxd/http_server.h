@@ -19,9 +19,8 @@
  *   - Resumption (2025-11-25 sessions): every SSE event carries an id "STREAM-SEQ" and is
  *     kept (http.replay_buffer_bytes); a GET with Last-Event-ID replays what that stream
  *     missed and goes on as it; 410 Gone when the events were forgotten (http_replay.c).
- *   - JSON-RPC batches: only in a session that negotiated 2025-03-26 (answered with the
- *     array of responses, 202 without requests); otherwise 400 with -32600, id null
- *     (batches were removed in 2025-06-18; 2026-07-28 has none).
+ *   - JSON-RPC batches: 400 with -32600, id null, in every era (batches were removed in
+ *     2025-06-18; a 2025-03-26 client sends one message per POST over HTTP).
  *   - Notifications and responses POSTed get 202. A session's notifications/cancelled for
  *     a request whose POST is still open ends that POST (an SSE answer closes without a
  *     response; a JSON one gets a JSON-RPC error), since the engine does not answer it.

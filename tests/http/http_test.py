@@ -611,6 +611,20 @@ def case_limits(binary, root):
         srv.stop()
 
 
+def held_post(srv, root, sid, id_):
+    """POST a tools/call of session `sid` that the server holds until it is cancelled (test
+    hook), answered as JSON; once the server has it in flight (metrics), its connection,
+    else None."""
+    held = {'jsonrpc': '2.0', 'id': id_, 'method': 'tools/call', 'params': {
+        'name': 'read_text_file', 'arguments': {'path': os.path.join(root, 'a.txt')},
+        '_meta': {'ctxd.test/hold': 'until-cancelled'}}}
+    c = srv.conn()
+    c.request('POST', '/mcp', body=json.dumps(held), headers=dict(
+        legacy_headers(sid), **{'Content-Type': 'application/json',
+                                'Accept': 'application/json'}))
+    return c if wait_until(lambda: metric(srv, 'ctxd_inflight_requests') == 1) else None
+
+
 def case_delete_inflight(binary, root):
     """DELETE of a 2025-11-25 session whose request is still running: the cancelled request
     gets no answer from the engine, so its POST is ended with a 404 JSON-RPC error instead
@@ -618,15 +632,8 @@ def case_delete_inflight(binary, root):
     srv = Server(binary, root, config='http:\n  metrics: true\n')
     try:
         st, sid, _ = initialize(srv)
-        held = {'jsonrpc': '2.0', 'id': 5, 'method': 'tools/call', 'params': {
-            'name': 'read_text_file', 'arguments': {'path': os.path.join(root, 'a.txt')},
-            '_meta': {'ctxd.test/hold': 'until-cancelled'}}}
-        c = srv.conn()
-        c.request('POST', '/mcp', body=json.dumps(held), headers=dict(
-            legacy_headers(sid), **{'Content-Type': 'application/json',
-                                    'Accept': 'application/json'}))
-        ok = wait_until(lambda: metric(srv, 'ctxd_inflight_requests') == 1)
-        check('delete: held request in flight', ok)
+        c = held_post(srv, root, sid, 5)
+        check('delete: held request in flight', c is not None)
         d = srv.conn()
         d.request('DELETE', '/mcp', headers=legacy_headers(sid))
         r = d.getresponse()
@@ -646,6 +653,22 @@ def case_delete_inflight(binary, root):
         check('delete: nothing left in flight', ok)
     finally:
         check('delete: clean exit', srv.stop() == 0)
+
+
+def case_shutdown_held(binary, root):
+    """SIGTERM while a 2025-11-25 session's POST waits for a request that never ends: at the
+    drain limit (limits.drain_ms) the server gives up on it and exits 0, its exchanges freed
+    before its sessions end (on_done cuts the links to a freed exchange: a POST still linked
+    at that point was written to after libmicrohttpd freed it; batches reached that)."""
+    srv = Server(binary, root, config='http:\n  metrics: true\nlimits:\n  drain_ms: 1\n')
+    try:
+        st, sid, _ = initialize(srv)
+        check('shutdown held: request in flight', held_post(srv, root, sid, 6) is not None)
+        srv.proc.terminate()
+        rc = srv.proc.wait(HANG_GUARD)
+        check('shutdown held: exit 0 past the drain limit', rc == 0, (rc, ''.join(x for x in srv.log if x)[-3000:]))
+    finally:
+        srv.stop()
 
 
 TASKS_META = {'io.modelcontextprotocol/clientCapabilities': {
@@ -1068,7 +1091,7 @@ def main():
     root = make_root()
     try:
         for case in (case_refuse_network, case_legacy, case_modern, case_security,
-                     case_shutdown, case_output_cap, case_limits, case_delete_inflight,
+                     case_shutdown, case_shutdown_held, case_output_cap, case_limits, case_delete_inflight,
                      case_tasks_legacy, case_tasks_modern, case_tasks_threshold, case_status,
                      case_logs, case_engines_cap):
             if sys.argv[2:] and case.__name__[5:] not in sys.argv[2:]:

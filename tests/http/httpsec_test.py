@@ -193,9 +193,9 @@ def case_cancel_post(binary, root):
 
 
 def case_batches(binary, root):
-    """A batch POSTed to a session that negotiated 2025-03-26 is answered with the array of
-    its responses (202 when it holds no request); in a 2025-11-25 session and in the
-    2026-07-28 era an array is refused: 400 with a -32600 error whose id is null."""
+    """An array POSTed is refused in every era, 2025-03-26 sessions included (batches were
+    removed in 2025-06-18; over HTTP one message goes per POST): 400 with a -32600 error
+    whose id is null, and nothing in the array is run."""
     srv = Server(binary, root)
     try:
         r = post(srv, {'jsonrpc': '2.0', 'id': 1, 'method': 'initialize', 'params': {
@@ -206,22 +206,17 @@ def case_batches(binary, root):
         check('batch: 2025-03-26 session', body['result']['protocolVersion'] == '2025-03-26',
               body)
         h = {'Mcp-Session-Id': sid}
-        r = post(srv, [{'jsonrpc': '2.0', 'method': 'notifications/initialized'}], h)
-        r.read()
-        check('batch: notifications only 202', r.status == 202, r.status)
-        call = {'jsonrpc': '2.0', 'id': 'b', 'method': 'tools/call', 'params': {
-            'name': 'read_text_file', 'arguments': {'path': os.path.join(root, 'a.txt')}}}
-        r = post(srv, [{'jsonrpc': '2.0', 'id': 'a', 'method': 'ping'}, call,
-                       {'jsonrpc': '2.0', 'method': 'notifications/progress',
-                        'params': {'progressToken': 'x', 'progress': 1}}], h)
-        body = read_json(r)
-        ids = sorted(m.get('id') for m in body) if isinstance(body, list) else body
-        check('batch: 2025-03-26 answered with the array of responses',
-              r.status == 200 and r.getheader('Content-Type') == 'application/json' and
-              ids == ['a', 'b'], (r.status, body))
+        for arr in ([], [1, 2], [{}, {'jsonrpc': '2.0', 'id': 1, 'method': 'ping'}],
+                    [{'jsonrpc': '2.0', 'id': True, 'method': 'ping'}],
+                    [{'jsonrpc': '2.0', 'id': 'a', 'method': 'ping'}]):
+            r = post(srv, arr, h)
+            body = read_json(r)
+            check(f'batch: refused in a 2025-03-26 session: {arr!r}', r.status == 400 and
+                  body.get('id', 0) is None and body['error']['code'] == -32600 and
+                  'one message per POST' in body['error']['message'], (r.status, body))
         r = post(srv, {'jsonrpc': '2.0', 'id': 'a', 'method': 'ping'}, h)
         body = read_json(r)
-        check('batch: the ids are free afterwards', 'result' in body, body)
+        check('batch: the session goes on, the id was never taken', 'result' in body, body)
         st, lsid, _ = initialize(srv)
         r = post(srv, [{'jsonrpc': '2.0', 'id': 2, 'method': 'ping'}], legacy_headers(lsid))
         body = read_json(r)
@@ -233,6 +228,47 @@ def case_batches(binary, root):
               body.get('id', 0) is None and body['error']['code'] == -32600, (r.status, body))
     finally:
         check('batch: clean exit', srv.stop() == 0)
+
+
+def case_resume_oversize(binary, root):
+    """An event larger than http.replay_buffer_bytes (here a 144-byte log record against a
+    130-byte buffer) is never held: a Last-Event-ID from before it is answered 410, not
+    replayed with that event silently missing; one from it on is replayed."""
+    srv = Server(binary, root,
+                 config='http:\n  replay_buffer_bytes: 130\n  keepalive_ms: 3600000\n')
+    try:
+        sid, c1, g1 = roots_session(srv)
+        read_json(post(srv, {'jsonrpc': '2.0', 'id': 2, 'method': 'logging/setLevel',
+                             'params': {'level': 'debug'}}, legacy_headers(sid)))
+        roots_list_changed(srv, sid)
+        post(srv, {'jsonrpc': '2.0', 'method': 'notifications/bogus'},
+             legacy_headers(sid)).read()  # its debug record goes on the GET stream
+        roots_list_changed(srv, sid)
+        got = []
+        while sum(1 for e in got if e[1].get('method') == 'roots/list') < 3:
+            e = next_event(g1)
+            if e is None:
+                break
+            got.append(e)
+        size = [len(json.dumps(e[1], separators=(',', ':'))) for e in got]
+        big = [i for i, n in enumerate(size) if n > 130]
+        check('oversize: a record larger than the buffer was sent, two events before it and '
+              'one after', len(big) == 1 and 2 <= big[0] < len(got) - 1, (size, got))
+        if len(big) == 1 and 2 <= big[0] < len(got) - 1:
+            # the event right after the resume point is still held: only the record is not
+            c2, g2 = open_get(srv, sid, last=got[big[0] - 2][0])
+            body = read_json(g2)
+            check('oversize: a resume from before it is 410', g2.status == 410 and
+                  'no longer held' in body['error']['message'], (g2.status, body))
+            c3, g3 = open_get(srv, sid, last=got[big[0]][0])
+            replay = [next_event(g3) for _ in range(len(got) - big[0] - 1)]
+            check('oversize: a resume from it replays what follows', g3.status == 200 and
+                  replay == got[big[0] + 1:], (g3.status, replay))
+            c2.close()
+            c3.close()
+        c1.close()
+    finally:
+        check('oversize: clean exit', srv.stop() == 0)
 
 
 def case_state_principal(binary, root):
@@ -514,7 +550,7 @@ def main():
     try:
         for case in (case_per_ip, case_tls, case_cancel_post, case_batches,
                      case_state_principal, case_resume_get, case_resume_post,
-                     case_resume_gone, case_roots_worker, case_mrtr_worker):
+                     case_resume_gone, case_resume_oversize, case_roots_worker, case_mrtr_worker):
             try:
                 case(binary, root)
             except Exception as e:  # a crash fails the case, the others still run
