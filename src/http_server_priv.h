@@ -43,8 +43,8 @@ struct pend {
 	bool accept_sse, sse, listen;
 	bool log_on; /* stateless: _meta io.modelcontextprotocol/logLevel was given: */
 	enum ctxd_log_level log_level; /* records at or above it go on its stream */
-	unsigned stream;        /* a session's POST stream: its number in event ids, or 0 */
-	unsigned long long seq; /* the last event id's count on that stream */
+	unsigned stream;               /* a session's POST stream: its number in event ids, or 0 */
+	unsigned long long seq;        /* the last event id's count on that stream */
 };
 
 /* A frame waiting for the session's GET stream. */
