@@ -599,7 +599,9 @@ static void on_keepalive(struct ev_loop *ev, ev_timer *w, int revents)
 	ctxd_http_keepalive(w->data);
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's messages (its MHD_OPTION_EXTERNAL_LOGGER: a printf format and its
+ * arguments) as debug records. */
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 	(void)cls;
