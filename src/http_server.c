@@ -704,7 +704,7 @@ static void on_post(struct ctxd_http_server *s, struct ctxd_http_req *r)
 	}
 	if (json_is_array(msg)) {
 		/* 2025-06-18 removed batches; a 2025-03-26 session over stdio takes them, over
-		 * HTTP it sends one message per POST (docs/deploy.md) */
+		 * HTTP it sends one message per POST (README, "Protocol support") */
 		json_decref(msg);
 		reply_error(r, 400, NULL, CTXD_RPC_INVALID_REQUEST,
 			    "Invalid Request: JSON-RPC batches are not accepted over HTTP (MCP "
