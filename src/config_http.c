@@ -129,25 +129,41 @@ static int parse_str(struct loader *ld, const char *what, char **out)
 	return 0;
 }
 
-static int parse_uint(struct loader *ld, const char *what, unsigned long long lo,
-		      unsigned long long hi, unsigned *out)
-{
-	unsigned long long v;
-	if (ctxd_cfg_get_uint(ld, what, lo, hi, &v)) {
-		return -1;
-	}
-	*out = (unsigned)v;
-	return 0;
-}
-
 /* http: {listen, path, allowed_origins, allowed_hosts, tokens_file, tls_cert, tls_key,
  * max_connections, max_sessions, max_body_bytes, max_queued_bytes, idle_timeout_ms,
  * session_timeout_ms, keepalive_ms, metrics, session_prefix, max_connections_per_ip,
  * replay_buffer_bytes}. */
-/* Read the value of http.<keys[k]> (`what`) into `h`. Returns 0 or -1 with the loader's
+/* The numeric keys, read by ctxd_cfg_get_num like the limits section's. */
+static const struct ctxd_cfg_num http_numbers[] = {
+    {"max_connections", CTXD_CFG_UINT, 1, 1000000,
+     offsetof(struct ctxd_config, http.max_connections)},
+    {"max_sessions", CTXD_CFG_UINT, 1, 10000000, offsetof(struct ctxd_config, http.max_sessions)},
+    {"max_body_bytes", CTXD_CFG_BYTES, 1024, MAX_BYTES_LIMIT,
+     offsetof(struct ctxd_config, http.max_body_bytes)},
+    {"max_queued_bytes", CTXD_CFG_BYTES, 1024, MAX_BYTES_LIMIT,
+     offsetof(struct ctxd_config, http.max_queued_bytes)},
+    {"idle_timeout_ms", CTXD_CFG_UINT, 1000, 86400000,
+     offsetof(struct ctxd_config, http.idle_timeout_ms)},
+    {"session_timeout_ms", CTXD_CFG_UINT, 1000, 604800000,
+     offsetof(struct ctxd_config, http.session_timeout_ms)},
+    {"keepalive_ms", CTXD_CFG_UINT, 100, 3600000, offsetof(struct ctxd_config, http.keepalive_ms)},
+    {"max_connections_per_ip", CTXD_CFG_UINT, 1, 1000000,
+     offsetof(struct ctxd_config, http.max_connections_per_ip)},
+    {"replay_buffer_bytes", CTXD_CFG_BYTES, 0, MAX_BYTES_LIMIT,
+     offsetof(struct ctxd_config, http.replay_buffer_bytes)},
+};
+
+/* Read the value of http.<keys[k]> (`what`) into `cfg`. Returns 0 or -1 with the loader's
  * error set. */
-static int parse_http_key(struct loader *ld, size_t k, const char *what, struct ctxd_config_http *h)
+static int parse_http_key(struct loader *ld, size_t k, const char *const *keys, const char *what,
+			  struct ctxd_config *cfg)
 {
+	struct ctxd_config_http *h = &cfg->http;
+	for (size_t i = 0; i < N_KEYS(http_numbers); i++) {
+		if (strcmp(keys[k], http_numbers[i].key) == 0) {
+			return ctxd_cfg_get_num(ld, "http", &http_numbers[i], cfg);
+		}
+	}
 	int rc;
 	switch (k) {
 	case 0:
@@ -175,35 +191,8 @@ static int parse_http_key(struct loader *ld, size_t k, const char *what, struct 
 	case 6:
 		rc = parse_str(ld, what, &h->tls_key);
 		break;
-	case 7:
-		rc = parse_uint(ld, what, 1, 1000000, &h->max_connections);
-		break;
-	case 8:
-		rc = parse_uint(ld, what, 1, 10000000, &h->max_sessions);
-		break;
-	case 9:
-		rc = ctxd_cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT, &h->max_body_bytes);
-		break;
-	case 10:
-		rc = ctxd_cfg_get_size(ld, what, 1024, MAX_BYTES_LIMIT, &h->max_queued_bytes);
-		break;
-	case 11:
-		rc = parse_uint(ld, what, 1000, 86400000, &h->idle_timeout_ms);
-		break;
-	case 12:
-		rc = parse_uint(ld, what, 1000, 604800000, &h->session_timeout_ms);
-		break;
-	case 13:
-		rc = parse_uint(ld, what, 100, 3600000, &h->keepalive_ms);
-		break;
 	case 14:
 		rc = ctxd_cfg_get_bool(ld, what, &h->metrics);
-		break;
-	case 16:
-		rc = parse_uint(ld, what, 1, 1000000, &h->max_connections_per_ip);
-		break;
-	case 17:
-		rc = ctxd_cfg_get_size(ld, what, 0, MAX_BYTES_LIMIT, &h->replay_buffer_bytes);
 		break;
 	default:
 		rc = parse_str(ld, what, &h->session_prefix);
@@ -242,7 +231,6 @@ int ctxd_cfg_parse_http(struct loader *ld, struct ctxd_config *cfg)
 	    "max_connections_per_ip",
 	    "replay_buffer_bytes",
 	};
-	struct ctxd_config_http *h = &cfg->http;
 	unsigned seen = 0;
 	size_t k;
 	int rc;
@@ -253,7 +241,7 @@ int ctxd_cfg_parse_http(struct loader *ld, struct ctxd_config *cfg)
 	}
 	while ((rc = ctxd_cfg_next_key(ld, "http", keys, N_KEYS(keys), &seen, &k)) == 1) {
 		snprintf(what, sizeof(what), "http.%s", keys[k]);
-		rc = parse_http_key(ld, k, what, h);
+		rc = parse_http_key(ld, k, keys, what, cfg);
 		if (rc) {
 			return -1;
 		}

@@ -136,65 +136,52 @@ err:
 	return -1;
 }
 
-/* Sections of plain numbers (limits, tasks), one row a key: how its value is read (a size
- * with an optional unit suffix, or a plain count stored in a size_t or an unsigned field),
- * its bounds, and where it goes. */
-enum limit_kind {
-	LIMIT_BYTES, /* ctxd_cfg_get_size into a size_t */
-	LIMIT_COUNT, /* ctxd_cfg_get_uint into a size_t */
-	LIMIT_UINT,  /* ctxd_cfg_get_uint into an unsigned */
-};
-
-static const struct limit_key {
-	const char *key;
-	enum limit_kind kind;
-	unsigned long long lo, hi;
-	size_t off; /* of the field in struct ctxd_config */
-} limit_keys[] = {
-    {"frame_bytes", LIMIT_BYTES, 1024, MAX_BYTES_LIMIT,
+/* Sections of plain numbers (limits, tasks), one row a key (ctxd_cfg_num). */
+static const struct ctxd_cfg_num limit_keys[] = {
+    {"frame_bytes", CTXD_CFG_BYTES, 1024, MAX_BYTES_LIMIT,
      offsetof(struct ctxd_config, max_frame_bytes)},
-    {"read_bytes", LIMIT_BYTES, 1024, MAX_BYTES_LIMIT,
+    {"read_bytes", CTXD_CFG_BYTES, 1024, MAX_BYTES_LIMIT,
      offsetof(struct ctxd_config, max_read_bytes)},
-    {"entries", LIMIT_COUNT, 1, 10000000, offsetof(struct ctxd_config, max_entries)},
-    {"write_queue_bytes", LIMIT_BYTES, 1024, MAX_BYTES_LIMIT,
+    {"entries", CTXD_CFG_COUNT, 1, 10000000, offsetof(struct ctxd_config, max_entries)},
+    {"write_queue_bytes", CTXD_CFG_BYTES, 1024, MAX_BYTES_LIMIT,
      offsetof(struct ctxd_config, write_queue_bytes)},
-    {"drain_ms", LIMIT_UINT, 0, 600000, offsetof(struct ctxd_config, drain_ms)},
-    {"page_size", LIMIT_UINT, 1, 10000, offsetof(struct ctxd_config, page_size)},
-    {"media_bytes", LIMIT_BYTES, 1024, MAX_BYTES_LIMIT,
+    {"drain_ms", CTXD_CFG_UINT, 0, 600000, offsetof(struct ctxd_config, drain_ms)},
+    {"page_size", CTXD_CFG_UINT, 1, 10000, offsetof(struct ctxd_config, page_size)},
+    {"media_bytes", CTXD_CFG_BYTES, 1024, MAX_BYTES_LIMIT,
      offsetof(struct ctxd_config, max_media_bytes)},
-    {"roots_timeout_ms", LIMIT_UINT, 100, 600000, offsetof(struct ctxd_config, roots_timeout_ms)},
-    {"call_ms", LIMIT_UINT, 0, 86400000, offsetof(struct ctxd_config, call_ms)},
-    {"subscriptions", LIMIT_UINT, 1, 10000000, offsetof(struct ctxd_config, max_subscriptions)},
-    {"copy_bytes", LIMIT_BYTES, 1024, MAX_COPY_LIMIT, offsetof(struct ctxd_config, max_copy_bytes)},
-    {"poll_ms", LIMIT_UINT, 10, 60000, offsetof(struct ctxd_config, poll_ms)},
-    {"call_timeout_ms", LIMIT_UINT, 0, 86400000, offsetof(struct ctxd_config, call_timeout_ms)},
-    {"spin_us", LIMIT_UINT, 0, 10000, offsetof(struct ctxd_config, spin_us)},
+    {"roots_timeout_ms", CTXD_CFG_UINT, 100, 600000,
+     offsetof(struct ctxd_config, roots_timeout_ms)},
+    {"call_ms", CTXD_CFG_UINT, 0, 86400000, offsetof(struct ctxd_config, call_ms)},
+    {"subscriptions", CTXD_CFG_UINT, 1, 10000000, offsetof(struct ctxd_config, max_subscriptions)},
+    {"copy_bytes", CTXD_CFG_BYTES, 1024, MAX_COPY_LIMIT,
+     offsetof(struct ctxd_config, max_copy_bytes)},
+    {"poll_ms", CTXD_CFG_UINT, 10, 60000, offsetof(struct ctxd_config, poll_ms)},
+    {"call_timeout_ms", CTXD_CFG_UINT, 0, 86400000, offsetof(struct ctxd_config, call_timeout_ms)},
+    {"spin_us", CTXD_CFG_UINT, 0, 10000, offsetof(struct ctxd_config, spin_us)},
 };
 
 /* tasks: MCP tasks, both eras. */
-static const struct limit_key task_keys[] = {
-    {"after_ms", LIMIT_UINT, 0, 86400000, offsetof(struct ctxd_config, tasks_after_ms)},
-    {"ttl_ms", LIMIT_UINT, 1, 86400000, offsetof(struct ctxd_config, tasks_ttl_ms)},
-    {"max", LIMIT_UINT, 0, 100000, offsetof(struct ctxd_config, tasks_max)},
-    {"timeout_ms", LIMIT_UINT, 0, 604800000, offsetof(struct ctxd_config, tasks_timeout_ms)},
+static const struct ctxd_cfg_num task_keys[] = {
+    {"after_ms", CTXD_CFG_UINT, 0, 86400000, offsetof(struct ctxd_config, tasks_after_ms)},
+    {"ttl_ms", CTXD_CFG_UINT, 1, 86400000, offsetof(struct ctxd_config, tasks_ttl_ms)},
+    {"max", CTXD_CFG_UINT, 0, 100000, offsetof(struct ctxd_config, tasks_max)},
+    {"timeout_ms", CTXD_CFG_UINT, 0, 604800000, offsetof(struct ctxd_config, tasks_timeout_ms)},
 };
 
-/* Read <section>.<l->key> into its field of `cfg`. Returns 0 or -1 with the loader's error
- * set. */
-static int get_limit(struct loader *ld, const char *section, const struct limit_key *l,
+int ctxd_cfg_get_num(struct loader *ld, const char *section, const struct ctxd_cfg_num *l,
 		     struct ctxd_config *cfg)
 {
 	char what[48];
 	snprintf(what, sizeof(what), "%s.%s", section, l->key);
 	void *field = (char *)cfg + l->off;
-	if (l->kind == LIMIT_BYTES) {
+	if (l->kind == CTXD_CFG_BYTES) {
 		return ctxd_cfg_get_size(ld, what, (size_t)l->lo, (size_t)l->hi, field);
 	}
 	unsigned long long v;
 	if (ctxd_cfg_get_uint(ld, what, l->lo, l->hi, &v)) {
 		return -1;
 	}
-	if (l->kind == LIMIT_COUNT) {
+	if (l->kind == CTXD_CFG_COUNT) {
 		*(size_t *)field = (size_t)v;
 	} else {
 		*(unsigned *)field = (unsigned)v;
@@ -202,8 +189,8 @@ static int get_limit(struct loader *ld, const char *section, const struct limit_
 	return 0;
 }
 
-/* A mapping of the `n` keys of `table` (at most 32), each read by get_limit. */
-static int parse_numbers(struct loader *ld, const char *section, const struct limit_key *table,
+/* A mapping of the `n` keys of `table` (at most 32), each read by ctxd_cfg_get_num. */
+static int parse_numbers(struct loader *ld, const char *section, const struct ctxd_cfg_num *table,
 			 size_t n, struct ctxd_config *cfg)
 {
 	const char *keys[32];
@@ -218,7 +205,7 @@ static int parse_numbers(struct loader *ld, const char *section, const struct li
 		return -1;
 	}
 	while ((rc = ctxd_cfg_next_key(ld, section, keys, n, &seen, &k)) == 1) {
-		if (get_limit(ld, section, &table[k], cfg)) {
+		if (ctxd_cfg_get_num(ld, section, &table[k], cfg)) {
 			return -1;
 		}
 	}

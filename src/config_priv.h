@@ -62,6 +62,25 @@ int ctxd_cfg_get_size(struct loader *ld, const char *what, size_t lo, size_t hi,
 int ctxd_cfg_get_string(struct loader *ld, const char *what, char **out);
 int ctxd_cfg_get_uint(struct loader *ld, const char *what, unsigned long long lo,
 		      unsigned long long hi, unsigned long long *out);
+
+/* A numeric key of a section: its name, its kind (a byte size with an optional unit
+ * suffix, or a plain count stored in a size_t or an unsigned field), its bounds, and where
+ * it goes (offset of the field in struct ctxd_config). */
+enum ctxd_cfg_num_kind {
+	CTXD_CFG_BYTES, /* ctxd_cfg_get_size into a size_t */
+	CTXD_CFG_COUNT, /* ctxd_cfg_get_uint into a size_t */
+	CTXD_CFG_UINT,  /* ctxd_cfg_get_uint into an unsigned */
+};
+struct ctxd_cfg_num {
+	const char *key;
+	enum ctxd_cfg_num_kind kind;
+	unsigned long long lo, hi;
+	size_t off;
+};
+/* Read <section>.<l->key> into its field of `cfg`. Returns 0 or -1 with the loader's error
+ * set. */
+int ctxd_cfg_get_num(struct loader *ld, const char *section, const struct ctxd_cfg_num *l,
+		     struct ctxd_config *cfg);
 bool ctxd_cfg_is_null(const yaml_event_t *ev);
 const char *ctxd_cfg_kind(const yaml_event_t *ev);
 int ctxd_cfg_next_event(struct loader *ld);
